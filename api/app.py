@@ -1,0 +1,73 @@
+"""The FastAPI application: health and readiness probes, and GraphQL at /graphql."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from strawberry.fastapi import GraphQLRouter
+
+from api.schema import Context, schema
+from api.settings import Settings
+from graph.factory import open_store
+from graph.store import GraphStore, StoreUnavailable
+
+log = logging.getLogger("lkg")
+
+
+def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> FastAPI:
+    """Build the app. A given `store` is used as is (tests); else one is opened from settings."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = store is None
+        app.state.store = store or open_store(
+            settings.neo4j_uri,
+            user=settings.neo4j_user,
+            password=settings.neo4j_password.get_secret_value(),
+            database=settings.neo4j_database,
+            pool_size=settings.neo4j_pool_size,
+            query_timeout=settings.neo4j_query_timeout,
+        )
+        log.info("store: %s", await run_in_threadpool(app.state.store.describe))
+        if settings.demo:
+            from ingest.demo import demo_batch
+
+            result = await run_in_threadpool(app.state.store.apply, demo_batch())
+            log.info("demo graph loaded: %d nodes written", result.nodes_written)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.store.close()
+
+    app = FastAPI(title="lineage-kg", lifespan=lifespan)
+
+    async def context(request: Request) -> Context:
+        return Context(request.app.state.store)
+
+    app.include_router(GraphQLRouter(schema, context_getter=context), prefix="/graphql")
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz(request: Request) -> JSONResponse:
+        """Readiness: the store answers now."""
+        current: GraphStore = request.app.state.store
+        try:
+            await run_in_threadpool(current.ping)
+        except StoreUnavailable as exc:
+            return JSONResponse(
+                {"status": "unavailable", "store": current.name, "error": str(exc)}, status_code=503
+            )
+        return JSONResponse({"status": "ready", "store": current.name})
+
+    return app

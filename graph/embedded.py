@@ -1,0 +1,165 @@
+"""The zero-setup store: the graph in memory, in a networkx MultiDiGraph.
+
+It holds exactly the records Neo4j holds (node id -> record, edge (kind, disc) keyed between two
+node ids -> record), so the contract tests can demand identical answers. It is rebuilt from the
+durable event log at start, which is why it needs no persistence of its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
+import networkx as nx
+
+from graph.model import EdgeKind, NodeKind
+from graph.mutations import Direction
+from graph.records import EdgeId, Record, StoredEdge, StoredNode
+from graph.store import GraphStats, GraphStore, IncidentSpec, UnitOfWork
+
+
+def _valid(record: Record, as_of: str | None) -> bool:
+    valid_to = record.get("valid_to")
+    if as_of is None:
+        return valid_to is None
+    return record["first_seen"] <= as_of and (valid_to is None or as_of < valid_to)
+
+
+class _EmbeddedUnitOfWork(UnitOfWork):
+    def __init__(self, graph: nx.MultiDiGraph) -> None:
+        self._g = graph
+        self._pending: tuple[dict[str, Record], dict[EdgeId, Record]] | None = None
+
+    def load_nodes(self, ids: Sequence[str]) -> dict[str, Record]:
+        nodes = self._g.nodes
+        return {i: dict(nodes[i]) for i in ids if i in nodes}
+
+    def load_edges(self, ids: Sequence[EdgeId]) -> dict[EdgeId, Record]:
+        found: dict[EdgeId, Record] = {}
+        for eid in ids:
+            src, kind, dst, disc = eid
+            data = self._g.get_edge_data(src, dst, key=(kind, disc))
+            if data is not None:
+                found[eid] = dict(data)
+        return found
+
+    def load_incident(self, specs: Sequence[IncidentSpec]) -> dict[EdgeId, Record]:
+        found: dict[EdgeId, Record] = {}
+        for anchor, kind, direction in specs:
+            if anchor not in self._g:
+                continue
+            edges = (
+                self._g.out_edges(anchor, keys=True, data=True)
+                if direction is Direction.OUT
+                else self._g.in_edges(anchor, keys=True, data=True)
+            )
+            for src, dst, (ekind, disc), data in edges:
+                if ekind == kind.value:
+                    found[(src, ekind, dst, disc)] = dict(data)
+        return found
+
+    def write(self, nodes: dict[str, Record], edges: dict[EdgeId, Record]) -> None:
+        # staged until commit, so a batch that fails half-way leaves the graph untouched
+        self._pending = (nodes, edges)
+
+    def commit(self) -> None:
+        if self._pending is None:
+            return
+        nodes, edges = self._pending
+        for node_id, record in nodes.items():
+            self._g.add_node(node_id)
+            attrs = self._g.nodes[node_id]
+            attrs.clear()
+            attrs.update(record)
+        for (src, kind, dst, disc), record in edges.items():
+            self._g.add_edge(src, dst, key=(kind, disc))
+            attrs = self._g.edges[src, dst, (kind, disc)]
+            attrs.clear()
+            attrs.update(record)
+
+
+class EmbeddedStore(GraphStore):
+    name = "embedded"
+
+    def __init__(self) -> None:
+        self._g = nx.MultiDiGraph()
+        # writers and readers take turns: a batch is committed whole before anyone reads it
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def _unit_of_work(self) -> Iterator[UnitOfWork]:
+        with self._lock:
+            uow = _EmbeddedUnitOfWork(self._g)
+            yield uow
+            uow.commit()
+
+    def get_nodes(self, ids: Sequence[str]) -> list[StoredNode]:
+        with self._lock:
+            nodes = self._g.nodes
+            return [StoredNode.from_record(nodes[i]) for i in ids if i in nodes]
+
+    def neighbors(
+        self,
+        ids: Sequence[str],
+        direction: Direction,
+        kinds: Iterable[EdgeKind] | None = None,
+        as_of: str | None = None,
+    ) -> list[StoredEdge]:
+        wanted = {k.value for k in kinds} if kinds is not None else None
+        outgoing = direction is Direction.OUT
+        out: list[StoredEdge] = []
+        with self._lock:
+            for node_id in dict.fromkeys(ids):
+                if node_id not in self._g:
+                    continue
+                view = self._g.out_edges if outgoing else self._g.in_edges
+                for src, dst, (kind, disc), data in view(node_id, keys=True, data=True):
+                    if (wanted is None or kind in wanted) and _valid(data, as_of):
+                        out.append(StoredEdge.from_record((src, kind, dst, disc), data))
+        out.sort(key=lambda e: e.key.id)
+        return out
+
+    def search(
+        self, text: str, kinds: Iterable[NodeKind] | None = None, limit: int = 20
+    ) -> list[StoredNode]:
+        needle = text.lower()
+        wanted = {k.value for k in kinds} if kinds is not None else None
+        with self._lock:
+            hits = sorted(
+                (data["display"], node_id)
+                for node_id, data in self._g.nodes(data=True)
+                if needle in data["display"].lower() and (wanted is None or data["kind"] in wanted)
+            )
+        return self.get_nodes([node_id for _, node_id in hits[:limit]])
+
+    def stats(self) -> GraphStats:
+        with self._lock:
+            nodes = Counter(kind for _, kind in self._g.nodes(data="kind"))
+            edges = Counter(kind for _, _, (kind, _disc) in self._g.edges(keys=True))
+        return GraphStats(dict(sorted(nodes.items())), dict(sorted(edges.items())))
+
+    def iter_nodes(self) -> Iterator[StoredNode]:
+        with self._lock:
+            found = [StoredNode.from_record(self._g.nodes[n]) for n in sorted(self._g.nodes)]
+        yield from found
+
+    def iter_edges(self) -> Iterator[StoredEdge]:
+        with self._lock:
+            ids = sorted((s, k, d, disc) for s, d, (k, disc) in self._g.edges(keys=True))
+            found = [
+                StoredEdge.from_record((s, k, d, disc), self._g.edges[s, d, (k, disc)])
+                for s, k, d, disc in ids
+            ]
+        yield from found
+
+    def ping(self) -> None:
+        return None
+
+    def describe(self) -> str:
+        return f"embedded (networkx {nx.__version__}, in memory)"
+
+    def clear(self) -> None:
+        with self._lock:
+            self._g.clear()

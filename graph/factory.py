@@ -1,0 +1,29 @@
+"""Open the store the settings ask for: Neo4j when a URI is given, else the embedded one."""
+
+from __future__ import annotations
+
+from graph.embedded import EmbeddedStore
+from graph.store import GraphStore
+
+
+def open_store(
+    neo4j_uri: str | None,
+    *,
+    user: str = "neo4j",
+    password: str = "",
+    database: str = "neo4j",
+    pool_size: int = 20,
+    query_timeout: float | None = 30.0,
+) -> GraphStore:
+    if not neo4j_uri:
+        return EmbeddedStore()
+    from graph.neo4j_store import Neo4jStore
+
+    return Neo4jStore(
+        neo4j_uri,
+        user=user,
+        password=password,
+        database=database,
+        max_pool_size=pool_size,
+        query_timeout=query_timeout,
+    )

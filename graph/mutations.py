@@ -1,0 +1,137 @@
+"""What ingestors hand to a store: upserts of nodes and edges, and retirements of edges.
+
+Every mutation carries the provenance of the event that asserted it. Ingestors build these and
+never talk to a store's query language; stores apply them with `GraphStore.apply`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from graph.model import KEY_FIELDS, RESERVED_PROPS, EdgeKind, NodeKey, check_props
+from graph.timefmt import canonical_time
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Who said it and when: the source system, the event's id and the event's own time."""
+
+    source: str
+    event_id: str
+    event_time: str
+
+    def __post_init__(self) -> None:
+        if not self.source or not self.event_id:
+            raise ValueError("provenance needs a source and an event id")
+        object.__setattr__(self, "event_time", canonical_time(self.event_time))
+
+    @property
+    def stamp(self) -> tuple[str, str]:
+        """Total order of assertions: by event time, ties broken by event id."""
+        return (self.event_time, self.event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeUpsert:
+    key: NodeKey
+    prov: Provenance
+    props: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        reserved = RESERVED_PROPS | set(KEY_FIELDS[self.key.kind])
+        check_props(self.props, reserved, f"{self.key.kind} {self.key.display}")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class EdgeKey:
+    """Edges are identified by their ends, their kind and an optional discriminator.
+
+    The discriminator tells apart edges of one kind between the same two nodes, e.g. two
+    ownership types, or two aliases pointing at one model version.
+    """
+
+    src: NodeKey
+    kind: EdgeKind
+    dst: NodeKey
+    disc: str = ""
+
+    def __post_init__(self) -> None:
+        spec = self.kind.spec
+        if self.src.kind not in spec.sources or self.dst.kind not in spec.targets:
+            raise ValueError(f"{self.kind} cannot connect {self.src.kind} to {self.dst.kind}")
+
+    @property
+    def id(self) -> tuple[str, str, str, str]:
+        return (self.src.id, self.kind.value, self.dst.id, self.disc)
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeUpsert:
+    key: EdgeKey
+    prov: Provenance
+    props: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_props(self.props, RESERVED_PROPS, f"{self.key.kind} edge")
+
+
+class Direction(StrEnum):
+    OUT = "out"
+    IN = "in"
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeRetire:
+    """As of `prov.event_time`, `anchor` has no `kind` edges in `direction` other than to `keep`.
+
+    E.g. a completed run of a job lists its inputs: INPUT_TO edges into the job from datasets
+    not listed stop being current. Edges asserted at or after that time are left alone, so a
+    late-arriving older event never retires what a newer one said.
+    """
+
+    anchor: NodeKey
+    kind: EdgeKind
+    direction: Direction
+    keep: frozenset[NodeKey]
+    prov: Provenance
+
+
+Mutation = NodeUpsert | EdgeUpsert | EdgeRetire
+
+
+@dataclass(slots=True)
+class MutationBatch:
+    """An ordered list of mutations, applied by a store in one transaction."""
+
+    mutations: list[Mutation] = field(default_factory=list)
+
+    def add(self, *items: Mutation) -> MutationBatch:
+        self.mutations.extend(items)
+        return self
+
+    def extend(self, items: Iterable[Mutation]) -> MutationBatch:
+        self.mutations.extend(items)
+        return self
+
+    def node(self, key: NodeKey, prov: Provenance, **props: Any) -> NodeKey:
+        self.mutations.append(NodeUpsert(key, prov, props))
+        return key
+
+    def edge(
+        self,
+        src: NodeKey,
+        kind: EdgeKind,
+        dst: NodeKey,
+        prov: Provenance,
+        disc: str = "",
+        **props: Any,
+    ) -> EdgeKey:
+        key = EdgeKey(src, kind, dst, disc)
+        self.mutations.append(EdgeUpsert(key, prov, props))
+        return key
+
+    def __len__(self) -> int:
+        return len(self.mutations)

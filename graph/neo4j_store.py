@@ -1,0 +1,276 @@
+"""The production store: Neo4j 5 over Bolt.
+
+Every node has the label `Node` (unique `key`, the `NodeKey.id`) plus its kind's label; every
+relationship has its kind's type and a `disc` property. Records are written whole with
+`UNWIND $rows … MERGE … SET x = row` in chunks, one transaction per batch.
+
+Cypher text is never built from user input: the only statements assembled at all are the
+per-kind writes and counts below, built once at import from the vocabulary's enums. Everything
+a user can influence travels as a parameter.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, LiteralString, cast
+
+from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
+
+from graph.model import EdgeKind, NodeKind
+from graph.mutations import Direction
+from graph.records import EdgeId, Record, StoredEdge, StoredNode
+from graph.store import GraphStats, GraphStore, IncidentSpec, StoreUnavailable, UnitOfWork
+from neo4j import Driver, GraphDatabase, ManagedTransaction, Transaction
+
+log = logging.getLogger(__name__)
+
+CHUNK = 5_000  # rows per UNWIND statement: large enough to amortise, small enough for the heap
+
+SCHEMA: tuple[LiteralString, ...] = (
+    "CREATE CONSTRAINT node_key IF NOT EXISTS FOR (n:Node) REQUIRE n.key IS UNIQUE",
+    "CREATE INDEX node_kind IF NOT EXISTS FOR (n:Node) ON (n.kind)",
+    "CREATE INDEX node_display IF NOT EXISTS FOR (n:Node) ON (n.display)",
+)
+
+_WRITE_NODES: dict[NodeKind, LiteralString] = {
+    kind: cast(
+        LiteralString,
+        f"UNWIND $rows AS row MERGE (n:Node {{key: row.key}}) SET n = row, n:{kind.value}",
+    )
+    for kind in NodeKind
+}
+_WRITE_EDGES: dict[EdgeKind, LiteralString] = {
+    kind: cast(
+        LiteralString,
+        "UNWIND $rows AS row "
+        "MATCH (a:Node {key: row.src}) MATCH (b:Node {key: row.dst}) "
+        f"MERGE (a)-[r:{kind.value} {{disc: row.rec.disc}}]->(b) SET r = row.rec",
+    )
+    for kind in EdgeKind
+}
+_COUNT_NODES = cast(
+    LiteralString,
+    " UNION ALL ".join(
+        f"MATCH (n:{k.value}) RETURN '{k.value}' AS kind, count(n) AS n" for k in NodeKind
+    ),
+)
+_COUNT_EDGES = cast(
+    LiteralString,
+    " UNION ALL ".join(
+        f"MATCH ()-[r:{k.value}]->() RETURN '{k.value}' AS kind, count(r) AS n" for k in EdgeKind
+    ),
+)
+
+_LOAD_NODES: LiteralString = (
+    "UNWIND $ids AS id MATCH (n:Node {key: id}) RETURN n.key AS key, properties(n) AS p"
+)
+_LOAD_EDGES: LiteralString = (
+    "UNWIND $rows AS row "
+    "MATCH (a:Node {key: row.src})-[r {disc: row.disc}]->(b:Node {key: row.dst}) "
+    "WHERE type(r) = row.kind "
+    "RETURN a.key AS src, type(r) AS kind, b.key AS dst, properties(r) AS p"
+)
+_LOAD_OUT: LiteralString = (
+    "UNWIND $rows AS row MATCH (a:Node {key: row.anchor})-[r]->(b:Node) "
+    "WHERE type(r) = row.kind "
+    "RETURN a.key AS src, type(r) AS kind, b.key AS dst, properties(r) AS p"
+)
+_LOAD_IN: LiteralString = (
+    "UNWIND $rows AS row MATCH (a:Node {key: row.anchor})<-[r]-(b:Node) "
+    "WHERE type(r) = row.kind "
+    "RETURN b.key AS src, type(r) AS kind, a.key AS dst, properties(r) AS p"
+)
+# Without $as_of: current edges only. With it: edges known by then and not yet retired then.
+_VALID: LiteralString = (
+    "($kinds IS NULL OR type(r) IN $kinds) AND CASE WHEN $as_of IS NULL "
+    "THEN r.valid_to IS NULL "
+    "ELSE r.first_seen <= $as_of AND (r.valid_to IS NULL OR $as_of < r.valid_to) END "
+)
+_NEIGHBORS_OUT: LiteralString = (
+    "UNWIND $ids AS id MATCH (a:Node {key: id})-[r]->(b:Node) WHERE "
+    + _VALID
+    + "RETURN a.key AS src, type(r) AS kind, b.key AS dst, properties(r) AS p"
+)
+_NEIGHBORS_IN: LiteralString = (
+    "UNWIND $ids AS id MATCH (a:Node {key: id})<-[r]-(b:Node) WHERE "
+    + _VALID
+    + "RETURN b.key AS src, type(r) AS kind, a.key AS dst, properties(r) AS p"
+)
+_SEARCH: LiteralString = (
+    "MATCH (n:Node) WHERE toLower(n.display) CONTAINS $needle "
+    "AND ($kinds IS NULL OR n.kind IN $kinds) "
+    "RETURN properties(n) AS p ORDER BY n.display, n.key LIMIT $limit"
+)
+
+
+def _chunks(rows: list[Any]) -> Iterator[list[Any]]:
+    for i in range(0, len(rows), CHUNK):
+        yield rows[i : i + CHUNK]
+
+
+def _edge_rows(result: Iterable[Any]) -> dict[EdgeId, Record]:
+    return {(r["src"], r["kind"], r["dst"], r["p"]["disc"]): r["p"] for r in result}
+
+
+class _Neo4jUnitOfWork(UnitOfWork):
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def load_nodes(self, ids: Sequence[str]) -> dict[str, Record]:
+        found: dict[str, Record] = {}
+        for chunk in _chunks(list(ids)):
+            found.update({r["key"]: r["p"] for r in self._tx.run(_LOAD_NODES, ids=chunk)})
+        return found
+
+    def load_edges(self, ids: Sequence[EdgeId]) -> dict[EdgeId, Record]:
+        rows = [{"src": s, "kind": k, "dst": d, "disc": disc} for s, k, d, disc in ids]
+        found: dict[EdgeId, Record] = {}
+        for chunk in _chunks(rows):
+            found.update(_edge_rows(self._tx.run(_LOAD_EDGES, rows=chunk)))
+        return found
+
+    def load_incident(self, specs: Sequence[IncidentSpec]) -> dict[EdgeId, Record]:
+        found: dict[EdgeId, Record] = {}
+        for direction, query in ((Direction.OUT, _LOAD_OUT), (Direction.IN, _LOAD_IN)):
+            rows = [{"anchor": a, "kind": k.value} for a, k, d in specs if d is direction]
+            for chunk in _chunks(rows):
+                found.update(_edge_rows(self._tx.run(query, rows=chunk)))
+        return found
+
+    def write(self, nodes: dict[str, Record], edges: dict[EdgeId, Record]) -> None:
+        by_kind: dict[NodeKind, list[Record]] = defaultdict(list)
+        for record in nodes.values():
+            by_kind[NodeKind(record["kind"])].append(record)
+        for kind, records in by_kind.items():
+            for chunk in _chunks(records):
+                self._tx.run(_WRITE_NODES[kind], rows=chunk).consume()
+        edges_by_kind: dict[EdgeKind, list[dict[str, Any]]] = defaultdict(list)
+        for (src, kind, dst, _disc), record in edges.items():
+            edges_by_kind[EdgeKind(kind)].append({"src": src, "dst": dst, "rec": record})
+        for ekind, rows in edges_by_kind.items():
+            for chunk in _chunks(rows):
+                self._tx.run(_WRITE_EDGES[ekind], rows=chunk).consume()
+
+
+class Neo4jStore(GraphStore):
+    name = "neo4j"
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        user: str = "neo4j",
+        password: str = "",
+        database: str = "neo4j",
+        max_pool_size: int = 20,
+        connection_timeout: float = 10.0,
+        query_timeout: float | None = 30.0,
+    ) -> None:
+        self.uri, self.database, self._query_timeout = uri, database, query_timeout
+        self._driver: Driver = GraphDatabase.driver(
+            uri,
+            auth=(user, password),
+            max_connection_pool_size=max_pool_size,
+            connection_acquisition_timeout=connection_timeout,
+            connection_timeout=connection_timeout,
+        )
+        self._ensure_schema()
+
+    def _ensure_schema(self) -> None:
+        try:
+            for statement in SCHEMA:
+                self._driver.execute_query(statement, database_=self.database)
+        except (ServiceUnavailable, SessionExpired, AuthError) as exc:
+            raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
+
+    def _read(self, query: LiteralString, **params: Any) -> list[Any]:
+        def work(tx: ManagedTransaction) -> list[Any]:
+            return list(tx.run(query, params))
+
+        try:
+            with self._driver.session(database=self.database) as session:
+                return session.execute_read(work)
+        except (ServiceUnavailable, SessionExpired) as exc:
+            raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
+
+    @contextmanager
+    def _unit_of_work(self) -> Iterator[UnitOfWork]:
+        try:
+            with (
+                self._driver.session(database=self.database) as session,
+                session.begin_transaction(timeout=self._query_timeout) as tx,
+            ):
+                yield _Neo4jUnitOfWork(tx)
+                tx.commit()
+        except (ServiceUnavailable, SessionExpired) as exc:
+            raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
+
+    # ---- reads --------------------------------------------------------------------------
+    def get_nodes(self, ids: Sequence[str]) -> list[StoredNode]:
+        found = {r["key"]: r["p"] for r in self._read(_LOAD_NODES, ids=list(dict.fromkeys(ids)))}
+        return [StoredNode.from_record(found[i]) for i in ids if i in found]
+
+    def neighbors(
+        self,
+        ids: Sequence[str],
+        direction: Direction,
+        kinds: Iterable[EdgeKind] | None = None,
+        as_of: str | None = None,
+    ) -> list[StoredEdge]:
+        query = _NEIGHBORS_OUT if direction is Direction.OUT else _NEIGHBORS_IN
+        kind_names = sorted(k.value for k in kinds) if kinds is not None else None
+        rows = self._read(query, ids=list(dict.fromkeys(ids)), kinds=kind_names, as_of=as_of)
+        edges = [StoredEdge.from_record(eid, p) for eid, p in _edge_rows(rows).items()]
+        edges.sort(key=lambda e: e.key.id)
+        return edges
+
+    def search(
+        self, text: str, kinds: Iterable[NodeKind] | None = None, limit: int = 20
+    ) -> list[StoredNode]:
+        kind_names = sorted(k.value for k in kinds) if kinds is not None else None
+        rows = self._read(_SEARCH, needle=text.lower(), kinds=kind_names, limit=limit)
+        return [StoredNode.from_record(r["p"]) for r in rows]
+
+    def stats(self) -> GraphStats:
+        nodes = {r["kind"]: r["n"] for r in self._read(_COUNT_NODES) if r["n"]}
+        edges = {r["kind"]: r["n"] for r in self._read(_COUNT_EDGES) if r["n"]}
+        return GraphStats(dict(sorted(nodes.items())), dict(sorted(edges.items())))
+
+    def iter_nodes(self) -> Iterator[StoredNode]:
+        rows = self._read("MATCH (n:Node) RETURN properties(n) AS p")
+        yield from sorted((StoredNode.from_record(r["p"]) for r in rows), key=lambda n: n.id)
+
+    def iter_edges(self) -> Iterator[StoredEdge]:
+        rows = self._read(
+            "MATCH (a:Node)-[r]->(b:Node) "
+            "RETURN a.key AS src, type(r) AS kind, b.key AS dst, properties(r) AS p"
+        )
+        edges = [StoredEdge.from_record(eid, p) for eid, p in _edge_rows(rows).items()]
+        yield from sorted(edges, key=lambda e: e.key.id)
+
+    # ---- lifecycle ----------------------------------------------------------------------
+    def ping(self) -> None:
+        try:
+            self._driver.verify_connectivity()
+        except (DriverError, Neo4jError) as exc:
+            raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
+
+    def server_version(self) -> str:
+        rows = self._read("CALL dbms.components() YIELD versions, edition RETURN versions, edition")
+        return f"{rows[0]['versions'][0]} {rows[0]['edition']}"
+
+    def describe(self) -> str:
+        return f"neo4j {self.server_version()} at {self.uri} (database {self.database})"
+
+    def clear(self) -> None:
+        with self._driver.session(database=self.database) as session:
+            # batched so that clearing a large graph never needs one huge transaction
+            session.run(
+                "MATCH (n:Node) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+            ).consume()
+
+    def close(self) -> None:
+        self._driver.close()

@@ -1,0 +1,161 @@
+"""How assertions merge into the stored state of a node or edge — one implementation, both stores.
+
+A record is the flat dict a store persists (Neo4j node/relationship properties, networkx
+attributes). Merging is order-independent and idempotent, so events may arrive late, twice, or
+be replayed from the log, and every store ends in the same state:
+
+- each property is last-writer-wins by its own stamp (event time, then event id), kept in
+  `_stamps`; an older event fills in what newer ones never said but overwrites nothing;
+- `first_*` is the minimum stamp seen, `last_*` the maximum, `sources` a sorted set;
+- an edge is current until retired (`valid_to`); a later assertion re-opens it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from graph.model import RESERVED_PROPS, EdgeKind, NodeKey
+from graph.mutations import EdgeKey, EdgeRetire, Provenance
+
+Record = dict[str, Any]
+EdgeId = tuple[str, str, str, str]  # (src id, kind, dst id, disc)
+
+
+def _new(prov: Provenance) -> Record:
+    t, e = prov.stamp
+    return {
+        "sources": [],
+        "first_seen": t,
+        "first_event": e,
+        "last_seen": t,
+        "last_event": e,
+        "_stamps": "{}",
+    }
+
+
+def _merge(record: Record, props: dict[str, Any], prov: Provenance) -> Record:
+    stamp = prov.stamp
+    stamps: dict[str, list[str]] = json.loads(record["_stamps"])
+    for name, value in props.items():
+        seen = stamps.get(name)
+        if seen is None or stamp >= tuple(seen):
+            record[name] = value
+            stamps[name] = list(stamp)
+    record["_stamps"] = json.dumps(stamps, sort_keys=True, separators=(",", ":"))
+    if prov.source not in record["sources"]:
+        record["sources"] = sorted([*record["sources"], prov.source])
+    record["first_seen"], record["first_event"] = min(
+        (record["first_seen"], record["first_event"]), stamp
+    )
+    record["last_seen"], record["last_event"] = max(
+        (record["last_seen"], record["last_event"]), stamp
+    )
+    return record
+
+
+def merge_node(
+    existing: Record | None, key: NodeKey, props: dict[str, Any], prov: Provenance
+) -> Record:
+    """The node's record after one more assertion (a new dict; `existing` is not touched)."""
+    if existing is None:
+        record = {"key": key.id, "kind": key.kind.value, "display": key.display, **key.fields}
+        record.update(_new(prov))
+    else:
+        record = dict(existing)
+    return _merge(record, props, prov)
+
+
+def merge_edge(
+    existing: Record | None, key: EdgeKey, props: dict[str, Any], prov: Provenance
+) -> Record:
+    record = dict(existing) if existing is not None else {"disc": key.disc, **_new(prov)}
+    record = _merge(record, props, prov)
+    valid_to = record.get("valid_to")
+    if valid_to is not None and prov.event_time >= valid_to:
+        # asserted again after it was retired: current again (the gap stays in the audit trail)
+        del record["valid_to"]
+        record.pop("retired_by", None)
+    return record
+
+
+def retire_edge(existing: Record, retire: EdgeRetire) -> Record:
+    """Close an edge as of the retirement, unless something asserted it at or after that time."""
+    at = retire.prov.event_time
+    if existing["last_seen"] >= at:
+        return existing
+    valid_to = existing.get("valid_to")
+    if valid_to is not None and valid_to <= at:
+        return existing
+    return {**existing, "valid_to": at, "retired_by": retire.prov.event_id}
+
+
+def edge_id(key: EdgeKey) -> EdgeId:
+    return key.id
+
+
+@dataclass(frozen=True, slots=True)
+class StoredNode:
+    key: NodeKey
+    props: dict[str, Any]
+    sources: tuple[str, ...]
+    first_seen: str
+    first_event: str
+    last_seen: str
+    last_event: str
+
+    @classmethod
+    def from_record(cls, record: Record) -> StoredNode:
+        key = NodeKey.from_id(record["key"])
+        skip = RESERVED_PROPS | set(key.fields)
+        return cls(
+            key=key,
+            props={k: v for k, v in sorted(record.items()) if k not in skip},
+            sources=tuple(record["sources"]),
+            first_seen=record["first_seen"],
+            first_event=record["first_event"],
+            last_seen=record["last_seen"],
+            last_event=record["last_event"],
+        )
+
+    @property
+    def id(self) -> str:
+        return self.key.id
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEdge:
+    key: EdgeKey
+    props: dict[str, Any]
+    sources: tuple[str, ...]
+    first_seen: str
+    first_event: str
+    last_seen: str
+    last_event: str
+    valid_to: str | None
+    retired_by: str | None
+
+    @classmethod
+    def from_record(cls, eid: EdgeId, record: Record) -> StoredEdge:
+        src, kind, dst, disc = eid
+        key = EdgeKey(NodeKey.from_id(src), EdgeKind(kind), NodeKey.from_id(dst), disc)
+        return cls(
+            key=key,
+            props={k: v for k, v in sorted(record.items()) if k not in RESERVED_PROPS},
+            sources=tuple(record["sources"]),
+            first_seen=record["first_seen"],
+            first_event=record["first_event"],
+            last_seen=record["last_seen"],
+            last_event=record["last_event"],
+            valid_to=record.get("valid_to"),
+            retired_by=record.get("retired_by"),
+        )
+
+    @property
+    def current(self) -> bool:
+        return self.valid_to is None
+
+    def valid_at(self, when: str) -> bool:
+        """Known by `when` and not yet retired then."""
+        return self.first_seen <= when and (self.valid_to is None or when < self.valid_to)

@@ -1,0 +1,194 @@
+"""The one store interface. `Neo4jStore` and `EmbeddedStore` implement it and must agree.
+
+`apply` is written once, here: it loads the records a batch touches, merges the batch into them
+with `graph.records` and writes back only what changed — all inside one unit of work. Backends
+provide just the load/write primitives and the read operations, so the merge semantics cannot
+drift between stores, and replaying a batch writes nothing at all.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Self
+
+from graph.model import EdgeKind, NodeKind
+from graph.mutations import Direction, EdgeRetire, EdgeUpsert, MutationBatch, NodeUpsert
+from graph.records import (
+    EdgeId,
+    Record,
+    StoredEdge,
+    StoredNode,
+    merge_edge,
+    merge_node,
+    retire_edge,
+)
+
+# (anchor node id, edge kind, direction): every edge of that kind at that node, that way
+IncidentSpec = tuple[str, EdgeKind, Direction]
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    mutations: int
+    nodes_written: int
+    edges_written: int
+
+
+@dataclass(frozen=True, slots=True)
+class GraphStats:
+    nodes: dict[str, int] = field(default_factory=dict)
+    edges: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def node_count(self) -> int:
+        return sum(self.nodes.values())
+
+    @property
+    def edge_count(self) -> int:
+        return sum(self.edges.values())
+
+
+class UnitOfWork(ABC):
+    """Loads and writes of one batch, committed together."""
+
+    @abstractmethod
+    def load_nodes(self, ids: Sequence[str]) -> dict[str, Record]: ...
+
+    @abstractmethod
+    def load_edges(self, ids: Sequence[EdgeId]) -> dict[EdgeId, Record]: ...
+
+    @abstractmethod
+    def load_incident(self, specs: Sequence[IncidentSpec]) -> dict[EdgeId, Record]: ...
+
+    @abstractmethod
+    def write(self, nodes: dict[str, Record], edges: dict[EdgeId, Record]) -> None: ...
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be reached now; the caller may retry later."""
+
+
+class GraphStore(ABC):
+    name: str
+
+    # ---- writes -------------------------------------------------------------------------
+    def apply(
+        self, batch: MutationBatch | Iterable[NodeUpsert | EdgeUpsert | EdgeRetire]
+    ) -> ApplyResult:
+        mutations = batch.mutations if isinstance(batch, MutationBatch) else list(batch)
+        node_ids: set[str] = set()
+        edge_ids: set[EdgeId] = set()
+        incident: set[IncidentSpec] = set()
+        for m in mutations:
+            if isinstance(m, NodeUpsert):
+                node_ids.add(m.key.id)
+            elif isinstance(m, EdgeUpsert):
+                node_ids.update((m.key.src.id, m.key.dst.id))
+                edge_ids.add(m.key.id)
+            else:
+                incident.add((m.anchor.id, m.kind, m.direction))
+
+        with self._unit_of_work() as uow:
+            loaded_nodes = uow.load_nodes(sorted(node_ids))
+            loaded_edges = uow.load_edges(sorted(edge_ids))
+            loaded_edges.update(uow.load_incident(sorted(incident)))
+            nodes, edges = dict(loaded_nodes), dict(loaded_edges)
+            for m in mutations:
+                if isinstance(m, NodeUpsert):
+                    nodes[m.key.id] = merge_node(nodes.get(m.key.id), m.key, m.props, m.prov)
+                elif isinstance(m, EdgeUpsert):
+                    # an edge's ends exist from the moment something says they are connected
+                    for end in (m.key.src, m.key.dst):
+                        nodes[end.id] = merge_node(nodes.get(end.id), end, {}, m.prov)
+                    eid = m.key.id
+                    edges[eid] = merge_edge(edges.get(eid), m.key, m.props, m.prov)
+            # retirements after all upserts, so an edge the same batch asserts is never closed
+            retires = [m for m in mutations if isinstance(m, EdgeRetire)]
+            if retires:
+                self._retire(retires, edges)
+            changed_nodes = {k: r for k, r in nodes.items() if loaded_nodes.get(k) != r}
+            changed_edges = {k: r for k, r in edges.items() if loaded_edges.get(k) != r}
+            if changed_nodes or changed_edges:
+                uow.write(changed_nodes, changed_edges)
+        return ApplyResult(len(mutations), len(changed_nodes), len(changed_edges))
+
+    @staticmethod
+    def _retire(retires: list[EdgeRetire], edges: dict[EdgeId, Record]) -> None:
+        at_anchor: dict[IncidentSpec, list[EdgeId]] = {}
+        for eid in edges:
+            src, kind, dst, _ = eid
+            at_anchor.setdefault((src, EdgeKind(kind), Direction.OUT), []).append(eid)
+            at_anchor.setdefault((dst, EdgeKind(kind), Direction.IN), []).append(eid)
+        for retire in retires:
+            keep = {k.id for k in retire.keep}
+            for eid in at_anchor.get((retire.anchor.id, retire.kind, retire.direction), ()):
+                far = eid[2] if retire.direction is Direction.OUT else eid[0]
+                if far not in keep:
+                    edges[eid] = retire_edge(edges[eid], retire)
+
+    @abstractmethod
+    def _unit_of_work(self) -> AbstractContextManager[UnitOfWork]: ...
+
+    # ---- reads --------------------------------------------------------------------------
+    @abstractmethod
+    def get_nodes(self, ids: Sequence[str]) -> list[StoredNode]:
+        """The nodes that exist among `ids`, in the order asked."""
+
+    def get_node(self, node_id: str) -> StoredNode | None:
+        found = self.get_nodes([node_id])
+        return found[0] if found else None
+
+    @abstractmethod
+    def neighbors(
+        self,
+        ids: Sequence[str],
+        direction: Direction,
+        kinds: Iterable[EdgeKind] | None = None,
+        as_of: str | None = None,
+    ) -> list[StoredEdge]:
+        """Edges leaving (OUT) or entering (IN) the given nodes — one frontier step of a BFS.
+
+        Without `as_of`, only current edges; with it, the edges valid at that time. Sorted by
+        edge id so that both stores answer in the same order.
+        """
+
+    @abstractmethod
+    def search(
+        self, text: str, kinds: Iterable[NodeKind] | None = None, limit: int = 20
+    ) -> list[StoredNode]:
+        """Nodes whose display name contains `text` (case-insensitive), by display name."""
+
+    @abstractmethod
+    def stats(self) -> GraphStats: ...
+
+    @abstractmethod
+    def iter_nodes(self) -> Iterator[StoredNode]:
+        """Every node, sorted by id (for exports and the contract tests)."""
+
+    @abstractmethod
+    def iter_edges(self) -> Iterator[StoredEdge]:
+        """Every edge, sorted by edge id."""
+
+    # ---- lifecycle ----------------------------------------------------------------------
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise `StoreUnavailable` unless the store answers now."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """One line for logs and /readyz: which store, where, which version."""
+
+    @abstractmethod
+    def clear(self) -> None: ...
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

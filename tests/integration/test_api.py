@@ -1,0 +1,73 @@
+"""The HTTP service on each store: probes, GraphQL, and errors with a path and a code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from graph.store import GraphStore
+
+
+@pytest.fixture
+def client(store: GraphStore) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(demo=True), store=store)) as c:
+        yield c
+
+
+def gql(client: TestClient, query: str) -> dict:
+    response = client.post("/graphql", json={"query": query})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_probes(client: TestClient, store: GraphStore) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ready", "store": store.name}
+
+
+def test_stats_and_search_over_graphql(client: TestClient) -> None:
+    body = gql(client, "{ stats { nodeCount edgeCount nodes { kind count } } }")
+    stats = body["data"]["stats"]
+    assert (stats["nodeCount"], stats["edgeCount"]) == (19, 26)
+    assert {"kind": "KPI", "count": 2} in stats["nodes"]
+    body = gql(client, '{ search(text: "REVENUE", kinds: ["KPI", "Dataset"]) { kind display } }')
+    assert body["data"]["search"] == [
+        {"kind": "KPI", "display": "daily-revenue"},
+        {"kind": "Dataset", "display": "postgres://warehouse:5432/analytics.marts.daily_revenue"},
+    ]
+
+
+def test_store_line_names_the_store(client: TestClient, store: GraphStore) -> None:
+    line = gql(client, "{ store }")["data"]["store"]
+    assert line.startswith(store.name)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ('{ search(text: "x", limit: 0) { kind } }', "limit must be between 1 and 200"),
+        ('{ search(text: "x", kinds: ["Table"]) { kind } }', "kinds must be among"),
+    ],
+)
+def test_bad_arguments_get_a_path_and_a_code(client: TestClient, query: str, message: str) -> None:
+    body = gql(client, query)
+    (error,) = body["errors"]
+    assert error["path"] == ["search"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert message in error["message"]
+
+
+def test_invalid_graphql_is_a_client_error(client: TestClient) -> None:
+    response = client.post("/graphql", json={"query": "{ nosuchfield }"})
+    assert response.status_code == 200
+    assert "nosuchfield" in response.json()["errors"][0]["message"]
+    assert (
+        client.post(
+            "/graphql", content=b"{not json", headers={"content-type": "application/json"}
+        ).status_code
+        == 400
+    )
