@@ -35,12 +35,24 @@ def _new(prov: Provenance) -> Record:
     }
 
 
+def _rank(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
 def _merge(record: Record, props: dict[str, Any], prov: Provenance) -> Record:
     stamp = prov.stamp
     stamps: dict[str, list[str]] = json.loads(record["_stamps"])
     for name, value in props.items():
         seen = stamps.get(name)
-        if seen is None or stamp >= tuple(seen):
+        if (
+            seen is None
+            or stamp > tuple(seen)
+            or (
+                # one event may say two things of one node (as input and as output); the larger
+                # value wins so that even then the arrival order does not matter
+                stamp == tuple(seen) and _rank(value) > _rank(record[name])
+            )
+        ):
             record[name] = value
             stamps[name] = list(stamp)
     record["_stamps"] = json.dumps(stamps, sort_keys=True, separators=(",", ":"))

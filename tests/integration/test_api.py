@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -71,3 +72,14 @@ def test_invalid_graphql_is_a_client_error(client: TestClient) -> None:
         ).status_code
         == 400
     )
+
+
+def test_readme_example_runs(client: TestClient) -> None:
+    """The README's GraphQL example is executed, so the docs cannot rot."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    block = readme.split("<!-- example: demo-stats -->", 1)[1]
+    query = block.split("```graphql", 1)[1].split("```", 1)[0]
+    body = gql(client, query)
+    assert "errors" not in body
+    assert body["data"]["stats"]["nodeCount"] == 19
+    assert {"kind": "KPI", "display": "daily-revenue"} in body["data"]["search"]

@@ -1,0 +1,37 @@
+# The two commands of the README: `make serve` and `make test`. Each sets up what it needs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: serve test lint neo4j clean
+
+$(VENV)/.base: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.base
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+## Run the service on the embedded store with the demo graph: http://127.0.0.1:8000/graphql
+serve: $(VENV)/.base
+	$(BIN)/lkg serve --demo
+
+## Lint, build the Neo4j launcher (Maven, cached), then every test — on both stores.
+test: $(VENV)/.test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m graph.neo4j_server build
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+## Run a local Neo4j 5 in the foreground (no Docker): bolt://127.0.0.1:7687, user neo4j
+neo4j: $(VENV)/.base
+	$(BIN)/lkg neo4j
+
+clean:
+	rm -rf $(VENV) neo4j-launcher/target .pytest_cache .ruff_cache

@@ -1,0 +1,295 @@
+"""A real Neo4j 5 server for tests and local runs, with no Docker and no Neo4j package.
+
+`neo4j-launcher/` holds a tiny Maven project whose jar runs Neo4j Community embedded and opens
+Bolt on 127.0.0.1 with auth on. Maven fetches Neo4j from Maven Central once; after that a start
+costs only the JVM and the database boot (a few seconds).
+
+    with LocalNeo4j() as server:
+        with server.driver() as driver:
+            driver.execute_query("RETURN 1")
+"""
+
+from __future__ import annotations
+
+import collections
+import fcntl
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import neo4j
+
+NEO4J_DIR = Path(__file__).resolve().parent.parent / "neo4j-launcher"
+LAUNCHER_JAR = NEO4J_DIR / "target" / "neo4j-launcher.jar"
+_LIB_DIR = NEO4J_DIR / "target" / "lib"
+
+# Heap for tests; the page cache (128 MiB, set in the launcher) lives outside it. The netty flag
+# matches what Neo4j's own start script passes on Java 17; the module --add-opens are in the jar's
+# manifest. Exiting on OOM beats a half-alive server that hangs a test run.
+JVM_OPTIONS = (
+    "-Xms256m",
+    "-Xmx512m",
+    "-XX:+ExitOnOutOfMemoryError",
+    "-Dio.netty.tryReflectionSetAccessible=true",
+)
+
+_READY = "NEO4J_READY "
+
+
+def build_launcher(force: bool = False) -> Path:
+    """Build the launcher jar and its runtime classpath (target/lib) unless they are up to date.
+
+    Returns the runnable jar. Up to date means: the jar is newer than pom.xml and every source.
+    """
+    sources = [NEO4J_DIR / "pom.xml", *(NEO4J_DIR / "src").rglob("*")]
+    newest_source = max(p.stat().st_mtime for p in sources if p.is_file())
+    LAUNCHER_JAR.parent.mkdir(parents=True, exist_ok=True)
+    # A lock so parallel test workers don't run Maven on the same target/ at once.
+    with (LAUNCHER_JAR.parent / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not force and _is_fresh(newest_source):
+            return LAUNCHER_JAR
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise RuntimeError("Maven (mvn) is not on PATH; it is needed once to fetch Neo4j")
+        result = subprocess.run(
+            [mvn, "-B", "-q", "-f", str(NEO4J_DIR / "pom.xml"), "package"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
+            raise RuntimeError(f"building the Neo4j launcher failed:\n{tail}")
+        # Maven leaves an unchanged jar untouched; stamp it so the freshness check holds.
+        LAUNCHER_JAR.touch()
+        return LAUNCHER_JAR
+
+
+def _is_fresh(newest_source: float) -> bool:
+    return (
+        LAUNCHER_JAR.is_file()
+        and LAUNCHER_JAR.stat().st_mtime >= newest_source
+        and any(_LIB_DIR.glob("neo4j-kernel-*.jar"))
+    )
+
+
+def _free_port() -> int:
+    # The OS picks a free port; another process could take it before Neo4j binds, which start()
+    # then reports as a failed start rather than hanging.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LocalNeo4j:
+    """One Neo4j server process on 127.0.0.1, user `neo4j`, the given password.
+
+    Without `data_dir` it uses a temporary directory, removed by `stop()`; without `port` it picks
+    a free one. Both are kept across `restart()`, so data written before a restart is still there.
+    """
+
+    user = "neo4j"
+
+    def __init__(
+        self,
+        data_dir: Path | None = None,
+        port: int | None = None,
+        password: str = "lineage-kg-test",
+        jvm_options: Sequence[str] = JVM_OPTIONS,
+    ) -> None:
+        if len(password) < 8:  # Neo4j's dbms.security.auth_minimum_password_length
+            raise ValueError("Neo4j requires a password of at least 8 characters")
+        self.data_dir = data_dir
+        self.port = port
+        self.password = password
+        self.jvm_options = tuple(jvm_options)
+        self.version = ""
+        self.ready_seconds = 0.0  # process start -> launcher printed READY
+        self.startup_seconds = 0.0  # process start -> the Python driver verified connectivity
+        self.exit_code: int | None = None  # of the last stopped process
+        self._owns_dir = False
+        self._proc: subprocess.Popen[str] | None = None
+        self._output: collections.deque[str] = collections.deque(maxlen=200)
+        self._reader: threading.Thread | None = None
+        self._ready = threading.Event()
+
+    @property
+    def uri(self) -> str:
+        return f"bolt://127.0.0.1:{self.port}"
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        return (self.user, self.password)
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def driver(self, **config: Any) -> neo4j.Driver:
+        """A new driver for this server; the caller closes it."""
+        return neo4j.GraphDatabase.driver(self.uri, auth=self.auth, **config)
+
+    def start(self, timeout: float = 120) -> None:
+        if self.running:
+            raise RuntimeError(f"Neo4j is already running at {self.uri}")
+        jar = build_launcher()
+        if self.data_dir is None:
+            self.data_dir = Path(tempfile.mkdtemp(prefix="lineage-kg-neo4j-"))
+            self._owns_dir = True
+        if self.port is None:
+            self.port = _free_port()
+        java = shutil.which("java", path=_java_path())
+        if java is None:
+            raise RuntimeError("java (17+) is not on PATH or in JAVA_HOME")
+
+        self._output.clear()
+        self._ready.clear()
+        started = time.monotonic()
+        deadline = started + timeout
+        self._proc = subprocess.Popen(
+            [
+                java,
+                *self.jvm_options,
+                "-jar",
+                str(jar),
+                *("--home", str(self.data_dir), "--port", str(self.port)),
+                *("--stop-on-stdin-eof", "true"),
+            ],
+            # The password goes by environment, not argv, so `ps` does not show it.
+            env={**os.environ, "NEO4J_LAUNCHER_PASSWORD": self.password},
+            # stdin stays open as a lifeline: if this Python process dies, the JVM sees EOF and
+            # shuts down instead of lingering on the port.
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
+        self._reader = threading.Thread(
+            target=self._read_output, args=(self._proc,), name="neo4j-output", daemon=True
+        )
+        self._reader.start()
+        try:
+            self._wait_ready(deadline)
+            self.ready_seconds = time.monotonic() - started
+            self._wait_bolt(deadline)
+            self.startup_seconds = time.monotonic() - started
+        except Exception as exc:
+            self._terminate(timeout=10)
+            raise RuntimeError(f"Neo4j did not start: {exc}\n{self._diagnostics()}") from exc
+
+    def stop(self, timeout: float = 30) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after `timeout`); drop a temp data dir."""
+        self._terminate(timeout)
+        if self._owns_dir and self.data_dir is not None:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            self.data_dir = None
+            self._owns_dir = False
+
+    def restart(self, timeout: float = 120) -> None:
+        """Stop and start again on the same port and data directory."""
+        self._terminate(timeout=30)
+        self.start(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL, no clean shutdown: for crash tests. Data dir and port are kept."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+        self._terminate(timeout=10)
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()  # __exit__ won't run: drop the temp dir here
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _read_output(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            self._output.append(line.rstrip("\n"))
+            if line.startswith(_READY):
+                self.version = line.strip().rpartition("version=")[2]
+                self._ready.set()
+
+    def _wait_ready(self, deadline: float) -> None:
+        assert self._proc is not None
+        while not self._ready.wait(0.05):
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"launcher exited with status {self._proc.returncode}")
+            if time.monotonic() > deadline:
+                raise TimeoutError("no NEO4J_READY line before the timeout")
+
+    def _wait_bolt(self, deadline: float) -> None:
+        # READY is printed after Bolt is bound and the password set, so this normally passes at
+        # once; it proves the server is reachable with these credentials from the Python driver.
+        while True:
+            try:
+                with self.driver() as driver:
+                    driver.verify_connectivity()
+            except neo4j.exceptions.AuthError:
+                raise
+            except (neo4j.exceptions.DriverError, neo4j.exceptions.Neo4jError, OSError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+            else:
+                return
+
+    def _terminate(self, timeout: float) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)  # the launcher's shutdown hook stops Neo4j cleanly
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if proc.stdin is not None:
+            proc.stdin.close()
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+        self.exit_code = proc.returncode
+
+    def _diagnostics(self) -> str:
+        parts = ["--- launcher output (tail) ---", *list(self._output)[-60:]]
+        debug_log = self.data_dir / "logs" / "debug.log" if self.data_dir else None
+        if debug_log is not None and debug_log.is_file():
+            lines = debug_log.read_text(errors="replace").splitlines()
+            parts += [f"--- {debug_log} (tail) ---", *lines[-30:]]
+        return "\n".join(parts)
+
+
+def _java_path() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    path = os.environ.get("PATH", os.defpath)
+    return f"{java_home}/bin{os.pathsep}{path}" if java_home else path
+
+
+if __name__ == "__main__":
+    # `python -m graph.neo4j_server build`: fetch and build once, visibly, before the tests use it
+    # (`lkg neo4j` runs a server by hand)
+    began = time.monotonic()
+    jar = build_launcher()
+    print(f"Neo4j launcher ready: {jar} ({time.monotonic() - began:.1f}s)")
