@@ -17,13 +17,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, LiteralString, cast
 
+from neo4j import Driver, GraphDatabase, ManagedTransaction, Transaction
 from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
 from graph.model import EdgeKind, NodeKind
 from graph.mutations import Direction
 from graph.records import EdgeId, Record, StoredEdge, StoredNode
 from graph.store import GraphStats, GraphStore, IncidentSpec, StoreUnavailable, UnitOfWork
-from neo4j import Driver, GraphDatabase, ManagedTransaction, Transaction
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import neo4j
 import pytest
 
-import neo4j
 from graph.neo4j_server import LocalNeo4j
 
 # No skip when java/mvn are missing: a real server is the point, so that must fail loudly.
