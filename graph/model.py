@@ -168,6 +168,7 @@ class EdgeKind(StrEnum):
     CONSUMED_BY = "CONSUMED_BY"
     OWNS = "OWNS"
     MEMBER_OF = "MEMBER_OF"
+    RENAMED_TO = "RENAMED_TO"
 
     @property
     def spec(self) -> EdgeSpec:
@@ -196,10 +197,13 @@ EDGE_SPECS: dict[EdgeKind, EdgeSpec] = {
     EdgeKind.ALIAS: _spec({K.MODEL}, {K.MODEL_VERSION}, None),
     EdgeKind.OWNS: _spec({K.OWNER}, _ANY - {K.OWNER}, None),
     EdgeKind.MEMBER_OF: _spec({K.OWNER}, {K.OWNER}, None),
+    # a dataset renamed (lifecycleStateChange RENAME): what fed the old name feeds the new one
+    EdgeKind.RENAMED_TO: _spec({K.DATASET}, {K.DATASET}, POSSIBLE),
     # dataset-level flow: something upstream may reach downstream
     EdgeKind.INPUT_TO: _spec({K.DATASET}, {K.JOB}, POSSIBLE),
     EdgeKind.PRODUCES: _spec({K.JOB}, {K.DATASET}, POSSIBLE),
-    EdgeKind.READ_BY: _spec({K.DATASET_VERSION}, {K.RUN}, POSSIBLE),
+    # a run read a dataset version; straight from the Dataset when the version read is unknown
+    EdgeKind.READ_BY: _spec({K.DATASET_VERSION, K.DATASET}, {K.RUN}, POSSIBLE),
     EdgeKind.WROTE: _spec({K.RUN}, {K.DATASET_VERSION}, POSSIBLE),
     EdgeKind.SOURCES: _spec({K.DATASET}, {K.FEATURE_VIEW}, POSSIBLE),
     EdgeKind.TRAINED: _spec({K.RUN}, {K.MODEL_VERSION}, POSSIBLE),
@@ -209,9 +213,10 @@ EDGE_SPECS: dict[EdgeKind, EdgeSpec] = {
         POSSIBLE,
     ),
     # field-level flow: exact
+    # column-level lineage; into a Dataset for columns that affect all of it (filters, joins)
     EdgeKind.FEEDS: _spec(
         {K.COLUMN, K.FEATURE},
-        {K.COLUMN, K.FEATURE, K.KPI, K.MODEL_VERSION},
+        {K.COLUMN, K.FEATURE, K.KPI, K.MODEL_VERSION, K.DATASET},
         EXACT,
     ),
     EdgeKind.HAS_FEATURE: _spec({K.FEATURE_VIEW}, {K.FEATURE}, EXACT),
