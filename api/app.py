@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,10 +12,14 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from strawberry.fastapi import GraphQLRouter
 
+from api.lineage import router as lineage_router
 from api.schema import Context, schema
 from api.settings import Settings
 from graph.factory import open_store
 from graph.store import GraphStore, StoreUnavailable
+from ingest.eventlog import EventLog
+from ingest.projector import Projector
+from ingest.sources import default_mappers
 
 log = logging.getLogger("lkg")
 
@@ -35,6 +40,25 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
             query_timeout=settings.neo4j_query_timeout,
         )
         log.info("store: %s", await run_in_threadpool(app.state.store.describe))
+        app.state.settings = settings
+        app.state.event_log = EventLog(settings.data_dir / "events.sqlite3")
+        app.state.projector = Projector(
+            app.state.event_log,
+            app.state.store,
+            default_mappers(),
+            batch_size=settings.projector_batch_size,
+        )
+        if app.state.store.name == "embedded":
+            # the embedded store holds nothing across restarts: rebuild it from the log first
+            began = time.monotonic()
+            status = await run_in_threadpool(app.state.projector.catch_up)
+            log.info(
+                "embedded store rebuilt from %d logged events in %.2fs (%d parked)",
+                status.projected_seq,
+                time.monotonic() - began,
+                status.parked,
+            )
+        app.state.projector.start()
         if settings.demo:
             from ingest.demo import demo_batch
 
@@ -43,15 +67,18 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         try:
             yield
         finally:
+            app.state.projector.stop()
+            app.state.event_log.close()
             if owned:
                 app.state.store.close()
 
     app = FastAPI(title="lineage-kg", lifespan=lifespan)
 
     async def context(request: Request) -> Context:
-        return Context(request.app.state.store)
+        return Context(request.app.state.store, request.app.state.projector)
 
     app.include_router(GraphQLRouter(schema, context_getter=context), prefix="/graphql")
+    app.include_router(lineage_router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

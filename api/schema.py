@@ -16,12 +16,22 @@ from graph.errors import InvalidArgument, LineageError
 from graph.model import NodeKind
 from graph.records import StoredNode
 from graph.store import GraphStore
+from ingest.projector import Projector
 
 
 class Context(BaseContext):
-    def __init__(self, store: GraphStore) -> None:
+    def __init__(self, store: GraphStore, projector: Projector) -> None:
         super().__init__()
         self.store = store
+        self.projector = projector
+
+
+@strawberry.type
+class IngestStatus:
+    log_seq: int = strawberry.field(description="last position in the durable event log")
+    projected_seq: int = strawberry.field(description="log position the graph reflects")
+    lag: int
+    parked: int = strawberry.field(description="events that could not be mapped (kept)")
 
 
 @strawberry.type
@@ -81,6 +91,16 @@ class Query:
             edge_count=stats.edge_count,
             nodes=[KindCount(kind=k, count=n) for k, n in stats.nodes.items()],
             edges=[KindCount(kind=k, count=n) for k, n in stats.edges.items()],
+        )
+
+    @strawberry.field(description="How far the graph has caught up with the event log.")
+    async def ingest_status(self, info: Info[Context, None]) -> IngestStatus:
+        status = await run_in_threadpool(info.context.projector.status)
+        return IngestStatus(
+            log_seq=status.log_seq,
+            projected_seq=status.projected_seq,
+            lag=status.lag,
+            parked=status.parked,
         )
 
     @strawberry.field(description="Nodes whose name contains the text (case-insensitive).")

@@ -35,7 +35,9 @@ class Settings(BaseSettings):
     neo4j_pool_size: int = Field(20, ge=1, le=500)
     neo4j_query_timeout: float = Field(30.0, gt=0)
 
-    data_dir: Path = Path("data")
+    data_dir: Path = Field(Path("data"), description="where the durable event log lives")
+    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="intake body limit")
+    projector_batch_size: int = Field(500, ge=1, le=50_000)
 
     @classmethod
     def settings_customise_sources(

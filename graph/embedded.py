@@ -31,6 +31,10 @@ class _EmbeddedUnitOfWork(UnitOfWork):
     def __init__(self, graph: nx.MultiDiGraph) -> None:
         self._g = graph
         self._pending: tuple[dict[str, Record], dict[EdgeId, Record]] | None = None
+        self.checkpoint: int | None = None
+
+    def set_checkpoint(self, seq: int) -> None:
+        self.checkpoint = seq
 
     def load_nodes(self, ids: Sequence[str]) -> dict[str, Record]:
         nodes = self._g.nodes
@@ -87,6 +91,7 @@ class EmbeddedStore(GraphStore):
         self._g = nx.MultiDiGraph()
         # writers and readers take turns: a batch is committed whole before anyone reads it
         self._lock = threading.RLock()
+        self._checkpoint = 0
 
     @contextmanager
     def _unit_of_work(self) -> Iterator[UnitOfWork]:
@@ -94,6 +99,11 @@ class EmbeddedStore(GraphStore):
             uow = _EmbeddedUnitOfWork(self._g)
             yield uow
             uow.commit()
+            if uow.checkpoint is not None:
+                self._checkpoint = uow.checkpoint
+
+    def checkpoint(self) -> int:
+        return self._checkpoint
 
     def get_nodes(self, ids: Sequence[str]) -> list[StoredNode]:
         with self._lock:
@@ -163,3 +173,4 @@ class EmbeddedStore(GraphStore):
     def clear(self) -> None:
         with self._lock:
             self._g.clear()
+            self._checkpoint = 0

@@ -115,6 +115,10 @@ def _edge_rows(result: Iterable[Any]) -> dict[EdgeId, Record]:
     return {(r["src"], r["kind"], r["dst"], r["p"]["disc"]): r["p"] for r in result}
 
 
+_SET_CHECKPOINT: LiteralString = "MERGE (c:LkgCheckpoint {name: 'projector'}) SET c.seq = $seq"
+_GET_CHECKPOINT: LiteralString = "MATCH (c:LkgCheckpoint {name: 'projector'}) RETURN c.seq AS seq"
+
+
 class _Neo4jUnitOfWork(UnitOfWork):
     def __init__(self, tx: Transaction) -> None:
         self._tx = tx
@@ -139,6 +143,9 @@ class _Neo4jUnitOfWork(UnitOfWork):
             for chunk in _chunks(rows):
                 found.update(_edge_rows(self._tx.run(query, rows=chunk)))
         return found
+
+    def set_checkpoint(self, seq: int) -> None:
+        self._tx.run(_SET_CHECKPOINT, seq=seq).consume()
 
     def write(self, nodes: dict[str, Record], edges: dict[EdgeId, Record]) -> None:
         by_kind: dict[NodeKind, list[Record]] = defaultdict(list)
@@ -208,6 +215,10 @@ class Neo4jStore(GraphStore):
         except (ServiceUnavailable, SessionExpired) as exc:
             raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
 
+    def checkpoint(self) -> int:
+        rows = self._read(_GET_CHECKPOINT)
+        return int(rows[0]["seq"]) if rows else 0
+
     # ---- reads --------------------------------------------------------------------------
     def get_nodes(self, ids: Sequence[str]) -> list[StoredNode]:
         found = {r["key"]: r["p"] for r in self._read(_LOAD_NODES, ids=list(dict.fromkeys(ids)))}
@@ -271,6 +282,7 @@ class Neo4jStore(GraphStore):
             session.run(
                 "MATCH (n:Node) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
             ).consume()
+            session.run("MATCH (c:LkgCheckpoint) DELETE c").consume()
 
     def close(self) -> None:
         self._driver.close()

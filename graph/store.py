@@ -66,6 +66,10 @@ class UnitOfWork(ABC):
     @abstractmethod
     def write(self, nodes: dict[str, Record], edges: dict[EdgeId, Record]) -> None: ...
 
+    @abstractmethod
+    def set_checkpoint(self, seq: int) -> None:
+        """Record, in the same transaction, that the event log is applied up to `seq`."""
+
 
 class StoreUnavailable(RuntimeError):
     """The store cannot be reached now; the caller may retry later."""
@@ -76,8 +80,11 @@ class GraphStore(ABC):
 
     # ---- writes -------------------------------------------------------------------------
     def apply(
-        self, batch: MutationBatch | Iterable[NodeUpsert | EdgeUpsert | EdgeRetire]
+        self,
+        batch: MutationBatch | Iterable[NodeUpsert | EdgeUpsert | EdgeRetire],
+        checkpoint: int | None = None,
     ) -> ApplyResult:
+        """Apply a batch in one transaction; with `checkpoint`, record that log position too."""
         mutations = batch.mutations if isinstance(batch, MutationBatch) else list(batch)
         node_ids: set[str] = set()
         edge_ids: set[EdgeId] = set()
@@ -113,6 +120,8 @@ class GraphStore(ABC):
             changed_edges = {k: r for k, r in edges.items() if loaded_edges.get(k) != r}
             if changed_nodes or changed_edges:
                 uow.write(changed_nodes, changed_edges)
+            if checkpoint is not None:
+                uow.set_checkpoint(checkpoint)
         return ApplyResult(len(mutations), len(changed_nodes), len(changed_edges))
 
     @staticmethod
@@ -131,6 +140,10 @@ class GraphStore(ABC):
 
     @abstractmethod
     def _unit_of_work(self) -> AbstractContextManager[UnitOfWork]: ...
+
+    @abstractmethod
+    def checkpoint(self) -> int:
+        """The event-log position this store has applied up to (0: nothing yet)."""
 
     # ---- reads --------------------------------------------------------------------------
     @abstractmethod

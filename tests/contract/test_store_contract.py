@@ -218,3 +218,14 @@ def test_clear_empties_the_store(store: GraphStore) -> None:
     store.apply(pipeline_batch())
     store.clear()
     assert store.stats().node_count == 0 and list(store.iter_edges()) == []
+
+
+def test_checkpoint_is_written_with_the_batch(store: GraphStore) -> None:
+    assert store.checkpoint() == 0
+    store.apply(pipeline_batch(), checkpoint=7)
+    assert store.checkpoint() == 7
+    # a replay writes no records but still moves the checkpoint
+    result = store.apply(pipeline_batch(), checkpoint=9)
+    assert (result.nodes_written, store.checkpoint()) == (0, 9)
+    store.clear()
+    assert store.checkpoint() == 0

@@ -14,8 +14,8 @@ from graph.store import GraphStore
 
 
 @pytest.fixture
-def client(store: GraphStore) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(demo=True), store=store)) as c:
+def client(store: GraphStore, tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(demo=True, data_dir=tmp_path), store=store)) as c:
         yield c
 
 

@@ -25,8 +25,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(env: dict[str, str]) -> Iterator[str]:
+def _serve(env: dict[str, str], data_dir: Path) -> Iterator[str]:
     port = _free_port()
+    env = {**env, "LKG_DATA_DIR": str(data_dir)}
     proc = subprocess.Popen(
         [str(LKG), "serve", "--demo", "--port", str(port)],
         env={**os.environ, **env},
@@ -54,19 +55,19 @@ def _serve(env: dict[str, str]) -> Iterator[str]:
 
 
 @pytest.fixture
-def embedded_service() -> Iterator[str]:
+def embedded_service(tmp_path: Path) -> Iterator[str]:
     env = {"NEO4J_URI": "", "LKG_NEO4J_URI": ""}
-    yield from _serve(env)
+    yield from _serve(env, tmp_path)
 
 
 @pytest.fixture
-def neo4j_service(neo4j_server, neo4j_store) -> Iterator[str]:
+def neo4j_service(neo4j_server, neo4j_store, tmp_path: Path) -> Iterator[str]:
     env = {
         "NEO4J_URI": neo4j_server.uri,
         "NEO4J_USER": neo4j_server.user,
         "NEO4J_PASSWORD": neo4j_server.password,
     }
-    yield from _serve(env)
+    yield from _serve(env, tmp_path)
 
 
 def _check(base: str, store: str) -> None:

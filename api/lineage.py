@@ -1,0 +1,108 @@
+"""OpenLineage intake over HTTP, Marquez-compatible: `POST /api/v1/lineage` answers 201.
+
+Thin: read the body, hand it to `ingest.intake`, map its errors to status codes here, once.
+The 2xx goes out only after the event is in the durable log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from ingest.eventlog import EventLog, LogUnavailable
+from ingest.intake import BadBody, accept_many, decode_body, ndjson_items, parse_json
+from ingest.openlineage.validate import FieldError
+
+router = APIRouter(tags=["openlineage"])
+
+
+def _errors(errors: list[FieldError]) -> list[dict[str, str]]:
+    return [{"path": e.path, "message": e.message} for e in errors]
+
+
+def _problem(status: int, message: str, **extra: Any) -> JSONResponse:
+    headers = {"Retry-After": "5"} if status == 503 else None
+    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
+
+
+async def _body(request: Request) -> bytes:
+    limit: int = request.app.state.settings.max_body_bytes
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        raise BadBody(f"body of {length} bytes is over the limit of {limit}", 413)
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw.extend(chunk)
+        if len(raw) > limit:
+            raise BadBody(f"body is over the limit of {limit} bytes", 413)
+    return decode_body(bytes(raw), request.headers.get("content-encoding"), limit)
+
+
+@router.post("/api/v1/lineage", status_code=201, response_class=Response)
+async def post_lineage(request: Request) -> Response:
+    """One OpenLineage event (RunEvent, DatasetEvent or JobEvent). 201 once it is durable."""
+    try:
+        event = parse_json(await _body(request))
+        log: EventLog = request.app.state.event_log
+        summary = await run_in_threadpool(accept_many, log, [(0, event)])
+    except BadBody as exc:
+        return _problem(exc.status, str(exc))
+    except LogUnavailable as exc:
+        return _problem(503, f"cannot store the event now, retry: {exc}")
+    if summary.rejected:
+        return _problem(
+            422, "invalid OpenLineage event", errors=_errors(summary.rejected[0].errors)
+        )
+    request.app.state.projector.wake()
+    return Response(status_code=201)
+
+
+@router.post("/api/v1/lineage/bulk")
+async def post_lineage_bulk(request: Request) -> JSONResponse:
+    """Many events: NDJSON (one per line) or a JSON array. Valid ones are stored, bad ones
+    reported by position with their field errors; the answer is a summary."""
+    try:
+        body = await _body(request)
+        if body.lstrip().startswith(b"["):
+            parsed = parse_json(body)
+            items: Any = list(enumerate(parsed))
+        else:
+            items = list(ndjson_items(body))
+        log: EventLog = request.app.state.event_log
+        summary = await run_in_threadpool(accept_many, log, items)
+    except BadBody as exc:
+        return _problem(exc.status, str(exc))
+    except LogUnavailable as exc:
+        return _problem(503, f"cannot store the events now, retry: {exc}")
+    if summary.accepted:
+        request.app.state.projector.wake()
+    return JSONResponse(
+        {
+            "accepted": summary.accepted,
+            "duplicates": summary.duplicates,
+            "rejected": [{"index": r.index, "errors": _errors(r.errors)} for r in summary.rejected],
+        }
+    )
+
+
+@router.get("/api/v1/events/{event_id}")
+async def get_event(event_id: str, request: Request) -> JSONResponse:
+    """The raw event as received: the evidence behind every node and edge it asserted."""
+    log: EventLog = request.app.state.event_log
+    entry = await run_in_threadpool(log.get, event_id)
+    if entry is None:
+        return _problem(404, f"no event with id {event_id!r}")
+    return JSONResponse(
+        {
+            "eventId": entry.event_id,
+            "seq": entry.seq,
+            "source": entry.source,
+            "kind": entry.kind,
+            "eventTime": entry.event_time,
+            "receivedAt": entry.received_at,
+            "event": entry.body,
+        }
+    )

@@ -1,0 +1,176 @@
+"""The durable, append-only event log: every accepted event, before anyone is told "accepted".
+
+SQLite in WAL mode with `synchronous=FULL`: a commit returns only after the log is on disk, so an
+event acknowledged with 2xx survives a crash of the process or the machine. The graph is a
+projection of this log; it can always be rebuilt from it (the embedded store does at start).
+
+An event's identity is the SHA-256 of its source and canonical JSON, so the same event sent
+twice is stored once and reported as a duplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from graph.timefmt import now
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id    TEXT NOT NULL UNIQUE,
+    source      TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    event_time  TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    body        TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS parked (
+    seq       INTEGER PRIMARY KEY REFERENCES events(seq),
+    error     TEXT NOT NULL,
+    parked_at TEXT NOT NULL
+);
+"""
+
+
+class LogUnavailable(RuntimeError):
+    """The log cannot be written (disk full, read-only, locked): nothing was accepted."""
+
+
+def canonical_json(body: Any) -> str:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def event_id_of(source: str, body: Any) -> str:
+    return hashlib.sha256(f"{source}\n{canonical_json(body)}".encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    source: str
+    kind: str
+    event_time: str  # canonical (graph.timefmt)
+    body: Any
+
+    @property
+    def event_id(self) -> str:
+        return event_id_of(self.source, self.body)
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    event_id: str
+    seq: int
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    seq: int
+    event_id: str
+    source: str
+    kind: str
+    event_time: str
+    received_at: str
+    body: Any
+
+
+class EventLog:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=30
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise LogUnavailable(f"event log {path}: {exc}") from exc
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise LogUnavailable(f"event log {self.path}: {exc}") from exc
+
+    def append(self, events: Sequence[NewEvent]) -> list[Appended]:
+        """Store the events durably (one fsync for the lot); duplicates are not stored twice."""
+        received = now()
+        results: list[Appended] = []
+        with self._transaction() as db:
+            for event in events:
+                event_id = event.event_id
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO events "
+                    "(event_id, source, kind, event_time, received_at, body) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (event_id, event.source, event.kind, event.event_time, received,
+                     canonical_json(event.body)),
+                )  # fmt: skip
+                if cursor.rowcount:
+                    results.append(Appended(event_id, int(cursor.lastrowid or 0), False))
+                else:
+                    (seq,) = db.execute(
+                        "SELECT seq FROM events WHERE event_id = ?", (event_id,)
+                    ).fetchone()
+                    results.append(Appended(event_id, seq, True))
+        return results
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def read(self, after_seq: int, limit: int) -> list[LogEntry]:
+        rows = self._query(
+            "SELECT seq, event_id, source, kind, event_time, received_at, body FROM events "
+            "WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after_seq, limit),
+        )
+        return [LogEntry(*row[:6], json.loads(row[6])) for row in rows]
+
+    def get(self, event_id: str) -> LogEntry | None:
+        rows = self._query(
+            "SELECT seq, event_id, source, kind, event_time, received_at, body FROM events "
+            "WHERE event_id = ?",
+            (event_id,),
+        )
+        return LogEntry(*rows[0][:6], json.loads(rows[0][6])) if rows else None
+
+    def last_seq(self) -> int:
+        return int(self._query("SELECT coalesce(max(seq), 0) FROM events")[0][0])
+
+    def count(self) -> int:
+        return int(self._query("SELECT count(*) FROM events")[0][0])
+
+    def park(self, seq: int, error: str) -> None:
+        """Set aside an event the projector could not map; it stays in the log for a retry."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO parked (seq, error, parked_at) VALUES (?, ?, ?)",
+                (seq, error, now()),
+            )
+
+    def parked(self) -> list[tuple[int, str]]:
+        return [(int(s), str(e)) for s, e in self._query("SELECT seq, error FROM parked")]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

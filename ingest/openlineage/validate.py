@@ -1,0 +1,188 @@
+"""Validate an OpenLineage event against the spec's own models (openlineage-python's generated
+classes), structured by cattrs, so every error names the field path and the reason.
+
+Only the envelope is checked strictly (event time, run id, job, datasets, types). Facets are
+kept as they came: custom facets are the point of OpenLineage, and one producer's odd facet must
+not cost the rest of its event; the mapping skips a facet it cannot read.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from typing import Any
+
+import attrs
+import cattrs
+import cattrs.v
+from openlineage.client.generated import base
+
+from graph.timefmt import canonical_time
+
+
+class EventKind(StrEnum):
+    RUN = "RunEvent"
+    DATASET = "DatasetEvent"
+    JOB = "JobEvent"
+
+
+_MODELS: dict[EventKind, type] = {
+    EventKind.RUN: base.RunEvent,
+    EventKind.DATASET: base.DatasetEvent,
+    EventKind.JOB: base.JobEvent,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class _Reason(TypeError):
+    """Raised by our structure hooks: its text is meant for the producer."""
+
+
+class InvalidEvent(ValueError):
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(map(str, errors)))
+
+
+def _is_facet_map(t: Any) -> bool:
+    if isinstance(t, types.UnionType) or typing.get_origin(t) is typing.Union:
+        args = [a for a in typing.get_args(t) if a is not type(None)]
+        if len(args) != 1:
+            return False
+        t = args[0]
+    args = typing.get_args(t)
+    return (
+        typing.get_origin(t) is dict
+        and len(args) == 2
+        and isinstance(args[1], type)
+        and issubclass(args[1], base.BaseFacet)
+    )
+
+
+def _keep_facets(value: Any, _: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _Reason("facets must be an object")
+    return value
+
+
+def _strict(kind: type) -> Any:
+    def hook(value: Any, _: Any) -> Any:
+        # cattrs would turn 5 into "5"; a producer sending the wrong type should hear so
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            raise _Reason(f"expected {kind.__name__}, got {type(value).__name__}")
+        return value
+
+    return hook
+
+
+@cache
+def _converter() -> cattrs.Converter:
+    for cls in (base.Run, base.Job, base.Dataset, base.InputDataset, base.OutputDataset,
+                base.StaticDataset, *_MODELS.values()):  # fmt: skip
+        attrs.resolve_types(cls)
+    converter = cattrs.Converter(detailed_validation=True, forbid_extra_keys=False)
+    converter.register_structure_hook_func(_is_facet_map, _keep_facets)
+    for kind in (str, int, float, bool):
+        converter.register_structure_hook(kind, _strict(kind))
+    converter.register_structure_hook(base.EventType, _event_type)
+    return converter
+
+
+def _event_type(value: Any, _: Any) -> base.EventType:
+    try:
+        return base.EventType(value)
+    except ValueError:
+        names = ", ".join(t.value for t in base.EventType)
+        raise _Reason(f"must be one of {names}, got {value!r}") from None
+
+
+def event_kind(event: dict[str, Any]) -> EventKind:
+    """RunEvent, DatasetEvent or JobEvent: by the schemaURL fragment if it says, else by shape."""
+    schema_url = event.get("schemaURL")
+    if isinstance(schema_url, str):
+        for kind in EventKind:
+            if schema_url.endswith(f"/{kind.value}"):
+                return kind
+    if "run" in event or "eventType" in event:
+        return EventKind.RUN
+    if "dataset" in event:
+        return EventKind.DATASET
+    if "job" in event:
+        return EventKind.JOB
+    raise InvalidEvent(
+        [FieldError("$", "not an OpenLineage event: needs run+job, dataset, or job")]
+    )
+
+
+_SHAPES: dict[str, type] = {"run": dict, "job": dict, "dataset": dict, "inputs": list,
+                            "outputs": list}  # fmt: skip
+
+
+def _semantic_errors(event: dict[str, Any], kind: EventKind) -> list[FieldError]:
+    errors: list[FieldError] = [
+        FieldError(f"$.{name}", f"must be {'an object' if shape is dict else 'a list'}")
+        for name, shape in _SHAPES.items()
+        if event.get(name) is not None and not isinstance(event[name], shape)
+    ]
+    event_time = event.get("eventTime")
+    if isinstance(event_time, str):
+        try:
+            canonical_time(event_time)
+        except ValueError:
+            errors.append(FieldError("$.eventTime", f"not an ISO-8601 timestamp: {event_time!r}"))
+    if kind is EventKind.RUN and isinstance(run := event.get("run"), dict):
+        run_id = run.get("runId")
+        if isinstance(run_id, str):
+            try:
+                uuid.UUID(run_id)
+            except ValueError:
+                errors.append(FieldError("$.run.runId", f"not a UUID: {run_id!r}"))
+    return errors
+
+
+def validate_event(event: Any) -> EventKind:
+    """Raise `InvalidEvent` listing every problem found; return the event's kind if none."""
+    if not isinstance(event, dict):
+        raise InvalidEvent([FieldError("$", "an event must be a JSON object")])
+    kind = event_kind(event)
+    errors = _semantic_errors(event, kind)
+    if errors:
+        raise InvalidEvent(errors)  # before structuring: the models' own validators lose paths
+    try:
+        _converter().structure(event, _MODELS[kind])
+    except Exception as exc:  # cattrs raises exception groups; transform_error reads them all
+        raise InvalidEvent(
+            [
+                _field_error(line)
+                for line in cattrs.transform_error(exc, path="$", format_exception=_describe)
+            ]
+        ) from None
+    return kind
+
+
+def _field_error(line: str) -> FieldError:
+    message, _, path = line.rpartition(" @ ")
+    return FieldError(path or "$", message or line)
+
+
+def _describe(exc: BaseException, _type: Any) -> str:
+    # our own hooks' words ("must be one of …"); cattrs' defaults for the rest
+    if isinstance(exc, _Reason):
+        return str(exc)
+    if isinstance(exc, KeyError):
+        return "required field missing"
+    return cattrs.v.format_exception(exc, _type)

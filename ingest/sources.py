@@ -1,0 +1,17 @@
+"""Which mapper turns a logged event of each source into graph mutations."""
+
+from __future__ import annotations
+
+from graph.mutations import MutationBatch
+from ingest.eventlog import LogEntry
+from ingest.projector import Mapper
+
+
+def _openlineage(entry: LogEntry) -> MutationBatch:
+    from ingest.openlineage.mapping import map_event
+
+    return map_event(entry.body, entry.event_id)
+
+
+def default_mappers() -> dict[str, Mapper]:
+    return {"openlineage": _openlineage}
