@@ -118,20 +118,18 @@ class EventLog:
         with self._transaction() as db:
             for event in events:
                 event_id = event.event_id
+                # look first: an ignored INSERT would still use up a sequence number
+                found = db.execute("SELECT seq FROM events WHERE event_id = ?", (event_id,))
+                if (row := found.fetchone()) is not None:
+                    results.append(Appended(event_id, int(row[0]), True))
+                    continue
                 cursor = db.execute(
-                    "INSERT OR IGNORE INTO events "
-                    "(event_id, source, kind, event_time, received_at, body) "
+                    "INSERT INTO events (event_id, source, kind, event_time, received_at, body) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     (event_id, event.source, event.kind, event.event_time, received,
                      canonical_json(event.body)),
                 )  # fmt: skip
-                if cursor.rowcount:
-                    results.append(Appended(event_id, int(cursor.lastrowid or 0), False))
-                else:
-                    (seq,) = db.execute(
-                        "SELECT seq FROM events WHERE event_id = ?", (event_id,)
-                    ).fetchone()
-                    results.append(Appended(event_id, seq, True))
+                results.append(Appended(event_id, int(cursor.lastrowid or 0), False))
         return results
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -10,9 +10,17 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
-from dataclasses import dataclass
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from graph.embedded import EmbeddedStore
@@ -133,3 +141,103 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(
             f"Neo4j used by the tests: {info.version} from {info.origin} at {info.uri}{started}"
         )
+
+
+# ---- the service as a real process ------------------------------------------------------------
+LKG = Path(sys.executable).with_name("lkg")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ServiceProcess:
+    """`lkg serve` in a subprocess, on a fixed port and data dir, that a test can kill -9."""
+
+    data_dir: Path
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[str] | None = None
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> ServiceProcess:
+        env = {**os.environ, "LKG_DATA_DIR": str(self.data_dir), **self.env}
+        self.proc = subprocess.Popen(
+            [str(LKG), "serve", "--port", str(self.port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self._collect()
+                pytest.fail("lkg serve exited early:\n" + "".join(self.output))
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        pytest.fail(f"lkg serve not ready within {timeout}s:\n" + "".join(self.output))
+
+    def _collect(self) -> None:
+        if self.proc is not None and self.proc.stdout is not None:
+            self.output.append(self.proc.stdout.read())
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, no flushing — a crash."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+        self._collect()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+            self._collect()
+
+    def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
+        response = httpx.post(
+            f"{self.url}/graphql", json={"query": query, "variables": variables}, timeout=30
+        )
+        body = response.json()
+        assert "errors" not in body, body
+        return body["data"]
+
+    def wait_projected(self, timeout: float = 30) -> dict[str, int]:
+        """Until the graph reflects everything in the log; returns the ingest status."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.graphql("{ ingestStatus { logSeq projectedSeq lag parked } }")
+            if status["ingestStatus"]["lag"] == 0 or time.monotonic() > deadline:
+                return status["ingestStatus"]
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def service_factory(tmp_path: Path) -> Iterator[Callable[..., ServiceProcess]]:
+    started: list[ServiceProcess] = []
+
+    def make(**env: str) -> ServiceProcess:
+        service = ServiceProcess(tmp_path / "data", {"NEO4J_URI": "", **env})
+        started.append(service)
+        return service
+
+    yield make
+    for service in started:
+        service.stop()
