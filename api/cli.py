@@ -6,13 +6,19 @@ import json
 import logging
 import signal
 import time
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from api.settings import Settings
+
+if TYPE_CHECKING:
+    from graph.store import GraphStore
+    from ingest.eventlog import EventLog
+    from ingest.intake import IntakeSummary
 
 app = typer.Typer(help="lineage-kg: lineage and metadata knowledge graph.", no_args_is_help=True)
 console = Console()
@@ -44,17 +50,82 @@ def serve(
 
 
 @app.command()
-def stats(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
-    """Count the nodes and edges of each kind in the configured store."""
-    from graph.factory import open_store
+def ingest(
+    paths: Annotated[
+        list[Path], typer.Argument(help="event files or folders (.json, .ndjson, .gz)")
+    ],
+    project: Annotated[
+        bool, typer.Option(help="also apply the log to the configured store now")
+    ] = False,
+    batch: Annotated[int, typer.Option(help="events per durable write")] = 1000,
+) -> None:
+    """Append OpenLineage events from files to the durable log; a running service picks them up.
+
+    Exit code 0: all accepted (or already there); 2: some were rejected (listed); 1: failure.
+    """
+    from rich.progress import Progress
+
+    from ingest.eventlog import EventLog
+    from ingest.files import expand, read_events
+    from ingest.intake import IntakeSummary, accept_many
 
     settings = Settings()
-    with open_store(
-        settings.neo4j_uri,
-        user=settings.neo4j_user,
-        password=settings.neo4j_password.get_secret_value(),
-        database=settings.neo4j_database,
-    ) as store:
+    files = expand(paths)
+    missing = [p for p in files if not p.is_file()]
+    if missing:
+        console.print(f"[red]not found:[/red] {', '.join(map(str, missing))}")
+        raise typer.Exit(1)
+    log = EventLog(settings.data_dir / "events.sqlite3")
+    total, where = IntakeSummary(), []
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("ingesting", total=len(files))
+        for path in files:
+            pending: list[tuple[int, object]] = []
+            for place, event in read_events(path):
+                where.append(place)
+                pending.append((len(where) - 1, event))
+                if len(pending) >= batch:
+                    _merge(total, accept_many(log, pending))
+                    pending = []
+            _merge(total, accept_many(log, pending))
+            progress.advance(task)
+    table = Table("accepted", "duplicates", "rejected", title=f"{len(files)} file(s)")
+    table.add_row(str(total.accepted), str(total.duplicates), str(len(total.rejected)))
+    console.print(table)
+    for rejected in total.rejected[:50]:
+        reasons = "; ".join(map(str, rejected.errors))
+        console.print(f"[yellow]rejected[/yellow] {where[rejected.index]}: {reasons}")
+    if len(total.rejected) > 50:
+        console.print(f"… and {len(total.rejected) - 50} more")
+    if project:
+        _project(settings, log)
+    log.close()
+    if total.rejected:
+        raise typer.Exit(2)
+
+
+def _merge(total: IntakeSummary, part: IntakeSummary) -> None:
+    total.accepted += part.accepted
+    total.duplicates += part.duplicates
+    total.rejected.extend(part.rejected)
+
+
+def _project(settings: Settings, log: EventLog) -> None:
+    from ingest.projector import Projector
+    from ingest.sources import default_mappers
+
+    with _store(settings) as store:
+        status = Projector(log, store, default_mappers()).catch_up()
+    console.print(
+        f"graph at log position {status.projected_seq} of {status.log_seq} "
+        f"({status.parked} parked) in {store.describe()}"
+    )
+
+
+@app.command()
+def stats(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """Count the nodes and edges of each kind in the configured store."""
+    with _store(Settings()) as store:
         result = store.stats()
     if as_json:
         typer.echo(json.dumps({"nodes": result.nodes, "edges": result.edges}))
@@ -63,6 +134,17 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = 
     for kind, count in {**result.nodes, **result.edges}.items():
         table.add_row(kind, str(count))
     console.print(table)
+
+
+def _store(settings: Settings) -> GraphStore:
+    from graph.factory import open_store
+
+    return open_store(
+        settings.neo4j_uri,
+        user=settings.neo4j_user,
+        password=settings.neo4j_password.get_secret_value(),
+        database=settings.neo4j_database,
+    )
 
 
 @app.command("neo4j")
@@ -76,8 +158,6 @@ def run_neo4j(
     ] = None,
 ) -> None:
     """Run a local Neo4j 5 (Community, from Maven Central) in the foreground — no Docker needed."""
-    from pathlib import Path
-
     from graph.neo4j_server import LocalNeo4j
 
     server = LocalNeo4j(data_dir=Path(data_dir) if data_dir else None, port=port, password=password)
