@@ -116,10 +116,10 @@ def _project(settings: Settings, log: EventLog) -> None:
 
     with _store(settings) as store:
         status = Projector(log, store, default_mappers()).catch_up()
-    console.print(
-        f"graph at log position {status.projected_seq} of {status.log_seq} "
-        f"({status.parked} parked) in {store.describe()}"
-    )
+        console.print(
+            f"graph at log position {status.projected_seq} of {status.log_seq} "
+            f"({status.parked} parked) in {store.describe()}"
+        )
 
 
 @app.command()

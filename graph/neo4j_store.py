@@ -183,6 +183,8 @@ class Neo4jStore(GraphStore):
             max_connection_pool_size=max_pool_size,
             connection_acquisition_timeout=connection_timeout,
             connection_timeout=connection_timeout,
+            # the count queries name every kind, present or not: no warnings for that
+            notifications_min_severity="OFF",
         )
         self._ensure_schema()
 

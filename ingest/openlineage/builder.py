@@ -1,0 +1,116 @@
+"""The mutations of one event under construction, and small helpers to read facets safely.
+
+Facets come from many producers in many shapes. Each facet is mapped inside `EventGraph.isolated`:
+if it is not what the spec says, the mutations it had added are dropped and a warning logged,
+so one odd facet never costs the rest of the event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from graph.model import EdgeKind, NodeKey
+from graph.mutations import Direction, EdgeKey, EdgeRetire, MutationBatch, Provenance
+
+log = logging.getLogger("ingest.openlineage")
+
+Facets = dict[str, Any]
+
+
+def facets_of(part: object, key: str = "facets") -> Facets:
+    """The facet map of an event part (job, run, dataset); {} when absent or not a map."""
+    facets = part.get(key) if isinstance(part, dict) else None
+    return facets if isinstance(facets, dict) else {}
+
+
+def facet(facets: Facets, name: str) -> dict[str, Any] | None:
+    """One facet if it is an object and not marked deleted (a deletion cannot unset props)."""
+    value = facets.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        log.warning("skipping facet %s: expected an object, got %s", name, type(value).__name__)
+        return None
+    if value.get("_deleted") is True:
+        return None
+    return value
+
+
+def scalar(value: Any) -> str | int | float | bool | None:
+    """A prop value: scalars as they are, nested structures as JSON text."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return json_text(value)
+
+
+def text(value: Any) -> str | None:
+    """A string prop, or None if absent/empty; other scalars are stringified."""
+    value = scalar(value)
+    return None if value is None or value == "" else str(value)
+
+
+def json_text(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def tag_strings(tags: Any) -> list[str]:
+    """The tags facet's [{key, value}] as ["key:value", ...] (just "key" when there is no value)."""
+    if not isinstance(tags, list):
+        raise TypeError("tags must be a list")
+    out = []
+    for tag in tags:
+        key, value = text(tag.get("key")), text(tag.get("value"))
+        if key:
+            out.append(f"{key}:{value}" if value else key)
+    return sorted(set(out))
+
+
+def _clean(props: dict[str, Any]) -> dict[str, Any]:
+    # None and "" say nothing; omitting them leaves what earlier events said in place
+    return {k: v for k, v in props.items() if v is not None and v != ""}
+
+
+class EventGraph:
+    """Collects one event's mutations, all with the event's provenance."""
+
+    def __init__(self, prov: Provenance) -> None:
+        self.prov = prov
+        self._batch = MutationBatch()
+        self._facet_names: dict[NodeKey, set[str]] = {}
+
+    def node(self, key: NodeKey, **props: Any) -> NodeKey:
+        return self._batch.node(key, self.prov, **_clean(props))
+
+    def edge(
+        self, src: NodeKey, kind: EdgeKind, dst: NodeKey, disc: str = "", **props: Any
+    ) -> EdgeKey:
+        return self._batch.edge(src, kind, dst, self.prov, disc, **_clean(props))
+
+    def retire(
+        self, anchor: NodeKey, kind: EdgeKind, direction: Direction, keep: set[NodeKey]
+    ) -> None:
+        self._batch.add(EdgeRetire(anchor, kind, direction, frozenset(keep), self.prov))
+
+    def note_facets(self, key: NodeKey, facets: Facets) -> None:
+        """Remember which facets (standard or custom) came with a node: its `facets` prop."""
+        self._facet_names.setdefault(key, set()).update(str(name) for name in facets)
+
+    @contextmanager
+    def isolated(self, what: str) -> Iterator[None]:
+        """Map one facet: on a shape error, undo what it added, log, and carry on."""
+        mark = len(self._batch.mutations)
+        try:
+            yield
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            del self._batch.mutations[mark:]
+            log.warning("event %s: skipped %s: %s", self.prov.event_id, what, exc)
+
+    def finish(self) -> MutationBatch:
+        for key, names in sorted(self._facet_names.items()):
+            if names:
+                self._batch.node(key, self.prov, facets=sorted(names))
+        return self._batch

@@ -1,0 +1,162 @@
+"""Columns: the schema facet (HAS_COLUMN) and the columnLineage facet (FEEDS).
+
+Column lineage comes in two forms. Legacy: `fields.{out}.inputFields[]` with the transformation
+given once per output field (`transformationType`/`transformationDescription`). Newer: each input
+field carries `transformations[]` ({type DIRECT|INDIRECT, subtype, description, masking}), and the
+`dataset` list names input columns that affect the whole output (filters, joins, grouping). Both
+become one FEEDS edge per (input column, output column or dataset) with the transformations merged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from graph.model import EdgeKind, NodeKey, NodeKind
+from graph.mutations import Direction
+from ingest.openlineage.builder import EventGraph, log, scalar, text
+from ingest.openlineage.identity import AliasTable
+from ingest.openlineage.naming import column_key, dataset_of
+
+
+def schema_columns(fields: Any, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """Schema fields flattened depth-first: nested struct fields as "parent.child".
+
+    Raises TypeError if `fields` is not a list: then the whole facet is unreadable.
+    Entries without a name are skipped.
+    """
+    if not isinstance(fields, list):
+        raise TypeError(f"schema fields must be a list, got {type(fields).__name__}")
+    flat: list[tuple[str, dict[str, Any]]] = []
+    for entry in fields:
+        name = text(entry.get("name")) if isinstance(entry, dict) else None
+        if name is None:
+            continue
+        path = f"{prefix}{name}"
+        flat.append((path, entry))
+        if entry.get("fields"):
+            flat.extend(schema_columns(entry["fields"], f"{path}."))
+    return flat
+
+
+def map_schema(g: EventGraph, dataset: NodeKey, schema: dict[str, Any]) -> None:
+    """HAS_COLUMN per field (type, description, ordinal = depth-first position from 0); columns
+    the schema no longer lists stop being current, so schema history stays queryable."""
+    columns = set()
+    for ordinal, (path, entry) in enumerate(schema_columns(schema.get("fields"))):
+        column = column_key(dataset, path)
+        columns.add(column)
+        g.edge(
+            dataset,
+            EdgeKind.HAS_COLUMN,
+            column,
+            type=scalar(entry.get("type")),
+            description=scalar(entry.get("description")),
+            ordinal=ordinal,
+        )
+    if columns:  # an empty field list means "not known", not "no columns"
+        g.retire(dataset, EdgeKind.HAS_COLUMN, Direction.OUT, columns)
+
+
+@dataclass
+class Transformations:
+    """What is known of how one input column reaches one output, merged over all mentions."""
+
+    types: set[str] = field(default_factory=set)
+    subtypes: set[str] = field(default_factory=set)
+    masking: bool | None = None
+    descriptions: list[str] = field(default_factory=list)
+
+    def add(
+        self, kind: Any = None, subtype: Any = None, description: Any = None, masking: Any = None
+    ) -> None:
+        for value, into in ((kind, self.types), (subtype, self.subtypes)):
+            if value := text(value):
+                into.add(value)
+        if (description := text(description)) and description not in self.descriptions:
+            self.descriptions.append(description)
+        if isinstance(masking, bool):
+            self.masking = bool(self.masking) or masking
+
+    def add_list(self, transformations: Any) -> None:
+        if transformations is None:
+            return
+        if not isinstance(transformations, list):
+            raise TypeError("transformations must be a list")
+        for t in transformations:
+            self.add(t.get("type"), t.get("subtype"), t.get("description"), t.get("masking"))
+
+    def props(self) -> dict[str, Any]:
+        return {
+            "transformation_types": sorted(self.types) or None,
+            "transformation_subtypes": sorted(self.subtypes) or None,
+            "masking": self.masking,
+            "description": "; ".join(self.descriptions) or None,
+        }
+
+
+def _input_column(entry: Any, aliases: AliasTable) -> NodeKey | None:
+    if not isinstance(entry, dict):
+        raise TypeError("an input field must be an object")
+    try:
+        dataset = aliases.resolve(entry.get("namespace"), entry.get("name"))
+        return column_key(dataset, entry.get("field"))
+    except ValueError as exc:
+        # matchers and some producers leave out the namespace: never guess one
+        log.info("column lineage input skipped: %s", exc)
+        return None
+
+
+def column_flows(
+    output: NodeKey, lineage: dict[str, Any], aliases: AliasTable
+) -> dict[tuple[NodeKey, NodeKey], Transformations]:
+    """(input column, output column | output dataset) -> merged transformations."""
+    fields = lineage.get("fields") or {}
+    if not isinstance(fields, dict):
+        raise TypeError("columnLineage fields must be an object")
+    flows: dict[tuple[NodeKey, NodeKey], Transformations] = {}
+    for out_field, spec in fields.items():
+        if not out_field:
+            continue  # a column without a name: nothing to attach its inputs to
+        target = column_key(output, out_field)
+        inputs = spec.get("inputFields") or []
+        if not isinstance(inputs, list):
+            raise TypeError("inputFields must be a list")
+        for entry in inputs:
+            if (source := _input_column(entry, aliases)) is None:
+                continue
+            merged = flows.setdefault((source, target), Transformations())
+            merged.add_list(entry.get("transformations"))
+            # legacy form: one type/description per output field, applying to all its inputs
+            merged.add(spec.get("transformationType"), None, spec.get("transformationDescription"))
+    whole = lineage.get("dataset") or []
+    if not isinstance(whole, list):
+        raise TypeError("columnLineage dataset must be a list")
+    for entry in whole:
+        if (source := _input_column(entry, aliases)) is not None:
+            flows.setdefault((source, output), Transformations()).add_list(
+                entry.get("transformations")
+            )
+    return flows
+
+
+def lineage_inputs(output: NodeKey, lineage: dict[str, Any], aliases: AliasTable) -> set[NodeKey]:
+    """The datasets whose columns the lineage says feed `output`."""
+    return {dataset_of(source) for source, _ in column_flows(output, lineage, aliases)}
+
+
+def map_column_lineage(
+    g: EventGraph, output: NodeKey, lineage: dict[str, Any], aliases: AliasTable
+) -> None:
+    flows = column_flows(output, lineage, aliases)
+    for (source, target), merged in sorted(flows.items(), key=lambda flow: flow[0]):
+        add_feed(g, source, target, **merged.props())
+
+
+def add_feed(g: EventGraph, source: NodeKey, target: NodeKey, disc: str = "", **props: Any) -> None:
+    """A FEEDS edge, and the HAS_COLUMN edges of its columns: lineage names columns that schema
+    facets omit (dbt lists only documented ones), and a column must hang off its dataset."""
+    g.edge(dataset_of(source), EdgeKind.HAS_COLUMN, source)
+    if target.kind is NodeKind.COLUMN:
+        g.edge(dataset_of(target), EdgeKind.HAS_COLUMN, target)
+    g.edge(source, EdgeKind.FEEDS, target, disc, **props)

@@ -1,0 +1,82 @@
+"""Which Dataset node a dataset of an event is: its symlinks decide.
+
+Spark names a Hive/Glue table by its storage path (`file:/warehouse/t1`), Hive and Trino by its
+table name; OpenLineage's `symlinks` facet lists the other names. A TABLE symlink is the
+cross-tool identity, so it is the canonical node and every other name becomes an alias. Only the
+event's own symlinks are known here (the mapping is pure), so a name used by another event without
+a symlinks facet stays a separate node; its `aliases` prop lets a later pass join them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from graph.model import NodeKey
+from ingest.openlineage.builder import facet, facets_of, log
+from ingest.openlineage.naming import dataset_key
+
+_TABLE = "TABLE"
+
+
+def _symlinks(ds: dict[str, Any]) -> list[tuple[NodeKey, str]]:
+    """The valid (key, type) pairs of a dataset's symlinks facet; odd entries are ignored."""
+    symlinks = facet(facets_of(ds), "symlinks")
+    identifiers = symlinks.get("identifiers") if symlinks else None
+    if identifiers is None:
+        return []
+    if not isinstance(identifiers, list):
+        log.warning("ignoring symlinks of %s: identifiers is not a list", ds.get("name"))
+        return []
+    found = []
+    for ident in identifiers:
+        if not isinstance(ident, dict):
+            continue
+        try:
+            key = dataset_key(ident.get("namespace"), ident.get("name"))
+        except ValueError:
+            continue
+        found.append((key, str(ident.get("type") or "").upper()))
+    return found
+
+
+def canonical_dataset(ds: dict[str, Any]) -> NodeKey:
+    """The Dataset node of an event's dataset: its first TABLE symlink, else its own name.
+
+    Raises ValueError when the dataset has no usable namespace/name of its own.
+    """
+    own = dataset_key(ds.get("namespace"), ds.get("name"))
+    for key, kind in _symlinks(ds):
+        if kind == _TABLE:
+            return key
+    return own
+
+
+def dataset_aliases(ds: dict[str, Any], canonical: NodeKey) -> list[str]:
+    """Every other name the dataset goes by in this event, as "namespace/name"."""
+    names = [dataset_key(ds.get("namespace"), ds.get("name")), *(k for k, _ in _symlinks(ds))]
+    return sorted({key.display for key in names if key != canonical})
+
+
+class AliasTable:
+    """Every name of every dataset in one event, to its canonical node.
+
+    Column lineage and renames name datasets by whichever name their producer used; resolving
+    through this table puts their columns on the same node as the event's own datasets.
+    """
+
+    def __init__(self, datasets: Iterable[dict[str, Any]]) -> None:
+        self._canonical: dict[NodeKey, NodeKey] = {}
+        for ds in datasets:
+            try:
+                canonical = canonical_dataset(ds)
+                own = dataset_key(ds.get("namespace"), ds.get("name"))
+            except ValueError:
+                continue
+            for key in (own, *(k for k, _ in _symlinks(ds))):
+                self._canonical.setdefault(key, canonical)
+
+    def resolve(self, namespace: object, name: object) -> NodeKey:
+        """The canonical node for a (namespace, name); ValueError if it is not a dataset name."""
+        key = dataset_key(namespace, name)
+        return self._canonical.get(key, key)

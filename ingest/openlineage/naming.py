@@ -1,0 +1,70 @@
+"""Dataset identity as OpenLineage names it, normalised only where that is safe.
+
+The OpenLineage naming spec writes dataset namespaces as URIs (`postgres://host:5432`,
+`s3://bucket`, `kafka://host:9092`) or bare words (`bigquery`, `file`). Two producers naming one
+table may differ in letter case of the scheme/host or in a trailing slash; nothing else is safely
+rewritable (paths, database names and dataset names can be case-sensitive), so nothing else is
+touched. Dataset names are never rewritten.
+"""
+
+from __future__ import annotations
+
+import re
+
+from graph.model import NodeKey, NodeKind
+
+# scheme://authority/rest — the authority (host[:port], maybe user@) ends at the first / ? or #
+_AUTHORITY_URI = re.compile(
+    r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/?#]*)(?P<rest>.*)$", re.S
+)
+# scheme:/path without an authority, as Spark writes `file:/tmp/warehouse`
+_PATH_URI = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):(?P<rest>/.*)$", re.S)
+
+
+def normalise_namespace(namespace: str) -> str:
+    """Lowercase the scheme and host, drop surrounding blanks and one trailing "/"."""
+    ns = namespace.strip()
+    if match := _AUTHORITY_URI.match(ns):
+        userinfo, at, host = match["authority"].rpartition("@")
+        # user names may be case-sensitive; host names and schemes are not
+        ns = f"{match['scheme'].lower()}://{userinfo}{at}{host.lower()}{match['rest']}"
+    elif match := _PATH_URI.match(ns):
+        ns = f"{match['scheme'].lower()}:{match['rest']}"
+    # "s3://bucket/" is "s3://bucket"; but "file:///" or "file:/" would lose their meaning
+    if ns.endswith("/") and not ns.endswith(("//", ":/")):
+        ns = ns[:-1]
+    return ns
+
+
+def dataset_key(namespace: object, name: object) -> NodeKey:
+    """The Dataset node for an OpenLineage (namespace, name); ValueError if either is missing."""
+    if not isinstance(namespace, str) or not isinstance(name, str) or not namespace.strip():
+        raise ValueError(f"a dataset needs a namespace and a name, got {namespace!r}, {name!r}")
+    return NodeKey.of(NodeKind.DATASET, namespace=normalise_namespace(namespace), name=name)
+
+
+def column_key(dataset: NodeKey, field: object) -> NodeKey:
+    if not isinstance(field, str) or not field:
+        raise ValueError(f"a column needs a field name, got {field!r}")
+    namespace, name = dataset.parts
+    return NodeKey.of(NodeKind.COLUMN, namespace=namespace, name=name, field=field)
+
+
+def dataset_of(column: NodeKey) -> NodeKey:
+    namespace, name, _ = column.parts
+    return NodeKey.of(NodeKind.DATASET, namespace=namespace, name=name)
+
+
+def version_key(dataset: NodeKey, version: str) -> NodeKey:
+    namespace, name = dataset.parts
+    return NodeKey.of(NodeKind.DATASET_VERSION, namespace=namespace, name=name, version=version)
+
+
+def job_key(job: object) -> NodeKey:
+    """Job namespaces are scheduler names, not URIs: taken as given."""
+    namespace, name = (
+        (job.get("namespace"), job.get("name")) if isinstance(job, dict) else (None, None)
+    )
+    if not isinstance(namespace, str) or not isinstance(name, str) or not namespace or not name:
+        raise ValueError(f"a job needs a namespace and a name, got {namespace!r}, {name!r}")
+    return NodeKey.of(NodeKind.JOB, namespace=namespace, name=name)
