@@ -103,8 +103,14 @@ def retire_edge(existing: Record, retire: EdgeRetire) -> Record:
     return {**existing, "valid_to": at, "retired_by": retire.prov.event_id}
 
 
-def edge_id(key: EdgeKey) -> EdgeId:
-    return key.id
+def _provenance(record: Record) -> dict[str, Any]:
+    return {
+        "sources": tuple(record["sources"]),
+        "first_seen": record["first_seen"],
+        "first_event": record["first_event"],
+        "last_seen": record["last_seen"],
+        "last_event": record["last_event"],
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,11 +130,7 @@ class StoredNode:
         return cls(
             key=key,
             props={k: v for k, v in sorted(record.items()) if k not in skip},
-            sources=tuple(record["sources"]),
-            first_seen=record["first_seen"],
-            first_event=record["first_event"],
-            last_seen=record["last_seen"],
-            last_event=record["last_event"],
+            **_provenance(record),
         )
 
     @property
@@ -155,11 +157,7 @@ class StoredEdge:
         return cls(
             key=key,
             props={k: v for k, v in sorted(record.items()) if k not in RESERVED_PROPS},
-            sources=tuple(record["sources"]),
-            first_seen=record["first_seen"],
-            first_event=record["first_event"],
-            last_seen=record["last_seen"],
-            last_event=record["last_event"],
+            **_provenance(record),
             valid_to=record.get("valid_to"),
             retired_by=record.get("retired_by"),
         )
