@@ -77,6 +77,8 @@ def dbt_ol_env(
         "OPENLINEAGE_NAMESPACE": JOB_NAMESPACE,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
+        # dbt-ol runs `dbt` from PATH: the venv's own, even when the venv is not activated
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     if url is not None and events_file is not None:
         http = "OPENLINEAGE__TRANSPORT__TRANSPORTS__LKG__"
