@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, LiteralString, cast
 
-from neo4j import Driver, GraphDatabase, ManagedTransaction, Transaction
+from neo4j import Driver, GraphDatabase, ManagedTransaction, Transaction, unit_of_work
 from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
 from graph.model import EdgeKind, NodeKind
@@ -183,7 +183,9 @@ class Neo4jStore(GraphStore):
             max_connection_pool_size=max_pool_size,
             connection_acquisition_timeout=connection_timeout,
             connection_timeout=connection_timeout,
-            # the count queries name every kind, present or not: no warnings for that
+            # Off: the count queries name every kind, present or not. Measured: with
+            # notifications on, the first such read after Neo4j was killed and restarted hung
+            # for over 90 s on 5.26.30 (tests/integration/test_intake_http.py, outage test).
             notifications_min_severity="OFF",
         )
         self._ensure_schema()
@@ -196,6 +198,8 @@ class Neo4jStore(GraphStore):
             raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
 
     def _read(self, query: LiteralString, **params: Any) -> list[Any]:
+        # a server-side timeout: a stuck read ends as an error instead of holding a thread
+        @unit_of_work(timeout=self._query_timeout)
         def work(tx: ManagedTransaction) -> list[Any]:
             return list(tx.run(query, params))
 
