@@ -3,20 +3,43 @@ its records to GraphQL types; the answers themselves come from `graph/` and `que
 
 from __future__ import annotations
 
+from functools import partial
 from importlib.metadata import version as package_version
+from pathlib import Path
 
 import strawberry
 from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
+from api.types import (
+    NODE_TYPES,
+    KindCount,
+    Node,
+    NodeKindEnum,
+    NodeRef,
+    PageInfo,
+    PathStep,
+    counts,
+    encode_cursor,
+    page_bounds,
+    to_node,
+    to_step,
+)
 from graph.errors import InvalidArgument, LineageError
 from graph.model import NodeKind
-from graph.records import StoredNode
+from graph.mutations import Direction
 from graph.store import GraphStore
+from graph.timefmt import canonical_time
 from ingest.projector import Projector
+from queries.impact import impact
 
 
 class Context(BaseContext):
@@ -35,12 +58,6 @@ class IngestStatus:
 
 
 @strawberry.type
-class KindCount:
-    kind: str
-    count: int
-
-
-@strawberry.type
 class Stats:
     node_count: int
     edge_count: int
@@ -48,25 +65,47 @@ class Stats:
     edges: list[KindCount]
 
 
-@strawberry.type
-class NodeSummary:
-    id: strawberry.ID
-    kind: str
-    display: str
-    first_seen: str
-    last_seen: str
-    sources: list[str]
+@strawberry.type(description="One node downstream, how sure, why, and whom to warn.")
+class ImpactItem:
+    node: Node
+    distance: int
+    certainty: str = strawberry.field(description="exact: column-level all the way")
+    owners: list[str]
+    path: list[PathStep] = strawberry.field(description="one shortest explaining path")
 
-    @classmethod
-    def of(cls, node: StoredNode) -> NodeSummary:
-        return cls(
-            id=strawberry.ID(node.id),
-            kind=node.key.kind.value,
-            display=node.key.display,
-            first_seen=node.first_seen,
-            last_seen=node.last_seen,
-            sources=list(node.sources),
-        )
+
+@strawberry.type
+class ImpactEdge:
+    cursor: str
+    node: ImpactItem
+
+
+@strawberry.type
+class ImpactSummary:
+    total: int
+    truncated: bool = strawberry.field(description="the size cap stopped the walk")
+    by_kind: list[KindCount]
+    by_certainty: list[KindCount]
+    by_owner: list[KindCount]
+    kpis: list[str]
+    unowned: int
+
+
+@strawberry.type
+class ImpactConnection:
+    start: Node
+    summary: ImpactSummary
+    edges: list[ImpactEdge]
+    page_info: PageInfo
+
+
+def _as_of(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return canonical_time(value)
+    except ValueError:
+        raise InvalidArgument(f"asOf: not an ISO-8601 timestamp: {value!r}") from None
 
 
 def _store(info: Info[Context, None]) -> GraphStore:
@@ -103,10 +142,76 @@ class Query:
             parked=status.parked,
         )
 
+    @strawberry.field(description="One node by reference, or null if there is none.")
+    async def node(self, info: Info[Context, None], ref: NodeRef) -> Node | None:
+        key = ref.to_key()
+        found = await run_in_threadpool(_store(info).get_node, key.id)
+        return to_node(found) if found else None
+
+    @strawberry.field(
+        description="Everything downstream of a node: what breaks if it changes, with paths, "
+        "certainty and the owners to warn. Paged; the summary covers the whole answer."
+    )
+    async def impact(
+        self,
+        info: Info[Context, None],
+        ref: NodeRef,
+        depth: int = 10,
+        kinds: list[NodeKindEnum] | None = None,  # type: ignore[valid-type]
+        exact_only: bool = False,
+        as_of: str | None = None,
+        first: int = 100,
+        after: str | None = None,
+    ) -> ImpactConnection:
+        key = ref.to_key()
+        wanted = {NodeKind(k.value) for k in kinds} if kinds is not None else None
+        answer = await run_in_threadpool(
+            partial(
+                impact,
+                _store(info),
+                key.id,
+                depth=depth,
+                kinds=wanted,
+                exact_only=exact_only,
+                as_of=_as_of(as_of),
+            )
+        )
+        lo, hi = page_bounds(first, after, len(answer.items))
+        edges = [
+            ImpactEdge(
+                cursor=encode_cursor(i),
+                node=ImpactItem(
+                    node=to_node(item.node),
+                    distance=item.distance,
+                    certainty=item.certainty.value,
+                    owners=list(item.owners),
+                    path=[to_step(h.edge, h.direction is Direction.OUT) for h in item.path],
+                ),
+            )
+            for i, item in enumerate(answer.items[lo:hi], start=lo)
+        ]
+        return ImpactConnection(
+            start=to_node(answer.start),
+            summary=ImpactSummary(
+                total=len(answer.items),
+                truncated=answer.truncated,
+                by_kind=counts(answer.by_kind),
+                by_certainty=counts(answer.by_certainty),
+                by_owner=counts(answer.by_owner),
+                kpis=answer.kpis,
+                unowned=answer.unowned,
+            ),
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=hi < len(answer.items),
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
     @strawberry.field(description="Nodes whose name contains the text (case-insensitive).")
     async def search(
         self, info: Info[Context, None], text: str, kinds: list[str] | None = None, limit: int = 20
-    ) -> list[NodeSummary]:
+    ) -> list[Node]:
         if not 1 <= limit <= 200:
             raise InvalidArgument("limit must be between 1 and 200")
         try:
@@ -114,11 +219,16 @@ class Query:
         except ValueError:
             raise InvalidArgument(f"kinds must be among {[k.value for k in NodeKind]}") from None
         nodes = await run_in_threadpool(_store(info).search, text, wanted, limit)
-        return [NodeSummary.of(n) for n in nodes]
+        return [to_node(n) for n in nodes]
 
 
 def _is_user_error(error: GraphQLError) -> bool:
-    return isinstance(error.original_error, LineageError) or error.original_error is None
+    # no path: the request failed parsing, validation or variable coercion — the caller's
+    return (
+        error.original_error is None
+        or error.path is None
+        or isinstance(error.original_error, LineageError)
+    )
 
 
 class _Schema(strawberry.Schema):
@@ -136,7 +246,24 @@ def _hide_internal(error: GraphQLError) -> bool:
 
 schema = _Schema(
     query=Query,
+    types=list(NODE_TYPES.values()),
     extensions=[
-        lambda: MaskErrors(should_mask_error=_hide_internal, error_message="internal error")
+        lambda: MaskErrors(should_mask_error=_hide_internal, error_message="internal error"),
+        # bounds on what one request may ask: nesting, aliases (fan-out) and size
+        lambda: QueryDepthLimiter(max_depth=12),
+        lambda: MaxAliasesLimiter(max_alias_count=15),
+        lambda: MaxTokensLimiter(max_token_count=2000),
     ],
 )
+
+SDL_PATH = Path(__file__).with_name("schema.graphql")
+
+
+def export_sdl() -> str:
+    """The schema as SDL; `python -m api.schema` writes it to api/schema.graphql."""
+    return schema.as_str() + "\n"
+
+
+if __name__ == "__main__":
+    SDL_PATH.write_text(export_sdl())
+    print(f"wrote {SDL_PATH}")

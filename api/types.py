@@ -1,0 +1,156 @@
+"""GraphQL types, named after the graph vocabulary: a `Node` interface with one type per node
+kind (generated from `NodeKind`, so they never drift), `NodeRef` to point at a node, and the
+answer types. Converters from store records live here too; no logic beyond shaping."""
+
+from __future__ import annotations
+
+import base64
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from graph.errors import InvalidArgument
+from graph.model import KEY_FIELDS, NodeKey, NodeKind
+from graph.records import StoredEdge, StoredNode
+
+# the vocabulary's own words as GraphQL enum values: Dataset, Column, ModelVersion, …
+NodeKindEnum = strawberry.enum(Enum("NodeKind", {k.value: k.value for k in NodeKind}))
+
+
+@strawberry.interface(description="Any node of the graph, with its provenance.")
+class Node:
+    id: strawberry.ID
+    kind: str
+    display: str = strawberry.field(description="a short human name")
+    key: JSON = strawberry.field(description="the identity fields of this kind")
+    props: JSON
+    sources: list[str]
+    first_seen: str
+    last_seen: str
+    first_event: str = strawberry.field(description="id of the earliest asserting event")
+    last_event: str = strawberry.field(description="id of the latest asserting event")
+
+
+def _node_type(kind: NodeKind) -> type:
+    cls = type(kind.value, (Node,), {"__doc__": f"A {kind.value} node."})
+    return strawberry.type(cls, description=f"Identity: {', '.join(KEY_FIELDS[kind])}.")
+
+
+NODE_TYPES: dict[NodeKind, type] = {kind: _node_type(kind) for kind in NodeKind}
+
+
+def to_node(node: StoredNode) -> Node:
+    return NODE_TYPES[node.key.kind](
+        id=strawberry.ID(node.id),
+        kind=node.key.kind.value,
+        display=node.key.display,
+        key=node.key.fields,
+        props=node.props,
+        sources=list(node.sources),
+        first_seen=node.first_seen,
+        last_seen=node.last_seen,
+        first_event=node.first_event,
+        last_event=node.last_event,
+    )
+
+
+@strawberry.input(description="A node by its kind and identity fields, or by its id.")
+class NodeRef:
+    kind: NodeKindEnum | None = None  # type: ignore[valid-type]
+    id: strawberry.ID | None = None
+    namespace: str | None = None
+    name: str | None = None
+    field: str | None = None
+    version: str | None = None
+    project: str | None = None
+    view: str | None = None
+    registry: str | None = None
+    run_id: str | None = None
+    owner_id: str | None = None
+    decision_id: str | None = None
+
+    def to_key(self) -> NodeKey:
+        try:
+            return self._key()
+        except InvalidArgument:
+            raise
+        except ValueError as exc:
+            raise InvalidArgument(f"ref: {exc}") from None
+
+    def _key(self) -> NodeKey:
+        if self.id is not None:
+            return NodeKey.from_id(str(self.id))
+        if self.kind is None:
+            raise InvalidArgument("ref needs either id or kind with its identity fields")
+        kind = NodeKind(self.kind.value)
+        values: dict[str, Any] = {f: getattr(self, f) for f in KEY_FIELDS[kind]}
+        missing = [f for f, v in values.items() if not v]
+        if missing:
+            raise InvalidArgument(f"a {kind.value} ref needs {', '.join(missing)}")
+        return NodeKey.of(kind, **values)
+
+
+@strawberry.type(description="One edge of an explaining path, in the direction it was walked.")
+class PathStep:
+    kind: str
+    from_id: strawberry.ID
+    from_display: str
+    to_id: strawberry.ID
+    to_display: str
+    props: JSON
+    last_event: str
+
+
+def to_step(edge: StoredEdge, walked_out: bool) -> PathStep:
+    a, b = (edge.key.src, edge.key.dst) if walked_out else (edge.key.dst, edge.key.src)
+    return PathStep(
+        kind=edge.key.kind.value,
+        from_id=strawberry.ID(a.id),
+        from_display=a.display,
+        to_id=strawberry.ID(b.id),
+        to_display=b.display,
+        props=edge.props,
+        last_event=edge.last_event,
+    )
+
+
+@strawberry.type
+class KindCount:
+    kind: str
+    count: int
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+def counts(mapping: dict[str, int]) -> list[KindCount]:
+    return [KindCount(kind=k, count=n) for k, n in mapping.items()]
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        offset = int(text[2:]) if text.startswith("o:") else -1
+    except (ValueError, UnicodeDecodeError):
+        offset = -1
+    if offset < 0:
+        raise InvalidArgument(f"after: not a cursor from this API: {cursor!r}")
+    return offset + 1
+
+
+def page_bounds(first: int, after: str | None, total: int) -> tuple[int, int]:
+    if not 1 <= first <= 1000:
+        raise InvalidArgument("first must be between 1 and 1000")
+    start = decode_cursor(after)
+    return start, min(start + first, total)
