@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, LiteralString, cast
 
-from neo4j import Driver, GraphDatabase, ManagedTransaction, Transaction, unit_of_work
+from neo4j import Driver, GraphDatabase, Query, Transaction
 from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
 from graph.model import EdgeKind, NodeKind
@@ -90,12 +90,13 @@ _VALID: LiteralString = (
     "ELSE r.first_seen <= $as_of AND (r.valid_to IS NULL OR $as_of < r.valid_to) END "
 )
 _NEIGHBORS_OUT: LiteralString = (
-    "UNWIND $ids AS id MATCH (a:Node {key: id})-[r]->(b:Node) WHERE "
+    # no label test on the far end: it costs a node fetch per row and every node has it
+    "UNWIND $ids AS id MATCH (a:Node {key: id})-[r]->(b) WHERE "
     + _VALID
     + "RETURN a.key AS src, type(r) AS kind, b.key AS dst, properties(r) AS p"
 )
 _NEIGHBORS_IN: LiteralString = (
-    "UNWIND $ids AS id MATCH (a:Node {key: id})<-[r]-(b:Node) WHERE "
+    "UNWIND $ids AS id MATCH (a:Node {key: id})<-[r]-(b) WHERE "
     + _VALID
     + "RETURN b.key AS src, type(r) AS kind, a.key AS dst, properties(r) AS p"
 )
@@ -198,14 +199,12 @@ class Neo4jStore(GraphStore):
             raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
 
     def _read(self, query: LiteralString, **params: Any) -> list[Any]:
-        # a server-side timeout: a stuck read ends as an error instead of holding a thread
-        @unit_of_work(timeout=self._query_timeout)
-        def work(tx: ManagedTransaction) -> list[Any]:
-            return list(tx.run(query, params))
-
+        # auto-commit: one pipelined round trip (a traversal makes one read per level), with a
+        # server-side timeout so a stuck read ends as an error instead of holding a thread
+        bounded = Query(query, timeout=self._query_timeout)
         try:
             with self._driver.session(database=self.database) as session:
-                return session.execute_read(work)
+                return list(session.run(bounded, params))
         except (ServiceUnavailable, SessionExpired) as exc:
             raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
 

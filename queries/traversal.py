@@ -59,52 +59,6 @@ class Traversal:
     visited_edges: int = 0
 
 
-def _walk(
-    store: GraphStore,
-    start: Sequence[str],
-    *,
-    steps: Sequence[Step],
-    max_depth: int,
-    as_of: str | None,
-    max_nodes: int,
-) -> tuple[dict[str, tuple[Hop, ...]], bool, int]:
-    """Plain BFS with parent pointers over `steps`; returns node -> path, truncated, edges seen."""
-    by_direction: dict[Direction, dict[EdgeKind, Step]] = {}
-    for step in steps:
-        by_direction.setdefault(step.direction, {})[step.kind] = step
-    paths: dict[str, tuple[Hop, ...]] = {s: () for s in start}
-    frontier = list(dict.fromkeys(start))
-    seen_edges, truncated = 0, False
-    for _depth in range(max_depth):
-        if not frontier:
-            break
-        found: list[Hop] = []
-        for direction, kinds in by_direction.items():
-            for edge in store.neighbors(frontier, direction, kinds.keys(), as_of):
-                found.append(Hop(edge, direction))
-        seen_edges += len(found)
-        # deterministic order: by the node we came from (frontier order), then edge id
-        order = {node: i for i, node in enumerate(frontier)}
-        found.sort(key=lambda h: (order[_origin(h)], h.edge.key.id))
-        next_frontier: list[str] = []
-        for hop in found:
-            if hop.to in paths:
-                continue
-            if len(paths) - len(start) >= max_nodes:
-                truncated = True
-                break
-            paths[hop.to] = (*paths[_origin(hop)], hop)
-            next_frontier.append(hop.to)
-        if truncated:
-            break
-        frontier = next_frontier
-    return paths, truncated, seen_edges
-
-
-def _origin(hop: Hop) -> str:
-    return hop.edge.key.src.id if hop.direction is Direction.OUT else hop.edge.key.dst.id
-
-
 def traverse(
     store: GraphStore,
     start: Iterable[str],
@@ -114,20 +68,57 @@ def traverse(
     as_of: str | None = None,
     max_nodes: int = 100_000,
 ) -> Traversal:
-    """Everything reachable from `start` along `steps` within `max_depth` hops."""
+    """Everything reachable from `start` along `steps` within `max_depth` hops.
+
+    Two BFS at once, level by level, sharing each round trip: one over exact (and
+    certainty-keeping) steps only, one over all steps. A node is exact if the first reaches it
+    (its path there is exact), else possible with the second's shortest path.
+    """
     if not 1 <= max_depth <= MAX_DEPTH:
         raise InvalidArgument(f"depth must be between 1 and {MAX_DEPTH}")
     if max_nodes < 1:
         raise InvalidArgument("max_nodes must be positive")
     start = tuple(dict.fromkeys(start))
-    # pass 1: exact steps and certainty-keeping ones only — every path found there is exact
-    exact_steps = [s for s in steps if s.certainty in (Certainty.EXACT, None)]
-    bounds = {"max_depth": max_depth, "as_of": as_of, "max_nodes": max_nodes}
-    exact, exact_cut, edges_a = _walk(store, start, steps=exact_steps, **bounds)
-    # pass 2: all steps — shortest paths for what is only possibly reached
-    everything, all_cut, edges_b = _walk(store, start, steps=steps, **bounds)
-    result = Traversal(start, truncated=exact_cut or all_cut, visited_edges=edges_a + edges_b)
-    for node_id, path in everything.items():
+    by_direction: dict[Direction, dict[EdgeKind, Step]] = {}
+    for step in steps:
+        by_direction.setdefault(step.direction, {})[step.kind] = step
+    exact: dict[str, tuple[Hop, ...]] = {s: () for s in start}
+    every: dict[str, tuple[Hop, ...]] = {s: () for s in start}
+    exact_frontier, every_frontier = list(start), list(start)
+    result = Traversal(start)
+    for _depth in range(max_depth):
+        ids = list(dict.fromkeys([*exact_frontier, *every_frontier]))
+        if not ids:
+            break
+        found = [
+            Hop(edge, direction)
+            for direction, kinds in by_direction.items()
+            for edge in store.neighbors(ids, direction, kinds.keys(), as_of)
+        ]
+        result.visited_edges += len(found)
+        # deterministic: by the node we came from (frontier order), then edge id
+        order = {node: i for i, node in enumerate(ids)}
+        found.sort(key=lambda h: (order[_origin(h)], h.edge.key.id))
+        in_exact, in_every = set(exact_frontier), set(every_frontier)
+        exact_frontier, every_frontier = [], []
+        for hop in found:
+            origin, step = _origin(hop), by_direction[hop.direction][hop.edge.key.kind]
+            if len(every) - len(start) >= max_nodes:
+                result.truncated = True
+                break
+            if (
+                origin in in_exact
+                and step.certainty is not Certainty.POSSIBLE
+                and (hop.to not in exact)
+            ):
+                exact[hop.to] = (*exact[origin], hop)
+                exact_frontier.append(hop.to)
+            if origin in in_every and hop.to not in every:
+                every[hop.to] = (*every[origin], hop)
+                every_frontier.append(hop.to)
+        if result.truncated:
+            break
+    for node_id, path in every.items():
         if node_id in start:
             continue
         if node_id in exact:
@@ -136,6 +127,10 @@ def traverse(
         else:
             result.reached[node_id] = Reached(node_id, len(path), Certainty.POSSIBLE, path)
     return result
+
+
+def _origin(hop: Hop) -> str:
+    return hop.edge.key.src.id if hop.direction is Direction.OUT else hop.edge.key.dst.id
 
 
 def flow_steps(direction: Direction, extra: Mapping[EdgeKind, Certainty | None] = {}) -> list[Step]:

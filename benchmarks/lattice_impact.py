@@ -1,0 +1,137 @@
+"""Impact of one column on a diamond lattice of N column nodes, on Neo4j and the embedded store,
+against a plain networkx BFS (the reference answer) and a naive variable-length-path Cypher in
+the same run.
+
+    python -m benchmarks.lattice_impact --layers 1000 --width 100 --depth 10 --starts 30
+
+Each column of layer i feeds columns (j) and (j+1 mod width) of layer i+1, so paths multiply
+like 2**depth while the nodes reached grow like width*depth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+
+import networkx as nx
+from neo4j import GraphDatabase
+
+from graph.embedded import EmbeddedStore
+from graph.model import EdgeKind, NodeKey, NodeKind
+from graph.mutations import MutationBatch, Provenance
+from graph.neo4j_server import LocalNeo4j
+from graph.neo4j_store import Neo4jStore
+from graph.store import GraphStore
+from queries.impact import impact
+
+P = Provenance("bench", "lattice", "2026-01-01T00:00:00Z")
+
+
+def cell(layer: int, i: int) -> NodeKey:
+    return NodeKey.of(NodeKind.COLUMN, namespace="lattice", name=f"t{layer:05d}", field=f"c{i}")
+
+
+def build(layers: int, width: int) -> tuple[list[MutationBatch], nx.DiGraph]:
+    batches, ref = [], nx.DiGraph()
+    batch = MutationBatch()
+    for layer in range(layers - 1):
+        for i in range(width):
+            for j in (i, (i + 1) % width):
+                batch.edge(cell(layer, i), EdgeKind.FEEDS, cell(layer + 1, j), P)
+                ref.add_edge(cell(layer, i).id, cell(layer + 1, j).id)
+        if len(batch) >= 20_000:
+            batches.append(batch)
+            batch = MutationBatch()
+    batches.append(batch)
+    return batches, ref
+
+
+def load(store: GraphStore, batches: list[MutationBatch]) -> float:
+    began = time.perf_counter()
+    for batch in batches:
+        store.apply(batch)
+    return time.perf_counter() - began
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def time_impact(store: GraphStore, starts: list[NodeKey], depth: int, ref: nx.DiGraph) -> dict:
+    took, sizes = [], []
+    for start in starts:
+        began = time.perf_counter()
+        answer = impact(store, start.id, depth=depth)
+        took.append(time.perf_counter() - began)
+        sizes.append(len(answer.items))
+        want = nx.single_source_shortest_path_length(ref, start.id, cutoff=depth)
+        want.pop(start.id)
+        got = {i.node.id: i.distance for i in answer.items}
+        assert got == want, f"{store.name}: answer differs from the reference BFS"
+    return {
+        "p50_ms": 1000 * statistics.median(took),
+        "p95_ms": 1000 * pct(took, 0.95),
+        "max_ms": 1000 * max(took),
+        "nodes_per_answer": statistics.median(sizes),
+    }
+
+
+def naive_cypher(uri: str, auth: tuple[str, str], starts: list[NodeKey], depth: int) -> dict:
+    """The way not to do it: enumerate variable-length paths, DISTINCT at the end."""
+    query = (
+        f"MATCH (s:Node {{key: $key}})-[:FEEDS*1..{int(depth)}]->(n) RETURN count(DISTINCT n) AS n"
+    )
+    took, timeouts = [], 0
+    with GraphDatabase.driver(uri, auth=auth) as driver, driver.session() as session:
+        for start in starts:
+            began = time.perf_counter()
+            try:
+                session.run(query, key=start.id, timeout=10).consume()  # type: ignore[arg-type]
+                took.append(time.perf_counter() - began)
+            except Exception:
+                timeouts += 1
+    return {
+        "p50_ms": 1000 * statistics.median(took) if took else None,
+        "timeouts_10s": timeouts,
+        "runs": len(starts),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--layers", type=int, default=1000)
+    parser.add_argument("--width", type=int, default=100)
+    parser.add_argument("--depth", type=int, default=10)
+    parser.add_argument("--starts", type=int, default=30)
+    parser.add_argument("--naive-starts", type=int, default=3)
+    args = parser.parse_args()
+
+    batches, ref = build(args.layers, args.width)
+    print(f"lattice: {ref.number_of_nodes()} column nodes, {ref.number_of_edges()} FEEDS edges")
+    rng = random.Random(7)
+    starts = [
+        cell(rng.randrange(args.layers - args.depth - 1), rng.randrange(args.width))
+        for _ in range(args.starts)
+    ]
+
+    embedded = EmbeddedStore()
+    print(f"embedded load: {load(embedded, batches):.1f}s")
+    print("embedded impact:", time_impact(embedded, starts, args.depth, ref))
+
+    with LocalNeo4j() as server:
+        store = Neo4jStore(server.uri, user=server.user, password=server.password)
+        print(f"neo4j {server.version} load: {load(store, batches):.1f}s")
+        time_impact(store, starts[:3], args.depth, ref)  # warm the plan cache and page cache
+        print("neo4j impact:", time_impact(store, starts, args.depth, ref))
+        naive = naive_cypher(
+            server.uri, (server.user, server.password), starts[: args.naive_starts], args.depth
+        )
+        print("neo4j naive variable-length Cypher:", naive)
+        store.close()
+
+
+if __name__ == "__main__":
+    main()
