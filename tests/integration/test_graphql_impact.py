@@ -159,3 +159,12 @@ def test_request_limits(client: TestClient) -> None:
 
 def test_sdl_is_exported_and_current() -> None:
     assert SDL_PATH.read_text() == export_sdl(), "run: python -m api.schema"
+
+
+def test_readme_engineer_example_runs(client: TestClient) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    block = readme.split("<!-- example: engineer-impact -->", 1)[1]
+    query = block.split("```graphql", 1)[1].split("```", 1)[0]
+    body = gql(client, query)
+    assert "errors" not in body, body
+    assert body["data"]["impact"]["summary"]["kpis"] == ["approval-rate", "daily-revenue"]
