@@ -14,13 +14,14 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from graph.timefmt import now
+from ingest.history import EntryType, HistoryEntry, decode_cursor
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -37,6 +38,17 @@ CREATE TABLE IF NOT EXISTS parked (
     error     TEXT NOT NULL,
     parked_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS node_history (
+    node_id       TEXT NOT NULL,
+    seq           INTEGER NOT NULL REFERENCES events(seq),
+    entry_type    TEXT NOT NULL,
+    event_time    TEXT NOT NULL,
+    summary       TEXT NOT NULL,
+    other_node_id TEXT,
+    edge_kind     TEXT,
+    PRIMARY KEY (node_id, seq, entry_type)
+);
+CREATE INDEX IF NOT EXISTS node_history_by_time ON node_history (node_id, event_time);
 """
 
 
@@ -168,6 +180,61 @@ class EventLog:
 
     def parked(self) -> list[tuple[int, str]]:
         return [(int(s), str(e)) for s, e in self._query("SELECT seq, error FROM parked")]
+
+    # ---- the audit trail (derived from each event's mutations by the projector) -----------
+    def record_history(self, entries: Iterable[HistoryEntry]) -> None:
+        """Store audit-trail entries in one transaction; recording them again changes nothing."""
+        rows = [
+            (e.node_id, e.seq, e.entry_type.value, e.event_time, e.summary, e.other_node_id,
+             e.edge_kind)
+            for e in entries
+        ]  # fmt: skip
+        if not rows:
+            return
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO node_history (node_id, seq, entry_type, event_time, "
+                "summary, other_node_id, edge_kind) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def history(
+        self,
+        node_id: str,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        types: Collection[EntryType] | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> list[HistoryEntry]:
+        """A node's entries by (event time, seq, entry type), from `since` to `until` (both
+        inclusive, canonical times), after the cursor `after`. Events parked after their
+        entries were recorded (the store refused them) are left out. ValueError on a bad cursor.
+        """
+        where = ["h.node_id = ?", "h.seq NOT IN (SELECT seq FROM parked)"]
+        params: list[Any] = [node_id]
+        if since is not None:
+            where.append("h.event_time >= ?")
+            params.append(since)
+        if until is not None:
+            where.append("h.event_time <= ?")
+            params.append(until)
+        if types:
+            where.append(f"h.entry_type IN ({', '.join('?' * len(types))})")
+            params.extend(EntryType(t).value for t in sorted(types))
+        if after is not None:
+            where.append("(h.event_time, h.seq, h.entry_type) > (?, ?, ?)")
+            params.extend(decode_cursor(after))
+        rows = self._query(
+            "SELECT h.node_id, h.seq, e.event_id, e.source, h.event_time, h.entry_type, "
+            "h.summary, h.other_node_id, h.edge_kind "
+            "FROM node_history h JOIN events e ON e.seq = h.seq "
+            f"WHERE {' AND '.join(where)} "
+            "ORDER BY h.event_time, h.seq, h.entry_type LIMIT ?",
+            [*params, limit],
+        )
+        return [HistoryEntry(*row[:5], EntryType(row[5]), *row[6:]) for row in rows]
 
     def close(self) -> None:
         with self._lock:

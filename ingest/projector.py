@@ -4,7 +4,8 @@ Intake only appends to the log; this is the one writer of the graph. It keeps it
 the store itself (written in the same transaction as each batch), so a new or wiped Neo4j is
 refilled from the log and a restart resumes where the store says it stopped. While the store is
 down it waits and retries; intake keeps accepting meanwhile. An event it cannot map is parked
-(kept in the log, reported), never allowed to block the events behind it.
+(kept in the log, reported), never allowed to block the events behind it. Each event's audit-trail
+entries (ingest/history.py) are derived from its mutations here and kept in the log too.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tenacity import (
 from graph.mutations import MutationBatch
 from graph.store import GraphStore, StoreUnavailable
 from ingest.eventlog import EventLog, LogEntry
+from ingest.history import HistoryEntry, history_entries
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +71,16 @@ class Projector:
         if not entries:
             return 0
         batch = MutationBatch()
+        history: list[HistoryEntry] = []
         for entry in entries:
             mapped = self._map(entry)
             if mapped is not None:
                 batch.extend(mapped.mutations)
+                history.extend(history_entries(entry.seq, mapped))
         last = entries[-1].seq
+        # the audit trail first (idempotent): a crash after the store's commit loses none of it;
+        # entries of an event the store then refuses are hidden once it is parked
+        self.log.record_history(history)
         try:
             self.store.apply(batch, checkpoint=last)
         except StoreUnavailable:

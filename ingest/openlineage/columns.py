@@ -39,7 +39,9 @@ def schema_columns(fields: Any, prefix: str = "") -> list[tuple[str, dict[str, A
     return flat
 
 
-def map_schema(g: EventGraph, dataset: NodeKey, schema: dict[str, Any]) -> None:
+def map_schema(
+    g: EventGraph, dataset: NodeKey, schema: dict[str, Any], *, complete: bool = True
+) -> None:
     """HAS_COLUMN per field (type, description, ordinal = depth-first position from 0); columns
     the schema no longer lists stop being current, so schema history stays queryable."""
     columns = set()
@@ -54,7 +56,8 @@ def map_schema(g: EventGraph, dataset: NodeKey, schema: dict[str, Any]) -> None:
             description=scalar(entry.get("description")),
             ordinal=ordinal,
         )
-    if columns:  # an empty field list means "not known", not "no columns"
+    # only a complete schema (the writer's) retires columns; an empty list means "not known"
+    if complete and columns:
         g.retire(dataset, EdgeKind.HAS_COLUMN, Direction.OUT, columns)
 
 

@@ -65,10 +65,6 @@ def _ownership(g: EventGraph, ds: NodeKey, f: dict[str, Any], _: AliasTable) -> 
     map_ownership(g, ds, f)
 
 
-def _schema(g: EventGraph, ds: NodeKey, f: dict[str, Any], _: AliasTable) -> None:
-    map_schema(g, ds, f)
-
-
 def _column_lineage(g: EventGraph, ds: NodeKey, f: dict[str, Any], aliases: AliasTable) -> None:
     map_column_lineage(g, ds, f, aliases)
 
@@ -81,15 +77,19 @@ DATASET_FACETS: dict[str, Handler] = {
     "tags": _tags,
     "lifecycleStateChange": _lifecycle,
     "ownership": _ownership,
-    "schema": _schema,
     "columnLineage": _column_lineage,
 }
 
 
 def map_dataset_facets(
-    g: EventGraph, key: NodeKey, ds: dict[str, Any], aliases: AliasTable
+    g: EventGraph, key: NodeKey, ds: dict[str, Any], aliases: AliasTable, *, writer: bool = True
 ) -> None:
-    """The Dataset node `key` (canonical) with the facets of the event's dataset `ds`."""
+    """The Dataset node `key` (canonical) with the facets of the event's dataset `ds`.
+
+    `writer`: the event describes the dataset as its producer (an output, a DatasetEvent).
+    A reader's schema may be partial — dbt-ol lists only documented columns of its inputs —
+    so only the writer's schema retires columns it does not list.
+    """
     g.node(key, aliases=dataset_aliases(ds, key) or None)
     facets = facets_of(ds)
     g.note_facets(key, facets)
@@ -97,6 +97,9 @@ def map_dataset_facets(
         if (found := facet(facets, name)) is not None:
             with g.isolated(f"dataset facet {name} of {key.display}"):
                 handler(g, key, found, aliases)
+    if (schema := facet(facets, "schema")) is not None:
+        with g.isolated(f"dataset facet schema of {key.display}"):
+            map_schema(g, key, schema, complete=writer)
 
 
 def dataset_version(ds: dict[str, Any]) -> str | None:

@@ -151,7 +151,7 @@ def _map_input(
 ) -> NodeKey | None:
     if (key := _identify(ds)) is None:
         return None
-    map_dataset_facets(g, key, ds, aliases)
+    map_dataset_facets(g, key, ds, aliases, writer=False)
     g.edge(key, EdgeKind.INPUT_TO, job)
     # the version read; unknown without a version facet: then READ_BY leaves the Dataset itself
     target = key

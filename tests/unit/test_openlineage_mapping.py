@@ -336,6 +336,15 @@ def test_dataset_event_maps_the_dataset_and_its_version() -> None:
 # ---- dataset facets -----------------------------------------------------------------------
 
 
+def test_a_readers_partial_schema_retires_nothing() -> None:
+    """dbt-ol lists only documented columns of its inputs: that is not a schema change."""
+    full = dataset("crm.customers", schema={"fields": [{"name": "id"}, {"name": "email"}]})
+    partial = dataset("crm.customers", schema={"fields": [{"name": "id"}]})
+    store = apply(run_event("START", T1, outputs=[full]), run_event("START", T2, inputs=[partial]))
+    now = edges(store, ds("crm.customers"), Direction.OUT, EdgeKind.HAS_COLUMN)
+    assert sorted(e.key.dst.parts[2] for e in now) == ["email", "id"]
+
+
 def test_schema_nested_fields_and_dropped_columns_stop_being_current() -> None:
     v1 = dataset(
         "crm.customers",
@@ -352,7 +361,7 @@ def test_schema_nested_fields_and_dropped_columns_stop_being_current() -> None:
         },
     )
     v2 = dataset("crm.customers", schema={"fields": [{"name": "id", "type": "int"}]})
-    store = apply(run_event("START", T1, inputs=[v1]), run_event("START", T2, inputs=[v2]))
+    store = apply(run_event("START", T1, outputs=[v1]), run_event("START", T2, outputs=[v2]))
     customers = ds("crm.customers")
     then = {
         e.key.dst.parts[2]: e.props

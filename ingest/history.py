@@ -1,0 +1,326 @@
+"""The audit trail, derived at projection time: what one event did to each node it touched.
+
+`history_entries` reads an event's mutations (the graph's vocabulary, never the raw event), so
+every source gets an audit trail for free and `queries/` never parses events. It is pure: the
+same batch always gives the same entries, so recording them again on a replay changes nothing.
+
+One entry per (node, event, entry type): an event asserting twenty columns gives one SCHEMA
+entry on the dataset listing them (truncated) and one on each column. What the mutations cannot
+say is left unsaid: a retirement names the edges it keeps, not the ones it closes (that depends
+on the graph's state), so a dropped column shows as "columns no longer listed except …" on the
+dataset, and nothing on the dropped column itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from graph.model import EdgeKind, NodeKey, NodeKind
+from graph.mutations import (
+    Direction,
+    EdgeRetire,
+    EdgeUpsert,
+    MutationBatch,
+    NodeUpsert,
+    Provenance,
+)
+
+
+class EntryType(StrEnum):
+    ASSERTED = "ASSERTED"  # props set, structural relations (parent run, team membership, …)
+    RUN_STATE = "RUN_STATE"  # a run's state (on the run and on its job)
+    READ = "READ"  # READ_BY: on the dataset (and version) read and on the run
+    WROTE = "WROTE"  # WROTE / TRAINED: on the version (and its dataset/model) and on the run
+    VERSION = "VERSION"  # HAS_VERSION
+    SCHEMA = "SCHEMA"  # HAS_COLUMN asserted or retired
+    LINEAGE = "LINEAGE"  # flow edges: INPUT_TO, PRODUCES, FEEDS, SOURCES, CONSUMED_BY, …
+    QUALITY = "QUALITY"  # quality_* props (data quality assertions and metrics)
+    OWNERSHIP = "OWNERSHIP"  # OWNS, on the owner and on the asset
+    ALIAS = "ALIAS"  # ALIAS (model registry aliases, the alias name in the discriminator)
+    DEPLOYMENT = "DEPLOYMENT"  # DEPLOYED_TO
+    LIFECYCLE = "LIFECYCLE"  # lifecycle_state prop, RENAMED_TO
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    node_id: str
+    seq: int  # the event's position in the log
+    event_id: str
+    source: str
+    event_time: str  # canonical (graph.timefmt)
+    entry_type: EntryType
+    summary: str
+    other_node_id: str | None = None  # the one other node involved, if exactly one
+    edge_kind: str | None = None  # the one edge kind involved, if exactly one
+
+    @property
+    def cursor(self) -> str:
+        """An opaque position after this entry, for keyset paging."""
+        return encode_cursor(self.event_time, self.seq, self.entry_type)
+
+
+def encode_cursor(event_time: str, seq: int, entry_type: str) -> str:
+    raw = json.dumps([event_time, seq, str(entry_type)], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, int, str]:
+    """(event_time, seq, entry_type) of a cursor; ValueError if it is not one of ours."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        event_time, seq, entry_type = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise ValueError(f"not a history cursor: {cursor!r}") from exc
+    if (
+        not isinstance(event_time, str)
+        or not isinstance(seq, int)
+        or entry_type not in set(EntryType)
+    ):
+        raise ValueError(f"not a history cursor: {cursor!r}")
+    return event_time, seq, entry_type
+
+
+# ---- what each edge kind means at each of its ends ----------------------------------------
+# (entry type, phrase at the source end, phrase at the target end); the far ends' labels follow
+EDGE_PHRASES: dict[EdgeKind, tuple[EntryType, str, str]] = {
+    EdgeKind.HAS_COLUMN: (EntryType.SCHEMA, "columns: ", "column of "),
+    EdgeKind.HAS_VERSION: (EntryType.VERSION, "", "version of "),  # "version 3"
+    EdgeKind.READ_BY: (EntryType.READ, "read by ", "read "),
+    EdgeKind.WROTE: (EntryType.WROTE, "wrote ", "written by "),
+    EdgeKind.TRAINED: (EntryType.WROTE, "trained ", "trained by "),
+    EdgeKind.OWNS: (EntryType.OWNERSHIP, "owns ", "owners: "),
+    EdgeKind.ALIAS: (EntryType.ALIAS, "alias ", "alias "),
+    EdgeKind.DEPLOYED_TO: (EntryType.DEPLOYMENT, "deployed to ", "deployed: "),
+    EdgeKind.RENAMED_TO: (EntryType.LIFECYCLE, "renamed to ", "renamed from "),
+    EdgeKind.INPUT_TO: (EntryType.LINEAGE, "input to ", "inputs: "),
+    EdgeKind.PRODUCES: (EntryType.LINEAGE, "outputs: ", "produced by "),
+    EdgeKind.FEEDS: (EntryType.LINEAGE, "feeds ", "fed by "),
+    EdgeKind.SOURCES: (EntryType.LINEAGE, "sources ", "sourced from "),
+    EdgeKind.CONSUMED_BY: (EntryType.LINEAGE, "consumed by ", "consumes "),
+    EdgeKind.DRIVES: (EntryType.LINEAGE, "drives ", "driven by "),
+    EdgeKind.HAS_FEATURE: (EntryType.LINEAGE, "features: ", "feature of "),
+    EdgeKind.SERVES_FEATURES: (EntryType.LINEAGE, "served by ", "serves features of "),
+    EdgeKind.PARENT_OF: (EntryType.ASSERTED, "parent of ", "child of "),
+    EdgeKind.MEMBER_OF: (EntryType.ASSERTED, "member of ", "members: "),
+    EdgeKind.DECIDED: (EntryType.ASSERTED, "decided ", "decided by "),
+    EdgeKind.RUN_OF: (EntryType.RUN_STATE, "", ""),  # with the run's state: _Describer.props
+}
+assert set(EDGE_PHRASES) == set(EdgeKind), "every edge kind needs a phrase"
+
+# what the anchor of a retirement no longer has, by (kind, direction)
+RETIRED_NOUNS: dict[tuple[EdgeKind, Direction], str] = {
+    (EdgeKind.HAS_COLUMN, Direction.OUT): "columns",
+    (EdgeKind.INPUT_TO, Direction.IN): "inputs",
+    (EdgeKind.PRODUCES, Direction.OUT): "outputs",
+    (EdgeKind.OWNS, Direction.IN): "owners",
+    (EdgeKind.ALIAS, Direction.OUT): "aliases",
+    (EdgeKind.DEPLOYED_TO, Direction.OUT): "deployments",
+}
+
+RUN_PROPS = frozenset({"state", "started_at", "ended_at", "job", "error_message",
+                       "error_language", "error_stack"})  # fmt: skip
+LIFECYCLE_PROPS = frozenset({"lifecycle_state", "lifecycle_changed_at"})
+MAX_ITEMS = 8
+MAX_SUMMARY = 400
+
+
+def _label(far: NodeKey, near: NodeKey) -> str:
+    """How `near`'s entry names `far`: briefly where `near` is its dataset or model."""
+    if far.kind is NodeKind.RUN:
+        return f"run {far.parts[0]}"
+    if near.kind in (NodeKind.DATASET, NodeKind.MODEL) and far.parts[:-1] == near.parts:
+        # a column by its field, a version by its version
+        return far.parts[-1] if far.kind is NodeKind.COLUMN else f"version {far.parts[-1]}"
+    return far.display
+
+
+def _parent(version: NodeKey) -> NodeKey | None:
+    """The Dataset of a DatasetVersion, the Model of a ModelVersion."""
+    parent = {NodeKind.DATASET_VERSION: NodeKind.DATASET, NodeKind.MODEL_VERSION: NodeKind.MODEL}
+    kind = parent.get(version.kind)
+    return NodeKey(kind, version.parts[:-1]) if kind else None
+
+
+def _items(items: list[str]) -> str:
+    shown = ", ".join(items[:MAX_ITEMS])
+    return shown + (f", … (+{len(items) - MAX_ITEMS} more)" if len(items) > MAX_ITEMS else "")
+
+
+@dataclass
+class _Entry:
+    """One (node, entry type) of the event being described: phrases, in first-seen order."""
+
+    prov: Provenance
+    groups: dict[str, list[str]] = field(default_factory=dict)  # phrase -> items
+    far: dict[str, set[NodeKey]] = field(default_factory=dict)  # phrase -> the nodes it names
+    complete: set[str] = field(default_factory=set)  # phrases naming all there are
+    notes: list[str] = field(default_factory=list)
+    others: set[str] = field(default_factory=set)
+    kinds: set[str] = field(default_factory=set)
+
+    def add(self, phrase: str, item: str, other: NodeKey | None, kind: EdgeKind | None) -> None:
+        items = self.groups.setdefault(phrase, [])
+        if item not in items:
+            items.append(item)
+        if other is not None:
+            self.far.setdefault(phrase, set()).add(other)
+        self._link(other, kind)
+
+    def note(self, text: str, other: NodeKey | None = None, kind: EdgeKind | None = None) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+        self._link(other, kind)
+
+    def _link(self, other: NodeKey | None, kind: EdgeKind | None) -> None:
+        if other is not None:
+            self.others.add(other.id)
+        if kind is not None:
+            self.kinds.add(kind.value)
+
+    def summary(self) -> str:
+        parts = [
+            phrase + _items(items) + (" (no others)" if phrase in self.complete else "")
+            for phrase, items in self.groups.items()
+        ] + self.notes
+        text = "; ".join(parts)
+        return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 1] + "…"
+
+
+class _Describer:
+    def __init__(self) -> None:
+        self.entries: dict[tuple[NodeKey, EntryType], _Entry] = {}
+
+    def at(self, node: NodeKey, entry_type: EntryType, prov: Provenance) -> _Entry:
+        return self.entries.setdefault((node, entry_type), _Entry(prov))
+
+    # ---- node props ---------------------------------------------------------------------
+    def props(
+        self, key: NodeKey, props: dict[str, Any], prov: Provenance, jobs: list[NodeKey]
+    ) -> None:
+        rest = set(props)
+        if key.kind is NodeKind.RUN and "state" in props:
+            rest -= RUN_PROPS
+            text = f"run {key.parts[0]} {props['state']}"
+            if message := props.get("error_message"):
+                text += f": {str(message)[:80]}"
+            run_entry = self.at(key, EntryType.RUN_STATE, prov)
+            run_entry.note(text)
+            for job in jobs:  # the run's RUN_OF edges in this batch: its job's history too
+                run_entry.note(text, job, EdgeKind.RUN_OF)
+                self.at(job, EntryType.RUN_STATE, prov).note(text, key, EdgeKind.RUN_OF)
+        if quality := {p for p in rest if p.startswith("quality_")}:
+            rest -= quality
+            self.at(key, EntryType.QUALITY, prov).note(_quality(props))
+            if (parent := _parent(key)) is not None:  # a version's results are its dataset's
+                text = f"{_quality(props)} ({_label(key, parent)})"
+                self.at(parent, EntryType.QUALITY, prov).note(text, key)
+        if "lifecycle_state" in props:
+            rest -= LIFECYCLE_PROPS
+            self.at(key, EntryType.LIFECYCLE, prov).note(f"lifecycle {props['lifecycle_state']}")
+        for name in sorted(rest):
+            self.at(key, EntryType.ASSERTED, prov).add("set ", name, None, None)
+
+    # ---- edges --------------------------------------------------------------------------
+    def edge(self, m: EdgeUpsert) -> None:
+        src, kind, dst, disc = m.key.src, m.key.kind, m.key.dst, m.key.disc
+        entry_type, out_phrase, in_phrase = EDGE_PHRASES[kind]
+        if kind is EdgeKind.RUN_OF:
+            return  # only with the run's state (see props), not on its own
+        if kind is EdgeKind.ALIAS:
+            self.at(src, entry_type, m.prov).add(
+                out_phrase, f"{disc} → {_label(dst, src)}", dst, kind
+            )
+            self.at(dst, entry_type, m.prov).add(in_phrase, disc or "(unnamed)", src, kind)
+            return
+        src_item, dst_item = _label(dst, src), _label(src, dst)
+        if kind is EdgeKind.OWNS and disc:
+            dst_item += f" ({disc})"
+        if kind is EdgeKind.HAS_COLUMN and (column_type := m.props.get("type")):
+            dst_item += f" (type {column_type})"
+        self.at(src, entry_type, m.prov).add(out_phrase, src_item, dst, kind)
+        self.at(dst, entry_type, m.prov).add(in_phrase, dst_item, src, kind)
+        # a dataset's (model's) history shows the runs reading and writing its versions
+        if kind in (EdgeKind.WROTE, EdgeKind.TRAINED, EdgeKind.READ_BY):
+            run, version = (src, dst) if kind is not EdgeKind.READ_BY else (dst, src)
+            if (parent := _parent(version)) is not None:
+                phrase = in_phrase if kind is not EdgeKind.READ_BY else out_phrase
+                item = _label(run, parent)
+                if version.parts[-1] != f"run:{run.parts[0]}":  # not just "the run's output"
+                    item += f" ({_label(version, parent)})"
+                self.at(parent, entry_type, m.prov).add(phrase, item, run, kind)
+
+    def retire(self, m: EdgeRetire) -> None:
+        entry_type = EDGE_PHRASES[m.kind][0]
+        noun = RETIRED_NOUNS.get((m.kind, m.direction), f"{m.kind.value} edges ({m.direction})")
+        entry = self.at(m.anchor, entry_type, m.prov)
+        phrase = EDGE_PHRASES[m.kind][1 if m.direction is Direction.OUT else 2]
+        # the store never retires what the same event asserts: "columns: a, b (no others)"
+        if m.keep and m.keep <= entry.far.get(phrase, set()):
+            entry.complete.add(phrase)
+            entry.kinds.add(m.kind.value)
+        elif m.keep:
+            kept = sorted(_label(k, m.anchor) for k in m.keep)
+            entry.note(f"{noun} no longer listed except {_items(kept)}", None, m.kind)
+        else:
+            entry.note(f"no {noun} any more", None, m.kind)
+
+
+def _quality(props: dict[str, Any]) -> str:
+    parts = []
+    if "quality_passed" in props or "quality_failed" in props:
+        parts.append(
+            f"{props.get('quality_passed', 0)} passed, {props.get('quality_failed', 0)} failed"
+        )
+    for prop, unit in (("quality_row_count", "rows"), ("quality_bytes", "bytes"),
+                       ("quality_file_count", "files")):  # fmt: skip
+        if prop in props:
+            parts.append(f"{props[prop]} {unit}")
+    return "quality: " + (", ".join(parts) or "metrics recorded")
+
+
+def history_entries(seq: int, batch: MutationBatch) -> list[HistoryEntry]:
+    """Per node the event touched, what it did to it (one entry per node and entry type)."""
+    props: dict[NodeKey, dict[str, Any]] = {}
+    provs: dict[NodeKey, Provenance] = {}
+    jobs: dict[NodeKey, dict[NodeKey, None]] = {}
+    for m in batch.mutations:
+        if isinstance(m, NodeUpsert):
+            props.setdefault(m.key, {}).update(m.props)
+            provs.setdefault(m.key, m.prov)
+        elif isinstance(m, EdgeUpsert) and m.key.kind is EdgeKind.RUN_OF:
+            jobs.setdefault(m.key.src, {})[m.key.dst] = None  # an ordered set
+
+    d = _Describer()
+    for key, node_props in props.items():
+        d.props(key, node_props, provs[key], list(jobs.get(key, {})))
+    for m in batch.mutations:
+        if isinstance(m, EdgeUpsert):
+            d.edge(m)
+    for m in batch.mutations:
+        if isinstance(m, EdgeRetire):
+            d.retire(m)
+    # a node upserted with nothing else to say about it: the event still mentioned it
+    described = {node for node, _ in d.entries}
+    for key, prov in provs.items():
+        if key not in described:
+            d.at(key, EntryType.ASSERTED, prov).note("asserted")
+
+    return [
+        HistoryEntry(
+            node_id=node.id,
+            seq=seq,
+            event_id=entry.prov.event_id,
+            source=entry.prov.source,
+            event_time=entry.prov.event_time,
+            entry_type=entry_type,
+            summary=entry.summary(),
+            other_node_id=next(iter(entry.others)) if len(entry.others) == 1 else None,
+            edge_kind=next(iter(entry.kinds)) if len(entry.kinds) == 1 else None,
+        )
+        for (node, entry_type), entry in d.entries.items()
+    ]

@@ -1,0 +1,100 @@
+"""Audit trail: the chronological history of one node, each entry linking the event behind it.
+
+Runs that read or wrote it, its versions, schema changes, quality results, ownership, aliases,
+deployments and lifecycle, oldest first. The entries are derived from each event's mutations when
+the projector applies it (ingest/history.py) and kept beside the event log; this module only
+validates the question, checks the node exists and pages the answer. The raw event of an entry
+is at GET /api/v1/events/{event_id}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Protocol
+
+from graph.errors import InvalidArgument, NotFound
+from graph.records import StoredNode
+from graph.store import GraphStore
+from graph.timefmt import canonical_time
+from ingest.history import EntryType, HistoryEntry, decode_cursor
+
+__all__ = ["MAX_FIRST", "AuditPage", "EntryType", "HistoryEntry", "HistorySource", "audit_trail"]
+
+MAX_FIRST = 500
+
+
+class HistorySource(Protocol):
+    """Where the entries are kept (the event log: `ingest.eventlog.EventLog`)."""
+
+    def history(
+        self,
+        node_id: str,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        types: Collection[EntryType] | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> list[HistoryEntry]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    node: StoredNode
+    entries: list[HistoryEntry]
+    next_cursor: str | None  # pass as `after` for the next page; None on the last page
+
+
+def _time(name: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return canonical_time(value)
+    except ValueError as exc:
+        raise InvalidArgument(f"{name}: not an ISO-8601 timestamp: {value!r}") from exc
+
+
+def _types(types: Collection[EntryType | str] | None) -> set[EntryType] | None:
+    if not types:
+        return None  # none named: every type
+    try:
+        return {EntryType(t) for t in types}
+    except ValueError:
+        unknown = sorted(str(t) for t in types if t not in set(EntryType))
+        known = ", ".join(EntryType)
+        raise InvalidArgument(f"types: unknown {', '.join(unknown)}; known: {known}") from None
+
+
+def audit_trail(
+    history: HistorySource,
+    store: GraphStore,
+    node_id: str,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    types: Collection[EntryType | str] | None = None,
+    first: int = 50,
+    after: str | None = None,
+) -> AuditPage:
+    """One page of a node's history, oldest first; `since` and `until` are inclusive."""
+    if isinstance(first, bool) or not isinstance(first, int) or not 1 <= first <= MAX_FIRST:
+        raise InvalidArgument(f"first must be between 1 and {MAX_FIRST}, got {first!r}")
+    since, until = _time("since", since), _time("until", until)
+    if since is not None and until is not None and since > until:
+        raise InvalidArgument(f"since ({since}) is after until ({until})")
+    wanted = _types(types)
+    if after is not None:
+        try:
+            decode_cursor(after)
+        except ValueError:
+            raise InvalidArgument(f"after: not a cursor of an audit trail: {after!r}") from None
+    node = store.get_node(node_id)
+    if node is None:
+        raise NotFound(f"no node with id {node_id}")
+    found = history.history(
+        node_id, since=since, until=until, types=wanted, limit=first + 1, after=after
+    )
+    entries = found[:first]
+    more = len(found) > first
+    return AuditPage(node, entries, entries[-1].cursor if more else None)
