@@ -39,6 +39,7 @@ from graph.mutations import Direction
 from graph.store import GraphStore
 from graph.timefmt import canonical_time
 from ingest.projector import Projector
+from queries.audit import audit_trail
 from queries.impact import impact
 
 
@@ -47,6 +48,26 @@ class Context(BaseContext):
         super().__init__()
         self.store = store
         self.projector = projector
+        self.history = projector.log  # the event log keeps each node's history
+
+
+@strawberry.type(description="One dated change to a node, pointing at the event behind it.")
+class AuditEntry:
+    time: str
+    type: str
+    summary: str
+    event_id: str = strawberry.field(description="GET /api/v1/events/{eventId} for the raw event")
+    source: str
+    other_node_id: strawberry.ID | None
+    edge_kind: str | None
+    cursor: str
+
+
+@strawberry.type
+class AuditTrail:
+    node: Node
+    entries: list[AuditEntry]
+    page_info: PageInfo
 
 
 @strawberry.type
@@ -205,6 +226,54 @@ class Query:
             page_info=PageInfo(
                 has_next_page=hi < len(answer.items),
                 end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+    @strawberry.field(
+        description="The dated history of a node, oldest first: runs, versions, schema, quality, "
+        "ownership, aliases, deployments — each entry with the event that caused it."
+    )
+    async def audit_trail(
+        self,
+        info: Info[Context, None],
+        ref: NodeRef,
+        since: str | None = None,
+        until: str | None = None,
+        types: list[str] | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> AuditTrail:
+        key = ref.to_key()
+        page = await run_in_threadpool(
+            partial(
+                audit_trail,
+                info.context.history,
+                _store(info),
+                key.id,
+                since=since,
+                until=until,
+                types=types,
+                first=first,
+                after=after,
+            )
+        )
+        return AuditTrail(
+            node=to_node(page.node),
+            entries=[
+                AuditEntry(
+                    time=e.event_time,
+                    type=e.entry_type.value,
+                    summary=e.summary,
+                    event_id=e.event_id,
+                    source=e.source,
+                    other_node_id=strawberry.ID(e.other_node_id) if e.other_node_id else None,
+                    edge_kind=e.edge_kind,
+                    cursor=e.cursor,
+                )
+                for e in page.entries
+            ],
+            page_info=PageInfo(
+                has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor
             ),
         )
 
