@@ -1,0 +1,663 @@
+"""Root cause, two questions:
+
+- `decision_lineage`, the auditor's: what data did this decision come from? Decision → the model
+  version that made it → its training run(s) → the exact dataset versions they read → the runs
+  that wrote those → their inputs → … up to sources; and the features the model version uses →
+  feature views → source datasets and columns. Each step with its time, owners and evidence (the
+  ids of the events that asserted the node and the edge that led to it).
+- `suspects`, the on-call's: something looks wrong here (a KPI moved, a dataset looks off) —
+  which upstream events in a time window could explain it, ranked?
+
+Both walk breadth-first, each node once per pass, within a depth bound; neither enumerates paths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from graph.errors import InvalidArgument, NotFound
+from graph.model import Certainty, EdgeKind, NodeKind
+from graph.mutations import Direction
+from graph.records import StoredEdge, StoredNode
+from graph.store import GraphStore
+from graph.timefmt import canonical_time
+from queries.accountability import (
+    FAILED_STATES,
+    UPSTREAM_STEPS,
+    ReachedAssets,
+    assets_of,
+    check_depth,
+    events,
+    node_ref,
+    ownerships,
+    quality_failed,
+    reached_assets,
+    run_ended,
+    run_started,
+    runs_of,
+    time_arg,
+    versions_of,
+)
+from queries.traversal import MAX_DEPTH, Step, traverse
+
+K, E = NodeKind, EdgeKind
+
+# Upstream: every flow edge walked backwards, and from a column to the dataset holding it.
+ROOT_CAUSE_STEPS: list[Step] = UPSTREAM_STEPS
+
+# ---- decision lineage ---------------------------------------------------------------------------
+
+
+class StepKind(StrEnum):
+    DECISION = "decision"
+    MODEL_VERSION = "model_version"
+    TRAINING_RUN = "training_run"  # a run that TRAINED the model version
+    DATASET_VERSION = "dataset_version"  # a version a run read
+    DATASET = "dataset"  # read without a version we could resolve; or a feature view's source
+    RUN = "run"  # a run that WROTE a dataset version in the chain
+    FEATURE = "feature"
+    FEATURE_VIEW = "feature_view"
+    COLUMN = "column"
+
+
+class Resolution(StrEnum):
+    OBSERVED = "observed"  # an edge in the graph names exactly this node
+    # inferred from times: the version current at a read, the model version serving then
+    RESOLVED = "resolved"
+    UNRESOLVED = "unresolved"  # could not be narrowed down (see the step's detail)
+
+
+@dataclass(frozen=True, slots=True)
+class TraceStep:
+    kind: StepKind
+    node: StoredNode
+    distance: int  # hops from the start of the trace
+    via: str | None  # the (downstream) step this one explains
+    edge: EdgeKind | None  # the edge between `via` and this node
+    resolution: Resolution
+    time: str | None  # decisions: decided_at; runs: started_at; else first seen
+    evidence: tuple[str, ...]  # event ids, sorted
+    owners: tuple[str, ...] = ()  # of the node and of the asset it belongs to
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class DecisionTrace:
+    start: StoredNode
+    decision: TraceStep | None  # None when the trace starts at a model version
+    model_versions: list[TraceStep]  # normally one
+    data: list[TraceStep]  # training runs → versions read → writing runs → … by distance
+    features: list[TraceStep]  # features → views, columns → source datasets, by distance
+    sources: list[str]  # data-chain node ids with nothing further upstream
+    truncated: bool  # the depth (or node) bound cut a chain short
+
+    @property
+    def steps(self) -> list[TraceStep]:
+        head = [self.decision] if self.decision is not None else []
+        return [*head, *self.model_versions, *self.data, *self.features]
+
+
+# edges walked backwards in the data chain: version ← run (WROTE), run ← version (READ_BY),
+# model version ← run (TRAINED); each lands on one node kind, so one read per level serves all
+_CHAIN_EDGES = (E.TRAINED, E.READ_BY, E.WROTE)
+_FEATURE_STEPS = [
+    Step(E.FEEDS, Direction.IN, Certainty.EXACT),
+    Step(E.HAS_FEATURE, Direction.IN, Certainty.EXACT),
+    Step(E.SOURCES, Direction.IN, Certainty.POSSIBLE),
+]
+_FEATURE_STEP_KIND = {
+    K.FEATURE: StepKind.FEATURE,
+    K.FEATURE_VIEW: StepKind.FEATURE_VIEW,
+    K.COLUMN: StepKind.COLUMN,
+    K.DATASET: StepKind.DATASET,
+}
+
+
+def decision_lineage(
+    store: GraphStore,
+    decision: str,
+    *,
+    depth: int = 10,
+    as_of: str | datetime | None = None,
+    max_nodes: int = 100_000,
+) -> DecisionTrace:
+    """The trace of `decision`: a decision id, a Decision node id or a ModelVersion node id."""
+    check_depth(depth)
+    when = time_arg("as_of", as_of)
+    start = node_ref(store, decision, K.DECISION, "decision")
+    if start.key.kind is K.DECISION:
+        head = TraceStep(
+            StepKind.DECISION,
+            start,
+            0,
+            None,
+            None,
+            Resolution.OBSERVED,
+            decision_time(start),
+            events(start),
+        )
+        versions = _deciding_versions(store, start, when)
+    elif start.key.kind is K.MODEL_VERSION:
+        head = None
+        versions = [
+            TraceStep(
+                StepKind.MODEL_VERSION,
+                start,
+                0,
+                None,
+                None,
+                Resolution.OBSERVED,
+                start.first_seen,
+                events(start),
+            )
+        ]
+    else:
+        raise InvalidArgument(
+            f"decision must name a Decision or a ModelVersion, not a {start.key.kind}"
+        )
+    data, sources, data_cut = _data_chain(store, versions, depth, when, max_nodes)
+    features, feature_cut = _feature_chain(store, versions, depth, when, max_nodes)
+    trace = DecisionTrace(start, head, versions, data, features, sources, data_cut or feature_cut)
+    return _with_owners(store, trace, when)
+
+
+def decision_time(decision: StoredNode) -> str:
+    """When the decision was made: its `decided_at` (or `timestamp`) prop, else first seen."""
+    for name in ("decided_at", "timestamp"):
+        value = decision.props.get(name)
+        if isinstance(value, str):
+            try:
+                return canonical_time(value)
+            except ValueError:
+                continue
+    return decision.first_seen
+
+
+def _deciding_versions(
+    store: GraphStore, decision: StoredNode, as_of: str | None
+) -> list[TraceStep]:
+    """The model version(s) behind a decision: its one DECIDED edge; if several, the version
+    whose DEPLOYED_TO edge (to any decision point) was serving at the decision's time. The
+    window is the edge's `valid_from` / `valid_until` props when the source declared them
+    (`valid_to` is the store's own retirement time, a reserved name), else from when the graph
+    first saw the edge to when it was retired. Several or none serving: all the candidates,
+    marked unresolved."""
+    decided = store.neighbors([decision.id], Direction.IN, [E.DECIDED], as_of)
+    if not decided:
+        return []
+    resolution, chosen = Resolution.OBSERVED, decided
+    if len(decided) > 1:
+        at = decision_time(decision)
+        candidates = [e.key.src.id for e in decided]
+        # current deployments, and retired ones that were valid at the decision's time
+        deployments = {
+            e.key.id: e
+            for e in [
+                *store.neighbors(candidates, Direction.OUT, [E.DEPLOYED_TO], None),
+                *store.neighbors(candidates, Direction.OUT, [E.DEPLOYED_TO], at),
+            ]
+        }
+        serving = {e.key.src.id for e in deployments.values() if _serving(e, at)}
+        if len(serving) == 1:
+            resolution = Resolution.RESOLVED
+            chosen = [e for e in decided if e.key.src.id in serving]
+        else:
+            resolution = Resolution.UNRESOLVED
+            chosen = [e for e in decided if e.key.src.id in serving] or decided
+    nodes = {n.id: n for n in store.get_nodes([e.key.src.id for e in chosen])}
+    steps = [
+        TraceStep(
+            StepKind.MODEL_VERSION,
+            nodes[e.key.src.id],
+            1,
+            decision.id,
+            E.DECIDED,
+            resolution,
+            nodes[e.key.src.id].first_seen,
+            events(nodes[e.key.src.id], e),
+        )
+        for e in chosen
+    ]
+    return sorted(steps, key=lambda s: (s.node.key.display, s.node.id))
+
+
+def _prop_time(edge: StoredEdge, name: str) -> str | None:
+    value = edge.props.get(name)
+    if not isinstance(value, str):
+        return None
+    try:
+        return canonical_time(value)
+    except ValueError:
+        return None
+
+
+def _serving(deployment: StoredEdge, at: str) -> bool:
+    begin = _prop_time(deployment, "valid_from") or deployment.first_seen
+    end = _prop_time(deployment, "valid_until") or deployment.valid_to
+    return begin <= at and (end is None or at < end)
+
+
+@dataclass(frozen=True, slots=True)
+class _Link:
+    """One candidate step found from the frontier, before we know whether it is new."""
+
+    node_id: str
+    kind: StepKind
+    via: str
+    edge: StoredEdge
+    resolution: Resolution = Resolution.OBSERVED
+    more: tuple[StoredEdge, ...] = ()  # further evidence (the WROTE edge of a resolved version)
+    detail: str = ""
+
+
+def _data_chain(
+    store: GraphStore, top: list[TraceStep], depth: int, as_of: str | None, max_nodes: int
+) -> tuple[list[TraceStep], list[str], bool]:
+    """Level by level upstream from the model versions, each node once (the first way found).
+
+    Not `queries.traversal.traverse`: a run that read a whole dataset leads to the version
+    current at the read, a choice made per read from times, not an edge to follow."""
+    seen = {s.node.id for s in top}
+    frontier, steps, sources = top, [], []
+    while frontier:
+        distance = frontier[0].distance + 1
+        links = _upstream_links(store, frontier, as_of)
+        fed = {link.via for link in links}
+        # where the known chain ends: data-chain nodes with nothing upstream of them
+        sources += [
+            s.node.id
+            for s in frontier
+            if s.node.id not in fed and s.kind is not StepKind.MODEL_VERSION
+        ]
+        fresh: dict[str, _Link] = {}
+        for link in links:
+            if link.node_id not in seen:
+                fresh.setdefault(link.node_id, link)
+        if not fresh:
+            break
+        if distance > depth:
+            return steps, sources, True
+        room = max_nodes - len(steps)
+        cut = len(fresh) > room
+        if cut:  # keep a deterministic part of the level: by node id
+            fresh = {k: fresh[k] for k in sorted(fresh)[:room]}
+        seen.update(fresh)
+        nodes = {n.id: n for n in store.get_nodes(sorted(fresh))}
+        level = [
+            TraceStep(
+                link.kind,
+                nodes[link.node_id],
+                distance,
+                link.via,
+                link.edge.key.kind,
+                link.resolution,
+                _step_time(nodes[link.node_id]),
+                events(nodes[link.node_id], link.edge, *link.more),
+                detail=link.detail,
+            )
+            for link in fresh.values()
+        ]
+        level.sort(key=lambda s: (s.node.key.display, s.node.id))
+        steps += level
+        if cut:
+            return steps, sources, True
+        frontier = level
+    return steps, sources, False
+
+
+def _step_time(node: StoredNode) -> str:
+    return run_started(node) if node.key.kind is K.RUN else node.first_seen
+
+
+def _upstream_links(store: GraphStore, frontier: list[TraceStep], as_of: str | None) -> list[_Link]:
+    ids = [s.node.id for s in frontier]
+    order = {node_id: i for i, node_id in enumerate(ids)}
+    edges = store.neighbors(ids, Direction.IN, _CHAIN_EDGES, as_of)
+    edges.sort(key=lambda e: (order[e.key.dst.id], e.key.id))
+    readers = {s.node.id: s.node for s in frontier}
+    whole = [e for e in edges if e.key.kind is E.READ_BY and e.key.src.kind is K.DATASET]
+    resolved = _resolve_reads(store, whole, readers, as_of)
+    links: list[_Link] = []
+    for edge in edges:
+        src, via = edge.key.src, edge.key.dst.id
+        if edge.key.kind is E.TRAINED:
+            links.append(_Link(src.id, StepKind.TRAINING_RUN, via, edge))
+        elif edge.key.kind is E.WROTE:
+            links.append(_Link(src.id, StepKind.RUN, via, edge))
+        elif src.kind is K.DATASET_VERSION:
+            links.append(_Link(src.id, StepKind.DATASET_VERSION, via, edge))
+        else:
+            links.append(resolved[edge.key.id])
+    return links
+
+
+def _resolve_reads(
+    store: GraphStore,
+    reads: list[StoredEdge],
+    readers: dict[str, StoredNode],
+    as_of: str | None,
+) -> dict[tuple[str, str, str, str], _Link]:
+    """A run read a Dataset with no version named: take the version of that dataset written
+    last at or before the run started. A write's time is its run's end (the data is there once
+    the run has finished), else its start, else when the WROTE edge was first seen; runs that
+    failed or aborted are not taken as having written what others read."""
+    if not reads:
+        return {}
+    datasets = sorted({e.key.src.id for e in reads})
+    versions: dict[str, list[str]] = {}
+    for edge in store.neighbors(datasets, Direction.OUT, [E.HAS_VERSION], as_of):
+        versions.setdefault(edge.key.src.id, []).append(edge.key.dst.id)
+    all_versions = sorted({v for vs in versions.values() for v in vs})
+    wrote = store.neighbors(all_versions, Direction.IN, [E.WROTE], as_of)
+    writers = {n.id: n for n in store.get_nodes(sorted({e.key.src.id for e in wrote}))}
+    writes: dict[str, list[tuple[str, StoredEdge, StoredNode]]] = {}
+    for edge in wrote:
+        writer = writers[edge.key.src.id]
+        if writer.props.get("state") in FAILED_STATES:
+            continue
+        at = run_ended(writer) or writer.props.get("started_at") or edge.first_seen
+        writes.setdefault(edge.key.dst.id, []).append((at, edge, writer))
+    dataset_nodes = {n.id: n for n in store.get_nodes(datasets)}
+
+    found: dict[tuple[str, str, str, str], _Link] = {}
+    for read in reads:
+        reader, dataset = readers[read.key.dst.id], dataset_nodes[read.key.src.id]
+        read_at = run_started(reader)
+        candidates = [
+            (at, version, edge.key.id, edge, writer)
+            for version in versions.get(dataset.id, [])
+            for at, edge, writer in writes.get(version, [])
+            if at <= read_at
+        ]
+        what = f"read {dataset.key.display} without a version"
+        if candidates:
+            at, version, _, edge, writer = max(candidates, key=lambda c: c[:3])
+            detail = (
+                f"{what}: resolved to the version written by run {writer.key.parts[0]} at {at},"
+                f" the latest written at or before the read at {read_at}"
+            )
+            found[read.key.id] = _Link(
+                version,
+                StepKind.DATASET_VERSION,
+                reader.id,
+                read,
+                Resolution.RESOLVED,
+                (edge,),
+                detail,
+            )
+        else:
+            detail = f"{what}; no version written at or before the read at {read_at} is known"
+            found[read.key.id] = _Link(
+                dataset.id, StepKind.DATASET, reader.id, read, Resolution.UNRESOLVED, (), detail
+            )
+    return found
+
+
+def _feature_chain(
+    store: GraphStore, top: list[TraceStep], depth: int, as_of: str | None, max_nodes: int
+) -> tuple[list[TraceStep], bool]:
+    """Features feeding the model versions, their views, the columns feeding them and the
+    datasets sourcing the views. One more level than allowed is walked, to tell whether the
+    depth bound cut anything off."""
+    if not top:
+        return [], False
+    base = top[0].distance
+    room = depth - base
+    ids = [s.node.id for s in top]
+    if room < 1:
+        return [], bool(store.neighbors(ids, Direction.IN, [E.FEEDS], as_of))
+    walk = traverse(
+        store,
+        ids,
+        _FEATURE_STEPS,
+        max_depth=min(room + 1, MAX_DEPTH),
+        as_of=as_of,
+        max_nodes=max_nodes,
+    )
+    kept = [r for r in walk.reached.values() if r.distance <= room]
+    nodes = {n.id: n for n in store.get_nodes(sorted(r.node_id for r in kept))}
+    steps = []
+    for r in kept:
+        node, last = nodes[r.node_id], r.path[-1]
+        via = last.edge.key.src.id if last.direction is Direction.OUT else last.edge.key.dst.id
+        steps.append(
+            TraceStep(
+                _FEATURE_STEP_KIND[node.key.kind],
+                node,
+                base + r.distance,
+                via,
+                last.edge.key.kind,
+                Resolution.OBSERVED,
+                node.first_seen,
+                events(node, last.edge),
+            )
+        )
+    steps.sort(key=lambda s: (s.distance, s.node.key.display, s.node.id))
+    return steps, walk.truncated or len(kept) < len(walk.reached)
+
+
+def _with_owners(store: GraphStore, trace: DecisionTrace, as_of: str | None) -> DecisionTrace:
+    """Owners of each step's node and of the asset it belongs to, in a few batched reads."""
+    nodes = [s.node for s in trace.steps]
+    asset_of = assets_of(store, nodes, as_of)
+    owns = ownerships(store, [*(n.id for n in nodes), *asset_of.values()], as_of)
+
+    def owned(step: TraceStep) -> TraceStep:
+        ids = {step.node.id, asset_of.get(step.node.id, step.node.id)}
+        holders = sorted({o.owner_id for i in ids for o in owns.get(i, [])})
+        return replace(step, owners=tuple(holders))
+
+    trace.decision = owned(trace.decision) if trace.decision is not None else None
+    trace.model_versions = [owned(s) for s in trace.model_versions]
+    trace.data = [owned(s) for s in trace.data]
+    trace.features = [owned(s) for s in trace.features]
+    return trace
+
+
+# ---- suspects -----------------------------------------------------------------------------------
+
+
+class SuspectReason(StrEnum):
+    FAILED_RUN = "failed_run"
+    FAILED_QUALITY = "failed_quality"
+    ALIAS_MOVED = "alias_moved"
+    SCHEMA_CHANGE = "schema_change"
+    NEW_MODEL_VERSION = "new_model_version"
+    OWNERSHIP_GAP = "ownership_gap"
+
+
+# How suspicious each reason is on its own; a suspect's score is this weight / (1 + distance).
+WEIGHTS: dict[SuspectReason, float] = {
+    SuspectReason.FAILED_RUN: 1.0,  # a run that did not finish: stale or partial data downstream
+    SuspectReason.FAILED_QUALITY: 0.9,  # data its own checks say is wrong
+    SuspectReason.ALIAS_MOVED: 0.6,  # a different model version now answers under that alias
+    SuspectReason.SCHEMA_CHANGE: 0.5,  # a column appeared or went away
+    SuspectReason.NEW_MODEL_VERSION: 0.4,  # registered; serving only if deployed or aliased
+    SuspectReason.OWNERSHIP_GAP: 0.2,  # nobody to notice or fix it: a standing risk, not an event
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Suspect:
+    node: StoredNode  # what to look at: the run, the version, the column, the model version, …
+    asset: StoredNode  # the upstream asset it belongs to; its distance is the suspect's
+    reason: SuspectReason
+    distance: int
+    score: float
+    time: str | None  # when it happened; None for a standing condition (ownership gap)
+    evidence: tuple[str, ...]  # event ids, sorted
+    detail: str
+
+
+class _Findings:
+    """Suspects found so far, one per (node, reason), scored by the distance of their asset."""
+
+    def __init__(self, reach: ReachedAssets, begin: str, end: str) -> None:
+        self.reach, self.begin, self.end = reach, begin, end
+        self.found: dict[tuple[str, SuspectReason], Suspect] = {}
+
+    def inside(self, at: str | None) -> bool:
+        return at is not None and self.begin <= at <= self.end
+
+    def add(
+        self,
+        node: StoredNode,
+        asset_id: str | None,
+        reason: SuspectReason,
+        *,
+        at: str | None,
+        evidence: tuple[str, ...],
+        detail: str,
+    ) -> None:
+        reach = self.reach
+        if asset_id is not None and asset_id in reach.assets:
+            asset, distance = reach.nodes[asset_id], reach.assets[asset_id].distance
+        else:  # a part with no known asset (a model version outside any model) stands alone
+            asset, distance = node, reach.distance[node.id]
+        score = round(WEIGHTS[reason] / (1 + distance), 6)
+        key = (node.id, reason)
+        if key not in self.found or self.found[key].score < score:
+            self.found[key] = Suspect(node, asset, reason, distance, score, at, evidence, detail)
+
+    def ranked(self) -> list[Suspect]:
+        return sorted(self.found.values(), key=lambda s: (-s.score, s.node.id, s.reason.value))
+
+
+def suspects(
+    store: GraphStore,
+    node_id: str,
+    *,
+    since: str | datetime,
+    until: str | datetime,
+    depth: int = 10,
+    max_nodes: int = 100_000,
+) -> list[Suspect]:
+    """Upstream causes of a symptom at `node_id`, in the window [since, until], most suspicious
+    first (score descending, then node id, then reason).
+
+    The upstream graph is the one valid at `until`; a dataset starts the walk with its columns.
+    An asset's distance is the least over itself
+    and its reached parts (a dataset is as close as its closest column); the symptom node and its
+    own asset count at distance 0. Reasons, each judged within the window unless noted:
+    - failed run: a run of an upstream job in state FAIL/ABORT that ended (else started) in it;
+    - failed quality: an upstream dataset or one of its versions with quality_failed > 0, last
+      seen in it (the store keeps no time per property, so last seen stands in);
+    - schema change: a HAS_COLUMN edge of an upstream dataset first seen or retired in it;
+    - new model version / alias moved: a HAS_VERSION / ALIAS edge into an upstream model version
+      first seen in it;
+    - ownership gap (whatever the window): an upstream asset with no owner, or only owners who
+      have left.
+    """
+    check_depth(depth)
+    begin, end = time_arg("since", since), time_arg("until", until)
+    if begin is None or end is None:
+        raise InvalidArgument("since and until are both required")
+    if begin > end:
+        raise InvalidArgument(f"since ({begin}) must not be after until ({end})")
+    start = store.get_node(node_id)
+    if start is None:
+        raise NotFound(f"no node with id {node_id}")
+    start_ids = [node_id]
+    if start.key.kind is K.DATASET:
+        # a dataset looks wrong when its columns do: their column-level sources are upstream too
+        columns = store.neighbors([node_id], Direction.OUT, [E.HAS_COLUMN], end)
+        start_ids += [e.key.dst.id for e in columns]
+    walk = traverse(
+        store, start_ids, ROOT_CAUSE_STEPS, max_depth=depth, as_of=end, max_nodes=max_nodes
+    )
+    findings = _Findings(reached_assets(store, walk, end), begin, end)
+    _failed_runs(store, findings)
+    _failed_quality(store, findings)
+    _schema_changes(store, findings)
+    _model_changes(store, findings)
+    _ownership_gaps(store, findings)
+    return findings.ranked()
+
+
+def _assets_of_kind(findings: _Findings, kind: NodeKind) -> list[str]:
+    return [a for a in findings.reach.assets if findings.reach.nodes[a].key.kind is kind]
+
+
+def _failed_runs(store: GraphStore, findings: _Findings) -> None:
+    jobs = _assets_of_kind(findings, K.JOB)
+    for job, runs in runs_of(store, jobs, findings.end).items():
+        for run in runs:
+            state, at = run.props.get("state"), run_ended(run) or run_started(run)
+            if state in FAILED_STATES and findings.inside(at):
+                job_name = findings.reach.nodes[job].key.display
+                detail = f"run {run.key.parts[0]} of {job_name} is {state}"
+                if message := run.props.get("error_message"):
+                    detail += f": {message}"
+                findings.add(
+                    run, job, SuspectReason.FAILED_RUN, at=at, evidence=events(run), detail=detail
+                )
+
+
+def _failed_quality(store: GraphStore, findings: _Findings) -> None:
+    datasets = _assets_of_kind(findings, K.DATASET)
+    versions = versions_of(store, datasets, findings.end)
+    for ds in datasets:
+        for node in [findings.reach.nodes[ds], *versions.get(ds, [])]:
+            if (failed := quality_failed(node)) and findings.inside(node.last_seen):
+                detail = f"{failed} quality check(s) failed on {node.key.display}"
+                reason = SuspectReason.FAILED_QUALITY
+                findings.add(
+                    node, ds, reason, at=node.last_seen, evidence=events(node), detail=detail
+                )
+
+
+def _schema_changes(store: GraphStore, findings: _Findings) -> None:
+    """Columns added (HAS_COLUMN first seen) or removed (retired) within the window. Edges are
+    read as of the end (what was added) and as of just before the start (what then existed and
+    may since have been removed); a column both added and removed inside the window is missed."""
+    datasets = _assets_of_kind(findings, K.DATASET)
+    before = canonical_time(datetime.fromisoformat(findings.begin) - timedelta(microseconds=1))
+    edges = {
+        e.key.id: e
+        for as_of in (before, findings.end)
+        for e in store.neighbors(datasets, Direction.OUT, [E.HAS_COLUMN], as_of)
+    }
+    columns = {n.id: n for n in store.get_nodes(sorted({e.key.dst.id for e in edges.values()}))}
+    for _, edge in sorted(edges.items()):
+        if findings.inside(edge.valid_to):
+            change, at = "removed from", edge.valid_to
+        elif findings.inside(edge.first_seen):
+            change, at = "added to", edge.first_seen
+        else:
+            continue
+        column = columns[edge.key.dst.id]
+        detail = f"column {column.key.parts[2]} {change} {edge.key.src.display}"
+        reason = SuspectReason.SCHEMA_CHANGE
+        findings.add(column, edge.key.src.id, reason, at=at, evidence=events(edge), detail=detail)
+
+
+def _model_changes(store: GraphStore, findings: _Findings) -> None:
+    reach = findings.reach
+    versions = sorted(n for n in reach.distance if reach.nodes[n].key.kind is K.MODEL_VERSION)
+    for edge in store.neighbors(versions, Direction.IN, [E.HAS_VERSION, E.ALIAS], findings.end):
+        if not findings.inside(edge.first_seen):
+            continue
+        mv = reach.nodes[edge.key.dst.id]
+        if edge.key.kind is E.HAS_VERSION:
+            reason, detail = SuspectReason.NEW_MODEL_VERSION, f"new version {mv.key.display}"
+        else:
+            reason = SuspectReason.ALIAS_MOVED
+            detail = f"alias {edge.key.disc} set to {mv.key.display}"
+        at, evidence = edge.first_seen, events(edge)
+        findings.add(mv, reach.asset_of.get(mv.id), reason, at=at, evidence=evidence, detail=detail)
+
+
+def _ownership_gaps(store: GraphStore, findings: _Findings) -> None:
+    owns = ownerships(store, list(findings.reach.assets), findings.end)
+    for asset_id in findings.reach.assets:
+        node, held = findings.reach.nodes[asset_id], owns.get(asset_id, [])
+        reason = SuspectReason.OWNERSHIP_GAP
+        if not held:
+            findings.add(node, asset_id, reason, at=None, evidence=events(node), detail="no owner")
+        elif all(o.left for o in held):
+            gone = ", ".join(o.owner_id for o in held)
+            evidence = events(node, *(o.edge for o in held), *(o.owner for o in held))
+            detail = f"owned only by owners who have left: {gone}"
+            findings.add(node, asset_id, reason, at=None, evidence=evidence, detail=detail)
