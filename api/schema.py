@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
+from api.questions import Questions
 from api.types import (
     NODE_TYPES,
     KindCount,
@@ -134,7 +135,7 @@ def _store(info: Info[Context, None]) -> GraphStore:
 
 
 @strawberry.type
-class Query:
+class Query(Questions):
     @strawberry.field(description="The running lineage-kg version.")
     def version(self) -> str:
         return package_version("lineage-kg")

@@ -1,0 +1,224 @@
+"""GraphQL for the auditor's and the owner's questions: decision lineage, root-cause suspects and
+the accountability map. Resolvers only call `queries/` off the event loop and reshape."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import strawberry
+from starlette.concurrency import run_in_threadpool
+from strawberry.types import Info
+
+from api.types import Node, NodeRef, to_node
+from queries.accountability import AccountabilityMap, OwnerLink, RelatedAsset, accountability
+from queries.root_cause import TraceStep, decision_lineage, suspects
+
+
+@strawberry.type(description="One link of a decision's lineage, with its evidence.")
+class TraceStepType:
+    kind: str
+    node: Node
+    distance: int
+    via: strawberry.ID | None = strawberry.field(description="the step this one explains")
+    edge: str | None
+    resolution: str = strawberry.field(
+        description="observed in an event, resolved by time (e.g. the version read), or not"
+    )
+    time: str | None
+    evidence: list[str] = strawberry.field(description="event ids: GET /api/v1/events/{id}")
+    owners: list[str]
+    detail: str
+
+
+def _step(step: TraceStep) -> TraceStepType:
+    return TraceStepType(
+        kind=step.kind.value,
+        node=to_node(step.node),
+        distance=step.distance,
+        via=strawberry.ID(step.via) if step.via else None,
+        edge=step.edge.value if step.edge else None,
+        resolution=step.resolution.value,
+        time=step.time,
+        evidence=list(step.evidence),
+        owners=list(step.owners),
+        detail=step.detail,
+    )
+
+
+@strawberry.type
+class DecisionLineage:
+    start: Node
+    decision: TraceStepType | None
+    model_versions: list[TraceStepType]
+    data: list[TraceStepType] = strawberry.field(
+        description="training runs → dataset versions read → runs that wrote them → …"
+    )
+    features: list[TraceStepType]
+    sources: list[strawberry.ID]
+    truncated: bool
+
+
+@strawberry.type(description="An upstream node that may explain a symptom, and why.")
+class SuspectType:
+    node: Node
+    asset: Node
+    reason: str
+    distance: int
+    score: float
+    time: str | None
+    evidence: list[str]
+    detail: str
+
+
+@strawberry.type
+class Related:
+    node: Node
+    distance: int
+    certainty: str
+    owners: list[str]
+
+
+def _related(items: list[RelatedAsset]) -> list[Related]:
+    return [
+        Related(
+            node=to_node(r.node),
+            distance=r.distance,
+            certainty=r.certainty.value,
+            owners=list(r.owners),
+        )
+        for r in items
+    ]
+
+
+@strawberry.type
+class OwnerLinkType:
+    owner: str
+    left: bool
+    assets: list[strawberry.ID]
+
+
+def _links(items: list[OwnerLink]) -> list[OwnerLinkType]:
+    return [
+        OwnerLinkType(owner=o.owner, left=o.left, assets=[strawberry.ID(a) for a in o.assets])
+        for o in items
+    ]
+
+
+@strawberry.type
+class OwnedAssetType:
+    node: Node
+    ownership_type: str
+    via: str
+
+
+@strawberry.type(description="Something missing or failing in an owner's chains.")
+class GapType:
+    kind: str
+    asset: Node
+    related: Node | None
+    detail: str
+    evidence: list[str]
+
+
+@strawberry.type
+class Accountability:
+    owner: Node
+    teams: list[str]
+    members: list[str]
+    owned: list[OwnedAssetType]
+    kpis: list[Related]
+    upstream: list[Related]
+    downstream: list[Related]
+    upstream_owners: list[OwnerLinkType]
+    downstream_owners: list[OwnerLinkType]
+    gaps: list[GapType]
+    truncated: bool
+
+
+def _accountability(answer: AccountabilityMap) -> Accountability:
+    return Accountability(
+        owner=to_node(answer.owner),
+        teams=answer.teams,
+        members=answer.members,
+        owned=[
+            OwnedAssetType(node=to_node(o.node), ownership_type=o.ownership_type, via=o.via)
+            for o in answer.owned
+        ],
+        kpis=_related(answer.kpis),
+        upstream=_related(answer.upstream),
+        downstream=_related(answer.downstream),
+        upstream_owners=_links(answer.upstream_owners),
+        downstream_owners=_links(answer.downstream_owners),
+        gaps=[
+            GapType(
+                kind=g.kind.value,
+                asset=to_node(g.asset),
+                related=to_node(g.related) if g.related else None,
+                detail=g.detail,
+                evidence=list(g.evidence),
+            )
+            for g in answer.gaps
+        ],
+        truncated=answer.truncated,
+    )
+
+
+@strawberry.type
+class Questions:
+    @strawberry.field(
+        description="Which data was this decision made from? decision → model version → "
+        "training run → dataset versions → the runs that wrote them → sources; and features."
+    )
+    async def decision_lineage(
+        self, info: Info, ref: NodeRef, depth: int = 10, as_of: str | None = None
+    ) -> DecisionLineage:
+        key = ref.to_key()
+        trace = await run_in_threadpool(
+            partial(decision_lineage, info.context.store, key.id, depth=depth, as_of=as_of)
+        )
+        return DecisionLineage(
+            start=to_node(trace.start),
+            decision=_step(trace.decision) if trace.decision else None,
+            model_versions=[_step(s) for s in trace.model_versions],
+            data=[_step(s) for s in trace.data],
+            features=[_step(s) for s in trace.features],
+            sources=[strawberry.ID(s) for s in trace.sources],
+            truncated=trace.truncated,
+        )
+
+    @strawberry.field(
+        description="Why might this node look wrong? Upstream suspects in a time window, ranked: "
+        "failed runs, failed quality checks, schema changes, model changes, ownership gaps."
+    )
+    async def root_cause(
+        self, info: Info, ref: NodeRef, since: str, until: str, depth: int = 10
+    ) -> list[SuspectType]:
+        key = ref.to_key()
+        found = await run_in_threadpool(
+            partial(suspects, info.context.store, key.id, since=since, until=until, depth=depth)
+        )
+        return [
+            SuspectType(
+                node=to_node(s.node),
+                asset=to_node(s.asset),
+                reason=s.reason.value,
+                distance=s.distance,
+                score=s.score,
+                time=s.time,
+                evidence=list(s.evidence),
+                detail=s.detail,
+            )
+            for s in found
+        ]
+
+    @strawberry.field(
+        description="What is this owner (person or team) accountable for: owned assets, the "
+        "KPIs depending on them, upstream and downstream owners, and the gaps."
+    )
+    async def accountability(
+        self, info: Info, owner_id: str, depth: int = 10, as_of: str | None = None
+    ) -> Accountability:
+        answer = await run_in_threadpool(
+            partial(accountability, info.context.store, owner_id, depth=depth, as_of=as_of)
+        )
+        return _accountability(answer)
