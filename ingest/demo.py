@@ -60,12 +60,32 @@ def demo_batch() -> MutationBatch:
     b.edge(model, E.HAS_VERSION, version, p)
     b.edge(model, E.ALIAS, version, p, disc="champion")
     b.edge(spend, E.FEEDS, version, p)
+    # the training run read one exact version of the orders table
+    snapshot = NodeKey.of(
+        NodeKind.DATASET_VERSION, namespace=PG, name="shop.public.orders", version="2026-01-04"
+    )
+    training = b.node(
+        NodeKey.of(NodeKind.RUN, run_id="train-credit-risk-3"),
+        p,
+        state="COMPLETE",
+        started_at="2026-01-04T22:00:00.000000Z",
+    )
+    b.edge(orders, E.HAS_VERSION, snapshot, p)
+    b.edge(snapshot, E.READ_BY, training, p)
+    b.edge(training, E.TRAINED, version, p)
 
     approvals = b.node(NodeKey.of(NodeKind.DECISION_POINT, name="loan-approval"), p)
     approval_rate = b.node(NodeKey.of(NodeKind.KPI, name="approval-rate"), p, unit="%")
     daily_revenue = b.node(NodeKey.of(NodeKind.KPI, name="daily-revenue"), p, unit="EUR")
     b.edge(version, E.DEPLOYED_TO, approvals, p, mode="champion", traffic=1.0)
     b.edge(approvals, E.DRIVES, approval_rate, p)
+    decision = b.node(
+        NodeKey.of(NodeKind.DECISION, decision_id="loan-42"),
+        p,
+        decided_at="2026-01-05T09:30:00.000000Z",
+        outcome="approved",
+    )
+    b.edge(version, E.DECIDED, decision, p)
     b.edge(_column(revenue, "revenue"), E.FEEDS, daily_revenue, p)
 
     platform = NodeKey.of(NodeKind.OWNER, owner_id="team:data-platform")

@@ -33,7 +33,7 @@ def test_probes(client: TestClient, store: GraphStore) -> None:
 def test_stats_and_search_over_graphql(client: TestClient) -> None:
     body = gql(client, "{ stats { nodeCount edgeCount nodes { kind count } } }")
     stats = body["data"]["stats"]
-    assert (stats["nodeCount"], stats["edgeCount"]) == (19, 26)
+    assert (stats["nodeCount"], stats["edgeCount"]) == (22, 30)
     assert {"kind": "KPI", "count": 2} in stats["nodes"]
     body = gql(client, '{ search(text: "REVENUE", kinds: ["KPI", "Dataset"]) { kind display } }')
     assert body["data"]["search"] == [
@@ -81,5 +81,5 @@ def test_readme_example_runs(client: TestClient) -> None:
     query = block.split("```graphql", 1)[1].split("```", 1)[0]
     body = gql(client, query)
     assert "errors" not in body
-    assert body["data"]["stats"]["nodeCount"] == 19
+    assert body["data"]["stats"]["nodeCount"] == 22
     assert {"kind": "KPI", "display": "daily-revenue"} in body["data"]["search"]

@@ -16,7 +16,7 @@ def _check(base: str, store: str) -> None:
     assert httpx.get(f"{base}/readyz").json() == {"status": "ready", "store": store}
     body = httpx.post(f"{base}/graphql", json={"query": "{ store stats { nodeCount } }"}).json()
     assert body["data"]["store"].startswith(store)
-    assert body["data"]["stats"]["nodeCount"] == 19
+    assert body["data"]["stats"]["nodeCount"] == 22
 
 
 def test_serve_on_embedded_store(service_factory: Callable) -> None:

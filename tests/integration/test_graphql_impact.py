@@ -43,6 +43,7 @@ EXPECTED = [
      ["team:data-platform"]),
     (2, "exact", "KPI", "daily-revenue", ["FEEDS", "FEEDS"], []),
     (2, "exact", "ModelVersion", "mlflow/credit-risk@3", ["FEEDS", "FEEDS"], []),
+    (3, "exact", "Decision", "loan-42", ["FEEDS", "FEEDS", "DECIDED"], []),
     (3, "exact", "DecisionPoint", "loan-approval", ["FEEDS", "FEEDS", "DEPLOYED_TO"], []),
     (4, "exact", "KPI", "approval-rate", ["FEEDS", "FEEDS", "DEPLOYED_TO", "DRIVES"],
      ["team:ml-risk"]),
@@ -80,10 +81,10 @@ def test_column_impact_is_what_a_person_would_write_down(client: TestClient) -> 
     assert answer["start"]["display"] == f"{PG}/shop.public.orders#amount"
     assert rows(answer["edges"]) == EXPECTED
     summary = answer["summary"]
-    assert (summary["total"], summary["truncated"], summary["unowned"]) == (10, False, 5)
+    assert (summary["total"], summary["truncated"], summary["unowned"]) == (11, False, 6)
     assert summary["kpis"] == ["approval-rate", "daily-revenue"]
     assert summary["byCertainty"] == [
-        {"kind": "exact", "count": 8},
+        {"kind": "exact", "count": 9},
         {"kind": "possible", "count": 2},
     ]
     assert summary["byOwner"] == [
@@ -97,7 +98,7 @@ def test_paging_walks_the_whole_answer_once(client: TestClient) -> None:
     while True:
         page = gql(client, IMPACT, ref=AMOUNT_REF, first=3, after=after)["data"]["impact"]
         seen += rows(page["edges"])
-        assert page["summary"]["total"] == 10  # the summary always covers everything
+        assert page["summary"]["total"] == 11  # the summary always covers everything
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
@@ -168,3 +169,33 @@ def test_readme_engineer_example_runs(client: TestClient) -> None:
     body = gql(client, query)
     assert "errors" not in body, body
     assert body["data"]["impact"]["summary"]["kpis"] == ["approval-rate", "daily-revenue"]
+
+
+def _readme_example(name: str) -> str:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    return readme.split(f"<!-- example: {name} -->", 1)[1].split("```graphql", 1)[1].split("```")[0]
+
+
+def test_readme_auditor_example_runs(client: TestClient) -> None:
+    body = gql(client, _readme_example("auditor-trace"))
+    assert "errors" not in body, body
+    trace = body["data"]["decisionLineage"]
+    assert [m["node"]["display"] for m in trace["modelVersions"]] == ["mlflow/credit-risk@3"]
+    assert [(d["kind"], d["node"]["display"]) for d in trace["data"]] == [
+        ("training_run", "train-credit-risk-3"),
+        ("dataset_version", f"{PG}/shop.public.orders@2026-01-04"),
+    ]
+
+
+def test_readme_owner_example_runs(client: TestClient) -> None:
+    body = gql(client, _readme_example("owner-map"))
+    assert "errors" not in body, body
+    owner = body["data"]["accountability"]
+    assert owner["teams"] == ["team:data-platform"]
+    assert sorted(o["node"]["display"] for o in owner["owned"]) == [
+        "airflow/marts.daily_revenue",
+        f"{PG}/analytics.marts.daily_revenue",
+        f"{PG}/shop.public.orders",
+    ]
+    assert all(o["via"] == "team:data-platform" for o in owner["owned"])
+    assert {k["node"]["display"] for k in owner["kpis"]} == {"daily-revenue", "approval-rate"}
