@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from graph.errors import NotFound
 from graph.model import Certainty, EdgeKind, NodeKind
 from graph.mutations import Direction
 from graph.records import StoredEdge, StoredNode
 from graph.store import GraphStore
-from queries.traversal import Hop, Step, flow_steps, traverse
+from queries.traversal import Hop, Step, flow_steps, start_nodes, traverse
 
 # Downstream: every flow edge forwards, except run-level writes (a run's output versions are
 # history, not impact); a column's change reaches the dataset that holds it.
@@ -64,14 +63,7 @@ def impact(
     as_of: str | None = None,
     max_nodes: int = 100_000,
 ) -> ImpactAnswer:
-    start = store.get_node(node_id)
-    if start is None:
-        raise NotFound(f"no node with id {node_id}")
-    start_ids = [node_id]
-    if start.key.kind is NodeKind.DATASET:
-        # a change to a dataset is a change to each of its columns
-        columns = store.neighbors([node_id], Direction.OUT, [EdgeKind.HAS_COLUMN], as_of)
-        start_ids += [e.key.dst.id for e in columns]
+    start, start_ids = start_nodes(store, node_id, as_of)
     walk = traverse(
         store, start_ids, IMPACT_STEPS, max_depth=depth, as_of=as_of, max_nodes=max_nodes
     )

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from graph.errors import InvalidArgument, NotFound
+from graph.errors import InvalidArgument
 from graph.model import Certainty, EdgeKind, NodeKind
 from graph.mutations import Direction
 from graph.records import StoredEdge, StoredNode
@@ -40,7 +40,7 @@ from queries.accountability import (
     time_arg,
     versions_of,
 )
-from queries.traversal import MAX_DEPTH, Step, traverse
+from queries.traversal import MAX_DEPTH, Step, start_nodes, traverse
 
 K, E = NodeKind, EdgeKind
 
@@ -556,14 +556,7 @@ def suspects(
         raise InvalidArgument("since and until are both required")
     if begin > end:
         raise InvalidArgument(f"since ({begin}) must not be after until ({end})")
-    start = store.get_node(node_id)
-    if start is None:
-        raise NotFound(f"no node with id {node_id}")
-    start_ids = [node_id]
-    if start.key.kind is K.DATASET:
-        # a dataset looks wrong when its columns do: their column-level sources are upstream too
-        columns = store.neighbors([node_id], Direction.OUT, [E.HAS_COLUMN], end)
-        start_ids += [e.key.dst.id for e in columns]
+    _start, start_ids = start_nodes(store, node_id, end)
     walk = traverse(
         store, start_ids, ROOT_CAUSE_STEPS, max_depth=depth, as_of=end, max_nodes=max_nodes
     )

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from graph.errors import InvalidArgument
-from graph.model import Certainty, EdgeKind
+from graph.errors import InvalidArgument, NotFound
+from graph.model import Certainty, EdgeKind, NodeKind
 from graph.mutations import Direction
-from graph.records import StoredEdge
+from graph.records import StoredEdge, StoredNode
 from graph.store import GraphStore
 
 MAX_DEPTH = 25
@@ -131,6 +131,19 @@ def traverse(
 
 def _origin(hop: Hop) -> str:
     return hop.edge.key.src.id if hop.direction is Direction.OUT else hop.edge.key.dst.id
+
+
+def start_nodes(store: GraphStore, node_id: str, as_of: str | None) -> tuple[StoredNode, list[str]]:
+    """The start node, and the ids a walk from it begins with: a dataset stands for itself and
+    each of its columns (a change to it is a change to them; its columns' sources are its own)."""
+    start = store.get_node(node_id)
+    if start is None:
+        raise NotFound(f"no node with id {node_id}")
+    ids = [node_id]
+    if start.key.kind is NodeKind.DATASET:
+        columns = store.neighbors([node_id], Direction.OUT, [EdgeKind.HAS_COLUMN], as_of)
+        ids += [e.key.dst.id for e in columns]
+    return start, ids
 
 
 def flow_steps(direction: Direction, extra: Mapping[EdgeKind, Certainty | None] = {}) -> list[Step]:
