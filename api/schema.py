@@ -38,8 +38,8 @@ from graph.errors import InvalidArgument, LineageError
 from graph.model import NodeKind
 from graph.mutations import Direction
 from graph.store import GraphStore
-from graph.timefmt import canonical_time
 from ingest.projector import Projector
+from queries.arguments import time_arg
 from queries.audit import audit_trail
 from queries.impact import impact
 
@@ -121,15 +121,6 @@ class ImpactConnection:
     page_info: PageInfo
 
 
-def _as_of(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return canonical_time(value)
-    except ValueError:
-        raise InvalidArgument(f"asOf: not an ISO-8601 timestamp: {value!r}") from None
-
-
 def _store(info: Info[Context, None]) -> GraphStore:
     return info.context.store
 
@@ -195,7 +186,7 @@ class Query(Questions):
                 depth=depth,
                 kinds=wanted,
                 exact_only=exact_only,
-                as_of=_as_of(as_of),
+                as_of=time_arg("asOf", as_of),
             )
         )
         lo, hi = page_bounds(first, after, len(answer.items))

@@ -33,8 +33,9 @@ from graph.mutations import Direction
 from graph.records import StoredEdge, StoredNode
 from graph.store import GraphStore
 from graph.timefmt import canonical_time
+from queries.arguments import check_depth, time_arg
 from queries.impact import IMPACT_STEPS
-from queries.traversal import MAX_DEPTH, Traversal, flow_steps, traverse
+from queries.traversal import Traversal, flow_steps, traverse
 
 K, E = NodeKind, EdgeKind
 
@@ -71,22 +72,6 @@ WALK_PARTS = (E.HAS_COLUMN, E.HAS_VERSION, E.HAS_FEATURE)
 UPSTREAM_STEPS = flow_steps(Direction.IN, {E.HAS_COLUMN: None})
 
 FAILED_STATES = frozenset({"FAIL", "ABORT"})
-
-
-def check_depth(depth: object) -> int:
-    if not isinstance(depth, int) or isinstance(depth, bool) or not 1 <= depth <= MAX_DEPTH:
-        raise InvalidArgument(f"depth must be between 1 and {MAX_DEPTH}, got {depth!r}")
-    return depth
-
-
-def time_arg(name: str, value: str | datetime | None) -> str | None:
-    """A time argument in the graph's one form (comparable as a string), or None."""
-    if value is None:
-        return None
-    try:
-        return canonical_time(value)
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise InvalidArgument(f"{name} must be an ISO-8601 timestamp, got {value!r}") from exc
 
 
 def node_ref(store: GraphStore, ref: str, kind: NodeKind, name: str) -> StoredNode:

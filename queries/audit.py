@@ -16,8 +16,8 @@ from typing import Protocol
 from graph.errors import InvalidArgument, NotFound
 from graph.records import StoredNode
 from graph.store import GraphStore
-from graph.timefmt import canonical_time
 from ingest.history import EntryType, HistoryEntry, decode_cursor
+from queries.arguments import time_arg
 
 __all__ = ["MAX_FIRST", "AuditPage", "EntryType", "HistoryEntry", "HistorySource", "audit_trail"]
 
@@ -46,15 +46,6 @@ class AuditPage:
     next_cursor: str | None  # pass as `after` for the next page; None on the last page
 
 
-def _time(name: str, value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return canonical_time(value)
-    except ValueError as exc:
-        raise InvalidArgument(f"{name}: not an ISO-8601 timestamp: {value!r}") from exc
-
-
 def _types(types: Collection[EntryType | str] | None) -> set[EntryType] | None:
     if not types:
         return None  # none named: every type
@@ -80,7 +71,7 @@ def audit_trail(
     """One page of a node's history, oldest first; `since` and `until` are inclusive."""
     if isinstance(first, bool) or not isinstance(first, int) or not 1 <= first <= MAX_FIRST:
         raise InvalidArgument(f"first must be between 1 and {MAX_FIRST}, got {first!r}")
-    since, until = _time("since", since), _time("until", until)
+    since, until = time_arg("since", since), time_arg("until", until)
     if since is not None and until is not None and since > until:
         raise InvalidArgument(f"since ({since}) is after until ({until})")
     wanted = _types(types)

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 from graph.model import Certainty, EdgeKind, NodeKind
 from graph.mutations import Direction
-from graph.records import StoredEdge, StoredNode
+from graph.records import StoredNode
 from graph.store import GraphStore
+from queries.arguments import time_arg
 from queries.traversal import Hop, Step, flow_steps, start_nodes, traverse
 
 # Downstream: every flow edge forwards, except run-level writes (a run's output versions are
@@ -63,6 +64,7 @@ def impact(
     as_of: str | None = None,
     max_nodes: int = 100_000,
 ) -> ImpactAnswer:
+    as_of = time_arg("as_of", as_of)
     start, start_ids = start_nodes(store, node_id, as_of)
     walk = traverse(
         store, start_ids, IMPACT_STEPS, max_depth=depth, as_of=as_of, max_nodes=max_nodes
@@ -88,7 +90,3 @@ def impact(
     answer.kpis = sorted(i.node.key.display for i in items if i.node.key.kind is NodeKind.KPI)
     answer.unowned = sum(1 for i in items if not i.owners)
     return answer
-
-
-def path_edges(path: tuple[Hop, ...]) -> list[StoredEdge]:
-    return [hop.edge for hop in path]

@@ -28,7 +28,6 @@ from queries.accountability import (
     UPSTREAM_STEPS,
     ReachedAssets,
     assets_of,
-    check_depth,
     events,
     node_ref,
     ownerships,
@@ -37,10 +36,10 @@ from queries.accountability import (
     run_ended,
     run_started,
     runs_of,
-    time_arg,
     versions_of,
 )
-from queries.traversal import MAX_DEPTH, Step, start_nodes, traverse
+from queries.arguments import MAX_DEPTH, check_depth, time_arg
+from queries.traversal import Step, start_nodes, traverse
 
 K, E = NodeKind, EdgeKind
 

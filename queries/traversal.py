@@ -19,8 +19,7 @@ from graph.model import Certainty, EdgeKind, NodeKind
 from graph.mutations import Direction
 from graph.records import StoredEdge, StoredNode
 from graph.store import GraphStore
-
-MAX_DEPTH = 25
+from queries.arguments import check_depth
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +73,7 @@ def traverse(
     certainty-keeping) steps only, one over all steps. A node is exact if the first reaches it
     (its path there is exact), else possible with the second's shortest path.
     """
-    if not 1 <= max_depth <= MAX_DEPTH:
-        raise InvalidArgument(f"depth must be between 1 and {MAX_DEPTH}")
+    check_depth(max_depth)
     if max_nodes < 1:
         raise InvalidArgument("max_nodes must be positive")
     start = tuple(dict.fromkeys(start))
