@@ -15,9 +15,8 @@ from typing import Any
 
 from graph.timefmt import canonical_time
 from ingest.eventlog import Appended, EventLog, NewEvent
+from ingest.openlineage.validate import SOURCE as OPENLINEAGE
 from ingest.openlineage.validate import FieldError, InvalidEvent, validate_event
-
-OPENLINEAGE = "openlineage"
 
 
 class BadBody(ValueError):

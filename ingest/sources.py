@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from graph.mutations import MutationBatch
 from ingest.eventlog import LogEntry
+from ingest.intake import OPENLINEAGE
 from ingest.projector import Mapper
 
 
@@ -14,4 +15,4 @@ def _openlineage(entry: LogEntry) -> MutationBatch:
 
 
 def default_mappers() -> dict[str, Mapper]:
-    return {"openlineage": _openlineage}
+    return {OPENLINEAGE: _openlineage}

@@ -33,8 +33,8 @@ from ingest.openlineage.jobs import integration, map_job, sql_query
 from ingest.openlineage.naming import version_key
 from ingest.openlineage.runs import map_run
 from ingest.openlineage.sql_lineage import Candidate, pick_dialect, sql_column_flows
+from ingest.openlineage.validate import SOURCE
 
-SOURCE = "openlineage"
 Mapped = list[tuple[Any, NodeKey | None]]  # an event's datasets with the nodes they mapped to
 
 

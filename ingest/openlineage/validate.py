@@ -23,6 +23,8 @@ from openlineage.client.generated import base
 
 from graph.timefmt import canonical_time
 
+SOURCE = "openlineage"  # the source name events are logged under and nodes are asserted by
+
 
 class EventKind(StrEnum):
     RUN = "RunEvent"
