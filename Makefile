@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# MLflow and Feast, run for real by the tests, in a venv of their own (see its requirements)
+SOURCES := .venv-sources
 
 .PHONY: serve test lint neo4j clean
 
@@ -15,12 +17,18 @@ $(VENV)/.test: $(VENV)/.base
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@
 
+$(SOURCES)/.done: tests/sources/requirements.txt
+	$(PYTHON) -m venv $(SOURCES)
+	$(SOURCES)/bin/pip install --quiet --upgrade pip
+	$(SOURCES)/bin/pip install --quiet -r tests/sources/requirements.txt
+	touch $@
+
 ## Run the service on the embedded store with the demo graph: http://127.0.0.1:8000/graphql
 serve: $(VENV)/.base
 	$(BIN)/lkg serve --demo
 
 ## Lint, build the Neo4j launcher (Maven, cached), then every test — on both stores.
-test: $(VENV)/.test
+test: $(VENV)/.test $(SOURCES)/.done
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m graph.neo4j_server build
@@ -34,4 +42,4 @@ neo4j: $(VENV)/.base
 	$(BIN)/lkg neo4j
 
 clean:
-	rm -rf $(VENV) neo4j-launcher/target .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SOURCES) neo4j-launcher/target .pytest_cache .ruff_cache

@@ -19,7 +19,7 @@ from graph.factory import open_store
 from graph.store import GraphStore, StoreUnavailable
 from ingest.eventlog import EventLog
 from ingest.projector import Projector
-from ingest.sources import default_mappers
+from ingest.sources import default_mappers, side_projections
 
 log = logging.getLogger("lkg")
 
@@ -42,11 +42,13 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         log.info("store: %s", await run_in_threadpool(app.state.store.describe))
         app.state.settings = settings
         app.state.event_log = EventLog(settings.data_dir / "events.sqlite3")
+        app.state.side = side_projections(settings.data_dir)
         app.state.projector = Projector(
             app.state.event_log,
             app.state.store,
             default_mappers(),
             batch_size=settings.projector_batch_size,
+            side=app.state.side,
         )
         if app.state.store.name == "embedded":
             # the embedded store holds nothing across restarts: rebuild it from the log first
@@ -68,6 +70,8 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
             yield
         finally:
             app.state.projector.stop()
+            for side in app.state.side:
+                side.close()
             app.state.event_log.close()
             if owned:
                 app.state.store.close()

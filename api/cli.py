@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from api.cli_sync import sync_app
 from api.settings import Settings
 
 if TYPE_CHECKING:
@@ -112,10 +113,13 @@ def _merge(total: IntakeSummary, part: IntakeSummary) -> None:
 
 def _project(settings: Settings, log: EventLog) -> None:
     from ingest.projector import Projector
-    from ingest.sources import default_mappers
+    from ingest.sources import default_mappers, side_projections
 
+    side = side_projections(settings.data_dir)
     with _store(settings) as store:
-        status = Projector(log, store, default_mappers()).catch_up()
+        status = Projector(log, store, default_mappers(), side=side).catch_up()
+        for projection in side:
+            projection.close()
         console.print(
             f"graph at log position {status.projected_seq} of {status.log_seq} "
             f"({status.parked} parked) in {store.describe()}"
@@ -188,6 +192,12 @@ def version() -> None:
     from importlib.metadata import version as package_version
 
     typer.echo(package_version("lineage-kg"))
+
+
+# `lkg sync <source>`: one module per source registers its command on `sync_app`
+app.add_typer(sync_app, name="sync")
+# -- sync commands (one import per source; keep this block sorted) --
+# -- end sync commands --
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ class NodeKind(StrEnum):
     KPI = "KPI"
     EXPOSURE = "Exposure"
     OWNER = "Owner"
+    # a monitoring check (drift, performance) on a model version, decision point or dataset
+    CHECK = "Check"
 
 
 # Identity fields per kind, in order. A node is the same node exactly when these are equal.
@@ -53,6 +55,8 @@ KEY_FIELDS: dict[NodeKind, tuple[str, ...]] = {
     NodeKind.KPI: ("name",),
     NodeKind.EXPOSURE: ("namespace", "name"),
     NodeKind.OWNER: ("owner_id",),
+    # `subject` is the display name of what is checked, e.g. `mlflow/credit-risk@3`
+    NodeKind.CHECK: ("subject", "name"),
 }
 
 # Property names the stores use for bookkeeping; a node's or edge's own props may not use them.
@@ -168,7 +172,9 @@ class EdgeKind(StrEnum):
     CONSUMED_BY = "CONSUMED_BY"
     OWNS = "OWNS"
     MEMBER_OF = "MEMBER_OF"
+    ALIAS_OF = "ALIAS_OF"
     RENAMED_TO = "RENAMED_TO"
+    CHECKS = "CHECKS"
 
     @property
     def spec(self) -> EdgeSpec:
@@ -197,6 +203,11 @@ EDGE_SPECS: dict[EdgeKind, EdgeSpec] = {
     EdgeKind.ALIAS: _spec({K.MODEL}, {K.MODEL_VERSION}, None),
     EdgeKind.OWNS: _spec({K.OWNER}, _ANY - {K.OWNER}, None),
     EdgeKind.MEMBER_OF: _spec({K.OWNER}, {K.OWNER}, None),
+    # another name of one owner (an email alias, a handle): alias -ALIAS_OF-> canonical owner
+    EdgeKind.ALIAS_OF: _spec({K.OWNER}, {K.OWNER}, None),
+    EdgeKind.CHECKS: _spec(
+        {K.CHECK}, {K.MODEL_VERSION, K.MODEL, K.DECISION_POINT, K.DATASET, K.FEATURE_VIEW}, None
+    ),
     # a dataset renamed (lifecycleStateChange RENAME): what fed the old name feeds the new one
     EdgeKind.RENAMED_TO: _spec({K.DATASET}, {K.DATASET}, POSSIBLE),
     # dataset-level flow: something upstream may reach downstream
@@ -208,21 +219,25 @@ EDGE_SPECS: dict[EdgeKind, EdgeSpec] = {
     EdgeKind.SOURCES: _spec({K.DATASET}, {K.FEATURE_VIEW}, POSSIBLE),
     EdgeKind.TRAINED: _spec({K.RUN}, {K.MODEL_VERSION}, POSSIBLE),
     EdgeKind.CONSUMED_BY: _spec(
-        {K.DATASET, K.MODEL_VERSION, K.FEATURE_SERVICE},
+        {K.DATASET, K.MODEL_VERSION, K.FEATURE_SERVICE, K.KPI},
         {K.EXPOSURE, K.KPI, K.MODEL_VERSION, K.JOB},
         POSSIBLE,
     ),
     # field-level flow: exact
     # column-level lineage; into a Dataset for columns that affect all of it (filters, joins)
+    # a feature service feeds the model versions using it; a metric feeds the KPI derived from it
     EdgeKind.FEEDS: _spec(
-        {K.COLUMN, K.FEATURE},
+        {K.COLUMN, K.FEATURE, K.FEATURE_SERVICE, K.KPI},
         {K.COLUMN, K.FEATURE, K.KPI, K.MODEL_VERSION, K.DATASET},
         EXACT,
     ),
     EdgeKind.HAS_FEATURE: _spec({K.FEATURE_VIEW}, {K.FEATURE}, EXACT),
-    EdgeKind.SERVES_FEATURES: _spec({K.FEATURE_VIEW}, {K.FEATURE_SERVICE}, EXACT),
+    # a view, or one selected feature of it, served by a feature service
+    EdgeKind.SERVES_FEATURES: _spec({K.FEATURE_VIEW, K.FEATURE}, {K.FEATURE_SERVICE}, EXACT),
     EdgeKind.DEPLOYED_TO: _spec({K.MODEL_VERSION}, {K.DECISION_POINT}, EXACT),
-    EdgeKind.DECIDED: _spec({K.MODEL_VERSION}, {K.DECISION}, EXACT),
+    # one decision; or, aggregated, "this version made decisions at this decision point" (the
+    # decisions themselves live in a side table: ingest/decisions)
+    EdgeKind.DECIDED: _spec({K.MODEL_VERSION}, {K.DECISION, K.DECISION_POINT}, EXACT),
     EdgeKind.DRIVES: _spec({K.DECISION_POINT, K.DECISION}, {K.KPI}, EXACT),
 }
 assert set(EDGE_SPECS) == set(EdgeKind), "every edge kind needs a spec"

@@ -97,6 +97,9 @@ class EdgeRetire:
     direction: Direction
     keep: frozenset[NodeKey]
     prov: Provenance
+    # only edges with this discriminator, e.g. the "champion" ALIAS edge of a model moving from
+    # one version to another while its "challenger" edge stays; None: whatever their discriminator
+    disc: str | None = None
 
 
 Mutation = NodeUpsert | EdgeUpsert | EdgeRetire

@@ -135,7 +135,7 @@ class GraphStore(ABC):
             keep = {k.id for k in retire.keep}
             for eid in at_anchor.get((retire.anchor.id, retire.kind, retire.direction), ()):
                 far = eid[2] if retire.direction is Direction.OUT else eid[0]
-                if far not in keep:
+                if far not in keep and retire.disc in (None, eid[3]):
                     edges[eid] = retire_edge(edges[eid], retire)
 
     @abstractmethod

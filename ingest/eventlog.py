@@ -49,6 +49,13 @@ CREATE TABLE IF NOT EXISTS node_history (
     PRIMARY KEY (node_id, seq, entry_type)
 );
 CREATE INDEX IF NOT EXISTS node_history_by_time ON node_history (node_id, event_time);
+CREATE INDEX IF NOT EXISTS events_by_source ON events (source, seq);
+CREATE TABLE IF NOT EXISTS sync_state (
+    source TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    PRIMARY KEY (source, key)
+);
 """
 
 
@@ -148,11 +155,21 @@ class EventLog:
         with self._lock:
             return self._db.execute(sql, params).fetchall()
 
-    def read(self, after_seq: int, limit: int) -> list[LogEntry]:
+    def read(
+        self, after_seq: int, limit: int, *, source: str | None = None, upto: int | None = None
+    ) -> list[LogEntry]:
+        """Entries after `after_seq` in log order; only `source`'s, only up to `upto` if given."""
+        where, params = ["seq > ?"], [after_seq]
+        if source is not None:
+            where.append("source = ?")
+            params.append(source)
+        if upto is not None:
+            where.append("seq <= ?")
+            params.append(upto)
         rows = self._query(
             "SELECT seq, event_id, source, kind, event_time, received_at, body FROM events "
-            "WHERE seq > ? ORDER BY seq LIMIT ?",
-            (after_seq, limit),
+            f"WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?",
+            [*params, limit],
         )
         return [LogEntry(*row[:6], json.loads(row[6])) for row in rows]
 
@@ -180,6 +197,21 @@ class EventLog:
 
     def parked(self) -> list[tuple[int, str]]:
         return [(int(s), str(e)) for s, e in self._query("SELECT seq, error FROM parked")]
+
+    # ---- where each source's incremental sync got to (cursors, watermarks) --------------
+    def get_state(self, source: str, key: str) -> str | None:
+        rows = self._query(
+            "SELECT value FROM sync_state WHERE source = ? AND key = ?", (source, key)
+        )
+        return str(rows[0][0]) if rows else None
+
+    def set_state(self, source: str, key: str, value: str) -> None:
+        """Record a sync cursor; call only after the events it covers were appended."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO sync_state (source, key, value) VALUES (?, ?, ?)",
+                (source, key, value),
+            )
 
     # ---- the audit trail (derived from each event's mutations by the projector) -----------
     def record_history(self, entries: Iterable[HistoryEntry]) -> None:

@@ -44,6 +44,7 @@ class EntryType(StrEnum):
     ALIAS = "ALIAS"  # ALIAS (model registry aliases, the alias name in the discriminator)
     DEPLOYMENT = "DEPLOYMENT"  # DEPLOYED_TO
     LIFECYCLE = "LIFECYCLE"  # lifecycle_state prop, RENAMED_TO
+    MONITORING = "MONITORING"  # CHECKS, and a check's result props
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,8 @@ EDGE_PHRASES: dict[EdgeKind, tuple[EntryType, str, str]] = {
     EdgeKind.SERVES_FEATURES: (EntryType.LINEAGE, "served by ", "serves features of "),
     EdgeKind.PARENT_OF: (EntryType.ASSERTED, "parent of ", "child of "),
     EdgeKind.MEMBER_OF: (EntryType.ASSERTED, "member of ", "members: "),
+    EdgeKind.ALIAS_OF: (EntryType.ASSERTED, "alias of ", "aliases: "),
+    EdgeKind.CHECKS: (EntryType.MONITORING, "checks ", "checked by "),
     EdgeKind.DECIDED: (EntryType.ASSERTED, "decided ", "decided by "),
     EdgeKind.RUN_OF: (EntryType.RUN_STATE, "", ""),  # with the run's state: _Describer.props
 }

@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from tenacity import (
     Retrying,
@@ -31,6 +32,10 @@ from ingest.history import HistoryEntry, history_entries
 log = logging.getLogger(__name__)
 
 Mapper = Callable[[LogEntry], MutationBatch]
+
+
+class _Side(Protocol):
+    def catch_up(self, log: EventLog, store: GraphStore, upto: int) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +59,11 @@ class Projector:
         batch_size: int = 500,
         poll_seconds: float = 1.0,
         max_backoff: float = 10.0,
+        side: Sequence[_Side] = (),
     ) -> None:
         self.log, self.store, self.mappers = log_, store, mappers
+        # tables beside the graph (ingest/sources.py SideProjection), each on its own checkpoint
+        self.side = list(side)
         self.batch_size, self.poll_seconds, self.max_backoff = batch_size, poll_seconds, max_backoff
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -69,6 +77,7 @@ class Projector:
             self._position = self.store.checkpoint()
         entries = self.log.read(self._position, self.batch_size)
         if not entries:
+            self._side_catch_up(self._position)  # a side table left behind by a crash
             return 0
         batch = MutationBatch()
         history: list[HistoryEntry] = []
@@ -90,7 +99,12 @@ class Projector:
             log.exception("batch up to seq %d failed; applying its events one by one", last)
             self._apply_singly(entries)
         self._position = last
+        self._side_catch_up(last)
         return len(entries)
+
+    def _side_catch_up(self, upto: int) -> None:
+        for side in self.side:
+            side.catch_up(self.log, self.store, upto)
 
     def _map(self, entry: LogEntry) -> MutationBatch | None:
         mapper = self.mappers.get(entry.source)

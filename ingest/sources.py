@@ -1,18 +1,64 @@
-"""Which mapper turns a logged event of each source into graph mutations."""
+"""Which mapper turns a logged event of each source into graph mutations, and which side
+projections (tables kept beside the graph) follow the log too.
+
+Each source's package has a `mapping` module with `map_entry(entry: LogEntry) -> MutationBatch`,
+imported on first use so a service that never sees a source never loads its code.
+"""
 
 from __future__ import annotations
 
+import importlib
+from pathlib import Path
+from typing import Protocol
+
 from graph.mutations import MutationBatch
-from ingest.eventlog import LogEntry
+from graph.store import GraphStore
+from ingest.eventlog import EventLog, LogEntry
 from ingest.intake import OPENLINEAGE
 from ingest.projector import Mapper
 
+MLFLOW = "mlflow"
+FEAST = "feast"
+DBT = "dbt"
+CATALOG = "catalog"  # owners, teams, KPIs, decision points (YAML catalog files)
+DEPLOYMENT = "deployment"  # which model version serves which decision point, from when
+MONITORING = "monitoring"  # drift and performance check results
+DECISIONS = "decisions"  # decision logs (batched)
 
-def _openlineage(entry: LogEntry) -> MutationBatch:
-    from ingest.openlineage.mapping import map_event
+# source → the module holding its map_entry
+MAPPING_MODULES: dict[str, str] = {
+    OPENLINEAGE: "ingest.openlineage.mapping",
+    MLFLOW: "ingest.mlflow.mapping",
+    FEAST: "ingest.feast.mapping",
+    DBT: "ingest.dbt.mapping",
+    CATALOG: "ingest.catalog.mapping",
+    DEPLOYMENT: "ingest.catalog.mapping",
+    MONITORING: "ingest.catalog.mapping",
+    DECISIONS: "ingest.decisions.mapping",
+}
 
-    return map_event(entry.body, entry.event_id)
+
+def _lazy(module: str) -> Mapper:
+    def mapper(entry: LogEntry) -> MutationBatch:
+        return importlib.import_module(module).map_entry(entry)  # type: ignore[no-any-return]
+
+    return mapper
 
 
 def default_mappers() -> dict[str, Mapper]:
-    return {OPENLINEAGE: _openlineage}
+    return {source: _lazy(module) for source, module in MAPPING_MODULES.items()}
+
+
+class SideProjection(Protocol):
+    """A table kept beside the graph (e.g. the decisions), following the log on its own
+    checkpoint: the projector calls `catch_up` after each batch it applied; it must be
+    idempotent and read the log itself from where it stopped (it may be behind the graph)."""
+
+    def catch_up(self, log: EventLog, store: GraphStore, upto: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def side_projections(data_dir: Path) -> list[SideProjection]:
+    """The side projections of a service keeping its files in `data_dir`."""
+    return []

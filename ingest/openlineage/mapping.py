@@ -20,6 +20,7 @@ from typing import Any
 
 from graph.model import EdgeKind, NodeKey
 from graph.mutations import Direction, MutationBatch, Provenance
+from ingest.eventlog import LogEntry
 from ingest.openlineage.builder import EventGraph, facet, facets_of, log
 from ingest.openlineage.columns import add_feed, lineage_inputs, schema_columns
 from ingest.openlineage.datasets import (
@@ -248,3 +249,8 @@ def _derive_sql_lineage(g: EventGraph, job: Any, read: Mapped, written: Mapped) 
     for source, target in flows:
         # its own edge (disc "sql"), so an observed edge between the same columns stays unmarked
         add_feed(g, source, target, disc="sql", derived="sql")
+
+
+def map_entry(entry: LogEntry) -> MutationBatch:
+    """The projector's entry point (ingest/sources.py): a logged OpenLineage event."""
+    return map_event(entry.body, entry.event_id)

@@ -13,6 +13,35 @@ import re
 
 from graph.model import NodeKey, NodeKind
 
+# spellings of one scheme by different tools (SQLAlchemy URLs, Hadoop connectors)
+SCHEME_ALIASES = {
+    "postgresql": "postgres",
+    "psql": "postgres",
+    "pgsql": "postgres",
+    "s3a": "s3",
+    "s3n": "s3",
+    "gcs": "gs",
+    "sqlserver": "mssql",
+    "mariadb": "mysql",
+}
+# the spec's namespaces of these carry a port; a name without one means the default
+DEFAULT_PORTS = {
+    "postgres": 5432,
+    "mysql": 3306,
+    "redshift": 5439,
+    "mssql": 1433,
+    "trino": 8080,
+    "hive": 10000,
+    "oracle": 1521,
+}
+
+
+def canonical_scheme(scheme: str) -> str:
+    """`postgresql+psycopg2` → `postgres`: the driver suffix and the alias folded away."""
+    base = scheme.lower().split("+", 1)[0]
+    return SCHEME_ALIASES.get(base, base)
+
+
 # scheme://authority/rest — the authority (host[:port], maybe user@) ends at the first / ? or #
 _AUTHORITY_URI = re.compile(
     r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/?#]*)(?P<rest>.*)$", re.S
@@ -22,12 +51,17 @@ _PATH_URI = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):(?P<rest>/.*)$", r
 
 
 def normalise_namespace(namespace: str) -> str:
-    """Lowercase the scheme and host, drop surrounding blanks and one trailing "/"."""
+    """Lowercase the scheme and host, fold scheme aliases (`postgresql` → `postgres`), add the
+    default port where the spec's namespace has one, drop blanks and one trailing "/"."""
     ns = namespace.strip()
     if match := _AUTHORITY_URI.match(ns):
         userinfo, at, host = match["authority"].rpartition("@")
+        scheme = canonical_scheme(match["scheme"])
+        host = host.lower()
+        if host and ":" not in host.rsplit("]", 1)[-1] and scheme in DEFAULT_PORTS:
+            host = f"{host}:{DEFAULT_PORTS[scheme]}"
         # user names may be case-sensitive; host names and schemes are not
-        ns = f"{match['scheme'].lower()}://{userinfo}{at}{host.lower()}{match['rest']}"
+        ns = f"{scheme}://{userinfo}{at}{host}{match['rest']}"
     elif match := _PATH_URI.match(ns):
         ns = f"{match['scheme'].lower()}:{match['rest']}"
     # "s3://bucket/" is "s3://bucket"; but "file:///" or "file:/" would lose their meaning
