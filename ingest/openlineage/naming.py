@@ -55,13 +55,12 @@ def normalise_namespace(namespace: str) -> str:
     default port where the spec's namespace has one, drop blanks and one trailing "/"."""
     ns = namespace.strip()
     if match := _AUTHORITY_URI.match(ns):
-        userinfo, at, host = match["authority"].rpartition("@")
+        # who connects (user:password@) does not change which server holds the data
+        host = match["authority"].rpartition("@")[2].lower()
         scheme = canonical_scheme(match["scheme"])
-        host = host.lower()
         if host and ":" not in host.rsplit("]", 1)[-1] and scheme in DEFAULT_PORTS:
             host = f"{host}:{DEFAULT_PORTS[scheme]}"
-        # user names may be case-sensitive; host names and schemes are not
-        ns = f"{scheme}://{userinfo}{at}{host}{match['rest']}"
+        ns = f"{scheme}://{host}{match['rest']}"
     elif match := _PATH_URI.match(ns):
         ns = f"{match['scheme'].lower()}:{match['rest']}"
     # "s3://bucket/" is "s3://bucket"; but "file:///" or "file:/" would lose their meaning
