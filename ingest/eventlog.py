@@ -67,8 +67,9 @@ def canonical_json(body: Any) -> str:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def event_id_of(source: str, body: Any) -> str:
-    return hashlib.sha256(f"{source}\n{canonical_json(body)}".encode()).hexdigest()
+def event_id_of(source: str, body: Any, salt: str = "") -> str:
+    salted = f"{salt}\n" if salt else ""
+    return hashlib.sha256(f"{source}\n{salted}{canonical_json(body)}".encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +78,12 @@ class NewEvent:
     kind: str
     event_time: str  # canonical (graph.timefmt)
     body: Any
+    # set when the same content must count as new: a definition changed back (A → B → A)
+    salt: str = ""
 
     @property
     def event_id(self) -> str:
-        return event_id_of(self.source, self.body)
+        return event_id_of(self.source, self.body, self.salt)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,11 +210,22 @@ class EventLog:
 
     def set_state(self, source: str, key: str, value: str) -> None:
         """Record a sync cursor; call only after the events it covers were appended."""
+        self.set_states(source, {key: value})
+
+    def set_states(self, source: str, values: dict[str, str]) -> None:
         with self._transaction() as db:
-            db.execute(
+            db.executemany(
                 "INSERT OR REPLACE INTO sync_state (source, key, value) VALUES (?, ?, ?)",
-                (source, key, value),
+                [(source, k, v) for k, v in values.items()],
             )
+
+    def get_states(self, source: str, prefix: str) -> dict[str, str]:
+        """Every state of `source` whose key starts with `prefix`."""
+        rows = self._query(
+            "SELECT key, value FROM sync_state WHERE source = ? AND substr(key, 1, ?) = ?",
+            (source, len(prefix), prefix),
+        )
+        return {str(k): str(v) for k, v in rows}
 
     # ---- the audit trail (derived from each event's mutations by the projector) -----------
     def record_history(self, entries: Iterable[HistoryEntry]) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graph.timefmt import canonical_time
-from ingest.eventlog import EventLog, NewEvent
+from ingest.eventlog import EventLog, NewEvent, event_id_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,10 @@ class SourceRecord:
     kind: str  # e.g. "model_version", "feature_view", "manifest_node"
     event_time: str | int | float  # when the source says this was so (ISO time or epoch ms)
     body: dict[str, Any]  # self-contained: the mapper sees nothing else
+    # which object of the source this describes ("model.shop.orders"): with it, a record is new
+    # whenever its content differs from the last one logged for that object, even if the same
+    # content was logged before (a definition changed and then changed back)
+    identity: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +73,9 @@ def append_records(
 ) -> SyncReport:
     """Append `records` durably, `batch` per fsync; count appended and duplicates."""
     report = report or SyncReport(source)
+    last_content = log.get_states(source, _CONTENT)
     pending: list[NewEvent] = []
+    contents: dict[str, str] = {}
 
     def flush() -> None:
         for appended in log.append(pending):
@@ -77,12 +83,28 @@ def append_records(
                 report.duplicates += 1
             else:
                 report.appended += 1
+        if contents:  # after the records are durable, never before
+            log.set_states(source, contents)
+            last_content.update(contents)
         pending.clear()
+        contents.clear()
 
     for record in records:
-        pending.append(NewEvent(source, record.kind, record_time(record.event_time), record.body))
+        when = record_time(record.event_time)
+        salt = ""
+        if record.identity:
+            key, content = _CONTENT + record.identity, event_id_of(source, record.body)
+            if last_content.get(key) == content:
+                report.duplicates += 1
+                continue
+            # logged before but not as the latest: new again, told apart by its time
+            salt, contents[key] = f"{record.identity}@{when}", content
+        pending.append(NewEvent(source, record.kind, when, record.body, salt))
         if len(pending) >= batch:
             flush()
     if pending:
         flush()
     return report
+
+
+_CONTENT = "content:"
