@@ -1,0 +1,73 @@
+"""`lkg sync dbt`: a dbt project's manifest (and run results) into the log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.cli_sync import console, finish, open_log, sync_app
+from api.settings import Settings
+
+
+@sync_app.command("dbt")
+def sync_dbt(
+    *,
+    manifest: Annotated[
+        Path, typer.Option(exists=True, dir_okay=False, help="target/manifest.json")
+    ],
+    run_results: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="target/run_results.json: test results"),
+    ] = None,
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            help="dataset namespace of the project's warehouse, as its OpenLineage producers "
+            "name it: postgres://db:5432, duckdb://target/shop.duckdb, bigquery"
+        ),
+    ] = None,
+    profiles_dir: Annotated[
+        Path | None,
+        typer.Option(file_okay=False, help="derive the namespace from DIR/profiles.yml"),
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option(help="profile in profiles.yml (default: the only one)")
+    ] = None,
+    target: Annotated[str | None, typer.Option(help="target (default: the profile's)")] = None,
+    project: Annotated[
+        bool, typer.Option(help="also apply the log to the configured store now")
+    ] = False,
+) -> None:
+    """Models, seeds, snapshots, sources, tests, metrics, exposures and groups of a dbt project.
+
+    Exit code 0: synced; 2: some entries were skipped as bad data (listed); 1: failure.
+    """
+    from pydantic import ValidationError
+
+    from ingest.dbt.profiles import ProfileError, profile_namespace
+    from ingest.dbt.sync import dbt_records, load_json
+    from ingest.source_sync import SyncReport, append_records
+    from ingest.sources import DBT
+
+    if (namespace is None) == (profiles_dir is None):
+        console.print("[red]give exactly one of --namespace and --profiles-dir[/red]")
+        raise typer.Exit(1)
+    try:
+        ns = namespace or profile_namespace(profiles_dir, profile, target)  # type: ignore[arg-type]
+        report = SyncReport(DBT)
+        records = dbt_records(
+            load_json(manifest),
+            load_json(run_results) if run_results else None,
+            ns,
+            report,
+        )
+    except (ProfileError, ValidationError, ValueError, TypeError, OSError) as exc:
+        console.print(f"[red]cannot sync dbt:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"dataset namespace: {ns}")
+    settings = Settings()
+    log = open_log(settings)
+    append_records(log, DBT, records, report)
+    finish(settings, log, report, project=project)
