@@ -1,0 +1,53 @@
+"""`lkg sync feast`: a Feast repo's registry (via the Feast CLI, or a saved dump) into the log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.cli_sync import console, finish, open_log, sync_app
+from api.settings import Settings
+
+
+@sync_app.command("feast")
+def sync_feast_command(
+    repo: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            file_okay=False,
+            help="the Feast repo (feature_store.yaml); its registry is read with `feast "
+            "registry-dump` unless --dump is given",
+        ),
+    ] = None,
+    dump: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="a saved `feast registry-dump` output; with --repo too, the repo's config "
+            "names the tables and files of its sources",
+        ),
+    ] = None,
+    feast: Annotated[str, typer.Option(help="the Feast CLI to run")] = "feast",
+    project: Annotated[
+        bool, typer.Option(help="also apply the log to the configured store now")
+    ] = False,
+) -> None:
+    """Sync Feast entities, feature views, on-demand views and feature services."""
+    from ingest.feast.read import FeastReadError, read_repo
+    from ingest.feast.sync import sync_feast
+
+    if repo is None and dump is None:
+        raise typer.BadParameter("give --repo DIR or --dump FILE (or both)")
+    try:
+        feast_repo = read_repo(repo, dump, feast)
+    except FeastReadError as exc:
+        console.print(f"[red]cannot read the Feast registry:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    settings = Settings()
+    log = open_log(settings)
+    report = sync_feast(log, feast_repo)
+    finish(settings, log, report, project=project)
