@@ -19,6 +19,9 @@ of them are turned into OpenLineage's naming (spec/Naming.md): namespace = the d
 4. Object stores and file systems: namespace `scheme://bucket` (or `hdfs://host:port`), name the
    object key without its leading "/"; local files: namespace `file`, name the absolute path.
 5. Warehouses without a host: BigQuery namespace `bigquery`, name `project.dataset.table`.
+6. Tables known only by a metastore name (Spark catalog, Delta, Unity Catalog tables as MLflow's
+   `delta_table` and `spark` sources name them, with no server): namespace `metastore`, name the
+   dotted name, unquoted (`metastore_table`).
 
 What cannot be normalised safely (a table named by a SQL query, a path relative to an unknown
 directory) is not guessed: callers say so and link nothing rather than something wrong.
@@ -34,6 +37,7 @@ from graph.model import NodeKey
 from ingest.openlineage.naming import (
     DEFAULT_PORTS,
     canonical_scheme,
+    column_key,
     dataset_key,
     normalise_namespace,
 )
@@ -96,6 +100,15 @@ def table_dataset(
     return dataset_key(namespace_of(scheme, host, port), name)
 
 
+def metastore_table(name: str) -> NodeKey:
+    """A table named only by its metastore name: `` `main`.`features`.`cust` `` →
+    (`metastore`, `main.features.cust`); ValueError if the name is empty."""
+    unquoted = unquote_identifier(name)
+    if not unquoted:
+        raise ValueError("a metastore table needs a name")
+    return dataset_key("metastore", unquoted)
+
+
 def dataset_from_uri(uri: str, *, base_dir: str | None = None) -> NodeKey:
     """The Dataset node a URI names; ValueError when it names none we can place.
 
@@ -153,3 +166,30 @@ def _file_dataset(path: str, base_dir: str | None) -> NodeKey:
         elif part not in (".", ""):
             parts.append(part)
     return dataset_key("file", "/" + "/".join(parts))
+
+
+def dataset_from_display(text: str) -> NodeKey:
+    """A Dataset named the way the graph displays it: `namespace/name`.
+
+    The namespace is `scheme://authority` when the text has `://` (`postgres://db:5432/a.b.c`,
+    `s3://lake/orders/2024` → name `orders/2024`), else everything up to the first "/"
+    (`file//data/orders.parquet` → (`file`, `/data/orders.parquet`), `bigquery/p.d.t`).
+    """
+    text = text.strip()
+    scheme, sep, rest = text.partition("://")
+    if sep:
+        authority, slash, name = rest.partition("/")
+        namespace = f"{scheme}://{authority}"
+    else:
+        namespace, slash, name = text.partition("/")
+    if not slash or not name or not namespace:
+        raise ValueError(f"{text!r} is not `namespace/name`")
+    return dataset_key(namespace, name)
+
+
+def column_from_display(text: str) -> NodeKey:
+    """A Column named as displayed: `namespace/name#field` (the field after the last "#")."""
+    dataset, sep, field = text.strip().rpartition("#")
+    if not sep or not field:
+        raise ValueError(f"{text!r} is not `namespace/name#field`")
+    return column_key(dataset_from_display(dataset), field)

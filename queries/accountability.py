@@ -16,6 +16,8 @@ Conventions:
 - a job's latest run is the one started last (`started_at`, else first seen), ties by run id;
 - a dataset's latest version is the one first seen last, ties by id; node props are not
   time-travelled, so `as_of` narrows the edges walked but judges runs and versions as they are;
+- an owner named by one of its aliases (`a.smith`, `ASmith@Corp.com` -ALIAS_OF-> the person)
+  is that owner: what the alias owns, the owner owns;
 - membership is one level: a person's map holds their own assets and their teams' (marked
   `via` the team); a team's map holds the team's own, and lists its members.
 """
@@ -34,7 +36,7 @@ from graph.records import StoredEdge, StoredNode
 from graph.store import GraphStore
 from graph.timefmt import canonical_time
 from queries.arguments import check_depth, time_arg
-from queries.impact import IMPACT_STEPS
+from queries.impact import IMPACT_STEPS, canonical_owners
 from queries.traversal import Traversal, flow_steps, traverse
 
 K, E = NodeKind, EdgeKind
@@ -153,15 +155,25 @@ class Ownership:
 def ownerships(
     store: GraphStore, asset_ids: Iterable[str], as_of: str | None = None
 ) -> dict[str, list[Ownership]]:
-    """asset id -> its OWNS edges (by owner id, then type) with whether each owner has left."""
+    """asset id -> its OWNS edges (by owner id, then type) with whether each owner has left.
+
+    An OWNS edge from an alias (`a.smith`, `ASmith@Corp.com`) counts for the owner it is an
+    alias of; one ownership per (owner, type)."""
     edges = store.neighbors(sorted(set(asset_ids)), Direction.IN, [E.OWNS], as_of)
-    owners = {n.id: n for n in store.get_nodes(sorted({e.key.src.id for e in edges}))}
+    canonical = canonical_owners(store, (e.key.src.id for e in edges), as_of)
+    owners = {n.id: n for n in store.get_nodes(sorted(set(canonical.values())))}
     found: dict[str, list[Ownership]] = {}
+    seen: set[tuple[str, str, str]] = set()
     for edge in edges:
-        owner = owners[edge.key.src.id]
+        owner = owners[canonical[edge.key.src.id]]
+        if (edge.key.dst.id, owner.id, edge.key.disc) in seen:
+            continue
+        seen.add((edge.key.dst.id, owner.id, edge.key.disc))
         found.setdefault(edge.key.dst.id, []).append(
             Ownership(owner, edge.key.disc, edge, has_left(owner, as_of))
         )
+    for held in found.values():
+        held.sort(key=lambda o: (o.owner.id, o.type))
     return found
 
 
@@ -319,18 +331,37 @@ def accountability(
     if owner.key.kind is not K.OWNER:
         raise InvalidArgument(f"owner_id must name an Owner, not a {owner.key.kind}")
 
+    # asked by an alias (`a.smith`): the answer is the owner's it is an alias of
+    canonical = canonical_owners(store, [owner.id], when)[owner.id]
+    if canonical != owner.id:
+        owner = store.get_nodes([canonical])[0]
+
+    # what is owned (or joined) under one of our aliases is ours: the alias is the owner it names
+    my_aliases = [
+        e.key.src.id for e in store.neighbors([owner.id], Direction.IN, [E.ALIAS_OF], when)
+    ]
     teams = sorted(
-        e.key.dst.id for e in store.neighbors([owner.id], Direction.OUT, [E.MEMBER_OF], when)
+        {
+            e.key.dst.id
+            for e in store.neighbors([owner.id, *my_aliases], Direction.OUT, [E.MEMBER_OF], when)
+        }
     )
     members = sorted(
         e.key.src.id for e in store.neighbors([owner.id], Direction.IN, [E.MEMBER_OF], when)
     )
     us = {owner.id, *teams}
+    alias_of = {a: owner.id for a in my_aliases} | {
+        e.key.src.id: e.key.dst.id for e in store.neighbors(teams, Direction.IN, [E.ALIAS_OF], when)
+    }
 
-    owns = store.neighbors(sorted(us), Direction.OUT, [E.OWNS], when)
+    owns = store.neighbors(sorted(us | set(alias_of)), Direction.OUT, [E.OWNS], when)
     nodes = {n.id: n for n in store.get_nodes(sorted({e.key.dst.id for e in owns}))}
+    held = {
+        (e.key.dst.id, e.key.disc, NodeKey.from_id(alias_of.get(e.key.src.id, e.key.src.id)))
+        for e in owns
+    }
     owned = sorted(
-        (OwnedAsset(nodes[e.key.dst.id], e.key.disc, e.key.src.parts[0]) for e in owns),
+        (OwnedAsset(nodes[asset], disc, via.parts[0]) for asset, disc, via in held),
         key=lambda o: (o.node.key.display, o.node.id, o.via, o.ownership_type),
     )
     mine = set(nodes)

@@ -9,9 +9,10 @@ explaining path; the answer carries the owners to warn and a summary.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from graph.model import Certainty, EdgeKind, NodeKind
+from graph.model import Certainty, EdgeKind, NodeKey, NodeKind
 from graph.mutations import Direction
 from graph.records import StoredNode
 from graph.store import GraphStore
@@ -46,12 +47,28 @@ class ImpactAnswer:
     unowned: int = 0
 
 
+def canonical_owners(
+    store: GraphStore, owner_ids: Iterable[str], as_of: str | None = None
+) -> dict[str, str]:
+    """owner node id -> the node id of the owner it is an alias of (`a.smith` -ALIAS_OF-> the
+    person), in one batched read; owners that are nobody's alias map to themselves."""
+    ids = sorted(set(owner_ids))
+    found = {i: i for i in ids}
+    # sorted by edge id, the first wins: an alias of two owners resolves alike on every store
+    for edge in reversed(store.neighbors(ids, Direction.OUT, [EdgeKind.ALIAS_OF], as_of)):
+        found[edge.key.src.id] = edge.key.dst.id
+    return found
+
+
 def owners_of(store: GraphStore, ids: list[str], as_of: str | None = None) -> dict[str, list[str]]:
-    """Direct owners of each node (one batched read)."""
-    owners: dict[str, list[str]] = {}
-    for edge in store.neighbors(ids, Direction.IN, [EdgeKind.OWNS], as_of):
-        owners.setdefault(edge.key.dst.id, []).append(edge.key.src.parts[0])
-    return {k: sorted(set(v)) for k, v in owners.items()}
+    """Direct owners of each node, an alias counted as the owner it is an alias of (two batched
+    reads: the OWNS edges, then the ALIAS_OF edges of their owners)."""
+    owns = store.neighbors(ids, Direction.IN, [EdgeKind.OWNS], as_of)
+    canonical = canonical_owners(store, (e.key.src.id for e in owns), as_of)
+    owners: dict[str, set[str]] = {}
+    for edge in owns:
+        owners.setdefault(edge.key.dst.id, set()).add(canonical[edge.key.src.id])
+    return {k: sorted(NodeKey.from_id(o).parts[0] for o in v) for k, v in owners.items()}
 
 
 def impact(

@@ -13,12 +13,14 @@ Both walk breadth-first, each node once per pass, within a depth bound; neither 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from graph.errors import InvalidArgument
-from graph.model import Certainty, EdgeKind, NodeKind
+from graph.model import Certainty, EdgeKind, NodeKey, NodeKind
 from graph.mutations import Direction
 from graph.records import StoredEdge, StoredNode
 from graph.store import GraphStore
@@ -40,6 +42,9 @@ from queries.accountability import (
 )
 from queries.arguments import MAX_DEPTH, check_depth, time_arg
 from queries.traversal import Step, start_nodes, traverse
+
+if TYPE_CHECKING:
+    from ingest.decisions.table import DecisionRow, DecisionTable
 
 K, E = NodeKind, EdgeKind
 
@@ -121,12 +126,24 @@ def decision_lineage(
     depth: int = 10,
     as_of: str | datetime | None = None,
     max_nodes: int = 100_000,
+    decisions: DecisionTable | None = None,
 ) -> DecisionTrace:
-    """The trace of `decision`: a decision id, a Decision node id or a ModelVersion node id."""
+    """The trace of `decision`: a decision id, a Decision node id or a ModelVersion node id.
+
+    With `decisions` (the side table), a decision found there starts the trace: its row is the
+    head (time: its timestamp, evidence: its batch event) and the model version(s) that made it
+    are resolved at query time (queries/decisions.py); else the graph's Decision node."""
     check_depth(depth)
     when = time_arg("as_of", as_of)
-    start = node_ref(store, decision, K.DECISION, "decision")
-    if start.key.kind is K.DECISION:
+    row = _table_decision(decisions, decision)
+    start = _row_node(row) if row is not None else node_ref(store, decision, K.DECISION, "decision")
+    if row is not None:
+        head = TraceStep(
+            StepKind.DECISION, start, 0, None, None, Resolution.OBSERVED, row.timestamp,
+            (row.event_id,),
+        )  # fmt: skip
+        versions = _table_versions(store, row, start)
+    elif start.key.kind is K.DECISION:
         head = TraceStep(
             StepKind.DECISION,
             start,
@@ -160,6 +177,61 @@ def decision_lineage(
     features, feature_cut = _feature_chain(store, versions, depth, when, max_nodes)
     trace = DecisionTrace(start, head, versions, data, features, sources, data_cut or feature_cut)
     return _with_owners(store, trace, when)
+
+
+def _table_decision(decisions: DecisionTable | None, ref: str) -> DecisionRow | None:
+    """The side-table row `ref` names (a decision id or a Decision node id), if any."""
+    if decisions is None or not isinstance(ref, str) or not ref.strip():
+        return None
+    decision_id = ref.strip()
+    if decision_id.startswith("["):
+        try:
+            key = NodeKey.from_id(decision_id)
+        except ValueError:
+            return None
+        if key.kind is not K.DECISION:
+            return None
+        decision_id = key.parts[0]
+    return decisions.get(decision_id)
+
+
+def _row_node(row: DecisionRow) -> StoredNode:
+    """A side-table decision shaped as the Decision node it would be (it is not in the graph)."""
+    props: dict[str, Any] = {
+        "decided_at": row.timestamp,
+        "decision_point": row.decision_point,
+        "registry": row.registry,
+        "model": row.model,
+        "features": [f"{f['project']}/{f['view']}:{f['name']}" for f in row.features],
+        "outcome": row.outcome
+        if isinstance(row.outcome, (str, int, float, bool))
+        else json.dumps(row.outcome, sort_keys=True),
+    }
+    for name in ("version", "alias", "request_id"):
+        if (value := getattr(row, name)) is not None:
+            props[name] = value
+    t, e = row.timestamp, row.event_id
+    return StoredNode(row.key, props, ("decisions",), t, e, t, e)
+
+
+def _table_versions(store: GraphStore, row: DecisionRow, start: StoredNode) -> list[TraceStep]:
+    from queries.decisions import resolve  # queries.decisions builds on this module
+
+    resolved = resolve(store, row)
+    return [
+        TraceStep(
+            StepKind.MODEL_VERSION,
+            link.node,
+            1,
+            start.id,
+            link.edge.key.kind if link.edge is not None else E.DECIDED,
+            resolved.resolution,
+            link.node.first_seen,
+            events(link.node, link.edge),
+            detail=resolved.detail,
+        )
+        for link in resolved.versions
+    ]
 
 
 def decision_time(decision: StoredNode) -> str:
@@ -465,6 +537,7 @@ class SuspectReason(StrEnum):
     SCHEMA_CHANGE = "schema_change"
     NEW_MODEL_VERSION = "new_model_version"
     OWNERSHIP_GAP = "ownership_gap"
+    MONITOR_ALERT = "monitor_alert"
 
 
 # How suspicious each reason is on its own; a suspect's score is this weight / (1 + distance).
@@ -474,6 +547,8 @@ WEIGHTS: dict[SuspectReason, float] = {
     SuspectReason.ALIAS_MOVED: 0.6,  # a different model version now answers under that alias
     SuspectReason.SCHEMA_CHANGE: 0.5,  # a column appeared or went away
     SuspectReason.NEW_MODEL_VERSION: 0.4,  # registered; serving only if deployed or aliased
+    # a monitor failed (drift, performance) on something upstream; a warning counts half
+    SuspectReason.MONITOR_ALERT: 0.8,
     SuspectReason.OWNERSHIP_GAP: 0.2,  # nobody to notice or fix it: a standing risk, not an event
 }
 
@@ -509,13 +584,19 @@ class _Findings:
         at: str | None,
         evidence: tuple[str, ...],
         detail: str,
+        about: str | None = None,
+        factor: float = 1.0,
     ) -> None:
+        """`about`: the reached node a suspect speaks of when the suspect itself was not
+        reached (a monitoring check on a model version); `factor` scales its weight."""
         reach = self.reach
         if asset_id is not None and asset_id in reach.assets:
             asset, distance = reach.nodes[asset_id], reach.assets[asset_id].distance
+        elif about is not None:  # e.g. a model version outside any model
+            asset, distance = reach.nodes[about], reach.distance[about]
         else:  # a part with no known asset (a model version outside any model) stands alone
             asset, distance = node, reach.distance[node.id]
-        score = round(WEIGHTS[reason] / (1 + distance), 6)
+        score = round(WEIGHTS[reason] * factor / (1 + distance), 6)
         key = (node.id, reason)
         if key not in self.found or self.found[key].score < score:
             self.found[key] = Suspect(node, asset, reason, distance, score, at, evidence, detail)
@@ -547,7 +628,11 @@ def suspects(
     - new model version / alias moved: a HAS_VERSION / ALIAS edge into an upstream model version
       first seen in it;
     - ownership gap (whatever the window): an upstream asset with no owner, or only owners who
-      have left.
+      have left;
+    - monitor alert: a monitoring check on an upstream model version, model, decision point,
+      feature view or dataset whose latest result is `fail` (a `warn` weighs half) and was
+      checked in the window (the Check node holds the latest result only: one that failed and
+      passed again later is in the audit trail, not here).
     """
     check_depth(depth)
     begin, end = time_arg("since", since), time_arg("until", until)
@@ -565,6 +650,7 @@ def suspects(
     _schema_changes(store, findings)
     _model_changes(store, findings)
     _ownership_gaps(store, findings)
+    _monitor_alerts(store, findings)
     return findings.ranked()
 
 
@@ -653,3 +739,33 @@ def _ownership_gaps(store: GraphStore, findings: _Findings) -> None:
             evidence = events(node, *(o.edge for o in held), *(o.owner for o in held))
             detail = f"owned only by owners who have left: {gone}"
             findings.add(node, asset_id, reason, at=None, evidence=evidence, detail=detail)
+
+
+MONITORED = E.CHECKS.spec.targets
+ALERT_FACTOR = {"fail": 1.0, "warn": 0.5}
+
+
+def _monitor_alerts(store: GraphStore, findings: _Findings) -> None:
+    reach = findings.reach
+    watched = sorted(n for n in reach.nodes if reach.nodes[n].key.kind in MONITORED)
+    checks = store.neighbors(watched, Direction.IN, [E.CHECKS], findings.end)
+    nodes = {n.id: n for n in store.get_nodes(sorted({e.key.src.id for e in checks}))}
+    for edge in checks:
+        check, target = nodes[edge.key.src.id], edge.key.dst.id
+        status, at = check.props.get("status"), check.props.get("checked_at")
+        if status not in ALERT_FACTOR or not isinstance(at, str) or not findings.inside(at):
+            continue
+        detail = f"{check.key.parts[1]} {status} on {check.key.parts[0]}"
+        value, threshold = check.props.get("value"), check.props.get("threshold")
+        if value is not None:
+            detail += f": {value}" + (f" (threshold {threshold})" if threshold is not None else "")
+        findings.add(
+            check,
+            target if target in reach.assets else reach.asset_of.get(target),
+            SuspectReason.MONITOR_ALERT,
+            at=at,
+            evidence=events(check, edge),
+            detail=detail,
+            about=target if target in reach.distance else None,
+            factor=ALERT_FACTOR[status],
+        )

@@ -13,16 +13,11 @@ from ingest.dbt.sync import EXPOSURE, GROUP, METRIC, NODE, SEMANTIC_MODEL, TEST_
 from ingest.eventlog import LogEntry
 from ingest.openlineage.naming import column_key, dataset_key
 from ingest.openlineage.owners import owner_id
-from ingest.openlineage.sql_lineage import pick_dialect, sql_column_flows
+from ingest.openlineage.sql_lineage import parse_sql, pick_dialect, sql_column_flows
 from ingest.sources import DBT
 
 E = EdgeKind
 TECHNICAL, BUSINESS = "technical", "business"
-
-try:
-    from openlineage_sql import parse as _parse_sql
-except ImportError:  # pragma: no cover - a dependency; without it KPIs fall back to datasets
-    _parse_sql = None
 
 
 def _props(**props: Any) -> dict[str, Any]:
@@ -194,17 +189,11 @@ def map_metric(body: dict[str, Any], prov: Provenance) -> MutationBatch:
 
 def expression_columns(expr: str, dialect: str) -> list[str]:
     """The columns a measure's SQL expression reads (`case when status = … then amount …`)."""
-    if _parse_sql is None or not expr.strip():
+    if not expr.strip():
         return []
-    try:
-        meta = _parse_sql(
-            [f"SELECT {expr} AS measure_value FROM measure_source"],
-            dialect=pick_dialect(None, dialect, []),
-        )
-    except BaseException as exc:  # the Rust parser may panic (a BaseException)
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
-        return []
+    meta = parse_sql(
+        f"SELECT {expr} AS measure_value FROM measure_source", pick_dialect(None, dialect, [])
+    )
     if meta is None:
         return []
     return sorted(

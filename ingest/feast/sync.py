@@ -43,7 +43,7 @@ from ingest.feast.records import (
 )
 from ingest.identity import dataset_from_uri, table_dataset
 from ingest.openlineage.naming import dataset_key
-from ingest.openlineage.sql_lineage import _parse_sql
+from ingest.openlineage.sql_lineage import parse_sql
 from ingest.source_sync import SourceRecord, SyncReport, append_records
 from ingest.sources import FEAST
 
@@ -183,7 +183,7 @@ class SourceResolver:
         if not query:
             raise SourceProblem("table or query: missing")
         ref.query = query
-        meta = _parse_sql(query, dialect)
+        meta = parse_sql(query, dialect)
         if meta is None:
             raise SourceProblem("query: not parsed by openlineage-sql")
         tables = {t.qualified_name.lower() for t in meta.in_tables}

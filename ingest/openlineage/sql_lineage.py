@@ -65,7 +65,7 @@ def pick_dialect(
     return next((_DIALECTS[h.lower()] for h in hints if h.lower() in _DIALECTS), None)
 
 
-def _parse_sql(query: str, dialect: str | None) -> Any | None:
+def parse_sql(query: str, dialect: str | None) -> Any | None:
     if _parse is None:
         return None
     try:
@@ -116,7 +116,7 @@ def sql_column_flows(
     known_columns: Mapping[NodeKey, Collection[str]],
 ) -> list[tuple[NodeKey, NodeKey]]:
     """(input column, output column) pairs the SQL shows between the event's own datasets."""
-    meta = _parse_sql(query, dialect)
+    meta = parse_sql(query, dialect)
     if meta is None or _INSERT_COLUMN_LIST.search(query):
         return []
     if (target := _target(meta, outputs)) is None:

@@ -1,0 +1,113 @@
+"""`lkg sync catalog FILE...`, `lkg sync deployments FILE`, `lkg sync monitoring FILE`.
+
+The catalog (owners, teams, KPIs, decision points, ownership patterns) is YAML; deployments are
+YAML, NDJSON or CSV; check results NDJSON, CSV or YAML. Ownership patterns and the decision
+points deployments and checks name are checked against the configured store: the embedded store
+is first rebuilt from the log (it lives in memory only), Neo4j is read as the service keeps it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+import yaml
+
+from api.cli_sync import console, finish, open_log, sync_app
+from api.settings import Settings
+
+if TYPE_CHECKING:
+    from graph.store import GraphStore
+    from ingest.eventlog import EventLog
+    from ingest.source_sync import SourceRecord, SyncReport
+
+Project = Annotated[bool, typer.Option(help="also apply the log to the configured store now")]
+
+
+@contextmanager
+def current_store(settings: Settings, log: EventLog) -> Iterator[GraphStore]:
+    """The configured store, up to date with the log as far as this process can make it."""
+    from api.cli import _store
+    from graph.embedded import EmbeddedStore
+    from ingest.projector import Projector
+    from ingest.sources import default_mappers
+
+    with _store(settings) as store:
+        if isinstance(store, EmbeddedStore):
+            Projector(log, store, default_mappers()).catch_up()
+        elif (behind := log.last_seq() - store.checkpoint()) > 0:
+            console.print(
+                f"[yellow]the store is {behind} event(s) behind the log[/yellow]: matches "
+                "against what they add are missed (run the service, or sync with --project)"
+            )
+        yield store
+
+
+def _sync(
+    source: str,
+    paths: list[Path],
+    read: Callable[[GraphStore, SyncReport], list[SourceRecord]],
+    project: bool,
+) -> None:
+    from ingest.source_sync import SyncReport, append_records
+
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        console.print(f"[red]not found:[/red] {', '.join(missing)}")
+        raise typer.Exit(1)
+    settings = Settings()
+    log = open_log(settings)
+    report = SyncReport(source)
+    with current_store(settings, log) as store:
+        try:
+            records = read(store, report)
+        except (OSError, TypeError, ValueError, yaml.YAMLError) as exc:
+            report.skip(", ".join(p.name for p in paths), f"cannot read: {exc}")
+            records = []
+    append_records(log, source, records, report)
+    finish(settings, log, report, project=project)
+
+
+@sync_app.command("catalog")
+def sync_catalog(
+    files: Annotated[list[Path], typer.Argument(help="catalog YAML files, read as one catalog")],
+    project: Project = False,
+) -> None:
+    """Owners, teams, KPIs, decision points and ownership patterns from catalog YAML files.
+
+    Patterns are matched against the nodes in the store now: sync again to cover assets that
+    appeared since. Exit code 0: all synced; 2: some entries skipped as bad data (listed).
+    """
+    from ingest.catalog.sync import catalog_records
+    from ingest.sources import CATALOG
+
+    _sync(CATALOG, files, partial(catalog_records, files), project)
+
+
+@sync_app.command("deployments")
+def sync_deployments(
+    file: Annotated[Path, typer.Argument(help="deployments: .yaml, .ndjson or .csv")],
+    project: Project = False,
+) -> None:
+    """Which model version serves which decision point (champion, canary, shadow), when."""
+    from ingest.catalog.deployments import deployment_records
+    from ingest.sources import DEPLOYMENT
+
+    _sync(DEPLOYMENT, [file], partial(deployment_records, file), project)
+
+
+@sync_app.command("monitoring")
+def sync_monitoring(
+    file: Annotated[Path, typer.Argument(help="check results: .ndjson, .csv or .yaml")],
+    project: Project = False,
+) -> None:
+    """Monitoring check results (drift, performance) on model versions, decision points and
+    datasets; every result is kept, the Check node shows the latest."""
+    from ingest.catalog.monitoring import check_records
+    from ingest.sources import MONITORING
+
+    _sync(MONITORING, [file], partial(check_records, file), project)
