@@ -100,6 +100,8 @@ class EdgeRetire:
     # only edges with this discriminator, e.g. the "champion" ALIAS edge of a model moving from
     # one version to another while its "challenger" edge stays; None: whatever their discriminator
     disc: str | None = None
+    # only edges to these far ends (e.g. one deployment ending), None: all but `keep`
+    only: frozenset[NodeKey] | None = None
 
 
 Mutation = NodeUpsert | EdgeUpsert | EdgeRetire

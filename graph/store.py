@@ -133,9 +133,14 @@ class GraphStore(ABC):
             at_anchor.setdefault((dst, EdgeKind(kind), Direction.IN), []).append(eid)
         for retire in retires:
             keep = {k.id for k in retire.keep}
+            only = None if retire.only is None else {k.id for k in retire.only}
             for eid in at_anchor.get((retire.anchor.id, retire.kind, retire.direction), ()):
                 far = eid[2] if retire.direction is Direction.OUT else eid[0]
-                if far not in keep and retire.disc in (None, eid[3]):
+                if (
+                    far not in keep
+                    and retire.disc in (None, eid[3])
+                    and (only is None or far in only)
+                ):
                     edges[eid] = retire_edge(edges[eid], retire)
 
     @abstractmethod

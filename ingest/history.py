@@ -262,6 +262,10 @@ class _Describer:
         noun = RETIRED_NOUNS.get((m.kind, m.direction), f"{m.kind.value} edges ({m.direction})")
         entry = self.at(m.anchor, entry_type, m.prov)
         phrase = EDGE_PHRASES[m.kind][1 if m.direction is Direction.OUT else 2]
+        if m.only is not None:  # particular edges ended: "deployed to loan-approval ended"
+            for far in sorted(m.only):
+                entry.note(f"{phrase}{_label(far, m.anchor)} ended", far, m.kind)
+            return
         # the store never retires what the same event asserts: "columns: a, b (no others)"
         if m.keep and m.keep <= entry.far.get(phrase, set()):
             entry.complete.add(phrase)

@@ -17,6 +17,7 @@ Graph produced:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from graph.model import EdgeKind, NodeKey, NodeKind
 from graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
@@ -148,7 +149,15 @@ def _deployment(entry: LogEntry, p: Provenance, b: MutationBatch) -> None:
         valid_from=item.valid_from,
         valid_until=item.valid_until,
     )
-    b.edge(item.model_version(), E.DEPLOYED_TO, item.decision_point_key(), p, item.mode, **props)
+    # the edge exists from valid_from; a known end retires it then, so as-of reads and impact
+    # see a deployment exactly while it serves
+    began = Provenance(p.source, p.event_id, item.valid_from)
+    version, point = item.model_version(), item.decision_point_key()
+    b.edge(version, E.DEPLOYED_TO, point, began, item.mode, **props)
+    if item.valid_until is not None:
+        ended = Provenance(p.source, p.event_id, item.valid_until)
+        end = EdgeRetire(version, E.DEPLOYED_TO, Direction.OUT, frozenset(), ended, item.mode)
+        b.add(replace(end, only=frozenset({point})))
 
 
 def _check_result(entry: LogEntry, p: Provenance, b: MutationBatch) -> None:

@@ -229,3 +229,45 @@ def test_checkpoint_is_written_with_the_batch(store: GraphStore) -> None:
     assert (result.nodes_written, store.checkpoint()) == (0, 9)
     store.clear()
     assert store.checkpoint() == 0
+
+
+def test_retirement_scoped_by_discriminator_and_far_end(store: GraphStore) -> None:
+    """An alias moves (disc-scoped) and one deployment ends (far-end-scoped); others stay."""
+    p = Provenance("test", "e1", "2026-01-01T00:00:00Z")
+    later = Provenance("test", "e2", "2026-02-01T00:00:00Z")
+    model = NodeKey.of(NodeKind.MODEL, registry="mlflow", name="risk")
+    v1, v2 = (
+        NodeKey.of(NodeKind.MODEL_VERSION, registry="mlflow", name="risk", version=v)
+        for v in ("1", "2")
+    )
+    loans, cards = (NodeKey.of(NodeKind.DECISION_POINT, name=n) for n in ("loans", "cards"))
+    b = MutationBatch()
+    b.edge(model, EdgeKind.ALIAS, v1, p, disc="champion")
+    b.edge(model, EdgeKind.ALIAS, v1, p, disc="challenger")
+    b.edge(v1, EdgeKind.DEPLOYED_TO, loans, p, disc="champion")
+    b.edge(v1, EdgeKind.DEPLOYED_TO, cards, p, disc="champion")
+    store.apply(b)
+    moved = MutationBatch()
+    moved.edge(model, EdgeKind.ALIAS, v2, later, disc="champion")
+    moved.add(
+        EdgeRetire(model, EdgeKind.ALIAS, Direction.OUT, frozenset({v2}), later, "champion"),
+        EdgeRetire(
+            v1,
+            EdgeKind.DEPLOYED_TO,
+            Direction.OUT,
+            frozenset(),
+            later,
+            "champion",
+            frozenset({loans}),
+        ),
+    )
+    store.apply(moved)
+    aliases = {
+        (e.key.disc, e.key.dst.parts[2])
+        for e in store.neighbors([model.id], Direction.OUT, [EdgeKind.ALIAS])
+    }
+    assert aliases == {("champion", "2"), ("challenger", "1")}
+    deployed = store.neighbors([v1.id], Direction.OUT, [EdgeKind.DEPLOYED_TO])
+    assert [e.key.dst for e in deployed] == [cards]
+    before = store.neighbors([v1.id], Direction.OUT, [EdgeKind.DEPLOYED_TO], "2026-01-15T00:00:00Z")
+    assert {e.key.dst for e in before} == {loans, cards}

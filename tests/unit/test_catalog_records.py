@@ -151,8 +151,14 @@ def test_deployment_and_check_result_mapping() -> None:
         {"model": "m", "version": "3", "decision_point": "d", "mode": "canary", "traffic": 0.1,
          "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2026-01-02T00:00:00Z"}
     ).model_dump(mode="json", exclude_none=True)  # fmt: skip
-    (edge,) = map_entry(entry("deployment", "deployment", body)).mutations
+    edge, end = map_entry(entry("deployment", "deployment", body)).mutations
     assert isinstance(edge, EdgeUpsert)
+    # the edge exists from valid_from and is retired at valid_until: this deployment, only
+    assert edge.prov.event_time == "2026-01-01T00:00:00.000000Z"
+    assert isinstance(end, EdgeRetire)
+    assert (end.anchor, end.kind, end.disc) == (edge.key.src, E.DEPLOYED_TO, "canary")
+    assert end.only == frozenset({edge.key.dst})
+    assert end.prov.event_time == "2026-01-02T00:00:00.000000Z"
     assert edge.key.kind is E.DEPLOYED_TO
     assert edge.key.disc == "canary"
     assert edge.key.src == NodeKey.of(K.MODEL_VERSION, registry="mlflow", name="m", version="3")
