@@ -12,11 +12,13 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from strawberry.fastapi import GraphQLRouter
 
+from api.decisions import router as decisions_router
 from api.lineage import router as lineage_router
 from api.schema import Context, schema
 from api.settings import Settings
 from graph.factory import open_store
 from graph.store import GraphStore, StoreUnavailable
+from ingest.decisions.projection import table_of
 from ingest.eventlog import EventLog
 from ingest.projector import Projector
 from ingest.sources import default_mappers, side_projections
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         app.state.settings = settings
         app.state.event_log = EventLog(settings.data_dir / "events.sqlite3")
         app.state.side = side_projections(settings.data_dir)
+        app.state.decisions = table_of(app.state.side)
         app.state.projector = Projector(
             app.state.event_log,
             app.state.store,
@@ -79,10 +82,13 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     app = FastAPI(title="lineage-kg", lifespan=lifespan)
 
     async def context(request: Request) -> Context:
-        return Context(request.app.state.store, request.app.state.projector)
+        return Context(
+            request.app.state.store, request.app.state.projector, request.app.state.decisions
+        )
 
     app.include_router(GraphQLRouter(schema, context_getter=context), prefix="/graphql")
     app.include_router(lineage_router)
+    app.include_router(decisions_router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

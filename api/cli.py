@@ -196,9 +196,14 @@ def version() -> None:
 
 # `lkg sync <source>`: one module per source registers its command on `sync_app`
 app.add_typer(sync_app, name="sync")
-# -- sync commands (one import per source; keep this block sorted) --
-# -- end sync commands --
-
+# -- sync commands: each module registers its own command on import --
+from api import (  # noqa: E402
+    decisions_cli,  # noqa: F401
+    sync_catalog,  # noqa: F401
+    sync_dbt,  # noqa: F401
+    sync_feast,  # noqa: F401
+    sync_mlflow,  # noqa: F401
+)
 
 if __name__ == "__main__":
     app()

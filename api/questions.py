@@ -7,10 +7,20 @@ from functools import partial
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.types import Node, NodeRef, to_node
+from api.types import Node, NodeRef, PageInfo, to_node
+from graph.errors import InvalidArgument
+from ingest.decisions.table import DecisionRow, DecisionTable
 from queries.accountability import AccountabilityMap, OwnerLink, RelatedAsset, accountability
+from queries.decisions import (
+    Selection,
+    counts_by_model_version,
+    get_decision,
+    list_decisions,
+    resolve,
+)
 from queries.root_cause import TraceStep, decision_lineage, suspects
 
 
@@ -163,8 +173,134 @@ def _accountability(answer: AccountabilityMap) -> Accountability:
     )
 
 
+@strawberry.type(description="A feature a decision used, with the value it saw if logged.")
+class FeatureUseType:
+    project: str
+    view: str
+    name: str
+    value: JSON | None
+
+
+@strawberry.type(description="Which model version made a decision, worked out at query time.")
+class MadeBy:
+    resolution: str = strawberry.field(
+        description="observed: the decision names it; resolved: by alias or deployment at the "
+        "decision's time; unresolved: none or several (the candidates)"
+    )
+    model_versions: list[Node]
+    detail: str
+
+
+@strawberry.type(description="One logged decision, from the decisions side table.")
+class DecisionType:
+    decision_id: str
+    timestamp: str
+    decision_point: str
+    registry: str
+    model: str
+    version: str | None = strawberry.field(description="as logged")
+    alias: str | None = strawberry.field(description="as logged")
+    features: list[FeatureUseType]
+    outcome: JSON
+    request_id: str | None
+    event_id: str = strawberry.field(description="the batch event: GET /api/v1/events/{id}")
+    seq: int
+    row: strawberry.Private[DecisionRow]
+
+    @strawberry.field(description="The model version that made it (resolved at query time).")
+    async def made_by(self, info: Info) -> MadeBy:
+        found = await run_in_threadpool(resolve, info.context.store, self.row)
+        nodes = [to_node(link.node) for link in found.versions]
+        return MadeBy(resolution=found.resolution.value, model_versions=nodes, detail=found.detail)
+
+
+def _decision(row: DecisionRow) -> DecisionType:
+    return DecisionType(
+        decision_id=row.decision_id,
+        timestamp=row.timestamp,
+        decision_point=row.decision_point,
+        registry=row.registry,
+        model=row.model,
+        version=row.version,
+        alias=row.alias,
+        features=[
+            FeatureUseType(
+                project=f["project"], view=f["view"], name=f["name"], value=f.get("value")
+            )
+            for f in row.features
+        ],
+        outcome=row.outcome,
+        request_id=row.request_id,
+        event_id=row.event_id,
+        seq=row.seq,
+        row=row,
+    )
+
+
+@strawberry.type
+class DecisionConnection:
+    nodes: list[DecisionType]
+    page_info: PageInfo
+
+
+@strawberry.type(description="Decisions of a model naming a version, an alias, or neither.")
+class DecisionCount:
+    version: str | None
+    alias: str | None
+    count: int
+
+
+def _decisions_table(info: Info) -> DecisionTable:
+    table: DecisionTable | None = info.context.decisions
+    if table is None:
+        raise InvalidArgument("this service keeps no decisions table")
+    return table
+
+
 @strawberry.type
 class Questions:
+    @strawberry.field(description="One logged decision by id (milliseconds), or null.")
+    async def decision(self, info: Info, id: str) -> DecisionType | None:
+        row = await run_in_threadpool(get_decision, _decisions_table(info), id)
+        return _decision(row) if row is not None else None
+
+    @strawberry.field(
+        description="Logged decisions in time order, keyset-paged: by the model version they "
+        "name, by model, by decision point, in a time window (inclusive)."
+    )
+    async def decisions(  # noqa: PLR0917 - one parameter per GraphQL argument
+        self,
+        info: Info,
+        model_version: NodeRef | None = None,
+        model: NodeRef | None = None,
+        decision_point: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        first: int = 100,
+        after: str | None = None,
+    ) -> DecisionConnection:
+        selection = Selection(
+            model_version.to_key() if model_version is not None else None,
+            model.to_key() if model is not None else None,
+            decision_point,
+            since,
+            until,
+        )
+        page = await run_in_threadpool(
+            partial(list_decisions, _decisions_table(info), selection, first=first, after=after)
+        )
+        return DecisionConnection(
+            nodes=[_decision(r) for r in page.rows],
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        )
+
+    @strawberry.field(description="How many decisions of a model name each version or alias.")
+    async def decision_counts(self, info: Info, model: NodeRef) -> list[DecisionCount]:
+        found = await run_in_threadpool(
+            counts_by_model_version, _decisions_table(info), model.to_key()
+        )
+        return [DecisionCount(version=c.version, alias=c.alias, count=c.count) for c in found]
+
     @strawberry.field(
         description="Which data was this decision made from? decision → model version → "
         "training run → dataset versions → the runs that wrote them → sources; and features."
@@ -174,7 +310,14 @@ class Questions:
     ) -> DecisionLineage:
         key = ref.to_key()
         trace = await run_in_threadpool(
-            partial(decision_lineage, info.context.store, key.id, depth=depth, as_of=as_of)
+            partial(
+                decision_lineage,
+                info.context.store,
+                key.id,
+                depth=depth,
+                as_of=as_of,
+                decisions=info.context.decisions,
+            )
         )
         return DecisionLineage(
             start=to_node(trace.start),

@@ -38,6 +38,7 @@ from graph.errors import InvalidArgument, LineageError
 from graph.model import NodeKind
 from graph.mutations import Direction
 from graph.store import GraphStore
+from ingest.decisions.table import DecisionTable
 from ingest.projector import Projector
 from queries.arguments import time_arg
 from queries.audit import audit_trail
@@ -45,11 +46,14 @@ from queries.impact import impact
 
 
 class Context(BaseContext):
-    def __init__(self, store: GraphStore, projector: Projector) -> None:
+    def __init__(
+        self, store: GraphStore, projector: Projector, decisions: DecisionTable | None = None
+    ) -> None:
         super().__init__()
         self.store = store
         self.projector = projector
         self.history = projector.log  # the event log keeps each node's history
+        self.decisions = decisions  # the decisions side table (ingest/decisions)
 
 
 @strawberry.type(description="One dated change to a node, pointing at the event behind it.")

@@ -61,4 +61,6 @@ class SideProjection(Protocol):
 
 def side_projections(data_dir: Path) -> list[SideProjection]:
     """The side projections of a service keeping its files in `data_dir`."""
-    return []
+    from ingest.decisions.projection import DecisionProjection
+
+    return [DecisionProjection.at(data_dir)]

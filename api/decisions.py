@@ -1,0 +1,215 @@
+"""Decision-log intake over HTTP: `POST /api/v1/decisions`, and reads of the side table.
+
+A request carries up to `MAX_BATCH` decisions: a JSON array, `{"decisions": [...]}`, one JSON
+object, or NDJSON. Each item is validated on its own; the valid ones go into the durable log as
+ONE event before the answer (201 all stored, 207 some rejected, 422 none valid; 200 when the
+very same batch was already logged). Whether a decision's decision point and model are known is
+checked later, by the projection (GET /api/v1/decisions/{id} says "parked" and why).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from ingest.decisions.records import (
+    MAX_BATCH,
+    ItemError,
+    Validated,
+    decision_event,
+    validate_items,
+)
+from ingest.decisions.table import DecisionRow, DecisionTable
+from ingest.eventlog import Appended, EventLog, LogUnavailable
+from ingest.intake import BadBody, decode_body
+
+router = APIRouter(tags=["decisions"])
+
+JSON_TYPES = frozenset(
+    {
+        "application/json",
+        "application/x-ndjson",
+        "application/ndjson",
+        "application/jsonl",
+        "application/x-jsonlines",
+        "text/plain",
+    }
+)
+
+
+def _problem(status: int, message: str, **extra: Any) -> JSONResponse:
+    headers = {"Retry-After": "5"} if status == 503 else None
+    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
+
+
+async def _read_body(request: Request) -> bytes:
+    limit: int = request.app.state.settings.max_body_bytes
+    media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media and media not in JSON_TYPES:
+        raise BadBody(f"Content-Type {media!r} is not JSON or NDJSON", 415)
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        raise BadBody(f"body of {length} bytes is over the limit of {limit}", 413)
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw.extend(chunk)
+        if len(raw) > limit:
+            raise BadBody(f"body is over the limit of {limit} bytes", 413)
+    return decode_body(bytes(raw), request.headers.get("content-encoding"), limit)
+
+
+def request_items(body: bytes) -> list[tuple[int, str, Any]]:
+    """(index, "[index]", item) for each decision in the body; a bad NDJSON line is an error
+    item. BadBody when the body holds no decisions or more than MAX_BATCH."""
+    text = body.strip()
+    if not text:
+        raise BadBody("the body holds no decisions")
+    try:
+        whole = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        whole = None
+        if text.startswith(b"["):
+            raise BadBody("body is not a valid JSON array") from None
+    if isinstance(whole, dict) and "decisions" in whole:
+        whole = whole["decisions"]
+        if not isinstance(whole, list):
+            raise BadBody("decisions: must be an array")
+    items: list[Any]
+    if isinstance(whole, list):
+        items = whole
+    elif isinstance(whole, dict):
+        items = [whole]
+    else:
+        items = []
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            try:
+                items.append(json.loads(line))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                index = len(items)
+                items.append(ItemError(index, f"[{index}]", [("$", f"not valid JSON: {exc}")]))
+    if not items:
+        raise BadBody("the body holds no decisions")
+    if len(items) > MAX_BATCH:
+        raise BadBody(
+            f"{len(items)} decisions in one request; at most {MAX_BATCH}: split the batch", 413
+        )
+    return [(i, f"[{i}]", item) for i, item in enumerate(items)]
+
+
+def accept(log: EventLog, items: list[tuple[int, str, Any]]) -> tuple[Validated, Appended | None]:
+    """Validate; append the valid decisions to the log as one event (durable on return)."""
+    checked = validate_items(items)
+    if not checked.decisions:
+        return checked, None
+    (appended,) = log.append([decision_event(checked.decisions)])
+    return checked, appended
+
+
+def _report(checked: Validated, appended: Appended | None) -> dict[str, Any]:
+    return {
+        "accepted": len(checked.decisions),
+        "rejected": [
+            {
+                "index": r.index,
+                "errors": [{"path": f"{r.where}.{p}", "message": m} for p, m in r.errors],
+            }
+            for r in checked.rejected
+        ],
+        "eventId": appended.event_id if appended else None,
+        "duplicate": appended.duplicate if appended else False,
+    }
+
+
+@router.post("/api/v1/decisions")
+async def post_decisions(request: Request) -> JSONResponse:
+    """Up to 10,000 decisions; the valid ones are durable (one log event) before the answer."""
+    try:
+        items = request_items(await _read_body(request))
+        log: EventLog = request.app.state.event_log
+        checked, appended = await run_in_threadpool(accept, log, items)
+    except BadBody as exc:
+        return _problem(exc.status, str(exc))
+    except LogUnavailable as exc:
+        return _problem(503, f"cannot store the decisions now, retry: {exc}")
+    report = _report(checked, appended)
+    if appended is None:
+        return JSONResponse({"error": "no valid decision", **report}, status_code=422)
+    request.app.state.projector.wake()
+    if checked.rejected:
+        return JSONResponse(report, status_code=207)
+    return JSONResponse(report, status_code=200 if appended.duplicate else 201)
+
+
+def row_json(row: DecisionRow) -> dict[str, Any]:
+    return {
+        "decisionId": row.decision_id,
+        "timestamp": row.timestamp,
+        "decisionPoint": row.decision_point,
+        "registry": row.registry,
+        "model": row.model,
+        "version": row.version,
+        "alias": row.alias,
+        "features": row.features,
+        "outcome": row.outcome,
+        "requestId": row.request_id,
+        "seq": row.seq,
+        "eventId": row.event_id,
+    }
+
+
+def _table(request: Request) -> DecisionTable:
+    table: DecisionTable | None = request.app.state.decisions
+    if table is None:
+        raise BadBody("this service keeps no decisions table", 404)
+    return table
+
+
+@router.get("/api/v1/decisions/parked")
+async def get_parked(request: Request, limit: int = 100) -> JSONResponse:
+    """Decisions set aside until their decision point or model is known, and why."""
+    try:
+        table = _table(request)
+    except BadBody as exc:
+        return _problem(exc.status, str(exc))
+    parked = await run_in_threadpool(table.parked, max(1, min(limit, 1000)))
+    stats = await run_in_threadpool(table.stats)
+    return JSONResponse(
+        {
+            "stored": stats.stored,
+            "parked": stats.parked,
+            "conflicts": stats.conflicts,
+            "items": [
+                {"decisionId": p.decision_id, "reason": p.reason, "eventId": p.event_id}
+                for p in parked
+            ],
+        }
+    )
+
+
+@router.get("/api/v1/decisions/{decision_id}")
+async def get_decision(decision_id: str, request: Request) -> JSONResponse:
+    """One decision: stored (with its evidence), parked (with the reason), or 404."""
+    try:
+        table = _table(request)
+    except BadBody as exc:
+        return _problem(exc.status, str(exc))
+    row = await run_in_threadpool(table.get, decision_id)
+    if row is not None:
+        return JSONResponse({"status": "stored", **row_json(row)})
+    parked = await run_in_threadpool(table.get_parked, decision_id)
+    if parked is not None:
+        return JSONResponse(
+            {
+                "status": "parked",
+                "decisionId": decision_id,
+                "reason": parked.reason,
+                "eventId": parked.event_id,
+            }
+        )
+    return _problem(404, f"no decision with id {decision_id!r} (yet: the table may be behind)")

@@ -1,0 +1,212 @@
+"""Decisions from the side table (ingest/decisions): one by id, pages of them, counts, and
+which model version made one.
+
+Which version made a decision is worked out here, at query time, from the graph as it is now, so
+an alias or deployment event that arrives late still counts:
+- the decision names a version: that one (observed);
+- it names an alias: the version the model's ALIAS edge with that name pointed at at the
+  decision's time (edge first seen <= t < retired), resolved;
+- it names neither: the version of that model serving its decision point then
+  (`queries.deployments.serving_versions`: DEPLOYED_TO windows, shadow deployments left out);
+- none or several: unresolved, with the candidates.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+
+from graph.errors import InvalidArgument
+from graph.model import EdgeKind, NodeKey, NodeKind
+from graph.mutations import Direction
+from graph.records import StoredEdge, StoredNode
+from graph.store import GraphStore
+from ingest.decisions.table import DecisionRow, DecisionTable, Filter
+from queries.arguments import time_arg
+from queries.deployments import declared_time, serving_versions
+from queries.root_cause import Resolution
+
+E, K = EdgeKind, NodeKind
+MAX_PAGE = 1000
+
+
+# ---- resolution ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VersionLink:
+    node: StoredNode  # the ModelVersion
+    edge: StoredEdge | None  # what links it: DECIDED (named), ALIAS or DEPLOYED_TO
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    resolution: Resolution
+    versions: list[VersionLink]  # the one that made it; or, unresolved, the candidates
+    detail: str
+
+
+def _links(store: GraphStore, edges: list[StoredEdge], end: str) -> list[VersionLink]:
+    ids = sorted({(e.key.dst if end == "dst" else e.key.src).id for e in edges})
+    nodes = {n.id: n for n in store.get_nodes(ids)}
+    links = [
+        VersionLink(nodes[(e.key.dst if end == "dst" else e.key.src).id], e)
+        for e in edges
+        if (e.key.dst if end == "dst" else e.key.src).id in nodes
+    ]
+    return sorted(links, key=lambda link: (link.node.key.display, link.node.id))
+
+
+def resolve(store: GraphStore, row: DecisionRow) -> Resolved:
+    """Which model version made the decision (see the module's docstring)."""
+    at, model = row.timestamp, row.model_key
+    if (named := row.version_key) is not None:
+        node = store.get_node(named.id)
+        if node is None:
+            return Resolved(Resolution.UNRESOLVED, [], f"{named.display} is not in the graph")
+        decided = [
+            e
+            for e in store.neighbors([named.id], Direction.OUT, [E.DECIDED])
+            if e.key.dst == row.point_key
+        ]
+        return Resolved(Resolution.OBSERVED, [VersionLink(node, next(iter(decided), None))], "")
+    if row.alias is not None:
+        then = [
+            e
+            for e in store.neighbors([model.id], Direction.OUT, [E.ALIAS], at)
+            if e.key.disc == row.alias
+        ]
+        what = f"alias {row.alias} of {model.display} at {at}"
+        if len(then) == 1:
+            return Resolved(
+                Resolution.RESOLVED,
+                _links(store, then, "dst"),
+                f"{what}: {then[0].key.dst.display} (set {then[0].first_seen})",
+            )
+        if then:
+            return Resolved(
+                Resolution.UNRESOLVED, _links(store, then, "dst"), f"{what}: several versions"
+            )
+        now_edges = [
+            e
+            for e in store.neighbors([model.id], Direction.OUT, [E.ALIAS])
+            if e.key.disc == row.alias
+        ]
+        return Resolved(
+            Resolution.UNRESOLVED,
+            _links(store, now_edges, "dst"),
+            f"{what}: pointed at no version then",
+        )
+    # one edge per deployment mode: a version serving as champion and canary is still one
+    found = serving_versions(store, row.model, row.decision_point, at, row.registry)
+    serving = list({node.id: edge for node, edge in found}.values())
+    what = f"{model.display} serving {row.decision_point} at {at}"
+    if len(serving) == 1:
+        begin = declared_time(serving[0], "valid_from") or serving[0].first_seen
+        return Resolved(
+            Resolution.RESOLVED,
+            _links(store, serving, "src"),
+            f"{what}: {serving[0].key.src.display} (deployed {begin})",
+        )
+    if serving:
+        return Resolved(
+            Resolution.UNRESOLVED, _links(store, serving, "src"), f"{what}: several versions"
+        )
+    deployed = [
+        e
+        for e in store.neighbors([row.point_key.id], Direction.IN, [E.DEPLOYED_TO])
+        if (e.key.src.fields["registry"], e.key.src.fields["name"]) == (row.registry, row.model)
+    ]
+    return Resolved(
+        Resolution.UNRESOLVED, _links(store, deployed, "src"), f"{what}: no version deployed then"
+    )
+
+
+# ---- reads -------------------------------------------------------------------------------------
+
+
+def get_decision(table: DecisionTable, decision_id: str) -> DecisionRow | None:
+    if not isinstance(decision_id, str) or not decision_id.strip():
+        raise InvalidArgument("decision id must be a non-empty string")
+    return table.get(decision_id.strip())
+
+
+def encode_cursor(row: DecisionRow) -> str:
+    raw = json.dumps([row.timestamp, row.decision_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        timestamp, decision_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise InvalidArgument(f"after: not a decisions cursor: {cursor!r}") from None
+    if not isinstance(timestamp, str) or not isinstance(decision_id, str):
+        raise InvalidArgument(f"after: not a decisions cursor: {cursor!r}")
+    return timestamp, decision_id
+
+
+@dataclass(slots=True)
+class DecisionPage:
+    rows: list[DecisionRow]
+    end_cursor: str | None
+    has_next_page: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What to list: a model version or a model (as named by the decisions), a decision point,
+    a time window (inclusive)."""
+
+    model_version: NodeKey | None = None
+    model: NodeKey | None = None
+    decision_point: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+    def to_filter(self) -> Filter:
+        since, until = time_arg("since", self.since), time_arg("until", self.until)
+        if since is not None and until is not None and since > until:
+            raise InvalidArgument(f"since ({since}) must not be after until ({until})")
+        registry = model = version = None
+        if self.model_version is not None:
+            if self.model_version.kind is not K.MODEL_VERSION:
+                raise InvalidArgument("modelVersion must name a ModelVersion")
+            registry, model, version = self.model_version.parts
+        elif self.model is not None:
+            if self.model.kind is not K.MODEL:
+                raise InvalidArgument("model must name a Model")
+            registry, model = self.model.parts
+        return Filter(registry, model, version, None, self.decision_point, since, until)
+
+
+def list_decisions(
+    table: DecisionTable, selection: Selection, *, first: int = 100, after: str | None = None
+) -> DecisionPage:
+    """Decisions in time order (then by id), keyset-paged: each page is one index range read.
+
+    By model version: the decisions naming that version themselves (observed); decisions made
+    through an alias or a deployment are found by model (`Selection.model`) or decision point."""
+    if not 1 <= first <= MAX_PAGE:
+        raise InvalidArgument(f"first must be between 1 and {MAX_PAGE}")
+    keyset = decode_cursor(after) if after is not None else None
+    rows = table.page(selection.to_filter(), first + 1, keyset)
+    page = rows[:first]
+    return DecisionPage(page, encode_cursor(page[-1]) if page else None, len(rows) > first)
+
+
+@dataclass(frozen=True, slots=True)
+class VersionCount:
+    version: str | None  # named by the decisions; None: by alias, or resolved by deployment
+    alias: str | None
+    count: int
+
+
+def counts_by_model_version(table: DecisionTable, model: NodeKey) -> list[VersionCount]:
+    """How many decisions of a model name each version, each alias, or neither."""
+    if model.kind is not K.MODEL:
+        raise InvalidArgument("model must name a Model")
+    registry, name = model.parts
+    return [VersionCount(v, a, n) for v, a, n in table.counts(registry, name)]
