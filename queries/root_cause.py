@@ -63,6 +63,7 @@ class StepKind(StrEnum):
     RUN = "run"  # a run that WROTE a dataset version in the chain
     FEATURE = "feature"
     FEATURE_VIEW = "feature_view"
+    FEATURE_SERVICE = "feature_service"  # the service a model version reads its features from
     COLUMN = "column"
 
 
@@ -108,10 +109,12 @@ class DecisionTrace:
 _CHAIN_EDGES = (E.TRAINED, E.READ_BY, E.WROTE)
 _FEATURE_STEPS = [
     Step(E.FEEDS, Direction.IN, Certainty.EXACT),
+    Step(E.SERVES_FEATURES, Direction.IN, Certainty.EXACT),
     Step(E.HAS_FEATURE, Direction.IN, Certainty.EXACT),
     Step(E.SOURCES, Direction.IN, Certainty.POSSIBLE),
 ]
 _FEATURE_STEP_KIND = {
+    K.FEATURE_SERVICE: StepKind.FEATURE_SERVICE,
     K.FEATURE: StepKind.FEATURE,
     K.FEATURE_VIEW: StepKind.FEATURE_VIEW,
     K.COLUMN: StepKind.COLUMN,
@@ -492,6 +495,8 @@ def _feature_chain(
     steps = []
     for r in kept:
         node, last = nodes[r.node_id], r.path[-1]
+        if node.key.kind not in _FEATURE_STEP_KIND:  # e.g. a KPI feeding the model: not data
+            continue
         via = last.edge.key.src.id if last.direction is Direction.OUT else last.edge.key.dst.id
         steps.append(
             TraceStep(

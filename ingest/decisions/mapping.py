@@ -1,34 +1,17 @@
-"""Decision batches → the graph: only aggregated edges, never one node per decision.
+"""Decision batches → the graph: nothing at mapping time.
 
-`ModelVersion -DECIDED-> DecisionPoint` for each (version, decision point) a batch names a
-version for; the edge's time is the earliest such decision in the batch. Counts and the
-decisions themselves live in the side table (ingest/decisions/table.py); decisions naming an
-alias, or no model version at all, are resolved at query time and add no edge.
+The aggregated `ModelVersion -DECIDED-> DecisionPoint` edges are written by the decisions
+projection (ingest/decisions/projection.py) for decisions it has stored, i.e. whose decision
+point and model version other sources know: a mapper cannot know that, and an edge from here
+would create the very nodes an unknown reference should not conjure up. The log entry still
+goes through the projector like any other (its checkpoint covers it).
 """
 
 from __future__ import annotations
 
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import MutationBatch, Provenance
-from ingest.decisions.records import SOURCE
+from graph.mutations import MutationBatch
 from ingest.eventlog import LogEntry
 
 
 def map_entry(entry: LogEntry) -> MutationBatch:
-    earliest: dict[tuple[str, str, str, str], str] = {}
-    for item in entry.body["decisions"]:
-        if "version" not in item:
-            continue
-        key = (item["registry"], item["model"], item["version"], item["decision_point"])
-        at = item["timestamp"]
-        if key not in earliest or at < earliest[key]:
-            earliest[key] = at
-    batch = MutationBatch()
-    for (registry, model, version, point), at in sorted(earliest.items()):
-        batch.edge(
-            NodeKey.of(NodeKind.MODEL_VERSION, registry=registry, name=model, version=version),
-            EdgeKind.DECIDED,
-            NodeKey.of(NodeKind.DECISION_POINT, name=point),
-            Provenance(SOURCE, entry.event_id, at),
-        )
-    return batch
+    return MutationBatch()

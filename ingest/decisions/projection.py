@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graph.model import NodeKey, NodeKind
+from graph.model import EdgeKind, NodeKey, NodeKind
+from graph.mutations import MutationBatch, Provenance
 from graph.store import GraphStore
 from graph.timefmt import now
 from ingest.decisions.records import SOURCE
@@ -109,12 +110,18 @@ class DecisionProjection:
         self.counts = ProjectionCounts()
         self._retried_upto = -1
         self._retried_at = 0.0
+        self._restored = False
 
     @classmethod
     def at(cls, data_dir: Path, **options: Any) -> DecisionProjection:
         return cls(DecisionTable(data_dir / "decisions.sqlite3"), **options)
 
     def catch_up(self, log_: EventLog, store: GraphStore, upto: int) -> None:
+        if not self._restored:
+            # once per process: the graph may have been rebuilt from the log (the embedded store
+            # always is) while this table kept its rows; re-asserting is a no-op otherwise
+            store.apply(_decided_edges(self.table.decided()))
+            self._restored = True
         known, began = _Known(store), now()
         position = self.table.checkpoint()
         while position < upto:
@@ -124,11 +131,13 @@ class DecisionProjection:
                     self.table.set_checkpoint(db, upto)
                 break
             for entry in entries:
-                self._project(entry, known)
+                stored = self._project(entry, known)
+                store.apply(_decided_edges(_versions_named(stored, entry.event_id)))
             position = entries[-1].seq
         self._retry(known, upto, began)
 
-    def _project(self, entry: LogEntry, known: _Known) -> None:
+    def _project(self, entry: LogEntry, known: _Known) -> list[dict[str, Any]]:
+        """Store (or park) the entry's decisions; the ones stored."""
         try:
             items: list[dict[str, Any]] = list(entry.body["decisions"])
             why = known.missing(items)
@@ -137,7 +146,7 @@ class DecisionProjection:
             log.exception("decision batch seq=%d is malformed, skipped", entry.seq)
             with self.table.transaction() as db:
                 self.table.set_checkpoint(db, entry.seq)
-            return
+            return []
         digests = [digest_of(item) for item in items]
         with self.table.transaction() as db:
             seen = self.table.known_digests(db, [i["decision_id"] for i in items])
@@ -170,6 +179,7 @@ class DecisionProjection:
                 entry.seq,
                 conflicts[0][0],
             )
+        return [item for item, *_ in new]
 
     def _retry(self, known: _Known, upto: int, began: str) -> None:
         """Parked decisions (not those parked by this very call) whose references may exist now."""
@@ -188,9 +198,37 @@ class DecisionProjection:
             self.table.still_parked(db, [(i, r) for i, r in why.items()])
         self.counts.unparked += len(ready)
         self.counts.stored += len(ready)
+        decided = [row for p in ready for row in _versions_named([p.body], p.event_id)]
+        known.store.apply(_decided_edges(decided))
 
     def close(self) -> None:
         self.table.close()
+
+
+Decided = tuple[str, str, str, str, str, str]  # registry, model, version, point, time, event
+
+
+def _versions_named(items: Iterable[dict[str, Any]], event_id: str) -> list[Decided]:
+    earliest: dict[tuple[str, str, str, str], str] = {}
+    for item in items:
+        if "version" in item:
+            key = (item["registry"], item["model"], item["version"], item["decision_point"])
+            earliest[key] = min(item["timestamp"], earliest.get(key, item["timestamp"]))
+    return [(*key, at, event_id) for key, at in sorted(earliest.items())]
+
+
+def _decided_edges(rows: Iterable[Decided]) -> MutationBatch:
+    """`ModelVersion -DECIDED-> DecisionPoint`, one per version and decision point: "this
+    version made decisions here", dated by the earliest; counts stay in the table."""
+    batch = MutationBatch()
+    for registry, model, version, point, at, event_id in rows:
+        batch.edge(
+            NodeKey.of(NodeKind.MODEL_VERSION, registry=registry, name=model, version=version),
+            EdgeKind.DECIDED,
+            NodeKey.of(NodeKind.DECISION_POINT, name=point),
+            Provenance(SOURCE, event_id, at),
+        )
+    return batch
 
 
 def table_of(side: Iterable[object]) -> DecisionTable | None:

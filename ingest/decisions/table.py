@@ -353,6 +353,15 @@ class DecisionTable:
         )
         return [(r[0], r[1], int(r[2])) for r in rows]
 
+    def decided(self) -> list[tuple[str, str, str, str, str, str]]:
+        """(registry, model, version, decision point, earliest time, its event id) for every
+        version named by stored decisions: the aggregated DECIDED edges of the graph."""
+        rows = self._read(
+            "SELECT registry, model, version, decision_point, min(timestamp), event_id "
+            "FROM decisions WHERE version IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+        )
+        return [tuple(str(v) for v in r) for r in rows]  # type: ignore[misc]
+
     def stats(self) -> TableStats:
         (stored,) = self._read("SELECT count(*) FROM decisions")[0]
         (parked,) = self._read("SELECT count(*) FROM parked_decisions")[0]

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from conftest import ServiceProcess
+
+from tests.conftest import ServiceProcess
 
 BATCH = 2_500
 

@@ -10,7 +10,7 @@ import pytest
 from graph.embedded import EmbeddedStore
 from graph.errors import InvalidArgument
 from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import MutationBatch, Provenance
+from graph.mutations import Direction, MutationBatch, Provenance
 from ingest.decisions.mapping import map_entry
 from ingest.decisions.projection import DecisionProjection
 from ingest.decisions.records import decision_event, validate_items
@@ -56,11 +56,27 @@ def world(tmp_path: Path) -> tuple[EventLog, EmbeddedStore, DecisionProjection]:
 
 
 def project(log: EventLog, store: EmbeddedStore, projection: DecisionProjection) -> None:
-    """What the projector does: the graph first (the mapping's edges), then the side table."""
+    """What the projector does: the graph first (nothing for decisions), then the side table."""
     for entry in log.read(0, 1000):
         if entry.source == "decisions":
-            store.apply(map_entry(entry))
+            assert not map_entry(entry).mutations
     projection.catch_up(log, store, log.last_seq())
+
+
+def test_a_rebuilt_graph_gets_its_decided_edges_back(world, tmp_path: Path) -> None:
+    log, store, projection = world
+    append(log, item(1), item(2, version=None))
+    project(log, store, projection)
+    rebuilt = EmbeddedStore()  # what a restart on the embedded store starts from
+    b = MutationBatch()
+    b.edge(MODEL, EdgeKind.HAS_VERSION, MV4, P)
+    b.node(POINT, P)
+    rebuilt.apply(b)
+    again = DecisionProjection.at(tmp_path, retry_seconds=3600)  # a new process, same table
+    again.catch_up(log, rebuilt, log.last_seq())
+    (decided,) = rebuilt.neighbors([MV4.id], Direction.OUT, [EdgeKind.DECIDED])
+    assert decided.key.dst == POINT
+    again.close()
 
 
 def test_decisions_are_stored_with_their_evidence(world) -> None:
@@ -112,8 +128,14 @@ def test_unknown_references_are_parked_then_retried(world) -> None:
         "d-0003": "version: unknown ModelVersion mlflow/credit-risk@9",
         "d-0004": "model: unknown Model mlflow/churn",
     }
-    # the decisions' own DECIDED edges created these nodes: they do not count as known
-    assert store.get_node(NodeKey.of(NodeKind.DECISION_POINT, name="fraud-check").id) is not None
+    # unknown references conjure up no nodes; stored decisions naming a version add one
+    # aggregated DECIDED edge per (version, decision point), dated by the earliest decision
+    assert store.get_node(NodeKey.of(NodeKind.DECISION_POINT, name="fraud-check").id) is None
+    assert store.get_node(NodeKey.of(NodeKind.MODEL_VERSION, registry="mlflow",
+                                     name="credit-risk", version="9").id) is None  # fmt: skip
+    (decided,) = store.neighbors([MV4.id], Direction.OUT, [EdgeKind.DECIDED])
+    assert decided.key.dst == POINT
+    assert decided.first_seen == "2026-03-02T10:00:01.000000Z"
     # the catalog learns about the decision point; the next catch-up retries the parked ones
     b = MutationBatch()
     b.node(NodeKey.of(NodeKind.DECISION_POINT, name="fraud-check"), P)
@@ -121,6 +143,11 @@ def test_unknown_references_are_parked_then_retried(world) -> None:
     log.append([NewEvent("openlineage", "other", "2026-03-03T00:00:00.000000Z", {"n": 1})])
     projection.catch_up(log, store, log.last_seq())
     assert get_decision(table, "d-0002") is not None
+    fraud = NodeKey.of(NodeKind.DECISION_POINT, name="fraud-check")
+    assert {e.key.dst for e in store.neighbors([MV4.id], Direction.OUT, [EdgeKind.DECIDED])} == {
+        POINT,
+        fraud,
+    }
     assert {p.decision_id for p in table.parked()} == {"d-0003", "d-0004"}
     assert table.get_parked("d-0003").attempts == 2
     assert table.checkpoint() == log.last_seq()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import EdgeUpsert
 from ingest.decisions.mapping import map_entry
 from ingest.decisions.records import decision_event, validate_items
 from ingest.eventlog import LogEntry
@@ -78,23 +76,10 @@ def test_one_event_per_batch_timed_by_its_earliest_decision() -> None:
     assert event.event_id == decision_event(decisions).event_id  # same batch, same id
 
 
-def test_mapping_adds_one_aggregated_edge_per_version_and_point() -> None:
-    decisions = validate_items(
-        [(0, "[0]", item(1, version="4")),
-         (1, "[1]", item(2, version="4", timestamp="2026-03-01T00:00:00Z")),
-         (2, "[2]", item(3, alias="champion")),
-         (3, "[3]", item(4))]
-    ).decisions  # fmt: skip
+def test_mapping_adds_nothing_to_the_graph() -> None:
+    """Aggregated edges come from the projection, for stored decisions only (unknown decision
+    points must not appear in the graph because a decision named them)."""
+    decisions = validate_items([(0, "[0]", item(1, version="4"))]).decisions
     event = decision_event(decisions)
     entry = LogEntry(7, event.event_id, "decisions", event.kind, event.event_time, "", event.body)
-    batch = map_entry(entry)
-    (edge,) = batch.mutations
-    assert isinstance(edge, EdgeUpsert)
-    assert edge.key.kind is EdgeKind.DECIDED
-    assert edge.key.src == NodeKey.of(
-        NodeKind.MODEL_VERSION, registry="mlflow", name="credit-risk", version="4"
-    )
-    assert edge.key.dst == NodeKey.of(NodeKind.DECISION_POINT, name="loan-approval")
-    assert edge.props == {}
-    assert edge.prov.event_id == event.event_id
-    assert edge.prov.event_time == "2026-03-01T00:00:00.000000Z"
+    assert not map_entry(entry).mutations

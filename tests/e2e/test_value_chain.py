@@ -1,0 +1,263 @@
+"""Issue 5, done means: one connected graph from every source, on both stores.
+
+A real `lkg serve` receives, from the real producers and through the real commands:
+- OpenLineage events of a two-job pipeline (openlineage-python client over HTTP),
+- a dbt manifest and run results from a real `dbt build` (a metric and an exposure),
+- a real Feast repo, applied with the local provider and read through the feast CLI,
+- a real `mlflow server` with two registered versions trained on the pipeline's output,
+- the owners/teams and KPI/decision-point catalogs, deployments and monitoring results,
+- 10,000 decisions over `POST /api/v1/decisions` (plus one bad and one unknown).
+Then, over GraphQL: from one decision to the exact dataset versions and their owners, and from a
+source column to the KPIs — the same answers on the embedded store and on Neo4j.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import LKG, ServiceProcess
+from tests.e2e import dbt_world
+from tests.e2e.pipeline import (
+    CUSTOMER_SPEND,
+    ORDERS,
+    RAW_ORDERS,
+    SNAPSHOT,
+    WAREHOUSE,
+    emit_pipeline,
+)
+from tests.sources.real_sources import mlflow_server, run_source_python, source_tool
+
+HERE = Path(__file__).resolve().parent
+DECISIONS = 10_000
+BATCH = 2_500
+
+
+@dataclass(frozen=True)
+class World:
+    """What the sources made, once for both stores: artifacts and a running MLflow."""
+
+    dbt_target: Path
+    feast_repo: Path
+    mlflow_url: str
+    mlflow: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    work = tmp_path_factory.mktemp("world")
+    target = dbt_world.build(work / "dbt")
+    repo = work / "feast"
+    shutil.copytree(HERE / "feast_repo", repo)
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    applied = subprocess.run(
+        [str(source_tool("feast")), "apply"],
+        cwd=repo,
+        env={**env, "FEAST_USAGE": "False"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert applied.returncode == 0, applied.stderr[-3000:]
+    with mlflow_server(work / "mlflow") as server:
+        seeded = run_source_python(HERE / "seed_mlflow_world.py", server.url)
+        yield World(target, repo, server.url, json.loads(seeded.stdout.strip().splitlines()[-1]))
+
+
+@pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def service(request: pytest.FixtureRequest, service_factory: Callable) -> ServiceProcess:
+    if request.param == "embedded":
+        return service_factory().start()
+    server = request.getfixturevalue("neo4j_server")
+    request.getfixturevalue("neo4j_store")  # a cleared database
+    return service_factory(
+        NEO4J_URI=server.uri, NEO4J_USER=server.user, NEO4J_PASSWORD=server.password
+    ).start()
+
+
+def lkg(service: ServiceProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    """An `lkg` command on the service's data dir and store, as an operator runs it."""
+    env = {**os.environ, "LKG_DATA_DIR": str(service.data_dir), **service.env}
+    done = subprocess.run(
+        [str(LKG), *args], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, f"lkg {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+def decisions() -> list[dict[str, Any]]:
+    """10,000 loan decisions over two days: v1 champion until 2026-11-22T12:00, then v2.
+    A third name the version, a third the alias, a third nothing (the deployment decides)."""
+    start = datetime(2026, 11, 21, tzinfo=UTC)
+    made = []
+    for i in range(DECISIONS):
+        at = start + timedelta(seconds=i * 17)
+        serving = "1" if at < datetime(2026, 11, 22, 12, tzinfo=UTC) else "2"
+        item: dict[str, Any] = {
+            "decision_id": f"loan-{i:05d}",
+            "timestamp": at.isoformat(),
+            "decision_point": "loan-approval",
+            "model": "credit-risk",
+            "features": ["risk/customer_spend:total_spend", "risk/customer_spend:order_count"],
+            "outcome": "approved" if i % 3 else "declined",
+            "request_id": f"req-{i}",
+        }
+        if i % 3 == 0:
+            item["version"] = serving
+        elif i % 3 == 1 and serving == "2":
+            item["alias"] = "champion"  # champion was v2 from the start of the registry sync
+        made.append(item)
+    return made
+
+
+def post_decisions(service: ServiceProcess) -> list[dict[str, Any]]:
+    answers, items = [], decisions()
+    for begin in range(0, len(items), BATCH):
+        answer = httpx.post(
+            f"{service.url}/api/v1/decisions", json=items[begin : begin + BATCH], timeout=60
+        )
+        assert answer.status_code == 201, answer.text
+        answers.append(answer.json())
+    bad = [
+        {**items[0], "decision_id": "loan-bad", "decision_point": "card-limit"},  # unknown
+        {k: v for k, v in items[1].items() if k != "timestamp"} | {"decision_id": "loan-x"},
+    ]
+    partly = httpx.post(f"{service.url}/api/v1/decisions", json=bad, timeout=60)
+    assert partly.status_code == 207, partly.text
+    answers.append(partly.json())
+    return answers
+
+
+def decision_counts(service: ServiceProcess) -> dict[str, Any]:
+    answer = httpx.get(f"{service.url}/api/v1/decisions/parked", timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 60) -> None:
+    """The decisions table follows the log on its own checkpoint: poll it."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def column(name: str, field: str) -> dict[str, str]:
+    return {"kind": "Column", "namespace": WAREHOUSE, "name": name, "field": field}
+
+
+LINEAGE = """query($ref: NodeRef!) { decisionLineage(ref: $ref) {
+  decision { node { id display } time evidence }
+  modelVersions { node { display } resolution }
+  data { kind node { id kind display } resolution owners evidence }
+  features { kind node { display } }
+  sources
+} }"""
+
+IMPACT = """query($ref: NodeRef!) { impact(ref: $ref, first: 500) {
+  summary { total kpis byKind { kind count } byOwner { kind count } }
+  edges { node { node { kind display } certainty owners distance } }
+} }"""
+
+
+def test_one_connected_graph_from_every_source(world: World, service: ServiceProcess) -> None:
+    # -- everything in, through the real paths ------------------------------------------------
+    assert emit_pipeline(service.url) == 4
+    service.wait_projected()
+    catalog = HERE / "catalog"
+    lkg(service, "sync", "catalog", str(catalog / "owners.yaml"), str(catalog / "kpis.yaml"))
+    manifest, results = world.dbt_target / "manifest.json", world.dbt_target / "run_results.json"
+    lkg(service, "sync", "dbt", "--manifest", str(manifest), "--run-results", str(results),
+        "--namespace", WAREHOUSE)  # fmt: skip
+    feast = str(source_tool("feast"))
+    lkg(service, "sync", "feast", "--repo", str(world.feast_repo), "--feast", feast)
+    lkg(service, "sync", "mlflow", "--tracking-uri", world.mlflow_url)
+    service.wait_projected()
+    lkg(service, "sync", "deployments", str(catalog / "deployments.yaml"))
+    lkg(service, "sync", "monitoring", str(catalog / "monitoring.ndjson"))
+    answers = post_decisions(service)
+    status = service.wait_projected()
+    assert status["lag"] == 0 and status["parked"] == 0, status
+    wait_for(lambda: decision_counts(service)["stored"] == DECISIONS)
+    assert sum(a["accepted"] for a in answers) == DECISIONS + 1  # the unknown one is parked later
+    assert answers[-1]["rejected"][0]["errors"][0]["path"] == "[1].timestamp"
+
+    # -- the auditor: one decision back to the exact data and its owners -----------------------
+    late = service.graphql(LINEAGE, ref={"kind": "Decision", "decisionId": "loan-09999"})
+    trace = late["decisionLineage"]
+    assert trace["decision"]["node"]["display"] == "loan-09999"
+    assert [m["node"]["display"] for m in trace["modelVersions"]] == ["mlflow/credit-risk@2"]
+    # training run → the feature table at the snapshot it read → the run that wrote it → the
+    # orders snapshot that run read → the ETL run that loaded it → the raw source
+    chain = [(step["kind"], step["node"]["display"]) for step in trace["data"]]
+    assert [kind for kind, _ in chain] == [
+        "training_run", "dataset_version", "run", "dataset_version", "run", "dataset",
+    ]  # fmt: skip
+    assert chain[1][1] == f"{WAREHOUSE}/{CUSTOMER_SPEND}@{SNAPSHOT}"
+    assert chain[3][1] == f"{WAREHOUSE}/{ORDERS}@{SNAPSHOT}"
+    assert chain[5][1] == f"{WAREHOUSE}/{RAW_ORDERS}"
+    assert trace["sources"] == [
+        json.dumps(["Dataset", WAREHOUSE, RAW_ORDERS], separators=(",", ":"))
+    ]
+    assert all(step["evidence"] for step in trace["data"])  # each step says which event said so
+    # owners at each step: the ETL's owner, spelled "ASmith@Corp.com" by its producer, is Alice;
+    # the feature table and the raw table are owned through the catalog's patterns
+    owners = [step["owners"] for step in trace["data"]]
+    assert owners[1] == ["team:ml-risk"]
+    assert owners[4] == ["alice.smith@corp.com"]
+    assert owners[5] == ["team:data-platform"]
+    features = {(f["kind"], f["node"]["display"]) for f in trace["features"]}
+    assert {
+        ("feature_service", "risk/credit_model_v1"),
+        ("feature", "risk/customer_spend:total_spend"),
+        ("column", f"{WAREHOUSE}/{CUSTOMER_SPEND}#total_spend"),  # Feast's source column
+        ("column", f"{WAREHOUSE}/{RAW_ORDERS}#amount"),  # ... and its lineage up to the source
+    } <= features
+
+    # a decision naming no version was made by the version deployed then
+    early = service.graphql(LINEAGE, ref={"kind": "Decision", "decisionId": "loan-00002"})
+    versions = early["decisionLineage"]["modelVersions"]
+    assert [(m["node"]["display"], m["resolution"]) for m in versions] == [
+        ("mlflow/credit-risk@1", "resolved")
+    ]
+
+    # -- the engineer: from a source column to the KPIs and whom to warn ----------------------
+    impact = service.graphql(IMPACT, ref=column(RAW_ORDERS, "amount"))["impact"]
+    reached = {(e["node"]["node"]["kind"], e["node"]["node"]["display"]) for e in impact["edges"]}
+    assert ("KPI", "revenue") in reached  # dbt metric over the finance mart
+    assert ("KPI", "approval-rate") in reached  # features → service → model → decision point
+    assert ("KPI", "revenue-per-approved-loan") in reached
+    assert ("ModelVersion", "mlflow/credit-risk@2") in reached
+    # only the decision point known to the catalog: a decision naming an unknown one is parked
+    # and must not conjure it into the graph
+    assert {d for k, d in reached if k == "DecisionPoint"} == {"loan-approval"}
+    certainty = {e["node"]["node"]["display"]: e["node"]["certainty"] for e in impact["edges"]}
+    assert certainty["revenue"] == "exact"  # column → column → measure column → KPI
+    assert certainty["approval-rate"] == "exact"  # column → feature → service → model → …
+    assert sorted(impact["summary"]["kpis"]) == [
+        "approval-rate",
+        "revenue",
+        "revenue-per-approved-loan",
+    ]
+    assert ("Exposure", "finance/finance_dashboard") in reached
+    by_owner = {o["kind"] for o in impact["summary"]["byOwner"]}
+    assert {"alice.smith@corp.com", "team:ml-risk", "bob.jones@corp.com"} <= by_owner
+
+    # -- nothing is lost: the unknown decision point is parked, by name ---------------------
+    parked = decision_counts(service)
+    assert (parked["stored"], parked["parked"]) == (DECISIONS, 1)
+    (item,) = parked["items"]
+    assert item["decisionId"] == "loan-bad"
+    assert "decision_point" in item["reason"]
