@@ -4,8 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # MLflow and Feast, run for real by the tests, in a venv of their own (see its requirements)
 SOURCES := .venv-sources
+# the browser tests drive Debian's Chromium; Playwright must not download one of its own
+CHROMIUM := /usr/bin/chromium
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: serve test lint neo4j clean
+.PHONY: serve test lint neo4j clean web
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,11 +31,20 @@ serve: $(VENV)/.base
 	$(BIN)/lkg serve --demo
 
 ## Lint, build the Neo4j launcher (Maven, cached), then every test — on both stores.
-test: $(VENV)/.test $(SOURCES)/.done
+test: $(VENV)/.test $(SOURCES)/.done $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m graph.neo4j_server build
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# only when missing (apt-get as root, as in CI containers)
+$(CHROMIUM):
+	apt-get install -y --no-install-recommends chromium || \
+	  (apt-get update && apt-get install -y --no-install-recommends chromium)
+
+## Rebuild the web page into api/static (committed) after editing web/src: needs Node and npm.
+web:
+	cd web && npm ci && npm run build
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -10,12 +10,28 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
-from strawberry.fastapi import GraphQLRouter
 
+from api.auth import (
+    AuthMode,
+    AuthProblem,
+    Guard,
+    KeyStore,
+    ReadCaller,
+    auth_problem_response,
+    decide_mode,
+    keys_path,
+)
 from api.decisions import router as decisions_router
 from api.lineage import router as lineage_router
+from api.observability import (
+    MeasuredGraphQLRouter,
+    RequestContextMiddleware,
+    metrics_router,
+    new_metrics,
+)
 from api.schema import Context, schema
 from api.settings import Settings
+from api.web import mount_web
 from graph.factory import open_store
 from graph.store import GraphStore, StoreUnavailable
 from ingest.decisions.projection import table_of
@@ -24,6 +40,21 @@ from ingest.projector import Projector
 from ingest.sources import default_mappers, side_projections
 
 log = logging.getLogger("lkg")
+
+
+def open_guard(settings: Settings) -> Guard:
+    """Decide the auth mode (AuthConfigError: do not start) and open the key store."""
+    mode = decide_mode(settings)
+    if mode is AuthMode.OFF:
+        log.warning(
+            "auth is OFF: local use only — anyone who reaches http://%s:%d may read and write "
+            "(create a key with `lkg keys create` and set LKG_AUTH=required to turn it on)",
+            settings.host,
+            settings.port,
+        )
+        return Guard(mode, None, None)
+    log.info("auth is required: API keys from %s", keys_path(settings.data_dir))
+    return Guard(mode, KeyStore(keys_path(settings.data_dir)), settings.rate_limit)
 
 
 def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> FastAPI:
@@ -43,6 +74,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         )
         log.info("store: %s", await run_in_threadpool(app.state.store.describe))
         app.state.settings = settings
+        app.state.guard = open_guard(settings)
         app.state.event_log = EventLog(settings.data_dir / "events.sqlite3")
         app.state.side = side_projections(settings.data_dir)
         app.state.decisions = table_of(app.state.side)
@@ -76,19 +108,29 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
             for side in app.state.side:
                 side.close()
             app.state.event_log.close()
+            app.state.guard.close()
             if owned:
                 app.state.store.close()
 
     app = FastAPI(title="lineage-kg", lifespan=lifespan)
+    app.state.metrics = new_metrics(lambda: getattr(app.state, "projector", None))
+    app.add_exception_handler(AuthProblem, auth_problem_response)
 
-    async def context(request: Request) -> Context:
+    async def context(request: Request, principal: ReadCaller) -> Context:
         return Context(
-            request.app.state.store, request.app.state.projector, request.app.state.decisions
+            request.app.state.store,
+            request.app.state.projector,
+            request.app.state.decisions,
+            principal=principal,
+            max_traversal_nodes=settings.max_traversal_nodes,
         )
 
-    app.include_router(GraphQLRouter(schema, context_getter=context), prefix="/graphql")
+    # path, not prefix: the route's own path is the template the metrics label requests with
+    app.include_router(MeasuredGraphQLRouter(schema, path="/graphql", context_getter=context))
     app.include_router(lineage_router)
     app.include_router(decisions_router)
+    mount_web(app)
+    app.include_router(metrics_router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
@@ -107,4 +149,6 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
             )
         return JSONResponse({"status": "ready", "store": current.name})
 
+    # added last, so outermost: every response (auth refusals too) gets an id and is measured
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

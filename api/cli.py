@@ -35,18 +35,28 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.auth import AuthConfigError, decide_mode
+    from api.observability import configure_logging
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = Settings(**overrides, **({"demo": True} if demo else {}))
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    try:
+        decide_mode(settings)
+    except AuthConfigError as exc:
+        console.print(f"[red]{exc}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from None
+    configure_logging(settings.log_format, settings.log_level)
     store = "Neo4j at " + settings.neo4j_uri if settings.neo4j_uri else "embedded (in memory)"
     logging.getLogger("lkg").info(
         "starting on http://%s:%d, store: %s", settings.host, settings.port, store
     )
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=None,  # keep configure_logging's handler: uvicorn logs in the same format
+        access_log=False,  # RequestContextMiddleware writes the access line, with the request id
     )
 
 
@@ -198,7 +208,10 @@ def version() -> None:
 app.add_typer(sync_app, name="sync")
 # -- sync commands: each module registers its own command on import --
 from api import (  # noqa: E402
+    admin_cli,  # noqa: F401
+    cli_questions,  # noqa: F401
     decisions_cli,  # noqa: F401
+    keys_cli,  # noqa: F401
     sync_catalog,  # noqa: F401
     sync_dbt,  # noqa: F401
     sync_feast,  # noqa: F401

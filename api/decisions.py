@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import Scope, require
+from api.observability import count_accepted, count_rejected
 from ingest.decisions.records import (
     MAX_BATCH,
     ItemError,
@@ -26,6 +28,7 @@ from ingest.decisions.records import (
 from ingest.decisions.table import DecisionRow, DecisionTable
 from ingest.eventlog import Appended, EventLog, LogUnavailable
 from ingest.intake import BadBody, decode_body
+from ingest.sources import DECISIONS
 
 router = APIRouter(tags=["decisions"])
 
@@ -126,17 +129,25 @@ def _report(checked: Validated, appended: Appended | None) -> dict[str, Any]:
     }
 
 
-@router.post("/api/v1/decisions")
+# decisions are not namespaced: any ingest key may write them (docs/security.md)
+@router.post("/api/v1/decisions", dependencies=[Depends(require(Scope.INGEST))])
 async def post_decisions(request: Request) -> JSONResponse:
     """Up to 10,000 decisions; the valid ones are durable (one log event) before the answer."""
     try:
         items = request_items(await _read_body(request))
         log: EventLog = request.app.state.event_log
         checked, appended = await run_in_threadpool(accept, log, items)
-    except BadBody as exc:
+    except BadBody as exc:  # the whole body is refused: counted once
+        count_rejected(request, DECISIONS, exc.status)
         return _problem(exc.status, str(exc))
     except LogUnavailable as exc:
+        count_rejected(request, DECISIONS, 503)
         return _problem(503, f"cannot store the decisions now, retry: {exc}")
+    # counted in decisions (one log event carries the whole batch)
+    count_rejected(request, DECISIONS, 422, len(checked.rejected))
+    if appended is not None:
+        stored = len(checked.decisions)
+        count_accepted(request, DECISIONS, *((0, stored) if appended.duplicate else (stored, 0)))
     report = _report(checked, appended)
     if appended is None:
         return JSONResponse({"error": "no valid decision", **report}, status_code=422)
@@ -170,7 +181,7 @@ def _table(request: Request) -> DecisionTable:
     return table
 
 
-@router.get("/api/v1/decisions/parked")
+@router.get("/api/v1/decisions/parked", dependencies=[Depends(require(Scope.READ))])
 async def get_parked(request: Request, limit: int = 100) -> JSONResponse:
     """Decisions set aside until their decision point or model is known, and why."""
     try:
@@ -192,7 +203,7 @@ async def get_parked(request: Request, limit: int = 100) -> JSONResponse:
     )
 
 
-@router.get("/api/v1/decisions/{decision_id}")
+@router.get("/api/v1/decisions/{decision_id}", dependencies=[Depends(require(Scope.READ))])
 async def get_decision(decision_id: str, request: Request) -> JSONResponse:
     """One decision: stored (with its evidence), parked (with the reason), or 404."""
     try:

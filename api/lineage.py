@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import IngestCaller, Scope, check_namespaces, event_namespaces, require
+from api.observability import count_accepted, count_rejected
 from ingest.eventlog import EventLog, LogUnavailable
-from ingest.intake import BadBody, accept_many, decode_body, ndjson_items, parse_json
+from ingest.intake import OPENLINEAGE, BadBody, accept_many, decode_body, ndjson_items, parse_json
 from ingest.openlineage.validate import FieldError
 
 router = APIRouter(tags=["openlineage"])
@@ -42,26 +44,40 @@ async def _body(request: Request) -> bytes:
 
 
 @router.post("/api/v1/lineage", status_code=201, response_class=Response)
-async def post_lineage(request: Request) -> Response:
+async def post_lineage(request: Request, principal: IngestCaller) -> Response:
     """One OpenLineage event (RunEvent, DatasetEvent or JobEvent). 201 once it is durable."""
     try:
         event = parse_json(await _body(request))
+        check_namespaces(principal, event_namespaces(event))
         log: EventLog = request.app.state.event_log
         summary = await run_in_threadpool(accept_many, log, [(0, event)])
     except BadBody as exc:
+        count_rejected(request, OPENLINEAGE, exc.status)
         return _problem(exc.status, str(exc))
     except LogUnavailable as exc:
+        count_rejected(request, OPENLINEAGE, 503)
         return _problem(503, f"cannot store the event now, retry: {exc}")
     if summary.rejected:
+        count_rejected(request, OPENLINEAGE, 422)
         return _problem(
             422, "invalid OpenLineage event", errors=_errors(summary.rejected[0].errors)
         )
+    count_accepted(request, OPENLINEAGE, summary.accepted, summary.duplicates)
     request.app.state.projector.wake()
     return Response(status_code=201)
 
 
+def _check_count(items: list[Any], limit: int) -> None:
+    if len(items) > limit:
+        raise BadBody(
+            f"{len(items)} events in one request; at most {limit} (LKG_MAX_BULK_EVENTS): "
+            "split the batch",
+            413,
+        )
+
+
 @router.post("/api/v1/lineage/bulk")
-async def post_lineage_bulk(request: Request) -> JSONResponse:
+async def post_lineage_bulk(request: Request, principal: IngestCaller) -> JSONResponse:
     """Many events: NDJSON (one per line) or a JSON array. Valid ones are stored, bad ones
     reported by position with their field errors; the answer is a summary."""
     try:
@@ -71,12 +87,19 @@ async def post_lineage_bulk(request: Request) -> JSONResponse:
             items: Any = list(enumerate(parsed))
         else:
             items = list(ndjson_items(body))
+        _check_count(items, request.app.state.settings.max_bulk_events)
+        # one event outside the key's namespaces refuses the whole request: nothing half-done
+        check_namespaces(principal, (ns for _, e in items for ns in event_namespaces(e)))
         log: EventLog = request.app.state.event_log
         summary = await run_in_threadpool(accept_many, log, items)
-    except BadBody as exc:
+    except BadBody as exc:  # the whole body is refused: counted once
+        count_rejected(request, OPENLINEAGE, exc.status)
         return _problem(exc.status, str(exc))
     except LogUnavailable as exc:
+        count_rejected(request, OPENLINEAGE, 503)
         return _problem(503, f"cannot store the events now, retry: {exc}")
+    count_accepted(request, OPENLINEAGE, summary.accepted, summary.duplicates)
+    count_rejected(request, OPENLINEAGE, 422, len(summary.rejected))
     if summary.accepted:
         request.app.state.projector.wake()
     return JSONResponse(
@@ -88,7 +111,7 @@ async def post_lineage_bulk(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/api/v1/events/{event_id}")
+@router.get("/api/v1/events/{event_id}", dependencies=[Depends(require(Scope.READ))])
 async def get_event(event_id: str, request: Request) -> JSONResponse:
     """The raw event as received: the evidence behind every node and edge it asserted."""
     log: EventLog = request.app.state.event_log

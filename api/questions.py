@@ -317,6 +317,7 @@ class Questions:
                 depth=depth,
                 as_of=as_of,
                 decisions=info.context.decisions,
+                max_nodes=info.context.max_traversal_nodes,
             )
         )
         return DecisionLineage(
@@ -338,7 +339,15 @@ class Questions:
     ) -> list[SuspectType]:
         key = ref.to_key()
         found = await run_in_threadpool(
-            partial(suspects, info.context.store, key.id, since=since, until=until, depth=depth)
+            partial(
+                suspects,
+                info.context.store,
+                key.id,
+                since=since,
+                until=until,
+                depth=depth,
+                max_nodes=info.context.max_traversal_nodes,
+            )
         )
         return [
             SuspectType(
@@ -362,6 +371,13 @@ class Questions:
         self, info: Info, owner_id: str, depth: int = 10, as_of: str | None = None
     ) -> Accountability:
         answer = await run_in_threadpool(
-            partial(accountability, info.context.store, owner_id, depth=depth, as_of=as_of)
+            partial(
+                accountability,
+                info.context.store,
+                owner_id,
+                depth=depth,
+                as_of=as_of,
+                max_nodes=info.context.max_traversal_nodes,
+            )
         )
         return _accountability(answer)

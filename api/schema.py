@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
+from api.auth import ANONYMOUS, Principal
 from api.questions import Questions
 from api.types import (
     NODE_TYPES,
@@ -37,7 +38,7 @@ from api.types import (
 from graph.errors import InvalidArgument, LineageError
 from graph.model import NodeKind
 from graph.mutations import Direction
-from graph.store import GraphStore
+from graph.store import GraphStore, StoreUnavailable
 from ingest.decisions.table import DecisionTable
 from ingest.projector import Projector
 from queries.arguments import time_arg
@@ -47,13 +48,21 @@ from queries.impact import impact
 
 class Context(BaseContext):
     def __init__(
-        self, store: GraphStore, projector: Projector, decisions: DecisionTable | None = None
+        self,
+        store: GraphStore,
+        projector: Projector,
+        decisions: DecisionTable | None = None,
+        *,
+        principal: Principal = ANONYMOUS,
+        max_traversal_nodes: int = 100_000,
     ) -> None:
         super().__init__()
         self.store = store
         self.projector = projector
         self.history = projector.log  # the event log keeps each node's history
         self.decisions = decisions  # the decisions side table (ingest/decisions)
+        self.principal = principal  # who is asking (api/auth.py); anonymous when auth is off
+        self.max_traversal_nodes = max_traversal_nodes  # LKG_MAX_TRAVERSAL_NODES
 
 
 @strawberry.type(description="One dated change to a node, pointing at the event behind it.")
@@ -191,6 +200,7 @@ class Query(Questions):
                 kinds=wanted,
                 exact_only=exact_only,
                 as_of=time_arg("asOf", as_of),
+                max_nodes=info.context.max_traversal_nodes,
             )
         )
         lo, hi = page_bounds(first, after, len(answer.items))
@@ -302,11 +312,18 @@ class _Schema(strawberry.Schema):
         for error in errors:
             if isinstance(error.original_error, LineageError):
                 error.extensions = {**(error.extensions or {}), "code": error.original_error.code}
+            elif _is_unavailable(error):  # not a bug: the caller may retry (logged below)
+                error.message = "the graph store is unavailable now; retry"
+                error.extensions = {**(error.extensions or {}), "code": "STORE_UNAVAILABLE"}
         super().process_errors([e for e in errors if not _is_user_error(e)], execution_context)
 
 
+def _is_unavailable(error: GraphQLError) -> bool:
+    return isinstance(error.original_error, StoreUnavailable)
+
+
 def _hide_internal(error: GraphQLError) -> bool:
-    return not _is_user_error(error)
+    return not _is_user_error(error) and not _is_unavailable(error)
 
 
 schema = _Schema(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from limits import parse
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,6 +23,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     log_level: str = "info"
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto", description="log lines as JSON, or text; auto: text on a terminal, else JSON"
+    )
     demo: bool = Field(False, description="load the small demo graph at start")
 
     # Without a Neo4j URI the service runs on the embedded in-memory store.
@@ -38,6 +43,28 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), description="where the durable event log lives")
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="intake body limit")
     projector_batch_size: int = Field(500, ge=1, le=50_000)
+
+    # who may do what (api/auth.py, docs/security.md); unset: required when keys exist,
+    # off on a loopback host without keys, and no start on other interfaces without keys
+    auth: Literal["required", "off"] | None = Field(None, description="LKG_AUTH")
+    rate_limit: str | None = Field(
+        "6000/minute", description="requests per key, e.g. 600/minute; empty: no limit"
+    )
+    max_bulk_events: int = Field(10_000, ge=1, description="events in one bulk request")
+    max_traversal_nodes: int = Field(
+        100_000, ge=1, description="nodes one traversal may reach before it stops (truncated)"
+    )
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str | None) -> str | None:
+        if value is None or not value.strip() or value.strip().lower() in {"off", "none"}:
+            return None
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"not a rate like '600/minute' or '10/second': {value!r}") from None
+        return value.strip()
 
     @classmethod
     def settings_customise_sources(

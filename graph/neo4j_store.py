@@ -18,7 +18,14 @@ from contextlib import contextmanager
 from typing import Any, LiteralString, cast
 
 from neo4j import Driver, GraphDatabase, Query, Transaction
-from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import (
+    AuthError,
+    DriverError,
+    Neo4jError,
+    ServiceUnavailable,
+    SessionExpired,
+    TransientError,
+)
 
 from graph.model import EdgeKind, NodeKind
 from graph.mutations import Direction
@@ -163,6 +170,11 @@ class _Neo4jUnitOfWork(UnitOfWork):
                 self._tx.run(_WRITE_EDGES[ekind], rows=chunk).consume()
 
 
+def _timed_out(exc: Neo4jError) -> bool:
+    """Neo.ClientError.Transaction.TransactionTimedOut(ClientConfiguration) and kin."""
+    return "TransactionTimedOut" in (exc.code or "")
+
+
 class Neo4jStore(GraphStore):
     name = "neo4j"
 
@@ -176,8 +188,11 @@ class Neo4jStore(GraphStore):
         max_pool_size: int = 20,
         connection_timeout: float = 10.0,
         query_timeout: float | None = 30.0,
+        write_timeout: float | None = 300.0,
     ) -> None:
         self.uri, self.database, self._query_timeout = uri, database, query_timeout
+        # a projector batch may write tens of thousands of rows: bounded, but not like a read
+        self._write_timeout = write_timeout
         self._driver: Driver = GraphDatabase.driver(
             uri,
             auth=(user, password),
@@ -213,12 +228,17 @@ class Neo4jStore(GraphStore):
         try:
             with (
                 self._driver.session(database=self.database) as session,
-                session.begin_transaction(timeout=self._query_timeout) as tx,
+                session.begin_transaction(timeout=self._write_timeout) as tx,
             ):
                 yield _Neo4jUnitOfWork(tx)
                 tx.commit()
-        except (ServiceUnavailable, SessionExpired) as exc:
+        except (ServiceUnavailable, SessionExpired, TransientError) as exc:
             raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
+        except Neo4jError as exc:
+            # a timed-out write says nothing about the batch: retry it, never park its events
+            if _timed_out(exc):
+                raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
+            raise
 
     def checkpoint(self) -> int:
         rows = self._read(_GET_CHECKPOINT)

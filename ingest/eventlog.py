@@ -5,7 +5,8 @@ event acknowledged with 2xx survives a crash of the process or the machine. The 
 projection of this log; it can always be rebuilt from it (the embedded store does at start).
 
 An event's identity is the SHA-256 of its source and canonical JSON, so the same event sent
-twice is stored once and reported as a duplicate.
+twice is stored once and reported as a duplicate. Each entry also carries the hash of the entry
+before it (ingest/chain.py), so an entry changed or removed later shows in `lkg verify`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.timefmt import now
+from ingest import chain
 from ingest.history import EntryType, HistoryEntry, decode_cursor
 
 _SCHEMA = """
@@ -31,7 +33,9 @@ CREATE TABLE IF NOT EXISTS events (
     kind        TEXT NOT NULL,
     event_time  TEXT NOT NULL,
     received_at TEXT NOT NULL,
-    body        TEXT NOT NULL
+    body        TEXT NOT NULL,
+    prev_hash   TEXT,  -- the hash chain (ingest/chain.py); nullable only for ALTER TABLE
+    entry_hash  TEXT
 );
 CREATE TABLE IF NOT EXISTS parked (
     seq       INTEGER PRIMARY KEY REFERENCES events(seq),
@@ -116,8 +120,12 @@ class EventLog:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            unchained = not chain.chained(self._db)
         except sqlite3.Error as exc:
             raise LogUnavailable(f"event log {path}: {exc}") from exc
+        if unchained:  # a log from before the chain: add and backfill it
+            with self._transaction() as db:
+                chain.ensure_chain(db)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -134,10 +142,12 @@ class EventLog:
                 raise LogUnavailable(f"event log {self.path}: {exc}") from exc
 
     def append(self, events: Sequence[NewEvent]) -> list[Appended]:
-        """Store the events durably (one fsync for the lot); duplicates are not stored twice."""
+        """Store the events durably (one fsync for the lot); duplicates are not stored twice.
+        Each new entry is linked into the hash chain in the same transaction."""
         received = now()
         results: list[Appended] = []
         with self._transaction() as db:
+            seq, prev_hash = chain.head(db)
             for event in events:
                 event_id = event.event_id
                 # look first: an ignored INSERT would still use up a sequence number
@@ -145,13 +155,17 @@ class EventLog:
                 if (row := found.fetchone()) is not None:
                     results.append(Appended(event_id, int(row[0]), True))
                     continue
-                cursor = db.execute(
-                    "INSERT INTO events (event_id, source, kind, event_time, received_at, body) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (event_id, event.source, event.kind, event.event_time, received,
-                     canonical_json(event.body)),
-                )  # fmt: skip
-                results.append(Appended(event_id, int(cursor.lastrowid or 0), False))
+                # the seq AUTOINCREMENT would assign, given explicitly: the hash covers it
+                seq, body = seq + 1, canonical_json(event.body)
+                fields = (seq, event_id, event.source, event.kind, event.event_time, received, body)
+                digest = chain.entry_hash(prev_hash, fields)
+                db.execute(
+                    "INSERT INTO events (seq, event_id, source, kind, event_time, received_at, "
+                    "body, prev_hash, entry_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*fields, prev_hash, digest),
+                )
+                prev_hash = digest
+                results.append(Appended(event_id, seq, False))
         return results
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -197,6 +211,11 @@ class EventLog:
                 "INSERT OR REPLACE INTO parked (seq, error, parked_at) VALUES (?, ?, ?)",
                 (seq, error, now()),
             )
+
+    def unpark_all(self) -> int:
+        """Forget every parked event (a rebuild maps them again); how many there were."""
+        with self._transaction() as db:
+            return db.execute("DELETE FROM parked").rowcount
 
     def parked(self) -> list[tuple[int, str]]:
         return [(int(s), str(e)) for s, e in self._query("SELECT seq, error FROM parked")]

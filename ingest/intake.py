@@ -53,10 +53,36 @@ def parse_json(body: bytes) -> Any:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadBody(f"body is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise BadBody("body is JSON nested too deeply") from None
+
+
+MAX_DEPTH = 100  # JSON nesting: OpenLineage events are a dozen levels deep; recursion is not
+
+
+def _unstorable(obj: Any) -> FieldError | None:
+    """What no valid event can hold: a string with a lone UTF-16 surrogate (JSON allows the
+    escape, UTF-8 and so the log do not), or nesting deeper than MAX_DEPTH. Iterative."""
+    stack: list[tuple[str, int, Any]] = [("$", 0, obj)]
+    while stack:
+        path, depth, value = stack.pop()
+        if depth > MAX_DEPTH:
+            return FieldError(path, f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, str):
+            if any("\ud800" <= c <= "\udfff" for c in value):
+                return FieldError(path, "a lone UTF-16 surrogate is not Unicode text")
+        elif isinstance(value, dict):
+            stack += [(f"{path}.{k}", depth + 1, v) for k, v in value.items()]
+            stack += [(f"{path} (a key)", depth + 1, k) for k in value]
+        elif isinstance(value, list):
+            stack += [(f"{path}[{i}]", depth + 1, v) for i, v in enumerate(value)]
+    return None
 
 
 def to_new_event(obj: Any) -> NewEvent:
     """Validate one OpenLineage event; raise `InvalidEvent` naming every bad field."""
+    if (error := _unstorable(obj)) is not None:
+        raise InvalidEvent([error])
     kind = validate_event(obj)
     return NewEvent(OPENLINEAGE, kind.value, canonical_time(obj["eventTime"]), obj)
 
@@ -106,3 +132,5 @@ def ndjson_items(body: bytes) -> Iterable[tuple[int, Any]]:
             yield number, json.loads(line)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             yield number, InvalidEvent([FieldError("$", f"not valid JSON: {exc}")])
+        except RecursionError:
+            yield number, InvalidEvent([FieldError("$", "JSON nested too deeply")])

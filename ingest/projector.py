@@ -69,6 +69,10 @@ class Projector:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._position: int | None = None
+        # plain counts for the metrics (api/observability.py reads them when scraped)
+        self.batches_applied = 0
+        self.events_projected = 0
+        self._parked_now: set[int] = set()  # seqs parked in the current step
 
     # ---- one step -----------------------------------------------------------------------
     def run_once(self) -> int:
@@ -79,6 +83,7 @@ class Projector:
         if not entries:
             self._side_catch_up(self._position)  # a side table left behind by a crash
             return 0
+        self._parked_now.clear()
         batch = MutationBatch()
         history: list[HistoryEntry] = []
         for entry in entries:
@@ -99,6 +104,8 @@ class Projector:
             log.exception("batch up to seq %d failed; applying its events one by one", last)
             self._apply_singly(entries)
         self._position = last
+        self.batches_applied += 1
+        self.events_projected += len(entries) - len(self._parked_now)
         self._side_catch_up(last)
         return len(entries)
 
@@ -117,6 +124,7 @@ class Projector:
 
     def _park(self, entry: LogEntry, error: str) -> None:
         log.warning("parking event seq=%d (%s): %s", entry.seq, entry.source, error)
+        self._parked_now.add(entry.seq)
         self.log.park(entry.seq, error)
 
     def _apply_singly(self, entries: list[LogEntry]) -> None:
@@ -127,6 +135,7 @@ class Projector:
             except StoreUnavailable:
                 raise
             except Exception as exc:
+                self._parked_now.add(entry.seq)
                 self.log.park(entry.seq, f"{type(exc).__name__}: {exc}")
                 self.store.apply(MutationBatch(), checkpoint=entry.seq)
 

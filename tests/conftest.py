@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -162,6 +163,7 @@ class ServiceProcess:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[str] | None = None
     output: list[str] = field(default_factory=list)
+    _reader: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -176,6 +178,9 @@ class ServiceProcess:
             stderr=subprocess.STDOUT,
             text=True,
         )
+        # drain the output as it comes: a full pipe (64 KiB of log lines) would block the service
+        self._reader = threading.Thread(target=self._drain, args=(self.proc,), daemon=True)
+        self._reader.start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -190,9 +195,14 @@ class ServiceProcess:
         self.stop()
         pytest.fail(f"lkg serve not ready within {timeout}s:\n" + "".join(self.output))
 
+    def _drain(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            self.output.append(line)
+
     def _collect(self) -> None:
-        if self.proc is not None and self.proc.stdout is not None:
-            self.output.append(self.proc.stdout.read())
+        if self._reader is not None:
+            self._reader.join(10)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flushing — a crash."""

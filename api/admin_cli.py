@@ -1,0 +1,272 @@
+"""`lkg verify`, `lkg backup DEST`, `lkg restore SRC`, `lkg rebuild`: checking the event log's
+hash chain, copying the data dir while the service runs, putting a copy back, and refilling the
+configured store from the log.
+
+Copies go through SQLite's online backup API: a consistent snapshot of each file even while the
+service writes to it, and a restore that is a proper SQLite write, never a file copied under a
+reader. "In use" means another process has the log open (SQLite's own locks tell).
+
+Exit codes: 0 done; 1 refused or failed (what and why printed).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import BaseModel, Field, ValidationError
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from api.cli import app, console
+from api.settings import Settings
+from graph.timefmt import now
+from ingest import chain
+
+LOG, DECISIONS, KEYS = "events.sqlite3", "decisions.sqlite3", "keys.sqlite3"
+# copied in this order: the log last, so it is at least as new as every table that follows it
+FILES = (KEYS, DECISIONS, LOG)
+MANIFEST = "backup.json"
+
+
+class Manifest(BaseModel):
+    """What a backup holds, and the log's head when it was taken (to compare on restore)."""
+
+    created_at: str
+    files: list[str]
+    entries: int = Field(ge=0)
+    head_seq: int = Field(ge=0)
+    head_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]{message}[/red]", soft_wrap=True)
+    return typer.Exit(1)
+
+
+def _progress() -> Progress:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TaskProgressColumn(), TimeRemainingColumn())  # fmt: skip
+    return Progress(*columns, console=console, transient=True)
+
+
+def check_chain(path: Path, what: str) -> chain.ChainReport:
+    """Verify the log at `path` with a progress bar; print the verdict."""
+    try:
+        report = _walk(path, what)
+    except sqlite3.DatabaseError as exc:
+        raise _fail(f"{path} is not a readable event log: {exc}") from None
+    if report.broken is None:
+        console.print(
+            f"{report.entries} entries, chain intact; head seq {report.head_seq} "
+            f"hash {report.head_hash}",
+            soft_wrap=True,
+        )
+    else:
+        broken = report.broken
+        event = f" (event {broken.event_id})" if broken.event_id else ""
+        console.print(
+            f"[red]chain broken at seq {broken.seq}{event}:[/red] {broken.problem}\n"
+            f"{report.entries} entries before it are intact",
+            soft_wrap=True,
+        )
+    return report
+
+
+def _walk(path: Path, what: str) -> chain.ChainReport:
+    if not chain_present(path):
+        from ingest.eventlog import EventLog
+
+        console.print(f"{path}: no hash chain yet (written before it); adding it now")
+        EventLog(path).close()
+    with closing(sqlite3.connect(path, isolation_level=None)) as db, _progress() as progress:
+        total = db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+        task = progress.add_task(what, total=total)
+        return chain.verify(db, lambda n: progress.advance(task, n))
+
+
+def chain_present(path: Path) -> bool:
+    with closing(sqlite3.connect(path)) as db:
+        return chain.chained(db)
+
+
+def in_use(path: Path) -> bool:
+    """Whether another connection (a running service, an ingest) has this SQLite file open:
+    taking it exclusively fails then, at once. Nothing is written either way."""
+    if not path.exists():
+        return False
+    with closing(sqlite3.connect(path, isolation_level=None, timeout=0)) as db:
+        try:
+            db.execute("PRAGMA locking_mode=EXCLUSIVE")
+            db.execute("BEGIN EXCLUSIVE")
+        except sqlite3.OperationalError:
+            return True
+        db.execute("ROLLBACK")
+        return False
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of `source` into `target` (replacing its content) via the backup API."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
+@app.command()
+def verify(
+    log_file: Annotated[
+        Path | None,
+        typer.Argument(help="the log to check (default: events.sqlite3 in the data dir)"),
+    ] = None,
+) -> None:
+    """Walk the event log's hash chain; report the first broken entry (exit 1) or its head."""
+    path = log_file or Settings().data_dir / LOG
+    if not path.is_file():
+        raise _fail(f"no event log at {path}")
+    if not check_chain(path, "verifying").intact:
+        raise typer.Exit(1)
+
+
+@app.command()
+def backup(
+    dest: Annotated[Path, typer.Argument(help="a new or empty folder for the copy")],
+) -> None:
+    """Copy the event log (and the decisions and keys tables) while the service may run, then
+    verify the copy's chain and write its head into DEST/backup.json."""
+    data = Settings().data_dir
+    if not (data / LOG).is_file():
+        raise _fail(f"no event log at {data / LOG}")
+    if dest.exists() and any(dest.iterdir()):
+        raise _fail(f"{dest} is not empty: a backup goes into a new or empty folder")
+    dest.mkdir(parents=True, exist_ok=True)
+    copied = [name for name in FILES if (data / name).is_file()]
+    with console.status("copying"):
+        for name in copied:
+            copy_database(data / name, dest / name)
+    report = check_chain(dest / LOG, "verifying the copy")
+    if not report.intact:
+        raise _fail("the copy's chain is broken: the log itself is (run `lkg verify`)")
+    manifest = Manifest(created_at=now(), files=copied, entries=report.entries,
+                        head_seq=report.head_seq, head_hash=report.head_hash)  # fmt: skip
+    (dest / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
+    table = Table("file", "MiB", title=f"backup in {dest}")
+    for name in copied:
+        table.add_row(name, f"{(dest / name).stat().st_size / 2**20:.1f}")
+    console.print(table)
+
+
+@app.command()
+def restore(
+    src: Annotated[Path, typer.Argument(help="a folder made by `lkg backup`")],
+    force: Annotated[
+        bool, typer.Option(help="overwrite the data dir's log even if it exists or is in use")
+    ] = False,
+) -> None:
+    """Put a backup into the data dir, after verifying its chain (and its manifest's head)."""
+    data = Settings().data_dir
+    if not (src / LOG).is_file():
+        raise _fail(f"no event log at {src / LOG}")
+    report = check_chain(src / LOG, "verifying the backup")
+    if not report.intact:
+        raise _fail("not restoring a backup whose chain is broken")
+    _check_manifest(src, report)
+    target = data / LOG
+    if in_use(target) and not force:
+        raise _fail(
+            f"{target} is in use by another process (a running service?): stop it first, "
+            "or --force (then restart it and run `lkg rebuild`)"
+        )
+    if target.exists() and not force:
+        raise _fail(f"{target} exists: --force to replace it with the backup")
+    data.mkdir(parents=True, exist_ok=True)
+    with console.status("restoring"):
+        for name in FILES:
+            if (src / name).is_file():
+                copy_database(src / name, data / name)
+            elif (data / name).exists():
+                console.print(f"[yellow]kept[/yellow] {data / name}: not in the backup")
+    console.print(
+        f"restored {report.entries} entries into {data}; "
+        "refill the graph with `lkg rebuild` (Neo4j) or a restart (embedded)"
+    )
+
+
+def _check_manifest(src: Path, report: chain.ChainReport) -> None:
+    path = src / MANIFEST
+    if not path.is_file():
+        console.print(f"[yellow]no {MANIFEST}[/yellow]: the head cannot be compared")
+        return
+    try:
+        manifest = Manifest.model_validate_json(path.read_text())
+    except ValidationError as exc:
+        raise _fail(f"{path}: {exc}") from None
+    if (manifest.head_seq, manifest.head_hash) != (report.head_seq, report.head_hash):
+        raise _fail(
+            f"the backup's log ends at seq {report.head_seq} ({report.head_hash[:12]}…) but "
+            f"{MANIFEST} says seq {manifest.head_seq} ({manifest.head_hash[:12]}…): "
+            "entries were cut off or rewritten since it was taken"
+        )
+
+
+@app.command()
+def rebuild(
+    batch: Annotated[int | None, typer.Option(min=1, max=50_000, help="events per batch")] = None,
+    force: Annotated[bool, typer.Option(help="even if the log is in use")] = False,
+) -> None:
+    """Clear the configured store and project the whole log into it again (after verifying
+    the chain). Stop the service first: its projector writes the same store."""
+    from graph.store import StoreUnavailable
+
+    settings = Settings()
+    path = settings.data_dir / LOG
+    if not path.is_file():
+        raise _fail(f"no event log at {path}")
+    if in_use(path) and not force:
+        raise _fail(f"{path} is in use by another process (a running service?): stop it first")
+    if not check_chain(path, "verifying the log").intact:
+        raise _fail("not rebuilding from a broken log: restore a backup (`lkg restore`)")
+    try:
+        _rebuild(settings, batch or settings.projector_batch_size)
+    except StoreUnavailable as exc:
+        raise _fail(f"store unavailable: {exc}; the store is partly filled, run again") from None
+
+
+def _rebuild(settings: Settings, batch: int) -> None:
+    from api.cli import _store
+    from ingest.eventlog import EventLog
+    from ingest.projector import Projector
+    from ingest.sources import default_mappers, side_projections
+
+    log = EventLog(settings.data_dir / LOG)
+    side = side_projections(settings.data_dir)
+    try:
+        with _store(settings) as store:
+            store.clear()  # the nodes, the edges and the checkpoint
+            unparked = log.unpark_all()  # mapped afresh; parked again if they still fail
+            projector = Projector(log, store, default_mappers(), batch_size=batch, side=side)
+            with _progress() as progress:
+                task = progress.add_task("re-projecting", total=log.last_seq())
+                while done := projector.run_once():
+                    progress.advance(task, done)
+            status = projector.status()
+            stats = store.stats()
+            where = store.describe()
+    finally:
+        for projection in side:
+            projection.close()
+        log.close()
+    console.print(
+        f"rebuilt {where}: log position {status.projected_seq} of {status.log_seq}, "
+        f"{status.parked} parked ({unparked} were parked before), "
+        f"{sum(stats.nodes.values())} nodes, {sum(stats.edges.values())} edges",
+        soft_wrap=True,
+    )

@@ -1,0 +1,797 @@
+"""`lkg impact / trace / owner / audit / export`: the questions, asked from the command line.
+
+They run locally, on the store the settings name (as `lkg serve` would): the embedded store is
+first rebuilt from the durable event log (with the side tables, as the service does at start);
+Neo4j is asked as it stands (a running service's projector keeps it current). Output: rich
+tables, `--json` (the answer, docs/cli.md gives the shape) or `--format … --output FILE` (an
+export, queries/export.py). Tables and JSON go to stdout; progress and errors to stderr.
+
+Exit codes: 0 answered; 1 failure (store or log unavailable); 2 bad input, naming the argument;
+3 not found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api.cli import _store, app, console
+from api.settings import Settings
+from graph.errors import InvalidArgument, NotFound
+from graph.model import KEY_FIELDS, NodeKey, NodeKind
+from graph.store import StoreUnavailable
+from ingest.eventlog import LogUnavailable
+from ingest.history import EntryType
+from queries.export import ExportFormat, render
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from graph.store import GraphStore
+    from ingest.decisions.table import DecisionTable
+    from ingest.eventlog import EventLog
+    from queries.root_cause import TraceStep
+
+FAILURE, BAD_INPUT, NOT_FOUND = 1, 2, 3
+err = Console(stderr=True)
+export_app = typer.Typer(
+    help="Export an impact answer or an accountability map: GraphML, JSON, CSV, DOT or PNG.",
+    no_args_is_help=True,
+)
+app.add_typer(export_app, name="export")
+
+# ---- options shared by the commands -----------------------------------------------------------
+
+NodeArg = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="NODE",
+        help="a node id, or a display name: `postgres://warehouse:5432/shop.public.orders#amount`"
+        ", `mlflow/credit-risk@3`, `approval-rate`",
+        show_default=False,
+    ),
+]
+KindOpt = Annotated[
+    NodeKind | None,
+    typer.Option("--kind", help="the node's kind (with the key options, or to narrow NODE)"),
+]
+NamespaceOpt = Annotated[str | None, typer.Option("--namespace", help="key field")]
+NameOpt = Annotated[str | None, typer.Option("--name", help="key field")]
+FieldOpt = Annotated[str | None, typer.Option("--field", help="key field (a column's)")]
+KeyOpt = Annotated[
+    list[str] | None,
+    typer.Option("--key", metavar="FIELD=VALUE", help="any other key field, e.g. version=3"),
+]
+DepthOpt = Annotated[int, typer.Option(help="hops to follow (1-25)")]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="ISO-8601: the graph as it was")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print the answer as JSON")]
+FormatOpt = Annotated[
+    ExportFormat | None,
+    typer.Option("--format", help="export format (default: from --output's extension)"),
+]
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="export file (text formats: - is stdout)")
+]
+ExportOutputOpt = Annotated[
+    Path, typer.Option("--output", "-o", help="the file to write (- for stdout)")
+]
+LimitOpt = Annotated[int, typer.Option(help="table rows shown (the JSON holds them all)", min=1)]
+
+
+# ---- the local store, brought up to date ------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Workspace:
+    store: GraphStore
+    log: EventLog
+    decisions: DecisionTable | None
+
+
+@contextmanager
+def answering() -> Iterator[None]:
+    """The question's errors as exit codes (the message names the argument)."""
+    try:
+        yield
+    except InvalidArgument as exc:
+        err.print(f"[red]bad input:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(BAD_INPUT) from exc
+    except NotFound as exc:
+        err.print(f"[red]not found:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(NOT_FOUND) from exc
+    except (StoreUnavailable, LogUnavailable, OSError) as exc:
+        err.print(f"[red]failed:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(FAILURE) from exc
+
+
+@contextmanager
+def workspace() -> Iterator[Workspace]:
+    from ingest.decisions.projection import table_of
+    from ingest.eventlog import EventLog
+    from ingest.sources import side_projections
+
+    settings = Settings()
+    log = EventLog(settings.data_dir / "events.sqlite3")
+    side = side_projections(settings.data_dir)
+    try:
+        with _store(settings) as store:
+            if store.name == "embedded":
+                _catch_up(log, store, side)
+            yield Workspace(store, log, table_of(side))
+    finally:
+        for projection in side:
+            projection.close()
+        log.close()
+
+
+def _catch_up(log: EventLog, store: GraphStore, side: list[Any]) -> None:
+    """Apply the log to the (empty, in-memory) embedded store, with a progress bar."""
+    from ingest.projector import Projector
+    from ingest.sources import default_mappers
+
+    projector = Projector(log, store, default_mappers(), side=side)
+    begin, target = store.checkpoint(), log.last_seq()
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task("projecting the event log", total=max(target - begin, 1))
+        while projector.run_once():
+            progress.update(task, completed=projector.status().projected_seq - begin)
+    if parked := projector.status().parked:
+        err.print(f"[yellow]{parked} logged event(s) could not be projected (parked)[/yellow]")
+
+
+# ---- naming a node ----------------------------------------------------------------------------
+
+
+def namespace_splits(text: str) -> list[tuple[str, str]]:
+    """Each way to read `text` as `namespace/name`: a namespace may hold "/" itself
+    (`duckdb://target/shop.duckdb`, `file`), so every "/" after the scheme's is a candidate."""
+    skip = text.index("://") + 3 if "://" in text else 0
+    return [
+        (text[:i], text[i + 1 :])
+        for i, ch in enumerate(text)
+        if ch == "/" and i >= skip and 0 < i < len(text) - 1
+    ]
+
+
+def keys_named(text: str) -> list[NodeKey]:
+    """Every node key a display name may stand for (`namespace/name#field`, `registry/name@3`,
+    `project/view:feature`, `approval-rate`, …), each kind at most once, in kind order."""
+    from ingest.identity import column_from_display, dataset_from_display, dataset_from_uri
+    from ingest.openlineage.naming import column_key, dataset_key, version_key
+    from ingest.openlineage.owners import owner_id
+
+    text = text.strip()
+    found: dict[str, NodeKey] = {}
+
+    def attempt(make: Any) -> None:
+        try:
+            key = make()
+        except ValueError:
+            return
+        found.setdefault(key.id, key)
+
+    def split(sep: str, value: str, last: bool = False) -> tuple[str, str]:
+        a, s, b = value.rpartition(sep) if last else value.partition(sep)
+        if not s:
+            raise ValueError(f"no {sep!r} in {value!r}")
+        return a, b
+
+    def keyed(kind: NodeKind, *parts: str) -> NodeKey:
+        return NodeKey(kind, tuple(parts))
+
+    if "#" in text:
+        head, field = split("#", text, last=True)
+        attempt(lambda: column_from_display(text))
+        attempt(lambda: column_key(dataset_from_uri(head), field))  # postgresql://db/a.b.c#f
+        for namespace, name in namespace_splits(head):
+            attempt(lambda n=namespace, m=name: column_key(dataset_key(n, m), field))
+    attempt(lambda: dataset_from_display(text))
+    if "#" not in text:  # a URI parser would drop `#field` as a fragment: a column, not this
+        attempt(lambda: dataset_from_uri(text))
+    for namespace, name in namespace_splits(text):
+        attempt(lambda n=namespace, m=name: dataset_key(n, m))
+        for kind in (NodeKind.JOB, NodeKind.EXPOSURE):
+            attempt(lambda kind=kind, n=namespace, m=name: keyed(kind, n, m))
+    if "@" in text:
+        head, version = split("@", text, last=True)
+        for namespace, name in namespace_splits(head):
+            attempt(lambda n=namespace, m=name: version_key(dataset_key(n, m), version))
+        attempt(lambda: keyed(NodeKind.MODEL_VERSION, *split("/", head), version))
+    if ":" in text:
+        head, name = split(":", text, last=True)
+        attempt(lambda: keyed(NodeKind.FEATURE, *split("/", head), name))
+    for kind in (NodeKind.MODEL, NodeKind.FEATURE_VIEW, NodeKind.FEATURE_SERVICE, NodeKind.ENTITY):
+        attempt(lambda kind=kind: keyed(kind, *split("/", text)))
+    attempt(lambda: keyed(NodeKind.CHECK, *split("/", text, last=True)))
+    for kind in (NodeKind.KPI, NodeKind.DECISION_POINT, NodeKind.DECISION, NodeKind.RUN):
+        attempt(lambda kind=kind: keyed(kind, text))
+    attempt(lambda: keyed(NodeKind.OWNER, owner_id(text)))
+    return sorted(found.values(), key=lambda k: list(NodeKind).index(k.kind))
+
+
+def resolve_node(
+    store: GraphStore,
+    ref: str | None,
+    kind: NodeKind | None = None,
+    fields: dict[str, str | None] | None = None,
+    extra: list[str] | None = None,
+) -> str:
+    """The id of the node the arguments name; BadParameter (exit 2) naming the argument when
+    they name none, NotFound (exit 3) when it is not in the graph."""
+    given = {k: v for k, v in (fields or {}).items() if v is not None}
+    for item in extra or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"{item!r} is not FIELD=VALUE", param_hint="'--key'")
+        given[name.strip()] = value
+    if given:
+        if ref is not None:
+            raise typer.BadParameter("give NODE or the key options, not both", param_hint="NODE")
+        if kind is None:
+            raise typer.BadParameter("the key options need --kind", param_hint="'--kind'")
+        try:
+            key = NodeKey.of(kind, **given)
+        except ValueError as exc:
+            wanted = ", ".join(f"--{f}" for f in KEY_FIELDS[kind])
+            raise typer.BadParameter(f"{exc} (give {wanted})", param_hint="'--kind'") from exc
+        if store.get_node(key.id) is None:
+            raise NotFound(f"no {kind} {key.display}")
+        return key.id
+    if ref is None or not ref.strip():
+        raise typer.BadParameter(
+            "name a node (or give --kind and its key options)", param_hint="NODE"
+        )
+    if ref.startswith("["):
+        try:
+            key = NodeKey.from_id(ref)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="NODE") from exc
+        if kind is not None and key.kind is not kind:
+            raise typer.BadParameter(f"names a {key.kind}, not a {kind}", param_hint="NODE")
+        return key.id
+    candidates = [k for k in keys_named(ref) if kind is None or k.kind is kind]
+    if not candidates:
+        raise typer.BadParameter(f"{ref!r} is not a display name of a {kind}", param_hint="NODE")
+    found = store.get_nodes([k.id for k in candidates])
+    if len(found) > 1:
+        kinds = ", ".join(n.key.kind.value for n in found)
+        raise typer.BadParameter(
+            f"{ref!r} names several nodes ({kinds}): narrow it with --kind", param_hint="NODE"
+        )
+    if not found:
+        raise NotFound(f"no node named {ref!r}" + (f" of kind {kind}" if kind else ""))
+    return found[0].id
+
+
+def _node(
+    ws: Workspace,
+    *,
+    ref: str | None,
+    kind: NodeKind | None,
+    namespace: str | None,
+    name: str | None,
+    field: str | None,
+    key: list[str] | None,
+) -> str:
+    fields = {"namespace": namespace, "name": name, "field": field}
+    return resolve_node(ws.store, ref, kind, fields, key)
+
+
+# ---- output ------------------------------------------------------------------------------------
+
+
+def _emit_json(doc: dict[str, Any]) -> None:
+    import json
+
+    typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
+def _export(graph: nx.MultiDiGraph, fmt: ExportFormat | None, output: Path | None) -> None:
+    to_file = output is not None and str(output) != "-"
+    if fmt is None and to_file:
+        fmt = ExportFormat.of_path(output)
+    if fmt is None:
+        known = ", ".join(ExportFormat)
+        raise typer.BadParameter(
+            f"say which format ({known}), or give --output a file name ending in one",
+            param_hint="'--format'",
+        )
+    if fmt is ExportFormat.PNG and not to_file:
+        raise typer.BadParameter("a PNG needs a file: give --output FILE", param_hint="'--output'")
+    data = render(graph, fmt)
+    if not to_file:
+        typer.echo(data.decode(), nl=False)
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(data)
+    except OSError as exc:
+        err.print(f"[red]failed:[/red] cannot write {output}: {exc}", soft_wrap=True)
+        raise typer.Exit(FAILURE) from exc
+    err.print(
+        f"wrote {fmt} ({graph.number_of_nodes()} nodes, "
+        f"{graph.number_of_edges()} edges, {len(data)} bytes) to {output}"
+    )
+
+
+def _check_outputs(as_json: bool, fmt: ExportFormat | None, output: Path | None) -> None:
+    if (
+        as_json
+        and (fmt is not None or output is not None)
+        and (output is None or str(output) == "-")
+    ):
+        raise typer.BadParameter("--json and an export both want stdout", param_hint="'--output'")
+
+
+def _counts(title: str, counts: dict[str, int]) -> Table:
+    table = Table(title, "count", title=None)
+    for name, count in counts.items():
+        table.add_row(name, str(count))
+    return table
+
+
+def _more(shown: int, total: int) -> None:
+    if total > shown:
+        console.print(f"… and {total - shown} more (--limit, --json or --format for all)")
+
+
+# ---- impact -----------------------------------------------------------------------------------
+
+
+def _impact(
+    *,
+    ref: str | None,
+    kind: NodeKind | None,
+    namespace: str | None,
+    name: str | None,
+    field: str | None,
+    key: list[str] | None,
+    depth: int,
+    exact_only: bool,
+    only: list[NodeKind] | None,
+    as_of: str | None,
+    max_nodes: int,
+    as_json: bool,
+    fmt: ExportFormat | None,
+    output: Path | None,
+    limit: int,
+) -> None:
+    from queries.export import impact_dict, impact_graph
+    from queries.impact import impact
+
+    _check_outputs(as_json, fmt, output)
+    with answering(), workspace() as ws:
+        node_id = _node(
+            ws, ref=ref, kind=kind, namespace=namespace, name=name, field=field, key=key
+        )
+        answer = impact(
+            ws.store,
+            node_id,
+            depth=depth,
+            exact_only=exact_only,
+            kinds=set(only) if only else None,
+            as_of=as_of,
+            max_nodes=max_nodes,
+        )
+    if fmt is not None or output is not None:
+        _export(impact_graph(answer), fmt, output)
+        if as_json:
+            _emit_json(impact_dict(answer))
+        return
+    if as_json:
+        _emit_json(impact_dict(answer))
+        return
+    start = answer.start.key
+    console.print(
+        f"[bold]Impact of {start.kind} {start.display}[/bold]: {len(answer.items)} "
+        f"node(s) downstream" + (" [yellow](truncated)[/yellow]" if answer.truncated else ""),
+        soft_wrap=True,
+    )
+    summary = Table("kind", "count", "certainty", "count ", "owner", "count  ", title="summary")
+    columns = [
+        list(answer.by_kind.items()),
+        list(answer.by_certainty.items()),
+        list(answer.by_owner.items()),
+    ]
+    for i in range(max(map(len, columns), default=0)):
+        row: list[str] = []
+        for col in columns:
+            row += [col[i][0], str(col[i][1])] if i < len(col) else ["", ""]
+        summary.add_row(*row)
+    console.print(summary)
+    if answer.kpis:
+        console.print("KPIs: " + ", ".join(answer.kpis), soft_wrap=True)
+    if answer.unowned:
+        console.print(f"[yellow]{answer.unowned} impacted node(s) have no owner[/yellow]")
+    table = Table("dist", "certainty", "kind", "node", "owners", "via", title="downstream")
+    for item in answer.items[:limit]:
+        via = item.path[-1].edge.key.kind.value if item.path else ""
+        colour = "green" if item.certainty.value == "exact" else "yellow"
+        table.add_row(
+            str(item.distance),
+            f"[{colour}]{item.certainty}[/{colour}]",
+            item.node.key.kind.value,
+            item.node.key.display,
+            ", ".join(item.owners),
+            via,
+        )
+    console.print(table)
+    _more(limit, len(answer.items))
+
+
+ExactOpt = Annotated[bool, typer.Option("--exact-only", help="column-level reach only")]
+OnlyOpt = Annotated[
+    list[NodeKind] | None, typer.Option("--only", help="keep these kinds (repeatable)")
+]
+MaxNodesOpt = Annotated[int, typer.Option(help="stop the walk after this many nodes", min=1)]
+
+
+@app.command("impact")
+def impact_command(  # noqa: PLR0917 - one parameter per CLI option
+    node: NodeArg = None,
+    kind: KindOpt = None,
+    namespace: NamespaceOpt = None,
+    name: NameOpt = None,
+    field: FieldOpt = None,
+    key: KeyOpt = None,
+    depth: DepthOpt = 10,
+    exact_only: ExactOpt = False,
+    only: OnlyOpt = None,
+    as_of: AsOfOpt = None,
+    max_nodes: MaxNodesOpt = 100_000,
+    as_json: JsonOpt = False,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+    limit: LimitOpt = 50,
+) -> None:
+    """What breaks if NODE changes: everything downstream, with certainty and owners."""
+    _impact(
+        ref=node,
+        kind=kind,
+        namespace=namespace,
+        name=name,
+        field=field,
+        key=key,
+        depth=depth,
+        exact_only=exact_only,
+        only=only,
+        as_of=as_of,
+        max_nodes=max_nodes,
+        as_json=as_json,
+        fmt=fmt,
+        output=output,
+        limit=limit,
+    )
+
+
+@export_app.command("impact")
+def export_impact(  # noqa: PLR0917 - one parameter per CLI option
+    output: ExportOutputOpt,
+    node: NodeArg = None,
+    fmt: FormatOpt = None,
+    kind: KindOpt = None,
+    namespace: NamespaceOpt = None,
+    name: NameOpt = None,
+    field: FieldOpt = None,
+    key: KeyOpt = None,
+    depth: DepthOpt = 10,
+    exact_only: ExactOpt = False,
+    only: OnlyOpt = None,
+    as_of: AsOfOpt = None,
+    max_nodes: MaxNodesOpt = 100_000,
+) -> None:
+    """The impact graph of NODE into a file: start, impacted nodes, their explaining edges."""
+    _impact(
+        ref=node,
+        kind=kind,
+        namespace=namespace,
+        name=name,
+        field=field,
+        key=key,
+        depth=depth,
+        exact_only=exact_only,
+        only=only,
+        as_of=as_of,
+        max_nodes=max_nodes,
+        as_json=False,
+        fmt=fmt,
+        output=output,
+        limit=1,
+    )
+
+
+# ---- accountability ---------------------------------------------------------------------------
+
+OwnerArg = Annotated[
+    str, typer.Argument(help="an owner id (`team:ml-risk`, an email, an alias) or a node id")
+]
+
+
+def _owner(
+    ref: str,
+    *,
+    depth: int,
+    as_of: str | None,
+    max_nodes: int,
+    as_json: bool,
+    fmt: ExportFormat | None,
+    output: Path | None,
+    limit: int,
+) -> None:
+    from queries.accountability import accountability
+    from queries.export import accountability_dict, accountability_graph
+
+    _check_outputs(as_json, fmt, output)
+    if not ref.strip():
+        raise typer.BadParameter("name an owner", param_hint="OWNER")
+    from ingest.openlineage.owners import owner_id
+
+    with answering(), workspace() as ws:
+        ident = ref if ref.startswith("[") else owner_id(ref)
+        answer = accountability(ws.store, ident, depth=depth, as_of=as_of, max_nodes=max_nodes)
+    if fmt is not None or output is not None:
+        _export(accountability_graph(answer), fmt, output)
+        if as_json:
+            _emit_json(accountability_dict(answer))
+        return
+    if as_json:
+        _emit_json(accountability_dict(answer))
+        return
+    me = answer.owner
+    console.print(
+        f"[bold]Accountability of {me.key.display}[/bold]"
+        + (f" ({me.props['name']})" if "name" in me.props else ""),
+        soft_wrap=True,
+    )
+    if answer.teams:
+        console.print("teams: " + ", ".join(answer.teams), soft_wrap=True)
+    if answer.members:
+        console.print("members: " + ", ".join(answer.members), soft_wrap=True)
+    owned = Table("kind", "asset", "ownership", "via", title=f"owns ({len(answer.owned)})")
+    for o in answer.owned[:limit]:
+        owned.add_row(o.node.key.kind.value, o.node.key.display, o.ownership_type, o.via)
+    console.print(owned)
+    _more(limit, len(answer.owned))
+    kpis = Table("KPI", "distance", "certainty", "owners", title=f"KPIs ({len(answer.kpis)})")
+    for r in answer.kpis[:limit]:
+        kpis.add_row(r.node.key.display, str(r.distance), r.certainty.value, ", ".join(r.owners))
+    console.print(kpis)
+    for title, links, assets in (
+        ("upstream owners", answer.upstream_owners, answer.upstream),
+        ("downstream owners", answer.downstream_owners, answer.downstream),
+    ):
+        table = Table("owner", "left", "through", title=f"{title} ({len(assets)} assets)")
+        for link in links[:limit]:
+            shown = ", ".join(NodeKey.from_id(a).display for a in link.assets[:3])
+            more = f" +{len(link.assets) - 3}" if len(link.assets) > 3 else ""
+            table.add_row(link.owner, "[red]left[/red]" if link.left else "", shown + more)
+        console.print(table)
+    gaps = Table("gap", "asset", "detail", title=f"gaps ({len(answer.gaps)})")
+    for g in answer.gaps[:limit]:
+        gaps.add_row(f"[red]{g.kind}[/red]", g.asset.key.display, g.detail)
+    console.print(gaps)
+    _more(limit, len(answer.gaps))
+    if answer.truncated:
+        console.print("[yellow]the walk was cut short (--max-nodes)[/yellow]")
+
+
+@app.command("owner")
+def owner_command(  # noqa: PLR0917 - one parameter per CLI option
+    owner: OwnerArg,
+    depth: DepthOpt = 10,
+    as_of: AsOfOpt = None,
+    max_nodes: MaxNodesOpt = 100_000,
+    as_json: JsonOpt = False,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+    limit: LimitOpt = 50,
+) -> None:
+    """What OWNER answers for: owned assets, KPIs, upstream and downstream owners, gaps."""
+    _owner(
+        owner,
+        depth=depth,
+        as_of=as_of,
+        max_nodes=max_nodes,
+        as_json=as_json,
+        fmt=fmt,
+        output=output,
+        limit=limit,
+    )
+
+
+@export_app.command("owner")
+def export_owner(  # noqa: PLR0917 - one parameter per CLI option
+    owner: OwnerArg,
+    output: ExportOutputOpt,
+    fmt: FormatOpt = None,
+    depth: DepthOpt = 10,
+    as_of: AsOfOpt = None,
+    max_nodes: MaxNodesOpt = 100_000,
+) -> None:
+    """The accountability map of OWNER into a file."""
+    _owner(
+        owner,
+        depth=depth,
+        as_of=as_of,
+        max_nodes=max_nodes,
+        as_json=False,
+        fmt=fmt,
+        output=output,
+        limit=1,
+    )
+
+
+# ---- decision trace ---------------------------------------------------------------------------
+
+
+@app.command("trace")
+def trace_command(
+    decision: Annotated[
+        str,
+        typer.Argument(
+            help="a decision id, a Decision or ModelVersion node id, or a model "
+            "version's display name (`mlflow/credit-risk@3`)"
+        ),
+    ],
+    depth: DepthOpt = 10,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Where a decision's data came from: decision → model version → training runs → dataset
+    versions → … → sources, and the features it read, with times and evidence."""
+    from queries.export import trace_dict
+    from queries.root_cause import decision_lineage
+
+    if not decision.strip():
+        raise typer.BadParameter("name a decision", param_hint="DECISION")
+    with answering(), workspace() as ws:
+        ref = decision
+        if (
+            not decision.startswith("[")
+            and "@" in decision
+            and ws.store.get_node(NodeKey.of(NodeKind.DECISION, decision_id=decision.strip()).id)
+            is None
+            and (ws.decisions is None or ws.decisions.get(decision.strip()) is None)
+        ):
+            ref = resolve_node(ws.store, decision, NodeKind.MODEL_VERSION)
+        trace = decision_lineage(ws.store, ref, depth=depth, as_of=as_of, decisions=ws.decisions)
+    if as_json:
+        _emit_json(trace_dict(trace))
+        return
+    console.print(
+        f"[bold]Trace of {trace.start.key.kind} {trace.start.key.display}[/bold]"
+        + (" [yellow](truncated)[/yellow]" if trace.truncated else ""),
+        soft_wrap=True,
+    )
+    for title, steps in (
+        (
+            "decision and model",
+            [*([trace.decision] if trace.decision else []), *trace.model_versions],
+        ),
+        ("data", trace.data),
+        ("features", trace.features),
+    ):
+        console.print(_steps_table(title, steps))
+    if trace.sources:
+        shown = ", ".join(NodeKey.from_id(s).display for s in trace.sources)
+        console.print(f"sources: {shown}", soft_wrap=True)
+
+
+def _steps_table(title: str, steps: list[TraceStep]) -> Table:
+    table = Table(
+        "dist",
+        "step",
+        "node",
+        "edge",
+        "resolution",
+        "time",
+        "owners",
+        "evidence",
+        title=f"{title} ({len(steps)})",
+    )
+    for s in steps:
+        evidence = (
+            s.evidence[0] + (f" +{len(s.evidence) - 1}" if len(s.evidence) > 1 else "")
+            if s.evidence
+            else ""
+        )
+        resolution = s.resolution.value + (f": {s.detail}" if s.detail else "")
+        table.add_row(
+            str(s.distance),
+            s.kind.value,
+            s.node.key.display,
+            s.edge.value if s.edge else "",
+            resolution,
+            s.time or "",
+            ", ".join(s.owners),
+            evidence,
+        )
+    return table
+
+
+# ---- audit trail ------------------------------------------------------------------------------
+
+
+@app.command("audit")
+def audit_command(  # noqa: PLR0917 - one parameter per CLI option
+    node: NodeArg = None,
+    kind: KindOpt = None,
+    namespace: NamespaceOpt = None,
+    name: NameOpt = None,
+    field: FieldOpt = None,
+    key: KeyOpt = None,
+    since: Annotated[str | None, typer.Option(help="ISO-8601, inclusive")] = None,
+    until: Annotated[str | None, typer.Option(help="ISO-8601, inclusive")] = None,
+    types: Annotated[
+        list[EntryType] | None, typer.Option("--type", help="entry types (repeatable)")
+    ] = None,
+    first: Annotated[int, typer.Option(help="entries per page (1-500)")] = 50,
+    after: Annotated[str | None, typer.Option(help="the cursor a previous page ended at")] = None,
+    every: Annotated[bool, typer.Option("--all", help="follow the pages to the end")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The history of NODE, oldest first: runs, versions, schema, quality, ownership, …"""
+    from queries.audit import AuditPage, audit_trail
+    from queries.export import audit_dict
+
+    with answering(), workspace() as ws:
+        node_id = _node(
+            ws, ref=node, kind=kind, namespace=namespace, name=name, field=field, key=key
+        )
+        page = audit_trail(
+            ws.log,
+            ws.store,
+            node_id,
+            since=since,
+            until=until,
+            types=types,
+            first=first,
+            after=after,
+        )
+        entries = list(page.entries)
+        with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
+            task = progress.add_task("reading the audit trail", total=None)
+            while every and page.next_cursor is not None:
+                page = audit_trail(
+                    ws.log,
+                    ws.store,
+                    node_id,
+                    since=since,
+                    until=until,
+                    types=types,
+                    first=first,
+                    after=page.next_cursor,
+                )
+                entries += page.entries
+                progress.update(task, completed=len(entries))
+        page = AuditPage(page.node, entries, page.next_cursor)
+    if as_json:
+        _emit_json(audit_dict(page))
+        return
+    table = Table(
+        "time",
+        "type",
+        "summary",
+        "source",
+        "event",
+        title=f"audit trail of {page.node.key.display} ({len(entries)})",
+    )
+    for e in entries:
+        table.add_row(e.event_time, str(e.entry_type), e.summary, e.source, e.event_id)
+    console.print(table)
+    if page.next_cursor:
+        console.print(f"more: --after {page.next_cursor} (or --all)", soft_wrap=True)

@@ -1,0 +1,36 @@
+"""A write that times out on Neo4j is the store being unavailable (retry the batch later), not
+a batch the store refused (which the projector would park, event by event)."""
+
+from __future__ import annotations
+
+import pytest
+
+from graph.model import EdgeKind, NodeKey, NodeKind
+from graph.mutations import MutationBatch, Provenance
+from graph.neo4j_store import Neo4jStore
+from graph.store import StoreUnavailable
+
+pytestmark = pytest.mark.neo4j
+
+
+def test_timed_out_write_is_unavailable_not_refused(neo4j_server, neo4j_store) -> None:
+    hurried = Neo4jStore(
+        neo4j_server.uri,
+        user=neo4j_server.user,
+        password=neo4j_server.password,
+        write_timeout=0.001,
+    )
+    p = Provenance("test", "e1", "2026-01-01T00:00:00Z")
+    b = MutationBatch()
+    hub = NodeKey.of(NodeKind.DATASET, namespace="bulk", name="hub")
+    for i in range(6_000):
+        col = NodeKey.of(NodeKind.COLUMN, namespace="bulk", name="hub", field=f"c{i:05d}")
+        b.edge(hub, EdgeKind.HAS_COLUMN, col, p)
+    try:
+        with pytest.raises(StoreUnavailable, match="TransactionTimedOut"):
+            hurried.apply(b, checkpoint=7)
+    finally:
+        hurried.close()
+    # nothing of the batch, nor its checkpoint, was written
+    assert neo4j_store.stats().edges == {}
+    assert neo4j_store.checkpoint() == 0

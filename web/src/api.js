@@ -1,0 +1,118 @@
+// The only way the page reads data: the service's public GraphQL API at /graphql.
+
+export class ApiError extends Error {
+  constructor(message, status = 0) {
+    super(message);
+    this.status = status;
+  }
+}
+
+// With LKG_AUTH=required the API wants `Authorization: Bearer <key>`: the page asks for a read
+// key once (see main.js) and keeps it for the tab's session only.
+const KEY = "lkg.apiKey";
+export const apiKey = {
+  get: () => sessionStorage.getItem(KEY),
+  set: (key) => (key ? sessionStorage.setItem(KEY, key) : sessionStorage.removeItem(KEY)),
+};
+const authHeaders = () => (apiKey.get() ? { authorization: `Bearer ${apiKey.get()}` } : {});
+
+export async function gql(query, variables = {}) {
+  const response = await fetch(new URL("graphql", document.baseURI), {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json", ...authHeaders() },
+    body: JSON.stringify({ query, variables }),
+  });
+  let body;
+  try {
+    body = await response.json();
+  } catch {
+    throw new ApiError(`GraphQL answered HTTP ${response.status} without JSON`, response.status);
+  }
+  if (body.errors?.length) throw new ApiError(body.errors.map((e) => e.message).join("; "), response.status);
+  if (!response.ok) throw new ApiError(body.error ?? `GraphQL answered HTTP ${response.status}`, response.status);
+  return body.data;
+}
+
+/** Open a raw event in a new tab, with the API key if one is set (a plain link cannot send it). */
+export async function openEvent(url) {
+  const response = await fetch(url, { headers: authHeaders() });
+  const blob = new Blob([await response.text()], { type: response.headers.get("content-type") ?? "text/plain" });
+  window.open(URL.createObjectURL(blob), "_blank", "noopener");
+}
+
+/** Where the raw event behind a piece of evidence is served. */
+export const eventUrl = (eventId) =>
+  new URL(`api/v1/events/${encodeURIComponent(eventId)}`, document.baseURI).href;
+
+const NODE = "id kind display key";
+
+export const SEARCH = `query Search($text: String!, $kinds: [String!], $limit: Int!) {
+  search(text: $text, kinds: $kinds, limit: $limit) { ${NODE} }
+}`;
+
+export const NODE_PAGE = `query NodePage($ref: NodeRef!) {
+  node(ref: $ref) { ${NODE} props sources firstSeen lastSeen firstEvent lastEvent }
+  impact(ref: $ref, depth: 1, first: 200) {
+    summary { total }
+    edges { node { node { ${NODE} } certainty owners path { kind props } } }
+  }
+}`;
+
+export const AUDIT = `query Audit($ref: NodeRef!, $first: Int!, $after: String) {
+  auditTrail(ref: $ref, first: $first, after: $after) {
+    entries { time type summary eventId source otherNodeId edgeKind cursor }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+
+export const IMPACT = `query Impact($ref: NodeRef!, $depth: Int!, $exactOnly: Boolean!,
+    $first: Int!, $after: String) {
+  impact(ref: $ref, depth: $depth, exactOnly: $exactOnly, first: $first, after: $after) {
+    start { ${NODE} }
+    summary {
+      total truncated kpis unowned
+      byKind { kind count } byCertainty { kind count } byOwner { kind count }
+    }
+    edges {
+      node {
+        node { ${NODE} }
+        distance certainty owners
+        path { kind fromId fromDisplay toId toDisplay lastEvent }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+
+const STEP = `kind node { ${NODE} } distance via edge resolution time evidence owners detail`;
+
+export const DECISION_TRACE = `query Trace($ref: NodeRef!, $id: String!) {
+  decisionLineage(ref: $ref) {
+    start { ${NODE} }
+    decision { ${STEP} }
+    modelVersions { ${STEP} }
+    data { ${STEP} }
+    features { ${STEP} }
+    sources truncated
+  }
+  decision(id: $id) {
+    decisionId timestamp decisionPoint registry model version alias outcome eventId
+    madeBy { resolution detail }
+  }
+}`;
+
+const RELATED = `node { ${NODE} } distance certainty owners`;
+
+export const ACCOUNTABILITY = `query Owner($ownerId: String!) {
+  accountability(ownerId: $ownerId) {
+    owner { ${NODE} }
+    teams members truncated
+    owned { node { ${NODE} } ownershipType via }
+    kpis { ${RELATED} }
+    upstream { ${RELATED} }
+    downstream { ${RELATED} }
+    upstreamOwners { owner left assets }
+    downstreamOwners { owner left assets }
+    gaps { kind asset { ${NODE} } related { ${NODE} } detail evidence }
+  }
+}`;
