@@ -11,6 +11,7 @@ import strawberry
 from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -20,6 +21,7 @@ from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
 from api.auth import ANONYMOUS, Principal
+from api.graphql_cost import CostLimit
 from api.questions import Questions
 from api.types import (
     NODE_TYPES,
@@ -335,6 +337,8 @@ schema = _Schema(
         lambda: QueryDepthLimiter(max_depth=12),
         lambda: MaxAliasesLimiter(max_alias_count=15),
         lambda: MaxTokensLimiter(max_token_count=2000),
+        # ... and the work: pages times fields, plus a traversal per graph-walking question
+        lambda: AddValidationRules([CostLimit]),
     ],
 )
 

@@ -1,0 +1,55 @@
+"""The GraphQL cost bound (api/graphql_cost.py), checked before anything runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.graphql_cost import MAX_COST
+from api.schema import schema
+
+FIELDS = "edges { node { distance certainty owners node { id kind display props } } }"
+
+
+def impact(alias: str, first: str) -> str:
+    return f'{alias}: impact(ref: {{id: "x"}}, first: {first}) {{ {FIELDS} }}'
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ version }",
+        "{ " + impact("a", "100") + " }",
+        "{ " + impact("a", "1000") + " }",  # one full page of the largest size
+    ],
+)
+def test_reasonable_requests_pass_validation(query: str) -> None:
+    result = schema.execute_sync(query)
+    assert not any("would cost" in e.message for e in result.errors or []), result.errors
+
+
+def test_a_request_costing_too_much_is_refused_before_it_runs() -> None:
+    query = "query Greedy { " + " ".join(impact(a, "1000") for a in "abc") + " }"
+    result = schema.execute_sync(query)
+    assert result.data is None
+    (error,) = result.errors
+    assert error.message.startswith("Greedy would cost about ")
+    assert f"(limit {MAX_COST:,})" in error.message
+
+
+def test_variables_count_as_the_largest_page() -> None:
+    one = "query($n: Int!) { " + impact("a", "$n") + " }"
+    three = "query($n: Int!) { " + " ".join(impact(a, "$n") for a in "abc") + " }"
+    errors = schema.execute_sync(one, variable_values={"n": 5}).errors or []
+    assert not any("would cost" in e.message for e in errors)
+    assert "would cost" in schema.execute_sync(three, variable_values={"n": 5}).errors[0].message
+
+
+def test_fragments_are_counted_and_cycles_do_not_hang() -> None:
+    query = (
+        "query Frag { " + " ".join(f'{a}: impact(ref: {{id: "x"}}, first: 1000) {{ ...E }}'
+                                   for a in "abc") + " } "
+        "fragment E on ImpactConnection { " + FIELDS + " }"
+    )  # fmt: skip
+    assert "would cost" in schema.execute_sync(query).errors[0].message
+    cyclic = "{ version ...A } fragment A on Query { version ...A }"
+    assert schema.execute_sync(cyclic).errors  # refused by GraphQL's own rule, not a hang
