@@ -26,7 +26,7 @@ $(SOURCES)/.done: tests/sources/requirements.txt
 	$(SOURCES)/bin/pip install --quiet -r tests/sources/requirements.txt
 	touch $@
 
-## Run the service on the embedded store with the demo graph: http://127.0.0.1:8000/graphql
+## Run the service on the embedded store with the demo graph: http://127.0.0.1:8000/ (GraphQL at /graphql)
 serve: $(VENV)/.base
 	$(BIN)/lkg serve --demo
 
