@@ -146,6 +146,7 @@ def _semantic_errors(event: dict[str, Any], kind: EventKind) -> list[FieldError]
             canonical_time(event_time)
         except ValueError:
             errors.append(FieldError("$.eventTime", f"not an ISO-8601 timestamp: {event_time!r}"))
+    errors += _blank_names(event)
     if kind is EventKind.RUN and isinstance(run := event.get("run"), dict):
         run_id = run.get("runId")
         if isinstance(run_id, str):
@@ -154,6 +155,22 @@ def _semantic_errors(event: dict[str, Any], kind: EventKind) -> list[FieldError]
             except ValueError:
                 errors.append(FieldError("$.run.runId", f"not a UUID: {run_id!r}"))
     return errors
+
+
+def _blank_names(event: dict[str, Any]) -> list[FieldError]:
+    """A job or dataset whose namespace or name is blank names nothing: refuse it at intake
+    (the spec's models accept "" and the mapping could only park the event later)."""
+    named: list[tuple[str, Any]] = [(f"$.{k}", event.get(k)) for k in ("job", "dataset")]
+    for side in ("inputs", "outputs"):
+        if isinstance(items := event.get(side), list):
+            named += [(f"$.{side}[{i}]", item) for i, item in enumerate(items)]
+    return [
+        FieldError(f"{path}.{field}", "must not be blank")
+        for path, item in named
+        if isinstance(item, dict)
+        for field in ("namespace", "name")
+        if isinstance(item.get(field), str) and not item[field].strip()
+    ]
 
 
 def validate_event(event: Any) -> EventKind:

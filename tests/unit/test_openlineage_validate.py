@@ -130,6 +130,12 @@ def broken(change: Any) -> dict[str, Any]:
         (broken(lambda e: e.update(eventType="DONE")), "$.eventType", "must be one of START"),
         (broken(lambda e: e.update(inputs="orders")), "$.inputs", "must be a list"),
         (broken(lambda e: e["inputs"][0].pop("name")), "$.inputs[0].name", "required field"),
+        (broken(lambda e: e["job"].update(namespace="")), "$.job.namespace", "must not be blank"),
+        (
+            broken(lambda e: e["inputs"][0].update(name=" ")),
+            "$.inputs[0].name",
+            "must not be blank",
+        ),
         (broken(lambda e: e["run"].update(facets=[])), "$.run.facets", "must be an object"),
         ([FULL], "$", "must be a JSON object"),
         ({"hello": "world"}, "$", "not an OpenLineage event"),

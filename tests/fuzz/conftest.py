@@ -1,0 +1,23 @@
+"""The app in-process (ASGI, no sockets) on the embedded store with the demo graph, for fuzzing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+
+
+def app_client(data_dir: Path, **settings: object) -> TestClient:
+    app = create_app(Settings(data_dir=data_dir, neo4j_uri=None, **settings))
+    return TestClient(app, raise_server_exceptions=False)  # a bug must show as a 500, not raise
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    with app_client(tmp_path_factory.mktemp("fuzz"), demo=True) as client:
+        yield client
