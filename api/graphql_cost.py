@@ -23,7 +23,7 @@ from graphql import (
 )
 from graphql.language import FragmentSpreadNode, InlineFragmentNode
 
-MAX_COST = 25_000
+MAX_COST = 100_000
 MAX_PAGE = 1_000  # api/types.py page_bounds: `first` is at most 1,000
 PAGE_ARGUMENTS = ("first", "limit")
 # questions that walk the graph: a BFS each, whatever is selected of the answer

@@ -19,7 +19,7 @@ def impact(alias: str, first: str) -> str:
     [
         "{ version }",
         "{ " + impact("a", "100") + " }",
-        "{ " + impact("a", "1000") + " }",  # one full page of the largest size
+        "{ " + impact("a", "1000") + impact("b", "1000") + " }",  # two full pages, largest size
     ],
 )
 def test_reasonable_requests_pass_validation(query: str) -> None:
@@ -28,7 +28,7 @@ def test_reasonable_requests_pass_validation(query: str) -> None:
 
 
 def test_a_request_costing_too_much_is_refused_before_it_runs() -> None:
-    query = "query Greedy { " + " ".join(impact(a, "1000") for a in "abc") + " }"
+    query = "query Greedy { " + " ".join(impact(a, "1000") for a in "abcdefghij") + " }"
     result = schema.execute_sync(query)
     assert result.data is None
     (error,) = result.errors
@@ -38,7 +38,7 @@ def test_a_request_costing_too_much_is_refused_before_it_runs() -> None:
 
 def test_variables_count_as_the_largest_page() -> None:
     one = "query($n: Int!) { " + impact("a", "$n") + " }"
-    three = "query($n: Int!) { " + " ".join(impact(a, "$n") for a in "abc") + " }"
+    three = "query($n: Int!) { " + " ".join(impact(a, "$n") for a in "abcdefghij") + " }"
     errors = schema.execute_sync(one, variable_values={"n": 5}).errors or []
     assert not any("would cost" in e.message for e in errors)
     assert "would cost" in schema.execute_sync(three, variable_values={"n": 5}).errors[0].message
@@ -47,7 +47,7 @@ def test_variables_count_as_the_largest_page() -> None:
 def test_fragments_are_counted_and_cycles_do_not_hang() -> None:
     query = (
         "query Frag { " + " ".join(f'{a}: impact(ref: {{id: "x"}}, first: 1000) {{ ...E }}'
-                                   for a in "abc") + " } "
+                                   for a in "abcdefghij") + " } "
         "fragment E on ImpactConnection { " + FIELDS + " }"
     )  # fmt: skip
     assert "would cost" in schema.execute_sync(query).errors[0].message
