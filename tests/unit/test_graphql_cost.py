@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from graphql import parse, validate
 
-from api.graphql_cost import MAX_COST
+from api.graphql_cost import MAX_COST, CostLimit
 from api.schema import schema
 
 FIELDS = "edges { node { distance certainty owners node { id kind display props } } }"
@@ -23,8 +24,8 @@ def impact(alias: str, first: str) -> str:
     ],
 )
 def test_reasonable_requests_pass_validation(query: str) -> None:
-    result = schema.execute_sync(query)
-    assert not any("would cost" in e.message for e in result.errors or []), result.errors
+    # validation only: executing would start the async resolvers on a sync path
+    assert validate(schema._schema, parse(query), [CostLimit]) == []
 
 
 def test_a_request_costing_too_much_is_refused_before_it_runs() -> None:
@@ -39,8 +40,7 @@ def test_a_request_costing_too_much_is_refused_before_it_runs() -> None:
 def test_variables_count_as_the_largest_page() -> None:
     one = "query($n: Int!) { " + impact("a", "$n") + " }"
     three = "query($n: Int!) { " + " ".join(impact(a, "$n") for a in "abcdefghij") + " }"
-    errors = schema.execute_sync(one, variable_values={"n": 5}).errors or []
-    assert not any("would cost" in e.message for e in errors)
+    assert validate(schema._schema, parse(one), [CostLimit]) == []
     assert "would cost" in schema.execute_sync(three, variable_values={"n": 5}).errors[0].message
 
 
