@@ -41,6 +41,7 @@ from queries.accountability import (
     versions_of,
 )
 from queries.arguments import MAX_DEPTH, check_depth, time_arg
+from queries.deployments import serves_at
 from queries.traversal import Step, start_nodes, traverse
 
 if TYPE_CHECKING:
@@ -273,7 +274,7 @@ def _deciding_versions(
                 *store.neighbors(candidates, Direction.OUT, [E.DEPLOYED_TO], at),
             ]
         }
-        serving = {e.key.src.id for e in deployments.values() if _serving(e, at)}
+        serving = {e.key.src.id for e in deployments.values() if serves_at(e, at)}
         if len(serving) == 1:
             resolution = Resolution.RESOLVED
             chosen = [e for e in decided if e.key.src.id in serving]
@@ -295,22 +296,6 @@ def _deciding_versions(
         for e in chosen
     ]
     return sorted(steps, key=lambda s: (s.node.key.display, s.node.id))
-
-
-def _prop_time(edge: StoredEdge, name: str) -> str | None:
-    value = edge.props.get(name)
-    if not isinstance(value, str):
-        return None
-    try:
-        return canonical_time(value)
-    except ValueError:
-        return None
-
-
-def _serving(deployment: StoredEdge, at: str) -> bool:
-    begin = _prop_time(deployment, "valid_from") or deployment.first_seen
-    end = _prop_time(deployment, "valid_until") or deployment.valid_to
-    return begin <= at and (end is None or at < end)
 
 
 @dataclass(frozen=True, slots=True)
