@@ -1,6 +1,5 @@
-"""OpenLineage ingestion: events (RunEvent, DatasetEvent, JobEvent) to graph mutations."""
+"""OpenLineage ingestion: events (RunEvent, DatasetEvent, JobEvent) to graph mutations.
 
-from ingest.openlineage.identity import canonical_dataset
-from ingest.openlineage.mapping import UnmappableEvent, map_event
-
-__all__ = ["UnmappableEvent", "canonical_dataset", "map_event"]
+Import from the modules (`ingest.openlineage.mapping`, `.naming`, …): the package itself loads
+nothing, so naming rules used by every source do not pull in the spec's generated models.
+"""

@@ -25,7 +25,7 @@ from graph.model import EdgeKind, NodeKey, NodeKind
 from graph.mutations import Direction
 from graph.records import StoredEdge
 from graph.timefmt import canonical_time
-from ingest.openlineage import map_event
+from ingest.openlineage.mapping import map_event
 
 # ../shared sits beside the checkout, here and in CI; a missing corpus is a failure, not a skip
 _DEFAULT = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "openlineage"

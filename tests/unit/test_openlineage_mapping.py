@@ -13,7 +13,8 @@ from graph.embedded import EmbeddedStore
 from graph.model import EdgeKind, NodeKey, NodeKind
 from graph.mutations import Direction
 from graph.records import StoredEdge
-from ingest.openlineage import UnmappableEvent, canonical_dataset, map_event
+from ingest.openlineage.identity import canonical_dataset
+from ingest.openlineage.mapping import UnmappableEvent, map_event
 from ingest.openlineage.naming import normalise_namespace
 
 PG = "postgres://db:5432"
