@@ -11,7 +11,7 @@ feeding a column) are exact, dataset-level edges (a dataset feeding a job) only 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -78,33 +78,43 @@ RESERVED_PROPS = frozenset(
 )
 
 
+# one encoder for every id: json.dumps with options builds a new encoder on each call
+_encode_id = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class NodeKey:
     """The identity of one node: its kind and its key field values, validated once here."""
 
     kind: NodeKind
     parts: tuple[str, ...]
+    # the id, computed once: a projection asks for it hundreds of thousands of times
+    _id: str = field(init=False, repr=False, compare=False, hash=False, default="")
 
     def __post_init__(self) -> None:
         fields = KEY_FIELDS[self.kind]
         if len(self.parts) != len(fields):
             raise ValueError(f"{self.kind} key needs {fields}, got {len(self.parts)} value(s)")
-        for field, value in zip(fields, self.parts, strict=True):
+        for name, value in zip(fields, self.parts, strict=True):
             if not isinstance(value, str) or not value:
-                raise ValueError(f"{self.kind}.{field} must be a non-empty string")
+                raise ValueError(f"{self.kind}.{name} must be a non-empty string")
+        encoded = json.dumps(
+            [self.kind.value, *self.parts], separators=(",", ":"), ensure_ascii=False
+        )
+        object.__setattr__(self, "_id", encoded)
 
     @classmethod
     def of(cls, kind: NodeKind | str, **fields: str) -> NodeKey:
         kind = NodeKind(kind)
         expected = KEY_FIELDS[kind]
-        if set(fields) != set(expected):
+        if len(fields) != len(expected) or not all(f in fields for f in expected):
             raise ValueError(f"{kind} key needs fields {expected}, got {tuple(sorted(fields))}")
         return cls(kind, tuple(fields[f] for f in expected))
 
     @property
     def id(self) -> str:
         """A string id, unique across kinds and unambiguous whatever the names contain."""
-        return json.dumps([self.kind.value, *self.parts], separators=(",", ":"), ensure_ascii=False)
+        return self._id
 
     @classmethod
     def from_id(cls, node_id: str) -> NodeKey:
