@@ -106,6 +106,7 @@ class LocalNeo4j:
         port: int | None = None,
         password: str = "lineage-kg-test",
         jvm_options: Sequence[str] = JVM_OPTIONS,
+        pagecache_mb: int = 128,
     ) -> None:
         if len(password) < 8:  # Neo4j's dbms.security.auth_minimum_password_length
             raise ValueError("Neo4j requires a password of at least 8 characters")
@@ -113,6 +114,7 @@ class LocalNeo4j:
         self.port = port
         self.password = password
         self.jvm_options = tuple(jvm_options)
+        self.pagecache_mb = pagecache_mb
         self.version = ""
         self.ready_seconds = 0.0  # process start -> launcher printed READY
         self.startup_seconds = 0.0  # process start -> the Python driver verified connectivity
@@ -164,6 +166,7 @@ class LocalNeo4j:
                 str(jar),
                 *("--home", str(self.data_dir), "--port", str(self.port)),
                 *("--stop-on-stdin-eof", "true"),
+                *("--pagecache-mb", str(self.pagecache_mb)),
             ],
             # The password goes by environment, not argv, so `ps` does not show it.
             env={**os.environ, "NEO4J_LAUNCHER_PASSWORD": self.password},

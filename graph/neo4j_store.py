@@ -5,8 +5,8 @@ relationship has its kind's type and a `disc` property. Records are written whol
 `UNWIND $rows … MERGE … SET x = row` in chunks, one transaction per batch.
 
 Cypher text is never built from user input: the only statements assembled at all are the
-per-kind writes and counts below, built once at import from the vocabulary's enums. Everything
-a user can influence travels as a parameter.
+per-kind loads, writes and counts below, built once at import from the vocabulary's enums.
+Everything a user can influence travels as a parameter.
 """
 
 from __future__ import annotations
@@ -74,22 +74,35 @@ _COUNT_EDGES = cast(
 _LOAD_NODES: LiteralString = (
     "UNWIND $ids AS id MATCH (n:Node {key: id}) RETURN n.key AS key, properties(n) AS p"
 )
-_LOAD_EDGES: LiteralString = (
-    "UNWIND $rows AS row "
-    "MATCH (a:Node {key: row.src})-[r {disc: row.disc}]->(b:Node {key: row.dst}) "
-    "WHERE type(r) = row.kind "
-    "RETURN a.key AS src, type(r) AS kind, b.key AS dst, properties(r) AS p"
-)
-_LOAD_OUT: LiteralString = (
-    "UNWIND $rows AS row MATCH (a:Node {key: row.anchor})-[r]->(b:Node) "
-    "WHERE type(r) = row.kind "
-    "RETURN a.key AS src, type(r) AS kind, b.key AS dst, properties(r) AS p"
-)
-_LOAD_IN: LiteralString = (
-    "UNWIND $rows AS row MATCH (a:Node {key: row.anchor})<-[r]-(b:Node) "
-    "WHERE type(r) = row.kind "
-    "RETURN b.key AS src, type(r) AS kind, a.key AS dst, properties(r) AS p"
-)
+# Per kind, both ends found by key first: Neo4j then checks the pair from its sparser end
+# (Expand(Into)), so loading one OWNS edge of a team owning 100,000 assets reads one
+# relationship, not the team's 100,000 (an untyped pattern expands every relationship of `a`).
+_LOAD_EDGES: dict[EdgeKind, LiteralString] = {
+    kind: cast(
+        LiteralString,
+        "UNWIND $rows AS row MATCH (a:Node {key: row.src}) MATCH (b:Node {key: row.dst}) "
+        f"MATCH (a)-[r:{kind.value} {{disc: row.disc}}]->(b) "
+        "RETURN a.key AS src, type(r) AS kind, b.key AS dst, properties(r) AS p",
+    )
+    for kind in EdgeKind
+}
+# every edge of one kind at an anchor, one way: typed, so only that kind's relationships are read
+_LOAD_OUT: dict[EdgeKind, LiteralString] = {
+    kind: cast(
+        LiteralString,
+        f"UNWIND $anchors AS anchor MATCH (a:Node {{key: anchor}})-[r:{kind.value}]->(b) "
+        "RETURN a.key AS src, type(r) AS kind, b.key AS dst, properties(r) AS p",
+    )
+    for kind in EdgeKind
+}
+_LOAD_IN: dict[EdgeKind, LiteralString] = {
+    kind: cast(
+        LiteralString,
+        f"UNWIND $anchors AS anchor MATCH (a:Node {{key: anchor}})<-[r:{kind.value}]-(b) "
+        "RETURN b.key AS src, type(r) AS kind, a.key AS dst, properties(r) AS p",
+    )
+    for kind in EdgeKind
+}
 # Without $as_of: current edges only. With it: edges known by then and not yet retired then.
 _VALID: LiteralString = (
     "($kinds IS NULL OR type(r) IN $kinds) AND CASE WHEN $as_of IS NULL "
@@ -138,18 +151,24 @@ class _Neo4jUnitOfWork(UnitOfWork):
         return found
 
     def load_edges(self, ids: Sequence[EdgeId]) -> dict[EdgeId, Record]:
-        rows = [{"src": s, "kind": k, "dst": d, "disc": disc} for s, k, d, disc in ids]
+        by_kind: dict[EdgeKind, list[dict[str, str]]] = defaultdict(list)
+        for src, kind, dst, disc in ids:
+            by_kind[EdgeKind(kind)].append({"src": src, "dst": dst, "disc": disc})
         found: dict[EdgeId, Record] = {}
-        for chunk in _chunks(rows):
-            found.update(_edge_rows(self._tx.run(_LOAD_EDGES, rows=chunk)))
+        for kind, rows in by_kind.items():
+            for chunk in _chunks(rows):
+                found.update(_edge_rows(self._tx.run(_LOAD_EDGES[kind], rows=chunk)))
         return found
 
     def load_incident(self, specs: Sequence[IncidentSpec]) -> dict[EdgeId, Record]:
+        anchors: dict[tuple[EdgeKind, Direction], list[str]] = defaultdict(list)
+        for anchor, kind, direction in specs:
+            anchors[kind, direction].append(anchor)
         found: dict[EdgeId, Record] = {}
-        for direction, query in ((Direction.OUT, _LOAD_OUT), (Direction.IN, _LOAD_IN)):
-            rows = [{"anchor": a, "kind": k.value} for a, k, d in specs if d is direction]
-            for chunk in _chunks(rows):
-                found.update(_edge_rows(self._tx.run(query, rows=chunk)))
+        for (kind, direction), ids in anchors.items():
+            query = (_LOAD_OUT if direction is Direction.OUT else _LOAD_IN)[kind]
+            for chunk in _chunks(ids):
+                found.update(_edge_rows(self._tx.run(query, anchors=chunk)))
         return found
 
     def set_checkpoint(self, seq: int) -> None:

@@ -19,7 +19,7 @@ import org.neo4j.io.ByteUnit;
  * Runs an embedded Neo4j Community server that only speaks Bolt on 127.0.0.1, with auth on.
  *
  * <p>Usage: {@code java -jar neo4j-launcher.jar --home DIR --port N [--password PW]
- * [--stop-on-stdin-eof true]}.
+ * [--stop-on-stdin-eof true] [--pagecache-mb 128]}.
  * The password may instead come from {@code NEO4J_LAUNCHER_PASSWORD} (keeps it out of {@code ps}).
  * Prints {@code NEO4J_READY bolt://127.0.0.1:N version=X} once Bolt serves the password,
  * and shuts the DBMS down cleanly on SIGTERM, exiting 0.
@@ -30,6 +30,8 @@ public final class Neo4jLauncher {
         Path home = Path.of(require(opts, "home", "NEO4J_LAUNCHER_HOME")).toAbsolutePath();
         int port = Integer.parseInt(require(opts, "port", "NEO4J_LAUNCHER_PORT"));
         String password = require(opts, "password", "NEO4J_LAUNCHER_PASSWORD");
+        // small for tests; benchmarks on large graphs give it room to hold the store files
+        long pagecacheMb = Long.parseLong(opts.getOrDefault("pagecache-mb", "128"));
 
         DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(home)
                 .setConfig(BoltConnector.enabled, true)
@@ -37,7 +39,7 @@ public final class Neo4jLauncher {
                 .setConfig(HttpConnector.enabled, false)
                 .setConfig(HttpsConnector.enabled, false)
                 .setConfig(GraphDatabaseSettings.auth_enabled, true)
-                .setConfig(GraphDatabaseSettings.pagecache_memory, ByteUnit.mebiBytes(128))
+                .setConfig(GraphDatabaseSettings.pagecache_memory, ByteUnit.mebiBytes(pagecacheMb))
                 .setConfig(GraphDatabaseSettings.keep_logical_logs, "1 files")
                 .setConfig(GraphDatabaseSettings.logical_log_rotation_threshold, ByteUnit.mebiBytes(16))
                 // Netty's default 5 s quiet period, paid twice, makes every shutdown take ~10 s.
