@@ -211,6 +211,7 @@ from api import (  # noqa: E402
     admin_cli,  # noqa: F401
     cli_questions,  # noqa: F401
     decisions_cli,  # noqa: F401
+    generate_cli,  # noqa: F401
     keys_cli,  # noqa: F401
     sync_catalog,  # noqa: F401
     sync_dbt,  # noqa: F401

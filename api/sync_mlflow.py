@@ -1,7 +1,9 @@
-"""`lkg sync mlflow`: read an MLflow model registry (over its REST API) into the durable log."""
+"""`lkg sync mlflow`: read an MLflow model registry (over its REST API, or from an export file
+with `--dump`) into the durable log."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,8 +15,18 @@ from api.settings import Settings
 @sync_app.command("mlflow")
 def sync_mlflow_command(
     tracking_uri: Annotated[
-        str, typer.Option(envvar="MLFLOW_TRACKING_URI", help="the MLflow tracking server URL")
-    ],
+        str | None,
+        typer.Option(envvar="MLFLOW_TRACKING_URI", help="the MLflow tracking server URL"),
+    ] = None,
+    dump: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="an MLflow export file (REST response shapes, docs/sources/mlflow.md) to read "
+            "instead of a server",
+        ),
+    ] = None,
     registry: Annotated[
         str, typer.Option(help="the graph's name of this registry (Model.registry)")
     ] = "mlflow",
@@ -28,16 +40,29 @@ def sync_mlflow_command(
     Exit code 0: synced; 2: some items skipped as bad data (listed); 1: the server failed.
     """
     from ingest.mlflow.client import MlflowApiError, MlflowRestClient
+    from ingest.mlflow.dump import MlflowDumpClient
     from ingest.mlflow.sync import sync_mlflow
 
+    if (tracking_uri is None) == (dump is None):
+        raise typer.BadParameter(
+            "give exactly one of --tracking-uri (or MLFLOW_TRACKING_URI) and --dump",
+            param_hint="--dump",
+        )
     settings = Settings()
     log = open_log(settings)
     try:
-        with (
-            MlflowRestClient(tracking_uri) as client,
-            console.status(f"MLflow at {tracking_uri}") as status,
-        ):
-            report = sync_mlflow(client, log, registry=registry, full=full, progress=status.update)
+        client = MlflowDumpClient(dump) if dump else MlflowRestClient(tracking_uri or "")
+        # an export says when it was taken: that is when its aliases were observed
+        observed = client.exported_ms if isinstance(client, MlflowDumpClient) else None
+        with client, console.status(f"MLflow at {dump or tracking_uri}") as status:
+            report = sync_mlflow(
+                client,  # type: ignore[arg-type]  # the dump client has the same reads
+                log,
+                registry=registry,
+                full=full,
+                observed_ms=observed,
+                progress=status.update,
+            )
     except MlflowApiError as exc:
         log.close()
         console.print(f"[red]MLflow sync failed:[/red] {exc}")

@@ -16,20 +16,27 @@ same-named column of each input, so paths multiply like 3**depth while nodes gro
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 
 WAREHOUSE = "postgres://warehouse:5432"
 LANDING = "s3://landing"
+# features are Parquet files in an object store: Feast (a FileSource) and MLflow (an s3 dataset
+# source) name them by URI alone, so all three sources meet on one Dataset node without any
+# offline-store config (a Feast Postgres source needs the repo's feature_store.yaml to be named)
+FEATURE_STORE = "s3://feature-store"
 LATTICE_EVERY = 25
 LATTICE_LAYERS = 12
 LATTICE_WIDTH = 4
 LATTICE_COLUMNS = 12
 # jobs per pipeline layer: (layer, jobs, inputs per job, outputs per job)
 LAYERS = (("raw", 2, 2, 2), ("staging", 3, 3, 2), ("marts", 2, 3, 2), ("features", 1, 3, 2))
-# measured on generated graphs: nodes per pipeline, per lattice, per model (with its runs,
-# versions, feature views and features, decisions and KPIs); used only to pick the pipeline count
+# measured on generated graphs (events + every source file projected, seed 7: 7 pipelines 5,659
+# nodes, 14: 10,654, 41: 30,087): nodes per pipeline with its model side (runs, versions, feature
+# views and features, decision point, KPI), ~700; per lattice (48 tables of 12 columns, their
+# versions, jobs and runs), ~770. Used only to pick the pipeline count.
 NODES_PER_PIPELINE = 700
-NODES_PER_LATTICE = 720
+NODES_PER_LATTICE = 770
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +82,17 @@ class Plan:
 
     @property
     def largest_team(self) -> str:
-        return self.teams[0]
+        """The team owning the most tables (the first team by design at scale; with only a few
+        teams the others' shares can be larger, so it is counted)."""
+        owned = Counter(t.team for t in self.tables)
+        return min(self.teams, key=lambda team: (-owned[team], team))
+
+
+def location(prefix: str, layer: str, table: str) -> tuple[str, str]:
+    """(namespace, name) of a pipeline's table: warehouse tables, feature-store Parquet files."""
+    if layer == "features":
+        return FEATURE_STORE, f"{prefix}/features/{table}.parquet"
+    return WAREHOUSE, f"{prefix}.{layer}.{table}"
 
 
 def team_of(pipeline: int, teams: list[str], rng: random.Random) -> str:
@@ -104,11 +121,22 @@ def lineage(
     }
 
 
+def pipelines_for(nodes: int) -> int:
+    """The pipeline count whose expected graph size is nearest `nodes` (lattices come in whole:
+    pipelines 0, 25, 50, … grow one each)."""
+
+    def size(pipelines: int) -> int:
+        lattices = -(-pipelines // LATTICE_EVERY)
+        return pipelines * NODES_PER_PIPELINE + lattices * NODES_PER_LATTICE
+
+    guess = max(2, round(nodes / (NODES_PER_PIPELINE + NODES_PER_LATTICE / LATTICE_EVERY)))
+    return min(range(max(2, guess - 3), guess + 4), key=lambda p: (abs(size(p) - nodes), p))
+
+
 def make_plan(nodes: int, seed: int = 7) -> Plan:
     """A plan whose graph has about `nodes` nodes (the event mapping decides the exact count)."""
     rng = random.Random(seed)
-    per_pipeline = NODES_PER_PIPELINE + NODES_PER_LATTICE / LATTICE_EVERY
-    pipelines = max(2, round(nodes / per_pipeline))
+    pipelines = pipelines_for(nodes)
     team_count = max(3, pipelines // 40)
     teams = [f"team:data-{i:03d}" for i in range(team_count)]
     people = {t: [f"person{i:03d}.{j}@example.com" for j in range(3)] for i, t in enumerate(teams)}
@@ -130,7 +158,7 @@ def make_plan(nodes: int, seed: int = 7) -> Plan:
                 if layer == "staging" and marts_so_far and rng.random() < 0.3:
                     ins[-1] = rng.choice(marts_so_far)  # a shared dimension from elsewhere
                 outs = tuple(
-                    Table(WAREHOUSE, f"{prefix}.{layer}.t{j}_{k}", columns(rng), layer, p, team)
+                    Table(*location(prefix, layer, f"t{j}_{k}"), columns(rng), layer, p, team)
                     for k in range(n_out)
                 )
                 inputs = tuple(sorted(ins, key=lambda t: t.qualified))

@@ -1,0 +1,297 @@
+"""Ingest: OpenLineage events per second into Neo4j, three ways, each on an empty database.
+
+    python -m benchmarks.ingest_throughput --nodes 100000 --naive-events 300
+
+1. **lineage-kg**: the events POSTed to a real `lkg serve` (bulk NDJSON, 4 clients), durable in
+   its event log, projected into Neo4j by its projector; timed from the first request until the
+   projector has applied the last event (`ingestStatus.lag == 0`). Also the in-process projector
+   alone (log -> Neo4j, no HTTP), to split the cost.
+2. **naive baseline**: what a hand-written consumer does: map each event, then one transaction
+   per event with one MERGE statement per node and per edge (on the first `--naive-events`).
+3. **the limit**: the exact records the projector writes (captured from the same projection on
+   the embedded store), pre-built, written straight with the store's `UNWIND ... MERGE`
+   statements, one transaction per projector batch: Neo4j's own write speed, no Python work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, LiteralString, cast
+
+import httpx
+
+from benchmarks.harness import Service, neo4j_for, save, scratch_dir
+from benchmarks.synthetic.events import run_events
+from benchmarks.synthetic.plan import make_plan
+from graph.embedded import EmbeddedStore
+from graph.model import EdgeKind, NodeKind
+from graph.mutations import EdgeUpsert, NodeUpsert
+from graph.neo4j_store import _WRITE_EDGES, _WRITE_NODES, Neo4jStore, _chunks
+from graph.records import EdgeId, Record
+from graph.store import UnitOfWork
+from ingest.eventlog import EventLog
+from ingest.intake import accept_many
+from ingest.openlineage.mapping import map_event
+from ingest.projector import Projector
+from ingest.sources import default_mappers
+
+BATCH = 500  # events per projector batch (the service's default LKG_PROJECTOR_BATCH_SIZE)
+POST_CHUNK = 100  # events per bulk request
+CLIENTS = 4
+
+
+# ---- 1. lineage-kg: HTTP intake + projector ---------------------------------------------------
+def through_http(events: list[dict[str, Any]], nodes: int) -> dict[str, Any]:
+    bodies = [
+        "\n".join(json.dumps(e) for e in events[i : i + POST_CHUNK]).encode()
+        for i in range(0, len(events), POST_CHUNK)
+    ]
+    with neo4j_for(nodes) as server, scratch_dir("ingest") as data:
+        env = {
+            "NEO4J_URI": server.uri,
+            "NEO4J_USER": server.user,
+            "NEO4J_PASSWORD": server.password,
+            "LKG_PROJECTOR_BATCH_SIZE": str(BATCH),
+        }
+        with Service(data, env) as service, httpx.Client(base_url=service.url, timeout=300) as http:
+
+            def post(body: bytes) -> int:
+                r = http.post(
+                    "/api/v1/lineage/bulk",
+                    content=body,
+                    headers={"Content-Type": "application/x-ndjson"},
+                )
+                r.raise_for_status()
+                return int(r.json()["accepted"])
+
+            began = time.perf_counter()
+            with ThreadPoolExecutor(CLIENTS) as pool:
+                accepted = sum(pool.map(post, bodies))
+            acked = time.perf_counter() - began
+            lag = _wait_projected(http)
+            done = time.perf_counter() - began
+            stats = http.post("/graphql", json={"query": "{ stats { nodeCount edgeCount } }"})
+            counts = stats.json()["data"]["stats"]
+            rss = service.rss_mb()
+    assert accepted == len(events), f"accepted {accepted} of {len(events)}"
+    return {
+        "events": len(events),
+        "acknowledged_s": acked,
+        "intake_events_per_s": len(events) / acked,
+        "end_to_end_s": done,
+        "events_per_s": len(events) / done,
+        "parked": lag["parked"],
+        "nodes": counts["nodeCount"],
+        "edges": counts["edgeCount"],
+        "service_rss_mb": rss,
+    }
+
+
+def _wait_projected(http: httpx.Client) -> dict[str, int]:
+    query = {"query": "{ ingestStatus { lag parked } }"}
+    while True:
+        status = http.post("/graphql", json=query).json()["data"]["ingestStatus"]
+        if status["lag"] == 0:
+            return status
+        time.sleep(0.05)
+
+
+def in_process(events: list[dict[str, Any]], nodes: int) -> dict[str, Any]:
+    """The projector alone: log already written, then log -> Neo4j."""
+    with neo4j_for(nodes) as server, scratch_dir("project") as data:
+        log = EventLog(data / "events.sqlite3")
+        accept_many(log, enumerate(events))
+        store = Neo4jStore(server.uri, user=server.user, password=server.password)
+        began = time.perf_counter()
+        status = Projector(log, store, default_mappers(), batch_size=BATCH).catch_up()
+        took = time.perf_counter() - began
+        store.close()
+    return {
+        "events": len(events),
+        "seconds": took,
+        "events_per_s": len(events) / took,
+        "parked": status.parked,
+    }
+
+
+# ---- 2. naive: one transaction per event, one MERGE per node and edge ---------------------------
+_NAIVE_NODE: LiteralString = (
+    "MERGE (n:Node {key: $key}) SET n += $props, n.kind = $kind, "
+    "n.last_seen = $t, n.last_event = $e"
+)
+_NAIVE_EDGE: dict[EdgeKind, LiteralString] = {
+    kind: cast(
+        LiteralString,
+        "MERGE (a:Node {key: $src}) MERGE (b:Node {key: $dst}) "
+        f"MERGE (a)-[r:{kind.value} {{disc: $disc}}]->(b) "
+        "SET r += $props, r.last_seen = $t, r.last_event = $e",
+    )
+    for kind in EdgeKind
+}
+
+
+def naive(events: list[dict[str, Any]], nodes: int) -> dict[str, Any]:
+    with neo4j_for(nodes) as server:
+        Neo4jStore(server.uri, user=server.user, password=server.password).close()  # constraints
+        with server.driver() as driver, driver.session() as session:
+            began = time.perf_counter()
+            statements = 0
+            for i, event in enumerate(events):
+                batch = map_event(event, f"naive-{i}")
+
+                def write(tx: Any, batch: Any = batch) -> int:
+                    n = 0
+                    for m in batch.mutations:
+                        t, e = m.prov.event_time, m.prov.event_id
+                        if isinstance(m, NodeUpsert):
+                            tx.run(
+                                _NAIVE_NODE,
+                                key=m.key.id,
+                                kind=m.key.kind.value,
+                                props=m.props,
+                                t=t,
+                                e=e,
+                            ).consume()
+                        elif isinstance(m, EdgeUpsert):
+                            tx.run(
+                                _NAIVE_EDGE[m.key.kind],
+                                src=m.key.src.id,
+                                dst=m.key.dst.id,
+                                disc=m.key.disc,
+                                props=m.props,
+                                t=t,
+                                e=e,
+                            ).consume()
+                        else:
+                            continue  # the naive consumer never retires anything
+                        n += 1
+                    return n
+
+                statements += session.execute_write(write)
+            took = time.perf_counter() - began
+    return {
+        "events": len(events),
+        "seconds": took,
+        "events_per_s": len(events) / took,
+        "statements": statements,
+    }
+
+
+# ---- 3. the limit: the projector's own writes, pre-built ----------------------------------------
+class _Capturing(EmbeddedStore):
+    """The embedded store, keeping every record each batch writes (what Neo4j would get)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[tuple[dict[str, Record], dict[EdgeId, Record]]] = []
+
+    @contextmanager
+    def _unit_of_work(self) -> Iterator[UnitOfWork]:
+        with super()._unit_of_work() as uow:
+            inner = uow.write
+
+            def write(nodes: dict[str, Record], edges: dict[EdgeId, Record]) -> None:
+                self.writes.append(({**nodes}, {**edges}))
+                inner(nodes, edges)
+
+            uow.write = write  # type: ignore[method-assign]
+            yield uow
+
+
+def captured_writes(
+    events: list[dict[str, Any]],
+) -> list[tuple[dict[str, Record], dict[EdgeId, Record]]]:
+    with scratch_dir("capture") as data:
+        log = EventLog(data / "events.sqlite3")
+        accept_many(log, enumerate(events))
+        store = _Capturing()
+        Projector(log, store, default_mappers(), batch_size=BATCH).catch_up()
+    return store.writes
+
+
+def limit(
+    writes: list[tuple[dict[str, Record], dict[EdgeId, Record]]], events: int, nodes: int
+) -> dict[str, Any]:
+    # rows grouped by kind in advance: nothing left to do but send them
+    batches = []
+    for node_records, edge_records in writes:
+        node_rows: dict[Any, list[Record]] = {}
+        for r in node_records.values():
+            node_rows.setdefault(r["kind"], []).append(r)
+        edge_rows: dict[EdgeKind, list[dict[str, Any]]] = {}
+        for (src, kind, dst, _), r in edge_records.items():
+            edge_rows.setdefault(EdgeKind(kind), []).append({"src": src, "dst": dst, "rec": r})
+        batches.append((node_rows, edge_rows))
+    records = sum(len(n) + len(e) for n, e in writes)
+    with neo4j_for(nodes) as server:
+        Neo4jStore(server.uri, user=server.user, password=server.password).close()
+        with server.driver() as driver, driver.session() as session:
+            began = time.perf_counter()
+            for node_rows, edge_rows in batches:
+                with session.begin_transaction() as tx:
+                    for kind, rows in node_rows.items():
+                        for chunk in _chunks(rows):
+                            tx.run(_WRITE_NODES[NodeKind(kind)], rows=chunk).consume()
+                    for ekind, erows in edge_rows.items():
+                        for chunk in _chunks(erows):
+                            tx.run(_WRITE_EDGES[ekind], rows=chunk).consume()
+                    tx.commit()
+            took = time.perf_counter() - began
+    return {
+        "events": events,
+        "records": records,
+        "seconds": took,
+        "events_per_s": events / took,
+        "records_per_s": records / took,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--nodes", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--naive-events",
+        type=int,
+        default=200,
+        help="the naive baseline runs on the first N events (it is slow)",
+    )
+    parser.add_argument(
+        "--skip", nargs="*", default=[], choices=["http", "in_process", "naive", "limit"]
+    )
+    args = parser.parse_args()
+
+    events = list(run_events(make_plan(args.nodes, args.seed)))
+    print(f"{len(events)} events for ~{args.nodes} nodes", flush=True)
+    result: dict[str, Any] = {"nodes_target": args.nodes, "seed": args.seed, "events": len(events)}
+    if "limit" not in args.skip:
+        result["limit"] = limit(captured_writes(events), len(events), args.nodes)
+        print("limit", result["limit"], flush=True)
+    if "http" not in args.skip:
+        result["lineage_kg"] = through_http(events, args.nodes)
+        print("lineage-kg (HTTP + projector)", result["lineage_kg"], flush=True)
+    if "in_process" not in args.skip:
+        result["projector_only"] = in_process(events, args.nodes)
+        print("projector only", result["projector_only"], flush=True)
+    if "naive" not in args.skip:
+        result["naive"] = naive(events[: args.naive_events], args.nodes)
+        print("naive", result["naive"], flush=True)
+    if "lineage_kg" in result:
+        ours = result["lineage_kg"]["events_per_s"]
+        if "naive" in result:
+            result["ratio_vs_naive"] = ours / result["naive"]["events_per_s"]
+        if "limit" in result:
+            result["ratio_vs_limit"] = ours / result["limit"]["events_per_s"]
+    print({k: v for k, v in result.items() if k.startswith("ratio")})
+    print("saved", save("ingest_throughput", result, tag=str(args.nodes)))
+
+
+if __name__ == "__main__":
+    main()
