@@ -239,7 +239,9 @@ class Neo4jStore(GraphStore):
         try:
             with self._driver.session(database=self.database) as session:
                 return list(session.run(bounded, params))
-        except (ServiceUnavailable, SessionExpired) as exc:
+        # TransientError: the database is still starting (DatabaseUnavailable); AuthError: a
+        # restarting server answers Bolt a moment before its password is set (seen in CI, once)
+        except (ServiceUnavailable, SessionExpired, TransientError, AuthError) as exc:
             raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
 
     @contextmanager
