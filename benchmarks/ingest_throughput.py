@@ -18,7 +18,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections import defaultdict
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, LiteralString, cast
@@ -31,7 +33,14 @@ from benchmarks.synthetic.plan import make_plan
 from graph.embedded import EmbeddedStore
 from graph.model import EdgeKind, NodeKind
 from graph.mutations import EdgeUpsert, NodeUpsert
-from graph.neo4j_store import _WRITE_EDGES, _WRITE_NODES, Neo4jStore, _chunks
+from graph.neo4j_store import (
+    _CREATE_EDGES,
+    _CREATE_NODES,
+    _WRITE_EDGES,
+    _WRITE_NODES,
+    Neo4jStore,
+    _chunks,
+)
 from graph.records import EdgeId, Record
 from graph.store import UnitOfWork
 from ingest.eventlog import EventLog
@@ -183,29 +192,36 @@ def naive(events: list[dict[str, Any]], nodes: int) -> dict[str, Any]:
 
 
 # ---- 3. the limit: the projector's own writes, pre-built ----------------------------------------
+# one batch's writes: records, and which of them are new (created, not updated)
+Captured = tuple[dict[str, Record], dict[EdgeId, Record], set[str], set[EdgeId]]
+
+
 class _Capturing(EmbeddedStore):
     """The embedded store, keeping every record each batch writes (what Neo4j would get)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.writes: list[tuple[dict[str, Record], dict[EdgeId, Record]]] = []
+        self.writes: list[Captured] = []
 
     @contextmanager
     def _unit_of_work(self) -> Iterator[UnitOfWork]:
         with super()._unit_of_work() as uow:
             inner = uow.write
 
-            def write(nodes: dict[str, Record], edges: dict[EdgeId, Record]) -> None:
-                self.writes.append(({**nodes}, {**edges}))
-                inner(nodes, edges)
+            def write(
+                nodes: dict[str, Record],
+                edges: dict[EdgeId, Record],
+                new_nodes: AbstractSet[str] = frozenset(),
+                new_edges: AbstractSet[EdgeId] = frozenset(),
+            ) -> None:
+                self.writes.append(({**nodes}, {**edges}, set(new_nodes), set(new_edges)))
+                inner(nodes, edges, new_nodes, new_edges)
 
             uow.write = write  # type: ignore[method-assign]
             yield uow
 
 
-def captured_writes(
-    events: list[dict[str, Any]],
-) -> list[tuple[dict[str, Record], dict[EdgeId, Record]]]:
+def captured_writes(events: list[dict[str, Any]]) -> list[Captured]:
     with scratch_dir("capture") as data:
         log = EventLog(data / "events.sqlite3")
         accept_many(log, enumerate(events))
@@ -214,32 +230,29 @@ def captured_writes(
     return store.writes
 
 
-def limit(
-    writes: list[tuple[dict[str, Record], dict[EdgeId, Record]]], events: int, nodes: int
-) -> dict[str, Any]:
-    # rows grouped by kind in advance: nothing left to do but send them
+def limit(writes: list[Captured], events: int, nodes: int) -> dict[str, Any]:
+    # rows grouped by statement in advance: nothing left to do but send them
     batches = []
-    for node_records, edge_records in writes:
-        node_rows: dict[Any, list[Record]] = {}
-        for r in node_records.values():
-            node_rows.setdefault(r["kind"], []).append(r)
-        edge_rows: dict[EdgeKind, list[dict[str, Any]]] = {}
-        for (src, kind, dst, _), r in edge_records.items():
-            edge_rows.setdefault(EdgeKind(kind), []).append({"src": src, "dst": dst, "rec": r})
-        batches.append((node_rows, edge_rows))
-    records = sum(len(n) + len(e) for n, e in writes)
+    for node_records, edge_records, new_nodes, new_edges in writes:
+        statements: dict[LiteralString, list[Any]] = defaultdict(list)
+        for key, r in node_records.items():
+            kind = NodeKind(r["kind"])
+            statements[(_CREATE_NODES if key in new_nodes else _WRITE_NODES)[kind]].append(r)
+        for eid, r in edge_records.items():
+            src, kind_name, dst, _ = eid
+            query = (_CREATE_EDGES if eid in new_edges else _WRITE_EDGES)[EdgeKind(kind_name)]
+            statements[query].append({"src": src, "dst": dst, "rec": r})
+        batches.append(statements)
+    records = sum(len(n) + len(e) for n, e, _, _ in writes)
     with neo4j_for(nodes) as server:
         Neo4jStore(server.uri, user=server.user, password=server.password).close()
         with server.driver() as driver, driver.session() as session:
             began = time.perf_counter()
-            for node_rows, edge_rows in batches:
+            for statements in batches:
                 with session.begin_transaction() as tx:
-                    for kind, rows in node_rows.items():
+                    for query, rows in statements.items():
                         for chunk in _chunks(rows):
-                            tx.run(_WRITE_NODES[NodeKind(kind)], rows=chunk).consume()
-                    for ekind, erows in edge_rows.items():
-                        for chunk in _chunks(erows):
-                            tx.run(_WRITE_EDGES[ekind], rows=chunk).consume()
+                            tx.run(query, rows=chunk).consume()
                     tx.commit()
             took = time.perf_counter() - began
     return {

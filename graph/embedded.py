@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 
 import networkx as nx
@@ -64,7 +65,13 @@ class _EmbeddedUnitOfWork(UnitOfWork):
                     found[(src, ekind, dst, disc)] = dict(data)
         return found
 
-    def write(self, nodes: dict[str, Record], edges: dict[EdgeId, Record]) -> None:
+    def write(
+        self,
+        nodes: dict[str, Record],
+        edges: dict[EdgeId, Record],
+        new_nodes: AbstractSet[str] = frozenset(),
+        new_edges: AbstractSet[EdgeId] = frozenset(),
+    ) -> None:
         # staged until commit, so a batch that fails half-way leaves the graph untouched
         self._pending = (nodes, edges)
 

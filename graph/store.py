@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Self
@@ -64,7 +65,15 @@ class UnitOfWork(ABC):
     def load_incident(self, specs: Sequence[IncidentSpec]) -> dict[EdgeId, Record]: ...
 
     @abstractmethod
-    def write(self, nodes: dict[str, Record], edges: dict[EdgeId, Record]) -> None: ...
+    def write(
+        self,
+        nodes: dict[str, Record],
+        edges: dict[EdgeId, Record],
+        new_nodes: AbstractSet[str] = frozenset(),
+        new_edges: AbstractSet[EdgeId] = frozenset(),
+    ) -> None:
+        """Write these records. `new_*` name those the loads found absent: a store may create
+        them without looking first (this unit of work is the graph's only writer)."""
 
     @abstractmethod
     def set_checkpoint(self, seq: int) -> None:
@@ -119,7 +128,12 @@ class GraphStore(ABC):
             changed_nodes = {k: r for k, r in nodes.items() if loaded_nodes.get(k) != r}
             changed_edges = {k: r for k, r in edges.items() if loaded_edges.get(k) != r}
             if changed_nodes or changed_edges:
-                uow.write(changed_nodes, changed_edges)
+                uow.write(
+                    changed_nodes,
+                    changed_edges,
+                    changed_nodes.keys() - loaded_nodes.keys(),
+                    changed_edges.keys() - loaded_edges.keys(),
+                )
             if checkpoint is not None:
                 uow.set_checkpoint(checkpoint)
         return ApplyResult(len(mutations), len(changed_nodes), len(changed_edges))
