@@ -209,6 +209,7 @@ app.add_typer(sync_app, name="sync")
 # -- sync commands: each module registers its own command on import --
 from api import (  # noqa: E402
     admin_cli,  # noqa: F401
+    bench_cli,  # noqa: F401
     cli_questions,  # noqa: F401
     decisions_cli,  # noqa: F401
     generate_cli,  # noqa: F401

@@ -23,11 +23,12 @@ from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, LiteralString, cast
 
 import httpx
 
-from benchmarks.harness import Service, neo4j_for, save, scratch_dir
+from benchmarks.harness import RESULTS, Service, neo4j_for, save, scratch_dir
 from benchmarks.synthetic.events import run_events
 from benchmarks.synthetic.plan import make_plan
 from graph.embedded import EmbeddedStore
@@ -279,6 +280,7 @@ def main() -> None:
     parser.add_argument(
         "--skip", nargs="*", default=[], choices=["http", "in_process", "naive", "limit"]
     )
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
     args = parser.parse_args()
 
     events = list(run_events(make_plan(args.nodes, args.seed)))
@@ -303,7 +305,7 @@ def main() -> None:
         if "limit" in result:
             result["ratio_vs_limit"] = ours / result["limit"]["events_per_s"]
     print({k: v for k, v in result.items() if k.startswith("ratio")})
-    print("saved", save("ingest_throughput", result, tag=str(args.nodes)))
+    print("saved", save("ingest_throughput", result, tag=str(args.nodes), out=args.out))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from typing import Any, LiteralString, cast
@@ -39,8 +39,10 @@ CHUNK = 5_000  # rows per UNWIND statement: large enough to amortise, small enou
 
 SCHEMA: tuple[LiteralString, ...] = (
     "CREATE CONSTRAINT node_key IF NOT EXISTS FOR (n:Node) REQUIRE n.key IS UNIQUE",
-    "CREATE INDEX node_kind IF NOT EXISTS FOR (n:Node) ON (n.kind)",
-    "CREATE INDEX node_display IF NOT EXISTS FOR (n:Node) ON (n.display)",
+    # No reads use indexes on kind (each node has its kind's label) or display (search matches
+    # a substring of toLower(display): a scan either way); every write paid for them.
+    "DROP INDEX node_kind IF EXISTS",
+    "DROP INDEX node_display IF EXISTS",
 )
 
 # Records the loads found are updated in place; new ones are created outright, labels in the
@@ -136,6 +138,22 @@ _NEIGHBORS_IN: LiteralString = (
     "UNWIND $ids AS id MATCH (a:Node {key: id})<-[r]-(b) WHERE "
     + _VALID
     + "RETURN b.key AS src, type(r) AS kind, a.key AS dst, properties(r) AS p"
+)
+# Both ways in one round trip: a traversal level costs one read, not one per direction.
+_VALID_NOW_OR_AS_OF: LiteralString = (
+    "CASE WHEN $as_of IS NULL THEN r.valid_to IS NULL "
+    "ELSE r.first_seen <= $as_of AND (r.valid_to IS NULL OR $as_of < r.valid_to) END "
+)
+_NEIGHBORS_EACH_WAY: LiteralString = (
+    "UNWIND $ids AS id MATCH (a:Node {key: id}) CALL (a) { "
+    "MATCH (a)-[r]->() WHERE type(r) IN $out AND "
+    + _VALID_NOW_OR_AS_OF
+    + "RETURN r, true AS out UNION ALL "
+    "MATCH (a)<-[r]-() WHERE type(r) IN $in AND "
+    + _VALID_NOW_OR_AS_OF
+    + "RETURN r, false AS out } "
+    "RETURN startNode(r).key AS src, type(r) AS kind, endNode(r).key AS dst, "
+    "properties(r) AS p, out"
 )
 _SEARCH: LiteralString = (
     "MATCH (n:Node) WHERE toLower(n.display) CONTAINS $needle "
@@ -310,6 +328,26 @@ class Neo4jStore(GraphStore):
         edges = [StoredEdge.from_record(eid, p) for eid, p in _edge_rows(rows).items()]
         edges.sort(key=lambda e: e.key.id)
         return edges
+
+    def neighbors_each_way(
+        self,
+        ids: Sequence[str],
+        kinds: Mapping[Direction, Iterable[EdgeKind]],
+        as_of: str | None = None,
+    ) -> list[tuple[StoredEdge, Direction]]:
+        names = {d: sorted(k.value for k in kinds.get(d, ())) for d in Direction}
+        rows = self._read(
+            _NEIGHBORS_EACH_WAY,
+            ids=list(dict.fromkeys(ids)),
+            out=names[Direction.OUT],
+            **{"in": names[Direction.IN]},
+            as_of=as_of,
+        )
+        found: dict[tuple[EdgeId, Direction], Record] = {}
+        for r in rows:
+            way = Direction.OUT if r["out"] else Direction.IN
+            found[(r["src"], r["kind"], r["dst"], r["p"]["disc"]), way] = r["p"]
+        return [(StoredEdge.from_record(eid, p), way) for (eid, way), p in found.items()]
 
     def search(
         self, text: str, kinds: Iterable[NodeKind] | None = None, limit: int = 20

@@ -67,10 +67,24 @@ def _merge(record: Record, props: dict[str, Any], prov: Provenance) -> Record:
     return record
 
 
+def _covers(record: Record, prov: Provenance) -> bool:
+    """The record already knows this source and a stamp range around this assertion's."""
+    return prov.source in record["sources"] and (
+        record["first_seen"],
+        record["first_event"],
+    ) <= prov.stamp <= (record["last_seen"], record["last_event"])
+
+
 def merge_node(
     existing: Record | None, key: NodeKey, props: dict[str, Any], prov: Provenance
 ) -> Record:
-    """The node's record after one more assertion (a new dict; `existing` is not touched)."""
+    """The node's record after one more assertion (a new dict; `existing` is not touched).
+
+    An assertion that says nothing new (an edge's end, seen again within the record's first and
+    last stamps) returns `existing` itself: a column touched by fifty edges of one event is
+    copied once, not fifty times."""
+    if existing is not None and not props and _covers(existing, prov):
+        return existing
     if existing is None:
         record = {"key": key.id, "kind": key.kind.value, "display": key.display, **key.fields}
         record.update(_new(prov))

@@ -9,7 +9,7 @@ drift between stores, and replaying a batch writes nothing at all.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -186,6 +186,20 @@ class GraphStore(ABC):
         Without `as_of`, only current edges; with it, the edges valid at that time. Sorted by
         edge id so that both stores answer in the same order.
         """
+
+    def neighbors_each_way(
+        self,
+        ids: Sequence[str],
+        kinds: Mapping[Direction, Iterable[EdgeKind]],
+        as_of: str | None = None,
+    ) -> list[tuple[StoredEdge, Direction]]:
+        """One BFS frontier step following some kinds out and others in, each edge with the way
+        it was walked. A store may answer it in one round trip (Neo4j does)."""
+        return [
+            (edge, direction)
+            for direction, of_kinds in kinds.items()
+            for edge in self.neighbors(ids, direction, of_kinds, as_of)
+        ]
 
     @abstractmethod
     def search(

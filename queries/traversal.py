@@ -88,11 +88,8 @@ def traverse(
         ids = list(dict.fromkeys([*exact_frontier, *every_frontier]))
         if not ids:
             break
-        found = [
-            Hop(edge, direction)
-            for direction, kinds in by_direction.items()
-            for edge in store.neighbors(ids, direction, kinds.keys(), as_of)
-        ]
+        ways = {direction: kinds.keys() for direction, kinds in by_direction.items()}
+        found = [Hop(edge, way) for edge, way in store.neighbors_each_way(ids, ways, as_of)]
         result.visited_edges += len(found)
         # deterministic: by the node we came from (frontier order), then edge id
         order = {node: i for i, node in enumerate(ids)}

@@ -1,0 +1,222 @@
+"""Queries on generated estates of growing size, on Neo4j and on the embedded store, against a
+naive variable-length Cypher in the same run; plus the embedded store's rebuild time and memory.
+
+    python -m benchmarks.query_latency --nodes 10000 100000 --starts 200
+
+Per size: `lkg generate`'s files -> the event log (OpenLineage events and every source file) ->
+the projector into Neo4j and into the embedded store. Then, on both stores:
+- impact of a column at depth 10, from raw-layer columns and from diamond-lattice columns;
+- the auditor's trace of a decision (decision -> model version -> training run -> data);
+- the accountability map of the largest team.
+Each answer is checked equal across the two stores before its time counts. The naive baseline is
+what one writes by hand: `MATCH p = (s)-[:<flow kinds>*1..10]->(n) RETURN count(p)` (forward flow
+edges only, no certainty, no owners, no paths returned), with a 10 s timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from neo4j import Query
+
+from benchmarks.harness import RESULTS, neo4j_for, percentiles, save, scratch_dir
+from benchmarks.synthetic.load import load_sources
+from benchmarks.synthetic.write import generate
+from graph.embedded import EmbeddedStore
+from graph.model import EdgeKind
+from graph.neo4j_store import Neo4jStore
+from graph.store import GraphStore
+from ingest.decisions.projection import DecisionProjection
+from ingest.eventlog import EventLog
+from ingest.intake import accept_many
+from ingest.projector import Projector
+from ingest.sources import default_mappers
+from queries.accountability import accountability
+from queries.impact import impact
+from queries.root_cause import decision_lineage
+
+NAIVE_TIMEOUT = 10.0
+FLOW = "|".join(sorted(k.value for k in EdgeKind if k.is_flow))
+NAIVE_PATHS = Query(
+    f"MATCH p = (s:Node {{key: $key}})-[:{FLOW}*1..10]->(n) RETURN count(p) AS paths",  # type: ignore[arg-type]
+    timeout=NAIVE_TIMEOUT,
+)
+
+
+def build_log(files: Path, work: Path) -> EventLog:
+    log = EventLog(work / "events.sqlite3")
+    with (files / "events.ndjson").open() as f:
+        accept_many(log, enumerate(json.loads(line) for line in f))
+    load_sources(files, log)
+    return log
+
+
+def rss_mb() -> float:
+    status = Path("/proc/self/status").read_text()
+    return int(next(x for x in status.splitlines() if x.startswith("VmRSS:")).split()[1]) / 1024
+
+
+def project(log: EventLog, store: GraphStore, work: Path) -> float:
+    began = time.perf_counter()
+    side = [DecisionProjection.at(work / store.name)]
+    status = Projector(log, store, default_mappers(), side=side).catch_up()
+    assert status.parked == 0, f"{status.parked} events parked"
+    return time.perf_counter() - began
+
+
+def timed(ask: Callable[[Any], Any], args: list[Any]) -> tuple[list[float], list[Any]]:
+    took, answers = [], []
+    for arg in args:
+        began = time.perf_counter()
+        answers.append(ask(arg))
+        took.append(time.perf_counter() - began)
+    return took, answers
+
+
+def impact_shape(a: Any) -> list[tuple[str, int, str]]:
+    return sorted((i.node.id, i.distance, i.certainty.value) for i in a.items)
+
+
+def workload(samples: dict[str, Any], starts: int, rng: random.Random) -> dict[str, list[Any]]:
+    raw = rng.sample(samples["impact_raw_columns"], min(starts, len(samples["impact_raw_columns"])))
+    lattice = samples["impact_lattice_columns"][: max(1, starts // 4)]
+    return {
+        "impact_raw_column": raw,
+        "impact_lattice_column": lattice,
+        "decision_trace": samples["root_cause_decisions"][: max(1, starts // 4)],
+        "team_accountability": [samples["accountability_owner"]] * 5,
+    }
+
+
+def run_queries(store: GraphStore, work: Path, load: dict[str, list[Any]]) -> dict[str, Any]:
+    table = DecisionProjection.at(work / store.name).table
+    asks: dict[str, Callable[[Any], Any]] = {
+        "impact_raw_column": lambda s: impact(store, s, depth=10),
+        "impact_lattice_column": lambda s: impact(store, s, depth=10),
+        "decision_trace": lambda d: decision_lineage(store, d, decisions=table),
+        "team_accountability": lambda o: accountability(store, o),
+    }
+    out: dict[str, Any] = {}
+    for name, args in load.items():
+        timed(asks[name], args[:1])  # warm the plan cache once
+        took, answers = timed(asks[name], args)
+        out[name] = {"latency": percentiles(took), "answers": answers}
+    return out
+
+
+def naive(server: Any, keys: list[str]) -> dict[str, Any]:
+    took, counts, timeouts = [], [], 0
+    with server.driver() as driver, driver.session() as session:
+        for key in keys:
+            began = time.perf_counter()
+            try:
+                counts.append(session.run(NAIVE_PATHS, key=key).single()["paths"])
+                took.append(time.perf_counter() - began)
+            except Exception:  # the server's transaction timeout
+                timeouts += 1
+    return {
+        "latency": percentiles(took) if took else None,
+        "timeouts": timeouts,
+        "runs": len(keys),
+        "paths_max": max(counts) if counts else None,
+    }
+
+
+def one_size(nodes: int, seed: int, starts: int) -> dict[str, Any]:
+    with scratch_dir(f"q{nodes}") as work:
+        files = work / "files"
+        t = time.perf_counter()
+        manifest = generate(files, nodes, seed)
+        result: dict[str, Any] = {"nodes_target": nodes, "generate_s": time.perf_counter() - t}
+        log = build_log(files, work)
+        load = workload(manifest["samples"], starts, random.Random(seed))
+
+        gc.collect()
+        before = rss_mb()
+        embedded = EmbeddedStore()
+        result["embedded_rebuild_s"] = project(log, embedded, work)
+        gc.collect()
+        stats = embedded.stats()
+        result["nodes"], result["edges"] = stats.node_count, stats.edge_count
+        result["embedded_mb"] = rss_mb() - before
+        result["embedded_bytes_per_node"] = 1024 * 1024 * result["embedded_mb"] / stats.node_count
+        print(
+            f"{nodes}: {stats.node_count} nodes, {stats.edge_count} edges; embedded rebuild "
+            f"{result['embedded_rebuild_s']:.1f}s, {result['embedded_mb']:.0f} MiB",
+            flush=True,
+        )
+        emb = run_queries(embedded, work, load)
+
+        with neo4j_for(nodes) as server:
+            store = Neo4jStore(server.uri, user=server.user, password=server.password)
+            result["neo4j_projection_s"] = project(log, store, work)
+            print(f"  neo4j projection {result['neo4j_projection_s']:.1f}s", flush=True)
+            neo = run_queries(store, work, load)
+            keys = load["impact_raw_column"][:20] + load["impact_lattice_column"][:5]
+            result["naive_cypher"] = naive(server, keys)
+            store.close()
+
+        for name in load:
+            same = [
+                _shape(name, a) == _shape(name, b)
+                for a, b in zip(emb[name]["answers"], neo[name]["answers"], strict=True)
+            ]
+            assert all(same), f"{name}: the stores disagree on {same.count(False)} answers"
+            sizes = [_size(name, a) for a in neo[name]["answers"]]
+            result[name] = {
+                "neo4j": neo[name]["latency"],
+                "embedded": emb[name]["latency"],
+                "answer_nodes_median": sorted(sizes)[len(sizes) // 2],
+                "answer_nodes_max": max(sizes),
+            }
+            print(
+                f"  {name}: neo4j {neo[name]['latency']}, embedded "
+                f"{emb[name]['latency']}, nodes {result[name]['answer_nodes_median']}",
+                flush=True,
+            )
+        print("  naive:", result["naive_cypher"], flush=True)
+    return result
+
+
+def _shape(name: str, answer: Any) -> Any:
+    if name.startswith("impact"):
+        return impact_shape(answer)
+    if name == "decision_trace":
+        return sorted((s.node.id, s.distance) for s in answer.steps)
+    return (
+        sorted(a.node.id for a in answer.owned),
+        sorted((r.node.id, r.distance) for r in answer.downstream + answer.upstream),
+    )
+
+
+def _size(name: str, answer: Any) -> int:
+    if name.startswith("impact"):
+        return len(answer.items)
+    if name == "decision_trace":
+        return len(answer.steps)
+    return len(answer.owned) + len(answer.upstream) + len(answer.downstream)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--nodes", type=int, nargs="+", default=[10_000])
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--starts", type=int, default=200, help="impact start columns per size")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
+    args = parser.parse_args()
+    sizes = {str(n): one_size(n, args.seed, args.starts) for n in args.nodes}
+    tag = "_".join(map(str, args.nodes))
+    print("saved", save("query_latency", {"sizes": sizes}, tag=tag, out=args.out))
+
+
+if __name__ == "__main__":
+    main()
