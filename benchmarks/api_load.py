@@ -35,7 +35,7 @@ from ingest.projector import Projector
 from ingest.sources import default_mappers
 from queries.impact import impact
 
-QUERY = """query($id: String!) {
+QUERY = """query($id: ID!) {
   impact(ref: {id: $id}, depth: 10, first: 1000) {
     summary { total byKind { kind count } }
     edges { node { distance certainty node { id } } }

@@ -78,7 +78,7 @@ def ingest_section(runs: list[dict[str, Any]], out: Path) -> list[str]:
 def query_section(runs: list[dict[str, Any]], out: Path) -> list[str]:
     sizes: dict[int, dict[str, Any]] = {}
     headers = []
-    for run in runs:
+    for run in sorted(runs, key=lambda r: r["date"]):  # a later run of a size replaces it
         headers.append(_header(run))
         for size in run["sizes"].values():
             sizes[size["nodes"]] = size
