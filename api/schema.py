@@ -46,6 +46,7 @@ from ingest.projector import Projector
 from queries.arguments import time_arg
 from queries.audit import audit_trail
 from queries.impact import impact
+from queries.traversal import Hop
 
 
 class Context(BaseContext):
@@ -108,7 +109,12 @@ class ImpactItem:
     distance: int
     certainty: str = strawberry.field(description="exact: column-level all the way")
     owners: list[str]
-    path: list[PathStep] = strawberry.field(description="one shortest explaining path")
+    hops: strawberry.Private[tuple[Hop, ...]]
+
+    @strawberry.field(description="one shortest explaining path")
+    def path(self) -> list[PathStep]:
+        # built only when asked for: ~10 steps per item, most clients ask for a page of nodes
+        return [to_step(h.edge, h.direction is Direction.OUT) for h in self.hops]
 
 
 @strawberry.type
@@ -214,7 +220,7 @@ class Query(Questions):
                     distance=item.distance,
                     certainty=item.certainty.value,
                     owners=list(item.owners),
-                    path=[to_step(h.edge, h.direction is Direction.OUT) for h in item.path],
+                    hops=item.path,
                 ),
             )
             for i, item in enumerate(answer.items[lo:hi], start=lo)
