@@ -123,11 +123,11 @@ _LOAD_IN: dict[EdgeKind, LiteralString] = {
     for kind in EdgeKind
 }
 # Without $as_of: current edges only. With it: edges known by then and not yet retired then.
-_VALID: LiteralString = (
-    "($kinds IS NULL OR type(r) IN $kinds) AND CASE WHEN $as_of IS NULL "
-    "THEN r.valid_to IS NULL "
+_VALID_NOW_OR_AS_OF: LiteralString = (
+    "CASE WHEN $as_of IS NULL THEN r.valid_to IS NULL "
     "ELSE r.first_seen <= $as_of AND (r.valid_to IS NULL OR $as_of < r.valid_to) END "
 )
+_VALID: LiteralString = "($kinds IS NULL OR type(r) IN $kinds) AND " + _VALID_NOW_OR_AS_OF
 _NEIGHBORS_OUT: LiteralString = (
     # no label test on the far end: it costs a node fetch per row and every node has it
     "UNWIND $ids AS id MATCH (a:Node {key: id})-[r]->(b) WHERE "
@@ -140,10 +140,6 @@ _NEIGHBORS_IN: LiteralString = (
     + "RETURN b.key AS src, type(r) AS kind, a.key AS dst, properties(r) AS p"
 )
 # Both ways in one round trip: a traversal level costs one read, not one per direction.
-_VALID_NOW_OR_AS_OF: LiteralString = (
-    "CASE WHEN $as_of IS NULL THEN r.valid_to IS NULL "
-    "ELSE r.first_seen <= $as_of AND (r.valid_to IS NULL OR $as_of < r.valid_to) END "
-)
 _NEIGHBORS_EACH_WAY: LiteralString = (
     "UNWIND $ids AS id MATCH (a:Node {key: id}) CALL (a) { "
     "MATCH (a)-[r]->() WHERE type(r) IN $out AND "
