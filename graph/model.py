@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 
@@ -98,10 +99,7 @@ class NodeKey:
         for name, value in zip(fields, self.parts, strict=True):
             if not isinstance(value, str) or not value:
                 raise ValueError(f"{self.kind}.{name} must be a non-empty string")
-        encoded = json.dumps(
-            [self.kind.value, *self.parts], separators=(",", ":"), ensure_ascii=False
-        )
-        object.__setattr__(self, "_id", encoded)
+        object.__setattr__(self, "_id", _encode_id([self.kind.value, *self.parts]))
 
     @classmethod
     def of(cls, kind: NodeKind | str, **fields: str) -> NodeKey:
@@ -119,9 +117,8 @@ class NodeKey:
     @classmethod
     def from_id(cls, node_id: str) -> NodeKey:
         try:
-            kind, *parts = json.loads(node_id)
-            return cls(NodeKind(kind), tuple(parts))
-        except (ValueError, TypeError) as exc:
+            return _key_from_id(node_id)
+        except TypeError as exc:  # unhashable: not a string
             raise ValueError(f"not a node id: {node_id!r}") from exc
 
     @property
@@ -145,6 +142,17 @@ class NodeKey:
                 return f"{f['project']}/{f['view']}:{f['name']}"
             case _:
                 return "/".join(self.parts)
+
+
+# Reads turn the same ids back into keys again and again (every edge of a walk names two nodes);
+# keys are immutable, so a bounded cache of parsed ids is safe and saves most of that work.
+@lru_cache(maxsize=1 << 17)
+def _key_from_id(node_id: str) -> NodeKey:
+    try:
+        kind, *parts = json.loads(node_id)
+        return NodeKey(NodeKind(kind), tuple(parts))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not a node id: {node_id!r}") from exc
 
 
 class Certainty(StrEnum):

@@ -57,15 +57,20 @@ class EdgeKey:
     kind: EdgeKind
     dst: NodeKey
     disc: str = ""
+    # computed once: walks sort and index edges by id many times over
+    _id: tuple[str, str, str, str] = field(
+        init=False, repr=False, compare=False, hash=False, default=("", "", "", "")
+    )
 
     def __post_init__(self) -> None:
         spec = self.kind.spec
         if self.src.kind not in spec.sources or self.dst.kind not in spec.targets:
             raise ValueError(f"{self.kind} cannot connect {self.src.kind} to {self.dst.kind}")
+        object.__setattr__(self, "_id", (self.src.id, self.kind.value, self.dst.id, self.disc))
 
     @property
     def id(self) -> tuple[str, str, str, str]:
-        return (self.src.id, self.kind.value, self.dst.id, self.disc)
+        return self._id
 
 
 @dataclass(frozen=True, slots=True)

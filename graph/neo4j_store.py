@@ -5,7 +5,8 @@ relationship has its kind's type and a `disc` property. Records are written whol
 `UNWIND $rows … MERGE … SET x = row` in chunks, one transaction per batch.
 
 Cypher text is never built from user input: the only statements assembled at all are the
-per-kind loads, writes and counts below, built once at import from the vocabulary's enums.
+per-kind loads, writes and counts below and the typed neighbour reads, built from the
+vocabulary's enums (`EdgeKind(...)` refuses anything else).
 Everything a user can influence travels as a parameter.
 """
 
@@ -16,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any, LiteralString, cast
 
 from neo4j import Driver, GraphDatabase, Query, Transaction
@@ -127,30 +129,49 @@ _VALID_NOW_OR_AS_OF: LiteralString = (
     "CASE WHEN $as_of IS NULL THEN r.valid_to IS NULL "
     "ELSE r.first_seen <= $as_of AND (r.valid_to IS NULL OR $as_of < r.valid_to) END "
 )
-_VALID: LiteralString = "($kinds IS NULL OR type(r) IN $kinds) AND " + _VALID_NOW_OR_AS_OF
-_NEIGHBORS_OUT: LiteralString = (
+
+
+def _typed(kinds: AbstractSet[EdgeKind]) -> str:
+    """`:A|B|C` — relationship types from the vocabulary's enum only, so Neo4j reads just those
+    relationship chains of a node instead of all of them (a dataset has a HAS_VERSION per run)."""
+    return ":" + "|".join(sorted(EdgeKind(k).value for k in kinds))
+
+
+@lru_cache(maxsize=256)
+def _neighbors_query(direction: Direction, kinds: frozenset[EdgeKind] | None) -> LiteralString:
+    types = "" if kinds is None else _typed(kinds)
     # no label test on the far end: it costs a node fetch per row and every node has it
-    "UNWIND $ids AS id MATCH (a:Node {key: id})-[r]->(b) WHERE "
-    + _VALID
-    + "RETURN a.key AS src, type(r) AS kind, b.key AS dst, properties(r) AS p"
-)
-_NEIGHBORS_IN: LiteralString = (
-    "UNWIND $ids AS id MATCH (a:Node {key: id})<-[r]-(b) WHERE "
-    + _VALID
-    + "RETURN b.key AS src, type(r) AS kind, a.key AS dst, properties(r) AS p"
-)
-# Both ways in one round trip: a traversal level costs one read, not one per direction.
-_NEIGHBORS_EACH_WAY: LiteralString = (
-    "UNWIND $ids AS id MATCH (a:Node {key: id}) CALL (a) { "
-    "MATCH (a)-[r]->() WHERE type(r) IN $out AND "
-    + _VALID_NOW_OR_AS_OF
-    + "RETURN r, true AS out UNION ALL "
-    "MATCH (a)<-[r]-() WHERE type(r) IN $in AND "
-    + _VALID_NOW_OR_AS_OF
-    + "RETURN r, false AS out } "
-    "RETURN startNode(r).key AS src, type(r) AS kind, endNode(r).key AS dst, "
-    "properties(r) AS p, out"
-)
+    if direction is Direction.OUT:
+        match, ends = f"(a:Node {{key: id}})-[r{types}]->(b)", "a.key AS src, b.key AS dst"
+    else:
+        match, ends = f"(a:Node {{key: id}})<-[r{types}]-(b)", "b.key AS src, a.key AS dst"
+    return cast(
+        LiteralString,
+        f"UNWIND $ids AS id MATCH {match} WHERE {_VALID_NOW_OR_AS_OF}"
+        f"RETURN {ends}, type(r) AS kind, properties(r) AS p",
+    )
+
+
+@lru_cache(maxsize=256)
+def _each_way_query(out: frozenset[EdgeKind], in_: frozenset[EdgeKind]) -> LiteralString:
+    """Both ways in one round trip: a traversal level costs one read, not one per direction."""
+    branches = [
+        f"MATCH (a)-[r{_typed(out)}]->() WHERE {_VALID_NOW_OR_AS_OF}RETURN r, true AS out"
+        if out
+        else "",
+        f"MATCH (a)<-[r{_typed(in_)}]-() WHERE {_VALID_NOW_OR_AS_OF}RETURN r, false AS out"
+        if in_
+        else "",
+    ]
+    return cast(
+        LiteralString,
+        "UNWIND $ids AS id MATCH (a:Node {key: id}) CALL (a) { "
+        + " UNION ALL ".join(b for b in branches if b)
+        + " } RETURN startNode(r).key AS src, type(r) AS kind, endNode(r).key AS dst, "
+        "properties(r) AS p, out",
+    )
+
+
 _SEARCH: LiteralString = (
     "MATCH (n:Node) WHERE toLower(n.display) CONTAINS $needle "
     "AND ($kinds IS NULL OR n.kind IN $kinds) "
@@ -318,9 +339,11 @@ class Neo4jStore(GraphStore):
         kinds: Iterable[EdgeKind] | None = None,
         as_of: str | None = None,
     ) -> list[StoredEdge]:
-        query = _NEIGHBORS_OUT if direction is Direction.OUT else _NEIGHBORS_IN
-        kind_names = sorted(k.value for k in kinds) if kinds is not None else None
-        rows = self._read(query, ids=list(dict.fromkeys(ids)), kinds=kind_names, as_of=as_of)
+        wanted = frozenset(EdgeKind(k) for k in kinds) if kinds is not None else None
+        if (wanted is not None and not wanted) or not ids:
+            return []
+        query = _neighbors_query(direction, wanted)
+        rows = self._read(query, ids=list(dict.fromkeys(ids)), as_of=as_of)
         edges = [StoredEdge.from_record(eid, p) for eid, p in _edge_rows(rows).items()]
         edges.sort(key=lambda e: e.key.id)
         return edges
@@ -331,14 +354,10 @@ class Neo4jStore(GraphStore):
         kinds: Mapping[Direction, Iterable[EdgeKind]],
         as_of: str | None = None,
     ) -> list[tuple[StoredEdge, Direction]]:
-        names = {d: sorted(k.value for k in kinds.get(d, ())) for d in Direction}
-        rows = self._read(
-            _NEIGHBORS_EACH_WAY,
-            ids=list(dict.fromkeys(ids)),
-            out=names[Direction.OUT],
-            **{"in": names[Direction.IN]},
-            as_of=as_of,
-        )
+        out, in_ = (frozenset(EdgeKind(k) for k in kinds.get(d, ())) for d in Direction)
+        if not (out or in_) or not ids:
+            return []
+        rows = self._read(_each_way_query(out, in_), ids=list(dict.fromkeys(ids)), as_of=as_of)
         found: dict[tuple[EdgeId, Direction], Record] = {}
         for r in rows:
             way = Direction.OUT if r["out"] else Direction.IN
