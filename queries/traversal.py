@@ -113,8 +113,9 @@ def traverse(
                 every_frontier.append(hop.to)
         if result.truncated:
             break
+    starting = set(start)  # a set: `in` on the tuple was quadratic for walks with many starts
     for node_id, path in every.items():
-        if node_id in start:
+        if node_id in starting:
             continue
         if node_id in exact:
             best = exact[node_id]
