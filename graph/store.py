@@ -39,6 +39,17 @@ class ApplyResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Prepared:
+    """A batch loaded and merged, ready to write: only the records it changes."""
+
+    nodes: dict[str, Record]
+    edges: dict[EdgeId, Record]
+    new_nodes: AbstractSet[str]  # absent from the store when loaded: created outright
+    new_edges: AbstractSet[EdgeId]
+    result: ApplyResult
+
+
+@dataclass(frozen=True, slots=True)
 class GraphStats:
     nodes: dict[str, int] = field(default_factory=dict)
     edges: dict[str, int] = field(default_factory=dict)
@@ -86,6 +97,7 @@ class StoreUnavailable(RuntimeError):
 
 class GraphStore(ABC):
     name: str
+    _writes = 0  # see `writes`
 
     # ---- writes -------------------------------------------------------------------------
     def apply(
@@ -94,6 +106,43 @@ class GraphStore(ABC):
         checkpoint: int | None = None,
     ) -> ApplyResult:
         """Apply a batch in one transaction; with `checkpoint`, record that log position too."""
+        with self._unit_of_work() as uow:
+            prepared = self._prepare(uow, batch, None)
+            self._write(uow, prepared, checkpoint)
+        return prepared.result
+
+    def prepare(
+        self,
+        batch: MutationBatch | Iterable[NodeUpsert | EdgeUpsert | EdgeRetire],
+        pending: Prepared | None = None,
+    ) -> Prepared:
+        """The first half of `apply`, on its own: load and merge, write nothing.
+
+        `pending` is a batch prepared before and still being committed (by `commit`, on another
+        thread): its records stand in for what the store holds, so a projector can merge batch
+        k+1 while Neo4j writes batch k. Any other write in that window makes the result stale: the
+        caller checks `writes` and prepares again."""
+        with self._unit_of_work() as uow:
+            return self._prepare(uow, batch, pending)
+
+    def commit(self, prepared: Prepared, checkpoint: int | None = None) -> ApplyResult:
+        """The second half of `apply`: write a prepared batch in one transaction."""
+        with self._unit_of_work() as uow:
+            self._write(uow, prepared, checkpoint)
+        return prepared.result
+
+    @property
+    def writes(self) -> int:
+        """How many units of work have written something: a projector holding a batch prepared
+        against a pending one can tell whether anything else wrote in between."""
+        return self._writes
+
+    def _prepare(
+        self,
+        uow: UnitOfWork,
+        batch: MutationBatch | Iterable[NodeUpsert | EdgeUpsert | EdgeRetire],
+        pending: Prepared | None,
+    ) -> Prepared:
         mutations = batch.mutations if isinstance(batch, MutationBatch) else list(batch)
         node_ids: set[str] = set()
         edge_ids: set[EdgeId] = set()
@@ -107,36 +156,50 @@ class GraphStore(ABC):
             else:
                 incident.add((m.anchor.id, m.kind, m.direction))
 
-        with self._unit_of_work() as uow:
-            loaded_nodes = uow.load_nodes(sorted(node_ids))
-            loaded_edges = uow.load_edges(sorted(edge_ids))
-            loaded_edges.update(uow.load_incident(sorted(incident)))
-            nodes, edges = dict(loaded_nodes), dict(loaded_edges)
-            for m in mutations:
-                if isinstance(m, NodeUpsert):
-                    nodes[m.key.id] = merge_node(nodes.get(m.key.id), m.key, m.props, m.prov)
-                elif isinstance(m, EdgeUpsert):
-                    # an edge's ends exist from the moment something says they are connected
-                    for end in (m.key.src, m.key.dst):
-                        nodes[end.id] = merge_node(nodes.get(end.id), end, {}, m.prov)
-                    eid = m.key.id
-                    edges[eid] = merge_edge(edges.get(eid), m.key, m.props, m.prov)
-            # retirements after all upserts, so an edge the same batch asserts is never closed
-            retires = [m for m in mutations if isinstance(m, EdgeRetire)]
-            if retires:
-                self._retire(retires, edges)
-            changed_nodes = {k: r for k, r in nodes.items() if loaded_nodes.get(k) != r}
-            changed_edges = {k: r for k, r in edges.items() if loaded_edges.get(k) != r}
-            if changed_nodes or changed_edges:
-                uow.write(
-                    changed_nodes,
-                    changed_edges,
-                    changed_nodes.keys() - loaded_nodes.keys(),
-                    changed_edges.keys() - loaded_edges.keys(),
-                )
-            if checkpoint is not None:
-                uow.set_checkpoint(checkpoint)
-        return ApplyResult(len(mutations), len(changed_nodes), len(changed_edges))
+        over_nodes = pending.nodes if pending is not None else {}
+        over_edges = pending.edges if pending is not None else {}
+        # what the pending batch writes is read from it, not from the store (which may not
+        # have it yet); its records are never mutated (merges copy), so sharing them is safe
+        loaded_nodes = uow.load_nodes(sorted(node_ids - over_nodes.keys()))
+        loaded_nodes.update((k, over_nodes[k]) for k in node_ids & over_nodes.keys())
+        loaded_edges = uow.load_edges(sorted(edge_ids - over_edges.keys()))
+        loaded_edges.update((k, over_edges[k]) for k in edge_ids & over_edges.keys())
+        loaded_edges.update(uow.load_incident(sorted(incident)))
+        if incident and over_edges:
+            for eid, record in over_edges.items():
+                src, kind, dst, _ = eid
+                if (src, kind, Direction.OUT) in incident or (dst, kind, Direction.IN) in incident:
+                    loaded_edges[eid] = record
+        nodes, edges = dict(loaded_nodes), dict(loaded_edges)
+        for m in mutations:
+            if isinstance(m, NodeUpsert):
+                nodes[m.key.id] = merge_node(nodes.get(m.key.id), m.key, m.props, m.prov)
+            elif isinstance(m, EdgeUpsert):
+                # an edge's ends exist from the moment something says they are connected
+                for end in (m.key.src, m.key.dst):
+                    nodes[end.id] = merge_node(nodes.get(end.id), end, {}, m.prov)
+                eid = m.key.id
+                edges[eid] = merge_edge(edges.get(eid), m.key, m.props, m.prov)
+        # retirements after all upserts, so an edge the same batch asserts is never closed
+        retires = [m for m in mutations if isinstance(m, EdgeRetire)]
+        if retires:
+            self._retire(retires, edges)
+        changed_nodes = {k: r for k, r in nodes.items() if loaded_nodes.get(k) != r}
+        changed_edges = {k: r for k, r in edges.items() if loaded_edges.get(k) != r}
+        return Prepared(
+            nodes=changed_nodes,
+            edges=changed_edges,
+            new_nodes=changed_nodes.keys() - loaded_nodes.keys(),
+            new_edges=changed_edges.keys() - loaded_edges.keys(),
+            result=ApplyResult(len(mutations), len(changed_nodes), len(changed_edges)),
+        )
+
+    def _write(self, uow: UnitOfWork, prepared: Prepared, checkpoint: int | None) -> None:
+        if prepared.nodes or prepared.edges:
+            uow.write(prepared.nodes, prepared.edges, prepared.new_nodes, prepared.new_edges)
+            self._writes += 1  # one writer at a time: the projector, then its side tables
+        if checkpoint is not None:
+            uow.set_checkpoint(checkpoint)
 
     @staticmethod
     def _retire(retires: list[EdgeRetire], edges: dict[EdgeId, Record]) -> None:

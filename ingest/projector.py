@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,7 +26,7 @@ from tenacity import (
 )
 
 from graph.mutations import MutationBatch
-from graph.store import GraphStore, StoreUnavailable
+from graph.store import GraphStore, Prepared, StoreUnavailable
 from ingest.eventlog import EventLog, LogEntry
 from ingest.history import HistoryEntry, history_entries
 
@@ -49,6 +50,18 @@ class ProjectorStatus:
         return self.log_seq - self.projected_seq
 
 
+@dataclass(frozen=True, slots=True)
+class _InFlight:
+    entries: list[LogEntry]
+    prepared: Prepared
+    parked: int
+    done: Future[Exception | None]  # the writer's `_commit`
+
+    @property
+    def last(self) -> int:
+        return self.entries[-1].seq
+
+
 class Projector:
     def __init__(
         self,
@@ -60,6 +73,7 @@ class Projector:
         poll_seconds: float = 1.0,
         max_backoff: float = 10.0,
         side: Sequence[_Side] = (),
+        pipeline: bool = True,
     ) -> None:
         self.log, self.store, self.mappers = log_, store, mappers
         # tables beside the graph (ingest/sources.py SideProjection), each on its own checkpoint
@@ -73,16 +87,61 @@ class Projector:
         self.batches_applied = 0
         self.events_projected = 0
         self._parked_now: set[int] = set()  # seqs parked in the current step
+        # the batch being committed on the writer thread while the next one is prepared
+        self.pipeline = pipeline
+        self._inflight: _InFlight | None = None
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lkg-projector-write")
 
     # ---- one step -----------------------------------------------------------------------
     def run_once(self) -> int:
-        """Apply the next batch of the log; return how many log entries it covered."""
+        """Take the next batch of the log; return how many log entries it covered.
+
+        Two stages overlap: while the writer thread commits batch k, this thread maps batch k+1
+        and merges it (reading k's records from k itself, `GraphStore.prepare`). So the Python
+        work and Neo4j's write and commit run on both cores at once. Batch k lands (position,
+        side tables) before k+1 is handed to the writer; if k fell back to one-by-one or a side
+        table wrote meanwhile, k+1 is merged again from the store."""
         if self._position is None:
             self._position = self.store.checkpoint()
-        entries = self.log.read(self._position, self.batch_size)
+        after = self._inflight.last if self._inflight is not None else self._position
+        entries = self.log.read(after, self.batch_size)
         if not entries:
+            self._land()
             self._side_catch_up(self._position)  # a side table left behind by a crash
             return 0
+        batch, parked = self._map_all(entries)
+        last = entries[-1].seq
+        pending = self._inflight
+        try:
+            prepared = self.store.prepare(batch, pending.prepared if pending else None)
+        except Exception as exc:
+            self._land()  # the batch in flight first (its failure, if any, wins)
+            if isinstance(exc, StoreUnavailable):
+                raise
+            self._refused(entries, exc)
+            return len(entries)
+        if not self._land():
+            try:
+                prepared = self.store.prepare(batch)
+            except StoreUnavailable:
+                raise
+            except Exception as exc:
+                self._refused(entries, exc)
+                return len(entries)
+        if not self.pipeline:
+            if (refused := self._commit(prepared, last)) is not None:
+                self._refused(entries, refused)
+            else:
+                self._landed(entries, parked)
+            return len(entries)
+        done = self._writer.submit(self._commit, prepared, last)
+        self._inflight = _InFlight(entries, prepared, parked, done)
+        return len(entries)
+
+    def _map_all(self, entries: list[LogEntry]) -> tuple[MutationBatch, int]:
+        """The batch's mutations (parking what cannot be mapped) and its audit-trail entries,
+        which are recorded first (idempotent): a crash after the store's commit loses none of
+        them; entries of an event the store then refuses are hidden once it is parked."""
         self._parked_now.clear()
         batch = MutationBatch()
         history: list[HistoryEntry] = []
@@ -91,23 +150,53 @@ class Projector:
             if mapped is not None:
                 batch.extend(mapped.mutations)
                 history.extend(history_entries(entry.seq, mapped))
-        last = entries[-1].seq
-        # the audit trail first (idempotent): a crash after the store's commit loses none of it;
-        # entries of an event the store then refuses are hidden once it is parked
         self.log.record_history(history)
+        return batch, len(self._parked_now)
+
+    def _commit(self, prepared: Prepared, last: int) -> Exception | None:
+        """Write a prepared batch (on the writer thread). A refusal is returned, not raised: the
+        projector's own thread applies that batch one by one (it owns the log's connection)."""
         try:
-            self.store.apply(batch, checkpoint=last)
+            self.store.commit(prepared, checkpoint=last)
         except StoreUnavailable:
             raise
-        except Exception:
-            # a mutation the store refused: apply one by one so only the culprit is parked
-            log.exception("batch up to seq %d failed; applying its events one by one", last)
-            self._apply_singly(entries)
-        self._position = last
+        except Exception as exc:
+            return exc
+        return None
+
+    def _land(self) -> bool:
+        """Wait for the batch in flight and land it. True if nothing was in flight, or it went
+        in as prepared and nothing else wrote since: a batch prepared against it is still
+        good."""
+        flight, self._inflight = self._inflight, None
+        if flight is None:
+            return True
+        refused = flight.done.result()  # StoreUnavailable: the position stays before it
+        if refused is not None:
+            self._refused(flight.entries, refused)
+            return False
+        return self._landed(flight.entries, flight.parked)
+
+    def _refused(self, entries: list[LogEntry], exc: Exception) -> None:
+        # a mutation the store refused: apply one by one so only the culprit is parked
+        log.error(
+            "batch up to seq %d failed (%s: %s); applying its events one by one",
+            entries[-1].seq,
+            type(exc).__name__,
+            exc,
+        )
+        self._parked_now.clear()
+        self._apply_singly(entries)
+        self._landed(entries, len(self._parked_now))
+
+    def _landed(self, entries: list[LogEntry], parked: int) -> bool:
+        """Move past a written batch and let the side tables catch up; False if they wrote."""
+        self._position = entries[-1].seq
         self.batches_applied += 1
-        self.events_projected += len(entries) - len(self._parked_now)
-        self._side_catch_up(last)
-        return len(entries)
+        self.events_projected += len(entries) - parked
+        writes = self.store.writes
+        self._side_catch_up(self._position)
+        return self.store.writes == writes
 
     def _side_catch_up(self, upto: int) -> None:
         for side in self.side:
@@ -151,6 +240,9 @@ class Projector:
             done = self._retrying(remaining)(self.run_once)
             if done == 0 or (self._position or 0) >= target:
                 break
+        self._retrying(None if deadline is None else max(0.0, deadline - time.monotonic()))(
+            self._land
+        )  # nothing left in flight when this returns
         return self.status()
 
     def _retrying(self, within: float | None) -> Retrying:
@@ -197,6 +289,10 @@ class Projector:
             if done == 0:
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
+        try:
+            self._land()
+        except Exception:  # stopping: what did not land is applied again at the next start
+            log.exception("projector: the last batch did not land")
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
