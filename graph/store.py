@@ -97,7 +97,7 @@ class StoreUnavailable(RuntimeError):
 
 class GraphStore(ABC):
     name: str
-    _writes = 0  # see `writes`
+    _writes = 0  # see `write_count`
 
     # ---- writes -------------------------------------------------------------------------
     def apply(
@@ -121,7 +121,7 @@ class GraphStore(ABC):
         `pending` is a batch prepared before and still being committed (by `commit`, on another
         thread): its records stand in for what the store holds, so a projector can merge batch
         k+1 while Neo4j writes batch k. Any other write in that window makes the result stale: the
-        caller checks `writes` and prepares again."""
+        caller checks `write_count` and prepares again."""
         with self._unit_of_work() as uow:
             return self._prepare(uow, batch, pending)
 
@@ -132,7 +132,7 @@ class GraphStore(ABC):
         return prepared.result
 
     @property
-    def writes(self) -> int:
+    def write_count(self) -> int:
         """How many units of work have written something: a projector holding a batch prepared
         against a pending one can tell whether anything else wrote in between."""
         return self._writes

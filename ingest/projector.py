@@ -194,9 +194,9 @@ class Projector:
         self._position = entries[-1].seq
         self.batches_applied += 1
         self.events_projected += len(entries) - parked
-        writes = self.store.writes
+        writes = self.store.write_count
         self._side_catch_up(self._position)
-        return self.store.writes == writes
+        return self.store.write_count == writes
 
     def _side_catch_up(self, upto: int) -> None:
         for side in self.side:
