@@ -84,14 +84,16 @@ def impact_shape(a: Any) -> list[tuple[str, int, str]]:
     return sorted((i.node.id, i.distance, i.certainty.value) for i in a.items)
 
 
-def workload(samples: dict[str, Any], starts: int, rng: random.Random) -> dict[str, list[Any]]:
+def workload(
+    samples: dict[str, Any], starts: int, rng: random.Random, team_runs: int = 5
+) -> dict[str, list[Any]]:
     raw = rng.sample(samples["impact_raw_columns"], min(starts, len(samples["impact_raw_columns"])))
     lattice = samples["impact_lattice_columns"][: max(1, starts // 4)]
     return {
         "impact_raw_column": raw,
         "impact_lattice_column": lattice,
         "decision_trace": samples["root_cause_decisions"][: max(1, starts // 4)],
-        "team_accountability": [samples["accountability_owner"]] * 5,
+        "team_accountability": [samples["accountability_owner"]] * team_runs,
     }
 
 
@@ -131,14 +133,14 @@ def naive(server: Any, keys: list[str]) -> dict[str, Any]:
     }
 
 
-def one_size(nodes: int, seed: int, starts: int) -> dict[str, Any]:
+def one_size(nodes: int, seed: int, starts: int, team_runs: int = 5) -> dict[str, Any]:
     with scratch_dir(f"q{nodes}") as work:
         files = work / "files"
         t = time.perf_counter()
         manifest = generate(files, nodes, seed)
         result: dict[str, Any] = {"nodes_target": nodes, "generate_s": time.perf_counter() - t}
         log = build_log(files, work)
-        load = workload(manifest["samples"], starts, random.Random(seed))
+        load = workload(manifest["samples"], starts, random.Random(seed), team_runs)
 
         gc.collect()
         before = rss_mb()
@@ -213,9 +215,12 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, nargs="+", default=[10_000])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--starts", type=int, default=200, help="impact start columns per size")
+    parser.add_argument(
+        "--team-runs", type=int, default=5, help="timed accountability maps (after one warm-up)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
     args = parser.parse_args()
-    sizes = {str(n): one_size(n, args.seed, args.starts) for n in args.nodes}
+    sizes = {str(n): one_size(n, args.seed, args.starts, args.team_runs) for n in args.nodes}
     tag = "_".join(map(str, args.nodes))
     print("saved", save("query_latency", {"sizes": sizes}, tag=tag, out=args.out))
 
