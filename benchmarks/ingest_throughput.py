@@ -118,7 +118,8 @@ def in_process(events: list[dict[str, Any]], nodes: int) -> dict[str, Any]:
         accept_many(log, enumerate(events))
         store = Neo4jStore(server.uri, user=server.user, password=server.password)
         began = time.perf_counter()
-        status = Projector(log, store, default_mappers(), batch_size=BATCH).catch_up()
+        projector = Projector(log, store, default_mappers(), batch_size=BATCH)
+        status = projector.catch_up()
         took = time.perf_counter() - began
         store.close()
     return {
@@ -126,6 +127,8 @@ def in_process(events: list[dict[str, Any]], nodes: int) -> dict[str, Any]:
         "seconds": took,
         "events_per_s": len(events) / took,
         "parked": status.parked,
+        # the projector thread's time: mapping, load + merge, waiting on the writer, sides
+        "stages_s": projector.seconds,
     }
 
 

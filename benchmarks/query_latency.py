@@ -84,6 +84,9 @@ def impact_shape(a: Any) -> list[tuple[str, int, str]]:
     return sorted((i.node.id, i.distance, i.certainty.value) for i in a.items)
 
 
+QUESTIONS = ("impact_raw_column", "impact_lattice_column", "decision_trace", "team_accountability")
+
+
 def workload(
     samples: dict[str, Any], starts: int, rng: random.Random, team_runs: int = 5
 ) -> dict[str, list[Any]]:
@@ -133,7 +136,9 @@ def naive(server: Any, keys: list[str]) -> dict[str, Any]:
     }
 
 
-def one_size(nodes: int, seed: int, starts: int, team_runs: int = 5) -> dict[str, Any]:
+def one_size(
+    nodes: int, seed: int, starts: int, team_runs: int = 5, questions: list[str] | None = None
+) -> dict[str, Any]:
     with scratch_dir(f"q{nodes}") as work:
         files = work / "files"
         t = time.perf_counter()
@@ -141,6 +146,7 @@ def one_size(nodes: int, seed: int, starts: int, team_runs: int = 5) -> dict[str
         result: dict[str, Any] = {"nodes_target": nodes, "generate_s": time.perf_counter() - t}
         log = build_log(files, work)
         load = workload(manifest["samples"], starts, random.Random(seed), team_runs)
+        load = {k: v for k, v in load.items() if questions is None or k in questions}
 
         gc.collect()
         before = rss_mb()
@@ -163,7 +169,9 @@ def one_size(nodes: int, seed: int, starts: int, team_runs: int = 5) -> dict[str
             result["neo4j_projection_s"] = project(log, store, work)
             print(f"  neo4j projection {result['neo4j_projection_s']:.1f}s", flush=True)
             neo = run_queries(store, work, load)
-            keys = load["impact_raw_column"][:20] + load["impact_lattice_column"][:5]
+            keys = (
+                load.get("impact_raw_column", [])[:20] + load.get("impact_lattice_column", [])[:5]
+            )
             result["naive_cypher"] = naive(server, keys)
             store.close()
 
@@ -218,9 +226,19 @@ def main() -> None:
     parser.add_argument(
         "--team-runs", type=int, default=5, help="timed accountability maps (after one warm-up)"
     )
+    parser.add_argument(
+        "--questions",
+        nargs="+",
+        choices=QUESTIONS,
+        default=list(QUESTIONS),
+        help="which questions to time (all by default)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
     args = parser.parse_args()
-    sizes = {str(n): one_size(n, args.seed, args.starts, args.team_runs) for n in args.nodes}
+    sizes = {
+        str(n): one_size(n, args.seed, args.starts, args.team_runs, args.questions)
+        for n in args.nodes
+    }
     tag = "_".join(map(str, args.nodes))
     print("saved", save("query_latency", {"sizes": sizes}, tag=tag, out=args.out))
 

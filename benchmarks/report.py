@@ -128,9 +128,9 @@ def query_section(runs: list[dict[str, Any]], out: Path) -> list[str]:
     xs = sorted(sizes)
     for q in QUERIES:
         for store, style in (("neo4j", "-o"), ("embedded", "--s")):
-            ys = [sizes[n][q][store]["p95_ms"] for n in xs if q in sizes[n]]
-            if ys:
-                ax.plot(xs[: len(ys)], ys, style, label=f"{q} ({store})")
+            pts = [(n, sizes[n][q][store]["p95_ms"]) for n in xs if q in sizes[n]]
+            if pts:
+                ax.plot(*zip(*pts, strict=True), style, label=f"{q} ({store})")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("graph nodes")

@@ -85,6 +85,9 @@ class Projector:
         self._position: int | None = None
         # plain counts for the metrics (api/observability.py reads them when scraped)
         self.batches_applied = 0
+        # where the projector's own thread spends its time (seconds, cumulative): mapping,
+        # loading + merging, waiting for the writer thread's commit, the side tables
+        self.seconds = {"map": 0.0, "prepare": 0.0, "wait_write": 0.0, "side": 0.0}
         self.events_projected = 0
         self._parked_now: set[int] = set()  # seqs parked in the current step
         # the batch being committed on the writer thread while the next one is prepared
@@ -109,11 +112,15 @@ class Projector:
             self._land()
             self._side_catch_up(self._position)  # a side table left behind by a crash
             return 0
+        began = time.perf_counter()
         batch, parked = self._map_all(entries)
+        self.seconds["map"] += time.perf_counter() - began
         last = entries[-1].seq
         pending = self._inflight
         try:
+            began = time.perf_counter()
             prepared = self.store.prepare(batch, pending.prepared if pending else None)
+            self.seconds["prepare"] += time.perf_counter() - began
         except Exception as exc:
             self._land()  # the batch in flight first (its failure, if any, wins)
             if isinstance(exc, StoreUnavailable):
@@ -171,7 +178,11 @@ class Projector:
         flight, self._inflight = self._inflight, None
         if flight is None:
             return True
-        refused = flight.done.result()  # StoreUnavailable: the position stays before it
+        began = time.perf_counter()
+        try:
+            refused = flight.done.result()  # StoreUnavailable: the position stays before it
+        finally:
+            self.seconds["wait_write"] += time.perf_counter() - began
         if refused is not None:
             self._refused(flight.entries, refused)
             return False
@@ -194,8 +205,9 @@ class Projector:
         self._position = entries[-1].seq
         self.batches_applied += 1
         self.events_projected += len(entries) - parked
-        writes = self.store.write_count
+        writes, began = self.store.write_count, time.perf_counter()
         self._side_catch_up(self._position)
+        self.seconds["side"] += time.perf_counter() - began
         return self.store.write_count == writes
 
     def _side_catch_up(self, upto: int) -> None:
