@@ -8,7 +8,7 @@ SOURCES := .venv-sources
 CHROMIUM := /usr/bin/chromium
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: serve test lint neo4j clean web
+.PHONY: serve test test-fast lint neo4j clean web
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ test: $(VENV)/.test $(SOURCES)/.done $(CHROMIUM)
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m graph.neo4j_server build
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The inner loop: unit and contract tests on the embedded store only (no Neo4j, no browser).
+test-fast: $(VENV)/.test
+	$(BIN)/python -m pytest tests/unit tests/contract -m "not neo4j" -q $(PYTEST_ARGS)
 
 # only when missing (apt-get as root, as in CI containers)
 $(CHROMIUM):

@@ -24,9 +24,11 @@ from typing import Any, LiteralString, cast
 from neo4j import Driver, GraphDatabase, Query, Session, Transaction
 from neo4j.exceptions import (
     AuthError,
+    BrokenRecordError,
     DriverError,
     Neo4jError,
     ServiceUnavailable,
+    SessionError,
     SessionExpired,
     TransientError,
 )
@@ -268,6 +270,30 @@ def _timed_out(exc: Neo4jError) -> bool:
     return "TransactionTimedOut" in code or code.endswith(".LockClientStopped")
 
 
+# Server states that say nothing about the statement: the database is not there (yet), or the
+# server refuses these credentials for now (a restarted server answers Bolt before its password
+# is set: Unauthorized, then AuthenticationRateLimit once a few tries failed).
+_UNAVAILABLE_CODES = ("Neo.ClientError.Security.", "Neo.ClientError.Database.DatabaseNotFound")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether a driver error means "Neo4j cannot answer now" (retry later) rather than a fault
+    of the statement or its data (a bug, or a batch to refuse). One rule for reads and writes.
+
+    Unavailable: no connection or a broken one, transient server states, a database still
+    starting or missing, credentials refused, a transaction stopped by its timeout.
+    Not: syntax, type, constraint and other client errors of the statement; DatabaseError (an
+    error executing this statement, which a retry would repeat)."""
+    if isinstance(
+        exc, ServiceUnavailable | SessionExpired | SessionError | BrokenRecordError | TransientError
+    ):
+        return True
+    if isinstance(exc, Neo4jError):
+        code = exc.code or ""
+        return isinstance(exc, AuthError) or code.startswith(_UNAVAILABLE_CODES) or _timed_out(exc)
+    return False
+
+
 class Neo4jStore(GraphStore):
     name = "neo4j"
 
@@ -300,14 +326,20 @@ class Neo4jStore(GraphStore):
         self._local = threading.local()
         self._sessions: set[Session] = set()  # every thread's, closed with the store
         self._sessions_lock = threading.Lock()
-        self._ensure_schema()
+        try:
+            self._ensure_schema()
+        except BaseException:
+            self._driver.close()  # a store that failed to open leaves no pool behind
+            raise
 
     def _ensure_schema(self) -> None:
         try:
             for statement in SCHEMA:
                 self._driver.execute_query(statement, database_=self.database)
-        except (ServiceUnavailable, SessionExpired, AuthError) as exc:
-            raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
+        except (DriverError, Neo4jError) as exc:
+            if is_unavailable(exc):
+                raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
+            raise
 
     def _session(self) -> Session:
         """This thread's read session. Opening one per read cost ~2 ms of a ~5 ms round trip
@@ -337,13 +369,10 @@ class Neo4jStore(GraphStore):
         bounded = Query(query, timeout=self._query_timeout)
         try:
             return list(self._session().run(bounded, params))
-        # TransientError: the database is still starting (DatabaseUnavailable); AuthError: a
-        # restarting server answers Bolt a moment before its password is set (seen in CI, once)
-        except (ServiceUnavailable, SessionExpired, TransientError, AuthError) as exc:
-            self._drop_session()
-            raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
-        except BaseException:
+        except BaseException as exc:
             self._drop_session()  # whatever failed, the next read starts from a fresh session
+            if is_unavailable(exc):
+                raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
             raise
 
     @contextmanager
@@ -355,11 +384,10 @@ class Neo4jStore(GraphStore):
             ):
                 yield _Neo4jUnitOfWork(tx)
                 tx.commit()
-        except (ServiceUnavailable, SessionExpired, TransientError) as exc:
-            raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
-        except Neo4jError as exc:
-            # a timed-out write says nothing about the batch: retry it, never park its events
-            if _timed_out(exc):
+        except (DriverError, Neo4jError) as exc:
+            # unavailable (a timed-out write included) says nothing about the batch: retry it,
+            # never park its events; anything else is the batch's own fault
+            if is_unavailable(exc):
                 raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
             raise
 

@@ -23,10 +23,18 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import settings
 
 from graph.embedded import EmbeddedStore
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
+
+# Property tests: no per-example deadline (a wall-clock limit fails on a loaded machine, not on a
+# bug) and, by default, the same examples on every run, so a verdict never depends on the draw.
+# HYPOTHESIS_PROFILE=explore draws new examples each run, for hunting bugs locally.
+settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+settings.register_profile("explore", deadline=None, max_examples=500)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @dataclass

@@ -1,7 +1,10 @@
 """Neo4j restarted while two clients keep asking impact questions over GraphQL: while it is gone
 each query fails cleanly (HTTP 200 with a GraphQL error that has a path and says the store is
-unavailable; no 500, no "internal error", no wait beyond the query timeout) and, once it is
-back, the same queries answer again. A server of its own, since this test restarts it."""
+unavailable; no 500, no "internal error", no request left hanging) and, once it is back, the
+same queries answer again. A server of its own, since this test restarts it.
+
+Every step waits for a state, not for a time: the kill is followed by failed answers seen, the
+restart by whole answers seen, each wait bounded and failing with what it saw."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Self
 
 import httpx
 import pytest
@@ -21,11 +25,56 @@ IMPACT = """query($ref: NodeRef!) {
 }"""
 REF = {"kind": "Dataset", "namespace": "load", "name": "ds-0"}
 QUERY_TIMEOUT = 5.0  # LKG_NEO4J_QUERY_TIMEOUT for the service
-SLOWEST_ALLOWED = 3 * QUERY_TIMEOUT  # + the driver's connection timeout (10 s)
+HANG = 120.0  # a request unanswered this long is hung: a bound, not a speed expectation
+PATIENCE = 240.0  # for a state to be reached at all
+
+
+class Askers:
+    """Clients asking the same question in a loop; each answer is (when, status, body)."""
+
+    def __init__(self, url: str, clients: int = 2) -> None:
+        self.answers: list[tuple[float, int, dict]] = []
+        self.no_answer: list[str] = []  # transport errors: a hung or dropped request
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._ask, args=(url,)) for _ in range(clients)]
+
+    def _ask(self, url: str) -> None:
+        with httpx.Client(base_url=url, timeout=HANG) as client:
+            while not self._stop.is_set():
+                try:
+                    response = client.post(
+                        "/graphql", json={"query": IMPACT, "variables": {"ref": REF}}
+                    )
+                except httpx.TransportError as exc:
+                    self.no_answer.append(repr(exc))
+                    continue
+                self.answers.append((time.monotonic(), response.status_code, response.json()))
+
+    def __enter__(self) -> Self:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(HANG + 10)
+        assert not any(t.is_alive() for t in self._threads), "a client never got its answer"
+
+    def since(self, moment: float) -> list[dict]:
+        return [body for at, _, body in list(self.answers) if at > moment]
+
+    def wait_for(self, what: str, holds: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + PATIENCE
+        while not holds():
+            if time.monotonic() > deadline:
+                tail = [body for _, _, body in self.answers[-3:]]
+                pytest.fail(f"never saw {what} within {PATIENCE:.0f}s; last answers: {tail}")
+            time.sleep(0.05)
 
 
 @pytest.mark.neo4j
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)
 def test_queries_fail_cleanly_while_neo4j_restarts_and_recover(
     service_factory: Callable, tmp_path: Path
 ) -> None:
@@ -39,50 +88,42 @@ def test_queries_fail_cleanly_while_neo4j_restarts_and_recover(
         httpx.post(
             f"{service.url}/api/v1/lineage/bulk", json=[run_event(i) for i in range(200)]
         ).raise_for_status()
-        service.wait_projected(timeout=60)
+        status = service.wait_projected(timeout=PATIENCE)
+        assert status["lag"] == 0, status
         expected = service.graphql(IMPACT, ref=REF)["impact"]["summary"]["total"]
         assert expected > 0
 
-        answers: list[tuple[float, int, dict]] = []  # (seconds, HTTP status, body)
-        stop = threading.Event()
+        with Askers(service.url) as askers:
+            askers.wait_for("a whole answer", lambda: bool(askers.answers))
+            neo4j.kill()  # as abrupt as it gets
+            killed = time.monotonic()
+            askers.wait_for(
+                "two failed answers while Neo4j was down",
+                lambda: sum("errors" in b for b in askers.since(killed)) >= 2,
+            )
+            neo4j.start()  # returns once Bolt accepts the password
+            restarted = time.monotonic()
+            askers.wait_for(
+                "three whole answers in a row after the restart",
+                lambda: (
+                    len(last := askers.since(restarted)[-3:]) == 3
+                    and all("errors" not in b for b in last)
+                ),
+            )
 
-        def ask() -> None:
-            with httpx.Client(base_url=service.url, timeout=60) as client:
-                while not stop.is_set():
-                    began = time.monotonic()
-                    response = client.post(
-                        "/graphql", json={"query": IMPACT, "variables": {"ref": REF}}
-                    )
-                    answers.append(
-                        (time.monotonic() - began, response.status_code, response.json())
-                    )
-
-        askers = [threading.Thread(target=ask) for _ in range(2)]
-        for t in askers:
-            t.start()
-        time.sleep(1)
-        neo4j.kill()  # as abrupt as it gets; then a while without a store
-        time.sleep(3)
-        neo4j.start()
-        time.sleep(3)
-        stop.set()
-        for t in askers:
-            t.join(SLOWEST_ALLOWED + 30)
-
+        answers = askers.answers
         failed = [body for _, _, body in answers if "errors" in body]
-        assert failed, "no query ran while Neo4j was down"
+        assert askers.no_answer == []
         assert {status for _, status, _ in answers} == {200}
-        assert max(seconds for seconds, _, _ in answers) < SLOWEST_ALLOWED
         for body in failed:
             for error in body["errors"]:
                 # the service's log says which exception it was, if one ever slips through again
                 assert error["message"] != "internal error", (error, "".join(service.output[-80:]))
                 assert error["path"] == ["impact"], error
                 assert error["extensions"]["code"] == "STORE_UNAVAILABLE", error
-        # recovered: the last answers are whole again, and a new one too
-        assert "errors" not in answers[-1][2], answers[-1]
+        # recovered: a new question gets the whole answer it got before the restart
         assert service.graphql(IMPACT, ref=REF)["impact"]["summary"]["total"] == expected
         print(
             f"neo4j restart under queries: {len(answers)} queries, {len(failed)} failed cleanly, "
-            f"slowest {max(s for s, _, _ in answers):.1f}s, 5xx=0"
+            "5xx=0, internal errors=0"
         )

@@ -80,7 +80,6 @@ def requests(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
 @settings(
     max_examples=300,
     derandomize=True,
-    deadline=5000,
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(request=requests())

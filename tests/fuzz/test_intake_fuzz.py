@@ -41,7 +41,6 @@ VALID = {
 FUZZ = settings(
     max_examples=200,
     derandomize=True,
-    deadline=2000,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 

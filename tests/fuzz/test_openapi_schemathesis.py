@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 @settings(
     max_examples=300,
     derandomize=True,
-    deadline=5000,
     suppress_health_check=list(HealthCheck),
 )
 @given(data=st.data())

@@ -1,5 +1,9 @@
 """A write that times out on Neo4j is the store being unavailable (retry the batch later), not
-a batch the store refused (which the projector would park, event by event)."""
+a batch the store refused (which the projector would park, event by event).
+
+The write is made to wait, not hoped to be slow: another transaction holds the lock on the
+checkpoint node that every projector batch writes last, so the batch cannot commit before its
+timeout stops it, however fast the machine is."""
 
 from __future__ import annotations
 
@@ -18,21 +22,28 @@ def test_timed_out_write_is_unavailable_not_refused(neo4j_server, neo4j_store) -
         neo4j_server.uri,
         user=neo4j_server.user,
         password=neo4j_server.password,
-        write_timeout=0.001,
+        write_timeout=0.5,
     )
     p = Provenance("test", "e1", "2026-01-01T00:00:00Z")
     b = MutationBatch()
     hub = NodeKey.of(NodeKind.DATASET, namespace="bulk", name="hub")
-    for i in range(6_000):
+    for i in range(100):
         col = NodeKey.of(NodeKind.COLUMN, namespace="bulk", name="hub", field=f"c{i:05d}")
         b.edge(hub, EdgeKind.HAS_COLUMN, col, p)
-    try:
-        # the timeout reports itself as TransactionTimedOut, or as LockClientStopped when it
-        # stops the transaction while it waits for a lock
-        with pytest.raises(StoreUnavailable, match=r"TransactionTimedOut|LockClientStopped"):
-            hurried.apply(b, checkpoint=7)
-    finally:
-        hurried.close()
+    with (
+        hurried._driver.session(database=hurried.database) as blocker_session,
+        blocker_session.begin_transaction() as blocker,
+    ):
+        # the checkpoint node, locked by an open transaction that never commits
+        blocker.run("MERGE (c:LkgCheckpoint {name: 'projector'}) SET c.seq = 0").consume()
+        try:
+            # the timeout reports itself as TransactionTimedOut, or as LockClientStopped when
+            # it stops the transaction while it waits for a lock
+            with pytest.raises(StoreUnavailable, match=r"TransactionTimedOut|LockClientStopped"):
+                hurried.apply(b, checkpoint=7)
+        finally:
+            blocker.rollback()
+            hurried.close()
     # nothing of the batch, nor its checkpoint, was written
     assert neo4j_store.stats().edges == {}
     assert neo4j_store.checkpoint() == 0
