@@ -5,7 +5,9 @@ Which version made a decision is worked out here, at query time, from the graph 
 an alias or deployment event that arrives late still counts:
 - the decision names a version: that one (observed);
 - it names an alias: the version the model's ALIAS edge with that name pointed at at the
-  decision's time (edge first seen <= t < retired), resolved;
+  decision's time (edge first seen <= t < retired), resolved; no assignment known then:
+  unresolved, the candidates being the versions registered by then (never today's target as
+  such);
 - it names neither: the version of that model serving its decision point then
   (`queries.deployments.serving_versions`: DEPLOYED_TO windows, shadow deployments left out);
 - none or several: unresolved, with the candidates.
@@ -59,6 +61,18 @@ def _links(store: GraphStore, edges: list[StoredEdge], end: str) -> list[Version
     return sorted(links, key=lambda link: (link.node.key.display, link.node.id))
 
 
+def versions_registered_by(store: GraphStore, model_id: str, at: str) -> list[VersionLink]:
+    """The model's versions that existed at `at`: registered (the registry's `created_at`, else
+    the first event linking the version to its model) no later than `at`."""
+    edges = store.neighbors([model_id], Direction.OUT, [E.HAS_VERSION])
+    links = _links(store, edges, "dst")
+    return [
+        link
+        for link in links
+        if str(link.node.props.get("created_at") or (link.edge and link.edge.first_seen)) <= at
+    ]
+
+
 def resolve(store: GraphStore, row: DecisionRow) -> Resolved:
     """Which model version made the decision (see the module's docstring)."""
     at, model = row.timestamp, row.model_key
@@ -89,15 +103,16 @@ def resolve(store: GraphStore, row: DecisionRow) -> Resolved:
             return Resolved(
                 Resolution.UNRESOLVED, _links(store, then, "dst"), f"{what}: several versions"
             )
-        now_edges = [
-            e
-            for e in store.neighbors([model.id], Direction.OUT, [E.ALIAS])
-            if e.key.disc == row.alias
-        ]
+        # No assignment of the alias is known at that time (before the first one, or after it
+        # was removed): it may have pointed at any version registered by then, and only those.
+        # Never today's target for its own sake: that would hand an auditor the wrong training
+        # data.
+        registered = versions_registered_by(store, model.id, at)
         return Resolved(
             Resolution.UNRESOLVED,
-            _links(store, now_edges, "dst"),
-            f"{what}: pointed at no version then",
+            registered,
+            f"{what}: pointed at no version known then; candidates: the "
+            f"{len(registered)} version(s) registered by then",
         )
     # one edge per deployment mode: a version serving as champion and canary is still one
     found = serving_versions(store, row.model, row.decision_point, at, row.registry)

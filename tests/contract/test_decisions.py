@@ -78,6 +78,7 @@ def table(store: GraphStore, value_chain: Any, tmp_path: Path) -> Iterator[Decis
         decision("sd-alias-early", "2026-03-02T10:00:00Z", alias="champion"),
         decision("sd-alias-late", "2026-03-06T10:00:00Z", alias="champion"),
         decision("sd-alias-before", "2026-02-20T00:00:00Z", alias="champion"),
+        decision("sd-alias-unset", "2026-03-01T07:30:00Z", alias="champion"),
         decision("sd-deployed-v4", "2026-03-02T10:00:00Z"),
         decision("sd-deployed-v5", "2026-03-06T10:00:00Z"),
         decision("sd-canary", "2026-03-11T10:00:00Z"),
@@ -110,7 +111,9 @@ def made_by(store: GraphStore, table: DecisionTable, decision_id: str) -> tuple[
         ("sd-named", (R.OBSERVED, ["4"])),
         ("sd-alias-early", (R.RESOLVED, ["4"])),
         ("sd-alias-late", (R.RESOLVED, ["5"])),
-        ("sd-alias-before", (R.UNRESOLVED, ["5"])),  # no champion then; the candidate now
+        # no champion known then: the versions registered by then, never today's target
+        ("sd-alias-before", (R.UNRESOLVED, [])),  # none registered yet
+        ("sd-alias-unset", (R.UNRESOLVED, ["4"])),  # v4 registered 07:00, champion from 08:00
         ("sd-deployed-v4", (R.RESOLVED, ["4"])),
         ("sd-deployed-v5", (R.RESOLVED, ["5"])),
         ("sd-canary", (R.UNRESOLVED, ["5", "6"])),
@@ -133,6 +136,15 @@ def test_resolution_details_say_why(store: GraphStore, table: DecisionTable) -> 
     row = table.get("sd-canary")
     assert row is not None
     assert resolve(store, row).detail.endswith(": several versions")
+    # the detail and the candidates agree
+    row = table.get("sd-alias-unset")
+    assert row is not None
+    found = resolve(store, row)
+    assert found.detail == (
+        "alias champion of mlflow/credit-risk at 2026-03-01T07:30:00.000000Z: pointed at no "
+        "version known then; candidates: the 1 version(s) registered by then"
+    )
+    assert [link.node.key.display for link in found.versions] == ["mlflow/credit-risk@4"]
 
 
 def test_lineage_starts_from_a_side_table_decision(
