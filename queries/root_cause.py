@@ -319,10 +319,11 @@ def _data_chain(
     Not `queries.traversal.traverse`: a run that read a whole dataset leads to the version
     current at the read, a choice made per read from times, not an edge to follow."""
     seen = {s.node.id for s in top}
+    known = {s.node.id: s.node for s in top}  # every node of the trace: a read's reader
     frontier, steps, sources = top, [], []
     while frontier:
         distance = frontier[0].distance + 1
-        links = _upstream_links(store, frontier, as_of)
+        links = _upstream_links(store, frontier, known, as_of)
         fed = {link.via for link in links}
         # where the known chain ends: data-chain nodes with nothing upstream of them
         sources += [
@@ -360,6 +361,7 @@ def _data_chain(
         ]
         level.sort(key=lambda s: (s.node.key.display, s.node.id))
         steps += level
+        known.update((s.node.id, s.node) for s in level)
         if cut:
             return steps, sources, True
         frontier = level
@@ -370,14 +372,18 @@ def _step_time(node: StoredNode) -> str:
     return run_started(node) if node.key.kind is K.RUN else node.first_seen
 
 
-def _upstream_links(store: GraphStore, frontier: list[TraceStep], as_of: str | None) -> list[_Link]:
+def _upstream_links(
+    store: GraphStore,
+    frontier: list[TraceStep],
+    known: dict[str, StoredNode],
+    as_of: str | None,
+) -> list[_Link]:
     ids = [s.node.id for s in frontier]
     order = {node_id: i for i, node_id in enumerate(ids)}
     edges = store.neighbors(ids, Direction.IN, _CHAIN_EDGES, as_of)
     edges.sort(key=lambda e: (order[e.key.dst.id], e.key.id))
-    readers = {s.node.id: s.node for s in frontier}
     whole = [e for e in edges if e.key.kind is E.READ_BY and e.key.src.kind is K.DATASET]
-    resolved = _resolve_reads(store, whole, readers, as_of)
+    resolved = _resolve_reads(store, whole, known, as_of)
     links: list[_Link] = []
     for edge in edges:
         src, via = edge.key.src, edge.key.dst.id
@@ -389,7 +395,47 @@ def _upstream_links(store: GraphStore, frontier: list[TraceStep], as_of: str | N
             links.append(_Link(src.id, StepKind.DATASET_VERSION, via, edge))
         else:
             links.append(resolved[edge.key.id])
-    return links
+    written = {e.key.dst.id for e in edges if e.key.kind is E.WROTE}
+    unwritten = [
+        s
+        for s in frontier
+        if s.kind is StepKind.DATASET_VERSION and s.node.id not in written and s.via in known
+    ]
+    return links + _resolve_writers(store, unwritten, known, as_of)
+
+
+@dataclass(frozen=True, slots=True)
+class _Write:
+    at: str  # when the data was there: the run's end, else its start, else the edge first seen
+    version: str
+    edge: StoredEdge
+    writer: StoredNode
+
+
+def _writes_of(
+    store: GraphStore, datasets: list[str], as_of: str | None
+) -> dict[str, list[_Write]]:
+    """dataset id -> the writes of its versions by runs that did not fail or abort."""
+    versions: dict[str, str] = {}
+    for edge in store.neighbors(datasets, Direction.OUT, [E.HAS_VERSION], as_of):
+        versions[edge.key.dst.id] = edge.key.src.id
+    wrote = store.neighbors(sorted(versions), Direction.IN, [E.WROTE], as_of)
+    writers = {n.id: n for n in store.get_nodes(sorted({e.key.src.id for e in wrote}))}
+    writes: dict[str, list[_Write]] = {}
+    for edge in wrote:
+        writer = writers[edge.key.src.id]
+        if writer.props.get("state") in FAILED_STATES:
+            continue
+        at = run_ended(writer) or writer.props.get("started_at") or edge.first_seen
+        dataset = versions[edge.key.dst.id]
+        writes.setdefault(dataset, []).append(_Write(at, edge.key.dst.id, edge, writer))
+    return writes
+
+
+def _latest_before(writes: list[_Write], read_at: str) -> _Write | None:
+    """The last write at or before `read_at` (ties: by version id, then edge id)."""
+    done = [w for w in writes if w.at <= read_at]
+    return max(done, key=lambda w: (w.at, w.version, w.edge.key.id)) if done else None
 
 
 def _resolve_reads(
@@ -405,45 +451,27 @@ def _resolve_reads(
     if not reads:
         return {}
     datasets = sorted({e.key.src.id for e in reads})
-    versions: dict[str, list[str]] = {}
-    for edge in store.neighbors(datasets, Direction.OUT, [E.HAS_VERSION], as_of):
-        versions.setdefault(edge.key.src.id, []).append(edge.key.dst.id)
-    all_versions = sorted({v for vs in versions.values() for v in vs})
-    wrote = store.neighbors(all_versions, Direction.IN, [E.WROTE], as_of)
-    writers = {n.id: n for n in store.get_nodes(sorted({e.key.src.id for e in wrote}))}
-    writes: dict[str, list[tuple[str, StoredEdge, StoredNode]]] = {}
-    for edge in wrote:
-        writer = writers[edge.key.src.id]
-        if writer.props.get("state") in FAILED_STATES:
-            continue
-        at = run_ended(writer) or writer.props.get("started_at") or edge.first_seen
-        writes.setdefault(edge.key.dst.id, []).append((at, edge, writer))
+    writes = _writes_of(store, datasets, as_of)
     dataset_nodes = {n.id: n for n in store.get_nodes(datasets)}
 
     found: dict[tuple[str, str, str, str], _Link] = {}
     for read in reads:
         reader, dataset = readers[read.key.dst.id], dataset_nodes[read.key.src.id]
         read_at = run_started(reader)
-        candidates = [
-            (at, version, edge.key.id, edge, writer)
-            for version in versions.get(dataset.id, [])
-            for at, edge, writer in writes.get(version, [])
-            if at <= read_at
-        ]
+        latest = _latest_before(writes.get(dataset.id, []), read_at)
         what = f"read {dataset.key.display} without a version"
-        if candidates:
-            at, version, _, edge, writer = max(candidates, key=lambda c: c[:3])
+        if latest is not None:
             detail = (
-                f"{what}: resolved to the version written by run {writer.key.parts[0]} at {at},"
-                f" the latest written at or before the read at {read_at}"
+                f"{what}: resolved to the version written by run {latest.writer.key.parts[0]} "
+                f"at {latest.at}, the latest written at or before the read at {read_at}"
             )
             found[read.key.id] = _Link(
-                version,
+                latest.version,
                 StepKind.DATASET_VERSION,
                 reader.id,
                 read,
                 Resolution.RESOLVED,
-                (edge,),
+                (latest.edge,),
                 detail,
             )
         else:
@@ -452,6 +480,52 @@ def _resolve_reads(
                 dataset.id, StepKind.DATASET, reader.id, read, Resolution.UNRESOLVED, (), detail
             )
     return found
+
+
+def _resolve_writers(
+    store: GraphStore,
+    unwritten: list[TraceStep],
+    known: dict[str, StoredNode],
+    as_of: str | None,
+) -> list[_Link]:
+    """A version read by a run but written by no run the graph knows (named by another system:
+    an MLflow dataset digest, a Delta version the producer did not report): its writer is taken
+    by time — the newest successful run that wrote the same dataset at or before the reader
+    started — so the trace goes on upstream through that run's inputs instead of ending at a
+    "source" that a known job wrote."""
+    if not unwritten:
+        return []
+    ids = sorted({s.node.id for s in unwritten})
+    dataset_of = {
+        e.key.dst.id: e.key.src.id
+        for e in store.neighbors(ids, Direction.IN, [E.HAS_VERSION], as_of)
+    }
+    writes = _writes_of(store, sorted(set(dataset_of.values())), as_of)
+    links = []
+    for step in unwritten:
+        dataset = dataset_of.get(step.node.id)
+        reader = known[step.via] if step.via is not None else None
+        if dataset is None or reader is None or reader.key.kind is not K.RUN:
+            continue
+        read_at = run_started(reader)
+        latest = _latest_before(writes.get(dataset, []), read_at)
+        if latest is None:
+            continue
+        links.append(
+            _Link(
+                latest.writer.id,
+                StepKind.RUN,
+                step.node.id,
+                latest.edge,
+                Resolution.RESOLVED,
+                (),
+                f"{step.node.key.display} was written by no known run: resolved by time to run "
+                f"{latest.writer.key.parts[0]}, the newest successful run that wrote "
+                f"{NodeKey.from_id(dataset).display} at or before the read at {read_at} "
+                f"(it wrote {NodeKey.from_id(latest.version).display} at {latest.at})",
+            )
+        )
+    return links
 
 
 def _feature_chain(

@@ -348,3 +348,71 @@ def test_trace_of_a_model_trained_on_a_lattice(store: GraphStore) -> None:
     columns = [s for s in trace.features if s.kind is S.COLUMN]
     assert len(columns) == 40 == len({s.node.id for s in columns})
     assert sorted({s.distance for s in columns}) == list(range(2, 22))
+
+
+def test_trace_resolves_the_writer_of_a_version_no_run_wrote(
+    store: GraphStore, value_chain: Any
+) -> None:
+    """A training run read a version of the mart named by another system (an MLflow dataset
+    digest): no OpenLineage run wrote it. The trace does not stop there as a "source": the writer
+    is resolved by time — the newest successful run that wrote the mart before training started
+    (etl-1; etl-2 failed) — and the chain goes on upstream through etl-1's inputs."""
+    v = value_chain
+    digest = NodeKey.of(
+        NodeKind.DATASET_VERSION, namespace=v.mart.parts[0], name=v.mart.parts[1], version="9f2c"
+    )
+    train_2 = NodeKey.of(NodeKind.RUN, run_id="train-2")
+    mv7 = NodeKey.of(NodeKind.MODEL_VERSION, registry="mlflow", name="credit-risk", version="7")
+    b = MutationBatch()
+    p = Provenance("mlflow", "ev-train-2", "2026-03-03T09:00:00Z")
+    b.node(train_2, p, state="COMPLETE", started_at=t("2026-03-03T08:00:00Z"))
+    b.edge(v.mart, E.HAS_VERSION, digest, p)
+    b.edge(digest, E.READ_BY, train_2, p)
+    b.edge(train_2, E.TRAINED, mv7, p)
+    b.edge(v.model, E.HAS_VERSION, mv7, p)
+    store.apply(b)
+
+    trace = decision_lineage(store, mv7.id)
+    steps = {s.node.id: s for s in trace.data}
+    assert [(s.kind, s.node.id) for s in trace.data[:3]] == [
+        (S.TRAINING_RUN, train_2.id),
+        (S.DATASET_VERSION, digest.id),
+        (S.RUN, v.etl_1.id),
+    ]
+    writer = steps[v.etl_1.id]
+    assert (writer.via, writer.edge, writer.resolution) == (digest.id, E.WROTE, R.RESOLVED)
+    assert "newest successful run that wrote" in writer.detail
+    assert "etl-1" in writer.detail and "etl-2" not in writer.detail  # etl-2 failed
+    # and on upstream to the sources, as from the version etl-1 wrote itself
+    assert {v.raw_v7.id, v.fx.id, v.ingest_0a.id} <= set(steps)
+    assert trace.sources == [v.fx.id, v.ingest_0a.id]
+    assert digest.id not in trace.sources
+    # the owners along the whole chain: bob owns the raw loans table upstream
+    assert steps[v.raw_v7.id].owners == BOB
+
+
+def test_trace_keeps_a_version_as_source_when_no_write_came_before_the_read(
+    store: GraphStore, value_chain: Any
+) -> None:
+    """Resolved by time means at or before the read: a read earlier than every known write of
+    the dataset has no writer to resolve to, and the version stays where the chain ends."""
+    v = value_chain
+    early = NodeKey.of(
+        NodeKind.DATASET_VERSION, namespace=v.mart.parts[0], name=v.mart.parts[1], version="0"
+    )
+    train_0 = NodeKey.of(NodeKind.RUN, run_id="train-0")
+    mv1 = NodeKey.of(NodeKind.MODEL_VERSION, registry="mlflow", name="credit-risk", version="1")
+    b = MutationBatch()
+    p = Provenance("mlflow", "ev-train-0", "2026-02-01T09:00:00Z")
+    b.node(train_0, p, state="COMPLETE", started_at=t("2026-02-01T08:00:00Z"))
+    b.edge(v.mart, E.HAS_VERSION, early, p)
+    b.edge(early, E.READ_BY, train_0, p)
+    b.edge(train_0, E.TRAINED, mv1, p)
+    store.apply(b)
+
+    trace = decision_lineage(store, mv1.id)
+    assert [(s.kind, s.node.id) for s in trace.data] == [
+        (S.TRAINING_RUN, train_0.id),
+        (S.DATASET_VERSION, early.id),
+    ]
+    assert trace.sources == [early.id]
