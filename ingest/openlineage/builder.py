@@ -91,9 +91,16 @@ class EventGraph:
         return self._batch.edge(src, kind, dst, self.prov, disc, **_clean(props))
 
     def retire(
-        self, anchor: NodeKey, kind: EdgeKind, direction: Direction, keep: set[NodeKey]
+        self,
+        anchor: NodeKey,
+        kind: EdgeKind,
+        direction: Direction,
+        keep: set[NodeKey],
+        *,
+        disc: str | None = None,
     ) -> None:
-        self._batch.add(EdgeRetire(anchor, kind, direction, frozenset(keep), self.prov))
+        """See EdgeRetire; `disc`: only edges with that discriminator."""
+        self._batch.add(EdgeRetire(anchor, kind, direction, frozenset(keep), self.prov, disc))
 
     def note_facets(self, key: NodeKey, facets: Facets) -> None:
         """Remember which facets (standard or custom) came with a node: its `facets` prop."""

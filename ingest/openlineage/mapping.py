@@ -33,7 +33,13 @@ from ingest.openlineage.identity import AliasTable, canonical_dataset
 from ingest.openlineage.jobs import integration, map_job, sql_query
 from ingest.openlineage.naming import version_key
 from ingest.openlineage.runs import map_run
-from ingest.openlineage.sql_lineage import Candidate, pick_dialect, sql_column_flows
+from ingest.openlineage.sql_lineage import (
+    Candidate,
+    pick_dialect,
+    schema_fields,
+    sql_column_flows,
+    supersede,
+)
 from ingest.openlineage.validate import SOURCE
 
 Mapped = list[tuple[Any, NodeKey | None]]  # an event's datasets with the nodes they mapped to
@@ -230,7 +236,11 @@ def _candidates(mapped: Mapped) -> list[Candidate]:
 
 
 def _derive_sql_lineage(g: EventGraph, job: Any, read: Mapped, written: Mapped) -> None:
-    """Column lineage from the job's SQL, only when no output brought its own."""
+    """Column lineage from the job's SQL, only when no output brought its own; an output that
+    brings its own supersedes what SQL gave it before."""
+    for ds, key in written:
+        if key is not None and facet(facets_of(ds), "columnLineage") is not None:
+            supersede(g, key, ds)
     sql = sql_query(job)
     # with an output unidentified, "the event's one output" and suffix matches are unreliable
     if sql is None or not written or any(key is None for _, key in written):
@@ -245,6 +255,7 @@ def _derive_sql_lineage(g: EventGraph, job: Any, read: Mapped, written: Mapped) 
         _candidates(read),
         _candidates(written),
         _known_columns([*read, *written]),
+        schemas=schema_fields(written),
     )
     for source, target in flows:
         # its own edge (disc "sql"), so an observed edge between the same columns stays unmarked

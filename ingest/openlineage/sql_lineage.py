@@ -4,23 +4,40 @@ The parser (openlineage-sql, the one OpenLineage's own integrations use) knows t
 the SQL wrote them (`orders`, `public.orders`), without namespace. They are matched to the event's
 own datasets by name suffix, and anything that does not match exactly one dataset is dropped:
 a namespace is never guessed. A bare SELECT (dbt sends a model's compiled SELECT) targets the
-event's output if there is exactly one. What the parser cannot be trusted with is dropped:
-- statements with several target tables (its output columns do not say which table they are in);
-- INSERT with an explicit column list (it names output columns by SELECT alias, not by the
-  position in that list, so `INSERT INTO t (a, b) SELECT x AS b, y AS a` would come out wrong).
-Schema facets are used only to spell columns as the dataset does: dbt lists only documented
-columns, so a column missing from a schema facet is no evidence against the SQL.
+event's output if there is exactly one. Statements with several target tables are dropped (the
+parser's output columns do not say which table they are in).
+
+Output columns by position (sql_select.py finds the select list; the parser's own names for an
+expression without alias, `_0`, `_1`, are a counter, not a column of the target):
+- INSERT INTO t (x, y) SELECT …: onto that list, by position;
+- INSERT INTO t SELECT …: onto the output's schema facet in the same event, by position, when it
+  lists as many top-level columns as the select list has items; without one, an item keeps its
+  own name (alias, or the column it references) and an expression without alias feeds no column;
+- CREATE TABLE … AS SELECT and a bare SELECT: the select list names the columns; an expression
+  without alias takes the schema's column at its position only if the schema is as wide as the
+  list and agrees with every name the list gives (dbt lists documented columns only, in any
+  order), else it feeds no column.
+An unaliased expression that gets no column stays dataset-level lineage (INPUT_TO / PRODUCES).
+Schema facets otherwise only spell columns as the dataset does: a column missing from one is no
+evidence against the SQL.
+
+A producer's own column lineage supersedes SQL's: `supersede` retires the SQL-derived FEEDS
+edges into an output that brings a columnLineage facet.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-from graph.model import NodeKey
-from ingest.openlineage.builder import log
+from graph.model import EdgeKind, NodeKey
+from graph.mutations import Direction
+from ingest.openlineage.builder import EventGraph, facet, facets_of, log, text
+from ingest.openlineage.columns import schema_columns
 from ingest.openlineage.naming import column_key
+from ingest.openlineage.sql_select import POSITION, SelectList, Statement, positional_query
+from ingest.openlineage.sql_select import select_list as find_select_list
 
 try:
     from openlineage_sql import parse as _parse
@@ -29,6 +46,9 @@ except ImportError:  # pragma: no cover - the package is a dependency; degrade, 
 
 # a dataset to match: its node and the names the SQL may call it by (event name, canonical name)
 Candidate = tuple[NodeKey, Sequence[str]]
+SQL = "sql"  # the discriminator and `derived` value of FEEDS edges derived from SQL
+# the parser's name for an expression without alias: a counter, not a column
+_UNNAMED = re.compile(r"^_\d+$")
 
 _INSERT_COLUMN_LIST = re.compile(
     r"\binsert\s+(?:overwrite\s+)?(?:into\s+)?(?:table\s+)?[^\s(]+\s*\(\s*(?!select\b|with\b)",
@@ -108,25 +128,90 @@ def _is_table(origin: Any, tables: set[str]) -> bool:
     return origin.qualified_name.lower() in tables or bool(origin.schema or origin.database)
 
 
+def _position_names(select: SelectList, schema: Sequence[str] | None) -> list[str | None]:
+    """The target column each select-list position feeds (None: none known)."""
+    names = [item.name for item in select.items]
+    if select.insert_columns is not None:
+        same = len(select.insert_columns) == len(names)
+        return list(select.insert_columns) if same else [None] * len(names)
+    fits = schema is not None and len(schema) == len(names)
+    if select.statement is Statement.INSERT:
+        return list(schema) if schema is not None and fits else list(names)
+    if schema is not None and fits:
+        agree = all(n is None or n.lower() == s.lower() for n, s in zip(names, schema, strict=True))
+        if agree:
+            return [n or s for n, s in zip(names, schema, strict=True)]
+    return list(names)
+
+
+def _by_position(
+    query: str,
+    dialect: str | None,
+    outputs: Sequence[Candidate],
+    schemas: Mapping[NodeKey, Sequence[str]],
+) -> tuple[Any, NodeKey, list[str | None]] | None:
+    """The parse of the query with its items aliased by position, its target, and the column
+    each position feeds; None when the select list or that parse is not understood."""
+    select = find_select_list(query)
+    if select is None:
+        return None
+    meta = parse_sql(positional_query(query, select), dialect)
+    if meta is None or meta.errors or (target := _target(meta, outputs)) is None:
+        return None
+    return meta, target, _position_names(select, schemas.get(target))
+
+
+def _by_name(
+    query: str, dialect: str | None, outputs: Sequence[Candidate]
+) -> tuple[Any, NodeKey] | None:
+    """The parse as it is: output columns as the parser names them."""
+    meta = parse_sql(query, dialect)
+    if meta is None or _INSERT_COLUMN_LIST.search(query):
+        return None  # it names columns by alias, not by their position in the list
+    target = _target(meta, outputs)
+    return None if target is None else (meta, target)
+
+
+def _output_name(
+    name: str, positions: list[str | None] | None, known: Collection[str] | None
+) -> str | None:
+    if positions is None:
+        # the parser's `_0`, `_1` name no column, unless the target really has one so named
+        if _UNNAMED.match(name) and name not in (known or ()):
+            return None
+        return _spelled(name, known)
+    match = POSITION.match(name)
+    if match is None or int(match[1]) >= len(positions):
+        return None
+    found = positions[int(match[1])]
+    return None if found is None else _spelled(found, known)
+
+
 def sql_column_flows(
     query: str,
     dialect: str | None,
     inputs: Sequence[Candidate],
     outputs: Sequence[Candidate],
     known_columns: Mapping[NodeKey, Collection[str]],
+    *,
+    schemas: Mapping[NodeKey, Sequence[str]] | None = None,
 ) -> list[tuple[NodeKey, NodeKey]]:
-    """(input column, output column) pairs the SQL shows between the event's own datasets."""
-    meta = parse_sql(query, dialect)
-    if meta is None or _INSERT_COLUMN_LIST.search(query):
-        return []
-    if (target := _target(meta, outputs)) is None:
+    """(input column, output column) pairs the SQL shows between the event's own datasets.
+    `schemas`: the outputs' top-level columns in order (schema_fields), for mapping by position."""
+    positions: list[str | None] | None = None
+    if (found := _by_position(query, dialect, outputs, schemas or {})) is not None:
+        meta, target, positions = found
+    elif (parsed := _by_name(query, dialect, outputs)) is not None:
+        meta, target = parsed
+    else:
         return []
     tables = {t.qualified_name.lower() for t in meta.in_tables}
     flows = set()
     for lineage in meta.column_lineage:
-        out_column = column_key(
-            target, _spelled(lineage.descendant.name, known_columns.get(target))
-        )
+        name = _output_name(lineage.descendant.name, positions, known_columns.get(target))
+        if name is None:
+            continue  # dataset-level lineage only
+        out_column = column_key(target, name)
         for source in lineage.lineage:
             if source.origin is None or not _is_table(source.origin, tables):
                 continue
@@ -134,3 +219,38 @@ def sql_column_flows(
                 in_field = _spelled(source.name, known_columns.get(dataset))
                 flows.add((column_key(dataset, in_field), out_column))
     return sorted(flows)
+
+
+def schema_fields(datasets: Iterable[tuple[Any, NodeKey | None]]) -> dict[NodeKey, list[str]]:
+    """Each dataset's top-level schema columns in order, where its schema facet names them all
+    (a nameless entry would shift every position after it)."""
+    found: dict[NodeKey, list[str]] = {}
+    for ds, key in datasets:
+        schema = facet(facets_of(ds), "schema")
+        fields = schema.get("fields") if schema is not None else None
+        if key is None or not isinstance(fields, list) or not fields:
+            continue
+        names = [text(f.get("name")) if isinstance(f, dict) else None for f in fields]
+        if all(names):
+            found[key] = [name for name in names if name]
+    return found
+
+
+def _columns_named(ds: Any) -> list[str]:
+    """The output columns a dataset's columnLineage facet speaks for, and, if it speaks for
+    any, the columns of its schema facet."""
+    lineage = facet(facets_of(ds), "columnLineage")
+    fields = lineage.get("fields") if lineage is not None else None
+    named = [f for f in fields if isinstance(f, str) and f] if isinstance(fields, dict) else []
+    schema = facet(facets_of(ds), "schema")
+    if named and schema is not None and isinstance(schema.get("fields"), list):
+        named.extend(path for path, _ in schema_columns(schema["fields"]))
+    return named
+
+
+def supersede(g: EventGraph, output: NodeKey, ds: Any) -> None:
+    """The producer's column lineage for `output` replaces what SQL gave it: the SQL-derived FEEDS
+    edges into the columns its columnLineage facet names and its schema facet lists stop being
+    current (asOf still sees them). A facet that names no output column supersedes nothing."""
+    for name in sorted(set(_columns_named(ds))):
+        g.retire(column_key(output, name), EdgeKind.FEEDS, Direction.IN, set(), disc=SQL)

@@ -743,7 +743,9 @@ def test_sql_lineage_is_not_derived_when_it_cannot_be_trusted(case: str) -> None
         lineage = {"fields": {"x": {"inputFields": [{"namespace": PG, "name": "y", "field": "z"}]}}}
         outputs = [dataset("other", columnLineage=lineage), *outputs]
     elif case == "insert column list":
-        query = "INSERT INTO analytics.daily (day) SELECT placed_on AS day FROM public.orders"
+        # mapped by position onto the list (tests/unit/test_sql_lineage.py), unless its width
+        # differs from the select list's
+        query = "INSERT INTO analytics.daily (day, n) SELECT placed_on AS day FROM public.orders"
     else:
         inputs, outputs = [], []
     store = apply(run_event(job_facets={"sql": {"query": query}}, inputs=inputs, outputs=outputs))
