@@ -22,15 +22,16 @@ from api.auth import (
     keys_path,
 )
 from api.decisions import router as decisions_router
+from api.graphql_http import BodyLimit, BoundedGraphQLRouter
 from api.lineage import router as lineage_router
 from api.observability import (
-    MeasuredGraphQLRouter,
     RequestContextMiddleware,
     metrics_router,
     new_metrics,
 )
 from api.schema import Context, schema
 from api.settings import Settings
+from api.traversal_budget import TraversalBudget, budgeted
 from api.web import mount_web
 from graph.factory import open_store
 from graph.store import GraphStore, StoreUnavailable
@@ -55,6 +56,21 @@ def open_guard(settings: Settings) -> Guard:
         return Guard(mode, None, None)
     log.info("auth is required: API keys from %s", keys_path(settings.data_dir))
     return Guard(mode, KeyStore(keys_path(settings.data_dir)), settings.rate_limit)
+
+
+async def graphql_context(request: Request, principal: ReadCaller) -> Context:
+    """One GraphQL request's context: its walks share one budget (api/traversal_budget.py)."""
+    settings: Settings = request.app.state.settings
+    budget = TraversalBudget(settings.request_node_budget)
+    context = Context(
+        budgeted(request.app.state.store, budget),
+        request.app.state.projector,
+        request.app.state.decisions,
+        principal=principal,
+        max_traversal_nodes=settings.max_traversal_nodes,
+    )
+    context.budget = budget
+    return context
 
 
 def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> FastAPI:
@@ -116,17 +132,15 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     app.state.metrics = new_metrics(lambda: getattr(app.state, "projector", None))
     app.add_exception_handler(AuthProblem, auth_problem_response)
 
-    async def context(request: Request, principal: ReadCaller) -> Context:
-        return Context(
-            request.app.state.store,
-            request.app.state.projector,
-            request.app.state.decisions,
-            principal=principal,
-            max_traversal_nodes=settings.max_traversal_nodes,
-        )
-
     # path, not prefix: the route's own path is the template the metrics label requests with
-    app.include_router(MeasuredGraphQLRouter(schema, path="/graphql", context_getter=context))
+    app.include_router(
+        BoundedGraphQLRouter(
+            schema,
+            path="/graphql",
+            context_getter=graphql_context,
+            deadline_seconds=settings.graphql_deadline_seconds,
+        )
+    )
     app.include_router(lineage_router)
     app.include_router(decisions_router)
     mount_web(app)
@@ -149,6 +163,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
             )
         return JSONResponse({"status": "ready", "store": current.name})
 
+    app.add_middleware(BodyLimit, path="/graphql", limit=settings.graphql_max_body_bytes)
     # added last, so outermost: every response (auth refusals too) gets an id and is measured
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

@@ -17,13 +17,11 @@ from strawberry.extensions import (
     ParserCache,
     ValidationCache,
 )
-from strawberry.extensions.max_aliases import create_validator as alias_rule
-from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
 from api.auth import ANONYMOUS, Principal
-from api.graphql_cost import CostLimit
+from api.graphql_limits import LIMIT_RULES
 from api.questions import Questions
 from api.types import (
     NODE_TYPES,
@@ -336,13 +334,9 @@ def _hide_internal(error: GraphQLError) -> bool:
     return not _is_user_error(error) and not _is_unavailable(error)
 
 
-# The limits' rules, built once: a validation is cached under (document, rules), so the rules
-# must be the same objects on every request (the limiter extensions build new ones each time).
-LIMIT_RULES = [
-    depth_rule(max_depth=12, should_ignore=None),  # nesting
-    alias_rule(max_alias_count=15),  # fan-out
-    CostLimit,  # pages times fields, plus a traversal per graph-walking question
-]
+# The limits' rule (api/graphql_limits.py: nesting, aliases, work, expanded size; fragments
+# measured once each): a validation is cached under (document, rules), so the rules are the
+# same objects on every request.
 
 schema = _Schema(
     query=Query,
@@ -351,7 +345,7 @@ schema = _Schema(
         lambda: MaskErrors(should_mask_error=_hide_internal, error_message="internal error"),
         # bounds on what one request may ask: size (while parsing), nesting, aliases, work
         lambda: MaxTokensLimiter(max_token_count=2000),
-        lambda: AddValidationRules(LIMIT_RULES),
+        lambda: AddValidationRules(list(LIMIT_RULES)),
         # a client asks the same few documents again and again: parse and validate each once
         # (validation alone took ~3 ms of a request; it depends on the text, never on variables)
         lambda: ParserCache(maxsize=256),

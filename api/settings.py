@@ -54,6 +54,22 @@ class Settings(BaseSettings):
     max_traversal_nodes: int = Field(
         100_000, ge=1, description="nodes one traversal may reach before it stops (truncated)"
     )
+    max_request_nodes: int | None = Field(
+        None,
+        ge=1,
+        description="nodes all the walks of one GraphQL request may expand together (their "
+        "answers' owner and alias look-ups included); unset: 3 x LKG_MAX_TRAVERSAL_NODES",
+    )
+    graphql_max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="/graphql body limit (413 past it)"
+    )
+    graphql_deadline_seconds: float = Field(
+        30.0, gt=0, description="a GraphQL request past it answers DEADLINE_EXCEEDED"
+    )
+
+    @property
+    def request_node_budget(self) -> int:
+        return self.max_request_nodes or 3 * self.max_traversal_nodes
 
     @field_validator("rate_limit")
     @classmethod

@@ -151,7 +151,7 @@ def _key_from_id(node_id: str) -> NodeKey:
     try:
         kind, *parts = json.loads(node_id)
         return NodeKey(NodeKind(kind), tuple(parts))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:  # '[[[…' nests past recursion
         raise ValueError(f"not a node id: {node_id!r}") from exc
 
 

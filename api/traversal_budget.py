@@ -1,0 +1,91 @@
+"""What one GraphQL request may walk: nodes expanded, summed over every walk it makes.
+
+Each walk is already capped at LKG_MAX_TRAVERSAL_NODES (it stops, truncated); a request of many
+aliased walks could still multiply that. The request's store is this view of the real one: every
+BFS frontier step (`neighbors`, `neighbors_each_way`) counts the nodes it expands against the
+request's budget (LKG_MAX_TRAVERSAL_NODES again), and a step past it refuses with an error naming
+the limit. When the request's deadline passes the view is stopped, so a walk still running in a
+worker thread ends at its next step instead of working on for nobody.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, cast
+
+from graph.errors import LineageError
+from graph.model import EdgeKind
+from graph.mutations import Direction
+from graph.store import GraphStore, StoredEdge
+
+
+class RequestBudgetSpent(LineageError):
+    """The request walked as many nodes as one request may (summed over its questions)."""
+
+    code = "TRAVERSAL_BUDGET_EXCEEDED"
+
+
+class DeadlineExceeded(LineageError):
+    """The request ran past its deadline (LKG_GRAPHQL_DEADLINE_SECONDS)."""
+
+    code = "DEADLINE_EXCEEDED"
+
+
+class TraversalBudget:
+    """A thread-safe count of nodes expanded by one request's walks."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.spent = 0
+        self._stopped: str | None = None
+        self._lock = threading.Lock()
+
+    def charge(self, nodes: int) -> None:
+        with self._lock:
+            if self._stopped is not None:
+                raise DeadlineExceeded(self._stopped)
+            if self.spent + nodes > self.limit:
+                raise RequestBudgetSpent(
+                    f"this request's walks would visit more than {self.limit:,} nodes in all "
+                    "(LKG_MAX_TRAVERSAL_NODES, summed over every question in one request): "
+                    "ask fewer questions per request, or smaller ones (depth, kinds)"
+                )
+            self.spent += nodes
+
+    def stop(self, reason: str) -> None:
+        with self._lock:
+            self._stopped = reason
+
+
+class _BudgetedStore:
+    def __init__(self, store: GraphStore, budget: TraversalBudget) -> None:
+        self._store = store
+        self._budget = budget
+
+    def neighbors(
+        self,
+        ids: Sequence[str],
+        direction: Direction,
+        kinds: Iterable[EdgeKind] | None = None,
+        as_of: str | None = None,
+    ) -> list[StoredEdge]:
+        self._budget.charge(len(ids))
+        return self._store.neighbors(ids, direction, kinds, as_of)
+
+    def neighbors_each_way(
+        self,
+        ids: Sequence[str],
+        kinds: Mapping[Direction, Iterable[EdgeKind]],
+        as_of: str | None = None,
+    ) -> list[tuple[StoredEdge, Direction]]:
+        self._budget.charge(len(ids))
+        return self._store.neighbors_each_way(ids, kinds, as_of)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def budgeted(store: GraphStore, budget: TraversalBudget) -> GraphStore:
+    """The store as one request sees it: walks charged to `budget` (the rest passes through)."""
+    return cast(GraphStore, _BudgetedStore(store, budget))
