@@ -383,27 +383,3 @@ async def auth_problem_response(request: Request, exc: Exception) -> JSONRespons
     """The one place auth refusals become HTTP answers (same shape as the other errors)."""
     assert isinstance(exc, AuthProblem)
     return JSONResponse({"error": exc.message}, status_code=exc.status, headers=exc.headers)
-
-
-def event_namespaces(event: object) -> list[str]:
-    """The job and dataset namespaces an OpenLineage event writes (the parent job's too).
-
-    Only string values: anything malformed is left to validation, which names the field."""
-    if not isinstance(event, dict):
-        return []
-    found: list[object] = []
-    for holder in ("job", "dataset"):
-        part = event.get(holder)
-        if isinstance(part, dict):
-            found.append(part.get("namespace"))
-    for side in ("inputs", "outputs"):
-        datasets = event.get(side)
-        if isinstance(datasets, list):
-            found.extend(d.get("namespace") for d in datasets if isinstance(d, dict))
-    run = event.get("run")
-    facets = run.get("facets") if isinstance(run, dict) else None
-    parent = facets.get("parent") if isinstance(facets, dict) else None
-    parent_job = parent.get("job") if isinstance(parent, dict) else None
-    if isinstance(parent_job, dict):
-        found.append(parent_job.get("namespace"))
-    return [ns for ns in found if isinstance(ns, str) and ns.strip()]

@@ -6,16 +6,19 @@ The 2xx goes out only after the event is in the durable log.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import IngestCaller, Scope, check_namespaces, event_namespaces, require
+from api.auth import AuthProblem, IngestCaller, Principal, Scope, require
 from api.observability import count_accepted, count_rejected
+from graph.store import GraphStore
 from ingest.eventlog import EventLog, LogUnavailable
 from ingest.intake import OPENLINEAGE, BadBody, accept_many, decode_body, ndjson_items, parse_json
+from ingest.openlineage.reach import first_foreign, store_run_jobs
 from ingest.openlineage.validate import FieldError
 
 router = APIRouter(tags=["openlineage"])
@@ -48,7 +51,8 @@ async def post_lineage(request: Request, principal: IngestCaller) -> Response:
     """One OpenLineage event (RunEvent, DatasetEvent or JobEvent). 201 once it is durable."""
     try:
         event = parse_json(await _body(request))
-        check_namespaces(principal, event_namespaces(event))
+        store = request.app.state.store
+        await run_in_threadpool(check_writes, principal, [(None, event)], store)
         log: EventLog = request.app.state.event_log
         summary = await run_in_threadpool(accept_many, log, [(0, event)])
     except BadBody as exc:
@@ -65,6 +69,20 @@ async def post_lineage(request: Request, principal: IngestCaller) -> Response:
     count_accepted(request, OPENLINEAGE, summary.accepted, summary.duplicates)
     request.app.state.projector.wake()
     return Response(status_code=201)
+
+
+def check_writes(
+    principal: Principal, items: Iterable[tuple[int | None, Any]], store: GraphStore
+) -> None:
+    """403 unless every (index, event) writes only inside the key's namespaces, judged on what
+    the mapping makes of each (ingest/openlineage/reach.py). Blocking (maps, reads the store):
+    call it off the event loop. Keys without namespaces pay nothing."""
+    if principal.key is None or not principal.key.namespaces:
+        return
+    refused = first_foreign(items, principal.key.namespaces, store_run_jobs(store))
+    if refused is not None:
+        foreign, allowed = refused
+        raise AuthProblem(403, foreign.message(allowed), {})
 
 
 def _check_count(items: list[Any], limit: int) -> None:
@@ -89,7 +107,7 @@ async def post_lineage_bulk(request: Request, principal: IngestCaller) -> JSONRe
             items = list(ndjson_items(body))
         _check_count(items, request.app.state.settings.max_bulk_events)
         # one event outside the key's namespaces refuses the whole request: nothing half-done
-        check_namespaces(principal, (ns for _, e in items for ns in event_namespaces(e)))
+        await run_in_threadpool(check_writes, principal, items, request.app.state.store)
         log: EventLog = request.app.state.event_log
         summary = await run_in_threadpool(accept_many, log, items)
     except BadBody as exc:  # the whole body is refused: counted once
@@ -102,12 +120,14 @@ async def post_lineage_bulk(request: Request, principal: IngestCaller) -> JSONRe
     count_rejected(request, OPENLINEAGE, 422, len(summary.rejected))
     if summary.accepted:
         request.app.state.projector.wake()
+    # rejected[].index: 0-based, the array index or the NDJSON line index (line index + 1)
     return JSONResponse(
         {
             "accepted": summary.accepted,
             "duplicates": summary.duplicates,
             "rejected": [{"index": r.index, "errors": _errors(r.errors)} for r in summary.rejected],
-        }
+        },
+        status_code=422 if summary.rejected and not summary.accepted + summary.duplicates else 200,
     )
 
 

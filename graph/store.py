@@ -26,6 +26,7 @@ from graph.records import (
     merge_node,
     retire_edge,
 )
+from graph.run_owner import keep_runs_to_their_jobs
 
 # (anchor node id, edge kind, direction): every edge of that kind at that node, that way
 IncidentSpec = tuple[str, EdgeKind, Direction]
@@ -171,6 +172,10 @@ class GraphStore(ABC):
                 if (src, kind, Direction.OUT) in incident or (dst, kind, Direction.IN) in incident:
                     loaded_edges[eid] = record
         nodes, edges = dict(loaded_nodes), dict(loaded_edges)
+        # a run stays the first job's that reported it: another job's event is kept away from it
+        if (kept := keep_runs_to_their_jobs(mutations, loaded_nodes)) is not mutations:
+            mutations = list(kept)
+            edge_ids = {m.key.id for m in mutations if isinstance(m, EdgeUpsert)}
         for m in mutations:
             if isinstance(m, NodeUpsert):
                 nodes[m.key.id] = merge_node(nodes.get(m.key.id), m.key, m.props, m.prov)

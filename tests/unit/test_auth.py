@@ -19,12 +19,12 @@ from api.auth import (
     check_namespaces,
     check_scope,
     decide_mode,
-    event_namespaces,
     is_loopback,
     keys_path,
     split_token,
 )
 from api.settings import Settings
+from ingest.openlineage.reach import declared_namespaces
 
 
 @pytest.fixture
@@ -133,10 +133,17 @@ def test_event_namespaces_cover_job_datasets_and_parent_only_as_strings() -> Non
         "outputs": [{"namespace": "s3://b", "name": "o"}],
         "run": {"facets": {"parent": {"job": {"namespace": "scheduler", "name": "dag"}}}},
     }
-    assert event_namespaces(event) == ["airflow", "pg://a", "s3://b", "scheduler"]
-    assert event_namespaces({"dataset": {"namespace": "kafka://k", "name": "t"}}) == ["kafka://k"]
-    assert event_namespaces(["not", "an", "event"]) == []
-    assert event_namespaces({"job": "x", "inputs": {"a": 1}, "run": []}) == []
+    assert declared_namespaces(event) == [
+        ("job.namespace", "airflow"),
+        ("inputs[0].namespace", "pg://a"),
+        ("outputs[0].namespace", "s3://b"),
+        ("run.facets.parent.job.namespace", "scheduler"),
+    ]
+    assert declared_namespaces({"dataset": {"namespace": "kafka://k", "name": "t"}}) == [
+        ("dataset.namespace", "kafka://k")
+    ]
+    assert declared_namespaces(["not", "an", "event"]) == []
+    assert declared_namespaces({"job": "x", "inputs": {"a": 1}, "run": []}) == []
 
 
 @pytest.mark.parametrize(

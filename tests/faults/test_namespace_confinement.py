@@ -1,0 +1,213 @@
+"""A key confined to ns-a cannot change ns-b through any part of an event (issue 17).
+
+Each route an attacker used — a symlinks facet naming ns-b/victim as the TABLE identity, column
+lineage naming an ns-b dataset, a RENAME from an ns-b name, a RunEvent naming an ns-b run id,
+a parent run in ns-b — answers 403 naming the namespace and the part of the event, through
+`/api/v1/lineage`, `/api/v1/lineage/bulk` and as a DatasetEvent; and the graph outside ns-a is
+what it was (read before and after, once the projector has applied everything logged since).
+A run named by another job's event is kept apart by the projection itself, whoever sends it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from graph.model import NodeKey, NodeKind
+from tests.fuzz.confinement import (
+    NS_A,
+    NS_B,
+    PRODUCER,
+    RUN_B,
+    Confined,
+    changes_outside,
+    confined_service,
+    event_a,
+)
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Confined]:
+    with confined_service(tmp_path_factory.mktemp("confined")) as service:
+        yield service
+
+
+def _victim_identity() -> dict[str, Any]:
+    return {"identifiers": [{"namespace": NS_B, "name": "victim", "type": "TABLE"}]}
+
+
+def _output(**facets: Any) -> dict[str, Any]:
+    return {"namespace": NS_A, "name": "mine", "facets": facets}
+
+
+# (what the attack is, the event, a fragment of the path the refusal must name)
+ATTACKS: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "symlinks name ns-b/victim as the TABLE identity",
+        event_a(
+            outputs=[
+                _output(
+                    symlinks=_victim_identity(),
+                    documentation={"description": "owned now"},
+                    ownership={"owners": [{"name": "user:mallory@a.example"}]},
+                    schema={"fields": [{"name": "forged", "type": "string"}]},
+                )
+            ]
+        ),
+        "outputs[0].facets.symlinks.identifiers[0].namespace",
+    ),
+    (
+        "column lineage reads from an ns-b dataset",
+        event_a(
+            outputs=[
+                _output(
+                    columnLineage={
+                        "fields": {
+                            "x": {
+                                "inputFields": [
+                                    {"namespace": NS_B, "name": "victim", "field": "planted"}
+                                ]
+                            }
+                        }
+                    }
+                )
+            ]
+        ),
+        "outputs[0].facets.columnLineage.fields.x.inputFields[0].namespace",
+    ),
+    (
+        "a RENAME from an ns-b name",
+        event_a(
+            outputs=[
+                _output(
+                    lifecycleStateChange={
+                        "lifecycleStateChange": "RENAME",
+                        "previousIdentifier": {"namespace": NS_B, "name": "victim"},
+                    }
+                )
+            ]
+        ),
+        "outputs[0].facets.lifecycleStateChange.previousIdentifier.namespace",
+    ),
+    (
+        "a FAIL naming the ns-b run",
+        event_a(
+            eventType="FAIL",
+            run={
+                "runId": RUN_B,
+                "facets": {"errorMessage": {"message": "forged", "programmingLanguage": "py"}},
+            },
+        ),
+        "run.runId",
+    ),
+    (
+        "a parent run that is the ns-b run",
+        event_a(run={"runId": "0a0a0a0a-1111-4000-8000-000000000001",
+                     "facets": {"parent": {"run": {"runId": RUN_B},
+                                           "job": {"namespace": NS_A, "name": "dag"}}}}),
+        "run.facets.parent.run.runId",
+    ),
+]  # fmt: skip
+
+DATASET_EVENT: dict[str, Any] = {
+    "eventTime": "2026-03-02T11:00:00Z",
+    "dataset": {
+        "namespace": NS_A,
+        "name": "mine",
+        "facets": {
+            "symlinks": _victim_identity(),
+            "documentation": {"description": "owned now"},
+            "schema": {"fields": [{"name": "forged", "type": "string"}]},
+        },
+    },
+    "producer": PRODUCER,
+}
+
+
+def _refused(answer: Any, where: str) -> None:
+    assert answer.status_code == 403, answer.text
+    error = answer.json()["error"]
+    assert f"'{NS_B}'" in error and where in error, error
+    assert f"['{NS_A}']" in error, error
+
+
+def _unchanged_after(service: Confined, before: Any) -> None:
+    # an event after the attack, projected: had the attack been stored, it would be by now
+    assert service.post(service.confined, event_a("after")).status_code == 201
+    assert changes_outside(before, service.graph()) == []
+
+
+@pytest.mark.parametrize(("what", "event", "where"), ATTACKS, ids=[a[0] for a in ATTACKS])
+def test_single_event_is_refused_and_ns_b_unchanged(
+    service: Confined, what: str, event: dict[str, Any], where: str
+) -> None:
+    before = service.graph()
+    _refused(service.post(service.confined, event), where)
+    _unchanged_after(service, before)
+
+
+@pytest.mark.parametrize(("what", "event", "where"), ATTACKS, ids=[a[0] for a in ATTACKS])
+def test_bulk_with_one_attack_is_refused_whole(
+    service: Confined, what: str, event: dict[str, Any], where: str
+) -> None:
+    before = service.graph()
+    benign = event_a("bulk-benign")
+    ndjson = "\n".join(json.dumps(e) for e in (benign, event))
+    _refused(service.post(service.confined, ndjson, "/api/v1/lineage/bulk"), where)
+    array = json.dumps([benign, event])
+    _refused(service.post(service.confined, array, "/api/v1/lineage/bulk"), where)
+    _unchanged_after(service, before)
+    benign_job = NodeKey.of(NodeKind.JOB, namespace=NS_A, name="bulk-benign").id
+    assert benign_job not in service.graph().nodes  # refused whole: nothing half-done
+
+
+def test_dataset_event_is_refused(service: Confined) -> None:
+    before = service.graph()
+    _refused(service.post(service.confined, DATASET_EVENT), "dataset.facets.symlinks")
+    _refused(
+        service.post(service.confined, json.dumps([DATASET_EVENT]), "/api/v1/lineage/bulk"),
+        "dataset.facets.symlinks",
+    )
+    _unchanged_after(service, before)
+
+
+def test_the_same_events_inside_ns_a_are_accepted(service: Confined) -> None:
+    """The refusals are about ns-b, not about the facets: within ns-a they are fine."""
+    inside = {"identifiers": [{"namespace": NS_A, "name": "canonical", "type": "TABLE"}]}
+    event = event_a("inside", outputs=[_output(symlinks=inside)])
+    assert service.post(service.confined, event).status_code == 201
+    dataset = dict(
+        DATASET_EVENT, dataset={**DATASET_EVENT["dataset"], "facets": {"symlinks": inside}}
+    )
+    assert service.post(service.confined, dataset).status_code == 201
+    graph = service.graph()
+    assert NodeKey.of(NodeKind.DATASET, namespace=NS_A, name="canonical").id in graph.nodes
+
+
+def test_another_jobs_event_never_rewrites_a_run_even_unrestricted(service: Confined) -> None:
+    """The projection keeps a run to the job that first reported it: an unrestricted key (or
+    an event logged before the run reached the store) naming the ns-b run from another job
+    changes nothing of it, while the rest of that event is applied."""
+    before = service.graph()
+    forged = event_a(
+        "forger",
+        eventType="FAIL",
+        run={"runId": RUN_B, "facets": {"errorMessage": {"message": "forged"}}},
+    )
+    assert service.post(service.anywhere, forged).status_code == 201
+    after = service.graph()
+    assert changes_outside(before, after) == []
+    run = after.nodes[NodeKey.of(NodeKind.RUN, run_id=RUN_B).id]
+    assert run.props["job"] == f"{NS_B}/etl" and run.props["state"] == "COMPLETE"
+    assert "error_message" not in run.props
+    forger_out = NodeKey.of(NodeKind.DATASET, namespace=NS_A, name="forger.out").id
+    assert forger_out in after.nodes  # the event's own part is kept
+
+
+def test_unrestricted_keys_still_write_anywhere(service: Confined) -> None:
+    """An unrestricted key may still write ns-b (the rule binds keys with namespaces only)."""
+    event = event_a("b-side", job={"namespace": NS_B, "name": "b-side"})
+    assert service.post(service.anywhere, event).status_code == 201
