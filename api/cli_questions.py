@@ -365,6 +365,7 @@ def _impact(
     only: list[NodeKind] | None,
     as_of: str | None,
     max_nodes: int,
+    include_indirect: bool,
     as_json: bool,
     fmt: ExportFormat | None,
     output: Path | None,
@@ -386,6 +387,7 @@ def _impact(
             kinds=set(only) if only else None,
             as_of=as_of,
             max_nodes=max_nodes,
+            include_indirect=include_indirect,
         )
     if fmt is not None or output is not None:
         _export(impact_graph(answer), fmt, output)
@@ -438,6 +440,13 @@ OnlyOpt = Annotated[
     list[NodeKind] | None, typer.Option("--only", help="keep these kinds (repeatable)")
 ]
 MaxNodesOpt = Annotated[int, typer.Option(help="stop the walk after this many nodes", min=1)]
+IndirectOpt = Annotated[
+    bool,
+    typer.Option(
+        "--include-indirect/--no-indirect",
+        help="follow indirect column lineage (filters, joins, groupings)",
+    ),
+]
 
 
 @app.command("impact")
@@ -457,6 +466,7 @@ def impact_command(  # noqa: PLR0917 - one parameter per CLI option
     fmt: FormatOpt = None,
     output: OutputOpt = None,
     limit: LimitOpt = 50,
+    include_indirect: IndirectOpt = True,
 ) -> None:
     """What breaks if NODE changes: everything downstream, with certainty and owners."""
     _impact(
@@ -471,6 +481,7 @@ def impact_command(  # noqa: PLR0917 - one parameter per CLI option
         only=only,
         as_of=as_of,
         max_nodes=max_nodes,
+        include_indirect=include_indirect,
         as_json=as_json,
         fmt=fmt,
         output=output,
@@ -493,6 +504,7 @@ def export_impact(  # noqa: PLR0917 - one parameter per CLI option
     only: OnlyOpt = None,
     as_of: AsOfOpt = None,
     max_nodes: MaxNodesOpt = 100_000,
+    include_indirect: IndirectOpt = True,
 ) -> None:
     """The impact graph of NODE into a file: start, impacted nodes, their explaining edges."""
     _impact(
@@ -507,6 +519,7 @@ def export_impact(  # noqa: PLR0917 - one parameter per CLI option
         only=only,
         as_of=as_of,
         max_nodes=max_nodes,
+        include_indirect=include_indirect,
         as_json=False,
         fmt=fmt,
         output=output,

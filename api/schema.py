@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import partial
 from importlib.metadata import version as package_version
 from pathlib import Path
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
@@ -196,6 +197,13 @@ class Query(Questions):
         as_of: str | None = None,
         first: int = 100,
         after: str | None = None,
+        include_indirect: Annotated[
+            bool,
+            strawberry.argument(
+                description="false leaves out indirect column lineage (filters, joins, "
+                "groupings: INDIRECT transformations and the columnLineage dataset list)"
+            ),
+        ] = True,
     ) -> ImpactConnection:
         key = ref.to_key()
         wanted = {NodeKind(k.value) for k in kinds} if kinds is not None else None
@@ -209,6 +217,7 @@ class Query(Questions):
                 exact_only=exact_only,
                 as_of=time_arg("asOf", as_of),
                 max_nodes=info.context.max_traversal_nodes,
+                include_indirect=include_indirect,
             )
         )
         lo, hi = page_bounds(first, after, len(answer.items))

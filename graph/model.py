@@ -260,6 +260,15 @@ EDGE_SPECS: dict[EdgeKind, EdgeSpec] = {
 }
 assert set(EDGE_SPECS) == set(EdgeKind), "every edge kind needs a spec"
 
+# Props that impact reads while it walks (set by ingest/openlineage/columns.py):
+# on a PRODUCES edge, True when the job's column lineage for that output is authoritative (the
+# producer sent a columnLineage facet for it): an input column it does not name does not reach
+# the output, not even as "possible"; `column_lineage_at` is the newest event time that said so
+COLUMN_LINEAGE = "column_lineage"
+# on a FEEDS edge, the sorted transformation types (DIRECT, INDIRECT); only INDIRECT = indirect
+TRANSFORMATION_TYPES = "transformation_types"
+INDIRECT = "INDIRECT"
+
 PropValue = str | int | float | bool | list[str] | list[int] | list[float] | list[bool]
 
 

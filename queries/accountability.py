@@ -36,7 +36,7 @@ from graph.records import StoredEdge, StoredNode
 from graph.store import GraphStore
 from graph.timefmt import canonical_time
 from queries.arguments import check_depth, time_arg
-from queries.impact import IMPACT_STEPS, canonical_owners
+from queries.impact import canonical_owners, walk_downstream
 from queries.traversal import Traversal, flow_steps, traverse
 
 K, E = NodeKind, EdgeKind
@@ -368,9 +368,7 @@ def accountability(
     parts = store.neighbors(sorted(mine), Direction.OUT, WALK_PARTS, when)
     starts = [*sorted(mine), *(e.key.dst.id for e in parts)]
 
-    down_walk = traverse(
-        store, starts, IMPACT_STEPS, max_depth=depth, as_of=when, max_nodes=max_nodes
-    )
+    down_walk = walk_downstream(store, starts, depth=depth, as_of=when, max_nodes=max_nodes)
     up_walk = traverse(
         store, starts, UPSTREAM_STEPS, max_depth=depth, as_of=when, max_nodes=max_nodes
     )

@@ -1,9 +1,11 @@
 """Impact: "what breaks if this changes?" — everything downstream of a node, with certainty.
 
 From a column: the columns, features, model versions, KPIs it feeds (exact), the datasets holding
-them, and — through dataset-level lineage — what may be affected beyond (possible). From a
-dataset: the same from the dataset and all its columns. Each answer item carries one shortest
-explaining path; the answer carries the owners to warn and a summary.
+them, and — through dataset-level lineage — what may be affected beyond (possible), except the
+outputs whose column lineage is authoritative and does not name it. From a dataset: the same from
+the dataset and all its columns, and every output of the jobs reading it. The rules are in
+queries/impact_steps.py and, for users, docs/openlineage-facets.md ("Certainty"). Each answer
+item carries one shortest explaining path; the answer carries the owners to warn and a summary.
 """
 
 from __future__ import annotations
@@ -17,13 +19,37 @@ from graph.mutations import Direction
 from graph.records import StoredNode
 from graph.store import GraphStore
 from queries.arguments import time_arg
-from queries.traversal import Hop, Step, flow_steps, start_nodes, traverse
+from queries.impact_steps import COVERS, WHOLE, impact_steps
+from queries.traversal import Hop, Step, Traversal, start_nodes, traverse
 
 # Downstream: every flow edge forwards, except run-level writes (a run's output versions are
-# history, not impact); a column's change reaches the dataset that holds it.
-IMPACT_STEPS: list[Step] = [
-    s for s in flow_steps(Direction.OUT) if s.kind not in (EdgeKind.WROTE,)
-] + [Step(EdgeKind.HAS_COLUMN, Direction.IN, None)]
+# history, not impact); a column's change reaches the dataset that holds it; column lineage is
+# authoritative for its output (queries/impact_steps.py has the rules).
+IMPACT_STEPS: list[Step] = impact_steps(include_indirect=True)
+DIRECT_STEPS: list[Step] = impact_steps(include_indirect=False)
+
+
+def walk_downstream(
+    store: GraphStore,
+    start_ids: list[str],
+    *,
+    depth: int,
+    as_of: str | None,
+    max_nodes: int,
+    include_indirect: bool = True,
+) -> Traversal:
+    """The impact walk from `start_ids` (all starting as whole nodes)."""
+    steps = IMPACT_STEPS if include_indirect else DIRECT_STEPS
+    return traverse(
+        store,
+        start_ids,
+        steps,
+        max_depth=depth,
+        as_of=as_of,
+        max_nodes=max_nodes,
+        start_state=WHOLE,
+        covers=COVERS,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +106,19 @@ def impact(
     exact_only: bool = False,
     as_of: str | None = None,
     max_nodes: int = 100_000,
+    include_indirect: bool = True,
 ) -> ImpactAnswer:
+    """`include_indirect` False leaves out indirect column lineage (filters, joins, groupings:
+    FEEDS edges whose transformations are all INDIRECT, and the dataset-wide list)."""
     as_of = time_arg("as_of", as_of)
     start, start_ids = start_nodes(store, node_id, as_of)
-    walk = traverse(
-        store, start_ids, IMPACT_STEPS, max_depth=depth, as_of=as_of, max_nodes=max_nodes
+    walk = walk_downstream(
+        store,
+        start_ids,
+        depth=depth,
+        as_of=as_of,
+        max_nodes=max_nodes,
+        include_indirect=include_indirect,
     )
     reached = [
         r for r in walk.reached.values() if (not exact_only or r.certainty is Certainty.EXACT)

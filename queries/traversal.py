@@ -1,17 +1,22 @@
 """Bounded breadth-first traversal over the store, one frontier per round trip.
 
 Never enumerates paths (a lattice of diamonds has exponentially many): each node is reached once
-per pass, with a parent pointer from which one shortest explaining path is rebuilt. A node's
-certainty is the best over all paths: `exact` if some path uses only exact (field-level) steps,
-found by a first pass over exact steps alone; everything else reached is `possible`.
+per pass and walk state, with a parent pointer from which one shortest explaining path is
+rebuilt. A node's certainty is the best over all paths: `exact` if some path uses only exact
+(field-level) steps, found by a first pass over exact steps alone; everything else reached is
+`possible`.
 
 The steps followed are a policy (which edge kinds, which way, how certain), so impact and root
-cause share this code and differ only in their step tables.
+cause share this code and differ only in their step tables. A policy may carry a small walk
+state: a step can apply only from nodes reached in some states, only to edges it accepts, and
+say in which state the far node is reached (impact tells "a dataset entered from one of its
+columns" from "the whole dataset changed"). Each (node, state) is visited once per pass, so the
+work stays bounded by the number of states; every level is still one store round trip.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from graph.errors import InvalidArgument, NotFound
@@ -21,15 +26,30 @@ from graph.records import StoredEdge, StoredNode
 from graph.store import GraphStore
 from queries.arguments import check_depth
 
+State = str
+PLAIN: State = ""  # the one state of a policy that needs none
+
 
 @dataclass(frozen=True, slots=True)
 class Step:
     """Follow `kind` edges in `direction`; `certainty` None keeps the certainty it arrived with
-    (e.g. from a column to the dataset holding it)."""
+    (e.g. from a column to the dataset holding it).
+
+    `only_from`: the states this step is followed from (None: any); `accepts`: the edges it
+    follows (None: every one); `then`: the state the far node is reached in (None: the state
+    the walk came with)."""
 
     kind: EdgeKind
     direction: Direction
     certainty: Certainty | None
+    then: State | None = None
+    only_from: frozenset[State] | None = None
+    accepts: Callable[[StoredEdge], bool] | None = None
+
+    def follows(self, state: State, edge: StoredEdge) -> bool:
+        return (self.only_from is None or state in self.only_from) and (
+            self.accepts is None or self.accepts(edge)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +78,37 @@ class Traversal:
     visited_edges: int = 0
 
 
+Visit = tuple[str, State]  # a node in a walk state
+
+
+class _Pass:
+    """One BFS over (node, state): the path first found to each, and this level's frontier.
+    `covers[s]`: states whose walks a walk in state `s` includes, so they are skipped once `s`
+    reached the node (BFS: it got there no later)."""
+
+    def __init__(
+        self, start: Sequence[str], state: State, covers: Mapping[State, frozenset[State]]
+    ) -> None:
+        self.paths: dict[Visit, tuple[Hop, ...]] = {(s, state): () for s in start}
+        self.states: dict[str, list[State]] = {s: [state] for s in start}
+        self.frontier: list[Visit] = [(s, state) for s in start]
+        self._covers = covers
+
+    def fresh(self, node: str, state: State) -> bool:
+        known = self.states.get(node, ())
+        return state not in known and not any(state in self._covers.get(k, ()) for k in known)
+
+    def add(self, node: str, state: State, path: tuple[Hop, ...]) -> None:
+        self.states.setdefault(node, []).append(state)
+        self.paths[(node, state)] = path
+        self.frontier.append((node, state))
+
+    def best(self, node: str) -> tuple[Hop, ...] | None:
+        """The shortest path to `node` in any state (the first found among equals)."""
+        found = [self.paths[(node, s)] for s in self.states.get(node, ())]
+        return min(found, key=len) if found else None
+
+
 def traverse(
     store: GraphStore,
     start: Iterable[str],
@@ -66,6 +117,8 @@ def traverse(
     max_depth: int = 10,
     as_of: str | None = None,
     max_nodes: int = 100_000,
+    start_state: State = PLAIN,
+    covers: Mapping[State, frozenset[State]] | None = None,
 ) -> Traversal:
     """Everything reachable from `start` along `steps` within `max_depth` hops.
 
@@ -77,52 +130,59 @@ def traverse(
     if max_nodes < 1:
         raise InvalidArgument("max_nodes must be positive")
     start = tuple(dict.fromkeys(start))
-    by_direction: dict[Direction, dict[EdgeKind, Step]] = {}
+    by_way: dict[tuple[Direction, EdgeKind], list[Step]] = {}
     for step in steps:
-        by_direction.setdefault(step.direction, {})[step.kind] = step
-    exact: dict[str, tuple[Hop, ...]] = {s: () for s in start}
-    every: dict[str, tuple[Hop, ...]] = {s: () for s in start}
-    exact_frontier, every_frontier = list(start), list(start)
+        by_way.setdefault((step.direction, step.kind), []).append(step)
+    ways: dict[Direction, list[EdgeKind]] = {}
+    for direction, kind in by_way:
+        ways.setdefault(direction, []).append(kind)
+    exact, every = _Pass(start, start_state, covers or {}), _Pass(start, start_state, covers or {})
     result = Traversal(start)
     for _depth in range(max_depth):
-        ids = list(dict.fromkeys([*exact_frontier, *every_frontier]))
+        ids = list(dict.fromkeys(node for node, _ in [*exact.frontier, *every.frontier]))
         if not ids:
             break
-        ways = {direction: kinds.keys() for direction, kinds in by_direction.items()}
         found = [Hop(edge, way) for edge, way in store.neighbors_each_way(ids, ways, as_of)]
         result.visited_edges += len(found)
         # deterministic: by the node we came from (frontier order), then edge id
         order = {node: i for i, node in enumerate(ids)}
         found.sort(key=lambda h: (order[_origin(h)], h.edge.key.id))
-        in_exact, in_every = set(exact_frontier), set(every_frontier)
-        exact_frontier, every_frontier = [], []
+        in_exact, in_every = _states_of(exact.frontier), _states_of(every.frontier)
+        exact.frontier, every.frontier = [], []
         for hop in found:
-            origin, step = _origin(hop), by_direction[hop.direction][hop.edge.key.kind]
-            if len(every) - len(start) >= max_nodes:
+            origin, followed = _origin(hop), by_way[(hop.direction, hop.edge.key.kind)]
+            if len(every.states) - len(start) >= max_nodes:
                 result.truncated = True
                 break
-            if (
-                origin in in_exact
-                and step.certainty is not Certainty.POSSIBLE
-                and (hop.to not in exact)
-            ):
-                exact[hop.to] = (*exact[origin], hop)
-                exact_frontier.append(hop.to)
-            if origin in in_every and hop.to not in every:
-                every[hop.to] = (*every[origin], hop)
-                every_frontier.append(hop.to)
+            for walk, states in ((exact, in_exact), (every, in_every)):
+                for state in states.get(origin, ()):
+                    for step in followed:
+                        if walk is exact and step.certainty is Certainty.POSSIBLE:
+                            continue
+                        if not step.follows(state, hop.edge):
+                            continue
+                        then = state if step.then is None else step.then
+                        if walk.fresh(hop.to, then):
+                            walk.add(hop.to, then, (*walk.paths[(origin, state)], hop))
         if result.truncated:
             break
     starting = set(start)  # a set: `in` on the tuple was quadratic for walks with many starts
-    for node_id, path in every.items():
+    for node_id in every.states:
         if node_id in starting:
             continue
-        if node_id in exact:
-            best = exact[node_id]
+        if (best := exact.best(node_id)) is not None:
             result.reached[node_id] = Reached(node_id, len(best), Certainty.EXACT, best)
         else:
+            path = every.best(node_id) or ()
             result.reached[node_id] = Reached(node_id, len(path), Certainty.POSSIBLE, path)
     return result
+
+
+def _states_of(frontier: list[Visit]) -> dict[str, list[State]]:
+    states: dict[str, list[State]] = {}
+    for node, state in frontier:
+        states.setdefault(node, []).append(state)
+    return states
 
 
 def _origin(hop: Hop) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph.model import EdgeKind, NodeKey, NodeKind
+from graph.model import COLUMN_LINEAGE, EdgeKind, NodeKey, NodeKind
 from graph.mutations import Direction
 from ingest.openlineage.builder import EventGraph, log, scalar, text
 from ingest.openlineage.identity import AliasTable
@@ -98,7 +98,7 @@ class Transformations:
         }
 
 
-def _input_column(entry: Any, aliases: AliasTable) -> NodeKey | None:
+def _input_column(entry: Any, aliases: AliasTable, skipped: list[Any] | None) -> NodeKey | None:
     if not isinstance(entry, dict):
         raise TypeError("an input field must be an object")
     try:
@@ -107,26 +107,35 @@ def _input_column(entry: Any, aliases: AliasTable) -> NodeKey | None:
     except ValueError as exc:
         # matchers and some producers leave out the namespace: never guess one
         log.info("column lineage input skipped: %s", exc)
+        if skipped is not None:
+            skipped.append(entry)
         return None
 
 
 def column_flows(
-    output: NodeKey, lineage: dict[str, Any], aliases: AliasTable
+    output: NodeKey,
+    lineage: dict[str, Any],
+    aliases: AliasTable,
+    skipped: list[Any] | None = None,
 ) -> dict[tuple[NodeKey, NodeKey], Transformations]:
-    """(input column, output column | output dataset) -> merged transformations."""
+    """(input column, output column | output dataset) -> merged transformations; input fields
+    that name no column (no namespace, no field) are left out, and added to `skipped`."""
     fields = lineage.get("fields") or {}
     if not isinstance(fields, dict):
         raise TypeError("columnLineage fields must be an object")
     flows: dict[tuple[NodeKey, NodeKey], Transformations] = {}
     for out_field, spec in fields.items():
         if not out_field:
-            continue  # a column without a name: nothing to attach its inputs to
+            # a column without a name: nothing to attach its inputs to
+            if skipped is not None and isinstance(spec, dict) and spec.get("inputFields"):
+                skipped.append(spec)
+            continue
         target = column_key(output, out_field)
         inputs = spec.get("inputFields") or []
         if not isinstance(inputs, list):
             raise TypeError("inputFields must be a list")
         for entry in inputs:
-            if (source := _input_column(entry, aliases)) is None:
+            if (source := _input_column(entry, aliases, skipped)) is None:
                 continue
             merged = flows.setdefault((source, target), Transformations())
             merged.add_list(entry.get("transformations"))
@@ -136,7 +145,7 @@ def column_flows(
     if not isinstance(whole, list):
         raise TypeError("columnLineage dataset must be a list")
     for entry in whole:
-        if (source := _input_column(entry, aliases)) is not None:
+        if (source := _input_column(entry, aliases, skipped)) is not None:
             flows.setdefault((source, output), Transformations()).add_list(
                 entry.get("transformations")
             )
@@ -146,6 +155,23 @@ def column_flows(
 def lineage_inputs(output: NodeKey, lineage: dict[str, Any], aliases: AliasTable) -> set[NodeKey]:
     """The datasets whose columns the lineage says feed `output`."""
     return {dataset_of(source) for source, _ in column_flows(output, lineage, aliases)}
+
+
+def lineage_authority(
+    output: NodeKey, lineage: dict[str, Any], aliases: AliasTable, at: str
+) -> dict[str, Any]:
+    """Props for the job's PRODUCES edge into `output`: its column lineage is authoritative (an
+    input column it does not name does not reach `output`) when the facet reads cleanly, names
+    at least one input column and identifies every input field it lists. Otherwise nothing:
+    the output keeps dataset-level lineage, where any input column may matter."""
+    skipped: list[Any] = []
+    try:
+        flows = column_flows(output, lineage, aliases, skipped)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return {}  # reported when the facet itself is mapped
+    if not flows or skipped:
+        return {}
+    return {COLUMN_LINEAGE: True, "column_lineage_at": at}
 
 
 def map_column_lineage(

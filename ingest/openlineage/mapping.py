@@ -22,7 +22,12 @@ from graph.model import EdgeKind, NodeKey
 from graph.mutations import Direction, MutationBatch, Provenance
 from ingest.eventlog import LogEntry
 from ingest.openlineage.builder import EventGraph, facet, facets_of, log
-from ingest.openlineage.columns import add_feed, lineage_inputs, schema_columns
+from ingest.openlineage.columns import (
+    add_feed,
+    lineage_authority,
+    lineage_inputs,
+    schema_columns,
+)
 from ingest.openlineage.datasets import (
     dataset_version,
     map_dataset_facets,
@@ -181,7 +186,10 @@ def _map_output(
     if (key := _identify(ds)) is None:
         return None
     map_dataset_facets(g, key, ds, aliases)
-    g.edge(job, EdgeKind.PRODUCES, key)
+    # authoritative column lineage for this output, if the producer sent it (see columns.py)
+    lineage = facet(facets_of(ds), "columnLineage")
+    authority = lineage_authority(key, lineage, aliases, g.prov.event_time) if lineage else {}
+    g.edge(job, EdgeKind.PRODUCES, key, **authority)
     # a run writes a new version; without a version facet it is named after the run
     version = dataset_version(ds) or (f"run:{run.parts[0]}" if run is not None else None)
     target = key
