@@ -27,6 +27,7 @@ from api.cli import _store, app, console
 from api.settings import Settings
 from graph.errors import InvalidArgument, NotFound
 from graph.model import KEY_FIELDS, NodeKey, NodeKind
+from graph.resolve import resolve, resolve_owner, resolve_text
 from graph.store import StoreUnavailable
 from ingest.eventlog import LogUnavailable
 from ingest.history import EntryType
@@ -156,73 +157,6 @@ def _catch_up(log: EventLog, store: GraphStore, side: list[Any]) -> None:
 # ---- naming a node ----------------------------------------------------------------------------
 
 
-def namespace_splits(text: str) -> list[tuple[str, str]]:
-    """Each way to read `text` as `namespace/name`: a namespace may hold "/" itself
-    (`duckdb://target/shop.duckdb`, `file`), so every "/" after the scheme's is a candidate."""
-    skip = text.index("://") + 3 if "://" in text else 0
-    return [
-        (text[:i], text[i + 1 :])
-        for i, ch in enumerate(text)
-        if ch == "/" and i >= skip and 0 < i < len(text) - 1
-    ]
-
-
-def keys_named(text: str) -> list[NodeKey]:
-    """Every node key a display name may stand for (`namespace/name#field`, `registry/name@3`,
-    `project/view:feature`, `approval-rate`, …), each kind at most once, in kind order."""
-    from ingest.identity import column_from_display, dataset_from_display, dataset_from_uri
-    from ingest.openlineage.naming import column_key, dataset_key, version_key
-    from ingest.openlineage.owners import owner_id
-
-    text = text.strip()
-    found: dict[str, NodeKey] = {}
-
-    def attempt(make: Any) -> None:
-        try:
-            key = make()
-        except ValueError:
-            return
-        found.setdefault(key.id, key)
-
-    def split(sep: str, value: str, last: bool = False) -> tuple[str, str]:
-        a, s, b = value.rpartition(sep) if last else value.partition(sep)
-        if not s:
-            raise ValueError(f"no {sep!r} in {value!r}")
-        return a, b
-
-    def keyed(kind: NodeKind, *parts: str) -> NodeKey:
-        return NodeKey(kind, tuple(parts))
-
-    if "#" in text:
-        head, field = split("#", text, last=True)
-        attempt(lambda: column_from_display(text))
-        attempt(lambda: column_key(dataset_from_uri(head), field))  # postgresql://db/a.b.c#f
-        for namespace, name in namespace_splits(head):
-            attempt(lambda n=namespace, m=name: column_key(dataset_key(n, m), field))
-    attempt(lambda: dataset_from_display(text))
-    if "#" not in text:  # a URI parser would drop `#field` as a fragment: a column, not this
-        attempt(lambda: dataset_from_uri(text))
-    for namespace, name in namespace_splits(text):
-        attempt(lambda n=namespace, m=name: dataset_key(n, m))
-        for kind in (NodeKind.JOB, NodeKind.EXPOSURE):
-            attempt(lambda kind=kind, n=namespace, m=name: keyed(kind, n, m))
-    if "@" in text:
-        head, version = split("@", text, last=True)
-        for namespace, name in namespace_splits(head):
-            attempt(lambda n=namespace, m=name: version_key(dataset_key(n, m), version))
-        attempt(lambda: keyed(NodeKind.MODEL_VERSION, *split("/", head), version))
-    if ":" in text:
-        head, name = split(":", text, last=True)
-        attempt(lambda: keyed(NodeKind.FEATURE, *split("/", head), name))
-    for kind in (NodeKind.MODEL, NodeKind.FEATURE_VIEW, NodeKind.FEATURE_SERVICE, NodeKind.ENTITY):
-        attempt(lambda kind=kind: keyed(kind, *split("/", text)))
-    attempt(lambda: keyed(NodeKind.CHECK, *split("/", text, last=True)))
-    for kind in (NodeKind.KPI, NodeKind.DECISION_POINT, NodeKind.DECISION, NodeKind.RUN):
-        attempt(lambda kind=kind: keyed(kind, text))
-    attempt(lambda: keyed(NodeKind.OWNER, owner_id(text)))
-    return sorted(found.values(), key=lambda k: list(NodeKind).index(k.kind))
-
-
 def resolve_node(
     store: GraphStore,
     ref: str | None,
@@ -230,8 +164,10 @@ def resolve_node(
     fields: dict[str, str | None] | None = None,
     extra: list[str] | None = None,
 ) -> str:
-    """The id of the node the arguments name; BadParameter (exit 2) naming the argument when
-    they name none, NotFound (exit 3) when it is not in the graph."""
+    """The id of the node the arguments name, resolved as every question resolves names
+    (graph/resolve.py: normalised as ingest does, then through dataset aliases); BadParameter
+    (exit 2) naming the argument when they name none, NotFound (exit 3, with the name looked for
+    and the closest known) when it is not in the graph."""
     given = {k: v for k, v in (fields or {}).items() if v is not None}
     for item in extra or []:
         name, sep, value = item.partition("=")
@@ -248,33 +184,15 @@ def resolve_node(
         except ValueError as exc:
             wanted = ", ".join(f"--{f}" for f in KEY_FIELDS[kind])
             raise typer.BadParameter(f"{exc} (give {wanted})", param_hint="'--kind'") from exc
-        if store.get_node(key.id) is None:
-            raise NotFound(f"no {kind} {key.display}")
-        return key.id
+        return resolve(store, key).id
     if ref is None or not ref.strip():
         raise typer.BadParameter(
             "name a node (or give --kind and its key options)", param_hint="NODE"
         )
-    if ref.startswith("["):
-        try:
-            key = NodeKey.from_id(ref)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="NODE") from exc
-        if kind is not None and key.kind is not kind:
-            raise typer.BadParameter(f"names a {key.kind}, not a {kind}", param_hint="NODE")
-        return key.id
-    candidates = [k for k in keys_named(ref) if kind is None or k.kind is kind]
-    if not candidates:
-        raise typer.BadParameter(f"{ref!r} is not a display name of a {kind}", param_hint="NODE")
-    found = store.get_nodes([k.id for k in candidates])
-    if len(found) > 1:
-        kinds = ", ".join(n.key.kind.value for n in found)
-        raise typer.BadParameter(
-            f"{ref!r} names several nodes ({kinds}): narrow it with --kind", param_hint="NODE"
-        )
-    if not found:
-        raise NotFound(f"no node named {ref!r}" + (f" of kind {kind}" if kind else ""))
-    return found[0].id
+    try:
+        return resolve_text(store, ref, kind).id
+    except InvalidArgument as exc:
+        raise typer.BadParameter(str(exc), param_hint="NODE") from exc
 
 
 def _node(
@@ -551,10 +469,8 @@ def _owner(
     _check_outputs(as_json, fmt, output)
     if not ref.strip():
         raise typer.BadParameter("name an owner", param_hint="OWNER")
-    from ingest.openlineage.owners import owner_id
-
     with answering(), workspace() as ws:
-        ident = ref if ref.startswith("[") else owner_id(ref)
+        ident = resolve_owner(ws.store, ref).id
         answer = accountability(ws.store, ident, depth=depth, as_of=as_of, max_nodes=max_nodes)
     if fmt is not None or output is not None:
         _export(accountability_graph(answer), fmt, output)

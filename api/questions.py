@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from api.types import Node, NodeRef, PageInfo, to_node
 from graph.errors import InvalidArgument
+from graph.resolve import resolve as resolve_name
 from ingest.decisions.table import DecisionRow, DecisionTable
 from queries.accountability import AccountabilityMap, OwnerLink, RelatedAsset, accountability
 from queries.decisions import (
@@ -308,6 +309,7 @@ class Questions:
     async def decision_lineage(
         self, info: Info, ref: NodeRef, depth: int = 10, as_of: str | None = None
     ) -> DecisionLineage:
+        # not resolved in the graph: a decision may live only in the decisions side table
         key = ref.to_key()
         trace = await run_in_threadpool(
             partial(
@@ -337,12 +339,12 @@ class Questions:
     async def root_cause(
         self, info: Info, ref: NodeRef, since: str, until: str, depth: int = 10
     ) -> list[SuspectType]:
-        key = ref.to_key()
+        start = await run_in_threadpool(resolve_name, info.context.store, ref.to_key())
         found = await run_in_threadpool(
             partial(
                 suspects,
                 info.context.store,
-                key.id,
+                start.id,
                 since=since,
                 until=until,
                 depth=depth,

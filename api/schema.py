@@ -38,9 +38,10 @@ from api.types import (
     to_node,
     to_step,
 )
-from graph.errors import InvalidArgument, LineageError
+from graph.errors import InvalidArgument, LineageError, NotFound
 from graph.model import NodeKind
 from graph.mutations import Direction
+from graph.resolve import resolve, search_named
 from graph.store import GraphStore, StoreUnavailable
 from ingest.decisions.table import DecisionTable
 from ingest.projector import Projector
@@ -177,11 +178,16 @@ class Query(Questions):
             parked=status.parked,
         )
 
-    @strawberry.field(description="One node by reference, or null if there is none.")
+    @strawberry.field(
+        description="One node by reference (resolved as every question resolves it: the "
+        "canonical node, whichever of its names is given), or null if there is none."
+    )
     async def node(self, info: Info[Context, None], ref: NodeRef) -> Node | None:
-        key = ref.to_key()
-        found = await run_in_threadpool(_store(info).get_node, key.id)
-        return to_node(found) if found else None
+        try:
+            found = await run_in_threadpool(resolve, _store(info), ref.to_key())
+        except NotFound:
+            return None
+        return to_node(found.node)
 
     @strawberry.field(
         description="Everything downstream of a node: what breaks if it changes, with paths, "
@@ -205,13 +211,13 @@ class Query(Questions):
             ),
         ] = True,
     ) -> ImpactConnection:
-        key = ref.to_key()
+        start = await run_in_threadpool(resolve, _store(info), ref.to_key())
         wanted = {NodeKind(k.value) for k in kinds} if kinds is not None else None
         answer = await run_in_threadpool(
             partial(
                 impact,
                 _store(info),
-                key.id,
+                start.id,
                 depth=depth,
                 kinds=wanted,
                 exact_only=exact_only,
@@ -266,13 +272,13 @@ class Query(Questions):
         first: int = 50,
         after: str | None = None,
     ) -> AuditTrail:
-        key = ref.to_key()
+        start = await run_in_threadpool(resolve, _store(info), ref.to_key())
         page = await run_in_threadpool(
             partial(
                 audit_trail,
                 info.context.history,
                 _store(info),
-                key.id,
+                start.id,
                 since=since,
                 until=until,
                 types=types,
@@ -300,7 +306,10 @@ class Query(Questions):
             ),
         )
 
-    @strawberry.field(description="Nodes whose name contains the text (case-insensitive).")
+    @strawberry.field(
+        description="Nodes whose name contains the text (case-insensitive); first, the node the "
+        "text names exactly as a producer or a person writes it (an alias, another spelling)."
+    )
     async def search(
         self, info: Info[Context, None], text: str, kinds: list[str] | None = None, limit: int = 20
     ) -> list[Node]:
@@ -310,7 +319,7 @@ class Query(Questions):
             wanted = [NodeKind(k) for k in kinds] if kinds is not None else None
         except ValueError:
             raise InvalidArgument(f"kinds must be among {[k.value for k in NodeKind]}") from None
-        nodes = await run_in_threadpool(_store(info).search, text, wanted, limit)
+        nodes = await run_in_threadpool(search_named, _store(info), text, wanted, limit)
         return [to_node(n) for n in nodes]
 
 
@@ -328,7 +337,12 @@ class _Schema(strawberry.Schema):
         # the caller's mistakes get a code and no server traceback; real failures are logged
         for error in errors:
             if isinstance(error.original_error, LineageError):
-                error.extensions = {**(error.extensions or {}), "code": error.original_error.code}
+                original = error.original_error
+                error.extensions = {
+                    **(error.extensions or {}),
+                    **original.extensions,  # NOT_FOUND: lookedFor, suggestions
+                    "code": original.code,
+                }
             elif _is_unavailable(error):  # not a bug: the caller may retry (logged below)
                 error.message = "the graph store is unavailable now; retry"
                 error.extensions = {**(error.extensions or {}), "code": "STORE_UNAVAILABLE"}

@@ -14,6 +14,7 @@ from strawberry.scalars import JSON
 from graph.errors import InvalidArgument
 from graph.model import KEY_FIELDS, NodeKey, NodeKind
 from graph.records import StoredEdge, StoredNode
+from graph.resolve import normalise
 
 # the vocabulary's own words as GraphQL enum values: Dataset, Column, ModelVersion, …
 NodeKindEnum = strawberry.enum(Enum("NodeKind", {k.value: k.value for k in NodeKind}))
@@ -26,6 +27,10 @@ class Node:
     display: str = strawberry.field(description="a short human name")
     key: JSON = strawberry.field(description="the identity fields of this kind")
     props: JSON
+    aliases: list[str] = strawberry.field(
+        description="other names this node is known by (a dataset's storage path beside its "
+        "table name), as namespace/name: a lookup by any of them finds this node"
+    )
     sources: list[str]
     first_seen: str
     last_seen: str
@@ -48,6 +53,7 @@ def to_node(node: StoredNode) -> Node:
         display=node.key.display,
         key=node.key.fields,
         props=node.props,
+        aliases=_aliases(node),
         sources=list(node.sources),
         first_seen=node.first_seen,
         last_seen=node.last_seen,
@@ -56,7 +62,16 @@ def to_node(node: StoredNode) -> Node:
     )
 
 
-@strawberry.input(description="A node by its kind and identity fields, or by its id.")
+def _aliases(node: StoredNode) -> list[str]:
+    found = node.props.get("aliases")
+    return [str(a) for a in found] if isinstance(found, list) else []
+
+
+@strawberry.input(
+    description="A node by its kind and identity fields, or by its id. Names are taken as a "
+    "producer or a person writes them: normalised as ingest normalises them, then looked up "
+    "through dataset aliases (docs/identity.md)."
+)
 class NodeRef:
     kind: NodeKindEnum | None = None  # type: ignore[valid-type]
     id: strawberry.ID | None = None
@@ -72,8 +87,9 @@ class NodeRef:
     decision_id: str | None = None
 
     def to_key(self) -> NodeKey:
+        """The key named, normalised as ingest would store it (not looked up: `resolve`)."""
         try:
-            return self._key()
+            return normalise(self._key())
         except InvalidArgument:
             raise
         except ValueError as exc:

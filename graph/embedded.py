@@ -29,8 +29,9 @@ def _valid(record: Record, as_of: str | None) -> bool:
 
 
 class _EmbeddedUnitOfWork(UnitOfWork):
-    def __init__(self, graph: nx.MultiDiGraph) -> None:
+    def __init__(self, graph: nx.MultiDiGraph, aliases: dict[str, set[str]]) -> None:
         self._g = graph
+        self._aliases = aliases
         self._pending: tuple[dict[str, Record], dict[EdgeId, Record]] | None = None
         self.checkpoint: int | None = None
 
@@ -82,6 +83,7 @@ class _EmbeddedUnitOfWork(UnitOfWork):
         for node_id, record in nodes.items():
             self._g.add_node(node_id)
             attrs = self._g.nodes[node_id]
+            self._index_aliases(node_id, attrs.get("aliases") or (), record.get("aliases") or ())
             attrs.clear()
             attrs.update(record)
         for (src, kind, dst, disc), record in edges.items():
@@ -89,6 +91,16 @@ class _EmbeddedUnitOfWork(UnitOfWork):
             attrs = self._g.edges[src, dst, (kind, disc)]
             attrs.clear()
             attrs.update(record)
+
+    def _index_aliases(self, node_id: str, old: Iterable[str], new: Iterable[str]) -> None:
+        old_set, new_set = set(old), set(new)
+        for alias in old_set - new_set:
+            holders = self._aliases.get(alias, set())
+            holders.discard(node_id)
+            if not holders:
+                self._aliases.pop(alias, None)
+        for alias in new_set - old_set:
+            self._aliases.setdefault(alias, set()).add(node_id)
 
 
 class EmbeddedStore(GraphStore):
@@ -99,11 +111,12 @@ class EmbeddedStore(GraphStore):
         # writers and readers take turns: a batch is committed whole before anyone reads it
         self._lock = threading.RLock()
         self._checkpoint = 0
+        self._aliases: dict[str, set[str]] = {}  # a Dataset's other name -> the nodes it names
 
     @contextmanager
     def _unit_of_work(self) -> Iterator[UnitOfWork]:
         with self._lock:
-            uow = _EmbeddedUnitOfWork(self._g)
+            uow = _EmbeddedUnitOfWork(self._g, self._aliases)
             yield uow
             uow.commit()
             if uow.checkpoint is not None:
@@ -151,6 +164,12 @@ class EmbeddedStore(GraphStore):
             )
         return self.get_nodes([node_id for _, node_id in hits[:limit]])
 
+    def find_aliased(self, names: Sequence[str], limit: int = 10) -> list[StoredNode]:
+        with self._lock:
+            ids = sorted({i for name in names for i in self._aliases.get(name, ())})
+            found = [n for n in self.get_nodes(ids) if n.key.kind is NodeKind.DATASET]
+        return found[:limit]
+
     def stats(self) -> GraphStats:
         with self._lock:
             nodes = Counter(kind for _, kind in self._g.nodes(data="kind"))
@@ -180,4 +199,5 @@ class EmbeddedStore(GraphStore):
     def clear(self) -> None:
         with self._lock:
             self._g.clear()
+            self._aliases.clear()
             self._checkpoint = 0

@@ -48,6 +48,11 @@ SCHEMA: tuple[LiteralString, ...] = (
     # a substring of toLower(display): a scan either way); every write paid for them.
     "DROP INDEX node_kind IF EXISTS",
     "DROP INDEX node_display IF EXISTS",
+    # a Dataset's other names (storage path beside its TABLE symlink), looked up whole: the
+    # keyword analyzer keeps each list element one term, so a lookup is one exact term query
+    "CREATE FULLTEXT INDEX dataset_aliases IF NOT EXISTS FOR (n:Dataset) ON EACH [n.aliases] "
+    "OPTIONS {indexConfig: {`fulltext.analyzer`: 'keyword'}}",
+    "CALL db.awaitIndex('dataset_aliases', 300)",
 )
 
 # Records the loads found are updated in place; new ones are created outright, labels in the
@@ -188,6 +193,21 @@ _SEARCH: LiteralString = (
     "AND ($kinds IS NULL OR n.kind IN $kinds) "
     "RETURN properties(n) AS p ORDER BY n.display, n.key LIMIT $limit"
 )
+
+
+# The Lucene query is a parameter built from quoted phrases (see `_alias_query`); the exact test
+# on the list keeps the answer exact whatever Lucene makes of a name.
+_FIND_ALIASED: LiteralString = (
+    "CALL db.index.fulltext.queryNodes('dataset_aliases', $lucene) YIELD node "
+    "WHERE any(a IN node.aliases WHERE a IN $names) "
+    "RETURN properties(node) AS p ORDER BY node.key LIMIT $limit"
+)
+
+
+def _alias_query(names: Sequence[str]) -> str:
+    """Each name as one Lucene phrase ("…", with \\ and " escaped), OR-ed together."""
+    quoted = (n.replace("\\", "\\\\").replace('"', '\\"') for n in names)
+    return " OR ".join(f'"{q}"' for q in quoted)
 
 
 def _chunks(rows: list[Any]) -> Iterator[list[Any]]:
@@ -437,6 +457,13 @@ class Neo4jStore(GraphStore):
     ) -> list[StoredNode]:
         kind_names = sorted(k.value for k in kinds) if kinds is not None else None
         rows = self._read(_SEARCH, needle=text.lower(), kinds=kind_names, limit=limit)
+        return [StoredNode.from_record(r["p"]) for r in rows]
+
+    def find_aliased(self, names: Sequence[str], limit: int = 10) -> list[StoredNode]:
+        wanted = sorted({n for n in names if n})
+        if not wanted:
+            return []
+        rows = self._read(_FIND_ALIASED, lucene=_alias_query(wanted), names=wanted, limit=limit)
         return [StoredNode.from_record(r["p"]) for r in rows]
 
     def stats(self) -> GraphStats:

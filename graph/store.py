@@ -276,6 +276,11 @@ class GraphStore(ABC):
         """Nodes whose display name contains `text` (case-insensitive), by display name."""
 
     @abstractmethod
+    def find_aliased(self, names: Sequence[str], limit: int = 10) -> list[StoredNode]:
+        """Dataset nodes whose `aliases` prop holds one of `names` (exact, "namespace/name"), by
+        id: how a name that is not a node's own finds the node it is another name of. Indexed."""
+
+    @abstractmethod
     def stats(self) -> GraphStats: ...
 
     @abstractmethod

@@ -1,195 +1,26 @@
-"""One table, one node: dataset identity across OpenLineage, dbt, MLflow and Feast.
+"""One table, one node: the cross-source naming rules live in graph/identity.py, below ingest, so
+that lookups apply exactly the same ones. Re-exported for ingest's modules."""
 
-Every source names a table its own way: OpenLineage as (`postgres://db:5432`,
-`analytics.public.orders`), dbt as a relation (`"analytics"."public"."orders"` on a profile),
-MLflow as a dataset source URI (`postgresql://db/analytics?table=public.orders`,
-`s3://lake/orders/`), Feast as a source with a table or query over an offline-store config. All
-of them are turned into OpenLineage's naming (spec/Naming.md): namespace = the data source
-(`scheme://authority`), name = the dataset's path within it. The rules, in order:
-
-1. Scheme aliases are folded: `postgresql`, `postgresql+psycopg2`, `psql` → `postgres`;
-   `mysql+pymysql` → `mysql`; `s3a`, `s3n` → `s3`; `gcs` → `gs`; `sqlserver` → `mssql`.
-2. Scheme and host are lowercased, one trailing "/" dropped (graph-wide: naming.py), and the
-   default port is added where the spec's namespace carries one (`postgres://db` →
-   `postgres://db:5432`). User info and passwords are dropped from a URI's authority.
-3. Databases: the name is the dotted path within the server (postgres, redshift, trino,
-   mssql: `database.schema.table`; mysql, hive: `database.table`), quotes around identifiers
-   removed, letter case kept (quoted identifiers are case-sensitive; sources that fold case
-   fold it before they tell us).
-4. Object stores and file systems: namespace `scheme://bucket` (or `hdfs://host:port`), name the
-   object key without its leading "/"; local files: namespace `file`, name the absolute path.
-5. Warehouses without a host: BigQuery namespace `bigquery`, name `project.dataset.table`.
-6. Tables known only by a metastore name (Spark catalog, Delta, Unity Catalog tables as MLflow's
-   `delta_table` and `spark` sources name them, with no server): namespace `metastore`, name the
-   dotted name, unquoted (`metastore_table`).
-
-What cannot be normalised safely (a table named by a SQL query, a path relative to an unknown
-directory) is not guessed: callers say so and link nothing rather than something wrong.
-"""
-
-from __future__ import annotations
-
-import re
-from pathlib import PurePosixPath
-from urllib.parse import parse_qs, unquote, urlsplit
-
-from graph.model import NodeKey
-from ingest.openlineage.naming import (
-    DEFAULT_PORTS,
-    canonical_scheme,
-    column_key,
-    dataset_key,
-    normalise_namespace,
+from graph.identity import (
+    FILE_SCHEMES,
+    TABLE_SCHEMES,
+    column_from_display,
+    dataset_from_display,
+    dataset_from_uri,
+    metastore_table,
+    namespace_of,
+    table_dataset,
+    unquote_identifier,
 )
 
-# schemes whose dataset names are dotted table paths, and how many parts a full name has
-TABLE_SCHEMES = {
-    "postgres": 3,
-    "redshift": 3,
-    "trino": 3,
-    "mssql": 3,
-    "snowflake": 3,
-    "mysql": 2,
-    "hive": 2,
-    "oracle": 2,
-}
-FILE_SCHEMES = frozenset({"s3", "gs", "wasbs", "abfss", "hdfs", "dbfs", "file", "oss", "gcs"})
-
-
-def namespace_of(scheme: str, host: str | None = None, port: int | str | None = None) -> str:
-    """The OpenLineage namespace of a data source: `postgres://db:5432`, `s3://bucket`."""
-    scheme = canonical_scheme(scheme)
-    if scheme in ("bigquery", "file") and not host:
-        return scheme
-    if not host:
-        raise ValueError(f"a {scheme} data source needs a host")
-    port = port or DEFAULT_PORTS.get(scheme)
-    authority = f"{host.lower()}:{port}" if port else host.lower()
-    return normalise_namespace(f"{scheme}://{authority}")
-
-
-def unquote_identifier(name: str) -> str:
-    """`"analytics"."public"."orders"`, `` `db`.`t` `` or `[db].[t]` → dotted, unquoted."""
-    parts = re.findall(r'"((?:[^"]|"")*)"|`([^`]*)`|\[([^\]]*)\]|([^.]+)', name.strip())
-    cleaned = [next(p for p in groups if p).replace('""', '"') for groups in parts if any(groups)]
-    return ".".join(part.strip() for part in cleaned)
-
-
-def table_dataset(
-    scheme: str,
-    *,
-    host: str | None = None,
-    port: int | str | None = None,
-    database: str | None = None,
-    schema: str | None = None,
-    table: str,
-) -> NodeKey:
-    """A table on a database server, named as OpenLineage names it.
-
-    `table` may already be qualified (`public.orders`, `analytics.public.orders`); the missing
-    leading parts come from `database` and `schema`.
-    """
-    scheme = canonical_scheme(scheme)
-    parts = unquote_identifier(table).split(".")
-    wanted = TABLE_SCHEMES.get(scheme, 3)
-    # mysql/hive have no schema level: their prefix is the database only
-    prefix = [p for p in (database, schema if wanted > 2 else None) if p]
-    missing = max(0, wanted - len(parts))
-    leading = prefix[:missing]
-    name = ".".join([*leading, *parts])
-    return dataset_key(namespace_of(scheme, host, port), name)
-
-
-def metastore_table(name: str) -> NodeKey:
-    """A table named only by its metastore name: `` `main`.`features`.`cust` `` →
-    (`metastore`, `main.features.cust`); ValueError if the name is empty."""
-    unquoted = unquote_identifier(name)
-    if not unquoted:
-        raise ValueError("a metastore table needs a name")
-    return dataset_key("metastore", unquoted)
-
-
-def dataset_from_uri(uri: str, *, base_dir: str | None = None) -> NodeKey:
-    """The Dataset node a URI names; ValueError when it names none we can place.
-
-    `postgres://user@db/analytics?table=public.orders`, `postgres://db:5432/analytics.public.orders`
-    and `postgresql://db/analytics/public/orders` all name (`postgres://db:5432`,
-    `analytics.public.orders`); `s3a://lake/orders/` names (`s3://lake`, `orders`);
-    `/data/orders.parquet` and `file:///data/orders.parquet` name (`file`,
-    `/data/orders.parquet`); a relative path needs `base_dir`.
-    """
-    text = uri.strip()
-    if not text:
-        raise ValueError("empty dataset URI")
-    parsed = urlsplit(text)
-    if not parsed.scheme or len(parsed.scheme) == 1:  # a plain path (or C:\ on Windows)
-        return _file_dataset(text, base_dir)
-    scheme = canonical_scheme(parsed.scheme)
-    path = unquote(parsed.path)
-    if scheme == "file":
-        return _file_dataset(path, base_dir)
-    if scheme == "bigquery":
-        name = ".".join(p for p in [parsed.netloc, *path.split("/")] if p)
-        return dataset_key("bigquery", name)
-    host, port = parsed.hostname, parsed.port
-    if scheme in TABLE_SCHEMES:
-        segments = [s for s in path.split("/") if s]
-        query = parse_qs(parsed.query)
-        if "table" in query:
-            database = segments[0] if segments else None
-            return table_dataset(
-                scheme, host=host, port=port, database=database, table=query["table"][0]
-            )
-        if not segments:
-            raise ValueError(f"{uri!r} names a database server, not a table")
-        return table_dataset(scheme, host=host, port=port, table=".".join(segments))
-    # object stores, HDFS and anything else path-like: the key below the authority
-    namespace = normalise_namespace(f"{scheme}://{parsed.netloc.rpartition('@')[2]}")
-    name = path.lstrip("/").rstrip("/")
-    if not name:
-        raise ValueError(f"{uri!r} names a bucket or server, not a dataset")
-    return dataset_key(namespace, name)
-
-
-def _file_dataset(path: str, base_dir: str | None) -> NodeKey:
-    p = PurePosixPath(path)
-    if not p.is_absolute():
-        if base_dir is None:
-            raise ValueError(f"relative path {path!r} needs a base directory")
-        p = PurePosixPath(base_dir) / p
-    # normalise ./ and ../ without touching the file system (it may be another machine's)
-    parts: list[str] = []
-    for part in p.parts[1:]:
-        if part == "..":
-            if parts:
-                parts.pop()
-        elif part not in (".", ""):
-            parts.append(part)
-    return dataset_key("file", "/" + "/".join(parts))
-
-
-def dataset_from_display(text: str) -> NodeKey:
-    """A Dataset named the way the graph displays it: `namespace/name`.
-
-    The namespace is `scheme://authority` when the text has `://` (`postgres://db:5432/a.b.c`,
-    `s3://lake/orders/2024` → name `orders/2024`), else everything up to the first "/"
-    (`file//data/orders.parquet` → (`file`, `/data/orders.parquet`), `bigquery/p.d.t`).
-    """
-    text = text.strip()
-    scheme, sep, rest = text.partition("://")
-    if sep:
-        authority, slash, name = rest.partition("/")
-        namespace = f"{scheme}://{authority}"
-    else:
-        namespace, slash, name = text.partition("/")
-    if not slash or not name or not namespace:
-        raise ValueError(f"{text!r} is not `namespace/name`")
-    return dataset_key(namespace, name)
-
-
-def column_from_display(text: str) -> NodeKey:
-    """A Column named as displayed: `namespace/name#field` (the field after the last "#")."""
-    dataset, sep, field = text.strip().rpartition("#")
-    if not sep or not field:
-        raise ValueError(f"{text!r} is not `namespace/name#field`")
-    return column_key(dataset_from_display(dataset), field)
+__all__ = [
+    "FILE_SCHEMES",
+    "TABLE_SCHEMES",
+    "column_from_display",
+    "dataset_from_display",
+    "dataset_from_uri",
+    "metastore_table",
+    "namespace_of",
+    "table_dataset",
+    "unquote_identifier",
+]

@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from graph.errors import InvalidArgument, NotFound
+from graph.errors import InvalidArgument
 from graph.model import KEY_FIELDS, Certainty, EdgeKind, NodeKey, NodeKind
 from graph.mutations import Direction
 from graph.records import StoredEdge, StoredNode
+from graph.resolve import resolve
 from graph.store import GraphStore
 from graph.timefmt import canonical_time
 from queries.arguments import check_depth, time_arg
@@ -77,7 +78,8 @@ FAILED_STATES = frozenset({"FAIL", "ABORT"})
 
 
 def node_ref(store: GraphStore, ref: str, kind: NodeKind, name: str) -> StoredNode:
-    """The node `ref` names: a node id, or else the one key value of a `kind` node."""
+    """The node `ref` names: a node id, or else the one key value of a `kind` node, as anyone
+    writes it (`Priya.Raman@Example.com` is `priya.raman@example.com`): graph/resolve.py."""
     if not isinstance(ref, str) or not ref.strip():
         raise InvalidArgument(f"{name} must be a non-empty string")
     if ref.startswith("["):
@@ -89,10 +91,7 @@ def node_ref(store: GraphStore, ref: str, kind: NodeKind, name: str) -> StoredNo
         # kinds looked up this way (Decision, Owner) have a one-field key
         (field_name,) = KEY_FIELDS[kind]
         key = NodeKey.of(kind, **{field_name: ref})
-    node = store.get_node(key.id)
-    if node is None:
-        raise NotFound(f"no node with id {key.id}")
-    return node
+    return resolve(store, key).node
 
 
 def events(*items: StoredNode | StoredEdge | None) -> tuple[str, ...]:

@@ -1,117 +1,26 @@
-"""Dataset identity as OpenLineage names it, normalised only where that is safe.
+"""Dataset identity as OpenLineage names it: the rules live in graph/naming.py, below ingest, so
+that lookups (graph/resolve.py) apply exactly the same ones. Re-exported for ingest's modules."""
 
-The OpenLineage naming spec writes dataset namespaces as URIs (`postgres://host:5432`,
-`s3://bucket`, `kafka://host:9092`) or bare words (`bigquery`, `file`). Two producers naming one
-table may differ in letter case of the scheme/host or in a trailing slash; nothing else is safely
-rewritable (paths, database names and dataset names can be case-sensitive), so nothing else is
-touched. Dataset names are never rewritten.
-"""
-
-from __future__ import annotations
-
-import re
-from functools import lru_cache
-
-from graph.model import NodeKey, NodeKind
-
-# spellings of one scheme by different tools (SQLAlchemy URLs, Hadoop connectors)
-SCHEME_ALIASES = {
-    "postgresql": "postgres",
-    "psql": "postgres",
-    "pgsql": "postgres",
-    "s3a": "s3",
-    "s3n": "s3",
-    "gcs": "gs",
-    "sqlserver": "mssql",
-    "mariadb": "mysql",
-}
-# the spec's namespaces of these carry a port; a name without one means the default
-DEFAULT_PORTS = {
-    "postgres": 5432,
-    "mysql": 3306,
-    "redshift": 5439,
-    "mssql": 1433,
-    "trino": 8080,
-    "hive": 10000,
-    "oracle": 1521,
-}
-
-
-def canonical_scheme(scheme: str) -> str:
-    """`postgresql+psycopg2` → `postgres`: the driver suffix and the alias folded away."""
-    base = scheme.lower().split("+", 1)[0]
-    return SCHEME_ALIASES.get(base, base)
-
-
-# scheme://authority/rest — the authority (host[:port], maybe user@) ends at the first / ? or #
-_AUTHORITY_URI = re.compile(
-    r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/?#]*)(?P<rest>.*)$", re.S
+from graph.naming import (
+    DEFAULT_PORTS,
+    SCHEME_ALIASES,
+    canonical_scheme,
+    column_key,
+    dataset_key,
+    dataset_of,
+    job_key,
+    normalise_namespace,
+    version_key,
 )
-# scheme:/path without an authority, as Spark writes `file:/tmp/warehouse`
-_PATH_URI = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):(?P<rest>/.*)$", re.S)
 
-
-@lru_cache(maxsize=4_096)  # few namespaces, named again and again; the regexes cost more
-def normalise_namespace(namespace: str) -> str:
-    """Lowercase the scheme and host, fold scheme aliases (`postgresql` → `postgres`), add the
-    default port where the spec's namespace has one, drop blanks and one trailing "/"."""
-    ns = namespace.strip()
-    if match := _AUTHORITY_URI.match(ns):
-        # who connects (user:password@) does not change which server holds the data
-        host = match["authority"].rpartition("@")[2].lower()
-        scheme = canonical_scheme(match["scheme"])
-        if host and ":" not in host.rsplit("]", 1)[-1] and scheme in DEFAULT_PORTS:
-            host = f"{host}:{DEFAULT_PORTS[scheme]}"
-        ns = f"{scheme}://{host}{match['rest']}"
-    elif match := _PATH_URI.match(ns):
-        ns = f"{match['scheme'].lower()}:{match['rest']}"
-    # "s3://bucket/" is "s3://bucket"; but "file:///" or "file:/" would lose their meaning
-    if ns.endswith("/") and not ns.endswith(("//", ":/")):
-        ns = ns[:-1]
-    return ns
-
-
-def dataset_key(namespace: object, name: object) -> NodeKey:
-    """The Dataset node for an OpenLineage (namespace, name); ValueError if either is missing."""
-    if not isinstance(namespace, str) or not isinstance(name, str) or not namespace.strip():
-        raise ValueError(f"a dataset needs a namespace and a name, got {namespace!r}, {name!r}")
-    return _dataset(normalise_namespace(namespace), name)
-
-
-# Keys are immutable, and an event names each dataset and column several times (schema, column
-# lineage, inputs): building them once halves the mapping time of a column-rich event.
-@lru_cache(maxsize=65_536)
-def _dataset(namespace: str, name: str) -> NodeKey:
-    return NodeKey.of(NodeKind.DATASET, namespace=namespace, name=name)
-
-
-@lru_cache(maxsize=262_144)
-def _column(namespace: str, name: str, field: str) -> NodeKey:
-    return NodeKey.of(NodeKind.COLUMN, namespace=namespace, name=name, field=field)
-
-
-def column_key(dataset: NodeKey, field: object) -> NodeKey:
-    if not isinstance(field, str) or not field:
-        raise ValueError(f"a column needs a field name, got {field!r}")
-    namespace, name = dataset.parts
-    return _column(namespace, name, field)
-
-
-def dataset_of(column: NodeKey) -> NodeKey:
-    namespace, name, _ = column.parts
-    return _dataset(namespace, name)
-
-
-def version_key(dataset: NodeKey, version: str) -> NodeKey:
-    namespace, name = dataset.parts
-    return NodeKey.of(NodeKind.DATASET_VERSION, namespace=namespace, name=name, version=version)
-
-
-def job_key(job: object) -> NodeKey:
-    """Job namespaces are scheduler names, not URIs: taken as given."""
-    namespace, name = (
-        (job.get("namespace"), job.get("name")) if isinstance(job, dict) else (None, None)
-    )
-    if not isinstance(namespace, str) or not isinstance(name, str) or not namespace or not name:
-        raise ValueError(f"a job needs a namespace and a name, got {namespace!r}, {name!r}")
-    return NodeKey.of(NodeKind.JOB, namespace=namespace, name=name)
+__all__ = [
+    "DEFAULT_PORTS",
+    "SCHEME_ALIASES",
+    "canonical_scheme",
+    "column_key",
+    "dataset_key",
+    "dataset_of",
+    "job_key",
+    "normalise_namespace",
+    "version_key",
+]

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from graph.model import EdgeKind, NodeKey, NodeKind
+from graph.naming import owner_id
 from ingest.openlineage.builder import EventGraph, text
 
-# an email, maybe behind an OpenLineage owner prefix such as "user:"
-_EMAIL = re.compile(r"^(?:[A-Za-z_]+:)?[^@\s:]+@[^@\s]+\.[^@\s]+$")
-
-
-def owner_id(name: str) -> str:
-    """One identity per owner across sources: trimmed, and lowercased if it is an email
-    (email addresses are matched case-insensitively in practice; team names may not be)."""
-    name = name.strip()
-    return name.lower() if _EMAIL.match(name) else name
+__all__ = ["map_ownership", "owner_id"]  # owner_id: the rule lives in graph/naming.py
 
 
 def map_ownership(g: EventGraph, asset: NodeKey, ownership: dict[str, Any]) -> None:

@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from api.cli import app
-from api.cli_questions import keys_named
+from graph.identity import keys_named
 from graph.model import NodeKey, NodeKind
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -128,7 +128,7 @@ def test_node_lookup_by_ref_and_by_id(client: TestClient) -> None:
     ("query", "code", "message"),
     [
         ('{ impact(ref: {kind: Dataset, namespace: "x", name: "y"}) { summary { total } } }',
-         "NOT_FOUND", "no node with id"),
+         "NOT_FOUND", "no Dataset named 'x/y'"),
         (f"{{ impact(ref: {AMOUNT}, depth: 0) {{ summary {{ total }} }} }}",
          "BAD_USER_INPUT", "depth must be between 1 and 25"),
         (f'{{ impact(ref: {AMOUNT}, asOf: "noon") {{ summary {{ total }} }} }}',
