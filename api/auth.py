@@ -32,7 +32,7 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.concurrency import run_in_threadpool
 
 from api.settings import Settings
-from ingest.openlineage.naming import normalise_namespace
+from graph.naming import normalise_namespace
 
 log = logging.getLogger("lkg.auth")
 
