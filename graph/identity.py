@@ -209,6 +209,16 @@ def namespace_splits(text: str) -> list[tuple[str, str]]:
     ]
 
 
+def _rooted(uri: str) -> NodeKey:
+    """`hdfs://nn:8020/tmp/t` as Spark names that dataset: the URI's path with its leading "/"
+    (the spelling dataset_from_uri folds away for object stores)."""
+    scheme, sep, rest = uri.partition("://")
+    authority, slash, path = rest.partition("/")
+    if not sep or not slash or not path:
+        raise ValueError(f"{uri!r} is not scheme://authority/path")
+    return dataset_key(f"{scheme}://{authority}", "/" + path)
+
+
 def keys_named(text: str) -> list[NodeKey]:
     """Every node key a display name may stand for (`namespace/name#field`, `registry/name@3`,
     `project/view:feature`, `approval-rate`, …), each kind at most once, in kind order; names
@@ -236,9 +246,11 @@ def keys_named(text: str) -> list[NodeKey]:
         head, field = split("#", text, last=True)
         attempt(lambda: column_from_display(text))
         attempt(lambda: column_key(dataset_from_uri(head), field))  # postgresql://db/a.b.c#f
+        attempt(lambda: column_key(_rooted(head), field))
         for namespace, name in namespace_splits(head):
             attempt(lambda n=namespace, m=name: column_key(dataset_key(n, m), field))
     attempt(lambda: dataset_from_display(text))
+    attempt(lambda: _rooted(text))
     if "#" not in text:  # a URI parser would drop `#field` as a fragment: a column, not this
         attempt(lambda: dataset_from_uri(text))
     for namespace, name in namespace_splits(text):

@@ -225,6 +225,7 @@ def test_search_puts_the_node_a_name_names_first(client: TestClient) -> None:
         ("/tmp/cll_test/tbl1", TBL1),
         ("file:///tmp/cll_test/tbl1", TBL1),
         ("hdfs://NameNode:8020//tmp/cll_test/tbl1", HDFS_TBL1),
+        ("hdfs://namenode:8020/tmp/cll_test/tbl1", HDFS_TBL1),  # as a URI, the way Spark logs it
         ("gcs://lake/tmp/cll_test/tbl1", GS_TBL1),
         ("file//opt/hive/data/warehouse/test.db/t1", HIVE_T1),
     ],
