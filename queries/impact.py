@@ -20,7 +20,7 @@ from graph.records import StoredNode
 from graph.store import GraphStore
 from queries.arguments import time_arg
 from queries.impact_steps import COVERS, WHOLE, impact_steps
-from queries.traversal import Hop, Step, Traversal, start_nodes, traverse
+from queries.traversal import Hop, Reached, Step, Traversal, start_nodes, traverse
 
 # Downstream: every flow edge forwards, except run-level writes (a run's output versions are
 # history, not impact); a column's change reaches the dataset that holds it; column lineage is
@@ -97,6 +97,28 @@ def owners_of(store: GraphStore, ids: list[str], as_of: str | None = None) -> di
     return {k: sorted(NodeKey.from_id(o).parts[0] for o in v) for k, v in owners.items()}
 
 
+_HISTORY = (NodeKind.DATASET_VERSION, NodeKind.RUN)
+
+
+def training_data(walk: Traversal, depth: int) -> list[Reached]:
+    """What the walk reached, less the dataset versions and runs it found through a dataset's
+    versions (HAS_VERSION) that lead nowhere: a run is kept if it trained something (or the
+    depth bound stopped the walk there), a version if a kept item's path passes through it.
+    Every run that ever read a version of a table is history, not impact; a training run is
+    impact (issue 16: table → version → training run → model version → decision point)."""
+    kept: list[Reached] = []
+    held: list[Reached] = []
+    for r in walk.reached.values():
+        kind = NodeKey.from_id(r.node_id).kind
+        via_version = kind in _HISTORY and any(
+            h.edge.key.kind is EdgeKind.HAS_VERSION for h in r.path
+        )
+        trained = kind is NodeKind.RUN and (r.node_id in walk.led_on or r.distance >= depth)
+        (held if via_version and not trained else kept).append(r)
+    on_paths = {h.to for r in kept for h in r.path}
+    return [*kept, *(r for r in held if r.node_id in on_paths)]
+
+
 def impact(
     store: GraphStore,
     node_id: str,
@@ -121,7 +143,7 @@ def impact(
         include_indirect=include_indirect,
     )
     reached = [
-        r for r in walk.reached.values() if (not exact_only or r.certainty is Certainty.EXACT)
+        r for r in training_data(walk, depth) if (not exact_only or r.certainty is Certainty.EXACT)
     ]
     nodes = {n.id: n for n in store.get_nodes([r.node_id for r in reached])}
     if kinds is not None:

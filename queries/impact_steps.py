@@ -17,6 +17,12 @@ The rules (docs/openlineage-facets.md, "Certainty" says them for users):
 - PRODUCES (possible) from a job in WHOLE reaches every output; from a job in FIELD only the
   outputs without authoritative column lineage from that job (column lineage is authoritative
   for its output: a column it does not name does not reach it, not even as possible);
+- training data is lineage (issue 16): a dataset reaches each of its versions (HAS_VERSION,
+  with `asOf` those known then; in the dataset's state), a version the runs that read it
+  (READ_BY) and a run the model versions it trained (TRAINED, certainty kept). A version entered
+  from a column (FIELD, EVERY_COLUMN) keeps the certainty it arrived with — exact when column
+  lineage leads into the training table; a version of a whole dataset, and a run that read a
+  dataset without naming the version, make the read possible (no column detail);
 - every other flow edge except WROTE (a run's outputs are history), at its own certainty, in
   WHOLE.
 """
@@ -31,12 +37,21 @@ from graph.records import StoredEdge
 from queries.traversal import Step, flow_steps
 
 WHOLE, FIELD, EVERY_COLUMN = "whole", "field", "every-column"
-# a walk in WHOLE or EVERY_COLUMN follows everything one in FIELD does (at no greater distance)
+# a walk in WHOLE or EVERY_COLUMN follows everything one in FIELD does (at no greater distance;
+# in WHOLE a version's readers are possible, which is what a whole start dataset means)
 COVERS = {WHOLE: frozenset({FIELD}), EVERY_COLUMN: frozenset({FIELD})}
+COLUMN_LEVEL = frozenset({FIELD, EVERY_COLUMN})
 
 E = EdgeKind
 OUT, IN = Direction.OUT, Direction.IN
-_OWN_RULES = (E.FEEDS, E.INPUT_TO, E.PRODUCES, E.HAS_COLUMN, E.WROTE)
+_OWN_RULES = (E.FEEDS, E.INPUT_TO, E.PRODUCES, E.HAS_COLUMN, E.WROTE, E.READ_BY, E.TRAINED)
+
+
+def _from(kind: NodeKind) -> Callable[[StoredEdge], bool]:
+    def accepts(edge: StoredEdge) -> bool:
+        return edge.key.src.kind is kind
+
+    return accepts
 
 
 def is_indirect(edge: StoredEdge) -> bool:
@@ -71,6 +86,7 @@ def _not_authoritative(edge: StoredEdge) -> bool:
 
 def impact_steps(*, include_indirect: bool = True) -> list[Step]:
     exact, possible = E.FEEDS.spec.certainty, E.PRODUCES.spec.certainty
+    from_version = _from(NodeKind.DATASET_VERSION)
     direct_only = not include_indirect
     steps = [
         Step(E.HAS_COLUMN, IN, None, then=FIELD),
@@ -88,6 +104,13 @@ def impact_steps(*, include_indirect: bool = True) -> list[Step]:
             only_from=frozenset({FIELD}),
             accepts=_not_authoritative,
         ),
+    ]
+    steps += [
+        Step(E.HAS_VERSION, OUT, None, accepts=_from(NodeKind.DATASET)),  # the dataset's state
+        Step(E.READ_BY, OUT, None, then=WHOLE, only_from=COLUMN_LEVEL, accepts=from_version),
+        Step(E.READ_BY, OUT, possible, then=WHOLE, only_from=frozenset({WHOLE})),
+        Step(E.READ_BY, OUT, possible, then=WHOLE, accepts=_from(NodeKind.DATASET)),
+        Step(E.TRAINED, OUT, None, then=WHOLE),
     ]
     if include_indirect:
         steps.append(

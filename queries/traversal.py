@@ -76,6 +76,7 @@ class Traversal:
     reached: dict[str, Reached] = field(default_factory=dict)
     truncated: bool = False  # stopped at max_nodes before the frontier ran out
     visited_edges: int = 0
+    led_on: set[str] = field(default_factory=set)  # nodes some step was followed from
 
 
 Visit = tuple[str, State]  # a node in a walk state
@@ -161,6 +162,7 @@ def traverse(
                             continue
                         if not step.follows(state, hop.edge):
                             continue
+                        result.led_on.add(origin)
                         then = state if step.then is None else step.then
                         if walk.fresh(hop.to, then):
                             walk.add(hop.to, then, (*walk.paths[(origin, state)], hop))

@@ -37,6 +37,9 @@ EXPECTED = [
     (1, "exact", "Feature", "risk/customer_spend:total_spend", ["FEEDS"], []),
     (2, "exact", "Dataset", f"{PG}/analytics.marts.daily_revenue", ["FEEDS", "HAS_COLUMN"],
      ["team:data-platform"]),
+    # the training data (issue 16): amount is a column of the table the model trained on
+    (2, "exact", "DatasetVersion", f"{PG}/shop.public.orders@2026-01-04",
+     ["HAS_COLUMN", "HAS_VERSION"], []),
     (2, "possible", "FeatureView", "risk/customer_spend", ["HAS_COLUMN", "SOURCES"],
      ["team:ml-risk"]),
     (2, "possible", "Job", "airflow/marts.daily_revenue", ["HAS_COLUMN", "INPUT_TO"],
@@ -45,6 +48,7 @@ EXPECTED = [
     (2, "exact", "ModelVersion", "mlflow/credit-risk@3", ["FEEDS", "FEEDS"], []),
     (3, "exact", "Decision", "loan-42", ["FEEDS", "FEEDS", "DECIDED"], []),
     (3, "exact", "DecisionPoint", "loan-approval", ["FEEDS", "FEEDS", "DEPLOYED_TO"], []),
+    (3, "exact", "Run", "train-credit-risk-3", ["HAS_COLUMN", "HAS_VERSION", "READ_BY"], []),
     (4, "exact", "KPI", "approval-rate", ["FEEDS", "FEEDS", "DEPLOYED_TO", "DRIVES"],
      ["team:ml-risk"]),
 ]  # fmt: skip
@@ -81,10 +85,10 @@ def test_column_impact_is_what_a_person_would_write_down(client: TestClient) -> 
     assert answer["start"]["display"] == f"{PG}/shop.public.orders#amount"
     assert rows(answer["edges"]) == EXPECTED
     summary = answer["summary"]
-    assert (summary["total"], summary["truncated"], summary["unowned"]) == (11, False, 6)
+    assert (summary["total"], summary["truncated"], summary["unowned"]) == (13, False, 8)
     assert summary["kpis"] == ["approval-rate", "daily-revenue"]
     assert summary["byCertainty"] == [
-        {"kind": "exact", "count": 9},
+        {"kind": "exact", "count": 11},
         {"kind": "possible", "count": 2},
     ]
     assert summary["byOwner"] == [
@@ -98,7 +102,7 @@ def test_paging_walks_the_whole_answer_once(client: TestClient) -> None:
     while True:
         page = gql(client, IMPACT, ref=AMOUNT_REF, first=3, after=after)["data"]["impact"]
         seen += rows(page["edges"])
-        assert page["summary"]["total"] == 11  # the summary always covers everything
+        assert page["summary"]["total"] == 13  # the summary always covers everything
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
