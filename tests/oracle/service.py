@@ -1,6 +1,6 @@
-"""The service as the oracle tests use it: a fresh app on a cleared store, events posted one at a
-time in arrival order through the real intake (each projected before the next is posted), and
-`impact` asked over GraphQL."""
+"""The service as the oracle tests use it: a fresh app on a cleared store, events posted through
+the real intake in arrival order — one at a time, each projected before the next is posted (late
+events arrive late), or all in one bulk request — and `impact` asked over GraphQL."""
 
 from __future__ import annotations
 
@@ -47,10 +47,18 @@ class Service:
     def post(self, event: dict[str, Any]) -> None:
         response = self.client.post("/api/v1/lineage", json=event)
         assert response.status_code == 201, response.text
+        self.wait_projected(event)
+
+    def post_bulk(self, events: list[dict[str, Any]]) -> None:
+        response = self.client.post("/api/v1/lineage/bulk", json=events)
+        assert response.status_code == 200 and not response.json()["rejected"], response.text
+        self.wait_projected(events)
+
+    def wait_projected(self, what: object) -> None:
         deadline = time.monotonic() + 60
         while True:
             status = self.graphql("{ ingestStatus { lag parked } }")["data"]["ingestStatus"]
-            assert status["parked"] == 0, f"event parked: {event}"
+            assert status["parked"] == 0, f"event parked: {what}"
             if status["lag"] == 0:
                 return
             assert time.monotonic() < deadline, "projector did not catch up"
@@ -75,13 +83,18 @@ class Service:
 
 
 @contextmanager
-def service(store: GraphStore, events: list[dict[str, Any]]) -> Iterator[Service]:
+def service(
+    store: GraphStore, events: list[dict[str, Any]], *, one_by_one: bool = True
+) -> Iterator[Service]:
     """A fresh service on `store` (cleared) with `events` ingested in the given order."""
     store.clear()
     with tempfile.TemporaryDirectory() as data_dir:
         app = create_app(Settings(data_dir=Path(data_dir)), store=store)
         with TestClient(app) as client:
             running = Service(client)
-            for event in events:
-                running.post(event)
+            if one_by_one:
+                for event in events:
+                    running.post(event)
+            elif events:
+                running.post_bulk(events)
             yield running

@@ -1,9 +1,9 @@
 """Generated OpenLineage event streams for the oracle property tests (hypothesis strategies).
 
 A small estate: 3-6 datasets in layers, each non-source dataset written by one job that reads
-earlier ones; every run a START and a COMPLETE one minute apart, runs one after another in event
-time. What varies is chosen per semantic class by `Shape`, so each property test stresses one
-class and leaves the others at what any lineage store already does:
+earlier ones; every run a COMPLETE (and maybe a START listing its datasets a minute before), runs
+one after another in event time. What varies is chosen per semantic class by `Shape`, so each
+property test stresses one class and leaves the others at what any lineage store already does:
 - names: namespaces spelled as sloppy producers write them (`postgresql://DB/`, `s3a://`);
 - linked: tables named by storage path (with or without their TABLE symlink) or by table name;
 - indirect: INDIRECT transformations and the dataset-wide `dataset` list;
@@ -198,13 +198,14 @@ def streams(draw: st.DrawFn, shape: Shape) -> Stream:
                 del ds["_fields"]
             base = {"producer": PRODUCER, "schemaURL": SCHEMA_URL, "run": {"runId": run_id},
                     "job": {"namespace": "oracle", "name": job.name}}  # fmt: skip
-            start: Event = {**base, "eventType": "START", "eventTime": _time(minute - 1)}
-            if draw(st.booleans()):  # some producers list the datasets on START too
-                start["inputs"] = [_bare(ds) for ds in inputs]
-                start["outputs"] = [_bare(ds) for ds in outputs]
+            if draw(st.booleans()):  # some producers send a START listing the datasets too
+                start = {**base, "eventType": "START", "eventTime": _time(minute - 1),
+                         "inputs": [_bare(ds) for ds in inputs],
+                         "outputs": [_bare(ds) for ds in outputs]}  # fmt: skip
+                timeline.append((minute - 1, start))
             complete = {**base, "eventType": "COMPLETE", "eventTime": _time(minute),
                         "inputs": inputs, "outputs": outputs}  # fmt: skip
-            timeline += [(minute - 1, start), (minute, complete)]
+            timeline.append((minute, complete))
     events = [e for _, e in sorted(timeline, key=lambda t: t[0])]
     if shape.shuffled:
         events = draw(st.permutations(events))
