@@ -73,6 +73,7 @@ RESERVED_PROPS = frozenset(
         "last_event",
         "valid_to",
         "retired_by",
+        "_retired",  # on a node: the retirements anchored there (graph/validity.py)
         "disc",
         "_stamps",
     }

@@ -112,7 +112,8 @@ def retire_edge(existing: Record, retire: EdgeRetire) -> Record:
     if existing["last_seen"] >= at:
         return existing
     valid_to = existing.get("valid_to")
-    if valid_to is not None and valid_to <= at:
+    # the earliest retirement wins, ties by event id: the same end whatever the arrival order
+    if valid_to is not None and (valid_to, existing.get("retired_by") or "") <= retire.prov.stamp:
         return existing
     return {**existing, "valid_to": at, "retired_by": retire.prov.event_id}
 

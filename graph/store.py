@@ -27,6 +27,7 @@ from graph.records import (
     retire_edge,
 )
 from graph.run_owner import keep_runs_to_their_jobs
+from graph.validity import remember_all, settle_all
 
 # (anchor node id, edge kind, direction): every edge of that kind at that node, that way
 IncidentSpec = tuple[str, EdgeKind, Direction]
@@ -155,6 +156,7 @@ class GraphStore(ABC):
                 node_ids.update((m.key.src.id, m.key.dst.id))
                 edge_ids.add(m.key.id)
             else:
+                node_ids.add(m.anchor.id)  # it remembers the retirement (graph/validity.py)
                 incident.add((m.anchor.id, m.kind, m.direction))
 
         over_nodes = pending.nodes if pending is not None else {}
@@ -189,6 +191,9 @@ class GraphStore(ABC):
         retires = [m for m in mutations if isinstance(m, EdgeRetire)]
         if retires:
             self._retire(retires, edges)
+            remember_all(retires, nodes)
+        # an edge asserted late may be one a newer retirement already closed: time decides
+        settle_all(edge_ids, edges, nodes)
         changed_nodes = {k: r for k, r in nodes.items() if loaded_nodes.get(k) != r}
         changed_edges = {k: r for k, r in edges.items() if loaded_edges.get(k) != r}
         return Prepared(

@@ -37,6 +37,7 @@ from ingest.openlineage.datasets import (
 from ingest.openlineage.identity import AliasTable, canonical_dataset
 from ingest.openlineage.jobs import integration, map_job, sql_query
 from ingest.openlineage.naming import version_key
+from ingest.openlineage.retirement import retire_replaced_feeds
 from ingest.openlineage.runs import map_run
 from ingest.openlineage.sql_lineage import (
     Candidate,
@@ -136,6 +137,7 @@ def _map_job_or_run_event(g: EventGraph, event: dict[str, Any], kind: EventKind)
         listed = [key for _, key in read]
         _retire_unlisted(g, job, EdgeKind.INPUT_TO, Direction.IN, listed, also_keep=unlisted)
         _retire_unlisted(g, job, EdgeKind.PRODUCES, Direction.OUT, [key for _, key in written])
+        retire_replaced_feeds(g, written, aliases)
 
 
 def _inputs_named_by_lineage(

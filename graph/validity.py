@@ -1,0 +1,176 @@
+"""Time decides what is current, not arrival: when an edge stops being valid.
+
+A retirement (`EdgeRetire`) says "as of time T, this anchor has no edges of this kind, this way,
+other than to `keep`". Applied only to the edges a store holds when it arrives, it would depend
+on arrival order: an older event arriving later would create an edge that a newer retirement
+had already ruled out. So every retirement is also remembered on its anchor node (the reserved
+`_retired` record prop), and an edge's end is computed from the retirements of both its ends:
+
+    valid_to = the earliest remembered retirement that applies to the edge and is *later* than
+               the edge's newest assertion (`last_seen`); none: the edge is current.
+
+`first_seen` is the minimum and `last_seen` the maximum of the edge's assertion times, and the
+set of remembered retirements only grows, so the result is the same in any arrival order. An
+assertion at the retirement's own time (the same event) is never closed by it. A late assertion
+older than a retirement extends the edge's past (`first_seen`, what `as_of` reads see) but does
+not make it current again; an assertion newer than every retirement that applies does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from graph.mutations import Direction, EdgeRetire
+from graph.records import EdgeId, Record, merge_node
+
+RETIRED = "_retired"  # on a node record: the retirements anchored there (canonical JSON)
+
+
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """One retirement as its anchor keeps it."""
+
+    time: str
+    event_id: str
+    disc: str | None
+    keep: frozenset[str]
+    only: frozenset[str] | None
+
+    @property
+    def order(self) -> tuple[Any, ...]:
+        """A total order, so one log has one text (sets compare by inclusion, not in order)."""
+        disc = (self.disc is not None, self.disc or "")
+        only = (self.only is not None, sorted(self.only or ()))
+        return (self.time, self.event_id, disc, sorted(self.keep), only)
+
+    def applies(self, far: str, disc: str) -> bool:
+        return (
+            self.disc in (None, disc)
+            and far not in self.keep
+            and (self.only is None or far in self.only)
+        )
+
+
+Log = dict[str, tuple[Remembered, ...]]  # "KIND|direction" -> retirements, sorted
+
+
+def _scope(kind: str, direction: Direction) -> str:
+    return f"{kind}|{direction.value}"
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> Log:
+    data = json.loads(text)
+    sets: list[frozenset[str]] = [frozenset(s) for s in data["sets"]]
+    return {
+        scope: tuple(
+            Remembered(t, e, d, sets[k], None if o is None else sets[o])
+            for t, e, d, k, o in entries
+        )
+        for scope, entries in data["log"].items()
+    }
+
+
+def _dump(log: Log) -> str:
+    # keep/only sets stored once each, in sorted order: one canonical text for one log
+    sets = sorted(
+        {
+            tuple(sorted(s))
+            for rs in log.values()
+            for r in rs
+            for s in (r.keep, r.only)
+            if s is not None
+        }
+    )
+    index = {s: i for i, s in enumerate(sets)}
+
+    def ref(s: frozenset[str] | None) -> int | None:
+        return None if s is None else index[tuple(sorted(s))]
+
+    body = {
+        "sets": [list(s) for s in sets],
+        "log": {
+            scope: [[r.time, r.event_id, r.disc, ref(r.keep), ref(r.only)] for r in rs]
+            for scope, rs in sorted(log.items())
+        },
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def remembered(node: Record | None, kind: str, direction: Direction) -> tuple[Remembered, ...]:
+    text = node.get(RETIRED) if node is not None else None
+    return _parse(text).get(_scope(kind, direction), ()) if text else ()
+
+
+def remember(node: Record, retire: EdgeRetire) -> Record:
+    """The anchor's record with this retirement remembered (`node` itself if it already was)."""
+    text = node.get(RETIRED)
+    log = dict(_parse(text)) if text else {}
+    entry = Remembered(
+        retire.prov.event_time,
+        retire.prov.event_id,
+        retire.disc,
+        frozenset(k.id for k in retire.keep),
+        None if retire.only is None else frozenset(k.id for k in retire.only),
+    )
+    scope = _scope(retire.kind.value, retire.direction)
+    entries = log.get(scope, ())
+    if entry in entries:
+        return node
+    log[scope] = tuple(sorted((*entries, entry), key=lambda r: r.order))
+    return {**node, RETIRED: _dump(log)}
+
+
+def closing(
+    eid: EdgeId, record: Record, src: Record | None, dst: Record | None
+) -> tuple[str, str] | None:
+    """(time, event id) of the earliest remembered retirement that closes this edge, if any."""
+    src_id, kind, dst_id, disc = eid
+    last = record["last_seen"]
+    found = [
+        (r.time, r.event_id)
+        for node, direction, far in ((src, Direction.OUT, dst_id), (dst, Direction.IN, src_id))
+        for r in remembered(node, kind, direction)
+        if r.time > last and r.applies(far, disc)
+    ]
+    return min(found) if found else None
+
+
+def settle(eid: EdgeId, record: Record, src: Record | None, dst: Record | None) -> Record:
+    """The edge with `valid_to`/`retired_by` as the remembered retirements say.
+
+    A `valid_to` already on the record still counts while it is later than `last_seen` (a store
+    written before retirements were remembered)."""
+    ends = [end for end in [closing(eid, record, src, dst)] if end is not None]
+    valid_to = record.get("valid_to")
+    if valid_to is not None and valid_to > record["last_seen"]:
+        ends.append((valid_to, record.get("retired_by") or ""))
+    if not ends:
+        if "valid_to" not in record and "retired_by" not in record:
+            return record
+        return {k: v for k, v in record.items() if k not in ("valid_to", "retired_by")}
+    at, by = min(ends)
+    if record.get("valid_to") == at and record.get("retired_by") == by:
+        return record
+    return {**record, "valid_to": at, "retired_by": by}
+
+
+def remember_all(retires: list[EdgeRetire], nodes: dict[str, Record]) -> None:
+    """Remember each retirement on its anchor. The retirement speaks of its anchor, so the anchor
+    exists from then on, as an edge's ends do: otherwise a retirement arriving before anything
+    else named its anchor would be forgotten, and the arrival order would matter again."""
+    for retire in retires:
+        anchor = merge_node(nodes.get(retire.anchor.id), retire.anchor, {}, retire.prov)
+        nodes[retire.anchor.id] = remember(anchor, retire)
+
+
+def settle_all(
+    ids: Iterable[EdgeId], edges: dict[EdgeId, Record], nodes: dict[str, Record]
+) -> None:
+    """Settle these edges (those a batch asserted) against the retirements their ends remember."""
+    for eid in ids:
+        edges[eid] = settle(eid, edges[eid], nodes.get(eid[0]), nodes.get(eid[2]))

@@ -1,0 +1,39 @@
+"""Column lineage replaced by a newer run: FEEDS a COMPLETE no longer lists stop being current.
+
+A COMPLETE RunEvent (or a JobEvent) whose output carries a `columnLineage` facet states that
+output's column lineage as of the event's time. Each output column it names keeps only the input
+columns listed for it, and the output dataset keeps only the dataset-wide inputs (`dataset`);
+the other FEEDS into them are retired. The store decides by time whether a retirement applies
+(graph/validity.py), so an older run's COMPLETE arriving late never closes a newer run's edges.
+Output columns the facet does not name are left alone (their HAS_COLUMN follows the schema).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from graph.model import EdgeKind, NodeKey
+from graph.mutations import Direction
+from ingest.openlineage.builder import EventGraph, facet, facets_of
+from ingest.openlineage.columns import column_flows
+from ingest.openlineage.identity import AliasTable
+from ingest.openlineage.naming import column_key
+
+
+def retire_replaced_feeds(
+    g: EventGraph, written: Iterable[tuple[Any, NodeKey | None]], aliases: AliasTable
+) -> None:
+    for ds, output in written:
+        lineage = facet(facets_of(ds), "columnLineage")
+        if lineage is None or output is None:
+            continue
+        with g.isolated(f"column lineage retirement of {output.display}"):
+            keep: dict[NodeKey, set[NodeKey]] = {output: set()}
+            for out_field in lineage.get("fields") or {}:
+                if out_field:
+                    keep[column_key(output, out_field)] = set()
+            for source, target in column_flows(output, lineage, aliases):
+                keep.setdefault(target, set()).add(source)
+            for target, sources in sorted(keep.items()):
+                g.retire(target, EdgeKind.FEEDS, Direction.IN, sources)
