@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-
 
 def canonical_time(value: str | datetime) -> str:
     """Normalise an ISO-8601 string or a datetime to the graph's form.
@@ -28,8 +26,29 @@ def canonical_time(value: str | datetime) -> str:
         parsed = value
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime(_FORMAT)
+    try:
+        utc = parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00, 0001-01-01T00:00:00+01:00
+        raise ValueError(f"out of range: {value!s} is not within years 0001-9999 in UTC") from None
+    return _text(utc)
+
+
+def from_epoch_millis(millis: float) -> str:
+    """Epoch milliseconds (MLflow, Feast, decisions) in the graph's form; ValueError when the
+    time is not within years 0001-9999."""
+    try:
+        return _text(datetime.fromtimestamp(millis / 1000, tz=UTC))
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(
+            f"out of range: {millis!r} epoch milliseconds is not within years 0001-9999"
+        ) from None
+
+
+def _text(utc: datetime) -> str:
+    # isoformat pads the year to four digits (strftime's %Y does not on glibc: year 999 gave
+    # "999-…", which sorted after "2026-…"): fixed width, so string order is time order
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def now() -> str:
-    return datetime.now(UTC).strftime(_FORMAT)
+    return _text(datetime.now(UTC))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graph.timefmt import canonical_time
+from ingest import strict_json
 from ingest.eventlog import Appended, EventLog, NewEvent
 from ingest.openlineage.validate import SOURCE as OPENLINEAGE
 from ingest.openlineage.validate import FieldError, InvalidEvent, validate_event
@@ -28,7 +29,12 @@ class BadBody(ValueError):
 
 
 def decode_body(raw: bytes, content_encoding: str | None, max_bytes: int) -> bytes:
-    """Undo gzip/deflate if sent; refuse bodies over `max_bytes` before or after inflating."""
+    """Undo gzip/deflate if sent; refuse bodies over `max_bytes` before or after inflating.
+
+    Every member of a gzip body is inflated (`cat a.gz b.gz` is one legal gzip body); a stream
+    cut short, or bytes after it that are not another member, refuse the body (400): never
+    store part of what was sent and answer as if it were all.
+    """
     if len(raw) > max_bytes:
         raise BadBody(f"body of {len(raw)} bytes is over the limit of {max_bytes}", 413)
     encoding = (content_encoding or "identity").strip().lower()
@@ -36,38 +42,54 @@ def decode_body(raw: bytes, content_encoding: str | None, max_bytes: int) -> byt
         return raw
     if encoding not in ("gzip", "deflate", "x-gzip"):
         raise BadBody(f"Content-Encoding {content_encoding!r} is not supported", 415)
-    wbits = 16 + zlib.MAX_WBITS if encoding != "deflate" else zlib.MAX_WBITS
-    inflater = zlib.decompressobj(wbits)
-    try:
-        # bounded inflate: a small gzip bomb must not take the memory of the service
-        body = inflater.decompress(raw, max_bytes + 1)
-    except zlib.error as exc:
-        raise BadBody(f"body is not valid {encoding}: {exc}") from exc
-    if len(body) > max_bytes or inflater.unconsumed_tail:
-        raise BadBody(f"inflated body is over the limit of {max_bytes} bytes", 413)
-    return body
+    gzip = encoding != "deflate"
+    wbits = 16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS
+    body = bytearray()
+    rest, member = raw, 1
+    while True:
+        inflater = zlib.decompressobj(wbits)
+        try:
+            # bounded inflate: a small gzip bomb must not take the memory of the service
+            body += inflater.decompress(rest, max_bytes + 1 - len(body))
+        except zlib.error as exc:
+            raise BadBody(f"body is not valid {encoding} (member {member}): {exc}") from exc
+        if len(body) > max_bytes or inflater.unconsumed_tail:
+            raise BadBody(f"inflated body is over the limit of {max_bytes} bytes", 413)
+        if not inflater.eof:
+            raise BadBody(f"body is a truncated {encoding} stream (member {member} ends early)")
+        rest = inflater.unused_data
+        if not rest:
+            return bytes(body)
+        if not gzip or not rest.startswith(GZIP_MAGIC):
+            raise BadBody(f"body has {len(rest)} bytes after the end of its {encoding} stream")
+        member += 1
 
 
 def parse_json(body: bytes) -> Any:
+    """One JSON document; values no event may hold are marked (ingest/strict_json.py)."""
     try:
-        return json.loads(body)
+        return strict_json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadBody(f"body is not valid JSON: {exc}") from exc
     except RecursionError:
         raise BadBody("body is JSON nested too deeply") from None
 
 
+GZIP_MAGIC = b"\x1f\x8b"
 MAX_DEPTH = 100  # JSON nesting: OpenLineage events are a dozen levels deep; recursion is not
 
 
 def _unstorable(obj: Any) -> FieldError | None:
     """What no valid event can hold: a string with a lone UTF-16 surrogate (JSON allows the
-    escape, UTF-8 and so the log do not), or nesting deeper than MAX_DEPTH. Iterative."""
+    escape, UTF-8 and so the log do not), nesting deeper than MAX_DEPTH, or a value
+    ingest/strict_json.py marked (NaN, a 5,000-digit integer, a repeated key). Iterative."""
     stack: list[tuple[str, int, Any]] = [("$", 0, obj)]
     while stack:
         path, depth, value = stack.pop()
         if depth > MAX_DEPTH:
             return FieldError(path, f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, strict_json.Unfit):
+            return FieldError(path, value.reason)
         if isinstance(value, str):
             if any("\ud800" <= c <= "\udfff" for c in value):
                 return FieldError(path, "a lone UTF-16 surrogate is not Unicode text")
@@ -84,7 +106,11 @@ def to_new_event(obj: Any) -> NewEvent:
     if (error := _unstorable(obj)) is not None:
         raise InvalidEvent([error])
     kind = validate_event(obj)
-    return NewEvent(OPENLINEAGE, kind.value, canonical_time(obj["eventTime"]), obj)
+    try:
+        event_time = canonical_time(obj["eventTime"])
+    except ValueError as exc:  # valid ISO-8601 whose UTC form leaves years 1-9999
+        raise InvalidEvent([FieldError("$.eventTime", str(exc))]) from None
+    return NewEvent(OPENLINEAGE, kind.value, event_time, obj)
 
 
 @dataclass(slots=True)
@@ -124,13 +150,14 @@ def accept_many(log: EventLog, items: Iterable[tuple[int, Any]]) -> IntakeSummar
 
 
 def ndjson_items(body: bytes) -> Iterable[tuple[int, Any]]:
-    """(line number, event) per non-empty line; a line that is not JSON yields its error."""
-    for number, line in enumerate(body.splitlines(), start=1):
+    """(line index, event) per non-empty line — 0-based, as an array's indexes are: line index
+    i is line i + 1 of the body; a line that is not JSON yields its error."""
+    for index, line in enumerate(body.splitlines()):
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
+            yield index, strict_json.loads(line)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            yield number, InvalidEvent([FieldError("$", f"not valid JSON: {exc}")])
+            yield index, InvalidEvent([FieldError("$", f"not valid JSON: {exc}")])
         except RecursionError:
-            yield number, InvalidEvent([FieldError("$", "JSON nested too deeply")])
+            yield index, InvalidEvent([FieldError("$", "JSON nested too deeply")])

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph.timefmt import canonical_time
+from graph.timefmt import canonical_time, from_epoch_millis
 from ingest.eventlog import EventLog, NewEvent, event_id_of
 
 
@@ -57,9 +57,7 @@ class SyncReport:
 def record_time(value: str | float) -> str:
     """Epoch milliseconds (MLflow, Feast) or an ISO time → canonical time."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        from datetime import UTC, datetime
-
-        return canonical_time(datetime.fromtimestamp(value / 1000, tz=UTC))
+        return from_epoch_millis(value)
     return canonical_time(value)
 
 

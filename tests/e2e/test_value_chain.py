@@ -166,6 +166,10 @@ LINEAGE = """query($ref: NodeRef!) { decisionLineage(ref: $ref) {
   sources
 } }"""
 
+TRAINING = """query($ref: NodeRef!) { impact(ref: $ref, first: 1000) {
+  edges { node { node { kind display } path { kind } } }
+} }"""
+
 IMPACT = """query($ref: NodeRef!) { impact(ref: $ref, first: 500) {
   summary { total kpis byKind { kind count } byOwner { kind count } }
   edges { node { node { kind display } certainty owners distance } }
@@ -254,6 +258,24 @@ def test_one_connected_graph_from_every_source(world: World, service: ServicePro
     assert ("Exposure", "finance/finance_dashboard") in reached
     by_owner = {o["kind"] for o in impact["summary"]["byOwner"]}
     assert {"alice.smith@corp.com", "team:ml-risk", "bob.jones@corp.com"} <= by_owner
+
+    # -- issue 16 §1: from the training table, through the version the training runs read -----
+    ref = {"kind": "Dataset", "namespace": WAREHOUSE, "name": CUSTOMER_SPEND}
+    table = service.graphql(TRAINING, ref=ref)["impact"]
+    paths = {
+        (e["node"]["node"]["kind"], e["node"]["node"]["display"]): [
+            s["kind"] for s in e["node"]["path"]
+        ]
+        for e in table["edges"]
+    }
+    snapshot = ("DatasetVersion", f"{WAREHOUSE}/{CUSTOMER_SPEND}@{SNAPSHOT}")
+    assert paths[snapshot] == ["HAS_VERSION"]
+    runs = [k for k, path in paths.items() if k[0] == "Run" and path == ["HAS_VERSION", "READ_BY"]]
+    assert runs, "the training runs that read the snapshot"
+    for version in ("mlflow/credit-risk@1", "mlflow/credit-risk@2"):
+        assert ("ModelVersion", version) in paths
+    assert ("DecisionPoint", "loan-approval") in paths
+    assert ("KPI", "approval-rate") in paths
 
     # -- nothing is lost: the unknown decision point is parked, by name ---------------------
     parked = decision_counts(service)

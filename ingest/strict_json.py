@@ -1,0 +1,76 @@
+"""JSON as the log can keep it: what Python's `json` would accept but no stored event may hold is
+marked where it stands, so the caller refuses that record naming its path.
+
+- `NaN`, `Infinity`, `-Infinity` and floats that overflow (`1e400`): the stored body would not be
+  JSON any more.
+- integers longer than Python converts (`sys.get_int_max_str_digits()`, 4,300 digits): `json`
+  raises a bare ValueError for them, which failed a whole request.
+- a key given twice in one object: `json` keeps the last silently; the producer meant one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+MAX_INT_DIGITS = sys.get_int_max_str_digits() or 4300
+
+
+@dataclass(frozen=True, slots=True)
+class Unfit:
+    """Stands where a value was that no stored event may hold; `reason` says why."""
+
+    reason: str
+
+
+def _constant(name: str) -> Unfit:
+    return Unfit(f"{name} is not a JSON number: numbers must be finite")
+
+
+def _float(text: str) -> float | Unfit:
+    value = float(text)
+    if math.isfinite(value):
+        return value
+    return Unfit(f"the number {text[:40]} is out of range for a float")
+
+
+def _int(text: str) -> int | Unfit:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_INT_DIGITS:
+        return Unfit(f"an integer of {digits:,} digits (at most {MAX_INT_DIGITS:,})")
+    return int(text)
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                found[key] = Unfit(f"the key {key!r} appears more than once in this object")
+            seen.add(key)
+    return found
+
+
+def loads(text: str | bytes) -> Any:
+    """`json.loads`, marking unfit values with `Unfit` (see the module). Raises what `json.loads`
+    raises for text that is not JSON (JSONDecodeError, UnicodeDecodeError, RecursionError)."""
+    hooks: dict[str, Any] = {"parse_constant": _constant, "parse_float": _float}
+    return json.loads(text, parse_int=_int, object_pairs_hook=_object, **hooks)
+
+
+def first_unfit(value: Any, root: str = "$") -> tuple[str, str] | None:
+    """(path, reason) of the first unfit value in a parsed document, or None. Iterative."""
+    stack: list[tuple[str, Any]] = [(root, value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, Unfit):
+            return path, item.reason
+        if isinstance(item, dict):
+            stack.extend((f"{path}.{k}", v) for k, v in reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in reversed(list(enumerate(item))))
+    return None
