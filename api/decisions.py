@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import Scope, require
 from api.observability import count_accepted, count_rejected
+from ingest import strict_json
 from ingest.decisions.records import (
     MAX_BATCH,
     ItemError,
@@ -72,8 +73,8 @@ def request_items(body: bytes) -> list[tuple[int, str, Any]]:
     if not text:
         raise BadBody("the body holds no decisions")
     try:
-        whole = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        whole = strict_json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         whole = None
         if text.startswith(b"["):
             raise BadBody("body is not a valid JSON array") from None
@@ -92,8 +93,8 @@ def request_items(body: bytes) -> list[tuple[int, str, Any]]:
             if not line.strip():
                 continue
             try:
-                items.append(json.loads(line))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                items.append(strict_json.loads(line))
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
                 index = len(items)
                 items.append(ItemError(index, f"[{index}]", [("$", f"not valid JSON: {exc}")]))
     if not items:

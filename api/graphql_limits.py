@@ -128,7 +128,7 @@ class DocumentLimits(ValidationRule):
 
     def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
         shape = self._measure.of(node.selection_set, top=True)
-        name = f"'{node.name.value}'" if node.name else "the operation"
+        name = node.name.value if node.name else "the operation"
         for problem in _problems(shape):
             self.report_error(GraphQLError(f"{name} {problem}", node))
 

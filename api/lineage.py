@@ -121,14 +121,14 @@ async def post_lineage_bulk(request: Request, principal: IngestCaller) -> JSONRe
     if summary.accepted:
         request.app.state.projector.wake()
     # rejected[].index: 0-based, the array index or the NDJSON line index (line index + 1)
-    return JSONResponse(
-        {
-            "accepted": summary.accepted,
-            "duplicates": summary.duplicates,
-            "rejected": [{"index": r.index, "errors": _errors(r.errors)} for r in summary.rejected],
-        },
-        status_code=422 if summary.rejected and not summary.accepted + summary.duplicates else 200,
-    )
+    answer: dict[str, Any] = {
+        "accepted": summary.accepted,
+        "duplicates": summary.duplicates,
+        "rejected": [{"index": r.index, "errors": _errors(r.errors)} for r in summary.rejected],
+    }
+    if summary.rejected and not summary.accepted + summary.duplicates:
+        return JSONResponse({"error": "no event stored: every one was rejected", **answer}, 422)
+    return JSONResponse(answer)
 
 
 @router.get("/api/v1/events/{event_id}", dependencies=[Depends(require(Scope.READ))])

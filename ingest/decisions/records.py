@@ -28,6 +28,7 @@ from pydantic import (
 from graph.model import NodeKey, NodeKind
 from ingest.eventlog import NewEvent
 from ingest.source_sync import record_time
+from ingest.strict_json import first_unfit
 
 SOURCE = "decisions"  # ingest.sources.DECISIONS (not imported: sources imports the projector)
 EVENT_KIND = "decision_batch"
@@ -138,6 +139,10 @@ def validate_items(items: Iterable[tuple[int, str, Any]]) -> Validated:
     for index, where, item in items:
         if isinstance(item, ItemError):
             out.rejected.append(item)
+            continue
+        if (unfit := first_unfit(item)) is not None:  # NaN, a 5,000-digit number, a key twice
+            path, reason = unfit
+            out.rejected.append(ItemError(index, where, [(path.removeprefix("$."), reason)]))
             continue
         try:
             decision = Decision.model_validate(item)

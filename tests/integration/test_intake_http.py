@@ -175,7 +175,7 @@ def test_bulk_ndjson_reports_each_line(service_factory: Callable) -> None:
     assert response.status_code == 200
     summary = response.json()
     assert (summary["accepted"], summary["duplicates"]) == (2, 1)
-    assert [r["index"] for r in summary["rejected"]] == [2, 3]
+    assert [r["index"] for r in summary["rejected"]] == [1, 2]  # 0-based line indexes
     assert "not valid JSON" in summary["rejected"][0]["errors"][0]["message"]
     assert service.wait_projected()["logSeq"] == 2
 

@@ -1,11 +1,13 @@
-"""The GraphQL cost bound (api/graphql_cost.py), checked before anything runs."""
+"""The GraphQL cost bound (api/graphql_cost.py, applied by api/graphql_limits.py), checked before
+anything runs."""
 
 from __future__ import annotations
 
 import pytest
 from graphql import parse, validate
 
-from api.graphql_cost import MAX_COST, CostLimit
+from api.graphql_cost import MAX_COST
+from api.graphql_limits import DocumentLimits as CostLimit
 from api.schema import schema
 
 FIELDS = "edges { node { distance certainty owners node { id kind display props } } }"
