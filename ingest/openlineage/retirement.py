@@ -5,7 +5,8 @@ output's column lineage as of the event's time. Each output column it names keep
 columns listed for it, and the output dataset keeps only the dataset-wide inputs (`dataset`);
 the other FEEDS into them are retired. The store decides by time whether a retirement applies
 (graph/validity.py), so an older run's COMPLETE arriving late never closes a newer run's edges.
-Output columns the facet does not name are left alone (their HAS_COLUMN follows the schema).
+Output columns the facet does not name are left alone (their HAS_COLUMN follows the schema);
+a column it names with no inputs loses all its FEEDS.
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ def retire_replaced_feeds(
             keep: dict[NodeKey, set[NodeKey]] = {output: set()}
             for out_field in lineage.get("fields") or {}:
                 if out_field:
-                    keep[column_key(output, out_field)] = set()
+                    # named by the lineage, so a column of the output (as add_feed says), even
+                    # when it lists no input: the retirement's anchor never hangs loose
+                    named = g.edge(output, EdgeKind.HAS_COLUMN, column_key(output, out_field))
+                    keep[named.dst] = set()
             for source, target in column_flows(output, lineage, aliases):
                 keep.setdefault(target, set()).add(source)
             for target, sources in sorted(keep.items()):

@@ -169,3 +169,23 @@ def test_run_state_is_the_latest_by_event_time(store: GraphStore) -> None:
 @pytest.fixture(autouse=True)
 def _corpus_present() -> None:
     assert (CORPUS / AIRFLOW).is_file(), f"no OpenLineage corpus at {CORPUS}"
+
+
+def test_a_column_the_newer_lineage_gives_no_inputs_loses_its_feeds(store: GraphStore) -> None:
+    newer = airflow_event("COMPLETE", "run-b", B_END, "top_delivery_times", ALL)
+    lineage = newer["outputs"][0]["facets"]["columnLineage"]["fields"]
+    lineage["order_day_of_week"]["inputFields"] = []
+    del newer["outputs"][0]["facets"]["schema"]
+    load(store, [("b-complete", newer)])
+    # the column the lineage names is a column of its dataset, never a loose node
+    columns = {n.key for n in store.iter_nodes() if n.key.kind is NodeKind.COLUMN}
+    held = store.neighbors([OUT.id, OLD_IN.id], Direction.OUT, [EdgeKind.HAS_COLUMN])
+    assert columns == {e.key.dst for e in held}
+
+    load(store, [("b-complete", newer), *RUN_A])
+    target = column(OUT, "order_day_of_week")
+    feeds = store.neighbors([target.id], Direction.IN, [EdgeKind.FEEDS])
+    assert feeds == []
+    assert edge(store, OUT, EdgeKind.HAS_COLUMN, target).current
+    old = edge(store, column(OLD_IN, "order_placed_on"), EdgeKind.FEEDS, target)
+    assert (old.valid_to, old.retired_by) == (canonical_time(B_END), "b-complete")
