@@ -108,11 +108,20 @@ def version_key(dataset: NodeKey, version: str) -> NodeKey:
     return NodeKey.of(NodeKind.DATASET_VERSION, namespace=namespace, name=name, version=version)
 
 
+def normalise_job_namespace(namespace: str) -> str:
+    """Job namespaces are scheduler names, not URIs: kept as given but for surrounding blanks
+    (newlines too) and one trailing "/" — `ns-a/`, ` ns-a` and `ns-a\n` are the job's `ns-a`."""
+    ns = namespace.strip()
+    return ns[:-1].rstrip() if ns.endswith("/") else ns
+
+
 def job_key(job: object) -> NodeKey:
-    """Job namespaces are scheduler names, not URIs: taken as given."""
+    """The Job node for an OpenLineage job {namespace, name}; the name is taken as given."""
     namespace, name = (
         (job.get("namespace"), job.get("name")) if isinstance(job, dict) else (None, None)
     )
+    if isinstance(namespace, str):
+        namespace = normalise_job_namespace(namespace)
     if not isinstance(namespace, str) or not isinstance(name, str) or not namespace or not name:
         raise ValueError(f"a job needs a namespace and a name, got {namespace!r}, {name!r}")
     return NodeKey.of(NodeKind.JOB, namespace=namespace, name=name)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from graph.errors import InvalidArgument, NotFound
 from graph.identity import keys_named
 from graph.model import NodeKey, NodeKind
-from graph.naming import column_key, dataset_key, owner_id, version_key
+from graph.naming import column_key, dataset_key, job_key, owner_id, version_key
 from graph.records import StoredNode
 from graph.store import GraphStore
 
@@ -55,6 +55,8 @@ def normalise(key: NodeKey) -> NodeKey:
             return version_key(dataset_key(parts[0], parts[1]), parts[2])
         case K.OWNER:
             return NodeKey.of(K.OWNER, owner_id=owner_id(parts[0]))
+        case K.JOB:
+            return job_key({"namespace": parts[0], "name": parts[1]})
         case _:
             return key
 

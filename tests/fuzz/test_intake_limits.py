@@ -213,3 +213,20 @@ def wait_projected(client: TestClient) -> dict[str, Any]:
         if status["projectedSeq"] >= status["logSeq"] or time.monotonic() > bound:
             return status
         time.sleep(0.05)
+
+
+def test_job_namespaces_differing_in_blanks_or_a_trailing_slash_are_one_job(
+    client: TestClient,
+) -> None:
+    for namespace in ("ns-a", "ns-a/", " ns-a", "ns-a\n", "\tns-a/ "):
+        job = {"namespace": namespace, "name": "etl"}
+        response = client.post("/api/v1/lineage", json=event(job=job))
+        assert response.status_code == 201, response.text
+    assert wait_projected(client)["parked"] == 0
+    store = client.app.state.store  # type: ignore[attr-defined]
+    jobs = [n.key.parts for n in store.iter_nodes() if n.key.kind.value == "Job"]
+    assert jobs == [("ns-a", "etl")]
+    query = "query ($ref: NodeRef!) { node(ref: $ref) { display } }"
+    ref = {"kind": "Job", "namespace": "ns-a/ ", "name": "etl"}
+    answer = client.post("/graphql", json={"query": query, "variables": {"ref": ref}}).json()
+    assert answer["data"]["node"]["display"] == "ns-a/etl", answer
