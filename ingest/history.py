@@ -123,6 +123,7 @@ RETIRED_NOUNS: dict[tuple[EdgeKind, Direction], str] = {
     (EdgeKind.OWNS, Direction.IN): "owners",
     (EdgeKind.ALIAS, Direction.OUT): "aliases",
     (EdgeKind.DEPLOYED_TO, Direction.OUT): "deployments",
+    (EdgeKind.FEEDS, Direction.IN): "column lineage inputs",
 }
 
 RUN_PROPS = frozenset({"state", "started_at", "ended_at", "job", "error_message",

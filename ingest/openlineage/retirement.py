@@ -2,11 +2,11 @@
 
 A COMPLETE RunEvent (or a JobEvent) whose output carries a `columnLineage` facet states that
 output's column lineage as of the event's time. Each output column it names keeps only the input
-columns listed for it, and the output dataset keeps only the dataset-wide inputs (`dataset`);
-the other FEEDS into them are retired. The store decides by time whether a retirement applies
-(graph/validity.py), so an older run's COMPLETE arriving late never closes a newer run's edges.
-Output columns the facet does not name are left alone (their HAS_COLUMN follows the schema);
-a column it names with no inputs loses all its FEEDS.
+columns listed for it, and the output dataset keeps only the dataset-wide inputs (`dataset`, if
+the facet has that list); the other FEEDS into them are retired. The store decides by time
+whether a retirement applies (graph/validity.py), so an older run's COMPLETE arriving late never
+closes a newer run's edges. Output columns the facet does not name are left alone (their
+HAS_COLUMN follows the schema); a column it names with no inputs loses all its FEEDS.
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ def retire_replaced_feeds(
         if lineage is None or output is None:
             continue
         with g.isolated(f"column lineage retirement of {output.display}"):
-            keep: dict[NodeKey, set[NodeKey]] = {output: set()}
+            # the dataset-wide list only where the producer writes one (the newer form of the
+            # facet, possibly empty); the legacy form never has dataset-wide inputs to replace
+            keep: dict[NodeKey, set[NodeKey]] = {output: set()} if "dataset" in lineage else {}
             for out_field in lineage.get("fields") or {}:
                 if out_field:
                     # named by the lineage, so a column of the output (as add_feed says), even

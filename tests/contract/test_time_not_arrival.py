@@ -189,3 +189,21 @@ def test_a_column_the_newer_lineage_gives_no_inputs_loses_its_feeds(store: Graph
     assert edge(store, OUT, EdgeKind.HAS_COLUMN, target).current
     old = edge(store, column(OLD_IN, "order_placed_on"), EdgeKind.FEEDS, target)
     assert (old.valid_to, old.retired_by) == (canonical_time(B_END), "b-complete")
+
+
+def test_dataset_wide_lineage_is_replaced_by_the_newer_run(store: GraphStore) -> None:
+    def with_filter(event: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+        lineage = event["outputs"][0]["facets"]["columnLineage"]
+        source = {"namespace": PG, "name": event["inputs"][0]["name"]}
+        lineage["dataset"] = [
+            {**source, "field": f, "transformations": [{"type": "INDIRECT", "subtype": "FILTER"}]}
+            for f in fields
+        ]
+        return event
+
+    older = with_filter(airflow_event("COMPLETE", "run-a", A_END, "top_delivery_times", ALL), ["x"])
+    newer = with_filter(airflow_event("COMPLETE", "run-b", B_END, "top_delivery_times", ALL), [])
+    load(store, [("b-complete", newer), ("a-complete", older)])
+    wide = edge(store, column(OLD_IN, "x"), EdgeKind.FEEDS, OUT)
+    assert (wide.valid_to, wide.retired_by) == (canonical_time(B_END), "b-complete")
+    assert store.neighbors([OUT.id], Direction.IN, [EdgeKind.FEEDS]) == []
