@@ -3,80 +3,45 @@ columns by position.
 
 openlineage-sql names an output column after its alias, or the column it references, and an
 expression without either `_0`, `_1`, … (a counter over the whole query, not a position). To map
-by position, `select_list` finds the items of the top-level SELECT (every branch of a top-level
-UNION / INTERSECT / EXCEPT) with a small tokenizer, and `positional_query` gives each item the
+by position, `select_list` reads the items of the top-level SELECT (every branch of a top-level
+UNION / INTERSECT / EXCEPT) from sqlparse's token tree, and `positional_query` gives each item the
 alias `lkg__p<position>`, so the parser's lineage says which position each input column reaches.
 
-Anything this tokenizer does not follow (`*`, a parenthesised top-level SELECT, branches of
-different width, several statements) gives None: then nothing is mapped by position.
+Anything not followed (`*`, a parenthesised top-level SELECT, branches of different width, several
+statements, brackets that do not balance, TOP) gives None: then nothing is mapped by position. An
+implicit alias misread as part of an expression (`x IS NULL flag`) makes the rewritten query fail
+to parse, which the caller treats the same way.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+
+import sqlparse
+from sqlparse import sql
+from sqlparse import tokens as T
+from sqlparse.exceptions import SQLParseError
+from sqlparse.utils import remove_quotes
 
 POSITION_ALIAS = "lkg__p"
 POSITION = re.compile(rf"^{POSITION_ALIAS}(\d+)$", re.IGNORECASE)
 
-_TOKEN = re.compile(
-    r"""
-    (?P<space>\s+)
-    | (?P<comment>--[^\n]*|/\*.*?\*/)
-    | (?P<string>'(?:[^']|'')*')
-    | (?P<quoted>"(?:[^"]|"")*"|`(?:[^`]|``)*`)
-    | (?P<word>[A-Za-z_][A-Za-z0-9_$]*)
-    | (?P<number>\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+)
-    | (?P<op>::|\|\||<=|>=|<>|!=|.)
-    """,
-    re.DOTALL | re.VERBOSE,
-)
-_OPEN, _CLOSE = "([{", ")]}"
-# words after which the select list ends
+# keywords after which the select list ends
 _END_OF_LIST = {
-    "from", "where", "group", "having", "order", "limit", "window", "qualify", "into",
-    "union", "intersect", "except", "minus", "offset", "fetch",
+    "FROM", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "WINDOW", "QUALIFY", "INTO", "UNION",
+    "INTERSECT", "EXCEPT", "MINUS", "OFFSET", "FETCH",
 }  # fmt: skip
-_SET_OPERATORS = {"union", "intersect", "except", "minus"}
-# words that end an expression without being an alias (`x IS NULL`, `INTERVAL '1' DAY`, `CASE …
-# END`) or that cannot precede an implicit alias (`a COLLATE "C"`)
-_NOT_ALIAS = {
-    "and", "or", "not", "is", "in", "like", "ilike", "between", "collate", "case", "when",
-    "then", "else", "end", "null", "true", "false", "as", "distinct", "all", "over", "filter",
-    "escape", "similar", "at", "time", "zone", "interval", "year", "month", "week", "day",
-    "hour", "minute", "second", "asc", "desc", "nulls", "first", "last", "unknown",
-}  # fmt: skip
-
-# words that look like a column reference but are values
+_SET_OPERATORS = {"UNION", "INTERSECT", "EXCEPT", "MINUS"}
+_NAMES = (T.Name, T.Name.Builtin, T.String.Symbol)  # not T.Name.Placeholder: `$1`, `:p`
+# keywords that look like a column reference but are values
 _VALUES = {
-    "null", "true", "false", "current_date", "current_time", "current_timestamp", "localtime",
-    "localtimestamp", "current_user", "session_user",
+    "NULL", "TRUE", "FALSE", "CURRENT_DATE", "CURRENT_TIME", "CURRENT_TIMESTAMP", "LOCALTIME",
+    "LOCALTIMESTAMP", "CURRENT_USER", "SESSION_USER",
 }  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    kind: str  # a group name of _TOKEN
-    text: str
-    start: int
-    end: int
-
-    @property
-    def word(self) -> str:
-        return self.text.lower() if self.kind == "word" else ""
-
-    @property
-    def is_identifier(self) -> bool:
-        return self.kind == "quoted" or (self.kind == "word" and self.word not in _NOT_ALIAS)
-
-    @property
-    def name(self) -> str:
-        """An identifier as the SQL means it: quotes removed."""
-        if self.kind == "quoted":
-            quote = self.text[0]
-            return self.text[1:-1].replace(quote * 2, quote)
-        return self.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,145 +72,142 @@ class SelectList:
         return self.branches[0]
 
 
-def tokens(query: str) -> list[Token]:
-    found = []
-    for match in _TOKEN.finditer(query):
-        kind = match.lastgroup or "op"
-        if kind not in ("space", "comment"):
-            found.append(Token(kind, match.group(), match.start(), match.end()))
-    return found
+def _significant(tok: sql.Token) -> bool:
+    return not (tok.is_whitespace or isinstance(tok, sql.Comment) or tok.ttype in T.Comment)
 
 
-def _depths(toks: list[Token]) -> list[int] | None:
-    """Bracket depth before each token; None if brackets do not balance."""
-    depth, depths = 0, []
-    for tok in toks:
-        if tok.text in _CLOSE:
-            depth -= 1
-        depths.append(depth)
-        if tok.text in _OPEN:
-            depth += 1
-        if depth < 0:
-            return None
-    return depths if depth == 0 else None
+def _word(tok: sql.Token) -> str:
+    """A keyword's first word (`UNION ALL`: UNION), else ''."""
+    return tok.normalized.split()[0] if tok.is_keyword else ""
 
 
-def _split(toks: list[Token], depths: list[int], start: int, stop: int) -> list[tuple[int, int]]:
-    """[start, stop) split at depth-0 commas, as (first, last + 1) token index ranges."""
-    parts, first = [], start
-    for i in range(start, stop):
-        if depths[i] == 0 and toks[i].text == ",":
-            parts.append((first, i))
-            first = i + 1
-    parts.append((first, stop))
+def _leaves(nodes: Sequence[sql.Token]) -> list[sql.Token]:
+    return [leaf for node in nodes for leaf in node.flatten() if _significant(leaf)]
+
+
+def _name(leaf: sql.Token) -> str:
+    """An identifier as the SQL means it: quotes removed."""
+    text = leaf.value
+    return text[1:-1].replace(text[0] * 2, text[0]) if text[:1] in '"`' else text
+
+
+def _reference(nodes: Sequence[sql.Token]) -> str | None:
+    """The column `a`, `t.a`, `"s"."t"."a"` or a keyword-named `date` refers to
+    (`NULL`, `current_date`: none)."""
+    leaves = _leaves(nodes)
+    if len(nodes) != 1 or len(leaves) % 2 == 0 or leaves[-1].value.upper() in _VALUES:
+        return None
+    if not isinstance(nodes[0], sql.Identifier) and len(leaves) != 1:
+        return None
+    names, dots = leaves[::2], leaves[1::2]
+    if all(n.is_keyword or n.ttype in _NAMES for n in names) and all(
+        dot.match(T.Punctuation, ".") for dot in dots
+    ):
+        return _name(leaves[-1])
+    return None
+
+
+def _split(nodes: Sequence[sql.Token]) -> list[list[sql.Token]]:
+    """The significant nodes between top-level commas (IdentifierLists opened up)."""
+    parts: list[list[sql.Token]] = [[]]
+    for node in nodes:
+        if isinstance(node, sql.IdentifierList):
+            first, *rest = _split(node.tokens)
+            parts[-1] += first
+            parts += rest
+        elif node.match(T.Punctuation, ","):
+            parts.append([])
+        elif _significant(node):
+            parts[-1].append(node)
     return parts
 
 
-def _is_reference(item: list[Token]) -> bool:
-    """`a`, `t.a`, `"s"."t"."a"`: identifiers joined by dots (`NULL`, `current_date`: not)."""
-    return len(item) % 2 == 1 and all(
-        (tok.kind == "quoted" or (tok.kind == "word" and tok.word not in _VALUES))
-        if n % 2 == 0
-        else tok.text == "."
-        for n, tok in enumerate(item)
-    )
-
-
-def _item(item: list[Token], top: list[bool]) -> Item | None:
-    """None for a `*` item (its width is unknown) or an empty one."""
-    if not item or item[-1].text == "*":
+def _item(nodes: list[sql.Token], at: dict[int, int]) -> Item | None:
+    """None for a `*` item (its width is unknown), an empty one, or one not followed."""
+    leaves = _leaves(nodes)
+    if not leaves or leaves[-1].ttype is T.Wildcard:
         return None
-    start, stop, last = item[0].start, item[-1].end, item[-1]
-    if len(item) >= 3 and top[-2] and item[-2].word == "as" and last.kind in ("word", "quoted"):
-        return Item(start, item[-3].end, stop, last.name)
-    if _is_reference(item):
-        return Item(start, stop, stop, last.name)
-    before = item[-2] if len(item) >= 2 else None
-    if (
-        before is not None
-        and top[-1]
-        and last.is_identifier
-        and (before.text == ")" or before.kind in ("string", "number") or before.is_identifier)
-    ):
-        return Item(start, before.end, stop, last.name)  # an implicit alias: `f(x) y`
-    return Item(start, stop, stop, None)
+    start, stop = at[id(leaves[0])], at[id(leaves[-1])] + len(leaves[-1].value)
+    if (name := _reference(nodes)) is not None:
+        return Item(start, stop, stop, name)
+    last = nodes[-1]
+    if len(leaves) > 2 and leaves[-2].match(T.Keyword, "AS") and (name := _reference(leaves[-1:])):
+        end = leaves[-3]  # `… AS alias`
+    elif isinstance(last, sql.Identifier) and last.get_alias() == remove_quotes(leaves[-1].value):
+        name, end = _name(leaves[-1]), leaves[-2]  # `f(x) alias`, `t.a alias`: sqlparse's grouping
+    elif len(nodes) > 1 and (name := _reference([last])):
+        end = _leaves(nodes[-2:-1])[-1]  # `date '2020-01-01' d`: an alias sqlparse left apart
+        word = len(nodes) == 2 and end.is_keyword and end.normalized != "NOT"  # `type t`, `NULL n`
+        if (end.is_keyword and not word) or end.ttype in T.Operator:  # `-a`, `a COLLATE "C"`
+            return Item(start, stop, stop, None)
+    else:
+        return Item(start, stop, stop, None)
+    return Item(start, at[id(end)] + len(end.value), stop, name)
 
 
-def _prefix(toks: list[Token], depths: list[int]) -> tuple[Statement, tuple[str, ...] | None, int]:
-    """The statement kind, an INSERT's column list, and where its query begins."""
-    first = toks[0].word
-    if first == "insert":
-        i = 1
-        while i < len(toks) and toks[i].word in ("into", "overwrite", "table"):
-            i += 1
-        i += 1  # the table name, possibly qualified
-        while i + 1 < len(toks) and toks[i].text == "." and toks[i + 1].kind in ("word", "quoted"):
-            i += 2
-        columns = None
-        if i < len(toks) and toks[i].text == "(" and toks[i + 1 : i + 2][0].word != "select":
-            close = next(j for j in range(i + 1, len(toks)) if depths[j] == 0)
-            parts = _split(toks, [d - 1 for d in depths], i + 1, close)
-            if any(b - a != 1 or toks[a].kind not in ("word", "quoted") for a, b in parts):
-                raise ValueError("INSERT column list of expressions")
-            columns = tuple(toks[a].name for a, _ in parts)
-            i = close + 1
-        return Statement.INSERT, columns, i
-    if first == "create":
-        at = next(i for i in range(len(toks)) if depths[i] == 0 and toks[i].word == "as")
-        return Statement.CREATE, None, at + 1
-    return Statement.SELECT, None, 0
+def _insert_columns(prefix: Sequence[sql.Token]) -> list[str | None] | None:
+    """INSERT INTO t (a, b): the list (a PARTITION spec is none), None where not a name."""
+    for before, leaf in itertools.pairwise(_leaves(prefix)):
+        if leaf.match(T.Punctuation, "(") and not before.match(T.Keyword, "PARTITION"):
+            return [_reference(part) for part in _split(leaf.parent.tokens[1:-1])]
+    return None
+
+
+def _branch(toks: list[sql.Token], at: dict[int, int]) -> tuple[Item, ...] | None:
+    while toks and toks[0].match(T.Keyword, ("DISTINCT", "ALL")):
+        toks = toks[1:]
+    if not toks or _leaves(toks[:1])[0].value.upper() == "TOP":
+        return None
+    end = next(
+        (i for i, t in enumerate(toks) if _word(t) in _END_OF_LIST or isinstance(t, sql.Where)),
+        len(toks),
+    )
+    items = [_item(part, at) for part in _split(toks[:end])]
+    return None if None in items else tuple(item for item in items if item)
 
 
 def select_list(query: str) -> SelectList | None:
     """The top-level select list of one INSERT … SELECT, CREATE TABLE … AS SELECT or SELECT."""
-    toks = tokens(query)
-    while toks and toks[-1].text == ";":
-        toks.pop()
-    depths = _depths(toks)
-    if not toks or depths is None or any(t.text == ";" for t in toks):
-        return None
     try:
-        statement, columns, begin = _prefix(toks, depths)
-    except (ValueError, StopIteration, IndexError):
+        statements = sqlparse.parse(query)
+    except SQLParseError:  # nesting deeper than Python's recursion limit
         return None
-    branches: list[tuple[Item, ...]] = []
-    previous = ""
-    for i in range(begin, len(toks)):
-        if depths[i] != 0 or toks[i].word != "select":
-            if depths[i] == 0 and toks[i].kind == "word":
-                previous = toks[i].word
-            continue
-        if branches and previous not in _SET_OPERATORS | {"all", "distinct"}:
+    real = [n for n, s in enumerate(statements) if any(map(_significant, s.flatten()))]
+    kind = statements[real[0]].get_type().split()[0].lower() if len(real) == 1 else ""
+    if kind not in set(Statement):
+        return None
+    stmt, at, offset = statements[real[0]], {}, len("".join(map(str, statements[: real[0]])))
+    for leaf in stmt.flatten():
+        at[id(leaf)] = offset
+        offset += len(leaf.value)
+        if leaf.match(T.Punctuation, ("(", ")")) and not isinstance(leaf.parent, sql.Parenthesis):
+            return None  # brackets that do not balance
+    leaves = _leaves([stmt])
+    for distinct, on, bracket in zip(leaves, leaves[1:], leaves[2:], strict=False):
+        if [t.normalized for t in (distinct, on, bracket)] == ["DISTINCT", "ON", "("]:
+            # DISTINCT ON (…) changes no item: read the query without it, at the same offsets
+            begin, end = at[id(on)], at[id(bracket)] + len(bracket.parent.value)
+            return select_list(f"{query[:begin]}{' ' * (end - begin)}{query[end:]}")
+    toks = [t for t in stmt.tokens if _significant(t) and not t.match(T.Punctuation, ";")]
+    selects = [i for i, t in enumerate(toks) if t.match(T.DML, "SELECT")]
+    query_at = next((i for i, t in enumerate(toks) if t.ttype is T.CTE or i in selects), 0)
+    columns = _insert_columns(toks[:query_at]) if kind == Statement.INSERT else None
+    if columns is not None and not all(columns):
+        return None  # a column list of expressions
+    branches = []
+    for n, (i, stop) in enumerate(itertools.pairwise([*selects, len(toks)])):
+        previous = next(
+            (_word(t) for t in reversed(toks[:i]) if _word(t) not in ("ALL", "DISTINCT")), ""
+        )
+        if (previous in _SET_OPERATORS) != (n > 0):
             return None  # a top-level SELECT that is not a set operation's branch
-        if (branch := _branch(toks, depths, i + 1)) is None:
+        if (branch := _branch(toks[i + 1 : stop], at)) is None:
             return None
         branches.append(branch)
-        previous = "select"
     if not branches or len({len(b) for b in branches}) != 1:
         return None
-    return SelectList(statement, columns, tuple(branches))
-
-
-def _branch(toks: list[Token], depths: list[int], i: int) -> tuple[Item, ...] | None:
-    while i < len(toks) and toks[i].word in ("distinct", "all"):
-        i += 1
-        if toks[i : i + 2] and toks[i].word == "on" and toks[i + 1].text == "(":  # DISTINCT ON
-            i += 2
-            while depths[i] > 0:
-                i += 1
-            i += 1
-    if i >= len(toks) or toks[i].word == "top":
-        return None
-    stop = i
-    while stop < len(toks) and not (depths[stop] == 0 and toks[stop].word in _END_OF_LIST):
-        stop += 1
-    items = []
-    for a, b in _split(toks, depths, i, stop):
-        item = _item(toks[a:b], [depths[j] == 0 for j in range(a, b)])
-        if item is None:
-            return None
-        items.append(item)
-    return tuple(items)
+    names = None if columns is None else tuple(c for c in columns if c)
+    return SelectList(Statement(kind), names, tuple(branches))
 
 
 def positional_query(query: str, select: SelectList) -> str:

@@ -4,6 +4,7 @@ what SQL gave an output."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from graph.model import EdgeKind, NodeKey, NodeKind
 from graph.mutations import Direction
 from graph.timefmt import canonical_time
 from ingest.openlineage.mapping import map_event
-from ingest.openlineage.sql_lineage import sql_column_flows
+from ingest.openlineage.sql_lineage import parse_sql, sql_column_flows
 from ingest.openlineage.sql_select import Statement, positional_query, select_list
 from tests.openlineage_sql_events import (
     COLUMN_LINEAGE,
@@ -94,10 +95,41 @@ def test_ctes_an_insert_column_list_and_union_branches_are_followed() -> None:
         "INSERT INTO out VALUES (1, 2)",
         "INSERT INTO out SELECT a FROM src; SELECT 1",
         "INSERT INTO out SELECT f(a FROM src",
+        "INSERT INTO out SELECT a) FROM src",
+        "INSERT INTO out (x, f(y)) SELECT a, b FROM src",
     ],
 )
 def test_what_the_select_list_reader_does_not_follow_gives_none(query: str) -> None:
     assert select_list(query) is None
+
+
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        (
+            "SELECT date, type t, CASE WHEN a THEN 1 END status, x IS NULL AS missing, NULL n "
+            "FROM src",
+            ["date", "t", "status", "missing", "n"],
+        ),
+        ("SELECT DISTINCT ON (a) a, b /* note */ FROM src -- trailing", ["a", "b"]),
+        ("CREATE OR REPLACE VIEW v AS WITH w AS (SELECT 1 x) SELECT x, x + 1 FROM w", ["x", None]),
+        ("INSERT OVERWRITE TABLE t PARTITION (dt='1') SELECT a, -b FROM src", ["a", None]),
+        (
+            """SELECT date '2020-01-01' d, a COLLATE "C", NOT a, $1 FROM src""",
+            ["d", None, None, None],
+        ),
+    ],
+)
+def test_keyword_columns_comments_and_aliases_sqlparse_leaves_apart_are_followed(
+    query: str, names: list[str | None]
+) -> None:
+    found = select_list(query)
+    assert found is not None and found.insert_columns is None
+    assert [i.name for i in found.items] == names
+    rewritten = positional_query(query, found)
+    assert re.findall(r" AS lkg__p(\d+)", rewritten) == [str(n) for n in range(len(names))]
+    dialect = "hive" if "PARTITION" in query else "postgres"
+    assert parse_sql(rewritten, dialect).errors == []  # the rewrite is still SQL
 
 
 # ---- output columns ----------------------------------------------------------------------------
