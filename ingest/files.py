@@ -1,5 +1,7 @@
 """Reading event files for bulk intake: files or folders, plain or .gz; one JSON event, a JSON
-array of events, or NDJSON. Yields (where, event) so rejections can say where they came from."""
+array of events, or NDJSON. Yields (where, event) so rejections can say where they came from.
+Parsed as the HTTP intake parses (ingest/strict_json.py): NaN, huge numbers and repeated keys are
+refused by path, not stored."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ingest import strict_json
 from ingest.openlineage.validate import FieldError, InvalidEvent
 
 SUFFIXES = (".json", ".ndjson", ".jsonl", ".json.gz", ".ndjson.gz", ".jsonl.gz")
@@ -32,21 +35,21 @@ def read_events(path: Path) -> Iterator[tuple[str, Any]]:
     text = raw.decode("utf-8")
     stripped = text.lstrip()
     if stripped.startswith("[") or (stripped.startswith("{") and _is_one_document(text)):
-        data = json.loads(text)
+        data = strict_json.loads(text)
         for i, event in enumerate(data if isinstance(data, list) else [data]):
             yield f"{path}[{i}]", event
         return
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
             try:
-                yield f"{path}:{number}", json.loads(line)
-            except json.JSONDecodeError as exc:
+                yield f"{path}:{number}", strict_json.loads(line)
+            except (json.JSONDecodeError, RecursionError) as exc:
                 yield f"{path}:{number}", InvalidEvent([FieldError("$", f"not valid JSON: {exc}")])
 
 
 def _is_one_document(text: str) -> bool:
     try:
-        json.loads(text)
-    except json.JSONDecodeError:
+        strict_json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
         return False
     return True

@@ -17,6 +17,8 @@ from fastapi.testclient import TestClient
 
 from graph.timefmt import canonical_time, from_epoch_millis
 from ingest.eventlog import EventLog
+from ingest.files import read_events
+from ingest.intake import accept_many
 from tests.fuzz.conftest import app_client
 from tests.fuzz.test_intake_fuzz import VALID
 
@@ -230,3 +232,20 @@ def test_job_namespaces_differing_in_blanks_or_a_trailing_slash_are_one_job(
     ref = {"kind": "Job", "namespace": "ns-a/ ", "name": "etl"}
     answer = client.post("/graphql", json={"query": query, "variables": {"ref": ref}}).json()
     assert answer["data"]["node"]["display"] == "ns-a/etl", answer
+
+
+def test_lkg_ingest_files_refuse_what_the_http_intake_refuses(tmp_path: Path) -> None:
+    # `lkg ingest` reads files (ingest/files.py) and must accept exactly what the HTTP intake does
+    lines = [json.dumps(event()).encode(), with_raw("NaN"), with_raw(BIG)]
+    path = tmp_path / "events.ndjson.gz"
+    path.write_bytes(gzip.compress(b"\n".join(lines)))
+    log = EventLog(tmp_path / "events.sqlite3")
+    try:
+        summary = accept_many(log, enumerate(event for _, event in read_events(path)))
+        assert summary.accepted == 1
+        assert [(r.index, r.errors[0].path) for r in summary.rejected] == [
+            (1, FIELD_X),
+            (2, FIELD_X),
+        ]
+    finally:
+        log.close()
