@@ -110,9 +110,16 @@ def version_key(dataset: NodeKey, version: str) -> NodeKey:
 
 def normalise_job_namespace(namespace: str) -> str:
     """Job namespaces are scheduler names, not URIs: kept as given but for surrounding blanks
-    (newlines too) and one trailing "/" — `ns-a/`, ` ns-a` and `ns-a\n` are the job's `ns-a`."""
-    ns = namespace.strip()
-    return ns[:-1].rstrip() if ns.endswith("/") else ns
+    (newlines too) and a trailing "/" — `ns-a/`, ` ns-a` and `ns-a\n` are the job's `ns-a`; as
+    for datasets, never from `…//`, and never a lone `/`. Idempotent: applied until it holds."""
+    ns = namespace
+    while True:
+        cut = ns.strip()
+        if len(cut) > 1 and cut.endswith("/") and not cut.endswith("//"):
+            cut = cut[:-1]
+        if cut == ns:
+            return ns
+        ns = cut
 
 
 def job_key(job: object) -> NodeKey:

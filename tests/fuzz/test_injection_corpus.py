@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import Settings
 from graph.store import GraphStore
-from ingest.openlineage.naming import dataset_key
+from ingest.openlineage.naming import dataset_key, job_key
 from tests.faults.load import run_event
 
 CORPUS = [
@@ -83,7 +83,9 @@ def test_injection_strings_are_stored_verbatim_and_change_nothing(client: TestCl
     after = projected(client)
 
     datasets = {text: dict(dataset_key(text, text).fields) for text in CORPUS}
-    n = len(set(CORPUS))
+    # a job namespace loses surrounding blanks and one trailing "/" (graph/naming.py), nothing else
+    jobs = {text: dict(job_key({"namespace": text, "name": text}).fields) for text in CORPUS}
+    n = len({tuple(j.values()) for j in jobs.values()})
     assert after == {
         "Column": before.get("Column", 0) + len({tuple(d.values()) for d in datasets.values()}),
         "Dataset": before["Dataset"] + len({tuple(d.values()) for d in datasets.values()}),
@@ -93,14 +95,14 @@ def test_injection_strings_are_stored_verbatim_and_change_nothing(client: TestCl
     for text in CORPUS:
         dataset = datasets[text]
         for kind, key in [
-            ("Job", {"namespace": text, "name": text}),
+            ("Job", jobs[text]),
             ("Dataset", dataset),
             ("Column", {**dataset, "field": text}),
         ]:
             found = gql(client, NODE, ref={"kind": kind, **key})["node"]
             assert found is not None and found["key"] == key, (kind, text, found)
         hits = gql(client, SEARCH, text=text)["search"]
-        assert {"kind": "Job", "key": {"namespace": text, "name": text}} in hits, text
+        assert {"kind": "Job", "key": jobs[text]} in hits, text
     for i in range(5):  # the baseline is untouched
         ref = {"kind": "Job", "namespace": "load", "name": f"job-{i}"}
         assert gql(client, NODE, ref=ref)["node"]["key"] == {

@@ -14,7 +14,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from graph.naming import normalise_job_namespace
 from graph.timefmt import canonical_time, from_epoch_millis
 from ingest.eventlog import EventLog
 from ingest.files import read_events
@@ -249,3 +252,11 @@ def test_lkg_ingest_files_refuse_what_the_http_intake_refuses(tmp_path: Path) ->
         ]
     finally:
         log.close()
+
+
+@settings(max_examples=300, derandomize=True)
+@given(st.text(alphabet=st.sampled_from(" \t\n/ab"), max_size=8) | st.text(max_size=12))
+def test_job_namespace_normalisation_is_idempotent(text: str) -> None:
+    once = normalise_job_namespace(text)
+    assert normalise_job_namespace(once) == once
+    assert once.strip() == once or once == ""
