@@ -13,9 +13,11 @@ The semantics, each in one place below:
    eventTime of that run's COMPLETE, asserted; older runs are history whenever they arrive.
 4. Indirect lineage (`ColumnLineage.whole`): the facet's dataset-wide `dataset` list and INDIRECT
    transformations make an input column reach every column of the output, exactly.
-5. Column lineage is authoritative (`Reference._steps`): an output with a columnLineage facet is
-   reached from an input column only through that facet; an output without one is reached
-   "possible" from any column of any input (and so are all its columns).
+5. Column lineage is authoritative (`Reference._steps`): an output with a columnLineage facet
+   (naming at least one input column) is reached from an input column only through that facet;
+   an output without one is reached "possible" (the dataset, not its columns) from any column of
+   any input. A whole dataset (a start, or reached by dataset-level lineage) may be dropped or
+   reloaded: every output of every job reading it is reached "possible".
 Certainty: a node is exact if some path to it takes only exact (column-level) steps.
 """
 
@@ -169,9 +171,10 @@ def current_lineage(events: list[Event], names: Names) -> dict[tuple[str, str], 
             for ds in e.get("outputs") or []:
                 out = names.canonical(ds["namespace"], ds["name"])
                 facet = (ds.get("facets") or {}).get("columnLineage")
-                if facet is not None:
-                    lineage.outputs[out] = column_lineage(facet, names)
-                else:
+                cl = column_lineage(facet, names) if facet is not None else None
+                if cl is not None and (cl.direct or cl.whole):
+                    lineage.outputs[out] = cl
+                else:  # a facet naming no input column says nothing: dataset-level
                     lineage.outputs.setdefault(out, None)
         for cl in lineage.outputs.values():  # datasets the column lineage reads are inputs too
             for ns, name, _ in {c for cols in (cl.direct.values() if cl else []) for c in cols} | (
@@ -200,7 +203,13 @@ def known_columns(events: list[Event], names: Names) -> dict[DatasetId, set[str]
 
 
 # ---- 5. the walk -----------------------------------------------------------------------------
-# ("col", ds, field) a column; ("ds", ds, "") touched through a column; ("whole", ds, "") all of it
+# A dataset is walked in one of three states, a column in one:
+#   ("col", ds, field)   that column may change;
+#   ("field", ds, "")    the dataset, entered from one of its columns: only that column changed;
+#   ("every", ds, "")    each of its columns may change (a dataset-wide column dependency);
+#   ("whole", ds, "")    the dataset as a whole (a start, or dataset-level lineage): it may be
+#                        dropped or reloaded, so every output of its readers may change — but
+#                        nothing is known of which of their columns.
 State = tuple[str, DatasetId, str]
 
 
@@ -221,24 +230,24 @@ class Reference:
         """Where one state leads, and how certain that step is."""
         kind, ds, fld = state
         steps: list[tuple[State, str]] = []
-        if kind == "whole":  # all of it may change: the dataset and each of its columns
-            steps.append((("ds", ds, ""), EXACT))
+        if kind == "col":
+            steps.append((("field", ds, ""), EXACT))  # a column's change is its dataset's
+        if kind == "every":
+            steps.append((("field", ds, ""), EXACT))
             steps += [(("col", ds, c), EXACT) for c in sorted(self.columns.get(ds, ()))]
-        elif kind == "col":
-            steps.append((("ds", ds, ""), EXACT))  # a column's change is its dataset's
         for lineage in self.readers.get(ds, []):
             for out, cl in lineage.outputs.items():
-                if cl is None and kind == "ds":  # dataset-level lineage only: anything may
-                    steps.append((("whole", out, ""), POSSIBLE))
-                elif cl is not None and kind == "col":  # authoritative: only what it names
+                if kind == "whole" or (kind == "field" and cl is None):
+                    steps.append((("whole", out, ""), POSSIBLE))  # dataset-level lineage
+                elif kind == "col" and cl is not None:  # authoritative: only what it names
                     col = (*ds, fld)
                     steps += [(("col", out, f), EXACT) for f, i in cl.direct.items() if col in i]
                     if col in cl.whole:
-                        steps.append((("whole", out, ""), EXACT))
+                        steps.append((("every", out, ""), EXACT))
         return steps
 
-    def _reach(self, start: State, exact_only: bool) -> set[State]:
-        seen, todo = {start}, [start]
+    def _reach(self, starts: list[State], exact_only: bool) -> set[State]:
+        seen, todo = set(starts), list(starts)
         while todo:
             for nxt, certainty in self._steps(todo.pop()):
                 if (certainty == EXACT or not exact_only) and nxt not in seen:
@@ -250,15 +259,15 @@ class Reference:
         """Datasets and columns downstream of a dataset or column named as a producer writes it,
         each with its certainty; the start (a dataset: and its columns) is not in the answer."""
         ds = self.names.canonical(namespace, name)
-        if field is None:
-            start: State = ("whole", ds, "")
-            excluded = {("Dataset", *ds, "")} | {("Column", *ds, c) for c in self.columns[ds]}
+        if field is None:  # the dataset as a whole, and each of its columns
+            starts: list[State] = [("whole", ds, "")]
+            starts += [("col", ds, c) for c in self.columns[ds]]
         else:
-            start = ("col", ds, field)
-            excluded = {("Column", *ds, field)}
-        exact = {_node(s) for s in self._reach(start, exact_only=True)}
+            starts = [("col", ds, field)]
+        excluded = {_node(s) for s in starts}
+        exact = {_node(s) for s in self._reach(starts, exact_only=True)}
         answer: dict[Node, str] = {}
-        for state in self._reach(start, exact_only=False):
+        for state in self._reach(starts, exact_only=False):
             node = _node(state)
             if node not in excluded:
                 answer[node] = EXACT if node in exact else POSSIBLE

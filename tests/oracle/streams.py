@@ -34,7 +34,8 @@ INDIRECT_SUBTYPES = ("FILTER", "JOIN", "GROUP_BY", "SORT", "WINDOW", "CONDITIONA
 class Shape:
     names: bool = False
     linked: bool = False
-    indirect: bool = False
+    indirect: bool = False  # the `dataset` list, and INDIRECT under every output field (Spark)
+    field_indirect: bool = False  # INDIRECT under one output field only
     partial: bool = False
     runs: int = 1
     shuffled: bool = False
@@ -106,7 +107,7 @@ def jobs(draw: st.DrawFn, shape: Shape, count: int) -> list[Job]:
         if shape.partial and out + 1 < count and draw(st.booleans()):
             outputs.append(out + 1)
         inputs = draw(st.lists(st.integers(0, out - 1), min_size=1, max_size=2, unique=True))
-        lineage = {o: (draw(st.booleans()) if shape.partial else True) for o in outputs}
+        lineage = {o: (draw(st.integers(0, 2)) > 0 if shape.partial else True) for o in outputs}
         found.append(Job(f"job_{len(found)}", sorted(inputs), outputs, lineage))
         out += len(outputs)
     return found
@@ -142,19 +143,27 @@ def column_lineage(
     """A columnLineage facet from `inputs` (as this event names them) to `out`'s columns."""
     per_field: dict[str, list[dict[str, Any]]] = {f: [] for f in out.fields}
     whole: list[dict[str, Any]] = []
-    legacy = not shape.indirect and draw(st.booleans())
+    legacy = not (shape.indirect or shape.field_indirect) and draw(st.booleans())
     for ds in inputs:
         for f in ds["_fields"]:
             source = {"namespace": ds["namespace"], "name": ds["name"], "field": f}
-            if shape.indirect and draw(st.integers(0, 3)) == 0:
+            how = draw(st.sampled_from(["dataset", "every field", "direct"]))
+            if shape.indirect and how == "dataset":
                 whole.append(dict(source))
+                continue
+            if shape.indirect and how == "every field":
+                subtype = draw(st.sampled_from(INDIRECT_SUBTYPES))
+                for target in out.fields:
+                    kinds = [{"type": "INDIRECT", "subtype": subtype}]
+                    per_field[target].append({**source, "transformations": kinds})
                 continue
             targets = draw(
                 st.lists(st.sampled_from(out.fields), min_size=0 if shape.partial else 1,
                          max_size=2, unique=True)
             )  # fmt: skip
             for target in targets:
-                kind = "INDIRECT" if shape.indirect and draw(st.booleans()) else "DIRECT"
+                indirect = shape.field_indirect and draw(st.booleans())
+                kind = "INDIRECT" if indirect else "DIRECT"
                 subtype = draw(
                     st.sampled_from(INDIRECT_SUBTYPES if kind == "INDIRECT" else DIRECT_SUBTYPES)
                 )
@@ -162,6 +171,10 @@ def column_lineage(
                 if not legacy:
                     entry["transformations"] = [{"type": kind, "subtype": subtype}]
                 per_field[target].append(entry)
+    if not whole and not any(per_field.values()):  # a facet that maps nothing is no lineage
+        first = inputs[0]
+        source = {"namespace": first["namespace"], "name": first["name"]}
+        per_field[out.fields[0]].append({**source, "field": first["_fields"][0]})
     facet: dict[str, Any] = {
         "fields": {f: {"inputFields": entries} for f, entries in per_field.items() if entries}
     }
@@ -211,9 +224,10 @@ def streams(draw: st.DrawFn, shape: Shape) -> Stream:
         events = draw(st.permutations(events))
     stream = Stream(world, events)
     # where to start impact: a table (one of its names), and a column of it or the whole table
-    for _ in range(3):
+    for _ in range(4):
         i = draw(st.integers(0, count - 1))
-        col = draw(st.one_of(st.none(), st.sampled_from(world[i].fields)))
+        columns = st.sampled_from(world[i].fields)  # authority shows from a column
+        col = draw(columns if shape.partial else st.one_of(st.none(), columns))
         stream.starts.append((i, col, draw(st.integers(0, 9))))
     return stream
 

@@ -66,3 +66,27 @@ def test_plain_streams(store: GraphStore, stream: Stream) -> None:
     """The ground all classes stand on: canonical names, one run per job, events in time order,
     every input column mapped DIRECTly by its output's column lineage."""
     check(store, stream)
+
+
+@EXAMPLES
+@given(stream=streams(Shape(names=True)))
+def test_names_as_producers_write_them(store: GraphStore, stream: Stream) -> None:
+    """§1: `postgresql://DB:5432`, `postgres://db`, `s3a://lake`, … are one dataset each, in
+    events and in the start's NodeRef."""
+    check(store, stream)
+
+
+@EXAMPLES
+@given(stream=streams(Shape(indirect=True)))
+def test_indirect_lineage_reaches_every_output_column(store: GraphStore, stream: Stream) -> None:
+    """§4: the facet's `dataset` list, and INDIRECT transformations (listed under every output
+    field, as Spark does), reach every output column, exactly."""
+    check(store, stream)
+
+
+@EXAMPLES
+@given(stream=streams(Shape(partial=True)))
+def test_column_lineage_is_authoritative(store: GraphStore, stream: Stream) -> None:
+    """§5: an output with column lineage is reached from an input column only through it; an
+    output with dataset-level lineage only is reached "possible"."""
+    check(store, stream)
