@@ -249,11 +249,26 @@ def check_arrival_orders(
         assert answers(store, times) == expected
 
 
-@SETTINGS
-@given(streams, st.randoms(use_true_random=False), st.lists(st.integers(0, 30), max_size=4))
+MUTATIONS = (streams, st.randoms(use_true_random=False), st.lists(st.integers(0, 30), max_size=4))
+
+
+@settings(SETTINGS, max_examples=30)
+@given(*MUTATIONS)
 def test_mutations_with_retirements_commute(
     store: GraphStore, mutations: list[Any], rnd: Any, cuts: list[int]
 ) -> None:
+    check_commute(store, mutations, rnd, cuts)
+
+
+@settings(SETTINGS, max_examples=300)
+@given(*MUTATIONS)
+def test_mutations_with_retirements_commute_more_examples_embedded(
+    mutations: list[Any], rnd: Any, cuts: list[int]
+) -> None:
+    check_commute(EmbeddedStore(), mutations, rnd, cuts)
+
+
+def check_commute(store: GraphStore, mutations: list[Any], rnd: Any, cuts: list[int]) -> None:
     reference = EmbeddedStore()
     apply_in_batches(reference, mutations, [])
     shuffled = list(mutations)
