@@ -134,15 +134,13 @@ def traverse(
     by_way: dict[tuple[Direction, EdgeKind], list[Step]] = {}
     for step in steps:
         by_way.setdefault((step.direction, step.kind), []).append(step)
-    ways: dict[Direction, list[EdgeKind]] = {}
-    for direction, kind in by_way:
-        ways.setdefault(direction, []).append(kind)
     exact, every = _Pass(start, start_state, covers or {}), _Pass(start, start_state, covers or {})
     result = Traversal(start)
     for _depth in range(max_depth):
         ids = list(dict.fromkeys(node for node, _ in [*exact.frontier, *every.frontier]))
         if not ids:
             break
+        ways = _ways(by_way, {state for _, state in [*exact.frontier, *every.frontier]})
         found = [Hop(edge, way) for edge, way in store.neighbors_each_way(ids, ways, as_of)]
         result.visited_edges += len(found)
         # deterministic: by the node we came from (frontier order), then edge id
@@ -178,6 +176,18 @@ def traverse(
             path = every.best(node_id) or ()
             result.reached[node_id] = Reached(node_id, len(path), Certainty.POSSIBLE, path)
     return result
+
+
+def _ways(
+    by_way: Mapping[tuple[Direction, EdgeKind], list[Step]], states: set[State]
+) -> dict[Direction, list[EdgeKind]]:
+    """The edge kinds worth reading this level: those a step follows from a state the frontier
+    holds (a dataset's columns only when some dataset is in a state that fans out to them)."""
+    ways: dict[Direction, list[EdgeKind]] = {}
+    for (direction, kind), steps in by_way.items():
+        if any(s.only_from is None or not s.only_from.isdisjoint(states) for s in steps):
+            ways.setdefault(direction, []).append(kind)
+    return ways
 
 
 def _states_of(frontier: list[Visit]) -> dict[str, list[State]]:
