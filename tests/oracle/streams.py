@@ -38,6 +38,7 @@ class Shape:
     field_indirect: bool = False  # INDIRECT under one output field only
     partial: bool = False
     runs: int = 1
+    dataset_level: bool = False  # no column lineage at all
     shuffled: bool = False
 
 
@@ -107,7 +108,10 @@ def jobs(draw: st.DrawFn, shape: Shape, count: int) -> list[Job]:
         if shape.partial and out + 1 < count and draw(st.booleans()):
             outputs.append(out + 1)
         inputs = draw(st.lists(st.integers(0, out - 1), min_size=1, max_size=2, unique=True))
-        lineage = {o: (draw(st.integers(0, 2)) > 0 if shape.partial else True) for o in outputs}
+        lineage = {
+            o: not shape.dataset_level and (draw(st.integers(0, 2)) > 0 if shape.partial else True)
+            for o in outputs
+        }
         found.append(Job(f"job_{len(found)}", sorted(inputs), outputs, lineage))
         out += len(outputs)
     return found

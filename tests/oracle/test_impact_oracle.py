@@ -77,6 +77,14 @@ def test_names_as_producers_write_them(store: GraphStore, stream: Stream) -> Non
 
 
 @EXAMPLES
+@given(stream=streams(Shape(runs=3, shuffled=True, dataset_level=True)))
+def test_time_decides_not_arrival_dataset_level(store: GraphStore, stream: Stream) -> None:
+    """§3 for jobs without column lineage: a job's current inputs are its newest run's, whatever
+    the order its runs' events arrive in."""
+    check(store, stream, shuffled=True)
+
+
+@EXAMPLES
 @given(stream=streams(Shape(indirect=True)))
 def test_indirect_lineage_reaches_every_output_column(store: GraphStore, stream: Stream) -> None:
     """§4: the facet's `dataset` list, and INDIRECT transformations (listed under every output
