@@ -39,6 +39,7 @@ class Shape:
     partial: bool = False
     runs: int = 1
     dataset_level: bool = False  # no column lineage at all
+    every_field_named: bool = False  # an output field without inputs is listed, with none
     shuffled: bool = False
 
 
@@ -180,7 +181,11 @@ def column_lineage(
         source = {"namespace": first["namespace"], "name": first["name"]}
         per_field[out.fields[0]].append({**source, "field": first["_fields"][0]})
     facet: dict[str, Any] = {
-        "fields": {f: {"inputFields": entries} for f, entries in per_field.items() if entries}
+        "fields": {
+            f: {"inputFields": entries}
+            for f, entries in per_field.items()
+            if entries or shape.every_field_named
+        }
     }
     if whole:
         facet["dataset"] = whole

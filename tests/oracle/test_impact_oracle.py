@@ -77,6 +77,14 @@ def test_names_as_producers_write_them(store: GraphStore, stream: Stream) -> Non
 
 
 @EXAMPLES
+@given(stream=streams(Shape(runs=3, shuffled=True, every_field_named=True)))
+def test_time_decides_not_arrival_every_field_named(store: GraphStore, stream: Stream) -> None:
+    """§3 where each facet lists every output field (those without inputs with none): the current
+    column lineage is the newest run's, whatever the arrival order."""
+    check(store, stream, shuffled=True)
+
+
+@EXAMPLES
 @given(stream=streams(Shape(runs=3, shuffled=True, dataset_level=True)))
 def test_time_decides_not_arrival_dataset_level(store: GraphStore, stream: Stream) -> None:
     """§3 for jobs without column lineage: a job's current inputs are its newest run's, whatever
