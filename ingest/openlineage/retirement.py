@@ -5,8 +5,9 @@ output's column lineage as of the event's time. Each output column it names keep
 columns listed for it, and the output dataset keeps only the dataset-wide inputs (`dataset`, if
 the facet has that list); the other FEEDS into them are retired. The store decides by time
 whether a retirement applies (graph/validity.py), so an older run's COMPLETE arriving late never
-closes a newer run's edges. Output columns the facet does not name are left alone (their
-HAS_COLUMN follows the schema); a column it names with no inputs loses all its FEEDS.
+closes a newer run's edges. The facet is the output's whole column lineage: a column it names
+with no inputs, or one the same output's schema facet lists and the facet does not name, loses
+all its FEEDS. Columns named by neither are left alone (nothing in a pure mapping knows them).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from graph.model import EdgeKind, NodeKey
 from graph.mutations import Direction
 from ingest.openlineage.builder import EventGraph, facet, facets_of
-from ingest.openlineage.columns import column_flows
+from ingest.openlineage.columns import column_flows, schema_columns
 from ingest.openlineage.identity import AliasTable
 from ingest.openlineage.naming import column_key
 
@@ -39,7 +40,19 @@ def retire_replaced_feeds(
                     # when it lists no input: the retirement's anchor never hangs loose
                     named = g.edge(output, EdgeKind.HAS_COLUMN, column_key(output, out_field))
                     keep[named.dst] = set()
+            # the output's columns its schema lists and the lineage does not name: none of their
+            # inputs is current any more (the facet is the whole column lineage of the output)
+            for path in _schema_paths(ds):
+                keep.setdefault(column_key(output, path), set())
             for source, target in column_flows(output, lineage, aliases):
                 keep.setdefault(target, set()).add(source)
             for target, sources in sorted(keep.items()):
                 g.retire(target, EdgeKind.FEEDS, Direction.IN, sources)
+
+
+def _schema_paths(ds: Any) -> list[str]:
+    schema = facet(facets_of(ds), "schema")
+    try:
+        return [path for path, _ in schema_columns(schema.get("fields"))] if schema else []
+    except TypeError:
+        return []  # reported when the schema facet was mapped

@@ -75,7 +75,7 @@ def run_events(draw: st.DrawFn, job: str, index: int) -> list[Event]:
     ds_out = dataset(output, False, columns)
     if draw(st.booleans()):
         fields = {}
-        for c in columns:
+        for c in columns[: draw(st.integers(1, len(columns)))]:  # may leave columns unnamed
             namespace, name = input_ref(draw(st.sampled_from(inputs)), by_path)
             source = {"namespace": namespace, "name": name, "field": draw(st.sampled_from(FIELDS))}
             fields[c] = {"inputFields": [source]}
@@ -159,15 +159,21 @@ def canonical(namespace: str, name: str) -> tuple[str, str]:
 
 
 def current_feeds_by_rule(events: list[Event]) -> set[tuple[tuple[str, str, str], str, str]]:
-    """Per output column: the sources the newest COMPLETE naming it in its column lineage listed,
-    and any listed at or after that time; every source ever listed if no COMPLETE names it."""
+    """Per output column: the sources the newest COMPLETE naming it in its column lineage (or
+    listing it in the schema beside one) listed, and any listed at or after that time; every
+    source ever listed if no such COMPLETE names it."""
     said: dict[tuple[str, str], list[tuple[str, str, tuple[str, str, str]]]] = {}
     for _, body in events:
         at = canonical_time(body["eventTime"])
         for ds in body["outputs"]:
-            lineage = ds["facets"].get("columnLineage", {}).get("fields", {})
-            for field in lineage:
+            if "columnLineage" not in ds["facets"]:
+                continue
+            lineage = ds["facets"]["columnLineage"]["fields"]
+            # the facet is the output's whole column lineage: its schema's columns too
+            schema = [f["name"] for f in ds["facets"]["schema"]["fields"]]
+            for field in {*lineage, *schema}:
                 said.setdefault((ds["name"], field), []).append((at, body["eventType"], ()))
+            for field in lineage:
                 for f in lineage[field]["inputFields"]:
                     source = (*canonical(f["namespace"], f["name"]), f["field"])
                     said[(ds["name"], field)].append((at, body["eventType"], source))
