@@ -30,12 +30,21 @@ def test_timed_out_write_is_unavailable_not_refused(neo4j_server, neo4j_store) -
     for i in range(100):
         col = NodeKey.of(NodeKind.COLUMN, namespace="bulk", name="hub", field=f"c{i:05d}")
         b.edge(hub, EdgeKind.HAS_COLUMN, col, p)
+    # The checkpoint node exists (committed), so the batch's MERGE finds it and must take its
+    # lock; a node created only inside the blocker's transaction would be invisible to the batch,
+    # which would then create its own and never wait (seen in CI).
+    hurried._driver.execute_query(
+        "MERGE (c:LkgCheckpoint {name: 'projector'}) SET c.seq = 0", database_=hurried.database
+    )
     with (
         hurried._driver.session(database=hurried.database) as blocker_session,
         blocker_session.begin_transaction() as blocker,
     ):
-        # the checkpoint node, locked by an open transaction that never commits
-        blocker.run("MERGE (c:LkgCheckpoint {name: 'projector'}) SET c.seq = 0").consume()
+        # locked by an open transaction that never commits
+        locked = blocker.run(
+            "MATCH (c:LkgCheckpoint {name: 'projector'}) SET c.seq = 0 RETURN count(c) AS n"
+        ).single()
+        assert locked is not None and locked["n"] == 1
         try:
             # the timeout reports itself as TransactionTimedOut, or as LockClientStopped when
             # it stops the transaction while it waits for a lock
