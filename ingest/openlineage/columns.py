@@ -5,6 +5,8 @@ given once per output field (`transformationType`/`transformationDescription`). 
 field carries `transformations[]` ({type DIRECT|INDIRECT, subtype, description, masking}), and the
 `dataset` list names input columns that affect the whole output (filters, joins, grouping). Both
 become one FEEDS edge per (input column, output column or dataset) with the transformations merged.
+An input listed as INDIRECT under one output field affects the whole output too: it also gets the
+FEEDS edge into the output dataset that the `dataset` list would give it.
 """
 
 from __future__ import annotations
@@ -141,6 +143,11 @@ def column_flows(
             merged.add_list(entry.get("transformations"))
             # legacy form: one type/description per output field, applying to all its inputs
             merged.add(spec.get("transformationType"), None, spec.get("transformationDescription"))
+            # an INDIRECT input (a filter, a join, a grouping) decides which rows the output
+            # holds, whichever field a producer lists it under: every column of the output can
+            # change with it, as for the dataset-wide list
+            if indirect := _indirect(entry.get("transformations")):
+                flows.setdefault((source, output), Transformations()).add_list(indirect)
     whole = lineage.get("dataset") or []
     if not isinstance(whole, list):
         raise TypeError("columnLineage dataset must be a list")
@@ -150,6 +157,18 @@ def column_flows(
                 entry.get("transformations")
             )
     return flows
+
+
+def _indirect(transformations: Any) -> list[Any]:
+    """The INDIRECT entries of an input field's `transformations` (a list, checked by
+    `Transformations.add_list`)."""
+    if not isinstance(transformations, list):
+        return []
+    return [
+        t
+        for t in transformations
+        if isinstance(t, dict) and str(t.get("type") or "").upper() == "INDIRECT"
+    ]
 
 
 def lineage_inputs(output: NodeKey, lineage: dict[str, Any], aliases: AliasTable) -> set[NodeKey]:

@@ -215,6 +215,11 @@ def test_spark_column_lineage_with_transformations_on_the_hive_table_identity() 
         (f"{src2}#c", f"{out}#agg"): (["DIRECT"], ["AGGREGATION"]),
         (f"{src2}#a", f"{out}#agg"): (["INDIRECT"], ["FILTER", "JOIN"]),
         (f"{src1}#a", f"{out}#agg"): (["INDIRECT"], ["FILTER", "GROUP_BY", "JOIN"]),
+        # an INDIRECT input (filter, join, grouping) under any field reaches the whole output:
+        # one FEEDS into the dataset, carrying only the INDIRECT transformations (issue 15 §4)
+        (f"{src1}#a", out): (["INDIRECT"], ["FILTER", "GROUP_BY", "JOIN"]),
+        (f"{src1}#b", out): (["INDIRECT"], ["GROUP_BY"]),
+        (f"{src2}#a", out): (["INDIRECT"], ["FILTER", "JOIN"]),
     }
     assert feeds(store)[(f"{src1}#a", f"{out}#ident")]["description"] == (
         "t1.a AS ident; GROUP BY t1.a, t1.b; INNER JOIN ON (t1.a = t2.a); "

@@ -617,10 +617,16 @@ def test_column_lineage_with_transformations_and_dataset_level_inputs() -> None:
         col("orders", "email"),
         col("orders", "status"),
     }
+    # amount's GROUP_BY (INDIRECT) decides which rows summary holds: it reaches the whole output
+    assert edge(store, col("orders", "amount"), EdgeKind.FEEDS, ds("summary")).props == {
+        "transformation_types": ["INDIRECT"],
+        "transformation_subtypes": ["GROUP_BY"],
+        "masking": False,
+    }
     assert far(edges(store, ds("summary"), Direction.OUT, EdgeKind.HAS_COLUMN), Direction.OUT) == {
         total
     }
-    assert store.stats().edges["FEEDS"] == 3
+    assert store.stats().edges["FEEDS"] == 4
 
 
 def test_datasets_only_the_column_lineage_names_become_derived_inputs() -> None:
