@@ -1,10 +1,12 @@
 """The model registry of the value-chain world, made with MLflow's own client (runs on
 .venv-sources): `python seed_mlflow_world.py TRACKING_URI`.
 
-Two training runs of credit-risk read the warehouse's feature table at the snapshot the ETL wrote
-(digest = the OpenLineage dataset version `2026-11-20`); MLflow has no resolver for a Postgres
-source, so the input is logged as MLflow's Dataset entity with a `postgres` source type and a
-`uri`, as a custom DatasetSource would. Both versions use the Feast service risk/credit_model_v1;
+Two training runs of credit-risk read the warehouse's feature table. The baseline names the
+snapshot the ETL wrote (digest = the OpenLineage dataset version `2026-11-20`); the tuned run names
+it by MLflow's own content digest, a version no OpenLineage producer reported (the trace must
+resolve its writer by time). MLflow has no resolver for a Postgres source, so the input is logged
+as MLflow's Dataset entity with a `postgres` source type and a `uri`, as a custom DatasetSource
+would. Both versions use the Feast service risk/credit_model_v1;
 v1 is registered first, v2 becomes champion. Prints the run ids and versions as JSON.
 """
 
@@ -37,6 +39,7 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 warnings.filterwarnings("ignore")
 MODEL = "credit-risk"
 SNAPSHOT = "2026-11-20"
+CONTENT_DIGEST = "8f2b1c9d"  # MLflow's digest of the data it saw: no OpenLineage version
 FEATURES_URI = "postgresql://db/analytics?table=features.customer_spend"
 SCHEMA = {
     "mlflow_colspec": [
@@ -46,7 +49,7 @@ SCHEMA = {
 }
 
 
-def train(client: MlflowClient, run_name: str, c: float) -> tuple[str, str]:
+def train(client: MlflowClient, run_name: str, c: float, digest: str) -> tuple[str, str]:
     df = pd.DataFrame(
         {"total_spend": [155.5, 95.25, 210.0, 12.0], "order_count": [2, 2, 1, 1], "y": [0, 1, 0, 1]}
     )
@@ -55,7 +58,7 @@ def train(client: MlflowClient, run_name: str, c: float) -> tuple[str, str]:
         mlflow.log_metric("val_auc", 0.8 + c / 100)
         features = Dataset(
             name="customer_spend",
-            digest=SNAPSHOT,
+            digest=digest,
             source_type="postgres",
             source=json.dumps({"uri": FEATURES_URI}),
             schema=json.dumps(SCHEMA),
@@ -78,8 +81,8 @@ def main() -> None:
         MODEL, tags={"owner": "team:ml-risk"}, description="Probability of default."
     )
     runs, versions = [], []
-    for name, c in (("baseline", 1.0), ("tuned", 0.5)):
-        run_id, model_id = train(client, name, c)
+    for name, c, digest in (("baseline", 1.0, SNAPSHOT), ("tuned", 0.5, CONTENT_DIGEST)):
+        run_id, model_id = train(client, name, c, digest)
         mv = mlflow.register_model(f"models:/{model_id}", MODEL)
         client.set_model_version_tag(
             MODEL, mv.version, "feast.feature_service", "risk/credit_model_v1"
