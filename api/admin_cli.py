@@ -31,7 +31,7 @@ from rich.table import Table
 from api.cli import app, console
 from api.settings import Settings
 from graph.timefmt import now
-from ingest import chain
+from ingest import chain, logcheck
 
 LOG, DECISIONS, KEYS = "events.sqlite3", "decisions.sqlite3", "keys.sqlite3"
 # copied in this order: the log last, so it is at least as new as every table that follows it
@@ -128,12 +128,29 @@ def verify(
         typer.Argument(help="the log to check (default: events.sqlite3 in the data dir)"),
     ] = None,
 ) -> None:
-    """Walk the event log's hash chain; report the first broken entry (exit 1) or its head."""
+    """Run SQLite's integrity_check on the event log and walk its hash chain; report the
+    damage or the first broken entry (exit 1), or the head."""
     path = log_file or Settings().data_dir / LOG
     if not path.is_file():
         raise _fail(f"no event log at {path}")
-    if not check_chain(path, "verifying").intact:
+    sound = check_integrity(path)  # both run: a damaged index and a forged entry are apart
+    if not (check_chain(path, "verifying").intact and sound):
         raise typer.Exit(1)
+
+
+def check_integrity(path: Path) -> bool:
+    """SQLite's integrity_check (every page, every index against its table); print the verdict."""
+    try:
+        with closing(sqlite3.connect(path)) as db, console.status("SQLite integrity_check"):
+            problems = logcheck.integrity_problems(db, quick=False)
+    except sqlite3.DatabaseError as exc:
+        raise _fail(logcheck.describe_damage(path, exc)) from None
+    if problems:
+        console.print(f"SQLite integrity_check failed: {'; '.join(problems)}", style="red",
+                      markup=False, soft_wrap=True)  # fmt: skip
+    else:
+        console.print("SQLite integrity_check: ok")
+    return not problems
 
 
 @app.command()
@@ -194,6 +211,7 @@ def restore(
                 copy_database(src / name, data / name)
             elif (data / name).exists():
                 console.print(f"[yellow]kept[/yellow] {data / name}: not in the backup")
+    logcheck.store_head(target, report.head_seq, report.head_hash)  # verified just above
     console.print(
         f"restored {report.entries} entries into {data}; "
         "refill the graph with `lkg rebuild` (Neo4j) or a restart (embedded)"

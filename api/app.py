@@ -153,8 +153,11 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
 
     @app.get("/readyz", tags=["ops"])
     async def readyz(request: Request) -> JSONResponse:
-        """Readiness: the store answers now."""
+        """Readiness: the event log is sound (as far as its reads and writes tell) and the
+        store answers now."""
         current: GraphStore = request.app.state.store
+        if (fault := request.app.state.event_log.fault) is not None:
+            return JSONResponse({"status": "unavailable", "log": "damaged", "error": fault}, 503)
         try:
             await run_in_threadpool(current.ping)
         except StoreUnavailable as exc:

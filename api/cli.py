@@ -46,6 +46,13 @@ def serve(
         console.print(f"[red]{exc}[/red]", soft_wrap=True)
         raise typer.Exit(2) from None
     configure_logging(settings.log_format, settings.log_level)
+    from ingest.logcheck import LogFault, verify_before_serving
+
+    try:  # never serve a log that is damaged or was edited (exit codes: docs/cli.md)
+        verify_before_serving(settings.data_dir / "events.sqlite3")
+    except LogFault as exc:
+        console.print(str(exc), style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
     store = "Neo4j at " + settings.neo4j_uri if settings.neo4j_uri else "embedded (in memory)"
     logging.getLogger("lkg").info(
         "starting on http://%s:%d, store: %s", settings.host, settings.port, store

@@ -135,7 +135,10 @@ async def post_lineage_bulk(request: Request, principal: IngestCaller) -> JSONRe
 async def get_event(event_id: str, request: Request) -> JSONResponse:
     """The raw event as received: the evidence behind every node and edge it asserted."""
     log: EventLog = request.app.state.event_log
-    entry = await run_in_threadpool(log.get, event_id)
+    try:
+        entry = await run_in_threadpool(log.get, event_id)
+    except LogUnavailable as exc:
+        return _problem(503, f"cannot read the event now: {exc}")
     if entry is None:
         return _problem(404, f"no event with id {event_id!r}")
     return JSONResponse(

@@ -91,19 +91,30 @@ class ChainReport:
         return self.broken is None
 
 
-def verify(db: sqlite3.Connection, progress: Callable[[int], None] = lambda _: None) -> ChainReport:
+def verify(
+    db: sqlite3.Connection,
+    progress: Callable[[int], None] = lambda _: None,
+    *,
+    after: tuple[int, str] = (0, GENESIS),
+) -> ChainReport:
     """Walk the chain in seq order, a batch at a time, in one read snapshot; stop at the first
-    break. `progress` is told how many entries each batch held."""
+    break. `progress` is told how many entries each batch held. `after` (seq, entry_hash): start
+    past an entry already verified (ingest/logcheck.py checks that anchor itself)."""
     db.execute("BEGIN")  # one snapshot: entries appended meanwhile are not half seen
     try:
-        return _walk(db, progress)
+        return _walk(db, progress, after)
     finally:
         db.execute("ROLLBACK")
 
 
-def _walk(db: sqlite3.Connection, progress: Callable[[int], None]) -> ChainReport:
-    cursor = db.execute(f"SELECT {HASHED}, prev_hash, entry_hash FROM events ORDER BY seq")
-    checked, last_seq, last_hash = 0, 0, GENESIS
+def _walk(
+    db: sqlite3.Connection, progress: Callable[[int], None], after: tuple[int, str]
+) -> ChainReport:
+    cursor = db.execute(
+        f"SELECT {HASHED}, prev_hash, entry_hash FROM events WHERE seq > ? ORDER BY seq",
+        (after[0],),
+    )
+    checked, (last_seq, last_hash) = 0, after
     while rows := cursor.fetchmany(READ_BATCH):
         for row in rows:
             seq, event_id = int(row[0]), str(row[1])
@@ -118,6 +129,30 @@ def _walk(db: sqlite3.Connection, progress: Callable[[int], None]) -> ChainRepor
         problem = f"{missing} missing at the end: the log had assigned seq up to {assigned}"
         return ChainReport(checked, last_seq, last_hash, Break(last_seq + 1, "", problem))
     return ChainReport(checked, last_seq, last_hash, None)
+
+
+def anchor_problem(db: sqlite3.Connection, seq: int, digest: str) -> Break | None:
+    """Whether the entry at `seq` is still the one verified with hash `digest` and none before
+    it is missing: a cheap stand-in for walking entries 1..seq again. It catches that entry
+    edited, the chain rewritten through it, and any entry before it deleted (a count); an
+    entry before it edited in place is found only by the full walk (`lkg verify`)."""
+    row = db.execute(
+        f"SELECT {HASHED}, prev_hash, entry_hash FROM events WHERE seq = ?", (seq,)
+    ).fetchone()
+    if row is None:
+        return Break(seq, "", "the last verified entry is gone: entries were cut off or deleted")
+    event_id, stored = str(row[1]), row[8]
+    if stored != digest or entry_hash(str(row[7]), row[:7]) != digest:
+        problem = (
+            f"entry seq {seq} is no longer the one verified at the last start (hash "
+            f"{_short(digest)}): it was changed, or the chain was rewritten through it"
+        )
+        return Break(seq, event_id, problem)
+    (present,) = db.execute("SELECT count(*) FROM events WHERE seq <= ?", (seq,)).fetchone()
+    if present != seq:
+        problem = f"{seq - present} of the entries before seq {seq} are missing (deleted)"
+        return Break(seq, event_id, problem)
+    return None
 
 
 def _problem(row: tuple[object, ...], last_seq: int, last_hash: str) -> str | None:

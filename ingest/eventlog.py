@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.timefmt import now
-from ingest import chain
+from ingest import chain, logcheck
 from ingest.history import EntryType, HistoryEntry, decode_cursor
 
 _SCHEMA = """
@@ -64,7 +64,8 @@ CREATE TABLE IF NOT EXISTS sync_state (
 
 
 class LogUnavailable(RuntimeError):
-    """The log cannot be written (disk full, read-only, locked): nothing was accepted."""
+    """The log cannot be written (disk full, read-only, locked) or read (a damaged page):
+    nothing was accepted."""
 
 
 def canonical_json(body: Any) -> str:
@@ -113,6 +114,8 @@ class EventLog:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        # set once SQLite reports the file damaged: /readyz says so, nothing more is written
+        self.fault: str | None = None
         try:
             self._db = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, timeout=30
@@ -127,9 +130,16 @@ class EventLog:
             with self._transaction() as db:
                 chain.ensure_chain(db)
 
+    def _failed(self, exc: sqlite3.Error) -> LogUnavailable:
+        if logcheck.is_corruption(exc):
+            self.fault = f"event log {self.path} is damaged: {exc} (run `lkg verify`)"
+        return LogUnavailable(self.fault or f"event log {self.path}: {exc}")
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            if self.fault is not None:  # writing more into a damaged file can only lose more
+                raise LogUnavailable(self.fault)
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
@@ -139,7 +149,7 @@ class EventLog:
                     raise
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
-                raise LogUnavailable(f"event log {self.path}: {exc}") from exc
+                raise self._failed(exc) from exc
 
     def append(self, events: Sequence[NewEvent]) -> list[Appended]:
         """Store the events durably (one fsync for the lot); duplicates are not stored twice.
@@ -170,7 +180,12 @@ class EventLog:
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
-            return self._db.execute(sql, params).fetchall()
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                if not logcheck.is_corruption(exc):
+                    raise
+                raise self._failed(exc) from exc
 
     def read(
         self, after_seq: int, limit: int, *, source: str | None = None, upto: int | None = None
@@ -272,13 +287,20 @@ class EventLog:
         types: Collection[EntryType] | None = None,
         limit: int = 50,
         after: str | None = None,
+        also: Sequence[str] = (),
     ) -> list[HistoryEntry]:
         """A node's entries by (event time, seq, entry type), from `since` to `until` (both
-        inclusive, canonical times), after the cursor `after`. Events parked after their
-        entries were recorded (the store refused them) are left out. ValueError on a bad cursor.
+        inclusive, canonical times), after the cursor `after`; with `also`, the entries of these
+        ids too (the node's ids under its dataset's other names, graph/merge.py). Events parked
+        after their entries were recorded (the store refused them) are left out. ValueError on a
+        bad cursor.
         """
-        where = ["h.node_id = ?", "h.seq NOT IN (SELECT seq FROM parked)"]
-        params: list[Any] = [node_id]
+        ids = list(dict.fromkeys([node_id, *also]))  # `also`: its ids under other names
+        where = [
+            f"h.node_id IN ({', '.join('?' * len(ids))})",
+            "h.seq NOT IN (SELECT seq FROM parked)",
+        ]
+        params: list[Any] = [*ids]
         if since is not None:
             where.append("h.event_time >= ?")
             params.append(since)
