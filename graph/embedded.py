@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 
@@ -29,10 +29,15 @@ def _valid(record: Record, as_of: str | None) -> bool:
 
 
 class _EmbeddedUnitOfWork(UnitOfWork):
-    def __init__(self, graph: nx.MultiDiGraph, aliases: dict[str, set[str]]) -> None:
+    def __init__(
+        self, graph: nx.MultiDiGraph, aliases: dict[str, set[str]], links: dict[str, str]
+    ) -> None:
         self._g = graph
         self._aliases = aliases
+        self._links = links
         self._pending: tuple[dict[str, Record], dict[EdgeId, Record]] | None = None
+        self._deleted: list[str] = []
+        self._new_links: dict[str, str] = {}
         self.checkpoint: int | None = None
 
     def set_checkpoint(self, seq: int) -> None:
@@ -66,6 +71,31 @@ class _EmbeddedUnitOfWork(UnitOfWork):
                     found[(src, ekind, dst, disc)] = dict(data)
         return found
 
+    def load_around(self, ids: Sequence[str]) -> dict[EdgeId, Record]:
+        found: dict[EdgeId, Record] = {}
+        for node in ids:
+            if node not in self._g:
+                continue
+            for src, dst, (kind, disc), data in [
+                *self._g.out_edges(node, keys=True, data=True),
+                *self._g.in_edges(node, keys=True, data=True),
+            ]:
+                found[(src, kind, dst, disc)] = dict(data)
+        return found
+
+    def load_aliases(self, names: Sequence[str]) -> dict[str, str]:
+        return {n: self._links[n] for n in names if n in self._links}
+
+    def load_aliases_to(self, canonicals: Sequence[str]) -> dict[str, str]:
+        wanted = set(canonicals)
+        return {a: c for a, c in self._links.items() if c in wanted}
+
+    def delete_nodes(self, ids: Sequence[str]) -> None:
+        self._deleted.extend(ids)  # staged, like the writes
+
+    def write_aliases(self, rows: Mapping[str, str]) -> None:
+        self._new_links.update(rows)
+
     def write(
         self,
         nodes: dict[str, Record],
@@ -77,6 +107,11 @@ class _EmbeddedUnitOfWork(UnitOfWork):
         self._pending = (nodes, edges)
 
     def commit(self) -> None:
+        for node_id in self._deleted:
+            if node_id in self._g:
+                self._index_aliases(node_id, self._g.nodes[node_id].get("aliases") or (), ())
+                self._g.remove_node(node_id)
+        self._links.update(self._new_links)
         if self._pending is None:
             return
         nodes, edges = self._pending
@@ -112,11 +147,12 @@ class EmbeddedStore(GraphStore):
         self._lock = threading.RLock()
         self._checkpoint = 0
         self._aliases: dict[str, set[str]] = {}  # a Dataset's other name -> the nodes it names
+        self._links: dict[str, str] = {}  # the alias table (graph/merge.py): alias id -> canonical
 
     @contextmanager
     def _unit_of_work(self) -> Iterator[UnitOfWork]:
         with self._lock:
-            uow = _EmbeddedUnitOfWork(self._g, self._aliases)
+            uow = _EmbeddedUnitOfWork(self._g, self._aliases, self._links)
             yield uow
             uow.commit()
             if uow.checkpoint is not None:
@@ -170,6 +206,15 @@ class EmbeddedStore(GraphStore):
             found = [n for n in self.get_nodes(ids) if n.key.kind is NodeKind.DATASET]
         return found[:limit]
 
+    def linked_names(self, ids: Sequence[str]) -> dict[str, str]:
+        with self._lock:
+            return {i: self._links[i] for i in ids if i in self._links}
+
+    def names_linked_to(self, ids: Sequence[str]) -> dict[str, str]:
+        wanted = set(ids)
+        with self._lock:
+            return {a: c for a, c in self._links.items() if c in wanted}
+
     def stats(self) -> GraphStats:
         with self._lock:
             nodes = Counter(kind for _, kind in self._g.nodes(data="kind"))
@@ -200,4 +245,5 @@ class EmbeddedStore(GraphStore):
         with self._lock:
             self._g.clear()
             self._aliases.clear()
+            self._links.clear()
             self._checkpoint = 0

@@ -1,4 +1,5 @@
-"""What ingestors hand to a store: upserts of nodes and edges, and retirements of edges.
+"""What ingestors hand to a store: upserts of nodes and edges, retirements of edges, and links
+between two names of one dataset.
 
 Every mutation carries the provenance of the event that asserted it. Ingestors build these and
 never talk to a store's query language; stores apply them with `GraphStore.apply`.
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from graph.model import KEY_FIELDS, RESERVED_PROPS, EdgeKind, NodeKey, check_props
+from graph.model import KEY_FIELDS, RESERVED_PROPS, EdgeKind, NodeKey, NodeKind, check_props
 from graph.timefmt import canonical_time
 
 
@@ -109,7 +110,27 @@ class EdgeRetire:
     only: frozenset[NodeKey] | None = None
 
 
-Mutation = NodeUpsert | EdgeUpsert | EdgeRetire
+@dataclass(frozen=True, slots=True)
+class DatasetLink:
+    """`alias` and `canonical` name one dataset (e.g. a storage path and its TABLE symlink).
+
+    The store keeps `alias` as another name of `canonical` from then on: mutations naming the
+    alias (or its columns, versions) are applied to the canonical node, and whatever the store
+    already holds under the alias is re-homed there (graph/merge.py), whatever the order in which
+    the events arrive."""
+
+    alias: NodeKey
+    canonical: NodeKey
+    prov: Provenance
+
+    def __post_init__(self) -> None:
+        if self.alias.kind is not NodeKind.DATASET or self.canonical.kind is not NodeKind.DATASET:
+            raise ValueError("a link joins two Dataset names")
+        if self.alias == self.canonical:
+            raise ValueError("a dataset is not an alias of itself")
+
+
+Mutation = NodeUpsert | EdgeUpsert | EdgeRetire | DatasetLink
 
 
 @dataclass(slots=True)

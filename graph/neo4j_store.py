@@ -53,6 +53,10 @@ SCHEMA: tuple[LiteralString, ...] = (
     "CREATE FULLTEXT INDEX dataset_aliases IF NOT EXISTS FOR (n:Dataset) ON EACH [n.aliases] "
     "OPTIONS {indexConfig: {`fulltext.analyzer`: 'keyword'}}",
     "CALL db.awaitIndex('dataset_aliases', 300)",
+    # the alias table (graph/merge.py): one LkgAlias per name linked onto another dataset node,
+    # apart from the graph (no :Node label), looked up by name and, rarely, by canonical
+    "CREATE CONSTRAINT lkg_alias_key IF NOT EXISTS FOR (a:LkgAlias) REQUIRE a.key IS UNIQUE",
+    "CREATE INDEX lkg_alias_canonical IF NOT EXISTS FOR (a:LkgAlias) ON (a.canonical)",
 )
 
 # Records the loads found are updated in place; new ones are created outright, labels in the
@@ -219,6 +223,31 @@ def _edge_rows(result: Iterable[Any]) -> dict[EdgeId, Record]:
     return {(r["src"], r["kind"], r["dst"], r["p"]["disc"]): r["p"] for r in result}
 
 
+# A batch's nodes and the alias rows of the datasets it names, in one round trip: an ingest
+# that brings no new link pays no extra trip for knowing its names.
+_LOAD_NODES_AND_ALIASES: LiteralString = (
+    "CALL () { UNWIND $ids AS id MATCH (n:Node {key: id}) "
+    "RETURN n.key AS key, properties(n) AS p, null AS canonical "
+    "UNION ALL UNWIND $names AS name MATCH (a:LkgAlias {key: name}) "
+    "RETURN a.key AS key, null AS p, a.canonical AS canonical } "
+    "RETURN key, p, canonical"
+)
+_LOAD_ALIASES: LiteralString = (
+    "UNWIND $names AS name MATCH (a:LkgAlias {key: name}) RETURN a.key AS key, a.canonical AS c"
+)
+_LOAD_ALIASES_TO: LiteralString = (
+    "UNWIND $ids AS id MATCH (a:LkgAlias {canonical: id}) RETURN a.key AS key, a.canonical AS c"
+)
+_WRITE_ALIASES: LiteralString = (
+    "UNWIND $rows AS row MERGE (a:LkgAlias {key: row.key}) SET a.canonical = row.canonical"
+)
+_DELETE_NODES: LiteralString = "UNWIND $ids AS id MATCH (n:Node {key: id}) DETACH DELETE n"
+_LOAD_AROUND: LiteralString = (
+    "UNWIND $ids AS id MATCH (a:Node {key: id}) USING INDEX a:Node(key) "
+    "MATCH (a)-[r]-() "
+    "RETURN startNode(r).key AS src, type(r) AS kind, endNode(r).key AS dst, properties(r) AS p"
+)
+
 _SET_CHECKPOINT: LiteralString = "MERGE (c:LkgCheckpoint {name: 'projector'}) SET c.seq = $seq"
 _GET_CHECKPOINT: LiteralString = "MATCH (c:LkgCheckpoint {name: 'projector'}) RETURN c.seq AS seq"
 
@@ -253,6 +282,51 @@ class _Neo4jUnitOfWork(UnitOfWork):
             for chunk in _chunks(ids):
                 found.update(_edge_rows(self._tx.run(query, anchors=chunk)))
         return found
+
+    def load_nodes_and_aliases(
+        self, ids: Sequence[str], names: Sequence[str]
+    ) -> tuple[dict[str, Record], dict[str, str]]:
+        if not names:
+            return self.load_nodes(ids), {}
+        nodes: dict[str, Record] = {}
+        aliases: dict[str, str] = {}
+        id_chunks, name_chunks = list(_chunks(list(ids))), list(_chunks(list(names)))
+        for i in range(max(len(id_chunks), len(name_chunks))):
+            some_ids = id_chunks[i] if i < len(id_chunks) else []
+            some_names = name_chunks[i] if i < len(name_chunks) else []
+            for r in self._tx.run(_LOAD_NODES_AND_ALIASES, ids=some_ids, names=some_names):
+                if r["p"] is not None:
+                    nodes[r["key"]] = r["p"]
+                else:
+                    aliases[r["key"]] = r["canonical"]
+        return nodes, aliases
+
+    def load_aliases(self, names: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for chunk in _chunks(list(names)):
+            found.update({r["key"]: r["c"] for r in self._tx.run(_LOAD_ALIASES, names=chunk)})
+        return found
+
+    def load_aliases_to(self, canonicals: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for chunk in _chunks(list(canonicals)):
+            found.update({r["key"]: r["c"] for r in self._tx.run(_LOAD_ALIASES_TO, ids=chunk)})
+        return found
+
+    def load_around(self, ids: Sequence[str]) -> dict[EdgeId, Record]:
+        found: dict[EdgeId, Record] = {}
+        for chunk in _chunks(list(ids)):
+            found.update(_edge_rows(self._tx.run(_LOAD_AROUND, ids=chunk)))
+        return found
+
+    def delete_nodes(self, ids: Sequence[str]) -> None:
+        for chunk in _chunks(list(ids)):
+            self._tx.run(_DELETE_NODES, ids=chunk).consume()
+
+    def write_aliases(self, rows: Mapping[str, str]) -> None:
+        listed = [{"key": k, "canonical": c} for k, c in sorted(rows.items())]
+        for chunk in _chunks(listed):
+            self._tx.run(_WRITE_ALIASES, rows=chunk).consume()
 
     def set_checkpoint(self, seq: int) -> None:
         self._tx.run(_SET_CHECKPOINT, seq=seq).consume()
@@ -466,6 +540,14 @@ class Neo4jStore(GraphStore):
         rows = self._read(_FIND_ALIASED, lucene=_alias_query(wanted), names=wanted, limit=limit)
         return [StoredNode.from_record(r["p"]) for r in rows]
 
+    def linked_names(self, ids: Sequence[str]) -> dict[str, str]:
+        rows = self._read(_LOAD_ALIASES, names=sorted(set(ids)))
+        return {r["key"]: r["c"] for r in rows}
+
+    def names_linked_to(self, ids: Sequence[str]) -> dict[str, str]:
+        rows = self._read(_LOAD_ALIASES_TO, ids=sorted(set(ids)))
+        return {r["key"]: r["c"] for r in rows}
+
     def stats(self) -> GraphStats:
         nodes = {r["kind"]: r["n"] for r in self._read(_COUNT_NODES) if r["n"]}
         edges = {r["kind"]: r["n"] for r in self._read(_COUNT_EDGES) if r["n"]}
@@ -504,6 +586,9 @@ class Neo4jStore(GraphStore):
                 "MATCH (n:Node) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
             ).consume()
             session.run("MATCH (c:LkgCheckpoint) DELETE c").consume()
+            session.run(
+                "MATCH (a:LkgAlias) CALL (a) { DELETE a } IN TRANSACTIONS OF 10000 ROWS"
+            ).consume()
 
     def close(self) -> None:
         with self._sessions_lock:

@@ -118,6 +118,33 @@ def retire_edge(existing: Record, retire: EdgeRetire) -> Record:
     return {**existing, "valid_to": at, "retired_by": retire.prov.event_id}
 
 
+def combine(base: Record, other: Record) -> Record:
+    """`base` with every assertion behind `other` merged in, as if they had all been made on
+    `base` (a node or edge re-homed onto another name: graph/merge.py). `base`'s identity is kept;
+    per-property stamps decide, as in `_merge`, so the result does not depend on which record is
+    which. Validity and remembered retirements are the caller's (graph/validity.py)."""
+    record = dict(base)
+    stamps: dict[str, list[str]] = json.loads(base["_stamps"])
+    for name, seen in json.loads(other["_stamps"]).items():
+        mine, value = stamps.get(name), other[name]
+        if (
+            mine is None
+            or tuple(seen) > tuple(mine)
+            or (tuple(seen) == tuple(mine) and _rank(value) > _rank(record[name]))
+        ):
+            record[name] = value
+            stamps[name] = seen
+    record["_stamps"] = json.dumps(stamps, sort_keys=True, separators=(",", ":"))
+    record["sources"] = sorted({*record["sources"], *other["sources"]})
+    record["first_seen"], record["first_event"] = min(
+        (record["first_seen"], record["first_event"]), (other["first_seen"], other["first_event"])
+    )
+    record["last_seen"], record["last_event"] = max(
+        (record["last_seen"], record["last_event"]), (other["last_seen"], other["last_event"])
+    )
+    return record
+
+
 def _provenance(record: Record) -> dict[str, Any]:
     return {
         "sources": tuple(record["sources"]),

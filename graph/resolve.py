@@ -6,8 +6,9 @@ GraphQL) calls this module, and it applies exactly the rules ingest applies — 
 canonical identity is found by the spelling that named it:
 
 1. normalise the key as ingest would (scheme aliases, default ports, lowercased hosts, owner ids);
-2. if no node has that key, a Dataset whose `aliases` prop holds the dataset's name (a storage path
-   beside a TABLE symlink) is the dataset meant; a column or version is looked up on it;
+2. if no node has that key, the dataset a symlink joined that name onto (the alias table,
+   graph/merge.py), else a Dataset whose `aliases` prop holds the dataset's name (a storage path
+   beside a TABLE symlink), is the dataset meant; a column or version is looked up on it;
 3. else NOT_FOUND, with the normalised name looked for and the closest known names.
 """
 
@@ -146,9 +147,14 @@ def _via_alias(store: GraphStore, wanted: NodeKey) -> Resolved | None:
     """`wanted` on the dataset its dataset part is another name of, if that node exists."""
     if wanted.kind not in _ON_A_DATASET:
         return None
-    namespace, name = wanted.parts[:2]
-    alias = dataset_key(namespace, name).display
-    datasets = store.find_aliased([alias], limit=2)
+    own = dataset_key(*wanted.parts[:2])
+    alias = own.display
+    # a name a link joined onto another node (graph/merge.py), else one a node lists as its alias
+    linked = store.linked_names([own.id]).get(own.id)
+    if linked is not None:
+        datasets = store.get_nodes([linked])
+    else:
+        datasets = store.find_aliased([alias], limit=2)
     if not datasets:
         return None
     if len(datasets) > 1:

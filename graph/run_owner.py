@@ -18,12 +18,12 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from graph.model import NodeKind
-from graph.mutations import EdgeRetire, EdgeUpsert, NodeUpsert
+from graph.mutations import DatasetLink, EdgeRetire, EdgeUpsert, NodeUpsert
 from graph.records import Record
 
 log = logging.getLogger(__name__)
 
-Mutation = NodeUpsert | EdgeUpsert | EdgeRetire
+Mutation = NodeUpsert | EdgeUpsert | EdgeRetire | DatasetLink
 JOB = "job"  # the Run prop naming its job (display name)
 
 
@@ -41,6 +41,8 @@ def _touches(m: Mutation) -> tuple[str, ...]:
         return (m.key.id,)
     if isinstance(m, EdgeUpsert):
         return (m.key.src.id, m.key.dst.id)
+    if isinstance(m, DatasetLink):
+        return (m.alias.id, m.canonical.id)
     return (m.anchor.id,)
 
 

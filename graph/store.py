@@ -15,8 +15,17 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Self
 
-from graph.model import EdgeKind, NodeKind
-from graph.mutations import Direction, EdgeRetire, EdgeUpsert, MutationBatch, NodeUpsert
+from graph import merge
+from graph.merge import Mutation, datasets_named
+from graph.model import EdgeKind, NodeKey, NodeKind
+from graph.mutations import (
+    DatasetLink,
+    Direction,
+    EdgeRetire,
+    EdgeUpsert,
+    MutationBatch,
+    NodeUpsert,
+)
 from graph.records import (
     EdgeId,
     Record,
@@ -49,6 +58,10 @@ class Prepared:
     new_nodes: AbstractSet[str]  # absent from the store when loaded: created outright
     new_edges: AbstractSet[EdgeId]
     result: ApplyResult
+    aliases: Mapping[str, str] = field(default_factory=dict)  # alias table rows to write
+    deleted: AbstractSet[str] = frozenset()  # nodes re-homed onto another name, edges and all
+    # prepared against a pending batch it needed landed first (a merge): prepare again then
+    stale: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +91,33 @@ class UnitOfWork(ABC):
     def load_incident(self, specs: Sequence[IncidentSpec]) -> dict[EdgeId, Record]: ...
 
     @abstractmethod
+    def load_around(self, ids: Sequence[str]) -> dict[EdgeId, Record]:
+        """Every edge at these nodes, both ways, whatever its kind (a re-homing: rare)."""
+
+    @abstractmethod
+    def load_aliases(self, names: Sequence[str]) -> dict[str, str]:
+        """The alias table's rows for these dataset ids: alias id -> canonical id."""
+
+    @abstractmethod
+    def load_aliases_to(self, canonicals: Sequence[str]) -> dict[str, str]:
+        """The alias table's rows whose canonical id is one of these."""
+
+    def load_nodes_and_aliases(
+        self, ids: Sequence[str], names: Sequence[str]
+    ) -> tuple[dict[str, Record], dict[str, str]]:
+        """`load_nodes` and `load_aliases` at once: a store may answer both in one round trip,
+        so that knowing the batch's names costs nothing when no new link appears."""
+        return self.load_nodes(ids), self.load_aliases(names) if names else {}
+
+    @abstractmethod
+    def delete_nodes(self, ids: Sequence[str]) -> None:
+        """Delete these nodes and every edge at them (their records live on under new ids)."""
+
+    @abstractmethod
+    def write_aliases(self, rows: Mapping[str, str]) -> None:
+        """Set these alias table rows (alias id -> canonical id)."""
+
+    @abstractmethod
     def write(
         self,
         nodes: dict[str, Record],
@@ -104,7 +144,7 @@ class GraphStore(ABC):
     # ---- writes -------------------------------------------------------------------------
     def apply(
         self,
-        batch: MutationBatch | Iterable[NodeUpsert | EdgeUpsert | EdgeRetire],
+        batch: MutationBatch | Iterable[Mutation],
         checkpoint: int | None = None,
     ) -> ApplyResult:
         """Apply a batch in one transaction; with `checkpoint`, record that log position too."""
@@ -115,7 +155,7 @@ class GraphStore(ABC):
 
     def prepare(
         self,
-        batch: MutationBatch | Iterable[NodeUpsert | EdgeUpsert | EdgeRetire],
+        batch: MutationBatch | Iterable[Mutation],
         pending: Prepared | None = None,
     ) -> Prepared:
         """The first half of `apply`, on its own: load and merge, write nothing.
@@ -142,29 +182,38 @@ class GraphStore(ABC):
     def _prepare(
         self,
         uow: UnitOfWork,
-        batch: MutationBatch | Iterable[NodeUpsert | EdgeUpsert | EdgeRetire],
+        batch: MutationBatch | Iterable[Mutation],
         pending: Prepared | None,
     ) -> Prepared:
         mutations = batch.mutations if isinstance(batch, MutationBatch) else list(batch)
-        node_ids: set[str] = set()
-        edge_ids: set[EdgeId] = set()
-        incident: set[IncidentSpec] = set()
-        for m in mutations:
-            if isinstance(m, NodeUpsert):
-                node_ids.add(m.key.id)
-            elif isinstance(m, EdgeUpsert):
-                node_ids.update((m.key.src.id, m.key.dst.id))
-                edge_ids.add(m.key.id)
-            else:
-                node_ids.add(m.anchor.id)  # it remembers the retirement (graph/validity.py)
-                incident.add((m.anchor.id, m.kind, m.direction))
-
         over_nodes = pending.nodes if pending is not None else {}
         over_edges = pending.edges if pending is not None else {}
+        over_aliases = pending.aliases if pending is not None else {}
         # what the pending batch writes is read from it, not from the store (which may not
         # have it yet); its records are never mutated (merges copy), so sharing them is safe
-        loaded_nodes = uow.load_nodes(sorted(node_ids - over_nodes.keys()))
+        named = datasets_named(mutations)
+        node_ids = _node_ids(mutations) | named  # a link's names too: do they hold nodes?
+        loaded_nodes, held = uow.load_nodes_and_aliases(
+            sorted(node_ids - over_nodes.keys()), sorted(named - over_aliases.keys())
+        )
         loaded_nodes.update((k, over_nodes[k]) for k in node_ids & over_nodes.keys())
+        held.update((k, over_aliases[k]) for k in named & over_aliases.keys())
+        # two names of one dataset: the batch on the canonical one (graph/merge.py)
+        links = [m for m in mutations if isinstance(m, DatasetLink)]
+        linked = merge.plan(held, links, uow.load_aliases_to)
+        mutations = merge.rewrite(mutations, linked.canon)
+        moves = [ds for ds in linked.moved if ds in loaded_nodes]
+        if moves and pending is not None:
+            # the moved names' edges may be in the pending batch alone: merge once it has landed
+            return Prepared({}, {}, frozenset(), frozenset(), ApplyResult(0, 0, 0), stale=True)
+        node_ids = _node_ids(mutations)
+        if missing := sorted(node_ids - loaded_nodes.keys() - over_nodes.keys()):
+            loaded_nodes.update(uow.load_nodes(missing))
+            loaded_nodes.update((k, over_nodes[k]) for k in node_ids & over_nodes.keys())
+        edge_ids = {m.key.id for m in mutations if isinstance(m, EdgeUpsert)}
+        incident = {
+            (m.anchor.id, m.kind, m.direction) for m in mutations if isinstance(m, EdgeRetire)
+        }
         loaded_edges = uow.load_edges(sorted(edge_ids - over_edges.keys()))
         loaded_edges.update((k, over_edges[k]) for k in edge_ids & over_edges.keys())
         loaded_edges.update(uow.load_incident(sorted(incident)))
@@ -173,7 +222,12 @@ class GraphStore(ABC):
                 src, kind, dst, _ = eid
                 if (src, kind, Direction.OUT) in incident or (dst, kind, Direction.IN) in incident:
                     loaded_edges[eid] = record
+        new_ids: dict[str, str] = {}
+        around: dict[EdgeId, Record] = {}
+        if moves:  # rare: a link arrived after something was recorded under the other name
+            new_ids, around = _load_moved(uow, moves, linked, loaded_nodes, loaded_edges)
         nodes, edges = dict(loaded_nodes), dict(loaded_edges)
+        rehomed = merge.rehome(new_ids, nodes, edges, around) if moves else set()
         # a run stays the first job's that reported it: another job's event is kept away from it
         if (kept := keep_runs_to_their_jobs(mutations, loaded_nodes)) is not mutations:
             mutations = list(kept)
@@ -193,7 +247,7 @@ class GraphStore(ABC):
             self._retire(retires, edges)
             remember_all(retires, nodes)
         # an edge asserted late may be one a newer retirement already closed: time decides
-        settle_all(edge_ids, edges, nodes)
+        settle_all(edge_ids | rehomed, edges, nodes)
         changed_nodes = {k: r for k, r in nodes.items() if loaded_nodes.get(k) != r}
         changed_edges = {k: r for k, r in edges.items() if loaded_edges.get(k) != r}
         return Prepared(
@@ -202,10 +256,18 @@ class GraphStore(ABC):
             new_nodes=changed_nodes.keys() - loaded_nodes.keys(),
             new_edges=changed_edges.keys() - loaded_edges.keys(),
             result=ApplyResult(len(mutations), len(changed_nodes), len(changed_edges)),
+            aliases=linked.entries,
+            deleted=frozenset(new_ids),
         )
 
     def _write(self, uow: UnitOfWork, prepared: Prepared, checkpoint: int | None) -> None:
-        if prepared.nodes or prepared.edges:
+        if prepared.stale:
+            raise RuntimeError("a batch prepared against one that had to land first")
+        if prepared.deleted:
+            uow.delete_nodes(sorted(prepared.deleted))  # first: their edges live on re-homed
+        if prepared.aliases:
+            uow.write_aliases(prepared.aliases)
+        if prepared.nodes or prepared.edges or prepared.deleted or prepared.aliases:
             uow.write(prepared.nodes, prepared.edges, prepared.new_nodes, prepared.new_edges)
             self._writes += 1  # one writer at a time: the projector, then its side tables
         if checkpoint is not None:
@@ -286,6 +348,28 @@ class GraphStore(ABC):
         id: how a name that is not a node's own finds the node it is another name of. Indexed."""
 
     @abstractmethod
+    def linked_names(self, ids: Sequence[str]) -> dict[str, str]:
+        """The alias table's rows for these dataset ids (alias id -> canonical id): names a link
+        put onto another dataset node (graph/merge.py)."""
+
+    @abstractmethod
+    def names_linked_to(self, ids: Sequence[str]) -> dict[str, str]:
+        """The alias table's rows whose canonical id is one of these."""
+
+    def merged_names(self, node_id: str) -> list[str]:
+        """The ids this node goes by under its dataset's other names (a Dataset, Column or
+        DatasetVersion): what was recorded under them is its history too."""
+        key = NodeKey.from_id(node_id)
+        ds = merge.dataset_id(key)
+        if ds is None:
+            return []
+        found = []
+        for alias in sorted(self.names_linked_to([ds])):
+            other = NodeKey.from_id(alias)
+            found.append(NodeKey(key.kind, (*other.parts, *key.parts[2:])).id)
+        return found
+
+    @abstractmethod
     def stats(self) -> GraphStats: ...
 
     @abstractmethod
@@ -316,3 +400,45 @@ class GraphStore(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _node_ids(mutations: Iterable[Mutation]) -> set[str]:
+    """The nodes a batch writes: upserted ones, edge ends, retirement anchors (which remember
+    the retirement: graph/validity.py)."""
+    ids: set[str] = set()
+    for m in mutations:
+        if isinstance(m, NodeUpsert):
+            ids.add(m.key.id)
+        elif isinstance(m, EdgeUpsert):
+            ids.update((m.key.src.id, m.key.dst.id))
+        elif isinstance(m, EdgeRetire):
+            ids.add(m.anchor.id)
+    return ids
+
+
+def _load_moved(
+    uow: UnitOfWork,
+    moves: list[str],
+    linked: merge.Plan,
+    loaded_nodes: dict[str, Record],
+    loaded_edges: dict[EdgeId, Record],
+) -> tuple[dict[str, str], dict[EdgeId, Record]]:
+    """Load what the moved names hold (their nodes, columns and versions, every edge at them, the
+    far ends, the records already at the new ids) into `loaded_*`; return (old id -> new id, the
+    edges at the moved nodes)."""
+    around = uow.load_around(moves)
+    kids = sorted({kid for ds in moves for kid in merge.children(ds, around)})
+    loaded_nodes.update(uow.load_nodes([k for k in kids if k not in loaded_nodes]))
+    around.update(uow.load_around(kids))
+    canon = {ds: linked.moved[ds] for ds in moves}
+    new_ids = {
+        old: merge.rekey(NodeKey.from_id(old), canon).id
+        for old in [*moves, *kids]
+        if old in loaded_nodes
+    }
+    far = {end for eid in around for end in (eid[0], eid[2])} - new_ids.keys()
+    loaded_nodes.update(uow.load_nodes(sorted((far | set(new_ids.values())) - loaded_nodes.keys())))
+    targets = {(new_ids.get(s, s), k, new_ids.get(d, d), disc) for s, k, d, disc in around}
+    loaded_edges.update(uow.load_edges(sorted(targets - loaded_edges.keys())))
+    loaded_edges.update(around)
+    return new_ids, around

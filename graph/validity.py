@@ -174,3 +174,32 @@ def settle_all(
     """Settle these edges (those a batch asserted) against the retirements their ends remember."""
     for eid in ids:
         edges[eid] = settle(eid, edges[eid], nodes.get(eid[0]), nodes.get(eid[2]))
+
+
+def _renamed(log: Log, names: dict[str, str]) -> Log:
+    def rename(ids: frozenset[str] | None) -> frozenset[str] | None:
+        return None if ids is None else frozenset(names.get(i, i) for i in ids)
+
+    return {
+        scope: tuple(
+            Remembered(r.time, r.event_id, r.disc, rename(r.keep) or frozenset(), rename(r.only))
+            for r in entries
+        )
+        for scope, entries in log.items()
+    }
+
+
+def rehome_retired(node: Record, names: dict[str, str], other: Record | None = None) -> Record:
+    """The node's remembered retirements with the node ids in their `keep`/`only` sets renamed
+    (`names`: old id -> new id, a dataset's ids re-homed onto another name) and, with `other`,
+    those `other` remembers too: as if every retirement had named the new ids from the start."""
+    texts = [t for t in (node.get(RETIRED), other.get(RETIRED) if other else None) if t]
+    if not texts:
+        return node
+    merged: dict[str, set[Remembered]] = {}
+    for text in texts:
+        for scope, entries in _renamed(_parse(text), names).items():
+            merged.setdefault(scope, set()).update(entries)
+    log = {s: tuple(sorted(rs, key=lambda r: r.order)) for s, rs in merged.items()}
+    text = _dump(log)
+    return node if node.get(RETIRED) == text else {**node, RETIRED: text}

@@ -127,7 +127,9 @@ class Projector:
                 raise
             self._refused(entries, exc)
             return len(entries)
-        if not self._land():
+        # re-prepared from the store if the batch in flight did not land as prepared, or if
+        # this one merges names (graph/merge.py) and so needs the store to hold that batch
+        if not self._land() or prepared.stale:
             try:
                 prepared = self.store.prepare(batch)
             except StoreUnavailable:
@@ -186,7 +188,8 @@ class Projector:
         if refused is not None:
             self._refused(flight.entries, refused)
             return False
-        return self._landed(flight.entries, flight.parked)
+        # a merge deleted nodes: a batch prepared against it may hold their old records
+        return self._landed(flight.entries, flight.parked) and not flight.prepared.deleted
 
     def _refused(self, entries: list[LogEntry], exc: Exception) -> None:
         # a mutation the store refused: apply one by one so only the culprit is parked

@@ -9,7 +9,7 @@ is at GET /api/v1/events/{event_id}.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,6 +36,7 @@ class HistorySource(Protocol):
         types: Collection[EntryType] | None = None,
         limit: int = 50,
         after: str | None = None,
+        also: Sequence[str] = (),
     ) -> list[HistoryEntry]: ...
 
 
@@ -83,8 +84,15 @@ def audit_trail(
     node = store.get_node(node_id)
     if node is None:
         raise NotFound(f"no node with id {node_id}")
+    # what was recorded under the dataset's other names before they were joined is its history
     found = history.history(
-        node_id, since=since, until=until, types=wanted, limit=first + 1, after=after
+        node_id,
+        since=since,
+        until=until,
+        types=wanted,
+        limit=first + 1,
+        after=after,
+        also=store.merged_names(node_id),
     )
     entries = found[:first]
     more = len(found) > first

@@ -14,7 +14,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from graph.model import EdgeKind, NodeKey
-from graph.mutations import Direction, EdgeKey, EdgeRetire, MutationBatch, Provenance
+from graph.mutations import (
+    DatasetLink,
+    Direction,
+    EdgeKey,
+    EdgeRetire,
+    MutationBatch,
+    Provenance,
+)
 
 log = logging.getLogger("ingest.openlineage")
 
@@ -101,6 +108,10 @@ class EventGraph:
     ) -> None:
         """See EdgeRetire; `disc`: only edges with that discriminator."""
         self._batch.add(EdgeRetire(anchor, kind, direction, frozenset(keep), self.prov, disc))
+
+    def link(self, alias: NodeKey, canonical: NodeKey) -> None:
+        """`alias` is another name of the dataset `canonical` (see DatasetLink)."""
+        self._batch.add(DatasetLink(alias, canonical, self.prov))
 
     def note_facets(self, key: NodeKey, facets: Facets) -> None:
         """Remember which facets (standard or custom) came with a node: its `facets` prop."""

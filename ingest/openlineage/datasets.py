@@ -16,7 +16,7 @@ from ingest.openlineage.builder import (
     text,
 )
 from ingest.openlineage.columns import map_column_lineage, map_schema
-from ingest.openlineage.identity import AliasTable, dataset_aliases
+from ingest.openlineage.identity import AliasTable, dataset_aliases, other_names
 from ingest.openlineage.naming import column_key
 from ingest.openlineage.owners import map_ownership
 
@@ -91,6 +91,8 @@ def map_dataset_facets(
     so only the writer's schema retires columns it does not list.
     """
     g.node(key, aliases=dataset_aliases(ds, key) or None)
+    for other in other_names(ds, key):
+        g.link(other, key)  # the store joins the names across events (graph/merge.py)
     facets = facets_of(ds)
     g.note_facets(key, facets)
     for name, handler in DATASET_FACETS.items():

@@ -3,8 +3,9 @@
 Spark names a Hive/Glue table by its storage path (`file:/warehouse/t1`), Hive and Trino by its
 table name; OpenLineage's `symlinks` facet lists the other names. A TABLE symlink is the
 cross-tool identity, so it is the canonical node and every other name becomes an alias. Only the
-event's own symlinks are known here (the mapping is pure), so a name used by another event without
-a symlinks facet stays a separate node; its `aliases` prop lets a later pass join them.
+event's own symlinks are known here (the mapping is pure): each other name is also handed to the
+store as a `DatasetLink`, and the store joins the names across events, in any order
+(graph/merge.py): another event naming the path alone lands on the table's node too.
 """
 
 from __future__ import annotations
@@ -52,10 +53,15 @@ def canonical_dataset(ds: dict[str, Any]) -> NodeKey:
     return own
 
 
+def other_names(ds: dict[str, Any], canonical: NodeKey) -> list[NodeKey]:
+    """Every other name the dataset goes by in this event (its own, its symlinks of any type)."""
+    names = [dataset_key(ds.get("namespace"), ds.get("name")), *(k for k, _ in _symlinks(ds))]
+    return sorted({key for key in names if key != canonical})
+
+
 def dataset_aliases(ds: dict[str, Any], canonical: NodeKey) -> list[str]:
     """Every other name the dataset goes by in this event, as "namespace/name"."""
-    names = [dataset_key(ds.get("namespace"), ds.get("name")), *(k for k, _ in _symlinks(ds))]
-    return sorted({key.display for key in names if key != canonical})
+    return sorted({key.display for key in other_names(ds, canonical)})
 
 
 class AliasTable:

@@ -124,3 +124,12 @@ def test_column_lineage_is_authoritative(store: GraphStore, stream: Stream) -> N
     """§5: an output with column lineage is reached from an input column only through it; an
     output with dataset-level lineage only is reached "possible"."""
     check(store, stream)
+
+
+@EXAMPLES
+@given(stream=streams(Shape(linked=True, shuffled=True)))
+def test_symlinks_join_names_across_events(store: GraphStore, stream: Stream) -> None:
+    """§2: a table named by its storage path in some events (with or without its TABLE symlink)
+    and by its table name in others is one dataset, whichever event brings the link and whatever
+    the arrival order: impact from any of its names is the oracle's."""
+    check(store, stream, shuffled=True)
