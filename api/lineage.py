@@ -18,7 +18,7 @@ from api.observability import count_accepted, count_rejected
 from graph.store import GraphStore
 from ingest.eventlog import EventLog, LogUnavailable
 from ingest.intake import OPENLINEAGE, BadBody, accept_many, decode_body, ndjson_items, parse_json
-from ingest.openlineage.reach import first_foreign, store_run_jobs
+from ingest.openlineage.reach import first_foreign, store_linked, store_run_jobs
 from ingest.openlineage.validate import FieldError
 
 router = APIRouter(tags=["openlineage"])
@@ -79,7 +79,9 @@ def check_writes(
     call it off the event loop. Keys without namespaces pay nothing."""
     if principal.key is None or not principal.key.namespaces:
         return
-    refused = first_foreign(items, principal.key.namespaces, store_run_jobs(store))
+    refused = first_foreign(
+        items, principal.key.namespaces, store_run_jobs(store), store_linked(store)
+    )
     if refused is not None:
         foreign, allowed = refused
         raise AuthProblem(403, foreign.message(allowed), {})

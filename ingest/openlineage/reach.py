@@ -14,6 +14,10 @@ millisecond) and every node the mutations touch is judged:
   the namespaces of its jobs (`run_jobs`);
 - any other kind: refused (the OpenLineage mapping makes none).
 
+A symlink joins two names of one dataset (graph/merge.py): both names are judged, since a link
+arriving late re-homes whatever the store holds under either; and a name the store already joined
+onto another dataset writes there, so that dataset's namespace is judged too (`linked`).
+
 Every node upsert, both ends of every edge upsert and the anchor of every retirement are judged;
 so are the job, dataset and parent-job namespaces the event declares, even when the mapping
 skips them. The projection keeps a run to its first job as well (graph/run_owner.py).
@@ -26,8 +30,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from graph.merge import dataset_id
 from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction, EdgeRetire, EdgeUpsert, NodeUpsert
+from graph.mutations import DatasetLink, Direction, EdgeRetire, EdgeUpsert, NodeUpsert
 from graph.store import GraphStore, StoreUnavailable
 from ingest.openlineage.mapping import map_event
 from ingest.openlineage.naming import normalise_namespace
@@ -47,6 +52,8 @@ SHARED = frozenset({NodeKind.OWNER})  # identities across namespaces: never a na
 
 # the jobs each of these runs is RUN_OF, for those the store holds (absent: unknown run)
 RunJobs = Callable[[Sequence[NodeKey]], Mapping[NodeKey, Sequence[NodeKey]]]
+# the alias table's rows for these dataset ids (alias id -> canonical id): graph/merge.py
+Linked = Callable[[Sequence[str]], Mapping[str, str]]
 
 
 class Allowed:
@@ -130,6 +137,9 @@ def mapped_writes(event: object) -> Writes:
             _note(writes, m.key.dst)
         elif isinstance(m, EdgeRetire):
             _note(writes, m.anchor)
+        elif isinstance(m, DatasetLink):
+            _note(writes, m.alias)
+            _note(writes, m.canonical)
     return writes
 
 
@@ -146,19 +156,41 @@ def _note(writes: Writes, key: NodeKey, *, given_props: bool = False) -> None:
 
 
 def first_foreign(
-    items: Iterable[tuple[int | None, Any]], namespaces: Iterable[str], run_jobs: RunJobs
+    items: Iterable[tuple[int | None, Any]],
+    namespaces: Iterable[str],
+    run_jobs: RunJobs,
+    linked: Linked | None = None,
 ) -> tuple[Foreign, Allowed] | None:
     """The first write outside `namespaces` among (index, event) pairs, or None if all are in.
 
-    Runs are looked up once for the whole request, after every namespace has passed."""
+    Runs and linked names are looked up once for the whole request, after every namespace has
+    passed."""
     allowed = Allowed(namespaces)
     runs: dict[NodeKey, tuple[int | None, Any]] = {}
+    names: dict[str, tuple[int | None, Any, NodeKey]] = {}
     for index, event in items:
         writes = mapped_writes(event)
         if (found := _foreign_namespace(event, writes, allowed, index)) is not None:
             return found, allowed
         for run in writes.runs:
             runs.setdefault(run, (index, event))
+        for key in writes.namespaced:
+            if (ds := dataset_id(key)) is not None:
+                names.setdefault(ds, (index, event, key))
+    if names and linked is not None:
+        for alias, canonical in sorted(linked(list(names)).items()):
+            target = NodeKey.from_id(canonical)
+            if target.parts[0] not in allowed:
+                index, event, key = names[alias]
+                return (
+                    Foreign(
+                        f"namespace {target.parts[0]!r}",
+                        _path_of(event, key.parts[1], prefer="name"),
+                        f"{target.kind} {target.display} ({key.display} is another name of it)",
+                        index,
+                    ),
+                    allowed,
+                )
     if not runs:
         return None
     held = run_jobs(list(runs))
@@ -224,6 +256,21 @@ def _path_of(event: Any, wanted: str, *, prefer: str) -> str:
                 return path
             fallback = fallback or path
     return fallback or "$"
+
+
+def store_linked(store: GraphStore) -> Linked:
+    """`Linked` read from a store: one read for all the names of a request."""
+
+    def linked(ids: Sequence[str]) -> Mapping[str, str]:
+        try:
+            return store.linked_names(ids)
+        except StoreUnavailable as exc:
+            # as for runs: intake keeps accepting; what the store joined stays joined, and the
+            # projection writes a name's events onto its dataset whoever sent them
+            log.warning("linked names not checked against the store (unavailable): %s", exc)
+            return {}
+
+    return linked
 
 
 def store_run_jobs(store: GraphStore) -> RunJobs:

@@ -1,6 +1,7 @@
 """A key confined to ns-a cannot change ns-b through any part of an event (issue 17).
 
-Each route an attacker used — a symlinks facet naming ns-b/victim as the TABLE identity, column
+Each route an attacker used — a symlinks facet naming ns-b/victim (as the TABLE identity, or
+another name that would join the two datasets and re-home the victim: issue 15 §2), column
 lineage naming an ns-b dataset, a RENAME from an ns-b name, a RunEvent naming an ns-b run id,
 a parent run in ns-b — answers 403 naming the namespace and the part of the event, through
 `/api/v1/lineage`, `/api/v1/lineage/bulk` and as a DatasetEvent; and the graph outside ns-a is
@@ -54,6 +55,20 @@ ATTACKS: list[tuple[str, dict[str, Any], str]] = [
                     documentation={"description": "owned now"},
                     ownership={"owners": [{"name": "user:mallory@a.example"}]},
                     schema={"fields": [{"name": "forged", "type": "string"}]},
+                )
+            ]
+        ),
+        "outputs[0].facets.symlinks.identifiers[0].namespace",
+    ),
+    (
+        # not the identity, yet the two names are one dataset: a late link re-homes the victim
+        "a LOCATION symlink names ns-b/victim",
+        event_a(
+            outputs=[
+                _output(
+                    symlinks={
+                        "identifiers": [{"namespace": NS_B, "name": "victim", "type": "LOCATION"}]
+                    }
                 )
             ]
         ),
@@ -211,3 +226,27 @@ def test_unrestricted_keys_still_write_anywhere(service: Confined) -> None:
     """An unrestricted key may still write ns-b (the rule binds keys with namespaces only)."""
     event = event_a("b-side", job={"namespace": NS_B, "name": "b-side"})
     assert service.post(service.anywhere, event).status_code == 201
+
+
+def test_a_name_joined_onto_ns_b_is_refused(service: Confined) -> None:
+    """A name of ns-a that a symlink (sent by an unrestricted producer) joined onto an ns-b
+    dataset is that dataset: a confined key naming it would write into ns-b, so it is refused."""
+    link = {"identifiers": [{"namespace": NS_B, "name": "joined", "type": "TABLE"}]}
+    seed = event_a(
+        "joiner-b", outputs=[{"namespace": NS_A, "name": "joined", "facets": {"symlinks": link}}]
+    )
+    assert service.post(service.anywhere, seed).status_code == 201
+    service.projected()
+    before = service.graph()
+    attack = event_a(
+        "joiner-a",
+        outputs=[
+            {
+                "namespace": NS_A,
+                "name": "joined",
+                "facets": {"documentation": {"description": "owned now"}},
+            }
+        ],
+    )
+    _refused(service.post(service.confined, attack), "outputs[0].name")
+    _unchanged_after(service, before)
