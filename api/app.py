@@ -55,7 +55,8 @@ def open_guard(settings: Settings) -> Guard:
         )
         return Guard(mode, None, None)
     log.info("auth is required: API keys from %s", keys_path(settings.data_dir))
-    return Guard(mode, KeyStore(keys_path(settings.data_dir)), settings.rate_limit)
+    keys = KeyStore(keys_path(settings.data_dir))
+    return Guard(mode, keys, settings.rate_limit, settings.auth_secret_checks)
 
 
 async def graphql_context(request: Request, principal: ReadCaller) -> Context:

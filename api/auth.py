@@ -8,6 +8,7 @@ revoke takes effect at once, without a restart.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import ipaddress
@@ -17,6 +18,7 @@ import secrets
 import sqlite3
 import threading
 from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -116,6 +118,19 @@ def _hash(secret: str, salt: bytes) -> bytes:
     return hashlib.scrypt(secret.encode(), salt=salt, maxmem=64 * 1024 * 1024, **SCRYPT)
 
 
+@dataclass(frozen=True)
+class SecretCheck:
+    """One scrypt comparison still to make for a presented key: `key` is who it is if the
+    secret matches; None (an unknown or revoked id) compares against a salt and hash that
+    match nothing, so every id costs the same one check and answer time tells no id apart."""
+
+    secret: str
+    salt: bytes
+    expected: bytes
+    key: ApiKey | None
+    token_digest: bytes  # remembered on success, so the same key is not checked again
+
+
 def split_token(token: str) -> tuple[str, str] | None:
     """(id, secret) of a `lkg_<id>_<secret>` key, or None if it does not have that shape."""
     parts = token.split("_", 2)
@@ -141,6 +156,8 @@ class KeyStore:
         )
         self._lock = threading.Lock()
         self._verified: dict[bytes, str] = {}  # sha256(presented key) -> key id
+        # what an unknown id's secret is compared with: a random salt and a hash nothing has
+        self._decoy = (secrets.token_bytes(16), secrets.token_bytes(SCRYPT["dklen"]))
 
     def close(self) -> None:
         self._db.close()
@@ -210,8 +227,9 @@ class KeyStore:
             ).fetchone()
         return _key(row) if row else None
 
-    def verify(self, token: str) -> ApiKey | None:
-        """The active key this token is, or None (malformed, unknown, wrong secret, revoked)."""
+    def lookup(self, token: str) -> ApiKey | SecretCheck | None:
+        """The first, cheap half of verifying a token: None if it is not a key's shape; the key
+        if this very token verified before and the key is active; else the check to make."""
         parts = split_token(token)
         if parts is None:
             return None
@@ -222,15 +240,26 @@ class KeyStore:
                 " FROM api_keys WHERE id = ?",
                 (key_id,),
             ).fetchone()
-        if row is None or row[5] is not None:  # unknown or revoked: read fresh every time
-            return None
         digest = hashlib.sha256(token.encode()).digest()
+        if row is None or row[5] is not None:  # unknown or revoked: read fresh every time
+            return SecretCheck(secret, self._decoy[0], self._decoy[1], None, digest)
         known = self._verified.get(digest)
-        if known is None or not hmac.compare_digest(known, key_id):
-            if not hmac.compare_digest(_hash(secret, row[6]), row[7]):
-                return None
-            self._verified[digest] = key_id
-        return _key(row[:6])
+        if known is not None and hmac.compare_digest(known, key_id):
+            return _key(row[:6])
+        return SecretCheck(secret, row[6], row[7], _key(row[:6]), digest)
+
+    def settle(self, check: SecretCheck) -> ApiKey | None:
+        """The costly half: one scrypt, whatever the id was."""
+        matches = hmac.compare_digest(_hash(check.secret, check.salt), check.expected)
+        if not matches or check.key is None:
+            return None
+        self._verified[check.token_digest] = check.key.id
+        return check.key
+
+    def verify(self, token: str) -> ApiKey | None:
+        """The active key this token is, or None (malformed, unknown, wrong secret, revoked)."""
+        found = self.lookup(token)
+        return self.settle(found) if isinstance(found, SecretCheck) else found
 
 
 def _key(row: tuple[Any, ...]) -> ApiKey:
@@ -286,19 +315,33 @@ def decide_mode(settings: Settings) -> AuthMode:
 
 
 class Guard:
-    """What the dependencies need at request time: the mode, the keys and the rate limiter."""
+    """What the dependencies need at request time: the mode, the keys and the rate limiter.
 
-    def __init__(self, mode: AuthMode, keys: KeyStore | None, rate_limit: str | None) -> None:
+    Secret checks (scrypt: ~16 MiB and tens of ms of a core each) run on a pool of
+    `secret_checks` threads of their own: a flood of wrong secrets waits there as queued
+    callables, holding neither the request thread pool (keys already verified and everything
+    else go on) nor more than `secret_checks` x 16 MiB."""
+
+    def __init__(
+        self,
+        mode: AuthMode,
+        keys: KeyStore | None,
+        rate_limit: str | None,
+        secret_checks: int = 2,
+    ) -> None:
         self.mode = mode
         self.keys = keys
         self.rate: RateLimitItem | None = parse(rate_limit) if rate_limit else None
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._checks = ThreadPoolExecutor(secret_checks, thread_name_prefix="lkg-secret-check")
+        self.checks_waiting = 0  # submitted and not finished (a gauge for tests and metrics)
 
     def close(self) -> None:
+        self._checks.shutdown(wait=False, cancel_futures=True)
         if self.keys is not None:
             self.keys.close()
 
-    def authenticate(self, authorization: str | None) -> Principal:
+    async def authenticate(self, authorization: str | None) -> Principal:
         if self.mode is AuthMode.OFF:
             return ANONYMOUS
         scheme, _, token = (authorization or "").partition(" ")
@@ -309,7 +352,15 @@ class Guard:
                 {"WWW-Authenticate": REALM},
             )
         assert self.keys is not None
-        key = self.keys.verify(token.strip())
+        found = await run_in_threadpool(self.keys.lookup, token.strip())
+        if isinstance(found, SecretCheck):
+            self.checks_waiting += 1  # on the event loop: no lock needed
+            try:
+                future = self._checks.submit(self.keys.settle, found)
+                found = await asyncio.wrap_future(future)
+            finally:
+                self.checks_waiting -= 1
+        key = found
         if key is None:
             raise AuthProblem(
                 401,
@@ -364,7 +415,7 @@ def require(scope: Scope) -> Callable[[Request], Awaitable[Principal]]:
     async def dependency(request: Request) -> Principal:
         guard: Guard = request.app.state.guard
         authorization = request.headers.get("authorization")
-        principal = await run_in_threadpool(guard.authenticate, authorization)
+        principal = await guard.authenticate(authorization)
         guard.count(principal)
         check_scope(principal, scope)
         request.state.principal = principal

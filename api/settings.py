@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     rate_limit: str | None = Field(
         "6000/minute", description="requests per key, e.g. 600/minute; empty: no limit"
     )
+    auth_secret_checks: int = Field(
+        2, ge=1, le=64, description="scrypt checks of presented secrets at once (~16 MiB each)"
+    )
     max_bulk_events: int = Field(10_000, ge=1, description="events in one bulk request")
     max_traversal_nodes: int = Field(
         100_000, ge=1, description="nodes one traversal may reach before it stops (truncated)"

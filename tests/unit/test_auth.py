@@ -3,6 +3,7 @@ the auth mode decision and the per-key rate limit."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -196,18 +197,22 @@ def test_settings_reject_a_bad_rate(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_guard_authenticates_bearer_keys(keys: KeyStore) -> None:
     guard = Guard(AuthMode.REQUIRED, keys, None)
+
+    def authenticate(header: str | None, on: Guard = guard) -> Principal:
+        return asyncio.run(on.authenticate(header))
+
     _, token = keys.create("k", [Scope.READ])
-    assert guard.authenticate(f"Bearer {token}").key is not None
-    assert guard.authenticate(f"bearer  {token} ").key is not None
+    assert authenticate(f"Bearer {token}").key is not None
+    assert authenticate(f"bearer  {token} ").key is not None
     for header in (None, "", "Bearer ", f"Basic {token}", token):
         with pytest.raises(AuthProblem) as missing:
-            guard.authenticate(header)
+            authenticate(header)
         assert missing.value.status == 401
         assert missing.value.headers["WWW-Authenticate"].startswith("Bearer")
     with pytest.raises(AuthProblem) as unknown:
-        guard.authenticate("Bearer lkg_00_nope")
+        authenticate("Bearer lkg_00_nope")
     assert 'error="invalid_token"' in unknown.value.headers["WWW-Authenticate"]
-    assert Guard(AuthMode.OFF, None, None).authenticate(None) is ANONYMOUS
+    assert authenticate(None, Guard(AuthMode.OFF, None, None)) is ANONYMOUS
 
 
 def test_rate_limit_counts_per_key_and_says_when_to_retry(keys: KeyStore) -> None:
