@@ -45,8 +45,11 @@ JOBS = {"etl.daily_orders": ["orders_daily", "orders_wide"], "etl.revenue": ["re
 Event = tuple[str, dict[str, Any]]  # (event id, event)
 
 
-def dataset(name: str, by_path: bool, columns: list[str] | None = None) -> dict[str, Any]:
-    """`orders` is a Hive table stored at a path: named either way, it is one dataset."""
+def dataset(
+    name: str, by_path: bool, columns: list[str] | None = None, linked: bool = True
+) -> dict[str, Any]:
+    """`orders` is a Hive table stored at a path: named either way, it is one dataset (some
+    events name the path without the symlink; another event's link joins them: issue 15 §2)."""
     facets: dict[str, Any] = {}
     if columns is not None:
         facets["schema"] = {"fields": [{"name": c, "type": "int"} for c in columns]}
@@ -54,8 +57,9 @@ def dataset(name: str, by_path: bool, columns: list[str] | None = None) -> dict[
         return {"namespace": PG, "name": f"public.{name}", "facets": facets}
     if not by_path:
         return {"namespace": "hive://metastore:9083", "name": "default.orders", "facets": facets}
-    link = {"namespace": "hive://metastore:9083", "name": "default.orders", "type": "TABLE"}
-    facets["symlinks"] = {"identifiers": [link]}
+    if linked:
+        link = {"namespace": "hive://metastore:9083", "name": "default.orders", "type": "TABLE"}
+        facets["symlinks"] = {"identifiers": [link]}
     return {"namespace": "file", "name": "/warehouse/orders", "facets": facets}
 
 
@@ -72,6 +76,7 @@ def run_events(draw: st.DrawFn, job: str, index: int) -> list[Event]:
     output = draw(st.sampled_from(JOBS[job]))
     columns = draw(st.lists(st.sampled_from(FIELDS), min_size=1, max_size=3, unique=True))
     by_path = draw(st.booleans())
+    linked = not by_path or draw(st.booleans())
     ds_out = dataset(output, False, columns)
     if draw(st.booleans()):
         fields = {}
@@ -88,7 +93,7 @@ def run_events(draw: st.DrawFn, job: str, index: int) -> list[Event]:
             "eventTime": f"2024-03-01T10:{minute:02d}:00Z",
             "run": {"runId": run_id},
             "job": {"namespace": "etl", "name": job},
-            "inputs": [dataset(name, by_path) for name in inputs],
+            "inputs": [dataset(name, by_path, linked=linked) for name in inputs],
             "outputs": [ds_out],
             "producer": "https://example.com/property-test",
         }
@@ -104,6 +109,13 @@ def estates(draw: st.DrawFn) -> list[Event]:
     for job in JOBS:
         for index in range(draw(st.integers(1, 3))):
             events += draw(run_events(job, index))
+    # the path named without its symlink is the table as long as some event links them
+    mentions = [ds for _, body in events for ds in body["inputs"] if ds["namespace"] == "file"]
+    if mentions and not any("symlinks" in ds["facets"] for ds in mentions):
+        link = {"namespace": "hive://metastore:9083", "name": "default.orders", "type": "TABLE"}
+        mentions[draw(st.integers(0, len(mentions) - 1))]["facets"]["symlinks"] = {
+            "identifiers": [link]
+        }
     return events
 
 
