@@ -30,11 +30,15 @@ def _valid(record: Record, as_of: str | None) -> bool:
 
 class _EmbeddedUnitOfWork(UnitOfWork):
     def __init__(
-        self, graph: nx.MultiDiGraph, aliases: dict[str, set[str]], links: dict[str, str]
+        self,
+        graph: nx.MultiDiGraph,
+        aliases: dict[str, set[str]],
+        links: dict[str, str],
+        links_to: dict[str, set[str]],
     ) -> None:
         self._g = graph
         self._aliases = aliases
-        self._links = links
+        self._links, self._links_to = links, links_to
         self._pending: tuple[dict[str, Record], dict[EdgeId, Record]] | None = None
         self._deleted: list[str] = []
         self._new_links: dict[str, str] = {}
@@ -87,8 +91,7 @@ class _EmbeddedUnitOfWork(UnitOfWork):
         return {n: self._links[n] for n in names if n in self._links}
 
     def load_aliases_to(self, canonicals: Sequence[str]) -> dict[str, str]:
-        wanted = set(canonicals)
-        return {a: c for a, c in self._links.items() if c in wanted}
+        return {a: c for c in canonicals for a in self._links_to.get(c, ())}
 
     def delete_nodes(self, ids: Sequence[str]) -> None:
         self._deleted.extend(ids)  # staged, like the writes
@@ -111,7 +114,11 @@ class _EmbeddedUnitOfWork(UnitOfWork):
             if node_id in self._g:
                 self._index_aliases(node_id, self._g.nodes[node_id].get("aliases") or (), ())
                 self._g.remove_node(node_id)
-        self._links.update(self._new_links)
+        for alias, canonical in self._new_links.items():
+            if (before := self._links.get(alias)) is not None:
+                self._links_to[before].discard(alias)
+            self._links[alias] = canonical
+            self._links_to.setdefault(canonical, set()).add(alias)
         if self._pending is None:
             return
         nodes, edges = self._pending
@@ -148,11 +155,12 @@ class EmbeddedStore(GraphStore):
         self._checkpoint = 0
         self._aliases: dict[str, set[str]] = {}  # a Dataset's other name -> the nodes it names
         self._links: dict[str, str] = {}  # the alias table (graph/merge.py): alias id -> canonical
+        self._links_to: dict[str, set[str]] = {}  # and back: canonical id -> alias ids
 
     @contextmanager
     def _unit_of_work(self) -> Iterator[UnitOfWork]:
         with self._lock:
-            uow = _EmbeddedUnitOfWork(self._g, self._aliases, self._links)
+            uow = _EmbeddedUnitOfWork(self._g, self._aliases, self._links, self._links_to)
             yield uow
             uow.commit()
             if uow.checkpoint is not None:
@@ -211,9 +219,8 @@ class EmbeddedStore(GraphStore):
             return {i: self._links[i] for i in ids if i in self._links}
 
     def names_linked_to(self, ids: Sequence[str]) -> dict[str, str]:
-        wanted = set(ids)
         with self._lock:
-            return {a: c for a, c in self._links.items() if c in wanted}
+            return {a: c for c in ids for a in self._links_to.get(c, ())}
 
     def stats(self) -> GraphStats:
         with self._lock:
@@ -246,4 +253,5 @@ class EmbeddedStore(GraphStore):
             self._g.clear()
             self._aliases.clear()
             self._links.clear()
+            self._links_to.clear()
             self._checkpoint = 0
