@@ -327,7 +327,7 @@ class Guard:
         mode: AuthMode,
         keys: KeyStore | None,
         rate_limit: str | None,
-        secret_checks: int = 2,
+        secret_checks: int = 1,
     ) -> None:
         self.mode = mode
         self.keys = keys

@@ -50,8 +50,9 @@ class Settings(BaseSettings):
     rate_limit: str | None = Field(
         "6000/minute", description="requests per key, e.g. 600/minute; empty: no limit"
     )
+    # one leaves the other cores to the service under a flood of wrong secrets; ~20 checks/s
     auth_secret_checks: int = Field(
-        2, ge=1, le=64, description="scrypt checks of presented secrets at once (~16 MiB each)"
+        1, ge=1, le=64, description="scrypt checks of presented secrets at once (~16 MiB each)"
     )
     max_bulk_events: int = Field(10_000, ge=1, description="events in one bulk request")
     max_traversal_nodes: int = Field(

@@ -127,10 +127,10 @@ def check_at_start(log: Path) -> StartCheck | None:
     try:
         with closing(sqlite3.connect(log, isolation_level=None)) as db:
             result = _check(db, log, read_head(log))
-    except sqlite3.DatabaseError as exc:
-        if not is_corruption(exc):
-            raise
-        raise LogDamaged(describe_damage(log, exc)) from None
+    except sqlite3.Error as exc:
+        if is_corruption(exc):
+            raise LogDamaged(describe_damage(log, exc)) from None
+        raise LogFault(f"cannot read the event log {log}: {exc}") from None  # locked, denied
     report, start = result
     store_head(log, report.head_seq, report.head_hash)
     return StartCheck(start, report.entries, report.head_seq, time.monotonic() - began)
