@@ -44,6 +44,7 @@ from graph.mutations import Direction
 from graph.resolve import resolve, search_named
 from graph.store import GraphStore, StoreUnavailable
 from ingest.decisions.table import DecisionTable
+from ingest.eventlog import LogUnavailable
 from ingest.projector import Projector
 from queries.arguments import time_arg
 from queries.audit import audit_trail
@@ -343,6 +344,9 @@ class _Schema(strawberry.Schema):
                     **original.extensions,  # NOT_FOUND: lookedFor, suggestions
                     "code": original.code,
                 }
+            elif isinstance(error.original_error, LogUnavailable):  # damaged, or locked
+                error.message = f"the event log is unavailable: {error.original_error}"
+                error.extensions = {**(error.extensions or {}), "code": "LOG_UNAVAILABLE"}
             elif _is_unavailable(error):  # not a bug: the caller may retry (logged below)
                 error.message = "the graph store is unavailable now; retry"
                 error.extensions = {**(error.extensions or {}), "code": "STORE_UNAVAILABLE"}
@@ -350,7 +354,7 @@ class _Schema(strawberry.Schema):
 
 
 def _is_unavailable(error: GraphQLError) -> bool:
-    return isinstance(error.original_error, StoreUnavailable)
+    return isinstance(error.original_error, StoreUnavailable | LogUnavailable)
 
 
 def _hide_internal(error: GraphQLError) -> bool:

@@ -23,7 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from ingest.eventlog import EventLog, NewEvent
+from ingest.eventlog import EventLog, LogUnavailable, NewEvent
 from tests.conftest import LKG, ServiceProcess, free_port
 from tests.faults.load import ol_id, run_event
 
@@ -149,6 +149,33 @@ def test_a_log_cut_to_half_is_refused_with_one_message(
     size = path.stat().st_size
     os.truncate(path, size // 2)
     code, output = serve_refused(service)
+    truncated = f"it is truncated — {size // 2:,} bytes where its header says {size:,}"
     assert code == 5, output
-    assert f"it is truncated — {size // 2:,} bytes where its header says {size:,}" in output
-    assert "Traceback" not in output
+    assert truncated in output and "Traceback" not in output
+    result = CliRunner().invoke(
+        app, ["verify"], env={"LKG_DATA_DIR": str(service.data_dir), "COLUMNS": "300"}
+    )
+    assert result.exit_code == 1 and truncated in result.output, result.output
+
+
+def test_a_damaged_log_answers_the_audit_trail_with_its_own_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process: a read of the log's history that meets damage is LOG_UNAVAILABLE naming it,
+    not "internal error" (the HTTP evidence read is the 503 above)."""
+    from tests.fuzz.conftest import app_client
+
+    query = '{ auditTrail(ref: {kind: Job, namespace: "airflow", name: "marts.daily_revenue"}) '
+    query += "{ entries { summary } } }"
+    with app_client(tmp_path, demo=True) as client:
+        log: EventLog = client.app.state.event_log  # type: ignore[attr-defined]
+
+        def damaged(*_: object, **__: object) -> None:
+            raise LogUnavailable(
+                f"event log {log.path} is damaged: database disk image is malformed"
+            )
+
+        monkeypatch.setattr(log, "history", damaged)
+        (error,) = client.post("/graphql", json={"query": query}).json()["errors"]
+    assert error.get("extensions", {}).get("code") == "LOG_UNAVAILABLE", error
+    assert "is damaged: database disk image is malformed" in error["message"]
