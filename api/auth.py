@@ -345,7 +345,7 @@ class Guard:
         self._checks = ThreadPoolExecutor(
             secret_checks, thread_name_prefix="lkg-secret-check", initializer=_lower_priority
         )
-        self.checks_waiting = 0  # submitted and not finished (a gauge for tests and metrics)
+        self.checks_waiting = 0  # submitted and not finished: queued or running (tests read it)
 
     def close(self) -> None:
         self._checks.shutdown(wait=False, cancel_futures=True)
