@@ -206,10 +206,11 @@ class GraphStore(ABC):
         if moves and pending is not None:
             # the moved names' edges may be in the pending batch alone: merge once it has landed
             return Prepared({}, {}, frozenset(), frozenset(), ApplyResult(0, 0, 0), stale=True)
+        asked = node_ids
         node_ids = _node_ids(mutations)
-        if missing := sorted(node_ids - loaded_nodes.keys() - over_nodes.keys()):
-            loaded_nodes.update(uow.load_nodes(missing))
-            loaded_nodes.update((k, over_nodes[k]) for k in node_ids & over_nodes.keys())
+        if missing := node_ids - asked:  # names the rewriting brought in: rare
+            loaded_nodes.update(uow.load_nodes(sorted(missing - over_nodes.keys())))
+            loaded_nodes.update((k, over_nodes[k]) for k in missing & over_nodes.keys())
         edge_ids = {m.key.id for m in mutations if isinstance(m, EdgeUpsert)}
         incident = {
             (m.anchor.id, m.kind, m.direction) for m in mutations if isinstance(m, EdgeRetire)

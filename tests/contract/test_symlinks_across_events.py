@@ -256,4 +256,6 @@ def test_a_link_already_held_costs_no_round_trip(
     store.clear()
     store.apply(map_event(first[0], "e-1"))
     assert with_links == _calls(store, unlinked, monkeypatch)
-    assert "load_aliases_to" not in with_links and "load_around" not in with_links
+    # one load of the batch's nodes with its names, nothing more
+    assert with_links.count("load_nodes_and_aliases") == 1
+    assert not {"load_nodes", "load_aliases", "load_aliases_to", "load_around"} & set(with_links)

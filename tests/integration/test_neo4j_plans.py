@@ -11,7 +11,17 @@ import pytest
 
 from graph.model import EdgeKind
 from graph.mutations import Direction
-from graph.neo4j_store import _LOAD_IN, _LOAD_OUT, Neo4jStore, _each_way_query, _neighbors_query
+from graph.neo4j_store import (
+    _LOAD_ALIASES,
+    _LOAD_ALIASES_TO,
+    _LOAD_AROUND,
+    _LOAD_IN,
+    _LOAD_NODES_AND_ALIASES,
+    _LOAD_OUT,
+    Neo4jStore,
+    _each_way_query,
+    _neighbors_query,
+)
 from ingest.demo import demo_batch
 from queries.impact import IMPACT_STEPS
 
@@ -55,4 +65,25 @@ def test_every_neighbour_read_seeks_its_ids_then_expands(neo4j_store: Neo4jStore
         ops = explain(neo4j_store, query, **params)
         if "NodeUniqueIndexSeek" not in ops or any(s in op for op in ops for s in SCANS):
             bad[name] = ops
+    assert bad == {}
+
+
+def test_alias_table_reads_seek_by_index(neo4j_store: Neo4jStore) -> None:
+    """The statements of symlinked names (graph/merge.py): the batch's nodes and its names' alias
+    rows in one statement, each half by its unique index; the rarer reads by theirs."""
+    neo4j_store.apply(demo_batch())
+    both = {"ids": ["x"], "names": ["y"]}
+    checked = [
+        ("nodes and aliases", _LOAD_NODES_AND_ALIASES, both, 2),
+        ("aliases", _LOAD_ALIASES, {"names": ["y"]}, 1),
+        ("around", _LOAD_AROUND, {"ids": ["x"]}, 1),
+    ]
+    bad = {}
+    for name, query, params, seeks in checked:
+        ops = explain(neo4j_store, query, **params)
+        if ops.count("NodeUniqueIndexSeek") < seeks or any(s in o for o in ops for s in SCANS):
+            bad[name] = ops
+    ops = explain(neo4j_store, _LOAD_ALIASES_TO, ids=["x"])
+    if "NodeIndexSeek" not in ops or any(s in o for o in ops for s in SCANS):
+        bad["aliases to"] = ops
     assert bad == {}
