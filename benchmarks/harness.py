@@ -4,6 +4,7 @@ from those files by `benchmarks.report`)."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import platform
@@ -29,7 +30,7 @@ RESULTS = Path(__file__).parent / "results"
 LKG = Path(sys.executable).with_name("lkg")
 
 
-def neo4j_for(nodes: int) -> LocalNeo4j:
+def _sized_neo4j(nodes: int) -> LocalNeo4j:
     """A Neo4j with heap and page cache to match the graph: the tests' 512 MiB heap and 128 MiB
     page cache hold a 10k-node graph, not a million (~1 KiB of store files per node with its
     edges, measured)."""
@@ -39,6 +40,54 @@ def neo4j_for(nodes: int) -> LocalNeo4j:
         jvm_options=(f"-Xms{heap_mb}m", f"-Xmx{heap_mb}m", "-XX:+ExitOnOutOfMemoryError"),
         pagecache_mb=pagecache_mb,
     )
+
+
+class _Sharing:
+    """Whether phases share a server, and the servers shared (one per graph size)."""
+
+    enabled = False
+    servers: dict[int, LocalNeo4j] = {}  # noqa: RUF012 - one process-wide registry
+
+    @classmethod
+    def stop_all(cls) -> None:
+        for server in cls.servers.values():
+            server.stop()
+
+
+def share_neo4j_between_phases() -> None:
+    """Let every phase of this process use one server, emptied between phases. For the CI smoke
+    runs, where a server start (8 to 25 s) costs more than the phase it serves; a measured run
+    keeps a fresh server per phase, so no contender inherits another's warm JVM and page cache."""
+    _Sharing.enabled = True
+    atexit.register(_Sharing.stop_all)
+
+
+@contextmanager
+def neo4j_for(nodes: int) -> Iterator[LocalNeo4j]:
+    """A server for one phase: a fresh one, or the shared one emptied (data and schema)."""
+    if not _Sharing.enabled:
+        with _sized_neo4j(nodes) as server:
+            yield server
+        return
+    server = _Sharing.servers.get(nodes)
+    if server is None:
+        server = _Sharing.servers[nodes] = _sized_neo4j(nodes)
+        server.start()
+    else:
+        _empty(server)
+    yield server
+
+
+def _empty(server: LocalNeo4j) -> None:
+    with server.driver() as driver, driver.session() as session:
+        session.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
+        # schema names come from the server itself; DROP takes no parameter for a name
+        for kind in ("CONSTRAINT", "INDEX"):
+            rows = session.run(f"SHOW {kind}ES" if kind == "INDEX" else "SHOW CONSTRAINTS")
+            names = [r["name"] for r in rows if r.get("type") != "LOOKUP"]
+            for name in names:
+                quoted = "`" + name.replace("`", "``") + "`"
+                session.run(f"DROP {kind} {quoted} IF EXISTS")  # type: ignore[arg-type]
 
 
 class Service:

@@ -28,7 +28,14 @@ from typing import Any, LiteralString, cast
 
 import httpx
 
-from benchmarks.harness import RESULTS, Service, neo4j_for, save, scratch_dir
+from benchmarks.harness import (
+    RESULTS,
+    Service,
+    neo4j_for,
+    save,
+    scratch_dir,
+    share_neo4j_between_phases,
+)
 from benchmarks.synthetic.events import run_events
 from benchmarks.synthetic.plan import make_plan
 from graph.embedded import EmbeddedStore
@@ -102,12 +109,17 @@ def through_http(events: list[dict[str, Any]], nodes: int) -> dict[str, Any]:
     }
 
 
-def _wait_projected(http: httpx.Client) -> dict[str, int]:
+def _wait_projected(http: httpx.Client, bound_s: float = 1800) -> dict[str, int]:
+    """Poll until the projector has caught up; a projector that stops short fails the run with
+    the state it was left in (a parked event does not count as lag)."""
     query = {"query": "{ ingestStatus { lag parked } }"}
+    deadline = time.monotonic() + bound_s
     while True:
         status = http.post("/graphql", json=query).json()["data"]["ingestStatus"]
         if status["lag"] == 0:
             return status
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the projector did not catch up in {bound_s:.0f} s: {status}")
         time.sleep(0.05)
 
 
@@ -283,8 +295,15 @@ def main() -> None:
     parser.add_argument(
         "--skip", nargs="*", default=[], choices=["http", "in_process", "naive", "limit"]
     )
+    parser.add_argument(
+        "--share-neo4j",
+        action="store_true",
+        help="one Neo4j for every phase, emptied between them (CI smoke; not for measurements)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
     args = parser.parse_args()
+    if args.share_neo4j:
+        share_neo4j_between_phases()
 
     events = list(run_events(make_plan(args.nodes, args.seed)))
     print(f"{len(events)} events for ~{args.nodes} nodes", flush=True)

@@ -36,6 +36,11 @@ settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True
 settings.register_profile("explore", deadline=None, max_examples=500)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# The CLI tests read `lkg`'s human output. A pytest-xdist worker has no terminal, so Rich would
+# wrap it at 80 columns and split the long node keys the tests look for; a wide fixed width makes
+# the output the same in every worker (read when the CLI's consoles are created, after this).
+os.environ.setdefault("COLUMNS", "200")
+
 
 @dataclass
 class Neo4jInfo:

@@ -144,7 +144,7 @@ def _as_dict(event: RunEvent) -> dict:
         (b'{"run": {"runId": "3f1f4a4e-3a6e-4a52-9f8e-4d9c8a1b2c3d"}, "job": {"namespace": "n",'
          b' "name": "j"}}', {}, 422, "$.eventTime"),
         (b"x" * 5000, {}, 413, "over the limit"),
-        (gzip.compress(b"[" * 5000), {"content-encoding": "gzip"}, 413, "over the limit"),
+        (gzip.compress(b"[" * 5000, mtime=0), {"content-encoding": "gzip"}, 413, "over the limit"),
         (b"abc", {"content-encoding": "br"}, 415, "not supported"),
         (b"abc", {"content-encoding": "gzip"}, 400, "not valid gzip"),
     ],
