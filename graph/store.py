@@ -163,7 +163,10 @@ class GraphStore(ABC):
         `pending` is a batch prepared before and still being committed (by `commit`, on another
         thread): its records stand in for what the store holds, so a projector can merge batch
         k+1 while Neo4j writes batch k. Any other write in that window makes the result stale: the
-        caller checks `write_count` and prepares again."""
+        caller checks `write_count` and prepares again. A batch that must re-home a name's nodes
+        (graph/merge.py) needs the store to hold everything first: it comes back `stale`, to be
+        prepared again once `pending` has landed; and one that re-homed makes the next re-prepare
+        (it deleted nodes)."""
         with self._unit_of_work() as uow:
             return self._prepare(uow, batch, pending)
 

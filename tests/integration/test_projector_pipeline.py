@@ -23,6 +23,7 @@ from ingest.files import read_events
 from ingest.intake import accept_many
 from ingest.projector import Projector
 from ingest.sources import default_mappers
+from tests.contract.test_symlinks_across_events import events
 
 NODES = 2_000
 
@@ -159,3 +160,20 @@ def test_a_refused_batch_is_applied_event_by_event_in_the_pipeline_too(
     assert len(parked) >= 1
     assert poison not in {n[0] for n in graph[0]}
     assert copies["pipelined"] == copies["sequential"]
+
+
+def test_a_late_link_waits_for_the_batch_in_flight(tmp_path: Path, store: GraphStore) -> None:
+    """Batch k records edges under a storage path; batch k+1 brings its TABLE symlink while k is
+    still being written: k+1 cannot re-home what k has not landed yet (graph/merge.py), so it is
+    prepared again once k has landed. The graph is the one applying the events one by one makes."""
+    load, report, audit = events("third")
+    estate = [report, load, audit]  # the link comes while the path's first event is written
+    log = EventLog(tmp_path / "events.sqlite3")
+    assert accept_many(log, list(enumerate(estate))).rejected == []
+    reference = EmbeddedStore()
+    Projector(log, reference, default_mappers(), batch_size=1, pipeline=False).catch_up()
+    store.clear()
+    Projector(log, store, default_mappers(), batch_size=1).catch_up()
+    assert snapshot(store) == snapshot(reference)
+    assert not any("/warehouse/orders" in n.id for n in store.iter_nodes())
+    log.close()
