@@ -194,22 +194,13 @@ class GraphStore(ABC):
         over_aliases = pending.aliases if pending is not None else {}
         # what the pending batch writes is read from it, not from the store (which may not
         # have it yet); its records are never mutated (merges copy), so sharing them is safe
-        named = datasets_named(mutations)
-        node_ids = _node_ids(mutations) | named  # a link's names too: do they hold nodes?
-        loaded_nodes, held = uow.load_nodes_and_aliases(
-            sorted(node_ids - over_nodes.keys()), sorted(named - over_aliases.keys())
+        mutations, linked, loaded_nodes, asked = _load_named(
+            uow, mutations, over_nodes, over_aliases
         )
-        loaded_nodes.update((k, over_nodes[k]) for k in node_ids & over_nodes.keys())
-        held.update((k, over_aliases[k]) for k in named & over_aliases.keys())
-        # two names of one dataset: the batch on the canonical one (graph/merge.py)
-        links = [m for m in mutations if isinstance(m, DatasetLink)]
-        linked = merge.plan(held, links, uow.load_aliases_to)
-        mutations = merge.rewrite(mutations, linked.canon)
         moves = [ds for ds in linked.moved if ds in loaded_nodes]
         if moves and pending is not None:
             # the moved names' edges may be in the pending batch alone: merge once it has landed
             return Prepared({}, {}, frozenset(), frozenset(), ApplyResult(0, 0, 0), stale=True)
-        asked = node_ids
         node_ids = _node_ids(mutations)
         if missing := node_ids - asked:  # names the rewriting brought in: rare
             loaded_nodes.update(uow.load_nodes(sorted(missing - over_nodes.keys())))
@@ -418,6 +409,32 @@ def _node_ids(mutations: Iterable[Mutation]) -> set[str]:
         elif isinstance(m, EdgeRetire):
             ids.add(m.anchor.id)
     return ids
+
+
+def _load_named(
+    uow: UnitOfWork,
+    mutations: list[Mutation],
+    over_nodes: Mapping[str, Record],
+    over_aliases: Mapping[str, str],
+) -> tuple[list[Mutation], merge.Plan, dict[str, Record], set[str]]:
+    """Load the batch's nodes together with the alias rows of the datasets it names (one round
+    trip on Neo4j), and put the batch on canonical names (graph/merge.py). Returns the batch so
+    rewritten, the plan, the nodes loaded (the pending batch's in place of the store's) and the
+    ids asked for."""
+    named = datasets_named(mutations)
+    node_ids = _node_ids(mutations) | named  # a link's names too: do they hold nodes?
+    loaded, held = uow.load_nodes_and_aliases(
+        sorted(node_ids - over_nodes.keys()), sorted(named - over_aliases.keys())
+    )
+    loaded.update((k, over_nodes[k]) for k in node_ids & over_nodes.keys())
+    held.update((k, over_aliases[k]) for k in named & over_aliases.keys())
+    links = [m for m in mutations if isinstance(m, DatasetLink)]
+    linked = merge.plan(held, links, uow.load_aliases_to)
+    if unasked := linked.moved.keys() - node_ids:  # a held row's canonical, now an alias
+        loaded.update(uow.load_nodes(sorted(unasked - over_nodes.keys())))
+        loaded.update((k, over_nodes[k]) for k in unasked & over_nodes.keys())
+        node_ids |= unasked
+    return merge.rewrite(mutations, linked.canon), linked, loaded, node_ids
 
 
 def _load_moved(

@@ -259,3 +259,30 @@ def test_a_link_already_held_costs_no_round_trip(
     # one load of the batch's nodes with its names, nothing more
     assert with_links.count("load_nodes_and_aliases") == 1
     assert not {"load_nodes", "load_aliases", "load_aliases_to", "load_around"} & set(with_links)
+
+
+def test_a_path_linked_to_two_tables_joins_them_in_any_order(store: GraphStore) -> None:
+    """One path given two TABLE names by two events: the three names are one dataset, on the
+    smaller table name, whichever event came first (the other table's node is re-homed)."""
+    other = ("hive://metastore:9083", "default.orders_v2")
+    first = events("first")[0]
+    second = copy.deepcopy(first)
+    second.update(
+        eventTime="2026-03-01T11:00:00Z", run={"runId": _event("", 8, "", [], [])["run"]["runId"]}
+    )
+    second["outputs"][0]["facets"]["symlinks"] = {
+        "identifiers": [{"namespace": other[0], "name": other[1], "type": "TABLE"}]
+    }
+    graphs = []
+    for order in ([first, second], [second, first]):
+        store.clear()
+        for event in order:
+            store.apply(map_event(event, f"e-{event['eventTime']}"))
+        graphs.append(_graph(store))
+        ids = {n.id for n in store.iter_nodes()}
+        assert (
+            _key(NodeKind.DATASET, TABLE).id in ids and _key(NodeKind.DATASET, other).id not in ids
+        )
+        names = [_key(NodeKind.DATASET, PATH).id, _key(NodeKind.DATASET, other).id]
+        assert set(store.linked_names(names).values()) == {_key(NodeKind.DATASET, TABLE).id}
+    assert graphs[0] == graphs[1]
