@@ -54,7 +54,7 @@ async def post_lineage(request: Request, principal: IngestCaller) -> Response:
         store = request.app.state.store
         await run_in_threadpool(check_writes, principal, [(None, event)], store)
         log: EventLog = request.app.state.event_log
-        summary = await run_in_threadpool(accept_many, log, [(0, event)])
+        summary = await run_in_threadpool(accept_many, log, [(0, event)], _confined(principal))
     except BadBody as exc:
         count_rejected(request, OPENLINEAGE, exc.status)
         return _problem(exc.status, str(exc))
@@ -87,6 +87,12 @@ def check_writes(
         raise AuthProblem(403, foreign.message(allowed), {})
 
 
+def _confined(principal: Principal) -> tuple[str, ...]:
+    """The namespaces the caller's key is confined to (none: anywhere), logged with its events:
+    the projection holds them to these too, whatever names the store joins meanwhile."""
+    return tuple(principal.key.namespaces) if principal.key is not None else ()
+
+
 def _check_count(items: list[Any], limit: int) -> None:
     if len(items) > limit:
         raise BadBody(
@@ -111,7 +117,7 @@ async def post_lineage_bulk(request: Request, principal: IngestCaller) -> JSONRe
         # one event outside the key's namespaces refuses the whole request: nothing half-done
         await run_in_threadpool(check_writes, principal, items, request.app.state.store)
         log: EventLog = request.app.state.event_log
-        summary = await run_in_threadpool(accept_many, log, items)
+        summary = await run_in_threadpool(accept_many, log, items, _confined(principal))
     except BadBody as exc:  # the whole body is refused: counted once
         count_rejected(request, OPENLINEAGE, exc.status)
         return _problem(exc.status, str(exc))

@@ -138,6 +138,8 @@ class MutationBatch:
     """An ordered list of mutations, applied by a store in one transaction."""
 
     mutations: list[Mutation] = field(default_factory=list)
+    # event id -> the namespaces its key was confined to (graph/confine.py); absent: unconfined
+    confined: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def add(self, *items: Mutation) -> MutationBatch:
         self.mutations.extend(items)

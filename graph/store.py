@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Self
 
 from graph import merge
+from graph.confine import keep_confined, plan_confined
 from graph.merge import Mutation, datasets_named
 from graph.model import EdgeKind, NodeKey, NodeKind
 from graph.mutations import (
@@ -189,14 +190,18 @@ class GraphStore(ABC):
         pending: Prepared | None,
     ) -> Prepared:
         mutations = batch.mutations if isinstance(batch, MutationBatch) else list(batch)
+        confined = batch.confined if isinstance(batch, MutationBatch) else {}
         over_nodes = pending.nodes if pending is not None else {}
         over_edges = pending.edges if pending is not None else {}
         over_aliases = pending.aliases if pending is not None else {}
         # what the pending batch writes is read from it, not from the store (which may not
         # have it yet); its records are never mutated (merges copy), so sharing them is safe
         mutations, linked, loaded_nodes, asked = _load_named(
-            uow, mutations, over_nodes, over_aliases
+            uow, mutations, over_nodes, over_aliases, confined
         )
+        # a restricted key's event writes only inside its namespaces, on canonical names too
+        if (inside := keep_confined(mutations, confined)) is not mutations:
+            mutations = list(inside)
         moves = [ds for ds in linked.moved if ds in loaded_nodes]
         if moves and pending is not None:
             # the moved names' edges may be in the pending batch alone: merge once it has landed
@@ -416,6 +421,7 @@ def _load_named(
     mutations: list[Mutation],
     over_nodes: Mapping[str, Record],
     over_aliases: Mapping[str, str],
+    confined: Mapping[str, frozenset[str]],
 ) -> tuple[list[Mutation], merge.Plan, dict[str, Record], set[str]]:
     """Load the batch's nodes together with the alias rows of the datasets it names (one round
     trip on Neo4j), and put the batch on canonical names (graph/merge.py). Returns the batch so
@@ -429,7 +435,9 @@ def _load_named(
     loaded.update((k, over_nodes[k]) for k in node_ids & over_nodes.keys())
     held.update((k, over_aliases[k]) for k in named & over_aliases.keys())
     links = [m for m in mutations if isinstance(m, DatasetLink)]
-    linked = merge.plan(held, links, uow.load_aliases_to)
+    linked = plan_confined(
+        links, confined, lambda kept: merge.plan(held, kept, uow.load_aliases_to)
+    )
     if unasked := linked.moved.keys() - node_ids:  # a held row's canonical, now an alias
         loaded.update(uow.load_nodes(sorted(unasked - over_nodes.keys())))
         loaded.update((k, over_nodes[k]) for k in unasked & over_nodes.keys())

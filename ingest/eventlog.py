@@ -42,6 +42,10 @@ CREATE TABLE IF NOT EXISTS parked (
     error     TEXT NOT NULL,
     parked_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS confined (
+    seq        INTEGER PRIMARY KEY REFERENCES events(seq),
+    namespaces TEXT NOT NULL  -- JSON list: the namespaces the accepting key was confined to
+);
 CREATE TABLE IF NOT EXISTS node_history (
     node_id       TEXT NOT NULL,
     seq           INTEGER NOT NULL REFERENCES events(seq),
@@ -85,6 +89,9 @@ class NewEvent:
     body: Any
     # set when the same content must count as new: a definition changed back (A → B → A)
     salt: str = ""
+    # the namespaces of the key that sent it, if it was restricted (graph/confine.py): not part
+    # of its identity; kept beside the entry so the projection confines it too
+    namespaces: tuple[str, ...] = ()
 
     @property
     def event_id(self) -> str:
@@ -107,6 +114,19 @@ class LogEntry:
     event_time: str
     received_at: str
     body: Any
+    namespaces: tuple[str, ...] = ()  # the accepting key's, if it was restricted
+
+
+# an entry's columns, with the namespaces its key was confined to (NULL: unrestricted)
+_ENTRY = (
+    "events.seq, event_id, source, kind, event_time, received_at, body, confined.namespaces "
+    "FROM events LEFT JOIN confined ON confined.seq = events.seq"
+)
+
+
+def _entry(row: Sequence[Any]) -> LogEntry:
+    namespaces = tuple(json.loads(row[7])) if row[7] is not None else ()
+    return LogEntry(*row[:6], json.loads(row[6]), namespaces)
 
 
 class EventLog:
@@ -174,6 +194,11 @@ class EventLog:
                     "body, prev_hash, entry_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (*fields, prev_hash, digest),
                 )
+                if event.namespaces:
+                    db.execute(
+                        "INSERT INTO confined (seq, namespaces) VALUES (?, ?)",
+                        (seq, json.dumps(sorted(set(event.namespaces)))),
+                    )
                 prev_hash = digest
                 results.append(Appended(event_id, seq, False))
         return results
@@ -191,27 +216,22 @@ class EventLog:
         self, after_seq: int, limit: int, *, source: str | None = None, upto: int | None = None
     ) -> list[LogEntry]:
         """Entries after `after_seq` in log order; only `source`'s, only up to `upto` if given."""
-        where, params = ["seq > ?"], [after_seq]
+        where, params = ["events.seq > ?"], [after_seq]
         if source is not None:
             where.append("source = ?")
             params.append(source)
         if upto is not None:
-            where.append("seq <= ?")
+            where.append("events.seq <= ?")
             params.append(upto)
         rows = self._query(
-            "SELECT seq, event_id, source, kind, event_time, received_at, body FROM events "
-            f"WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?",
+            f"SELECT {_ENTRY} WHERE {' AND '.join(where)} ORDER BY events.seq LIMIT ?",
             [*params, limit],
         )
-        return [LogEntry(*row[:6], json.loads(row[6])) for row in rows]
+        return [_entry(row) for row in rows]
 
     def get(self, event_id: str) -> LogEntry | None:
-        rows = self._query(
-            "SELECT seq, event_id, source, kind, event_time, received_at, body FROM events "
-            "WHERE event_id = ?",
-            (event_id,),
-        )
-        return LogEntry(*rows[0][:6], json.loads(rows[0][6])) if rows else None
+        rows = self._query(f"SELECT {_ENTRY} WHERE event_id = ?", (event_id,))
+        return _entry(rows[0]) if rows else None
 
     def last_seq(self) -> int:
         return int(self._query("SELECT coalesce(max(seq), 0) FROM events")[0][0])

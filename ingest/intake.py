@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from graph.timefmt import canonical_time
@@ -133,15 +133,20 @@ class IntakeSummary:
                 self.accepted += 1
 
 
-def accept_many(log: EventLog, items: Iterable[tuple[int, Any]]) -> IntakeSummary:
-    """Validate each (index, event); append the valid ones in one durable write."""
+def accept_many(
+    log: EventLog, items: Iterable[tuple[int, Any]], namespaces: Sequence[str] = ()
+) -> IntakeSummary:
+    """Validate each (index, event); append the valid ones in one durable write. `namespaces`:
+    those of the restricted key that sent them, kept beside each new entry so the projection
+    confines it too (graph/confine.py)."""
     summary = IntakeSummary()
     valid: list[NewEvent] = []
     for index, obj in items:
         try:
             if isinstance(obj, InvalidEvent):
                 raise obj
-            valid.append(to_new_event(obj))
+            event = to_new_event(obj)
+            valid.append(replace(event, namespaces=tuple(namespaces)) if namespaces else event)
         except InvalidEvent as exc:
             summary.rejected.append(Rejected(index, exc.errors))
     if valid:

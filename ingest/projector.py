@@ -25,6 +25,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from graph.confine import allowed_names
 from graph.mutations import MutationBatch
 from graph.store import GraphStore, Prepared, StoreUnavailable
 from ingest.eventlog import EventLog, LogEntry
@@ -158,6 +159,7 @@ class Projector:
             mapped = self._map(entry)
             if mapped is not None:
                 batch.extend(mapped.mutations)
+                batch.confined.update(mapped.confined)
                 history.extend(history_entries(entry.seq, mapped))
         self.log.record_history(history)
         return batch, len(self._parked_now)
@@ -222,9 +224,12 @@ class Projector:
         if mapper is None:
             return self._park(entry, f"no mapper for source {entry.source!r}")
         try:
-            return mapper(entry)
+            mapped = mapper(entry)
         except Exception as exc:
             return self._park(entry, f"{type(exc).__name__}: {exc}")
+        if entry.namespaces:  # a restricted key's: it writes only inside them (graph/confine.py)
+            mapped.confined[entry.event_id] = allowed_names(entry.namespaces)
+        return mapped
 
     def _park(self, entry: LogEntry, error: str) -> None:
         log.warning("parking event seq=%d (%s): %s", entry.seq, entry.source, error)

@@ -16,7 +16,9 @@ millisecond) and every node the mutations touch is judged:
 
 A symlink joins two names of one dataset (graph/merge.py): both names are judged, since a link
 arriving late re-homes whatever the store holds under either; and a name the store already joined
-onto another dataset writes there, so that dataset's namespace is judged too (`linked`).
+onto another dataset writes there, so that dataset's namespace is judged too (`linked`). What
+intake cannot see (the store down, a link projected after this check) the projection confines:
+graph/confine.py.
 
 Every node upsert, both ends of every edge upsert and the anchor of every retirement are judged;
 so are the job, dataset and parent-job namespaces the event declares, even when the mapping
@@ -265,8 +267,8 @@ def store_linked(store: GraphStore) -> Linked:
         try:
             return store.linked_names(ids)
         except StoreUnavailable as exc:
-            # as for runs: intake keeps accepting; what the store joined stays joined, and the
-            # projection writes a name's events onto its dataset whoever sent them
+            # as for runs: intake keeps accepting; the log keeps the key's namespaces with the
+            # event and the projection drops its writes a join puts outside (graph/confine.py)
             log.warning("linked names not checked against the store (unavailable): %s", exc)
             return {}
 

@@ -17,16 +17,24 @@ from typing import Any
 
 import pytest
 
+from graph.confine import allowed_names
 from graph.model import NodeKey, NodeKind
+from graph.mutations import MutationBatch
+from graph.store import GraphStore, StoreUnavailable
+from ingest.eventlog import EventLog
+from ingest.intake import accept_many
+from ingest.openlineage.mapping import map_event
 from tests.fuzz.confinement import (
     NS_A,
     NS_B,
     PRODUCER,
     RUN_B,
+    SEED_B,
     Confined,
     changes_outside,
     confined_service,
     event_a,
+    namespace_of,
 )
 
 
@@ -250,3 +258,132 @@ def test_a_name_joined_onto_ns_b_is_refused(service: Confined) -> None:
     )
     _refused(service.post(service.confined, attack), "outputs[0].name")
     _unchanged_after(service, before)
+
+
+# ---- the projection confines too: a name joined onto ns-b where intake could not see it ----
+# A confined key's event is judged at intake against the alias table; when the store is down
+# then, or a link logged before the event is projected after intake checked, the projection's
+# rewrite onto canonical names would carry the event into ns-b. It does not (graph/confine.py).
+
+
+def _joined_seed(name: str) -> dict[str, Any]:
+    """An unrestricted producer's event joining ns-a/`name` onto the ns-b victim."""
+    link = {"identifiers": [{"namespace": NS_B, "name": "victim", "type": "TABLE"}]}
+    return event_a(
+        f"{name}-linker", outputs=[{"namespace": NS_A, "name": name, "facets": {"symlinks": link}}]
+    )
+
+
+def _writes_through(name: str) -> dict[str, Any]:
+    """A confined key's event, all in ns-a, writing to ns-a/`name` (and linking another ns-a
+    name to it): every part of it lands on the victim once `name` is joined onto it."""
+    inside = {"identifiers": [{"namespace": NS_A, "name": name, "type": "TABLE"}]}
+    return event_a(
+        f"{name}-writer",
+        inputs=[{"namespace": NS_A, "name": f"{name}.path", "facets": {"symlinks": inside}}],
+        outputs=[
+            {
+                "namespace": NS_A,
+                "name": name,
+                "facets": {
+                    "documentation": {"description": "owned now"},
+                    "ownership": {"owners": [{"name": "user:mallory@a.example"}]},
+                    "schema": {"fields": [{"name": "forged", "type": "string"}]},
+                },
+            }
+        ],
+    )
+
+
+def test_a_name_joined_while_the_store_was_down_at_intake(
+    service: Confined, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Intake accepts (it cannot read the alias table); the projection keeps ns-b as it was and
+    applies the event's own part."""
+    assert service.post(service.anywhere, _joined_seed("joined-down")).status_code == 201
+    before = service.graph()
+    store = service.client.app.state.store  # type: ignore[attr-defined]
+
+    def down(*_: object, **__: object) -> Any:
+        raise StoreUnavailable("the store is down (test)")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(store, "linked_names", down)
+        patched.setattr(store, "neighbors", down)
+        answer = service.post(service.confined, _writes_through("joined-down"))
+    assert answer.status_code == 201, answer.text  # intake could not tell
+    after = service.graph()
+    assert changes_outside(before, after) == []
+    writer = NodeKey.of(NodeKind.JOB, namespace=NS_A, name="joined-down-writer").id
+    assert writer in after.nodes  # the event's own part is kept
+
+
+def _outside_a(store: GraphStore) -> tuple[dict[str, Any], dict[Any, Any]]:
+    """Every node of ns-b and its run, and every edge at one of them."""
+    run_b = NodeKey.of(NodeKind.RUN, run_id=RUN_B)
+    nodes = {n.id: n for n in store.iter_nodes() if namespace_of(n) == NS_B or n.key == run_b}
+    edges = {e.key.id: e for e in store.iter_edges() if {e.key.id[0], e.key.id[2]} & nodes.keys()}
+    return nodes, edges
+
+
+def _schema_of(*names: str) -> dict[str, Any]:
+    return {"fields": [{"name": n, "type": "string"} for n in names]}
+
+
+def _confined(event: dict[str, Any], event_id: str) -> MutationBatch:
+    batch = map_event(event, event_id)
+    batch.confined[event_id] = allowed_names([NS_A])
+    return batch
+
+
+def _seed(store: GraphStore) -> None:
+    for i, event in enumerate(SEED_B):
+        store.apply(map_event(event, f"seed-{i}"))
+
+
+def test_projection_confines_after_the_link_was_projected(store: GraphStore) -> None:
+    """The link is projected first; the confined event (accepted without the alias table)
+    changes nothing outside ns-a, on both stores: neither its writes to the joined name nor its
+    link, which would re-home what ns-a/joined.path holds onto the victim."""
+    _seed(store)
+    store.apply(map_event(_joined_seed("joined"), "link"))
+    path = {"namespace": NS_A, "name": "joined.path", "facets": {"schema": _schema_of("p")}}
+    store.apply(_confined(event_a("path-writer", outputs=[path]), "path"))
+    before = _outside_a(store)
+    store.apply(_confined(_writes_through("joined"), "confined"))
+    assert _outside_a(store) == before
+    writer = NodeKey.of(NodeKind.JOB, namespace=NS_A, name="joined-writer").id
+    assert store.get_node(writer) is not None  # the event's own part is kept
+
+
+def test_projection_confines_when_the_link_lands_in_the_same_batch(store: GraphStore) -> None:
+    """The race: the link was logged before the confined event but projected after intake had
+    checked it, in the same projection batch: ns-b is what the link alone makes of it."""
+    _seed(store)
+    store.apply(map_event(_joined_seed("joined"), "link"))
+    expected = _outside_a(store)
+    store.clear()
+    _seed(store)
+    both = map_event(_joined_seed("joined"), "link")
+    both.extend(map_event(_writes_through("joined"), "confined").mutations)
+    both.confined["confined"] = allowed_names([NS_A])
+    store.apply(both)
+    assert _outside_a(store) == expected
+    writer = NodeKey.of(NodeKind.JOB, namespace=NS_A, name="joined-writer").id
+    assert store.get_node(writer) is not None
+
+
+def test_the_log_keeps_a_confined_keys_namespaces(tmp_path: Any) -> None:
+    """What the projection confines by: the key's namespaces beside each entry it sent, not
+    part of the event's identity (the same event from an unrestricted key is a duplicate)."""
+    log = EventLog(tmp_path / "events.db")
+    try:
+        summary = accept_many(log, [(0, event_a("logged"))], [NS_A])
+        assert summary.accepted == 1
+        assert accept_many(log, [(0, event_a("logged"))]).duplicates == 1
+        assert accept_many(log, [(0, event_a("free"))]).accepted == 1
+        entries = log.read(0, 10)
+        assert [e.namespaces for e in entries] == [(NS_A,), ()]
+        assert log.get(entries[0].event_id).namespaces == (NS_A,)  # type: ignore[union-attr]
+    finally:
+        log.close()
