@@ -8,7 +8,8 @@ SOURCES := .venv-sources
 CHROMIUM := /usr/bin/chromium
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-# the full run's pytest workers: each takes whole test files, so a file's fixtures are built once
+# the full run's pytest workers: each takes whole test files (its fixtures built once), in the order
+# collected, so the long single-test benchmark files start first instead of last
 TEST_WORKERS ?= 2
 
 .PHONY: serve test test-fast lint neo4j clean web
@@ -38,7 +39,7 @@ test: $(VENV)/.test $(SOURCES)/.done $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m graph.neo4j_server build
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 ## The inner loop: unit and contract tests on the embedded store only (no Neo4j, no browser).
 test-fast: $(VENV)/.test
