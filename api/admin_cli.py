@@ -29,9 +29,9 @@ from rich.progress import (
 from rich.table import Table
 
 from api.cli import app, console
-from api.settings import Settings
 from graph.timefmt import now
 from ingest import chain, logcheck
+from lineage_kg.settings import Settings
 
 LOG, DECISIONS, KEYS = "events.sqlite3", "decisions.sqlite3", "keys.sqlite3"
 # copied in this order: the log last, so it is at least as new as every table that follows it

@@ -30,15 +30,11 @@ from api.observability import (
     new_metrics,
 )
 from api.schema import Context, schema
-from api.settings import Settings
 from api.traversal_budget import TraversalBudget, budgeted
 from api.web import mount_web
-from graph.factory import open_store
 from graph.store import GraphStore, StoreUnavailable
-from ingest.decisions.projection import table_of
-from ingest.eventlog import EventLog
-from ingest.projector import Projector
-from ingest.sources import default_mappers, side_projections
+from lineage_kg.runtime import Runtime
+from lineage_kg.settings import Settings
 
 log = logging.getLogger("lkg")
 
@@ -80,32 +76,19 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        owned = store is None
-        app.state.store = store or open_store(
-            settings.neo4j_uri,
-            user=settings.neo4j_user,
-            password=settings.neo4j_password.get_secret_value(),
-            database=settings.neo4j_database,
-            pool_size=settings.neo4j_pool_size,
-            query_timeout=settings.neo4j_query_timeout,
-        )
-        log.info("store: %s", await run_in_threadpool(app.state.store.describe))
+        runtime = Runtime.open(settings, store=store)
+        app.state.runtime = runtime
+        app.state.store = runtime.store
+        log.info("store: %s", await run_in_threadpool(runtime.store.describe))
         app.state.settings = settings
         app.state.guard = open_guard(settings)
-        app.state.event_log = EventLog(settings.data_dir / "events.sqlite3")
-        app.state.side = side_projections(settings.data_dir)
-        app.state.decisions = table_of(app.state.side)
-        app.state.projector = Projector(
-            app.state.event_log,
-            app.state.store,
-            default_mappers(),
-            batch_size=settings.projector_batch_size,
-            side=app.state.side,
-        )
-        if app.state.store.name == "embedded":
-            # the embedded store holds nothing across restarts: rebuild it from the log first
-            began = time.monotonic()
-            status = await run_in_threadpool(app.state.projector.catch_up)
+        app.state.event_log = runtime.log
+        app.state.side = runtime.side
+        app.state.decisions = runtime.decisions
+        app.state.projector = runtime.projector
+        began = time.monotonic()
+        status = await run_in_threadpool(runtime.rebuild_embedded)
+        if status is not None:
             log.info(
                 "embedded store rebuilt from %d logged events in %.2fs (%d parked)",
                 status.projected_seq,
@@ -121,13 +104,10 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         try:
             yield
         finally:
-            app.state.projector.stop()
-            for side in app.state.side:
-                side.close()
-            app.state.event_log.close()
-            app.state.guard.close()
-            if owned:
-                app.state.store.close()
+            try:
+                runtime.close()  # the projector stopped first, the log last
+            finally:
+                app.state.guard.close()
 
     app = FastAPI(title="lineage-kg", lifespan=lifespan)
     app.state.metrics = new_metrics(lambda: getattr(app.state, "projector", None))

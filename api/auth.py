@@ -35,8 +35,8 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.concurrency import run_in_threadpool
 
-from api.settings import Settings
 from graph.naming import normalise_namespace
+from lineage_kg.settings import Settings
 
 log = logging.getLogger("lkg.auth")
 

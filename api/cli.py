@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from api.cli_sync import sync_app
-from api.settings import Settings
+from lineage_kg.settings import Settings
 
 if TYPE_CHECKING:
     from graph.store import GraphStore

@@ -24,13 +24,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api.cli import _store, app, console
-from api.settings import Settings
 from graph.errors import InvalidArgument, NotFound
 from graph.model import KEY_FIELDS, NodeKey, NodeKind
 from graph.resolve import resolve, resolve_owner, resolve_text
 from graph.store import StoreUnavailable
 from ingest.eventlog import LogUnavailable
 from ingest.history import EntryType
+from lineage_kg.settings import Settings
 from queries.export import ExportFormat, render
 
 if TYPE_CHECKING:

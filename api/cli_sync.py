@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from api.settings import Settings
+from lineage_kg.settings import Settings
 
 if TYPE_CHECKING:
     from ingest.eventlog import EventLog

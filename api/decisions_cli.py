@@ -17,9 +17,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api.cli import app, console
-from api.settings import Settings
 from ingest.decisions.records import ItemError, decision_event, validate_items
 from ingest.eventlog import EventLog
+from lineage_kg.settings import Settings
 
 MAX_LISTED = 50
 

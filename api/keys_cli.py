@@ -15,7 +15,7 @@ from rich.table import Table
 
 from api.auth import KeyStore, Scope, keys_path
 from api.cli import app, console
-from api.settings import Settings
+from lineage_kg.settings import Settings
 
 keys_app = typer.Typer(help="API keys: create (secret shown once), list, revoke.")
 app.add_typer(keys_app, name="keys")

@@ -18,7 +18,7 @@ import typer
 import yaml
 
 from api.cli_sync import console, finish, open_log, sync_app
-from api.settings import Settings
+from lineage_kg.settings import Settings
 
 if TYPE_CHECKING:
     from graph.store import GraphStore

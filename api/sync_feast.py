@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from api.cli_sync import console, finish, open_log, sync_app
-from api.settings import Settings
+from lineage_kg.settings import Settings
 
 
 @sync_app.command("feast")

@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
 from graph.store import GraphStore
+from lineage_kg.settings import Settings
 from queries.accountability import accountability
 from queries.root_cause import decision_lineage, suspects
 

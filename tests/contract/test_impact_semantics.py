@@ -17,11 +17,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
 from graph.model import COLUMN_LINEAGE, EdgeKind, NodeKey, NodeKind
 from graph.mutations import Direction
 from graph.store import GraphStore
 from ingest.openlineage.mapping import map_event
+from lineage_kg.settings import Settings
 from queries.impact import ImpactAnswer, impact
 from tests.unit.test_openlineage_corpus import events_of
 

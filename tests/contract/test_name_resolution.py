@@ -22,11 +22,11 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.cli_questions import resolve_node
-from api.settings import Settings
 from graph.errors import NotFound
 from graph.model import NodeKey, NodeKind
 from graph.store import GraphStore
 from ingest.openlineage.mapping import map_event
+from lineage_kg.settings import Settings
 
 _DEFAULT = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "openlineage"
 CORPUS = Path(os.environ.get("LKG_OPENLINEAGE_CORPUS", _DEFAULT)) / "OpenLineage"

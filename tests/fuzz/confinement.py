@@ -19,9 +19,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import KeyStore, Scope, keys_path
-from api.settings import Settings
 from graph.model import NodeKind
 from graph.records import StoredEdge, StoredNode
+from lineage_kg.settings import Settings
 
 NS_A, NS_B = "ns-a", "ns-b"
 RUN_B = "0b0b0b0b-0000-4000-8000-00000000000b"  # the ns-b run an attacker names

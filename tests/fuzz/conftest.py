@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
+from lineage_kg.settings import Settings
 
 
 def app_client(data_dir: Path, **settings: object) -> TestClient:

@@ -20,10 +20,10 @@ from fastapi.testclient import TestClient
 import api.schema
 from api.app import create_app
 from api.graphql_limits import MAX_EXPANDED_FIELDS
-from api.settings import Settings
 from graph.embedded import EmbeddedStore
 from graph.mutations import Direction
 from graph.store import StoredEdge
+from lineage_kg.settings import Settings
 
 PG = "postgres://warehouse:5432"
 AMOUNT = f'{{kind: Column, namespace: "{PG}", name: "shop.public.orders", field: "amount"}}'

@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
 from graph.store import GraphStore
 from ingest.openlineage.naming import dataset_key, job_key
+from lineage_kg.settings import Settings
 from tests.faults.load import run_event
 
 CORPUS = [

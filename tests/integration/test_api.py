@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
 from graph.store import GraphStore
+from lineage_kg.settings import Settings
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
 from graph.embedded import EmbeddedStore
 from graph.model import EdgeKind, NodeKey, NodeKind
 from graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
@@ -26,6 +25,7 @@ from ingest.decisions.projection import DecisionProjection
 from ingest.eventlog import EventLog
 from ingest.projector import Projector
 from ingest.sources import default_mappers
+from lineage_kg.settings import Settings
 from queries.decisions import resolve
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from test_intake_http import NS, _as_dict, pipeline_events
 
 from api.app import create_app
-from api.settings import Settings
 from graph.store import GraphStore
+from lineage_kg.settings import Settings
 
 AUDIT = """
 query ($ref: NodeRef!, $first: Int!, $after: String, $types: [String!]) {

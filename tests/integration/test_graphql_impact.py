@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.schema import SDL_PATH, export_sdl
-from api.settings import Settings
 from graph.store import GraphStore
+from lineage_kg.settings import Settings
 
 PG = "postgres://warehouse:5432"
 AMOUNT = f'{{kind: Column, namespace: "{PG}", name: "shop.public.orders", field: "amount"}}'

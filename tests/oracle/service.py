@@ -14,8 +14,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
 from graph.store import GraphStore
+from lineage_kg.settings import Settings
 
 Node = tuple[str, str, str, str]
 IMPACT = """

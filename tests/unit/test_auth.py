@@ -24,8 +24,8 @@ from api.auth import (
     keys_path,
     split_token,
 )
-from api.settings import Settings
 from ingest.openlineage.reach import declared_namespaces
+from lineage_kg.settings import Settings
 
 
 @pytest.fixture

@@ -24,8 +24,8 @@ from api.observability import (
     request_id_from,
     request_id_var,
 )
-from api.settings import Settings
 from graph.embedded import EmbeddedStore
+from lineage_kg.settings import Settings
 
 # ---- request ids --------------------------------------------------------------------------------
 

@@ -1,0 +1,145 @@
+"""The composition root: the one place that opens the event log, the store, the side tables and
+the projector, from the settings, and brings them up to date.
+
+The app (`api/app.py`), every `lkg` command (`cli/`) and the benchmarks ask a `Runtime` for them;
+no other module opens them, so they cannot drift apart (the pool size and query timeout the
+settings give reach every store; every projector keeps the side tables). The import-map test
+(tests/unit/test_import_map.py) holds that line.
+
+Parts are opened on first use: a command that only appends to the log (`lkg ingest`,
+`lkg sync …`) never connects to Neo4j — intake keeps accepting while the store is down — and
+`--project` opens the rest when it needs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+from lineage_kg.settings import Settings
+
+if TYPE_CHECKING:
+    from graph.store import GraphStore
+    from ingest.decisions.table import DecisionTable
+    from ingest.eventlog import EventLog
+    from ingest.projector import Projector, ProjectorStatus
+    from ingest.sources import SideProjection
+
+# the durable event log, in the settings' data dir: the one place its file name is written
+LOG_FILE = "events.sqlite3"
+
+
+def log_path(settings: Settings) -> Path:
+    """Where the settings keep the event log."""
+    return settings.data_dir / LOG_FILE
+
+
+class Runtime:
+    """The service's parts, opened from one `Settings`; close it (or use `with`) when done."""
+
+    def __init__(self, settings: Settings, store: GraphStore | None = None) -> None:
+        from ingest.eventlog import EventLog
+
+        self.settings = settings
+        self._given_store = store  # a store handed in (tests) is used as is, never closed
+        self.log: EventLog = EventLog(log_path(settings))
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, *, store: GraphStore | None = None) -> Runtime:
+        """The log now; the store, the side tables and the projector when first asked for."""
+        return cls(settings or Settings(), store)
+
+    # ---- the parts, opened on first use ----------------------------------------------------
+    @cached_property
+    def store(self) -> GraphStore:
+        """The configured store: Neo4j when a URI is set (with the settings' pool size and
+        query timeout), else the embedded one."""
+        if self._given_store is not None:
+            return self._given_store
+        from graph.factory import open_store
+
+        s = self.settings
+        return open_store(
+            s.neo4j_uri,
+            user=s.neo4j_user,
+            password=s.neo4j_password.get_secret_value(),
+            database=s.neo4j_database,
+            pool_size=s.neo4j_pool_size,
+            query_timeout=s.neo4j_query_timeout,
+        )
+
+    @cached_property
+    def side(self) -> list[SideProjection]:
+        """The tables kept beside the graph (the decisions), following the log."""
+        from ingest.sources import side_projections
+
+        return side_projections(self.settings.data_dir)
+
+    @property
+    def decisions(self) -> DecisionTable | None:
+        from ingest.decisions.projection import table_of
+
+        return table_of(self.side)
+
+    @cached_property
+    def projector(self) -> Projector:
+        """The one writer of the graph (and, through its side projections, of the side tables)."""
+        from ingest.projector import Projector
+        from ingest.sources import default_mappers
+
+        return Projector(
+            self.log,
+            self.store,
+            default_mappers(),
+            batch_size=self.settings.projector_batch_size,
+            side=self.side,
+        )
+
+    # ---- bringing the graph up to date -----------------------------------------------------
+    def catch_up(self, progress: Callable[[int, int], None] | None = None) -> ProjectorStatus:
+        """Project the log into the store up to its end. With `progress`, step by step:
+        `progress(done, total)` after each batch (the positions relative to the start)."""
+        if progress is None:
+            return self.projector.catch_up()
+        projector = self.projector
+        begin, target = self.store.checkpoint(), self.log.last_seq()
+        progress(0, max(target - begin, 1))
+        while projector.run_once():
+            progress(projector.status().projected_seq - begin, max(target - begin, 1))
+        return projector.status()
+
+    def rebuild_embedded(
+        self, progress: Callable[[int, int], None] | None = None
+    ) -> ProjectorStatus | None:
+        """The embedded store holds nothing across restarts: rebuild it from the log. Neo4j
+        is left as it stands (the service's projector keeps it current); None then."""
+        if self.store.name != "embedded":
+            return None
+        return self.catch_up(progress)
+
+    # ---- closing -----------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close what was opened, the log last. The projector's thread is stopped first."""
+        try:
+            if "projector" in self.__dict__:
+                self.projector.stop()
+            for projection in self.__dict__.get("side", []):
+                projection.close()
+            if "store" in self.__dict__ and self._given_store is None:
+                self.store.close()
+        finally:
+            self.log.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
