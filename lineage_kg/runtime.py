@@ -37,22 +37,34 @@ def log_path(settings: Settings) -> Path:
     return settings.data_dir / LOG_FILE
 
 
+def open_log_at(path: Path) -> EventLog:
+    """A log file named explicitly (`lkg verify FILE`, a backup's copy), opened as the service
+    opens its own (which adds what an older file lacks, e.g. the hash chain)."""
+    from ingest.eventlog import EventLog
+
+    return EventLog(path)
+
+
 class Runtime:
     """The service's parts, opened from one `Settings`; close it (or use `with`) when done."""
 
     def __init__(self, settings: Settings, store: GraphStore | None = None) -> None:
-        from ingest.eventlog import EventLog
-
         self.settings = settings
         self._given_store = store  # a store handed in (tests) is used as is, never closed
-        self.log: EventLog = EventLog(log_path(settings))
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, store: GraphStore | None = None) -> Runtime:
-        """The log now; the store, the side tables and the projector when first asked for."""
+        """The parts of the service `settings` describe, each opened when first asked for."""
         return cls(settings or Settings(), store)
 
     # ---- the parts, opened on first use ----------------------------------------------------
+    @cached_property
+    def log(self) -> EventLog:
+        """The durable event log: the source of truth every other part follows."""
+        from ingest.eventlog import EventLog
+
+        return EventLog(log_path(self.settings))
+
     @cached_property
     def store(self) -> GraphStore:
         """The configured store: Neo4j when a URI is set (with the settings' pool size and
@@ -131,7 +143,8 @@ class Runtime:
             if "store" in self.__dict__ and self._given_store is None:
                 self.store.close()
         finally:
-            self.log.close()
+            if "log" in self.__dict__:
+                self.log.close()
 
     def __enter__(self) -> Self:
         return self

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
 from benchmarks.synthetic import write
 from benchmarks.synthetic.load import load_sources
 from benchmarks.synthetic.plan import FEATURE_STORE, make_plan
 from benchmarks.synthetic.src_models import FEAST_PROJECT, make_estate, view_name
+from cli.app import app
 from graph.model import EdgeKind, NodeKey, NodeKind
 from graph.mutations import Direction
 from graph.store import GraphStore

@@ -21,7 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.cli_questions import resolve_node
+from cli.questions import resolve_node
 from graph.errors import NotFound
 from graph.model import NodeKey, NodeKind
 from graph.store import GraphStore

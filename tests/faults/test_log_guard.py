@@ -22,7 +22,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from cli.app import app
 from ingest.eventlog import EventLog, LogUnavailable, NewEvent
 from tests.conftest import LKG, ServiceProcess, free_port
 from tests.faults.load import ol_id, run_event

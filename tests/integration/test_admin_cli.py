@@ -16,7 +16,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from cli.app import app
 from graph.neo4j_store import Neo4jStore
 from ingest import chain
 from ingest.eventlog import event_id_of

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from api.cli import app
+from cli.app import app
 from graph.model import EdgeKind, NodeKey, NodeKind
 from graph.mutations import Direction
 from graph.store import GraphStore

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from cli.app import app
 from graph.neo4j_store import Neo4jStore
 from ingest.eventlog import EventLog
 

@@ -19,7 +19,7 @@ import networkx as nx
 import pytest
 from typer.testing import CliRunner, Result
 
-from api.cli import app
+from cli.app import app
 from graph.identity import keys_named
 from graph.model import NodeKey, NodeKind
 

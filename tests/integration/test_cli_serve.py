@@ -8,7 +8,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from cli.app import app
 
 
 def _check(base: str, store: str) -> None:

@@ -16,7 +16,7 @@ import pytest
 from sources.real_sources import source_tool
 from typer.testing import CliRunner
 
-from api.cli import app
+from cli.app import app
 from graph.model import NodeKey, NodeKind
 from graph.store import GraphStore
 from ingest.eventlog import EventLog

@@ -1,4 +1,4 @@
-"""Exports (queries/export.py): the demo graph's impact answer and accountability map, written in
+"""Exports (cli/export.py): the demo graph's impact answer and accountability map, written in
 every format and read back with the tool that format is for."""
 
 from __future__ import annotations
@@ -13,11 +13,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from graph.embedded import EmbeddedStore
-from graph.model import NodeKey, NodeKind
-from ingest.demo import PG, demo_batch
-from queries.accountability import accountability
-from queries.export import (
+from cli.export import (
     CSV_COLUMNS,
     DOWNSTREAM_OF,
     ExportFormat,
@@ -32,6 +28,10 @@ from queries.export import (
     to_json,
     to_png,
 )
+from graph.embedded import EmbeddedStore
+from graph.model import NodeKey, NodeKind
+from ingest.demo import PG, demo_batch
+from queries.accountability import accountability
 from queries.impact import impact
 
 ORDERS = NodeKey.of(NodeKind.DATASET, namespace=PG, name="shop.public.orders")

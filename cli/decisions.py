@@ -16,12 +16,13 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.cli import app, console
+from cli.common import MAX_LISTED, console, project_now
 from ingest.decisions.records import ItemError, decision_event, validate_items
 from ingest.eventlog import EventLog
+from lineage_kg.runtime import Runtime
 from lineage_kg.settings import Settings
 
-MAX_LISTED = 50
+commands = typer.Typer()
 
 
 @dataclass(slots=True)
@@ -61,7 +62,7 @@ class _Tally:
             console.print(f"… and {len(self.rejected) - MAX_LISTED} more")
 
 
-@app.command("ingest-decisions")
+@commands.command("ingest-decisions")
 def ingest_decisions(
     paths: Annotated[
         list[Path],
@@ -77,7 +78,6 @@ def ingest_decisions(
     ] = 10_000,
 ) -> None:
     """Append decisions from files to the durable log; a running service picks them up."""
-    from api.cli_sync import open_log
     from ingest.decisions.files import kind_of, read_decisions, row_count
 
     missing = [p for p in paths if not p.is_file()]
@@ -90,9 +90,8 @@ def ingest_decisions(
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
-    settings = Settings()
-    log = open_log(settings)
-    tally = _Tally(log)
+    runtime = Runtime.open(Settings())
+    tally = _Tally(runtime.log)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, console=console, transient=True) as progress:
@@ -108,10 +107,8 @@ def ingest_decisions(
             if pending:
                 tally.flush(pending)
     tally.print(len(paths))
-    if project:
-        from api.cli import _project
-
-        _project(settings, log)
-    log.close()
+    with runtime:
+        if project:
+            project_now(runtime)
     if tally.rejected:
         raise typer.Exit(2)

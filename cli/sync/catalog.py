@@ -17,34 +17,32 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 import yaml
 
-from api.cli_sync import console, finish, open_log, sync_app
+from cli.common import console
+from cli.sync import finish
+from lineage_kg.runtime import Runtime
 from lineage_kg.settings import Settings
+
+commands = typer.Typer()
 
 if TYPE_CHECKING:
     from graph.store import GraphStore
-    from ingest.eventlog import EventLog
     from ingest.source_sync import SourceRecord, SyncReport
 
 Project = Annotated[bool, typer.Option(help="also apply the log to the configured store now")]
 
 
 @contextmanager
-def current_store(settings: Settings, log: EventLog) -> Iterator[GraphStore]:
+def current_store(runtime: Runtime) -> Iterator[GraphStore]:
     """The configured store, up to date with the log as far as this process can make it."""
-    from api.cli import _store
-    from graph.embedded import EmbeddedStore
-    from ingest.projector import Projector
-    from ingest.sources import default_mappers
-
-    with _store(settings) as store:
-        if isinstance(store, EmbeddedStore):
-            Projector(log, store, default_mappers()).catch_up()
-        elif (behind := log.last_seq() - store.checkpoint()) > 0:
-            console.print(
-                f"[yellow]the store is {behind} event(s) behind the log[/yellow]: matches "
-                "against what they add are missed (run the service, or sync with --project)"
-            )
-        yield store
+    if (
+        runtime.rebuild_embedded() is None
+        and (behind := runtime.log.last_seq() - runtime.store.checkpoint()) > 0
+    ):
+        console.print(
+            f"[yellow]the store is {behind} event(s) behind the log[/yellow]: matches "
+            "against what they add are missed (run the service, or sync with --project)"
+        )
+    yield runtime.store
 
 
 def _sync(
@@ -59,20 +57,19 @@ def _sync(
     if missing:
         console.print(f"[red]not found:[/red] {', '.join(missing)}")
         raise typer.Exit(1)
-    settings = Settings()
-    log = open_log(settings)
+    runtime = Runtime.open(Settings())
     report = SyncReport(source)
-    with current_store(settings, log) as store:
+    with current_store(runtime) as store:
         try:
             records = read(store, report)
         except (OSError, TypeError, ValueError, yaml.YAMLError) as exc:
             report.skip(", ".join(p.name for p in paths), f"cannot read: {exc}")
             records = []
-    append_records(log, source, records, report)
-    finish(settings, log, report, project=project)
+    append_records(runtime.log, source, records, report)
+    finish(runtime, report, project=project)
 
 
-@sync_app.command("catalog")
+@commands.command("catalog")
 def sync_catalog(
     files: Annotated[list[Path], typer.Argument(help="catalog YAML files, read as one catalog")],
     project: Project = False,
@@ -88,7 +85,7 @@ def sync_catalog(
     _sync(CATALOG, files, partial(catalog_records, files), project)
 
 
-@sync_app.command("deployments")
+@commands.command("deployments")
 def sync_deployments(
     file: Annotated[Path, typer.Argument(help="deployments: .yaml, .ndjson or .csv")],
     project: Project = False,
@@ -100,7 +97,7 @@ def sync_deployments(
     _sync(DEPLOYMENT, [file], partial(deployment_records, file), project)
 
 
-@sync_app.command("monitoring")
+@commands.command("monitoring")
 def sync_monitoring(
     file: Annotated[Path, typer.Argument(help="check results: .ndjson, .csv or .yaml")],
     project: Project = False,

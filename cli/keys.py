@@ -14,11 +14,10 @@ import typer
 from rich.table import Table
 
 from api.auth import KeyStore, Scope, keys_path
-from api.cli import app, console
+from cli.common import console
 from lineage_kg.settings import Settings
 
 keys_app = typer.Typer(help="API keys: create (secret shown once), list, revoke.")
-app.add_typer(keys_app, name="keys")
 
 
 def _store() -> KeyStore:

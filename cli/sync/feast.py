@@ -7,11 +7,15 @@ from typing import Annotated
 
 import typer
 
-from api.cli_sync import console, finish, open_log, sync_app
+from cli.common import console
+from cli.sync import finish
+from lineage_kg.runtime import Runtime
 from lineage_kg.settings import Settings
 
+commands = typer.Typer()
 
-@sync_app.command("feast")
+
+@commands.command("feast")
 def sync_feast_command(
     repo: Annotated[
         Path | None,
@@ -47,7 +51,6 @@ def sync_feast_command(
     except FeastReadError as exc:
         console.print(f"[red]cannot read the Feast registry:[/red] {exc}")
         raise typer.Exit(1) from exc
-    settings = Settings()
-    log = open_log(settings)
-    report = sync_feast(log, feast_repo)
-    finish(settings, log, report, project=project)
+    runtime = Runtime.open(Settings())
+    report = sync_feast(runtime.log, feast_repo)
+    finish(runtime, report, project=project)

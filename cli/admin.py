@@ -28,15 +28,17 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from api.cli import app, console
+from cli.common import console
 from graph.timefmt import now
 from ingest import chain, logcheck
+from lineage_kg.runtime import LOG_FILE, Runtime, open_log_at
 from lineage_kg.settings import Settings
 
-LOG, DECISIONS, KEYS = "events.sqlite3", "decisions.sqlite3", "keys.sqlite3"
+LOG, DECISIONS, KEYS = LOG_FILE, "decisions.sqlite3", "keys.sqlite3"
 # copied in this order: the log last, so it is at least as new as every table that follows it
 FILES = (KEYS, DECISIONS, LOG)
 MANIFEST = "backup.json"
+commands = typer.Typer()
 
 
 class Manifest(BaseModel):
@@ -85,10 +87,8 @@ def check_chain(path: Path, what: str) -> chain.ChainReport:
 
 def _walk(path: Path, what: str) -> chain.ChainReport:
     if not chain_present(path):
-        from ingest.eventlog import EventLog
-
         console.print(f"{path}: no hash chain yet (written before it); adding it now")
-        EventLog(path).close()
+        open_log_at(path).close()
     with closing(sqlite3.connect(path, isolation_level=None)) as db, _progress() as progress:
         total = db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
         task = progress.add_task(what, total=total)
@@ -121,7 +121,7 @@ def copy_database(source: Path, target: Path) -> None:
         src.backup(dst)
 
 
-@app.command()
+@commands.command()
 def verify(
     log_file: Annotated[
         Path | None,
@@ -153,7 +153,7 @@ def check_integrity(path: Path) -> bool:
     return not problems
 
 
-@app.command()
+@commands.command()
 def backup(
     dest: Annotated[Path, typer.Argument(help="a new or empty folder for the copy")],
 ) -> None:
@@ -181,7 +181,7 @@ def backup(
     console.print(table)
 
 
-@app.command()
+@commands.command()
 def restore(
     src: Annotated[Path, typer.Argument(help="a folder made by `lkg backup`")],
     force: Annotated[
@@ -235,7 +235,7 @@ def _check_manifest(src: Path, report: chain.ChainReport) -> None:
         )
 
 
-@app.command()
+@commands.command()
 def rebuild(
     batch: Annotated[int | None, typer.Option(min=1, max=50_000, help="events per batch")] = None,
     force: Annotated[bool, typer.Option(help="even if the log is in use")] = False,
@@ -259,29 +259,18 @@ def rebuild(
 
 
 def _rebuild(settings: Settings, batch: int) -> None:
-    from api.cli import _store
-    from ingest.eventlog import EventLog
-    from ingest.projector import Projector
-    from ingest.sources import default_mappers, side_projections
-
-    log = EventLog(settings.data_dir / LOG)
-    side = side_projections(settings.data_dir)
-    try:
-        with _store(settings) as store:
-            store.clear()  # the nodes, the edges and the checkpoint
-            unparked = log.unpark_all()  # mapped afresh; parked again if they still fail
-            projector = Projector(log, store, default_mappers(), batch_size=batch, side=side)
-            with _progress() as progress:
-                task = progress.add_task("re-projecting", total=log.last_seq())
-                while done := projector.run_once():
-                    progress.advance(task, done)
-            status = projector.status()
-            stats = store.stats()
-            where = store.describe()
-    finally:
-        for projection in side:
-            projection.close()
-        log.close()
+    with Runtime.open(settings.model_copy(update={"projector_batch_size": batch})) as runtime:
+        log, store = runtime.log, runtime.store
+        store.clear()  # the nodes, the edges and the checkpoint
+        unparked = log.unpark_all()  # mapped afresh; parked again if they still fail
+        projector = runtime.projector
+        with _progress() as progress:
+            task = progress.add_task("re-projecting", total=log.last_seq())
+            while done := projector.run_once():
+                progress.advance(task, done)
+        status = projector.status()
+        stats = store.stats()
+        where = store.describe()
     console.print(
         f"rebuilt {where}: log position {status.projected_seq} of {status.log_seq}, "
         f"{status.parked} parked ({unparked} were parked before), "

@@ -7,11 +7,15 @@ from typing import Annotated
 
 import typer
 
-from api.cli_sync import console, finish, open_log, sync_app
+from cli.common import console
+from cli.sync import finish
+from lineage_kg.runtime import Runtime
 from lineage_kg.settings import Settings
 
+commands = typer.Typer()
 
-@sync_app.command("dbt")
+
+@commands.command("dbt")
 def sync_dbt(
     *,
     manifest: Annotated[
@@ -67,7 +71,6 @@ def sync_dbt(
         console.print(f"[red]cannot sync dbt:[/red] {exc}")
         raise typer.Exit(1) from exc
     console.print(f"dataset namespace: {ns}")
-    settings = Settings()
-    log = open_log(settings)
-    append_records(log, DBT, records, report)
-    finish(settings, log, report, project=project)
+    runtime = Runtime.open(Settings())
+    append_records(runtime.log, DBT, records, report)
+    finish(runtime, report, project=project)

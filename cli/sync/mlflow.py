@@ -8,11 +8,15 @@ from typing import Annotated
 
 import typer
 
-from api.cli_sync import console, finish, open_log, sync_app
+from cli.common import console
+from cli.sync import finish
+from lineage_kg.runtime import Runtime
 from lineage_kg.settings import Settings
 
+commands = typer.Typer()
 
-@sync_app.command("mlflow")
+
+@commands.command("mlflow")
 def sync_mlflow_command(
     tracking_uri: Annotated[
         str | None,
@@ -48,8 +52,7 @@ def sync_mlflow_command(
             "give exactly one of --tracking-uri (or MLFLOW_TRACKING_URI) and --dump",
             param_hint="--dump",
         )
-    settings = Settings()
-    log = open_log(settings)
+    runtime = Runtime.open(Settings())
     try:
         client = MlflowDumpClient(dump) if dump else MlflowRestClient(tracking_uri or "")
         # an export says when it was taken: that is when its aliases were observed
@@ -57,14 +60,14 @@ def sync_mlflow_command(
         with client, console.status(f"MLflow at {dump or tracking_uri}") as status:
             report = sync_mlflow(
                 client,  # type: ignore[arg-type]  # the dump client has the same reads
-                log,
+                runtime.log,
                 registry=registry,
                 full=full,
                 observed_ms=observed,
                 progress=status.update,
             )
     except MlflowApiError as exc:
-        log.close()
+        runtime.close()
         console.print(f"[red]MLflow sync failed:[/red] {exc}")
         raise typer.Exit(1) from exc
-    finish(settings, log, report, project=project)
+    finish(runtime, report, project=project)

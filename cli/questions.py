@@ -4,7 +4,7 @@ They run locally, on the store the settings name (as `lkg serve` would): the emb
 first rebuilt from the durable event log (with the side tables, as the service does at start);
 Neo4j is asked as it stands (a running service's projector keeps it current). Output: rich
 tables, `--json` (the answer, docs/cli.md gives the shape) or `--format … --output FILE` (an
-export, queries/export.py). Tables and JSON go to stdout; progress and errors to stderr.
+export, cli/export.py). Tables and JSON go to stdout; progress and errors to stderr.
 
 Exit codes: 0 answered; 1 failure (store or log unavailable); 2 bad input, naming the argument;
 3 not found.
@@ -19,19 +19,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.cli import _store, app, console
+from cli.common import BAD_INPUT, FAILURE, NOT_FOUND, console, err
+from cli.export import ExportFormat, render
 from graph.errors import InvalidArgument, NotFound
 from graph.model import KEY_FIELDS, NodeKey, NodeKind
 from graph.resolve import resolve, resolve_owner, resolve_text
 from graph.store import StoreUnavailable
 from ingest.eventlog import LogUnavailable
 from ingest.history import EntryType
+from lineage_kg.runtime import Runtime
 from lineage_kg.settings import Settings
-from queries.export import ExportFormat, render
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -41,13 +41,11 @@ if TYPE_CHECKING:
     from ingest.eventlog import EventLog
     from queries.root_cause import TraceStep
 
-FAILURE, BAD_INPUT, NOT_FOUND = 1, 2, 3
-err = Console(stderr=True)
+commands = typer.Typer()
 export_app = typer.Typer(
     help="Export an impact answer or an accountability map: GraphML, JSON, CSV, DOT or PNG.",
     no_args_is_help=True,
 )
-app.add_typer(export_app, name="export")
 
 # ---- options shared by the commands -----------------------------------------------------------
 
@@ -115,43 +113,24 @@ def answering() -> Iterator[None]:
 
 @contextmanager
 def workspace() -> Iterator[Workspace]:
-    from ingest.decisions.projection import table_of
-    from ingest.eventlog import EventLog
-    from ingest.sources import side_projections
-
-    settings = Settings()
-    log = EventLog(settings.data_dir / "events.sqlite3")
-    side = side_projections(settings.data_dir)
-    try:
-        with _store(settings) as store:
-            if store.name == "embedded":
-                _catch_up(log, store, side)
-            yield Workspace(store, log, table_of(side))
-    finally:
-        for projection in side:
-            projection.close()
-        log.close()
-
-
-def _catch_up(log: EventLog, store: GraphStore, side: list[Any]) -> None:
-    """Apply the log to the (empty, in-memory) embedded store, with a progress bar."""
-    from ingest.projector import Projector
-    from ingest.sources import default_mappers
-
-    projector = Projector(log, store, default_mappers(), side=side)
-    begin, target = store.checkpoint(), log.last_seq()
+    """The configured store, brought up to date as the service would (lineage_kg/runtime.py)."""
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
-        task = progress.add_task("projecting the event log", total=max(target - begin, 1))
-        while projector.run_once():
-            progress.update(task, completed=projector.status().projected_seq - begin)
-    if parked := projector.status().parked:
-        err.print(f"[yellow]{parked} logged event(s) could not be projected (parked)[/yellow]")
+    with Runtime.open(Settings()) as runtime:
+        with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task("projecting the event log", total=None)
+            status = runtime.rebuild_embedded(
+                lambda done, total: bar.update(task, completed=done, total=total)
+            )
+        if status is not None and status.parked:
+            err.print(
+                f"[yellow]{status.parked} logged event(s) could not be projected (parked)[/yellow]"
+            )
+        yield Workspace(runtime.store, runtime.log, runtime.decisions)
 
 
 # ---- naming a node ----------------------------------------------------------------------------
@@ -289,7 +268,7 @@ def _impact(
     output: Path | None,
     limit: int,
 ) -> None:
-    from queries.export import impact_dict, impact_graph
+    from cli.export import impact_dict, impact_graph
     from queries.impact import impact
 
     _check_outputs(as_json, fmt, output)
@@ -367,7 +346,7 @@ IndirectOpt = Annotated[
 ]
 
 
-@app.command("impact")
+@commands.command("impact")
 def impact_command(  # noqa: PLR0917 - one parameter per CLI option
     node: NodeArg = None,
     kind: KindOpt = None,
@@ -463,8 +442,8 @@ def _owner(
     output: Path | None,
     limit: int,
 ) -> None:
+    from cli.export import accountability_dict, accountability_graph
     from queries.accountability import accountability
-    from queries.export import accountability_dict, accountability_graph
 
     _check_outputs(as_json, fmt, output)
     if not ref.strip():
@@ -518,7 +497,7 @@ def _owner(
         console.print("[yellow]the walk was cut short (--max-nodes)[/yellow]")
 
 
-@app.command("owner")
+@commands.command("owner")
 def owner_command(  # noqa: PLR0917 - one parameter per CLI option
     owner: OwnerArg,
     depth: DepthOpt = 10,
@@ -567,7 +546,7 @@ def export_owner(  # noqa: PLR0917 - one parameter per CLI option
 # ---- decision trace ---------------------------------------------------------------------------
 
 
-@app.command("trace")
+@commands.command("trace")
 def trace_command(
     decision: Annotated[
         str,
@@ -582,7 +561,7 @@ def trace_command(
 ) -> None:
     """Where a decision's data came from: decision → model version → training runs → dataset
     versions → … → sources, and the features it read, with times and evidence."""
-    from queries.export import trace_dict
+    from cli.export import trace_dict
     from queries.root_cause import decision_lineage
 
     if not decision.strip():
@@ -655,7 +634,7 @@ def _steps_table(title: str, steps: list[TraceStep]) -> Table:
 # ---- audit trail ------------------------------------------------------------------------------
 
 
-@app.command("audit")
+@commands.command("audit")
 def audit_command(  # noqa: PLR0917 - one parameter per CLI option
     node: NodeArg = None,
     kind: KindOpt = None,
@@ -674,8 +653,8 @@ def audit_command(  # noqa: PLR0917 - one parameter per CLI option
     as_json: JsonOpt = False,
 ) -> None:
     """The history of NODE, oldest first: runs, versions, schema, quality, ownership, …"""
+    from cli.export import audit_dict
     from queries.audit import AuditPage, audit_trail
-    from queries.export import audit_dict
 
     with answering(), workspace() as ws:
         node_id = _node(

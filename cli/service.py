@@ -1,4 +1,5 @@
-"""`lkg`: the command line. Commands parse arguments and call into the app, stores and ingestors."""
+"""`lkg serve`, `lkg ingest`, `lkg stats`, `lkg neo4j`, `lkg version`: the service's own commands.
+They parse arguments and ask the composition root (lineage_kg/runtime.py) for the parts."""
 
 from __future__ import annotations
 
@@ -10,22 +11,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from api.cli_sync import sync_app
+from cli.common import console, project_now
+from lineage_kg.runtime import Runtime, log_path
 from lineage_kg.settings import Settings
 
 if TYPE_CHECKING:
-    from graph.store import GraphStore
-    from ingest.eventlog import EventLog
     from ingest.intake import IntakeSummary
 
-app = typer.Typer(help="lineage-kg: lineage and metadata knowledge graph.", no_args_is_help=True)
-console = Console()
+commands = typer.Typer()
 
 
-@app.command()
+@commands.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="interface to bind (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="port (default 8000)")] = None,
@@ -49,7 +47,7 @@ def serve(
     from ingest.logcheck import LogFault, verify_before_serving
 
     try:  # never serve a log that is damaged or was edited (exit codes: docs/cli.md)
-        verify_before_serving(settings.data_dir / "events.sqlite3")
+        verify_before_serving(log_path(settings))
     except LogFault as exc:
         console.print(str(exc), style="red", markup=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
@@ -67,7 +65,7 @@ def serve(
     )
 
 
-@app.command()
+@commands.command()
 def ingest(
     paths: Annotated[
         list[Path], typer.Argument(help="event files or folders (.json, .ndjson, .gz)")
@@ -83,7 +81,6 @@ def ingest(
     """
     from rich.progress import Progress
 
-    from ingest.eventlog import EventLog
     from ingest.files import expand, read_events
     from ingest.intake import IntakeSummary, accept_many
 
@@ -93,31 +90,31 @@ def ingest(
     if missing:
         console.print(f"[red]not found:[/red] {', '.join(map(str, missing))}")
         raise typer.Exit(1)
-    log = EventLog(settings.data_dir / "events.sqlite3")
-    total, where = IntakeSummary(), []
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("ingesting", total=len(files))
-        for path in files:
-            pending: list[tuple[int, object]] = []
-            for place, event in read_events(path):
-                where.append(place)
-                pending.append((len(where) - 1, event))
-                if len(pending) >= batch:
-                    _merge(total, accept_many(log, pending))
-                    pending = []
-            _merge(total, accept_many(log, pending))
-            progress.advance(task)
-    table = Table("accepted", "duplicates", "rejected", title=f"{len(files)} file(s)")
-    table.add_row(str(total.accepted), str(total.duplicates), str(len(total.rejected)))
-    console.print(table)
-    for rejected in total.rejected[:50]:
-        reasons = "; ".join(map(str, rejected.errors))
-        console.print(f"[yellow]rejected[/yellow] {where[rejected.index]}: {reasons}")
-    if len(total.rejected) > 50:
-        console.print(f"… and {len(total.rejected) - 50} more")
-    if project:
-        _project(settings, log)
-    log.close()
+    with Runtime.open(settings) as runtime:
+        log = runtime.log
+        total, where = IntakeSummary(), []
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("ingesting", total=len(files))
+            for path in files:
+                pending: list[tuple[int, object]] = []
+                for place, event in read_events(path):
+                    where.append(place)
+                    pending.append((len(where) - 1, event))
+                    if len(pending) >= batch:
+                        _merge(total, accept_many(log, pending))
+                        pending = []
+                _merge(total, accept_many(log, pending))
+                progress.advance(task)
+        table = Table("accepted", "duplicates", "rejected", title=f"{len(files)} file(s)")
+        table.add_row(str(total.accepted), str(total.duplicates), str(len(total.rejected)))
+        console.print(table)
+        for rejected in total.rejected[:50]:
+            reasons = "; ".join(map(str, rejected.errors))
+            console.print(f"[yellow]rejected[/yellow] {where[rejected.index]}: {reasons}")
+        if len(total.rejected) > 50:
+            console.print(f"… and {len(total.rejected) - 50} more")
+        if project:
+            project_now(runtime)
     if total.rejected:
         raise typer.Exit(2)
 
@@ -128,26 +125,11 @@ def _merge(total: IntakeSummary, part: IntakeSummary) -> None:
     total.rejected.extend(part.rejected)
 
 
-def _project(settings: Settings, log: EventLog) -> None:
-    from ingest.projector import Projector
-    from ingest.sources import default_mappers, side_projections
-
-    side = side_projections(settings.data_dir)
-    with _store(settings) as store:
-        status = Projector(log, store, default_mappers(), side=side).catch_up()
-        for projection in side:
-            projection.close()
-        console.print(
-            f"graph at log position {status.projected_seq} of {status.log_seq} "
-            f"({status.parked} parked) in {store.describe()}"
-        )
-
-
-@app.command()
+@commands.command()
 def stats(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
     """Count the nodes and edges of each kind in the configured store."""
-    with _store(Settings()) as store:
-        result = store.stats()
+    with Runtime.open(Settings()) as runtime:
+        result = runtime.store.stats()
     if as_json:
         typer.echo(json.dumps({"nodes": result.nodes, "edges": result.edges}))
         return
@@ -157,18 +139,7 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = 
     console.print(table)
 
 
-def _store(settings: Settings) -> GraphStore:
-    from graph.factory import open_store
-
-    return open_store(
-        settings.neo4j_uri,
-        user=settings.neo4j_user,
-        password=settings.neo4j_password.get_secret_value(),
-        database=settings.neo4j_database,
-    )
-
-
-@app.command("neo4j")
+@commands.command("neo4j")
 def run_neo4j(
     port: Annotated[int, typer.Option(help="Bolt port")] = 7687,
     password: Annotated[
@@ -203,29 +174,9 @@ def run_neo4j(
         server.stop()
 
 
-@app.command()
+@commands.command()
 def version() -> None:
     """Print the version."""
     from importlib.metadata import version as package_version
 
     typer.echo(package_version("lineage-kg"))
-
-
-# `lkg sync <source>`: one module per source registers its command on `sync_app`
-app.add_typer(sync_app, name="sync")
-# -- sync commands: each module registers its own command on import --
-from api import (  # noqa: E402
-    admin_cli,  # noqa: F401
-    bench_cli,  # noqa: F401
-    cli_questions,  # noqa: F401
-    decisions_cli,  # noqa: F401
-    generate_cli,  # noqa: F401
-    keys_cli,  # noqa: F401
-    sync_catalog,  # noqa: F401
-    sync_dbt,  # noqa: F401
-    sync_feast,  # noqa: F401
-    sync_mlflow,  # noqa: F401
-)
-
-if __name__ == "__main__":
-    app()

@@ -11,10 +11,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.cli import app, console
+from cli.common import console
+
+commands = typer.Typer()
 
 
-@app.command("generate")
+@commands.command("generate")
 def generate_command(
     out_dir: Annotated[
         Path, typer.Argument(file_okay=False, help="where to write the files (created)")

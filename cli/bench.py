@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli import app
+commands = typer.Typer()
 
 BENCHMARKS = {
     "ingest": "benchmarks.ingest_throughput",
@@ -22,7 +22,7 @@ BENCHMARKS = {
 }
 
 
-@app.command(
+@commands.command(
     "bench",
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
 )
