@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import Scope, require
 from api.observability import count_accepted, count_rejected
+from graph.sides.decisions import DecisionRow, DecisionTable
 from ingest import strict_json
 from ingest.decisions.records import (
     MAX_BATCH,
@@ -26,7 +27,6 @@ from ingest.decisions.records import (
     decision_event,
     validate_items,
 )
-from ingest.decisions.table import DecisionRow, DecisionTable
 from ingest.eventlog import Appended, EventLog, LogUnavailable
 from ingest.intake import BadBody, decode_body
 from ingest.sources import DECISIONS

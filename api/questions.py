@@ -13,8 +13,9 @@ from strawberry.types import Info
 from api.types import Node, NodeRef, PageInfo, to_node
 from graph.errors import InvalidArgument
 from graph.resolve import resolve as resolve_name
-from ingest.decisions.table import DecisionRow, DecisionTable
+from graph.sides.decisions import DecisionRow, DecisionTable
 from queries.accountability import AccountabilityMap, OwnerLink, RelatedAsset, accountability
+from queries.decision_trace import TraceStep, decision_lineage
 from queries.decisions import (
     Selection,
     counts_by_model_version,
@@ -22,7 +23,7 @@ from queries.decisions import (
     list_decisions,
     resolve,
 )
-from queries.root_cause import TraceStep, decision_lineage, suspects
+from queries.suspects import suspects
 
 
 @strawberry.type(description="One link of a decision's lineage, with its evidence.")

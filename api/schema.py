@@ -42,8 +42,8 @@ from graph.errors import InvalidArgument, LineageError, NotFound
 from graph.model import NodeKind
 from graph.mutations import Direction
 from graph.resolve import resolve, search_named
+from graph.sides.decisions import DecisionTable
 from graph.store import GraphStore, StoreUnavailable
-from ingest.decisions.table import DecisionTable
 from ingest.eventlog import LogUnavailable
 from ingest.projector import Projector
 from queries.arguments import time_arg

@@ -39,8 +39,8 @@ from ingest.intake import accept_many
 from ingest.projector import Projector
 from ingest.sources import default_mappers
 from queries.accountability import accountability
+from queries.decision_trace import decision_lineage
 from queries.impact import impact
-from queries.root_cause import decision_lineage
 
 NAIVE_TIMEOUT = 10.0
 FLOW = "|".join(sorted(k.value for k in EdgeKind if k.is_flow))

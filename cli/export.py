@@ -27,8 +27,8 @@ if TYPE_CHECKING:  # the CLI imports this module at start: keep that quick
     from graph.records import StoredEdge, StoredNode
     from queries.accountability import AccountabilityMap
     from queries.audit import AuditPage
+    from queries.decision_trace import DecisionTrace, TraceStep
     from queries.impact import ImpactAnswer
-    from queries.root_cause import DecisionTrace, TraceStep
     from queries.traversal import Hop
 
 

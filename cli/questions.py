@@ -27,19 +27,19 @@ from cli.export import ExportFormat, render
 from graph.errors import InvalidArgument, NotFound
 from graph.model import KEY_FIELDS, NodeKey, NodeKind
 from graph.resolve import resolve, resolve_owner, resolve_text
+from graph.sides.history import EntryType
 from graph.store import StoreUnavailable
 from ingest.eventlog import LogUnavailable
-from ingest.history import EntryType
 from lineage_kg.runtime import Runtime
 from lineage_kg.settings import Settings
 
 if TYPE_CHECKING:
     import networkx as nx
 
+    from graph.sides.decisions import DecisionTable
     from graph.store import GraphStore
-    from ingest.decisions.table import DecisionTable
     from ingest.eventlog import EventLog
-    from queries.root_cause import TraceStep
+    from queries.decision_trace import TraceStep
 
 commands = typer.Typer()
 export_app = typer.Typer(
@@ -562,7 +562,7 @@ def trace_command(
     """Where a decision's data came from: decision → model version → training runs → dataset
     versions → … → sources, and the features it read, with times and evidence."""
     from cli.export import trace_dict
-    from queries.root_cause import decision_lineage
+    from queries.decision_trace import decision_lineage
 
     if not decision.strip():
         raise typer.BadParameter("name a decision", param_hint="DECISION")

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from graph.canonical import canonical_json
+from graph.sides.history import EntryType, HistoryEntry, decode_cursor
 from graph.timefmt import now
 from ingest import chain, logcheck
-from ingest.history import EntryType, HistoryEntry, decode_cursor
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -70,10 +71,6 @@ CREATE TABLE IF NOT EXISTS sync_state (
 class LogUnavailable(RuntimeError):
     """The log cannot be written (disk full, read-only, locked) or read (a damaged page):
     nothing was accepted."""
-
-
-def canonical_json(body: Any) -> str:
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def event_id_of(source: str, body: Any, salt: str = "") -> str:

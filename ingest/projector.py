@@ -5,7 +5,7 @@ the store itself (written in the same transaction as each batch), so a new or wi
 refilled from the log and a restart resumes where the store says it stopped. While the store is
 down it waits and retries; intake keeps accepting meanwhile. An event it cannot map is parked
 (kept in the log, reported), never allowed to block the events behind it. Each event's audit-trail
-entries (ingest/history.py) are derived from its mutations here and kept in the log too.
+entries (graph/sides/history.py) are derived from its mutations here and kept in the log too.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from tenacity import (
 
 from graph.confine import allowed_names
 from graph.mutations import MutationBatch
+from graph.sides.history import HistoryEntry, history_entries
 from graph.store import GraphStore, Prepared, StoreUnavailable
 from ingest.eventlog import EventLog, LogEntry
-from ingest.history import HistoryEntry, history_entries
 
 log = logging.getLogger(__name__)
 

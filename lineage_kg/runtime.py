@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Self
 from lineage_kg.settings import Settings
 
 if TYPE_CHECKING:
+    from graph.sides.decisions import DecisionTable
     from graph.store import GraphStore
-    from ingest.decisions.table import DecisionTable
     from ingest.eventlog import EventLog
     from ingest.projector import Projector, ProjectorStatus
     from ingest.sources import SideProjection

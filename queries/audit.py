@@ -2,7 +2,7 @@
 
 Runs that read or wrote it, its versions, schema changes, quality results, ownership, aliases,
 deployments and lifecycle, oldest first. The entries are derived from each event's mutations when
-the projector applies it (ingest/history.py) and kept beside the event log; this module only
+the projector applies it (graph/sides/history.py) and kept beside the event log; this module only
 validates the question, checks the node exists and pages the answer. The raw event of an entry
 is at GET /api/v1/events/{event_id}.
 """
@@ -15,8 +15,8 @@ from typing import Protocol
 
 from graph.errors import InvalidArgument, NotFound
 from graph.records import StoredNode
+from graph.sides.history import EntryType, HistoryEntry, decode_cursor
 from graph.store import GraphStore
-from ingest.history import EntryType, HistoryEntry, decode_cursor
 from queries.arguments import time_arg
 
 __all__ = ["MAX_FIRST", "AuditPage", "EntryType", "HistoryEntry", "HistorySource", "audit_trail"]

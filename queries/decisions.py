@@ -19,22 +19,29 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
+from enum import StrEnum
 
 from graph.errors import InvalidArgument
 from graph.model import EdgeKind, NodeKey, NodeKind
 from graph.mutations import Direction
 from graph.records import StoredEdge, StoredNode
+from graph.sides.decisions import DecisionRow, DecisionTable, Filter
 from graph.store import GraphStore
-from ingest.decisions.table import DecisionRow, DecisionTable, Filter
 from queries.arguments import time_arg
 from queries.deployments import declared_time, serving_versions
-from queries.root_cause import Resolution
 
 E, K = EdgeKind, NodeKind
 MAX_PAGE = 1000
 
 
 # ---- resolution ---------------------------------------------------------------------------------
+
+
+class Resolution(StrEnum):
+    OBSERVED = "observed"  # an edge in the graph names exactly this node
+    # inferred from times: the version current at a read, the model version serving then
+    RESOLVED = "resolved"
+    UNRESOLVED = "unresolved"  # could not be narrowed down (see the step's detail)
 
 
 @dataclass(frozen=True, slots=True)

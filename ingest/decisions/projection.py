@@ -25,10 +25,10 @@ from typing import Any
 
 from graph.model import EdgeKind, NodeKey, NodeKind
 from graph.mutations import MutationBatch, Provenance
+from graph.sides.decisions import DecisionTable, digest_of
 from graph.store import GraphStore
 from graph.timefmt import now
 from ingest.decisions.records import SOURCE
-from ingest.decisions.table import DecisionTable, digest_of
 from ingest.eventlog import EventLog, LogEntry
 
 log = logging.getLogger(__name__)

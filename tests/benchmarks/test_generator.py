@@ -33,8 +33,8 @@ from ingest.projector import Projector
 from ingest.source_sync import SyncReport
 from ingest.sources import default_mappers
 from queries.accountability import accountability
+from queries.decision_trace import StepKind, decision_lineage
 from queries.impact import impact
-from queries.root_cause import StepKind, decision_lineage
 
 NODES = 3_000  # small enough for both stores in seconds: 3 pipelines, 1 lattice
 SEED = 7

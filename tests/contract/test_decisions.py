@@ -18,15 +18,15 @@ from graph.errors import NotFound
 from graph.model import EdgeKind as E
 from graph.model import NodeKey, NodeKind
 from graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
+from graph.sides.decisions import DecisionTable
 from graph.store import GraphStore
 from graph.timefmt import canonical_time
 from ingest.decisions.mapping import map_entry
 from ingest.decisions.projection import DecisionProjection
 from ingest.decisions.records import decision_event, validate_items
-from ingest.decisions.table import DecisionTable
 from ingest.eventlog import EventLog
-from queries.decisions import resolve
-from queries.root_cause import Resolution, StepKind, decision_lineage
+from queries.decision_trace import StepKind, decision_lineage
+from queries.decisions import Resolution, resolve
 
 R = Resolution
 

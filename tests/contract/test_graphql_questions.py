@@ -15,7 +15,8 @@ from api.app import create_app
 from graph.store import GraphStore
 from lineage_kg.settings import Settings
 from queries.accountability import accountability
-from queries.root_cause import decision_lineage, suspects
+from queries.decision_trace import decision_lineage
+from queries.suspects import suspects
 
 
 @pytest.fixture

@@ -12,15 +12,9 @@ from graph.model import EdgeKind, NodeKey, NodeKind
 from graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
 from graph.store import GraphStore
 from graph.timefmt import canonical_time
-from queries.root_cause import (
-    DecisionTrace,
-    Resolution,
-    StepKind,
-    SuspectReason,
-    TraceStep,
-    decision_lineage,
-    suspects,
-)
+from queries.decision_trace import DecisionTrace, StepKind, TraceStep, decision_lineage
+from queries.decisions import Resolution
+from queries.suspects import SuspectReason, suspects
 from tests.contract.work import WORK_PER_NODE, CountingStore, nodes_in
 
 S, R, E = StepKind, Resolution, EdgeKind

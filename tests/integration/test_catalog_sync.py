@@ -30,7 +30,7 @@ from queries.accountability import accountability
 from queries.audit import audit_trail
 from queries.deployments import serving_versions
 from queries.impact import impact
-from queries.root_cause import SuspectReason, suspects
+from queries.suspects import SuspectReason, suspects
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "catalog"
 PG = "postgres://warehouse:5432"

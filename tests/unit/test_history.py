@@ -6,7 +6,7 @@ import pytest
 
 from graph.model import EdgeKind, NodeKey, NodeKind
 from graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
-from ingest.history import EntryType, HistoryEntry, decode_cursor, history_entries
+from graph.sides.history import EntryType, HistoryEntry, decode_cursor, history_entries
 
 T = EntryType
 PROV = Provenance("openlineage", "ev-1", "2026-03-01T01:00:00+01:00")

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from graph.canonical import canonical_json
 from graph.model import NodeKey, NodeKind
 from graph.timefmt import now
-from ingest.eventlog import canonical_json
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (
