@@ -144,10 +144,14 @@ def _check(
             f"{log} fails SQLite's quick_check: {'; '.join(problems)} — "
             "restore a backup (`lkg restore`)"
         )
-    if not chain.chained(db):
-        from ingest.eventlog import EventLog  # a log from before the chain: add it first
-
-        EventLog(log).close()
+    if not chain.chained(db):  # a log from before the chain: add it first, as opening it does
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            chain.ensure_chain(db)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
     after = (0, chain.GENESIS)
     if verified is not None and verified.seq > 0:
         if (broken := chain.anchor_problem(db, verified.seq, verified.hash)) is not None:
