@@ -1,0 +1,184 @@
+"""The house rules, read from the import map of the product packages (docs/architecture.md).
+
+The map is built from the source with `ast` — nothing is imported, so no import side effects —
+and holds every import, at module level or inside a function (a lazy import is still an arrow).
+It fails on any import circle, on an arrow across the layers the wrong way, and on any module
+other than the composition root (lineage_kg/runtime.py) that opens the event log, the store,
+the side tables or the projector.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCT = ("lineage_kg", "graph", "ingest", "queries", "api", "cli")
+RUNTIME = "lineage_kg.runtime"
+
+# what each room may not import (a prefix match on the imported module)
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "graph": ("ingest", "queries", "api", "cli", "lineage_kg", "benchmarks"),
+    "ingest": ("queries", "api", "cli", "lineage_kg", "benchmarks"),
+    "queries": ("ingest", "api", "cli", "lineage_kg", "benchmarks"),
+    "lineage_kg": ("api", "cli", "benchmarks"),
+    "api": ("cli", "benchmarks"),
+    "cli": ("benchmarks",),
+}
+# The one lazy arrow to an optional, unshipped part: `lkg generate` imports the generator from a
+# source checkout and says so clearly when it is missing (cli/generate.py).
+OPTIONAL = {("cli.generate", "benchmarks.synthetic.write")}
+# Calls that open a part of the service; only the composition root makes them (the stores'
+# own factory builds the store classes, the sources' registry the side projections).
+OPENERS: dict[str, set[str]] = {
+    "EventLog": {RUNTIME},
+    "open_store": {RUNTIME},
+    "Projector": {RUNTIME},
+    "side_projections": {RUNTIME},
+    "Neo4jStore": {"graph.factory"},
+    "EmbeddedStore": {"graph.factory"},
+    "DecisionProjection": {"ingest.sources"},
+    "DecisionTable": {"ingest.decisions.projection"},
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+@cache
+def modules() -> dict[str, ast.Module]:
+    found = {}
+    for package in PRODUCT:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            found[_module_name(path)] = ast.parse(path.read_text(), str(path))
+    return found
+
+
+def _imported(name: str, tree: ast.Module) -> Iterator[str]:
+    is_package = (ROOT / name.replace(".", "/") / "__init__.py").is_file()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: resolved against this module's package
+                package = name.split(".")
+                package = package if is_package else package[:-1]
+                anchor = package[: len(package) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                # `from pkg import module` is an arrow to the module; else to pkg
+                yield f"{base}.{alias.name}"
+                yield base
+
+
+@cache
+def import_map() -> dict[str, set[str]]:
+    """module -> the product (and benchmark) modules it imports."""
+    known = set(modules())
+    arrows: dict[str, set[str]] = {}
+    for name, tree in modules().items():
+        targets = set()
+        for target in _imported(name, tree):
+            if target in known or (target.split(".")[0] == "benchmarks" and _is_module(target)):
+                targets.add(target)
+        targets.discard(name)
+        arrows[name] = targets
+    return arrows
+
+
+def _is_module(name: str) -> bool:
+    path = ROOT / name.replace(".", "/")
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def _room(module: str) -> str:
+    return module.split(".", maxsplit=1)[0]
+
+
+def test_the_map_covers_every_room() -> None:
+    rooms = {_room(m) for m in modules()}
+    assert rooms == set(PRODUCT)
+    assert RUNTIME in modules()
+
+
+def test_no_import_circles() -> None:
+    # Tarjan's strongly connected components over the module graph
+    graph = {m: {t for t in ts if t in modules()} for m, ts in import_map().items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    circles: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                circles.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    assert circles == [], f"import circles: {circles}"
+
+
+def test_arrows_point_down() -> None:
+    wrong = sorted(
+        f"{source} -> {target}"
+        for source, targets in import_map().items()
+        for target in targets
+        if (source, target) not in OPTIONAL
+        and any(
+            target == room or target.startswith(room + ".") for room in FORBIDDEN[_room(source)]
+        )
+    )
+    assert wrong == [], "imports against the layers:\n" + "\n".join(wrong)
+
+
+def test_only_the_composition_root_opens_the_service() -> None:
+    found = []
+    for name, tree in modules().items():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            called = (
+                func.id
+                if isinstance(func, ast.Name)
+                else func.value.id
+                if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+                else None
+            )
+            if called in OPENERS and name not in OPENERS[called]:
+                found.append(f"{name}:{node.lineno} calls {called}")
+    assert found == [], "opened outside the composition root:\n" + "\n".join(found)
+
+
+def test_the_log_file_is_named_once() -> None:
+    named = sorted(
+        name
+        for name, tree in modules().items()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and node.value == "events.sqlite3"
+    )
+    assert named == [RUNTIME]
