@@ -21,16 +21,16 @@ from api.auth import (
     decide_mode,
     keys_path,
 )
-from api.decisions import router as decisions_router
-from api.graphql_http import BodyLimit, BoundedGraphQLRouter
-from api.lineage import router as lineage_router
+from api.graphql.router import BodyLimit, BoundedGraphQLRouter
+from api.graphql.schema import Context, schema
+from api.graphql.traversal_budget import TraversalBudget, budgeted
+from api.http.decisions import router as decisions_router
+from api.http.lineage import router as lineage_router
 from api.observability import (
     RequestContextMiddleware,
     metrics_router,
     new_metrics,
 )
-from api.schema import Context, schema
-from api.traversal_budget import TraversalBudget, budgeted
 from api.web import mount_web
 from graph.store import GraphStore, StoreUnavailable
 from lineage_kg.runtime import Runtime
@@ -56,7 +56,7 @@ def open_guard(settings: Settings) -> Guard:
 
 
 async def graphql_context(request: Request, principal: ReadCaller) -> Context:
-    """One GraphQL request's context: its walks share one budget (api/traversal_budget.py)."""
+    """One GraphQL request's context: its walks share one budget (api/graphql/traversal_budget)."""
     settings: Settings = request.app.state.settings
     budget = TraversalBudget(settings.request_node_budget)
     context = Context(

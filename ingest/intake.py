@@ -1,14 +1,14 @@
 """Intake: from bytes a producer sent to events durably in the log.
 
-Decoding (gzip, size limits), validation and the append live here so that the HTTP endpoints and
-`lkg ingest` accept exactly the same things in the same way. Nothing here touches the graph: the
-projector does that, after the producer has been told "accepted".
+Validation and the append live here so that the HTTP endpoints and `lkg ingest` accept exactly
+the same events in the same way; reading an HTTP body (size limits, Content-Encoding, status
+codes) is the API's, api/http/body.py. Nothing here touches the graph: the projector does that,
+after the producer has been told "accepted".
 """
 
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -19,63 +19,6 @@ from ingest.eventlog import Appended, EventLog, NewEvent
 from ingest.openlineage.validate import SOURCE as OPENLINEAGE
 from ingest.openlineage.validate import FieldError, InvalidEvent, validate_event
 
-
-class BadBody(ValueError):
-    """The request body is not readable as what it claims to be (4xx)."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def decode_body(raw: bytes, content_encoding: str | None, max_bytes: int) -> bytes:
-    """Undo gzip/deflate if sent; refuse bodies over `max_bytes` before or after inflating.
-
-    Every member of a gzip body is inflated (`cat a.gz b.gz` is one legal gzip body); a stream
-    cut short, or bytes after it that are not another member, refuse the body (400): never
-    store part of what was sent and answer as if it were all.
-    """
-    if len(raw) > max_bytes:
-        raise BadBody(f"body of {len(raw)} bytes is over the limit of {max_bytes}", 413)
-    encoding = (content_encoding or "identity").strip().lower()
-    if encoding in ("identity", ""):
-        return raw
-    if encoding not in ("gzip", "deflate", "x-gzip"):
-        raise BadBody(f"Content-Encoding {content_encoding!r} is not supported", 415)
-    gzip = encoding != "deflate"
-    wbits = 16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS
-    body = bytearray()
-    rest, member = raw, 1
-    while True:
-        inflater = zlib.decompressobj(wbits)
-        try:
-            # bounded inflate: a small gzip bomb must not take the memory of the service
-            body += inflater.decompress(rest, max_bytes + 1 - len(body))
-        except zlib.error as exc:
-            raise BadBody(f"body is not valid {encoding} (member {member}): {exc}") from exc
-        if len(body) > max_bytes or inflater.unconsumed_tail:
-            raise BadBody(f"inflated body is over the limit of {max_bytes} bytes", 413)
-        if not inflater.eof:
-            raise BadBody(f"body is a truncated {encoding} stream (member {member} ends early)")
-        rest = inflater.unused_data
-        if not rest:
-            return bytes(body)
-        if not gzip or not rest.startswith(GZIP_MAGIC):
-            raise BadBody(f"body has {len(rest)} bytes after the end of its {encoding} stream")
-        member += 1
-
-
-def parse_json(body: bytes) -> Any:
-    """One JSON document; values no event may hold are marked (ingest/strict_json.py)."""
-    try:
-        return strict_json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadBody(f"body is not valid JSON: {exc}") from exc
-    except RecursionError:
-        raise BadBody("body is JSON nested too deeply") from None
-
-
-GZIP_MAGIC = b"\x1f\x8b"
 MAX_DEPTH = 100  # JSON nesting: OpenLineage events are a dozen levels deep; recursion is not
 
 

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.schema import SDL_PATH, export_sdl
+from api.graphql.schema import SDL_PATH, export_sdl
 from graph.store import GraphStore
 from lineage_kg.settings import Settings
 
@@ -165,7 +165,7 @@ def test_request_limits(client: TestClient) -> None:
 
 
 def test_sdl_is_exported_and_current() -> None:
-    assert SDL_PATH.read_text() == export_sdl(), "run: python -m api.schema"
+    assert SDL_PATH.read_text() == export_sdl(), "run: python -m api.graphql.schema"
 
 
 def test_readme_engineer_example_runs(client: TestClient) -> None:

@@ -1,4 +1,4 @@
-"""The GraphQL cost bound (api/graphql_cost.py, applied by api/graphql_limits.py), checked before
+"""The GraphQL cost bound (api/graphql/cost.py, applied by api/graphql/limits.py), checked before
 anything runs."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from graphql import parse, validate
 
-from api.graphql_cost import MAX_COST
-from api.graphql_limits import DocumentLimits as CostLimit
-from api.schema import schema
+from api.graphql.cost import MAX_COST
+from api.graphql.limits import DocumentLimits as CostLimit
+from api.graphql.schema import schema
 
 FIELDS = "edges { node { distance certainty owners node { id kind display props } } }"
 

@@ -1,6 +1,7 @@
 """OpenLineage intake over HTTP, Marquez-compatible: `POST /api/v1/lineage` answers 201.
 
-Thin: read the body, hand it to `ingest.intake`, map its errors to status codes here, once.
+Thin: read the body (api/http/body.py), hand it to `ingest.intake`, map its errors to status
+codes here, once.
 The 2xx goes out only after the event is in the durable log.
 """
 
@@ -14,10 +15,12 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import AuthProblem, IngestCaller, Principal, Scope, require
+from api.http.body import BadBody, parse_json, read_body
+from api.http.body import problem as _problem
 from api.observability import count_accepted, count_rejected
 from graph.store import GraphStore
 from ingest.eventlog import EventLog, LogUnavailable
-from ingest.intake import OPENLINEAGE, BadBody, accept_many, decode_body, ndjson_items, parse_json
+from ingest.intake import OPENLINEAGE, accept_many, ndjson_items
 from ingest.openlineage.reach import first_foreign, store_linked, store_run_jobs
 from ingest.openlineage.validate import FieldError
 
@@ -28,29 +31,11 @@ def _errors(errors: list[FieldError]) -> list[dict[str, str]]:
     return [{"path": e.path, "message": e.message} for e in errors]
 
 
-def _problem(status: int, message: str, **extra: Any) -> JSONResponse:
-    headers = {"Retry-After": "5"} if status == 503 else None
-    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
-
-
-async def _body(request: Request) -> bytes:
-    limit: int = request.app.state.settings.max_body_bytes
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > limit:
-        raise BadBody(f"body of {length} bytes is over the limit of {limit}", 413)
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw.extend(chunk)
-        if len(raw) > limit:
-            raise BadBody(f"body is over the limit of {limit} bytes", 413)
-    return decode_body(bytes(raw), request.headers.get("content-encoding"), limit)
-
-
 @router.post("/api/v1/lineage", status_code=201, response_class=Response)
 async def post_lineage(request: Request, principal: IngestCaller) -> Response:
     """One OpenLineage event (RunEvent, DatasetEvent or JobEvent). 201 once it is durable."""
     try:
-        event = parse_json(await _body(request))
+        event = parse_json(await read_body(request))
         store = request.app.state.store
         await run_in_threadpool(check_writes, principal, [(None, event)], store)
         log: EventLog = request.app.state.event_log
@@ -107,7 +92,7 @@ async def post_lineage_bulk(request: Request, principal: IngestCaller) -> JSONRe
     """Many events: NDJSON (one per line) or a JSON array. Valid ones are stored, bad ones
     reported by position with their field errors; the answer is a summary."""
     try:
-        body = await _body(request)
+        body = await read_body(request)
         if body.lstrip().startswith(b"["):
             parsed = parse_json(body)
             items: Any = list(enumerate(parsed))

@@ -17,6 +17,8 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Scope, require
+from api.http.body import BadBody, read_body
+from api.http.body import problem as _problem
 from api.observability import count_accepted, count_rejected
 from graph.sides.decisions import DecisionRow, DecisionTable
 from ingest import strict_json
@@ -28,7 +30,6 @@ from ingest.decisions.records import (
     validate_items,
 )
 from ingest.eventlog import Appended, EventLog, LogUnavailable
-from ingest.intake import BadBody, decode_body
 from ingest.sources import DECISIONS
 
 router = APIRouter(tags=["decisions"])
@@ -43,27 +44,6 @@ JSON_TYPES = frozenset(
         "text/plain",
     }
 )
-
-
-def _problem(status: int, message: str, **extra: Any) -> JSONResponse:
-    headers = {"Retry-After": "5"} if status == 503 else None
-    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
-
-
-async def _read_body(request: Request) -> bytes:
-    limit: int = request.app.state.settings.max_body_bytes
-    media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if media and media not in JSON_TYPES:
-        raise BadBody(f"Content-Type {media!r} is not JSON or NDJSON", 415)
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > limit:
-        raise BadBody(f"body of {length} bytes is over the limit of {limit}", 413)
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw.extend(chunk)
-        if len(raw) > limit:
-            raise BadBody(f"body is over the limit of {limit} bytes", 413)
-    return decode_body(bytes(raw), request.headers.get("content-encoding"), limit)
 
 
 def request_items(body: bytes) -> list[tuple[int, str, Any]]:
@@ -135,7 +115,7 @@ def _report(checked: Validated, appended: Appended | None) -> dict[str, Any]:
 async def post_decisions(request: Request) -> JSONResponse:
     """Up to 10,000 decisions; the valid ones are durable (one log event) before the answer."""
     try:
-        items = request_items(await _read_body(request))
+        items = request_items(await read_body(request, JSON_TYPES))
         log: EventLog = request.app.state.event_log
         checked, appended = await run_in_threadpool(accept, log, items)
     except BadBody as exc:  # the whole body is refused: counted once

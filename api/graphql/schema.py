@@ -22,9 +22,9 @@ from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
 from api.auth import ANONYMOUS, Principal
-from api.graphql_limits import LIMIT_RULES
-from api.questions import Questions
-from api.types import (
+from api.graphql.limits import LIMIT_RULES
+from api.graphql.questions import Questions
+from api.graphql.types import (
     NODE_TYPES,
     KindCount,
     Node,
@@ -361,7 +361,7 @@ def _hide_internal(error: GraphQLError) -> bool:
     return not _is_user_error(error) and not _is_unavailable(error)
 
 
-# The limits' rule (api/graphql_limits.py: nesting, aliases, work, expanded size; fragments
+# The limits' rule (api/graphql/limits.py: nesting, aliases, work, expanded size; fragments
 # measured once each): a validation is cached under (document, rules), so the rules are the
 # same objects on every request.
 
@@ -384,7 +384,7 @@ SDL_PATH = Path(__file__).with_name("schema.graphql")
 
 
 def export_sdl() -> str:
-    """The schema as SDL; `python -m api.schema` writes it to api/schema.graphql."""
+    """The schema as SDL; `python -m api.graphql.schema` writes it to api/graphql/schema.graphql."""
     return schema.as_str() + "\n"
 
 

@@ -5,8 +5,8 @@ times how many times it will be resolved — a list argument `first`/`limit` mul
 selected below it — and each question that walks the graph (impact, decisionLineage, rootCause,
 accountability, auditTrail) costs a traversal on top. Variables are not known at validation, so
 a `first: $n` counts as the largest page the resolvers allow (they check the real value).
-The rule applying it is api/graphql_limits.py; what a walk may visit is bounded at run time
-(api/traversal_budget.py).
+The rule applying it is api/graphql/limits.py; what a walk may visit is bounded at run time
+(api/graphql/traversal_budget.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from graphql import FieldNode, IntValueNode
 
 MAX_COST = 100_000
-MAX_PAGE = 1_000  # api/types.py page_bounds: `first` is at most 1,000
+MAX_PAGE = 1_000  # api/graphql/types.py page_bounds: `first` is at most 1,000
 PAGE_ARGUMENTS = ("first", "limit")
 # questions that walk the graph: a BFS each, whatever is selected of the answer
 TRAVERSAL_COST = {

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.types import Node, NodeRef, PageInfo, to_node
+from api.graphql.types import Node, NodeRef, PageInfo, to_node
 from graph.errors import InvalidArgument
 from graph.resolve import resolve as resolve_name
 from graph.sides.decisions import DecisionRow, DecisionTable

@@ -7,7 +7,7 @@
   the service's loop only hands the request over and waits, so /healthz and other requests are
   answered while a heavy query runs. The store calls of one request run one at a time.
 - A request past LKG_GRAPHQL_DEADLINE_SECONDS answers a DEADLINE_EXCEEDED error at once; its
-  walks stop at their next step (api/traversal_budget.py).
+  walks stop at their next step (api/graphql/traversal_budget.py).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from cross_web import HTTPException
 from graphql import ExecutionResult, GraphQLError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.graphql.traversal_budget import TraversalBudget
 from api.observability import MeasuredGraphQLRouter
-from api.traversal_budget import TraversalBudget
 
 MAX_VARIABLE_DEPTH = 32  # JSON nesting of a request (variables included); inputs nest ~4
 

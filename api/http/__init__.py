@@ -1,0 +1,1 @@
+"""The HTTP endpoints (OpenLineage intake, decisions), sharing one body reader (body.py)."""

@@ -1,0 +1,98 @@
+"""The one body reader of every HTTP endpoint (in the spirit of Starlette's `Request.body()`):
+the size limit (before and after inflating), Content-Encoding, the media types an endpoint
+takes, and the status code of each refusal — and the JSON error answer every endpoint gives.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Collection
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from ingest import strict_json
+
+
+class BadBody(ValueError):
+    """The request body is not readable as what it claims to be (4xx)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def decode_body(raw: bytes, content_encoding: str | None, max_bytes: int) -> bytes:
+    """Undo gzip/deflate if sent; refuse bodies over `max_bytes` before or after inflating.
+
+    Every member of a gzip body is inflated (`cat a.gz b.gz` is one legal gzip body); a stream
+    cut short, or bytes after it that are not another member, refuse the body (400): never
+    store part of what was sent and answer as if it were all.
+    """
+    if len(raw) > max_bytes:
+        raise BadBody(f"body of {len(raw)} bytes is over the limit of {max_bytes}", 413)
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding in ("identity", ""):
+        return raw
+    if encoding not in ("gzip", "deflate", "x-gzip"):
+        raise BadBody(f"Content-Encoding {content_encoding!r} is not supported", 415)
+    gzip = encoding != "deflate"
+    wbits = 16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS
+    body = bytearray()
+    rest, member = raw, 1
+    while True:
+        inflater = zlib.decompressobj(wbits)
+        try:
+            # bounded inflate: a small gzip bomb must not take the memory of the service
+            body += inflater.decompress(rest, max_bytes + 1 - len(body))
+        except zlib.error as exc:
+            raise BadBody(f"body is not valid {encoding} (member {member}): {exc}") from exc
+        if len(body) > max_bytes or inflater.unconsumed_tail:
+            raise BadBody(f"inflated body is over the limit of {max_bytes} bytes", 413)
+        if not inflater.eof:
+            raise BadBody(f"body is a truncated {encoding} stream (member {member} ends early)")
+        rest = inflater.unused_data
+        if not rest:
+            return bytes(body)
+        if not gzip or not rest.startswith(GZIP_MAGIC):
+            raise BadBody(f"body has {len(rest)} bytes after the end of its {encoding} stream")
+        member += 1
+
+
+def parse_json(body: bytes) -> Any:
+    """One JSON document; values no event may hold are marked (ingest/strict_json.py)."""
+    try:
+        return strict_json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadBody(f"body is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise BadBody("body is JSON nested too deeply") from None
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+async def read_body(request: Request, media_types: Collection[str] | None = None) -> bytes:
+    """The request's body, inflated, within the settings' `max_body_bytes` (413 past it); 415
+    for a Content-Type outside `media_types` (when given) or an unknown Content-Encoding."""
+    limit: int = request.app.state.settings.max_body_bytes
+    media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media_types is not None and media and media not in media_types:
+        raise BadBody(f"Content-Type {media!r} is not JSON or NDJSON", 415)
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        raise BadBody(f"body of {length} bytes is over the limit of {limit}", 413)
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw.extend(chunk)
+        if len(raw) > limit:
+            raise BadBody(f"body is over the limit of {limit} bytes", 413)
+    return decode_body(bytes(raw), request.headers.get("content-encoding"), limit)
+
+
+def problem(status: int, message: str, **extra: Any) -> JSONResponse:
+    """An error answer: `{"error": message, …}`; a 503 says when to retry."""
+    headers = {"Retry-After": "5"} if status == 503 else None
+    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
