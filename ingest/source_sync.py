@@ -1,11 +1,15 @@
 """The one durable path for every non-OpenLineage source: records → the event log → the graph.
 
-A sync (MLflow, Feast, dbt, catalogs, deployments, monitoring) reads what its source says and
-turns it into `SourceRecord`s: self-contained JSON documents with a kind and the time they speak
-of. They are appended to the same event log as OpenLineage events, so they are replayable,
-idempotent (a record's id is the hash of its content: an unchanged record synced again is a
-duplicate and writes nothing) and the evidence behind every node and edge they create. The
-projector maps them with the source's `map_entry` (ingest/sources.py).
+The contract (after DataHub's `Source.get_workunits()` and its `SourceReport`): a `Source`
+(MLflow, Feast, dbt, catalogs, deployments, monitoring, decision files) yields `SourceRecord`s
+and says in a `SyncReport` what it read, and what it skipped and why; one runner, `run_source`,
+appends them to the log (the service's projector, or `--project`, applies them to the graph).
+
+A `SourceRecord` is a self-contained JSON document with a kind and the time it speaks of. They
+are appended to the same event log as OpenLineage events, so they are replayable, idempotent (a
+record's id is the hash of its content: an unchanged record synced again is a duplicate and
+writes nothing) and the evidence behind every node and edge they create. The projector maps
+them with the source's `map_entry` (ingest/sources.py).
 
 Bad source data is reported by name (`Skipped`: where, and why) and left out; nothing else in
 the batch is lost.
@@ -13,9 +17,9 @@ the batch is lost.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from graph.timefmt import canonical_time, from_epoch_millis
 from ingest.eventlog import EventLog, NewEvent, event_id_of
@@ -61,6 +65,65 @@ def record_time(value: str | float) -> str:
     return canonical_time(value)
 
 
+class SourceState:
+    """What a source keeps in the log between syncs (watermarks, last snapshots), by key."""
+
+    def __init__(self, log: EventLog, source: str) -> None:
+        self._log, self._source = log, source
+
+    def get(self, key: str) -> str | None:
+        return self._log.get_state(self._source, key)
+
+    def set(self, key: str, value: str) -> None:
+        self._log.set_state(self._source, key, value)
+
+
+class Source(Protocol):
+    """One source's read side: self-contained records, and a report of what it skipped."""
+
+    name: str  # the log's source name (ingest/sources.py), which picks the mapper
+    batch: int  # records per durable write
+
+    def records(self, report: SyncReport, state: SourceState) -> Iterable[SourceRecord]:
+        """What the source says now; bad items go into `report.skip(where, why)`."""
+        ...
+
+    def committed(self, report: SyncReport, state: SourceState) -> None:
+        """Called once the records are durable: only now may watermarks move."""
+        ...
+
+
+def run_source(
+    log: EventLog,
+    source: Source,
+    report: SyncReport | None = None,
+    on_appended: Callable[[SourceRecord, bool], None] | None = None,
+) -> SyncReport:
+    """The one runner: the source's records appended to the log durably, then its state."""
+    report = report or SyncReport(source.name)
+    state = SourceState(log, source.name)
+    records = source.records(report, state)
+    append_records(log, source.name, records, report, batch=source.batch, on_appended=on_appended)
+    source.committed(report, state)
+    return report
+
+
+@dataclass(slots=True)
+class RecordsSource:
+    """Records read beforehand (a dbt manifest, a catalog matched against the store) as a
+    source: the reading, and its errors, came first; the runner appends."""
+
+    name: str
+    read: Iterable[SourceRecord]
+    batch: int = 500
+
+    def records(self, report: SyncReport, state: SourceState) -> Iterable[SourceRecord]:
+        return self.read
+
+    def committed(self, report: SyncReport, state: SourceState) -> None:
+        return None
+
+
 def append_records(
     log: EventLog,
     source: str,
@@ -68,23 +131,29 @@ def append_records(
     report: SyncReport | None = None,
     *,
     batch: int = 500,
+    on_appended: Callable[[SourceRecord, bool], None] | None = None,
 ) -> SyncReport:
-    """Append `records` durably, `batch` per fsync; count appended and duplicates."""
+    """Append `records` durably, `batch` per fsync; count appended and duplicates (and tell
+    `on_appended(record, duplicate)` of each record written or found already logged)."""
     report = report or SyncReport(source)
     last_content = log.get_states(source, _CONTENT)
     pending: list[NewEvent] = []
+    written: list[SourceRecord] = []
     contents: dict[str, str] = {}
 
     def flush() -> None:
-        for appended in log.append(pending):
+        for record, appended in zip(written, log.append(pending), strict=True):
             if appended.duplicate:
                 report.duplicates += 1
             else:
                 report.appended += 1
+            if on_appended is not None:
+                on_appended(record, appended.duplicate)
         if contents:  # after the records are durable, never before
             log.set_states(source, contents)
             last_content.update(contents)
         pending.clear()
+        written.clear()
         contents.clear()
 
     for record in records:
@@ -94,10 +163,13 @@ def append_records(
             key, content = _CONTENT + record.identity, event_id_of(source, record.body)
             if last_content.get(key) == content:
                 report.duplicates += 1
+                if on_appended is not None:
+                    on_appended(record, True)
                 continue
             # logged before but not as the latest: new again, told apart by its time
             salt, contents[key] = f"{record.identity}@{when}", content
         pending.append(NewEvent(source, record.kind, when, record.body, salt))
+        written.append(record)
         if len(pending) >= batch:
             flush()
     if pending:

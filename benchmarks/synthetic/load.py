@@ -10,22 +10,20 @@ catalog's records, so the OpenLineage events need not be projected first.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from benchmarks.synthetic import write
 from graph.embedded import EmbeddedStore
 from ingest.catalog.deployments import deployment_records
 from ingest.catalog.mapping import map_entry as map_catalog
 from ingest.catalog.sync import catalog_records
-from ingest.decisions.files import read_decisions
-from ingest.decisions.records import MAX_BATCH, decision_event, validate_items
+from ingest.decisions.source import DecisionFiles
 from ingest.eventlog import EventLog
 from ingest.feast.read import read_repo
 from ingest.feast.sync import sync_feast
 from ingest.mlflow.dump import MlflowDumpClient
 from ingest.mlflow.sync import sync_mlflow
-from ingest.source_sync import SyncReport, append_records
-from ingest.sources import CATALOG, DECISIONS, DEPLOYMENT
+from ingest.source_sync import RecordsSource, SyncReport, run_source
+from ingest.sources import CATALOG, DEPLOYMENT
 
 PAGE = 1_000
 
@@ -42,29 +40,7 @@ def _catalog_store(log: EventLog) -> EmbeddedStore:
 
 def _decisions(path: Path, log: EventLog) -> SyncReport:
     """As `lkg ingest-decisions` does: validated in batches, one log event per batch."""
-    report = SyncReport(DECISIONS)
-    pending: list[tuple[int, str, Any]] = []
-
-    def flush() -> None:
-        checked = validate_items(pending)
-        for item in checked.rejected:
-            report.skip(item.where, "; ".join(f"{p}: {m}" for p, m in item.errors))
-        if checked.decisions:
-            (appended,) = log.append([decision_event(checked.decisions)])
-            report.count("decisions", len(checked.decisions))
-            if appended.duplicate:
-                report.duplicates += 1
-            else:
-                report.appended += 1
-        pending.clear()
-
-    for index, (where, item) in enumerate(read_decisions(path)):
-        pending.append((index, where, item))
-        if len(pending) >= MAX_BATCH:
-            flush()
-    if pending:
-        flush()
-    return report
+    return run_source(log, DecisionFiles([path]))
 
 
 def load_sources(out_dir: Path, log: EventLog) -> dict[str, SyncReport]:
@@ -74,7 +50,7 @@ def load_sources(out_dir: Path, log: EventLog) -> dict[str, SyncReport]:
     catalog = [out_dir / write.OWNERS, out_dir / write.KPIS]
     report = SyncReport(CATALOG)
     records = catalog_records(catalog, empty, report)
-    reports["catalog"] = append_records(log, CATALOG, records, report)
+    reports["catalog"] = run_source(log, RecordsSource(CATALOG, records), report)
 
     reports["feast"] = sync_feast(log, read_repo(dump_file=out_dir / write.FEAST))
 
@@ -87,7 +63,7 @@ def load_sources(out_dir: Path, log: EventLog) -> dict[str, SyncReport]:
 
     report = SyncReport(DEPLOYMENT)
     records = deployment_records(out_dir / write.DEPLOYMENTS, _catalog_store(log), report)
-    reports["deployments"] = append_records(log, DEPLOYMENT, records, report)
+    reports["deployments"] = run_source(log, RecordsSource(DEPLOYMENT, records), report)
 
     reports["decisions"] = _decisions(out_dir / write.DECISIONS, log)
     return reports

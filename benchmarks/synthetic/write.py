@@ -31,7 +31,7 @@ from benchmarks.synthetic.src_mlflow import mlflow_export
 from benchmarks.synthetic.src_models import make_estate
 from benchmarks.synthetic.src_serving import DECISIONS_PER_POINT, decisions, deployments_doc
 from graph.model import NodeKey, NodeKind
-from ingest.openlineage.naming import column_key, dataset_key
+from graph.naming import column_key, dataset_key
 
 EVENTS = "events.ndjson"
 OWNERS = "catalog/owners.yaml"

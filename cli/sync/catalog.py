@@ -51,7 +51,7 @@ def _sync(
     read: Callable[[GraphStore, SyncReport], list[SourceRecord]],
     project: bool,
 ) -> None:
-    from ingest.source_sync import SyncReport, append_records
+    from ingest.source_sync import RecordsSource, SyncReport, run_source
 
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
@@ -65,7 +65,7 @@ def _sync(
         except (OSError, TypeError, ValueError, yaml.YAMLError) as exc:
             report.skip(", ".join(p.name for p in paths), f"cannot read: {exc}")
             records = []
-    append_records(runtime.log, source, records, report)
+    run_source(runtime.log, RecordsSource(source, records), report)
     finish(runtime, report, project=project)
 
 

@@ -52,7 +52,7 @@ def sync_dbt(
 
     from ingest.dbt.profiles import ProfileError, profile_namespace
     from ingest.dbt.sync import dbt_records, load_json
-    from ingest.source_sync import SyncReport, append_records
+    from ingest.source_sync import RecordsSource, SyncReport, run_source
     from ingest.sources import DBT
 
     if (namespace is None) == (profiles_dir is None):
@@ -72,5 +72,5 @@ def sync_dbt(
         raise typer.Exit(1) from exc
     console.print(f"dataset namespace: {ns}")
     runtime = Runtime.open(Settings())
-    append_records(runtime.log, DBT, records, report)
+    run_source(runtime.log, RecordsSource(DBT, records), report)
     finish(runtime, report, project=project)

@@ -42,7 +42,8 @@ def sync_feast_command(
 ) -> None:
     """Sync Feast entities, feature views, on-demand views and feature services."""
     from ingest.feast.read import FeastReadError, read_repo
-    from ingest.feast.sync import sync_feast
+    from ingest.feast.sync import FeastSource
+    from ingest.source_sync import run_source
 
     if repo is None and dump is None:
         raise typer.BadParameter("give --repo DIR or --dump FILE (or both)")
@@ -52,5 +53,5 @@ def sync_feast_command(
         console.print(f"[red]cannot read the Feast registry:[/red] {exc}")
         raise typer.Exit(1) from exc
     runtime = Runtime.open(Settings())
-    report = sync_feast(runtime.log, feast_repo)
+    report = run_source(runtime.log, FeastSource(feast_repo))
     finish(runtime, report, project=project)

@@ -45,7 +45,8 @@ def sync_mlflow_command(
     """
     from ingest.mlflow.client import MlflowApiError, MlflowRestClient
     from ingest.mlflow.dump import MlflowDumpClient
-    from ingest.mlflow.sync import sync_mlflow
+    from ingest.mlflow.sync import MlflowSource
+    from ingest.source_sync import run_source
 
     if (tracking_uri is None) == (dump is None):
         raise typer.BadParameter(
@@ -58,14 +59,14 @@ def sync_mlflow_command(
         # an export says when it was taken: that is when its aliases were observed
         observed = client.exported_ms if isinstance(client, MlflowDumpClient) else None
         with client, console.status(f"MLflow at {dump or tracking_uri}") as status:
-            report = sync_mlflow(
+            source = MlflowSource(
                 client,  # type: ignore[arg-type]  # the dump client has the same reads
-                runtime.log,
                 registry=registry,
                 full=full,
                 observed_ms=observed,
                 progress=status.update,
             )
+            report = run_source(runtime.log, source)
     except MlflowApiError as exc:
         runtime.close()
         console.print(f"[red]MLflow sync failed:[/red] {exc}")

@@ -14,10 +14,9 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from graph.model import NodeKey, NodeKind
+from graph.naming import column_key, dataset_key, owner_id
 from graph.timefmt import canonical_time
 from ingest.identity import column_from_display, dataset_from_display
-from ingest.openlineage.naming import column_key, dataset_key
-from ingest.openlineage.owners import owner_id
 from ingest.source_sync import SyncReport
 
 Row = tuple[str, Any]  # (where: "deployments.csv line 3", the item as read)

@@ -9,12 +9,11 @@ from typing import Any
 
 from graph.model import EdgeKind, NodeKey, NodeKind
 from graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
+from graph.naming import column_key, dataset_key, owner_id
 from ingest.dbt.sync import EXPOSURE, GROUP, METRIC, NODE, SEMANTIC_MODEL, TEST_RESULTS
 from ingest.eventlog import LogEntry
-from ingest.openlineage.naming import column_key, dataset_key
-from ingest.openlineage.owners import owner_id
-from ingest.openlineage.sql_lineage import parse_sql, pick_dialect, sql_column_flows
 from ingest.sources import DBT
+from ingest.sql_lineage import parse_sql, pick_dialect, sql_column_flows
 
 E = EdgeKind
 TECHNICAL, BUSINESS = "technical", "business"

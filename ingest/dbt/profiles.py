@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from ingest.openlineage.naming import normalise_namespace
+from graph.naming import normalise_namespace
 
 
 class ProfileError(ValueError):

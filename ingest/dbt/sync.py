@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from graph.naming import normalise_namespace
 from ingest.dbt.records import (
     Exposure,
     Group,
@@ -31,7 +32,6 @@ from ingest.dbt.records import (
     TestNode,
 )
 from ingest.identity import unquote_identifier
-from ingest.openlineage.naming import normalise_namespace
 from ingest.source_sync import SourceRecord, SyncReport
 
 NODE, TEST_RESULTS, SEMANTIC_MODEL, METRIC, EXPOSURE, GROUP = (

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from graph.model import EdgeKind, NodeKey, NodeKind
 from graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
+from graph.naming import column_key, dataset_key, owner_id
 from ingest.eventlog import LogEntry
 from ingest.feast.records import (
     RECORD_MODELS,
@@ -29,8 +30,6 @@ from ingest.feast.records import (
     FeatureViewRecord,
     OnDemandFeatureViewRecord,
 )
-from ingest.openlineage.naming import column_key, dataset_key
-from ingest.openlineage.owners import owner_id
 from ingest.sources import FEAST
 
 OWNER_DISC = "technical"

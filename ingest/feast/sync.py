@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from graph.model import NodeKey
+from graph.naming import dataset_key
 from graph.timefmt import now
 from ingest.eventlog import EventLog
 from ingest.feast.read import FeastRepo
@@ -42,10 +43,9 @@ from ingest.feast.records import (
     SourceRef,
 )
 from ingest.identity import dataset_from_uri, table_dataset
-from ingest.openlineage.naming import dataset_key
-from ingest.openlineage.sql_lineage import parse_sql
-from ingest.source_sync import SourceRecord, SyncReport, append_records
+from ingest.source_sync import SourceRecord, SourceState, SyncReport, run_source
 from ingest.sources import FEAST
+from ingest.sql_lineage import parse_sql
 
 # the entity Feast adds to views without one; not the user's
 DUMMY_ENTITY = "__dummy"
@@ -469,7 +469,22 @@ def feast_records(
                 yield record
 
 
+@dataclass(slots=True)
+class FeastSource:
+    """A Feast registry as a source (ingest/source_sync.py): every object a record."""
+
+    repo: FeastRepo
+    sync_time: str | None = None
+    name: str = FEAST
+    batch: int = 500
+
+    def records(self, report: SyncReport, state: SourceState) -> Iterator[SourceRecord]:
+        return feast_records(self.repo, report, self.sync_time)
+
+    def committed(self, report: SyncReport, state: SourceState) -> None:
+        return None
+
+
 def sync_feast(log: EventLog, repo: FeastRepo, report: SyncReport | None = None) -> SyncReport:
     """Append the registry's records to the log (unchanged ones are duplicates)."""
-    report = report or SyncReport(FEAST)
-    return append_records(log, FEAST, feast_records(repo, report), report)
+    return run_source(log, FeastSource(repo), report)

@@ -19,6 +19,7 @@ from typing import Any
 
 from graph.model import EdgeKind, NodeKey, NodeKind
 from graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
+from graph.naming import column_key, owner_id
 from ingest.eventlog import LogEntry
 from ingest.identity import dataset_from_uri, metastore_table
 from ingest.mlflow.records import (
@@ -28,8 +29,6 @@ from ingest.mlflow.records import (
     RegisteredModelRecord,
     TrainingRunRecord,
 )
-from ingest.openlineage.naming import column_key
-from ingest.openlineage.owners import owner_id
 from ingest.source_sync import record_time
 from ingest.sources import MLFLOW
 

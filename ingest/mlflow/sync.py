@@ -30,7 +30,7 @@ from ingest.mlflow.records import (
     TrainingRunRecord,
     tag_map,
 )
-from ingest.source_sync import SourceRecord, SyncReport, append_records
+from ingest.source_sync import SourceRecord, SourceState, SyncReport, run_source
 from ingest.sources import MLFLOW
 
 CONTEXT_TAG = "mlflow.data.context"
@@ -168,6 +168,77 @@ class _Sync:
         self.add("aliases", observed_ms, snapshot.body())
 
 
+class MlflowSource:
+    """The registry behind `client` as a source (ingest/source_sync.py): registered models,
+    changed versions with their training runs, alias changes. Its watermarks and alias
+    snapshots are kept in the log's state and moved only once the records are durable."""
+
+    name, batch = MLFLOW, 500
+
+    def __init__(
+        self,
+        client: MlflowRestClient,
+        *,
+        registry: str = "mlflow",
+        full: bool = False,
+        observed_ms: int | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.client, self.registry, self.full = client, registry, full
+        self.observed_ms = observed_ms if observed_ms is not None else int(time.time() * 1000)
+        self.say = progress or (lambda _: None)
+        self.marks_key = WATERMARKS.format(registry=registry)
+        self.aliases_key = ALIASES.format(registry=registry)
+        self.marks: dict[str, dict[str, int]] = {}
+        self.alias_state: dict[str, dict[str, str]] = {}
+        self.start_requests = client.requests
+
+    def records(self, report: SyncReport, state: SourceState) -> list[SourceRecord]:
+        client, registry, say = self.client, self.registry, self.say
+        sync = _Sync(client, registry, report)
+        self.marks = {} if self.full else _state(state, self.marks_key)
+        self.alias_state = _state(state, self.aliases_key)
+        marks, alias_state = self.marks, self.alias_state
+
+        say("listing registered models")
+        models = list(client.registered_models())
+        report.count("registered models", len(models))
+        for m in models:
+            record = RegisteredModelRecord(
+                registry=registry,
+                name=m.name,
+                description=m.description,
+                tags=tag_map(m.tags),
+                created_ms=m.creation_timestamp,
+                updated_ms=m.last_updated_timestamp,
+            )
+            sync.add("registered_model", m.last_updated_timestamp, record.body())
+            current = {a.alias: a.version for a in m.aliases}
+            if current != alias_state.get(m.name, {}):
+                sync.aliases(m, alias_state.get(m.name, {}), self.observed_ms)
+                alias_state[m.name] = current
+                report.count("alias changes")
+
+        say("listing model versions")
+        versions = list(client.model_versions())
+        report.count("model versions", len(versions))
+        for v in versions:
+            if v.last_updated_timestamp <= marks.get(v.name, {}).get(v.version, -1):
+                continue
+            say(f"reading {v.name} version {v.version}")
+            report.count("model versions changed")
+            if sync.version(v):
+                marks.setdefault(v.name, {})[v.version] = v.last_updated_timestamp
+        report.count("training runs read", sum(r is not None for r in sync.runs.values()))
+        return sync.records
+
+    def committed(self, report: SyncReport, state: SourceState) -> None:
+        # only now: the records these cursors cover are durable
+        state.set(self.marks_key, json.dumps(self.marks, sort_keys=True))
+        state.set(self.aliases_key, json.dumps(self.alias_state, sort_keys=True))
+        report.count("requests", self.client.requests - self.start_requests)
+
+
 def sync_mlflow(
     client: MlflowRestClient,
     log: EventLog,
@@ -178,54 +249,12 @@ def sync_mlflow(
     progress: Progress | None = None,
 ) -> SyncReport:
     """Read the registry behind `client` into `log`; the report counts requests and objects."""
-    say = progress or (lambda _: None)
-    observed_ms = observed_ms if observed_ms is not None else int(time.time() * 1000)
-    report = SyncReport(MLFLOW)
-    sync = _Sync(client, registry, report)
-    start_requests = client.requests
-    marks_key, aliases_key = WATERMARKS.format(registry=registry), ALIASES.format(registry=registry)
-    marks: dict[str, dict[str, int]] = {} if full else _state(log, marks_key)
-    alias_state: dict[str, dict[str, str]] = _state(log, aliases_key)
-
-    say("listing registered models")
-    models = list(client.registered_models())
-    report.count("registered models", len(models))
-    for m in models:
-        record = RegisteredModelRecord(
-            registry=registry,
-            name=m.name,
-            description=m.description,
-            tags=tag_map(m.tags),
-            created_ms=m.creation_timestamp,
-            updated_ms=m.last_updated_timestamp,
-        )
-        sync.add("registered_model", m.last_updated_timestamp, record.body())
-        current = {a.alias: a.version for a in m.aliases}
-        if current != alias_state.get(m.name, {}):
-            sync.aliases(m, alias_state.get(m.name, {}), observed_ms)
-            alias_state[m.name] = current
-            report.count("alias changes")
-
-    say("listing model versions")
-    versions = list(client.model_versions())
-    report.count("model versions", len(versions))
-    for v in versions:
-        if v.last_updated_timestamp <= marks.get(v.name, {}).get(v.version, -1):
-            continue
-        say(f"reading {v.name} version {v.version}")
-        report.count("model versions changed")
-        if sync.version(v):
-            marks.setdefault(v.name, {})[v.version] = v.last_updated_timestamp
-    report.count("training runs read", sum(r is not None for r in sync.runs.values()))
-
-    append_records(log, MLFLOW, sync.records, report)
-    # only now: the records these cursors cover are durable
-    log.set_state(MLFLOW, marks_key, json.dumps(marks, sort_keys=True))
-    log.set_state(MLFLOW, aliases_key, json.dumps(alias_state, sort_keys=True))
-    report.count("requests", client.requests - start_requests)
-    return report
+    source = MlflowSource(
+        client, registry=registry, full=full, observed_ms=observed_ms, progress=progress
+    )
+    return run_source(log, source)
 
 
-def _state(log: EventLog, key: str) -> dict[str, dict[str, object]]:
-    value = log.get_state(MLFLOW, key)
+def _state(state: SourceState, key: str) -> dict[str, dict[str, object]]:
+    value = state.get(key)
     return json.loads(value) if value else {}

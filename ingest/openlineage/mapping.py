@@ -39,14 +39,14 @@ from ingest.openlineage.jobs import integration, map_job, sql_query
 from ingest.openlineage.naming import version_key
 from ingest.openlineage.retirement import retire_replaced_feeds
 from ingest.openlineage.runs import map_run
-from ingest.openlineage.sql_lineage import (
+from ingest.openlineage.validate import SOURCE
+from ingest.sql_lineage import (
     Candidate,
     pick_dialect,
     schema_fields,
     sql_column_flows,
     supersede,
 )
-from ingest.openlineage.validate import SOURCE
 
 Mapped = list[tuple[Any, NodeKey | None]]  # an event's datasets with the nodes they mapped to
 

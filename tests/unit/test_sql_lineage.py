@@ -14,8 +14,8 @@ from graph.model import EdgeKind, NodeKey, NodeKind
 from graph.mutations import Direction
 from graph.timefmt import canonical_time
 from ingest.openlineage.mapping import map_event
-from ingest.openlineage.sql_lineage import parse_sql, sql_column_flows
-from ingest.openlineage.sql_select import Statement, positional_query, select_list
+from ingest.sql_lineage import parse_sql, sql_column_flows
+from ingest.sql_select import Statement, positional_query, select_list
 from tests.openlineage_sql_events import (
     COLUMN_LINEAGE,
     COMPLETE_AT,

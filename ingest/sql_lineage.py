@@ -33,11 +33,11 @@ from typing import Any
 
 from graph.model import EdgeKind, NodeKey
 from graph.mutations import Direction
+from graph.naming import column_key
 from ingest.openlineage.builder import EventGraph, facet, facets_of, log, text
 from ingest.openlineage.columns import schema_columns
-from ingest.openlineage.naming import column_key
-from ingest.openlineage.sql_select import POSITION, SelectList, Statement, positional_query
-from ingest.openlineage.sql_select import select_list as find_select_list
+from ingest.sql_select import POSITION, SelectList, Statement, positional_query
+from ingest.sql_select import select_list as find_select_list
 
 try:
     from openlineage_sql import parse as _parse
