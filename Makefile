@@ -38,7 +38,7 @@ serve: $(VENV)/.base
 test: $(VENV)/.test $(SOURCES)/.done $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m graph.neo4j_server build
+	$(BIN)/python -m tools.neo4j_server build
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 ## The inner loop: unit and contract tests on the embedded store only (no Neo4j, no browser).

@@ -24,7 +24,7 @@ from typing import Any, Self
 
 import httpx
 
-from graph.neo4j_server import LocalNeo4j
+from tools.neo4j_server import LocalNeo4j
 
 RESULTS = Path(__file__).parent / "results"
 LKG = Path(sys.executable).with_name("lkg")

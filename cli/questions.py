@@ -209,7 +209,14 @@ def _export(graph: nx.MultiDiGraph, fmt: ExportFormat | None, output: Path | Non
         )
     if fmt is ExportFormat.PNG and not to_file:
         raise typer.BadParameter("a PNG needs a file: give --output FILE", param_hint="'--output'")
-    data = render(graph, fmt)
+    try:
+        data = render(graph, fmt)
+    except ModuleNotFoundError as exc:  # matplotlib, for PNG: an optional extra
+        err.print(
+            f"[red]failed:[/red] {fmt} export needs {exc.name}: pip install 'lineage-kg[png]'",
+            soft_wrap=True,
+        )
+        raise typer.Exit(FAILURE) from exc
     if not to_file:
         typer.echo(data.decode(), nl=False)
         return

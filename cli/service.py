@@ -150,7 +150,11 @@ def run_neo4j(
     ] = None,
 ) -> None:
     """Run a local Neo4j 5 (Community, from Maven Central) in the foreground — no Docker needed."""
-    from graph.neo4j_server import LocalNeo4j
+    try:  # a development tool: it builds neo4j-launcher/ (Maven) from a source checkout
+        from tools.neo4j_server import LocalNeo4j
+    except ModuleNotFoundError as exc:
+        console.print(f"[red]the Neo4j launcher is not installed:[/red] {exc} (run from source)")
+        raise typer.Exit(1) from exc
 
     server = LocalNeo4j(data_dir=Path(data_dir) if data_dir else None, port=port, password=password)
     server.start()

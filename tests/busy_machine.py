@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from graph.neo4j_server import LocalNeo4j
+from tools.neo4j_server import LocalNeo4j
 
 
 def _burn() -> None:

@@ -78,7 +78,7 @@ def neo4j_server() -> Iterator[Neo4jInfo]:
 
     problems: list[str] = []
     if shutil.which("java") and shutil.which("mvn"):
-        from graph.neo4j_server import LocalNeo4j
+        from tools.neo4j_server import LocalNeo4j
 
         server = LocalNeo4j()
         try:

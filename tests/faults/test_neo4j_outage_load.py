@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from graph.model import NodeKind
-from graph.neo4j_server import LocalNeo4j
 from graph.neo4j_store import Neo4jStore
 from tests.faults.load import LoadResult, logged_ids, run_event, run_load
+from tools.neo4j_server import LocalNeo4j
 
 EVENTS = 2_000  # Neo4j projects ~100 events/s here: sized to catch up within the CI budget
 KILL_AFTER = 400

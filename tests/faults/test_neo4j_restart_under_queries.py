@@ -17,8 +17,8 @@ from typing import Self
 import httpx
 import pytest
 
-from graph.neo4j_server import LocalNeo4j
 from tests.faults.load import run_event
+from tools.neo4j_server import LocalNeo4j
 
 IMPACT = """query($ref: NodeRef!) {
   impact(ref: $ref, depth: 3) { summary { total } edges { node { node { id } } } }

@@ -24,8 +24,8 @@ from openlineage.client.transport.http import (
     HttpTransport,
 )
 
-from graph.neo4j_server import LocalNeo4j
 from graph.neo4j_store import Neo4jStore
+from tools.neo4j_server import LocalNeo4j
 
 NS = "postgres://warehouse:5432"
 

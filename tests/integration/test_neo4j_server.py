@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import neo4j
 import pytest
 
-from graph.neo4j_server import LocalNeo4j
+from tools.neo4j_server import LocalNeo4j
 
 # No skip when java/mvn are missing: a real server is the point, so that must fail loudly.
 pytestmark = pytest.mark.neo4j

@@ -20,16 +20,19 @@ RUNTIME = "lineage_kg.runtime"
 
 # what each room may not import (a prefix match on the imported module)
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "graph": ("ingest", "queries", "api", "cli", "lineage_kg", "benchmarks"),
-    "ingest": ("queries", "api", "cli", "lineage_kg", "benchmarks"),
-    "queries": ("ingest", "api", "cli", "lineage_kg", "benchmarks"),
-    "lineage_kg": ("api", "cli", "benchmarks"),
-    "api": ("cli", "benchmarks"),
-    "cli": ("benchmarks",),
+    "graph": ("ingest", "queries", "api", "cli", "lineage_kg", "benchmarks", "tools"),
+    "ingest": ("queries", "api", "cli", "lineage_kg", "benchmarks", "tools"),
+    "queries": ("ingest", "api", "cli", "lineage_kg", "benchmarks", "tools"),
+    "lineage_kg": ("api", "cli", "benchmarks", "tools"),
+    "api": ("cli", "benchmarks", "tools"),
+    "cli": ("benchmarks", "tools"),
 }
-# The one lazy arrow to an optional, unshipped part: `lkg generate` imports the generator from a
-# source checkout and says so clearly when it is missing (cli/generate.py).
-OPTIONAL = {("cli.generate", "benchmarks.synthetic.write")}
+# The lazy arrows to the unshipped parts of a source checkout, each saying so clearly when it
+# is missing: `lkg generate` (the synthetic generator), `lkg neo4j` (the dev launcher).
+OPTIONAL = {
+    ("cli.generate", "benchmarks.synthetic.write"),
+    ("cli.service", "tools.neo4j_server"),
+}
 # Calls that open a part of the service; only the composition root makes them (the stores'
 # own factory builds the store classes, the sources' registry the side projections).
 OPENERS: dict[str, set[str]] = {
@@ -84,7 +87,9 @@ def import_map() -> dict[str, set[str]]:
     for name, tree in modules().items():
         targets = set()
         for target in _imported(name, tree):
-            if target in known or (target.split(".")[0] == "benchmarks" and _is_module(target)):
+            if target in known or (
+                target.split(".")[0] in ("benchmarks", "tools") and _is_module(target)
+            ):
                 targets.add(target)
         targets.discard(name)
         arrows[name] = targets

@@ -291,7 +291,7 @@ def _java_path() -> str:
 
 
 if __name__ == "__main__":
-    # `python -m graph.neo4j_server build`: fetch and build once, visibly, before the tests use it
+    # `python -m tools.neo4j_server build`: fetch and build once, visibly, before the tests use it
     # (`lkg neo4j` runs a server by hand)
     began = time.monotonic()
     jar = build_launcher()
