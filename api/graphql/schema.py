@@ -384,7 +384,8 @@ SDL_PATH = Path(__file__).with_name("schema.graphql")
 
 
 def export_sdl() -> str:
-    """The schema as SDL; `python -m api.graphql.schema` writes it to api/graphql/schema.graphql."""
+    """The schema as SDL; `python -m api.graphql.schema` writes it to
+    api/graphql/schema.graphql."""
     return schema.as_str() + "\n"
 
 

@@ -5,6 +5,9 @@ and holds every import, at module level or inside a function (a lazy import is s
 It fails on any import circle, on an arrow across the layers the wrong way, and on any module
 other than the composition root (lineage_kg/runtime.py) that opens the event log, the store,
 the side tables or the projector.
+
+Modules are named here by their room (`graph.model`); the installed names carry the one
+distribution package in front (`lineage_kg.graph.model`, pyproject.toml's package-dir).
 """
 
 from __future__ import annotations
@@ -15,8 +18,17 @@ from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT = ("lineage_kg", "graph", "ingest", "queries", "api", "cli")
+ROOMS = ("graph", "ingest", "queries", "api", "cli")  # each a top-level folder
+PRODUCT = ("lineage_kg", *ROOMS)
+PACKAGE = "lineage_kg"
 RUNTIME = "lineage_kg.runtime"
+
+
+def _short(name: str) -> str:
+    """`lineage_kg.graph.model` -> `graph.model`: a room's modules by the room's name."""
+    head, _, rest = name.partition(".")
+    return rest if head == PACKAGE and rest.split(".")[0] in ROOMS else name
+
 
 # what each room may not import (a prefix match on the imported module)
 FORBIDDEN: dict[str, tuple[str, ...]] = {
@@ -30,8 +42,11 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 # The lazy arrows to the unshipped parts of a source checkout, each saying so clearly when it
 # is missing: `lkg generate` (the synthetic generator), `lkg neo4j` (the dev launcher).
 OPTIONAL = {
-    ("cli.generate", "benchmarks.synthetic.write"),
-    ("cli.service", "tools.neo4j_server"),
+    (_short(a), _short(b))
+    for a, b in (
+        ("cli.generate", "benchmarks.synthetic.write"),
+        ("cli.service", "tools.neo4j_server"),
+    )
 }
 # Calls that open a part of the service; only the composition root makes them (the stores'
 # own factory builds the store classes, the sources' registry the side projections).
@@ -65,7 +80,7 @@ def _imported(name: str, tree: ast.Module) -> Iterator[str]:
     is_package = (ROOT / name.replace(".", "/") / "__init__.py").is_file()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names)
+            yield from (_short(alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:  # relative: resolved against this module's package
@@ -75,8 +90,8 @@ def _imported(name: str, tree: ast.Module) -> Iterator[str]:
                 base = ".".join([*anchor, base] if base else anchor)
             for alias in node.names:
                 # `from pkg import module` is an arrow to the module; else to pkg
-                yield f"{base}.{alias.name}"
-                yield base
+                yield _short(f"{base}.{alias.name}")
+                yield _short(base)
 
 
 @cache
@@ -174,7 +189,7 @@ def test_only_the_composition_root_opens_the_service() -> None:
                 if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
                 else None
             )
-            if called in OPENERS and name not in OPENERS[called]:
+            if called in OPENERS and name not in {_short(m) for m in OPENERS[called]}:
                 found.append(f"{name}:{node.lineno} calls {called}")
     assert found == [], "opened outside the composition root:\n" + "\n".join(found)
 
