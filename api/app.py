@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import (
+from lineage_kg.api.auth import (
     AuthMode,
     AuthProblem,
     Guard,
@@ -21,18 +21,18 @@ from api.auth import (
     decide_mode,
     keys_path,
 )
-from api.graphql.router import BodyLimit, BoundedGraphQLRouter
-from api.graphql.schema import Context, schema
-from api.graphql.traversal_budget import TraversalBudget, budgeted
-from api.http.decisions import router as decisions_router
-from api.http.lineage import router as lineage_router
-from api.observability import (
+from lineage_kg.api.graphql.router import BodyLimit, BoundedGraphQLRouter
+from lineage_kg.api.graphql.schema import Context, schema
+from lineage_kg.api.graphql.traversal_budget import TraversalBudget, budgeted
+from lineage_kg.api.http.decisions import router as decisions_router
+from lineage_kg.api.http.lineage import router as lineage_router
+from lineage_kg.api.observability import (
     RequestContextMiddleware,
     metrics_router,
     new_metrics,
 )
-from api.web import mount_web
-from graph.store import GraphStore, StoreUnavailable
+from lineage_kg.api.web import mount_web
+from lineage_kg.graph.store import GraphStore, StoreUnavailable
 from lineage_kg.runtime import Runtime
 from lineage_kg.settings import Settings
 
@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
             )
         app.state.projector.start()
         if settings.demo:
-            from ingest.demo import demo_batch
+            from lineage_kg.ingest.demo import demo_batch
 
             result = await run_in_threadpool(app.state.store.apply, demo_batch())
             log.info("demo graph loaded: %d nodes written", result.nodes_written)

@@ -35,7 +35,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.concurrency import run_in_threadpool
 
-from graph.naming import normalise_namespace
+from lineage_kg.graph.naming import normalise_namespace
 from lineage_kg.settings import Settings
 
 log = logging.getLogger("lkg.auth")

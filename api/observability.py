@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from strawberry.http import GraphQLRequestData
     from strawberry.types import ExecutionResult
 
-    from ingest.projector import Projector
+    from lineage_kg.ingest.projector import Projector
 
 log = logging.getLogger("lkg.observability")
 access_log = logging.getLogger("lkg.access")

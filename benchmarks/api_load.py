@@ -26,14 +26,14 @@ import httpx
 from benchmarks.harness import RESULTS, Service, neo4j_for, percentiles, save, scratch_dir
 from benchmarks.synthetic.load import load_sources
 from benchmarks.synthetic.write import generate
-from graph.embedded import EmbeddedStore
-from graph.neo4j_store import Neo4jStore
-from graph.store import GraphStore
-from ingest.eventlog import EventLog
-from ingest.intake import accept_many
-from ingest.projector import Projector
-from ingest.sources import default_mappers
-from queries.impact import impact
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.neo4j_store import Neo4jStore
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.ingest.eventlog import EventLog
+from lineage_kg.ingest.intake import accept_many
+from lineage_kg.ingest.projector import Projector
+from lineage_kg.ingest.sources import default_mappers
+from lineage_kg.queries.impact import impact
 
 QUERY = """query($id: ID!) {
   impact(ref: {id: $id}, depth: 10, first: 1000) {

@@ -18,15 +18,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from graph.embedded import EmbeddedStore
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import MutationBatch, Provenance
-from ingest.decisions.projection import DecisionProjection
-from ingest.decisions.records import MAX_BATCH, decision_event, validate_items
-from ingest.eventlog import EventLog
-from ingest.projector import Projector
-from ingest.sources import default_mappers
-from queries.decisions import Selection, counts_by_model_version, list_decisions, resolve
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import MutationBatch, Provenance
+from lineage_kg.ingest.decisions.projection import DecisionProjection
+from lineage_kg.ingest.decisions.records import MAX_BATCH, decision_event, validate_items
+from lineage_kg.ingest.eventlog import EventLog
+from lineage_kg.ingest.projector import Projector
+from lineage_kg.ingest.sources import default_mappers
+from lineage_kg.queries.decisions import Selection, counts_by_model_version, list_decisions, resolve
 
 POINTS = ("loan-approval", "fraud-check", "limit-increase")
 VERSIONS = ("1", "2", "3", "4", "5")

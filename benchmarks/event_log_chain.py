@@ -19,9 +19,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from graph.timefmt import now
-from ingest import chain
-from ingest.eventlog import Appended, EventLog, NewEvent, canonical_json
+from lineage_kg.graph.timefmt import now
+from lineage_kg.ingest import chain
+from lineage_kg.ingest.eventlog import Appended, EventLog, NewEvent, canonical_json
 
 
 class UnchainedLog(EventLog):

@@ -38,10 +38,10 @@ from benchmarks.harness import (
 )
 from benchmarks.synthetic.events import run_events
 from benchmarks.synthetic.plan import make_plan
-from graph.embedded import EmbeddedStore
-from graph.model import EdgeKind, NodeKind
-from graph.mutations import EdgeUpsert, NodeUpsert
-from graph.neo4j_store import (
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.model import EdgeKind, NodeKind
+from lineage_kg.graph.mutations import EdgeUpsert, NodeUpsert
+from lineage_kg.graph.neo4j_store import (
     _CREATE_EDGES,
     _CREATE_NODES,
     _WRITE_EDGES,
@@ -49,13 +49,13 @@ from graph.neo4j_store import (
     Neo4jStore,
     _chunks,
 )
-from graph.records import EdgeId, Record
-from graph.store import UnitOfWork
-from ingest.eventlog import EventLog
-from ingest.intake import accept_many
-from ingest.openlineage.mapping import map_event
-from ingest.projector import Projector
-from ingest.sources import default_mappers
+from lineage_kg.graph.records import EdgeId, Record
+from lineage_kg.graph.store import UnitOfWork
+from lineage_kg.ingest.eventlog import EventLog
+from lineage_kg.ingest.intake import accept_many
+from lineage_kg.ingest.openlineage.mapping import map_event
+from lineage_kg.ingest.projector import Projector
+from lineage_kg.ingest.sources import default_mappers
 
 BATCH = 500  # events per projector batch (the service's default LKG_PROJECTOR_BATCH_SIZE)
 POST_CHUNK = 100  # events per bulk request

@@ -18,12 +18,12 @@ import time
 import networkx as nx
 from neo4j import GraphDatabase, Query
 
-from graph.embedded import EmbeddedStore
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import MutationBatch, Provenance
-from graph.neo4j_store import Neo4jStore
-from graph.store import GraphStore
-from queries.impact import impact
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import MutationBatch, Provenance
+from lineage_kg.graph.neo4j_store import Neo4jStore
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.queries.impact import impact
 from tools.neo4j_server import LocalNeo4j
 
 P = Provenance("bench", "lattice", "2026-01-01T00:00:00Z")

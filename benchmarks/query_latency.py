@@ -29,18 +29,18 @@ from neo4j import Query
 from benchmarks.harness import RESULTS, neo4j_for, percentiles, save, scratch_dir
 from benchmarks.synthetic.load import load_sources
 from benchmarks.synthetic.write import generate
-from graph.embedded import EmbeddedStore
-from graph.model import EdgeKind
-from graph.neo4j_store import Neo4jStore
-from graph.store import GraphStore
-from ingest.decisions.projection import DecisionProjection
-from ingest.eventlog import EventLog
-from ingest.intake import accept_many
-from ingest.projector import Projector
-from ingest.sources import default_mappers
-from queries.accountability import accountability
-from queries.decision_trace import decision_lineage
-from queries.impact import impact
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.model import EdgeKind
+from lineage_kg.graph.neo4j_store import Neo4jStore
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.ingest.decisions.projection import DecisionProjection
+from lineage_kg.ingest.eventlog import EventLog
+from lineage_kg.ingest.intake import accept_many
+from lineage_kg.ingest.projector import Projector
+from lineage_kg.ingest.sources import default_mappers
+from lineage_kg.queries.accountability import accountability
+from lineage_kg.queries.decision_trace import decision_lineage
+from lineage_kg.queries.impact import impact
 
 NAIVE_TIMEOUT = 10.0
 FLOW = "|".join(sorted(k.value for k in EdgeKind if k.is_flow))

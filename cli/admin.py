@@ -28,9 +28,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from cli.common import console
-from graph.timefmt import now
-from ingest import chain, logcheck
+from lineage_kg.cli.common import console
+from lineage_kg.graph.timefmt import now
+from lineage_kg.ingest import chain, logcheck
 from lineage_kg.runtime import LOG_FILE, Runtime, open_log_at
 from lineage_kg.settings import Settings
 
@@ -242,7 +242,7 @@ def rebuild(
 ) -> None:
     """Clear the configured store and project the whole log into it again (after verifying
     the chain). Stop the service first: its projector writes the same store."""
-    from graph.store import StoreUnavailable
+    from lineage_kg.graph.store import StoreUnavailable
 
     settings = Settings()
     path = settings.data_dir / LOG

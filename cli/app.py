@@ -1,14 +1,14 @@
 """`lkg`: the root command. It composes the groups explicitly, in the order `--help` lists them;
 no group imports back from here. Each module of cli/ holds its commands (`commands`) or a named
-group; they share cli/common.py and ask the composition root (lineage_kg/runtime.py) for the
+group; they share cli/common.py and ask the composition root (service/runtime.py) for the
 log, the store, the side tables and the projector."""
 
 from __future__ import annotations
 
 import typer
 
-from cli import admin, bench, decisions, generate, keys, questions, service
-from cli.sync import catalog, dbt, feast, mlflow, sync_app
+from lineage_kg.cli import admin, bench, decisions, generate, keys, questions, service
+from lineage_kg.cli.sync import catalog, dbt, feast, mlflow, sync_app
 
 app = typer.Typer(help="lineage-kg: lineage and metadata knowledge graph.", no_args_is_help=True)
 

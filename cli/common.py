@@ -1,6 +1,6 @@
 """What every `lkg` command shares: the consoles, the exit codes, and projecting the log now
 (`--project`). The parts themselves (log, store, side tables, projector) come from the
-composition root, lineage_kg/runtime.py."""
+composition root, service/runtime.py."""
 
 from __future__ import annotations
 

@@ -22,8 +22,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from cli.common import MAX_LISTED, console, project_now
-from ingest.decisions.source import DecisionFiles
+from lineage_kg.cli.common import MAX_LISTED, console, project_now
+from lineage_kg.ingest.decisions.source import DecisionFiles
 from lineage_kg.runtime import Runtime
 from lineage_kg.settings import Settings
 
@@ -60,8 +60,8 @@ def ingest_decisions(
     ] = 10_000,
 ) -> None:
     """Append decisions from files to the durable log; a running service picks them up."""
-    from ingest.decisions.files import kind_of, row_count
-    from ingest.source_sync import run_source
+    from lineage_kg.ingest.decisions.files import kind_of, row_count
+    from lineage_kg.ingest.source_sync import run_source
 
     missing = [p for p in paths if not p.is_file()]
     if missing:

@@ -18,18 +18,18 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from graph.model import NodeKey, NodeKind
-from graph.mutations import Direction
+from lineage_kg.graph.model import NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction
 
 if TYPE_CHECKING:  # the CLI imports this module at start: keep that quick
     import networkx as nx
 
-    from graph.records import StoredEdge, StoredNode
-    from queries.accountability import AccountabilityMap
-    from queries.audit import AuditPage
-    from queries.decision_trace import DecisionTrace, TraceStep
-    from queries.impact import ImpactAnswer
-    from queries.traversal import Hop
+    from lineage_kg.graph.records import StoredEdge, StoredNode
+    from lineage_kg.queries.accountability import AccountabilityMap
+    from lineage_kg.queries.audit import AuditPage
+    from lineage_kg.queries.decision_trace import DecisionTrace, TraceStep
+    from lineage_kg.queries.impact import ImpactAnswer
+    from lineage_kg.queries.traversal import Hop
 
 
 class ExportFormat(StrEnum):

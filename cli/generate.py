@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.common import console
+from lineage_kg.cli.common import console
 
 commands = typer.Typer()
 

@@ -13,8 +13,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.auth import KeyStore, Scope, keys_path
-from cli.common import console
+from lineage_kg.api.auth import KeyStore, Scope, keys_path
+from lineage_kg.cli.common import console
 from lineage_kg.settings import Settings
 
 keys_app = typer.Typer(help="API keys: create (secret shown once), list, revoke.")

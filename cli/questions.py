@@ -22,24 +22,24 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.common import BAD_INPUT, FAILURE, NOT_FOUND, console, err
-from cli.export import ExportFormat, render
-from graph.errors import InvalidArgument, NotFound
-from graph.model import KEY_FIELDS, NodeKey, NodeKind
-from graph.resolve import resolve, resolve_owner, resolve_text
-from graph.sides.history import EntryType
-from graph.store import StoreUnavailable
-from ingest.eventlog import LogUnavailable
+from lineage_kg.cli.common import BAD_INPUT, FAILURE, NOT_FOUND, console, err
+from lineage_kg.cli.export import ExportFormat, render
+from lineage_kg.graph.errors import InvalidArgument, NotFound
+from lineage_kg.graph.model import KEY_FIELDS, NodeKey, NodeKind
+from lineage_kg.graph.resolve import resolve, resolve_owner, resolve_text
+from lineage_kg.graph.sides.history import EntryType
+from lineage_kg.graph.store import StoreUnavailable
+from lineage_kg.ingest.eventlog import LogUnavailable
 from lineage_kg.runtime import Runtime
 from lineage_kg.settings import Settings
 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from graph.sides.decisions import DecisionTable
-    from graph.store import GraphStore
-    from ingest.eventlog import EventLog
-    from queries.decision_trace import TraceStep
+    from lineage_kg.graph.sides.decisions import DecisionTable
+    from lineage_kg.graph.store import GraphStore
+    from lineage_kg.ingest.eventlog import EventLog
+    from lineage_kg.queries.decision_trace import TraceStep
 
 commands = typer.Typer()
 export_app = typer.Typer(
@@ -113,7 +113,7 @@ def answering() -> Iterator[None]:
 
 @contextmanager
 def workspace() -> Iterator[Workspace]:
-    """The configured store, brought up to date as the service would (lineage_kg/runtime.py)."""
+    """The configured store, brought up to date as the service would (service/runtime.py)."""
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -275,8 +275,8 @@ def _impact(
     output: Path | None,
     limit: int,
 ) -> None:
-    from cli.export import impact_dict, impact_graph
-    from queries.impact import impact
+    from lineage_kg.cli.export import impact_dict, impact_graph
+    from lineage_kg.queries.impact import impact
 
     _check_outputs(as_json, fmt, output)
     with answering(), workspace() as ws:
@@ -449,8 +449,8 @@ def _owner(
     output: Path | None,
     limit: int,
 ) -> None:
-    from cli.export import accountability_dict, accountability_graph
-    from queries.accountability import accountability
+    from lineage_kg.cli.export import accountability_dict, accountability_graph
+    from lineage_kg.queries.accountability import accountability
 
     _check_outputs(as_json, fmt, output)
     if not ref.strip():
@@ -568,8 +568,8 @@ def trace_command(
 ) -> None:
     """Where a decision's data came from: decision → model version → training runs → dataset
     versions → … → sources, and the features it read, with times and evidence."""
-    from cli.export import trace_dict
-    from queries.decision_trace import decision_lineage
+    from lineage_kg.cli.export import trace_dict
+    from lineage_kg.queries.decision_trace import decision_lineage
 
     if not decision.strip():
         raise typer.BadParameter("name a decision", param_hint="DECISION")
@@ -660,8 +660,8 @@ def audit_command(  # noqa: PLR0917 - one parameter per CLI option
     as_json: JsonOpt = False,
 ) -> None:
     """The history of NODE, oldest first: runs, versions, schema, quality, ownership, …"""
-    from cli.export import audit_dict
-    from queries.audit import AuditPage, audit_trail
+    from lineage_kg.cli.export import audit_dict
+    from lineage_kg.queries.audit import AuditPage, audit_trail
 
     with answering(), workspace() as ws:
         node_id = _node(

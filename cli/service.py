@@ -1,5 +1,5 @@
 """`lkg serve`, `lkg ingest`, `lkg stats`, `lkg neo4j`, `lkg version`: the service's own commands.
-They parse arguments and ask the composition root (lineage_kg/runtime.py) for the parts."""
+They parse arguments and ask the composition root (service/runtime.py) for the parts."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from cli.common import console, project_now
+from lineage_kg.cli.common import console, project_now
 from lineage_kg.runtime import Runtime, log_path
 from lineage_kg.settings import Settings
 
 if TYPE_CHECKING:
-    from ingest.intake import IntakeSummary
+    from lineage_kg.ingest.intake import IntakeSummary
 
 commands = typer.Typer()
 
@@ -32,9 +32,9 @@ def serve(
     """Run the HTTP service: GraphQL at /graphql, probes at /healthz and /readyz."""
     import uvicorn
 
-    from api.app import create_app
-    from api.auth import AuthConfigError, decide_mode
-    from api.observability import configure_logging
+    from lineage_kg.api.app import create_app
+    from lineage_kg.api.auth import AuthConfigError, decide_mode
+    from lineage_kg.api.observability import configure_logging
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = Settings(**overrides, **({"demo": True} if demo else {}))
@@ -44,7 +44,7 @@ def serve(
         console.print(f"[red]{exc}[/red]", soft_wrap=True)
         raise typer.Exit(2) from None
     configure_logging(settings.log_format, settings.log_level)
-    from ingest.logcheck import LogFault, verify_before_serving
+    from lineage_kg.ingest.logcheck import LogFault, verify_before_serving
 
     try:  # never serve a log that is damaged or was edited (exit codes: docs/cli.md)
         verify_before_serving(log_path(settings))
@@ -81,8 +81,8 @@ def ingest(
     """
     from rich.progress import Progress
 
-    from ingest.files import expand, read_events
-    from ingest.intake import IntakeSummary, accept_many
+    from lineage_kg.ingest.files import expand, read_events
+    from lineage_kg.ingest.intake import IntakeSummary, accept_many
 
     settings = Settings()
     files = expand(paths)

@@ -25,10 +25,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from graph.merge import Mutation, Plan
-from graph.model import NodeKey, NodeKind
-from graph.mutations import DatasetLink, EdgeRetire, EdgeUpsert, NodeUpsert
-from graph.naming import normalise_job_namespace, normalise_namespace
+from lineage_kg.graph.merge import Mutation, Plan
+from lineage_kg.graph.model import NodeKey, NodeKind
+from lineage_kg.graph.mutations import DatasetLink, EdgeRetire, EdgeUpsert, NodeUpsert
+from lineage_kg.graph.naming import normalise_job_namespace, normalise_namespace
 
 log = logging.getLogger(__name__)
 

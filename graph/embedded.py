@@ -15,10 +15,10 @@ from contextlib import contextmanager
 
 import networkx as nx
 
-from graph.model import EdgeKind, NodeKind
-from graph.mutations import Direction
-from graph.records import EdgeId, Record, StoredEdge, StoredNode
-from graph.store import GraphStats, GraphStore, IncidentSpec, UnitOfWork
+from lineage_kg.graph.model import EdgeKind, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.records import EdgeId, Record, StoredEdge, StoredNode
+from lineage_kg.graph.store import GraphStats, GraphStore, IncidentSpec, UnitOfWork
 
 
 def _valid(record: Record, as_of: str | None) -> bool:

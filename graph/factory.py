@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from graph.embedded import EmbeddedStore
-from graph.store import GraphStore
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.store import GraphStore
 
 
 def open_store(
@@ -17,7 +17,7 @@ def open_store(
 ) -> GraphStore:
     if not neo4j_uri:
         return EmbeddedStore()
-    from graph.neo4j_store import Neo4jStore
+    from lineage_kg.graph.neo4j_store import Neo4jStore
 
     return Neo4jStore(
         neo4j_uri,

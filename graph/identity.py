@@ -34,8 +34,8 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from graph.model import NodeKey, NodeKind
-from graph.naming import (
+from lineage_kg.graph.model import NodeKey, NodeKind
+from lineage_kg.graph.naming import (
     DEFAULT_PORTS,
     canonical_scheme,
     column_key,

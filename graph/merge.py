@@ -23,10 +23,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import DatasetLink, EdgeKey, EdgeRetire, EdgeUpsert, NodeUpsert
-from graph.records import EdgeId, Record, combine
-from graph.validity import rehome_retired
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import DatasetLink, EdgeKey, EdgeRetire, EdgeUpsert, NodeUpsert
+from lineage_kg.graph.records import EdgeId, Record, combine
+from lineage_kg.graph.validity import rehome_retired
 
 K = NodeKind
 ON_A_DATASET = frozenset({K.DATASET, K.COLUMN, K.DATASET_VERSION})  # keys start with its name

@@ -12,8 +12,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from graph.model import KEY_FIELDS, RESERVED_PROPS, EdgeKind, NodeKey, NodeKind, check_props
-from graph.timefmt import canonical_time
+from lineage_kg.graph.model import (
+    KEY_FIELDS,
+    RESERVED_PROPS,
+    EdgeKind,
+    NodeKey,
+    NodeKind,
+    check_props,
+)
+from lineage_kg.graph.timefmt import canonical_time
 
 
 @dataclass(frozen=True, slots=True)

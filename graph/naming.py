@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from graph.model import NodeKey, NodeKind
+from lineage_kg.graph.model import NodeKey, NodeKind
 
 # spellings of one scheme by different tools (SQLAlchemy URLs, Hadoop connectors)
 SCHEME_ALIASES = {

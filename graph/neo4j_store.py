@@ -33,10 +33,16 @@ from neo4j.exceptions import (
     TransientError,
 )
 
-from graph.model import EdgeKind, NodeKind
-from graph.mutations import Direction
-from graph.records import EdgeId, Record, StoredEdge, StoredNode
-from graph.store import GraphStats, GraphStore, IncidentSpec, StoreUnavailable, UnitOfWork
+from lineage_kg.graph.model import EdgeKind, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.records import EdgeId, Record, StoredEdge, StoredNode
+from lineage_kg.graph.store import (
+    GraphStats,
+    GraphStore,
+    IncidentSpec,
+    StoreUnavailable,
+    UnitOfWork,
+)
 
 log = logging.getLogger(__name__)
 

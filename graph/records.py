@@ -16,8 +16,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from graph.model import RESERVED_PROPS, EdgeKind, NodeKey
-from graph.mutations import EdgeKey, EdgeRetire, Provenance
+from lineage_kg.graph.model import RESERVED_PROPS, EdgeKind, NodeKey
+from lineage_kg.graph.mutations import EdgeKey, EdgeRetire, Provenance
 
 Record = dict[str, Any]
 EdgeId = tuple[str, str, str, str]  # (src id, kind, dst id, disc)

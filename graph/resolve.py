@@ -19,12 +19,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from graph.errors import InvalidArgument, NotFound
-from graph.identity import keys_named
-from graph.model import NodeKey, NodeKind
-from graph.naming import column_key, dataset_key, job_key, owner_id, version_key
-from graph.records import StoredNode
-from graph.store import GraphStore
+from lineage_kg.graph.errors import InvalidArgument, NotFound
+from lineage_kg.graph.identity import keys_named
+from lineage_kg.graph.model import NodeKey, NodeKind
+from lineage_kg.graph.naming import column_key, dataset_key, job_key, owner_id, version_key
+from lineage_kg.graph.records import StoredNode
+from lineage_kg.graph.store import GraphStore
 
 K = NodeKind
 # kinds whose first two key parts are a dataset's (namespace, name)

@@ -17,9 +17,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
-from graph.model import NodeKind
-from graph.mutations import DatasetLink, EdgeRetire, EdgeUpsert, NodeUpsert
-from graph.records import Record
+from lineage_kg.graph.model import NodeKind
+from lineage_kg.graph.mutations import DatasetLink, EdgeRetire, EdgeUpsert, NodeUpsert
+from lineage_kg.graph.records import Record
 
 log = logging.getLogger(__name__)
 

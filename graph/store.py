@@ -15,11 +15,11 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Self
 
-from graph import merge
-from graph.confine import keep_confined, plan_confined
-from graph.merge import Mutation, datasets_named
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import (
+from lineage_kg.graph import merge
+from lineage_kg.graph.confine import keep_confined, plan_confined
+from lineage_kg.graph.merge import Mutation, datasets_named
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import (
     DatasetLink,
     Direction,
     EdgeRetire,
@@ -27,7 +27,7 @@ from graph.mutations import (
     MutationBatch,
     NodeUpsert,
 )
-from graph.records import (
+from lineage_kg.graph.records import (
     EdgeId,
     Record,
     StoredEdge,
@@ -36,8 +36,8 @@ from graph.records import (
     merge_node,
     retire_edge,
 )
-from graph.run_owner import keep_runs_to_their_jobs
-from graph.validity import remember_all, settle_all
+from lineage_kg.graph.run_owner import keep_runs_to_their_jobs
+from lineage_kg.graph.validity import remember_all, settle_all
 
 # (anchor node id, edge kind, direction): every edge of that kind at that node, that way
 IncidentSpec = tuple[str, EdgeKind, Direction]

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from graph.mutations import Direction, EdgeRetire
-from graph.records import EdgeId, Record, merge_node
+from lineage_kg.graph.mutations import Direction, EdgeRetire
+from lineage_kg.graph.records import EdgeId, Record, merge_node
 
 RETIRED = "_retired"  # on a node record: the retirements anchored there (canonical JSON)
 

@@ -6,9 +6,9 @@ Used by `lkg serve --demo` so that a fresh install shows something real at once.
 
 from __future__ import annotations
 
-from graph.model import EdgeKind as E
-from graph.model import NodeKey, NodeKind
-from graph.mutations import MutationBatch, Provenance
+from lineage_kg.graph.model import EdgeKind as E
+from lineage_kg.graph.model import NodeKey, NodeKind
+from lineage_kg.graph.mutations import MutationBatch, Provenance
 
 PG = "postgres://warehouse:5432"
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graph.canonical import canonical_json
-from graph.sides.history import EntryType, HistoryEntry, decode_cursor
-from graph.timefmt import now
-from ingest import chain, logcheck
+from lineage_kg.graph.canonical import canonical_json
+from lineage_kg.graph.sides.history import EntryType, HistoryEntry, decode_cursor
+from lineage_kg.graph.timefmt import now
+from lineage_kg.ingest import chain, logcheck
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ingest import strict_json
-from ingest.openlineage.validate import FieldError, InvalidEvent
+from lineage_kg.ingest import strict_json
+from lineage_kg.ingest.openlineage.validate import FieldError, InvalidEvent
 
 SUFFIXES = (".json", ".ndjson", ".jsonl", ".json.gz", ".ndjson.gz", ".jsonl.gz")
 

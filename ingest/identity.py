@@ -1,7 +1,7 @@
 """One table, one node: the cross-source naming rules live in graph/identity.py, below ingest, so
 that lookups apply exactly the same ones. Re-exported for ingest's modules."""
 
-from graph.identity import (
+from lineage_kg.graph.identity import (
     FILE_SCHEMES,
     TABLE_SCHEMES,
     column_from_display,

@@ -13,11 +13,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from graph.timefmt import canonical_time
-from ingest import strict_json
-from ingest.eventlog import Appended, EventLog, NewEvent
-from ingest.openlineage.validate import SOURCE as OPENLINEAGE
-from ingest.openlineage.validate import FieldError, InvalidEvent, validate_event
+from lineage_kg.graph.timefmt import canonical_time
+from lineage_kg.ingest import strict_json
+from lineage_kg.ingest.eventlog import Appended, EventLog, NewEvent
+from lineage_kg.ingest.openlineage.validate import SOURCE as OPENLINEAGE
+from lineage_kg.ingest.openlineage.validate import FieldError, InvalidEvent, validate_event
 
 MAX_DEPTH = 100  # JSON nesting: OpenLineage events are a dozen levels deep; recursion is not
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from graph.timefmt import now
-from ingest import chain
+from lineage_kg.graph.timefmt import now
+from lineage_kg.ingest import chain
 
 # SQLite's result codes for a file that is not (or no longer) a sound database
 CORRUPTION_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})

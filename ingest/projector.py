@@ -25,11 +25,11 @@ from tenacity import (
     wait_exponential,
 )
 
-from graph.confine import allowed_names
-from graph.mutations import MutationBatch
-from graph.sides.history import HistoryEntry, history_entries
-from graph.store import GraphStore, Prepared, StoreUnavailable
-from ingest.eventlog import EventLog, LogEntry
+from lineage_kg.graph.confine import allowed_names
+from lineage_kg.graph.mutations import MutationBatch
+from lineage_kg.graph.sides.history import HistoryEntry, history_entries
+from lineage_kg.graph.store import GraphStore, Prepared, StoreUnavailable
+from lineage_kg.ingest.eventlog import EventLog, LogEntry
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from graph.timefmt import canonical_time, from_epoch_millis
-from ingest.eventlog import EventLog, NewEvent, event_id_of
+from lineage_kg.graph.timefmt import canonical_time, from_epoch_millis
+from lineage_kg.ingest.eventlog import EventLog, NewEvent, event_id_of
 
 
 @dataclass(frozen=True, slots=True)

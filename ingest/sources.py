@@ -11,11 +11,11 @@ import importlib
 from pathlib import Path
 from typing import Protocol
 
-from graph.mutations import MutationBatch
-from graph.store import GraphStore
-from ingest.eventlog import EventLog, LogEntry
-from ingest.intake import OPENLINEAGE
-from ingest.projector import Mapper
+from lineage_kg.graph.mutations import MutationBatch
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.ingest.eventlog import EventLog, LogEntry
+from lineage_kg.ingest.intake import OPENLINEAGE
+from lineage_kg.ingest.projector import Mapper
 
 MLFLOW = "mlflow"
 FEAST = "feast"
@@ -27,14 +27,14 @@ DECISIONS = "decisions"  # decision logs (batched)
 
 # source → the module holding its map_entry
 MAPPING_MODULES: dict[str, str] = {
-    OPENLINEAGE: "ingest.openlineage.mapping",
-    MLFLOW: "ingest.mlflow.mapping",
-    FEAST: "ingest.feast.mapping",
-    DBT: "ingest.dbt.mapping",
-    CATALOG: "ingest.catalog.mapping",
-    DEPLOYMENT: "ingest.catalog.mapping",
-    MONITORING: "ingest.catalog.mapping",
-    DECISIONS: "ingest.decisions.mapping",
+    OPENLINEAGE: "lineage_kg.ingest.openlineage.mapping",
+    MLFLOW: "lineage_kg.ingest.mlflow.mapping",
+    FEAST: "lineage_kg.ingest.feast.mapping",
+    DBT: "lineage_kg.ingest.dbt.mapping",
+    CATALOG: "lineage_kg.ingest.catalog.mapping",
+    DEPLOYMENT: "lineage_kg.ingest.catalog.mapping",
+    MONITORING: "lineage_kg.ingest.catalog.mapping",
+    DECISIONS: "lineage_kg.ingest.decisions.mapping",
 }
 
 
@@ -61,6 +61,6 @@ class SideProjection(Protocol):
 
 def side_projections(data_dir: Path) -> list[SideProjection]:
     """The side projections of a service keeping its files in `data_dir`."""
-    from ingest.decisions.projection import DecisionProjection
+    from lineage_kg.ingest.decisions.projection import DecisionProjection
 
     return [DecisionProjection.at(data_dir)]

@@ -31,13 +31,13 @@ import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-from graph.model import EdgeKind, NodeKey
-from graph.mutations import Direction
-from graph.naming import column_key
-from ingest.openlineage.builder import EventGraph, facet, facets_of, log, text
-from ingest.openlineage.columns import schema_columns
-from ingest.sql_select import POSITION, SelectList, Statement, positional_query
-from ingest.sql_select import select_list as find_select_list
+from lineage_kg.graph.model import EdgeKind, NodeKey
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.naming import column_key
+from lineage_kg.ingest.openlineage.builder import EventGraph, facet, facets_of, log, text
+from lineage_kg.ingest.openlineage.columns import schema_columns
+from lineage_kg.ingest.sql_select import POSITION, SelectList, Statement, positional_query
+from lineage_kg.ingest.sql_select import select_list as find_select_list
 
 try:
     from openlineage_sql import parse as _parse

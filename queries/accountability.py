@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from graph.errors import InvalidArgument
-from graph.model import Certainty, EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction
-from graph.records import StoredNode
-from graph.store import GraphStore
-from queries.arguments import check_depth, time_arg
-from queries.assets import (
+from lineage_kg.graph.errors import InvalidArgument
+from lineage_kg.graph.model import Certainty, EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.records import StoredNode
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.queries.arguments import check_depth, time_arg
+from lineage_kg.queries.assets import (
     FAILED_STATES,
     UPSTREAM_STEPS,
     WALK_PARTS,
@@ -38,8 +38,8 @@ from queries.assets import (
     runs_of,
     versions_of,
 )
-from queries.impact import canonical_owners, walk_downstream
-from queries.traversal import traverse
+from lineage_kg.queries.impact import canonical_owners, walk_downstream
+from lineage_kg.queries.traversal import traverse
 
 K, E = NodeKind, EdgeKind
 

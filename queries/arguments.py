@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from graph.errors import InvalidArgument
-from graph.timefmt import canonical_time
+from lineage_kg.graph.errors import InvalidArgument
+from lineage_kg.graph.timefmt import canonical_time
 
 MAX_DEPTH = 25
 

@@ -22,15 +22,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from graph.errors import InvalidArgument
-from graph.model import KEY_FIELDS, Certainty, EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction
-from graph.records import StoredEdge, StoredNode
-from graph.resolve import resolve
-from graph.store import GraphStore
-from graph.timefmt import canonical_time
-from queries.impact import canonical_owners
-from queries.traversal import Traversal, flow_steps
+from lineage_kg.graph.errors import InvalidArgument
+from lineage_kg.graph.model import KEY_FIELDS, Certainty, EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.records import StoredEdge, StoredNode
+from lineage_kg.graph.resolve import resolve
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.graph.timefmt import canonical_time
+from lineage_kg.queries.impact import canonical_owners
+from lineage_kg.queries.traversal import Traversal, flow_steps
 
 K, E = NodeKind, EdgeKind
 

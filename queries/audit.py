@@ -13,11 +13,11 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from graph.errors import InvalidArgument, NotFound
-from graph.records import StoredNode
-from graph.sides.history import EntryType, HistoryEntry, decode_cursor
-from graph.store import GraphStore
-from queries.arguments import time_arg
+from lineage_kg.graph.errors import InvalidArgument, NotFound
+from lineage_kg.graph.records import StoredNode
+from lineage_kg.graph.sides.history import EntryType, HistoryEntry, decode_cursor
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.queries.arguments import time_arg
 
 __all__ = ["MAX_FIRST", "AuditPage", "EntryType", "HistoryEntry", "HistorySource", "audit_trail"]
 

@@ -18,14 +18,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from graph.errors import InvalidArgument
-from graph.model import Certainty, EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction
-from graph.records import StoredEdge, StoredNode
-from graph.store import GraphStore
-from graph.timefmt import canonical_time
-from queries.arguments import MAX_DEPTH, check_depth, time_arg
-from queries.assets import (
+from lineage_kg.graph.errors import InvalidArgument
+from lineage_kg.graph.model import Certainty, EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.records import StoredEdge, StoredNode
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.graph.timefmt import canonical_time
+from lineage_kg.queries.arguments import MAX_DEPTH, check_depth, time_arg
+from lineage_kg.queries.assets import (
     FAILED_STATES,
     assets_of,
     events,
@@ -34,12 +34,12 @@ from queries.assets import (
     run_ended,
     run_started,
 )
-from queries.decisions import Resolution, resolve
-from queries.deployments import serves_at
-from queries.traversal import Step, traverse
+from lineage_kg.queries.decisions import Resolution, resolve
+from lineage_kg.queries.deployments import serves_at
+from lineage_kg.queries.traversal import Step, traverse
 
 if TYPE_CHECKING:
-    from graph.sides.decisions import DecisionRow, DecisionTable
+    from lineage_kg.graph.sides.decisions import DecisionRow, DecisionTable
 
 K, E = NodeKind, EdgeKind
 

@@ -21,14 +21,14 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 
-from graph.errors import InvalidArgument
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction
-from graph.records import StoredEdge, StoredNode
-from graph.sides.decisions import DecisionRow, DecisionTable, Filter
-from graph.store import GraphStore
-from queries.arguments import time_arg
-from queries.deployments import declared_time, serving_versions
+from lineage_kg.graph.errors import InvalidArgument
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.records import StoredEdge, StoredNode
+from lineage_kg.graph.sides.decisions import DecisionRow, DecisionTable, Filter
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.queries.arguments import time_arg
+from lineage_kg.queries.deployments import declared_time, serving_versions
 
 E, K = EdgeKind, NodeKind
 MAX_PAGE = 1000

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from graph.errors import InvalidArgument
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction
-from graph.records import StoredEdge, StoredNode
-from graph.store import GraphStore
-from graph.timefmt import canonical_time
-from queries.arguments import time_arg
+from lineage_kg.graph.errors import InvalidArgument
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.records import StoredEdge, StoredNode
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.graph.timefmt import canonical_time
+from lineage_kg.queries.arguments import time_arg
 
 SHADOW = "shadow"
 

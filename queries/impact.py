@@ -14,13 +14,13 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from graph.model import Certainty, EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction
-from graph.records import StoredNode
-from graph.store import GraphStore
-from queries.arguments import time_arg
-from queries.impact_steps import COVERS, WHOLE, impact_steps
-from queries.traversal import Hop, Reached, Step, Traversal, start_nodes, traverse
+from lineage_kg.graph.model import Certainty, EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.records import StoredNode
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.queries.arguments import time_arg
+from lineage_kg.queries.impact_steps import COVERS, WHOLE, impact_steps
+from lineage_kg.queries.traversal import Hop, Reached, Step, Traversal, start_nodes, traverse
 
 # Downstream: every flow edge forwards, except run-level writes (a run's output versions are
 # history, not impact); a column's change reaches the dataset that holds it; column lineage is

@@ -31,10 +31,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from graph.model import COLUMN_LINEAGE, INDIRECT, TRANSFORMATION_TYPES, EdgeKind, NodeKind
-from graph.mutations import Direction
-from graph.records import StoredEdge
-from queries.traversal import Step, flow_steps
+from lineage_kg.graph.model import (
+    COLUMN_LINEAGE,
+    INDIRECT,
+    TRANSFORMATION_TYPES,
+    EdgeKind,
+    NodeKind,
+)
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.records import StoredEdge
+from lineage_kg.queries.traversal import Step, flow_steps
 
 WHOLE, FIELD, EVERY_COLUMN = "whole", "field", "every-column"
 # a walk in WHOLE or EVERY_COLUMN follows everything one in FIELD does (at no greater distance;

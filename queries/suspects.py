@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from graph.errors import InvalidArgument
-from graph.model import EdgeKind, NodeKind
-from graph.mutations import Direction
-from graph.records import StoredNode
-from graph.store import GraphStore
-from graph.timefmt import canonical_time
-from queries.arguments import check_depth, time_arg
-from queries.assets import (
+from lineage_kg.graph.errors import InvalidArgument
+from lineage_kg.graph.model import EdgeKind, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.records import StoredNode
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.graph.timefmt import canonical_time
+from lineage_kg.queries.arguments import check_depth, time_arg
+from lineage_kg.queries.assets import (
     FAILED_STATES,
     UPSTREAM_STEPS,
     ReachedAssets,
@@ -31,7 +31,7 @@ from queries.assets import (
     runs_of,
     versions_of,
 )
-from queries.traversal import Step, start_nodes, traverse
+from lineage_kg.queries.traversal import Step, start_nodes, traverse
 
 K, E = NodeKind, EdgeKind
 

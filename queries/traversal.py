@@ -19,12 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from graph.errors import InvalidArgument, NotFound
-from graph.model import Certainty, EdgeKind, NodeKind
-from graph.mutations import Direction
-from graph.records import StoredEdge, StoredNode
-from graph.store import GraphStore
-from queries.arguments import check_depth
+from lineage_kg.graph.errors import InvalidArgument, NotFound
+from lineage_kg.graph.model import Certainty, EdgeKind, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.records import StoredEdge, StoredNode
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.queries.arguments import check_depth
 
 State = str
 PLAIN: State = ""  # the one state of a policy that needs none

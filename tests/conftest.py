@@ -25,9 +25,9 @@ import httpx
 import pytest
 from hypothesis import settings
 
-from graph.embedded import EmbeddedStore
-from graph.neo4j_store import Neo4jStore
-from graph.store import GraphStore
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.neo4j_store import Neo4jStore
+from lineage_kg.graph.store import GraphStore
 
 # Property tests: no per-example deadline (a wall-clock limit fails on a loaded machine, not on a
 # bug) and, by default, the same examples on every run, so a verdict never depends on the draw.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from graph.model import NodeKey, NodeKind
+from lineage_kg.graph.model import NodeKey, NodeKind
 
 HIVE = "hive://metastore:9083"
 ORDERS, FX, DAILY = "sales.orders", "sales.fx_rates", "sales.daily_orders"

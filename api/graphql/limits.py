@@ -24,7 +24,7 @@ from graphql import (
     ValidationRule,
 )
 
-from api.graphql.cost import MAX_COST, TRAVERSAL_COST, multiplier
+from lineage_kg.api.graphql.cost import MAX_COST, TRAVERSAL_COST, multiplier
 
 MAX_DEPTH = 12  # nesting of fields below the top level (introspection's `__` fields excepted)
 MAX_ALIASES = 15  # aliased fields, each spread of a fragment counted again: fan-out

@@ -10,20 +10,25 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.graphql.types import Node, NodeRef, PageInfo, to_node
-from graph.errors import InvalidArgument
-from graph.resolve import resolve as resolve_name
-from graph.sides.decisions import DecisionRow, DecisionTable
-from queries.accountability import AccountabilityMap, OwnerLink, RelatedAsset, accountability
-from queries.decision_trace import TraceStep, decision_lineage
-from queries.decisions import (
+from lineage_kg.api.graphql.types import Node, NodeRef, PageInfo, to_node
+from lineage_kg.graph.errors import InvalidArgument
+from lineage_kg.graph.resolve import resolve as resolve_name
+from lineage_kg.graph.sides.decisions import DecisionRow, DecisionTable
+from lineage_kg.queries.accountability import (
+    AccountabilityMap,
+    OwnerLink,
+    RelatedAsset,
+    accountability,
+)
+from lineage_kg.queries.decision_trace import TraceStep, decision_lineage
+from lineage_kg.queries.decisions import (
     Selection,
     counts_by_model_version,
     get_decision,
     list_decisions,
     resolve,
 )
-from queries.suspects import suspects
+from lineage_kg.queries.suspects import suspects
 
 
 @strawberry.type(description="One link of a decision's lineage, with its evidence.")

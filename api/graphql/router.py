@@ -22,8 +22,8 @@ from cross_web import HTTPException
 from graphql import ExecutionResult, GraphQLError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.graphql.traversal_budget import TraversalBudget
-from api.observability import MeasuredGraphQLRouter
+from lineage_kg.api.graphql.traversal_budget import TraversalBudget
+from lineage_kg.api.observability import MeasuredGraphQLRouter
 
 MAX_VARIABLE_DEPTH = 32  # JSON nesting of a request (variables included); inputs nest ~4
 

@@ -21,10 +21,10 @@ from strawberry.extensions import (
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
-from api.auth import ANONYMOUS, Principal
-from api.graphql.limits import LIMIT_RULES
-from api.graphql.questions import Questions
-from api.graphql.types import (
+from lineage_kg.api.auth import ANONYMOUS, Principal
+from lineage_kg.api.graphql.limits import LIMIT_RULES
+from lineage_kg.api.graphql.questions import Questions
+from lineage_kg.api.graphql.types import (
     NODE_TYPES,
     KindCount,
     Node,
@@ -38,18 +38,18 @@ from api.graphql.types import (
     to_node,
     to_step,
 )
-from graph.errors import InvalidArgument, LineageError, NotFound
-from graph.model import NodeKind
-from graph.mutations import Direction
-from graph.resolve import resolve, search_named
-from graph.sides.decisions import DecisionTable
-from graph.store import GraphStore, StoreUnavailable
-from ingest.eventlog import LogUnavailable
-from ingest.projector import Projector
-from queries.arguments import time_arg
-from queries.audit import audit_trail
-from queries.impact import impact
-from queries.traversal import Hop
+from lineage_kg.graph.errors import InvalidArgument, LineageError, NotFound
+from lineage_kg.graph.model import NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.resolve import resolve, search_named
+from lineage_kg.graph.sides.decisions import DecisionTable
+from lineage_kg.graph.store import GraphStore, StoreUnavailable
+from lineage_kg.ingest.eventlog import LogUnavailable
+from lineage_kg.ingest.projector import Projector
+from lineage_kg.queries.arguments import time_arg
+from lineage_kg.queries.audit import audit_trail
+from lineage_kg.queries.impact import impact
+from lineage_kg.queries.traversal import Hop
 
 
 class Context(BaseContext):
@@ -384,7 +384,7 @@ SDL_PATH = Path(__file__).with_name("schema.graphql")
 
 
 def export_sdl() -> str:
-    """The schema as SDL; `python -m api.graphql.schema` writes it to
+    """The schema as SDL; `python -m lineage_kg.api.graphql.schema` writes it to
     api/graphql/schema.graphql."""
     return schema.as_str() + "\n"
 

@@ -14,10 +14,10 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
-from graph.errors import LineageError
-from graph.model import EdgeKind
-from graph.mutations import Direction
-from graph.store import GraphStore, StoredEdge
+from lineage_kg.graph.errors import LineageError
+from lineage_kg.graph.model import EdgeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.store import GraphStore, StoredEdge
 
 
 class RequestBudgetSpent(LineageError):

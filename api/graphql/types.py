@@ -11,10 +11,10 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from graph.errors import InvalidArgument
-from graph.model import KEY_FIELDS, NodeKey, NodeKind
-from graph.records import StoredEdge, StoredNode
-from graph.resolve import normalise
+from lineage_kg.graph.errors import InvalidArgument
+from lineage_kg.graph.model import KEY_FIELDS, NodeKey, NodeKind
+from lineage_kg.graph.records import StoredEdge, StoredNode
+from lineage_kg.graph.resolve import normalise
 
 # the vocabulary's own words as GraphQL enum values: Dataset, Column, ModelVersion, …
 NodeKindEnum = strawberry.enum(Enum("NodeKind", {k.value: k.value for k in NodeKind}))

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from ingest import strict_json
+from lineage_kg.ingest import strict_json
 
 
 class BadBody(ValueError):

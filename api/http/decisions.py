@@ -16,21 +16,21 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import Scope, require
-from api.http.body import BadBody, read_body
-from api.http.body import problem as _problem
-from api.observability import count_accepted, count_rejected
-from graph.sides.decisions import DecisionRow, DecisionTable
-from ingest import strict_json
-from ingest.decisions.records import (
+from lineage_kg.api.auth import Scope, require
+from lineage_kg.api.http.body import BadBody, read_body
+from lineage_kg.api.http.body import problem as _problem
+from lineage_kg.api.observability import count_accepted, count_rejected
+from lineage_kg.graph.sides.decisions import DecisionRow, DecisionTable
+from lineage_kg.ingest import strict_json
+from lineage_kg.ingest.decisions.records import (
     MAX_BATCH,
     ItemError,
     Validated,
     decision_event,
     validate_items,
 )
-from ingest.eventlog import Appended, EventLog, LogUnavailable
-from ingest.sources import DECISIONS
+from lineage_kg.ingest.eventlog import Appended, EventLog, LogUnavailable
+from lineage_kg.ingest.sources import DECISIONS
 
 router = APIRouter(tags=["decisions"])
 

@@ -14,15 +14,15 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import AuthProblem, IngestCaller, Principal, Scope, require
-from api.http.body import BadBody, parse_json, read_body
-from api.http.body import problem as _problem
-from api.observability import count_accepted, count_rejected
-from graph.store import GraphStore
-from ingest.eventlog import EventLog, LogUnavailable
-from ingest.intake import OPENLINEAGE, accept_many, ndjson_items
-from ingest.openlineage.reach import first_foreign, store_linked, store_run_jobs
-from ingest.openlineage.validate import FieldError
+from lineage_kg.api.auth import AuthProblem, IngestCaller, Principal, Scope, require
+from lineage_kg.api.http.body import BadBody, parse_json, read_body
+from lineage_kg.api.http.body import problem as _problem
+from lineage_kg.api.observability import count_accepted, count_rejected
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.ingest.eventlog import EventLog, LogUnavailable
+from lineage_kg.ingest.intake import OPENLINEAGE, accept_many, ndjson_items
+from lineage_kg.ingest.openlineage.reach import first_foreign, store_linked, store_run_jobs
+from lineage_kg.ingest.openlineage.validate import FieldError
 
 router = APIRouter(tags=["openlineage"])
 

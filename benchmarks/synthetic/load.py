@@ -12,18 +12,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.synthetic import write
-from graph.embedded import EmbeddedStore
-from ingest.catalog.deployments import deployment_records
-from ingest.catalog.mapping import map_entry as map_catalog
-from ingest.catalog.sync import catalog_records
-from ingest.decisions.source import DecisionFiles
-from ingest.eventlog import EventLog
-from ingest.feast.read import read_repo
-from ingest.feast.sync import sync_feast
-from ingest.mlflow.dump import MlflowDumpClient
-from ingest.mlflow.sync import sync_mlflow
-from ingest.source_sync import RecordsSource, SyncReport, run_source
-from ingest.sources import CATALOG, DEPLOYMENT
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.ingest.catalog.deployments import deployment_records
+from lineage_kg.ingest.catalog.mapping import map_entry as map_catalog
+from lineage_kg.ingest.catalog.sync import catalog_records
+from lineage_kg.ingest.decisions.source import DecisionFiles
+from lineage_kg.ingest.eventlog import EventLog
+from lineage_kg.ingest.feast.read import read_repo
+from lineage_kg.ingest.feast.sync import sync_feast
+from lineage_kg.ingest.mlflow.dump import MlflowDumpClient
+from lineage_kg.ingest.mlflow.sync import sync_mlflow
+from lineage_kg.ingest.source_sync import RecordsSource, SyncReport, run_source
+from lineage_kg.ingest.sources import CATALOG, DEPLOYMENT
 
 PAGE = 1_000
 

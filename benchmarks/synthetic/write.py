@@ -30,8 +30,8 @@ from benchmarks.synthetic.src_feast import registry_dump
 from benchmarks.synthetic.src_mlflow import mlflow_export
 from benchmarks.synthetic.src_models import make_estate
 from benchmarks.synthetic.src_serving import DECISIONS_PER_POINT, decisions, deployments_doc
-from graph.model import NodeKey, NodeKind
-from graph.naming import column_key, dataset_key
+from lineage_kg.graph.model import NodeKey, NodeKind
+from lineage_kg.graph.naming import column_key, dataset_key
 
 EVENTS = "events.ndjson"
 OWNERS = "catalog/owners.yaml"

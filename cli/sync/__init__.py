@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from cli.common import MAX_LISTED, console, project_now
+from lineage_kg.cli.common import MAX_LISTED, console, project_now
 
 if TYPE_CHECKING:
-    from ingest.source_sync import SyncReport
+    from lineage_kg.ingest.source_sync import SyncReport
     from lineage_kg.runtime import Runtime
 
 sync_app = typer.Typer(help="Read a source's metadata (MLflow, Feast, dbt, catalogs) into the log.")

@@ -17,16 +17,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 import yaml
 
-from cli.common import console
-from cli.sync import finish
+from lineage_kg.cli.common import console
+from lineage_kg.cli.sync import finish
 from lineage_kg.runtime import Runtime
 from lineage_kg.settings import Settings
 
 commands = typer.Typer()
 
 if TYPE_CHECKING:
-    from graph.store import GraphStore
-    from ingest.source_sync import SourceRecord, SyncReport
+    from lineage_kg.graph.store import GraphStore
+    from lineage_kg.ingest.source_sync import SourceRecord, SyncReport
 
 Project = Annotated[bool, typer.Option(help="also apply the log to the configured store now")]
 
@@ -51,7 +51,7 @@ def _sync(
     read: Callable[[GraphStore, SyncReport], list[SourceRecord]],
     project: bool,
 ) -> None:
-    from ingest.source_sync import RecordsSource, SyncReport, run_source
+    from lineage_kg.ingest.source_sync import RecordsSource, SyncReport, run_source
 
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
@@ -79,8 +79,8 @@ def sync_catalog(
     Patterns are matched against the nodes in the store now: sync again to cover assets that
     appeared since. Exit code 0: all synced; 2: some entries skipped as bad data (listed).
     """
-    from ingest.catalog.sync import catalog_records
-    from ingest.sources import CATALOG
+    from lineage_kg.ingest.catalog.sync import catalog_records
+    from lineage_kg.ingest.sources import CATALOG
 
     _sync(CATALOG, files, partial(catalog_records, files), project)
 
@@ -91,8 +91,8 @@ def sync_deployments(
     project: Project = False,
 ) -> None:
     """Which model version serves which decision point (champion, canary, shadow), when."""
-    from ingest.catalog.deployments import deployment_records
-    from ingest.sources import DEPLOYMENT
+    from lineage_kg.ingest.catalog.deployments import deployment_records
+    from lineage_kg.ingest.sources import DEPLOYMENT
 
     _sync(DEPLOYMENT, [file], partial(deployment_records, file), project)
 
@@ -104,7 +104,7 @@ def sync_monitoring(
 ) -> None:
     """Monitoring check results (drift, performance) on model versions, decision points and
     datasets; every result is kept, the Check node shows the latest."""
-    from ingest.catalog.monitoring import check_records
-    from ingest.sources import MONITORING
+    from lineage_kg.ingest.catalog.monitoring import check_records
+    from lineage_kg.ingest.sources import MONITORING
 
     _sync(MONITORING, [file], partial(check_records, file), project)

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from cli.common import console
-from cli.sync import finish
+from lineage_kg.cli.common import console
+from lineage_kg.cli.sync import finish
 from lineage_kg.runtime import Runtime
 from lineage_kg.settings import Settings
 
@@ -50,10 +50,10 @@ def sync_dbt(
     """
     from pydantic import ValidationError
 
-    from ingest.dbt.profiles import ProfileError, profile_namespace
-    from ingest.dbt.sync import dbt_records, load_json
-    from ingest.source_sync import RecordsSource, SyncReport, run_source
-    from ingest.sources import DBT
+    from lineage_kg.ingest.dbt.profiles import ProfileError, profile_namespace
+    from lineage_kg.ingest.dbt.sync import dbt_records, load_json
+    from lineage_kg.ingest.source_sync import RecordsSource, SyncReport, run_source
+    from lineage_kg.ingest.sources import DBT
 
     if (namespace is None) == (profiles_dir is None):
         console.print("[red]give exactly one of --namespace and --profiles-dir[/red]")

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from cli.common import console
-from cli.sync import finish
+from lineage_kg.cli.common import console
+from lineage_kg.cli.sync import finish
 from lineage_kg.runtime import Runtime
 from lineage_kg.settings import Settings
 
@@ -41,9 +41,9 @@ def sync_feast_command(
     ] = False,
 ) -> None:
     """Sync Feast entities, feature views, on-demand views and feature services."""
-    from ingest.feast.read import FeastReadError, read_repo
-    from ingest.feast.sync import FeastSource
-    from ingest.source_sync import run_source
+    from lineage_kg.ingest.feast.read import FeastReadError, read_repo
+    from lineage_kg.ingest.feast.sync import FeastSource
+    from lineage_kg.ingest.source_sync import run_source
 
     if repo is None and dump is None:
         raise typer.BadParameter("give --repo DIR or --dump FILE (or both)")

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from cli.common import console
-from cli.sync import finish
+from lineage_kg.cli.common import console
+from lineage_kg.cli.sync import finish
 from lineage_kg.runtime import Runtime
 from lineage_kg.settings import Settings
 
@@ -43,10 +43,10 @@ def sync_mlflow_command(
 
     Exit code 0: synced; 2: some items skipped as bad data (listed); 1: the server failed.
     """
-    from ingest.mlflow.client import MlflowApiError, MlflowRestClient
-    from ingest.mlflow.dump import MlflowDumpClient
-    from ingest.mlflow.sync import MlflowSource
-    from ingest.source_sync import run_source
+    from lineage_kg.ingest.mlflow.client import MlflowApiError, MlflowRestClient
+    from lineage_kg.ingest.mlflow.dump import MlflowDumpClient
+    from lineage_kg.ingest.mlflow.sync import MlflowSource
+    from lineage_kg.ingest.source_sync import run_source
 
     if (tracking_uri is None) == (dump is None):
         raise typer.BadParameter(

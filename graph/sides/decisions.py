@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graph.canonical import canonical_json
-from graph.model import NodeKey, NodeKind
-from graph.timefmt import now
+from lineage_kg.graph.canonical import canonical_json
+from lineage_kg.graph.model import NodeKey, NodeKind
+from lineage_kg.graph.timefmt import now
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (

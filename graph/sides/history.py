@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import (
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import (
     Direction,
     EdgeRetire,
     EdgeUpsert,

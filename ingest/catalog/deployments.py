@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graph.store import GraphStore
-from ingest.catalog.mapping import DEPLOYMENT_KIND
-from ingest.catalog.reading import read_rows
-from ingest.catalog.records import Deployment, parse_rows
-from ingest.source_sync import SourceRecord, SyncReport
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.ingest.catalog.mapping import DEPLOYMENT_KIND
+from lineage_kg.ingest.catalog.reading import read_rows
+from lineage_kg.ingest.catalog.records import Deployment, parse_rows
+from lineage_kg.ingest.source_sync import SourceRecord, SyncReport
 
 
 def deployment_records(path: Path, store: GraphStore, report: SyncReport) -> list[SourceRecord]:

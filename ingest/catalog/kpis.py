@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from ingest.catalog.owners import Aliases
-from ingest.catalog.records import DecisionPointEntry, Kpi, Row, validated
-from ingest.source_sync import SyncReport
+from lineage_kg.ingest.catalog.owners import Aliases
+from lineage_kg.ingest.catalog.records import DecisionPointEntry, Kpi, Row, validated
+from lineage_kg.ingest.source_sync import SyncReport
 
 T = TypeVar("T", Kpi, DecisionPointEntry)
 

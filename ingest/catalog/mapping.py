@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
-from ingest.catalog.records import (
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
+from lineage_kg.ingest.catalog.records import (
     CheckResult,
     DecisionPointEntry,
     Deployment,
@@ -30,8 +30,8 @@ from ingest.catalog.records import (
     Person,
     Team,
 )
-from ingest.eventlog import LogEntry
-from ingest.sources import CATALOG, DEPLOYMENT, MONITORING
+from lineage_kg.ingest.eventlog import LogEntry
+from lineage_kg.ingest.sources import CATALOG, DEPLOYMENT, MONITORING
 
 K, E = NodeKind, EdgeKind
 

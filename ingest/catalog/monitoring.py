@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graph.store import GraphStore
-from ingest.catalog.mapping import CHECK_RESULT
-from ingest.catalog.reading import read_rows
-from ingest.catalog.records import CheckResult, DecisionPointSubject, parse_rows
-from ingest.source_sync import SourceRecord, SyncReport
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.ingest.catalog.mapping import CHECK_RESULT
+from lineage_kg.ingest.catalog.reading import read_rows
+from lineage_kg.ingest.catalog.records import CheckResult, DecisionPointSubject, parse_rows
+from lineage_kg.ingest.source_sync import SourceRecord, SyncReport
 
 
 def check_records(path: Path, store: GraphStore, report: SyncReport) -> list[SourceRecord]:

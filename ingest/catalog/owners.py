@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from ingest.catalog.records import Person, Row, Team, validated
-from ingest.source_sync import SyncReport
+from lineage_kg.ingest.catalog.records import Person, Row, Team, validated
+from lineage_kg.ingest.source_sync import SyncReport
 
 T = TypeVar("T", Person, Team)
 

@@ -16,11 +16,11 @@ from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from typing import Any
 
-from graph.model import NodeKey
-from graph.store import GraphStore
-from ingest.catalog.owners import Aliases
-from ingest.catalog.records import Assignment, OwnershipRecord, Row, validated
-from ingest.source_sync import SyncReport
+from lineage_kg.graph.model import NodeKey
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.ingest.catalog.owners import Aliases
+from lineage_kg.ingest.catalog.records import Assignment, OwnershipRecord, Row, validated
+from lineage_kg.ingest.source_sync import SyncReport
 
 
 def ownership_records(

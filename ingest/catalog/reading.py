@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from ingest.catalog.records import Row
+from lineage_kg.ingest.catalog.records import Row
 
 SECTIONS = ("people", "teams", "assign", "kpis", "decision_points")
 

@@ -13,11 +13,11 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from graph.model import NodeKey, NodeKind
-from graph.naming import column_key, dataset_key, owner_id
-from graph.timefmt import canonical_time
-from ingest.identity import column_from_display, dataset_from_display
-from ingest.source_sync import SyncReport
+from lineage_kg.graph.model import NodeKey, NodeKind
+from lineage_kg.graph.naming import column_key, dataset_key, owner_id
+from lineage_kg.graph.timefmt import canonical_time
+from lineage_kg.ingest.identity import column_from_display, dataset_from_display
+from lineage_kg.ingest.source_sync import SyncReport
 
 Row = tuple[str, Any]  # (where: "deployments.csv line 3", the item as read)
 

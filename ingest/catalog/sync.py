@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graph.model import NodeKey, NodeKind
-from graph.store import GraphStore
-from graph.timefmt import now
-from ingest.catalog.kpis import catalog_kpis
-from ingest.catalog.mapping import DECISION_POINT, KPI, OWNERSHIP, PERSON, TEAM
-from ingest.catalog.owners import catalog_owners
-from ingest.catalog.patterns import ownership_records
-from ingest.catalog.reading import read_catalog
-from ingest.catalog.records import canonical_as_of
-from ingest.source_sync import SourceRecord, SyncReport
+from lineage_kg.graph.model import NodeKey, NodeKind
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.graph.timefmt import now
+from lineage_kg.ingest.catalog.kpis import catalog_kpis
+from lineage_kg.ingest.catalog.mapping import DECISION_POINT, KPI, OWNERSHIP, PERSON, TEAM
+from lineage_kg.ingest.catalog.owners import catalog_owners
+from lineage_kg.ingest.catalog.patterns import ownership_records
+from lineage_kg.ingest.catalog.reading import read_catalog
+from lineage_kg.ingest.catalog.records import canonical_as_of
+from lineage_kg.ingest.source_sync import SourceRecord, SyncReport
 
 
 def catalog_records(paths: list[Path], store: GraphStore, report: SyncReport) -> list[SourceRecord]:

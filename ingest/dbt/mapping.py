@@ -7,13 +7,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
-from graph.naming import column_key, dataset_key, owner_id
-from ingest.dbt.sync import EXPOSURE, GROUP, METRIC, NODE, SEMANTIC_MODEL, TEST_RESULTS
-from ingest.eventlog import LogEntry
-from ingest.sources import DBT
-from ingest.sql_lineage import parse_sql, pick_dialect, sql_column_flows
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
+from lineage_kg.graph.naming import column_key, dataset_key, owner_id
+from lineage_kg.ingest.dbt.sync import EXPOSURE, GROUP, METRIC, NODE, SEMANTIC_MODEL, TEST_RESULTS
+from lineage_kg.ingest.eventlog import LogEntry
+from lineage_kg.ingest.sources import DBT
+from lineage_kg.ingest.sql_lineage import parse_sql, pick_dialect, sql_column_flows
 
 E = EdgeKind
 TECHNICAL, BUSINESS = "technical", "business"

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from graph.naming import normalise_namespace
+from lineage_kg.graph.naming import normalise_namespace
 
 
 class ProfileError(ValueError):

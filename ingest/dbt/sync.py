@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from graph.naming import normalise_namespace
-from ingest.dbt.records import (
+from lineage_kg.graph.naming import normalise_namespace
+from lineage_kg.ingest.dbt.records import (
     Exposure,
     Group,
     Manifest,
@@ -31,8 +31,8 @@ from ingest.dbt.records import (
     SemanticModel,
     TestNode,
 )
-from ingest.identity import unquote_identifier
-from ingest.source_sync import SourceRecord, SyncReport
+from lineage_kg.ingest.identity import unquote_identifier
+from lineage_kg.ingest.source_sync import SourceRecord, SyncReport
 
 NODE, TEST_RESULTS, SEMANTIC_MODEL, METRIC, EXPOSURE, GROUP = (
     "dbt_node",

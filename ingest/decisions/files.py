@@ -19,7 +19,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from ingest.decisions.records import ItemError
+from lineage_kg.ingest.decisions.records import ItemError
 
 SUFFIXES = (".ndjson", ".jsonl", ".json", ".csv", ".parquet")
 

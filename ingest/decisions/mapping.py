@@ -9,8 +9,8 @@ goes through the projector like any other (its checkpoint covers it).
 
 from __future__ import annotations
 
-from graph.mutations import MutationBatch
-from ingest.eventlog import LogEntry
+from lineage_kg.graph.mutations import MutationBatch
+from lineage_kg.ingest.eventlog import LogEntry
 
 
 def map_entry(entry: LogEntry) -> MutationBatch:

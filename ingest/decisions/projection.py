@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import MutationBatch, Provenance
-from graph.sides.decisions import DecisionTable, digest_of
-from graph.store import GraphStore
-from graph.timefmt import now
-from ingest.decisions.records import SOURCE
-from ingest.eventlog import EventLog, LogEntry
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import MutationBatch, Provenance
+from lineage_kg.graph.sides.decisions import DecisionTable, digest_of
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.graph.timefmt import now
+from lineage_kg.ingest.decisions.records import SOURCE
+from lineage_kg.ingest.eventlog import EventLog, LogEntry
 
 log = logging.getLogger(__name__)
 

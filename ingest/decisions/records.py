@@ -25,10 +25,10 @@ from pydantic import (
     model_validator,
 )
 
-from graph.model import NodeKey, NodeKind
-from ingest.eventlog import NewEvent
-from ingest.source_sync import record_time
-from ingest.strict_json import first_unfit
+from lineage_kg.graph.model import NodeKey, NodeKind
+from lineage_kg.ingest.eventlog import NewEvent
+from lineage_kg.ingest.source_sync import record_time
+from lineage_kg.ingest.strict_json import first_unfit
 
 SOURCE = "decisions"  # ingest.sources.DECISIONS (not imported: sources imports the projector)
 EVENT_KIND = "decision_batch"

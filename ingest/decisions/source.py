@@ -12,9 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.decisions.files import read_decisions
-from ingest.decisions.records import MAX_BATCH, SOURCE, ItemError, decision_event, validate_items
-from ingest.source_sync import SourceRecord, SourceState, SyncReport
+from lineage_kg.ingest.decisions.files import read_decisions
+from lineage_kg.ingest.decisions.records import (
+    MAX_BATCH,
+    SOURCE,
+    ItemError,
+    decision_event,
+    validate_items,
+)
+from lineage_kg.ingest.source_sync import SourceRecord, SourceState, SyncReport
 
 
 def _nothing(*_: object) -> None:

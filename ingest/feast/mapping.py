@@ -17,11 +17,11 @@ only Feast asserts), a view's former datasets (SOURCES) and a service's former s
 
 from __future__ import annotations
 
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
-from graph.naming import column_key, dataset_key, owner_id
-from ingest.eventlog import LogEntry
-from ingest.feast.records import (
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
+from lineage_kg.graph.naming import column_key, dataset_key, owner_id
+from lineage_kg.ingest.eventlog import LogEntry
+from lineage_kg.ingest.feast.records import (
     RECORD_MODELS,
     Described,
     EntityRecord,
@@ -30,7 +30,7 @@ from ingest.feast.records import (
     FeatureViewRecord,
     OnDemandFeatureViewRecord,
 )
-from ingest.sources import FEAST
+from lineage_kg.ingest.sources import FEAST
 
 OWNER_DISC = "technical"
 TEAM_TAG = "team"

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from ingest.feast.records import RegistryDump, RepoConfig
+from lineage_kg.ingest.feast.records import RegistryDump, RepoConfig
 
 CLI_TIMEOUT = 300.0
 

@@ -18,12 +18,12 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from graph.model import NodeKey
-from graph.naming import dataset_key
-from graph.timefmt import now
-from ingest.eventlog import EventLog
-from ingest.feast.read import FeastRepo
-from ingest.feast.records import (
+from lineage_kg.graph.model import NodeKey
+from lineage_kg.graph.naming import dataset_key
+from lineage_kg.graph.timefmt import now
+from lineage_kg.ingest.eventlog import EventLog
+from lineage_kg.ingest.feast.read import FeastRepo
+from lineage_kg.ingest.feast.records import (
     ColumnRef,
     DatasetRef,
     DataSource,
@@ -42,10 +42,10 @@ from ingest.feast.records import (
     ServiceSelection,
     SourceRef,
 )
-from ingest.identity import dataset_from_uri, table_dataset
-from ingest.source_sync import SourceRecord, SourceState, SyncReport, run_source
-from ingest.sources import FEAST
-from ingest.sql_lineage import parse_sql
+from lineage_kg.ingest.identity import dataset_from_uri, table_dataset
+from lineage_kg.ingest.source_sync import SourceRecord, SourceState, SyncReport, run_source
+from lineage_kg.ingest.sources import FEAST
+from lineage_kg.ingest.sql_lineage import parse_sql
 
 # the entity Feast adds to views without one; not the user's
 DUMMY_ENTITY = "__dummy"

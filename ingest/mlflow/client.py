@@ -17,7 +17,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from ingest.mlflow.records import (
+from lineage_kg.ingest.mlflow.records import (
     ApiExperiment,
     ApiLoggedModel,
     ApiModelVersion,

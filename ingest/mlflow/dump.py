@@ -22,8 +22,8 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ingest.mlflow.client import MlflowApiError, NotFound
-from ingest.mlflow.records import (
+from lineage_kg.ingest.mlflow.client import MlflowApiError, NotFound
+from lineage_kg.ingest.mlflow.records import (
     ApiExperiment,
     ApiLoggedModel,
     ApiModelVersion,

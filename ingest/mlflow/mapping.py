@@ -17,20 +17,20 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
-from graph.naming import column_key, owner_id
-from ingest.eventlog import LogEntry
-from ingest.identity import dataset_from_uri, metastore_table
-from ingest.mlflow.records import (
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
+from lineage_kg.graph.naming import column_key, owner_id
+from lineage_kg.ingest.eventlog import LogEntry
+from lineage_kg.ingest.identity import dataset_from_uri, metastore_table
+from lineage_kg.ingest.mlflow.records import (
     AliasSnapshot,
     DatasetInputRecord,
     ModelVersionRecord,
     RegisteredModelRecord,
     TrainingRunRecord,
 )
-from ingest.source_sync import record_time
-from ingest.sources import MLFLOW
+from lineage_kg.ingest.source_sync import record_time
+from lineage_kg.ingest.sources import MLFLOW
 
 JOB_NAMESPACE = "mlflow"
 OWNER_TAG = "owner"

@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ingest.eventlog import EventLog
-from ingest.mlflow.client import MlflowApiError, MlflowRestClient, NotFound
-from ingest.mlflow.mapping import place_input
-from ingest.mlflow.records import (
+from lineage_kg.ingest.eventlog import EventLog
+from lineage_kg.ingest.mlflow.client import MlflowApiError, MlflowRestClient, NotFound
+from lineage_kg.ingest.mlflow.mapping import place_input
+from lineage_kg.ingest.mlflow.records import (
     AliasSnapshot,
     ApiModelVersion,
     ApiRegisteredModel,
@@ -30,8 +30,8 @@ from ingest.mlflow.records import (
     TrainingRunRecord,
     tag_map,
 )
-from ingest.source_sync import SourceRecord, SourceState, SyncReport, run_source
-from ingest.sources import MLFLOW
+from lineage_kg.ingest.source_sync import SourceRecord, SourceState, SyncReport, run_source
+from lineage_kg.ingest.sources import MLFLOW
 
 CONTEXT_TAG = "mlflow.data.context"
 # sync-state keys (per registry): {model: {version: last_updated_timestamp}}, {model: {alias: v}}

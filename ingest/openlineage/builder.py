@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from graph.model import EdgeKind, NodeKey
-from graph.mutations import (
+from lineage_kg.graph.model import EdgeKind, NodeKey
+from lineage_kg.graph.mutations import (
     DatasetLink,
     Direction,
     EdgeKey,
@@ -23,7 +23,7 @@ from graph.mutations import (
     Provenance,
 )
 
-log = logging.getLogger("ingest.openlineage")
+log = logging.getLogger("lineage_kg.ingest.openlineage")
 
 Facets = dict[str, Any]
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph.model import COLUMN_LINEAGE, EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction
-from ingest.openlineage.builder import EventGraph, log, scalar, text
-from ingest.openlineage.identity import AliasTable
-from ingest.openlineage.naming import column_key, dataset_of
+from lineage_kg.graph.model import COLUMN_LINEAGE, EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.ingest.openlineage.builder import EventGraph, log, scalar, text
+from lineage_kg.ingest.openlineage.identity import AliasTable
+from lineage_kg.ingest.openlineage.naming import column_key, dataset_of
 
 
 def schema_columns(fields: Any, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from graph.model import EdgeKind, NodeKey
-from ingest.openlineage.builder import (
+from lineage_kg.graph.model import EdgeKind, NodeKey
+from lineage_kg.ingest.openlineage.builder import (
     EventGraph,
     facet,
     facets_of,
@@ -15,10 +15,10 @@ from ingest.openlineage.builder import (
     tag_strings,
     text,
 )
-from ingest.openlineage.columns import map_column_lineage, map_schema
-from ingest.openlineage.identity import AliasTable, dataset_aliases, other_names
-from ingest.openlineage.naming import column_key
-from ingest.openlineage.owners import map_ownership
+from lineage_kg.ingest.openlineage.columns import map_column_lineage, map_schema
+from lineage_kg.ingest.openlineage.identity import AliasTable, dataset_aliases, other_names
+from lineage_kg.ingest.openlineage.naming import column_key
+from lineage_kg.ingest.openlineage.owners import map_ownership
 
 Handler = Callable[[EventGraph, NodeKey, dict[str, Any], AliasTable], None]
 

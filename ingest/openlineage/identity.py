@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from graph.model import NodeKey
-from ingest.openlineage.builder import facet, facets_of, log
-from ingest.openlineage.naming import dataset_key
+from lineage_kg.graph.model import NodeKey
+from lineage_kg.ingest.openlineage.builder import facet, facets_of, log
+from lineage_kg.ingest.openlineage.naming import dataset_key
 
 _TABLE = "TABLE"
 

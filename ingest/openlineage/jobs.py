@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from graph.model import NodeKey
-from ingest.openlineage.builder import EventGraph, facet, facets_of, tag_strings, text
-from ingest.openlineage.naming import job_key
-from ingest.openlineage.owners import map_ownership
+from lineage_kg.graph.model import NodeKey
+from lineage_kg.ingest.openlineage.builder import EventGraph, facet, facets_of, tag_strings, text
+from lineage_kg.ingest.openlineage.naming import job_key
+from lineage_kg.ingest.openlineage.owners import map_ownership
 
 Handler = Callable[[EventGraph, NodeKey, dict[str, Any]], None]
 

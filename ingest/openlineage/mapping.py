@@ -18,29 +18,29 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from graph.model import EdgeKind, NodeKey
-from graph.mutations import Direction, MutationBatch, Provenance
-from ingest.eventlog import LogEntry
-from ingest.openlineage.builder import EventGraph, facet, facets_of, log
-from ingest.openlineage.columns import (
+from lineage_kg.graph.model import EdgeKind, NodeKey
+from lineage_kg.graph.mutations import Direction, MutationBatch, Provenance
+from lineage_kg.ingest.eventlog import LogEntry
+from lineage_kg.ingest.openlineage.builder import EventGraph, facet, facets_of, log
+from lineage_kg.ingest.openlineage.columns import (
     add_feed,
     lineage_authority,
     lineage_inputs,
     schema_columns,
 )
-from ingest.openlineage.datasets import (
+from lineage_kg.ingest.openlineage.datasets import (
     dataset_version,
     map_dataset_facets,
     map_quality,
     statistics,
 )
-from ingest.openlineage.identity import AliasTable, canonical_dataset
-from ingest.openlineage.jobs import integration, map_job, sql_query
-from ingest.openlineage.naming import version_key
-from ingest.openlineage.retirement import retire_replaced_feeds
-from ingest.openlineage.runs import map_run
-from ingest.openlineage.validate import SOURCE
-from ingest.sql_lineage import (
+from lineage_kg.ingest.openlineage.identity import AliasTable, canonical_dataset
+from lineage_kg.ingest.openlineage.jobs import integration, map_job, sql_query
+from lineage_kg.ingest.openlineage.naming import version_key
+from lineage_kg.ingest.openlineage.retirement import retire_replaced_feeds
+from lineage_kg.ingest.openlineage.runs import map_run
+from lineage_kg.ingest.openlineage.validate import SOURCE
+from lineage_kg.ingest.sql_lineage import (
     Candidate,
     pick_dialect,
     schema_fields,

@@ -1,7 +1,7 @@
 """Dataset identity as OpenLineage names it: the rules live in graph/naming.py, below ingest, so
 that lookups (graph/resolve.py) apply exactly the same ones. Re-exported for ingest's modules."""
 
-from graph.naming import (
+from lineage_kg.graph.naming import (
     DEFAULT_PORTS,
     SCHEME_ALIASES,
     canonical_scheme,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.naming import owner_id
-from ingest.openlineage.builder import EventGraph, text
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.naming import owner_id
+from lineage_kg.ingest.openlineage.builder import EventGraph, text
 
 __all__ = ["map_ownership", "owner_id"]  # owner_id: the rule lives in graph/naming.py
 

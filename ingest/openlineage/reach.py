@@ -32,12 +32,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from graph.merge import dataset_id
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import DatasetLink, Direction, EdgeRetire, EdgeUpsert, NodeUpsert
-from graph.store import GraphStore, StoreUnavailable
-from ingest.openlineage.mapping import map_event
-from ingest.openlineage.naming import normalise_namespace
+from lineage_kg.graph.merge import dataset_id
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import DatasetLink, Direction, EdgeRetire, EdgeUpsert, NodeUpsert
+from lineage_kg.graph.store import GraphStore, StoreUnavailable
+from lineage_kg.ingest.openlineage.mapping import map_event
+from lineage_kg.ingest.openlineage.naming import normalise_namespace
 
 NAMESPACED = frozenset(
     {

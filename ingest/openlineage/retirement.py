@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from graph.model import EdgeKind, NodeKey
-from graph.mutations import Direction
-from ingest.openlineage.builder import EventGraph, facet, facets_of
-from ingest.openlineage.columns import column_flows, schema_columns
-from ingest.openlineage.identity import AliasTable
-from ingest.openlineage.naming import column_key
+from lineage_kg.graph.model import EdgeKind, NodeKey
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.ingest.openlineage.builder import EventGraph, facet, facets_of
+from lineage_kg.ingest.openlineage.columns import column_flows, schema_columns
+from lineage_kg.ingest.openlineage.identity import AliasTable
+from lineage_kg.ingest.openlineage.naming import column_key
 
 
 def retire_replaced_feeds(

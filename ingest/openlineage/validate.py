@@ -21,7 +21,7 @@ import cattrs
 import cattrs.v
 from openlineage.client.generated import base
 
-from graph.timefmt import canonical_time
+from lineage_kg.graph.timefmt import canonical_time
 
 SOURCE = "openlineage"  # the source name events are logged under and nodes are asserted by
 

@@ -18,23 +18,23 @@ from benchmarks.synthetic import write
 from benchmarks.synthetic.load import load_sources
 from benchmarks.synthetic.plan import FEATURE_STORE, make_plan
 from benchmarks.synthetic.src_models import FEAST_PROJECT, make_estate, view_name
-from cli.app import app
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction
-from graph.store import GraphStore
-from ingest.decisions.projection import DecisionProjection
-from ingest.eventlog import EventLog
-from ingest.files import read_events
-from ingest.intake import accept_many
-from ingest.mlflow.client import MlflowApiError, NotFound
-from ingest.mlflow.dump import MlflowDumpClient
-from ingest.openlineage.naming import dataset_key
-from ingest.projector import Projector
-from ingest.source_sync import SyncReport
-from ingest.sources import default_mappers
-from queries.accountability import accountability
-from queries.decision_trace import StepKind, decision_lineage
-from queries.impact import impact
+from lineage_kg.cli.app import app
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.ingest.decisions.projection import DecisionProjection
+from lineage_kg.ingest.eventlog import EventLog
+from lineage_kg.ingest.files import read_events
+from lineage_kg.ingest.intake import accept_many
+from lineage_kg.ingest.mlflow.client import MlflowApiError, NotFound
+from lineage_kg.ingest.mlflow.dump import MlflowDumpClient
+from lineage_kg.ingest.openlineage.naming import dataset_key
+from lineage_kg.ingest.projector import Projector
+from lineage_kg.ingest.source_sync import SyncReport
+from lineage_kg.ingest.sources import default_mappers
+from lineage_kg.queries.accountability import accountability
+from lineage_kg.queries.decision_trace import StepKind, decision_lineage
+from lineage_kg.queries.impact import impact
 
 NODES = 3_000  # small enough for both stores in seconds: 3 pipelines, 1 lattice
 SEED = 7
@@ -156,7 +156,7 @@ def test_the_estate_answers_the_four_questions(
 def test_the_decision_trace_names_the_exact_training_run_and_data(
     loaded: Loaded, tmp_path: Path
 ) -> None:
-    from graph.embedded import EmbeddedStore
+    from lineage_kg.graph.embedded import EmbeddedStore
 
     store = EmbeddedStore()
     side = _project(loaded.log, store, tmp_path)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page
 
-from api.auth import KeyStore, Scope, keys_path
+from lineage_kg.api.auth import KeyStore, Scope, keys_path
 from tests.browser.test_web import wait_view
 from tests.conftest import ServiceProcess
 

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import pytest
 
-from graph.model import EdgeKind as E
-from graph.model import NodeKey, NodeKind
-from graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
-from graph.store import GraphStore
-from graph.timefmt import canonical_time
+from lineage_kg.graph.model import EdgeKind as E
+from lineage_kg.graph.model import NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.graph.timefmt import canonical_time
 
 PG = "postgres://warehouse:5432"
 

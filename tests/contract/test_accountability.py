@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from graph.errors import InvalidArgument, NotFound
-from graph.model import Certainty, EdgeKind, NodeKey, NodeKind
-from graph.mutations import MutationBatch, Provenance
-from graph.store import GraphStore
-from queries.accountability import AccountabilityMap, GapKind, accountability
+from lineage_kg.graph.errors import InvalidArgument, NotFound
+from lineage_kg.graph.model import Certainty, EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import MutationBatch, Provenance
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.queries.accountability import AccountabilityMap, GapKind, accountability
 from tests.contract.work import WORK_PER_NODE, CountingStore, nodes_in
 
 EXACT, POSSIBLE = Certainty.EXACT, Certainty.POSSIBLE

@@ -18,13 +18,13 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graph.embedded import EmbeddedStore
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction, MutationBatch
-from graph.store import GraphStore
-from graph.timefmt import canonical_time
-from ingest.openlineage.mapping import map_event
-from queries.impact import impact
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction, MutationBatch
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.graph.timefmt import canonical_time
+from lineage_kg.ingest.openlineage.mapping import map_event
+from lineage_kg.queries.impact import impact
 from tests.contract.test_store_equivalence import apply_in_batches, graph_of, streams
 
 PG = "postgres://db:5432"

@@ -14,19 +14,19 @@ from typing import Any
 
 import pytest
 
-from graph.errors import NotFound
-from graph.model import EdgeKind as E
-from graph.model import NodeKey, NodeKind
-from graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
-from graph.sides.decisions import DecisionTable
-from graph.store import GraphStore
-from graph.timefmt import canonical_time
-from ingest.decisions.mapping import map_entry
-from ingest.decisions.projection import DecisionProjection
-from ingest.decisions.records import decision_event, validate_items
-from ingest.eventlog import EventLog
-from queries.decision_trace import StepKind, decision_lineage
-from queries.decisions import Resolution, resolve
+from lineage_kg.graph.errors import NotFound
+from lineage_kg.graph.model import EdgeKind as E
+from lineage_kg.graph.model import NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
+from lineage_kg.graph.sides.decisions import DecisionTable
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.graph.timefmt import canonical_time
+from lineage_kg.ingest.decisions.mapping import map_entry
+from lineage_kg.ingest.decisions.projection import DecisionProjection
+from lineage_kg.ingest.decisions.records import decision_event, validate_items
+from lineage_kg.ingest.eventlog import EventLog
+from lineage_kg.queries.decision_trace import StepKind, decision_lineage
+from lineage_kg.queries.decisions import Resolution, resolve
 
 R = Resolution
 

@@ -4,9 +4,9 @@ later events change it, bounded by `limit`."""
 
 from __future__ import annotations
 
-from graph.model import NodeKey, NodeKind
-from graph.mutations import NodeUpsert, Provenance
-from graph.store import GraphStore
+from lineage_kg.graph.model import NodeKey, NodeKind
+from lineage_kg.graph.mutations import NodeUpsert, Provenance
+from lineage_kg.graph.store import GraphStore
 
 # Lucene's query syntax characters, quotes and a backslash: all just characters of a name
 ODD = 'file//tmp/a b/"q" \\ x*?~:(y)^[z]{w}!&&||-+'

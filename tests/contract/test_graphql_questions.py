@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from graph.store import GraphStore
+from lineage_kg.api.app import create_app
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.queries.accountability import accountability
+from lineage_kg.queries.decision_trace import decision_lineage
+from lineage_kg.queries.suspects import suspects
 from lineage_kg.settings import Settings
-from queries.accountability import accountability
-from queries.decision_trace import decision_lineage
-from queries.suspects import suspects
 
 
 @pytest.fixture

@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from graph.model import COLUMN_LINEAGE, EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction
-from graph.store import GraphStore
-from ingest.openlineage.mapping import map_event
+from lineage_kg.api.app import create_app
+from lineage_kg.graph.model import COLUMN_LINEAGE, EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.ingest.openlineage.mapping import map_event
+from lineage_kg.queries.impact import ImpactAnswer, impact
 from lineage_kg.settings import Settings
-from queries.impact import ImpactAnswer, impact
 from tests.unit.test_openlineage_corpus import events_of
 
 MARQUEZ = "marquez/docker__metadata.json"

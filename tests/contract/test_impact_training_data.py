@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from graph.model import EdgeKind as E
-from graph.model import NodeKey, NodeKind
-from graph.mutations import MutationBatch, Provenance
-from graph.store import GraphStore
-from queries.impact import ImpactAnswer, impact
+from lineage_kg.graph.model import EdgeKind as E
+from lineage_kg.graph.model import NodeKey, NodeKind
+from lineage_kg.graph.mutations import MutationBatch, Provenance
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.queries.impact import ImpactAnswer, impact
 from tests.contract.conftest import column, job, run, version
 
 MV5 = NodeKey.of(NodeKind.MODEL_VERSION, registry="mlflow", name="fraud", version="5")

@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from cli.questions import resolve_node
-from graph.errors import NotFound
-from graph.model import NodeKey, NodeKind
-from graph.store import GraphStore
-from ingest.openlineage.mapping import map_event
+from lineage_kg.api.app import create_app
+from lineage_kg.cli.questions import resolve_node
+from lineage_kg.graph.errors import NotFound
+from lineage_kg.graph.model import NodeKey, NodeKind
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.ingest.openlineage.mapping import map_event
 from lineage_kg.settings import Settings
 
 _DEFAULT = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "openlineage"

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from graph.errors import InvalidArgument, NotFound
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
-from graph.store import GraphStore
-from graph.timefmt import canonical_time
-from queries.decision_trace import DecisionTrace, StepKind, TraceStep, decision_lineage
-from queries.decisions import Resolution
-from queries.suspects import SuspectReason, suspects
+from lineage_kg.graph.errors import InvalidArgument, NotFound
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.graph.timefmt import canonical_time
+from lineage_kg.queries.decision_trace import DecisionTrace, StepKind, TraceStep, decision_lineage
+from lineage_kg.queries.decisions import Resolution
+from lineage_kg.queries.suspects import SuspectReason, suspects
 from tests.contract.work import WORK_PER_NODE, CountingStore, nodes_in
 
 S, R, E = StepKind, Resolution, EdgeKind

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction, MutationBatch
-from graph.store import GraphStore
-from ingest.openlineage.mapping import map_event
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction, MutationBatch
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.ingest.openlineage.mapping import map_event
 
 RUN = "5e5e5e5e-0000-4000-8000-000000000001"
 

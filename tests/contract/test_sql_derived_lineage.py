@@ -5,11 +5,11 @@ sees."""
 
 from __future__ import annotations
 
-from graph.model import EdgeKind, NodeKey
-from graph.mutations import Direction
-from graph.store import GraphStore
-from graph.timefmt import canonical_time
-from ingest.openlineage.mapping import map_event
+from lineage_kg.graph.model import EdgeKind, NodeKey
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.graph.timefmt import canonical_time
+from lineage_kg.ingest.openlineage.mapping import map_event
 from tests.openlineage_sql_events import (
     COLUMN_LINEAGE,
     COMPLETE_AT,

@@ -5,9 +5,9 @@ The `store` fixture runs each test once on the embedded store and once on a real
 
 from __future__ import annotations
 
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
-from graph.store import GraphStore
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
+from lineage_kg.graph.store import GraphStore
 
 ORDERS = NodeKey.of(NodeKind.DATASET, namespace="postgres://db:5432", name="shop.public.orders")
 DAILY = NodeKey.of(NodeKind.DATASET, namespace="postgres://db:5432", name="shop.public.daily")

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graph.embedded import EmbeddedStore
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import (
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import (
     Direction,
     EdgeRetire,
     EdgeUpsert,
@@ -24,8 +24,8 @@ from graph.mutations import (
     NodeUpsert,
     Provenance,
 )
-from graph.neo4j_store import Neo4jStore
-from graph.store import GraphStore
+from lineage_kg.graph.neo4j_store import Neo4jStore
+from lineage_kg.graph.store import GraphStore
 
 DATASETS = [NodeKey.of(NodeKind.DATASET, namespace="ns", name=f"d{i}") for i in range(4)]
 JOBS = [NodeKey.of(NodeKind.JOB, namespace="ns", name=f"j{i}") for i in range(2)]

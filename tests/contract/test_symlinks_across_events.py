@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import DatasetLink, Direction, MutationBatch
-from graph.store import GraphStore
-from ingest.openlineage.mapping import map_event
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import DatasetLink, Direction, MutationBatch
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.ingest.openlineage.mapping import map_event
 from tests.oracle.service import Service, service
 
 PRODUCER = "https://github.com/OpenLineage/OpenLineage/tree/1.9.1/integration/spark"

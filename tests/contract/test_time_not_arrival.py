@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction
-from graph.records import StoredEdge
-from graph.store import GraphStore
-from graph.timefmt import canonical_time
-from ingest.openlineage.mapping import map_event
-from queries.impact import impact
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.records import StoredEdge
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.graph.timefmt import canonical_time
+from lineage_kg.ingest.openlineage.mapping import map_event
+from lineage_kg.queries.impact import impact
 
 _DEFAULT = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "openlineage"
 CORPUS = Path(os.environ.get("LKG_OPENLINEAGE_CORPUS", _DEFAULT))

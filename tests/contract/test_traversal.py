@@ -15,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graph.model import COLUMN_LINEAGE, Certainty, EdgeKind, NodeKey, NodeKind
-from graph.mutations import MutationBatch, Provenance
-from graph.store import GraphStore
-from queries.impact import IMPACT_STEPS, impact, walk_downstream
-from queries.traversal import traverse
+from lineage_kg.graph.model import COLUMN_LINEAGE, Certainty, EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import MutationBatch, Provenance
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.queries.impact import IMPACT_STEPS, impact, walk_downstream
+from lineage_kg.queries.traversal import traverse
 from tests.contract.work import WORK_PER_NODE, CountingStore, nodes_in
 
 P = Provenance("test", "e1", "2026-01-01T00:00:00Z")

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from graph.model import EdgeKind
-from graph.mutations import Direction
-from graph.records import StoredEdge, StoredNode
-from graph.store import GraphStore
+from lineage_kg.graph.model import EdgeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.records import StoredEdge, StoredNode
+from lineage_kg.graph.store import GraphStore
 
 
 class CountingStore:

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from ingest.eventlog import event_id_of
+from lineage_kg.ingest.eventlog import event_id_of
 
 BULK_SIZE = 100
 SINGLES_PER_BULK = 1  # a single post between two bulk posts

@@ -22,8 +22,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from cli.app import app
-from ingest.eventlog import EventLog, LogUnavailable, NewEvent
+from lineage_kg.cli.app import app
+from lineage_kg.ingest.eventlog import EventLog, LogUnavailable, NewEvent
 from tests.conftest import LKG, ServiceProcess, free_port
 from tests.faults.load import ol_id, run_event
 

@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from graph.confine import allowed_names
-from graph.model import NodeKey, NodeKind
-from graph.mutations import MutationBatch
-from graph.store import GraphStore, StoreUnavailable
-from ingest.eventlog import EventLog
-from ingest.intake import accept_many
-from ingest.openlineage.mapping import map_event
+from lineage_kg.graph.confine import allowed_names
+from lineage_kg.graph.model import NodeKey, NodeKind
+from lineage_kg.graph.mutations import MutationBatch
+from lineage_kg.graph.store import GraphStore, StoreUnavailable
+from lineage_kg.ingest.eventlog import EventLog
+from lineage_kg.ingest.intake import accept_many
+from lineage_kg.ingest.openlineage.mapping import map_event
 from tests.fuzz.confinement import (
     NS_A,
     NS_B,

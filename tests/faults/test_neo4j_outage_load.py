@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from graph.model import NodeKind
-from graph.neo4j_store import Neo4jStore
+from lineage_kg.graph.model import NodeKind
+from lineage_kg.graph.neo4j_store import Neo4jStore
 from tests.faults.load import LoadResult, logged_ids, run_event, run_load
 from tools.neo4j_server import LocalNeo4j
 

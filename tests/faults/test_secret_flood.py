@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api import auth
-from api.auth import KeyStore, Scope, keys_path
+from lineage_kg.api import auth
+from lineage_kg.api.auth import KeyStore, Scope, keys_path
 from tests.fuzz.conftest import app_client
 
 LIMIT = 2  # LKG_AUTH_SECRET_CHECKS

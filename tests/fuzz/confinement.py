@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.auth import KeyStore, Scope, keys_path
-from graph.model import NodeKind
-from graph.records import StoredEdge, StoredNode
+from lineage_kg.api.app import create_app
+from lineage_kg.api.auth import KeyStore, Scope, keys_path
+from lineage_kg.graph.model import NodeKind
+from lineage_kg.graph.records import StoredEdge, StoredNode
 from lineage_kg.settings import Settings
 
 NS_A, NS_B = "ns-a", "ns-b"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from lineage_kg.api.app import create_app
 from lineage_kg.settings import Settings
 
 

@@ -21,7 +21,7 @@ from graphql import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.graphql.schema import schema
+from lineage_kg.api.graphql.schema import schema
 
 GRAPHQL = schema._schema  # graphql-core's view: argument types as the server checks them
 QUERY = GRAPHQL.query_type

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-import api.graphql.schema
-from api.app import create_app
-from api.graphql.limits import MAX_EXPANDED_FIELDS
-from graph.embedded import EmbeddedStore
-from graph.mutations import Direction
-from graph.store import StoredEdge
+import lineage_kg.api.graphql.schema
+from lineage_kg.api.app import create_app
+from lineage_kg.api.graphql.limits import MAX_EXPANDED_FIELDS
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.store import StoredEdge
 from lineage_kg.settings import Settings
 
 PG = "postgres://warehouse:5432"
@@ -119,7 +119,7 @@ def test_healthz_answers_while_a_resolver_runs(tmp_path: Path, monkeypatch: Any)
         assert gate.wait(HANG)
         return "9.9.9"
 
-    monkeypatch.setattr(api.graphql.schema, "package_version", slow_version)
+    monkeypatch.setattr(lineage_kg.api.graphql.schema, "package_version", slow_version)
     with client_for(tmp_path) as client:
         heavy = in_background(lambda: client.post("/graphql", json={"query": "{ version }"}))
         try:

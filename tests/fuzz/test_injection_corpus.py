@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from graph.store import GraphStore
-from ingest.openlineage.naming import dataset_key, job_key
+from lineage_kg.api.app import create_app
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.ingest.openlineage.naming import dataset_key, job_key
 from lineage_kg.settings import Settings
 from tests.faults.load import run_event
 

@@ -17,11 +17,11 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graph.naming import normalise_job_namespace
-from graph.timefmt import canonical_time, from_epoch_millis
-from ingest.eventlog import EventLog
-from ingest.files import read_events
-from ingest.intake import accept_many
+from lineage_kg.graph.naming import normalise_job_namespace
+from lineage_kg.graph.timefmt import canonical_time, from_epoch_millis
+from lineage_kg.ingest.eventlog import EventLog
+from lineage_kg.ingest.files import read_events
+from lineage_kg.ingest.intake import accept_many
 from tests.fuzz.conftest import app_client
 from tests.fuzz.test_intake_fuzz import VALID
 

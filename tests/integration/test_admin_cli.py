@@ -16,10 +16,10 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from cli.app import app
-from graph.neo4j_store import Neo4jStore
-from ingest import chain
-from ingest.eventlog import event_id_of
+from lineage_kg.cli.app import app
+from lineage_kg.graph.neo4j_store import Neo4jStore
+from lineage_kg.ingest import chain
+from lineage_kg.ingest.eventlog import event_id_of
 from tests.conftest import LKG, Neo4jInfo, ServiceProcess
 
 DBT_EVENTS = Path(__file__).resolve().parents[1] / "fixtures" / "dbt_shop_events.ndjson"

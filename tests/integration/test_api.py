@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from graph.store import GraphStore
+from lineage_kg.api.app import create_app
+from lineage_kg.graph.store import GraphStore
 from lineage_kg.settings import Settings
 
 

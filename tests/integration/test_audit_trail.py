@@ -16,15 +16,15 @@ from typing import Any
 
 import pytest
 
-from graph.errors import InvalidArgument, NotFound
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction
-from graph.store import GraphStore
-from ingest.eventlog import EventLog, event_id_of
-from ingest.intake import to_new_event
-from ingest.projector import Projector
-from ingest.sources import default_mappers
-from queries.audit import AuditPage, EntryType, HistoryEntry, audit_trail
+from lineage_kg.graph.errors import InvalidArgument, NotFound
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.ingest.eventlog import EventLog, event_id_of
+from lineage_kg.ingest.intake import to_new_event
+from lineage_kg.ingest.projector import Projector
+from lineage_kg.ingest.sources import default_mappers
+from lineage_kg.queries.audit import AuditPage, EntryType, HistoryEntry, audit_trail
 
 T = EntryType
 DBT_EVENTS = Path(__file__).resolve().parents[1] / "fixtures" / "dbt_shop_events.ndjson"

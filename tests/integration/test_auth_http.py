@@ -21,7 +21,7 @@ from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, R
 from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport
 from requests import HTTPError
 
-from api.auth import KeyStore, Scope, keys_path
+from lineage_kg.api.auth import KeyStore, Scope, keys_path
 from tests.conftest import LKG, ServiceProcess, free_port
 
 NS = "postgres://warehouse:5432"

@@ -19,18 +19,18 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from cli.app import app
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction
-from graph.store import GraphStore
-from ingest.eventlog import EventLog
-from ingest.projector import Projector
-from ingest.sources import default_mappers
-from queries.accountability import accountability
-from queries.audit import audit_trail
-from queries.deployments import serving_versions
-from queries.impact import impact
-from queries.suspects import SuspectReason, suspects
+from lineage_kg.cli.app import app
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.ingest.eventlog import EventLog
+from lineage_kg.ingest.projector import Projector
+from lineage_kg.ingest.sources import default_mappers
+from lineage_kg.queries.accountability import accountability
+from lineage_kg.queries.audit import audit_trail
+from lineage_kg.queries.deployments import serving_versions
+from lineage_kg.queries.impact import impact
+from lineage_kg.queries.suspects import SuspectReason, suspects
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "catalog"
 PG = "postgres://warehouse:5432"

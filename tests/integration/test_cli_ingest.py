@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.app import app
-from graph.neo4j_store import Neo4jStore
-from ingest.eventlog import EventLog
+from lineage_kg.cli.app import app
+from lineage_kg.graph.neo4j_store import Neo4jStore
+from lineage_kg.ingest.eventlog import EventLog
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "openlineage"
 DBT_EVENTS = Path(__file__).resolve().parents[1] / "fixtures" / "dbt_shop_events.ndjson"

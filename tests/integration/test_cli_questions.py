@@ -19,9 +19,9 @@ import networkx as nx
 import pytest
 from typer.testing import CliRunner, Result
 
-from cli.app import app
-from graph.identity import keys_named
-from graph.model import NodeKey, NodeKind
+from lineage_kg.cli.app import app
+from lineage_kg.graph.identity import keys_named
+from lineage_kg.graph.model import NodeKey, NodeKind
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "catalog"
@@ -242,9 +242,9 @@ def test_audit_trail_pages(data_dir: Path) -> None:
 @pytest.mark.neo4j
 def test_on_neo4j_the_same_answers(data_dir: Path, neo4j_server, neo4j_store) -> None:
     """With NEO4J_URI the commands ask Neo4j as it stands (here: projected from the same log)."""
-    from ingest.eventlog import EventLog
-    from ingest.projector import Projector
-    from ingest.sources import default_mappers
+    from lineage_kg.ingest.eventlog import EventLog
+    from lineage_kg.ingest.projector import Projector
+    from lineage_kg.ingest.sources import default_mappers
 
     log = EventLog(data_dir / "events.sqlite3")
     try:

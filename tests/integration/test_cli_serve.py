@@ -8,7 +8,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from cli.app import app
+from lineage_kg.cli.app import app
 
 
 def _check(base: str, store: str) -> None:

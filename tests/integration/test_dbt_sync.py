@@ -21,14 +21,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.app import app
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction
-from graph.store import GraphStore
-from ingest.eventlog import EventLog
-from ingest.projector import Projector
-from ingest.sources import default_mappers
-from queries.accountability import GapKind, accountability
+from lineage_kg.cli.app import app
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.ingest.eventlog import EventLog
+from lineage_kg.ingest.projector import Projector
+from lineage_kg.ingest.sources import default_mappers
+from lineage_kg.queries.accountability import GapKind, accountability
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PROJECT = FIXTURES / "dbt_metrics"

@@ -15,18 +15,18 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from graph.embedded import EmbeddedStore
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
-from graph.store import GraphStore
-from graph.timefmt import canonical_time
-from ingest.decisions.projection import DecisionProjection
-from ingest.eventlog import EventLog
-from ingest.projector import Projector
-from ingest.sources import default_mappers
+from lineage_kg.api.app import create_app
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.graph.timefmt import canonical_time
+from lineage_kg.ingest.decisions.projection import DecisionProjection
+from lineage_kg.ingest.eventlog import EventLog
+from lineage_kg.ingest.projector import Projector
+from lineage_kg.ingest.sources import default_mappers
+from lineage_kg.queries.decisions import resolve
 from lineage_kg.settings import Settings
-from queries.decisions import resolve
 
 ROOT = Path(__file__).resolve().parents[2]
 DECISIONS_DOC = ROOT / "docs" / "sources" / "decisions.md"

@@ -16,13 +16,13 @@ import pytest
 from sources.real_sources import source_tool
 from typer.testing import CliRunner
 
-from cli.app import app
-from graph.model import NodeKey, NodeKind
-from graph.store import GraphStore
-from ingest.eventlog import EventLog
-from ingest.identity import table_dataset
-from ingest.projector import Projector
-from ingest.sources import default_mappers
+from lineage_kg.cli.app import app
+from lineage_kg.graph.model import NodeKey, NodeKind
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.ingest.eventlog import EventLog
+from lineage_kg.ingest.identity import table_dataset
+from lineage_kg.ingest.projector import Projector
+from lineage_kg.ingest.sources import default_mappers
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "feast_repo"
 

@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from test_intake_http import NS, _as_dict, pipeline_events
 
-from api.app import create_app
-from graph.store import GraphStore
+from lineage_kg.api.app import create_app
+from lineage_kg.graph.store import GraphStore
 from lineage_kg.settings import Settings
 
 AUDIT = """

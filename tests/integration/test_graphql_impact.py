@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.graphql.schema import SDL_PATH, export_sdl
-from graph.store import GraphStore
+from lineage_kg.api.app import create_app
+from lineage_kg.api.graphql.schema import SDL_PATH, export_sdl
+from lineage_kg.graph.store import GraphStore
 from lineage_kg.settings import Settings
 
 PG = "postgres://warehouse:5432"
@@ -165,7 +165,7 @@ def test_request_limits(client: TestClient) -> None:
 
 
 def test_sdl_is_exported_and_current() -> None:
-    assert SDL_PATH.read_text() == export_sdl(), "run: python -m api.graphql.schema"
+    assert SDL_PATH.read_text() == export_sdl(), "run: python -m lineage_kg.api.graphql.schema"
 
 
 def test_readme_engineer_example_runs(client: TestClient) -> None:

@@ -24,7 +24,7 @@ from openlineage.client.transport.http import (
     HttpTransport,
 )
 
-from graph.neo4j_store import Neo4jStore
+from lineage_kg.graph.neo4j_store import Neo4jStore
 from tools.neo4j_server import LocalNeo4j
 
 NS = "postgres://warehouse:5432"
@@ -184,7 +184,7 @@ def test_raw_event_is_retrievable_as_evidence(service_factory: Callable) -> None
     service = service_factory().start()
     event = _as_dict(pipeline_events(str(uuid.uuid4()))[0])
     httpx.post(f"{service.url}/api/v1/lineage", json=event).raise_for_status()
-    from ingest.eventlog import event_id_of
+    from lineage_kg.ingest.eventlog import event_id_of
 
     got = httpx.get(f"{service.url}/api/v1/events/{event_id_of('openlineage', event)}")
     assert got.status_code == 200 and got.json()["event"] == event

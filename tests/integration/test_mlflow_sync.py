@@ -23,19 +23,19 @@ import httpx
 import pytest
 from sources.real_sources import MlflowServer, mlflow_server, run_source_python
 
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction
-from graph.store import GraphStore
-from ingest.eventlog import EventLog, NewEvent
-from ingest.identity import metastore_table
-from ingest.mlflow.client import MlflowApiError, MlflowRestClient, NotFound
-from ingest.mlflow.mapping import model_key, version_key
-from ingest.mlflow.sync import sync_mlflow
-from ingest.openlineage.naming import column_key, dataset_key
-from ingest.projector import Projector
-from ingest.source_sync import SyncReport
-from ingest.sources import default_mappers
-from queries.audit import EntryType, audit_trail
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.ingest.eventlog import EventLog, NewEvent
+from lineage_kg.ingest.identity import metastore_table
+from lineage_kg.ingest.mlflow.client import MlflowApiError, MlflowRestClient, NotFound
+from lineage_kg.ingest.mlflow.mapping import model_key, version_key
+from lineage_kg.ingest.mlflow.sync import sync_mlflow
+from lineage_kg.ingest.openlineage.naming import column_key, dataset_key
+from lineage_kg.ingest.projector import Projector
+from lineage_kg.ingest.source_sync import SyncReport
+from lineage_kg.ingest.sources import default_mappers
+from lineage_kg.queries.audit import EntryType, audit_trail
 
 SEED = Path(__file__).resolve().parents[1] / "sources" / "seed_mlflow.py"
 LKG = Path(sys.executable).with_name("lkg")

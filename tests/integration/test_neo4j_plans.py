@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from graph.model import EdgeKind
-from graph.mutations import Direction
-from graph.neo4j_store import (
+from lineage_kg.graph.model import EdgeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.neo4j_store import (
     _LOAD_ALIASES,
     _LOAD_ALIASES_TO,
     _LOAD_AROUND,
@@ -22,8 +22,8 @@ from graph.neo4j_store import (
     _each_way_query,
     _neighbors_query,
 )
-from ingest.demo import demo_batch
-from queries.impact import IMPACT_STEPS
+from lineage_kg.ingest.demo import demo_batch
+from lineage_kg.queries.impact import IMPACT_STEPS
 
 pytestmark = pytest.mark.neo4j
 

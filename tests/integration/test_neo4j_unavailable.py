@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import neo4j
 import pytest
 
-from graph.neo4j_store import Neo4jStore
-from graph.store import StoreUnavailable
+from lineage_kg.graph.neo4j_store import Neo4jStore
+from lineage_kg.graph.store import StoreUnavailable
 
 pytestmark = pytest.mark.neo4j
 

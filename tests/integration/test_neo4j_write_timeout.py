@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import MutationBatch, Provenance
-from graph.neo4j_store import Neo4jStore
-from graph.store import StoreUnavailable
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import MutationBatch, Provenance
+from lineage_kg.graph.neo4j_store import Neo4jStore
+from lineage_kg.graph.store import StoreUnavailable
 
 pytestmark = pytest.mark.neo4j
 

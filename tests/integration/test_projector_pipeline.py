@@ -14,15 +14,15 @@ import pytest
 
 from benchmarks.synthetic import write
 from benchmarks.synthetic.load import load_sources
-from graph.embedded import EmbeddedStore
-from graph.model import NodeKind
-from graph.mutations import NodeUpsert, Provenance
-from graph.store import GraphStore, Prepared, UnitOfWork
-from ingest.eventlog import EventLog
-from ingest.files import read_events
-from ingest.intake import accept_many
-from ingest.projector import Projector
-from ingest.sources import default_mappers
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.model import NodeKind
+from lineage_kg.graph.mutations import NodeUpsert, Provenance
+from lineage_kg.graph.store import GraphStore, Prepared, UnitOfWork
+from lineage_kg.ingest.eventlog import EventLog
+from lineage_kg.ingest.files import read_events
+from lineage_kg.ingest.intake import accept_many
+from lineage_kg.ingest.projector import Projector
+from lineage_kg.ingest.sources import default_mappers
 from tests.contract.test_symlinks_across_events import events
 
 NODES = 2_000
@@ -70,7 +70,7 @@ def test_pipelined_batches_leave_the_graph_sequential_batches_leave(
     estate: EventLog, store: GraphStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     projector = Projector(estate, store, default_mappers(), batch_size=7)
-    with caplog.at_level(logging.ERROR, logger="ingest.projector"):
+    with caplog.at_level(logging.ERROR, logger="lineage_kg.ingest.projector"):
         status = projector.catch_up(timeout=300)
     assert status.lag == 0 and status.parked == 0
     assert "one by one" not in caplog.text

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from graph.store import GraphStore
+from lineage_kg.graph.store import GraphStore
 from tests.oracle.reference import Reference
 from tests.oracle.service import service
 from tests.oracle.streams import Shape, Stream, describe, streams

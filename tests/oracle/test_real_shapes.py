@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from graph.store import GraphStore
+from lineage_kg.graph.store import GraphStore
 from tests.oracle.corpus import (
     airflow_events,
     dbt_events,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from api.auth import (
+from lineage_kg.api.auth import (
     ANONYMOUS,
     AuthConfigError,
     AuthMode,
@@ -24,7 +24,7 @@ from api.auth import (
     keys_path,
     split_token,
 )
-from ingest.openlineage.reach import declared_namespaces
+from lineage_kg.ingest.openlineage.reach import declared_namespaces
 from lineage_kg.settings import Settings
 
 

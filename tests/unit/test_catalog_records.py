@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction, EdgeRetire, EdgeUpsert, NodeUpsert
-from ingest.catalog.mapping import map_entry
-from ingest.catalog.owners import catalog_owners
-from ingest.catalog.records import CheckResult, Deployment, Kpi, describe
-from ingest.eventlog import LogEntry
-from ingest.identity import column_from_display, dataset_from_display
-from ingest.source_sync import SyncReport
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction, EdgeRetire, EdgeUpsert, NodeUpsert
+from lineage_kg.ingest.catalog.mapping import map_entry
+from lineage_kg.ingest.catalog.owners import catalog_owners
+from lineage_kg.ingest.catalog.records import CheckResult, Deployment, Kpi, describe
+from lineage_kg.ingest.eventlog import LogEntry
+from lineage_kg.ingest.identity import column_from_display, dataset_from_display
+from lineage_kg.ingest.source_sync import SyncReport
 
 E, K = EdgeKind, NodeKind
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest import chain
-from ingest.eventlog import EventLog, NewEvent
+from lineage_kg.ingest import chain
+from lineage_kg.ingest.eventlog import EventLog, NewEvent
 
 
 def event(n: int) -> NewEvent:

@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 
-from graph.embedded import EmbeddedStore
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction
-from ingest.dbt.mapping import map_entry
-from ingest.dbt.profiles import ProfileError, profile_namespace, target_namespace
-from ingest.dbt.sync import column_of, dbt_records
-from ingest.eventlog import LogEntry, event_id_of
-from ingest.identity import table_dataset
-from ingest.source_sync import SourceRecord, SyncReport, record_time
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.ingest.dbt.mapping import map_entry
+from lineage_kg.ingest.dbt.profiles import ProfileError, profile_namespace, target_namespace
+from lineage_kg.ingest.dbt.sync import column_of, dbt_records
+from lineage_kg.ingest.eventlog import LogEntry, event_id_of
+from lineage_kg.ingest.identity import table_dataset
+from lineage_kg.ingest.source_sync import SourceRecord, SyncReport, record_time
 
 NS = "postgres://db:5432"
 GENERATED = "2024-05-01T10:00:00.000000Z"

@@ -12,9 +12,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest.decisions.files import read_decisions
-from ingest.decisions.records import validate_items
-from ingest.eventlog import EventLog
+from lineage_kg.ingest.decisions.files import read_decisions
+from lineage_kg.ingest.decisions.records import validate_items
+from lineage_kg.ingest.eventlog import EventLog
 
 LKG = Path(sys.executable).with_name("lkg")
 HEAD = "decision_id,timestamp,decision_point,model,version,alias,features,outcome\n"

@@ -7,15 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from graph.embedded import EmbeddedStore
-from graph.errors import InvalidArgument
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction, MutationBatch, Provenance
-from ingest.decisions.mapping import map_entry
-from ingest.decisions.projection import DecisionProjection
-from ingest.decisions.records import decision_event, validate_items
-from ingest.eventlog import EventLog, NewEvent
-from queries.decisions import Selection, counts_by_model_version, get_decision, list_decisions
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.errors import InvalidArgument
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction, MutationBatch, Provenance
+from lineage_kg.ingest.decisions.mapping import map_entry
+from lineage_kg.ingest.decisions.projection import DecisionProjection
+from lineage_kg.ingest.decisions.records import decision_event, validate_items
+from lineage_kg.ingest.eventlog import EventLog, NewEvent
+from lineage_kg.queries.decisions import (
+    Selection,
+    counts_by_model_version,
+    get_decision,
+    list_decisions,
+)
 
 MODEL = NodeKey.of(NodeKind.MODEL, registry="mlflow", name="credit-risk")
 MV4 = NodeKey.of(NodeKind.MODEL_VERSION, registry="mlflow", name="credit-risk", version="4")

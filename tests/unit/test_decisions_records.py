@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ingest.decisions.mapping import map_entry
-from ingest.decisions.records import decision_event, validate_items
-from ingest.eventlog import LogEntry
+from lineage_kg.ingest.decisions.mapping import map_entry
+from lineage_kg.ingest.decisions.records import decision_event, validate_items
+from lineage_kg.ingest.eventlog import LogEntry
 
 
 def item(i: int = 1, **extra: object) -> dict[str, object]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from ingest.eventlog import EventLog, NewEvent, event_id_of
+from lineage_kg.ingest.eventlog import EventLog, NewEvent, event_id_of
 
 
 def event(n: int) -> NewEvent:

@@ -13,7 +13,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from cli.export import (
+from lineage_kg.cli.export import (
     CSV_COLUMNS,
     DOWNSTREAM_OF,
     ExportFormat,
@@ -28,11 +28,11 @@ from cli.export import (
     to_json,
     to_png,
 )
-from graph.embedded import EmbeddedStore
-from graph.model import NodeKey, NodeKind
-from ingest.demo import PG, demo_batch
-from queries.accountability import accountability
-from queries.impact import impact
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.model import NodeKey, NodeKind
+from lineage_kg.ingest.demo import PG, demo_batch
+from lineage_kg.queries.accountability import accountability
+from lineage_kg.queries.impact import impact
 
 ORDERS = NodeKey.of(NodeKind.DATASET, namespace=PG, name="shop.public.orders")
 AMOUNT = NodeKey.of(NodeKind.COLUMN, namespace=PG, name="shop.public.orders", field="amount")

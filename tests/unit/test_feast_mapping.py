@@ -13,17 +13,17 @@ from typing import Any
 
 import pytest
 
-from graph.embedded import EmbeddedStore
-from graph.model import NodeKey, NodeKind
-from ingest.eventlog import EventLog, LogEntry
-from ingest.feast.mapping import UnknownFeastRecord, map_entry
-from ingest.feast.read import FeastRepo, read_config
-from ingest.feast.records import DataSource, RegistryDump, RepoConfig
-from ingest.feast.sync import SourceResolver, dtype_name, feast_records, sync_feast
-from ingest.identity import table_dataset
-from ingest.projector import Projector
-from ingest.source_sync import SourceRecord, SyncReport
-from ingest.sources import FEAST, default_mappers
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.model import NodeKey, NodeKind
+from lineage_kg.ingest.eventlog import EventLog, LogEntry
+from lineage_kg.ingest.feast.mapping import UnknownFeastRecord, map_entry
+from lineage_kg.ingest.feast.read import FeastRepo, read_config
+from lineage_kg.ingest.feast.records import DataSource, RegistryDump, RepoConfig
+from lineage_kg.ingest.feast.sync import SourceResolver, dtype_name, feast_records, sync_feast
+from lineage_kg.ingest.identity import table_dataset
+from lineage_kg.ingest.projector import Projector
+from lineage_kg.ingest.source_sync import SourceRecord, SyncReport
+from lineage_kg.ingest.sources import FEAST, default_mappers
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DUMP = json.loads((FIXTURES / "feast_dump" / "registry_dump.json").read_text())

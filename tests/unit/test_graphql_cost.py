@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from graphql import parse, validate
 
-from api.graphql.cost import MAX_COST
-from api.graphql.limits import DocumentLimits as CostLimit
-from api.graphql.schema import schema
+from lineage_kg.api.graphql.cost import MAX_COST
+from lineage_kg.api.graphql.limits import DocumentLimits as CostLimit
+from lineage_kg.api.graphql.schema import schema
 
 FIELDS = "edges { node { distance certainty owners node { id kind display props } } }"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
-from graph.sides.history import EntryType, HistoryEntry, decode_cursor, history_entries
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
+from lineage_kg.graph.sides.history import EntryType, HistoryEntry, decode_cursor, history_entries
 
 T = EntryType
 PROV = Provenance("openlineage", "ev-1", "2026-03-01T01:00:00+01:00")

@@ -3,7 +3,7 @@
 The map is built from the source with `ast` — nothing is imported, so no import side effects —
 and holds every import, at module level or inside a function (a lazy import is still an arrow).
 It fails on any import circle, on an arrow across the layers the wrong way, and on any module
-other than the composition root (lineage_kg/runtime.py) that opens the event log, the store,
+other than the composition root (service/runtime.py) that opens the event log, the store,
 the side tables or the projector.
 
 Modules are named here by their room (`graph.model`); the installed names carry the one
@@ -13,13 +13,14 @@ distribution package in front (`lineage_kg.graph.model`, pyproject.toml's packag
 from __future__ import annotations
 
 import ast
+import tomllib
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 ROOMS = ("graph", "ingest", "queries", "api", "cli")  # each a top-level folder
-PRODUCT = ("lineage_kg", *ROOMS)
+PRODUCT = ("service", *ROOMS)  # service/ is the package lineage_kg itself
 PACKAGE = "lineage_kg"
 RUNTIME = "lineage_kg.runtime"
 
@@ -44,8 +45,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 OPTIONAL = {
     (_short(a), _short(b))
     for a, b in (
-        ("cli.generate", "benchmarks.synthetic.write"),
-        ("cli.service", "tools.neo4j_server"),
+        ("lineage_kg.cli.generate", "benchmarks.synthetic.write"),
+        ("lineage_kg.cli.service", "tools.neo4j_server"),
     )
 }
 # Calls that open a part of the service; only the composition root makes them (the stores'
@@ -55,15 +56,16 @@ OPENERS: dict[str, set[str]] = {
     "open_store": {RUNTIME},
     "Projector": {RUNTIME},
     "side_projections": {RUNTIME},
-    "Neo4jStore": {"graph.factory"},
-    "EmbeddedStore": {"graph.factory"},
-    "DecisionProjection": {"ingest.sources"},
-    "DecisionTable": {"ingest.decisions.projection"},
+    "Neo4jStore": {"lineage_kg.graph.factory"},
+    "EmbeddedStore": {"lineage_kg.graph.factory"},
+    "DecisionProjection": {"lineage_kg.ingest.sources"},
+    "DecisionTable": {"lineage_kg.ingest.decisions.projection"},
 }
 
 
 def _module_name(path: Path) -> str:
     parts = path.relative_to(ROOT).with_suffix("").parts
+    parts = (PACKAGE, *parts[1:]) if parts[0] == "service" else parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -122,7 +124,7 @@ def _room(module: str) -> str:
 
 def test_the_map_covers_every_room() -> None:
     rooms = {_room(m) for m in modules()}
-    assert rooms == set(PRODUCT)
+    assert rooms == {PACKAGE, *ROOMS}
     assert RUNTIME in modules()
 
 
@@ -202,3 +204,41 @@ def test_the_log_file_is_named_once() -> None:
         if isinstance(node, ast.Constant) and node.value == "events.sqlite3"
     )
     assert named == [RUNTIME]
+
+
+def _package_dirs() -> dict[str, Path]:
+    """Every package of the product (installed name -> folder)."""
+    found = {}
+    for room in PRODUCT:
+        for init in sorted((ROOT / room).rglob("__init__.py")):
+            name = _module_name(init)
+            found[name if name.startswith(PACKAGE) else f"{PACKAGE}.{name}"] = init.parent
+    return found
+
+
+def test_the_wheel_holds_one_package_with_every_room() -> None:
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert set(setuptools["packages"]) == set(_package_dirs())
+    assert setuptools["package-dir"] == {PACKAGE: "service"} | {f"{PACKAGE}.{r}": r for r in ROOMS}
+
+
+def test_imports_name_the_one_package() -> None:
+    """A room imported by its bare name (`graph.model`) would be a second copy of the module
+    beside `lineage_kg.graph.model`: everything, tests and benchmarks too, uses the long name."""
+    bare = []
+    for folder in (*PRODUCT, "tests", "benchmarks", "tools"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom) and not node.level
+                    else []
+                )
+                bare += [
+                    f"{path.relative_to(ROOT)}:{node.lineno} {n}"
+                    for n in names
+                    if n.split(".")[0] in ROOMS
+                ]
+    assert bare == []

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest import chain, logcheck
-from ingest.eventlog import EventLog, NewEvent
+from lineage_kg.ingest import chain, logcheck
+from lineage_kg.ingest.eventlog import EventLog, NewEvent
 
 TIME = "2026-02-01T00:00:00.000000Z"
 

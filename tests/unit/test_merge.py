@@ -5,9 +5,16 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 
-from graph.merge import plan, rekey, rewrite
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import DatasetLink, Direction, EdgeKey, EdgeRetire, EdgeUpsert, Provenance
+from lineage_kg.graph.merge import plan, rekey, rewrite
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import (
+    DatasetLink,
+    Direction,
+    EdgeKey,
+    EdgeRetire,
+    EdgeUpsert,
+    Provenance,
+)
 
 PROV = Provenance("openlineage", "e-1", "2026-03-01T10:00:00Z")
 

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from graph.embedded import EmbeddedStore
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction
-from ingest.eventlog import LogEntry, event_id_of
-from ingest.identity import metastore_table
-from ingest.mlflow.mapping import (
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.ingest.eventlog import LogEntry, event_id_of
+from lineage_kg.ingest.identity import metastore_table
+from lineage_kg.ingest.mlflow.mapping import (
     feature_service_of,
     map_entry,
     model_key,
@@ -22,9 +22,9 @@ from ingest.mlflow.mapping import (
     prop_key,
     version_key,
 )
-from ingest.openlineage.naming import dataset_key
-from ingest.source_sync import record_time
-from ingest.sources import MLFLOW
+from lineage_kg.ingest.openlineage.naming import dataset_key
+from lineage_kg.ingest.source_sync import record_time
+from lineage_kg.ingest.sources import MLFLOW
 
 T1, T2 = 1_767_225_600_000, 1_767_312_000_000  # 2026-01-01, 2026-01-02 (epoch ms)
 RUN = "a1b2c3d4e5f60718293a4b5c6d7e8f90"

@@ -2,10 +2,17 @@ from __future__ import annotations
 
 import pytest
 
-from graph.model import EDGE_SPECS, KEY_FIELDS, Certainty, EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction, EdgeKey, EdgeRetire, MutationBatch, NodeUpsert, Provenance
-from graph.records import merge_edge, merge_node, retire_edge
-from graph.timefmt import canonical_time
+from lineage_kg.graph.model import EDGE_SPECS, KEY_FIELDS, Certainty, EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import (
+    Direction,
+    EdgeKey,
+    EdgeRetire,
+    MutationBatch,
+    NodeUpsert,
+    Provenance,
+)
+from lineage_kg.graph.records import merge_edge, merge_node, retire_edge
+from lineage_kg.graph.timefmt import canonical_time
 
 P1 = Provenance("openlineage", "e1", "2024-01-01T00:00:00Z")
 P2 = Provenance("dbt", "e2", "2024-01-02T00:00:00Z")

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.concurrency import run_in_threadpool
 
-from api.app import create_app
-from api.observability import (
+from lineage_kg.api.app import create_app
+from lineage_kg.api.observability import (
     RequestIdFilter,
     configure_logging,
     json_formatter,
@@ -24,7 +24,7 @@ from api.observability import (
     request_id_from,
     request_id_var,
 )
-from graph.embedded import EmbeddedStore
+from lineage_kg.graph.embedded import EmbeddedStore
 from lineage_kg.settings import Settings
 
 # ---- request ids --------------------------------------------------------------------------------

@@ -20,12 +20,12 @@ from typing import Any
 
 import pytest
 
-from graph.embedded import EmbeddedStore
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction
-from graph.records import StoredEdge
-from graph.timefmt import canonical_time
-from ingest.openlineage.mapping import map_event
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.records import StoredEdge
+from lineage_kg.graph.timefmt import canonical_time
+from lineage_kg.ingest.openlineage.mapping import map_event
 
 # ../shared sits beside the checkout, here and in CI; a missing corpus is a failure, not a skip
 _DEFAULT = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "openlineage"

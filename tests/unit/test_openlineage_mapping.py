@@ -9,13 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graph.embedded import EmbeddedStore
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction
-from graph.records import StoredEdge
-from ingest.openlineage.identity import canonical_dataset
-from ingest.openlineage.mapping import UnmappableEvent, map_event
-from ingest.openlineage.naming import normalise_namespace
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.records import StoredEdge
+from lineage_kg.ingest.openlineage.identity import canonical_dataset
+from lineage_kg.ingest.openlineage.mapping import UnmappableEvent, map_event
+from lineage_kg.ingest.openlineage.naming import normalise_namespace
 
 PG = "postgres://db:5432"
 T1, T2, T3 = "2024-05-01T10:00:00Z", "2024-05-01T11:00:00Z", "2024-05-01T12:00:00Z"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ingest.openlineage.validate import EventKind, InvalidEvent, validate_event
+from lineage_kg.ingest.openlineage.validate import EventKind, InvalidEvent, validate_event
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "openlineage"
 # Spec-required fields our intake does not insist on (Marquez does not either): metadata that

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.eventlog import EventLog
-from ingest.source_sync import SourceRecord, append_records
+from lineage_kg.ingest.eventlog import EventLog
+from lineage_kg.ingest.source_sync import SourceRecord, append_records
 
 
 def _sync(log: EventLog, body: dict, when: str, identity: str = "model.x") -> tuple[int, int]:

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from graph.embedded import EmbeddedStore
-from graph.model import EdgeKind, NodeKey, NodeKind
-from graph.mutations import Direction
-from graph.timefmt import canonical_time
-from ingest.openlineage.mapping import map_event
-from ingest.sql_lineage import parse_sql, sql_column_flows
-from ingest.sql_select import Statement, positional_query, select_list
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.timefmt import canonical_time
+from lineage_kg.ingest.openlineage.mapping import map_event
+from lineage_kg.ingest.sql_lineage import parse_sql, sql_column_flows
+from lineage_kg.ingest.sql_select import Statement, positional_query, select_list
 from tests.openlineage_sql_events import (
     COLUMN_LINEAGE,
     COMPLETE_AT,

@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Self
 from lineage_kg.settings import Settings
 
 if TYPE_CHECKING:
-    from graph.sides.decisions import DecisionTable
-    from graph.store import GraphStore
-    from ingest.eventlog import EventLog
-    from ingest.projector import Projector, ProjectorStatus
-    from ingest.sources import SideProjection
+    from lineage_kg.graph.sides.decisions import DecisionTable
+    from lineage_kg.graph.store import GraphStore
+    from lineage_kg.ingest.eventlog import EventLog
+    from lineage_kg.ingest.projector import Projector, ProjectorStatus
+    from lineage_kg.ingest.sources import SideProjection
 
 # the durable event log, in the settings' data dir: the one place its file name is written
 LOG_FILE = "events.sqlite3"
@@ -40,7 +40,7 @@ def log_path(settings: Settings) -> Path:
 def open_log_at(path: Path) -> EventLog:
     """A log file named explicitly (`lkg verify FILE`, a backup's copy), opened as the service
     opens its own (which adds what an older file lacks, e.g. the hash chain)."""
-    from ingest.eventlog import EventLog
+    from lineage_kg.ingest.eventlog import EventLog
 
     return EventLog(path)
 
@@ -61,7 +61,7 @@ class Runtime:
     @cached_property
     def log(self) -> EventLog:
         """The durable event log: the source of truth every other part follows."""
-        from ingest.eventlog import EventLog
+        from lineage_kg.ingest.eventlog import EventLog
 
         return EventLog(log_path(self.settings))
 
@@ -71,7 +71,7 @@ class Runtime:
         query timeout), else the embedded one."""
         if self._given_store is not None:
             return self._given_store
-        from graph.factory import open_store
+        from lineage_kg.graph.factory import open_store
 
         s = self.settings
         return open_store(
@@ -86,21 +86,21 @@ class Runtime:
     @cached_property
     def side(self) -> list[SideProjection]:
         """The tables kept beside the graph (the decisions), following the log."""
-        from ingest.sources import side_projections
+        from lineage_kg.ingest.sources import side_projections
 
         return side_projections(self.settings.data_dir)
 
     @property
     def decisions(self) -> DecisionTable | None:
-        from ingest.decisions.projection import table_of
+        from lineage_kg.ingest.decisions.projection import table_of
 
         return table_of(self.side)
 
     @cached_property
     def projector(self) -> Projector:
         """The one writer of the graph (and, through its side projections, of the side tables)."""
-        from ingest.projector import Projector
-        from ingest.sources import default_mappers
+        from lineage_kg.ingest.projector import Projector
+        from lineage_kg.ingest.sources import default_mappers
 
         return Projector(
             self.log,
