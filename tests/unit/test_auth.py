@@ -4,6 +4,7 @@ the auth mode decision and the per-key rate limit."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -199,7 +200,10 @@ def test_guard_authenticates_bearer_keys(keys: KeyStore) -> None:
     guard = Guard(AuthMode.REQUIRED, keys, None)
 
     def authenticate(header: str | None, on: Guard = guard) -> Principal:
-        return asyncio.run(on.authenticate(header))
+        # a loop of its own, on a thread of its own: the browser tests' session-wide
+        # sync_playwright keeps an event loop running on the main thread
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, on.authenticate(header)).result()
 
     _, token = keys.create("k", [Scope.READ])
     assert authenticate(f"Bearer {token}").key is not None
