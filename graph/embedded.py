@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import networkx as nx
 
@@ -255,3 +256,38 @@ class EmbeddedStore(GraphStore):
             self._links.clear()
             self._links_to.clear()
             self._checkpoint = 0
+
+    # ---- the whole state, for a snapshot (service/runtime.py, graph/snapshot.py) ------------
+    def export_state(self) -> EmbeddedState:
+        """The store's whole state (graph, alias indexes, checkpoint) as one picklable object,
+        copied under the lock so it is one committed state and shares nothing the store changes
+        later: it can be written out while the projector goes on. Records are copied one level
+        deep; their values are never changed in place (graph/records.py replaces them)."""
+        with self._lock:
+            return EmbeddedState(
+                graph=self._g.copy(),
+                aliases={alias: set(ids) for alias, ids in self._aliases.items()},
+                links=dict(self._links),
+                links_to={canonical: set(ids) for canonical, ids in self._links_to.items()},
+                checkpoint=self._checkpoint,
+            )
+
+    @classmethod
+    def from_state(cls, state: EmbeddedState) -> EmbeddedStore:
+        """A store holding `state` (from `export_state`), taking it over without copying."""
+        store = cls()
+        store._g = state.graph
+        store._aliases, store._links, store._links_to = state.aliases, state.links, state.links_to
+        store._checkpoint = state.checkpoint
+        return store
+
+
+@dataclass(slots=True)
+class EmbeddedState:
+    """Everything an `EmbeddedStore` holds; `export_state` / `from_state`."""
+
+    graph: nx.MultiDiGraph
+    aliases: dict[str, set[str]]
+    links: dict[str, str]
+    links_to: dict[str, set[str]]
+    checkpoint: int
