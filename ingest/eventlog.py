@@ -233,6 +233,19 @@ class EventLog:
     def last_seq(self) -> int:
         return int(self._query("SELECT coalesce(max(seq), 0) FROM events")[0][0])
 
+    def entry_hash_at(self, seq: int) -> str | None:
+        """The chain hash of the entry at `seq` (ingest/chain.py), None if there is none."""
+        rows = self._query("SELECT entry_hash FROM events WHERE seq = ?", (seq,))
+        return None if not rows or rows[0][0] is None else str(rows[0][0])
+
+    def anchor_problem(self, seq: int, digest: str) -> str | None:
+        """Why the entry at `seq` is no longer the one hashed `digest` (changed, the chain
+        rewritten through it, entries before it deleted: `chain.anchor_problem`), else None.
+        A copy of the graph made at `seq` follows this log only if this is None."""
+        with self._lock:
+            broken = chain.anchor_problem(self._db, seq, digest)
+        return None if broken is None else broken.problem
+
     def count(self) -> int:
         return int(self._query("SELECT count(*) FROM events")[0][0])
 
