@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.embedded import EmbeddedState, EmbeddedStore
 from lineage_kg.graph.store import GraphStore
 
 
@@ -27,3 +27,8 @@ def open_store(
         max_pool_size=pool_size,
         query_timeout=query_timeout,
     )
+
+
+def embedded_from_state(state: EmbeddedState) -> EmbeddedStore:
+    """The embedded store holding a state read back from a start-up snapshot (graph/snapshot.py)."""
+    return EmbeddedStore.from_state(state)
