@@ -6,6 +6,9 @@ no other module opens them, so they cannot drift apart (the pool size and query 
 settings give reach every store; every projector keeps the side tables). The import-map test
 (tests/unit/test_import_map.py) holds that line.
 
+The embedded store starts from its snapshot when one matches the log (service/snapshots.py), so
+a start projects only the log's tail; the snapshot is kept current off the request path.
+
 Parts are opened on first use: a command that only appends to the log (`lkg ingest`,
 `lkg sync …`) never connects to Neo4j — intake keeps accepting while the store is down — and
 `--project` opens the rest when it needs it.
@@ -13,28 +16,40 @@ Parts are opened on first use: a command that only appends to the log (`lkg inge
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Self, cast
 
 from lineage_kg.settings import Settings
 
 if TYPE_CHECKING:
+    from lineage_kg.graph.embedded import EmbeddedStore
     from lineage_kg.graph.sides.decisions import DecisionTable
     from lineage_kg.graph.store import GraphStore
     from lineage_kg.ingest.eventlog import EventLog
     from lineage_kg.ingest.projector import Projector, ProjectorStatus
     from lineage_kg.ingest.sources import SideProjection
+    from lineage_kg.snapshots import SnapshotKeeper
+
+log = logging.getLogger(__name__)
 
 # the durable event log, in the settings' data dir: the one place its file name is written
 LOG_FILE = "events.sqlite3"
+# the embedded store's start-up snapshot, beside the log (service/snapshots.py)
+SNAPSHOT_FILE = "embedded.snapshot"
 
 
 def log_path(settings: Settings) -> Path:
     """Where the settings keep the event log."""
     return settings.data_dir / LOG_FILE
+
+
+def snapshot_path(settings: Settings) -> Path:
+    """Where the settings keep the embedded store's snapshot."""
+    return settings.data_dir / SNAPSHOT_FILE
 
 
 def open_log_at(path: Path) -> EventLog:
@@ -51,6 +66,10 @@ class Runtime:
     def __init__(self, settings: Settings, store: GraphStore | None = None) -> None:
         self.settings = settings
         self._given_store = store  # a store handed in (tests) is used as is, never closed
+        # the snapshot the embedded store started from (its seq), or why one was not used
+        self.snapshot_seq: int | None = None
+        self.snapshot_refused: str | None = None
+        self._keeper: SnapshotKeeper | None = None
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, store: GraphStore | None = None) -> Runtime:
@@ -74,6 +93,8 @@ class Runtime:
         from lineage_kg.graph.factory import open_store
 
         s = self.settings
+        if not s.neo4j_uri and self._snapshots_on():
+            return self._embedded_from_snapshot()
         return open_store(
             s.neo4j_uri,
             user=s.neo4j_user,
@@ -110,6 +131,48 @@ class Runtime:
             side=self.side,
         )
 
+    # ---- the embedded store's snapshot -------------------------------------------------------
+    def _snapshots_on(self) -> bool:
+        # the demo graph is applied outside the log: a snapshot holding it would not match it
+        return self.settings.snapshot and not self.settings.demo
+
+    def _embedded_from_snapshot(self) -> GraphStore:
+        """The embedded store from a snapshot that matches the log, else empty (to be rebuilt
+        from the whole log); a snapshot that does not match is named in a warning."""
+        from lineage_kg.graph.factory import embedded_from_state, open_store
+        from lineage_kg.snapshots import load_checked
+
+        loaded, self.snapshot_refused = load_checked(snapshot_path(self.settings), self.log)
+        if loaded is None:
+            return open_store(None)
+        self.snapshot_seq = loaded.header.seq
+        log.info(
+            "embedded store loaded from its snapshot at seq %d (log at seq %d)",
+            loaded.header.seq,
+            self.log.last_seq(),
+        )
+        return embedded_from_state(loaded.state)
+
+    def snapshot_keeper(self) -> SnapshotKeeper | None:
+        """What keeps the embedded store's snapshot (None for Neo4j, a store handed in, or when
+        snapshots are off); started by `rebuild_embedded`, closed (with a last write) by `close`."""
+        if self._keeper is None and self._snapshots_on() and self._given_store is None:
+            if self.store.name != "embedded":
+                return None
+            from lineage_kg.snapshots import SnapshotKeeper
+
+            self._keeper = SnapshotKeeper(
+                cast("EmbeddedStore", self.store),
+                self.log,
+                snapshot_path(self.settings),
+                every=self.settings.snapshot_every,
+                after_seconds=self.settings.snapshot_after_seconds,
+                check_seconds=self.settings.snapshot_check_seconds,
+                last_seq=self.snapshot_seq or 0,
+                work=lambda: sum(self.projector.seconds.values()),
+            )
+        return self._keeper
+
     # ---- bringing the graph up to date -----------------------------------------------------
     def catch_up(self, progress: Callable[[int, int], None] | None = None) -> ProjectorStatus:
         """Project the log into the store up to its end. With `progress`, step by step:
@@ -126,11 +189,16 @@ class Runtime:
     def rebuild_embedded(
         self, progress: Callable[[int, int], None] | None = None
     ) -> ProjectorStatus | None:
-        """The embedded store holds nothing across restarts: rebuild it from the log. Neo4j
-        is left as it stands (the service's projector keeps it current); None then."""
+        """Bring the embedded store, which starts from its snapshot or empty, up to the log's
+        end; then keep its snapshot current (a first write at once when this replayed
+        `snapshot_every` events or more). Neo4j is left as it stands (the service's projector
+        keeps it current); None then."""
         if self.store.name != "embedded":
             return None
-        return self.catch_up(progress)
+        status = self.catch_up(progress)
+        if (keeper := self.snapshot_keeper()) is not None and not keeper.running:
+            keeper.start()  # its first check is now: a long replay is written at once
+        return status
 
     # ---- closing -----------------------------------------------------------------------------
     def close(self) -> None:
@@ -138,6 +206,8 @@ class Runtime:
         try:
             if "projector" in self.__dict__:
                 self.projector.stop()
+            if self._keeper is not None:  # the store is quiet now: a last snapshot if due
+                self._keeper.close()
             for projection in self.__dict__.get("side", []):
                 projection.close()
             if "store" in self.__dict__ and self._given_store is None:

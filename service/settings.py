@@ -43,6 +43,27 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), description="where the durable event log lives")
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="intake body limit")
     projector_batch_size: int = Field(500, ge=1, le=50_000)
+    # the embedded store's start-up snapshot (service/snapshots.py); Neo4j never uses one
+    snapshot: bool = Field(
+        True,
+        description="keep a snapshot of the embedded store in the data dir and start from it, "
+        "replaying only the log's tail (one that does not match the log is ignored, logged)",
+    )
+    snapshot_every: int = Field(
+        10_000,
+        ge=1,
+        description="write a new snapshot once the store is this many log entries past the "
+        "last one (checked in the background, after a start's replay and at a clean close)",
+    )
+    snapshot_after_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="or once the projector has spent this many seconds on the entries since "
+        "the last one (what a start would replay)",
+    )
+    snapshot_check_seconds: float = Field(
+        10.0, gt=0, description="how often the background writer checks whether one is due"
+    )
 
     # who may do what (api/auth.py, docs/security.md); unset: required when keys exist,
     # off on a loopback host without keys, and no start on other interfaces without keys
