@@ -27,15 +27,15 @@ edges into an output that brings a columnLineage facet.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from lineage_kg.graph.model import EdgeKind, NodeKey
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.naming import column_key
-from lineage_kg.ingest.openlineage.builder import EventGraph, facet, facets_of, log, text
-from lineage_kg.ingest.openlineage.columns import schema_columns
+from lineage_kg.ingest.facets import facet, facets_of, schema_columns, text
 from lineage_kg.ingest.sql_select import POSITION, SelectList, Statement, positional_query
 from lineage_kg.ingest.sql_select import select_list as find_select_list
 
@@ -43,6 +43,24 @@ try:
     from openlineage_sql import parse as _parse
 except ImportError:  # pragma: no cover - the package is a dependency; degrade, do not crash
     _parse = None
+
+log = logging.getLogger(__name__)
+
+
+class Retiring(Protocol):
+    """Where `supersede` retires edges: the mapper's event under construction (the OpenLineage
+    mapper's EventGraph), named here by what it does so this module needs no mapper."""
+
+    def retire(
+        self,
+        anchor: NodeKey,
+        kind: EdgeKind,
+        direction: Direction,
+        keep: set[NodeKey],
+        *,
+        disc: str | None = None,
+    ) -> None: ...
+
 
 # a dataset to match: its node and the names the SQL may call it by (event name, canonical name)
 Candidate = tuple[NodeKey, Sequence[str]]
@@ -248,7 +266,7 @@ def _columns_named(ds: Any) -> list[str]:
     return named
 
 
-def supersede(g: EventGraph, output: NodeKey, ds: Any) -> None:
+def supersede(g: Retiring, output: NodeKey, ds: Any) -> None:
     """The producer's column lineage for `output` replaces what SQL gave it: the SQL-derived FEEDS
     edges into the columns its columnLineage facet names and its schema facet lists stop being
     current (asOf still sees them). A facet that names no output column supersedes nothing."""

@@ -1,4 +1,4 @@
-"""The mutations of one event under construction, and small helpers to read facets safely.
+"""The mutations of one event under construction (the facet readers are in ingest/facets.py).
 
 Facets come from many producers in many shapes. Each facet is mapped inside `EventGraph.isolated`:
 if it is not what the spec says, the mutations it had added are dropped and a warning logged,
@@ -7,7 +7,6 @@ so one odd facet never costs the rest of the event.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,46 +21,9 @@ from lineage_kg.graph.mutations import (
     MutationBatch,
     Provenance,
 )
+from lineage_kg.ingest.facets import Facets, text
 
 log = logging.getLogger("lineage_kg.ingest.openlineage")
-
-Facets = dict[str, Any]
-
-
-def facets_of(part: object, key: str = "facets") -> Facets:
-    """The facet map of an event part (job, run, dataset); {} when absent or not a map."""
-    facets = part.get(key) if isinstance(part, dict) else None
-    return facets if isinstance(facets, dict) else {}
-
-
-def facet(facets: Facets, name: str) -> dict[str, Any] | None:
-    """One facet if it is an object and not marked deleted (a deletion cannot unset props)."""
-    value = facets.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        log.warning("skipping facet %s: expected an object, got %s", name, type(value).__name__)
-        return None
-    if value.get("_deleted") is True:
-        return None
-    return value
-
-
-def scalar(value: Any) -> str | int | float | bool | None:
-    """A prop value: scalars as they are, nested structures as JSON text."""
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return json_text(value)
-
-
-def text(value: Any) -> str | None:
-    """A string prop, or None if absent/empty; other scalars are stringified."""
-    value = scalar(value)
-    return None if value is None or value == "" else str(value)
-
-
-def json_text(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def tag_strings(tags: Any) -> list[str]:

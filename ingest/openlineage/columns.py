@@ -16,29 +16,10 @@ from typing import Any
 
 from lineage_kg.graph.model import COLUMN_LINEAGE, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
-from lineage_kg.ingest.openlineage.builder import EventGraph, log, scalar, text
+from lineage_kg.graph.naming import column_key, dataset_of
+from lineage_kg.ingest.facets import scalar, schema_columns, text
+from lineage_kg.ingest.openlineage.builder import EventGraph, log
 from lineage_kg.ingest.openlineage.identity import AliasTable
-from lineage_kg.ingest.openlineage.naming import column_key, dataset_of
-
-
-def schema_columns(fields: Any, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
-    """Schema fields flattened depth-first: nested struct fields as "parent.child".
-
-    Raises TypeError if `fields` is not a list: then the whole facet is unreadable.
-    Entries without a name are skipped.
-    """
-    if not isinstance(fields, list):
-        raise TypeError(f"schema fields must be a list, got {type(fields).__name__}")
-    flat: list[tuple[str, dict[str, Any]]] = []
-    for entry in fields:
-        name = text(entry.get("name")) if isinstance(entry, dict) else None
-        if name is None:
-            continue
-        path = f"{prefix}{name}"
-        flat.append((path, entry))
-        if entry.get("fields"):
-            flat.extend(schema_columns(entry["fields"], f"{path}."))
-    return flat
 
 
 def map_schema(

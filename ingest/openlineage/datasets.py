@@ -6,18 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 from lineage_kg.graph.model import EdgeKind, NodeKey
-from lineage_kg.ingest.openlineage.builder import (
-    EventGraph,
-    facet,
-    facets_of,
-    json_text,
-    scalar,
-    tag_strings,
-    text,
-)
+from lineage_kg.graph.naming import column_key
+from lineage_kg.ingest.facets import facet, facets_of, json_text, scalar, text
+from lineage_kg.ingest.openlineage.builder import EventGraph, tag_strings
 from lineage_kg.ingest.openlineage.columns import map_column_lineage, map_schema
 from lineage_kg.ingest.openlineage.identity import AliasTable, dataset_aliases, other_names
-from lineage_kg.ingest.openlineage.naming import column_key
 from lineage_kg.ingest.openlineage.owners import map_ownership
 
 Handler = Callable[[EventGraph, NodeKey, dict[str, Any], AliasTable], None]

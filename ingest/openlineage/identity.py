@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from lineage_kg.graph.model import NodeKey
-from lineage_kg.ingest.openlineage.builder import facet, facets_of, log
-from lineage_kg.ingest.openlineage.naming import dataset_key
+from lineage_kg.graph.naming import dataset_key
+from lineage_kg.ingest.facets import facet, facets_of
+from lineage_kg.ingest.openlineage.builder import log
 
 _TABLE = "TABLE"
 

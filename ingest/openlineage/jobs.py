@@ -6,8 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from lineage_kg.graph.model import NodeKey
-from lineage_kg.ingest.openlineage.builder import EventGraph, facet, facets_of, tag_strings, text
-from lineage_kg.ingest.openlineage.naming import job_key
+from lineage_kg.graph.naming import job_key
+from lineage_kg.ingest.facets import facet, facets_of, text
+from lineage_kg.ingest.openlineage.builder import EventGraph, tag_strings
 from lineage_kg.ingest.openlineage.owners import map_ownership
 
 Handler = Callable[[EventGraph, NodeKey, dict[str, Any]], None]

@@ -20,14 +20,11 @@ from typing import Any
 
 from lineage_kg.graph.model import EdgeKind, NodeKey
 from lineage_kg.graph.mutations import Direction, MutationBatch, Provenance
+from lineage_kg.graph.naming import version_key
 from lineage_kg.ingest.eventlog import LogEntry
-from lineage_kg.ingest.openlineage.builder import EventGraph, facet, facets_of, log
-from lineage_kg.ingest.openlineage.columns import (
-    add_feed,
-    lineage_authority,
-    lineage_inputs,
-    schema_columns,
-)
+from lineage_kg.ingest.facets import facet, facets_of, schema_columns
+from lineage_kg.ingest.openlineage.builder import EventGraph, log
+from lineage_kg.ingest.openlineage.columns import add_feed, lineage_authority, lineage_inputs
 from lineage_kg.ingest.openlineage.datasets import (
     dataset_version,
     map_dataset_facets,
@@ -36,7 +33,6 @@ from lineage_kg.ingest.openlineage.datasets import (
 )
 from lineage_kg.ingest.openlineage.identity import AliasTable, canonical_dataset
 from lineage_kg.ingest.openlineage.jobs import integration, map_job, sql_query
-from lineage_kg.ingest.openlineage.naming import version_key
 from lineage_kg.ingest.openlineage.retirement import retire_replaced_feeds
 from lineage_kg.ingest.openlineage.runs import map_run
 from lineage_kg.ingest.openlineage.validate import SOURCE

@@ -6,7 +6,8 @@ from typing import Any
 
 from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.naming import owner_id
-from lineage_kg.ingest.openlineage.builder import EventGraph, text
+from lineage_kg.ingest.facets import text
+from lineage_kg.ingest.openlineage.builder import EventGraph
 
 __all__ = ["map_ownership", "owner_id"]  # owner_id: the rule lives in graph/naming.py
 

@@ -35,9 +35,9 @@ from typing import Any
 from lineage_kg.graph.merge import dataset_id
 from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import DatasetLink, Direction, EdgeRetire, EdgeUpsert, NodeUpsert
+from lineage_kg.graph.naming import normalise_namespace
 from lineage_kg.graph.store import GraphStore, StoreUnavailable
 from lineage_kg.ingest.openlineage.mapping import map_event
-from lineage_kg.ingest.openlineage.naming import normalise_namespace
 
 NAMESPACED = frozenset(
     {

@@ -17,10 +17,11 @@ from typing import Any
 
 from lineage_kg.graph.model import EdgeKind, NodeKey
 from lineage_kg.graph.mutations import Direction
-from lineage_kg.ingest.openlineage.builder import EventGraph, facet, facets_of
-from lineage_kg.ingest.openlineage.columns import column_flows, schema_columns
+from lineage_kg.graph.naming import column_key
+from lineage_kg.ingest.facets import facet, facets_of, schema_columns
+from lineage_kg.ingest.openlineage.builder import EventGraph
+from lineage_kg.ingest.openlineage.columns import column_flows
 from lineage_kg.ingest.openlineage.identity import AliasTable
-from lineage_kg.ingest.openlineage.naming import column_key
 
 
 def retire_replaced_feeds(

@@ -10,16 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.naming import job_key
 from lineage_kg.graph.timefmt import canonical_time
-from lineage_kg.ingest.openlineage.builder import (
-    EventGraph,
-    facet,
-    facets_of,
-    log,
-    tag_strings,
-    text,
-)
-from lineage_kg.ingest.openlineage.naming import job_key
+from lineage_kg.ingest.facets import facet, facets_of, text
+from lineage_kg.ingest.openlineage.builder import EventGraph, log, tag_strings
 
 ENDED = frozenset({"COMPLETE", "FAIL", "ABORT"})
 # OTHER is not a state change (it carries extra facets mid-run), so it leaves `state` alone

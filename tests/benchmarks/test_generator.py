@@ -21,6 +21,7 @@ from benchmarks.synthetic.src_models import FEAST_PROJECT, make_estate, view_nam
 from lineage_kg.cli.app import app
 from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.naming import dataset_key
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.ingest.decisions.projection import DecisionProjection
 from lineage_kg.ingest.eventlog import EventLog
@@ -28,7 +29,6 @@ from lineage_kg.ingest.files import read_events
 from lineage_kg.ingest.intake import accept_many
 from lineage_kg.ingest.mlflow.client import MlflowApiError, NotFound
 from lineage_kg.ingest.mlflow.dump import MlflowDumpClient
-from lineage_kg.ingest.openlineage.naming import dataset_key
 from lineage_kg.ingest.projector import Projector
 from lineage_kg.ingest.source_sync import SyncReport
 from lineage_kg.ingest.sources import default_mappers

@@ -1,7 +1,7 @@
 """Cypher-injection strings as job and dataset namespaces, names and field names in real
 OpenLineage events, ingested into both stores: each is stored and returned verbatim by GraphQL
 `node` and `search` (dataset namespaces as the identity rule normalises them, see
-ingest/openlineage/naming.py), and nothing else in the graph changes (nothing deleted)."""
+graph/naming.py), and nothing else in the graph changes (nothing deleted)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lineage_kg.api.app import create_app
+from lineage_kg.graph.naming import dataset_key, job_key
 from lineage_kg.graph.store import GraphStore
-from lineage_kg.ingest.openlineage.naming import dataset_key, job_key
 from lineage_kg.settings import Settings
 from tests.faults.load import run_event
 

@@ -25,13 +25,13 @@ from sources.real_sources import MlflowServer, mlflow_server, run_source_python
 
 from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.naming import column_key, dataset_key
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.ingest.eventlog import EventLog, NewEvent
 from lineage_kg.ingest.identity import metastore_table
 from lineage_kg.ingest.mlflow.client import MlflowApiError, MlflowRestClient, NotFound
 from lineage_kg.ingest.mlflow.mapping import model_key, version_key
 from lineage_kg.ingest.mlflow.sync import sync_mlflow
-from lineage_kg.ingest.openlineage.naming import column_key, dataset_key
 from lineage_kg.ingest.projector import Projector
 from lineage_kg.ingest.source_sync import SyncReport
 from lineage_kg.ingest.sources import default_mappers

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 
 from lineage_kg.graph.model import NodeKey
+from lineage_kg.graph.naming import dataset_key, normalise_namespace
 from lineage_kg.ingest.identity import (
     dataset_from_uri,
     namespace_of,
     table_dataset,
     unquote_identifier,
 )
-from lineage_kg.ingest.openlineage.naming import dataset_key, normalise_namespace
 
 ORDERS = dataset_key("postgres://db:5432", "analytics.public.orders")
 

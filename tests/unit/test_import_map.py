@@ -242,3 +242,23 @@ def test_imports_name_the_one_package() -> None:
                     if n.split(".")[0] in ROOMS
                 ]
     assert bare == []
+
+
+def _reach(start: str) -> set[str]:
+    """Every product module `start` imports, directly or through others."""
+    seen, todo = set(), [start]
+    while todo:
+        for target in import_map().get(todo.pop(), set()):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def test_shared_ingest_parts_need_no_openlineage_mapper() -> None:
+    """The SQL lineage (dbt, Feast and OpenLineage use it) and the facet readers sit beside
+    the sources, not inside one: they reach nothing of ingest/openlineage/."""
+    for shared in ("ingest.sql_lineage", "ingest.facets"):
+        assert shared in modules()
+        inside = sorted(m for m in _reach(shared) if m.startswith("ingest.openlineage"))
+        assert inside == [], f"{shared} reaches {inside}"

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from lineage_kg.graph.embedded import EmbeddedStore
 from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.naming import dataset_key
 from lineage_kg.ingest.eventlog import LogEntry, event_id_of
 from lineage_kg.ingest.identity import metastore_table
 from lineage_kg.ingest.mlflow.mapping import (
@@ -22,7 +23,6 @@ from lineage_kg.ingest.mlflow.mapping import (
     prop_key,
     version_key,
 )
-from lineage_kg.ingest.openlineage.naming import dataset_key
 from lineage_kg.ingest.source_sync import record_time
 from lineage_kg.ingest.sources import MLFLOW
 

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from lineage_kg.graph.embedded import EmbeddedStore
 from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.naming import normalise_namespace
 from lineage_kg.graph.records import StoredEdge
 from lineage_kg.ingest.openlineage.identity import canonical_dataset
 from lineage_kg.ingest.openlineage.mapping import UnmappableEvent, map_event
-from lineage_kg.ingest.openlineage.naming import normalise_namespace
 
 PG = "postgres://db:5432"
 T1, T2, T3 = "2024-05-01T10:00:00Z", "2024-05-01T11:00:00Z", "2024-05-01T12:00:00Z"
