@@ -276,8 +276,12 @@ def _key(row: tuple[Any, ...]) -> ApiKey:
     )
 
 
+# the API keys, in the settings' data dir: the one place their file name is written
+KEYS_FILE = "keys.sqlite3"
+
+
 def keys_path(data_dir: Path) -> Path:
-    return data_dir / "keys.sqlite3"
+    return data_dir / KEYS_FILE
 
 
 def is_loopback(host: str) -> bool:

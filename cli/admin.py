@@ -28,13 +28,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from lineage_kg.api.auth import KEYS_FILE
 from lineage_kg.cli.common import console
 from lineage_kg.graph.timefmt import now
 from lineage_kg.ingest import chain, logcheck
+from lineage_kg.ingest.decisions.projection import DECISIONS_FILE
 from lineage_kg.runtime import LOG_FILE, Runtime, open_log_at
 from lineage_kg.settings import Settings
 
-LOG, DECISIONS, KEYS = LOG_FILE, "decisions.sqlite3", "keys.sqlite3"
+LOG, DECISIONS, KEYS = LOG_FILE, DECISIONS_FILE, KEYS_FILE
 # copied in this order: the log last, so it is at least as new as every table that follows it
 FILES = (KEYS, DECISIONS, LOG)
 MANIFEST = "backup.json"

@@ -33,6 +33,9 @@ from lineage_kg.ingest.eventlog import EventLog, LogEntry
 
 log = logging.getLogger(__name__)
 
+# the decisions table, in the settings' data dir: the one place its file name is written
+DECISIONS_FILE = "decisions.sqlite3"
+
 
 @dataclass(slots=True)
 class ProjectionCounts:
@@ -114,7 +117,7 @@ class DecisionProjection:
 
     @classmethod
     def at(cls, data_dir: Path, **options: Any) -> DecisionProjection:
-        return cls(DecisionTable(data_dir / "decisions.sqlite3"), **options)
+        return cls(DecisionTable(data_dir / DECISIONS_FILE), **options)
 
     def catch_up(self, log_: EventLog, store: GraphStore, upto: int) -> None:
         if not self._restored:

@@ -196,14 +196,23 @@ def test_only_the_composition_root_opens_the_service() -> None:
     assert found == [], "opened outside the composition root:\n" + "\n".join(found)
 
 
-def test_the_log_file_is_named_once() -> None:
-    named = sorted(
-        name
-        for name, tree in modules().items()
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Constant) and node.value == "events.sqlite3"
-    )
-    assert named == [RUNTIME]
+def test_each_data_file_is_named_once() -> None:
+    """The files of the data dir: each name written in one module, imported where needed."""
+    owners = {
+        "events.sqlite3": [RUNTIME],
+        "decisions.sqlite3": ["ingest.decisions.projection"],
+        "keys.sqlite3": ["api.auth"],
+    }
+    named = {
+        file: sorted(
+            name
+            for name, tree in modules().items()
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and node.value == file
+        )
+        for file in owners
+    }
+    assert named == owners
 
 
 def _package_dirs() -> dict[str, Path]:
