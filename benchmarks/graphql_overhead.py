@@ -1,0 +1,317 @@
+"""What GraphQL costs on top of the question: each question answered directly (the `queries/`
+function the resolver calls), through FastAPI + Strawberry in-process (TestClient, no socket),
+and over real HTTP (`lkg serve` on loopback), same starts, interleaved, every reply checked
+against the direct answer.
+
+    python -m benchmarks.graphql_overhead --nodes 10000 --starts 40 --rounds 3 [--profile FILE]
+
+A generated estate goes into an event log; the in-process app rebuilds its embedded store from
+it as `lkg serve` does, and the direct calls use that app's own store and decisions table (the
+same objects). `lkg serve` runs on a copy of the data dir. Questions: impact (a full page of up
+to 1,000 items, every field, paths included), the decision trace, the audit trail, and the
+accountability map of the largest team. The ratio is HTTP (or in-process) p50 over direct p50;
+the issue's target (19, target 2) is HTTP <= 1.3x direct for impact. `--profile FILE` writes a
+cProfile of the in-process impact requests (pstats) instead of timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import random
+import shutil
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+
+from benchmarks.harness import RESULTS, Service, percentiles, save, scratch_dir
+from benchmarks.query_latency import build_log
+from benchmarks.synthetic.write import generate
+from lineage_kg.api.app import create_app
+from lineage_kg.graph.model import NodeKey, NodeKind
+from lineage_kg.queries.accountability import accountability
+from lineage_kg.queries.audit import audit_trail
+from lineage_kg.queries.decision_trace import decision_lineage
+from lineage_kg.queries.impact import impact
+from lineage_kg.settings import Settings
+
+NODE = "id kind display key props aliases sources firstSeen lastSeen firstEvent lastEvent"
+IMPACT = f"""query($id: ID!) {{
+  impact(ref: {{id: $id}}, depth: 10, first: 1000) {{
+    start {{ id }}
+    summary {{ total truncated kpis unowned byKind {{ kind count }}
+              byCertainty {{ kind count }} byOwner {{ kind count }} }}
+    edges {{ cursor node {{ distance certainty owners node {{ {NODE} }}
+             path {{ kind fromId fromDisplay toId toDisplay props lastEvent }} }} }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+}}"""
+STEP = "kind node { id display } distance via edge resolution time evidence owners detail"
+TRACE = f"""query($id: String!) {{
+  decisionLineage(ref: {{kind: Decision, decisionId: $id}}) {{
+    start {{ id }} decision {{ {STEP} }} modelVersions {{ {STEP} }} data {{ {STEP} }}
+    features {{ {STEP} }} sources truncated
+  }}
+}}"""
+RELATED = "node { id display } distance certainty owners"
+LINK = "owner left assets"
+ACCOUNTABILITY = f"""query($id: String!) {{
+  accountability(ownerId: $id) {{
+    owner {{ id }} teams members owned {{ node {{ id display }} ownershipType via }}
+    kpis {{ {RELATED} }} upstream {{ {RELATED} }} downstream {{ {RELATED} }}
+    upstreamOwners {{ {LINK} }} downstreamOwners {{ {LINK} }}
+    gaps {{ kind asset {{ id }} related {{ id }} detail evidence }} truncated
+  }}
+}}"""
+AUDIT = """query($id: ID!) {
+  auditTrail(ref: {id: $id}, first: 200) {
+    node { id } entries { time type summary eventId source otherNodeId edgeKind cursor }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+
+
+# ---- what each question's reply must say, from the direct answer --------------------------
+def impact_expected(a: Any) -> Any:
+    return (
+        len(a.items),
+        [
+            (i.node.id, i.distance, i.certainty.value, list(i.owners), len(i.path))
+            for i in a.items[:1000]
+        ],
+    )
+
+
+def impact_got(d: dict[str, Any]) -> Any:
+    x = d["impact"]
+    return (
+        x["summary"]["total"],
+        [
+            (
+                e["node"]["node"]["id"],
+                e["node"]["distance"],
+                e["node"]["certainty"],
+                e["node"]["owners"],
+                len(e["node"]["path"]),
+            )
+            for e in x["edges"]
+        ],
+    )
+
+
+def _steps(t: Any) -> list[tuple[str, str, int]]:
+    steps = ([t.decision] if t.decision else []) + t.model_versions + t.data + t.features
+    return [(s.kind.value, s.node.id, s.distance) for s in steps]
+
+
+def trace_expected(t: Any) -> Any:
+    return _steps(t), list(t.sources)
+
+
+def trace_got(d: dict[str, Any]) -> Any:
+    x = d["decisionLineage"]
+    steps = ([x["decision"]] if x["decision"] else []) + x["modelVersions"] + x["data"]
+    steps += x["features"]
+    return [(s["kind"], s["node"]["id"], s["distance"]) for s in steps], x["sources"]
+
+
+def accountability_expected(m: Any) -> Any:
+    return (
+        [o.node.id for o in m.owned],
+        [(r.node.id, r.distance) for r in m.downstream],
+        [(r.node.id, r.distance) for r in m.upstream],
+        len(m.gaps),
+    )
+
+
+def accountability_got(d: dict[str, Any]) -> Any:
+    x = d["accountability"]
+    return (
+        [o["node"]["id"] for o in x["owned"]],
+        [(r["node"]["id"], r["distance"]) for r in x["downstream"]],
+        [(r["node"]["id"], r["distance"]) for r in x["upstream"]],
+        len(x["gaps"]),
+    )
+
+
+def audit_expected(p: Any) -> Any:
+    return [(e.event_id, e.entry_type.value, e.cursor) for e in p.entries]
+
+
+def audit_got(d: dict[str, Any]) -> Any:
+    return [(e["eventId"], e["type"], e["cursor"]) for e in d["auditTrail"]["entries"]]
+
+
+@dataclass(frozen=True)
+class Question:
+    name: str
+    query: str
+    starts: list[str]
+    direct: Callable[[str], Any]
+    expected: Callable[[Any], Any]
+    got: Callable[[dict[str, Any]], Any]
+
+
+def questions(app: Any, manifest: dict[str, Any], starts: int, seed: int) -> list[Question]:
+    store, decisions, history = app.state.store, app.state.decisions, app.state.projector.log
+    samples = manifest["samples"]
+    rng = random.Random(seed)
+    raw = samples["impact_raw_columns"]
+    columns = rng.sample(raw, min(starts, len(raw)))
+    return [
+        Question(
+            "impact",
+            IMPACT,
+            columns,
+            lambda s: impact(store, s, depth=10),
+            impact_expected,
+            impact_got,
+        ),
+        Question(
+            "decision_trace",
+            TRACE,
+            samples["root_cause_decisions"][: max(1, starts // 2)],
+            lambda s: decision_lineage(
+                store, NodeKey.of(NodeKind.DECISION, decision_id=s).id, decisions=decisions
+            ),
+            trace_expected,
+            trace_got,
+        ),
+        Question(
+            "audit_trail",
+            AUDIT,
+            columns[: max(1, starts // 2)],
+            lambda s: audit_trail(history, store, s, first=200),
+            audit_expected,
+            audit_got,
+        ),
+        Question(
+            "accountability",
+            ACCOUNTABILITY,
+            [samples["accountability_owner"]] * 2,
+            lambda s: accountability(store, s),
+            accountability_expected,
+            accountability_got,
+        ),
+    ]
+
+
+def ask(client: httpx.Client | TestClient, q: Question, start: str) -> Any:
+    r = client.post("/graphql", json={"query": q.query, "variables": {"id": start}})
+    body = r.json()
+    if r.status_code != 200 or body.get("errors"):
+        raise AssertionError(f"{q.name} {start}: {r.status_code} {str(body)[:500]}")
+    return body["data"]
+
+
+def run(
+    qs: list[Question], local: TestClient, http: httpx.Client | None, rounds: int
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for q in qs:
+        took: dict[str, list[float]] = {"direct": [], "in_process": [], "http": []}
+        sizes: list[int] = []
+        for r in range(rounds + 1):  # round 0 warms up and checks every reply
+            for start in q.starts:
+                began = time.perf_counter()
+                answer = q.direct(start)
+                mid = time.perf_counter()
+                via_app = ask(local, q, start)
+                end = time.perf_counter()
+                via_http = ask(http, q, start) if http is not None else None
+                if r == 0:
+                    want = q.expected(answer)
+                    assert q.got(via_app) == want, f"{q.name} {start}: in-process differs"
+                    if via_http is not None:
+                        assert q.got(via_http) == want, f"{q.name} {start}: HTTP differs"
+                    items = getattr(answer, "items", None)
+                    sizes.append(len(items) if items is not None else 0)
+                    continue
+                took["direct"].append(mid - began)
+                took["in_process"].append(end - mid)
+                if http is not None:
+                    took["http"].append(time.perf_counter() - end)
+        result: dict[str, Any] = {k: percentiles(v) for k, v in took.items() if v}
+        for k in ("in_process", "http"):
+            if k in result:
+                result[f"{k}_over_direct_p50"] = result[k]["p50_ms"] / result["direct"]["p50_ms"]
+                result[f"{k}_over_direct_mean"] = result[k]["mean_ms"] / result["direct"]["mean_ms"]
+        if q.name == "impact":
+            result["answer_items_median"] = sorted(sizes)[len(sizes) // 2]
+        out[q.name] = result
+        print(q.name, _line(result), flush=True)
+    return out
+
+
+def _line(r: dict[str, Any]) -> str:
+    parts = [
+        f"{k} p50 {r[k]['p50_ms']:.1f} p95 {r[k]['p95_ms']:.1f} ms"
+        for k in ("direct", "in_process", "http")
+        if k in r
+    ]
+    ratios = [
+        f"{k.split('_over')[0]}/direct p50 {r[k]:.2f}x"
+        for k in ("in_process_over_direct_p50", "http_over_direct_p50")
+        if k in r
+    ]
+    return "; ".join(parts + ratios)
+
+
+def profile(q: Question, local: TestClient, path: Path, rounds: int) -> None:
+    for start in q.starts:  # warm
+        ask(local, q, start)
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(rounds):
+        for start in q.starts:
+            ask(local, q, start)
+    prof.disable()
+    prof.dump_stats(str(path))
+    print("profile written to", path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--nodes", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--starts", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-http", action="store_true", help="skip the lkg serve contender")
+    parser.add_argument("--profile", type=Path, help="cProfile the in-process impact requests")
+    parser.add_argument("--tag", default="", help="added to the results file's name")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
+    args = parser.parse_args()
+
+    with scratch_dir("graphql") as work, ExitStack() as stack:
+        manifest = generate(work / "files", args.nodes, args.seed)
+        data = work / "data"
+        data.mkdir()
+        build_log(work / "files", data).close()
+        shutil.copytree(data, work / "data_http")
+        settings = Settings(data_dir=data, auth="off", snapshot=False)
+        local = stack.enter_context(TestClient(create_app(settings)))
+        qs = questions(local.app, manifest, args.starts, args.seed)  # type: ignore[attr-defined]
+        if args.profile:
+            profile(qs[0], local, args.profile, args.rounds)
+            return
+        http = None
+        if not args.no_http:
+            env = {"NEO4J_URI": "", "LKG_SNAPSHOT": "false"}
+            service = stack.enter_context(Service(work / "data_http", env))
+            http = stack.enter_context(httpx.Client(base_url=service.url, timeout=600))
+        result: dict[str, Any] = {"nodes_target": args.nodes, "starts": args.starts}
+        result["questions"] = run(qs, local, http, args.rounds)
+    tag = f"{args.nodes}" + (f"_{args.tag}" if args.tag else "")
+    print("saved", save("graphql_overhead", result, tag=tag, out=args.out))
+
+
+if __name__ == "__main__":
+    main()
