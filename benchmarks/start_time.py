@@ -93,8 +93,8 @@ def _estate(nodes: int, work: Path) -> Path:
     """The estate's log in `work/<nodes>/data` (reused when there)."""
     from benchmarks.synthetic.load import load_sources
     from benchmarks.synthetic.write import generate
-    from lineage_kg.ingest.eventlog import EventLog
     from lineage_kg.ingest.intake import accept_many
+    from lineage_kg.runtime import open_log_at
 
     base = work / str(nodes)
     log_file = base / "data" / "events.sqlite3"
@@ -104,7 +104,7 @@ def _estate(nodes: int, work: Path) -> Path:
     (base / "files").mkdir(parents=True)
     (base / "data").mkdir()
     generate(base / "files", nodes)
-    log = EventLog(log_file)
+    log = open_log_at(log_file)
     try:
         with (base / "files" / "events.ndjson").open() as lines:
             accept_many(log, enumerate(json.loads(line) for line in lines))
@@ -117,10 +117,10 @@ def _estate(nodes: int, work: Path) -> Path:
 def _copy_log(template: Path, data_dir: Path, after: int, upto: int) -> None:
     """Entries after..upto of `template` appended, as stored (chain hashes and all), to the log
     in `data_dir`: that log reaches `upto` exactly as the template did."""
-    from lineage_kg.ingest.eventlog import EventLog
+    from lineage_kg.runtime import open_log_at
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    EventLog(data_dir / "events.sqlite3").close()
+    open_log_at(data_dir / "events.sqlite3").close()  # the schema
     with closing(sqlite3.connect(data_dir / "events.sqlite3", isolation_level=None)) as db:
         db.execute("ATTACH ? AS t", (str(template),))
         db.execute("BEGIN")
