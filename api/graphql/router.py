@@ -1,8 +1,11 @@
 """/graphql over HTTP, bounded: what a body may be, where a request runs and for how long.
 
-- The body is read whole, up to LKG_GRAPHQL_MAX_BODY_BYTES, before anything parses it (413 past
-  it, as the intake does); it must be a UTF-8 JSON object (or a GET's query string) whose
-  variables nest at most MAX_VARIABLE_DEPTH levels (400 naming the problem, never a 500).
+- The body is read whole by the one body reader of every endpoint (api/http/body.py), up to
+  LKG_GRAPHQL_MAX_BODY_BYTES, before anything parses it: 413 past it (before and after
+  inflating a gzip/deflate body), 415 for another Content-Encoding, 400 for a broken stream,
+  each a GraphQL error naming the problem. It must be a UTF-8 JSON object (or a GET's query
+  string) whose variables nest at most MAX_VARIABLE_DEPTH levels (400 naming the problem, never
+  a 500).
 - Parsing, validation and every resolver run in a worker thread, on an event loop of their own:
   the service's loop only hands the request over and waits, so /healthz and other requests are
   answered while a heavy query runs. The store calls of one request run one at a time.
@@ -14,15 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import anyio
 from cross_web import HTTPException
 from graphql import ExecutionResult, GraphQLError
+from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lineage_kg.api.graphql.traversal_budget import TraversalBudget
+from lineage_kg.api.http.body import BadBody, read_stream
 from lineage_kg.api.observability import MeasuredGraphQLRouter
 
 MAX_VARIABLE_DEPTH = 32  # JSON nesting of a request (variables included); inputs nest ~4
@@ -122,8 +128,10 @@ def _run_apart(run: Awaitable[ExecutionResult]) -> ExecutionResult:
 
 
 class BodyLimit:
-    """ASGI middleware: a body on `path` over `limit` bytes is refused (413) before it is read
-    further; a body within it is buffered and handed on whole."""
+    """ASGI middleware: the body of a request to `path` read by the one body reader
+    (api/http/body.py `read_stream`: the size limit, before and after inflating a gzip/deflate
+    body, and the status of each refusal), then handed on whole and inflated. A refusal is
+    answered here, GraphQL-shaped and naming LKG_GRAPHQL_MAX_BODY_BYTES when it is the size."""
 
     def __init__(self, app: ASGIApp, *, path: str, limit: int) -> None:
         self.app = app
@@ -134,44 +142,52 @@ class BodyLimit:
         if scope["type"] != "http" or scope["path"].rstrip("/") != self.path:
             await self.app(scope, receive, send)
             return
-        length = dict(scope["headers"]).get(b"content-length", b"")
-        if length.isdigit() and int(length) > self.limit:
-            await self._refuse(send, f"body of {int(length):,} bytes")
+        try:
+            body = await read_stream(
+                _chunks(receive), Headers(scope=scope), self.limit, setting=LIMIT_SETTING
+            )
+        except BadBody as exc:
+            await _refuse(send, exc)
             return
-        body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                await self.app(scope, _replay(b"", receive, message), send)
-                return
-            body.extend(message.get("body", b""))
-            if len(body) > self.limit:
-                await self._refuse(send, "body")
-                return
-            if not message.get("more_body", False):
-                break
-        await self.app(scope, _replay(bytes(body), receive), send)
-
-    async def _refuse(self, send: Send, what: str) -> None:
-        payload = json.dumps(
-            {
-                "errors": [
-                    {
-                        "message": f"{what} is over the /graphql limit of {self.limit:,} bytes "
-                        "(LKG_GRAPHQL_MAX_BODY_BYTES)",
-                        "extensions": {"code": "BODY_TOO_LARGE"},
-                    }
-                ]
-            }
-        ).encode()
-        headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
-        headers.append((b"content-length", str(len(payload)).encode()))
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": payload})
+        except ClientDisconnect:
+            return  # nobody is left to answer
+        # what the router reads: the body as inflated, its length, no encoding left to undo
+        headers = [
+            (k, v) for k, v in scope["headers"] if k not in (b"content-length", b"content-encoding")
+        ]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await self.app({**scope, "headers": headers}, _replay(body, receive), send)
 
 
-def _replay(body: bytes, receive: Receive, first: Message | None = None) -> Receive:
-    pending: list[Message] = [first or {"type": "http.request", "body": body, "more_body": False}]
+LIMIT_SETTING = "LKG_GRAPHQL_MAX_BODY_BYTES"
+# a refusal's status -> the GraphQL error code the answer carries
+_CODES = {413: "BODY_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}
+
+
+async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise ClientDisconnect
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return
+
+
+async def _refuse(send: Send, refused: BadBody) -> None:
+    error = {
+        "message": str(refused),
+        "extensions": {"code": _CODES.get(refused.status, "BAD_REQUEST")},
+    }
+    payload = json.dumps({"errors": [error]}).encode()
+    headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+    headers.append((b"content-length", str(len(payload)).encode()))
+    await send({"type": "http.response.start", "status": refused.status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
 
     async def replay() -> Message:
         return pending.pop() if pending else await receive()

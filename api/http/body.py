@@ -1,13 +1,16 @@
 """The one body reader of every HTTP endpoint (in the spirit of Starlette's `Request.body()`):
 the size limit (before and after inflating), Content-Encoding, the media types an endpoint
 takes, and the status code of each refusal — and the JSON error answer every endpoint gives.
+
+The intake routes read with `read_body`; `/graphql` (whose router reads the request itself) has
+its body read by the same `read_stream` in front of it (api/graphql/router.py `BodyLimit`).
 """
 
 from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Collection
+from collections.abc import AsyncIterable, Collection, Mapping
 from typing import Any
 
 from fastapi import Request
@@ -24,15 +27,18 @@ class BadBody(ValueError):
         self.status = status
 
 
-def decode_body(raw: bytes, content_encoding: str | None, max_bytes: int) -> bytes:
-    """Undo gzip/deflate if sent; refuse bodies over `max_bytes` before or after inflating.
+def decode_body(
+    raw: bytes, content_encoding: str | None, max_bytes: int, setting: str = "LKG_MAX_BODY_BYTES"
+) -> bytes:
+    """Undo gzip/deflate if sent; refuse bodies over `max_bytes` before or after inflating (413
+    naming `setting`, the limit's setting).
 
     Every member of a gzip body is inflated (`cat a.gz b.gz` is one legal gzip body); a stream
     cut short, or bytes after it that are not another member, refuse the body (400): never
     store part of what was sent and answer as if it were all.
     """
     if len(raw) > max_bytes:
-        raise BadBody(f"body of {len(raw)} bytes is over the limit of {max_bytes}", 413)
+        raise BadBody(f"body of {len(raw)} bytes is over the limit of {max_bytes} ({setting})", 413)
     encoding = (content_encoding or "identity").strip().lower()
     if encoding in ("identity", ""):
         return raw
@@ -50,7 +56,7 @@ def decode_body(raw: bytes, content_encoding: str | None, max_bytes: int) -> byt
         except zlib.error as exc:
             raise BadBody(f"body is not valid {encoding} (member {member}): {exc}") from exc
         if len(body) > max_bytes or inflater.unconsumed_tail:
-            raise BadBody(f"inflated body is over the limit of {max_bytes} bytes", 413)
+            raise BadBody(f"inflated body is over the limit of {max_bytes} bytes ({setting})", 413)
         if not inflater.eof:
             raise BadBody(f"body is a truncated {encoding} stream (member {member} ends early)")
         rest = inflater.unused_data
@@ -78,18 +84,32 @@ async def read_body(request: Request, media_types: Collection[str] | None = None
     """The request's body, inflated, within the settings' `max_body_bytes` (413 past it); 415
     for a Content-Type outside `media_types` (when given) or an unknown Content-Encoding."""
     limit: int = request.app.state.settings.max_body_bytes
-    media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    return await read_stream(request.stream(), request.headers, limit, media_types=media_types)
+
+
+async def read_stream(
+    chunks: AsyncIterable[bytes],
+    headers: Mapping[str, str],
+    limit: int,
+    *,
+    media_types: Collection[str] | None = None,
+    setting: str = "LKG_MAX_BODY_BYTES",
+) -> bytes:
+    """A body arriving in `chunks`, inflated, within `limit` bytes (413 naming `setting` past it,
+    before reading when Content-Length says so, else as soon as it is over): the reader under
+    `read_body`, for a caller that holds the raw stream (an ASGI middleware)."""
+    media = (headers.get("content-type") or "").split(";")[0].strip().lower()
     if media_types is not None and media and media not in media_types:
         raise BadBody(f"Content-Type {media!r} is not JSON or NDJSON", 415)
-    length = request.headers.get("content-length")
+    length = headers.get("content-length")
     if length and length.isdigit() and int(length) > limit:
-        raise BadBody(f"body of {length} bytes is over the limit of {limit}", 413)
+        raise BadBody(f"body of {length} bytes is over the limit of {limit} ({setting})", 413)
     raw = bytearray()
-    async for chunk in request.stream():
+    async for chunk in chunks:
         raw.extend(chunk)
         if len(raw) > limit:
-            raise BadBody(f"body is over the limit of {limit} bytes", 413)
-    return decode_body(bytes(raw), request.headers.get("content-encoding"), limit)
+            raise BadBody(f"body is over the limit of {limit} bytes ({setting})", 413)
+    return decode_body(bytes(raw), headers.get("content-encoding"), limit, setting)
 
 
 def problem(status: int, message: str, **extra: Any) -> JSONResponse:
