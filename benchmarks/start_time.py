@@ -35,7 +35,7 @@ from typing import Any
 
 def _child(data_dir: str, write: bool) -> None:
     began = time.perf_counter()
-    from lineage_kg.runtime import Runtime
+    from lineage_kg.runtime import Runtime, snapshot_path
     from lineage_kg.settings import Settings
 
     imported = time.perf_counter()
@@ -67,7 +67,7 @@ def _child(data_dir: str, write: bool) -> None:
             keeper.write_now()
             out["write_s"] = time.perf_counter() - t
             out["write_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            out["snapshot_mb"] = (Path(data_dir) / "embedded.snapshot").stat().st_size / 2**20
+            out["snapshot_mb"] = snapshot_path(settings).stat().st_size / 2**20
     print(json.dumps(out))
 
 
