@@ -33,10 +33,15 @@ from typing import Any
 # the child: one start, measured in its own process ------------------------------------------------
 
 
-def _child(data_dir: str, write: bool) -> None:
+def _child(data_dir: str, write: bool, writer: str) -> None:
     began = time.perf_counter()
+    from lineage_kg import snapshots
     from lineage_kg.runtime import Runtime, snapshot_path
     from lineage_kg.settings import Settings
+
+    # one writer identity for the run's processes: the code digest in it would change if the
+    # working tree is edited during a run, and every start would then (rightly) refuse
+    snapshots.writer_version = lambda: writer  # type: ignore[assignment]
 
     imported = time.perf_counter()
     # no snapshot written but the one asked for (`write`)
@@ -64,6 +69,10 @@ def _child(data_dir: str, write: bool) -> None:
             assert keeper is not None
             keeper.last_seq = 0  # write it whatever the settings say
             t = time.perf_counter()
+            state = runtime.store.export_state()  # type: ignore[attr-defined]
+            out["copy_s"] = time.perf_counter() - t  # what readers wait for (the store's lock)
+            del state
+            t = time.perf_counter()
             keeper.write_now()
             out["write_s"] = time.perf_counter() - t
             out["write_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -72,9 +81,12 @@ def _child(data_dir: str, write: bool) -> None:
 
 
 def _start(data_dir: Path, *, write: bool = False) -> dict[str, Any]:
+    from lineage_kg.snapshots import writer_version
+
     began = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.start_time", "--child", str(data_dir)]
+        + ["--writer", writer_version()]
         + (["--write"] if write else []),
         check=True,
         capture_output=True,
@@ -189,10 +201,11 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None, help="where estates are kept")
     parser.add_argument("--child", type=str, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--write", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--writer", type=str, default="", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     args = parser.parse_args()
     if args.child is not None:
-        _child(args.child, args.write)
+        _child(args.child, args.write, args.writer)
         return
     work = args.work or Path(tempfile.mkdtemp(prefix="lkg-start-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -213,7 +226,8 @@ def main() -> None:
             + _row("snapshot at the head", snap)
             + "\n"
             + _row(f"snapshot + tail of {r['tail_entries']:,} entries", r["snapshot_tail"])
-            + f"\nsnapshot write {full['write_s']:.2f} s, {full['snapshot_mb']:,.1f} MiB on "
+            + f"\nsnapshot write {full['write_s']:.2f} s (of which the copy under the store's "
+            f"lock {full['copy_s']:.2f} s), {full['snapshot_mb']:,.1f} MiB on "
             f"disk; speed-up at the head {full['ready_s'] / snap['ready_s']:.1f}x",
             flush=True,
         )

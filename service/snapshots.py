@@ -24,17 +24,20 @@ graph under heavy intake does not spend its time writing snapshots.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import networkx as nx
 
+from lineage_kg import graph, ingest
 from lineage_kg.graph.snapshot import (
     FORMAT,
     SnapshotHeader,
@@ -52,14 +55,23 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+@cache
 def writer_version() -> str:
-    """Who writes a snapshot; one written by another version (its pickled classes, its mapping
-    of events) is not trusted to equal what this version would build from the log."""
+    """Who writes a snapshot: the release, a digest of the code that turns the log into the graph
+    (graph/ and ingest/, so a changed mapping or merge counts even within one release) and the
+    networkx version (its pickled classes). A snapshot by another writer is not trusted to equal
+    what this one would build from the log."""
     try:
         ours = version("lineage-kg")
     except PackageNotFoundError:  # a bare checkout
         ours = "unknown"
-    return f"lineage-kg {ours}, networkx {nx.__version__}"
+    digest = hashlib.sha256()
+    for package in (graph, ingest):
+        root = Path(package.__file__).parent
+        for source in sorted(root.rglob("*.py")):
+            digest.update(f"{source.relative_to(root.parent)}\n".encode())
+            digest.update(source.read_bytes())
+    return f"lineage-kg {ours} (code {digest.hexdigest()[:16]}), networkx {nx.__version__}"
 
 
 @dataclass(frozen=True, slots=True)
