@@ -74,8 +74,12 @@ class LogUnavailable(RuntimeError):
 
 
 def event_id_of(source: str, body: Any, salt: str = "") -> str:
+    return _event_id(source, canonical_json(body), salt)
+
+
+def _event_id(source: str, canonical_body: str, salt: str) -> str:
     salted = f"{salt}\n" if salt else ""
-    return hashlib.sha256(f"{source}\n{salted}{canonical_json(body)}".encode()).hexdigest()
+    return hashlib.sha256(f"{source}\n{salted}{canonical_body}".encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,17 +177,20 @@ class EventLog:
         Each new entry is linked into the hash chain in the same transaction."""
         received = now()
         results: list[Appended] = []
+        # the text stored and the id hashing it, once per event and outside the lock: another
+        # request's commit (its fsync) goes on meanwhile
+        texts = [canonical_json(event.body) for event in events]
+        ids = [_event_id(e.source, text, e.salt) for e, text in zip(events, texts, strict=True)]
         with self._transaction() as db:
             seq, prev_hash = chain.head(db)
-            for event in events:
-                event_id = event.event_id
+            for event, body, event_id in zip(events, texts, ids, strict=True):
                 # look first: an ignored INSERT would still use up a sequence number
                 found = db.execute("SELECT seq FROM events WHERE event_id = ?", (event_id,))
                 if (row := found.fetchone()) is not None:
                     results.append(Appended(event_id, int(row[0]), True))
                     continue
                 # the seq AUTOINCREMENT would assign, given explicitly: the hash covers it
-                seq, body = seq + 1, canonical_json(event.body)
+                seq += 1
                 fields = (seq, event_id, event.source, event.kind, event.event_time, received, body)
                 digest = chain.entry_hash(prev_hash, fields)
                 db.execute(

@@ -20,7 +20,7 @@ from lineage_kg.api.http.body import problem as _problem
 from lineage_kg.api.observability import count_accepted, count_rejected
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.ingest.eventlog import EventLog, LogUnavailable
-from lineage_kg.ingest.intake import OPENLINEAGE, accept_many, ndjson_items
+from lineage_kg.ingest.intake import OPENLINEAGE, IntakeSummary, accept_many, ndjson_items
 from lineage_kg.ingest.openlineage.reach import first_foreign, store_linked, store_run_jobs
 from lineage_kg.ingest.openlineage.validate import FieldError
 
@@ -36,10 +36,7 @@ async def post_lineage(request: Request, principal: IngestCaller) -> Response:
     """One OpenLineage event (RunEvent, DatasetEvent or JobEvent). 201 once it is durable."""
     try:
         event = parse_json(await read_body(request))
-        store = request.app.state.store
-        await run_in_threadpool(check_writes, principal, [(None, event)], store)
-        log: EventLog = request.app.state.event_log
-        summary = await run_in_threadpool(accept_many, log, [(0, event)], _confined(principal))
+        summary = await run_in_threadpool(_checked_accept, request, principal, [(0, event)])
     except BadBody as exc:
         count_rejected(request, OPENLINEAGE, exc.status)
         return _problem(exc.status, str(exc))
@@ -54,6 +51,17 @@ async def post_lineage(request: Request, principal: IngestCaller) -> Response:
     count_accepted(request, OPENLINEAGE, summary.accepted, summary.duplicates)
     request.app.state.projector.wake()
     return Response(status_code=201)
+
+
+def _checked_accept(
+    request: Request, principal: Principal, items: list[tuple[int, Any]]
+) -> IntakeSummary:
+    """The key's reach checked, then the events appended: one trip to the thread pool, not two
+    (a hop costs as much as validating a small event). One event outside the key's namespaces
+    refuses the whole request: nothing half-done."""
+    check_writes(principal, items, request.app.state.store)
+    log: EventLog = request.app.state.event_log
+    return accept_many(log, items, _confined(principal))
 
 
 def check_writes(
@@ -99,10 +107,7 @@ async def post_lineage_bulk(request: Request, principal: IngestCaller) -> JSONRe
         else:
             items = list(ndjson_items(body))
         _check_count(items, request.app.state.settings.max_bulk_events)
-        # one event outside the key's namespaces refuses the whole request: nothing half-done
-        await run_in_threadpool(check_writes, principal, items, request.app.state.store)
-        log: EventLog = request.app.state.event_log
-        summary = await run_in_threadpool(accept_many, log, items, _confined(principal))
+        summary = await run_in_threadpool(_checked_accept, request, principal, items)
     except BadBody as exc:  # the whole body is refused: counted once
         count_rejected(request, OPENLINEAGE, exc.status)
         return _problem(exc.status, str(exc))

@@ -1,0 +1,61 @@
+"""The fast pre-check of intake (`_fit`) against the exact locator (`_unstorable`): over generated
+JSON-like values — lone surrogates in strings and keys, values `strict_json` marks unfit, nesting
+around MAX_DEPTH — `_fit` says True exactly when `_unstorable` finds nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lineage_kg.ingest import strict_json
+from lineage_kg.ingest.intake import MAX_DEPTH, _fit, _unstorable
+
+texts = st.text(st.characters(min_codepoint=0, max_codepoint=0xE000), max_size=6)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    texts,
+    st.builds(strict_json.Unfit, st.just("marked")),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(texts, inner, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+def _nested(depth: int, leaf: Any, as_dict: bool) -> Any:
+    for _ in range(depth):
+        leaf = {"k": leaf} if as_dict else [leaf]
+    return leaf
+
+
+@settings(max_examples=400, deadline=None)
+@given(values)
+def test_fit_agrees_with_the_locator(value: Any) -> None:
+    assert _fit(value) == (_unstorable(value) is None)
+
+
+@given(
+    st.integers(MAX_DEPTH - 2, MAX_DEPTH + 2),
+    st.one_of(st.just(1), st.just({}), st.just([]), st.just({"\udc80": 1})),
+    st.booleans(),
+)
+def test_fit_agrees_at_the_depth_limit(depth: int, leaf: Any, as_dict: bool) -> None:
+    value = _nested(depth, leaf, as_dict)
+    assert _fit(value) == (_unstorable(value) is None)
+
+
+def test_each_kind_of_unfit_value_is_caught() -> None:
+    assert _fit({"a": ["ok", 1, 2.5, None]})
+    assert not _fit({"a": ["x\ud800"]})
+    assert not _fit({"\udfff": 1})
+    assert not _fit([strict_json.Unfit("NaN")])
+    assert not _fit(_nested(MAX_DEPTH + 1, 1, as_dict=False))
+    assert _fit(_nested(MAX_DEPTH, 1, as_dict=False))
