@@ -1,0 +1,416 @@
+"""Ingest against its own limits, same run, same bodies (issue 19, target 4).
+
+    python -m benchmarks.intake_ratio --copies 100          # ~5,000 corpus events
+    python -m benchmarks.intake_ratio --generated 10000     # `lkg generate` events instead
+
+The bodies: every valid event of the shared OpenLineage corpus (../shared/corpus/openlineage),
+copied `--copies` times with fresh run ids and job/dataset names (so no copy is a duplicate and
+each adds its own nodes), serialised once; every contender gets exactly these bytes.
+
+(a) **raw SQLite**: `INSERT (seq, body)` + `COMMIT` per event into a WAL table with
+    `synchronous=FULL` (the log's setting), and per 100 events (what a bulk request may do).
+(b) **our intake, acknowledged**: the bytes through the real HTTP routes of the app, in process
+    (httpx over ASGI, the app's lifespan run, auth off, the projector stopped so that intake is
+    measured alone): `POST /api/v1/lineage` per event, `POST /api/v1/lineage/bulk` per 100
+    (NDJSON). Also `ingest.intake` alone (parse + validate + `EventLog.append`, no HTTP).
+    Ratio = our events/s over raw SQLite's, per event against per event, bulk against per 100.
+(c) **projector alone** (log already written, log -> store) on the embedded store and on Neo4j,
+    against the **limit**: the very records it wrote (captured from the embedded projection),
+    pre-built and written straight — for Neo4j with the store's own `UNWIND … MERGE`
+    statements, one transaction per projector batch; for the embedded store through its unit of
+    work. The projector's time is until its checkpoint reaches the log's end; the audit trail's
+    catch-up, when it runs beside it, is reported as well ("history_lag_s").
+(d) **the service's shape in process**: intake (bulk, 4 threads) and the projector running at
+    once, embedded store, timed until the last event is projected: against (b) + (c) alone it
+    shows what sharing the process (2 cores, one GIL, one log) costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import json
+import os
+import sqlite3
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, LiteralString
+
+import httpx
+
+from benchmarks.harness import neo4j_for, save, scratch_dir, share_neo4j_between_phases
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.model import EdgeKind, NodeKind
+from lineage_kg.graph.records import EdgeId, Record
+from lineage_kg.graph.store import GraphStore, UnitOfWork
+from lineage_kg.ingest.eventlog import EventLog
+from lineage_kg.ingest.intake import accept_many, ndjson_items, to_new_event
+from lineage_kg.ingest.openlineage.validate import InvalidEvent
+from lineage_kg.ingest.projector import Projector
+from lineage_kg.ingest.sources import default_mappers
+
+CORPUS = Path(
+    os.environ.get(
+        "LKG_OPENLINEAGE_CORPUS",
+        Path(__file__).resolve().parents[2] / "shared" / "corpus" / "openlineage",
+    )
+)
+BATCH = 500  # events per projector batch (LKG_PROJECTOR_BATCH_SIZE's default)
+BULK = 100  # events per bulk request / per raw commit in the batched baseline
+
+
+# ---- the bodies ---------------------------------------------------------------------------------
+def corpus_events() -> list[dict[str, Any]]:
+    """Every event of the corpus our intake accepts as it is (matchers and templates are not)."""
+    found = []
+    for path in sorted(CORPUS.glob("*/*.json")):
+        try:
+            doc = json.loads(path.read_text())
+        except ValueError:
+            continue
+        for event in doc if isinstance(doc, list) else [doc]:
+            try:
+                to_new_event(event)
+            except (InvalidEvent, TypeError, KeyError, AttributeError):
+                continue
+            found.append(event)
+    assert found, f"no valid event in the corpus at {CORPUS}"
+    return found
+
+
+def _renamed(event: dict[str, Any], copy_no: int) -> dict[str, Any]:
+    """The event as another run of another job over other datasets would send it."""
+    event = copy.deepcopy(event)
+    tag = f"c{copy_no}"
+    if isinstance(run := event.get("run"), dict) and "runId" in run:
+        run["runId"] = str(uuid.uuid5(uuid.NAMESPACE_OID, f"{tag}/{run['runId']}"))
+    if isinstance(job := event.get("job"), dict) and "name" in job:
+        job["name"] = f"{job['name']}.{tag}"
+    for side in ("inputs", "outputs"):
+        for dataset in event.get(side) or []:
+            if isinstance(dataset, dict) and "name" in dataset:
+                dataset["name"] = f"{dataset['name']}_{tag}"
+    if isinstance(dataset := event.get("dataset"), dict) and "name" in dataset:
+        dataset["name"] = f"{dataset['name']}_{tag}"
+    return event
+
+
+def corpus_bodies(copies: int) -> list[bytes]:
+    events = corpus_events()
+    return [json.dumps(_renamed(e, c)).encode() for c in range(copies) for e in events]
+
+
+def generated_bodies(nodes: int, seed: int) -> list[bytes]:
+    from benchmarks.synthetic.events import run_events
+    from benchmarks.synthetic.plan import make_plan
+
+    return [json.dumps(e).encode() for e in run_events(make_plan(nodes, seed))]
+
+
+def _rate(n: int, seconds: float) -> dict[str, float]:
+    return {"events": n, "seconds": round(seconds, 3), "events_per_s": round(n / seconds, 1)}
+
+
+# ---- (a) raw SQLite -----------------------------------------------------------------------------
+def raw_sqlite(bodies: list[bytes], per_commit: int) -> dict[str, float]:
+    with scratch_dir("raw") as data:
+        db = sqlite3.connect(data / "raw.sqlite3", isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")  # the event log's setting
+        db.execute("CREATE TABLE events (seq INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+        began = time.perf_counter()
+        for i in range(0, len(bodies), per_commit):
+            db.execute("BEGIN IMMEDIATE")
+            for body in bodies[i : i + per_commit]:
+                db.execute("INSERT INTO events (body) VALUES (?)", (body.decode(),))
+            db.execute("COMMIT")
+        took = time.perf_counter() - began
+        db.close()
+    return _rate(len(bodies), took)
+
+
+# ---- (b) our intake -----------------------------------------------------------------------------
+def intake_function(bodies: list[bytes], per_call: int) -> dict[str, float]:
+    """ingest.intake without HTTP: the NDJSON reader (strict parse), validation, the append."""
+    with scratch_dir("intake") as data:
+        log = EventLog(data / "events.sqlite3")
+        began = time.perf_counter()
+        for i in range(0, len(bodies), per_call):
+            summary = accept_many(log, ndjson_items(b"\n".join(bodies[i : i + per_call])))
+            assert not summary.rejected, summary.rejected[:1]
+        took = time.perf_counter() - began
+        assert log.count() == len(bodies)
+        log.close()
+    return _rate(len(bodies), took)
+
+
+def intake_http(bodies: list[bytes], per_request: int) -> dict[str, float]:
+    """The app's routes in process (httpx over ASGI), its lifespan run, the projector stopped."""
+    from lineage_kg.api.app import create_app
+    from lineage_kg.settings import Settings
+
+    async def run(data: Path) -> float:
+        app = create_app(Settings(data_dir=data, auth="off"), store=EmbeddedStore())
+        async with app.router.lifespan_context(app):
+            app.state.projector.stop()  # intake alone: nothing else in the process
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://lkg") as http:
+                began = time.perf_counter()
+                if per_request == 1:
+                    for body in bodies:
+                        answer = await http.post(
+                            "/api/v1/lineage",
+                            content=body,
+                            headers={"content-type": "application/json"},
+                        )
+                        assert answer.status_code == 201, answer.text
+                else:
+                    for i in range(0, len(bodies), per_request):
+                        answer = await http.post(
+                            "/api/v1/lineage/bulk",
+                            content=b"\n".join(bodies[i : i + per_request]),
+                            headers={"content-type": "application/x-ndjson"},
+                        )
+                        assert answer.status_code == 200, answer.text
+                        assert not answer.json()["rejected"], answer.text
+                took = time.perf_counter() - began
+            assert app.state.event_log.count() == len(bodies)
+        return took
+
+    with scratch_dir("http") as data:
+        took = asyncio.run(run(data))
+    return _rate(len(bodies), took)
+
+
+# ---- (c) the projector against the limit --------------------------------------------------------
+Captured = tuple[dict[str, Record], dict[EdgeId, Record], set[str], set[EdgeId]]
+
+
+class _Capturing(EmbeddedStore):
+    """The embedded store, keeping every record each batch writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[Captured] = []
+
+    @contextmanager
+    def _unit_of_work(self) -> Iterator[UnitOfWork]:
+        with super()._unit_of_work() as uow:
+            inner = uow.write
+
+            def write(
+                nodes: dict[str, Record],
+                edges: dict[EdgeId, Record],
+                new_nodes: AbstractSet[str] = frozenset(),
+                new_edges: AbstractSet[EdgeId] = frozenset(),
+            ) -> None:
+                self.writes.append(({**nodes}, {**edges}, set(new_nodes), set(new_edges)))
+                inner(nodes, edges, new_nodes, new_edges)
+
+            uow.write = write  # type: ignore[method-assign]
+            yield uow
+
+
+def _logged(data: Path, bodies: list[bytes]) -> EventLog:
+    log = EventLog(data / "events.sqlite3")
+    for i in range(0, len(bodies), BULK):
+        accept_many(log, ndjson_items(b"\n".join(bodies[i : i + BULK])))
+    return log
+
+
+def _project(log: EventLog, store: GraphStore) -> dict[str, Any]:
+    projector = Projector(log, store, default_mappers(), batch_size=BATCH)
+    began = time.perf_counter()
+    status = projector.catch_up()
+    took = time.perf_counter() - began
+    history = getattr(projector, "history_caught_up", None)
+    lag = 0.0
+    if history is not None:  # the audit trail's own stage, when it has one
+        began = time.perf_counter()
+        history()
+        lag = time.perf_counter() - began
+    projector.stop()
+    return {
+        **_rate(status.projected_seq, took),
+        "parked": status.parked,
+        "stages_s": {k: round(v, 3) for k, v in projector.seconds.items()},
+        "history_lag_s": round(lag, 3),
+    }
+
+
+def projector_embedded(bodies: list[bytes]) -> tuple[dict[str, Any], list[Captured]]:
+    with scratch_dir("proj-emb") as data:
+        log = _logged(data, bodies)
+        store = _Capturing()
+        result = _project(log, store)
+        log.close()
+    return result, store.writes
+
+
+def limit_embedded(writes: list[Captured], events: int) -> dict[str, Any]:
+    store = EmbeddedStore()
+    began = time.perf_counter()
+    for nodes, edges, new_nodes, new_edges in writes:
+        with store._unit_of_work() as uow:
+            uow.write(nodes, edges, new_nodes, new_edges)
+    took = time.perf_counter() - began
+    return _rate(events, took)
+
+
+def projector_neo4j(bodies: list[bytes], nodes: int) -> dict[str, Any]:
+    from lineage_kg.graph.neo4j_store import Neo4jStore
+
+    with neo4j_for(nodes) as server, scratch_dir("proj-neo") as data:
+        log = _logged(data, bodies)
+        store = Neo4jStore(server.uri, user=server.user, password=server.password)
+        try:
+            return _project(log, store)
+        finally:
+            store.close()
+            log.close()
+
+
+def limit_neo4j(writes: list[Captured], events: int, nodes: int) -> dict[str, Any]:
+    from lineage_kg.graph.neo4j_store import (
+        _CREATE_EDGES,
+        _CREATE_NODES,
+        _WRITE_EDGES,
+        _WRITE_NODES,
+        Neo4jStore,
+        _chunks,
+    )
+
+    batches = []
+    for node_records, edge_records, new_nodes, new_edges in writes:
+        statements: dict[LiteralString, list[Any]] = defaultdict(list)
+        for key, r in node_records.items():
+            kind = NodeKind(r["kind"])
+            statements[(_CREATE_NODES if key in new_nodes else _WRITE_NODES)[kind]].append(r)
+        for eid, r in edge_records.items():
+            src, kind_name, dst, _ = eid
+            query = (_CREATE_EDGES if eid in new_edges else _WRITE_EDGES)[EdgeKind(kind_name)]
+            statements[query].append({"src": src, "dst": dst, "rec": r})
+        batches.append(statements)
+    with neo4j_for(nodes) as server:
+        Neo4jStore(server.uri, user=server.user, password=server.password).close()  # schema
+        with server.driver() as driver, driver.session() as session:
+            began = time.perf_counter()
+            for statements in batches:
+                with session.begin_transaction() as tx:
+                    for query, rows in statements.items():
+                        for chunk in _chunks(rows):
+                            tx.run(query, rows=chunk).consume()
+                    tx.commit()
+            took = time.perf_counter() - began
+    return _rate(events, took)
+
+
+# ---- (d) intake and projector in one process ----------------------------------------------------
+def service_shape(bodies: list[bytes], clients: int = 4) -> dict[str, Any]:
+    with scratch_dir("service") as data:
+        log = EventLog(data / "events.sqlite3")
+        projector = Projector(log, EmbeddedStore(), default_mappers(), batch_size=BATCH)
+        projector.start()
+        chunks = [b"\n".join(bodies[i : i + BULK]) for i in range(0, len(bodies), BULK)]
+
+        def post(chunk: bytes) -> None:
+            accept_many(log, ndjson_items(chunk))
+            projector.wake()
+
+        began = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(post, chunks))
+        acknowledged = time.perf_counter() - began
+        deadline = time.monotonic() + 1800
+        while projector.status().lag > 0:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"projector did not catch up: {projector.status()}")
+            time.sleep(0.01)
+        took = time.perf_counter() - began
+        projector.stop()
+        log.close()
+    return {**_rate(len(bodies), took), "acknowledged_s": round(acknowledged, 3)}
+
+
+# ---- the run ------------------------------------------------------------------------------------
+def _ratio(ours: dict[str, Any], base: dict[str, Any]) -> float:
+    return round(ours["events_per_s"] / base["events_per_s"], 3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--copies", type=int, default=100, help="corpus copies (~50 events each)")
+    parser.add_argument("--generated", type=int, default=0, help="use `lkg generate` events")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--skip", nargs="*", default=[], choices=["http", "neo4j", "service"])
+    parser.add_argument("--share-neo4j", action="store_true")
+    parser.add_argument("--tag", default="")
+    args = parser.parse_args()
+    if args.share_neo4j:
+        share_neo4j_between_phases()
+    if args.generated:
+        bodies = generated_bodies(args.generated, args.seed)
+    else:
+        bodies = corpus_bodies(args.copies)
+    n = len(bodies)
+    sizes = sorted(map(len, bodies))
+    print(f"{n} events, median body {sizes[n // 2]} bytes, load {os.getloadavg()}", flush=True)
+    out: dict[str, Any] = {"events": n, "median_body_bytes": sizes[n // 2]}
+
+    out["raw_per_event"] = raw_sqlite(bodies, 1)
+    out["raw_per_100"] = raw_sqlite(bodies, BULK)
+    out["intake_fn_per_event"] = intake_function(bodies, 1)
+    out["intake_fn_per_100"] = intake_function(bodies, BULK)
+    if "http" not in args.skip:
+        out["http_per_event"] = intake_http(bodies, 1)
+        out["http_bulk_100"] = intake_http(bodies, BULK)
+    out["projector_embedded"], writes = projector_embedded(bodies)
+    out["limit_embedded"] = limit_embedded(writes, n)
+    if "neo4j" not in args.skip:
+        graph_nodes = sum(len(w[2]) for w in writes)
+        out["projector_neo4j"] = projector_neo4j(bodies, graph_nodes)
+        out["limit_neo4j"] = limit_neo4j(writes, n, graph_nodes)
+    if "service" not in args.skip:
+        out["service_embedded"] = service_shape(bodies)
+
+    ratios = {
+        "intake_fn_per_event / raw_per_event": _ratio(
+            out["intake_fn_per_event"], out["raw_per_event"]
+        ),
+        "intake_fn_per_100 / raw_per_100": _ratio(out["intake_fn_per_100"], out["raw_per_100"]),
+        "projector_embedded / limit_embedded": _ratio(
+            out["projector_embedded"], out["limit_embedded"]
+        ),
+    }
+    if "http_per_event" in out:
+        ratios["http_per_event / raw_per_event"] = _ratio(
+            out["http_per_event"], out["raw_per_event"]
+        )
+        ratios["http_bulk_100 / raw_per_100"] = _ratio(out["http_bulk_100"], out["raw_per_100"])
+    if "projector_neo4j" in out:
+        ratios["projector_neo4j / limit_neo4j"] = _ratio(out["projector_neo4j"], out["limit_neo4j"])
+    if "service_embedded" in out:
+        ratios["service_embedded / projector_embedded"] = _ratio(
+            out["service_embedded"], out["projector_embedded"]
+        )
+    out["ratios"] = ratios
+    out["load_average_at_end"] = os.getloadavg()
+    for name, value in out.items():
+        if isinstance(value, dict) and name != "ratios":
+            print(f"{name:24} {json.dumps(value)}")
+    for name, value in ratios.items():
+        print(f"{name:44} {value:.3f}")
+    print("saved", save("intake_ratio", out, args.tag))
+
+
+if __name__ == "__main__":
+    main()
