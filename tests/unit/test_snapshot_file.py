@@ -111,3 +111,41 @@ def test_a_failed_write_keeps_the_previous_file_and_leaves_no_draft(
         snapshot.write_snapshot(path, {"other": "state"}, HEADER)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["s"]
+
+
+_CHILD = """
+import pathlib, sys, time
+from lineage_kg.graph import snapshot
+
+class Slow:  # pickled after a megabyte is in the draft: the process is killed there
+    def __reduce__(self):
+        time.sleep(120)
+        return (int, (0,))
+
+header = snapshot.SnapshotHeader(snapshot.FORMAT, 9, "cd" * 32, "child", "now")
+snapshot.write_snapshot(pathlib.Path(sys.argv[1]), [b"x" * 2_000_000, Slow()], header)
+"""
+
+
+def test_a_process_killed_mid_write_leaves_the_previous_snapshot(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "s"
+    snapshot.write_snapshot(path, _store().export_state(), HEADER)
+    before = path.read_bytes()
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(path)])
+    try:
+        deadline = time.monotonic() + 60
+        while not any(p.stat().st_size > 2_000_000 for p in tmp_path.glob(".s.*.tmp")):
+            assert child.poll() is None, "the writer ended before it was killed"
+            assert time.monotonic() < deadline, "the draft never grew"
+            time.sleep(0.02)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert path.read_bytes() == before
+    header, state = read_snapshot(path)
+    assert header == HEADER and EmbeddedStore.from_state(state).checkpoint() == 7
