@@ -12,11 +12,13 @@ Exit codes: 0 answered; 1 failure (store or log unavailable); 2 bad input, namin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import inspect
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -256,20 +258,88 @@ def _more(shown: int, total: int) -> None:
 # ---- impact -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class ImpactQuestion:
+    """The impact question as `lkg impact` and `lkg export impact` take it: the node (NODE or
+    the key options) and how to walk. Its options are defined once, by `impact_options`."""
+
+    node: str | None = None
+    kind: NodeKind | None = None
+    namespace: str | None = None
+    name: str | None = None
+    field: str | None = None
+    key: list[str] | None = None
+    depth: int = 10
+    exact_only: bool = False
+    only: list[NodeKind] | None = None
+    as_of: str | None = None
+    max_nodes: int = 100_000
+    include_indirect: bool = True
+
+
+ExactOpt = Annotated[bool, typer.Option("--exact-only", help="column-level reach only")]
+OnlyOpt = Annotated[
+    list[NodeKind] | None, typer.Option("--only", help="keep these kinds (repeatable)")
+]
+MaxNodesOpt = Annotated[int, typer.Option(help="stop the walk after this many nodes", min=1)]
+IndirectOpt = Annotated[
+    bool,
+    typer.Option(
+        "--include-indirect/--no-indirect",
+        help="follow indirect column lineage (filters, joins, groupings)",
+    ),
+]
+# each field of the question as the command line spells it (its default: the field's)
+_IMPACT_OPTIONS: dict[str, Any] = {
+    "node": NodeArg,
+    "kind": KindOpt,
+    "namespace": NamespaceOpt,
+    "name": NameOpt,
+    "field": FieldOpt,
+    "key": KeyOpt,
+    "depth": DepthOpt,
+    "exact_only": ExactOpt,
+    "only": OnlyOpt,
+    "as_of": AsOfOpt,
+    "max_nodes": MaxNodesOpt,
+    "include_indirect": IndirectOpt,
+}
+
+
+def impact_options(command: Callable[..., None]) -> Callable[..., None]:
+    """`command(question: ImpactQuestion, …its own options)` as a Typer command: Typer sees the
+    question's options (NODE, --kind … --include-indirect) and then the command's own, and the
+    command gets the question's as one ImpactQuestion."""
+    hints = get_type_hints(command, include_extras=True)
+    own = [
+        p.replace(annotation=hints[p.name])
+        for p in inspect.signature(command).parameters.values()
+        if p.name != "question"
+    ]
+    shared = [
+        inspect.Parameter(
+            f.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=f.default,
+            annotation=_IMPACT_OPTIONS[f.name],
+        )
+        for f in fields(ImpactQuestion)
+    ]
+
+    @functools.wraps(command)
+    def run(**values: Any) -> None:
+        question = ImpactQuestion(**{f.name: values.pop(f.name) for f in fields(ImpactQuestion)})
+        command(question, **values)
+
+    params = shared + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+    run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in params}
+    return run
+
+
 def _impact(
+    question: ImpactQuestion,
     *,
-    ref: str | None,
-    kind: NodeKind | None,
-    namespace: str | None,
-    name: str | None,
-    field: str | None,
-    key: list[str] | None,
-    depth: int,
-    exact_only: bool,
-    only: list[NodeKind] | None,
-    as_of: str | None,
-    max_nodes: int,
-    include_indirect: bool,
     as_json: bool,
     fmt: ExportFormat | None,
     output: Path | None,
@@ -278,20 +348,27 @@ def _impact(
     from lineage_kg.cli.export import impact_dict, impact_graph
     from lineage_kg.queries.impact import impact
 
+    q = question
     _check_outputs(as_json, fmt, output)
     with answering(), workspace() as ws:
         node_id = _node(
-            ws, ref=ref, kind=kind, namespace=namespace, name=name, field=field, key=key
+            ws,
+            ref=q.node,
+            kind=q.kind,
+            namespace=q.namespace,
+            name=q.name,
+            field=q.field,
+            key=q.key,
         )
         answer = impact(
             ws.store,
             node_id,
-            depth=depth,
-            exact_only=exact_only,
-            kinds=set(only) if only else None,
-            as_of=as_of,
-            max_nodes=max_nodes,
-            include_indirect=include_indirect,
+            depth=q.depth,
+            exact_only=q.exact_only,
+            kinds=set(q.only) if q.only else None,
+            as_of=q.as_of,
+            max_nodes=q.max_nodes,
+            include_indirect=q.include_indirect,
         )
     if fmt is not None or output is not None:
         _export(impact_graph(answer), fmt, output)
@@ -339,96 +416,24 @@ def _impact(
     _more(limit, len(answer.items))
 
 
-ExactOpt = Annotated[bool, typer.Option("--exact-only", help="column-level reach only")]
-OnlyOpt = Annotated[
-    list[NodeKind] | None, typer.Option("--only", help="keep these kinds (repeatable)")
-]
-MaxNodesOpt = Annotated[int, typer.Option(help="stop the walk after this many nodes", min=1)]
-IndirectOpt = Annotated[
-    bool,
-    typer.Option(
-        "--include-indirect/--no-indirect",
-        help="follow indirect column lineage (filters, joins, groupings)",
-    ),
-]
-
-
 @commands.command("impact")
-def impact_command(  # noqa: PLR0917 - one parameter per CLI option
-    node: NodeArg = None,
-    kind: KindOpt = None,
-    namespace: NamespaceOpt = None,
-    name: NameOpt = None,
-    field: FieldOpt = None,
-    key: KeyOpt = None,
-    depth: DepthOpt = 10,
-    exact_only: ExactOpt = False,
-    only: OnlyOpt = None,
-    as_of: AsOfOpt = None,
-    max_nodes: MaxNodesOpt = 100_000,
+@impact_options
+def impact_command(
+    question: ImpactQuestion,
     as_json: JsonOpt = False,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
     limit: LimitOpt = 50,
-    include_indirect: IndirectOpt = True,
 ) -> None:
     """What breaks if NODE changes: everything downstream, with certainty and owners."""
-    _impact(
-        ref=node,
-        kind=kind,
-        namespace=namespace,
-        name=name,
-        field=field,
-        key=key,
-        depth=depth,
-        exact_only=exact_only,
-        only=only,
-        as_of=as_of,
-        max_nodes=max_nodes,
-        include_indirect=include_indirect,
-        as_json=as_json,
-        fmt=fmt,
-        output=output,
-        limit=limit,
-    )
+    _impact(question, as_json=as_json, fmt=fmt, output=output, limit=limit)
 
 
 @export_app.command("impact")
-def export_impact(  # noqa: PLR0917 - one parameter per CLI option
-    output: ExportOutputOpt,
-    node: NodeArg = None,
-    fmt: FormatOpt = None,
-    kind: KindOpt = None,
-    namespace: NamespaceOpt = None,
-    name: NameOpt = None,
-    field: FieldOpt = None,
-    key: KeyOpt = None,
-    depth: DepthOpt = 10,
-    exact_only: ExactOpt = False,
-    only: OnlyOpt = None,
-    as_of: AsOfOpt = None,
-    max_nodes: MaxNodesOpt = 100_000,
-    include_indirect: IndirectOpt = True,
-) -> None:
+@impact_options
+def export_impact(question: ImpactQuestion, output: ExportOutputOpt, fmt: FormatOpt = None) -> None:
     """The impact graph of NODE into a file: start, impacted nodes, their explaining edges."""
-    _impact(
-        ref=node,
-        kind=kind,
-        namespace=namespace,
-        name=name,
-        field=field,
-        key=key,
-        depth=depth,
-        exact_only=exact_only,
-        only=only,
-        as_of=as_of,
-        max_nodes=max_nodes,
-        include_indirect=include_indirect,
-        as_json=False,
-        fmt=fmt,
-        output=output,
-        limit=1,
-    )
+    _impact(question, as_json=False, fmt=fmt, output=output, limit=1)
 
 
 # ---- accountability ---------------------------------------------------------------------------
