@@ -17,7 +17,9 @@ cProfile of the in-process impact requests (pstats) instead of timing.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import cProfile
+import json
 import random
 import shutil
 import time
@@ -31,10 +33,14 @@ import httpx
 from fastapi.testclient import TestClient
 
 from benchmarks.harness import RESULTS, Service, percentiles, save, scratch_dir
-from benchmarks.query_latency import build_log
+from benchmarks.synthetic.load import load_sources
 from benchmarks.synthetic.write import generate
 from lineage_kg.api.app import create_app
+from lineage_kg.api.graphql.schema import Context, schema
+from lineage_kg.api.graphql.traversal_budget import TraversalBudget, budgeted
 from lineage_kg.graph.model import NodeKey, NodeKind
+from lineage_kg.ingest.eventlog import EventLog
+from lineage_kg.ingest.intake import accept_many
 from lineage_kg.queries.accountability import accountability
 from lineage_kg.queries.audit import audit_trail
 from lineage_kg.queries.decision_trace import decision_lineage
@@ -263,14 +269,32 @@ def _line(r: dict[str, Any]) -> str:
     return "; ".join(parts + ratios)
 
 
-def profile(q: Question, local: TestClient, path: Path, rounds: int) -> None:
+def execute(app: Any, q: Question, start: str) -> Any:
+    """The schema's execution alone, on this thread (what the router runs in its worker), with
+    the context the app builds, and the reply encoded as the router encodes it."""
+    settings = app.state.settings
+    budget = TraversalBudget(settings.request_node_budget)
+    context = Context(
+        budgeted(app.state.store, budget),
+        app.state.projector,
+        app.state.decisions,
+        max_traversal_nodes=settings.max_traversal_nodes,
+    )
+    result = asyncio.run(schema.execute(q.query, {"id": start}, context_value=context))
+    assert not result.errors, result.errors
+    return json.dumps({"data": result.data})
+
+
+def profile(q: Question, app: Any, path: Path, rounds: int) -> None:
+    """cProfile of the schema's execution (the request's worker thread is out of a profiler's
+    reach through TestClient)."""
     for start in q.starts:  # warm
-        ask(local, q, start)
+        execute(app, q, start)
     prof = cProfile.Profile()
     prof.enable()
     for _ in range(rounds):
         for start in q.starts:
-            ask(local, q, start)
+            execute(app, q, start)
     prof.disable()
     prof.dump_stats(str(path))
     print("profile written to", path)
@@ -294,13 +318,17 @@ def main() -> None:
         manifest = generate(work / "files", args.nodes, args.seed)
         data = work / "data"
         data.mkdir()
-        build_log(work / "files", data).close()
+        log = EventLog(data / "events.sqlite3")  # where Settings(data_dir=data) finds it
+        with (work / "files" / "events.ndjson").open() as f:
+            accept_many(log, enumerate(json.loads(line) for line in f))
+        load_sources(work / "files", log)
+        log.close()
         shutil.copytree(data, work / "data_http")
         settings = Settings(data_dir=data, auth="off", snapshot=False)
         local = stack.enter_context(TestClient(create_app(settings)))
         qs = questions(local.app, manifest, args.starts, args.seed)  # type: ignore[attr-defined]
         if args.profile:
-            profile(qs[0], local, args.profile, args.rounds)
+            profile(qs[0], local.app, args.profile, args.rounds)  # type: ignore[attr-defined]
             return
         http = None
         if not args.no_http:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import partial
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 from graphql import GraphQLError
@@ -22,6 +22,7 @@ from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
 from lineage_kg.api.auth import ANONYMOUS, Principal
+from lineage_kg.api.graphql.execution import PlainDataExecutionContext
 from lineage_kg.api.graphql.limits import LIMIT_RULES
 from lineage_kg.api.graphql.questions import Questions
 from lineage_kg.api.graphql.types import (
@@ -48,8 +49,8 @@ from lineage_kg.ingest.eventlog import LogUnavailable
 from lineage_kg.ingest.projector import Projector
 from lineage_kg.queries.arguments import time_arg
 from lineage_kg.queries.audit import audit_trail
+from lineage_kg.queries.impact import ImpactItem as ImpactAnswerItem
 from lineage_kg.queries.impact import impact
-from lineage_kg.queries.traversal import Hop
 
 
 class Context(BaseContext):
@@ -112,12 +113,32 @@ class ImpactItem:
     distance: int
     certainty: str = strawberry.field(description="exact: column-level all the way")
     owners: list[str]
-    hops: strawberry.Private[tuple[Hop, ...]]
+    path: list[PathStep] = strawberry.field(description="one shortest explaining path")
 
-    @strawberry.field(description="one shortest explaining path")
+
+class ImpactItemData:
+    """An `ImpactItem` as plain data: every field an attribute, read by Strawberry's default
+    resolver (completed in one pass: api/graphql/execution.py); the path is built only when a
+    client selects it (~10 steps per item, most clients ask for a page of nodes)."""
+
+    __slots__ = ("_displays", "_hops", "_path", "certainty", "distance", "node", "owners")
+
+    def __init__(self, item: ImpactAnswerItem, displays: dict[str, str]) -> None:
+        self.node = to_node(item.node)
+        self.distance = item.distance
+        self.certainty = item.certainty.value
+        self.owners = list(item.owners)
+        self._hops = item.path
+        self._displays = displays
+        self._path: list[PathStep] | None = None
+
+    @property
     def path(self) -> list[PathStep]:
-        # built only when asked for: ~10 steps per item, most clients ask for a page of nodes
-        return [to_step(h.edge, h.direction is Direction.OUT) for h in self.hops]
+        if self._path is None:
+            self._path = [
+                to_step(h.edge, h.direction is Direction.OUT, self._displays) for h in self._hops
+            ]
+        return self._path
 
 
 @strawberry.type
@@ -228,16 +249,11 @@ class Query(Questions):
             )
         )
         lo, hi = page_bounds(first, after, len(answer.items))
+        displays: dict[str, str] = {}  # one label per node across the page's paths
         edges = [
             ImpactEdge(
                 cursor=encode_cursor(i),
-                node=ImpactItem(
-                    node=to_node(item.node),
-                    distance=item.distance,
-                    certainty=item.certainty.value,
-                    owners=list(item.owners),
-                    hops=item.path,
-                ),
+                node=cast(ImpactItem, ImpactItemData(item, displays)),
             )
             for i, item in enumerate(answer.items[lo:hi], start=lo)
         ]
@@ -368,6 +384,9 @@ def _hide_internal(error: GraphQLError) -> bool:
 schema = _Schema(
     query=Query,
     types=list(NODE_TYPES.values()),
+    # answers are plain data: completed in one pass per subtree, not field by field
+    # (api/graphql/execution.py; issue 19: field execution was most of an impact request)
+    execution_context_class=PlainDataExecutionContext,
     extensions=[
         lambda: MaskErrors(should_mask_error=_hide_internal, error_message="internal error"),
         # bounds on what one request may ask: size (while parsing), nesting, aliases, work

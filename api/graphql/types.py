@@ -119,17 +119,28 @@ class PathStep:
     last_event: str
 
 
-def to_step(edge: StoredEdge, walked_out: bool) -> PathStep:
+def to_step(edge: StoredEdge, walked_out: bool, displays: dict[str, str] | None = None) -> PathStep:
+    """One step of a path; `displays` remembers node labels across the steps of one reply (the
+    paths of an impact answer name the same few nodes thousands of times)."""
     a, b = (edge.key.src, edge.key.dst) if walked_out else (edge.key.dst, edge.key.src)
     return PathStep(
         kind=edge.key.kind.value,
         from_id=strawberry.ID(a.id),
-        from_display=a.display,
+        from_display=_display(a, displays),
         to_id=strawberry.ID(b.id),
-        to_display=b.display,
+        to_display=_display(b, displays),
         props=edge.props,
         last_event=edge.last_event,
     )
+
+
+def _display(key: NodeKey, displays: dict[str, str] | None) -> str:
+    if displays is None:
+        return key.display
+    found = displays.get(key.id)
+    if found is None:
+        found = displays[key.id] = key.display
+    return found
 
 
 @strawberry.type

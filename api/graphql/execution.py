@@ -1,0 +1,238 @@
+"""Completing plain data without graphql-core's per-field machinery.
+
+An answer is built once, as plain objects whose fields are attributes (api/graphql/types.py), so
+most of a reply is fields with no resolver of their own. graphql-core still runs its whole field
+protocol on each of them — resolve info, resolver, awaitable checks, type dispatch — which made
+field execution most of an impact request's time (issue 19: an impact page of 1,000 items is
+~6,000 fields). Here, the first time a value of some type is completed for a selection, a small
+completer is compiled for that (type, selection): it reads each selected attribute and coerces
+it as the spec says, recursively, and is reused for every item of a list.
+
+A completer exists only where every selected field is a plain attribute (Strawberry's default
+resolver, no arguments, no extensions); anything else (a resolver such as `made_by`, @defer,
+middleware) takes graphql-core's ordinary road, whose children are tried again here. When the
+fast road meets anything unusual — a null where the schema says non-null, a value that does not
+coerce, an object that is not of the type — it gives up and the same value is completed again by
+graphql-core, which produces the error, its path and its message exactly as before: plain
+attributes are read without side effects, so reading them twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from graphql import (
+    GraphQLAbstractType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    is_abstract_type,
+    is_leaf_type,
+    is_list_type,
+    is_non_null_type,
+    is_object_type,
+)
+from graphql.pyutils import Undefined
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.cast import get_strawberry_type_cast
+
+Completer = Callable[[Any], Any]
+_MISSING = object()
+
+
+class _Slow(Exception):  # a signal, not an error: take graphql-core's road
+    """The fast road cannot complete this value as graphql-core would."""
+
+
+class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's execution context, completing plain-data subtrees in one pass each."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # (type, id(field details)) -> completer, or None: not plain. The field details list is
+        # kept with it so its id is not reused while this request runs (as graphql-core does).
+        self._completers: dict[tuple[Any, int], tuple[Any, Completer | None]] = {}
+        manager = self.middleware_manager
+        self._fast = manager is None or not manager.middlewares
+
+    def complete_value(  # noqa: PLR0917 (graphql-core's signature)
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: Any,
+        info: Any,
+        path: Any,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        if self._fast and not isinstance(result, Exception):
+            completer = self._completer(return_type, field_details_list)
+            if completer is not None:
+                try:
+                    return completer(result)
+                except Exception:  # graphql-core completes it again, and reports
+                    pass
+        return super().complete_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    # ---- compiling ---------------------------------------------------------------------------
+    def _completer(self, return_type: GraphQLOutputType, details: Any) -> Completer | None:
+        key = (return_type, id(details))
+        found = self._completers.get(key, _MISSING)
+        if found is not _MISSING:
+            return found[1]  # type: ignore[index]
+        self._completers[key] = (details, None)  # a type reaching itself is not plain
+        completer = self._compile(return_type, details)
+        self._completers[key] = (details, completer)
+        return completer
+
+    def _compile(self, return_type: GraphQLOutputType, details: Any) -> Completer | None:
+        if is_non_null_type(return_type):
+            assert isinstance(return_type, GraphQLNonNull)
+            inner = self._completer(return_type.of_type, details)
+            return None if inner is None else _non_null(inner)
+        if is_list_type(return_type):
+            assert isinstance(return_type, GraphQLList)
+            inner = self._completer(return_type.of_type, details)
+            return None if inner is None else _list_of(inner)
+        if is_leaf_type(return_type):
+            return _leaf(return_type.coerce_output_value)  # type: ignore[union-attr]
+        if is_abstract_type(return_type):
+            return self._abstract(return_type, details)  # type: ignore[arg-type]
+        if is_object_type(return_type):
+            return self._object(return_type, details)  # type: ignore[arg-type]
+        return None
+
+    def _object(self, object_type: GraphQLObjectType, details: Any) -> Completer | None:
+        check = _strawberry_check(object_type)
+        if check is False:
+            return None
+        grouped, new_defer_usages, _ = self.collect_subfields(object_type, details)
+        if new_defer_usages:
+            return None
+        fields: list[tuple[str, str | None, Completer]] = []
+        for response_key, field_details in grouped.items():
+            name = field_details[0].node.name.value
+            if name == "__typename":
+                fields.append((response_key, None, _constant(object_type.name)))
+                continue
+            attribute = _plain_attribute(object_type, name)
+            if attribute is None:
+                return None
+            completer = self._completer(object_type.fields[name].type, field_details)
+            if completer is None:
+                return None
+            fields.append((response_key, attribute, completer))
+        return _object_of(check, fields)  # type: ignore[arg-type]
+
+    def _abstract(self, abstract: GraphQLAbstractType, details: Any) -> Completer:
+        by_class: dict[type, Completer] = {}
+
+        def complete(value: Any) -> Any:
+            cls = type(value)
+            completer = by_class.get(cls)
+            if completer is None:
+                runtime = self._runtime_type(abstract, value)
+                found = self._completer(runtime, details)
+                if found is None:
+                    raise _Slow
+                completer = by_class[cls] = found
+            return completer(value)
+
+        return complete
+
+    def _runtime_type(self, abstract: GraphQLAbstractType, value: Any) -> GraphQLObjectType:
+        """The object type a Strawberry object is, as Strawberry's own resolve_type finds it."""
+        if get_strawberry_type_cast(value) is not None:
+            raise _Slow
+        definition = getattr(type(value), "__strawberry_definition__", None)
+        if not isinstance(definition, StrawberryObjectDefinition) or definition.is_graphql_generic:
+            raise _Slow
+        runtime = self.schema.get_type(definition.name)
+        if not isinstance(runtime, GraphQLObjectType):
+            raise _Slow
+        if not self.schema.is_sub_type(abstract, runtime):
+            raise _Slow
+        return runtime
+
+
+def _plain_attribute(object_type: GraphQLObjectType, name: str) -> str | None:
+    """The Python attribute a field reads, if it is a plain one (no resolver, no arguments)."""
+    field = object_type.fields.get(name)
+    if field is None or field.args or not getattr(field.resolve, "_is_default", False):
+        return None
+    definition = (field.extensions or {}).get("strawberry-definition")
+    if definition is None or definition.base_resolver is not None or definition.extensions:
+        return None
+    if definition.default_resolver is not getattr:
+        return None
+    return definition.python_name
+
+
+# ---- the completers ----------------------------------------------------------------------------
+def _non_null(inner: Completer) -> Completer:
+    def complete(value: Any) -> Any:
+        done = inner(value)
+        if done is None:
+            raise _Slow  # graphql-core names the field and nulls the parent
+        return done
+
+    return complete
+
+
+def _list_of(inner: Completer) -> Completer:
+    def complete(value: Any) -> Any:
+        if value is None or value is Undefined:
+            return None
+        if not isinstance(value, list | tuple):
+            raise _Slow
+        return [inner(item) for item in value]
+
+    return complete
+
+
+def _leaf(coerce: Callable[[Any], Any]) -> Completer:
+    def complete(value: Any) -> Any:
+        if value is None or value is Undefined:
+            return None
+        done = coerce(value)
+        if done is None or done is Undefined:
+            raise _Slow
+        return done
+
+    return complete
+
+
+def _constant(text: str) -> Completer:
+    return lambda _value: text
+
+
+def _strawberry_check(object_type: GraphQLObjectType) -> Callable[[Any], bool] | bool | None:
+    """The type's is_type_of as a one-argument check; None: it has none; False: it has one of
+    the schema's own (which may read the resolve info: not for the fast road)."""
+    is_type_of = object_type.is_type_of
+    if is_type_of is None:
+        return None
+    if not getattr(is_type_of, "__module__", "").startswith("strawberry."):
+        return False
+    # Strawberry's own check is an isinstance that ignores the info it is given
+    return lambda value: bool(is_type_of(value, None))  # type: ignore[arg-type]
+
+
+def _object_of(
+    check: Callable[[Any], bool] | None, fields: list[tuple[str, str | None, Completer]]
+) -> Completer:
+    def complete(value: Any) -> Any:
+        if value is None or value is Undefined:
+            return None
+        if check is not None and not check(value):
+            raise _Slow
+        return {
+            key: completer(getattr(value, attribute) if attribute else value)
+            for key, attribute, completer in fields
+        }
+
+    return complete
