@@ -39,12 +39,12 @@ from lineage_kg.api.app import create_app
 from lineage_kg.api.graphql.schema import Context, schema
 from lineage_kg.api.graphql.traversal_budget import TraversalBudget, budgeted
 from lineage_kg.graph.model import NodeKey, NodeKind
-from lineage_kg.ingest.eventlog import EventLog
 from lineage_kg.ingest.intake import accept_many
 from lineage_kg.queries.accountability import accountability
 from lineage_kg.queries.audit import audit_trail
 from lineage_kg.queries.decision_trace import decision_lineage
 from lineage_kg.queries.impact import impact
+from lineage_kg.runtime import Runtime
 from lineage_kg.settings import Settings
 
 NODE = "id kind display key props aliases sources firstSeen lastSeen firstEvent lastEvent"
@@ -318,13 +318,12 @@ def main() -> None:
         manifest = generate(work / "files", args.nodes, args.seed)
         data = work / "data"
         data.mkdir()
-        log = EventLog(data / "events.sqlite3")  # where Settings(data_dir=data) finds it
-        with (work / "files" / "events.ndjson").open() as f:
-            accept_many(log, enumerate(json.loads(line) for line in f))
-        load_sources(work / "files", log)
-        log.close()
-        shutil.copytree(data, work / "data_http")
         settings = Settings(data_dir=data, auth="off", snapshot=False)
+        with Runtime.open(settings) as runtime:  # the log where the service will find it
+            with (work / "files" / "events.ndjson").open() as f:
+                accept_many(runtime.log, enumerate(json.loads(line) for line in f))
+            load_sources(work / "files", runtime.log)
+        shutil.copytree(data, work / "data_http")
         local = stack.enter_context(TestClient(create_app(settings)))
         qs = questions(local.app, manifest, args.starts, args.seed)  # type: ignore[attr-defined]
         if args.profile:
