@@ -190,9 +190,9 @@ class Runtime:
         self, progress: Callable[[int, int], None] | None = None
     ) -> ProjectorStatus | None:
         """Bring the embedded store, which starts from its snapshot or empty, up to the log's
-        end; then keep its snapshot current (a first write at once when this replayed
-        `snapshot_every` events or more). Neo4j is left as it stands (the service's projector
-        keeps it current); None then."""
+        end; then keep its snapshot current (written at once if this replay made one due:
+        `LKG_SNAPSHOT_EVERY` entries or `LKG_SNAPSHOT_AFTER_SECONDS` of projection). Neo4j is
+        left as it stands (the service's projector keeps it current); None then."""
         if self.store.name != "embedded":
             return None
         status = self.catch_up(progress)
