@@ -151,12 +151,14 @@ class BodyLimit:
             return
         except ClientDisconnect:
             return  # nobody is left to answer
-        # what the router reads: the body as inflated, its length, no encoding left to undo
+        # what the router reads: the body as inflated, its length, no encoding left to undo (the
+        # scope itself changed, not a copy: the middlewares outside read what routing adds to it)
         headers = [
             (k, v) for k, v in scope["headers"] if k not in (b"content-length", b"content-encoding")
         ]
         headers.append((b"content-length", str(len(body)).encode()))
-        await self.app({**scope, "headers": headers}, _replay(body, receive), send)
+        scope["headers"] = headers
+        await self.app(scope, _replay(body, receive), send)
 
 
 LIMIT_SETTING = "LKG_GRAPHQL_MAX_BODY_BYTES"
