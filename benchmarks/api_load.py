@@ -23,17 +23,21 @@ from typing import Any
 
 import httpx
 
-from benchmarks.harness import RESULTS, Service, neo4j_for, percentiles, save, scratch_dir
+from benchmarks.harness import (
+    RESULTS,
+    Service,
+    neo4j_for,
+    percentiles,
+    save,
+    scratch_dir,
+    settings_for,
+)
 from benchmarks.synthetic.load import load_sources
 from benchmarks.synthetic.write import generate
-from lineage_kg.graph.embedded import EmbeddedStore
-from lineage_kg.graph.neo4j_store import Neo4jStore
 from lineage_kg.graph.store import GraphStore
-from lineage_kg.ingest.eventlog import EventLog
 from lineage_kg.ingest.intake import accept_many
-from lineage_kg.ingest.projector import Projector
-from lineage_kg.ingest.sources import default_mappers
 from lineage_kg.queries.impact import impact
+from lineage_kg.runtime import Runtime
 
 QUERY = """query($id: ID!) {
   impact(ref: {id: $id}, depth: 10, first: 1000) {
@@ -111,26 +115,24 @@ def main() -> None:
     with scratch_dir("api") as work, ExitStack() as stack:
         manifest = generate(work / "files", args.nodes, args.seed)
         data = work / "data"
-        log = EventLog(data / "events.sqlite3")
+        server = stack.enter_context(neo4j_for(args.nodes)) if args.neo4j else None
+        # the log the service will serve, and this process's own store projected from it
+        runtime = stack.enter_context(Runtime.open(settings_for(data, server)))
         with (work / "files" / "events.ndjson").open() as f:
-            accept_many(log, enumerate(json.loads(line) for line in f))
-        load_sources(work / "files", log)
+            accept_many(runtime.log, enumerate(json.loads(line) for line in f))
+        load_sources(work / "files", runtime.log)
         starts = random.Random(args.seed).sample(
             manifest["samples"]["impact_raw_columns"], args.starts
         )
         env: dict[str, str] = {"NEO4J_URI": ""}
-        store: GraphStore
-        if args.neo4j:
-            server = stack.enter_context(neo4j_for(args.nodes))
-            store = Neo4jStore(server.uri, user=server.user, password=server.password)
+        if server is not None:
             env = {
                 "NEO4J_URI": server.uri,
                 "NEO4J_USER": server.user,
                 "NEO4J_PASSWORD": server.password,
             }
-        else:
-            store = EmbeddedStore()
-        Projector(log, store, default_mappers()).catch_up()
+        runtime.catch_up()
+        store = runtime.store
         result["direct"], sizes = direct(store, starts, args.seconds)
         print("direct", result["direct"], flush=True)
         service = stack.enter_context(Service(data, env))

@@ -22,10 +22,12 @@ from pathlib import Path
 from lineage_kg.graph.timefmt import now
 from lineage_kg.ingest import chain
 from lineage_kg.ingest.eventlog import Appended, EventLog, NewEvent, canonical_json
+from lineage_kg.runtime import open_log_at
 
 
 class UnchainedLog(EventLog):
-    """`EventLog.append` as it was before the chain: the baseline."""
+    """`EventLog.append` as it was before the chain: the baseline (not the service's log, so
+    opened here; the service's own is opened as the service opens it, `open_log_at`)."""
 
     def append(self, events: Sequence[NewEvent]) -> list[Appended]:
         received, results = now(), []
@@ -70,7 +72,7 @@ def append_rate(log: EventLog, events: list[NewEvent], batch: int) -> tuple[floa
 
 def compare_appends(work: Path, total: int, batch: int, rounds: int) -> dict[str, float]:
     """With and without the chain, alternating rounds into two fresh logs; medians."""
-    logs = {"chained": EventLog(work / f"chained-{batch}.sqlite3"),
+    logs = {"chained": open_log_at(work / f"chained-{batch}.sqlite3"),
             "unchained": UnchainedLog(work / f"unchained-{batch}.sqlite3")}  # fmt: skip
     rates: dict[str, list[tuple[float, float]]] = {name: [] for name in logs}
     per_round = total // rounds
@@ -89,7 +91,7 @@ def compare_appends(work: Path, total: int, batch: int, rounds: int) -> dict[str
 
 def verify_rate(work: Path, events: int) -> dict[str, float]:
     path = work / "verify.sqlite3"
-    log = EventLog(path)
+    log = open_log_at(path)
     for i in range(0, events, 10_000):
         log.append([small_event(n) for n in range(i, min(i + 10_000, events))])
     log.close()
@@ -102,7 +104,7 @@ def verify_rate(work: Path, events: int) -> dict[str, float]:
         db.execute("ALTER TABLE events DROP COLUMN prev_hash")
         db.execute("ALTER TABLE events DROP COLUMN entry_hash")
     started = time.perf_counter()
-    EventLog(path).close()
+    open_log_at(path).close()
     backfill_s = time.perf_counter() - started
     return {
         "verify_per_s": events / verify_s,

@@ -10,6 +10,7 @@ import os
 import platform
 import resource
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -17,13 +18,15 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
 import httpx
 
+from lineage_kg.runtime import Runtime, log_path
+from lineage_kg.settings import Settings
 from tools.neo4j_server import LocalNeo4j
 
 RESULTS = Path(__file__).parent / "results"
@@ -40,6 +43,38 @@ def _sized_neo4j(nodes: int) -> LocalNeo4j:
         jvm_options=(f"-Xms{heap_mb}m", f"-Xmx{heap_mb}m", "-XX:+ExitOnOutOfMemoryError"),
         pagecache_mb=pagecache_mb,
     )
+
+
+def settings_for(data_dir: Path, server: LocalNeo4j | None = None, **changes: Any) -> Settings:
+    """What a benchmark's `Runtime` opens the service's parts from (the composition root, as the
+    service does): its data dir, the server's store (the embedded one without a server), and no
+    start-up snapshot, so that a rebuild measured is the whole log replayed."""
+    store: dict[str, Any] = {"neo4j_uri": None}
+    if server is not None:
+        store = {
+            "neo4j_uri": server.uri,
+            "neo4j_user": server.user,
+            "neo4j_password": server.password,
+        }
+    return Settings(data_dir=data_dir, snapshot=False, **store, **changes)
+
+
+def copy_log(source: Settings, target: Settings) -> None:
+    """The event log of `source` into `target`'s data dir (SQLite's online backup: a proper copy
+    even of a log still open), for two runtimes that project one log each into their store."""
+    target.data_dir.mkdir(parents=True, exist_ok=True)
+    with (
+        closing(sqlite3.connect(log_path(source))) as src,
+        closing(sqlite3.connect(log_path(target))) as dst,
+    ):
+        src.backup(dst)
+
+
+def make_schema(server: LocalNeo4j) -> None:
+    """The store's constraints and indexes on a server, made as the service makes them (the
+    Runtime opening its store), for the baselines that then write with a driver of their own."""
+    with scratch_dir("schema") as data, Runtime.open(settings_for(data, server)) as runtime:
+        assert runtime.store.name == "neo4j"  # opening it made the schema
 
 
 class _Sharing:

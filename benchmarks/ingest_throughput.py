@@ -31,9 +31,11 @@ import httpx
 from benchmarks.harness import (
     RESULTS,
     Service,
+    make_schema,
     neo4j_for,
     save,
     scratch_dir,
+    settings_for,
     share_neo4j_between_phases,
 )
 from benchmarks.synthetic.events import run_events
@@ -46,16 +48,13 @@ from lineage_kg.graph.neo4j_store import (
     _CREATE_NODES,
     _WRITE_EDGES,
     _WRITE_NODES,
-    Neo4jStore,
     _chunks,
 )
 from lineage_kg.graph.records import EdgeId, Record
 from lineage_kg.graph.store import UnitOfWork
-from lineage_kg.ingest.eventlog import EventLog
 from lineage_kg.ingest.intake import accept_many
 from lineage_kg.ingest.openlineage.mapping import map_event
-from lineage_kg.ingest.projector import Projector
-from lineage_kg.ingest.sources import default_mappers
+from lineage_kg.runtime import Runtime
 
 BATCH = 500  # events per projector batch (the service's default LKG_PROJECTOR_BATCH_SIZE)
 POST_CHUNK = 100  # events per bulk request
@@ -125,22 +124,24 @@ def _wait_projected(http: httpx.Client, bound_s: float = 1800) -> dict[str, int]
 
 def in_process(events: list[dict[str, Any]], nodes: int) -> dict[str, Any]:
     """The projector alone: log already written, then log -> Neo4j."""
-    with neo4j_for(nodes) as server, scratch_dir("project") as data:
-        log = EventLog(data / "events.sqlite3")
-        accept_many(log, enumerate(events))
-        store = Neo4jStore(server.uri, user=server.user, password=server.password)
+    with (
+        neo4j_for(nodes) as server,
+        scratch_dir("project") as data,
+        Runtime.open(settings_for(data, server, projector_batch_size=BATCH)) as runtime,
+    ):
+        accept_many(runtime.log, enumerate(events))
+        assert runtime.store.name == "neo4j"  # connected, its schema made, before the clock
         began = time.perf_counter()
-        projector = Projector(log, store, default_mappers(), batch_size=BATCH)
-        status = projector.catch_up()
+        status = runtime.catch_up()
         took = time.perf_counter() - began
-        store.close()
+        stages = dict(runtime.projector.seconds)
     return {
         "events": len(events),
         "seconds": took,
         "events_per_s": len(events) / took,
         "parked": status.parked,
         # the projector thread's time: mapping, load + merge, waiting on the writer, sides
-        "stages_s": projector.seconds,
+        "stages_s": stages,
     }
 
 
@@ -162,7 +163,7 @@ _NAIVE_EDGE: dict[EdgeKind, LiteralString] = {
 
 def naive(events: list[dict[str, Any]], nodes: int) -> dict[str, Any]:
     with neo4j_for(nodes) as server:
-        Neo4jStore(server.uri, user=server.user, password=server.password).close()  # constraints
+        make_schema(server)  # the store's constraints, as the service makes them
         with server.driver() as driver, driver.session() as session:
             began = time.perf_counter()
             statements = 0
@@ -238,11 +239,12 @@ class _Capturing(EmbeddedStore):
 
 
 def captured_writes(events: list[dict[str, Any]]) -> list[Captured]:
+    store = _Capturing()
     with scratch_dir("capture") as data:
-        log = EventLog(data / "events.sqlite3")
-        accept_many(log, enumerate(events))
-        store = _Capturing()
-        Projector(log, store, default_mappers(), batch_size=BATCH).catch_up()
+        settings = settings_for(data, projector_batch_size=BATCH)
+        with Runtime.open(settings, store=store) as runtime:
+            accept_many(runtime.log, enumerate(events))
+            runtime.catch_up()
     return store.writes
 
 
@@ -261,7 +263,7 @@ def limit(writes: list[Captured], events: int, nodes: int) -> dict[str, Any]:
         batches.append(statements)
     records = sum(len(n) + len(e) for n, e, _, _ in writes)
     with neo4j_for(nodes) as server:
-        Neo4jStore(server.uri, user=server.user, password=server.password).close()
+        make_schema(server)
         with server.driver() as driver, driver.session() as session:
             began = time.perf_counter()
             for statements in batches:

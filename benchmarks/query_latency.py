@@ -26,21 +26,26 @@ from typing import Any
 
 from neo4j import Query
 
-from benchmarks.harness import RESULTS, neo4j_for, percentiles, save, scratch_dir
+from benchmarks.harness import (
+    RESULTS,
+    copy_log,
+    neo4j_for,
+    percentiles,
+    save,
+    scratch_dir,
+    settings_for,
+)
 from benchmarks.synthetic.load import load_sources
 from benchmarks.synthetic.write import generate
-from lineage_kg.graph.embedded import EmbeddedStore
 from lineage_kg.graph.model import EdgeKind
-from lineage_kg.graph.neo4j_store import Neo4jStore
+from lineage_kg.graph.sides.decisions import DecisionTable
 from lineage_kg.graph.store import GraphStore
-from lineage_kg.ingest.decisions.projection import DecisionProjection
 from lineage_kg.ingest.eventlog import EventLog
 from lineage_kg.ingest.intake import accept_many
-from lineage_kg.ingest.projector import Projector
-from lineage_kg.ingest.sources import default_mappers
 from lineage_kg.queries.accountability import accountability
 from lineage_kg.queries.decision_trace import decision_lineage
 from lineage_kg.queries.impact import impact
+from lineage_kg.runtime import Runtime
 
 NAIVE_TIMEOUT = 10.0
 FLOW = "|".join(sorted(k.value for k in EdgeKind if k.is_flow))
@@ -50,12 +55,10 @@ NAIVE_PATHS = Query(
 )
 
 
-def build_log(files: Path, work: Path) -> EventLog:
-    log = EventLog(work / "events.sqlite3")
+def build_log(files: Path, log: EventLog) -> None:
     with (files / "events.ndjson").open() as f:
         accept_many(log, enumerate(json.loads(line) for line in f))
     load_sources(files, log)
-    return log
 
 
 def rss_mb() -> float:
@@ -63,10 +66,12 @@ def rss_mb() -> float:
     return int(next(x for x in status.splitlines() if x.startswith("VmRSS:")).split()[1]) / 1024
 
 
-def project(log: EventLog, store: GraphStore, work: Path) -> float:
+def project(runtime: Runtime) -> float:
+    """The log into the runtime's store and its side tables (the decisions), timed; the store
+    is opened (connected, its schema made) before the clock starts."""
+    assert runtime.store is not None
     began = time.perf_counter()
-    side = [DecisionProjection.at(work / store.name)]
-    status = Projector(log, store, default_mappers(), side=side).catch_up()
+    status = runtime.catch_up()
     assert status.parked == 0, f"{status.parked} events parked"
     return time.perf_counter() - began
 
@@ -100,8 +105,9 @@ def workload(
     }
 
 
-def run_queries(store: GraphStore, work: Path, load: dict[str, list[Any]]) -> dict[str, Any]:
-    table = DecisionProjection.at(work / store.name).table
+def run_queries(
+    store: GraphStore, table: DecisionTable | None, load: dict[str, list[Any]]
+) -> dict[str, Any]:
     asks: dict[str, Callable[[Any], Any]] = {
         "impact_raw_column": lambda s: impact(store, s, depth=10),
         "impact_lattice_column": lambda s: impact(store, s, depth=10),
@@ -144,36 +150,44 @@ def one_size(
         t = time.perf_counter()
         manifest = generate(files, nodes, seed)
         result: dict[str, Any] = {"nodes_target": nodes, "generate_s": time.perf_counter() - t}
-        log = build_log(files, work)
+        # one log, projected by two runtimes (each its own data dir: the store's side tables)
+        logged, on_embedded = settings_for(work / "log"), settings_for(work / "embedded")
+        with Runtime.open(logged) as runtime:
+            build_log(files, runtime.log)
         load = workload(manifest["samples"], starts, random.Random(seed), team_runs)
         load = {k: v for k, v in load.items() if questions is None or k in questions}
 
-        gc.collect()
-        before = rss_mb()
-        embedded = EmbeddedStore()
-        result["embedded_rebuild_s"] = project(log, embedded, work)
-        gc.collect()
-        stats = embedded.stats()
-        result["nodes"], result["edges"] = stats.node_count, stats.edge_count
-        result["embedded_mb"] = rss_mb() - before
-        result["embedded_bytes_per_node"] = 1024 * 1024 * result["embedded_mb"] / stats.node_count
-        print(
-            f"{nodes}: {stats.node_count} nodes, {stats.edge_count} edges; embedded rebuild "
-            f"{result['embedded_rebuild_s']:.1f}s, {result['embedded_mb']:.0f} MiB",
-            flush=True,
-        )
-        emb = run_queries(embedded, work, load)
+        copy_log(logged, on_embedded)
+        with Runtime.open(on_embedded) as runtime:
+            assert runtime.log.last_seq() > 0  # open: only the store's memory is counted
+            gc.collect()
+            before = rss_mb()
+            result["embedded_rebuild_s"] = project(runtime)
+            gc.collect()
+            stats = runtime.store.stats()
+            result["nodes"], result["edges"] = stats.node_count, stats.edge_count
+            result["embedded_mb"] = rss_mb() - before
+            result["embedded_bytes_per_node"] = (
+                1024 * 1024 * result["embedded_mb"] / stats.node_count
+            )
+            print(
+                f"{nodes}: {stats.node_count} nodes, {stats.edge_count} edges; embedded rebuild "
+                f"{result['embedded_rebuild_s']:.1f}s, {result['embedded_mb']:.0f} MiB",
+                flush=True,
+            )
+            emb = run_queries(runtime.store, runtime.decisions, load)
 
         with neo4j_for(nodes) as server:
-            store = Neo4jStore(server.uri, user=server.user, password=server.password)
-            result["neo4j_projection_s"] = project(log, store, work)
-            print(f"  neo4j projection {result['neo4j_projection_s']:.1f}s", flush=True)
-            neo = run_queries(store, work, load)
+            on_neo4j = settings_for(work / "neo4j", server)
+            copy_log(logged, on_neo4j)
+            with Runtime.open(on_neo4j) as runtime:
+                result["neo4j_projection_s"] = project(runtime)
+                print(f"  neo4j projection {result['neo4j_projection_s']:.1f}s", flush=True)
+                neo = run_queries(runtime.store, runtime.decisions, load)
             keys = (
                 load.get("impact_raw_column", [])[:20] + load.get("impact_lattice_column", [])[:5]
             )
             result["naive_cypher"] = naive(server, keys)
-            store.close()
 
         for name in load:
             same = [
