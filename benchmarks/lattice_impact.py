@@ -18,12 +18,12 @@ import time
 import networkx as nx
 from neo4j import GraphDatabase, Query
 
-from lineage_kg.graph.embedded import EmbeddedStore
+from benchmarks.harness import scratch_dir, settings_for
 from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import MutationBatch, Provenance
-from lineage_kg.graph.neo4j_store import Neo4jStore
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.queries.impact import impact
+from lineage_kg.runtime import Runtime
 from tools.neo4j_server import LocalNeo4j
 
 P = Provenance("bench", "lattice", "2026-01-01T00:00:00Z")
@@ -127,20 +127,21 @@ def main() -> None:
         for _ in range(args.starts)
     ]
 
-    embedded = EmbeddedStore()
-    print(f"embedded load: {load(embedded, batches):.1f}s")
-    print("embedded impact:", time_impact(embedded, starts, args.depth, ref))
+    with scratch_dir("lattice") as data, Runtime.open(settings_for(data)) as runtime:
+        embedded = runtime.store  # the batches go straight to the stores: no log here
+        print(f"embedded load: {load(embedded, batches):.1f}s")
+        print("embedded impact:", time_impact(embedded, starts, args.depth, ref))
 
-    with LocalNeo4j() as server:
-        store = Neo4jStore(server.uri, user=server.user, password=server.password)
-        print(f"neo4j {server.version} load: {load(store, batches):.1f}s")
-        time_impact(store, starts[:3], args.depth, ref)  # warm the plan cache and page cache
-        print("neo4j impact:", time_impact(store, starts, args.depth, ref))
+    with LocalNeo4j() as server, scratch_dir("lattice") as data:
+        with Runtime.open(settings_for(data, server)) as runtime:
+            store = runtime.store
+            print(f"neo4j {server.version} load: {load(store, batches):.1f}s")
+            time_impact(store, starts[:3], args.depth, ref)  # warm the plan and page caches
+            print("neo4j impact:", time_impact(store, starts, args.depth, ref))
         naive = naive_cypher(
             server.uri, (server.user, server.password), starts[: args.naive_starts], args.depth
         )
         print("neo4j naive variable-length Cypher:", naive)
-        store.close()
 
 
 if __name__ == "__main__":
