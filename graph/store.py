@@ -9,7 +9,7 @@ drift between stores, and replaying a batch writes nothing at all.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -41,6 +41,55 @@ from lineage_kg.graph.validity import remember_all, settle_all
 
 # (anchor node id, edge kind, direction): every edge of that kind at that node, that way
 IncidentSpec = tuple[str, EdgeKind, Direction]
+
+# A walk's moves, for `GraphStore.reach`: (walk state, direction, edge kind) -> the states the far
+# node may be reached in. Kinds and states only: a policy's finer tests (an edge's props, its
+# ends' kinds) may only narrow it, so what these moves reach is a superset of what the walk does.
+Moves = Mapping[tuple[str, Direction, EdgeKind], Collection[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Neighborhood:
+    """Edges read ahead by `GraphStore.reach`: for every node in `covered`, each edge leaving it
+    (each way, valid as the walk asked) that one of the walk's moves follows from a state the node
+    can be reached in — so every edge the walk follows from it, as `neighbors_each_way` answers.
+    (Edges no state of the node follows need not be there: the walk reads them, never follows.)"""
+
+    covered: frozenset[str]
+    # (origin node id, direction) -> kind -> the edges walked from it that way, by edge id
+    edges: Mapping[tuple[str, Direction], Mapping[EdgeKind, Sequence[StoredEdge]]]
+
+    @classmethod
+    def of(
+        cls, covered: Iterable[str], found: Iterable[tuple[StoredEdge, Direction]]
+    ) -> Neighborhood:
+        index: dict[tuple[str, Direction], dict[EdgeKind, dict[EdgeId, StoredEdge]]] = {}
+        for edge, way in found:
+            origin = edge.key.src.id if way is Direction.OUT else edge.key.dst.id
+            index.setdefault((origin, way), {}).setdefault(edge.key.kind, {})[edge.key.id] = edge
+        return cls(
+            frozenset(covered),
+            {
+                at: {kind: [e[k] for k in sorted(e)] for kind, e in by_kind.items()}
+                for at, by_kind in index.items()
+            },
+        )
+
+    def neighbors_each_way(
+        self, ids: Sequence[str], kinds: Mapping[Direction, Iterable[EdgeKind]]
+    ) -> list[tuple[StoredEdge, Direction]]:
+        """`GraphStore.neighbors_each_way` from memory, for covered nodes only: a node outside
+        is a bug of the read-ahead (it must hold every node the walk expands), never guessed."""
+        if outside := [i for i in ids if i not in self.covered]:
+            raise LookupError(f"not read ahead: {outside[:3]} ({len(outside)} nodes)")
+        found: list[tuple[StoredEdge, Direction]] = []
+        for way in (Direction.OUT, Direction.IN):  # as Neo4j answers a level: out, then in
+            of_kinds = [EdgeKind(k) for k in kinds.get(way, ())]
+            for node in dict.fromkeys(ids):
+                at = self.edges.get((node, way), {})
+                for kind in of_kinds:
+                    found.extend((edge, way) for edge in at.get(kind, ()))
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,6 +384,23 @@ class GraphStore(ABC):
             for direction, of_kinds in kinds.items()
             for edge in self.neighbors(ids, direction, of_kinds, as_of)
         ]
+
+    def reach(
+        self,
+        start_ids: Sequence[str],
+        moves: Moves,
+        *,
+        start_state: str,
+        max_depth: int,
+        as_of: str | None,
+        limit: int,
+    ) -> Neighborhood | None:
+        """A whole walk's reads at once: every node a walk from `start_ids` (in `start_state`)
+        along `moves` reaches within `max_depth - 1` hops — the nodes it may expand — with every
+        edge of the moves' kinds leaving them, each way (valid now, or at `as_of`, as
+        `neighbors` reads). None when more than `limit` nodes would be covered, or when the store
+        has no faster way than one read per level (the walk then reads level by level)."""
+        return None
 
     @abstractmethod
     def search(

@@ -1,4 +1,4 @@
-"""Bounded breadth-first traversal over the store, one frontier per round trip.
+"""Bounded breadth-first traversal over the store, one frontier per level.
 
 Never enumerates paths (a lattice of diamonds has exponentially many): each node is reached once
 per pass and walk state, with a parent pointer from which one shortest explaining path is
@@ -11,7 +11,13 @@ cause share this code and differ only in their step tables. A policy may carry a
 state: a step can apply only from nodes reached in some states, only to edges it accepts, and
 say in which state the far node is reached (impact tells "a dataset entered from one of its
 columns" from "the whole dataset changed"). Each (node, state) is visited once per pass, so the
-work stays bounded by the number of states; every level is still one store round trip.
+work stays bounded by the number of states.
+
+Reads: a store that can (Neo4j) answers the whole walk's reads ahead, in one statement
+(`GraphStore.reach`: every node the policy's kinds and states can reach within the depth, with
+their edges); the level loop then reads from that, unchanged — same order, same answers, same
+truncation. Otherwise, or when the read-ahead would cover more than `max_nodes`, each level is
+one store round trip.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from lineage_kg.graph.errors import InvalidArgument, NotFound
 from lineage_kg.graph.model import Certainty, EdgeKind, NodeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import StoredEdge, StoredNode
-from lineage_kg.graph.store import GraphStore
+from lineage_kg.graph.store import GraphStore, Moves
 from lineage_kg.queries.arguments import check_depth
 
 State = str
@@ -136,12 +142,25 @@ def traverse(
         by_way.setdefault((step.direction, step.kind), []).append(step)
     exact, every = _Pass(start, start_state, covers or {}), _Pass(start, start_state, covers or {})
     result = Traversal(start)
+    ahead = store.reach(
+        start,
+        moves(steps, start_state),
+        start_state=start_state,
+        max_depth=max_depth,
+        as_of=as_of,
+        limit=max_nodes + len(start),
+    )
     for _depth in range(max_depth):
         ids = list(dict.fromkeys(node for node, _ in [*exact.frontier, *every.frontier]))
         if not ids:
             break
         ways = _ways(by_way, {state for _, state in [*exact.frontier, *every.frontier]})
-        found = [Hop(edge, way) for edge, way in store.neighbors_each_way(ids, ways, as_of)]
+        read = (
+            store.neighbors_each_way(ids, ways, as_of)
+            if ahead is None
+            else ahead.neighbors_each_way(ids, ways)
+        )
+        found = [Hop(edge, way) for edge, way in read]
         result.visited_edges += len(found)
         # deterministic: by the node we came from (frontier order), then edge id
         order = {node: i for i, node in enumerate(ids)}
@@ -176,6 +195,23 @@ def traverse(
             path = every.best(node_id) or ()
             result.reached[node_id] = Reached(node_id, len(path), Certainty.POSSIBLE, path)
     return result
+
+
+def moves(steps: Sequence[Step], start_state: State = PLAIN) -> Moves:
+    """The policy as `GraphStore.reach` takes it: from each state, which (way, kind) leads to
+    which states. Kinds and states only — `accepts` (a test on the edge) can only narrow what a
+    step follows, so the store reaches a superset of what the walk will."""
+    states = {start_state}
+    for step in steps:
+        states.update(step.only_from or ())
+        if step.then is not None:
+            states.add(step.then)
+    found: dict[tuple[State, Direction, EdgeKind], set[State]] = {}
+    for step in steps:
+        for state in states if step.only_from is None else step.only_from:
+            then = state if step.then is None else step.then
+            found.setdefault((state, step.direction, step.kind), set()).add(then)
+    return {k: frozenset(v) for k, v in found.items()}
 
 
 def _ways(

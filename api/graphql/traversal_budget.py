@@ -4,8 +4,11 @@ Each walk is already capped at LKG_MAX_TRAVERSAL_NODES (it stops, truncated); a 
 aliased walks could still multiply that. The request's store is this view of the real one: every
 BFS frontier step (`neighbors`, `neighbors_each_way`) counts the nodes it expands against the
 request's budget (LKG_MAX_TRAVERSAL_NODES again), and a step past it refuses with an error naming
-the limit. When the request's deadline passes the view is stopped, so a walk still running in a
-worker thread ends at its next step instead of working on for nobody.
+the limit. A walk whose reads came ahead in one statement (`reach`, on Neo4j) is charged the same,
+level by level as it reads them from memory; the read-ahead itself covers no more nodes than the
+budget has left (else the walk reads level by level, as before). When the request's deadline
+passes the view is stopped, so a walk still running in a worker thread ends at its next step
+instead of working on for nobody.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any, cast
 from lineage_kg.graph.errors import LineageError
 from lineage_kg.graph.model import EdgeKind
 from lineage_kg.graph.mutations import Direction
-from lineage_kg.graph.store import GraphStore, StoredEdge
+from lineage_kg.graph.store import GraphStore, Moves, Neighborhood, StoredEdge
 
 
 class RequestBudgetSpent(LineageError):
@@ -57,6 +60,25 @@ class TraversalBudget:
         with self._lock:
             self._stopped = reason
 
+    def left(self) -> int:
+        with self._lock:
+            return max(0, self.limit - self.spent)
+
+
+class _ChargedNeighborhood:
+    """A walk's read-ahead, each level still charged (and the deadline still checked) as the
+    walk reads it."""
+
+    def __init__(self, ahead: Neighborhood, budget: TraversalBudget) -> None:
+        self._ahead = ahead
+        self._budget = budget
+
+    def neighbors_each_way(
+        self, ids: Sequence[str], kinds: Mapping[Direction, Iterable[EdgeKind]]
+    ) -> list[tuple[StoredEdge, Direction]]:
+        self._budget.charge(len(ids))
+        return self._ahead.neighbors_each_way(ids, kinds)
+
 
 class _BudgetedStore:
     def __init__(self, store: GraphStore, budget: TraversalBudget) -> None:
@@ -81,6 +103,29 @@ class _BudgetedStore:
     ) -> list[tuple[StoredEdge, Direction]]:
         self._budget.charge(len(ids))
         return self._store.neighbors_each_way(ids, kinds, as_of)
+
+    def reach(
+        self,
+        start_ids: Sequence[str],
+        moves: Moves,
+        *,
+        start_state: str,
+        max_depth: int,
+        as_of: str | None,
+        limit: int,
+    ) -> Neighborhood | None:
+        self._budget.charge(0)  # a stopped request reads nothing more
+        ahead = self._store.reach(
+            start_ids,
+            moves,
+            start_state=start_state,
+            max_depth=max_depth,
+            as_of=as_of,
+            limit=min(limit, self._budget.left()),
+        )
+        if ahead is None:
+            return None
+        return cast(Neighborhood, _ChargedNeighborhood(ahead, self._budget))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
