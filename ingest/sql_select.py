@@ -15,6 +15,7 @@ to parse, which the caller treats the same way.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Sequence
@@ -166,6 +167,7 @@ def _branch(toks: list[sql.Token], at: dict[int, int]) -> tuple[Item, ...] | Non
     return None if None in items else tuple(item for item in items if item)
 
 
+@functools.lru_cache(maxsize=256)  # a job sends its SQL with every event; the answer is frozen
 def select_list(query: str) -> SelectList | None:
     """The top-level select list of one INSERT … SELECT, CREATE TABLE … AS SELECT or SELECT."""
     try:
