@@ -12,7 +12,7 @@ from lineage_kg.graph.model import Certainty, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import MutationBatch, Provenance
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.queries.accountability import AccountabilityMap, GapKind, accountability
-from tests.contract.work import WORK_PER_NODE, CountingStore, nodes_in
+from tests.contract.work import WORK_PER_NODE, counted, nodes_in
 
 EXACT, POSSIBLE = Certainty.EXACT, Certainty.POSSIBLE
 PLATFORM, ML, FINANCE, BOB = "team:data-platform", "team:ml-risk", "team:finance", "bob@example.com"
@@ -164,8 +164,8 @@ def test_diamond_lattice_upstream_of_an_owned_kpi(store: GraphStore) -> None:
     b.edge(team, EdgeKind.OWNS, kpi, p, disc="business")
     store.apply(b)
 
-    counting = CountingStore(store)
-    answer = accountability(counting, "team:lat", depth=25)
+    counting = counted(store)
+    answer = accountability(counting.store, "team:lat", depth=25)
     assert related(answer.upstream) == [
         (tables[i].id, 20 - i, EXACT, ()) for i in reversed(range(20))
     ]

@@ -15,7 +15,7 @@ from lineage_kg.graph.timefmt import canonical_time
 from lineage_kg.queries.decision_trace import DecisionTrace, StepKind, TraceStep, decision_lineage
 from lineage_kg.queries.decisions import Resolution
 from lineage_kg.queries.suspects import SuspectReason, suspects
-from tests.contract.work import WORK_PER_NODE, CountingStore, nodes_in
+from tests.contract.work import WORK_PER_NODE, counted, nodes_in
 
 S, R, E = StepKind, Resolution, EdgeKind
 PLATFORM, ML, BOB = ("team:data-platform",), ("team:ml-risk",), ("bob@example.com",)
@@ -309,9 +309,9 @@ def lattice_to_kpi(layers: int) -> tuple[MutationBatch, NodeKey, list[NodeKey]]:
 def test_diamond_lattice_upstream_of_a_kpi(store: GraphStore) -> None:
     batch, kpi, tables = lattice_to_kpi(20)
     store.apply(batch)
-    counting = CountingStore(store)
+    counting = counted(store)
     found = suspects(
-        counting, kpi.id, since="2026-02-01T00:00:00Z", until="2026-12-31T00:00:00Z", depth=25
+        counting.store, kpi.id, since="2026-02-01T00:00:00Z", until="2026-12-31T00:00:00Z", depth=25
     )
     # nothing happened in the window (the lattice is older); every table is unowned, and as
     # close as its columns: t19 at 1, …, t00 at 20

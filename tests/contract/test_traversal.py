@@ -20,7 +20,7 @@ from lineage_kg.graph.mutations import MutationBatch, Provenance
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.queries.impact import IMPACT_STEPS, impact, walk_downstream
 from lineage_kg.queries.traversal import traverse
-from tests.contract.work import WORK_PER_NODE, CountingStore, nodes_in
+from tests.contract.work import WORK_PER_NODE, counted, nodes_in
 
 P = Provenance("test", "e1", "2026-01-01T00:00:00Z")
 DATASETS = [NodeKey.of(NodeKind.DATASET, namespace="ns", name=f"d{i}") for i in range(4)]
@@ -168,8 +168,8 @@ def lattice(layers: int, width: int) -> MutationBatch:
 def test_diamond_lattice_visits_each_node_once(store: GraphStore) -> None:
     store.apply(lattice(layers=41, width=2))  # 2**40 paths from one corner to the far end
     start = NodeKey.of(NodeKind.COLUMN, namespace="lat", name="t0", field="c0")
-    counting = CountingStore(store)
-    answer = impact(counting, start.id, depth=25)
+    counting = counted(store)
+    answer = impact(counting.store, start.id, depth=25)
     columns = [i for i in answer.items if i.node.key.kind is NodeKind.COLUMN]
     assert len(columns) == 2 * 25  # both columns of layers 1..25; nothing joins t0.c0 to t0.c1
     assert all(i.certainty is Certainty.EXACT for i in columns)
