@@ -58,6 +58,10 @@ CREATE TABLE IF NOT EXISTS node_history (
     PRIMARY KEY (node_id, seq, entry_type)
 );
 CREATE INDEX IF NOT EXISTS node_history_by_time ON node_history (node_id, event_time);
+CREATE TABLE IF NOT EXISTS history_position (
+    id  INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL  -- every event up to here has its audit-trail rows (history_stage.py)
+);
 CREATE INDEX IF NOT EXISTS events_by_source ON events (source, seq);
 CREATE TABLE IF NOT EXISTS sync_state (
     source TEXT NOT NULL,
@@ -135,6 +139,10 @@ class EventLog:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        # the audit trail's own connection (record_history): its writes neither wait for the
+        # main connection's lock nor fsync (see record_history)
+        self._history_lock = threading.Lock()
+        self._history_db: sqlite3.Connection | None = None
         # set once SQLite reports the file damaged: /readyz says so, nothing more is written
         self.fault: str | None = None
         try:
@@ -265,8 +273,13 @@ class EventLog:
             )
 
     def unpark_all(self) -> int:
-        """Forget every parked event (a rebuild maps them again); how many there were."""
+        """Forget every parked event (a rebuild maps them again); how many there were. The audit
+        trail's position goes back to before the first of them, so that an event that maps now
+        gets its history too."""
         with self._transaction() as db:
+            first = db.execute("SELECT min(seq) FROM parked").fetchone()[0]
+            if first is not None:
+                db.execute("UPDATE history_position SET seq = min(seq, ?)", (int(first) - 1,))
             return db.execute("DELETE FROM parked").rowcount
 
     def parked(self) -> list[tuple[int, str]]:
@@ -299,21 +312,58 @@ class EventLog:
         return {str(k): str(v) for k, v in rows}
 
     # ---- the audit trail (derived from each event's mutations by the projector) -----------
-    def record_history(self, entries: Iterable[HistoryEntry]) -> None:
-        """Store audit-trail entries in one transaction; recording them again changes nothing."""
+    @contextmanager
+    def _history_transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._history_lock:
+            if self.fault is not None:
+                raise LogUnavailable(self.fault)
+            try:
+                if self._history_db is None:
+                    self._history_db = sqlite3.connect(
+                        self.path, isolation_level=None, check_same_thread=False, timeout=30
+                    )
+                    # no fsync at commit: rows and position commit together, and WAL loses only
+                    # a suffix, so what a crash takes is derived again from the position on
+                    self._history_db.execute("PRAGMA synchronous=NORMAL")
+                db = self._history_db
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise self._failed(exc) from exc
+
+    def record_history(self, entries: Iterable[HistoryEntry], *, upto: int | None = None) -> None:
+        """Store audit-trail entries in one transaction; recording them again changes nothing.
+        With `upto`, every event up to that seq now has its entries (the history position,
+        `history_position`, moves there in the same transaction; it never moves back here)."""
         rows = [
             (e.node_id, e.seq, e.entry_type.value, e.event_time, e.summary, e.other_node_id,
              e.edge_kind)
             for e in entries
         ]  # fmt: skip
-        if not rows:
+        if not rows and upto is None:
             return
-        with self._transaction() as db:
+        with self._history_transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO node_history (node_id, seq, entry_type, event_time, "
                 "summary, other_node_id, edge_kind) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
+            if upto is not None:
+                db.execute(
+                    "INSERT INTO history_position (id, seq) VALUES (1, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET seq = max(seq, excluded.seq)",
+                    (upto,),
+                )
+
+    def history_position(self) -> int:
+        """The last seq up to which every event's audit-trail entries are recorded."""
+        rows = self._query("SELECT seq FROM history_position WHERE id = 1")
+        return int(rows[0][0]) if rows else 0
 
     def history(
         self,
@@ -361,5 +411,9 @@ class EventLog:
         return [HistoryEntry(*row[:5], EntryType(row[5]), *row[6:]) for row in rows]
 
     def close(self) -> None:
+        with self._history_lock:
+            if self._history_db is not None:
+                self._history_db.close()
+                self._history_db = None
         with self._lock:
             self._db.close()

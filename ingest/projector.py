@@ -5,7 +5,8 @@ the store itself (written in the same transaction as each batch), so a new or wi
 refilled from the log and a restart resumes where the store says it stopped. While the store is
 down it waits and retries; intake keeps accepting meanwhile. An event it cannot map is parked
 (kept in the log, reported), never allowed to block the events behind it. Each event's audit-trail
-entries (graph/sides/history.py) are derived from its mutations here and kept in the log too.
+entries (graph/sides/history.py) are derived from the mutations mapped here, in a stage of their
+own beside the graph's write, with their own checkpoint in the log (ingest/history_stage.py).
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from tenacity import (
 
 from lineage_kg.graph.confine import allowed_names
 from lineage_kg.graph.mutations import MutationBatch
-from lineage_kg.graph.sides.history import HistoryEntry, history_entries
 from lineage_kg.graph.store import GraphStore, Prepared, StoreUnavailable
-from lineage_kg.ingest.eventlog import EventLog, LogEntry
+from lineage_kg.ingest.eventlog import EventLog, LogEntry, LogUnavailable
+from lineage_kg.ingest.history_stage import HistoryStage, Mapped
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,17 @@ class _Side(Protocol):
 @dataclass(frozen=True, slots=True)
 class ProjectorStatus:
     log_seq: int
-    projected_seq: int
+    projected_seq: int  # the graph's position
     parked: int
+    history_seq: int | None = None  # the audit trail's (ingest/history_stage.py)
 
     @property
     def lag(self) -> int:
-        return self.log_seq - self.projected_seq
+        """Events not yet in the graph or not yet in the audit trail."""
+        behind = self.projected_seq
+        if self.history_seq is not None:
+            behind = min(behind, self.history_seq)
+        return self.log_seq - behind
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +101,8 @@ class Projector:
         self.pipeline = pipeline
         self._inflight: _InFlight | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lkg-projector-write")
+        # the audit trail, derived and written beside the graph (ingest/history_stage.py)
+        self.history = HistoryStage(log_, mappers)
 
     # ---- one step -----------------------------------------------------------------------
     def run_once(self) -> int:
@@ -112,6 +120,7 @@ class Projector:
         if not entries:
             self._land()
             self._side_catch_up(self._position)  # a side table left behind by a crash
+            self.history.fill(self._position)  # the audit trail left behind by a crash
             return 0
         began = time.perf_counter()
         batch, parked = self._map_all(entries)
@@ -149,19 +158,20 @@ class Projector:
         return len(entries)
 
     def _map_all(self, entries: list[LogEntry]) -> tuple[MutationBatch, int]:
-        """The batch's mutations (parking what cannot be mapped) and its audit-trail entries,
-        which are recorded first (idempotent): a crash after the store's commit loses none of
-        them; entries of an event the store then refuses are hidden once it is parked."""
+        """The batch's mutations (parking what cannot be mapped). The mapped events go to the
+        audit trail's stage, which derives and records their entries beside the graph's write
+        (ingest/history_stage.py: its own checkpoint, so a crash loses none of them); entries of
+        an event the store then refuses are hidden once it is parked."""
         self._parked_now.clear()
         batch = MutationBatch()
-        history: list[HistoryEntry] = []
+        mapped_all: Mapped = []
         for entry in entries:
             mapped = self._map(entry)
+            mapped_all.append((entry.seq, mapped))
             if mapped is not None:
                 batch.extend(mapped.mutations)
                 batch.confined.update(mapped.confined)
-                history.extend(history_entries(entry.seq, mapped))
-        self.log.record_history(history)
+        self.history.hand(mapped_all)
         return batch, len(self._parked_now)
 
     def _commit(self, prepared: Prepared, last: int) -> Exception | None:
@@ -249,8 +259,9 @@ class Projector:
                 self.store.apply(MutationBatch(), checkpoint=entry.seq)
 
     # ---- until caught up ----------------------------------------------------------------
-    def catch_up(self, timeout: float | None = None) -> ProjectorStatus:
-        """Apply the log up to its current end, waiting out store outages up to `timeout`."""
+    def catch_up(self, timeout: float | None = None, *, audit: bool = True) -> ProjectorStatus:
+        """Apply the log up to its current end, waiting out store outages up to `timeout`; and,
+        unless `audit` is False, wait for the audit trail to hold the same events."""
         deadline = None if timeout is None else time.monotonic() + timeout
         target = self.log.last_seq()
         while True:
@@ -263,7 +274,17 @@ class Projector:
         self._retrying(None if deadline is None else max(0.0, deadline - time.monotonic()))(
             self._land
         )  # nothing left in flight when this returns
+        if audit:
+            self.history_caught_up(None if deadline is None else deadline - time.monotonic())
         return self.status()
+
+    def history_caught_up(self, timeout: float | None = None) -> None:
+        """Wait until the audit trail holds every event the graph does."""
+        upto = self._position if self._position is not None else self.store.checkpoint()
+        if not self.history.wait(upto, timeout):
+            if self.history.error is not None:
+                raise LogUnavailable(f"audit trail behind the graph: {self.history.error}")
+            raise TimeoutError(f"audit trail at {self.history.position}, graph at {upto}")
 
     def _retrying(self, within: float | None) -> Retrying:
         return Retrying(
@@ -285,7 +306,9 @@ class Projector:
 
     def status(self) -> ProjectorStatus:
         position = self._position if self._position is not None else self.store.checkpoint()
-        return ProjectorStatus(self.log.last_seq(), position, len(self.log.parked()))
+        return ProjectorStatus(
+            self.log.last_seq(), position, len(self.log.parked()), self.history.position
+        )
 
     # ---- in the background --------------------------------------------------------------
     def start(self) -> None:
@@ -320,3 +343,5 @@ class Projector:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        # what it was handed is written before the log closes (else derived again at start)
+        self.history.idle(timeout)
