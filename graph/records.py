@@ -41,21 +41,25 @@ def _rank(value: Any) -> str:
 
 def _merge(record: Record, props: dict[str, Any], prov: Provenance) -> Record:
     stamp = prov.stamp
-    stamps: dict[str, list[str]] = json.loads(record["_stamps"])
-    for name, value in props.items():
-        seen = stamps.get(name)
-        if (
-            seen is None
-            or stamp > tuple(seen)
-            or (
-                # one event may say two things of one node (as input and as output); the larger
-                # value wins so that even then the arrival order does not matter
-                stamp == tuple(seen) and _rank(value) > _rank(record[name])
-            )
-        ):
-            record[name] = value
-            stamps[name] = list(stamp)
-    record["_stamps"] = json.dumps(stamps, sort_keys=True, separators=(",", ":"))
+    if props:  # the stamps' JSON is read and written only when a prop may change (hot path)
+        stamps: dict[str, list[str]] = json.loads(record["_stamps"])
+        changed = False
+        for name, value in props.items():
+            seen = stamps.get(name)
+            if (
+                seen is None
+                or stamp > tuple(seen)
+                or (
+                    # one event may say two things of one node (as input and as output); the
+                    # larger value wins so that even then the arrival order does not matter
+                    stamp == tuple(seen) and _rank(value) > _rank(record[name])
+                )
+            ):
+                record[name] = value
+                stamps[name] = list(stamp)
+                changed = True
+        if changed:
+            record["_stamps"] = json.dumps(stamps, sort_keys=True, separators=(",", ":"))
     if prov.source not in record["sources"]:
         record["sources"] = sorted([*record["sources"], prov.source])
     record["first_seen"], record["first_event"] = min(
