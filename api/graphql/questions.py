@@ -6,10 +6,10 @@ from __future__ import annotations
 from functools import partial
 
 import strawberry
-from starlette.concurrency import run_in_threadpool
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from lineage_kg.api.graphql.offload import run_blocking
 from lineage_kg.api.graphql.types import Node, NodeRef, PageInfo, to_node
 from lineage_kg.graph.errors import InvalidArgument
 from lineage_kg.graph.resolve import resolve as resolve_name
@@ -216,7 +216,7 @@ class DecisionType:
 
     @strawberry.field(description="The model version that made it (resolved at query time).")
     async def made_by(self, info: Info) -> MadeBy:
-        found = await run_in_threadpool(resolve, info.context.store, self.row)
+        found = await run_blocking(resolve, info.context.store, self.row)
         nodes = [to_node(link.node) for link in found.versions]
         return MadeBy(resolution=found.resolution.value, model_versions=nodes, detail=found.detail)
 
@@ -268,7 +268,7 @@ def _decisions_table(info: Info) -> DecisionTable:
 class Questions:
     @strawberry.field(description="One logged decision by id (milliseconds), or null.")
     async def decision(self, info: Info, id: str) -> DecisionType | None:
-        row = await run_in_threadpool(get_decision, _decisions_table(info), id)
+        row = await run_blocking(get_decision, _decisions_table(info), id)
         return _decision(row) if row is not None else None
 
     @strawberry.field(
@@ -293,7 +293,7 @@ class Questions:
             since,
             until,
         )
-        page = await run_in_threadpool(
+        page = await run_blocking(
             partial(list_decisions, _decisions_table(info), selection, first=first, after=after)
         )
         return DecisionConnection(
@@ -303,9 +303,7 @@ class Questions:
 
     @strawberry.field(description="How many decisions of a model name each version or alias.")
     async def decision_counts(self, info: Info, model: NodeRef) -> list[DecisionCount]:
-        found = await run_in_threadpool(
-            counts_by_model_version, _decisions_table(info), model.to_key()
-        )
+        found = await run_blocking(counts_by_model_version, _decisions_table(info), model.to_key())
         return [DecisionCount(version=c.version, alias=c.alias, count=c.count) for c in found]
 
     @strawberry.field(
@@ -317,7 +315,7 @@ class Questions:
     ) -> DecisionLineage:
         # not resolved in the graph: a decision may live only in the decisions side table
         key = ref.to_key()
-        trace = await run_in_threadpool(
+        trace = await run_blocking(
             partial(
                 decision_lineage,
                 info.context.store,
@@ -345,8 +343,8 @@ class Questions:
     async def root_cause(
         self, info: Info, ref: NodeRef, since: str, until: str, depth: int = 10
     ) -> list[SuspectType]:
-        start = await run_in_threadpool(resolve_name, info.context.store, ref.to_key())
-        found = await run_in_threadpool(
+        start = await run_blocking(resolve_name, info.context.store, ref.to_key())
+        found = await run_blocking(
             partial(
                 suspects,
                 info.context.store,
@@ -378,7 +376,7 @@ class Questions:
     async def accountability(
         self, info: Info, owner_id: str, depth: int = 10, as_of: str | None = None
     ) -> Accountability:
-        answer = await run_in_threadpool(
+        answer = await run_blocking(
             partial(
                 accountability,
                 info.context.store,

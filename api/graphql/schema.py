@@ -10,7 +10,6 @@ from typing import Annotated, cast
 
 import strawberry
 from graphql import GraphQLError
-from starlette.concurrency import run_in_threadpool
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -24,6 +23,7 @@ from strawberry.types import Info
 from lineage_kg.api.auth import ANONYMOUS, Principal
 from lineage_kg.api.graphql.execution import PlainDataExecutionContext
 from lineage_kg.api.graphql.limits import LIMIT_RULES
+from lineage_kg.api.graphql.offload import run_blocking
 from lineage_kg.api.graphql.questions import Questions
 from lineage_kg.api.graphql.types import (
     NODE_TYPES,
@@ -178,11 +178,11 @@ class Query(Questions):
 
     @strawberry.field(description="Which store answers: embedded or Neo4j, where, which version.")
     async def store(self, info: Info[Context, None]) -> str:
-        return await run_in_threadpool(_store(info).describe)
+        return await run_blocking(_store(info).describe)
 
     @strawberry.field(description="How many nodes and edges of each kind the graph holds.")
     async def stats(self, info: Info[Context, None]) -> Stats:
-        stats = await run_in_threadpool(_store(info).stats)
+        stats = await run_blocking(_store(info).stats)
         return Stats(
             node_count=stats.node_count,
             edge_count=stats.edge_count,
@@ -192,7 +192,7 @@ class Query(Questions):
 
     @strawberry.field(description="How far the graph has caught up with the event log.")
     async def ingest_status(self, info: Info[Context, None]) -> IngestStatus:
-        status = await run_in_threadpool(info.context.projector.status)
+        status = await run_blocking(info.context.projector.status)
         return IngestStatus(
             log_seq=status.log_seq,
             projected_seq=status.projected_seq,
@@ -206,7 +206,7 @@ class Query(Questions):
     )
     async def node(self, info: Info[Context, None], ref: NodeRef) -> Node | None:
         try:
-            found = await run_in_threadpool(resolve, _store(info), ref.to_key())
+            found = await run_blocking(resolve, _store(info), ref.to_key())
         except NotFound:
             return None
         return to_node(found.node)
@@ -233,9 +233,9 @@ class Query(Questions):
             ),
         ] = True,
     ) -> ImpactConnection:
-        start = await run_in_threadpool(resolve, _store(info), ref.to_key())
+        start = await run_blocking(resolve, _store(info), ref.to_key())
         wanted = {NodeKind(k.value) for k in kinds} if kinds is not None else None
-        answer = await run_in_threadpool(
+        answer = await run_blocking(
             partial(
                 impact,
                 _store(info),
@@ -289,8 +289,8 @@ class Query(Questions):
         first: int = 50,
         after: str | None = None,
     ) -> AuditTrail:
-        start = await run_in_threadpool(resolve, _store(info), ref.to_key())
-        page = await run_in_threadpool(
+        start = await run_blocking(resolve, _store(info), ref.to_key())
+        page = await run_blocking(
             partial(
                 audit_trail,
                 info.context.history,
@@ -336,7 +336,7 @@ class Query(Questions):
             wanted = [NodeKind(k) for k in kinds] if kinds is not None else None
         except ValueError:
             raise InvalidArgument(f"kinds must be among {[k.value for k in NodeKind]}") from None
-        nodes = await run_in_threadpool(search_named, _store(info), text, wanted, limit)
+        nodes = await run_blocking(search_named, _store(info), text, wanted, limit)
         return [to_node(n) for n in nodes]
 
 
