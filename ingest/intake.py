@@ -53,27 +53,35 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _fit(obj: Any) -> bool:
+_PLAIN = frozenset({int, float, bool, type(None)})  # nothing to check in these
+
+
+def _fit(obj: Any, depth: int = 0) -> bool:
     """True when `_unstorable` has nothing to say: its checks, without building a path per
-    value (that made it 70 % of intake). Only a False pays for `_unstorable`'s answer."""
-    pending: list[tuple[Any, int]] = [(obj, 0)]
-    while pending:
-        value, depth = pending.pop()
-        if depth > MAX_DEPTH:
-            return False
-        if isinstance(value, str):
+    value (that made it 70 % of intake). Only a False pays for `_unstorable`'s answer.
+    Recursive: it never goes deeper than MAX_DEPTH + 1 frames."""
+    if depth > MAX_DEPTH:
+        return False
+    if isinstance(obj, str):
+        return obj.isascii() or _encodable(obj)
+    if isinstance(obj, dict):
+        values: Any = obj.values()
+        for key in obj:
+            if isinstance(key, str) and not key.isascii() and not _encodable(key):
+                return False
+    elif isinstance(obj, list):
+        values = obj
+    else:
+        return not isinstance(obj, strict_json.Unfit)
+    if obj and depth + 1 > MAX_DEPTH:
+        return False  # its items (and keys) sit one level down, as in `_unstorable`
+    for value in values:
+        if type(value) in _PLAIN:
+            continue
+        if type(value) is str:
             if not value.isascii() and not _encodable(value):
                 return False
-        elif isinstance(value, dict):
-            for key in value:  # keys sit one level down, as in `_unstorable`
-                if isinstance(key, str) and not key.isascii() and not _encodable(key):
-                    return False
-            if value and depth + 1 > MAX_DEPTH:
-                return False
-            pending.extend((v, depth + 1) for v in value.values())
-        elif isinstance(value, list):
-            pending.extend((v, depth + 1) for v in value)
-        elif isinstance(value, strict_json.Unfit):
+        elif not _fit(value, depth + 1):
             return False
     return True
 
