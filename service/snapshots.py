@@ -24,6 +24,7 @@ graph under heavy intake does not spend its time writing snapshots.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import threading
@@ -178,13 +179,25 @@ class SnapshotKeeper:
             return False
         return behind >= self.every or self._work() - self._work_at_last >= self.after_seconds
 
+    def take_state(self) -> EmbeddedState:
+        """The store's state, copied under its lock (what readers and the projector wait for)."""
+        was = gc.isenabled()
+        gc.disable()  # the copy makes a container per node and edge, none of them garbage
+        try:
+            return self.store.export_state()
+        finally:
+            if was:
+                gc.enable()
+
     def write_now(self) -> SnapshotHeader | None:
         """Take the store's state and write it (the caller's thread). None if nothing new."""
         with self._writing:
             if self.behind() <= 0:
                 return None
             began, work = time.monotonic(), self._work()
-            header = write_checked(self.path, self.store.export_state(), self.log)
+            state = self.take_state()
+            header = write_checked(self.path, state, self.log)
+            del state
             if header is not None:
                 self.last_seq, self.written, self._work_at_last = header.seq, self.written + 1, work
                 self._next_at = time.monotonic() + 2 * (time.monotonic() - began)
