@@ -37,6 +37,7 @@ from lineage_kg.graph.model import EdgeKind, NodeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import EdgeId, Record, StoredEdge, StoredNode
 from lineage_kg.graph.store import (
+    EdgeTest,
     GraphStats,
     GraphStore,
     IncidentSpec,
@@ -244,6 +245,15 @@ _REACH_LAST: LiteralString = (
 )
 
 
+# A move's `EdgeTest` (graph/store.py), in Cypher: the ends' kinds by label, a property missing
+# or anything but true (where Python says "false or missing", Cypher says no less).
+_PASSES: LiteralString = (
+    "(m.src IS NULL OR any(l IN labels(startNode(r)) WHERE l IN m.src)) "
+    "AND (m.dst IS NULL OR any(l IN labels(endNode(r)) WHERE l IN m.dst)) "
+    "AND (m.unset IS NULL OR NOT coalesce(r[m.unset] = true, false))"
+)
+
+
 @lru_cache(maxsize=64)
 def _reach_query(depth: int, out: frozenset[EdgeKind], in_: frozenset[EdgeKind]) -> LiteralString:
     """The walk to `depth` over these kinds (`depth` an int from 1 to 25, the kinds from the
@@ -255,10 +265,11 @@ def _reach_query(depth: int, out: frozenset[EdgeKind], in_: frozenset[EdgeKind])
         ("<-[r{}]-", in_, "in", "false"),
     ):
         if kinds:
-            then = f"$moves[st + '|{way}|' + type(r)]"
+            of = f"$moves[st + '|{way}|' + type(r)]"
             moves.append(
                 f"MATCH (a){arrow.format(_typed(kinds))}(b) WHERE {_VALID_NOW_OR_AS_OF}"
-                f"AND {then} IS NOT NULL RETURN r, b, {is_out} AS out, {then} AS nexts"
+                f"AND {of} IS NOT NULL WITH r, b, [m IN {of} WHERE {_PASSES} | m.then] AS nexts "
+                f"WHERE size(nexts) > 0 RETURN r, b, {is_out} AS out, nexts"
             )
     walk = " UNION ALL ".join(moves)
     return cast(
@@ -267,6 +278,14 @@ def _reach_query(depth: int, out: frozenset[EdgeKind], in_: frozenset[EdgeKind])
         + _REACH_LEVEL.format(moves=walk) * (int(depth) - 1)
         + _REACH_LAST.replace("{{", "{").replace("}}", "}").replace("{moves}", walk, 1),
     )
+
+
+def _move(then: str, test: EdgeTest | None) -> dict[str, Any]:
+    test = test or EdgeTest()
+    src, dst = (
+        None if k is None else sorted(NodeKind(x).value for x in k) for k in (test.src, test.dst)
+    )
+    return {"then": then, "src": src, "dst": dst, "unset": test.unset}
 
 
 def reach_statement(
@@ -282,10 +301,13 @@ def reach_statement(
     out = frozenset(EdgeKind(kind) for (_, way, kind) in moves if way is Direction.OUT)
     in_ = frozenset(EdgeKind(kind) for (_, way, kind) in moves if way is Direction.IN)
     keyed = {
-        f"{state}|{way.value}|{EdgeKind(kind).value}": sorted(then)
-        for (state, way, kind), then in moves.items()
+        f"{state}|{way.value}|{EdgeKind(kind).value}": sorted(
+            (_move(then, test) for then, test in thens), key=repr
+        )
+        for (state, way, kind), thens in moves.items()
     }
-    states = {start_state, *(s for s, _, _ in moves), *(t for ts in moves.values() for t in ts)}
+    states = {start_state, *(s for s, _, _ in moves)}
+    states.update(then for thens in moves.values() for then, _ in thens)
     params = {
         "ids": list(dict.fromkeys(start_ids)),
         "start": start_state,

@@ -42,10 +42,29 @@ from lineage_kg.graph.validity import remember_all, settle_all
 # (anchor node id, edge kind, direction): every edge of that kind at that node, that way
 IncidentSpec = tuple[str, EdgeKind, Direction]
 
+
+@dataclass(frozen=True, slots=True)
+class EdgeTest:
+    """A test of an edge that a store can also run inside a statement: the kind of its source,
+    the kind of its target, a property it does not hold (missing or false). A walk step whose
+    test is one of these lets `GraphStore.reach` read only the edges that step can follow."""
+
+    src: frozenset[NodeKind] | None = None
+    dst: frozenset[NodeKind] | None = None
+    unset: str | None = None
+
+    def __call__(self, edge: StoredEdge) -> bool:
+        return (
+            (self.src is None or edge.key.src.kind in self.src)
+            and (self.dst is None or edge.key.dst.kind in self.dst)
+            and (self.unset is None or not edge.props.get(self.unset))
+        )
+
+
 # A walk's moves, for `GraphStore.reach`: (walk state, direction, edge kind) -> the states the far
-# node may be reached in. Kinds and states only: a policy's finer tests (an edge's props, its
-# ends' kinds) may only narrow it, so what these moves reach is a superset of what the walk does.
-Moves = Mapping[tuple[str, Direction, EdgeKind], Collection[str]]
+# node is reached in, each with the test an edge must pass (None: any edge). A policy's other
+# tests (any code) can only narrow them, so what the moves reach is a superset of the walk's.
+Moves = Mapping[tuple[str, Direction, EdgeKind], Collection[tuple[str, EdgeTest | None]]]
 
 
 @dataclass(frozen=True, slots=True)

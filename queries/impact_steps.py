@@ -40,6 +40,7 @@ from lineage_kg.graph.model import (
 )
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import StoredEdge
+from lineage_kg.graph.store import EdgeTest
 from lineage_kg.queries.traversal import Step, flow_steps
 
 WHOLE, FIELD, EVERY_COLUMN = "whole", "field", "every-column"
@@ -54,10 +55,7 @@ _OWN_RULES = (E.FEEDS, E.INPUT_TO, E.PRODUCES, E.HAS_COLUMN, E.WROTE, E.READ_BY,
 
 
 def _from(kind: NodeKind) -> Callable[[StoredEdge], bool]:
-    def accepts(edge: StoredEdge) -> bool:
-        return edge.key.src.kind is kind
-
-    return accepts
+    return EdgeTest(src=frozenset({kind}))  # a test Neo4j's one-statement walk runs too
 
 
 def is_indirect(edge: StoredEdge) -> bool:
@@ -70,6 +68,9 @@ def is_indirect(edge: StoredEdge) -> bool:
 
 
 def _into(kind: NodeKind, direct_only: bool) -> Callable[[StoredEdge], bool]:
+    if not direct_only:
+        return EdgeTest(dst=frozenset({kind}))
+
     def accepts(edge: StoredEdge) -> bool:
         return edge.key.dst.kind is kind and not (direct_only and is_indirect(edge))
 
@@ -77,6 +78,9 @@ def _into(kind: NodeKind, direct_only: bool) -> Callable[[StoredEdge], bool]:
 
 
 def _into_other(direct_only: bool) -> Callable[[StoredEdge], bool]:
+    if not direct_only:
+        return EdgeTest(dst=frozenset(NodeKind) - {NodeKind.COLUMN, NodeKind.DATASET})
+
     def accepts(edge: StoredEdge) -> bool:
         dst = edge.key.dst.kind
         return dst not in (NodeKind.COLUMN, NodeKind.DATASET) and not (
@@ -86,8 +90,7 @@ def _into_other(direct_only: bool) -> Callable[[StoredEdge], bool]:
     return accepts
 
 
-def _not_authoritative(edge: StoredEdge) -> bool:
-    return not edge.props.get(COLUMN_LINEAGE)
+_not_authoritative = EdgeTest(unset=COLUMN_LINEAGE)
 
 
 def impact_steps(*, include_indirect: bool = True) -> list[Step]:

@@ -29,7 +29,7 @@ from lineage_kg.graph.errors import InvalidArgument, NotFound
 from lineage_kg.graph.model import Certainty, EdgeKind, NodeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import StoredEdge, StoredNode
-from lineage_kg.graph.store import GraphStore, Moves
+from lineage_kg.graph.store import EdgeTest, GraphStore, Moves
 from lineage_kg.queries.arguments import check_depth
 
 State = str
@@ -199,18 +199,20 @@ def traverse(
 
 def moves(steps: Sequence[Step], start_state: State = PLAIN) -> Moves:
     """The policy as `GraphStore.reach` takes it: from each state, which (way, kind) leads to
-    which states. Kinds and states only — `accepts` (a test on the edge) can only narrow what a
-    step follows, so the store reaches a superset of what the walk will."""
+    which states, under which test of the edge. A step whose `accepts` is an `EdgeTest` hands it
+    on; any other `accepts` (code) is left out — it can only narrow what the step follows, so the
+    store reaches a superset of what the walk will."""
     states = {start_state}
     for step in steps:
         states.update(step.only_from or ())
         if step.then is not None:
             states.add(step.then)
-    found: dict[tuple[State, Direction, EdgeKind], set[State]] = {}
+    found: dict[tuple[State, Direction, EdgeKind], set[tuple[State, EdgeTest | None]]] = {}
     for step in steps:
+        test = step.accepts if isinstance(step.accepts, EdgeTest) else None
         for state in states if step.only_from is None else step.only_from:
             then = state if step.then is None else step.then
-            found.setdefault((state, step.direction, step.kind), set()).add(then)
+            found.setdefault((state, step.direction, step.kind), set()).add((then, test))
     return {k: frozenset(v) for k, v in found.items()}
 
 

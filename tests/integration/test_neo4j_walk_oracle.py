@@ -21,7 +21,7 @@ from lineage_kg.graph.model import COLUMN_LINEAGE, TRANSFORMATION_TYPES, EdgeKin
 from lineage_kg.graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
 from lineage_kg.graph.neo4j_store import Neo4jStore, reach_statement
 from lineage_kg.graph.records import StoredEdge
-from lineage_kg.graph.store import GraphStore, Moves, Neighborhood
+from lineage_kg.graph.store import EdgeTest, GraphStore, Moves, Neighborhood
 from lineage_kg.queries.impact import IMPACT_STEPS, impact
 from lineage_kg.queries.impact_steps import COVERS, WHOLE
 from lineage_kg.queries.traversal import Traversal, moves, traverse
@@ -68,7 +68,8 @@ def random_graph(rng: random.Random, n: int) -> list[MutationBatch]:
     for i, j in rng.sample(pairs, min(len(pairs), 3 * n)):
         batch = MutationBatch()
         prov = Provenance("test", f"e{i}-{j}", rng.choice(TIMES[:20]))
-        batch.edge(node(i), rng.choice(joining(node(i), node(j))), node(j), prov)
+        flagged = {"flag": True} if rng.random() < 0.4 else {}
+        batch.edge(node(i), rng.choice(joining(node(i), node(j))), node(j), prov, **flagged)
         batches.append(batch)
     for anchor in rng.sample(range(n), n // 4):
         kind, direction = rng.choice(KINDS), rng.choice((OUT, IN))
@@ -78,14 +79,40 @@ def random_graph(rng: random.Random, n: int) -> list[MutationBatch]:
     return batches
 
 
+def random_test(rng: random.Random) -> EdgeTest | None:
+    kinds = (NodeKind.DATASET, NodeKind.COLUMN, NodeKind.JOB)
+    return rng.choice(
+        [
+            None,
+            None,
+            EdgeTest(src=frozenset(rng.sample(kinds, rng.randint(1, 2)))),
+            EdgeTest(dst=frozenset(rng.sample(kinds, rng.randint(1, 2)))),
+            EdgeTest(unset="flag"),
+        ]
+    )
+
+
 def random_moves(rng: random.Random) -> Moves:
-    """A random policy: from each state, some kinds one way or both, into some states."""
-    found: dict[tuple[str, Direction, EdgeKind], frozenset[str]] = {}
+    """A random policy: from each state, some kinds one way or both, into some states, some only
+    over edges passing a test."""
+    found: dict[tuple[str, Direction, EdgeKind], frozenset[tuple[str, EdgeTest | None]]] = {}
     for state in STATES:
         for kind in rng.sample(KINDS, rng.randint(1, len(KINDS))):
             for way in rng.sample((OUT, IN), rng.randint(1, 2)):
-                found[state, way, kind] = frozenset(rng.sample(STATES, rng.randint(1, 2)))
+                thens = rng.sample(STATES, rng.randint(1, 2))
+                found[state, way, kind] = frozenset((t, random_test(rng)) for t in thens)
     return found
+
+
+def passes(edge: StoredEdge, test: EdgeTest | None) -> bool:
+    """The reference's own reading of a test."""
+    if test is None:
+        return True
+    if test.src is not None and edge.key.src.kind not in test.src:
+        return False
+    if test.dst is not None and edge.key.dst.kind not in test.dst:
+        return False
+    return test.unset is None or edge.props.get(test.unset) in (None, False)
 
 
 def valid(edge: StoredEdge, as_of: str | None) -> bool:
@@ -117,8 +144,8 @@ def reference(
             for way in (OUT, IN):
                 for e in leaving[at, way]:
                     far = e.key.dst.id if way is OUT else e.key.src.id
-                    for then in policy.get((state, way, e.key.kind), ()):
-                        if (far, then) not in seen:
+                    for then, test in policy.get((state, way, e.key.kind), ()):
+                        if passes(e, test) and (far, then) not in seen:
                             seen.add((far, then))
                             next_frontier.append((far, then))
         frontier = next_frontier
@@ -127,7 +154,7 @@ def reference(
         for at, state in seen
         for way in (OUT, IN)
         for e in leaving[at, way]
-        if (state, way, e.key.kind) in policy
+        if any(passes(e, test) for _, test in policy.get((state, way, e.key.kind), ()))
     }
     return {at for at, _ in seen}, followed
 
