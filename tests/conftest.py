@@ -67,6 +67,66 @@ def _server_version(uri: str, user: str, password: str) -> str:
         store.close()
 
 
+def _launcher_usable() -> bool:
+    return not os.environ.get("NEO4J_URI") and bool(shutil.which("java") and shutil.which("mvn"))
+
+
+class _EarlyNeo4j:
+    """The session's Neo4j, started on a thread as soon as collection shows a test will need it,
+    so the JVM boots while the tests before the first Neo4j one run. On a saturated two-core
+    machine a start took minutes; inside the first Neo4j test it ate that test's time limit and
+    every Neo4j test of the worker then failed on the cached fixture error."""
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+        self._server: Any = None
+        self._error: BaseException | None = None
+
+    def begin(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._start, name="early-neo4j", daemon=True)
+            self._thread.start()
+
+    def _start(self) -> None:
+        from tools.neo4j_server import LocalNeo4j
+
+        server = LocalNeo4j()
+        try:
+            server.start()  # bounded by LKG_NEO4J_START_TIMEOUT
+        except BaseException as exc:
+            self._error = exc
+        else:
+            self._server = server
+
+    def wait(self) -> Any:
+        assert self._thread is not None
+        self._thread.join()  # the start ends by itself: it has its own deadline
+        if self._error is not None:
+            raise self._error
+        return self._server
+
+    def stop(self) -> None:
+        if self._thread is not None and not self._thread.is_alive() and self._server is not None:
+            self._server.stop()
+
+
+_EARLY = _EarlyNeo4j()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Begin the Neo4j start when a collected test needs the session's server (an xdist
+    controller collects nothing, so only the workers that run tests start one)."""
+    if _launcher_usable() and any(
+        "neo4j_server" in getattr(item, "fixturenames", ()) or item.get_closest_marker("neo4j")
+        for item in session.items
+    ):
+        _EARLY.begin()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    _EARLY.stop()  # started for tests that were then deselected or never reached
+
+
 @pytest.fixture(scope="session")
 def neo4j_server() -> Iterator[Neo4jInfo]:
     if uri := os.environ.get("NEO4J_URI"):
@@ -77,12 +137,10 @@ def neo4j_server() -> Iterator[Neo4jInfo]:
         return
 
     problems: list[str] = []
-    if shutil.which("java") and shutil.which("mvn"):
-        from tools.neo4j_server import LocalNeo4j
-
-        server = LocalNeo4j()
+    if _launcher_usable():
+        _EARLY.begin()  # a no-op when collection already began it
         try:
-            server.start()
+            server = _EARLY.wait()
         except Exception as exc:  # report why, then try the next way
             problems.append(f"local launcher: {exc}")
         else:
@@ -182,7 +240,7 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60) -> ServiceProcess:
+    def start(self, timeout: float = 180) -> ServiceProcess:
         env = {**os.environ, "LKG_DATA_DIR": str(self.data_dir), **self.env}
         self.proc = subprocess.Popen(
             [str(LKG), "serve", "--port", str(self.port)],

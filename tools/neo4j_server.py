@@ -91,6 +91,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def start_timeout() -> float:
+    """How long a start may take before it is given up (`LKG_NEO4J_START_TIMEOUT`, seconds)."""
+    return float(os.environ.get("LKG_NEO4J_START_TIMEOUT", "600"))
+
+
 class LocalNeo4j:
     """One Neo4j server process on 127.0.0.1, user `neo4j`, the given password.
 
@@ -141,7 +146,12 @@ class LocalNeo4j:
         """A new driver for this server; the caller closes it."""
         return neo4j.GraphDatabase.driver(self.uri, auth=self.auth, **config)
 
-    def start(self, timeout: float = 120) -> None:
+    def start(self, timeout: float | None = None) -> None:
+        """Start the server and wait until Bolt accepts the password, at most `timeout` seconds
+        (default `LKG_NEO4J_START_TIMEOUT`, 600: a JVM on a saturated 2-core machine has been
+        seen to need over 120 s; the bound is there so a start that cannot succeed still ends)."""
+        if timeout is None:
+            timeout = start_timeout()
         if self.running:
             raise RuntimeError(f"Neo4j is already running at {self.uri}")
         jar = build_launcher()
@@ -199,7 +209,7 @@ class LocalNeo4j:
             self.data_dir = None
             self._owns_dir = False
 
-    def restart(self, timeout: float = 120) -> None:
+    def restart(self, timeout: float | None = None) -> None:
         """Stop and start again on the same port and data directory."""
         self._terminate(timeout=30)
         self.start(timeout)
