@@ -29,12 +29,14 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
 import httpx
 from fastapi.testclient import TestClient
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from benchmarks.api_load import QUERY as IMPACT_LIGHT
 from benchmarks.harness import RESULTS, Service, percentiles, save, scratch_dir
@@ -170,6 +172,9 @@ def audit_got(d: dict[str, Any]) -> Any:
     return [(e["eventId"], e["type"], e["cursor"]) for e in d["auditTrail"]["entries"]]
 
 
+CONTENDERS = ("direct", "in_process", "in_process_ordinary", "http")
+
+
 @dataclass(frozen=True)
 class Question:
     name: str
@@ -240,35 +245,51 @@ def ask(client: httpx.Client | TestClient, q: Question, start: str) -> Any:
     return body["data"]
 
 
+def ordinary(call: Callable[[], Any]) -> Any:
+    """`call` with the schema executed field by field by graphql-core, as before the plain-data
+    completion (api/graphql/execution.py): the baseline, in the same run, on the same app."""
+    fast = schema.execution_context_class
+    schema.execution_context_class = StrawberryGraphQLCoreExecutionContext
+    try:
+        return call()
+    finally:
+        schema.execution_context_class = fast
+
+
 def run(
     qs: list[Question], local: TestClient, http: httpx.Client | None, rounds: int
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for q in qs:
-        took: dict[str, list[float]] = {"direct": [], "in_process": [], "http": []}
+        took: dict[str, list[float]] = {k: [] for k in CONTENDERS}
         sizes: list[int] = []
         for r in range(rounds + 1):  # round 0 warms up and checks every reply
             for start in q.starts:
-                began = time.perf_counter()
-                answer = q.direct(start)
-                mid = time.perf_counter()
-                via_app = ask(local, q, start)
-                end = time.perf_counter()
-                via_http = ask(http, q, start) if http is not None else None
+                answers: dict[str, Any] = {}
+                for name in CONTENDERS:
+                    if name == "http" and http is None:
+                        continue
+                    began = time.perf_counter()
+                    if name == "direct":
+                        answers[name] = q.direct(start)
+                    elif name == "in_process":
+                        answers[name] = ask(local, q, start)
+                    elif name == "in_process_ordinary":
+                        answers[name] = ordinary(partial(ask, local, q, start))
+                    else:
+                        answers[name] = ask(http, q, start)  # type: ignore[arg-type]
+                    took[name].append(time.perf_counter() - began)
                 if r == 0:
-                    want = q.expected(answer)
-                    assert q.got(via_app) == want, f"{q.name} {start}: in-process differs"
-                    if via_http is not None:
-                        assert q.got(via_http) == want, f"{q.name} {start}: HTTP differs"
-                    items = getattr(answer, "items", None)
+                    want = q.expected(answers["direct"])
+                    for name, got in answers.items():
+                        if name != "direct":
+                            assert q.got(got) == want, f"{q.name} {start}: {name} differs"
+                    items = getattr(answers["direct"], "items", None)
                     sizes.append(len(items) if items is not None else 0)
-                    continue
-                took["direct"].append(mid - began)
-                took["in_process"].append(end - mid)
-                if http is not None:
-                    took["http"].append(time.perf_counter() - end)
+                    for times in took.values():
+                        times.clear()
         result: dict[str, Any] = {k: percentiles(v) for k, v in took.items() if v}
-        for k in ("in_process", "http"):
+        for k in CONTENDERS[1:]:
             if k in result:
                 result[f"{k}_over_direct_p50"] = result[k]["p50_ms"] / result["direct"]["p50_ms"]
                 result[f"{k}_over_direct_mean"] = result[k]["mean_ms"] / result["direct"]["mean_ms"]
@@ -281,13 +302,11 @@ def run(
 
 def _line(r: dict[str, Any]) -> str:
     parts = [
-        f"{k} p50 {r[k]['p50_ms']:.1f} p95 {r[k]['p95_ms']:.1f} ms"
-        for k in ("direct", "in_process", "http")
-        if k in r
+        f"{k} p50 {r[k]['p50_ms']:.1f} p95 {r[k]['p95_ms']:.1f} ms" for k in CONTENDERS if k in r
     ]
     ratios = [
         f"{k.split('_over')[0]}/direct p50 {r[k]:.2f}x"
-        for k in ("in_process_over_direct_p50", "http_over_direct_p50")
+        for k in (f"{c}_over_direct_p50" for c in CONTENDERS[1:])
         if k in r
     ]
     return "; ".join(parts + ratios)
