@@ -24,10 +24,14 @@ from typing import Any
 
 from graphql import (
     GraphQLAbstractType,
+    GraphQLBoolean,
+    GraphQLID,
+    GraphQLInt,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLString,
     is_abstract_type,
     is_leaf_type,
     is_list_type,
@@ -41,6 +45,15 @@ from strawberry.types.cast import get_strawberry_type_cast
 
 Completer = Callable[[Any], Any]
 _MISSING = object()
+# the built-in scalars' coercion returns a value of this exact Python type unchanged (Int: within
+# 32 bits; a float is checked finite by Float's coercion, so Float is not listed)
+_AS_IS: dict[Any, type] = {
+    GraphQLString: str,
+    GraphQLID: str,
+    GraphQLBoolean: bool,
+    GraphQLInt: int,
+}
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 
 class _Slow(Exception):  # a signal, not an error: take graphql-core's road
@@ -99,7 +112,8 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
             inner = self._completer(return_type.of_type, details)
             return None if inner is None else _list_of(inner)
         if is_leaf_type(return_type):
-            return _leaf(return_type.coerce_output_value)  # type: ignore[union-attr]
+            coerce = return_type.coerce_output_value  # type: ignore[union-attr]
+            return _leaf(coerce, _AS_IS.get(return_type))  # type: ignore[arg-type]
         if is_abstract_type(return_type):
             return self._abstract(return_type, details)  # type: ignore[arg-type]
         if is_object_type(return_type):
@@ -194,8 +208,10 @@ def _list_of(inner: Completer) -> Completer:
     return complete
 
 
-def _leaf(coerce: Callable[[Any], Any]) -> Completer:
+def _leaf(coerce: Callable[[Any], Any], as_is: type | None) -> Completer:
     def complete(value: Any) -> Any:
+        if type(value) is as_is and (as_is is not int or _INT_MIN <= value <= _INT_MAX):
+            return value  # what the built-in scalar's coercion returns for it, without the call
         if value is None or value is Undefined:
             return None
         done = coerce(value)
