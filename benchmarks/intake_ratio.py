@@ -33,6 +33,7 @@ import copy
 import json
 import os
 import sqlite3
+import statistics
 import time
 import uuid
 from collections import defaultdict
@@ -350,6 +351,45 @@ def _ratio(ours: dict[str, Any], base: dict[str, Any]) -> float:
     return round(ours["events_per_s"] / base["events_per_s"], 3)
 
 
+def one_round(bodies: list[bytes], skip: list[str]) -> dict[str, Any]:
+    """Every contender once, each next to its baseline (the machine's load drifts)."""
+    n, out = len(bodies), {}
+    out["raw_per_event"] = raw_sqlite(bodies, 1)
+    out["intake_fn_per_event"] = intake_function(bodies, 1)
+    if "http" not in skip:
+        out["http_per_event"] = intake_http(bodies, 1)
+    out["raw_per_100"] = raw_sqlite(bodies, BULK)
+    out["intake_fn_per_100"] = intake_function(bodies, BULK)
+    if "http" not in skip:
+        out["http_bulk_100"] = intake_http(bodies, BULK)
+    if "service" not in skip:
+        out["service_embedded"] = service_shape(bodies)
+    out["projector_embedded"], writes = projector_embedded(bodies)
+    out["limit_embedded"] = limit_embedded(writes, n)
+    if "neo4j" not in skip:
+        graph_nodes = sum(len(w[2]) for w in writes)
+        out["projector_neo4j"] = projector_neo4j(bodies, graph_nodes)
+        out["limit_neo4j"] = limit_neo4j(writes, n, graph_nodes)
+    pairs = [
+        ("intake_fn_per_event", "raw_per_event"),
+        ("http_per_event", "raw_per_event"),
+        ("intake_fn_per_100", "raw_per_100"),
+        ("http_bulk_100", "raw_per_100"),
+        ("projector_embedded", "limit_embedded"),
+        ("projector_neo4j", "limit_neo4j"),
+        ("service_embedded", "projector_embedded"),
+    ]
+    out["ratios"] = {
+        f"{ours} / {base}": _ratio(out[ours], out[base])
+        for ours, base in pairs
+        if ours in out and base in out
+    }
+    out["load_average_at_end"] = os.getloadavg()
+    for name, value in out.items():
+        print(f"  {name:24} {json.dumps(value)}", flush=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -357,6 +397,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=100, help="corpus copies (~50 events each)")
     parser.add_argument("--generated", type=int, default=0, help="use `lkg generate` events")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=1, help="ratios: the median of the rounds")
     parser.add_argument("--skip", nargs="*", default=[], choices=["http", "neo4j", "service"])
     parser.add_argument("--share-neo4j", action="store_true")
     parser.add_argument("--tag", default="")
@@ -370,51 +411,17 @@ def main() -> None:
     n = len(bodies)
     sizes = sorted(map(len, bodies))
     print(f"{n} events, median body {sizes[n // 2]} bytes, load {os.getloadavg()}", flush=True)
-    out: dict[str, Any] = {"events": n, "median_body_bytes": sizes[n // 2]}
-
-    out["raw_per_event"] = raw_sqlite(bodies, 1)
-    out["raw_per_100"] = raw_sqlite(bodies, BULK)
-    out["intake_fn_per_event"] = intake_function(bodies, 1)
-    out["intake_fn_per_100"] = intake_function(bodies, BULK)
-    if "http" not in args.skip:
-        out["http_per_event"] = intake_http(bodies, 1)
-        out["http_bulk_100"] = intake_http(bodies, BULK)
-    out["projector_embedded"], writes = projector_embedded(bodies)
-    out["limit_embedded"] = limit_embedded(writes, n)
-    if "neo4j" not in args.skip:
-        graph_nodes = sum(len(w[2]) for w in writes)
-        out["projector_neo4j"] = projector_neo4j(bodies, graph_nodes)
-        out["limit_neo4j"] = limit_neo4j(writes, n, graph_nodes)
-    if "service" not in args.skip:
-        out["service_embedded"] = service_shape(bodies)
-
+    rounds = []
+    for number in range(args.rounds):
+        print(f"round {number + 1}", flush=True)
+        rounds.append(one_round(bodies, args.skip))
     ratios = {
-        "intake_fn_per_event / raw_per_event": _ratio(
-            out["intake_fn_per_event"], out["raw_per_event"]
-        ),
-        "intake_fn_per_100 / raw_per_100": _ratio(out["intake_fn_per_100"], out["raw_per_100"]),
-        "projector_embedded / limit_embedded": _ratio(
-            out["projector_embedded"], out["limit_embedded"]
-        ),
+        name: statistics.median(r["ratios"][name] for r in rounds) for name in rounds[0]["ratios"]
     }
-    if "http_per_event" in out:
-        ratios["http_per_event / raw_per_event"] = _ratio(
-            out["http_per_event"], out["raw_per_event"]
-        )
-        ratios["http_bulk_100 / raw_per_100"] = _ratio(out["http_bulk_100"], out["raw_per_100"])
-    if "projector_neo4j" in out:
-        ratios["projector_neo4j / limit_neo4j"] = _ratio(out["projector_neo4j"], out["limit_neo4j"])
-    if "service_embedded" in out:
-        ratios["service_embedded / projector_embedded"] = _ratio(
-            out["service_embedded"], out["projector_embedded"]
-        )
-    out["ratios"] = ratios
-    out["load_average_at_end"] = os.getloadavg()
-    for name, value in out.items():
-        if isinstance(value, dict) and name != "ratios":
-            print(f"{name:24} {json.dumps(value)}")
     for name, value in ratios.items():
-        print(f"{name:44} {value:.3f}")
+        each = ", ".join(f"{r['ratios'][name]:.3f}" for r in rounds)
+        print(f"{name:44} median {value:.3f}  ({each})")
+    out = {"events": n, "median_body_bytes": sizes[n // 2], "ratios": ratios, "rounds": rounds}
     print("saved", save("intake_ratio", out, args.tag))
 
 
