@@ -46,25 +46,43 @@ def _node_type(kind: NodeKind) -> type:
 NODE_TYPES: dict[NodeKind, type] = {kind: _node_type(kind) for kind in NodeKind}
 
 
+def _lazy_node_type(kind_type: type) -> type:
+    """The kind's type over a stored node: each field read from the node when it is selected
+    (a key's fields and its display are worked out from its parts on every read: an answer
+    of thousands of nodes selecting `id` alone should not pay for them). Its Strawberry
+    definition is the kind's, so it resolves as the kind's type."""
+
+    def read(get: Any) -> property:
+        return property(lambda self: get(self._node))
+
+    namespace: dict[str, Any] = {
+        "__slots__": ("_node",),
+        "__init__": lambda self, node: object.__setattr__(self, "_node", node),
+        "id": read(lambda n: strawberry.ID(n.id)),
+        "kind": read(lambda n: n.key.kind.value),
+        "display": read(lambda n: n.key.display),
+        "key": read(lambda n: n.key.fields),
+        "props": read(lambda n: n.props),
+        "aliases": read(_aliases),
+        "sources": read(lambda n: list(n.sources)),
+        "first_seen": read(lambda n: n.first_seen),
+        "last_seen": read(lambda n: n.last_seen),
+        "first_event": read(lambda n: n.first_event),
+        "last_event": read(lambda n: n.last_event),
+    }
+    return type(f"Stored{kind_type.__name__}", (kind_type,), namespace)
+
+
 def to_node(node: StoredNode) -> Node:
-    return NODE_TYPES[node.key.kind](
-        id=strawberry.ID(node.id),
-        kind=node.key.kind.value,
-        display=node.key.display,
-        key=node.key.fields,
-        props=node.props,
-        aliases=_aliases(node),
-        sources=list(node.sources),
-        first_seen=node.first_seen,
-        last_seen=node.last_seen,
-        first_event=node.first_event,
-        last_event=node.last_event,
-    )
+    return _STORED_NODE_TYPES[node.key.kind](node)
 
 
 def _aliases(node: StoredNode) -> list[str]:
     found = node.props.get("aliases")
     return [str(a) for a in found] if isinstance(found, list) else []
+
+
+_STORED_NODE_TYPES: dict[NodeKind, Any] = {k: _lazy_node_type(t) for k, t in NODE_TYPES.items()}
 
 
 @strawberry.input(
