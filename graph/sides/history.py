@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from dataclasses import dataclass
 from enum import StrEnum
@@ -133,6 +134,13 @@ MAX_ITEMS = 8
 MAX_SUMMARY = 400
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _display(key: NodeKey) -> str:
+    """`key.display`, kept: the same datasets and jobs are named by event after event, and
+    display builds the key's fields each time (a fifth of the derivation)."""
+    return key.display
+
+
 def _label(far: NodeKey, near: NodeKey) -> str:
     """How `near`'s entry names `far`: briefly where `near` is its dataset or model."""
     if far.kind is NodeKind.RUN:
@@ -140,7 +148,7 @@ def _label(far: NodeKey, near: NodeKey) -> str:
     if near.kind in (NodeKind.DATASET, NodeKind.MODEL) and far.parts[:-1] == near.parts:
         # a column by its field, a version by its version
         return far.parts[-1] if far.kind is NodeKind.COLUMN else f"version {far.parts[-1]}"
-    return far.display
+    return _display(far)
 
 
 def _parent(version: NodeKey) -> NodeKey | None:
