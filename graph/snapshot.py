@@ -29,6 +29,7 @@ import json
 import os
 import pickle
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -41,6 +42,8 @@ END = b"LKG-END\n"
 _TRAILER = 8 + 32 + len(END)
 _MAX_HEADER = 64 * 1024
 _CHUNK = 1 << 20
+# a draft this old was left by a writer killed mid-write (a live one renames it in seconds)
+STALE_DRAFT_SECONDS = 3600.0
 
 # (module prefix, names): what the payload may be built of. Plain containers and scalars, the
 # networkx graph classes, and our own graph vocabulary; nothing that can call or import.
@@ -80,6 +83,7 @@ def write_snapshot(path: Path, state: Any, header: SnapshotHeader) -> int:
     at `path`, if any, stays in place until the new one is complete and on disk."""
     line = json.dumps(asdict(header), sort_keys=True).encode() + b"\n"
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_drafts(path)
     fd, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as raw:
@@ -98,6 +102,16 @@ def write_snapshot(path: Path, state: Any, header: SnapshotHeader) -> int:
         raise
     _fsync_dir(path.parent)
     return path.stat().st_size
+
+
+def _remove_stale_drafts(path: Path) -> None:
+    cutoff = time.time() - STALE_DRAFT_SECONDS
+    for draft in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            if draft.stat().st_mtime < cutoff:
+                draft.unlink()
+        except OSError:  # gone meanwhile, or not ours to remove: harmless either way
+            pass
 
 
 def read_header(path: Path) -> SnapshotHeader:

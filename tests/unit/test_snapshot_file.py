@@ -8,6 +8,7 @@ import json
 import os
 import pickle
 import random
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -131,7 +132,6 @@ def test_a_process_killed_mid_write_leaves_the_previous_snapshot(tmp_path: Path)
     import signal
     import subprocess
     import sys
-    import time
 
     path = tmp_path / "s"
     snapshot.write_snapshot(path, _store().export_state(), HEADER)
@@ -149,3 +149,14 @@ def test_a_process_killed_mid_write_leaves_the_previous_snapshot(tmp_path: Path)
     assert path.read_bytes() == before
     header, state = read_snapshot(path)
     assert header == HEADER and EmbeddedStore.from_state(state).checkpoint() == 7
+
+
+def test_drafts_left_by_killed_writers_are_removed_once_stale(tmp_path: Path) -> None:
+    path = tmp_path / "s"
+    stale, fresh = tmp_path / ".s.dead.tmp", tmp_path / ".s.live.tmp"
+    for draft in (stale, fresh):
+        draft.write_bytes(b"LKG-SNAPSHOT\n{half")
+    old = time.time() - snapshot.STALE_DRAFT_SECONDS - 60
+    os.utime(stale, (old, old))
+    snapshot.write_snapshot(path, _store().export_state(), HEADER)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".s.live.tmp", "s"]
