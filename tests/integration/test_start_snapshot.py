@@ -154,6 +154,30 @@ def test_a_start_from_a_snapshot_replays_only_the_tail_and_ends_as_a_full_rebuil
             assert dump(runtime) == full, f"cut at seq {cut} of {last}"
 
 
+def test_side_tables_ahead_of_the_snapshot_end_as_a_full_rebuild(
+    template: Path, full: dict[str, Any], tmp_path: Path
+) -> None:
+    """A service that ran past its last snapshot and stopped before the next one was due: the
+    decisions table and the history are ahead of the snapshot; the tail is projected again."""
+    last = _last(template)
+    with closing(sqlite3.connect(template)) as db:
+        (second,) = db.execute("SELECT max(seq) FROM events WHERE source = 'decisions'").fetchone()
+    first = second // 2
+    assert 0 < first < second < last, "the estate has decisions before its last entry"
+    snapshot_at(template, tmp_path, first)
+    copy_entries(template, tmp_path, first, second)
+    with start(tmp_path, snapshot_every=10**9, snapshot_after_seconds=1e9) as runtime:
+        assert runtime.snapshot_seq == first and runtime.store.checkpoint() == second
+        assert runtime.decisions is not None and runtime.decisions.checkpoint() == second
+    assert snapshot_file.read_header(snapshot_path(settings(tmp_path))).seq == first
+    copy_entries(template, tmp_path, second, last)
+    with start(tmp_path) as runtime:
+        assert runtime.snapshot_seq == first
+        parked_in_tail = sum(1 for seq, _ in full["parked"] if seq > first)
+        assert runtime.projector.events_projected == last - first - parked_in_tail
+        assert dump(runtime) == full
+
+
 def test_a_snapshot_is_rewritten_in_the_background_as_the_log_grows(
     template: Path, tmp_path: Path
 ) -> None:
