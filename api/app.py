@@ -90,8 +90,10 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         status = await run_in_threadpool(runtime.rebuild_embedded)
         if status is not None:
             log.info(
-                "embedded store rebuilt from %d logged events in %.2fs (%d parked)",
+                "embedded store at seq %d (%s): %d entries projected in %.2fs (%d parked)",
                 status.projected_seq,
+                "from the whole log" if runtime.snapshot_seq is None else "from its snapshot",
+                runtime.projector.events_projected,
                 time.monotonic() - began,
                 status.parked,
             )
