@@ -32,6 +32,7 @@ from benchmarks.query_latency import workload
 from benchmarks.synthetic.load import load_sources
 from benchmarks.synthetic.write import generate
 from lineage_kg.graph.model import COLUMN_LINEAGE, EdgeKind
+from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.ingest.intake import accept_many
 from lineage_kg.queries.impact import IMPACT_STEPS, impact, walk_downstream
@@ -41,11 +42,13 @@ from lineage_kg.runtime import Runtime
 from lineage_kg.settings import Settings
 
 # From a column, in these estates: column lineage forwards, a column into its table, a table's
-# readers and versions, training, serving — but not into a job's outputs whose column lineage is
-# authoritative (a column it does not name does not reach them), and never a run's writes. The
-# planner runs this as one pruning breadth-first expand (VarLengthExpand(Pruning,BFS)).
+# readers and versions (a model's versions are not its data), training, serving — but not into a
+# job's outputs whose column lineage is authoritative (a column it does not name does not reach
+# them), and never a run's writes. The planner runs this as one pruning breadth-first expand
+# (VarLengthExpand(Pruning,BFS)).
 _FORWARD = sorted(
-    k.value for k in EdgeKind if k.is_flow and k not in (EdgeKind.WROTE, EdgeKind.HAS_COLUMN)
+    {k.value for (_, way, k) in moves(IMPACT_STEPS, WHOLE) if way is Direction.OUT}
+    - {EdgeKind.HAS_COLUMN.value}
 )
 _KINDS = "|".join([*_FORWARD, EdgeKind.HAS_COLUMN.value])
 
@@ -56,7 +59,8 @@ def qpp(depth: int) -> Query:
         "MATCH (s:Node {key: $key}) "  # type: ignore[arg-type]
         f"MATCH (s) ((a)-[r:{_KINDS}]-(b) WHERE r.valid_to IS NULL AND ("
         "(startNode(r) = a AND type(r) IN $forward "
-        f"AND NOT (type(r) = 'PRODUCES' AND coalesce(r.{COLUMN_LINEAGE}, false))) "
+        f"AND NOT (type(r) = 'PRODUCES' AND coalesce(r.{COLUMN_LINEAGE}, false)) "
+        "AND (type(r) <> 'HAS_VERSION' OR a:Dataset)) "
         f"OR (endNode(r) = a AND type(r) = 'HAS_COLUMN'))){{1,{int(depth)}}} (n) "
         "RETURN collect(DISTINCT n.key) AS keys",
         timeout=60,
