@@ -146,6 +146,10 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
         by_class: dict[type, Completer] = {}
 
         def complete(value: Any) -> Any:
+            if value is None or value is Undefined:
+                return None
+            if get_strawberry_type_cast(value) is not None:  # cast per object, not per class
+                raise _Slow
             cls = type(value)
             completer = by_class.get(cls)
             if completer is None:
@@ -160,8 +164,6 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def _runtime_type(self, abstract: GraphQLAbstractType, value: Any) -> GraphQLObjectType:
         """The object type a Strawberry object is, as Strawberry's own resolve_type finds it."""
-        if get_strawberry_type_cast(value) is not None:
-            raise _Slow
         definition = getattr(type(value), "__strawberry_definition__", None)
         if not isinstance(definition, StrawberryObjectDefinition) or definition.is_graphql_generic:
             raise _Slow

@@ -10,7 +10,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 import strawberry
+from graphql.execution.executor import Executor
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -38,6 +40,7 @@ class Row:
     name: str
     count: int
     things: list[Thing]
+    best: Thing | None = None
 
 
 @dataclass
@@ -76,6 +79,7 @@ query($withCount: Boolean!, $skipTags: Boolean!) {
       ...bag
     }
     again: things { id }
+    best { __typename id ... on Box { size } }
   }
 }
 fragment bag on Bag { owner who: owner }
@@ -103,8 +107,10 @@ bags = st.builds(Bag, id=names, owner=names)
 things = st.lists(
     st.one_of(boxes, bags, st.builds(Stranger, id=st.text(max_size=2)), st.none()), max_size=3
 )
+best = st.one_of(boxes, bags, st.builds(Stranger, id=st.text(max_size=2)), st.none())
 rows = st.lists(
-    st.one_of(st.builds(Row, name=names, count=counts, things=things), st.none()), max_size=4
+    st.one_of(st.builds(Row, name=names, count=counts, things=things, best=best), st.none()),
+    max_size=4,
 )
 
 
@@ -116,7 +122,18 @@ def test_fast_completion_answers_what_graphql_core_answers(
     assert _run(FAST, table, variables) == _run(ORDINARY, table, variables)
 
 
-def test_sound_data_takes_the_fast_road_and_answers_the_same() -> None:
+def test_sound_data_takes_the_fast_road_and_answers_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slow: list[str] = []
+    ordinary = Executor.complete_value
+
+    def counted(self: Any, return_type: Any, *args: Any) -> Any:
+        if isinstance(self, PlainDataExecutionContext):
+            slow.append(str(return_type))
+        return ordinary(self, return_type, *args)
+
+    monkeypatch.setattr(Executor, "complete_value", counted)
     table = [
         Row(name="r", count=2, things=[Box(id="b", size=1, tags=["t"]), Bag(id="g", owner=None)])
     ]
@@ -134,7 +151,9 @@ def test_sound_data_takes_the_fast_road_and_answers_the_same() -> None:
                     {"__typename": "Bag", "id": "g", "owner": None, "who": None},
                 ],
                 "again": [{"id": "b"}, {"id": "g"}],
+                "best": None,
             }
         ]
     }
+    assert slow == [], "sound plain data should need no field-by-field completion"
     assert (data, errors) == _run(ORDINARY, table, variables)
