@@ -178,6 +178,23 @@ def test_side_tables_ahead_of_the_snapshot_end_as_a_full_rebuild(
         assert dump(runtime) == full
 
 
+def test_history_behind_the_snapshot_is_filled_in(
+    snapshotted: tuple[Path, int], full: dict[str, Any]
+) -> None:
+    """The audit trail is written on a stage of its own (ingest/history_stage.py): a snapshot
+    may be taken while it lags, and a crash then leaves it behind the snapshot's position. The
+    start must derive the gap, not only the tail."""
+    data, cut = snapshotted
+    lag = cut // 2
+    with closing(sqlite3.connect(data / LOG_FILE, isolation_level=None)) as db:
+        db.execute("DELETE FROM node_history WHERE seq > ?", (lag,))
+        db.execute("UPDATE history_position SET seq = ?", (lag,))
+        assert db.execute("SELECT seq FROM history_position").fetchone() == (lag,)
+    with start(data) as runtime:
+        assert runtime.snapshot_seq == cut
+        assert dump(runtime) == full
+
+
 def test_a_snapshot_is_rewritten_in_the_background_as_the_log_grows(
     template: Path, tmp_path: Path
 ) -> None:
