@@ -11,8 +11,10 @@ warning naming why, and the store is rebuilt from the whole log, exactly as with
 What a snapshot covers: the graph (nodes, edges, the dataset alias indexes and alias table) and
 the projector's position. The side tables need none: the decisions table is on disk with its own
 checkpoint (its DECIDED edges are re-asserted into the store at every start, idempotently), and
-the audit history and parked events live in the log's own file, keyed by seq — a tail replay
-records the tail's entries again (INSERT OR REPLACE), so none is lost and none doubled.
+the audit history and parked events live in the log's own file, keyed by seq. The history has
+its own position there (ingest/history_stage.py): a start derives what it lacks — the tail, or
+more if it lagged behind the graph when the snapshot was taken — and skips what it holds, so no
+row is lost and none doubled.
 
 `SnapshotKeeper` writes them off the request path: on its own thread (checked every
 `check_seconds`) and on a clean close, once the store is `every` log entries past the last
