@@ -17,7 +17,7 @@ import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -97,9 +97,13 @@ class NewEvent:
     # the namespaces of the key that sent it, if it was restricted (graph/confine.py): not part
     # of its identity; kept beside the entry so the projection confines it too
     namespaces: tuple[str, ...] = ()
+    # the body's canonical JSON when the caller already spelled it (intake checks with it)
+    text: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def event_id(self) -> str:
+        if self.text is not None:
+            return _event_id(self.source, self.text, self.salt)
         return event_id_of(self.source, self.body, self.salt)
 
 
@@ -187,7 +191,7 @@ class EventLog:
         results: list[Appended] = []
         # the text stored and the id hashing it, once per event and outside the lock: another
         # request's commit (its fsync) goes on meanwhile
-        texts = [canonical_json(event.body) for event in events]
+        texts = [e.text if e.text is not None else canonical_json(e.body) for e in events]
         ids = [_event_id(e.source, text, e.salt) for e, text in zip(events, texts, strict=True)]
         with self._transaction() as db:
             seq, prev_hash = chain.head(db)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from lineage_kg.graph.canonical import canonical_json
 from lineage_kg.graph.timefmt import canonical_time
 from lineage_kg.ingest import strict_json
 from lineage_kg.ingest.eventlog import Appended, EventLog, NewEvent
@@ -86,16 +87,29 @@ def _fit(obj: Any, depth: int = 0) -> bool:
     return True
 
 
+def _stored_text(obj: Any) -> str | None:
+    """The canonical JSON the log will store, when it shows at C speed that `_unstorable` has
+    nothing to say: serialisable (a marked value is not), UTF-8 (a lone surrogate is not), and
+    fewer brackets than MAX_DEPTH (so no value nests deeper). None: ask the slower checks."""
+    try:
+        text = canonical_json(obj)
+        text.encode()
+    except (TypeError, ValueError, RecursionError):  # UnicodeEncodeError: a ValueError
+        return None
+    return text if text.count("{") + text.count("[") <= MAX_DEPTH else None
+
+
 def to_new_event(obj: Any) -> NewEvent:
     """Validate one OpenLineage event; raise `InvalidEvent` naming every bad field."""
-    if not _fit(obj) and (error := _unstorable(obj)) is not None:
+    text = _stored_text(obj)
+    if text is None and not _fit(obj) and (error := _unstorable(obj)) is not None:
         raise InvalidEvent([error])
     kind = validate_event(obj)
     try:
         event_time = canonical_time(obj["eventTime"])
     except ValueError as exc:  # valid ISO-8601 whose UTC form leaves years 1-9999
         raise InvalidEvent([FieldError("$.eventTime", str(exc))]) from None
-    return NewEvent(OPENLINEAGE, kind.value, event_time, obj)
+    return NewEvent(OPENLINEAGE, kind.value, event_time, obj, text=text)
 
 
 @dataclass(slots=True)

@@ -1,6 +1,7 @@
-"""The fast pre-check of intake (`_fit`) against the exact locator (`_unstorable`): over generated
-JSON-like values — lone surrogates in strings and keys, values `strict_json` marks unfit, nesting
-around MAX_DEPTH — `_fit` says True exactly when `_unstorable` finds nothing."""
+"""The fast pre-checks of intake (`_stored_text`, `_fit`) against the exact locator
+(`_unstorable`), over generated JSON-like values — lone surrogates in strings and keys, values
+`strict_json` marks unfit, nesting around MAX_DEPTH: `_fit` says True exactly when `_unstorable`
+finds nothing, and `_stored_text` gives a text only then (the canonical JSON itself)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lineage_kg.graph.canonical import canonical_json
 from lineage_kg.ingest import strict_json
-from lineage_kg.ingest.intake import MAX_DEPTH, _fit, _unstorable
+from lineage_kg.ingest.intake import MAX_DEPTH, _fit, _stored_text, _unstorable
 
 texts = st.text(st.characters(min_codepoint=0, max_codepoint=0xE000), max_size=6)
 scalars = st.one_of(
@@ -23,9 +25,7 @@ scalars = st.one_of(
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(texts, inner, max_size=4)
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(texts, inner, max_size=4)),
     max_leaves=30,
 )
 
@@ -59,3 +59,19 @@ def test_each_kind_of_unfit_value_is_caught() -> None:
     assert not _fit([strict_json.Unfit("NaN")])
     assert not _fit(_nested(MAX_DEPTH + 1, 1, as_dict=False))
     assert _fit(_nested(MAX_DEPTH, 1, as_dict=False))
+
+
+@settings(max_examples=400, deadline=None)
+@given(values)
+def test_a_stored_text_is_only_given_for_what_the_locator_accepts(value: Any) -> None:
+    text = _stored_text(value)
+    if text is not None:
+        assert _unstorable(value) is None
+        assert text == canonical_json(value)
+
+
+@given(st.integers(MAX_DEPTH - 2, MAX_DEPTH + 2), st.booleans())
+def test_the_stored_text_shortcut_never_passes_a_deep_value(depth: int, as_dict: bool) -> None:
+    value = _nested(depth, 1, as_dict)
+    if _stored_text(value) is not None:
+        assert _unstorable(value) is None
