@@ -387,3 +387,33 @@ def test_a_request_budget_is_charged_as_before(neo4j_store: Neo4jStore) -> None:
     for store in (neo4j_store, LevelByLevel(neo4j_store)):
         with pytest.raises(RequestBudgetSpent):
             impact(budgeted(store, TraversalBudget(spent[0] - 1)), start, depth=8)  # type: ignore[arg-type]
+
+
+def operators(plan: Mapping[str, Any]) -> Iterator[str]:
+    yield plan["operatorType"].split("@")[0]
+    for child in plan.get("children", []):
+        yield from operators(child)
+
+
+def test_the_walk_statement_seeks_its_starts_and_scans_nothing(neo4j_store: Neo4jStore) -> None:
+    neo4j_store.apply(impact_graph(random.Random(1), 6))
+    query, params = reach_statement(
+        [NodeKey.of(NodeKind.DATASET, namespace="ig", name="d0").id],
+        moves(IMPACT_STEPS, WHOLE),
+        start_state=WHOLE,
+        max_depth=10,
+        as_of=None,
+        limit=100_000,
+    )
+    with neo4j_store._driver.session(database=neo4j_store.database) as session:
+        plan = session.run("EXPLAIN " + query, params).consume().plan  # type: ignore[arg-type]
+    assert plan is not None
+    found = list(operators(plan))
+    assert "NodeUniqueIndexSeek" in found
+    scans = {
+        "AllNodesScan",
+        "NodeByLabelScan",
+        "RelationshipTypeScan",
+        "DirectedRelationshipTypeScan",
+    }
+    assert not scans & set(found), found
