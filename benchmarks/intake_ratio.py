@@ -46,7 +46,13 @@ from typing import Any, LiteralString
 
 import httpx
 
-from benchmarks.harness import neo4j_for, save, scratch_dir, share_neo4j_between_phases
+from benchmarks.harness import (
+    neo4j_for,
+    save,
+    scratch_dir,
+    settings_for,
+    share_neo4j_between_phases,
+)
 from lineage_kg.graph.embedded import EmbeddedStore
 from lineage_kg.graph.model import EdgeKind, NodeKind
 from lineage_kg.graph.records import EdgeId, Record
@@ -55,7 +61,7 @@ from lineage_kg.ingest.eventlog import EventLog
 from lineage_kg.ingest.intake import accept_many, ndjson_items, to_new_event
 from lineage_kg.ingest.openlineage.validate import InvalidEvent
 from lineage_kg.ingest.projector import Projector
-from lineage_kg.ingest.sources import default_mappers
+from lineage_kg.runtime import Runtime
 
 CORPUS = Path(
     os.environ.get(
@@ -140,25 +146,23 @@ def raw_sqlite(bodies: list[bytes], per_commit: int) -> dict[str, float]:
 # ---- (b) our intake -----------------------------------------------------------------------------
 def intake_function(bodies: list[bytes], per_call: int) -> dict[str, float]:
     """ingest.intake without HTTP: the NDJSON reader (strict parse), validation, the append."""
-    with scratch_dir("intake") as data:
-        log = EventLog(data / "events.sqlite3")
+    with scratch_dir("intake") as data, Runtime.open(settings_for(data)) as runtime:
+        log = runtime.log
         began = time.perf_counter()
         for i in range(0, len(bodies), per_call):
             summary = accept_many(log, ndjson_items(b"\n".join(bodies[i : i + per_call])))
             assert not summary.rejected, summary.rejected[:1]
         took = time.perf_counter() - began
         assert log.count() == len(bodies)
-        log.close()
     return _rate(len(bodies), took)
 
 
 def intake_http(bodies: list[bytes], per_request: int) -> dict[str, float]:
     """The app's routes in process (httpx over ASGI), its lifespan run, the projector stopped."""
     from lineage_kg.api.app import create_app
-    from lineage_kg.settings import Settings
 
     async def run(data: Path) -> float:
-        app = create_app(Settings(data_dir=data, auth="off"), store=EmbeddedStore())
+        app = create_app(settings_for(data, auth="off"))
         async with app.router.lifespan_context(app):
             app.state.projector.stop()  # intake alone: nothing else in the process
             transport = httpx.ASGITransport(app=app)
@@ -219,16 +223,14 @@ class _Capturing(EmbeddedStore):
             yield uow
 
 
-def _logged(data: Path, bodies: list[bytes]) -> EventLog:
-    log = EventLog(data / "events.sqlite3")
+def _logged(log: EventLog, bodies: list[bytes]) -> EventLog:
     for i in range(0, len(bodies), BULK):
         accept_many(log, ndjson_items(b"\n".join(bodies[i : i + BULK])))
     return log
 
 
-def _project(log: EventLog, store: GraphStore) -> dict[str, Any]:
+def _project(projector: Projector) -> dict[str, Any]:
     """Until the graph holds the last event; then how much longer the audit trail took."""
-    projector = Projector(log, store, default_mappers(), batch_size=BATCH)
     began = time.perf_counter()
     status = projector.catch_up(audit=False)
     took = time.perf_counter() - began
@@ -246,16 +248,22 @@ def _project(log: EventLog, store: GraphStore) -> dict[str, Any]:
 
 
 def projector_embedded(bodies: list[bytes]) -> tuple[dict[str, Any], list[Captured]]:
-    with scratch_dir("proj-emb") as data:
-        log = _logged(data, bodies)
-        store = _Capturing()
-        result = _project(log, store)
-        log.close()
+    store = _Capturing()
+    with (
+        scratch_dir("proj-emb") as data,
+        Runtime.open(settings_for(data, projector_batch_size=BATCH), store=store) as runtime,
+    ):
+        _logged(runtime.log, bodies)
+        result = _project(runtime.projector)
     return result, store.writes
 
 
 def limit_embedded(writes: list[Captured], events: int) -> dict[str, Any]:
-    store = EmbeddedStore()
+    with scratch_dir("limit-emb") as data, Runtime.open(settings_for(data)) as runtime:
+        return _limit_embedded(runtime.store, writes, events)
+
+
+def _limit_embedded(store: GraphStore, writes: list[Captured], events: int) -> dict[str, Any]:
     began = time.perf_counter()
     for nodes, edges, new_nodes, new_edges in writes:
         with store._unit_of_work() as uow:
@@ -265,16 +273,13 @@ def limit_embedded(writes: list[Captured], events: int) -> dict[str, Any]:
 
 
 def projector_neo4j(bodies: list[bytes], nodes: int) -> dict[str, Any]:
-    from lineage_kg.graph.neo4j_store import Neo4jStore
-
-    with neo4j_for(nodes) as server, scratch_dir("proj-neo") as data:
-        log = _logged(data, bodies)
-        store = Neo4jStore(server.uri, user=server.user, password=server.password)
-        try:
-            return _project(log, store)
-        finally:
-            store.close()
-            log.close()
+    with (
+        neo4j_for(nodes) as server,
+        scratch_dir("proj-neo") as data,
+        Runtime.open(settings_for(data, server, projector_batch_size=BATCH)) as runtime,
+    ):
+        _logged(runtime.log, bodies)
+        return _project(runtime.projector)
 
 
 def limit_neo4j(writes: list[Captured], events: int, nodes: int) -> dict[str, Any]:
@@ -283,7 +288,6 @@ def limit_neo4j(writes: list[Captured], events: int, nodes: int) -> dict[str, An
         _CREATE_NODES,
         _WRITE_EDGES,
         _WRITE_NODES,
-        Neo4jStore,
         _chunks,
     )
 
@@ -299,7 +303,8 @@ def limit_neo4j(writes: list[Captured], events: int, nodes: int) -> dict[str, An
             statements[query].append({"src": src, "dst": dst, "rec": r})
         batches.append(statements)
     with neo4j_for(nodes) as server:
-        Neo4jStore(server.uri, user=server.user, password=server.password).close()  # schema
+        with scratch_dir("limit-neo") as data, Runtime.open(settings_for(data, server)) as rt:
+            rt.store.ping()  # opening the store creates the schema the writes below rely on
         with server.driver() as driver, driver.session() as session:
             began = time.perf_counter()
             for statements in batches:
@@ -314,9 +319,11 @@ def limit_neo4j(writes: list[Captured], events: int, nodes: int) -> dict[str, An
 
 # ---- (d) intake and projector in one process ----------------------------------------------------
 def service_shape(bodies: list[bytes], clients: int = 4) -> dict[str, Any]:
-    with scratch_dir("service") as data:
-        log = EventLog(data / "events.sqlite3")
-        projector = Projector(log, EmbeddedStore(), default_mappers(), batch_size=BATCH)
+    with (
+        scratch_dir("service") as data,
+        Runtime.open(settings_for(data, projector_batch_size=BATCH)) as runtime,
+    ):
+        log, projector = runtime.log, runtime.projector
         projector.start()
         chunks = [b"\n".join(bodies[i : i + BULK]) for i in range(0, len(bodies), BULK)]
 
@@ -335,7 +342,6 @@ def service_shape(bodies: list[bytes], clients: int = 4) -> dict[str, Any]:
             time.sleep(0.01)
         took = time.perf_counter() - began
         projector.stop()
-        log.close()
     return {
         **_rate(len(bodies), took),
         "acknowledged_s": round(acknowledged, 3),

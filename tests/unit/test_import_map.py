@@ -209,9 +209,6 @@ def test_only_the_composition_root_opens_the_service() -> None:
 BENCHMARKS_OPEN_THEMSELVES = {
     # scratch stores that check names while an estate is loaded; never the service's store
     ("benchmarks.synthetic.load", "EmbeddedStore"),
-    # issue 19's intake benchmark, written beside this rule (issue 22); to move to Runtime
-    *(("benchmarks.intake_ratio", c) for c in ("EventLog", "EmbeddedStore", "Neo4jStore")),
-    ("benchmarks.intake_ratio", "Projector"),
 }
 
 
