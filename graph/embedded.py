@@ -1,38 +1,194 @@
-"""The zero-setup store: the graph in memory, in a networkx MultiDiGraph.
+"""The zero-setup store: the graph in memory, on integer ids and a per-(kind, way) adjacency.
 
 It holds exactly the records Neo4j holds (node id -> record, edge (kind, disc) keyed between two
 node ids -> record), so the contract tests can demand identical answers. It is rebuilt from the
-durable event log at start, which is why it needs no persistence of its own.
+durable event log at start (or loaded from a snapshot: `export_state` / `from_state`).
+
+Layout, chosen for the walks (queries/traversal.py asks one frontier at a time):
+- a node is an int (its slot): `_ids` maps its string id to it, `_names` back;
+- an edge is an int (its slot) with parallel lists for its ends, kind (a small int) and disc;
+- `_adj[kind * 2 + way]` maps a node slot to the slots of its edges of that kind, that way
+  (0 out, 1 in), kept at commit: a frontier step reads only the kinds it follows;
+- records are packed (graph/packed.py), `StoredNode`/`StoredEdge` built only for what is returned,
+  from keys parsed once per node and edge.
+Slots of deleted nodes and edges (a re-homing: rare) stay empty; they are not reused.
 """
 
 from __future__ import annotations
 
 import threading
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import networkx as nx
-
-from lineage_kg.graph.model import EdgeKind, NodeKind
-from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph import packed as pk
+from lineage_kg.graph.model import KEY_FIELDS, EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction, EdgeKey
+from lineage_kg.graph.packed import Packed
 from lineage_kg.graph.records import EdgeId, Record, StoredEdge, StoredNode
 from lineage_kg.graph.store import GraphStats, GraphStore, IncidentSpec, UnitOfWork
 
+KINDS: tuple[EdgeKind, ...] = tuple(EdgeKind)
+KIND_NO: dict[str, int] = {k.value: i for i, k in enumerate(KINDS)}
+OUT, IN = 0, 1  # the way, in an adjacency index: kind * 2 + way
+_WAY = {Direction.OUT: OUT, Direction.IN: IN}
+NO_SLOT = -1  # in the edge lists: a deleted edge
 
-def _valid(record: Record, as_of: str | None) -> bool:
-    valid_to = record.get("valid_to")
+
+class _Graph:
+    """The state itself, without locking (EmbeddedStore holds the lock)."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.names: list[str | None] = []
+        self.nrec: list[Packed | None] = []
+        self.nkey: list[NodeKey | None] = []  # parsed on first read
+        self.esrc: list[int] = []
+        self.edst: list[int] = []
+        self.ekind: list[int] = []
+        self.edisc: list[str] = []
+        self.erec: list[Packed | None] = []
+        self.efirst: list[str] = []  # first_seen and valid_to, for the validity filter
+        self.eto: list[str | None] = []
+        self.ekey: list[EdgeKey | None] = []  # built on first read
+        self.edge_at: dict[tuple[int, int, int, str], int] = {}
+        self.adj: list[dict[int, list[int]]] = [{} for _ in range(2 * len(KINDS))]
+
+    # ---- nodes ------------------------------------------------------------------------------
+    def node_slot(self, node_id: str) -> int:
+        n = self.ids.get(node_id)
+        if n is None:
+            n = self.ids[node_id] = len(self.names)
+            self.names.append(node_id)
+            self.nrec.append(None)
+            self.nkey.append(None)
+        return n
+
+    def key_of(self, n: int) -> NodeKey:
+        key = self.nkey[n]
+        if key is None:
+            key = self.nkey[n] = NodeKey.from_id(self.names[n])  # type: ignore[arg-type]
+        return key
+
+    def stored_node(self, n: int) -> StoredNode:
+        rec = self.nrec[n]
+        assert rec is not None
+        key = self.key_of(n)
+        at = rec[0].at
+        return StoredNode(
+            key=key,
+            props={k: rec[i] for k, i in rec[0].node_props(key.kind, KEY_FIELDS[key.kind])},
+            sources=tuple(rec[at["sources"]]),
+            first_seen=rec[at["first_seen"]],
+            first_event=rec[at["first_event"]],
+            last_seen=rec[at["last_seen"]],
+            last_event=rec[at["last_event"]],
+        )
+
+    def remove_node(self, n: int) -> None:
+        for index, table in enumerate(self.adj):
+            slots = table.pop(n, None)
+            if not slots:
+                continue
+            other = self.adj[index ^ 1]  # the same edges seen from their far ends
+            far_of = self.edst if index & 1 == OUT else self.esrc
+            for e in slots:
+                if self.ekind[e] == NO_SLOT:  # a loop, already gone from the other side
+                    continue
+                far = far_of[e]
+                if far != n:
+                    other[far].remove(e)
+                    if not other[far]:
+                        del other[far]
+                self.remove_edge(e)
+        name = self.names[n]
+        assert name is not None
+        del self.ids[name]
+        self.names[n] = self.nrec[n] = self.nkey[n] = None
+
+    # ---- edges ------------------------------------------------------------------------------
+    def edge_id(self, e: int) -> EdgeId:
+        src, dst = self.names[self.esrc[e]], self.names[self.edst[e]]
+        return (src, KINDS[self.ekind[e]].value, dst, self.edisc[e])  # type: ignore[return-value]
+
+    def key_of_edge(self, e: int) -> EdgeKey:
+        key = self.ekey[e]
+        if key is None:
+            kind = KINDS[self.ekind[e]]
+            src, dst = self.key_of(self.esrc[e]), self.key_of(self.edst[e])
+            key = self.ekey[e] = EdgeKey(src, kind, dst, self.edisc[e])
+        return key
+
+    def stored_edge(self, e: int) -> StoredEdge:
+        rec = self.erec[e]
+        assert rec is not None
+        at = rec[0].at
+        to = at.get("valid_to")
+        by = at.get("retired_by")
+        return StoredEdge(
+            key=self.key_of_edge(e),
+            props={k: rec[i] for k, i in rec[0].edge_props},
+            sources=tuple(rec[at["sources"]]),
+            first_seen=rec[at["first_seen"]],
+            first_event=rec[at["first_event"]],
+            last_seen=rec[at["last_seen"]],
+            last_event=rec[at["last_event"]],
+            valid_to=None if to is None else rec[to],
+            retired_by=None if by is None else rec[by],
+        )
+
+    def put_edge(self, s: int, k: int, d: int, disc: str, record: Record) -> None:
+        rec = pk.pack(record)
+        e = self.edge_at.get((s, k, d, disc))
+        if e is None:
+            e = self.edge_at[(s, k, d, disc)] = len(self.esrc)
+            self.esrc.append(s)
+            self.edst.append(d)
+            self.ekind.append(k)
+            self.edisc.append(disc)
+            self.erec.append(rec)
+            self.efirst.append(record["first_seen"])
+            self.eto.append(record.get("valid_to"))
+            self.ekey.append(None)
+            self.adj[k * 2 + OUT].setdefault(s, []).append(e)
+            self.adj[k * 2 + IN].setdefault(d, []).append(e)
+        else:
+            self.erec[e] = rec
+            self.efirst[e] = record["first_seen"]
+            self.eto[e] = record.get("valid_to")
+
+    def remove_edge(self, e: int) -> None:
+        """Forget the edge's slot; the caller has taken it out of the adjacency."""
+        del self.edge_at[(self.esrc[e], self.ekind[e], self.edst[e], self.edisc[e])]
+        self.esrc[e] = self.edst[e] = self.ekind[e] = NO_SLOT
+        self.erec[e] = self.ekey[e] = self.eto[e] = None
+        self.edisc[e] = self.efirst[e] = ""
+
+    def edges_at(self, n: int, kinds: Iterable[int], way: int) -> Iterator[int]:
+        adj = self.adj
+        for k in kinds:
+            yield from adj[k * 2 + way].get(n, ())
+
+    def live_edges(self) -> Iterator[int]:
+        return (e for e, k in enumerate(self.ekind) if k != NO_SLOT)
+
+    def live_nodes(self) -> Iterator[int]:
+        return (n for n, rec in enumerate(self.nrec) if rec is not None)
+
+
+def _valid(first: str, valid_to: str | None, as_of: str | None) -> bool:
     if as_of is None:
         return valid_to is None
-    return record["first_seen"] <= as_of and (valid_to is None or as_of < valid_to)
+    return first <= as_of and (valid_to is None or as_of < valid_to)
 
 
 class _EmbeddedUnitOfWork(UnitOfWork):
     def __init__(
         self,
-        graph: nx.MultiDiGraph,
+        graph: _Graph,
         aliases: dict[str, set[str]],
         links: dict[str, str],
         links_to: dict[str, set[str]],
@@ -49,43 +205,49 @@ class _EmbeddedUnitOfWork(UnitOfWork):
         self.checkpoint = seq
 
     def load_nodes(self, ids: Sequence[str]) -> dict[str, Record]:
-        nodes = self._g.nodes
-        return {i: dict(nodes[i]) for i in ids if i in nodes}
+        g = self._g
+        found: dict[str, Record] = {}
+        for i in ids:
+            n = g.ids.get(i)
+            if n is not None and (rec := g.nrec[n]) is not None:
+                found[i] = pk.unpack(rec)
+        return found
 
     def load_edges(self, ids: Sequence[EdgeId]) -> dict[EdgeId, Record]:
+        g = self._g
         found: dict[EdgeId, Record] = {}
         for eid in ids:
             src, kind, dst, disc = eid
-            data = self._g.get_edge_data(src, dst, key=(kind, disc))
-            if data is not None:
-                found[eid] = dict(data)
+            s, d, k = g.ids.get(src), g.ids.get(dst), KIND_NO.get(kind)
+            if s is None or d is None or k is None:
+                continue
+            e = g.edge_at.get((s, k, d, disc))
+            if e is not None:
+                found[eid] = pk.unpack(g.erec[e])  # type: ignore[arg-type]
         return found
 
     def load_incident(self, specs: Sequence[IncidentSpec]) -> dict[EdgeId, Record]:
+        g = self._g
         found: dict[EdgeId, Record] = {}
         for anchor, kind, direction in specs:
-            if anchor not in self._g:
+            n = g.ids.get(anchor)
+            if n is None:
                 continue
-            edges = (
-                self._g.out_edges(anchor, keys=True, data=True)
-                if direction is Direction.OUT
-                else self._g.in_edges(anchor, keys=True, data=True)
-            )
-            for src, dst, (ekind, disc), data in edges:
-                if ekind == kind.value:
-                    found[(src, ekind, dst, disc)] = dict(data)
+            for e in g.edges_at(n, (KIND_NO[kind.value],), _WAY[direction]):
+                found[g.edge_id(e)] = pk.unpack(g.erec[e])  # type: ignore[arg-type]
         return found
 
     def load_around(self, ids: Sequence[str]) -> dict[EdgeId, Record]:
+        g = self._g
         found: dict[EdgeId, Record] = {}
+        every = range(len(KINDS))
         for node in ids:
-            if node not in self._g:
+            n = g.ids.get(node)
+            if n is None:
                 continue
-            for src, dst, (kind, disc), data in [
-                *self._g.out_edges(node, keys=True, data=True),
-                *self._g.in_edges(node, keys=True, data=True),
-            ]:
-                found[(src, kind, dst, disc)] = dict(data)
+            for way in (OUT, IN):
+                for e in g.edges_at(n, every, way):
+                    found[g.edge_id(e)] = pk.unpack(g.erec[e])  # type: ignore[arg-type]
         return found
 
     def load_aliases(self, names: Sequence[str]) -> dict[str, str]:
@@ -111,10 +273,13 @@ class _EmbeddedUnitOfWork(UnitOfWork):
         self._pending = (nodes, edges)
 
     def commit(self) -> None:
+        g = self._g
         for node_id in self._deleted:
-            if node_id in self._g:
-                self._index_aliases(node_id, self._g.nodes[node_id].get("aliases") or (), ())
-                self._g.remove_node(node_id)
+            n = g.ids.get(node_id)
+            if n is not None:
+                old = g.nrec[n]
+                self._index_aliases(node_id, pk.get(old, "aliases") or () if old else (), ())
+                g.remove_node(n)
         for alias, canonical in self._new_links.items():
             if (before := self._links.get(alias)) is not None:
                 self._links_to[before].discard(alias)
@@ -124,16 +289,13 @@ class _EmbeddedUnitOfWork(UnitOfWork):
             return
         nodes, edges = self._pending
         for node_id, record in nodes.items():
-            self._g.add_node(node_id)
-            attrs = self._g.nodes[node_id]
-            self._index_aliases(node_id, attrs.get("aliases") or (), record.get("aliases") or ())
-            attrs.clear()
-            attrs.update(record)
+            n = g.node_slot(node_id)
+            old = g.nrec[n]
+            before = (pk.get(old, "aliases") or ()) if old is not None else ()
+            self._index_aliases(node_id, before, record.get("aliases") or ())
+            g.nrec[n] = pk.pack(record)
         for (src, kind, dst, disc), record in edges.items():
-            self._g.add_edge(src, dst, key=(kind, disc))
-            attrs = self._g.edges[src, dst, (kind, disc)]
-            attrs.clear()
-            attrs.update(record)
+            g.put_edge(g.node_slot(src), KIND_NO[kind], g.node_slot(dst), disc, record)
 
     def _index_aliases(self, node_id: str, old: Iterable[str], new: Iterable[str]) -> None:
         old_set, new_set = set(old), set(new)
@@ -150,7 +312,7 @@ class EmbeddedStore(GraphStore):
     name = "embedded"
 
     def __init__(self) -> None:
-        self._g = nx.MultiDiGraph()
+        self._g = _Graph()
         # writers and readers take turns: a batch is committed whole before anyone reads it
         self._lock = threading.RLock()
         self._checkpoint = 0
@@ -172,8 +334,9 @@ class EmbeddedStore(GraphStore):
 
     def get_nodes(self, ids: Sequence[str]) -> list[StoredNode]:
         with self._lock:
-            nodes = self._g.nodes
-            return [StoredNode.from_record(nodes[i]) for i in ids if i in nodes]
+            g = self._g
+            slots = [g.ids.get(i) for i in ids]
+            return [g.stored_node(n) for n in slots if n is not None and g.nrec[n] is not None]
 
     def neighbors(
         self,
@@ -182,19 +345,29 @@ class EmbeddedStore(GraphStore):
         kinds: Iterable[EdgeKind] | None = None,
         as_of: str | None = None,
     ) -> list[StoredEdge]:
-        wanted = {k.value for k in kinds} if kinds is not None else None
-        outgoing = direction is Direction.OUT
-        out: list[StoredEdge] = []
+        wanted = range(len(KINDS)) if kinds is None else sorted({KIND_NO[k.value] for k in kinds})
+        way = _WAY[direction]
         with self._lock:
+            g = self._g
+            tables = [g.adj[k * 2 + way] for k in wanted]
+            found: list[int] = []
             for node_id in dict.fromkeys(ids):
-                if node_id not in self._g:
+                n = g.ids.get(node_id)
+                if n is None:
                     continue
-                view = self._g.out_edges if outgoing else self._g.in_edges
-                for src, dst, (kind, disc), data in view(node_id, keys=True, data=True):
-                    if (wanted is None or kind in wanted) and _valid(data, as_of):
-                        out.append(StoredEdge.from_record((src, kind, dst, disc), data))
-        out.sort(key=lambda e: e.key.id)
-        return out
+                for table in tables:
+                    slots = table.get(n)
+                    if slots:
+                        found.extend(slots)
+            if as_of is None:
+                eto = g.eto
+                found = [e for e in found if eto[e] is None]
+            else:
+                efirst, eto = g.efirst, g.eto
+                found = [e for e in found if _valid(efirst[e], eto[e], as_of)]
+            keyed = [(g.key_of_edge(e).id, e) for e in found]
+            keyed.sort()
+            return [g.stored_edge(e) for _, e in keyed]
 
     def search(
         self, text: str, kinds: Iterable[NodeKind] | None = None, limit: int = 20
@@ -202,12 +375,17 @@ class EmbeddedStore(GraphStore):
         needle = text.lower()
         wanted = {k.value for k in kinds} if kinds is not None else None
         with self._lock:
-            hits = sorted(
-                (data["display"], node_id)
-                for node_id, data in self._g.nodes(data=True)
-                if needle in data["display"].lower() and (wanted is None or data["kind"] in wanted)
-            )
-        return self.get_nodes([node_id for _, node_id in hits[:limit]])
+            g = self._g
+            hits = []
+            for n in g.live_nodes():
+                rec = g.nrec[n]
+                display = pk.get(rec, "display")  # type: ignore[arg-type]
+                if needle in display.lower() and (
+                    wanted is None or pk.get(rec, "kind") in wanted  # type: ignore[arg-type]
+                ):
+                    hits.append((display, g.names[n]))
+            hits.sort()
+        return self.get_nodes([node_id for _, node_id in hits[:limit]])  # type: ignore[misc]
 
     def find_aliased(self, names: Sequence[str], limit: int = 10) -> list[StoredNode]:
         with self._lock:
@@ -225,33 +403,35 @@ class EmbeddedStore(GraphStore):
 
     def stats(self) -> GraphStats:
         with self._lock:
-            nodes = Counter(kind for _, kind in self._g.nodes(data="kind"))
-            edges = Counter(kind for _, _, (kind, _disc) in self._g.edges(keys=True))
+            g = self._g
+            nodes = Counter(pk.get(g.nrec[n], "kind") for n in g.live_nodes())  # type: ignore[arg-type]
+            edges = Counter(KINDS[k].value for k in g.ekind if k != NO_SLOT)
         return GraphStats(dict(sorted(nodes.items())), dict(sorted(edges.items())))
 
     def iter_nodes(self) -> Iterator[StoredNode]:
         with self._lock:
-            found = [StoredNode.from_record(self._g.nodes[n]) for n in sorted(self._g.nodes)]
+            g = self._g
+            order = sorted((g.names[n], n) for n in g.live_nodes())
+            found = [g.stored_node(n) for _, n in order]  # type: ignore[misc]
         yield from found
 
     def iter_edges(self) -> Iterator[StoredEdge]:
         with self._lock:
-            ids = sorted((s, k, d, disc) for s, d, (k, disc) in self._g.edges(keys=True))
-            found = [
-                StoredEdge.from_record((s, k, d, disc), self._g.edges[s, d, (k, disc)])
-                for s, k, d, disc in ids
-            ]
+            g = self._g
+            # ids without building (and keeping) a key per edge: a whole export at once
+            order = sorted((g.edge_id(e), e) for e in g.live_edges())
+            found = [g.stored_edge(e) for _, e in order]
         yield from found
 
     def ping(self) -> None:
         return None
 
     def describe(self) -> str:
-        return f"embedded (networkx {nx.__version__}, in memory)"
+        return "embedded (in memory, integer adjacency)"
 
     def clear(self) -> None:
         with self._lock:
-            self._g.clear()
+            self._g = _Graph()
             self._aliases.clear()
             self._links.clear()
             self._links_to.clear()
@@ -261,11 +441,21 @@ class EmbeddedStore(GraphStore):
     def export_state(self) -> EmbeddedState:
         """The store's whole state (graph, alias indexes, checkpoint) as one picklable object,
         copied under the lock so it is one committed state and shares nothing the store changes
-        later: it can be written out while the projector goes on. Records are copied one level
-        deep; their values are never changed in place (graph/records.py replaces them)."""
+        later: it can be written out while the projector goes on. Cheap to copy and to pickle:
+        flat lists of packed records (tuples, their shapes pickled once) and int arrays; the
+        adjacency is not exported but rebuilt by `from_state`. Packed records are immutable and
+        their values never changed in place (graph/records.py replaces them), so the lists are
+        copied, not the records."""
         with self._lock:
+            g = self._g
             return EmbeddedState(
-                graph=self._g.copy(),
+                names=list(g.names),
+                nodes=list(g.nrec),
+                edge_src=array("q", g.esrc),
+                edge_kind=array("b", g.ekind),
+                edge_dst=array("q", g.edst),
+                edge_disc=list(g.edisc),
+                edges=list(g.erec),
                 aliases={alias: set(ids) for alias, ids in self._aliases.items()},
                 links=dict(self._links),
                 links_to={canonical: set(ids) for canonical, ids in self._links_to.items()},
@@ -274,9 +464,26 @@ class EmbeddedStore(GraphStore):
 
     @classmethod
     def from_state(cls, state: EmbeddedState) -> EmbeddedStore:
-        """A store holding `state` (from `export_state`), taking it over without copying."""
+        """A store holding `state` (from `export_state`), taking it over without copying; the
+        adjacency and the edge index are rebuilt from the edge lists."""
         store = cls()
-        store._g = state.graph
+        g = store._g
+        g.names, g.nrec = state.names, state.nodes
+        g.ids = {name: n for n, name in enumerate(g.names) if name is not None}
+        g.nkey = [None] * len(g.names)
+        g.esrc, g.ekind, g.edst = list(state.edge_src), list(state.edge_kind), list(state.edge_dst)
+        g.edisc, g.erec = state.edge_disc, state.edges
+        g.ekey = [None] * len(g.esrc)
+        g.efirst = ["" if rec is None else rec[rec[0].at["first_seen"]] for rec in g.erec]
+        g.eto = [None if rec is None else pk.get(rec, "valid_to") for rec in g.erec]
+        edge_at = g.edge_at
+        adj = g.adj
+        for e, (s, k, d, disc) in enumerate(zip(g.esrc, g.ekind, g.edst, g.edisc, strict=True)):
+            if k == NO_SLOT:
+                continue
+            edge_at[(s, k, d, disc)] = e
+            adj[k * 2 + OUT].setdefault(s, []).append(e)
+            adj[k * 2 + IN].setdefault(d, []).append(e)
         store._aliases, store._links, store._links_to = state.aliases, state.links, state.links_to
         store._checkpoint = state.checkpoint
         return store
@@ -284,9 +491,16 @@ class EmbeddedStore(GraphStore):
 
 @dataclass(slots=True)
 class EmbeddedState:
-    """Everything an `EmbeddedStore` holds; `export_state` / `from_state`."""
+    """Everything an `EmbeddedStore` holds; `export_state` / `from_state`. Node and edge slots
+    are list positions (None / -1: deleted); records are packed (graph/packed.py)."""
 
-    graph: nx.MultiDiGraph
+    names: list[str | None]
+    nodes: list[Packed | None]
+    edge_src: array[int]
+    edge_kind: array[int]
+    edge_dst: array[int]
+    edge_disc: list[str]
+    edges: list[Packed | None]
     aliases: dict[str, set[str]]
     links: dict[str, str]
     links_to: dict[str, set[str]]
