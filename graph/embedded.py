@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 
 from lineage_kg.graph import packed as pk
 from lineage_kg.graph.model import KEY_FIELDS, EdgeKind, NodeKey, NodeKind
@@ -36,6 +37,7 @@ KIND_NO: dict[str, int] = {k.value: i for i, k in enumerate(KINDS)}
 OUT, IN = 0, 1  # the way, in an adjacency index: kind * 2 + way
 _WAY = {Direction.OUT: OUT, Direction.IN: IN}
 NO_SLOT = -1  # in the edge lists: a deleted edge
+CACHED = 1 << 17  # StoredNode / StoredEdge objects kept for reads, each
 
 
 class _Graph:
@@ -45,7 +47,10 @@ class _Graph:
         self.ids: dict[str, int] = {}
         self.names: list[str | None] = []
         self.nrec: list[Packed | None] = []
-        self.nkey: list[NodeKey | None] = []  # parsed on first read
+        # StoredNode/StoredEdge of the slots read lately: immutable, dropped when written,
+        # bounded (emptied when full) so that walks over a large graph do not keep one per edge
+        self.ncache: dict[int, StoredNode] = {}
+        self.ecache: dict[int, StoredEdge] = {}
         self.esrc: list[int] = []
         self.edst: list[int] = []
         self.ekind: list[int] = []
@@ -53,9 +58,11 @@ class _Graph:
         self.erec: list[Packed | None] = []
         self.efirst: list[str] = []  # first_seen and valid_to, for the validity filter
         self.eto: list[str | None] = []
-        self.ekey: list[EdgeKey | None] = []  # built on first read
         self.edge_at: dict[tuple[int, int, int, str], int] = {}
         self.adj: list[dict[int, list[int]]] = [{} for _ in range(2 * len(KINDS))]
+        # per way, per node slot: a bit per kind the node has edges of that way (1 << kind),
+        # so a frontier step looks up only the tables that hold something for the node
+        self.kmask: tuple[array[int], array[int]] = (array("q"), array("q"))
 
     # ---- nodes ------------------------------------------------------------------------------
     def node_slot(self, node_id: str) -> int:
@@ -64,16 +71,26 @@ class _Graph:
             n = self.ids[node_id] = len(self.names)
             self.names.append(node_id)
             self.nrec.append(None)
-            self.nkey.append(None)
+            self.kmask[OUT].append(0)
+            self.kmask[IN].append(0)
         return n
 
     def key_of(self, n: int) -> NodeKey:
-        key = self.nkey[n]
-        if key is None:
-            key = self.nkey[n] = NodeKey.from_id(self.names[n])  # type: ignore[arg-type]
-        return key
+        return NodeKey.from_id(self.names[n])  # type: ignore[arg-type]  # parsed ids are cached
+
+    def put_node(self, n: int, record: Record) -> None:
+        self.nrec[n] = pk.pack(record)
+        self.ncache.pop(n, None)
 
     def stored_node(self, n: int) -> StoredNode:
+        found = self.ncache.get(n)
+        if found is None:
+            if len(self.ncache) >= CACHED:
+                self.ncache.clear()
+            found = self.ncache[n] = self._stored_node(n)
+        return found
+
+    def _stored_node(self, n: int) -> StoredNode:
         rec = self.nrec[n]
         assert rec is not None
         key = self.key_of(n)
@@ -94,7 +111,8 @@ class _Graph:
             if not slots:
                 continue
             other = self.adj[index ^ 1]  # the same edges seen from their far ends
-            far_of = self.edst if index & 1 == OUT else self.esrc
+            far_way = (index & 1) ^ 1
+            far_of = self.edst if far_way == IN else self.esrc
             for e in slots:
                 if self.ekind[e] == NO_SLOT:  # a loop, already gone from the other side
                     continue
@@ -103,33 +121,37 @@ class _Graph:
                     other[far].remove(e)
                     if not other[far]:
                         del other[far]
+                        self.kmask[far_way][far] &= ~(1 << (index >> 1))
                 self.remove_edge(e)
         name = self.names[n]
         assert name is not None
         del self.ids[name]
-        self.names[n] = self.nrec[n] = self.nkey[n] = None
+        self.names[n] = self.nrec[n] = None
+        self.kmask[OUT][n] = self.kmask[IN][n] = 0
+        self.ncache.pop(n, None)
 
     # ---- edges ------------------------------------------------------------------------------
     def edge_id(self, e: int) -> EdgeId:
         src, dst = self.names[self.esrc[e]], self.names[self.edst[e]]
         return (src, KINDS[self.ekind[e]].value, dst, self.edisc[e])  # type: ignore[return-value]
 
-    def key_of_edge(self, e: int) -> EdgeKey:
-        key = self.ekey[e]
-        if key is None:
-            kind = KINDS[self.ekind[e]]
-            src, dst = self.key_of(self.esrc[e]), self.key_of(self.edst[e])
-            key = self.ekey[e] = EdgeKey(src, kind, dst, self.edisc[e])
-        return key
-
     def stored_edge(self, e: int) -> StoredEdge:
+        found = self.ecache.get(e)
+        if found is None:
+            if len(self.ecache) >= CACHED:
+                self.ecache.clear()
+            found = self.ecache[e] = self._stored_edge(e)
+        return found
+
+    def _stored_edge(self, e: int) -> StoredEdge:
         rec = self.erec[e]
         assert rec is not None
         at = rec[0].at
         to = at.get("valid_to")
         by = at.get("retired_by")
+        src, dst = self.key_of(self.esrc[e]), self.key_of(self.edst[e])
         return StoredEdge(
-            key=self.key_of_edge(e),
+            key=EdgeKey(src, KINDS[self.ekind[e]], dst, self.edisc[e]),
             props={k: rec[i] for k, i in rec[0].edge_props},
             sources=tuple(rec[at["sources"]]),
             first_seen=rec[at["first_seen"]],
@@ -152,20 +174,28 @@ class _Graph:
             self.erec.append(rec)
             self.efirst.append(record["first_seen"])
             self.eto.append(record.get("valid_to"))
-            self.ekey.append(None)
-            self.adj[k * 2 + OUT].setdefault(s, []).append(e)
-            self.adj[k * 2 + IN].setdefault(d, []).append(e)
+            self.link(e, s, k, d)
         else:
             self.erec[e] = rec
             self.efirst[e] = record["first_seen"]
             self.eto[e] = record.get("valid_to")
+            self.ecache.pop(e, None)
+
+    def link(self, e: int, s: int, k: int, d: int) -> None:
+        """Put edge `e` into the adjacency of both its ends."""
+        self.adj[k * 2 + OUT].setdefault(s, []).append(e)
+        self.adj[k * 2 + IN].setdefault(d, []).append(e)
+        bit = 1 << k
+        self.kmask[OUT][s] |= bit
+        self.kmask[IN][d] |= bit
 
     def remove_edge(self, e: int) -> None:
         """Forget the edge's slot; the caller has taken it out of the adjacency."""
         del self.edge_at[(self.esrc[e], self.ekind[e], self.edst[e], self.edisc[e])]
         self.esrc[e] = self.edst[e] = self.ekind[e] = NO_SLOT
-        self.erec[e] = self.ekey[e] = self.eto[e] = None
+        self.erec[e] = self.eto[e] = None
         self.edisc[e] = self.efirst[e] = ""
+        self.ecache.pop(e, None)
 
     def edges_at(self, n: int, kinds: Iterable[int], way: int) -> Iterator[int]:
         adj = self.adj
@@ -177,6 +207,26 @@ class _Graph:
 
     def live_nodes(self) -> Iterator[int]:
         return (n for n, rec in enumerate(self.nrec) if rec is not None)
+
+
+ALL_KINDS = (1 << len(KINDS)) - 1
+
+
+def _mask(kinds: Iterable[EdgeKind]) -> int:
+    mask = 0
+    for k in kinds:
+        mask |= 1 << KIND_NO[k.value]
+    return mask
+
+
+@lru_cache(maxsize=4096)
+def _bits(mask: int) -> tuple[int, ...]:
+    """The kind numbers set in `mask` (few distinct masks occur: cached)."""
+    return tuple(k for k in range(len(KINDS)) if mask >> k & 1)
+
+
+def _edge_id(edge: StoredEdge) -> EdgeId:
+    return edge.key.id
 
 
 def _valid(first: str, valid_to: str | None, as_of: str | None) -> bool:
@@ -293,7 +343,7 @@ class _EmbeddedUnitOfWork(UnitOfWork):
             old = g.nrec[n]
             before = (pk.get(old, "aliases") or ()) if old is not None else ()
             self._index_aliases(node_id, before, record.get("aliases") or ())
-            g.nrec[n] = pk.pack(record)
+            g.put_node(n, record)
         for (src, kind, dst, disc), record in edges.items():
             g.put_edge(g.node_slot(src), KIND_NO[kind], g.node_slot(dst), disc, record)
 
@@ -345,29 +395,29 @@ class EmbeddedStore(GraphStore):
         kinds: Iterable[EdgeKind] | None = None,
         as_of: str | None = None,
     ) -> list[StoredEdge]:
-        wanted = range(len(KINDS)) if kinds is None else sorted({KIND_NO[k.value] for k in kinds})
+        wanted = ALL_KINDS if kinds is None else _mask(kinds)
         way = _WAY[direction]
         with self._lock:
             g = self._g
-            tables = [g.adj[k * 2 + way] for k in wanted]
+            adj, masks, ids_of = g.adj, g.kmask[way], g.ids
             found: list[int] = []
             for node_id in dict.fromkeys(ids):
-                n = g.ids.get(node_id)
+                n = ids_of.get(node_id)
                 if n is None:
                     continue
-                for table in tables:
-                    slots = table.get(n)
-                    if slots:
-                        found.extend(slots)
+                present = masks[n] & wanted
+                if present:
+                    for k in _bits(present):
+                        found.extend(adj[k * 2 + way][n])
             if as_of is None:
                 eto = g.eto
                 found = [e for e in found if eto[e] is None]
             else:
                 efirst, eto = g.efirst, g.eto
                 found = [e for e in found if _valid(efirst[e], eto[e], as_of)]
-            keyed = [(g.key_of_edge(e).id, e) for e in found]
-            keyed.sort()
-            return [g.stored_edge(e) for _, e in keyed]
+            edges = [g.stored_edge(e) for e in found]
+        edges.sort(key=_edge_id)
+        return edges
 
     def search(
         self, text: str, kinds: Iterable[NodeKind] | None = None, limit: int = 20
@@ -470,20 +520,16 @@ class EmbeddedStore(GraphStore):
         g = store._g
         g.names, g.nrec = state.names, state.nodes
         g.ids = {name: n for n, name in enumerate(g.names) if name is not None}
-        g.nkey = [None] * len(g.names)
+        g.kmask = (array("q", bytes(8 * len(g.names))), array("q", bytes(8 * len(g.names))))
         g.esrc, g.ekind, g.edst = list(state.edge_src), list(state.edge_kind), list(state.edge_dst)
         g.edisc, g.erec = state.edge_disc, state.edges
-        g.ekey = [None] * len(g.esrc)
         g.efirst = ["" if rec is None else rec[rec[0].at["first_seen"]] for rec in g.erec]
         g.eto = [None if rec is None else pk.get(rec, "valid_to") for rec in g.erec]
         edge_at = g.edge_at
-        adj = g.adj
         for e, (s, k, d, disc) in enumerate(zip(g.esrc, g.ekind, g.edst, g.edisc, strict=True)):
-            if k == NO_SLOT:
-                continue
-            edge_at[(s, k, d, disc)] = e
-            adj[k * 2 + OUT].setdefault(s, []).append(e)
-            adj[k * 2 + IN].setdefault(d, []).append(e)
+            if k != NO_SLOT:
+                edge_at[(s, k, d, disc)] = e
+                g.link(e, s, k, d)
         store._aliases, store._links, store._links_to = state.aliases, state.links, state.links_to
         store._checkpoint = state.checkpoint
         return store

@@ -1,0 +1,239 @@
+"""The embedded store's impact walk against a plain BFS over an integer adjacency (issue 19,
+target 2: direct `impact()` at most 3x a plain CSR BFS of the same edges).
+
+    python -m benchmarks.embedded_walk --nodes 10000 100000 --starts 50 --rounds 3
+
+Per size: `lkg generate`'s files -> the event log -> the projector into the embedded store, and
+into the networkx store it replaced (its source read from git at BASELINE_COMMIT, when the
+checkout has it). Then, interleaved for `--rounds` rounds over the same raw-column starts
+(the query benchmark's, benchmarks/query_latency.py):
+- direct `impact(store, column, depth=10)` on each store (answers checked equal);
+- a plain CSR BFS over the edges impact reads — every flow kind it follows forward, and a
+  column up to its dataset — built once from `iter_edges` (current edges only): plain Python
+  lists, confined to the nodes impact returned (so it returns exactly the same node set:
+  checked), and the same with numpy (level by level, vectorised); and unconfined, the whole
+  reachable set without impact's rules (how much larger it is, is reported too).
+RSS growth after each load, and the machine's load average, go into the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import gc
+import os
+import random
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.harness import RESULTS, percentiles, save, scratch_dir
+from benchmarks.query_latency import build_log, impact_shape, project, rss_mb
+from benchmarks.synthetic.write import generate
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.model import EdgeKind
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.queries.impact import impact
+from lineage_kg.queries.impact_steps import impact_steps
+
+# main before the integer adjacency: the networkx MultiDiGraph store
+BASELINE_COMMIT = "27c1e48"
+DEPTH = 10
+UP = (EdgeKind.HAS_COLUMN,)  # walked backwards: a column reaches its dataset
+
+
+def networkx_store_class() -> type[GraphStore] | None:
+    """The store as it was at BASELINE_COMMIT, loaded from git (None outside a checkout)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        source = subprocess.run(
+            ["git", "-C", str(root), "show", f"{BASELINE_COMMIT}:graph/embedded.py"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    module = types.ModuleType("embedded_networkx")
+    sys.modules[module.__name__] = module  # dataclasses look their module up
+    exec(compile(source, f"{BASELINE_COMMIT}:graph/embedded.py", "exec"), module.__dict__)
+    return module.EmbeddedStore  # type: ignore[no-any-return]
+
+
+class Csr:
+    """Forward adjacency of the walk's edges as CSR: offsets and targets, lists and arrays."""
+
+    def __init__(self, store: GraphStore) -> None:
+        forward = {s.kind for s in impact_steps() if s.direction.value == "out"}
+        self.ids: dict[str, int] = {}
+        pairs: list[tuple[int, int]] = []
+        for edge in store.iter_edges():
+            if not edge.current:
+                continue
+            kind = edge.key.kind
+            if kind in forward:
+                pairs.append((self._id(edge.key.src.id), self._id(edge.key.dst.id)))
+            if kind in UP:
+                pairs.append((self._id(edge.key.dst.id), self._id(edge.key.src.id)))
+        self.names = list(self.ids)
+        pairs.sort()
+        n = len(self.names)
+        counts = [0] * (n + 1)
+        for s, _ in pairs:
+            counts[s + 1] += 1
+        for i in range(n):
+            counts[i + 1] += counts[i]
+        self.offsets, self.targets = counts, [d for _, d in pairs]
+        self.np_offsets = np.array(self.offsets, dtype=np.int64)
+        self.np_targets = np.array(self.targets, dtype=np.int64)
+        self.edges = len(pairs)
+
+    def _id(self, name: str) -> int:
+        n = self.ids.get(name)
+        if n is None:
+            n = self.ids[name] = len(self.ids)
+        return n
+
+    def bfs(self, start: str, allowed: set[int] | None = None) -> set[str]:
+        """Level by level to DEPTH, plain lists; `allowed`: enqueue only these nodes."""
+        offsets, targets = self.offsets, self.targets
+        s = self.ids[start]
+        seen = {s}
+        frontier = [s]
+        for _ in range(DEPTH):
+            nxt = []
+            for u in frontier:
+                for v in targets[offsets[u] : offsets[u + 1]]:
+                    if v not in seen and (allowed is None or v in allowed):
+                        seen.add(v)
+                        nxt.append(v)
+            if not nxt:
+                break
+            frontier = nxt
+        seen.discard(s)
+        names = self.names
+        return {names[v] for v in seen}
+
+    def bfs_numpy(self, start: str, allowed: np.ndarray) -> set[str]:
+        """The same with numpy, one vectorised step per level; `allowed` a bool mask."""
+        offsets, targets = self.np_offsets, self.np_targets
+        s = self.ids[start]
+        seen = np.zeros(len(self.names), dtype=bool)
+        seen[s] = True
+        frontier = np.array([s], dtype=np.int64)
+        for _ in range(DEPTH):
+            lo, hi = offsets[frontier], offsets[frontier + 1]
+            lengths = hi - lo
+            if not lengths.sum():
+                break
+            idx = np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+            cand = np.unique(targets[idx])
+            cand = cand[~seen[cand] & allowed[cand]]
+            if not len(cand):
+                break
+            seen[cand] = True
+            frontier = cand
+        seen[s] = False
+        names = self.names
+        return {names[v] for v in np.flatnonzero(seen)}
+
+
+def _impact(store: GraphStore, start: str) -> Any:
+    return impact(store, start, depth=DEPTH)
+
+
+def one_size(nodes: int, seed: int, starts: int, rounds: int) -> dict[str, Any]:
+    with scratch_dir(f"walk{nodes}") as work:
+        files = work / "files"
+        manifest = generate(files, nodes, seed)
+        log = build_log(files, work)
+        result: dict[str, Any] = {"nodes_target": nodes, "load_average_before": os.getloadavg()}
+        stores: dict[str, GraphStore] = {}
+        # the new store first: each RSS figure is the growth its own load caused
+        for name, cls in (("integer", EmbeddedStore), ("networkx", networkx_store_class())):
+            if cls is None:
+                continue
+            gc.collect()
+            before = rss_mb()
+            store = cls()
+            took = project(log, store, work)
+            gc.collect()
+            result[f"{name}_load_s"] = took
+            result[f"{name}_rss_growth_mb"] = rss_mb() - before
+            stores[name] = store
+            print(f"{nodes}: {name} store loaded in {took:.1f}s, +{rss_mb() - before:.0f} MiB")
+        stats = stores["integer"].stats()
+        result["nodes"], result["edges"] = stats.node_count, stats.edge_count
+
+        raw = manifest["samples"]["impact_raw_columns"]
+        picks = random.Random(seed).sample(raw, min(starts, len(raw)))
+        csr = Csr(stores["integer"])
+        result["csr_edges"] = csr.edges
+        answers = {s: impact_shape(impact(stores["integer"], s, depth=DEPTH)) for s in picks}
+        if "networkx" in stores:
+            for s in picks:
+                assert impact_shape(impact(stores["networkx"], s, depth=DEPTH)) == answers[s], s
+        node_sets = {s: {node for node, _, _ in answers[s]} for s in picks}
+        allowed = {s: {csr.ids[n] for n in node_sets[s] if n in csr.ids} for s in picks}
+        masks = {}
+        for s in picks:
+            mask = np.zeros(len(csr.names), dtype=bool)
+            mask[list(allowed[s])] = True
+            masks[s] = mask
+        for s in picks:  # the confined BFS returns impact's node set exactly
+            assert csr.bfs(s, allowed[s]) == node_sets[s], f"{s}: not impact's node set"
+            assert csr.bfs_numpy(s, masks[s]) == node_sets[s], f"{s}: numpy, not the same set"
+        unconfined = [len(csr.bfs(s)) / max(1, len(node_sets[s])) for s in picks]
+        result["unconfined_over_impact_nodes_median"] = sorted(unconfined)[len(unconfined) // 2]
+        result["impact_nodes_median"] = sorted(len(v) for v in node_sets.values())[len(picks) // 2]
+
+        contenders: dict[str, Any] = {
+            f"impact_{name}": functools.partial(_impact, store) for name, store in stores.items()
+        }
+        contenders["csr_lists_same_set"] = lambda s: csr.bfs(s, allowed[s])
+        contenders["csr_numpy_same_set"] = lambda s: csr.bfs_numpy(s, masks[s])
+        contenders["csr_lists_unconfined"] = csr.bfs
+        took: dict[str, list[float]] = {name: [] for name in contenders}
+        for ask in contenders.values():  # warm: caches, allocator
+            for s in picks[:10]:
+                ask(s)
+        for _ in range(rounds):
+            for name, ask in contenders.items():
+                for s in picks:
+                    began = time.perf_counter()
+                    ask(s)
+                    took[name].append(time.perf_counter() - began)
+        result["latency"] = {name: percentiles(t) for name, t in took.items()}
+        base = result["latency"]["csr_lists_same_set"]["p50_ms"]
+        for name, stats_ in result["latency"].items():
+            print(
+                f"  {name}: p50 {stats_['p50_ms']:.2f} ms, p95 {stats_['p95_ms']:.2f} ms "
+                f"({stats_['p50_ms'] / base:.1f}x the list BFS)",
+                flush=True,
+            )
+        result["load_average_after"] = os.getloadavg()
+        return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--nodes", type=int, nargs="+", default=[10_000])
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--starts", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    sizes = {str(n): one_size(n, args.seed, args.starts, args.rounds) for n in args.nodes}
+    tag = "_".join(map(str, args.nodes))
+    print("saved", save("embedded_walk", {"sizes": sizes}, tag=tag, out=args.out))
+
+
+if __name__ == "__main__":
+    main()
