@@ -5,15 +5,16 @@ target 2: direct `impact()` at most 3x a plain CSR BFS of the same edges).
 
 Per size: `lkg generate`'s files -> the event log -> the projector into the embedded store, and
 into the networkx store it replaced (its source read from git at BASELINE_COMMIT, when the
-checkout has it). Then, interleaved for `--rounds` rounds over the same raw-column starts
-(the query benchmark's, benchmarks/query_latency.py):
+checkout has it); each in a forked child, for its RSS growth alone, which hands its
+`export_state` back (pickled: size and read-back time reported). Then, interleaved for
+`--rounds` rounds over the same raw-column starts (the query benchmark's):
 - direct `impact(store, column, depth=10)` on each store (answers checked equal);
 - a plain CSR BFS over the edges impact reads — every flow kind it follows forward, and a
   column up to its dataset — built once from `iter_edges` (current edges only): plain Python
   lists, confined to the nodes impact returned (so it returns exactly the same node set:
   checked), and the same with numpy (level by level, vectorised); and unconfined, the whole
   reachable set without impact's rules (how much larger it is, is reported too).
-RSS growth after each load, and the machine's load average, go into the results.
+The machine's load average before and after goes into the results.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
+import json
 import os
+import pickle
 import random
 import subprocess
 import sys
@@ -38,6 +41,7 @@ from benchmarks.synthetic.write import generate
 from lineage_kg.graph.embedded import EmbeddedStore
 from lineage_kg.graph.model import EdgeKind
 from lineage_kg.graph.store import GraphStore
+from lineage_kg.ingest.eventlog import EventLog
 from lineage_kg.queries.impact import impact
 from lineage_kg.queries.impact_steps import impact_steps
 
@@ -143,6 +147,32 @@ class Csr:
         return {names[v] for v in np.flatnonzero(seen)}
 
 
+def _load_in_child(
+    cls: type[GraphStore], log_file: Path, work: Path, state_file: Path
+) -> tuple[float, float]:
+    """Load a store in a forked child: (seconds, RSS growth in MiB) with nothing else
+    loaded in that process since the fork; its `export_state` pickled into `state_file`."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: load, measure, report, leave without cleanup
+        try:
+            gc.collect()
+            before = rss_mb()
+            store = cls()
+            took = project(EventLog(log_file), store, work)  # its own connection
+            gc.collect()
+            grew = rss_mb() - before
+            state_file.write_bytes(pickle.dumps(store.export_state(), protocol=5))  # type: ignore[attr-defined]
+            os.write(write, json.dumps([took, grew]).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as answer:
+        took, grew = json.loads(answer.read())
+    os.waitpid(pid, 0)
+    return took, grew
+
+
 def _impact(store: GraphStore, start: str) -> Any:
     return impact(store, start, depth=DEPTH)
 
@@ -151,22 +181,26 @@ def one_size(nodes: int, seed: int, starts: int, rounds: int) -> dict[str, Any]:
     with scratch_dir(f"walk{nodes}") as work:
         files = work / "files"
         manifest = generate(files, nodes, seed)
-        log = build_log(files, work)
+        build_log(files, work).close()
         result: dict[str, Any] = {"nodes_target": nodes, "load_average_before": os.getloadavg()}
         stores: dict[str, GraphStore] = {}
-        # the new store first: each RSS figure is the growth its own load caused
-        for name, cls in (("integer", EmbeddedStore), ("networkx", networkx_store_class())):
+        classes = {"integer": EmbeddedStore, "networkx": networkx_store_class()}
+        for name, cls in classes.items():
             if cls is None:
                 continue
-            gc.collect()
-            before = rss_mb()
-            store = cls()
-            took = project(log, store, work)
-            gc.collect()
-            result[f"{name}_load_s"] = took
-            result[f"{name}_rss_growth_mb"] = rss_mb() - before
-            stores[name] = store
-            print(f"{nodes}: {name} store loaded in {took:.1f}s, +{rss_mb() - before:.0f} MiB")
+            state_file = work / f"{name}.pickle"
+            took, grew = _load_in_child(cls, work / "events.sqlite3", work / name, state_file)
+            result[f"{name}_load_s"], result[f"{name}_rss_growth_mb"] = took, grew
+            began = time.perf_counter()  # the walks' copy: the child's export_state, read back
+            stores[name] = cls.from_state(pickle.loads(state_file.read_bytes()))  # type: ignore[attr-defined]
+            result[f"{name}_state_read_s"] = time.perf_counter() - began
+            result[f"{name}_state_mb"] = state_file.stat().st_size / 2**20
+            print(
+                f"{nodes}: {name} store loaded in {took:.1f}s, +{grew:.0f} MiB; its state "
+                f"{result[f'{name}_state_mb']:.0f} MiB pickled, read back in "
+                f"{result[f'{name}_state_read_s']:.1f}s",
+                flush=True,
+            )
         stats = stores["integer"].stats()
         result["nodes"], result["edges"] = stats.node_count, stats.edge_count
 

@@ -25,10 +25,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
-from lineage_kg.graph import packed as pk
 from lineage_kg.graph.model import KEY_FIELDS, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction, EdgeKey
-from lineage_kg.graph.packed import Packed
+from lineage_kg.graph.packed import Packed, Shapes
 from lineage_kg.graph.records import EdgeId, Record, StoredEdge, StoredNode
 from lineage_kg.graph.store import GraphStats, GraphStore, IncidentSpec, UnitOfWork
 
@@ -46,6 +45,7 @@ class _Graph:
     def __init__(self) -> None:
         self.ids: dict[str, int] = {}
         self.names: list[str | None] = []
+        self.shapes = Shapes()  # of the packed records below
         self.nrec: list[Packed | None] = []
         # StoredNode/StoredEdge of the slots read lately: immutable, dropped when written,
         # bounded (emptied when full) so that walks over a large graph do not keep one per edge
@@ -58,7 +58,6 @@ class _Graph:
         self.erec: list[Packed | None] = []
         self.efirst: list[str] = []  # first_seen and valid_to, for the validity filter
         self.eto: list[str | None] = []
-        self.edge_at: dict[tuple[int, int, int, str], int] = {}
         self.adj: list[dict[int, list[int]]] = [{} for _ in range(2 * len(KINDS))]
         # per way, per node slot: a bit per kind the node has edges of that way (1 << kind),
         # so a frontier step looks up only the tables that hold something for the node
@@ -79,7 +78,7 @@ class _Graph:
         return NodeKey.from_id(self.names[n])  # type: ignore[arg-type]  # parsed ids are cached
 
     def put_node(self, n: int, record: Record) -> None:
-        self.nrec[n] = pk.pack(record)
+        self.nrec[n] = self.shapes.pack(record)
         self.ncache.pop(n, None)
 
     def stored_node(self, n: int) -> StoredNode:
@@ -94,10 +93,11 @@ class _Graph:
         rec = self.nrec[n]
         assert rec is not None
         key = self.key_of(n)
-        at = rec[0].at
+        shape = self.shapes.all[rec[0]]
+        at = shape.at
         return StoredNode(
             key=key,
-            props={k: rec[i] for k, i in rec[0].node_props(key.kind, KEY_FIELDS[key.kind])},
+            props={k: rec[i] for k, i in shape.node_props(key.kind, KEY_FIELDS[key.kind])},
             sources=tuple(rec[at["sources"]]),
             first_seen=rec[at["first_seen"]],
             first_event=rec[at["first_event"]],
@@ -146,13 +146,14 @@ class _Graph:
     def _stored_edge(self, e: int) -> StoredEdge:
         rec = self.erec[e]
         assert rec is not None
-        at = rec[0].at
+        shape = self.shapes.all[rec[0]]
+        at = shape.at
         to = at.get("valid_to")
         by = at.get("retired_by")
         src, dst = self.key_of(self.esrc[e]), self.key_of(self.edst[e])
         return StoredEdge(
             key=EdgeKey(src, KINDS[self.ekind[e]], dst, self.edisc[e]),
-            props={k: rec[i] for k, i in rec[0].edge_props},
+            props={k: rec[i] for k, i in shape.edge_props},
             sources=tuple(rec[at["sources"]]),
             first_seen=rec[at["first_seen"]],
             first_event=rec[at["first_event"]],
@@ -162,11 +163,31 @@ class _Graph:
             retired_by=None if by is None else rec[by],
         )
 
+    def find_edge(self, s: int, k: int, d: int, disc: str) -> int | None:
+        """The slot of edge (s, k, d, disc), by the shorter of its two adjacency lists: no
+        index of its own (it would cost more memory than the rest of the edge); one end of an
+        edge of a given kind is almost always of low degree (a column has one dataset, an asset
+        an owner or two, a run one job)."""
+        out, into = self.adj[k * 2 + OUT].get(s), self.adj[k * 2 + IN].get(d)
+        if not out or not into:
+            return None
+        if len(out) <= len(into):
+            edst, edisc = self.edst, self.edisc
+            for e in out:
+                if edst[e] == d and edisc[e] == disc:
+                    return e
+        else:
+            esrc, edisc = self.esrc, self.edisc
+            for e in into:
+                if esrc[e] == s and edisc[e] == disc:
+                    return e
+        return None
+
     def put_edge(self, s: int, k: int, d: int, disc: str, record: Record) -> None:
-        rec = pk.pack(record)
-        e = self.edge_at.get((s, k, d, disc))
+        rec = self.shapes.pack(record)
+        e = self.find_edge(s, k, d, disc)
         if e is None:
-            e = self.edge_at[(s, k, d, disc)] = len(self.esrc)
+            e = len(self.esrc)
             self.esrc.append(s)
             self.edst.append(d)
             self.ekind.append(k)
@@ -191,7 +212,6 @@ class _Graph:
 
     def remove_edge(self, e: int) -> None:
         """Forget the edge's slot; the caller has taken it out of the adjacency."""
-        del self.edge_at[(self.esrc[e], self.ekind[e], self.edst[e], self.edisc[e])]
         self.esrc[e] = self.edst[e] = self.ekind[e] = NO_SLOT
         self.erec[e] = self.eto[e] = None
         self.edisc[e] = self.efirst[e] = ""
@@ -260,7 +280,7 @@ class _EmbeddedUnitOfWork(UnitOfWork):
         for i in ids:
             n = g.ids.get(i)
             if n is not None and (rec := g.nrec[n]) is not None:
-                found[i] = pk.unpack(rec)
+                found[i] = g.shapes.unpack(rec)
         return found
 
     def load_edges(self, ids: Sequence[EdgeId]) -> dict[EdgeId, Record]:
@@ -271,9 +291,9 @@ class _EmbeddedUnitOfWork(UnitOfWork):
             s, d, k = g.ids.get(src), g.ids.get(dst), KIND_NO.get(kind)
             if s is None or d is None or k is None:
                 continue
-            e = g.edge_at.get((s, k, d, disc))
+            e = g.find_edge(s, k, d, disc)
             if e is not None:
-                found[eid] = pk.unpack(g.erec[e])  # type: ignore[arg-type]
+                found[eid] = g.shapes.unpack(g.erec[e])  # type: ignore[arg-type]
         return found
 
     def load_incident(self, specs: Sequence[IncidentSpec]) -> dict[EdgeId, Record]:
@@ -284,7 +304,7 @@ class _EmbeddedUnitOfWork(UnitOfWork):
             if n is None:
                 continue
             for e in g.edges_at(n, (KIND_NO[kind.value],), _WAY[direction]):
-                found[g.edge_id(e)] = pk.unpack(g.erec[e])  # type: ignore[arg-type]
+                found[g.edge_id(e)] = g.shapes.unpack(g.erec[e])  # type: ignore[arg-type]
         return found
 
     def load_around(self, ids: Sequence[str]) -> dict[EdgeId, Record]:
@@ -297,7 +317,7 @@ class _EmbeddedUnitOfWork(UnitOfWork):
                 continue
             for way in (OUT, IN):
                 for e in g.edges_at(n, every, way):
-                    found[g.edge_id(e)] = pk.unpack(g.erec[e])  # type: ignore[arg-type]
+                    found[g.edge_id(e)] = g.shapes.unpack(g.erec[e])  # type: ignore[arg-type]
         return found
 
     def load_aliases(self, names: Sequence[str]) -> dict[str, str]:
@@ -328,7 +348,7 @@ class _EmbeddedUnitOfWork(UnitOfWork):
             n = g.ids.get(node_id)
             if n is not None:
                 old = g.nrec[n]
-                self._index_aliases(node_id, pk.get(old, "aliases") or () if old else (), ())
+                self._index_aliases(node_id, g.shapes.get(old, "aliases") or () if old else (), ())
                 g.remove_node(n)
         for alias, canonical in self._new_links.items():
             if (before := self._links.get(alias)) is not None:
@@ -341,7 +361,7 @@ class _EmbeddedUnitOfWork(UnitOfWork):
         for node_id, record in nodes.items():
             n = g.node_slot(node_id)
             old = g.nrec[n]
-            before = (pk.get(old, "aliases") or ()) if old is not None else ()
+            before = (g.shapes.get(old, "aliases") or ()) if old is not None else ()
             self._index_aliases(node_id, before, record.get("aliases") or ())
             g.put_node(n, record)
         for (src, kind, dst, disc), record in edges.items():
@@ -429,9 +449,9 @@ class EmbeddedStore(GraphStore):
             hits = []
             for n in g.live_nodes():
                 rec = g.nrec[n]
-                display = pk.get(rec, "display")  # type: ignore[arg-type]
+                display = g.shapes.get(rec, "display")  # type: ignore[arg-type]
                 if needle in display.lower() and (
-                    wanted is None or pk.get(rec, "kind") in wanted  # type: ignore[arg-type]
+                    wanted is None or g.shapes.get(rec, "kind") in wanted  # type: ignore[arg-type]
                 ):
                     hits.append((display, g.names[n]))
             hits.sort()
@@ -454,7 +474,7 @@ class EmbeddedStore(GraphStore):
     def stats(self) -> GraphStats:
         with self._lock:
             g = self._g
-            nodes = Counter(pk.get(g.nrec[n], "kind") for n in g.live_nodes())  # type: ignore[arg-type]
+            nodes = Counter(g.shapes.get(g.nrec[n], "kind") for n in g.live_nodes())  # type: ignore[arg-type]
             edges = Counter(KINDS[k].value for k in g.ekind if k != NO_SLOT)
         return GraphStats(dict(sorted(nodes.items())), dict(sorted(edges.items())))
 
@@ -492,7 +512,8 @@ class EmbeddedStore(GraphStore):
         """The store's whole state (graph, alias indexes, checkpoint) as one picklable object,
         copied under the lock so it is one committed state and shares nothing the store changes
         later: it can be written out while the projector goes on. Cheap to copy and to pickle:
-        flat lists of packed records (tuples, their shapes pickled once) and int arrays; the
+        flat lists of packed records (tuples of builtins), their shapes' keys once, the edge
+        ends and kinds as the bytes of int arrays; the
         adjacency is not exported but rebuilt by `from_state`. Packed records are immutable and
         their values never changed in place (graph/records.py replaces them), so the lists are
         copied, not the records."""
@@ -501,9 +522,10 @@ class EmbeddedStore(GraphStore):
             return EmbeddedState(
                 names=list(g.names),
                 nodes=list(g.nrec),
-                edge_src=array("q", g.esrc),
-                edge_kind=array("b", g.ekind),
-                edge_dst=array("q", g.edst),
+                shapes=g.shapes.keys(),
+                edge_src=array("q", g.esrc).tobytes(),
+                edge_kind=array("b", g.ekind).tobytes(),
+                edge_dst=array("q", g.edst).tobytes(),
                 edge_disc=list(g.edisc),
                 edges=list(g.erec),
                 aliases={alias: set(ids) for alias, ids in self._aliases.items()},
@@ -515,20 +537,22 @@ class EmbeddedStore(GraphStore):
     @classmethod
     def from_state(cls, state: EmbeddedState) -> EmbeddedStore:
         """A store holding `state` (from `export_state`), taking it over without copying; the
-        adjacency and the edge index are rebuilt from the edge lists."""
+        adjacency is rebuilt from the edge lists."""
         store = cls()
         g = store._g
-        g.names, g.nrec = state.names, state.nodes
+        g.names, g.nrec, g.shapes = state.names, state.nodes, Shapes(state.shapes)
         g.ids = {name: n for n, name in enumerate(g.names) if name is not None}
         g.kmask = (array("q", bytes(8 * len(g.names))), array("q", bytes(8 * len(g.names))))
-        g.esrc, g.ekind, g.edst = list(state.edge_src), list(state.edge_kind), list(state.edge_dst)
+        g.esrc, g.ekind, g.edst = (
+            _ints("q", state.edge_src),
+            _ints("b", state.edge_kind),
+            _ints("q", state.edge_dst),
+        )
         g.edisc, g.erec = state.edge_disc, state.edges
-        g.efirst = ["" if rec is None else rec[rec[0].at["first_seen"]] for rec in g.erec]
-        g.eto = [None if rec is None else pk.get(rec, "valid_to") for rec in g.erec]
-        edge_at = g.edge_at
-        for e, (s, k, d, disc) in enumerate(zip(g.esrc, g.ekind, g.edst, g.edisc, strict=True)):
+        g.efirst = ["" if rec is None else g.shapes.get(rec, "first_seen") for rec in g.erec]
+        g.eto = [None if rec is None else g.shapes.get(rec, "valid_to") for rec in g.erec]
+        for e, (s, k, d) in enumerate(zip(g.esrc, g.ekind, g.edst, strict=True)):
             if k != NO_SLOT:
-                edge_at[(s, k, d, disc)] = e
                 g.link(e, s, k, d)
         store._aliases, store._links, store._links_to = state.aliases, state.links, state.links_to
         store._checkpoint = state.checkpoint
@@ -542,12 +566,19 @@ class EmbeddedState:
 
     names: list[str | None]
     nodes: list[Packed | None]
-    edge_src: array[int]
-    edge_kind: array[int]
-    edge_dst: array[int]
+    shapes: list[tuple[str, ...]]  # the records' key tuples, by shape number (graph/packed.py)
+    edge_src: bytes  # machine int64 arrays (array "q"), one item per edge slot
+    edge_kind: bytes  # int8 (array "b")
+    edge_dst: bytes
     edge_disc: list[str]
     edges: list[Packed | None]
     aliases: dict[str, set[str]]
     links: dict[str, str]
     links_to: dict[str, set[str]]
     checkpoint: int
+
+
+def _ints(typecode: str, raw: bytes) -> list[int]:
+    items = array(typecode)
+    items.frombytes(raw)
+    return items.tolist()

@@ -2,27 +2,25 @@
 
 A record is a flat dict (graph/records.py) of a dozen entries; a million of them as dicts cost
 several hundred bytes each and pickle slowly (every key again). Records written by the same code
-have the same keys in the same order, so each distinct key tuple becomes one interned `Shape`
-and a record is stored as `(shape, value, value, …)`: about a third of the memory, and a snapshot
-pickles each shape once. Values are shared, never changed in place (records.py replaces them).
+have the same keys in the same order, so each distinct key tuple becomes one `Shape`, numbered in
+the store's `Shapes` table, and a record is stored as `(shape number, value, value, …)`: a
+fraction of the memory, and a snapshot pickles plain tuples and the table's key tuples once —
+nothing but builtins (graph/snapshot.py unpickles only what a state is made of). Values are
+shared, never changed in place (records.py replaces them).
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from lineage_kg.graph.model import RESERVED_PROPS, NodeKind
 
 Record = dict[str, Any]
-Packed = tuple[Any, ...]  # (Shape, *values)
-
-_SHAPES: dict[tuple[str, ...], Shape] = {}
-_SHAPES_LOCK = threading.Lock()
+Packed = tuple[Any, ...]  # (shape number, *values)
 
 
 class Shape:
-    """One key tuple, with the positions readers need precomputed (1-based: 0 is the shape)."""
+    """One key tuple, with the positions readers need precomputed (1-based: 0 is the number)."""
 
     __slots__ = ("_node_props", "at", "edge_props", "keys")
 
@@ -42,27 +40,30 @@ class Shape:
             self._node_props[kind] = found
         return found
 
-    def __reduce__(self) -> tuple[Any, tuple[tuple[str, ...]]]:
-        return shape_of, (self.keys,)  # unpickled into the interned one
 
+class Shapes:
+    """A store's shapes, numbered in the order first seen (callers hold the store's lock)."""
 
-def shape_of(keys: tuple[str, ...]) -> Shape:
-    shape = _SHAPES.get(keys)
-    if shape is None:
-        with _SHAPES_LOCK:
-            shape = _SHAPES.setdefault(keys, Shape(keys))
-    return shape
+    def __init__(self, keys: list[tuple[str, ...]] | None = None) -> None:
+        self.all: list[Shape] = [Shape(k) for k in keys or ()]
+        self._number = {s.keys: i for i, s in enumerate(self.all)}
 
+    def keys(self) -> list[tuple[str, ...]]:
+        """The key tuples by number: what `Shapes(keys)` numbers the same way again."""
+        return [s.keys for s in self.all]
 
-def pack(record: Record) -> Packed:
-    return (shape_of(tuple(record)), *record.values())
+    def pack(self, record: Record) -> Packed:
+        keys = tuple(record)
+        n = self._number.get(keys)
+        if n is None:
+            n = self._number[keys] = len(self.all)
+            self.all.append(Shape(keys))
+        return (n, *record.values())
 
+    def unpack(self, packed: Packed) -> Record:
+        """A fresh dict: the caller may change it."""
+        return dict(zip(self.all[packed[0]].keys, packed[1:], strict=True))
 
-def unpack(packed: Packed) -> Record:
-    """A fresh dict: the caller may change it."""
-    return dict(zip(packed[0].keys, packed[1:], strict=True))
-
-
-def get(packed: Packed, name: str, default: Any = None) -> Any:
-    i = packed[0].at.get(name)
-    return default if i is None else packed[i]
+    def get(self, packed: Packed, name: str, default: Any = None) -> Any:
+        i = self.all[packed[0]].at.get(name)
+        return default if i is None else packed[i]
