@@ -11,12 +11,14 @@ shared, never changed in place (records.py replaces them).
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from lineage_kg.graph.model import RESERVED_PROPS, NodeKind
 
 Record = dict[str, Any]
 Packed = tuple[Any, ...]  # (shape number, *values)
+SHARED_CHARS = 64  # strings up to this long are interned (ids, times, names), longer ones not
 
 
 class Shape:
@@ -47,6 +49,8 @@ class Shapes:
     def __init__(self, keys: list[tuple[str, ...]] | None = None) -> None:
         self.all: list[Shape] = [Shape(k) for k in keys or ()]
         self._number = {s.keys: i for i, s in enumerate(self.all)}
+        # shared lists are never changed in place: records' values are replaced (records.py)
+        self._lists: dict[tuple[str, ...], list[str]] = {}
 
     def keys(self) -> list[tuple[str, ...]]:
         """The key tuples by number: what `Shapes(keys)` numbers the same way again."""
@@ -58,7 +62,20 @@ class Shapes:
         if n is None:
             n = self._number[keys] = len(self.all)
             self.all.append(Shape(keys))
-        return (n, *record.values())
+        return (n, *map(self._share, record.values()))
+
+    def _share(self, value: Any) -> Any:
+        """One object for equal short strings and string lists: the event ids, times, sources
+        and names that thousands of records repeat are then held once — and pickled once."""
+        if type(value) is str:
+            return sys.intern(value) if len(value) <= SHARED_CHARS else value
+        if type(value) is list and len(value) <= 4 and all(type(v) is str for v in value):
+            key = tuple(value)
+            held = self._lists.get(key)
+            if held is None:
+                held = self._lists[key] = [self._share(v) for v in value]
+            return held
+        return value
 
     def unpack(self, packed: Packed) -> Record:
         """A fresh dict: the caller may change it."""
