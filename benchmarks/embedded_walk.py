@@ -8,7 +8,9 @@ into the networkx store it replaced (its source read from git at BASELINE_COMMIT
 checkout has it); each in a forked child, for its RSS growth alone, which hands its
 `export_state` back (pickled: size and read-back time reported). Then, interleaved for
 `--rounds` rounds over the same raw-column starts (the query benchmark's):
-- direct `impact(store, column, depth=10)` on each store (answers checked equal);
+- direct `impact(store, column, depth=10)` on each store (answers checked equal); on the new
+  one also with its StoredNode/StoredEdge caches emptied before each walk (the rounds repeat
+  the same starts, so the caches are otherwise warm);
 - a plain CSR BFS over the edges impact reads — every flow kind it follows forward, and a
   column up to its dataset — built once from `iter_edges` (current edges only): plain Python
   lists, confined to the nodes impact returned (so it returns exactly the same node set:
@@ -173,8 +175,62 @@ def _load_in_child(
     return took, grew
 
 
+def _from_state_in_child(cls: type[GraphStore], state_file: Path) -> float:
+    """RSS growth (MiB) of a forked child reading `state_file` into a store: the store's own
+    size, without what the projector allocated on the way."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            gc.collect()
+            before = rss_mb()
+            store = cls.from_state(pickle.loads(state_file.read_bytes()))  # type: ignore[attr-defined]
+            gc.collect()
+            os.write(write, json.dumps(rss_mb() - before).encode())
+            del store
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as answer:
+        grew = float(json.loads(answer.read()))
+    os.waitpid(pid, 0)
+    return grew
+
+
+def _cold(store: EmbeddedStore, start: str) -> Any:
+    """impact with the store's StoredNode/StoredEdge caches emptied first."""
+    store._g.ncache.clear()
+    store._g.ecache.clear()
+    return impact(store, start, depth=DEPTH)
+
+
 def _impact(store: GraphStore, start: str) -> Any:
     return impact(store, start, depth=DEPTH)
+
+
+def load_stores(work: Path, nodes: int, result: dict[str, Any]) -> dict[str, GraphStore]:
+    """Each store loaded from the log in a child, then here from the child's export_state."""
+    stores: dict[str, GraphStore] = {}
+    classes = {"integer": EmbeddedStore, "networkx": networkx_store_class()}
+    for name, cls in classes.items():
+        if cls is None:
+            continue
+        state_file = work / f"{name}.pickle"
+        took, grew = _load_in_child(cls, work / "events.sqlite3", work / name, state_file)
+        result[f"{name}_load_s"], result[f"{name}_rss_growth_mb"] = took, grew
+        result[f"{name}_rss_from_state_mb"] = _from_state_in_child(cls, state_file)
+        began = time.perf_counter()  # the walks' copy: the child's export_state, read back
+        stores[name] = cls.from_state(pickle.loads(state_file.read_bytes()))  # type: ignore[attr-defined]
+        result[f"{name}_state_read_s"] = time.perf_counter() - began
+        result[f"{name}_state_mb"] = state_file.stat().st_size / 2**20
+        print(
+            f"{nodes}: {name} store loaded in {took:.1f}s, +{grew:.0f} MiB; its state "
+            f"{result[f'{name}_state_mb']:.0f} MiB pickled, read back in "
+            f"{result[f'{name}_state_read_s']:.1f}s, "
+            f"+{result[f'{name}_rss_from_state_mb']:.0f} MiB",
+            flush=True,
+        )
+    return stores
 
 
 def one_size(nodes: int, seed: int, starts: int, rounds: int) -> dict[str, Any]:
@@ -183,24 +239,7 @@ def one_size(nodes: int, seed: int, starts: int, rounds: int) -> dict[str, Any]:
         manifest = generate(files, nodes, seed)
         build_log(files, work).close()
         result: dict[str, Any] = {"nodes_target": nodes, "load_average_before": os.getloadavg()}
-        stores: dict[str, GraphStore] = {}
-        classes = {"integer": EmbeddedStore, "networkx": networkx_store_class()}
-        for name, cls in classes.items():
-            if cls is None:
-                continue
-            state_file = work / f"{name}.pickle"
-            took, grew = _load_in_child(cls, work / "events.sqlite3", work / name, state_file)
-            result[f"{name}_load_s"], result[f"{name}_rss_growth_mb"] = took, grew
-            began = time.perf_counter()  # the walks' copy: the child's export_state, read back
-            stores[name] = cls.from_state(pickle.loads(state_file.read_bytes()))  # type: ignore[attr-defined]
-            result[f"{name}_state_read_s"] = time.perf_counter() - began
-            result[f"{name}_state_mb"] = state_file.stat().st_size / 2**20
-            print(
-                f"{nodes}: {name} store loaded in {took:.1f}s, +{grew:.0f} MiB; its state "
-                f"{result[f'{name}_state_mb']:.0f} MiB pickled, read back in "
-                f"{result[f'{name}_state_read_s']:.1f}s",
-                flush=True,
-            )
+        stores = load_stores(work, nodes, result)
         stats = stores["integer"].stats()
         result["nodes"], result["edges"] = stats.node_count, stats.edge_count
 
@@ -226,9 +265,13 @@ def one_size(nodes: int, seed: int, starts: int, rounds: int) -> dict[str, Any]:
         result["unconfined_over_impact_nodes_median"] = sorted(unconfined)[len(unconfined) // 2]
         result["impact_nodes_median"] = sorted(len(v) for v in node_sets.values())[len(picks) // 2]
 
+        # per start: the new store with its caches emptied, then at once again (warm: what the
+        # same question asked twice costs), then the networkx store, then the plain BFS
         contenders: dict[str, Any] = {
-            f"impact_{name}": functools.partial(_impact, store) for name, store in stores.items()
+            "impact_integer_cold_caches": functools.partial(_cold, stores["integer"])
         }
+        for name, store in stores.items():
+            contenders[f"impact_{name}"] = functools.partial(_impact, store)
         contenders["csr_lists_same_set"] = lambda s: csr.bfs(s, allowed[s])
         contenders["csr_numpy_same_set"] = lambda s: csr.bfs_numpy(s, masks[s])
         contenders["csr_lists_unconfined"] = csr.bfs
@@ -236,9 +279,9 @@ def one_size(nodes: int, seed: int, starts: int, rounds: int) -> dict[str, Any]:
         for ask in contenders.values():  # warm: caches, allocator
             for s in picks[:10]:
                 ask(s)
-        for _ in range(rounds):
-            for name, ask in contenders.items():
-                for s in picks:
+        for _ in range(rounds):  # interleaved start by start: load swings hit every contender
+            for s in picks:
+                for name, ask in contenders.items():
                     began = time.perf_counter()
                     ask(s)
                     took[name].append(time.perf_counter() - began)
