@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from array import array
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
@@ -549,11 +549,11 @@ class EmbeddedStore(GraphStore):
             _ints("q", state.edge_dst),
         )
         g.edisc, g.erec = state.edge_disc, state.edges
-        g.efirst = ["" if rec is None else g.shapes.get(rec, "first_seen") for rec in g.erec]
-        g.eto = [None if rec is None else g.shapes.get(rec, "valid_to") for rec in g.erec]
-        for e, (s, k, d) in enumerate(zip(g.esrc, g.ekind, g.edst, strict=True)):
-            if k != NO_SLOT:
-                g.link(e, s, k, d)
+        first = [shape.at["first_seen"] for shape in g.shapes.all]
+        to = [shape.at.get("valid_to") for shape in g.shapes.all]
+        g.efirst = ["" if r is None else r[first[r[0]]] for r in g.erec]
+        g.eto = [None if r is None or (i := to[r[0]]) is None else r[i] for r in g.erec]
+        _link_all(g)
         store._aliases, store._links, store._links_to = state.aliases, state.links, state.links_to
         store._checkpoint = state.checkpoint
         return store
@@ -582,3 +582,18 @@ def _ints(typecode: str, raw: bytes) -> list[int]:
     items = array(typecode)
     items.frombytes(raw)
     return items.tolist()
+
+
+def _link_all(g: _Graph) -> None:
+    """`_Graph.link` for every edge at once (a snapshot's load: millions of them): grouped in
+    default dicts, then each table's kind bit set once per node rather than once per edge."""
+    tables = [defaultdict(list) for _ in g.adj]
+    for e, (s, k, d) in enumerate(zip(g.esrc, g.ekind, g.edst, strict=True)):
+        if k != NO_SLOT:
+            tables[k * 2 + OUT][s].append(e)
+            tables[k * 2 + IN][d].append(e)
+    g.adj = [dict(table) for table in tables]
+    for index, table in enumerate(g.adj):
+        masks, bit = g.kmask[index & 1], 1 << (index >> 1)
+        for n in table:
+            masks[n] |= bit
