@@ -37,15 +37,16 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.harness import RESULTS, percentiles, save, scratch_dir
+from benchmarks.harness import RESULTS, copy_log, percentiles, save, scratch_dir, settings_for
 from benchmarks.query_latency import build_log, impact_shape, project, rss_mb
 from benchmarks.synthetic.write import generate
 from lineage_kg.graph.embedded import EmbeddedStore
 from lineage_kg.graph.model import EdgeKind
 from lineage_kg.graph.store import GraphStore
-from lineage_kg.ingest.eventlog import EventLog
 from lineage_kg.queries.impact import impact
 from lineage_kg.queries.impact_steps import impact_steps
+from lineage_kg.runtime import Runtime
+from lineage_kg.settings import Settings
 
 # main before the integer adjacency: the networkx MultiDiGraph store
 BASELINE_COMMIT = "27c1e48"
@@ -150,21 +151,26 @@ class Csr:
 
 
 def _load_in_child(
-    cls: type[GraphStore], log_file: Path, work: Path, state_file: Path
+    cls: type[GraphStore], logged: Settings, work: Path, state_file: Path
 ) -> tuple[float, float]:
-    """Load a store in a forked child: (seconds, RSS growth in MiB) with nothing else
+    """Load a store in a forked child, through the composition root (a copy of the log in a
+    data dir of its own, the store given): (seconds, RSS growth in MiB) with nothing else
     loaded in that process since the fork; its `export_state` pickled into `state_file`."""
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: load, measure, report, leave without cleanup
         try:
-            gc.collect()
-            before = rss_mb()
-            store = cls()
-            took = project(EventLog(log_file), store, work)  # its own connection
-            gc.collect()
-            grew = rss_mb() - before
-            state_file.write_bytes(pickle.dumps(store.export_state(), protocol=5))  # type: ignore[attr-defined]
+            settings = settings_for(work)
+            copy_log(logged, settings)
+            with Runtime.open(settings, store=cls()) as runtime:
+                assert runtime.log.last_seq() > 0  # open: only the store's memory is counted
+                gc.collect()
+                before = rss_mb()
+                took = project(runtime)
+                gc.collect()
+                grew = rss_mb() - before
+                state = runtime.store.export_state()  # type: ignore[attr-defined]
+            state_file.write_bytes(pickle.dumps(state, protocol=5))
             os.write(write, json.dumps([took, grew]).encode())
         finally:
             os._exit(0)
@@ -208,7 +214,9 @@ def _impact(store: GraphStore, start: str) -> Any:
     return impact(store, start, depth=DEPTH)
 
 
-def load_stores(work: Path, nodes: int, result: dict[str, Any]) -> dict[str, GraphStore]:
+def load_stores(
+    work: Path, logged: Settings, nodes: int, result: dict[str, Any]
+) -> dict[str, GraphStore]:
     """Each store loaded from the log in a child, then here from the child's export_state."""
     stores: dict[str, GraphStore] = {}
     classes = {"integer": EmbeddedStore, "networkx": networkx_store_class()}
@@ -216,7 +224,7 @@ def load_stores(work: Path, nodes: int, result: dict[str, Any]) -> dict[str, Gra
         if cls is None:
             continue
         state_file = work / f"{name}.pickle"
-        took, grew = _load_in_child(cls, work / "events.sqlite3", work / name, state_file)
+        took, grew = _load_in_child(cls, logged, work / name, state_file)
         result[f"{name}_load_s"], result[f"{name}_rss_growth_mb"] = took, grew
         result[f"{name}_rss_from_state_mb"] = _from_state_in_child(cls, state_file)
         began = time.perf_counter()  # the walks' copy: the child's export_state, read back
@@ -237,9 +245,11 @@ def one_size(nodes: int, seed: int, starts: int, rounds: int) -> dict[str, Any]:
     with scratch_dir(f"walk{nodes}") as work:
         files = work / "files"
         manifest = generate(files, nodes, seed)
-        build_log(files, work).close()
+        logged = settings_for(work / "log")
+        with Runtime.open(logged) as runtime:
+            build_log(files, runtime.log)
         result: dict[str, Any] = {"nodes_target": nodes, "load_average_before": os.getloadavg()}
-        stores = load_stores(work, nodes, result)
+        stores = load_stores(work, logged, nodes, result)
         stats = stores["integer"].stats()
         result["nodes"], result["edges"] = stats.node_count, stats.edge_count
 
