@@ -1,8 +1,8 @@
 """How assertions merge into the stored state of a node or edge — one implementation, both stores.
 
-A record is the flat dict a store persists (Neo4j node/relationship properties, networkx
-attributes). Merging is order-independent and idempotent, so events may arrive late, twice, or
-be replayed from the log, and every store ends in the same state:
+A record is the flat dict a store persists (Neo4j node/relationship properties, the embedded
+store's packed records). Merging is order-independent and idempotent, so events may arrive
+late, twice, or be replayed from the log, and every store ends in the same state:
 
 - each property is last-writer-wins by its own stamp (event time, then event id), kept in
   `_stamps`; an older event fills in what newer ones never said but overwrites nothing;

@@ -45,20 +45,15 @@ _CHUNK = 1 << 20
 # a draft this old was left by a writer killed mid-write (a live one renames it in seconds)
 STALE_DRAFT_SECONDS = 3600.0
 
-# (module prefix, names): what the payload may be built of. Plain containers and scalars, the
-# networkx graph classes, and our own graph vocabulary; nothing that can call or import.
+# (module prefix, names): what the payload may be built of. Plain containers and scalars and
+# our own graph vocabulary (the store's state is lists of plain tuples); nothing that can call
+# or import.
 ALLOWED: dict[str, frozenset[str] | None] = {
     "builtins": frozenset(
         {"dict", "list", "set", "frozenset", "tuple", "str", "bytes", "int", "float", "bool"}
     ),
     "collections": frozenset({"OrderedDict", "defaultdict", "Counter", "deque"}),
     "copyreg": frozenset({"_reconstructor"}),
-    "networkx.classes.multidigraph": None,
-    "networkx.classes.multigraph": None,
-    "networkx.classes.digraph": None,
-    "networkx.classes.graph": None,
-    "networkx.classes.reportviews": None,
-    "networkx.classes.coreviews": None,
     "lineage_kg.graph.embedded": None,
     "lineage_kg.graph.model": None,
     "lineage_kg.graph.records": None,

@@ -38,8 +38,6 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import networkx as nx
-
 from lineage_kg import graph, ingest
 from lineage_kg.graph.snapshot import (
     FORMAT,
@@ -61,9 +59,9 @@ log = logging.getLogger(__name__)
 @cache
 def writer_version() -> str:
     """Who writes a snapshot: the release, a digest of the code that turns the log into the graph
-    (graph/ and ingest/, so a changed mapping or merge counts even within one release) and the
-    networkx version (its pickled classes). A snapshot by another writer is not trusted to equal
-    what this one would build from the log."""
+    (graph/ and ingest/, so a changed mapping or merge counts even within one release, and so
+    does a change of the store's state layout, graph/embedded.py). A snapshot by another writer
+    is not trusted to equal what this one would build from the log."""
     try:
         ours = version("lineage-kg")
     except PackageNotFoundError:  # a bare checkout
@@ -74,7 +72,7 @@ def writer_version() -> str:
         for source in sorted(root.rglob("*.py")):
             digest.update(f"{source.relative_to(root.parent)}\n".encode())
             digest.update(source.read_bytes())
-    return f"lineage-kg {ours} (code {digest.hexdigest()[:16]}), networkx {nx.__version__}"
+    return f"lineage-kg {ours} (code {digest.hexdigest()[:16]})"
 
 
 @dataclass(frozen=True, slots=True)
