@@ -9,6 +9,7 @@ import asyncio
 import base64
 import random
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -247,11 +248,13 @@ def test_the_reply_equals_graphql_cores_field_by_field_execution(
         log = None
 
     def run(s: strawberry.Schema) -> Any:
-        result = asyncio.run(
-            s.execute(
-                QUERY, {"id": start.id, "first": 1000}, context_value=Context(store, Projector())
-            )
+        # on a thread of its own: after the browser tests the worker's main thread has a
+        # running event loop (a session-wide sync_playwright), and asyncio.run refuses it
+        query = s.execute(
+            QUERY, {"id": start.id, "first": 1000}, context_value=Context(store, Projector())
         )
+        with ThreadPoolExecutor(1) as pool:
+            result = pool.submit(asyncio.run, query).result()
         assert result.errors is None, result.errors
         return result.data
 

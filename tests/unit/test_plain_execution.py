@@ -7,6 +7,7 @@ fragments, __typename and @skip/@include."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,7 +88,12 @@ fragment bag on Bag { owner who: owner }
 
 
 def _run(schema: strawberry.Schema, rows: list[Any], variables: dict[str, Any]) -> Any:
-    result = asyncio.run(schema.execute(DOCUMENT, variables, root_value=Query(rows=rows)))
+    # on a thread of its own: in a worker that ran the browser tests, the main thread already
+    # has a running event loop (a session-wide sync_playwright), and asyncio.run refuses it
+    with ThreadPoolExecutor(1) as pool:
+        result = pool.submit(
+            asyncio.run, schema.execute(DOCUMENT, variables, root_value=Query(rows=rows))
+        ).result()
     errors = sorted(
         (e.message, tuple(e.path or ()), tuple((x.line, x.column) for x in e.locations or ()))
         for e in result.errors or ()
