@@ -213,7 +213,7 @@ def naive(events: list[dict[str, Any]], nodes: int) -> dict[str, Any]:
 Captured = tuple[dict[str, Record], dict[EdgeId, Record], set[str], set[EdgeId]]
 
 
-class _Capturing(EmbeddedStore):
+class CapturingStore(EmbeddedStore):
     """The embedded store, keeping every record each batch writes (what Neo4j would get)."""
 
     def __init__(self) -> None:
@@ -239,7 +239,7 @@ class _Capturing(EmbeddedStore):
 
 
 def captured_writes(events: list[dict[str, Any]]) -> list[Captured]:
-    store = _Capturing()
+    store = CapturingStore()
     with scratch_dir("capture") as data:
         settings = settings_for(data, projector_batch_size=BATCH)
         with Runtime.open(settings, store=store) as runtime:

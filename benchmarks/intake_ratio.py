@@ -36,13 +36,9 @@ import sqlite3
 import statistics
 import time
 import uuid
-from collections import defaultdict
-from collections.abc import Iterator
-from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, LiteralString
+from typing import Any
 
 import httpx
 
@@ -53,10 +49,8 @@ from benchmarks.harness import (
     settings_for,
     share_neo4j_between_phases,
 )
-from lineage_kg.graph.embedded import EmbeddedStore
-from lineage_kg.graph.model import EdgeKind, NodeKind
-from lineage_kg.graph.records import EdgeId, Record
-from lineage_kg.graph.store import GraphStore, UnitOfWork
+from benchmarks.ingest_throughput import Captured, CapturingStore, limit
+from lineage_kg.graph.store import GraphStore
 from lineage_kg.ingest.eventlog import EventLog
 from lineage_kg.ingest.intake import accept_many, ndjson_items, to_new_event
 from lineage_kg.ingest.openlineage.validate import InvalidEvent
@@ -195,34 +189,6 @@ def intake_http(bodies: list[bytes], per_request: int) -> dict[str, float]:
 
 
 # ---- (c) the projector against the limit --------------------------------------------------------
-Captured = tuple[dict[str, Record], dict[EdgeId, Record], set[str], set[EdgeId]]
-
-
-class _Capturing(EmbeddedStore):
-    """The embedded store, keeping every record each batch writes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes: list[Captured] = []
-
-    @contextmanager
-    def _unit_of_work(self) -> Iterator[UnitOfWork]:
-        with super()._unit_of_work() as uow:
-            inner = uow.write
-
-            def write(
-                nodes: dict[str, Record],
-                edges: dict[EdgeId, Record],
-                new_nodes: AbstractSet[str] = frozenset(),
-                new_edges: AbstractSet[EdgeId] = frozenset(),
-            ) -> None:
-                self.writes.append(({**nodes}, {**edges}, set(new_nodes), set(new_edges)))
-                inner(nodes, edges, new_nodes, new_edges)
-
-            uow.write = write  # type: ignore[method-assign]
-            yield uow
-
-
 def _logged(log: EventLog, bodies: list[bytes]) -> EventLog:
     for i in range(0, len(bodies), BULK):
         accept_many(log, ndjson_items(b"\n".join(bodies[i : i + BULK])))
@@ -248,7 +214,7 @@ def _project(projector: Projector) -> dict[str, Any]:
 
 
 def projector_embedded(bodies: list[bytes]) -> tuple[dict[str, Any], list[Captured]]:
-    store = _Capturing()
+    store = CapturingStore()
     with (
         scratch_dir("proj-emb") as data,
         Runtime.open(settings_for(data, projector_batch_size=BATCH), store=store) as runtime,
@@ -283,38 +249,8 @@ def projector_neo4j(bodies: list[bytes], nodes: int) -> dict[str, Any]:
 
 
 def limit_neo4j(writes: list[Captured], events: int, nodes: int) -> dict[str, Any]:
-    from lineage_kg.graph.neo4j_store import (
-        _CREATE_EDGES,
-        _CREATE_NODES,
-        _WRITE_EDGES,
-        _WRITE_NODES,
-        _chunks,
-    )
-
-    batches = []
-    for node_records, edge_records, new_nodes, new_edges in writes:
-        statements: dict[LiteralString, list[Any]] = defaultdict(list)
-        for key, r in node_records.items():
-            kind = NodeKind(r["kind"])
-            statements[(_CREATE_NODES if key in new_nodes else _WRITE_NODES)[kind]].append(r)
-        for eid, r in edge_records.items():
-            src, kind_name, dst, _ = eid
-            query = (_CREATE_EDGES if eid in new_edges else _WRITE_EDGES)[EdgeKind(kind_name)]
-            statements[query].append({"src": src, "dst": dst, "rec": r})
-        batches.append(statements)
-    with neo4j_for(nodes) as server:
-        with scratch_dir("limit-neo") as data, Runtime.open(settings_for(data, server)) as rt:
-            rt.store.ping()  # opening the store creates the schema the writes below rely on
-        with server.driver() as driver, driver.session() as session:
-            began = time.perf_counter()
-            for statements in batches:
-                with session.begin_transaction() as tx:
-                    for query, rows in statements.items():
-                        for chunk in _chunks(rows):
-                            tx.run(query, rows=chunk).consume()
-                    tx.commit()
-            took = time.perf_counter() - began
-    return _rate(events, took)
+    """The same UNWIND-only write the ingest benchmark measures as its limit."""
+    return limit(writes, events, nodes)
 
 
 # ---- (d) intake and projector in one process ----------------------------------------------------
