@@ -38,6 +38,9 @@ Mapper = Callable[[LogEntry], MutationBatch]
 # (seq, the event's mutations; None: it could not be mapped, it has no history)
 Mapped = list[tuple[int, MutationBatch | None]]
 READ_BATCH = 500
+# mapped batches held for the worker at most: past it the projector hands only the last seq and
+# the worker maps those events again from the log, so a lagging stage costs time, not memory
+MAX_QUEUED = 8
 
 
 class HistoryStage:
@@ -59,7 +62,9 @@ class HistoryStage:
     def hand(self, mapped: Mapped) -> None:
         """The projector's mapped events, in log order; returns at once."""
         if mapped and mapped[-1][0] > self.position:
-            self._submit(mapped)
+            with self._cond:
+                full = len(self._work) >= MAX_QUEUED
+            self._submit(mapped[-1][0] if full else mapped)
 
     def fill(self, upto: int) -> None:
         """Make sure every event up to `upto` gets its history (reading the log for gaps)."""
@@ -94,7 +99,10 @@ class HistoryStage:
     # ---- the worker ---------------------------------------------------------------------
     def _submit(self, item: Mapped | int) -> None:
         with self._cond:
-            self._work.append(item)
+            if isinstance(item, int) and self._work and isinstance(self._work[-1], int):
+                self._work[-1] = max(self._work[-1], item)  # one "fill up to" is enough
+            else:
+                self._work.append(item)
             if not self._running:
                 self._running = True
                 threading.Thread(target=self._drain, name="lkg-history", daemon=True).start()

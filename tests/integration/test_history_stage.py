@@ -123,3 +123,26 @@ def test_unparking_moves_the_position_back_before_the_first_parked(tmp_path: Pat
     Projector(log, EmbeddedStore(), default_mappers()).catch_up(60)
     assert log.history_position() == log.last_seq()
     assert _rows(log) == _oracle(log)
+
+
+def test_a_lagging_stage_holds_a_bounded_queue_and_still_records_everything(
+    tmp_path: Path,
+) -> None:
+    """The worker held back while batches keep coming: the queue stays within MAX_QUEUED
+    (the rest become "fill from the log"), and the rows are still exactly the oracle's."""
+    from lineage_kg.ingest.history_stage import MAX_QUEUED, HistoryStage
+
+    log = _logged(tmp_path)
+    mappers = default_mappers()
+    stage = HistoryStage(log, mappers)
+    entries = log.read(0, 10_000)
+    longest = 0
+    stage._running = True  # as if a worker were busy: no thread starts, everything handed waits
+    for entry in entries:
+        stage.hand([(entry.seq, mappers[entry.source](entry))])
+        longest = max(longest, len(stage._work))
+    assert len(entries) > MAX_QUEUED + 1
+    assert longest <= MAX_QUEUED + 1  # the batches, then one coalesced "fill up to"
+    stage._running = False
+    assert stage.wait(entries[-1].seq, timeout=120)
+    assert _rows(log) == _oracle(log)
