@@ -24,7 +24,8 @@ export async function sourceDigest() {
 await rm(out, { recursive: true, force: true });
 await mkdir(out, { recursive: true });
 const result = await esbuild.build({
-  entryPoints: { main: path.join(src, "main.js") },
+  // the page, and GraphiQL for /graphql (React and its CSS included: no CDN at run time)
+  entryPoints: { main: path.join(src, "main.js"), graphiql: path.join(src, "graphiql.js") },
   bundle: true,
   minify: true,
   format: "iife",
@@ -34,16 +35,18 @@ const result = await esbuild.build({
   metafile: true,
   legalComments: "linked",
   logLevel: "info",
+  define: { "process.env.NODE_ENV": '"production"' }, // React's production build
 });
 const built = {};
 for (const file of Object.keys(result.metafile.outputs)) {
   const name = path.basename(file);
   const [stem] = name.split("-");
-  built[`${stem}${path.extname(name)}`] = name;
+  built[stem + name.slice(name.indexOf("."))] = name; // main.js, graphiql.css, graphiql.js.LEGAL.txt, …
 }
-let html = await readFile(path.join(src, "index.html"), "utf8");
-html = html.replace(/\{\{(main\.(?:js|css))\}\}/g, (_, key) => built[key]);
-await writeFile(path.join(out, "index.html"), html);
+for (const page of ["index.html", "graphiql.html"]) {
+  const html = await readFile(path.join(src, page), "utf8");
+  await writeFile(path.join(out, page), html.replace(/\{\{(\w+\.(?:js|css))\}\}/g, (_, key) => built[key]));
+}
 await writeFile(
   path.join(out, "build-info.json"),
   JSON.stringify({ sources_sha256: await sourceDigest(), files: built }, null, 2) + "\n",

@@ -11,6 +11,8 @@
   answered while a heavy query runs. The store calls of one request run one at a time.
 - A request past LKG_GRAPHQL_DEADLINE_SECONDS answers a DEADLINE_EXCEEDED error at once; its
   walks stop at their next step (api/graphql/traversal_budget.py).
+- A browser's GET gets GraphiQL from the package (api/web.py `graphiql_page`), not strawberry's
+  page, which loads React and GraphiQL from a public CDN and shows "Loading…" forever offline.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ import anyio
 from cross_web import HTTPException
 from graphql import ExecutionResult, GraphQLError
 from starlette.datastructures import Headers
-from starlette.requests import ClientDisconnect
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lineage_kg.api.graphql.traversal_budget import TraversalBudget
 from lineage_kg.api.http.body import BadBody, read_stream
 from lineage_kg.api.observability import MeasuredGraphQLRouter
+from lineage_kg.api.web import graphiql_page
 
 MAX_VARIABLE_DEPTH = 32  # JSON nesting of a request (variables included); inputs nest ~4
 
@@ -82,6 +86,10 @@ class BoundedGraphQLRouter(MeasuredGraphQLRouter):
 
     def parse_json(self, data: str | bytes) -> Any:
         return decode_request_json(data)
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        # its assets' names carry their content hash: only this page is revalidated
+        return HTMLResponse(graphiql_page(), headers={"cache-control": "no-cache"})
 
     async def execute_single(  # noqa: PLR0917 (the signature of the method it extends)
         self,

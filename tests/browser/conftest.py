@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
+from tests.conftest import ServiceProcess
+
 CHROMIUM = Path("/usr/bin/chromium")
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 VIEWPORT = {"width": 1400, "height": 1000}
@@ -94,3 +96,15 @@ def screenshot(page: Page, output_dir: Path) -> Callable[..., Path]:
         return path
 
     return take
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """One `lkg serve --demo` for the browser tests that only read (what
+    service_factory(LKG_DEMO="true") starts): starting it takes seconds. test_web.py's last test
+    logs one decision that no other test looks at."""
+    service = ServiceProcess(
+        tmp_path_factory.mktemp("web") / "data", {"NEO4J_URI": "", "LKG_DEMO": "true"}
+    ).start()
+    yield service
+    service.stop()

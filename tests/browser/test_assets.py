@@ -30,20 +30,22 @@ def test_built_assets_match_the_sources() -> None:
     assert info["sources_sha256"] == source_digest(), "web/src changed: run `make web`"
 
 
-def test_index_links_the_built_bundle_only() -> None:
-    html = (STATIC / "index.html").read_text()
-    linked = re.findall(r'(?:src|href)="static/([^"]+)"', html)
-    assert sorted(linked) == sorted(
-        v
-        for k, v in json.loads((STATIC / "build-info.json").read_text())["files"].items()
-        if k in {"main.js", "main.css"}
-    )
-    for name in linked:
-        assert (STATIC / name).stat().st_size > 0
+def linked(page: str) -> list[str]:
+    html = (STATIC / page).read_text()
     assert "{{" not in html
+    return re.findall(r'(?:src|href)="static/([^"]+)"', html)
+
+
+def test_pages_link_their_built_bundle_only() -> None:
+    files = json.loads((STATIC / "build-info.json").read_text())["files"]
+    for page, bundle in (("index.html", "main"), ("graphiql.html", "graphiql")):
+        names = linked(page)
+        assert sorted(names) == sorted(files[f"{bundle}.{ext}"] for ext in ("js", "css"))
+        for name in names:
+            assert (STATIC / name).stat().st_size > 0
     # no leftovers of an earlier build are shipped
     shipped = {p.name for p in STATIC.iterdir()}
-    assert shipped == {"index.html", "build-info.json", *info_files()}
+    assert shipped == {"index.html", "graphiql.html", "build-info.json", *info_files()}
 
 
 def info_files() -> set[str]:

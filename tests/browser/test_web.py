@@ -7,11 +7,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 from playwright.sync_api import Page
 
 from tests.conftest import ServiceProcess
@@ -23,18 +22,6 @@ IMPACT = """query($ref: NodeRef!) { impact(ref: $ref, first: 1000) {
     summary { total kpis byKind { kind count } byOwner { kind count } unowned }
     edges { node { node { id kind display } certainty owners distance path { fromId toId } } }
 } }"""
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
-    """One `lkg serve --demo` for the module (what service_factory(LKG_DEMO="true") starts):
-    starting it takes seconds, and the tests only read, except the last one, which logs one
-    decision that no other test looks at."""
-    service = ServiceProcess(
-        tmp_path_factory.mktemp("web") / "data", {"NEO4J_URI": "", "LKG_DEMO": "true"}
-    ).start()
-    yield service
-    service.stop()
 
 
 def wait_view(page: Page, view: str) -> None:

@@ -1,0 +1,63 @@
+"""GraphiQL at /graphql works with the network cut: every request not to the service is
+aborted, and the IDE still renders, loads the schema and runs a query (its React, GraphiQL and
+CSS are bundled from npm into api/static, not fetched from a CDN)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from playwright.sync_api import Page, Route
+
+from tests.conftest import ServiceProcess
+
+QUERY = "{ stats { nodeCount edgeCount } version }"
+
+
+def cut_the_network(page: Page, service: ServiceProcess) -> list[str]:
+    """Abort every request that is not to the service; the aborted URLs are returned."""
+    aborted: list[str] = []
+
+    def only_the_service(route: Route) -> None:
+        url = route.request.url
+        if url.startswith(service.url + "/") or url.startswith("data:"):
+            route.continue_()
+        else:
+            aborted.append(url)
+            route.abort("internetdisconnected")
+
+    page.context.route("**/*", only_the_service)
+    return aborted
+
+
+def test_graphiql_runs_a_query_offline(
+    demo: ServiceProcess, page: Page, screenshot: Callable
+) -> None:
+    aborted = cut_the_network(page, demo)
+    page.goto(demo.url + "/graphql")
+    page.wait_for_selector(".graphiql-container .graphiql-query-editor .CodeMirror", timeout=30_000)
+    editor = "document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror"
+    page.evaluate(f"(q) => {editor}.setValue(q)", QUERY)
+    page.click(".graphiql-execute-button")
+    page.wait_for_function(
+        """() => {
+          const cm = document.querySelector('.graphiql-response .CodeMirror');
+          return cm && cm.CodeMirror.getValue().includes('nodeCount');
+        }""",
+        timeout=30_000,
+    )
+    shown = page.evaluate(
+        "() => document.querySelector('.graphiql-response .CodeMirror').CodeMirror.getValue()"
+    )
+    assert json.loads(shown) == {"data": demo.graphql(QUERY)}
+    assert aborted == [], f"GraphiQL reached outside the service: {aborted}"
+    screenshot("graphiql-offline")
+
+
+def test_graphiql_page_links_only_packaged_assets(demo: ServiceProcess, page: Page) -> None:
+    """What a browser gets at GET /graphql names no other host (a CDN would be one)."""
+    response = page.request.get(demo.url + "/graphql", headers={"accept": "text/html"})
+    assert response.status == 200
+    html = response.text()
+    assert "unpkg.com" not in html and "https://" not in html and "http://" not in html
+    assert "static/graphiql-" in html
