@@ -8,9 +8,14 @@ from __future__ import annotations
 import typer
 
 from lineage_kg.cli import admin, bench, decisions, generate, keys, questions, service
+from lineage_kg.cli.common import LkgGroup
 from lineage_kg.cli.sync import catalog, dbt, feast, mlflow, sync_app
 
-app = typer.Typer(help="lineage-kg: lineage and metadata knowledge graph.", no_args_is_help=True)
+app = typer.Typer(
+    cls=LkgGroup,  # a bad setting or an unreachable store: one line, not a traceback
+    help="lineage-kg: lineage and metadata knowledge graph.",
+    no_args_is_help=True,
+)
 
 # the commands, then the groups (sync, export, keys), as `lkg --help` lists them
 app.add_typer(service.commands)  # serve, ingest, stats, neo4j, version

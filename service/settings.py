@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from limits import parse
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     )
     neo4j_pool_size: int = Field(20, ge=1, le=500)
     neo4j_query_timeout: float = Field(30.0, gt=0)
+    # first contact with the store (connect, then its schema): a CLI command on an unreachable
+    # Neo4j fails within about this long; `lkg serve` starts anyway and /readyz says why
+    store_connect_timeout: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        description="seconds to reach the store at first contact before giving up (CLI) or "
+        "serving without it until it answers (lkg serve)",
+    )
 
     data_dir: Path = Field(Path("data"), description="where the durable event log lives")
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="intake body limit")
@@ -124,3 +133,27 @@ class Settings(BaseSettings):
             TomlConfigSettingsSource(settings_cls),
             file_secret_settings,
         )
+
+
+def env_name(field_or_alias: str) -> str:
+    """The environment variable that sets a setting, from a field name or an alias."""
+    field = Settings.model_fields.get(field_or_alias)
+    if field is None:  # already an alias (pydantic reports aliased fields by their alias)
+        return field_or_alias
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+        return alias.choices[0]
+    return f"{Settings.model_config.get('env_prefix', '')}{field_or_alias}".upper()
+
+
+def settings_error_line(exc: ValidationError) -> str:
+    """A settings refusal as one line: each setting named as it is set, its value, what is
+    allowed (pydantic's own message), e.g. `LKG_PORT=99999: Input should be less than or equal
+    to 65535`. Secrets' values are not repeated."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        name = env_name(str(error["loc"][0])) if error["loc"] else "settings"
+        value = "***" if "PASSWORD" in name else repr(error.get("input"))
+        message = str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"{name}={value}: {message}")
+    return "invalid setting: " + "; ".join(parts)
