@@ -76,10 +76,15 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = Runtime.open(settings, store=store)
+        # a Neo4j that does not answer yet does not stop the start: /healthz answers, /readyz
+        # says why not ready, intake goes on into the log and the projector catches up later
+        runtime = Runtime.open(settings, store=store, start_without_store=True)
         app.state.runtime = runtime
         app.state.store = runtime.store
-        log.info("store: %s", await run_in_threadpool(runtime.store.describe))
+        try:
+            log.info("store: %s", await run_in_threadpool(runtime.store.describe))
+        except StoreUnavailable as exc:
+            log.warning("store unavailable at start (intake goes on into the log): %s", exc)
         app.state.settings = settings
         app.state.guard = open_guard(settings)
         app.state.event_log = runtime.log
@@ -98,11 +103,6 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
                 status.parked,
             )
         app.state.projector.start()
-        if settings.demo:
-            from lineage_kg.ingest.demo import demo_batch
-
-            result = await run_in_threadpool(app.state.store.apply, demo_batch())
-            log.info("demo graph loaded: %d nodes written", result.nodes_written)
         try:
             yield
         finally:

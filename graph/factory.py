@@ -14,6 +14,8 @@ def open_store(
     database: str = "neo4j",
     pool_size: int = 20,
     query_timeout: float | None = 30.0,
+    first_contact_timeout: float | None = None,
+    defer_first_contact: bool = False,
 ) -> GraphStore:
     if not neo4j_uri:
         return EmbeddedStore()
@@ -26,6 +28,8 @@ def open_store(
         database=database,
         max_pool_size=pool_size,
         query_timeout=query_timeout,
+        first_contact_timeout=first_contact_timeout,
+        defer_first_contact=defer_first_contact,
     )
 
 

@@ -530,29 +530,76 @@ class Neo4jStore(GraphStore):
         connection_timeout: float = 10.0,
         query_timeout: float | None = 30.0,
         write_timeout: float | None = 300.0,
+        first_contact_timeout: float | None = None,
+        defer_first_contact: bool = False,
     ) -> None:
+        """`first_contact_timeout`: how long opening may try to reach Neo4j (one connection
+        attempt, then the schema's retries) before StoreUnavailable; None: the driver's own
+        bounds (connection_timeout, 30 s of retries). `defer_first_contact`: if Neo4j does not
+        answer at open, open anyway (a warning) and make that first contact, the schema
+        included, on the first read or write that reaches it (the service starts without it)."""
         self.uri, self.database, self._query_timeout = uri, database, query_timeout
         # a projector batch may write tens of thousands of rows: bounded, but not like a read
         self._write_timeout = write_timeout
+        self._first_contact_timeout = first_contact_timeout
+        connect, bounded = connection_timeout, {}
+        if first_contact_timeout is not None:
+            connect = min(connection_timeout, first_contact_timeout)
+            bounded = {"max_transaction_retry_time": first_contact_timeout}  # the schema's
         self._driver: Driver = GraphDatabase.driver(
             uri,
             auth=(user, password),
             max_connection_pool_size=max_pool_size,
             connection_acquisition_timeout=connection_timeout,
-            connection_timeout=connection_timeout,
+            connection_timeout=connect,
             # Off: the count queries name every kind, present or not. Measured: with
             # notifications on, the first such read after Neo4j was killed and restarted hung
             # for over 90 s on 5.26.30 (tests/integration/test_intake_http.py, outage test).
             notifications_min_severity="OFF",
+            **bounded,
         )
         self._local = threading.local()
         self._sessions: set[Session] = set()  # every thread's, closed with the store
         self._sessions_lock = threading.Lock()
+        self._contact_pending = True
+        self._contact_lock = threading.Lock()
         try:
-            self._ensure_schema()
+            self._first_contact()
+        except StoreUnavailable as exc:
+            if not defer_first_contact:
+                self._driver.close()  # a store that failed to open leaves no pool behind
+                raise
+            log.warning("%s; going on without it until it answers", " ".join(str(exc).split()))
         except BaseException:
-            self._driver.close()  # a store that failed to open leaves no pool behind
+            self._driver.close()
             raise
+
+    def _first_contact(self) -> None:
+        """Reach Neo4j (bounded: one attempt of connection_timeout, when a first-contact timeout
+        is set, so an unreachable server fails fast instead of after the schema's retries), then
+        make sure of the schema."""
+        if self._first_contact_timeout is not None:
+            try:
+                self._driver.verify_connectivity()
+            except (DriverError, Neo4jError) as exc:
+                if is_unavailable(exc):
+                    raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
+                raise
+        self._ensure_schema()
+        self._contact_pending = False
+
+    def _ensure_contact(self) -> None:
+        """The first contact a deferred open still owes, made by the first read or write to
+        come; one thread tries at a time, the others are told the store is unavailable now."""
+        if not self._contact_pending:
+            return
+        if not self._contact_lock.acquire(blocking=False):
+            raise StoreUnavailable(f"Neo4j at {self.uri}: not reached yet")
+        try:
+            if self._contact_pending:
+                self._first_contact()
+        finally:
+            self._contact_lock.release()
 
     def _ensure_schema(self) -> None:
         try:
@@ -588,6 +635,7 @@ class Neo4jStore(GraphStore):
     def _read(self, query: LiteralString, **params: Any) -> list[Any]:
         # auto-commit: one pipelined round trip (a traversal makes one read per level), with a
         # server-side timeout so a stuck read ends as an error instead of holding a thread
+        self._ensure_contact()
         bounded = Query(query, timeout=self._query_timeout)
         try:
             return list(self._session().run(bounded, params))
@@ -599,6 +647,7 @@ class Neo4jStore(GraphStore):
 
     @contextmanager
     def _unit_of_work(self) -> Iterator[UnitOfWork]:
+        self._ensure_contact()
         try:
             with (
                 self._driver.session(database=self.database) as session,

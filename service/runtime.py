@@ -63,18 +63,34 @@ def open_log_at(path: Path) -> EventLog:
 class Runtime:
     """The service's parts, opened from one `Settings`; close it (or use `with`) when done."""
 
-    def __init__(self, settings: Settings, store: GraphStore | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: GraphStore | None = None,
+        *,
+        start_without_store: bool = False,
+    ) -> None:
         self.settings = settings
         self._given_store = store  # a store handed in (tests) is used as is, never closed
+        # the service: a Neo4j that does not answer at start is reached later (the projector
+        # retries, /readyz says why); a command fails within LKG_STORE_CONNECT_TIMEOUT instead
+        self._start_without_store = start_without_store
         # the snapshot the embedded store started from (its seq), or why one was not used
         self.snapshot_seq: int | None = None
         self.snapshot_refused: str | None = None
         self._keeper: SnapshotKeeper | None = None
 
     @classmethod
-    def open(cls, settings: Settings | None = None, *, store: GraphStore | None = None) -> Runtime:
-        """The parts of the service `settings` describe, each opened when first asked for."""
-        return cls(settings or Settings(), store)
+    def open(
+        cls,
+        settings: Settings | None = None,
+        *,
+        store: GraphStore | None = None,
+        start_without_store: bool = False,
+    ) -> Runtime:
+        """The parts of the service `settings` describe, each opened when first asked for.
+        `start_without_store`: open a Neo4j store even if it does not answer yet (the service)."""
+        return cls(settings or Settings(), store, start_without_store=start_without_store)
 
     # ---- the parts, opened on first use ----------------------------------------------------
     @cached_property
@@ -82,7 +98,13 @@ class Runtime:
         """The durable event log: the source of truth every other part follows."""
         from lineage_kg.ingest.eventlog import EventLog
 
-        return EventLog(log_path(self.settings))
+        opened = EventLog(log_path(self.settings))
+        if self.settings.demo:  # data like any other: appended once, a duplicate after a restart
+            from lineage_kg.ingest.demo import load_demo
+
+            loaded = load_demo(opened)
+            log.info("demo: %d events appended (%d already logged)", *loaded.counts)
+        return opened
 
     @cached_property
     def store(self) -> GraphStore:
@@ -102,6 +124,8 @@ class Runtime:
             database=s.neo4j_database,
             pool_size=s.neo4j_pool_size,
             query_timeout=s.neo4j_query_timeout,
+            first_contact_timeout=s.store_connect_timeout,
+            defer_first_contact=self._start_without_store,
         )
 
     @cached_property
