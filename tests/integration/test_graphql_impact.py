@@ -30,7 +30,9 @@ query ($ref: NodeRef!, $first: Int!, $after: String, $exactOnly: Boolean! = fals
 }
 """
 
-# Worked out by hand from ingest/demo.py: (distance, certainty, kind, display, path, owners)
+# Worked out by hand from ingest/demo.py's events: (distance, certainty, kind, display, path,
+# owners); the mart's nightly run (OpenLineage) read the table, its run id the uuid5 of the demo
+RUN = "56c0e53d-9456-583a-a7df-9288d39d8fce"
 EXPECTED = [
     (1, "exact", "Column", f"{PG}/analytics.marts.daily_revenue#revenue", ["FEEDS"], []),
     (1, "exact", "Dataset", f"{PG}/shop.public.orders", ["HAS_COLUMN"], ["team:data-platform"]),
@@ -40,17 +42,21 @@ EXPECTED = [
     # the training data (issue 16): amount is a column of the table the model trained on
     (2, "exact", "DatasetVersion", f"{PG}/shop.public.orders@2026-01-04",
      ["HAS_COLUMN", "HAS_VERSION"], []),
+    (2, "exact", "FeatureService", "risk/credit_risk", ["FEEDS", "SERVES_FEATURES"],
+     ["team:ml-risk"]),
     (2, "possible", "FeatureView", "risk/customer_spend", ["HAS_COLUMN", "SOURCES"],
      ["team:ml-risk"]),
     (2, "possible", "Job", "airflow/marts.daily_revenue", ["HAS_COLUMN", "INPUT_TO"],
      ["team:data-platform"]),
     (2, "exact", "KPI", "daily-revenue", ["FEEDS", "FEEDS"], []),
-    (2, "exact", "ModelVersion", "mlflow/credit-risk@3", ["FEEDS", "FEEDS"], []),
-    (3, "exact", "Decision", "loan-42", ["FEEDS", "FEEDS", "DECIDED"], []),
-    (3, "exact", "DecisionPoint", "loan-approval", ["FEEDS", "FEEDS", "DEPLOYED_TO"], []),
+    (2, "possible", "Run", RUN, ["HAS_COLUMN", "READ_BY"], []),
+    (3, "exact", "ModelVersion", "mlflow/credit-risk@3", ["FEEDS", "SERVES_FEATURES", "FEEDS"], []),
     (3, "exact", "Run", "train-credit-risk-3", ["HAS_COLUMN", "HAS_VERSION", "READ_BY"], []),
-    (4, "exact", "KPI", "approval-rate", ["FEEDS", "FEEDS", "DEPLOYED_TO", "DRIVES"],
-     ["team:ml-risk"]),
+    # the decisions' aggregated edge (the logged loan-42): version -DECIDED-> decision point
+    (4, "exact", "DecisionPoint", "loan-approval",
+     ["FEEDS", "SERVES_FEATURES", "FEEDS", "DECIDED"], []),
+    (5, "exact", "KPI", "approval-rate",
+     ["FEEDS", "SERVES_FEATURES", "FEEDS", "DECIDED", "DRIVES"], ["team:ml-risk"]),
 ]  # fmt: skip
 
 
@@ -85,15 +91,15 @@ def test_column_impact_is_what_a_person_would_write_down(client: TestClient) -> 
     assert answer["start"]["display"] == f"{PG}/shop.public.orders#amount"
     assert rows(answer["edges"]) == EXPECTED
     summary = answer["summary"]
-    assert (summary["total"], summary["truncated"], summary["unowned"]) == (13, False, 8)
+    assert (summary["total"], summary["truncated"], summary["unowned"]) == (14, False, 8)
     assert summary["kpis"] == ["approval-rate", "daily-revenue"]
     assert summary["byCertainty"] == [
         {"kind": "exact", "count": 11},
-        {"kind": "possible", "count": 2},
+        {"kind": "possible", "count": 3},
     ]
     assert summary["byOwner"] == [
         {"kind": "team:data-platform", "count": 3},
-        {"kind": "team:ml-risk", "count": 2},
+        {"kind": "team:ml-risk", "count": 3},
     ]
 
 
@@ -102,7 +108,7 @@ def test_paging_walks_the_whole_answer_once(client: TestClient) -> None:
     while True:
         page = gql(client, IMPACT, ref=AMOUNT_REF, first=3, after=after)["data"]["impact"]
         seen += rows(page["edges"])
-        assert page["summary"]["total"] == 13  # the summary always covers everything
+        assert page["summary"]["total"] == 14  # the summary always covers everything
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
