@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from lineage_kg.cli.common import console, project_now
+from lineage_kg.cli.common import BAD_INPUT, MAX_LISTED, console, err, project_now
 from lineage_kg.runtime import Runtime, log_path
 from lineage_kg.settings import Settings
 
@@ -77,19 +77,22 @@ def ingest(
 ) -> None:
     """Append OpenLineage events from files to the durable log; a running service picks them up.
 
-    Exit code 0: all accepted (or already there); 2: some were rejected (listed); 1: failure.
+    Folders are searched recursively for .json, .ndjson, .jsonl (each also .gz); the other files
+    in them are listed as skipped. Exit code 0: all accepted (or already there); 2: some were
+    rejected (listed), or a path does not exist; 1: failure.
     """
     from rich.progress import Progress
 
-    from lineage_kg.ingest.files import expand, read_events
+    from lineage_kg.ingest.files import SUFFIXES, expand, read_events
     from lineage_kg.ingest.intake import IntakeSummary, accept_many
 
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        err.print(f"[red]not found:[/red] {', '.join(map(str, missing))}", soft_wrap=True)
+        raise typer.Exit(BAD_INPUT)
     settings = Settings()
     files = expand(paths)
-    missing = [p for p in files if not p.is_file()]
-    if missing:
-        console.print(f"[red]not found:[/red] {', '.join(map(str, missing))}")
-        raise typer.Exit(1)
+    _say_skipped(paths, files, SUFFIXES)
     with Runtime.open(settings) as runtime:
         log = runtime.log
         total, where = IntakeSummary(), []
@@ -119,6 +122,23 @@ def ingest(
         raise typer.Exit(2)
 
 
+def _say_skipped(paths: list[Path], chosen: list[Path], suffixes: tuple[str, ...]) -> None:
+    """Name the files in the given folders that were not taken (not an event file's name)."""
+    taken = set(chosen)
+    in_folders = (f for d in paths if d.is_dir() for f in sorted(d.rglob("*")))
+    skipped = [f for f in in_folders if f.is_file() and f not in taken]
+    if not skipped:
+        return
+    shown = ", ".join(map(str, skipped[:MAX_LISTED]))
+    more = f" and {len(skipped) - MAX_LISTED} more" if len(skipped) > MAX_LISTED else ""
+    err.print(
+        f"[yellow]skipped {len(skipped)} file(s)[/yellow] not named {', '.join(suffixes)} "
+        f"(case counts): {shown}{more}",
+        soft_wrap=True,
+        highlight=False,
+    )
+
+
 def _merge(total: IntakeSummary, part: IntakeSummary) -> None:
     total.accepted += part.accepted
     total.duplicates += part.duplicates
@@ -127,9 +147,12 @@ def _merge(total: IntakeSummary, part: IntakeSummary) -> None:
 
 @commands.command()
 def stats(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
-    """Count the nodes and edges of each kind in the configured store."""
-    with Runtime.open(Settings()) as runtime:
-        result = runtime.store.stats()
+    """Count the nodes and edges of each kind in the configured store (the embedded one rebuilt
+    from the event log first, as the question commands do)."""
+    from lineage_kg.cli.questions import workspace
+
+    with workspace() as space:
+        result = space.store.stats()
     if as_json:
         typer.echo(json.dumps({"nodes": result.nodes, "edges": result.edges}))
         return
