@@ -26,6 +26,7 @@ from lineage_kg.api.graphql.schema import Context, schema
 from lineage_kg.api.graphql.traversal_budget import TraversalBudget, budgeted
 from lineage_kg.api.http.decisions import router as decisions_router
 from lineage_kg.api.http.lineage import router as lineage_router
+from lineage_kg.api.http.marquez import router as marquez_router
 from lineage_kg.api.observability import (
     RequestContextMiddleware,
     metrics_router,
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     )
     app.include_router(lineage_router)
     app.include_router(decisions_router)
+    app.include_router(marquez_router)  # Marquez's read API (docs/marquez.md)
     mount_web(app)
     app.include_router(metrics_router)
 
