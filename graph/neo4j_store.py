@@ -569,7 +569,7 @@ class Neo4jStore(GraphStore):
             if not defer_first_contact:
                 self._driver.close()  # a store that failed to open leaves no pool behind
                 raise
-            log.warning("%s; going on without it until it answers", " ".join(str(exc).split()))
+            log.warning("%s; going on without it until it answers", exc)
         except BaseException:
             self._driver.close()
             raise
@@ -583,7 +583,7 @@ class Neo4jStore(GraphStore):
                 self._driver.verify_connectivity()
             except (DriverError, Neo4jError) as exc:
                 if is_unavailable(exc):
-                    raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
+                    raise self._unreached(exc) from exc
                 raise
         self._ensure_schema()
         self._contact_pending = False
@@ -607,8 +607,12 @@ class Neo4jStore(GraphStore):
                 self._driver.execute_query(statement, database_=self.database)
         except (DriverError, Neo4jError) as exc:
             if is_unavailable(exc):
-                raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
+                raise self._unreached(exc) from exc
             raise
+
+    def _unreached(self, exc: BaseException) -> StoreUnavailable:
+        # one line: the driver's connection errors span several, and a command prints this
+        return StoreUnavailable(f"Neo4j at {self.uri}: {' '.join(str(exc).split())}")
 
     def _session(self) -> Session:
         """This thread's read session. Opening one per read cost ~2 ms of a ~5 ms round trip
