@@ -9,15 +9,30 @@ from enum import Enum
 from typing import Any
 
 import strawberry
+from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
+from strawberry.types import Info
 
+from lineage_kg.api.graphql.offload import run_blocking
 from lineage_kg.graph.errors import InvalidArgument
-from lineage_kg.graph.model import KEY_FIELDS, NodeKey, NodeKind
+from lineage_kg.graph.model import KEY_FIELDS, EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import StoredEdge, StoredNode
 from lineage_kg.graph.resolve import normalise
+from lineage_kg.queries.impact import owners_of
+from lineage_kg.queries.neighbors import MAX_FIRST as MAX_NEIGHBORS
+from lineage_kg.queries.neighbors import Way
+from lineage_kg.queries.neighbors import neighbors as neighbors_page
 
 # the vocabulary's own words as GraphQL enum values: Dataset, Column, ModelVersion, …
 NodeKindEnum = strawberry.enum(Enum("NodeKind", {k.value: k.value for k in NodeKind}))
+EdgeKindEnum = strawberry.enum(Enum("EdgeKind", {k.value: k.value for k in EdgeKind}))
+NeighborDirection = strawberry.enum(
+    Way,
+    name="NeighborDirection",
+    description="out: edges leaving the node (downstream, mostly); in: edges entering it "
+    "(upstream, and its owners); both",
+)
 
 
 @strawberry.interface(description="Any node of the graph, with its provenance.")
@@ -36,6 +51,92 @@ class Node:
     last_seen: str
     first_event: str = strawberry.field(description="id of the earliest asserting event")
     last_event: str = strawberry.field(description="id of the latest asserting event")
+
+    @strawberry.field(
+        description="Owner ids of this node's direct OWNS edges, an alias counted as the owner "
+        "it is an alias of (as impact's owners); read in one batch for all the nodes of a reply."
+    )
+    async def owners(self, info: Info) -> list[str]:
+        return await _owner_loader(info).load(str(self.id))
+
+    @strawberry.field(
+        description="The node's direct neighbours, one edge each, paged: outgoing edges before "
+        f"incoming ones, each by edge id; first at most {MAX_NEIGHBORS}."
+    )
+    async def neighbors(
+        self,
+        info: Info,
+        direction: NeighborDirection = Way.BOTH,  # type: ignore[valid-type]
+        kinds: list[EdgeKindEnum] | None = None,  # type: ignore[valid-type]
+        first: int = 50,
+        after: str | None = None,
+    ) -> NeighborConnection:
+        wanted = [EdgeKind(k.value) for k in kinds] if kinds is not None else None
+        page = await run_blocking(
+            lambda: neighbors_page(
+                info.context.store,
+                str(self.id),
+                way=Way(direction),
+                kinds=wanted,
+                first=first,
+                offset=decode_cursor(after),
+            )
+        )
+        edges = [
+            NeighborEdge(
+                cursor=encode_cursor(i),
+                node=to_node(n.node),
+                edge=n.edge.key.kind.value,
+                direction=Way.OUT if n.direction is Direction.OUT else Way.IN,
+                props=n.edge.props,
+                last_event=n.edge.last_event,
+            )
+            for i, n in enumerate(page.items, start=page.offset)
+        ]
+        return NeighborConnection(
+            total=page.total,
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+
+def _owner_loader(info: Info) -> DataLoader[str, list[str]]:
+    """One loader per request (kept on its context): the owners of every node of a reply are
+    read together, two store reads in all, not two per node."""
+    context = info.context
+    loader = getattr(context, "_owner_loader", None)
+    if loader is None:
+        store = context.store
+
+        async def load(ids: list[str]) -> list[list[str]]:
+            found = await run_blocking(owners_of, store, sorted(set(ids)))
+            return [found.get(i, []) for i in ids]
+
+        loader = DataLoader(load_fn=load)
+        context._owner_loader = loader
+    return loader
+
+
+@strawberry.type(description="A neighbour of a node and the edge between them.")
+class NeighborEdge:
+    cursor: str
+    node: Node
+    edge: str = strawberry.field(description="the edge's kind")
+    direction: NeighborDirection = strawberry.field(  # type: ignore[valid-type]
+        description="out: the edge leaves the asked node; in: it enters it"
+    )
+    props: JSON
+    last_event: str
+
+
+@strawberry.type
+class NeighborConnection:
+    total: int = strawberry.field(description="neighbours (edges) in the whole answer")
+    edges: list[NeighborEdge]
+    page_info: PageInfo
 
 
 def _node_type(kind: NodeKind) -> type:
