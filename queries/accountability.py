@@ -68,6 +68,7 @@ class OwnerLink:
     owner: str
     left: bool
     assets: tuple[str, ...]  # node ids, sorted
+    asset_nodes: tuple[StoredNode, ...] = ()  # the same assets as nodes, in the same order
 
 
 class GapKind(StrEnum):
@@ -187,8 +188,8 @@ def accountability(
         kpis=kpis,
         upstream=upstream,
         downstream=downstream,
-        upstream_owners=_owner_links(up_ids, owns_of, us),
-        downstream_owners=_owner_links(down_ids, owns_of, us),
+        upstream_owners=_owner_links(up_ids, owns_of, us, nodes),
+        downstream_owners=_owner_links(down_ids, owns_of, us, nodes),
         truncated=down_walk.truncated or up_walk.truncated,
     )
     answer.gaps = _gaps(
@@ -198,14 +199,21 @@ def accountability(
 
 
 def _owner_links(
-    assets: list[str], owns_of: dict[str, list[Ownership]], us: set[str]
+    assets: list[str],
+    owns_of: dict[str, list[Ownership]],
+    us: set[str],
+    nodes: dict[str, StoredNode],
 ) -> list[OwnerLink]:
     found: dict[str, tuple[bool, set[str]]] = {}
     for asset in assets:
         for o in owns_of.get(asset, []):
             if o.owner.id not in us:
                 found.setdefault(o.owner_id, (o.left, set()))[1].add(asset)
-    return [OwnerLink(k, left, tuple(sorted(a))) for k, (left, a) in sorted(found.items())]
+    links = []
+    for owner, (left, held) in sorted(found.items()):
+        ids = tuple(sorted(held))
+        links.append(OwnerLink(owner, left, ids, tuple(nodes[a] for a in ids)))
+    return links
 
 
 def _gaps(

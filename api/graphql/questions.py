@@ -107,16 +107,16 @@ def _related(items: list[RelatedAsset]) -> list[Related]:
     ]
 
 
-@strawberry.type
+@strawberry.type(description="Another owner in the chain, and their assets it runs through.")
 class OwnerLinkType:
     owner: str
     left: bool
-    assets: list[strawberry.ID]
+    assets: list[Node] = strawberry.field(description="the assets, by node id")
 
 
 def _links(items: list[OwnerLink]) -> list[OwnerLinkType]:
     return [
-        OwnerLinkType(owner=o.owner, left=o.left, assets=[strawberry.ID(a) for a in o.assets])
+        OwnerLinkType(owner=o.owner, left=o.left, assets=[to_node(n) for n in o.asset_nodes])
         for o in items
     ]
 

@@ -111,8 +111,8 @@ export const ACCOUNTABILITY = `query Owner($ownerId: String!) {
     kpis { ${RELATED} }
     upstream { ${RELATED} }
     downstream { ${RELATED} }
-    upstreamOwners { owner left assets }
-    downstreamOwners { owner left assets }
+    upstreamOwners { owner left assets { ${NODE} } }
+    downstreamOwners { owner left assets { ${NODE} } }
     gaps { kind asset { ${NODE} } related { ${NODE} } detail evidence }
   }
 }`;

@@ -24,7 +24,7 @@ export async function showAccountability(main, ownerId, current) {
       { "data-testid": testid });
   const ownerLinks = (list, testid) =>
     h("ul", { "data-testid": testid }, list.map((l) => h("li", { "data-owner": l.owner, class: l.left ? "gap" : "" },
-      ownerRef(l.owner), l.left ? " (left)" : "", ` — ${l.assets.length} asset${l.assets.length === 1 ? "" : "s"}`)));
+      ownerRef(l.owner), l.left ? " (left)" : "", " — through ", throughAssets(l.assets))));
 
   fill(
     main,
@@ -77,4 +77,10 @@ export async function showAccountability(main, ownerId, current) {
     edges,
     onSelect: (data) => (location.hash = data.id.startsWith("owner:") ? link.owner(data.id.slice(6)) : link.node(data.id)),
   });
+}
+
+/** The assets an owner link runs through: the first few as links, then how many more. */
+function throughAssets(assets, shown = 3) {
+  const links = assets.slice(0, shown).map((n, i) => [i ? ", " : "", nodeLink(n)]);
+  return h("span", { class: "through", "data-testid": "link-assets" }, links, assets.length > shown ? ` +${assets.length - shown} more` : "");
 }
