@@ -18,7 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lineage_kg.graph.model import NodeKey, NodeKind
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
 
 if TYPE_CHECKING:  # the CLI imports this module at start: keep that quick
@@ -219,108 +219,115 @@ def _add_edge(graph: nx.MultiDiGraph, src: str, kind: str, dst: str, disc: str =
         graph.add_edge(src, dst, key=key, kind=kind, disc=disc, **attrs)
 
 
-def _edge_certainty(edge: StoredEdge) -> str:
-    certainty = edge.key.kind.spec.certainty
+def _edge_certainty(kind: str) -> str:
+    certainty = EdgeKind(kind).spec.certainty
     return certainty.value if certainty is not None else "structural"
 
 
-def impact_graph(answer: ImpactAnswer) -> nx.MultiDiGraph:
-    """The start, everything impacted, and the edges of each one's explaining path."""
+def impact_graph(answer: ImpactAnswer | dict[str, Any]) -> nx.MultiDiGraph:
+    """The start, everything impacted, and the edges of each one's explaining path; from the
+    answer or its JSON form (`impact_dict`, or the same read from a service over GraphQL)."""
     import networkx as nx
 
-    graph = nx.MultiDiGraph(question="impact", start=answer.start.id, truncated=answer.truncated)
-    _add_node(graph, answer.start.id, role="start", distance=0, certainty="exact")
-    for item in answer.items:
+    doc = answer if isinstance(answer, dict) else impact_dict(answer)
+    start = doc["start"]
+    graph = nx.MultiDiGraph(question="impact", start=start["id"], truncated=doc["truncated"])
+    _add_node(graph, start["id"], role="start", distance=0, certainty="exact")
+    for item in doc["items"]:
         _add_node(
             graph,
-            item.node.id,
+            item["node"]["id"],
             role="impacted",
-            distance=item.distance,
-            certainty=item.certainty.value,
-            owners=list(item.owners),
+            distance=item["distance"],
+            certainty=item["certainty"],
+            owners=list(item["owners"]),
         )
-    for item in answer.items:
-        for at, hop in enumerate(item.path):
-            e = hop.edge.key
-            ends = (e.src.id, e.dst.id) if hop.direction is Direction.OUT else (e.dst.id, e.src.id)
+    for item in doc["items"]:
+        for at, hop in enumerate(item["path"]):
+            src, dst = hop["source"], hop["target"]
+            ends = (src, dst) if hop["direction"] == "forward" else (dst, src)
             for distance, end in enumerate(ends, start=at):
                 if end not in graph:  # a start column, or left out of the answer by a filter
                     _add_node(graph, end, role="via", distance=distance)
-            e = hop.edge.key
             _add_edge(
-                graph, e.src.id, e.kind.value, e.dst.id, e.disc, certainty=_edge_certainty(hop.edge)
+                graph, src, hop["kind"], dst, hop["disc"], certainty=_edge_certainty(hop["kind"])
             )
-    if answer.start.key.kind is NodeKind.DATASET:  # its columns started the walk with it
+    if start["kind"] == NodeKind.DATASET.value:  # its columns started the walk with it
         for node_id, attrs in list(graph.nodes(data=True)):
             key = NodeKey.from_id(node_id)
             if attrs["role"] == "via" and key.kind is NodeKind.COLUMN and attrs["distance"] == 0:
                 attrs["role"] = "start_column"
-                _add_edge(graph, answer.start.id, "HAS_COLUMN", node_id, certainty="structural")
+                _add_edge(graph, start["id"], "HAS_COLUMN", node_id, certainty="structural")
     return graph
 
 
-def accountability_graph(answer: AccountabilityMap) -> nx.MultiDiGraph:
+def accountability_graph(answer: AccountabilityMap | dict[str, Any]) -> nx.MultiDiGraph:
     """The owner, their teams and members, what they own, what they depend on and what depends
-    on them, the other owners of those, and the gaps (as a node attribute)."""
+    on them, the other owners of those, and the gaps (as a node attribute); from the map or its
+    JSON form (`accountability_dict`, or the same read from a service over GraphQL)."""
     import networkx as nx
 
-    me = answer.owner.id
-    graph = nx.MultiDiGraph(question="accountability", start=me, truncated=answer.truncated)
+    doc = answer if isinstance(answer, dict) else accountability_dict(answer)
+    me = doc["owner"]["id"]
+    graph = nx.MultiDiGraph(question="accountability", start=me, truncated=doc["truncated"])
     _add_node(graph, me, role="owner", distance=0)
 
     def owner_id(name: str) -> str:
         return NodeKey.of(NodeKind.OWNER, owner_id=name).id
 
-    for team in answer.teams:
+    for team in doc["teams"]:
         _add_node(graph, owner_id(team), role="team", distance=0)
         _add_edge(graph, me, "MEMBER_OF", owner_id(team))
-    for member in answer.members:
+    for member in doc["members"]:
         _add_node(graph, owner_id(member), role="member", distance=0)
         _add_edge(graph, owner_id(member), "MEMBER_OF", me)
-    for owned in answer.owned:
-        _add_node(graph, owned.node.id, role="owned", distance=0, certainty="exact")
-        via = owner_id(owned.via)
+    for owned in doc["owned"]:
+        node_id = owned["node"]["id"]
+        _add_node(graph, node_id, role="owned", distance=0, certainty="exact")
+        via = owner_id(owned["via"])
         if via not in graph:
             _add_node(graph, via, role="team", distance=0)
-        _add_edge(graph, via, "OWNS", owned.node.id, owned.ownership_type)
+        _add_edge(graph, via, "OWNS", node_id, owned["ownership_type"])
     for side, items, relation in (
-        ("upstream", answer.upstream, UPSTREAM_OF),
-        ("downstream", answer.downstream, DOWNSTREAM_OF),
-        ("downstream", answer.kpis, DOWNSTREAM_OF),
+        ("upstream", doc["upstream"], UPSTREAM_OF),
+        ("downstream", doc["downstream"], DOWNSTREAM_OF),
+        ("downstream", doc["kpis"], DOWNSTREAM_OF),
     ):
         for r in items:
-            if r.node.id in graph and graph.nodes[r.node.id]["role"] == "owned":
+            node_id = r["node"]["id"]
+            if node_id in graph and graph.nodes[node_id]["role"] == "owned":
                 continue  # an owned KPI is drawn as owned
-            role = "kpi" if r.node.key.kind is NodeKind.KPI else side
+            role = "kpi" if r["node"]["kind"] == NodeKind.KPI.value else side
             sign = -1 if side == "upstream" else 1
             _add_node(
                 graph,
-                r.node.id,
+                node_id,
                 role=role,
-                distance=sign * r.distance,
-                certainty=r.certainty.value,
-                owners=list(r.owners),
+                distance=sign * r["distance"],
+                certainty=r["certainty"],
+                owners=list(r["owners"]),
             )
-            src, dst = (r.node.id, me) if relation == UPSTREAM_OF else (me, r.node.id)
-            _add_edge(graph, src, relation, dst, certainty=r.certainty.value, derived=True)
+            src, dst = (node_id, me) if relation == UPSTREAM_OF else (me, node_id)
+            _add_edge(graph, src, relation, dst, certainty=r["certainty"], derived=True)
     for role, links in (
-        ("upstream_owner", answer.upstream_owners),
-        ("downstream_owner", answer.downstream_owners),
+        ("upstream_owner", doc["upstream_owners"]),
+        ("downstream_owner", doc["downstream_owners"]),
     ):
         for link in links:
-            other = owner_id(link.owner)
+            other = owner_id(link["owner"])
             # drawn one column beyond the assets of theirs the chain runs through
-            at = [graph.nodes[a].get("distance", 0) for a in link.assets if a in graph] or [0]
+            at = [graph.nodes[a].get("distance", 0) for a in link["assets"] if a in graph] or [0]
             beyond = min(at) - 1 if role == "upstream_owner" else max(at) + 1
             if other not in graph:
-                _add_node(graph, other, role=role, left=link.left, distance=beyond)
-            for asset in link.assets:
+                _add_node(graph, other, role=role, left=link["left"], distance=beyond)
+            for asset in link["assets"]:
                 _add_edge(graph, other, "OWNS", asset)
     gaps: dict[str, list[str]] = {}
-    for gap in answer.gaps:
-        gaps.setdefault(gap.asset.id, []).append(gap.kind.value)
-        if gap.asset.id not in graph:
-            _add_node(graph, gap.asset.id, role="gap")
+    for gap in doc["gaps"]:
+        asset = gap["asset"]["id"]
+        gaps.setdefault(asset, []).append(gap["kind"])
+        if asset not in graph:
+            _add_node(graph, asset, role="gap")
     for node_id, kinds in gaps.items():
         graph.nodes[node_id]["gaps"] = ";".join(sorted(set(kinds)))
     return graph
@@ -417,11 +424,25 @@ def to_dot(graph: nx.MultiDiGraph) -> str:
     return "\n".join(lines) + "\n"
 
 
+def drawn_edges(graph: nx.MultiDiGraph) -> list[tuple[str, str, bool]]:
+    """(from, to, possible) of each arrow a picture draws. An impact picture draws the way the
+    walk went, from the start outwards, so an edge walked against its stored direction (a
+    column's HAS_COLUMN back to its table, a DatasetVersion's HAS_VERSION) points away from the
+    start, not back at it; the other exports keep edges as stored."""
+    impact = graph.graph.get("question") == "impact"
+    drawn = []
+    for src, dst, attrs in graph.edges(data=True):
+        back = graph.nodes[src].get("distance", 0) > graph.nodes[dst].get("distance", 0)
+        ends = (dst, src) if impact and back else (src, dst)
+        drawn.append((*ends, attrs.get("certainty") == "possible"))
+    return drawn
+
+
 def to_png(
     graph: nx.MultiDiGraph, *, width: int = 1600, height: int = 1000, dpi: int = 100
 ) -> bytes:
     """A picture of `width` by `height` pixels: columns by distance (upstream left, downstream
-    right), nodes coloured by kind, possible reach dashed."""
+    right), nodes coloured by kind, possible reach dashed, arrows as `drawn_edges` says."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display: render to a buffer
@@ -431,8 +452,8 @@ def to_png(
     simple = nx.DiGraph()
     for node_id, attrs in graph.nodes(data=True):
         simple.add_node(node_id, layer=int(attrs.get("distance", 0)))
-    for src, dst, attrs in graph.edges(data=True):
-        simple.add_edge(src, dst, possible=attrs.get("certainty") == "possible")
+    for src, dst, possible in drawn_edges(graph):
+        simple.add_edge(src, dst, possible=possible)
     fig = plt.figure(figsize=(width / dpi, height / dpi), dpi=dpi)
     try:
         ax = fig.add_axes((0, 0, 1, 1))
