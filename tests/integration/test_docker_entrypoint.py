@@ -229,6 +229,10 @@ def test_first_start_makes_one_admin_key_prints_it_once_and_serves_with_it(
     container.start()
     (key,) = container.keys_printed()
     assert "".join(container.output).count(key) == 1  # never logged twice
+    # the README's step 2 finds it: its grep pattern picks that line alone
+    docker = (ROOT / "README.md").read_text().split("## Docker", 1)[1].split("\n## ", 1)[0]
+    (pattern,) = re.findall(r"logs lineage-kg \| grep (\S+)", docker)
+    assert [line for line in container.output if pattern in line] == [f"LKG_API_KEY={key}\n"]
     assert container.healthcheck() == 0
     ready = httpx.get(f"{container.url}/readyz", timeout=30)
     assert ready.status_code == 503 and container.env["NEO4J_URI"] in ready.json()["error"]
