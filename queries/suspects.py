@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 from lineage_kg.graph.errors import InvalidArgument
 from lineage_kg.graph.model import EdgeKind, NodeKind
@@ -49,17 +49,52 @@ class SuspectReason(StrEnum):
     MONITOR_ALERT = "monitor_alert"
 
 
-# How suspicious each reason is on its own; a suspect's score is this weight / (1 + distance).
-WEIGHTS: dict[SuspectReason, float] = {
-    SuspectReason.FAILED_RUN: 1.0,  # a run that did not finish: stale or partial data downstream
-    SuspectReason.FAILED_QUALITY: 0.9,  # data its own checks say is wrong
-    SuspectReason.ALIAS_MOVED: 0.6,  # a different model version now answers under that alias
-    SuspectReason.SCHEMA_CHANGE: 0.5,  # a column appeared or went away
-    SuspectReason.NEW_MODEL_VERSION: 0.4,  # registered; serving only if deployed or aliased
-    # a monitor failed (drift, performance) on something upstream; a warning counts half
-    SuspectReason.MONITOR_ALERT: 0.8,
-    SuspectReason.OWNERSHIP_GAP: 0.2,  # nobody to notice or fix it: a standing risk, not an event
+class Tier(IntEnum):
+    """Ranked first to last, whatever the distance: evidence that something broke, then
+    changes that may have broken it, then standing risks."""
+
+    FAILURE = 1
+    CHANGE = 2
+    STANDING = 3
+
+
+TIER_WHY: dict[Tier, str] = {
+    Tier.FAILURE: "a failure: something upstream broke (failures rank before changes)",
+    Tier.CHANGE: "a change: it may have broken something (ranked after failures)",
+    Tier.STANDING: "a standing risk, not an event (ranked after failures and changes)",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Rank:
+    tier: Tier
+    weight: float  # within a tier: score = weight * factor / (1 + distance)
+    why: str
+
+
+# The ranking rule, as data: a suspect's tier, then its score (descending), then node id, reason.
+RANKING: dict[SuspectReason, Rank] = {
+    SuspectReason.FAILED_RUN: Rank(
+        Tier.FAILURE, 1.0, "a run that did not finish: stale or partial data downstream"
+    ),
+    SuspectReason.FAILED_QUALITY: Rank(Tier.FAILURE, 0.9, "data its own checks say is wrong"),
+    SuspectReason.MONITOR_ALERT: Rank(
+        Tier.FAILURE, 0.8, "a monitor failed (drift, performance); a warning counts half"
+    ),
+    SuspectReason.ALIAS_MOVED: Rank(
+        Tier.CHANGE, 0.6, "a different model version now answers under that alias"
+    ),
+    SuspectReason.SCHEMA_CHANGE: Rank(
+        Tier.CHANGE, 0.5, "a column appeared in, or went from, a schema seen before"
+    ),
+    SuspectReason.NEW_MODEL_VERSION: Rank(
+        Tier.CHANGE, 0.4, "registered; serving only if deployed or aliased"
+    ),
+    SuspectReason.OWNERSHIP_GAP: Rank(
+        Tier.STANDING, 0.2, "nobody to notice or fix it: a standing risk, not an event"
+    ),
+}
+WEIGHTS: dict[SuspectReason, float] = {r: rank.weight for r, rank in RANKING.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +107,27 @@ class Suspect:
     time: str | None  # when it happened; None for a standing condition (ownership gap)
     evidence: tuple[str, ...]  # event ids, sorted
     detail: str
+    rank_reason: str = ""  # why it ranks where it does: rank_reason()
+
+
+def score_of(reason: SuspectReason, distance: int, factor: float = 1.0) -> float:
+    return round(RANKING[reason].weight * factor / (1 + distance), 6)
+
+
+def rank_reason(reason: SuspectReason, distance: int, factor: float = 1.0) -> str:
+    """Why a suspect ranks where it does, in words: its tier, then its score's arithmetic."""
+    rank = RANKING[reason]
+    weight = f"{rank.weight:g}" + (f" x {factor:g}" if factor != 1.0 else "")
+    score = score_of(reason, distance, factor)
+    return (
+        f"{TIER_WHY[rank.tier]}; {rank.why}: weight {weight} / (1 + distance {distance})"
+        f" = {score:g}"
+    )
+
+
+def rank_key(suspect: Suspect) -> tuple[int, float, str, str]:
+    """The order of an answer: tier, then score descending, then node id, then reason."""
+    return (RANKING[suspect.reason].tier, -suspect.score, suspect.node.id, suspect.reason.value)
 
 
 class _Findings:
@@ -105,13 +161,16 @@ class _Findings:
             asset, distance = reach.nodes[about], reach.distance[about]
         else:  # a part with no known asset (a model version outside any model) stands alone
             asset, distance = node, reach.distance[node.id]
-        score = round(WEIGHTS[reason] * factor / (1 + distance), 6)
+        score = score_of(reason, distance, factor)
         key = (node.id, reason)
         if key not in self.found or self.found[key].score < score:
-            self.found[key] = Suspect(node, asset, reason, distance, score, at, evidence, detail)
+            why = rank_reason(reason, distance, factor)
+            self.found[key] = Suspect(
+                node, asset, reason, distance, score, at, evidence, detail, why
+            )
 
     def ranked(self) -> list[Suspect]:
-        return sorted(self.found.values(), key=lambda s: (-s.score, s.node.id, s.reason.value))
+        return sorted(self.found.values(), key=rank_key)
 
 
 def suspects(
@@ -124,7 +183,8 @@ def suspects(
     max_nodes: int = 100_000,
 ) -> list[Suspect]:
     """Upstream causes of a symptom at `node_id`, in the window [since, until], most suspicious
-    first (score descending, then node id, then reason).
+    first: by tier (failures, then changes, then standing risks: RANKING), then score
+    descending, then node id, then reason; each suspect says why in `rank_reason`.
 
     The upstream graph is the one valid at `until`; a dataset starts the walk with its columns.
     An asset's distance is the least over itself
@@ -133,7 +193,8 @@ def suspects(
     - failed run: a run of an upstream job in state FAIL/ABORT that ended (else started) in it;
     - failed quality: an upstream dataset or one of its versions with quality_failed > 0, last
       seen in it (the store keeps no time per property, so last seen stands in);
-    - schema change: a HAS_COLUMN edge of an upstream dataset first seen or retired in it;
+    - schema change: a HAS_COLUMN edge of an upstream dataset retired in it, or first seen in it
+      after an earlier column of that dataset (a schema's first sighting is not a change);
     - new model version / alias moved: a HAS_VERSION / ALIAS edge into an upstream model version
       first seen in it;
     - ownership gap (whatever the window): an upstream asset with no owner, or only owners who
@@ -198,7 +259,9 @@ def _failed_quality(store: GraphStore, findings: _Findings) -> None:
 def _schema_changes(store: GraphStore, findings: _Findings) -> None:
     """Columns added (HAS_COLUMN first seen) or removed (retired) within the window. Edges are
     read as of the end (what was added) and as of just before the start (what then existed and
-    may since have been removed); a column both added and removed inside the window is missed."""
+    may since have been removed); a column both added and removed inside the window is missed.
+    A column first seen with the dataset's earliest known column is the schema's first sighting
+    (a new dataset, or one whose schema was never reported before): no change, no suspect."""
     datasets = _assets_of_kind(findings, K.DATASET)
     before = canonical_time(datetime.fromisoformat(findings.begin) - timedelta(microseconds=1))
     edges = {
@@ -207,10 +270,14 @@ def _schema_changes(store: GraphStore, findings: _Findings) -> None:
         for e in store.neighbors(datasets, Direction.OUT, [E.HAS_COLUMN], as_of)
     }
     columns = {n.id: n for n in store.get_nodes(sorted({e.key.dst.id for e in edges.values()}))}
+    schema_since: dict[str, str] = {}  # dataset id -> first seen of its earliest known column
+    for edge in edges.values():
+        ds = edge.key.src.id
+        schema_since[ds] = min(schema_since.get(ds, edge.first_seen), edge.first_seen)
     for _, edge in sorted(edges.items()):
         if findings.inside(edge.valid_to):
             change, at = "removed from", edge.valid_to
-        elif findings.inside(edge.first_seen):
+        elif findings.inside(edge.first_seen) and schema_since[edge.key.src.id] < edge.first_seen:
             change, at = "added to", edge.first_seen
         else:
             continue

@@ -85,6 +85,10 @@ class SuspectType:
     time: str | None
     evidence: list[str]
     detail: str
+    rank_reason: str = strawberry.field(
+        description="why it ranks where it does: failures before changes before standing "
+        "risks, then weight / (1 + distance), the arithmetic spelled out"
+    )
 
 
 @strawberry.type
@@ -338,7 +342,8 @@ class Questions:
 
     @strawberry.field(
         description="Why might this node look wrong? Upstream suspects in a time window, ranked: "
-        "failed runs, failed quality checks, schema changes, model changes, ownership gaps."
+        "failures (runs, quality checks, monitors) before changes (schema, model versions, "
+        "aliases) before ownership gaps; within each by weight / (1 + distance): rankReason."
     )
     async def root_cause(
         self, info: Info, ref: NodeRef, since: str, until: str, depth: int = 10
@@ -365,6 +370,7 @@ class Questions:
                 time=s.time,
                 evidence=list(s.evidence),
                 detail=s.detail,
+                rank_reason=s.rank_reason,
             )
             for s in found
         ]
