@@ -1,10 +1,13 @@
 """`lkg impact / trace / owner / audit / export`: the questions, asked from the command line.
 
-They run locally, on the store the settings name (as `lkg serve` would): the embedded store is
-first rebuilt from the durable event log (with the side tables, as the service does at start);
-Neo4j is asked as it stands (a running service's projector keeps it current). Output: rich
-tables, `--json` (the answer, docs/cli.md gives the shape) or `--format … --output FILE` (an
-export, cli/export.py). Tables and JSON go to stdout; progress and errors to stderr.
+Locally (operators) they run on the store the settings name (as `lkg serve` would): the embedded
+store is first rebuilt from the durable event log (with the side tables, as the service does at
+start); Neo4j is asked as it stands (a running service's projector keeps it current). With
+`--url` (or `LKG_URL`; the key from `LKG_API_KEY`) they ask a running service over its public
+GraphQL API instead (cli/remote.py). Either way the answer is first put in its JSON form and then
+printed by one renderer (cli/render.py): rich tables, `--json` (docs/cli.md gives the shape) or
+`--format … --output FILE` (an export, cli/export.py). Tables and JSON go to stdout; progress and
+errors to stderr.
 
 Exit codes: 0 answered; 1 failure (store or log unavailable); 2 bad input, naming the argument;
 3 not found.
@@ -21,19 +24,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from lineage_kg.cli.common import BAD_INPUT, FAILURE, NOT_FOUND, console, err
+from lineage_kg.cli import render as show
+from lineage_kg.cli.common import BAD_INPUT, FAILURE, NOT_FOUND, err
 from lineage_kg.cli.export import ExportFormat, render
+from lineage_kg.cli.remote import KEY_ENV, URL_ENV, Remote, RemoteFailure
 from lineage_kg.graph.errors import InvalidArgument, NotFound
 from lineage_kg.graph.model import KEY_FIELDS, NodeKey, NodeKind
-from lineage_kg.graph.resolve import resolve, resolve_owner, resolve_text
 from lineage_kg.graph.sides.history import EntryType
 from lineage_kg.graph.store import StoreUnavailable
 from lineage_kg.ingest.eventlog import LogUnavailable
-from lineage_kg.runtime import Runtime
-from lineage_kg.settings import Settings
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from lineage_kg.graph.sides.decisions import DecisionTable
     from lineage_kg.graph.store import GraphStore
     from lineage_kg.ingest.eventlog import EventLog
-    from lineage_kg.queries.decision_trace import TraceStep
 
 commands = typer.Typer()
 export_app = typer.Typer(
@@ -85,6 +84,31 @@ ExportOutputOpt = Annotated[
     Path, typer.Option("--output", "-o", help="the file to write (- for stdout)")
 ]
 LimitOpt = Annotated[int, typer.Option(help="table rows shown (the JSON holds them all)", min=1)]
+UrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        envvar=URL_ENV,
+        help=f"ask the service at this URL over GraphQL instead of the local store "
+        f"(its API key from {KEY_ENV})",
+        show_default=False,
+    ),
+]
+MAX_NODES = 100_000  # the local walk's default cap; a service walks within its own
+
+
+def remote(url: str) -> Remote:
+    import os
+
+    return Remote(url, os.environ.get(KEY_ENV) or None)
+
+
+def _local_only(url: str | None, max_nodes: int) -> None:
+    if url and max_nodes != MAX_NODES:
+        raise typer.BadParameter(
+            "a service walks within its own cap (LKG_MAX_TRAVERSAL_NODES); drop it with --url",
+            param_hint="'--max-nodes'",
+        )
 
 
 # ---- the local store, brought up to date ------------------------------------------------------
@@ -108,7 +132,7 @@ def answering() -> Iterator[None]:
     except NotFound as exc:
         err.print(f"[red]not found:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(NOT_FOUND) from exc
-    except (StoreUnavailable, LogUnavailable, OSError) as exc:
+    except (StoreUnavailable, LogUnavailable, RemoteFailure, OSError) as exc:
         err.print(f"[red]failed:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(FAILURE) from exc
 
@@ -116,6 +140,11 @@ def answering() -> Iterator[None]:
 @contextmanager
 def workspace() -> Iterator[Workspace]:
     """The configured store, brought up to date as the service would (service/runtime.py)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from lineage_kg.runtime import Runtime
+    from lineage_kg.settings import Settings
+
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -139,16 +168,19 @@ def workspace() -> Iterator[Workspace]:
 
 
 def resolve_node(
-    store: GraphStore,
+    store: GraphStore | Remote,
     ref: str | None,
     kind: NodeKind | None = None,
     fields: dict[str, str | None] | None = None,
     extra: list[str] | None = None,
 ) -> str:
     """The id of the node the arguments name, resolved as every question resolves names
-    (graph/resolve.py: normalised as ingest does, then through dataset aliases); BadParameter
-    (exit 2) naming the argument when they name none, NotFound (exit 3, with the name looked for
-    and the closest known) when it is not in the graph."""
+    (graph/resolve.py: normalised as ingest does, then through dataset aliases) — by the local
+    store, or by the service a Remote asks; BadParameter (exit 2) naming the argument when they
+    name none, NotFound (exit 3, with the name looked for and the closest known) when it is not
+    in the graph."""
+    from lineage_kg.graph.resolve import resolve, resolve_text
+
     given = {k: v for k, v in (fields or {}).items() if v is not None}
     for item in extra or []:
         name, sep, value = item.partition("=")
@@ -165,19 +197,22 @@ def resolve_node(
         except ValueError as exc:
             wanted = ", ".join(f"--{f}" for f in KEY_FIELDS[kind])
             raise typer.BadParameter(f"{exc} (give {wanted})", param_hint="'--kind'") from exc
-        return resolve(store, key).id
+        # a service resolves the key when asked (the same resolver)
+        return key.id if isinstance(store, Remote) else resolve(store, key).id
     if ref is None or not ref.strip():
         raise typer.BadParameter(
             "name a node (or give --kind and its key options)", param_hint="NODE"
         )
     try:
+        if isinstance(store, Remote):
+            return store.resolve_text(ref, kind)
         return resolve_text(store, ref, kind).id
     except InvalidArgument as exc:
         raise typer.BadParameter(str(exc), param_hint="NODE") from exc
 
 
 def _node(
-    ws: Workspace,
+    where: GraphStore | Remote,
     *,
     ref: str | None,
     kind: NodeKind | None,
@@ -187,7 +222,7 @@ def _node(
     key: list[str] | None,
 ) -> str:
     fields = {"namespace": namespace, "name": name, "field": field}
-    return resolve_node(ws.store, ref, kind, fields, key)
+    return resolve_node(where, ref, kind, fields, key)
 
 
 # ---- output ------------------------------------------------------------------------------------
@@ -243,16 +278,25 @@ def _check_outputs(as_json: bool, fmt: ExportFormat | None, output: Path | None)
         raise typer.BadParameter("--json and an export both want stdout", param_hint="'--output'")
 
 
-def _counts(title: str, counts: dict[str, int]) -> Table:
-    table = Table(title, "count", title=None)
-    for name, count in counts.items():
-        table.add_row(name, str(count))
-    return table
-
-
-def _more(shown: int, total: int) -> None:
-    if total > shown:
-        console.print(f"… and {total - shown} more (--limit, --json or --format for all)")
+def _answer(
+    doc: dict[str, Any],
+    graph_of: Callable[[dict[str, Any]], nx.MultiDiGraph] | None,
+    table: Callable[[], None],
+    *,
+    as_json: bool,
+    fmt: ExportFormat | None = None,
+    output: Path | None = None,
+) -> None:
+    """One answer, in its JSON form, out as the options ask: an export, JSON, or the tables."""
+    if graph_of is not None and (fmt is not None or output is not None):
+        _export(graph_of(doc), fmt, output)
+        if as_json:
+            _emit_json(doc)
+        return
+    if as_json:
+        _emit_json(doc)
+        return
+    table()
 
 
 # ---- impact -----------------------------------------------------------------------------------
@@ -344,25 +388,32 @@ def _impact(
     fmt: ExportFormat | None,
     output: Path | None,
     limit: int,
+    url: str | None,
 ) -> None:
-    from lineage_kg.cli.export import impact_dict, impact_graph
-    from lineage_kg.queries.impact import impact
+    from lineage_kg.cli.export import impact_graph
 
     q = question
     _check_outputs(as_json, fmt, output)
-    with answering(), workspace() as ws:
-        node_id = _node(
-            ws,
-            ref=q.node,
-            kind=q.kind,
-            namespace=q.namespace,
-            name=q.name,
-            field=q.field,
-            key=q.key,
-        )
+    _local_only(url, q.max_nodes)
+    with answering():
+        doc = _remote_impact(remote(url), q) if url else _local_impact(q)
+    _answer(doc, impact_graph, lambda: show.impact(doc, limit), as_json=as_json, fmt=fmt,
+            output=output)  # fmt: skip
+
+
+def _naming(q: ImpactQuestion) -> dict[str, Any]:
+    return {"ref": q.node, "kind": q.kind, "namespace": q.namespace, "name": q.name,
+            "field": q.field, "key": q.key}  # fmt: skip
+
+
+def _local_impact(q: ImpactQuestion) -> dict[str, Any]:
+    from lineage_kg.cli.export import impact_dict
+    from lineage_kg.queries.impact import impact
+
+    with workspace() as ws:
         answer = impact(
             ws.store,
-            node_id,
+            _node(ws.store, **_naming(q)),
             depth=q.depth,
             exact_only=q.exact_only,
             kinds=set(q.only) if q.only else None,
@@ -370,70 +421,41 @@ def _impact(
             max_nodes=q.max_nodes,
             include_indirect=q.include_indirect,
         )
-    if fmt is not None or output is not None:
-        _export(impact_graph(answer), fmt, output)
-        if as_json:
-            _emit_json(impact_dict(answer))
-        return
-    if as_json:
-        _emit_json(impact_dict(answer))
-        return
-    start = answer.start.key
-    console.print(
-        f"[bold]Impact of {start.kind} {start.display}[/bold]: {len(answer.items)} "
-        f"node(s) downstream" + (" [yellow](truncated)[/yellow]" if answer.truncated else ""),
-        soft_wrap=True,
+    return impact_dict(answer)
+
+
+def _remote_impact(service: Remote, q: ImpactQuestion) -> dict[str, Any]:
+    return service.impact(
+        _node(service, **_naming(q)),
+        depth=q.depth,
+        exact_only=q.exact_only,
+        kinds=list(q.only) if q.only else None,
+        as_of=q.as_of,
+        include_indirect=q.include_indirect,
     )
-    summary = Table("kind", "count", "certainty", "count ", "owner", "count  ", title="summary")
-    columns = [
-        list(answer.by_kind.items()),
-        list(answer.by_certainty.items()),
-        list(answer.by_owner.items()),
-    ]
-    for i in range(max(map(len, columns), default=0)):
-        row: list[str] = []
-        for col in columns:
-            row += [col[i][0], str(col[i][1])] if i < len(col) else ["", ""]
-        summary.add_row(*row)
-    console.print(summary)
-    if answer.kpis:
-        console.print("KPIs: " + ", ".join(answer.kpis), soft_wrap=True)
-    if answer.unowned:
-        console.print(f"[yellow]{answer.unowned} impacted node(s) have no owner[/yellow]")
-    table = Table("dist", "certainty", "kind", "node", "owners", "via", title="downstream")
-    for item in answer.items[:limit]:
-        via = item.path[-1].edge.key.kind.value if item.path else ""
-        colour = "green" if item.certainty.value == "exact" else "yellow"
-        table.add_row(
-            str(item.distance),
-            f"[{colour}]{item.certainty}[/{colour}]",
-            item.node.key.kind.value,
-            item.node.key.display,
-            ", ".join(item.owners),
-            via,
-        )
-    console.print(table)
-    _more(limit, len(answer.items))
 
 
 @commands.command("impact")
 @impact_options
-def impact_command(
+def impact_command(  # noqa: PLR0917 - one parameter per CLI option
     question: ImpactQuestion,
     as_json: JsonOpt = False,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
     limit: LimitOpt = 50,
+    url: UrlOpt = None,
 ) -> None:
     """What breaks if NODE changes: everything downstream, with certainty and owners."""
-    _impact(question, as_json=as_json, fmt=fmt, output=output, limit=limit)
+    _impact(question, as_json=as_json, fmt=fmt, output=output, limit=limit, url=url)
 
 
 @export_app.command("impact")
 @impact_options
-def export_impact(question: ImpactQuestion, output: ExportOutputOpt, fmt: FormatOpt = None) -> None:
+def export_impact(
+    question: ImpactQuestion, output: ExportOutputOpt, fmt: FormatOpt = None, url: UrlOpt = None
+) -> None:
     """The impact graph of NODE into a file: start, impacted nodes, their explaining edges."""
-    _impact(question, as_json=False, fmt=fmt, output=output, limit=1)
+    _impact(question, as_json=False, fmt=fmt, output=output, limit=1, url=url)
 
 
 # ---- accountability ---------------------------------------------------------------------------
@@ -453,60 +475,29 @@ def _owner(
     fmt: ExportFormat | None,
     output: Path | None,
     limit: int,
+    url: str | None,
 ) -> None:
     from lineage_kg.cli.export import accountability_dict, accountability_graph
-    from lineage_kg.queries.accountability import accountability
 
     _check_outputs(as_json, fmt, output)
+    _local_only(url, max_nodes)
     if not ref.strip():
         raise typer.BadParameter("name an owner", param_hint="OWNER")
-    with answering(), workspace() as ws:
-        ident = resolve_owner(ws.store, ref).id
-        answer = accountability(ws.store, ident, depth=depth, as_of=as_of, max_nodes=max_nodes)
-    if fmt is not None or output is not None:
-        _export(accountability_graph(answer), fmt, output)
-        if as_json:
-            _emit_json(accountability_dict(answer))
-        return
-    if as_json:
-        _emit_json(accountability_dict(answer))
-        return
-    me = answer.owner
-    console.print(
-        f"[bold]Accountability of {me.key.display}[/bold]"
-        + (f" ({me.props['name']})" if "name" in me.props else ""),
-        soft_wrap=True,
-    )
-    if answer.teams:
-        console.print("teams: " + ", ".join(answer.teams), soft_wrap=True)
-    if answer.members:
-        console.print("members: " + ", ".join(answer.members), soft_wrap=True)
-    owned = Table("kind", "asset", "ownership", "via", title=f"owns ({len(answer.owned)})")
-    for o in answer.owned[:limit]:
-        owned.add_row(o.node.key.kind.value, o.node.key.display, o.ownership_type, o.via)
-    console.print(owned)
-    _more(limit, len(answer.owned))
-    kpis = Table("KPI", "distance", "certainty", "owners", title=f"KPIs ({len(answer.kpis)})")
-    for r in answer.kpis[:limit]:
-        kpis.add_row(r.node.key.display, str(r.distance), r.certainty.value, ", ".join(r.owners))
-    console.print(kpis)
-    for title, links, assets in (
-        ("upstream owners", answer.upstream_owners, answer.upstream),
-        ("downstream owners", answer.downstream_owners, answer.downstream),
-    ):
-        table = Table("owner", "left", "through", title=f"{title} ({len(assets)} assets)")
-        for link in links[:limit]:
-            shown = ", ".join(NodeKey.from_id(a).display for a in link.assets[:3])
-            more = f" +{len(link.assets) - 3}" if len(link.assets) > 3 else ""
-            table.add_row(link.owner, "[red]left[/red]" if link.left else "", shown + more)
-        console.print(table)
-    gaps = Table("gap", "asset", "detail", title=f"gaps ({len(answer.gaps)})")
-    for g in answer.gaps[:limit]:
-        gaps.add_row(f"[red]{g.kind}[/red]", g.asset.key.display, g.detail)
-    console.print(gaps)
-    _more(limit, len(answer.gaps))
-    if answer.truncated:
-        console.print("[yellow]the walk was cut short (--max-nodes)[/yellow]")
+    with answering():
+        if url:
+            doc = remote(url).owner(ref, depth=depth, as_of=as_of)
+        else:
+            from lineage_kg.graph.resolve import resolve_owner
+            from lineage_kg.queries.accountability import accountability
+
+            with workspace() as ws:
+                ident = resolve_owner(ws.store, ref).id
+                answer = accountability(
+                    ws.store, ident, depth=depth, as_of=as_of, max_nodes=max_nodes
+                )
+            doc = accountability_dict(answer)
+    _answer(doc, accountability_graph, lambda: show.owner(doc, limit), as_json=as_json, fmt=fmt,
+            output=output)  # fmt: skip
 
 
 @commands.command("owner")
@@ -514,11 +505,12 @@ def owner_command(  # noqa: PLR0917 - one parameter per CLI option
     owner: OwnerArg,
     depth: DepthOpt = 10,
     as_of: AsOfOpt = None,
-    max_nodes: MaxNodesOpt = 100_000,
+    max_nodes: MaxNodesOpt = MAX_NODES,
     as_json: JsonOpt = False,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
     limit: LimitOpt = 50,
+    url: UrlOpt = None,
 ) -> None:
     """What OWNER answers for: owned assets, KPIs, upstream and downstream owners, gaps."""
     _owner(
@@ -530,6 +522,7 @@ def owner_command(  # noqa: PLR0917 - one parameter per CLI option
         fmt=fmt,
         output=output,
         limit=limit,
+        url=url,
     )
 
 
@@ -540,7 +533,8 @@ def export_owner(  # noqa: PLR0917 - one parameter per CLI option
     fmt: FormatOpt = None,
     depth: DepthOpt = 10,
     as_of: AsOfOpt = None,
-    max_nodes: MaxNodesOpt = 100_000,
+    max_nodes: MaxNodesOpt = MAX_NODES,
+    url: UrlOpt = None,
 ) -> None:
     """The accountability map of OWNER into a file."""
     _owner(
@@ -552,6 +546,7 @@ def export_owner(  # noqa: PLR0917 - one parameter per CLI option
         fmt=fmt,
         output=output,
         limit=1,
+        url=url,
     )
 
 
@@ -570,15 +565,26 @@ def trace_command(
     depth: DepthOpt = 10,
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
+    url: UrlOpt = None,
 ) -> None:
     """Where a decision's data came from: decision → model version → training runs → dataset
     versions → … → sources, and the features it read, with times and evidence."""
+    if not decision.strip():
+        raise typer.BadParameter("name a decision", param_hint="DECISION")
+    with answering():
+        if url:
+            service = remote(url)
+            doc = service.trace(service.trace_ref(decision), depth=depth, as_of=as_of)
+        else:
+            doc = _local_trace(decision, depth=depth, as_of=as_of)
+    _answer(doc, None, lambda: show.trace(doc), as_json=as_json)
+
+
+def _local_trace(decision: str, *, depth: int, as_of: str | None) -> dict[str, Any]:
     from lineage_kg.cli.export import trace_dict
     from lineage_kg.queries.decision_trace import decision_lineage
 
-    if not decision.strip():
-        raise typer.BadParameter("name a decision", param_hint="DECISION")
-    with answering(), workspace() as ws:
+    with workspace() as ws:
         ref = decision
         if (
             not decision.startswith("[")
@@ -589,58 +595,7 @@ def trace_command(
         ):
             ref = resolve_node(ws.store, decision, NodeKind.MODEL_VERSION)
         trace = decision_lineage(ws.store, ref, depth=depth, as_of=as_of, decisions=ws.decisions)
-    if as_json:
-        _emit_json(trace_dict(trace))
-        return
-    console.print(
-        f"[bold]Trace of {trace.start.key.kind} {trace.start.key.display}[/bold]"
-        + (" [yellow](truncated)[/yellow]" if trace.truncated else ""),
-        soft_wrap=True,
-    )
-    for title, steps in (
-        (
-            "decision and model",
-            [*([trace.decision] if trace.decision else []), *trace.model_versions],
-        ),
-        ("data", trace.data),
-        ("features", trace.features),
-    ):
-        console.print(_steps_table(title, steps))
-    if trace.sources:
-        shown = ", ".join(NodeKey.from_id(s).display for s in trace.sources)
-        console.print(f"sources: {shown}", soft_wrap=True)
-
-
-def _steps_table(title: str, steps: list[TraceStep]) -> Table:
-    table = Table(
-        "dist",
-        "step",
-        "node",
-        "edge",
-        "resolution",
-        "time",
-        "owners",
-        "evidence",
-        title=f"{title} ({len(steps)})",
-    )
-    for s in steps:
-        evidence = (
-            s.evidence[0] + (f" +{len(s.evidence) - 1}" if len(s.evidence) > 1 else "")
-            if s.evidence
-            else ""
-        )
-        resolution = s.resolution.value + (f": {s.detail}" if s.detail else "")
-        table.add_row(
-            str(s.distance),
-            s.kind.value,
-            s.node.key.display,
-            s.edge.value if s.edge else "",
-            resolution,
-            s.time or "",
-            ", ".join(s.owners),
-            evidence,
-        )
-    return table
+    return trace_dict(trace)
 
 
 # ---- audit trail ------------------------------------------------------------------------------
@@ -663,55 +618,46 @@ def audit_command(  # noqa: PLR0917 - one parameter per CLI option
     after: Annotated[str | None, typer.Option(help="the cursor a previous page ended at")] = None,
     every: Annotated[bool, typer.Option("--all", help="follow the pages to the end")] = False,
     as_json: JsonOpt = False,
+    url: UrlOpt = None,
 ) -> None:
     """The history of NODE, oldest first: runs, versions, schema, quality, ownership, …"""
+    naming = {"ref": node, "kind": kind, "namespace": namespace, "name": name, "field": field,
+              "key": key}  # fmt: skip
+    window = {"since": since, "until": until, "first": first, "after": after}
+    with answering():
+        if url:
+            service = remote(url)
+            doc = service.audit(_node(service, **naming), types=[str(t) for t in types or []]
+                                or None, every=every, **window)  # fmt: skip
+        else:
+            doc = _local_audit(naming, types=types, every=every, **window)
+    _answer(doc, None, lambda: show.audit(doc), as_json=as_json)
+
+
+def _local_audit(
+    naming: dict[str, Any],
+    *,
+    since: str | None,
+    until: str | None,
+    types: list[EntryType] | None,
+    first: int,
+    after: str | None,
+    every: bool,
+) -> dict[str, Any]:
+    from rich.progress import Progress
+
     from lineage_kg.cli.export import audit_dict
     from lineage_kg.queries.audit import AuditPage, audit_trail
 
-    with answering(), workspace() as ws:
-        node_id = _node(
-            ws, ref=node, kind=kind, namespace=namespace, name=name, field=field, key=key
-        )
-        page = audit_trail(
-            ws.log,
-            ws.store,
-            node_id,
-            since=since,
-            until=until,
-            types=types,
-            first=first,
-            after=after,
-        )
+    with workspace() as ws:
+        node_id = _node(ws.store, **naming)
+        window = {"since": since, "until": until, "types": types, "first": first}
+        page = audit_trail(ws.log, ws.store, node_id, after=after, **window)
         entries = list(page.entries)
         with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
             task = progress.add_task("reading the audit trail", total=None)
             while every and page.next_cursor is not None:
-                page = audit_trail(
-                    ws.log,
-                    ws.store,
-                    node_id,
-                    since=since,
-                    until=until,
-                    types=types,
-                    first=first,
-                    after=page.next_cursor,
-                )
+                page = audit_trail(ws.log, ws.store, node_id, after=page.next_cursor, **window)
                 entries += page.entries
                 progress.update(task, completed=len(entries))
-        page = AuditPage(page.node, entries, page.next_cursor)
-    if as_json:
-        _emit_json(audit_dict(page))
-        return
-    table = Table(
-        "time",
-        "type",
-        "summary",
-        "source",
-        "event",
-        title=f"audit trail of {page.node.key.display} ({len(entries)})",
-    )
-    for e in entries:
-        table.add_row(e.event_time, str(e.entry_type), e.summary, e.source, e.event_id)
-    console.print(table)
-    if page.next_cursor:
-        console.print(f"more: --after {page.next_cursor} (or --all)", soft_wrap=True)
+    return audit_dict(AuditPage(page.node, entries, page.next_cursor))

@@ -230,7 +230,7 @@ def mlflow_records() -> list[SourceRecord]:
         run_id=TRAINING_RUN,
         run_name=TRAINING_RUN,
         experiment_id="1",
-        experiment_name=MODEL,
+        experiment_name=f"{MODEL}-training",
         status="FINISHED",
         start_ms=TRAINED_MS,
         end_ms=TRAINED_MS + 1_800_000,
