@@ -72,12 +72,16 @@ def test_search_and_node_page(demo: ServiceProcess, page: Page, screenshot: Call
     assert page.inner_text("[data-testid=node-title]").endswith("shop.public.orders")
     assert "Every order placed" in page.inner_text("[data-testid=node-props]")
     neighbours = demo.graphql(
-        "query($ref: NodeRef!) { impact(ref: $ref, depth: 1) { edges { node { node { id } } } } }",
+        """query($ref: NodeRef!) { node(ref: $ref) {
+            out: neighbors(direction: OUT) { edges { node { id } } }
+            in: neighbors(direction: IN) { edges { node { id } } } } }""",
         ref={"id": ORDERS},
-    )["impact"]["edges"]
-    ids = [e["node"]["node"]["id"] for e in neighbours]
-    assert ids and rows(page, "node-downstream") == ids
-    assert set(drawn(page, "node")["nodes"]) == {ORDERS, *ids}
+    )["node"]
+    downstream = [e["node"]["id"] for e in neighbours["out"]["edges"]]
+    upstream = [e["node"]["id"] for e in neighbours["in"]["edges"]]
+    assert downstream and rows(page, "node-downstream") == downstream
+    assert upstream and rows(page, "node-upstream") == upstream
+    assert set(drawn(page, "node")["nodes"]) == {ORDERS, *downstream, *upstream}
     screenshot("node")
 
 

@@ -1,9 +1,11 @@
 // The only way the page reads data: the service's public GraphQL API at /graphql.
 
 export class ApiError extends Error {
-  constructor(message, status = 0) {
+  constructor(message, status = 0, extensions = {}) {
     super(message);
     this.status = status;
+    this.extensions = extensions; // the first GraphQL error's: code (NOT_FOUND, …), suggestions
+    this.code = extensions.code ?? null;
   }
 }
 
@@ -28,7 +30,8 @@ export async function gql(query, variables = {}) {
   } catch {
     throw new ApiError(`GraphQL answered HTTP ${response.status} without JSON`, response.status);
   }
-  if (body.errors?.length) throw new ApiError(body.errors.map((e) => e.message).join("; "), response.status);
+  if (body.errors?.length)
+    throw new ApiError(body.errors.map((e) => e.message).join("; "), response.status, body.errors[0].extensions ?? {});
   if (!response.ok) throw new ApiError(body.error ?? `GraphQL answered HTTP ${response.status}`, response.status);
   return body.data;
 }
@@ -50,12 +53,19 @@ export const SEARCH = `query Search($text: String!, $kinds: [String!], $limit: I
   search(text: $text, kinds: $kinds, limit: $limit) { ${NODE} }
 }`;
 
-export const NODE_PAGE = `query NodePage($ref: NodeRef!) {
-  node(ref: $ref) { ${NODE} props sources firstSeen lastSeen firstEvent lastEvent }
-  impact(ref: $ref, depth: 1, first: 200) {
-    summary { total }
-    edges { node { node { ${NODE} } certainty owners path { kind props } } }
+const NEIGHBOURS = `total edges { cursor edge direction node { ${NODE} owners } } pageInfo { hasNextPage endCursor }`;
+export const NEIGHBOUR_PAGE = 50;
+
+export const NODE_PAGE = `query NodePage($ref: NodeRef!, $first: Int!) {
+  node(ref: $ref) {
+    ${NODE} props sources firstSeen lastSeen firstEvent lastEvent owners
+    downstream: neighbors(direction: OUT, first: $first) { ${NEIGHBOURS} }
+    upstream: neighbors(direction: IN, first: $first) { ${NEIGHBOURS} }
   }
+}`;
+
+export const NEIGHBOURS_MORE = `query Neighbours($ref: NodeRef!, $direction: NeighborDirection!, $first: Int!, $after: String) {
+  node(ref: $ref) { neighbors(direction: $direction, first: $first, after: $after) { ${NEIGHBOURS} } }
 }`;
 
 export const AUDIT = `query Audit($ref: NodeRef!, $first: Int!, $after: String) {

@@ -64,9 +64,11 @@ export function nodeActions(node) {
   return actions;
 }
 
+// Event ids are up to 64 characters: shown cut short (CSS ellipsis) so they leave the other
+// columns room, the whole id still in the text (select and copy it) and in the tooltip.
 export const eventLinks = (ids, eventUrl) =>
   ids.map((id) =>
-    h("a", { href: eventUrl(id), target: "_blank", rel: "noopener", class: "evidence", onclick: withKey }, id),
+    h("a", { href: eventUrl(id), target: "_blank", rel: "noopener", class: "evidence short-id", title: id, onclick: withKey }, id),
   );
 
 function withKey(event) {

@@ -26,7 +26,12 @@ export const KIND_COLOURS = {
 // above this many elements labels show only when zoomed in and edges hide while panning
 const LARGE = 1500;
 
-const style = (large) => [
+// the widest a node label may be, and the space the layered layout leaves between columns
+const LABEL_WIDTH = 190;
+const COLUMN_GAP = LABEL_WIDTH + 30;
+const MANY_EDGES = 20;
+
+const style = (large, many) => [
   {
     selector: "node",
     style: {
@@ -38,6 +43,10 @@ const style = (large) => [
       color: "#1f2328",
       "text-valign": "bottom",
       "text-margin-y": 3,
+      // one line, never wider than the gap between two columns of the layered layout: labels
+      // of neighbouring nodes cannot overlap (the whole name is in the table and the tooltip)
+      "text-wrap": "ellipsis",
+      "text-max-width": `${LABEL_WIDTH}px`,
       width: 18,
       height: 18,
       "border-width": 2,
@@ -61,7 +70,9 @@ const style = (large) => [
       "target-arrow-color": "#57606a",
       "target-arrow-shape": large ? "none" : "triangle",
       "curve-style": large ? "haystack" : "bezier",
-      label: large ? "" : "data(label)",
+      // an edge's kind, on small graphs only: past MANY_EDGES the labels of a fan pile up
+      // around its centre; a selected node's edges still show theirs
+      label: many ? "" : "data(label)",
       "font-size": 8,
       color: "#57606a",
       "text-rotation": "autorotate",
@@ -69,6 +80,7 @@ const style = (large) => [
       "text-background-opacity": 0.85,
     },
   },
+  { selector: "edge:selected, edge.shown", style: { label: "data(label)" } },
   { selector: "edge.possible", style: { "line-style": "dashed", "line-color": "#b08800", "target-arrow-color": "#b08800" } },
   { selector: "edge.gap", style: { "line-color": "#d1242f", "target-arrow-color": "#d1242f" } },
 ];
@@ -96,7 +108,7 @@ export async function draw(container, { nodes, edges, roots = [], layout = "laye
   const cy = cytoscape({
     container,
     elements: large ? [] : elements,
-    style: style(large),
+    style: style(large, edges.length > MANY_EDGES),
     layout: { name: "preset" },
     hideEdgesOnViewport: large,
     textureOnViewport: large,
@@ -117,6 +129,9 @@ export async function draw(container, { nodes, edges, roots = [], layout = "laye
     cy.resize();
   }
   if (onSelect) cy.on("tap", "node", (event) => onSelect(event.target.data()));
+  // on a crowded graph an edge's kind shows while its node is hovered
+  cy.on("mouseover", "node", (event) => event.target.connectedEdges().addClass("shown"));
+  cy.on("mouseout", "node", (event) => event.target.connectedEdges().removeClass("shown"));
   phase("createMs");
   if (layout === "layered") cy.fit(undefined, 24);
   else await runLayout(cy, layoutOptions(layout, roots, nodes.length));
@@ -169,9 +184,9 @@ function layeredPositions(nodes) {
     const ids = layers.get(col);
     const rows = Math.min(ids.length, maxRows);
     ids.forEach((id, i) => {
-      positions[id] = { x: x + Math.floor(i / maxRows) * 180, y: ((i % maxRows) - (rows - 1) / 2) * 64 };
+      positions[id] = { x: x + Math.floor(i / maxRows) * COLUMN_GAP, y: ((i % maxRows) - (rows - 1) / 2) * 64 };
     });
-    x += Math.ceil(ids.length / maxRows) * 180 + 70;
+    x += Math.ceil(ids.length / maxRows) * COLUMN_GAP + 70;
   }
   return positions;
 }

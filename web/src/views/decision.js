@@ -11,11 +11,17 @@ export async function showDecisionTrace(main, decisionId, current) {
     fill(main, h("h1", {}, "Decision trace"), h("p", {}, "Paste a decision id to see the chain that made it."), form);
     return;
   }
-  const { decisionLineage: trace, decision } = await gql(DECISION_TRACE, {
-    ref: { kind: "Decision", decisionId },
-    id: decisionId,
-  });
+  let answer;
+  try {
+    answer = await gql(DECISION_TRACE, { ref: { kind: "Decision", decisionId }, id: decisionId });
+  } catch (error) {
+    if (error.code !== "NOT_FOUND") throw error;
+    // the id as the user typed it, and the box to try another: never the internal node id
+    if (current()) fill(main, h("h1", {}, "Decision trace"), form, notFound(decisionId, error.extensions.suggestions));
+    return;
+  }
   if (!current()) return;
+  const { decisionLineage: trace, decision } = answer;
   const steps = [trace.decision, ...trace.modelVersions, ...trace.data, ...trace.features].filter(Boolean);
   const sources = new Set(trace.sources);
   const graphBox = h("div", { class: "graph medium", "data-testid": "trace-graph" });
@@ -67,4 +73,11 @@ function loggedDecision(d) {
     h("h3", {}, "As logged"),
     h("p", {}, `${d.timestamp} · ${d.decisionPoint} · ${d.registry}/${d.model} (${version}) · made by: ${d.madeBy.resolution}`),
     h("p", {}, "outcome: ", h("code", {}, JSON.stringify(d.outcome)), " · batch event: ", eventLinks([d.eventId], eventUrl)));
+}
+
+function notFound(decisionId, suggestions = []) {
+  const names = (suggestions ?? []).map((s) => (typeof s === "string" ? s : s?.display ?? s?.name)).filter(Boolean);
+  return h("div", { class: "error", role: "alert", "data-testid": "trace-not-found" },
+    h("p", {}, "No decision ", h("code", {}, decisionId), " is known: not in the graph, nor in the decisions logged."),
+    names.length ? h("p", {}, "Did you mean: ", names.map((n, i) => [i ? ", " : "", h("a", { href: link.decision(n) }, n)])) : null);
 }

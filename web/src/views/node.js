@@ -1,5 +1,6 @@
-// A node page: identity, props, provenance, neighbours downstream, owners and audit trail.
-import { AUDIT, eventUrl, gql, NODE_PAGE } from "../api.js";
+// A node page: identity, props, provenance, its direct neighbours each way (Node.neighbors),
+// its owners (Node.owners) and its audit trail.
+import { AUDIT, eventUrl, gql, NEIGHBOUR_PAGE, NEIGHBOURS_MORE, NODE_PAGE } from "../api.js";
 import { eventLinks, fill, h, kindBadge, link, nodeActions, nodeLink, table } from "../dom.js";
 import { draw } from "../graph.js";
 
@@ -7,8 +8,8 @@ const AUDIT_PAGE = 50;
 
 export async function showNode(main, id, current) {
   const ref = { id };
-  const [{ node, impact }, first] = await Promise.all([
-    gql(NODE_PAGE, { ref }),
+  const [{ node }, first] = await Promise.all([
+    gql(NODE_PAGE, { ref, first: NEIGHBOUR_PAGE }),
     gql(AUDIT, { ref, first: AUDIT_PAGE, after: null }),
   ]);
   if (!current()) return;
@@ -16,15 +17,10 @@ export async function showNode(main, id, current) {
     fill(main, h("p", { class: "error", "data-testid": "error" }, `No node ${id}`));
     return;
   }
-  const downstream = impact.edges.map((e) => e.node);
   const audit = first.auditTrail;
   const graphBox = h("div", { class: "graph small", "data-testid": "node-graph" });
   const auditBody = h("tbody");
   const more = h("button", { "data-testid": "audit-more" }, "Load more history");
-  const owners = h("ul", { "data-testid": "node-owners" });
-  const linked = h("ul", { "data-testid": "node-history-links" });
-  const seenOwners = new Set();
-  const seenLinks = new Set();
   let cursor = audit.pageInfo.endCursor;
 
   const addEntries = (entries, pageInfo) => {
@@ -40,18 +36,6 @@ export async function showNode(main, id, current) {
           h("td", {}, eventLinks([e.eventId], eventUrl)),
         ),
       );
-      if (!e.otherNodeId) continue;
-      const other = parseId(e.otherNodeId);
-      if (e.type === "OWNERSHIP" && other.kind === "Owner" && !seenOwners.has(e.otherNodeId)) {
-        seenOwners.add(e.otherNodeId);
-        owners.append(h("li", {}, h("a", { href: link.owner(other.parts[0]) }, other.parts[0])));
-      } else if (!seenLinks.has(e.otherNodeId)) {
-        seenLinks.add(e.otherNodeId);
-        linked.append(
-          h("li", {}, kindBadge(other.kind), " ", e.edgeKind ?? e.type, " ",
-            h("a", { href: link.node(e.otherNodeId) }, other.parts.join(" / "))),
-        );
-      }
     }
     cursor = pageInfo.endCursor;
     more.hidden = !pageInfo.hasNextPage;
@@ -61,8 +45,15 @@ export async function showNode(main, id, current) {
     addEntries(auditTrail.entries, auditTrail.pageInfo);
   });
   addEntries(audit.entries, audit.pageInfo);
-  if (node.kind === "Owner")
-    owners.append(h("li", {}, h("a", { href: link.owner(node.key.owner_id) }, "this owner's accountability map")));
+
+  const owners = h(
+    "ul",
+    { "data-testid": "node-owners" },
+    node.owners.map((o) => h("li", { "data-owner": o }, h("a", { href: link.owner(o) }, o))),
+    node.kind === "Owner" ? h("li", {}, h("a", { href: link.owner(node.key.owner_id) }, "this owner's accountability map")) : null,
+  );
+  const downstream = neighbourList(ref, "OUT", node.downstream, "node-downstream");
+  const upstream = neighbourList(ref, "IN", node.upstream, "node-upstream");
 
   fill(
     main,
@@ -88,37 +79,18 @@ export async function showNode(main, id, current) {
         ),
         h("h2", {}, "Owners"),
         owners,
-        seenOwners.size || node.kind === "Owner"
-          ? null
-          : h("p", { class: "muted" }, "No ownership in this node's history."),
+        node.owners.length || node.kind === "Owner" ? null : h("p", { class: "muted", "data-testid": "node-unowned" }, "Nobody owns this node."),
       ),
       h(
         "section",
         {},
-        h("h2", {}, `Downstream neighbours (${impact.summary.total})`),
+        h("h2", {}, `Downstream neighbours (${node.downstream.total})`),
+        h("p", { class: "muted" }, "Edges leaving this node."),
         graphBox,
-        table(
-          ["Kind", "Node", "Edge", "Certainty", "Owners"],
-          downstream.map((item) =>
-            h(
-              "tr",
-              { "data-node-id": item.node.id },
-              h("td", {}, kindBadge(item.node.kind)),
-              h("td", {}, nodeLink(item.node)),
-              h("td", {}, item.path.at(-1)?.kind ?? ""),
-              h("td", {}, item.certainty),
-              h("td", {}, item.owners.map((o) => h("a", { href: link.owner(o) }, o, " "))),
-            ),
-          ),
-          { "data-testid": "node-downstream" },
-        ),
-        h("h2", {}, "Linked in its history"),
-        h(
-          "p",
-          { class: "muted" },
-          "Upstream neighbours as the audit trail names them (the API has no direct neighbours query).",
-        ),
-        linked,
+        downstream.element,
+        h("h2", {}, `Upstream neighbours (${node.upstream.total})`),
+        h("p", { class: "muted" }, "Edges entering this node (its owners' OWNS edges among them)."),
+        upstream.element,
       ),
     ),
     h("h2", {}, "Audit trail"),
@@ -129,32 +101,51 @@ export async function showNode(main, id, current) {
   if (!auditBody.children.length)
     auditBody.append(h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No recorded history.")));
 
-  const nodes = [
-    { id: node.id, label: node.display, kind: node.kind, classes: "start", col: 0 },
-    ...downstream.map((i) => ({ id: i.node.id, label: i.node.display, kind: i.node.kind, classes: i.certainty, col: 1 })),
-  ];
-  const edges = downstream.map((i) => ({
-    source: node.id,
-    target: i.node.id,
-    label: i.path.at(-1)?.kind ?? "",
-    classes: i.certainty,
-  }));
+  // the first page each way: upstream on the left, downstream on the right
+  const shown = new Map([[node.id, { id: node.id, label: node.display, kind: node.kind, classes: "start", col: 1 }]]);
+  for (const [side, col] of [[node.upstream, 0], [node.downstream, 2]])
+    for (const e of side.edges) if (!shown.has(e.node.id)) shown.set(e.node.id, { id: e.node.id, label: e.node.display, kind: e.node.kind, col });
+  const edges = [
+    ...node.downstream.edges.map((e) => ({ source: node.id, target: e.node.id, label: e.edge })),
+    ...node.upstream.edges.map((e) => ({ source: e.node.id, target: node.id, label: e.edge })),
+  ].filter((e) => e.source !== e.target);
   window.lkg.graphs.node = await draw(graphBox, {
-    nodes,
+    nodes: [...shown.values()],
     edges,
     roots: [node.id],
     onSelect: (data) => (location.hash = link.node(data.id)),
   });
 }
 
-const row = (k, ...v) => h("tr", {}, h("th", {}, k), h("td", {}, v));
-
-/** A node id is the JSON array [kind, ...identity fields]. */
-export function parseId(id) {
-  try {
-    const [kind, ...parts] = JSON.parse(id);
-    return { kind, parts };
-  } catch {
-    return { kind: "?", parts: [id] };
-  }
+/** A table of one way's neighbours, with a button for the next page while there is one. */
+function neighbourList(ref, direction, first, testid) {
+  const body = h("tbody");
+  const more = h("button", { "data-testid": `${testid}-more` }, "Load more neighbours");
+  let after = null;
+  const add = (page) => {
+    for (const e of page.edges)
+      body.append(
+        h(
+          "tr",
+          { "data-node-id": e.node.id, "data-edge": e.edge },
+          h("td", {}, kindBadge(e.node.kind)),
+          h("td", {}, nodeLink(e.node)),
+          h("td", {}, e.edge),
+          h("td", {}, e.node.owners.map((o) => [h("a", { href: link.owner(o) }, o), " "])),
+        ),
+      );
+    after = page.pageInfo.endCursor;
+    more.hidden = !page.pageInfo.hasNextPage;
+  };
+  more.addEventListener("click", async () => {
+    const { node } = await gql(NEIGHBOURS_MORE, { ref, direction, first: 50, after });
+    add(node.neighbors);
+  });
+  add(first);
+  const element = [table(["Kind", "Node", "Edge", "Owners"], [], { "data-testid": testid }), more];
+  element[0].querySelector("tbody").replaceWith(body);
+  if (!first.edges.length) body.append(h("tr", {}, h("td", { colspan: 4, class: "muted" }, "None.")));
+  return { element };
 }
+
+const row = (k, ...v) => h("tr", {}, h("th", {}, k), h("td", {}, v));
