@@ -28,7 +28,7 @@ import typer
 from lineage_kg.cli import render as show
 from lineage_kg.cli.common import BAD_INPUT, FAILURE, NOT_FOUND, err
 from lineage_kg.cli.export import ExportFormat, render
-from lineage_kg.cli.remote import KEY_ENV, URL_ENV, Remote, RemoteFailure
+from lineage_kg.cli.remote import KEY_ENV, Remote, RemoteFailure, UrlOpt
 from lineage_kg.graph.errors import InvalidArgument, NotFound
 from lineage_kg.graph.model import KEY_FIELDS, NodeKey, NodeKind
 from lineage_kg.graph.sides.history import EntryType
@@ -84,16 +84,6 @@ ExportOutputOpt = Annotated[
     Path, typer.Option("--output", "-o", help="the file to write (- for stdout)")
 ]
 LimitOpt = Annotated[int, typer.Option(help="table rows shown (the JSON holds them all)", min=1)]
-UrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--url",
-        envvar=URL_ENV,
-        help=f"ask the service at this URL over GraphQL instead of the local store "
-        f"(its API key from {KEY_ENV})",
-        show_default=False,
-    ),
-]
 MAX_NODES = 100_000  # the local walk's default cap; a service walks within its own
 
 

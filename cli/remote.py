@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from lineage_kg.graph.errors import InvalidArgument, NotFound
 from lineage_kg.graph.identity import keys_named
@@ -27,6 +29,18 @@ URL_ENV, KEY_ENV = "LKG_URL", "LKG_API_KEY"
 TIMEOUT = 120.0  # seconds for one request: a deep walk on a large estate takes a while
 PAGE = 500  # impact items and audit entries per request
 NODE = "fragment N on Node { id kind display key props sources firstSeen lastSeen }"
+
+# every question command's `--url`
+UrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        envvar=URL_ENV,
+        help=f"ask the service at this URL over GraphQL instead of the local store "
+        f"(its API key from {KEY_ENV})",
+        show_default=False,
+    ),
+]
 
 
 class RemoteFailure(Exception):

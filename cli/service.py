@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from lineage_kg.cli.common import BAD_INPUT, MAX_LISTED, console, err, project_now
+from lineage_kg.cli.remote import UrlOpt
 from lineage_kg.runtime import Runtime, log_path
 from lineage_kg.settings import Settings
 
@@ -146,18 +147,26 @@ def _merge(total: IntakeSummary, part: IntakeSummary) -> None:
 
 
 @commands.command()
-def stats(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+def stats(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    url: UrlOpt = None,
+) -> None:
     """Count the nodes and edges of each kind in the configured store (the embedded one rebuilt
     from the event log first, as the question commands do)."""
-    from lineage_kg.cli.questions import workspace
+    from lineage_kg.cli.questions import answering, remote, workspace
 
-    with workspace() as space:
-        result = space.store.stats()
+    with answering():  # --url: the service's graph, over GraphQL (cli/remote.py)
+        if url:
+            result = remote(url).stats()
+        else:
+            with workspace() as space:
+                counted = space.store.stats()
+            result = {"nodes": counted.nodes, "edges": counted.edges}
     if as_json:
-        typer.echo(json.dumps({"nodes": result.nodes, "edges": result.edges}))
+        typer.echo(json.dumps(result))
         return
     table = Table("kind", "count", title="graph")
-    for kind, count in {**result.nodes, **result.edges}.items():
+    for kind, count in {**result["nodes"], **result["edges"]}.items():
         table.add_row(kind, str(count))
     console.print(table)
 

@@ -209,3 +209,14 @@ def test_the_demo_appended_again_writes_nothing(tmp_path: Path) -> None:
         loaded = load_demo(again.log)
         assert (loaded.appended, loaded.duplicates) == (0, entries)
         assert again.log.last_seq() == entries
+
+
+@pytest.mark.parametrize("args", [["stats"], ["stats", "--json"]])
+def test_stats_are_the_same_locally_and_remotely(
+    served: tuple[ServiceProcess, str], args: list[str]
+) -> None:
+    (code, local), (remote_code, remote) = (lkg(served, args, remote=r) for r in (False, True))
+    assert code == remote_code == 0
+    assert remote == local
+    if "--json" in args:
+        assert json.loads(local)["nodes"]["KPI"] == 2  # the demo's, not an empty graph
