@@ -1,4 +1,7 @@
 // The only way the page reads data: the service's public GraphQL API at /graphql.
+import { apiKey } from "./key.js";
+
+export { apiKey };
 
 export class ApiError extends Error {
   constructor(message, status = 0, extensions = {}) {
@@ -9,13 +12,6 @@ export class ApiError extends Error {
   }
 }
 
-// With LKG_AUTH=required the API wants `Authorization: Bearer <key>`: the page asks for a read
-// key once (see main.js) and keeps it for the tab's session only.
-const KEY = "lkg.apiKey";
-export const apiKey = {
-  get: () => sessionStorage.getItem(KEY),
-  set: (key) => (key ? sessionStorage.setItem(KEY, key) : sessionStorage.removeItem(KEY)),
-};
 const authHeaders = () => (apiKey.get() ? { authorization: `Bearer ${apiKey.get()}` } : {});
 
 export async function gql(query, variables = {}) {

@@ -5,7 +5,7 @@ import "graphiql/graphiql.css";
 import { GraphiQL } from "graphiql";
 import { createElement } from "react";
 import { createRoot } from "react-dom/client";
-import { apiKey } from "./api.js";
+import { apiKey } from "./key.js";
 
 const endpoint = new URL("graphql", document.baseURI).href;
 
