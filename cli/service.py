@@ -155,13 +155,13 @@ def stats(
     from the event log first, as the question commands do)."""
     from lineage_kg.cli.questions import answering, remote, workspace
 
-    with answering():  # --url: the service's graph, over GraphQL (cli/remote.py)
-        if url:
+    if url:  # the service's graph, over GraphQL (cli/remote.py)
+        with answering():
             result = remote(url).stats()
-        else:
-            with workspace() as space:
-                counted = space.store.stats()
-            result = {"nodes": counted.nodes, "edges": counted.edges}
+    else:
+        with workspace() as space:
+            counted = space.store.stats()
+        result = {"nodes": counted.nodes, "edges": counted.edges}
     if as_json:
         typer.echo(json.dumps(result))
         return
