@@ -306,6 +306,15 @@ def jobs(store: GraphStore, ns: str, limit: int = DEFAULT_LIMIT, offset: int = 0
     return Page(job_json(store, page), len(found), cut)
 
 
+def all_jobs(store: GraphStore, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Page:
+    """Every job of every namespace (Marquez's `GET /jobs`), by namespace and name."""
+    check_page(limit, offset)
+    hits = store.search("/", [K.JOB], SCAN_LIMIT)
+    found = sorted(hits, key=lambda n: n.key.parts)
+    page = found[offset : offset + limit]
+    return Page(job_json(store, page), len(found), len(hits) >= SCAN_LIMIT)
+
+
 def job(store: GraphStore, ns: str, name: str) -> dict[str, Any]:
     return job_json(store, [_job_in(store, ns, name)])[0]
 

@@ -129,6 +129,18 @@ async def under_namespace(request: Request, path: str) -> JSONResponse:
     return error(404, f"not part of the Marquez API served here: {request.url.path}")
 
 
+@router.get("/jobs")
+async def list_all_jobs(request: Request) -> JSONResponse:
+    """Marquez `GET /jobs`: the jobs of every namespace (its `lastRunStates` filter is not
+    applied: docs/marquez.md)."""
+    try:
+        limit, offset = _paging(request)
+    except InvalidArgument as exc:
+        return error(400, str(exc))
+    request.state.marquez_list = "jobs"
+    return await _answer(request, lambda s: marquez.all_jobs(s, limit, offset))
+
+
 @router.get("/jobs/runs/{run_id}")
 async def get_run(request: Request, run_id: str) -> JSONResponse:
     """Marquez `getRun`."""

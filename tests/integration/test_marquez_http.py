@@ -248,6 +248,7 @@ READS = [
     (f"/api/v1/lineage?nodeId=job:{NS}:etl_orders_7_days", GRAPH),
     (f"/api/v1/column-lineage?nodeId=datasetField:{NS}:public.delivery_7_days:order_id", GRAPH),
     (f"/api/v1/column-lineage?nodeId=dataset:{NS}:public.orders&withDownstream=true", GRAPH),
+    ("/api/v1/jobs?limit=5&offset=2", page_of("jobs", JOB)),
     ("/api/v1/search?q=delivery", SEARCH),
     ("/api/v1/search?q=%25orders%25&filter=DATASET&sort=UPDATE_AT&limit=3", SEARCH),
 ]
@@ -264,7 +265,11 @@ def test_every_read_has_marquezs_shape(client: TestClient) -> None:
             assert edge["destination"] == node["id"] and edge["origin"] in ids
         for edge in node["outEdges"]:
             assert edge["origin"] == node["id"] and edge["destination"] in ids
-    assert answers[READS[11][0]]["totalCount"] == len(answers[READS[11][0]]["results"])
+    assert answers[READS[12][0]]["totalCount"] == len(answers[READS[12][0]]["results"])
+    everywhere = answers[READS[11][0]]
+    assert [j["name"] for j in everywhere["jobs"]] == sorted(
+        {e["job"]["name"] for e in demo_events()}
+    )[2:7]
 
 
 def test_paging_covers_the_list_once(client: TestClient) -> None:
