@@ -13,6 +13,7 @@
   walks stop at their next step (api/graphql/traversal_budget.py).
 - A browser's GET gets GraphiQL from the package (api/web.py `graphiql_page`), not strawberry's
   page, which loads React and GraphiQL from a public CDN and shows "Loading…" forever offline.
+  (With auth on, api/web.py `GraphiQLPage` answers it ahead of the key check.)
 """
 
 from __future__ import annotations

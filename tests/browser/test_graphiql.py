@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
+import httpx
 from playwright.sync_api import Page, Route
 
+from lineage_kg.api.auth import KeyStore, Scope, keys_path
 from tests.conftest import ServiceProcess
 
 QUERY = "{ stats { nodeCount edgeCount } version }"
@@ -61,3 +64,42 @@ def test_graphiql_page_links_only_packaged_assets(demo: ServiceProcess, page: Pa
     html = response.text()
     assert "unpkg.com" not in html and "https://" not in html and "http://" not in html
     assert "static/graphiql-" in html
+
+
+def test_graphiql_with_auth_required_uses_the_pages_key(
+    service_factory: Callable[..., ServiceProcess], page: Page, tmp_path: Path
+) -> None:
+    """The IDE's page loads without a key (it is static); its queries carry the read key the
+    web page keeps, pre-filled in GraphiQL's headers editor."""
+    data_dir = tmp_path / "data"  # the service's (service_factory)
+    data_dir.mkdir()
+    store = KeyStore(keys_path(data_dir))  # what `lkg keys create --scope read` does
+    _, key = store.create("graphiql", [Scope.READ])
+    store.close()
+    service = service_factory(LKG_AUTH="required").start()
+    aborted = cut_the_network(page, service)
+    page.goto(service.url + "/healthz")  # the service's origin, for its storage
+    page.evaluate("(k) => sessionStorage.setItem('lkg.apiKey', k)", key)
+    page.goto(service.url + "/graphql")
+    page.wait_for_selector(".graphiql-container .graphiql-query-editor .CodeMirror", timeout=30_000)
+    editor = "document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror"
+    page.evaluate(f"(q) => {editor}.setValue(q)", QUERY)
+    page.click(".graphiql-execute-button")
+    page.wait_for_function(
+        """() => {
+          const cm = document.querySelector('.graphiql-response .CodeMirror');
+          return cm && cm.CodeMirror.getValue().includes('nodeCount');
+        }""",
+        timeout=30_000,
+    )
+    shown = page.evaluate(
+        "() => document.querySelector('.graphiql-response .CodeMirror').CodeMirror.getValue()"
+    )
+    want = httpx.post(
+        f"{service.url}/graphql",
+        json={"query": QUERY},
+        headers={"authorization": f"Bearer {key}"},
+        timeout=30,
+    ).json()
+    assert json.loads(shown) == want and "errors" not in want
+    assert aborted == []
