@@ -211,6 +211,15 @@ def namespace(store: GraphStore, name: str) -> dict[str, Any]:
     return _namespace_json(nodes[0].key.parts[0], nodes)
 
 
+def tags(store: GraphStore, limit: int = DEFAULT_LIMIT, offset: int = 0) -> dict[str, Any]:
+    """Marquez's `GET /tags`: the tags datasets and jobs carry (tagsFacet), by name; Marquez
+    answers `{"tags": [...]}` with no total."""
+    check_page(limit, offset)
+    hits = store.search("/", [K.DATASET, K.JOB], SCAN_LIMIT)
+    names = sorted({t for node in hits for t in _strings(node, "tags")})
+    return {"tags": [{"name": t, "description": None} for t in names[offset : offset + limit]]}
+
+
 # ---- datasets -----------------------------------------------------------------------------------
 def datasets(store: GraphStore, ns: str, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Page:
     check_page(limit, offset)

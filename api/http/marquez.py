@@ -141,6 +141,16 @@ async def list_all_jobs(request: Request) -> JSONResponse:
     return await _answer(request, lambda s: marquez.all_jobs(s, limit, offset))
 
 
+@router.get("/tags")
+async def list_tags(request: Request) -> JSONResponse:
+    """Marquez `getTags`: the tags on datasets and jobs."""
+    try:
+        limit, offset = _paging(request)
+    except InvalidArgument as exc:
+        return error(400, str(exc))
+    return await _answer(request, lambda s: marquez.tags(s, limit, offset))
+
+
 @router.get("/jobs/runs/{run_id}")
 async def get_run(request: Request, run_id: str) -> JSONResponse:
     """Marquez `getRun`."""

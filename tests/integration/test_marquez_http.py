@@ -353,3 +353,38 @@ def test_encoded_slashes_in_names(client: TestClient) -> None:
         page_of("datasets", DATASET),
     )
     assert [d["name"] for d in listed["datasets"]] == ["clean/orders.parquet", "raw/orders.parquet"]
+
+
+TAGS = {
+    "type": "object",
+    "required": ["tags"],
+    "properties": {
+        "tags": {
+            "type": "array",
+            "items": {"type": "object", "required": ["name"], "properties": {"name": STR}},
+        }
+    },
+}
+
+
+def test_tags_of_datasets_and_jobs(client: TestClient) -> None:
+    sent = [{"key": "pii", "value": "true"}, {"key": "gold"}]
+    event = {
+        "eventType": "COMPLETE",
+        "eventTime": "2026-01-05T07:00:00Z",
+        "run": {"runId": "3f5e2d8a-1b1c-4d8e-9a55-0c2f8b7e6a12"},
+        "job": {"namespace": "spark", "name": "tagged"},
+        "outputs": [{"namespace": "s3://lake", "name": "t", "facets": {"tags": {"tags": sent}}}],
+        "producer": "https://example.com/test",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json",
+    }
+    assert client.post("/api/v1/lineage", json=event).status_code == 201
+    fed(client)
+    expected = sorted(f"{t['key']}:{t['value']}" if "value" in t else t["key"] for t in sent)
+    listed = get(client, "/api/v1/tags", TAGS)["tags"]
+    assert sorted(t["name"] for t in listed) == expected  # the demo events carry no tags
+    found = get(client, f"/api/v1/namespaces/{quote('s3://lake', safe='')}/datasets/t", DATASET)
+    assert found["tags"] == expected
+    assert get(client, "/api/v1/tags?limit=1&offset=1", TAGS)["tags"] == [
+        {"name": expected[1], "description": None}
+    ]
