@@ -2,7 +2,7 @@
 event ids shown short but copied whole, table headers never broken inside a word, an unknown
 decision id answered in the user's words with the input box kept, the node page's neighbours
 each way and owners from the API, owner links naming their assets, and graph labels that do
-not overlap on a graph of 30 nodes."""
+not overlap on a graph of 60 nodes."""
 
 from __future__ import annotations
 
@@ -181,11 +181,13 @@ def fan_out_event(width: int) -> dict[str, object]:
     }
 
 
-def test_impact_labels_do_not_overlap_at_30_nodes(
+def test_a_wide_fan_out_labels_apart_and_neighbours_paged(
     service_factory: Callable[..., ServiceProcess], page: Page, screenshot: Callable
 ) -> None:
+    """One job writing 60 datasets: the impact graph's labels do not overlap, and the job's
+    node page shows its first 50 downstream neighbours, then the rest on "Load more"."""
     service = service_factory().start()
-    response = httpx.post(f"{service.url}/api/v1/lineage", json=fan_out_event(30), timeout=30)
+    response = httpx.post(f"{service.url}/api/v1/lineage", json=fan_out_event(60), timeout=30)
     assert response.status_code < 300, response.text
     assert service.wait_projected(timeout=60)["lag"] == 0
     start = json.dumps(["Dataset", "postgres://db:5432", "shop.public.orders_raw"])
@@ -193,11 +195,30 @@ def test_impact_labels_do_not_overlap_at_30_nodes(
     page.goto(f"{service.url}/#/impact/{quote(start, safe='')}")
     wait_view(page, "impact")
     page.wait_for_function("() => window.lkg.graphs.impact")
-    assert page.evaluate("() => window.lkg.graphs.impact.nodes().length") >= 31
+    assert page.evaluate("() => window.lkg.graphs.impact.nodes().length") >= 61
     assert labels_overlap(page, "impact") == []
     # the edges' kinds of a crowded fan are not drawn on top of each other
     drawn_edge_labels = page.evaluate(
         "() => window.lkg.graphs.impact.edges().filter((e) => e.style('label')).length"
     )
     assert drawn_edge_labels == 0
-    screenshot("impact-30-nodes", full_page=False)
+    screenshot("impact-wide-fan-out", full_page=False)
+
+    job = json.dumps(["Job", "airflow", "marts.fan_out_with_a_rather_long_name"])
+    job = job.replace(", ", ",")
+    want = service.graphql(
+        """query($ref: NodeRef!) { node(ref: $ref) {
+            neighbors(direction: OUT, first: 500) { total edges { node { id } } } } }""",
+        ref={"id": job},
+    )["node"]["neighbors"]
+    assert want["total"] == 60
+    page.goto(f"{service.url}/#/node/{quote(job, safe='')}")
+    wait_view(page, "node")
+    assert len(rows(page, "node-downstream")) == 50
+    page.click("[data-testid=node-downstream-more]")
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=node-downstream] tr[data-node-id]')"
+        ".length === 60"
+    )
+    assert rows(page, "node-downstream") == [e["node"]["id"] for e in want["edges"]]
+    assert page.locator("[data-testid=node-downstream-more]").is_hidden()
