@@ -28,11 +28,11 @@ from typing import Any
 from lineage_kg.graph.errors import InvalidArgument, NotFound
 from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
-from lineage_kg.graph.naming import normalise_job_namespace, normalise_namespace
+from lineage_kg.graph.naming import normalise_job_namespace, normalise_namespace, version_key
 from lineage_kg.graph.records import StoredEdge, StoredNode
 from lineage_kg.graph.resolve import resolve
 from lineage_kg.graph.store import GraphStore
-from lineage_kg.queries.assets import run_ended, run_started, runs_of
+from lineage_kg.queries.assets import run_ended, run_started, runs_of, versions_of
 
 K, E = NodeKind, EdgeKind
 IN, OUT = Direction.IN, Direction.OUT
@@ -231,12 +231,7 @@ def datasets(store: GraphStore, ns: str, limit: int = DEFAULT_LIMIT, offset: int
 
 
 def dataset(store: GraphStore, ns: str, name: str) -> dict[str, Any]:
-    try:
-        node = find_dataset(store, ns, name)
-    except NotFound:
-        _namespace_nodes(store, ns)  # an unknown namespace is named as such, as Marquez does
-        raise
-    return dataset_json(store, [node])[0]
+    return dataset_json(store, [_dataset_in(store, ns, name)])[0]
 
 
 def _text(node: StoredNode | StoredEdge | None, prop: str) -> str | None:
@@ -249,10 +244,8 @@ def _strings(node: StoredNode | None, prop: str) -> list[str]:
     return sorted(v for v in value if isinstance(v, str)) if isinstance(value, list) else []
 
 
-def dataset_json(store: GraphStore, nodes: Sequence[StoredNode]) -> list[dict[str, Any]]:
-    """Marquez's Dataset for each node, in order: three batched reads for the lot."""
-    ids = [n.id for n in nodes]
-    has = store.neighbors(ids, OUT, [E.HAS_COLUMN]) if ids else []
+def _fields(store: GraphStore, has: Sequence[StoredEdge]) -> dict[str, list[dict[str, Any]]]:
+    """dataset id -> Marquez's fields from its HAS_COLUMN edges, in schema order."""
     columns = {c.id: c for c in store.get_nodes(sorted({e.key.dst.id for e in has}))}
     fields: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
     for edge in has:
@@ -271,6 +264,13 @@ def dataset_json(store: GraphStore, nodes: Sequence[StoredNode]) -> list[dict[st
                 },
             )
         )
+    return {ds: [f for _, _, f in sorted(fs, key=lambda t: t[:2])] for ds, fs in fields.items()}
+
+
+def dataset_json(store: GraphStore, nodes: Sequence[StoredNode]) -> list[dict[str, Any]]:
+    """Marquez's Dataset for each node, in order: three batched reads for the lot."""
+    ids = [n.id for n in nodes]
+    fields = _fields(store, store.neighbors(ids, OUT, [E.HAS_COLUMN]) if ids else [])
     written = store.neighbors(ids, OUT, [E.HAS_VERSION]) if ids else []
     latest: dict[str, StoredEdge] = {}
     for edge in written:  # the version seen last is the current one
@@ -291,7 +291,7 @@ def dataset_json(store: GraphStore, nodes: Sequence[StoredNode]) -> list[dict[st
                 "updatedAt": node.last_seen,
                 "namespace": ns,
                 "sourceName": _text(node, "datasource_name") or ns,
-                "fields": [f for _, _, f in sorted(fields.get(node.id, []), key=lambda t: t[:2])],
+                "fields": fields.get(node.id, []),
                 "tags": _strings(node, "tags"),
                 "lastModifiedAt": version.first_seen if version is not None else None,
                 "lastLifecycleState": _text(node, "lifecycle_state"),
@@ -300,6 +300,67 @@ def dataset_json(store: GraphStore, nodes: Sequence[StoredNode]) -> list[dict[st
                 "currentVersion": None,
                 "columnLineage": None,
                 "deleted": False,
+            }
+        )
+    return found
+
+
+def _dataset_in(store: GraphStore, ns: str, name: str) -> StoredNode:
+    try:
+        return find_dataset(store, ns, name)
+    except NotFound:
+        _namespace_nodes(store, ns)  # an unknown namespace is named as such, as Marquez does
+        raise
+
+
+def dataset_versions(
+    store: GraphStore, ns: str, name: str, limit: int = DEFAULT_LIMIT, offset: int = 0
+) -> Page:
+    """A dataset's versions, newest first: a version facet's id, else `run:<runId>` for the
+    version a run wrote."""
+    check_page(limit, offset)
+    node = _dataset_in(store, ns, name)
+    every = list(reversed(versions_of(store, [node.id]).get(node.id, [])))
+    return Page(version_json(store, node, every[offset : offset + limit]), len(every))
+
+
+def dataset_version(store: GraphStore, ns: str, name: str, version: str) -> dict[str, Any]:
+    node = _dataset_in(store, ns, name)
+    found = store.get_node(version_key(node.key, version).id) if version else None
+    if found is None:
+        raise NotFound(f"Dataset version '{version}' not found.")
+    return version_json(store, node, [found])[0]
+
+
+def version_json(
+    store: GraphStore, dataset: StoredNode, versions: Sequence[StoredNode]
+) -> list[dict[str, Any]]:
+    """Marquez's DatasetVersion: the fields as the schema stood when the version was first seen
+    (one read per version), and the run that wrote it."""
+    ids = [v.id for v in versions]
+    by = {e.key.dst.id: e.key.src.id for e in store.neighbors(ids, IN, [E.WROTE])} if ids else {}
+    runs = {r["id"]: r for r in run_json(store, store.get_nodes(sorted(set(by.values()))))}
+    ns, name = dataset.key.parts
+    found = []
+    for v in versions:
+        has = store.neighbors([dataset.id], OUT, [E.HAS_COLUMN], as_of=v.first_seen)
+        writer = by.get(v.id)
+        found.append(
+            {
+                "id": {"namespace": ns, "name": name, "version": v.key.parts[2]},
+                "type": "DB_TABLE",
+                "name": name,
+                "physicalName": name,
+                "createdAt": v.first_seen,
+                "version": v.key.parts[2],
+                "namespace": ns,
+                "sourceName": _text(dataset, "datasource_name") or ns,
+                "fields": _fields(store, has).get(dataset.id, []),
+                "tags": _strings(dataset, "tags"),
+                "lifecycleState": _text(dataset, "lifecycle_state"),
+                "description": _text(dataset, "description"),
+                "createdByRun": runs.get(NodeKey.from_id(writer).parts[0]) if writer else None,
+                "facets": {},
             }
         )
     return found

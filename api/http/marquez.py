@@ -103,8 +103,9 @@ def _segments(request: Request) -> list[str]:
 
 @router.get("/namespaces/{path:path}")
 async def under_namespace(request: Request, path: str) -> JSONResponse:
-    """Marquez `getNamespace`, `getDatasets`, `getDataset`, `getJobs`, `getJob`, `getRuns`:
-    `{ns}`, `{ns}/datasets[/{name}]`, `{ns}/jobs[/{name}[/runs]]`."""
+    """Marquez `getNamespace`, `getDatasets`, `getDataset`, `getDatasetVersions`,
+    `getDatasetVersion`, `getJobs`, `getJob`, `getRuns`: `{ns}`,
+    `{ns}/datasets[/{name}[/versions[/{version}]]]`, `{ns}/jobs[/{name}[/runs]]`."""
     parts = _segments(request)
     try:
         limit, offset = _paging(request)
@@ -118,6 +119,13 @@ async def under_namespace(request: Request, path: str) -> JSONResponse:
             return await _answer(request, lambda s: marquez.datasets(s, ns, limit, offset))
         case [ns, "datasets", name]:
             return await _answer(request, lambda s: marquez.dataset(s, ns, name))
+        case [ns, "datasets", name, "versions"]:
+            request.state.marquez_list = "versions"
+            return await _answer(
+                request, lambda s: marquez.dataset_versions(s, ns, name, limit, offset)
+            )
+        case [ns, "datasets", name, "versions", version]:
+            return await _answer(request, lambda s: marquez.dataset_version(s, ns, name, version))
         case [ns, "jobs"]:
             request.state.marquez_list = "jobs"
             return await _answer(request, lambda s: marquez.jobs(s, ns, limit, offset))

@@ -249,6 +249,7 @@ READS = [
     (f"/api/v1/column-lineage?nodeId=datasetField:{NS}:public.delivery_7_days:order_id", GRAPH),
     (f"/api/v1/column-lineage?nodeId=dataset:{NS}:public.orders&withDownstream=true", GRAPH),
     ("/api/v1/jobs?limit=5&offset=2", page_of("jobs", JOB)),
+    (f"/api/v1/namespaces/{NS}/datasets/public.menus/versions", {"type": "object"}),
     ("/api/v1/search?q=delivery", SEARCH),
     ("/api/v1/search?q=%25orders%25&filter=DATASET&sort=UPDATE_AT&limit=3", SEARCH),
 ]
@@ -265,7 +266,7 @@ def test_every_read_has_marquezs_shape(client: TestClient) -> None:
             assert edge["destination"] == node["id"] and edge["origin"] in ids
         for edge in node["outEdges"]:
             assert edge["origin"] == node["id"] and edge["destination"] in ids
-    assert answers[READS[12][0]]["totalCount"] == len(answers[READS[12][0]]["results"])
+    assert answers[READS[13][0]]["totalCount"] == len(answers[READS[13][0]]["results"])
     everywhere = answers[READS[11][0]]
     assert [j["name"] for j in everywhere["jobs"]] == sorted(
         {e["job"]["name"] for e in demo_events()}
@@ -388,3 +389,52 @@ def test_tags_of_datasets_and_jobs(client: TestClient) -> None:
     assert get(client, "/api/v1/tags?limit=1&offset=1", TAGS)["tags"] == [
         {"name": expected[1], "description": None}
     ]
+
+
+VERSION = {
+    "type": "object",
+    "required": [
+        "id", "type", "name", "physicalName", "createdAt", "version", "namespace", "sourceName",
+        "fields", "description", "createdByRun",
+    ],
+    "properties": {
+        "id": VERSION_ID,
+        "createdAt": TIME,
+        "version": STR,
+        "fields": {"type": "array", "items": FIELD},
+        "createdByRun": {"anyOf": [RUN, {"type": "null"}]},
+    },
+}  # fmt: skip
+
+
+def test_dataset_versions_keep_their_schema(client: TestClient) -> None:
+    writes = [  # (run id, time, schema): each COMPLETE writes a new version of s3://lake/v
+        ("3f5e2d8a-1b1c-4d8e-9a55-0c2f8b7e6a21", "2026-01-05T08:00:00Z", ["a", "b"]),
+        ("3f5e2d8a-1b1c-4d8e-9a55-0c2f8b7e6a22", "2026-01-05T09:00:00Z", ["a", "c"]),
+    ]
+    for run_id, at, schema in writes:
+        fields = [{"name": f, "type": "STRING"} for f in schema]
+        event = {
+            "eventType": "COMPLETE",
+            "eventTime": at,
+            "run": {"runId": run_id},
+            "job": {"namespace": "spark", "name": "versioned"},
+            "outputs": [
+                {"namespace": "s3://lake", "name": "v", "facets": {"schema": {"fields": fields}}}
+            ],
+            "producer": "https://example.com/test",
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json",
+        }
+        assert client.post("/api/v1/lineage", json=event).status_code == 201
+    fed(client)
+    base = f"/api/v1/namespaces/{quote('s3://lake', safe='')}/datasets/v/versions"
+    listed = get(client, base, page_of("versions", VERSION))
+    newest_first = list(reversed(writes))
+    assert listed["totalCount"] == len(writes)
+    for version, (run_id, _, schema) in zip(listed["versions"], newest_first, strict=True):
+        assert version["createdByRun"]["id"] == run_id
+        assert [f["name"] for f in version["fields"]] == schema
+        one = get(client, f"{base}/{quote(version['version'], safe='')}", VERSION)
+        assert one == version
+    body = get(client, f"{base}/nope", ERROR, 404)
+    assert body["message"] == "Dataset version 'nope' not found."
