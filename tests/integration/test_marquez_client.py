@@ -194,6 +194,13 @@ def test_marquez_python_reads_namespaces_datasets_jobs_runs(
     menus = ok(py, url, "get_dataset", NS, "public.menus")
     assert menus["id"] == {"namespace": NS, "name": "public.menus"}
     assert [f["name"] for f in menus["fields"]] == schema_of(events, "public.menus")
+    versions = ok(py, url, "list_dataset_versions", NS, "public.menus")["versions"]
+    writers = {
+        e["run"]["runId"]
+        for e in events
+        if any(d["name"] == "public.menus" for d in e.get("outputs") or [])
+    }
+    assert {v["createdByRun"]["id"] for v in versions} == writers  # no version facet: one a run
 
     jobs = ok(py, url, "list_jobs", NS, limit=100)
     assert {j["name"] for j in jobs["jobs"]} == set(io) and jobs["totalCount"] == len(io)
