@@ -46,6 +46,9 @@ def table_status(service: ServiceProcess) -> dict[str, Any]:
     return response.json()
 
 
+DEMO = 1  # the demo's own logged decision, loan-42 (ingest/demo.py)
+
+
 def wait_for(service: ServiceProcess, stored: int, parked: int, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     status = table_status(service)
@@ -77,7 +80,7 @@ def test_ten_thousand_decisions_over_http(service_factory: Callable[..., Service
     again = post(service, decisions[:BATCH])
     assert (again.status_code, again.json()["duplicate"]) == (200, True)
 
-    wait_for(service, stored=9_998, parked=1)
+    wait_for(service, stored=9_998 + DEMO, parked=1)
     parked = httpx.get(f"{service.url}/api/v1/decisions/loan-001234", timeout=10).json()
     assert parked["status"] == "parked"
     assert parked["reason"] == "decision_point: unknown DecisionPoint nowhere"
@@ -103,7 +106,8 @@ def test_ten_thousand_decisions_over_http(service_factory: Callable[..., Service
              name: "credit-risk", version: "3"}, first: 2) {
              nodes { decisionId } pageInfo { hasNextPage endCursor } } }"""
     )["decisions"]
-    assert [n["decisionId"] for n in page["nodes"]] == ["loan-000000", "loan-000003"]
+    # the demo's loan-42 (2026-01-05, naming version 3) comes first in time
+    assert [n["decisionId"] for n in page["nodes"]] == ["loan-42", "loan-000000"]
     assert page["pageInfo"]["hasNextPage"]
     lineage = service.graphql(
         """{ decisionLineage(ref: {kind: Decision, decisionId: "loan-000042"}) {
@@ -148,14 +152,14 @@ def test_acknowledged_decisions_survive_kill_9(
 ) -> None:
     service = service_factory(LKG_DEMO="1").start()
     assert post(service, [decision(i) for i in range(2_000)]).status_code == 201
-    wait_for(service, stored=2_000, parked=0)
+    wait_for(service, stored=2_000 + DEMO, parked=0)
     # acknowledged, then the process dies before (or while) projecting it
     assert post(service, [decision(i) for i in range(2_000, 3_000)]).status_code == 201
     service.kill()
     service.start()
     # the rebuild at start projects before the demo graph is back: those wait parked, and the
     # projection's retry stores them once the decision point is known again
-    wait_for(service, stored=3_000, parked=0)
+    wait_for(service, stored=3_000 + DEMO, parked=0)
     for i in (0, 1_999, 2_000, 2_999):
         found = httpx.get(f"{service.url}/api/v1/decisions/loan-{i:06d}", timeout=10)
         assert found.json()["status"] == "stored"

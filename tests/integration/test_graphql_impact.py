@@ -3,6 +3,7 @@ changes?" — answered on the demo graph, compared with the answer worked out by
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,6 +64,11 @@ EXPECTED = [
 @pytest.fixture
 def client(store: GraphStore, tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(create_app(Settings(demo=True, data_dir=tmp_path), store=store)) as c:
+        # the demo is in the log: on Neo4j the projector writes it after the start
+        deadline = time.monotonic() + 60
+        while gql(c, "{ ingestStatus { lag } }")["data"]["ingestStatus"]["lag"]:
+            assert time.monotonic() < deadline, "the demo was not projected"
+            time.sleep(0.1)
         yield c
 
 
