@@ -61,12 +61,39 @@ def test_every_error_is_named_and_secrets_are_not_repeated(monkeypatch: pytest.M
     assert "12345" not in line
 
 
-def test_env_names_follow_the_settings_own_aliases() -> None:
-    """The name printed is one that sets the value: the prefix, or a field's first alias."""
+def _probe(default: object) -> tuple[str, object] | None:
+    """A value other than the default, as the environment spells it and as the setting holds it."""
+    if isinstance(default, bool):
+        return str(not default).lower(), not default
+    if isinstance(default, int | float):
+        return str(default + 1), default + 1
+    if isinstance(default, Path):
+        return "/tmp/probe-dir", Path("/tmp/probe-dir")
+    if isinstance(default, str) or default is None:
+        return "probe-value", "probe-value"
+    return None  # a secret: its value is never printed anyway
+
+
+def test_the_name_printed_is_the_variable_that_sets_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each setting's printed name, set in the environment, changes that setting (checked by
+    setting it, not by re-deriving the name)."""
+    checked = 0
     for field, info in Settings.model_fields.items():
-        name = env_name(field)
-        aliases = getattr(info.validation_alias, "choices", None)
-        assert name == (aliases[0] if aliases else f"LKG_{field.upper()}")
+        probe = _probe(info.default)
+        if probe is None:
+            continue
+        text, held = probe
+        with monkeypatch.context() as patch:
+            patch.setenv(env_name(field), text)
+            try:
+                value = getattr(Settings(), field)
+            except ValidationError:  # not a value this setting takes (a Literal, a rate)
+                continue
+        assert value == held, (field, env_name(field), value)
+        checked += 1
+    assert checked >= len(Settings.model_fields) // 2  # most settings were probed
     assert env_name("NEO4J_USER") == "NEO4J_USER"  # pydantic reports aliased fields by alias
 
 
