@@ -201,18 +201,24 @@ def _each_way_query(out: frozenset[EdgeKind], in_: frozenset[EdgeKind]) -> Liter
     )
 
 
-# The walk, one statement (`Neo4jStore.reach`): a breadth-first search over (node, walk state)
-# pairs, one CALL per level (Cypher has no loop), each pair walked once. `$moves`, keyed
-# "state|way|KIND", gives the states a move reaches; a pair follows only the moves of its state,
-# and the edges it read are kept, so each edge comes back once per pair that reads it and the
-# last level's pairs read theirs without going further. `seen` holds "elementId|state" strings:
-# Neo4j caches `IN` over a list of strings (a list of [node, state] pairs was compared element
-# by element: 8,074 checks against 8,074 pairs took 7.7 s, the strings 0.28 s).
+# The walk (`Neo4jStore.reach`): a breadth-first search over (node, walk state) pairs, each pair
+# walked once, `REACH_CHUNK` levels per statement (Cypher has no loop: one CALL per level).
+# `$moves`, keyed "state|way|KIND", gives the states a move reaches; a pair follows only the
+# moves of its state, and the edges it read are kept, so each edge comes back once per pair that
+# reads it. A statement reads `$levels` frontiers and hands back the pairs the last one found
+# (`pending`: the next statement's frontier, dropped unread after the walk's last level) and the
+# marks it added to `$seen`.
+# Why chunks: unrolled to the whole depth, the statement's plan took 21 s to compile at depth 10
+# on a loaded machine (7 s at depth 2), once for every depth asked, and a first impact timed out
+# at 30 s. Now one plan per set of kinds, compiled once; a walk costs ceil(depth / REACH_CHUNK)
+# round trips. `seen` holds "key|state" strings: Neo4j caches `IN` over a list of strings (a list
+# of [node, state] pairs was compared element by element: 8,074 checks against 8,074 pairs took
+# 7.7 s, the strings 0.28 s). The answer is one row: a row per edge cost a driver message each.
+REACH_CHUNK = 5
 _REACH_START: LiteralString = (
-    "UNWIND $ids AS id MATCH (s:Node {key: id}) USING INDEX s:Node(key) "
-    "WITH collect(DISTINCT s) AS starts "
-    "WITH [s IN starts | [s, $start]] AS frontier, "
-    "[s IN starts | elementId(s) + '|' + $start] AS seen, starts AS nodes, [] AS edges "
+    "UNWIND $frontier AS f MATCH (s:Node {key: f[0]}) USING INDEX s:Node(key) "
+    "WITH collect([s, f[1]]) AS frontier "
+    "WITH frontier, $seen AS seen, [] AS nodes, [] AS edges, [] AS pending "
 )
 _REACH_LEVEL: LiteralString = (
     "CALL (frontier, seen) {{ "
@@ -220,28 +226,19 @@ _REACH_LEVEL: LiteralString = (
     "WITH collect([r, out]) AS read, collect([b, nexts]) AS hops "
     "CALL (hops, seen) {{ "
     "UNWIND hops AS h UNWIND h[1] AS t WITH DISTINCT h[0] AS b, t "
-    "WITH b, t, elementId(b) + '|' + t AS mark WHERE NOT mark IN seen "
-    "RETURN collect([b, t]) AS next, collect(mark) AS marks, collect(b) AS found }} "
-    "RETURN read, next, marks, found }} "
-    # past $cap pairs, more than $limit nodes: stop walking (the answer will be None)
-    "WITH CASE WHEN size(seen) > $cap THEN [] ELSE next END AS frontier, seen + marks AS seen, "
-    "nodes + found AS nodes, edges + read AS edges "
+    "WITH b, t, b.key + '|' + t AS mark WHERE NOT mark IN seen "
+    "RETURN collect([b, t]) AS next, collect(mark) AS marks }} "
+    "RETURN read, next, marks }} "
+    # the last level asked, or past $cap pairs (more than $limit nodes: the answer will be None)
+    "WITH CASE WHEN $levels <= {level} OR size(seen) + size(marks) > $cap THEN [] ELSE next END "
+    "AS frontier, CASE WHEN $levels = {level} THEN next ELSE pending END AS pending, "
+    "seen + marks AS seen, nodes + [f IN frontier | f[0].key] AS nodes, edges + read AS edges "
 )
-_REACH_LAST: LiteralString = (
-    "CALL (frontier) {{ "
-    "UNWIND frontier AS f WITH f[0] AS a, f[1] AS st CALL (a, st) {{ {moves} }} "
-    "RETURN collect([r, out]) AS read }} "
-    "WITH nodes, edges + read AS edges "
-    "CALL (nodes) { UNWIND nodes AS n RETURN collect(DISTINCT n) AS covers } "
-    "WITH covers AS nodes, edges "
-    "CALL (nodes, edges) { "
-    "RETURN size(nodes) AS covered, "
-    "CASE WHEN size(nodes) <= $limit THEN [n IN nodes | n.key] END AS keys, null AS r, null AS out "
-    "UNION ALL "
-    "UNWIND CASE WHEN size(nodes) <= $limit THEN edges ELSE [] END AS e "
-    "WITH DISTINCT e[0] AS r, e[1] AS out RETURN null AS covered, null AS keys, r, out } "
-    "RETURN covered, keys, startNode(r).key AS src, type(r) AS kind, endNode(r).key AS dst, "
-    "properties(r) AS p, out"
+_REACH_END: LiteralString = (
+    "CALL (edges) { UNWIND edges AS e WITH DISTINCT e[0] AS r, e[1] AS out "
+    "RETURN collect([startNode(r).key, type(r), endNode(r).key, properties(r), out]) AS found } "
+    "RETURN nodes, found, [p IN pending | [p[0].key, p[1]]] AS pending, "
+    "seen[size($seen)..] AS marks"
 )
 
 
@@ -255,9 +252,9 @@ _PASSES: LiteralString = (
 
 
 @lru_cache(maxsize=64)
-def _reach_query(depth: int, out: frozenset[EdgeKind], in_: frozenset[EdgeKind]) -> LiteralString:
-    """The walk to `depth` over these kinds (`depth` an int from 1 to 25, the kinds from the
-    enum: nothing else is put into the text). PROFILE: tests/integration/test_neo4j_walk_oracle.py
+def _reach_query(out: frozenset[EdgeKind], in_: frozenset[EdgeKind]) -> LiteralString:
+    """`REACH_CHUNK` levels of the walk over these kinds (the kinds from the enum, the levels
+    ints: nothing else is put into the text). PROFILE: tests/integration/test_neo4j_walk_oracle.py
     (a lattice of 2^40 paths reads each relationship once per walk state)."""
     moves = []
     for arrow, kinds, way, is_out in (
@@ -272,12 +269,10 @@ def _reach_query(depth: int, out: frozenset[EdgeKind], in_: frozenset[EdgeKind])
                 f"WHERE size(nexts) > 0 RETURN r, b, {is_out} AS out, nexts"
             )
     walk = " UNION ALL ".join(moves)
-    return cast(
-        LiteralString,
-        _REACH_START
-        + _REACH_LEVEL.format(moves=walk) * (int(depth) - 1)
-        + _REACH_LAST.replace("{{", "{").replace("}}", "}").replace("{moves}", walk, 1),
+    levels = "".join(
+        _REACH_LEVEL.format(moves=walk, level=level) for level in range(1, REACH_CHUNK + 1)
     )
+    return cast(LiteralString, _REACH_START + levels + _REACH_END)
 
 
 def _move(then: str, test: EdgeTest | None) -> dict[str, Any]:
@@ -293,11 +288,11 @@ def reach_statement(
     moves: Moves,
     *,
     start_state: str,
-    max_depth: int,
     as_of: str | None,
     limit: int,
 ) -> tuple[LiteralString, dict[str, Any]]:
-    """`Neo4jStore.reach`'s statement and its parameters (the plan tests PROFILE it)."""
+    """`Neo4jStore.reach`'s statement and the parameters every chunk of one walk shares (each
+    chunk adds `frontier`, `seen` and `levels`; the plan tests PROFILE it)."""
     out = frozenset(EdgeKind(kind) for (_, way, kind) in moves if way is Direction.OUT)
     in_ = frozenset(EdgeKind(kind) for (_, way, kind) in moves if way is Direction.IN)
     keyed = {
@@ -309,15 +304,12 @@ def reach_statement(
     states = {start_state, *(s for s, _, _ in moves)}
     states.update(then for thens in moves.values() for then, _ in thens)
     params = {
-        "ids": list(dict.fromkeys(start_ids)),
-        "start": start_state,
         "moves": keyed,
         "as_of": as_of,
-        "limit": limit,
         # more pairs than this means more than `limit` nodes: stop walking, the answer is None
         "cap": limit * len(states),
     }
-    return _reach_query(max_depth, out, in_), params
+    return _reach_query(out, in_), params
 
 
 _SEARCH: LiteralString = (
@@ -720,25 +712,28 @@ class Neo4jStore(GraphStore):
         if not start_ids or not moves:
             return Neighborhood.of(start_ids, ())  # nothing to follow from them
         query, params = reach_statement(
-            start_ids,
-            moves,
-            start_state=start_state,
-            max_depth=max_depth,
-            as_of=as_of,
-            limit=limit,
+            start_ids, moves, start_state=start_state, as_of=as_of, limit=limit
         )
-        rows = self._read(query, **params)
-        head = next(r for r in rows if r["covered"] is not None)
-        if head["keys"] is None:
-            return None
+        starts = list(dict.fromkeys(start_ids))
+        frontier = [[key, start_state] for key in starts]
+        seen = [f"{key}|{start_state}" for key in starts]
+        covered = dict.fromkeys(starts)  # a start the store lacks has no edges: covered too
         found: dict[tuple[EdgeId, Direction], Record] = {}
-        for r in rows:
-            if r["p"] is not None:
-                way = Direction.OUT if r["out"] else Direction.IN
-                found[(r["src"], r["kind"], r["dst"], r["p"]["disc"]), way] = r["p"]
+        left = max_depth
+        while left > 0 and frontier:
+            levels = min(REACH_CHUNK, left)
+            row = self._read(query, **params, frontier=frontier, seen=seen, levels=levels)[0]
+            seen += row["marks"]
+            if len(seen) > params["cap"]:
+                return None
+            covered.update(dict.fromkeys(row["nodes"]))
+            for src, kind, dst, p, out in row["found"]:
+                found[(src, kind, dst, p["disc"]), Direction.OUT if out else Direction.IN] = p
+            frontier, left = row["pending"], left - levels
+        if len(covered) > limit:
+            return None
         return Neighborhood.of(
-            [*start_ids, *head["keys"]],  # a start the store lacks has no edges: covered too
-            ((StoredEdge.from_record(e, p), w) for (e, w), p in found.items()),
+            covered, ((StoredEdge.from_record(e, p), w) for (e, w), p in found.items())
         )
 
     def search(
