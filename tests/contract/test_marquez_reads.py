@@ -10,6 +10,7 @@ of each."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -231,3 +232,33 @@ def test_node_ids_split_like_marquez() -> None:
     assert parse("dataset:food_delivery:public.menus").parts == ("food_delivery", "public.menus")
     assert parse("datasetField:s3://bucket:path/x:col").parts == ("s3://bucket", "path/x", "col")
     assert parse("job:airflow:dag.task").parts == ("airflow", "dag.task")
+
+
+@SETTINGS
+@given(estates(), st.integers(1, 4), st.sampled_from(["t", "T1", "s.t_", "%0", "job"]))
+def test_lists_and_search_are_the_oracles(
+    store: GraphStore, estate: Estate, size: int, q: str
+) -> None:
+    load(store, estate)
+    datasets = sorted({d for ins, outs in estate.jobs.values() for d in (*ins, *outs)})
+    for kind, ns, want, ask in [
+        ("datasets", NS, datasets, marquez.datasets),
+        ("jobs", JOB_NS, sorted(estate.jobs), marquez.jobs),
+    ]:
+        if not want:  # nothing in that namespace: Marquez's 404
+            with pytest.raises(NotFound, match="Namespace"):
+                ask(store, ns, size, 0)
+            continue
+        got: list[str] = []
+        for offset in range(0, len(want) + size, size):
+            page = ask(store, ns, size, offset)
+            assert page.total == len(want), kind
+            got += [item["name"] for item in page.items]
+        assert got == want, kind
+    # q as SQL's ILIKE '%q%' reads it, by a regex made here
+    pattern = "".join("." if c == "_" else ".*" if c == "%" else re.escape(c) for c in q)
+    names = [*datasets, *estate.jobs]
+    expected = sorted(n for n in names if re.search(pattern, n, re.IGNORECASE))
+    found = marquez.search(store, q, limit=marquez.MAX_LIMIT)
+    assert sorted(r["name"] for r in found["results"]) == expected
+    assert found["totalCount"] == len(expected)
