@@ -9,7 +9,8 @@ CLI answers on the same data dir as the service. Each part takes its source's ow
 - OpenLineage: the job `airflow/marts.daily_revenue` reading `shop.public.orders` and writing
   `analytics.marts.daily_revenue`, with schemas, column lineage, descriptions and ownership facets
   (ingest/intake.py, validated as if POSTed);
-- the catalog: people, teams, KPIs and the decision point (ingest/catalog/);
+- the catalog: people, teams, KPIs, the decision point and who owns the training job
+  (ingest/catalog/);
 - Feast: the feature view `risk/customer_spend` and the service `risk/credit_risk` selecting its
   feature (ingest/feast/);
 - MLflow: the model `credit-risk`, version 3 (champion) and the training run that read one
@@ -27,11 +28,19 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from lineage_kg.graph.model import NodeKey, NodeKind
 from lineage_kg.graph.mutations import MutationBatch
 from lineage_kg.ingest.catalog.kpis import catalog_kpis
-from lineage_kg.ingest.catalog.mapping import DECISION_POINT, DEPLOYMENT_KIND, KPI, PERSON, TEAM
+from lineage_kg.ingest.catalog.mapping import (
+    DECISION_POINT,
+    DEPLOYMENT_KIND,
+    KPI,
+    OWNERSHIP,
+    PERSON,
+    TEAM,
+)
 from lineage_kg.ingest.catalog.owners import catalog_owners
-from lineage_kg.ingest.catalog.records import Deployment
+from lineage_kg.ingest.catalog.records import Deployment, OwnershipRecord
 from lineage_kg.ingest.decisions.records import Decision, decision_event, validate_items
 from lineage_kg.ingest.eventlog import EventLog, LogEntry, NewEvent
 from lineage_kg.ingest.feast.records import FeatureServiceRecord, FeatureViewRecord
@@ -52,6 +61,7 @@ PLATFORM, ML = "team:data-platform", "team:ml-risk"
 ALICE = "alice@example.com"
 PROJECT, VIEW, FEATURE, SERVICE = "risk", "customer_spend", "total_spend", "credit_risk"
 MODEL, VERSION, TRAINING_RUN = "credit-risk", "3", "train-credit-risk-3"
+EXPERIMENT = "credit-risk-training"  # MLflow's experiment: the training runs' Job
 DECISION_POINT_NAME, DECISION_ID = "loan-approval", "loan-42"
 
 RUN_AT = "2026-01-05T06:00:00Z"  # the mart's nightly run
@@ -157,6 +167,12 @@ def catalog_records(report: SyncReport) -> list[SourceRecord]:
     points = [("demo decision_points[0]", point)]
     owners, people_bodies, team_bodies = catalog_owners(people, teams, report)
     kpi_bodies, point_bodies = catalog_kpis(kpis, points, owners.aliases, report)
+    # `assign: [{pattern: "mlflow/credit-risk-*", kinds: [Job], owners: [team:ml-risk]}]` as
+    # the sync logs it once the pattern matches the training job (ingest/catalog/patterns.py)
+    training = NodeKey.of(NodeKind.JOB, namespace="mlflow", name=EXPERIMENT)
+    owned = OwnershipRecord(
+        asset=training.id, owners=[ML], type="technical", pattern="mlflow/credit-risk-*"
+    ).model_dump(mode="json")
     return [
         SourceRecord(kind, CATALOG_AT, body)
         for kind, bodies in (
@@ -164,6 +180,7 @@ def catalog_records(report: SyncReport) -> list[SourceRecord]:
             (TEAM, team_bodies),
             (KPI, kpi_bodies),
             (DECISION_POINT, point_bodies),
+            (OWNERSHIP, [owned]),
         )
         for body in bodies
     ]
@@ -230,7 +247,7 @@ def mlflow_records() -> list[SourceRecord]:
         run_id=TRAINING_RUN,
         run_name=TRAINING_RUN,
         experiment_id="1",
-        experiment_name=f"{MODEL}-training",
+        experiment_name=EXPERIMENT,
         status="FINISHED",
         start_ms=TRAINED_MS,
         end_ms=TRAINED_MS + 1_800_000,
