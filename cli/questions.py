@@ -28,7 +28,7 @@ import typer
 from lineage_kg.cli import render as show
 from lineage_kg.cli.common import BAD_INPUT, FAILURE, NOT_FOUND, err
 from lineage_kg.cli.export import ExportFormat, render
-from lineage_kg.cli.remote import KEY_ENV, Remote, RemoteFailure, UrlOpt
+from lineage_kg.cli.remote import KEY_ENV, URL_ENV, Remote, RemoteFailure, UrlOpt
 from lineage_kg.graph.errors import InvalidArgument, NotFound
 from lineage_kg.graph.model import KEY_FIELDS, NodeKey, NodeKind
 from lineage_kg.graph.sides.history import EntryType
@@ -150,6 +150,12 @@ def workspace() -> Iterator[Workspace]:
         if status is not None and status.parked:
             err.print(
                 f"[yellow]{status.parked} logged event(s) could not be projected (parked)[/yellow]"
+            )
+        if runtime.log.last_seq() == 0:  # say why every answer will be "not found"
+            err.print(
+                f"[yellow]the event log in {runtime.settings.data_dir} is empty: ingest first, "
+                f"or ask a running service with --url URL (or {URL_ENV})[/yellow]",
+                soft_wrap=True,
             )
         yield Workspace(runtime.store, runtime.log, runtime.decisions)
 

@@ -220,3 +220,12 @@ def test_stats_are_the_same_locally_and_remotely(
     assert remote == local
     if "--json" in args:
         assert json.loads(local)["nodes"]["KPI"] == 2  # the demo's, not an empty graph
+
+
+def test_an_empty_local_log_says_where_else_to_ask(tmp_path: Path) -> None:
+    """§3: "not found" with no hint — a local command on an empty data dir says why."""
+    env = {"LKG_DATA_DIR": str(tmp_path), "NEO4J_URI": "", "LKG_DEMO": None, "LKG_URL": None}
+    result = CliRunner().invoke(app, ["trace", "loan-42"], env=env)
+    assert result.exit_code == 3
+    assert "is empty" in result.stderr and "--url" in result.stderr
+    assert "not found" in result.stderr.splitlines()[-1]
