@@ -8,6 +8,7 @@ GraphiQL, the IDE a browser gets at GET /graphql, is built and served the same w
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -20,8 +21,10 @@ STATIC = Path(__file__).with_name("static")
 GRAPHIQL_PAGE = STATIC / "graphiql.html"
 
 
+@cache
 def graphiql_page() -> str:
-    """GraphiQL's page, linking its bundled scripts and CSS under /static (web/src/graphiql.js)."""
+    """GraphiQL's page, linking its bundled scripts and CSS under /static (web/src/graphiql.js);
+    read once, so that serving it never reads a file on the event loop."""
     return GRAPHIQL_PAGE.read_text(encoding="utf-8")
 
 
