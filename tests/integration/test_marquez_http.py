@@ -438,3 +438,17 @@ def test_dataset_versions_keep_their_schema(client: TestClient) -> None:
         assert one == version
     body = get(client, f"{base}/nope", ERROR, 404)
     assert body["message"] == "Dataset version 'nope' not found."
+
+
+def test_a_walk_past_its_bound_says_so(store: GraphStore, tmp_path: Path) -> None:
+    store.clear()
+    url = f"/api/v1/lineage?nodeId=dataset:{NS}:public.delivery_7_days&depth=20"
+    answers = {}
+    for bound in (5, 100_000):
+        settings = Settings(data_dir=tmp_path / str(bound), max_traversal_nodes=bound)
+        with TestClient(create_app(settings, store=store)) as c:
+            answer = fed(c).get(url)
+            answers[bound] = (answer.headers.get("X-Lineage-KG-Truncated"), answer.json()["graph"])
+    (cut, few), (whole, every) = answers[5], answers[100_000]
+    assert (cut, whole) == ("true", None)
+    assert {n["id"] for n in few} < {n["id"] for n in every}
