@@ -47,7 +47,7 @@ def test_gzipped_ndjson_with_a_broken_line(tmp_path: Path) -> None:
 
 def test_missing_file_is_an_error(tmp_path: Path) -> None:
     result = run(tmp_path, str(tmp_path / "nope.json"))
-    assert result.exit_code == 1 and "not found" in result.output
+    assert result.exit_code == 2 and "not found" in result.output  # bad input: docs/cli.md
 
 
 @pytest.mark.neo4j
