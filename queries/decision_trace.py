@@ -26,16 +26,17 @@ from lineage_kg.graph.store import GraphStore
 from lineage_kg.graph.timefmt import canonical_time
 from lineage_kg.queries.arguments import MAX_DEPTH, check_depth, time_arg
 from lineage_kg.queries.assets import (
+    ASSET_KINDS,
     FAILED_STATES,
-    assets_of,
+    PART_OF,
     events,
     node_ref,
-    ownerships,
     run_ended,
     run_started,
 )
 from lineage_kg.queries.decisions import Resolution, resolve
 from lineage_kg.queries.deployments import serves_at
+from lineage_kg.queries.impact import canonical_owners
 from lineage_kg.queries.traversal import Step, traverse
 
 if TYPE_CHECKING:
@@ -302,10 +303,12 @@ def _data_chain(
     current at the read, a choice made per read from times, not an edge to follow."""
     seen = {s.node.id for s in top}
     known = {s.node.id: s.node for s in top}  # every node of the trace: a read's reader
+    # every node read so far (a level's writers are often its next steps): read once per trace
+    fetched = dict(known)
     frontier, steps, sources = top, [], []
     while frontier:
         distance = frontier[0].distance + 1
-        links = _upstream_links(store, frontier, known, as_of)
+        links = _upstream_links(store, frontier, known, fetched, as_of)
         fed = {link.via for link in links}
         # where the known chain ends: data-chain nodes with nothing upstream of them
         sources += [
@@ -326,7 +329,9 @@ def _data_chain(
         if cut:  # keep a deterministic part of the level: by node id
             fresh = {k: fresh[k] for k in sorted(fresh)[:room]}
         seen.update(fresh)
-        nodes = {n.id: n for n in store.get_nodes(sorted(fresh))}
+        if unread := [k for k in sorted(fresh) if k not in fetched]:
+            fetched.update((n.id, n) for n in store.get_nodes(unread))
+        nodes = fetched
         level = [
             TraceStep(
                 link.kind,
@@ -358,14 +363,30 @@ def _upstream_links(
     store: GraphStore,
     frontier: list[TraceStep],
     known: dict[str, StoredNode],
+    fetched: dict[str, StoredNode],
     as_of: str | None,
 ) -> list[_Link]:
+    """The level's links upstream, in three reads at most whatever it needs resolved: the chain
+    edges with the frontier versions' datasets (HAS_VERSION, for versions no known run wrote),
+    then the writes of every dataset either resolution needs, in one `_writes_of`."""
     ids = [s.node.id for s in frontier]
     order = {node_id: i for i, node_id in enumerate(ids)}
-    edges = store.neighbors(ids, Direction.IN, _CHAIN_EDGES, as_of)
+    read = store.neighbors(ids, Direction.IN, (*_CHAIN_EDGES, E.HAS_VERSION), as_of)
+    edges = [e for e in read if e.key.kind is not E.HAS_VERSION]
+    # sorted by edge id, the last wins (as a read of these versions alone answered)
+    dataset_of = {e.key.dst.id: e.key.src.id for e in read if e.key.kind is E.HAS_VERSION}
     edges.sort(key=lambda e: (order[e.key.dst.id], e.key.id))
     whole = [e for e in edges if e.key.kind is E.READ_BY and e.key.src.kind is K.DATASET]
-    resolved = _resolve_reads(store, whole, known, as_of)
+    written = {e.key.dst.id for e in edges if e.key.kind is E.WROTE}
+    unwritten = [
+        s
+        for s in frontier
+        if s.kind is StepKind.DATASET_VERSION and s.node.id not in written and s.via in known
+    ]
+    needed = {e.key.src.id for e in whole}
+    needed.update(dataset_of[s.node.id] for s in unwritten if s.node.id in dataset_of)
+    writes = _writes_of(store, sorted(needed), as_of, fetched) if needed else {}
+    resolved = _resolve_reads(whole, known, writes)
     links: list[_Link] = []
     for edge in edges:
         src, via = edge.key.src, edge.key.dst.id
@@ -377,13 +398,7 @@ def _upstream_links(
             links.append(_Link(src.id, StepKind.DATASET_VERSION, via, edge))
         else:
             links.append(resolved[edge.key.id])
-    written = {e.key.dst.id for e in edges if e.key.kind is E.WROTE}
-    unwritten = [
-        s
-        for s in frontier
-        if s.kind is StepKind.DATASET_VERSION and s.node.id not in written and s.via in known
-    ]
-    return links + _resolve_writers(store, unwritten, known, as_of)
+    return links + _resolve_writers(unwritten, known, dataset_of, writes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,14 +410,18 @@ class _Write:
 
 
 def _writes_of(
-    store: GraphStore, datasets: list[str], as_of: str | None
+    store: GraphStore, datasets: list[str], as_of: str | None, fetched: dict[str, StoredNode]
 ) -> dict[str, list[_Write]]:
-    """dataset id -> the writes of its versions by runs that did not fail or abort."""
+    """dataset id -> the writes of its versions by runs that did not fail or abort. (A version's
+    key holds its dataset's: one dataset per version, whichever others are asked with it.) The
+    writers read go into `fetched`."""
     versions: dict[str, str] = {}
     for edge in store.neighbors(datasets, Direction.OUT, [E.HAS_VERSION], as_of):
         versions[edge.key.dst.id] = edge.key.src.id
     wrote = store.neighbors(sorted(versions), Direction.IN, [E.WROTE], as_of)
-    writers = {n.id: n for n in store.get_nodes(sorted({e.key.src.id for e in wrote}))}
+    if unread := sorted({e.key.src.id for e in wrote} - fetched.keys()):
+        fetched.update((n.id, n) for n in store.get_nodes(unread))
+    writers = fetched
     writes: dict[str, list[_Write]] = {}
     for edge in wrote:
         writer = writers[edge.key.src.id]
@@ -421,27 +440,20 @@ def _latest_before(writes: list[_Write], read_at: str) -> _Write | None:
 
 
 def _resolve_reads(
-    store: GraphStore,
     reads: list[StoredEdge],
     readers: dict[str, StoredNode],
-    as_of: str | None,
+    writes: dict[str, list[_Write]],
 ) -> dict[tuple[str, str, str, str], _Link]:
     """A run read a Dataset with no version named: take the version of that dataset written
     last at or before the run started. A write's time is its run's end (the data is there once
     the run has finished), else its start, else when the WROTE edge was first seen; runs that
     failed or aborted are not taken as having written what others read."""
-    if not reads:
-        return {}
-    datasets = sorted({e.key.src.id for e in reads})
-    writes = _writes_of(store, datasets, as_of)
-    dataset_nodes = {n.id: n for n in store.get_nodes(datasets)}
-
     found: dict[tuple[str, str, str, str], _Link] = {}
     for read in reads:
-        reader, dataset = readers[read.key.dst.id], dataset_nodes[read.key.src.id]
+        reader, dataset = readers[read.key.dst.id], read.key.src  # its key: id and display
         read_at = run_started(reader)
         latest = _latest_before(writes.get(dataset.id, []), read_at)
-        what = f"read {dataset.key.display} without a version"
+        what = f"read {dataset.display} without a version"
         if latest is not None:
             detail = (
                 f"{what}: resolved to the version written by run {latest.writer.key.parts[0]} "
@@ -465,24 +477,16 @@ def _resolve_reads(
 
 
 def _resolve_writers(
-    store: GraphStore,
     unwritten: list[TraceStep],
     known: dict[str, StoredNode],
-    as_of: str | None,
+    dataset_of: dict[str, str],
+    writes: dict[str, list[_Write]],
 ) -> list[_Link]:
     """A version read by a run but written by no run the graph knows (named by another system:
     an MLflow dataset digest, a Delta version the producer did not report): its writer is taken
     by time — the newest successful run that wrote the same dataset at or before the reader
     started — so the trace goes on upstream through that run's inputs instead of ending at a
     "source" that a known job wrote."""
-    if not unwritten:
-        return []
-    ids = sorted({s.node.id for s in unwritten})
-    dataset_of = {
-        e.key.dst.id: e.key.src.id
-        for e in store.neighbors(ids, Direction.IN, [E.HAS_VERSION], as_of)
-    }
-    writes = _writes_of(store, sorted(set(dataset_of.values())), as_of)
     links = []
     for step in unwritten:
         dataset = dataset_of.get(step.node.id)
@@ -556,15 +560,43 @@ def _feature_chain(
 
 
 def _with_owners(store: GraphStore, trace: DecisionTrace, as_of: str | None) -> DecisionTrace:
-    """Owners of each step's node and of the asset it belongs to, in a few batched reads."""
+    """Owners of each step's node and of the asset it belongs to (queries/assets.py's model: a
+    part is its asset's, an alias counts as the owner it is an alias of), in three reads at
+    most: the parts' asset edges with the nodes' own OWNS edges (one read, both ways), the OWNS
+    edges of assets not in the trace, the owners' aliases. (`assets_of` then `ownerships` took
+    five: only the owners' ids are shown, so their nodes are not read.)"""
     nodes = [s.node for s in trace.steps]
-    asset_of = assets_of(store, nodes, as_of)
-    owns = ownerships(store, [*(n.id for n in nodes), *asset_of.values()], as_of)
+    ids = sorted({n.id for n in nodes})
+    asset_of = {n.id: n.id for n in nodes if n.key.kind in ASSET_KINDS}
+    part_way = {
+        n.id: PART_OF[n.key.kind][1]
+        for n in nodes
+        if n.key.kind not in ASSET_KINDS and n.key.kind in PART_OF
+    }
+    part_kinds = {way: {k for k, w in PART_OF.values() if w is way} for way in Direction}
+    ways = {
+        Direction.IN: [*part_kinds[Direction.IN], E.OWNS],
+        Direction.OUT: part_kinds[Direction.OUT],
+    }
+    read = sorted(store.neighbors_each_way(ids, ways, as_of), key=lambda f: f[0].key.id)
+    owns = [e for e, way in read if way is Direction.IN and e.key.kind is E.OWNS]
+    # sorted by edge id: a part with two assets (rare) gets the first, as `assets_of` does
+    for edge, way in read:
+        src, dst = edge.key.src.id, edge.key.dst.id
+        part, asset = (dst, src) if way is Direction.IN else (src, dst)
+        if edge.key.kind in part_kinds[way] and part_way.get(part) is way:
+            asset_of.setdefault(part, asset)
+    if others := sorted(set(asset_of.values()) - set(ids)):
+        owns += store.neighbors(others, Direction.IN, [E.OWNS], as_of)
+    canonical = canonical_owners(store, (e.key.src.id for e in owns), as_of)
+    held: dict[str, set[str]] = {}
+    for edge in owns:
+        owner = NodeKey.from_id(canonical[edge.key.src.id])
+        held.setdefault(edge.key.dst.id, set()).add(owner.parts[0])
 
     def owned(step: TraceStep) -> TraceStep:
-        ids = {step.node.id, asset_of.get(step.node.id, step.node.id)}
-        holders = sorted({o.owner_id for i in ids for o in owns.get(i, [])})
-        return replace(step, owners=tuple(holders))
+        at = {step.node.id, asset_of.get(step.node.id, step.node.id)}
+        return replace(step, owners=tuple(sorted(set().union(*(held.get(i, ()) for i in at)))))
 
     trace.decision = owned(trace.decision) if trace.decision is not None else None
     trace.model_versions = [owned(s) for s in trace.model_versions]
