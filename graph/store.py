@@ -404,6 +404,18 @@ class GraphStore(ABC):
             for edge in self.neighbors(ids, direction, of_kinds, as_of)
         ]
 
+    def nodes_and_neighbors(
+        self,
+        node_ids: Sequence[str],
+        ids: Sequence[str],
+        kinds: Mapping[Direction, Iterable[EdgeKind]],
+        as_of: str | None = None,
+    ) -> tuple[list[StoredNode], list[tuple[StoredEdge, Direction]]]:
+        """`get_nodes(node_ids)` and `neighbors_each_way(ids, kinds, as_of)` at once: two reads a
+        question needs together (the nodes a walk reached and their OWNS edges; a level's nodes
+        and the next level's edges), in one round trip on a store that can (Neo4j)."""
+        return self.get_nodes(node_ids), self.neighbors_each_way(ids, kinds, as_of)
+
     def reach(
         self,
         start_ids: Sequence[str],

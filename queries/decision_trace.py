@@ -93,6 +93,8 @@ class DecisionTrace:
 # edges walked backwards in the data chain: version ← run (WROTE), run ← version (READ_BY),
 # model version ← run (TRAINED); each lands on one node kind, so one read per level serves all
 _CHAIN_EDGES = (E.TRAINED, E.READ_BY, E.WROTE)
+# what a level reads upstream: the chain edges, and its versions' datasets (HAS_VERSION)
+_UPSTREAM = {Direction.IN: [*_CHAIN_EDGES, E.HAS_VERSION]}
 _FEATURE_STEPS = [
     Step(E.FEEDS, Direction.IN, Certainty.EXACT),
     Step(E.SERVES_FEATURES, Direction.IN, Certainty.EXACT),
@@ -306,9 +308,10 @@ def _data_chain(
     # every node read so far (a level's writers are often its next steps): read once per trace
     fetched = dict(known)
     frontier, steps, sources = top, [], []
+    ahead: list[StoredEdge] | None = None  # the frontier's upstream edges, read with its nodes
     while frontier:
         distance = frontier[0].distance + 1
-        links = _upstream_links(store, frontier, known, fetched, as_of)
+        links = _upstream_links(store, frontier, known, fetched, as_of, ahead=ahead)
         fed = {link.via for link in links}
         # where the known chain ends: data-chain nodes with nothing upstream of them
         sources += [
@@ -329,8 +332,11 @@ def _data_chain(
         if cut:  # keep a deterministic part of the level: by node id
             fresh = {k: fresh[k] for k in sorted(fresh)[:room]}
         seen.update(fresh)
-        if unread := [k for k in sorted(fresh) if k not in fetched]:
-            fetched.update((n.id, n) for n in store.get_nodes(unread))
+        # the level's nodes and, in the same read, its upstream edges: the next level's first read
+        unread = [k for k in sorted(fresh) if k not in fetched]
+        got, read = store.nodes_and_neighbors(unread, sorted(fresh), _UPSTREAM, as_of)
+        fetched.update((n.id, n) for n in got)
+        ahead = [edge for edge, _ in read]
         nodes = fetched
         level = [
             TraceStep(
@@ -365,13 +371,19 @@ def _upstream_links(
     known: dict[str, StoredNode],
     fetched: dict[str, StoredNode],
     as_of: str | None,
+    *,
+    ahead: list[StoredEdge] | None,
 ) -> list[_Link]:
-    """The level's links upstream, in three reads at most whatever it needs resolved: the chain
-    edges with the frontier versions' datasets (HAS_VERSION, for versions no known run wrote),
-    then the writes of every dataset either resolution needs, in one `_writes_of`."""
+    """The level's links upstream: the chain edges with the frontier versions' datasets
+    (HAS_VERSION, for versions no known run wrote) — `ahead`, read with the frontier's nodes,
+    or one read for the first level — then, when a read or a version needs resolving, the
+    writes of every dataset either resolution needs, in one `_writes_of` (three reads)."""
     ids = [s.node.id for s in frontier]
     order = {node_id: i for i, node_id in enumerate(ids)}
-    read = store.neighbors(ids, Direction.IN, (*_CHAIN_EDGES, E.HAS_VERSION), as_of)
+    if ahead is None:
+        read = store.neighbors(ids, Direction.IN, _UPSTREAM[Direction.IN], as_of)
+    else:  # read with the frontier's nodes: in edge id order, as `neighbors` answers
+        read = sorted(ahead, key=lambda e: e.key.id)
     edges = [e for e in read if e.key.kind is not E.HAS_VERSION]
     # sorted by edge id, the last wins (as a read of these versions alone answered)
     dataset_of = {e.key.dst.id: e.key.src.id for e in read if e.key.kind is E.HAS_VERSION}

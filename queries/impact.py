@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from lineage_kg.graph.model import Certainty, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
-from lineage_kg.graph.records import StoredNode
+from lineage_kg.graph.records import StoredEdge, StoredNode
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.queries.arguments import time_arg
 from lineage_kg.queries.impact_steps import COVERS, WHOLE, impact_steps
@@ -89,7 +89,17 @@ def canonical_owners(
 def owners_of(store: GraphStore, ids: list[str], as_of: str | None = None) -> dict[str, list[str]]:
     """Direct owners of each node, an alias counted as the owner it is an alias of (two batched
     reads: the OWNS edges, then the ALIAS_OF edges of their owners)."""
-    owns = store.neighbors(ids, Direction.IN, [EdgeKind.OWNS], as_of)
+    return _owners_by(store, store.neighbors(ids, Direction.IN, [EdgeKind.OWNS], as_of), as_of)
+
+
+# what `owners_of` reads first, for a store to read with the nodes (`nodes_and_neighbors`)
+_OWNS_IN = {Direction.IN: [EdgeKind.OWNS]}
+
+
+def _owners_by(
+    store: GraphStore, owns: list[StoredEdge], as_of: str | None
+) -> dict[str, list[str]]:
+    """`owners_of` from the OWNS edges read: one read more, their owners' ALIAS_OF edges."""
     canonical = canonical_owners(store, (e.key.src.id for e in owns), as_of)
     owners: dict[str, set[str]] = {}
     for edge in owns:
@@ -145,10 +155,14 @@ def impact(
     reached = [
         r for r in training_data(walk, depth) if (not exact_only or r.certainty is Certainty.EXACT)
     ]
-    nodes = {n.id: n for n in store.get_nodes([r.node_id for r in reached])}
+    ids = [r.node_id for r in reached]
+    # the nodes and their OWNS edges in one read (one round trip on Neo4j)
+    found, owns = store.nodes_and_neighbors(ids, ids, _OWNS_IN, as_of)
+    nodes = {n.id: n for n in found}
     if kinds is not None:
         reached = [r for r in reached if nodes[r.node_id].key.kind in kinds]
-    owners = owners_of(store, [r.node_id for r in reached], as_of)
+    kept = {r.node_id for r in reached}
+    owners = _owners_by(store, [e for e, _ in owns if e.key.dst.id in kept], as_of)
     items = [
         ImpactItem(
             nodes[r.node_id], r.distance, r.certainty, r.path, tuple(owners.get(r.node_id, ()))

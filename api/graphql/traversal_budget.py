@@ -20,7 +20,7 @@ from typing import Any, cast
 from lineage_kg.graph.errors import LineageError
 from lineage_kg.graph.model import EdgeKind
 from lineage_kg.graph.mutations import Direction
-from lineage_kg.graph.store import GraphStore, Moves, Neighborhood, StoredEdge
+from lineage_kg.graph.store import GraphStore, Moves, Neighborhood, StoredEdge, StoredNode
 
 
 class RequestBudgetSpent(LineageError):
@@ -103,6 +103,16 @@ class _BudgetedStore:
     ) -> list[tuple[StoredEdge, Direction]]:
         self._budget.charge(len(ids))
         return self._store.neighbors_each_way(ids, kinds, as_of)
+
+    def nodes_and_neighbors(
+        self,
+        node_ids: Sequence[str],
+        ids: Sequence[str],
+        kinds: Mapping[Direction, Iterable[EdgeKind]],
+        as_of: str | None = None,
+    ) -> tuple[list[StoredNode], list[tuple[StoredEdge, Direction]]]:
+        self._budget.charge(len(ids))  # the neighbour half, as `neighbors_each_way` is charged
+        return self._store.nodes_and_neighbors(node_ids, ids, kinds, as_of)
 
     def reach(
         self,

@@ -58,6 +58,16 @@ class Reads:
         self.log.append(("each way", tuple(ids)))
         return self._inner.neighbors_each_way(ids, kinds, as_of)
 
+    def nodes_and_neighbors(
+        self,
+        node_ids: Sequence[str],
+        ids: Sequence[str],
+        kinds: Mapping[Direction, Iterable[EdgeKind]],
+        as_of: str | None = None,
+    ) -> tuple[list[StoredNode], list[tuple[StoredEdge, Direction]]]:
+        self.log += [("nodes", tuple(node_ids)), ("each way", tuple(ids))]
+        return self._inner.nodes_and_neighbors(node_ids, ids, kinds, as_of)
+
 
 def owners_the_long_way(store: GraphStore, trace: DecisionTrace) -> dict[str, tuple[str, ...]]:
     """Each step's owners as accountability and suspects read them (queries/assets.py)."""
