@@ -25,7 +25,9 @@ from lineage_kg.graph.records import StoredNode
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.queries.arguments import check_depth, time_arg
 from lineage_kg.queries.assets import (
+    ASSET_KINDS,
     FAILED_STATES,
+    PART_OF,
     UPSTREAM_STEPS,
     WALK_PARTS,
     AssetReach,
@@ -34,12 +36,13 @@ from lineage_kg.queries.assets import (
     node_ref,
     ownerships,
     quality_failed,
-    reached_assets,
     runs_of,
     versions_of,
 )
-from lineage_kg.queries.impact import canonical_owners, walk_downstream
-from lineage_kg.queries.traversal import traverse
+from lineage_kg.queries.closeness import closeness
+from lineage_kg.queries.impact import IMPACT_STEPS, canonical_owners
+from lineage_kg.queries.impact_steps import COVERS, WHOLE
+from lineage_kg.queries.traversal import Traversal
 
 K, E = NodeKind, EdgeKind
 
@@ -154,16 +157,30 @@ def accountability(
     parts = store.neighbors(sorted(mine), Direction.OUT, WALK_PARTS, when)
     starts = [*sorted(mine), *(e.key.dst.id for e in parts)]
 
-    down_walk = walk_downstream(store, starts, depth=depth, as_of=when, max_nodes=max_nodes)
-    up_walk = traverse(
+    # one walk each way from all of them at once; only distance and certainty are kept (the
+    # impact walk's paths, a tuple per node reached, went unread): queries/closeness.py
+    down_walk = closeness(
+        store,
+        starts,
+        IMPACT_STEPS,
+        max_depth=depth,
+        as_of=when,
+        max_nodes=max_nodes,
+        start_state=WHOLE,
+        covers=COVERS,
+    )
+    up_walk = closeness(
         store, starts, UPSTREAM_STEPS, max_depth=depth, as_of=when, max_nodes=max_nodes
     )
-    down, up = reached_assets(store, down_walk, when), reached_assets(store, up_walk, when)
-    nodes.update(down.nodes)
-    nodes.update(up.nodes)
+    down_reach, up_reach = _reach(down_walk), _reach(up_walk)
+    # which asset each node reached is or belongs to: one read for both walks; then the assets
+    # themselves, the only nodes the answer shows (a part is known by its id's kind)
+    asset_of = _assets_of(store, [*down_reach, *up_reach], when)
+    down, up = _closest(down_reach, asset_of), _closest(up_reach, asset_of)
+    nodes.update((n.id, n) for n in store.get_nodes(sorted((down.keys() | up.keys()) - mine)))
     # distance 0: an owned asset, or the asset of an owned part (a column owned on its own)
-    down_ids = [a for a, r in down.assets.items() if a not in mine and r.distance > 0]
-    up_ids = [a for a, r in up.assets.items() if a not in mine and r.distance > 0]
+    down_ids = [a for a, r in down.items() if a not in mine and r.distance > 0]
+    up_ids = [a for a, r in up.items() if a not in mine and r.distance > 0]
     owns_of = ownerships(store, [*mine, *down_ids, *up_ids], when)
 
     def related(asset: str, reach: AssetReach) -> RelatedAsset:
@@ -173,8 +190,8 @@ def accountability(
     def by_closeness(items: Iterable[RelatedAsset]) -> list[RelatedAsset]:
         return sorted(items, key=lambda r: (r.distance, r.node.key.display, r.node.id))
 
-    downstream = by_closeness(related(a, down.assets[a]) for a in down_ids)
-    upstream = by_closeness(related(a, up.assets[a]) for a in up_ids)
+    downstream = by_closeness(related(a, down[a]) for a in down_ids)
+    upstream = by_closeness(related(a, up[a]) for a in up_ids)
     owned_kpis = [
         related(a, AssetReach(0, Certainty.EXACT)) for a in mine if nodes[a].key.kind is K.KPI
     ]
@@ -196,6 +213,56 @@ def accountability(
         store, nodes=nodes, mine=mine, up_ids=up_ids, down_ids=down_ids, owns_of=owns_of, when=when
     )
     return answer
+
+
+def _reach(walk: Traversal) -> dict[str, tuple[int, Certainty]]:
+    """node id -> (distance, certainty) of everything the walk holds, its starts at 0."""
+    found = dict.fromkeys(walk.start, (0, Certainty.EXACT))
+    found.update((r.node_id, (r.distance, r.certainty)) for r in walk.reached.values())
+    return found
+
+
+def _assets_of(store: GraphStore, ids: Iterable[str], as_of: str | None) -> dict[str, str]:
+    """node id -> the asset it is or belongs to, as queries/assets.py `assets_of` answers, from
+    the ids alone (a node's kind is in its id): no node is read, one edge read per direction."""
+    found: dict[str, str] = {}
+    parts: dict[Direction, list[str]] = {}
+    for node_id in dict.fromkeys(ids):
+        kind = NodeKey.from_id(node_id).kind
+        if kind in ASSET_KINDS:
+            found[node_id] = node_id
+        elif (link := PART_OF.get(kind)) is not None:
+            parts.setdefault(link[1], []).append(node_id)
+    for direction, part_ids in sorted(parts.items()):
+        kinds = {kind for kind, way in PART_OF.values() if way is direction}
+        # sorted by edge id: a part with two assets (rare) gets the first, on every store
+        for edge in store.neighbors(part_ids, direction, kinds, as_of):
+            src, dst = edge.key.src.id, edge.key.dst.id
+            part, asset = (dst, src) if direction is Direction.IN else (src, dst)
+            found.setdefault(part, asset)
+    return found
+
+
+def _closest(
+    reach: dict[str, tuple[int, Certainty]], asset_of: dict[str, str]
+) -> dict[str, AssetReach]:
+    """asset id -> its least distance and best certainty over itself and its reached parts (by
+    asset id), as queries/assets.py `reached_assets` answers."""
+    best: dict[str, AssetReach] = {}
+    for node_id, (distance, certainty) in reach.items():
+        if (asset := asset_of.get(node_id)) is None:
+            continue
+        seen = best.get(asset)
+        if seen is None:
+            best[asset] = AssetReach(distance, certainty)
+        elif distance < seen.distance or (
+            certainty is Certainty.EXACT and seen.certainty is not Certainty.EXACT
+        ):
+            exact = Certainty.EXACT in (seen.certainty, certainty)
+            best[asset] = AssetReach(
+                min(distance, seen.distance), Certainty.EXACT if exact else Certainty.POSSIBLE
+            )
+    return dict(sorted(best.items()))
 
 
 def _owner_links(

@@ -1,0 +1,194 @@
+"""How close each node a walk reaches is, and how sure: `traverse`'s answer without the paths.
+
+Questions that ask only "which nodes, how far, exact or possible" about a walk from many starts
+(the accountability map walks from every asset a team owns and from their columns and versions:
+thousands of starts) pay for the paths `traverse` keeps — a tuple per (node, state) reached, a
+`Hop` and a sort key per edge read — and never look at them. `closeness` walks the same two
+passes level by level, reading the store exactly as `traverse` does (`GraphStore.reach` ahead on
+Neo4j, else one `neighbors_each_way` per level), following the edges in the same order (by the
+frontier node they leave, then by edge id): the order decides which walk state reaches a node
+first, and so what a state it covers may skip. So the nodes, distances, certainty and truncation
+are `traverse`'s; only `Reached.path` is left empty and `led_on` unfilled. The property test
+(tests/contract/test_closeness_property.py) holds it to `traverse` on generated graphs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
+
+from lineage_kg.graph.errors import InvalidArgument
+from lineage_kg.graph.model import Certainty, EdgeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.records import StoredEdge
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.queries.arguments import check_depth
+from lineage_kg.queries.traversal import PLAIN, Reached, State, Step, Traversal, moves
+
+_EDGE_ID = attrgetter("key.id")
+_OUT = Direction.OUT
+
+
+class _Pass:
+    """One BFS over (node, state): the states each node was reached in, the level it was first
+    reached at (its distance: a BFS reaches it no later in any other state), this level's
+    frontier."""
+
+    __slots__ = ("covers", "frontier", "level", "states")
+
+    def __init__(
+        self, start: Sequence[str], state: State, covers: Mapping[State, frozenset[State]]
+    ) -> None:
+        self.states: dict[str, list[State]] = {s: [state] for s in start}
+        self.level: dict[str, int] = dict.fromkeys(start, 0)
+        self.frontier: list[tuple[str, State]] = [(s, state) for s in start]
+        self.covers = covers
+
+
+def closeness(
+    store: GraphStore,
+    start: Iterable[str],
+    steps: Sequence[Step],
+    *,
+    max_depth: int = 10,
+    as_of: str | None = None,
+    max_nodes: int = 100_000,
+    start_state: State = PLAIN,
+    covers: Mapping[State, frozenset[State]] | None = None,
+) -> Traversal:
+    """`traverse(store, start, steps, …)` with every `Reached.path` empty (and `led_on` empty)."""
+    check_depth(max_depth)
+    if max_nodes < 1:
+        raise InvalidArgument("max_nodes must be positive")
+    start = tuple(dict.fromkeys(start))
+    covers = covers or {}
+    by_way: dict[tuple[Direction, EdgeKind], list[Step]] = {}
+    for step in steps:
+        by_way.setdefault((step.direction, step.kind), []).append(step)
+    # per way: the steps the exact pass follows (exact or certainty-keeping) and all of them
+    followed = {
+        way: (tuple(s for s in ss if s.certainty is not Certainty.POSSIBLE), tuple(ss))
+        for way, ss in by_way.items()
+    }
+    exact, every = _Pass(start, start_state, covers), _Pass(start, start_state, covers)
+    result = Traversal(start)
+    ahead = store.reach(
+        start,
+        moves(steps, start_state),
+        start_state=start_state,
+        max_depth=max_depth,
+        as_of=as_of,
+        limit=max_nodes + len(start),
+    )
+    cap = max_nodes + len(start)  # traverse's `len(every.states) - len(start) >= max_nodes`
+    for depth in range(1, max_depth + 1):
+        frontier = [*exact.frontier, *every.frontier]
+        ids = list(dict.fromkeys(node for node, _ in frontier))
+        if not ids:
+            break
+        ways = _ways(by_way, {state for _, state in frontier})
+        read = (
+            store.neighbors_each_way(ids, ways, as_of)
+            if ahead is None
+            else ahead.neighbors_each_way(ids, ways)
+        )
+        result.visited_edges += len(read)
+        if not _level(exact, every, ids, read, followed, depth=depth, cap=cap):
+            result.truncated = True
+            break
+    starting = set(start)
+    exact_level = exact.level
+    for node_id, level in every.level.items():
+        if node_id in starting:
+            continue
+        if (first := exact_level.get(node_id)) is not None:
+            result.reached[node_id] = Reached(node_id, first, Certainty.EXACT, ())
+        else:
+            result.reached[node_id] = Reached(node_id, level, Certainty.POSSIBLE, ())
+    return result
+
+
+Followed = Mapping[tuple[Direction, EdgeKind], tuple[tuple[Step, ...], tuple[Step, ...]]]
+
+
+def _level(
+    exact: _Pass,
+    every: _Pass,
+    ids: list[str],
+    read: list[tuple[StoredEdge, Direction]],
+    followed: Followed,
+    *,
+    depth: int,
+    cap: int,
+) -> bool:
+    """One level: the edges `read` from the frontier `ids`, followed in traverse's order (by the
+    node they leave, in frontier order, then by edge id; a stable sort). False: stopped at `cap`
+    nodes, as traverse stops (before the edge that would find one more)."""
+    leaving: dict[str, list[tuple[StoredEdge, Direction]]] = {}
+    for edge, way in read:
+        origin = edge.key.src.id if way is _OUT else edge.key.dst.id
+        leaving.setdefault(origin, []).append((edge, way))
+    in_exact, in_every = _states_of(exact.frontier), _states_of(every.frontier)
+    exact.frontier, every.frontier = [], []
+    for origin in ids:
+        hops = leaving.get(origin)
+        if not hops:
+            continue
+        if len(hops) > 1:
+            hops.sort(key=lambda h: _EDGE_ID(h[0]))
+        from_exact, from_every = in_exact.get(origin, ()), in_every.get(origin, ())
+        for edge, way in hops:
+            if len(every.states) >= cap:
+                return False
+            to = edge.key.dst.id if way is _OUT else edge.key.src.id
+            exact_steps, all_steps = followed[(way, edge.key.kind)]
+            if from_exact and exact_steps:
+                _follow(exact, to, edge, from_exact, exact_steps, depth=depth)
+            if from_every:
+                _follow(every, to, edge, from_every, all_steps, depth=depth)
+    return True
+
+
+def _follow(
+    walk: _Pass,
+    to: str,
+    edge: StoredEdge,
+    states: Sequence[State],
+    steps: Sequence[Step],
+    *,
+    depth: int,
+) -> None:
+    """Each step from each state the origin is in, as `traverse` takes them (state, then step)."""
+    for state in states:
+        for step in steps:
+            if step.only_from is not None and state not in step.only_from:
+                continue
+            if step.accepts is not None and not step.accepts(edge):
+                continue
+            then = state if step.then is None else step.then
+            known = walk.states.get(to)
+            if known is None:
+                walk.states[to] = [then]
+                walk.level[to] = depth
+            elif then in known or any(then in walk.covers.get(k, ()) for k in known):
+                continue
+            else:
+                known.append(then)
+            walk.frontier.append((to, then))
+
+
+def _ways(
+    by_way: Mapping[tuple[Direction, EdgeKind], list[Step]], states: set[State]
+) -> dict[Direction, list[EdgeKind]]:
+    ways: dict[Direction, list[EdgeKind]] = {}
+    for (direction, kind), steps in by_way.items():
+        if any(s.only_from is None or not s.only_from.isdisjoint(states) for s in steps):
+            ways.setdefault(direction, []).append(kind)
+    return ways
+
+
+def _states_of(frontier: list[tuple[str, State]]) -> dict[str, list[State]]:
+    states: dict[str, list[State]] = {}
+    for node, state in frontier:
+        states.setdefault(node, []).append(state)
+    return states
