@@ -15,34 +15,57 @@ are `traverse`'s; only `Reached.path` is left empty and `led_on` unfilled. The p
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from operator import attrgetter
+from operator import itemgetter
 
 from lineage_kg.graph.errors import InvalidArgument
 from lineage_kg.graph.model import Certainty, EdgeKind
 from lineage_kg.graph.mutations import Direction
-from lineage_kg.graph.records import StoredEdge
+from lineage_kg.graph.records import EdgeId, StoredEdge
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.queries.arguments import check_depth
 from lineage_kg.queries.traversal import PLAIN, Reached, State, Step, Traversal, moves
 
-_EDGE_ID = attrgetter("key.id")
+_FIRST = itemgetter(0)
 _OUT = Direction.OUT
 
 
 class _Pass:
-    """One BFS over (node, state): the states each node was reached in, the level it was first
-    reached at (its distance: a BFS reaches it no later in any other state), this level's
-    frontier."""
+    """One BFS over (node, state). Per node: the states a step may no longer reach it in (those
+    it was reached in and those they cover: `traverse`'s "not fresh"), and the level it was
+    first reached at (its distance: a BFS reaches it no later in any other state). And this
+    level's frontier."""
 
-    __slots__ = ("covers", "frontier", "level", "states")
+    __slots__ = ("blocked", "covers", "frontier", "level")
 
     def __init__(
         self, start: Sequence[str], state: State, covers: Mapping[State, frozenset[State]]
     ) -> None:
-        self.states: dict[str, list[State]] = {s: [state] for s in start}
+        closed = {state, *covers.get(state, ())}
+        self.blocked: dict[str, set[State]] = {s: set(closed) for s in start}
         self.level: dict[str, int] = dict.fromkeys(start, 0)
         self.frontier: list[tuple[str, State]] = [(s, state) for s in start]
         self.covers = covers
+
+
+class _Ways:
+    """The steps one pass follows along one (direction, kind), and the states they can reach
+    the far node in: `fixed` from the steps that name one, plus the origin's own if `keeps`
+    (a step that keeps the state it came with)."""
+
+    __slots__ = ("fixed", "keeps", "steps")
+
+    def __init__(self, steps: Sequence[Step]) -> None:
+        self.steps = tuple(steps)
+        self.fixed = frozenset(s.then for s in steps if s.then is not None)
+        self.keeps = any(s.then is None for s in steps)
+
+    def done(self, blocked: set[State] | None, states: Sequence[State]) -> bool:
+        """Nothing left to find along here: every state a step could reach is blocked."""
+        return (
+            blocked is not None
+            and self.fixed <= blocked
+            and (not self.keeps or all(s in blocked for s in states))
+        )
 
 
 def closeness(
@@ -67,7 +90,7 @@ def closeness(
         by_way.setdefault((step.direction, step.kind), []).append(step)
     # per way: the steps the exact pass follows (exact or certainty-keeping) and all of them
     followed = {
-        way: (tuple(s for s in ss if s.certainty is not Certainty.POSSIBLE), tuple(ss))
+        way: (_Ways([s for s in ss if s.certainty is not Certainty.POSSIBLE]), _Ways(ss))
         for way, ss in by_way.items()
     }
     exact, every = _Pass(start, start_state, covers), _Pass(start, start_state, covers)
@@ -108,7 +131,7 @@ def closeness(
     return result
 
 
-Followed = Mapping[tuple[Direction, EdgeKind], tuple[tuple[Step, ...], tuple[Step, ...]]]
+Followed = Mapping[tuple[Direction, EdgeKind], tuple[_Ways, _Ways]]
 
 
 def _level(
@@ -124,28 +147,35 @@ def _level(
     """One level: the edges `read` from the frontier `ids`, followed in traverse's order (by the
     node they leave, in frontier order, then by edge id; a stable sort). False: stopped at `cap`
     nodes, as traverse stops (before the edge that would find one more)."""
-    leaving: dict[str, list[tuple[StoredEdge, Direction]]] = {}
+    # an edge id is (src id, kind, dst id, disc): the ends without a property call each
+    leaving: dict[str, list[tuple[EdgeId, StoredEdge, Direction]]] = {}
     for edge, way in read:
-        origin = edge.key.src.id if way is _OUT else edge.key.dst.id
-        leaving.setdefault(origin, []).append((edge, way))
+        eid = edge.key.id
+        hop = (eid, edge, way)
+        origin = eid[0] if way is _OUT else eid[2]
+        if (hops := leaving.get(origin)) is None:
+            leaving[origin] = [hop]
+        else:
+            hops.append(hop)
     in_exact, in_every = _states_of(exact.frontier), _states_of(every.frontier)
     exact.frontier, every.frontier = [], []
+    reached = every.level
     for origin in ids:
         hops = leaving.get(origin)
-        if not hops:
+        if hops is None:
             continue
         if len(hops) > 1:
-            hops.sort(key=lambda h: _EDGE_ID(h[0]))
-        from_exact, from_every = in_exact.get(origin, ()), in_every.get(origin, ())
-        for edge, way in hops:
-            if len(every.states) >= cap:
+            hops.sort(key=_FIRST)
+        from_exact, from_every = in_exact.get(origin), in_every.get(origin)
+        for eid, edge, way in hops:
+            if len(reached) >= cap:
                 return False
-            to = edge.key.dst.id if way is _OUT else edge.key.src.id
-            exact_steps, all_steps = followed[(way, edge.key.kind)]
-            if from_exact and exact_steps:
-                _follow(exact, to, edge, from_exact, exact_steps, depth=depth)
-            if from_every:
-                _follow(every, to, edge, from_every, all_steps, depth=depth)
+            to = eid[2] if way is _OUT else eid[0]
+            on_exact, on_every = followed[(way, edge.key.kind)]
+            if from_exact and not on_exact.done(exact.blocked.get(to), from_exact):
+                _follow(exact, to, edge, from_exact, on_exact.steps, depth=depth)
+            if from_every and not on_every.done(every.blocked.get(to), from_every):
+                _follow(every, to, edge, from_every, on_every.steps, depth=depth)
     return True
 
 
@@ -158,22 +188,23 @@ def _follow(
     *,
     depth: int,
 ) -> None:
-    """Each step from each state the origin is in, as `traverse` takes them (state, then step)."""
+    """Each step from each state the origin is in, as `traverse` takes them (state, then step):
+    the far node is reached in each state not yet blocked there."""
+    blocked = walk.blocked.get(to)
     for state in states:
         for step in steps:
             if step.only_from is not None and state not in step.only_from:
                 continue
-            if step.accepts is not None and not step.accepts(edge):
-                continue
             then = state if step.then is None else step.then
-            known = walk.states.get(to)
-            if known is None:
-                walk.states[to] = [then]
-                walk.level[to] = depth
-            elif then in known or any(then in walk.covers.get(k, ()) for k in known):
+            if blocked is not None and then in blocked:
                 continue
-            else:
-                known.append(then)
+            if step.accepts is not None and not step.accepts(edge):  # pure: asked last
+                continue
+            if blocked is None:
+                blocked = walk.blocked[to] = set()
+                walk.level[to] = depth
+            blocked.add(then)
+            blocked.update(walk.covers.get(then, ()))
             walk.frontier.append((to, then))
 
 
