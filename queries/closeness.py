@@ -40,8 +40,10 @@ class _Pass:
     def __init__(
         self, start: Sequence[str], state: State, covers: Mapping[State, frozenset[State]]
     ) -> None:
-        closed = {state, *covers.get(state, ())}
-        self.blocked: dict[str, set[State]] = {s: set(closed) for s in start}
+        # frozen sets, shared until a node is reached in one more state (most never are)
+        self.blocked: dict[str, frozenset[State]] = dict.fromkeys(
+            start, frozenset({state, *covers.get(state, ())})
+        )
         self.level: dict[str, int] = dict.fromkeys(start, 0)
         self.frontier: list[tuple[str, State]] = [(s, state) for s in start]
         self.covers = covers
@@ -59,7 +61,7 @@ class _Ways:
         self.fixed = frozenset(s.then for s in steps if s.then is not None)
         self.keeps = any(s.then is None for s in steps)
 
-    def done(self, blocked: set[State] | None, states: Sequence[State]) -> bool:
+    def done(self, blocked: frozenset[State] | None, states: Sequence[State]) -> bool:
         """Nothing left to find along here: every state a step could reach is blocked."""
         return (
             blocked is not None
@@ -201,10 +203,9 @@ def _follow(
             if step.accepts is not None and not step.accepts(edge):  # pure: asked last
                 continue
             if blocked is None:
-                blocked = walk.blocked[to] = set()
+                blocked = frozenset()
                 walk.level[to] = depth
-            blocked.add(then)
-            blocked.update(walk.covers.get(then, ()))
+            blocked = walk.blocked[to] = blocked.union((then,), walk.covers.get(then, ()))
             walk.frontier.append((to, then))
 
 
