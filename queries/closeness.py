@@ -66,7 +66,7 @@ class _Ways:
         return (
             blocked is not None
             and self.fixed <= blocked
-            and (not self.keeps or all(s in blocked for s in states))
+            and (not self.keeps or blocked.issuperset(states))
         )
 
 
