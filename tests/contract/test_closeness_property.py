@@ -15,13 +15,14 @@ from hypothesis import strategies as st
 
 from lineage_kg.graph.model import COLUMN_LINEAGE, KEY_FIELDS, Certainty, EdgeKind, NodeKey
 from lineage_kg.graph.model import NodeKind as K
-from lineage_kg.graph.mutations import MutationBatch, Provenance
-from lineage_kg.graph.store import GraphStore
+from lineage_kg.graph.mutations import Direction, MutationBatch, Provenance
+from lineage_kg.graph.records import StoredEdge
+from lineage_kg.graph.store import EdgeTest, GraphStore
 from lineage_kg.queries.assets import UPSTREAM_STEPS
 from lineage_kg.queries.closeness import closeness
 from lineage_kg.queries.impact import DIRECT_STEPS, IMPACT_STEPS
 from lineage_kg.queries.impact_steps import COVERS, WHOLE
-from lineage_kg.queries.traversal import PLAIN, Traversal, traverse
+from lineage_kg.queries.traversal import PLAIN, Step, Traversal, traverse
 from tests.contract.test_traversal import dags, reference
 
 P = Provenance("test", "e1", "2026-01-01T00:00:00Z")
@@ -70,6 +71,44 @@ def graphs(draw: st.DrawFn) -> list[Edge]:
     return edges
 
 
+STATES = ("s0", "s1", "s2")
+
+
+def _odd_column(edge: StoredEdge) -> bool:
+    """A test in code (not an `EdgeTest`): Neo4j's read-ahead cannot run it, the walk does."""
+    return edge.key.src.kind is not K.COLUMN or edge.key.src.parts[-1].endswith(("1", "3"))
+
+
+@st.composite
+def policies(draw: st.DrawFn) -> tuple[list[Step], str, dict[str, frozenset[str]]]:
+    """Any step table over three states: steps that keep their state or name one, only from
+    some states, at any certainty, with tests of either kind; any covers between the states."""
+    steps = []
+    for _ in range(draw(st.integers(1, 10))):
+        test = draw(
+            st.sampled_from(
+                [None, _odd_column, EdgeTest(src=frozenset({K.COLUMN, K.DATASET})),
+                 EdgeTest(unset=COLUMN_LINEAGE)]
+            )
+        )  # fmt: skip
+        only = draw(st.one_of(st.none(), st.frozensets(st.sampled_from(STATES), min_size=1)))
+        steps.append(
+            Step(
+                draw(st.sampled_from(WALKED)),
+                draw(st.sampled_from(list(Direction))),
+                draw(st.sampled_from([Certainty.EXACT, Certainty.POSSIBLE, None])),
+                then=draw(st.sampled_from([None, *STATES])),
+                only_from=only,
+                accepts=test,
+            )
+        )
+    covers = {
+        state: draw(st.frozensets(st.sampled_from([s for s in STATES if s != state])))
+        for state in STATES
+    }
+    return steps, draw(st.sampled_from(STATES)), covers
+
+
 def load(store: GraphStore, edges: Sequence[Edge], nodes: Sequence[NodeKey] = ()) -> None:
     store.clear()
     batch = MutationBatch()
@@ -112,6 +151,30 @@ def test_closeness_is_traverse_without_paths(
     close = closeness(store, ids, steps, **args)
     assert shape(close) == shape(walked)
     assert all(r.path == () for r in close.reached.values())
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    graphs(),
+    st.lists(st.sampled_from(NODES), min_size=1, max_size=8),
+    policies(),
+    st.tuples(st.integers(1, 6), st.sampled_from([2, 5, 10_000])),  # depth, max_nodes
+)
+def test_closeness_is_traverse_for_any_policy(
+    store: GraphStore, edges: list[Edge], starts: list[NodeKey], policy: Any, bounds: Any
+) -> None:
+    load(store, edges)
+    steps, state, covers = policy
+    ids = [s.id for s in starts]
+    depth, cap = bounds
+    args: dict[str, Any] = {
+        "max_depth": depth, "max_nodes": cap, "start_state": state, "covers": covers
+    }  # fmt: skip
+    assert shape(closeness(store, ids, steps, **args)) == shape(traverse(store, ids, steps, **args))
 
 
 @settings(
@@ -180,3 +243,35 @@ def test_a_state_covered_first_is_skipped_as_traverse_skips_it(store: GraphStore
         2,
         Certainty.POSSIBLE,
     )
+
+
+def test_a_state_kept_along_an_edge_reaches_a_known_node_anew(store: GraphStore) -> None:
+    """Worked out by hand: column a (the start, in s0) feeds b into s1; both reach their
+    dataset D keeping their state — a in s0 at 1, then b in s1 at 2, which s0 does not cover —
+    and only from s1 does D lead on, to job J at 3 (possible: INPUT_TO)."""
+    d, job = POOL[K.DATASET][0], POOL[K.JOB][0]
+    a, b = POOL[K.COLUMN][:2]
+    load(
+        store,
+        [
+            (d, E.HAS_COLUMN, a, {}),
+            (d, E.HAS_COLUMN, b, {}),
+            (a, E.FEEDS, b, {}),
+            (d, E.INPUT_TO, job, {}),
+        ],
+    )
+    s1 = frozenset({"s1"})
+    steps = [
+        Step(E.FEEDS, Direction.OUT, Certainty.EXACT, then="s1", only_from=frozenset({"s0"})),
+        Step(E.FEEDS, Direction.OUT, Certainty.EXACT, only_from=s1),
+        Step(E.HAS_COLUMN, Direction.IN, None),
+        Step(E.INPUT_TO, Direction.OUT, Certainty.POSSIBLE, only_from=s1),
+    ]
+    args: dict[str, Any] = {"max_depth": 5, "start_state": "s0"}
+    close = closeness(store, [a.id], steps, **args)
+    assert shape(close) == shape(traverse(store, [a.id], steps, **args))
+    assert {r.node_id: (r.distance, r.certainty) for r in close.reached.values()} == {
+        b.id: (1, Certainty.EXACT),
+        d.id: (1, Certainty.EXACT),
+        job.id: (3, Certainty.POSSIBLE),
+    }
