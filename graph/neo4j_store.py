@@ -160,6 +160,23 @@ def _typed(kinds: AbstractSet[EdgeKind]) -> str:
     return ":" + "|".join(sorted(EdgeKind(k).value for k in kinds))
 
 
+# What a read returns of a record: all of it but the merge's bookkeeping, which no reader gets
+# (`StoredNode.from_record` and `StoredEdge.from_record` drop it, graph/records.py): `_stamps`,
+# the per-property stamps as a JSON string (about a fifth of a walk's answer in bytes at 10k:
+# docs/benchmarks.md), and `_retired` (a node's remembered retirements). Neo4j 5 has no map
+# exclusion without APOC: the map projection sets them to null. The merge's own loads
+# (`_Neo4jUnitOfWork`) read whole records.
+_NODE_VIEW: LiteralString = "n {.*, _stamps: null, _retired: null}"
+_EDGE_VIEW: LiteralString = "r {.*, _stamps: null}"
+# Reads answer in one row holding a list: a row per record cost the driver one Bolt message and a
+# Record each (cProfile at 10k: ~21k messages for 62 impact answers).
+_GET_NODES: LiteralString = (
+    "UNWIND $ids AS id MATCH (n:Node {key: id}) RETURN collect([n.key, "
+    + _NODE_VIEW
+    + "]) AS found"
+)
+
+
 # Seek each id by the unique index, then expand from it: hinted, and the expansion in a subquery.
 # Left to itself the planner sometimes started an OWNS read from the owners' side (a team owns
 # thousands of assets): 460 ms a call instead of 5 (measured at 10k nodes, in about half the runs).
@@ -171,13 +188,13 @@ def _neighbors_query(direction: Direction, kinds: frozenset[EdgeKind] | None) ->
     types = "" if kinds is None else _typed(kinds)
     # no label test on the far end: it costs a node fetch per row and every node has it
     if direction is Direction.OUT:
-        match, ends = f"(a)-[r{types}]->(b)", "a.key AS src, b.key AS dst"
+        match, ends = f"(a)-[r{types}]->(b)", "a.key, b.key"
     else:
-        match, ends = f"(a)<-[r{types}]-(b)", "b.key AS src, a.key AS dst"
+        match, ends = f"(a)<-[r{types}]-(b)", "b.key, a.key"
     return cast(
         LiteralString,
         f"{_SEEK}CALL (a) {{ MATCH {match} WHERE {_VALID_NOW_OR_AS_OF}RETURN r, b }} "
-        f"RETURN {ends}, type(r) AS kind, properties(r) AS p",
+        f"RETURN collect([{ends}, type(r), {_EDGE_VIEW}]) AS found",
     )
 
 
@@ -196,9 +213,28 @@ def _each_way_query(out: frozenset[EdgeKind], in_: frozenset[EdgeKind]) -> Liter
         LiteralString,
         f"{_SEEK}CALL (a) {{ "
         + " UNION ALL ".join(b for b in branches if b)
-        + " } RETURN startNode(r).key AS src, type(r) AS kind, endNode(r).key AS dst, "
-        "properties(r) AS p, out",
+        + " } RETURN collect([startNode(r).key, type(r), endNode(r).key, "
+        + _EDGE_VIEW
+        + ", out]) AS found",
     )
+
+
+@lru_cache(maxsize=256)
+def _nodes_and_each_way_query(out: frozenset[EdgeKind], in_: frozenset[EdgeKind]) -> LiteralString:
+    """`_GET_NODES` of `$node_ids` and `_each_way_query` of `$ids`, one round trip."""
+    return cast(
+        LiteralString,
+        "CALL () { UNWIND $node_ids AS nid MATCH (n:Node {key: nid}) "
+        f"RETURN collect([n.key, {_NODE_VIEW}]) AS nodes }} "
+        f"CALL () {{ {_each_way_query(out, in_)} }} RETURN nodes, found",
+    )
+
+
+def _each_way_found(found: Iterable[Any]) -> list[tuple[StoredEdge, Direction]]:
+    edges: dict[tuple[EdgeId, Direction], Record] = {}
+    for src, kind, dst, p, is_out in found:
+        edges[(src, kind, dst, p["disc"]), Direction.OUT if is_out else Direction.IN] = p
+    return [(StoredEdge.from_record(eid, p), way) for (eid, way), p in edges.items()]
 
 
 # The walk (`Neo4jStore.reach`): a breadth-first search over (node, walk state) pairs, each pair
@@ -236,7 +272,9 @@ _REACH_LEVEL: LiteralString = (
 )
 _REACH_END: LiteralString = (
     "CALL (edges) { UNWIND edges AS e WITH DISTINCT e[0] AS r, e[1] AS out "
-    "RETURN collect([startNode(r).key, type(r), endNode(r).key, properties(r), out]) AS found } "
+    "RETURN collect([startNode(r).key, type(r), endNode(r).key, "
+    + _EDGE_VIEW
+    + ", out]) AS found } "
     "RETURN nodes, found, [p IN pending | [p[0].key, p[1]]] AS pending, "
     "seen[size($seen)..] AS marks"
 )
@@ -664,7 +702,10 @@ class Neo4jStore(GraphStore):
 
     # ---- reads --------------------------------------------------------------------------
     def get_nodes(self, ids: Sequence[str]) -> list[StoredNode]:
-        found = {r["key"]: r["p"] for r in self._read(_LOAD_NODES, ids=list(dict.fromkeys(ids)))}
+        if not ids:
+            return []
+        (row,) = self._read(_GET_NODES, ids=list(dict.fromkeys(ids)))
+        found = dict(row["found"])
         return [StoredNode.from_record(found[i]) for i in ids if i in found]
 
     def neighbors(
@@ -678,8 +719,9 @@ class Neo4jStore(GraphStore):
         if (wanted is not None and not wanted) or not ids:
             return []
         query = _neighbors_query(direction, wanted)
-        rows = self._read(query, ids=list(dict.fromkeys(ids)), as_of=as_of)
-        edges = [StoredEdge.from_record(eid, p) for eid, p in _edge_rows(rows).items()]
+        (row,) = self._read(query, ids=list(dict.fromkeys(ids)), as_of=as_of)
+        found = {(src, kind, dst, p["disc"]): p for src, dst, kind, p in row["found"]}
+        edges = [StoredEdge.from_record(eid, p) for eid, p in found.items()]
         edges.sort(key=lambda e: e.key.id)
         return edges
 
@@ -692,12 +734,28 @@ class Neo4jStore(GraphStore):
         out, in_ = (frozenset(EdgeKind(k) for k in kinds.get(d, ())) for d in Direction)
         if not (out or in_) or not ids:
             return []
-        rows = self._read(_each_way_query(out, in_), ids=list(dict.fromkeys(ids)), as_of=as_of)
-        found: dict[tuple[EdgeId, Direction], Record] = {}
-        for r in rows:
-            way = Direction.OUT if r["out"] else Direction.IN
-            found[(r["src"], r["kind"], r["dst"], r["p"]["disc"]), way] = r["p"]
-        return [(StoredEdge.from_record(eid, p), way) for (eid, way), p in found.items()]
+        (row,) = self._read(_each_way_query(out, in_), ids=list(dict.fromkeys(ids)), as_of=as_of)
+        return _each_way_found(row["found"])
+
+    def nodes_and_neighbors(
+        self,
+        node_ids: Sequence[str],
+        ids: Sequence[str],
+        kinds: Mapping[Direction, Iterable[EdgeKind]],
+        as_of: str | None = None,
+    ) -> tuple[list[StoredNode], list[tuple[StoredEdge, Direction]]]:
+        out, in_ = (frozenset(EdgeKind(k) for k in kinds.get(d, ())) for d in Direction)
+        if not (out or in_) or not ids or not node_ids:  # one of the two reads is empty
+            return self.get_nodes(node_ids), self.neighbors_each_way(ids, kinds, as_of)
+        (row,) = self._read(
+            _nodes_and_each_way_query(out, in_),
+            node_ids=list(dict.fromkeys(node_ids)),
+            ids=list(dict.fromkeys(ids)),
+            as_of=as_of,
+        )
+        found = dict(row["nodes"])
+        nodes = [StoredNode.from_record(found[i]) for i in node_ids if i in found]
+        return nodes, _each_way_found(row["found"])
 
     def reach(
         self,
