@@ -90,6 +90,11 @@ class Projector:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._position: int | None = None
+        # where the side tables stand (None: not asked yet this run). The status reports the
+        # lower of it and the graph's position: a batch is "projected" once the tables beside
+        # the graph (decisions' DECIDED edges) hold it too, so a reader that waits for no lag
+        # never sees the graph without them (ci16: an impact path read before the DECIDED edge)
+        self._sides_at: int | None = None
         # plain counts for the metrics (api/observability.py reads them when scraped)
         self.batches_applied = 0
         # where the projector's own thread spends its time (seconds, cumulative): mapping,
@@ -115,6 +120,9 @@ class Projector:
         table wrote meanwhile, k+1 is merged again from the store."""
         if self._position is None:
             self._position = self.store.checkpoint()
+            # the side tables as far as the graph, as the last run left them (a crash's gap is
+            # filled below, when the log has nothing new)
+            self._sides_at = self._position
         after = self._inflight.last if self._inflight is not None else self._position
         entries = self.log.read(after, self.batch_size)
         if not entries:
@@ -228,6 +236,7 @@ class Projector:
     def _side_catch_up(self, upto: int) -> None:
         for side in self.side:
             side.catch_up(self.log, self.store, upto)
+        self._sides_at = upto
 
     def _map(self, entry: LogEntry) -> MutationBatch | None:
         mapper = self.mappers.get(entry.source)
@@ -306,6 +315,8 @@ class Projector:
 
     def status(self) -> ProjectorStatus:
         position = self._position if self._position is not None else self.store.checkpoint()
+        if (sides := self._sides_at) is not None:
+            position = min(position, sides)
         return ProjectorStatus(
             self.log.last_seq(), position, len(self.log.parked()), self.history.position
         )

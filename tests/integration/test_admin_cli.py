@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import threading
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +39,13 @@ def ingested(data_dir: Path, **env: str) -> Path:
 
 
 def edit(path: Path, sql: str, *params: object) -> None:
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db, db:  # closed: `lkg` checks no one has it open
         db.execute(sql, params)
 
 
 def tamper_body(path: Path, seq: int) -> None:
     """A START of a run rewritten into a FAIL."""
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db, db:
         query = "SELECT body FROM events WHERE seq = ?"
         (before,) = db.execute(query, (seq,)).fetchone()
         db.execute(
@@ -55,7 +56,7 @@ def tamper_body(path: Path, seq: int) -> None:
 
 
 def event_id_at(path: Path, seq: int) -> str:
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db, db:
         return str(db.execute("SELECT event_id FROM events WHERE seq = ?", (seq,)).fetchone()[0])
 
 
@@ -92,7 +93,7 @@ def test_verify_catches_an_edit_whose_hash_was_recomputed_at_the_next_entry(
 ) -> None:
     path = ingested(tmp_path)
     tamper_body(path, 5)
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db, db:
         row = db.execute(f"SELECT {chain.HASHED}, prev_hash FROM events WHERE seq = 5").fetchone()
         db.execute(
             "UPDATE events SET entry_hash = ? WHERE seq = 5", (chain.entry_hash(row[7], row[:7]),)
@@ -147,7 +148,7 @@ def test_backup_while_the_service_takes_events_then_restore(
     # a snapshot: at least what was acknowledged before the copy started, in one piece
     assert 50 <= manifest["entries"] <= len(acknowledged)
     assert manifest["files"] == ["decisions.sqlite3", "events.sqlite3"]  # the service made both
-    with sqlite3.connect(service.data_dir / "events.sqlite3") as live:
+    with closing(sqlite3.connect(service.data_dir / "events.sqlite3")) as live:
         (head,) = live.execute(
             "SELECT entry_hash FROM events WHERE seq = ?", (manifest["head_seq"],)
         ).fetchone()

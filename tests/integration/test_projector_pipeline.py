@@ -6,6 +6,7 @@ between batches, and with a batch the store refuses half-way through the log."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -177,3 +178,43 @@ def test_a_late_link_waits_for_the_batch_in_flight(tmp_path: Path, store: GraphS
     assert snapshot(store) == snapshot(reference)
     assert not any("/warehouse/orders" in n.id for n in store.iter_nodes())
     log.close()
+
+
+class _Held:
+    """A side table whose catch-up waits until released, recording what the projector's status
+    said while it waited."""
+
+    def __init__(self, projector_of: Any) -> None:
+        self.projector_of = projector_of
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.seen: list[tuple[int, int]] = []  # (upto, status.projected_seq) while held
+
+    def catch_up(self, log: EventLog, store: GraphStore, upto: int) -> None:
+        if self.release.is_set():
+            return
+        self.seen.append((upto, self.projector_of().status().projected_seq))
+        self.entered.set()
+        assert self.release.wait(60), "never released"
+
+
+def test_status_counts_a_batch_projected_only_once_the_side_tables_hold_it(
+    estate: EventLog,
+) -> None:
+    projector: Projector | None = None
+    side = _Held(lambda: projector)
+    projector = Projector(estate, EmbeddedStore(), default_mappers(), batch_size=5, side=[side])
+    worker = threading.Thread(target=projector.catch_up, kwargs={"timeout": 300})
+    worker.start()
+    try:
+        assert side.entered.wait(60), "the side table was never asked"
+        # the graph holds the first batch, the side table not yet: not projected, lag remains
+        (upto, reported), *_ = side.seen
+        assert upto >= 1 and reported < upto
+        status = projector.status()
+        assert status.projected_seq < upto and status.lag > 0
+    finally:
+        side.release.set()
+        worker.join(300)
+    assert not worker.is_alive()
+    assert projector.status().projected_seq == estate.last_seq()
