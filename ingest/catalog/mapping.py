@@ -11,7 +11,8 @@ Graph produced:
 - ownership: Owner -OWNS(type){pattern}-> asset, from a pattern matched at sync time.
 - deployment: ModelVersion -DEPLOYED_TO(mode){mode, traffic, valid_from, valid_until}->
   DecisionPoint.
-- check_result: Check(subject, name) {status, value, threshold, checked_at} -CHECKS-> subject.
+- check_result: Check(subject, name) {status, value, threshold, checked_at, last_ok_at}
+  -CHECKS-> subject.
 """
 
 from __future__ import annotations
@@ -165,6 +166,10 @@ def _check_result(entry: LogEntry, p: Provenance, b: MutationBatch) -> None:
     target = item.subject.key()
     check = NodeKey.of(K.CHECK, subject=target.display, name=item.check)
     props = _props(value=item.value, threshold=item.threshold)
+    if item.status != "fail":
+        # the merge keeps each prop's newest value: `last_ok_at` is then the last result that did
+        # not fail, so a failing check has been failing since after it (queries/governance)
+        props["last_ok_at"] = item.checked_at
     b.node(check, p, status=item.status, checked_at=item.checked_at, **props)
     b.edge(check, E.CHECKS, target, p)
 
