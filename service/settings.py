@@ -101,6 +101,18 @@ class Settings(BaseSettings):
         30.0, gt=0, description="a GraphQL request past it answers DEADLINE_EXCEEDED"
     )
 
+    # governance (queries/governance): the policies `lkg check`, GraphQL `governance` and the
+    # metrics evaluate; unset: every rule on, with its default parameters
+    policy_file: str | None = Field(
+        None, description="the governance policy file (YAML); unset: the default policy"
+    )
+    governance_metrics_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="the lkg_governance_violations gauge is re-evaluated at most this often, "
+        "and only when the graph moved",
+    )
+
     @property
     def request_node_budget(self) -> int:
         return self.max_request_nodes or 3 * self.max_traversal_nodes
