@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from limits import parse
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -113,9 +115,29 @@ class Settings(BaseSettings):
         "and only when the graph moved",
     )
 
+    # notifications of changes with downstream impact (service/notifications.py, issue 20)
+    webhook_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="generic JSON webhooks (comma-separated or JSON list)"
+    )
+    webhook_secret: SecretStr = Field(SecretStr(""), description="HMAC-SHA256 key of bodies")
+    slack_webhook_url: str | None = Field(None, description="a Slack incoming webhook")
+    webhook_timeout: float = Field(10.0, gt=0, le=120, description="seconds per POST")
+    notify_max_attempts: int = Field(12, ge=1, description="then the change is failed")
+    notify_backoff_seconds: float = Field(2.0, gt=0, description="first retry after this")
+    notify_max_backoff_seconds: float = Field(600.0, gt=0, description="retries at most apart")
+
     @property
     def request_node_budget(self) -> int:
         return self.max_request_nodes or 3 * self.max_traversal_nodes
+
+    @field_validator("webhook_urls", mode="before")
+    @classmethod
+    def _webhook_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
+            return [u.strip() for u in value.split(",") if u.strip()]
+        return value
 
     @field_validator("rate_limit")
     @classmethod
