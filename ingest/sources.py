@@ -62,5 +62,8 @@ class SideProjection(Protocol):
 def side_projections(data_dir: Path) -> list[SideProjection]:
     """The side projections of a service keeping its files in `data_dir`."""
     from lineage_kg.ingest.decisions.projection import DecisionProjection
+    from lineage_kg.ingest.notifications.projection import ChangeProjection
 
-    return [DecisionProjection.at(data_dir)]
+    # the changes to tell owners of (issue 20): decision logs bring none, not mapped twice
+    changing = {s: m for s, m in default_mappers().items() if s != DECISIONS}
+    return [DecisionProjection.at(data_dir), ChangeProjection.at(data_dir, changing)]

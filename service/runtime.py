@@ -29,10 +29,12 @@ from lineage_kg.settings import Settings
 if TYPE_CHECKING:
     from lineage_kg.graph.embedded import EmbeddedStore
     from lineage_kg.graph.sides.decisions import DecisionTable
+    from lineage_kg.graph.sides.outbox import Outbox
     from lineage_kg.graph.store import GraphStore
     from lineage_kg.ingest.eventlog import EventLog
     from lineage_kg.ingest.projector import Projector, ProjectorStatus
     from lineage_kg.ingest.sources import SideProjection
+    from lineage_kg.notifications import Notifier, StoreAudience
     from lineage_kg.snapshots import SnapshotKeeper
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,7 @@ class Runtime:
         self.snapshot_refused: str | None = None
         self._keeper: SnapshotKeeper | None = None
         self._froze = False  # gc.freeze() after the embedded graph was built
+        self.notifier: Notifier | None = None  # started by `start_notifications`
 
     @classmethod
     def open(
@@ -142,6 +145,34 @@ class Runtime:
         from lineage_kg.ingest.decisions.projection import table_of
 
         return table_of(self.side)
+
+    @property
+    def outbox(self) -> Outbox | None:
+        """The notifications outbox (graph/sides/outbox.py), kept by its side projection."""
+        from lineage_kg.ingest.notifications.projection import projection_of
+
+        projection = projection_of(self.side)
+        return None if projection is None else projection.outbox
+
+    def start_notifications(self, audience: StoreAudience) -> Notifier | None:
+        """Deliver the outbox's changes to the configured webhooks, on a thread of its own,
+        told who to tell by `audience` (the caller's: queries/audience.py); None when no
+        webhook is configured (the changes wait in the outbox). Stopped by `close`."""
+        from lineage_kg.ingest.notifications.projection import projection_of
+        from lineage_kg.notifications import Notifier, targets_of
+
+        projection = projection_of(self.side)
+        if projection is None or not targets_of(self.settings):
+            return None
+        store = self.store
+        self.notifier = Notifier(
+            projection.outbox,
+            lambda subject, starts: audience(store, subject, starts),
+            self.settings,
+        )
+        projection.on_change = self.notifier.wake
+        self.notifier.start()
+        return self.notifier
 
     @cached_property
     def projector(self) -> Projector:
@@ -241,6 +272,8 @@ class Runtime:
                 self._froze = False
             if "projector" in self.__dict__:
                 self.projector.stop()
+            if self.notifier is not None:
+                self.notifier.stop()
             if self._keeper is not None:  # the store is quiet now: a last snapshot if due
                 self._keeper.close()
             for projection in self.__dict__.get("side", []):

@@ -60,6 +60,8 @@ OPENERS: dict[str, set[str]] = {
     "EmbeddedStore": {"lineage_kg.graph.factory"},
     "DecisionProjection": {"lineage_kg.ingest.sources"},
     "DecisionTable": {"lineage_kg.ingest.decisions.projection"},
+    "ChangeProjection": {"lineage_kg.ingest.sources"},
+    "Outbox": {"lineage_kg.ingest.notifications.projection"},
 }
 
 
@@ -230,6 +232,7 @@ def test_each_data_file_is_named_once() -> None:
     owners = {
         "events.sqlite3": [RUNTIME],
         "decisions.sqlite3": ["ingest.decisions.projection"],
+        "outbox.sqlite3": ["ingest.notifications.projection"],
         "keys.sqlite3": ["api.auth"],
     }
     named = {

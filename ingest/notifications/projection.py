@@ -1,0 +1,100 @@
+"""Keeps the outbox following the event log (an `ingest.sources.SideProjection`).
+
+`catch_up` reads the log after its own checkpoint, up to the position the graph has reached,
+maps each entry again with its source's mapper (the same pure function the projector used, so
+the changes are read from the graph's vocabulary whatever the source), detects the changes
+(ingest/notifications/changes.py) against the state it keeps, and writes the changes, that state
+and its checkpoint in one transaction: a kill -9 in between replays the chunk from the same
+state, the same change ids come out, and `INSERT OR IGNORE` stores each once. The projector sets
+where the side tables stand from the graph's checkpoint at start, as for the decisions.
+
+An entry its mapper refuses is skipped here (the projector parks it). The outbox starts with the
+log's first entry: opened beside an existing log, it reads the log's history too (and tells of
+its changes once).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from lineage_kg.graph.mutations import MutationBatch
+from lineage_kg.graph.sides.outbox import Change, Outbox
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.ingest.eventlog import EventLog, LogEntry
+from lineage_kg.ingest.notifications.changes import detect, state_keys
+
+log = logging.getLogger(__name__)
+
+# the outbox, in the settings' data dir: the one place its file name is written
+OUTBOX_FILE = "outbox.sqlite3"
+
+Mapper = Callable[[LogEntry], MutationBatch]
+
+
+class ChangeProjection:
+    def __init__(
+        self,
+        outbox: Outbox,
+        mappers: dict[str, Mapper],
+        *,
+        read_batch: int = 500,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        self.outbox, self.mappers, self.read_batch = outbox, mappers, read_batch
+        self.on_change = on_change  # e.g. wake the delivery
+        self.changes_added = 0
+
+    @classmethod
+    def at(cls, data_dir: Path, mappers: dict[str, Mapper], **options: Any) -> ChangeProjection:
+        return cls(Outbox(data_dir / OUTBOX_FILE), mappers, **options)
+
+    def catch_up(self, log_: EventLog, store: GraphStore, upto: int) -> None:
+        position = self.outbox.checkpoint()
+        while position < upto:
+            entries = log_.read(position, self.read_batch, upto=upto)
+            last = entries[-1].seq if entries else upto
+            added = self._project(entries, last)
+            position = last
+            if added:
+                self.changes_added += added
+                if self.on_change is not None:
+                    self.on_change()
+
+    def _project(self, entries: list[LogEntry], last: int) -> int:
+        mapped = [(entry, self._map(entry)) for entry in entries]
+        keys = sorted({k for _, m in mapped if m for k in state_keys(m.mutations)})
+        with self.outbox.transaction() as db:
+            state = self.outbox.state(db, keys)
+            before = dict(state)
+            added = 0
+            for entry, batch in mapped:
+                if batch is not None:
+                    added += self.outbox.add(db, entry.seq, detect(batch.mutations, state))
+            self.outbox.set_state(db, {k: v for k, v in state.items() if before.get(k) != v})
+            self.outbox.set_checkpoint(db, last)
+        return added
+
+    def _map(self, entry: LogEntry) -> MutationBatch | None:
+        mapper = self.mappers.get(entry.source)
+        if mapper is None:
+            return None
+        try:
+            return mapper(entry)
+        except Exception:  # the projector parks it and says why
+            return None
+
+    def close(self) -> None:
+        self.outbox.close()
+
+
+def detect_all(batches: Iterable[MutationBatch], state: dict[str, Any]) -> list[Change]:
+    """The changes a sequence of batches brings from `state` (tests, tools)."""
+    return [c for b in batches for c in detect(b.mutations, state)]
+
+
+def projection_of(side: Iterable[object]) -> ChangeProjection | None:
+    """The change projection among a service's side projections, if it keeps one."""
+    return next((s for s in side if isinstance(s, ChangeProjection)), None)
