@@ -25,7 +25,7 @@ is not seen here; catalog.json would add them (not read).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lineage_kg.graph.model import NodeKey
@@ -45,6 +45,7 @@ class ManifestChange:
     kind: str  # drop | rename:<new> | type:<new> | semantics
     unique_id: str  # the dbt node it comes from
     detail: str  # for people: "decimal(10,2) -> bigint", "compiled SQL changed", …
+    path: str = ""  # the dbt file defining it (original_file_path), for CI annotations
 
     @property
     def ref(self) -> str:
@@ -152,4 +153,12 @@ def diff_manifests(base: dict[str, Any], proposed: dict[str, Any], namespace: st
             continue
         new, new_ds = after[uid]
         diff.changes += _model_changes(node, new, ds, new_ds)
+    files = {uid: _file(node) for uid, (node, _) in {**before, **after}.items()}
+    diff.changes = [replace(c, path=files.get(c.unique_id, "")) for c in diff.changes]
     return diff
+
+
+def _file(node: RelationNode) -> str:
+    # the model's .sql (a source's .yml); "patch_path" would be its schema.yml
+    path = (node.model_extra or {}).get("original_file_path")
+    return path if isinstance(path, str) else ""
