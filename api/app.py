@@ -34,6 +34,7 @@ from lineage_kg.api.observability import (
 )
 from lineage_kg.api.web import mount_web
 from lineage_kg.graph.store import GraphStore, StoreUnavailable
+from lineage_kg.queries.audience import audience
 from lineage_kg.runtime import Runtime
 from lineage_kg.settings import Settings
 
@@ -103,7 +104,9 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
                 time.monotonic() - began,
                 status.parked,
             )
-        app.state.projector.start()
+        # the projector, and the delivery of changes to their owners (issue 20: who to tell
+        # from queries/audience.py; service/notifications.py)
+        app.state.notifier = runtime.start_background(audience)
         try:
             yield
         finally:

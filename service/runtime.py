@@ -174,6 +174,12 @@ class Runtime:
         self.notifier.start()
         return self.notifier
 
+    def start_background(self, audience: StoreAudience) -> Notifier | None:
+        """The service's threads: the projector, then the notifications' delivery (if a
+        webhook is configured, else None)."""
+        self.projector.start()
+        return self.start_notifications(audience)
+
     @cached_property
     def projector(self) -> Projector:
         """The one writer of the graph (and, through its side projections, of the side tables)."""
