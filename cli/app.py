@@ -125,6 +125,12 @@ COMMANDS: dict[str, Entry] = {
         group=True,
     ),
     "keys": Entry("keys", "keys_app", "API keys: create (secret shown once), list, revoke.", True),
+    "notifications": Entry(
+        "notifications",
+        "notifications_app",
+        "The outbox of changes told to their owners: list, retry.",
+        group=True,
+    ),
 }
 SYNC_SOURCES = ("catalog", "dbt", "feast", "mlflow")  # lkg sync <source>: one module per source
 
