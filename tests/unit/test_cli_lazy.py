@@ -112,6 +112,9 @@ def eager_app() -> typer.Typer:
     eager.add_typer(sync_app, name="sync")
     eager.add_typer(questions.export_app, name="export")
     eager.add_typer(keys.keys_app, name="keys")
+    from lineage_kg.cli.notifications import notifications_app
+
+    eager.add_typer(notifications_app, name="notifications")
     return eager
 
 
