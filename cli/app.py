@@ -102,6 +102,12 @@ COMMANDS: dict[str, Entry] = {
         "commands",
         "The history of NODE, oldest first: runs, versions, schema, quality, ownership, …",
     ),
+    "check-change": Entry(
+        "check_change",
+        "commands",
+        "What a proposed change would break: impacted assets, production decision points and "
+        "KPIs\nat risk, model versions touched, owners to notify; exit 1 if the policy fails it.",
+    ),
     "ingest-decisions": Entry(
         "decisions",
         "commands",

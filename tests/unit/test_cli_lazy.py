@@ -97,14 +97,23 @@ def test_no_command_is_left_out() -> None:
 
 def eager_app() -> typer.Typer:
     """The composition as it was before the lazy table: every module imported, every group added."""
-    from lineage_kg.cli import admin, bench, decisions, generate, keys, questions, service
+    from lineage_kg.cli import (
+        admin,
+        bench,
+        check_change,
+        decisions,
+        generate,
+        keys,
+        questions,
+        service,
+    )
     from lineage_kg.cli.common import LkgGroup
     from lineage_kg.cli.sync import sync_app
 
     eager = typer.Typer(
         cls=LkgGroup, help="lineage-kg: lineage and metadata knowledge graph.", no_args_is_help=True
     )
-    for module in (service, admin, bench, questions, decisions, generate):
+    for module in (service, admin, bench, questions, check_change, decisions, generate):
         eager.add_typer(module.commands)
     if not sync_app.registered_groups:
         for source in SYNC_SOURCES:
