@@ -2,10 +2,12 @@
 
 Changes are columns or datasets, each with its kind: `drop`, `rename:<new>`, `type:<new>`,
 `semantics` (same name and type, other values or lineage). Every kind breaks or alters what
-reads the old column, so each is walked the same way: queries/impact.py's walk, once, from all
-changes together (a dataset stands for itself and its columns, as in impact) — a 50-column
-change is one multi-start walk, not 50. Each reached item is explained by its shortest path,
-and so by the change that path starts from (when several changes reach an item, that one).
+reads the old column, so each is walked the same way: queries/impact.py's walk, once from all
+changed columns together — a 50-column change is one multi-start walk, not 50 — and once per
+changed dataset (it stands for itself and its columns, as in impact; `_walks` says why apart).
+Each reached item is explained by one path, exact before possible, then the shortest, and so
+by the change that path starts from. The answer equals the changes' impacts one by one,
+merged so (tests/contract/test_change_check.py).
 
 From what the walk reaches:
 - the decision points at risk: a reached model version deployed there (DEPLOYED_TO, not
@@ -33,7 +35,7 @@ from lineage_kg.queries.arguments import time_arg
 from lineage_kg.queries.assets import ownerships
 from lineage_kg.queries.deployments import SHADOW, serves_at
 from lineage_kg.queries.impact import training_data, walk_downstream
-from lineage_kg.queries.traversal import Hop
+from lineage_kg.queries.traversal import Hop, Reached
 
 KINDS = ("drop", "semantics")
 KINDS_WITH_VALUE = ("rename:", "type:")
@@ -165,6 +167,53 @@ def _via(path: tuple[Hop, ...]) -> str:
     return "lineage"
 
 
+def _walks(
+    store: GraphStore,
+    resolved: list[tuple[Change, StoredNode]],
+    *,
+    depth: int,
+    as_of: str | None,
+    max_nodes: int,
+) -> tuple[dict[str, tuple[Reached, Change]], bool]:
+    """node id -> how it is reached, and by which change; and whether a walk was truncated.
+
+    One walk from every changed column (and other non-dataset node); one more per changed
+    dataset, from it and its columns (queries/traversal.py `start_nodes`). A whole dataset
+    reached also field by field is walked as the whole (impact's COVERS), which makes its
+    versions' readers possible where a column change alone would reach them exactly: so a
+    changed dataset walks on its own, and a 50-column change stays one walk. Merged as one
+    walk would: exact before possible, then nearer; the changed nodes are not impacted."""
+    groups: list[dict[str, Change]] = [{}]
+    datasets: dict[str, dict[str, Change]] = {}
+    for change, node in resolved:
+        if node.key.kind is NodeKind.DATASET:
+            datasets.setdefault(node.id, {node.id: change})
+        else:
+            groups[0].setdefault(node.id, change)
+    # the changed datasets' columns, read at once
+    for edge in store.neighbors(sorted(datasets), Direction.OUT, [EdgeKind.HAS_COLUMN], as_of):
+        group = datasets[edge.key.src.id]
+        group.setdefault(edge.key.dst.id, group[edge.key.src.id])
+    groups += datasets.values()
+    starts = {i for g in groups for i in g}
+    found: dict[str, tuple[Reached, Change]] = {}
+    truncated = False
+    for start_of in (g for g in groups if g):
+        walk = walk_downstream(store, list(start_of), depth=depth, as_of=as_of, max_nodes=max_nodes)
+        truncated = truncated or walk.truncated
+        for r in training_data(walk, depth):
+            if r.node_id in starts:
+                continue
+            held = found.get(r.node_id)
+            if held is None or _rank(r) < _rank(held[0]):
+                found[r.node_id] = (r, start_of[_origin(r.path[0])])
+    return found, truncated
+
+
+def _rank(r: Reached) -> tuple[bool, int]:
+    return (r.certainty is not EXACT, r.distance)
+
+
 def check_changes(
     store: GraphStore,
     changes: Sequence[Change],
@@ -174,26 +223,17 @@ def check_changes(
     at: str | None = None,
     max_nodes: int = 100_000,
 ) -> ChangeReport:
-    """What `changes` reach (one walk), and the decision points, KPIs, model versions and
-    owners among it; deployments judged at `at` (default: `as_of`, else now)."""
+    """What `changes` reach (one walk for all columns), and the decision points, KPIs, model
+    versions and owners among it; deployments judged at `at` (default: `as_of`, else now)."""
     as_of = time_arg("as_of", as_of)
     when = time_arg("at", at) or as_of or now()
     resolved, unresolved = _resolve(store, changes)
-    # a dataset stands for itself and its columns (queries/traversal.py start_nodes), read
-    # for all changed datasets at once
-    start_of: dict[str, Change] = {}
-    for change, node in resolved:
-        start_of.setdefault(node.id, change)
-    datasets = [n.id for _, n in resolved if n.key.kind is NodeKind.DATASET]
-    for edge in store.neighbors(datasets, Direction.OUT, [EdgeKind.HAS_COLUMN], as_of):
-        start_of.setdefault(edge.key.dst.id, start_of[edge.key.src.id])
-    walk = walk_downstream(store, list(start_of), depth=depth, as_of=as_of, max_nodes=max_nodes)
-    reached = training_data(walk, depth)
-    nodes = {n.id: n for n in store.get_nodes([r.node_id for r in reached])}
+    reached, truncated = _walks(store, resolved, depth=depth, as_of=as_of, max_nodes=max_nodes)
+    nodes = {n.id: n for n in store.get_nodes(sorted(reached))}
     items = [
-        Impacted(nodes[r.node_id], r.distance, r.certainty, r.path, start_of[_origin(r.path[0])])
-        for r in reached
-        if r.node_id in nodes
+        Impacted(nodes[i], r.distance, r.certainty, r.path, change)
+        for i, (r, change) in reached.items()
+        if i in nodes
     ]
     items.sort(key=lambda i: (i.distance, i.node.key.kind.value, i.node.key.display, i.node.id))
     by_id = {i.node.id: i for i in items}
@@ -206,7 +246,7 @@ def check_changes(
         kpis=[i for i in items if i.node.key.kind is NodeKind.KPI],
         models=[ModelTouched(i, _via(i.path)) for i in models],
         owners=[],
-        truncated=walk.truncated,
+        truncated=truncated,
         at=when,
     )
     report.owners, report.unowned = _owners(store, by_id, as_of)
