@@ -115,9 +115,9 @@ def slack_body(row: OutboxRow) -> dict[str, Any]:
         )
     if a.get("possible_count"):
         whose = ", ".join(f"{o} ({n})" for o, n in a.get("possible_owners", {}).items())
-        lines.append(
-            f"*Possible impact*: {a['possible_count']} assets" + (f"; {whose}" if whose else "")
-        )
+        kinds = ", ".join(f"{k} {n}" for k, n in a.get("possible_by_kind", {}).items())
+        tail = f"; {whose}" if whose else ""
+        lines.append(f"*Possible impact*: {a['possible_count']} ({kinds}){tail}")
     if a.get("decision_points"):
         lines.append("*Decision points*: " + ", ".join(a["decision_points"]))
     if a.get("left"):
