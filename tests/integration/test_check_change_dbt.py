@@ -446,3 +446,50 @@ def test_json_and_markdown_of_one_answer(
     assert unknown.exit_code == 0 and "unresolved_change" in unknown.output
     bad = CliRunner().invoke(app, ["check-change", "--change", "x=explode"])
     assert bad.exit_code == 2 and "change kind 'explode'" in bad.output
+
+
+def test_proposed_schema_on_the_synced_project(
+    manifests: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The local store as the command opens it (the event log `lkg sync dbt` wrote, projected):
+    an OpenLineage event proposing stg_orders without order_id and with amount retyped."""
+    env = {"LKG_DATA_DIR": str(tmp_path / "lkg")}
+    runner = CliRunner()
+    sync = runner.invoke(
+        app, ["sync", "dbt", "--manifest", str(manifests[0]), "--namespace", NS], env=env
+    )
+    assert sync.exit_code == 0, sync.output
+    fields = [
+        {"name": "customer_id", "type": "INTEGER"},
+        {"name": "amount", "type": "DECIMAL(12,2)"},
+        {"name": "status", "type": "VARCHAR"},
+    ]
+    event = {
+        "eventType": "START",
+        "eventTime": "2026-12-01T00:00:00Z",
+        "job": {"namespace": "dbt-shop", "name": "stg_orders"},
+        "run": {"runId": "0193a9f0-0000-7000-8000-000000000001"},
+        "outputs": [
+            {
+                "namespace": NS,
+                "name": "shop.main.stg_orders",
+                "facets": {"schema": {"fields": fields}},
+            }
+        ],
+    }
+    path = tmp_path / "proposed.json"
+    path.write_text(json.dumps(event), encoding="utf-8")
+    done = runner.invoke(
+        app, ["check-change", "--proposed-schema", str(path), "--format", "json"], env=env
+    )
+    assert done.exit_code == 0, done.output  # no model serves a decision on this project
+    doc = json.loads(done.output[done.output.index("{") :])
+    changes = {(c["ref"].rsplit("#", 1)[1], c["kind"]) for c in doc["changes"]}
+    assert ("order_id", "drop") in changes
+    assert ("amount", "type:DECIMAL(12,2)") in changes
+    assert not any(name in ("customer_id", "status") for name, _ in changes)
+    impacted = {i["display"] for i in doc["impacted"]}
+    # order_id is counted into order_count, amount summed into total_amount
+    assert {str(col("customer_revenue", f).display) for f in ("order_count", "total_amount")} <= (
+        impacted
+    )
