@@ -1,8 +1,8 @@
-"""Notifications end to end on the embedded store: events with downstream impact → the outbox →
-a local webhook receiver (tests/webhook_receiver.py). The generic body's signature verifies, the
-Slack payload has its shape, each change reaches each target once — also after a replay of the
-log, with the receiver down (refusing connections, then answering 503) for a while, and after a
-refusal and `lkg notifications retry`."""
+"""Notifications end to end (the embedded store; the first test on Neo4j too): events with
+downstream impact → the outbox → a local webhook receiver (tests/webhook_receiver.py). The
+generic body's signature verifies, the Slack payload has its shape, each change reaches each
+target once — also after a replay of the log, with the receiver down (refusing connections,
+then answering 503) for a while, and after a refusal and `lkg notifications retry`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from lineage_kg.cli.app import app
 from lineage_kg.graph.sides.outbox import Outbox
+from lineage_kg.graph.store import GraphStore
 from lineage_kg.ingest.intake import accept_many
 from lineage_kg.queries.audience import audience
 from lineage_kg.runtime import Runtime
@@ -101,10 +102,11 @@ def delivered(outbox: Outbox) -> int:
 
 
 def test_each_change_reaches_each_target_once_signed_and_shaped(
-    tmp_path: Path, receiver: Receiver
+    tmp_path: Path, receiver: Receiver, store: GraphStore
 ) -> None:
+    """On each store: the detection reads no graph, who to tell is read from the store."""
     settings = settings_for(tmp_path, receiver)
-    with Runtime.open(settings) as runtime:
+    with Runtime.open(settings, store=store) as runtime:
         accept_many(runtime.log, enumerate(world()))
         runtime.catch_up()
         outbox = runtime.outbox
@@ -142,7 +144,7 @@ def test_each_change_reaches_each_target_once_signed_and_shaped(
     with closing(sqlite3.connect(tmp_path / "outbox.sqlite3")) as db, db:
         db.execute("DELETE FROM change_state")
         db.execute("UPDATE outbox_meta SET value = '0' WHERE key = 'checkpoint'")
-    with Runtime.open(settings) as runtime:
+    with Runtime.open(settings, store=store) as runtime:
         runtime.catch_up()
         assert runtime.outbox is not None
         assert sorted(r.change_id for r in runtime.outbox.rows()) == ids
