@@ -180,6 +180,9 @@ class Projector:
                 batch.extend(mapped.mutations)
                 batch.confined.update(mapped.confined)
         self.history.hand(mapped_all)
+        for side in self.side:  # a side table reading the mapped events (the changes' outbox)
+            if (hand := getattr(side, "hand", None)) is not None:
+                hand(mapped_all)
         return batch, len(self._parked_now)
 
     def _commit(self, prepared: Prepared, last: int) -> Exception | None:

@@ -73,6 +73,41 @@ def state_keys(mutations: Iterable[Mutation]) -> set[str]:
     return keys
 
 
+# what detect reads: edges of these kinds, HAS_COLUMN retirements, and these node upserts
+_EDGES = frozenset(
+    {
+        EdgeKind.HAS_COLUMN,
+        EdgeKind.ALIAS,
+        EdgeKind.DEPLOYED_TO,
+        EdgeKind.RUN_OF,
+        EdgeKind.PRODUCES,
+        EdgeKind.HAS_VERSION,
+        EdgeKind.CHECKS,
+    }
+)
+
+
+def relevant(mutations: Iterable[Mutation]) -> list[Mutation]:
+    """The mutations `detect` looks at, in order (`detect(relevant(m)) == detect(m)`): what the
+    change projection keeps of a batch the projector hands it."""
+    kept: list[Mutation] = []
+    for m in mutations:
+        if isinstance(m, EdgeUpsert):
+            keep = m.key.kind in _EDGES
+        elif isinstance(m, EdgeRetire):
+            keep = m.kind is EdgeKind.HAS_COLUMN
+        elif isinstance(m, NodeUpsert):
+            keep = (
+                m.key.kind in (NodeKind.RUN, NodeKind.CHECK)
+                or m.props.get("quality_failed") is not None
+            )
+        else:
+            keep = False
+        if keep:
+            kept.append(m)
+    return kept
+
+
 def _newer(state: State, key: str, prov: Provenance) -> bool:
     """True if this event is not older than what set `state[key]` (absent: True)."""
     held = state.get(key)

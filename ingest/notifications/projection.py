@@ -1,8 +1,9 @@
 """Keeps the outbox following the event log (an `ingest.sources.SideProjection`).
 
 `catch_up` reads the log after its own checkpoint, up to the position the graph has reached,
-maps each entry again with its source's mapper (the same pure function the projector used, so
-the changes are read from the graph's vocabulary whatever the source), detects the changes
+takes each entry's mutations as the projector mapped them (handed over by `hand`; an entry not
+handed, e.g. after a restart, is mapped again with its source's mapper: the same pure function),
+so the changes are read from the graph's vocabulary whatever the source, detects the changes
 (ingest/notifications/changes.py) against the state it keeps, and writes the changes, that state
 and its checkpoint in one transaction: a kill -9 in between replays the chunk from the same
 state, the same change ids come out, and `INSERT OR IGNORE` stores each once. The projector sets
@@ -16,15 +17,15 @@ its changes once).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lineage_kg.graph.mutations import MutationBatch
+from lineage_kg.graph.mutations import Mutation, MutationBatch
 from lineage_kg.graph.sides.outbox import Change, Outbox
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.ingest.eventlog import EventLog, LogEntry
-from lineage_kg.ingest.notifications.changes import detect, state_keys
+from lineage_kg.ingest.notifications.changes import detect, relevant, state_keys
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,19 @@ class ChangeProjection:
         self.outbox, self.mappers, self.read_batch = outbox, mappers, read_batch
         self.on_change = on_change  # e.g. wake the delivery
         self.changes_added = 0
+        # seq -> what the projector mapped (only what detection reads), handed over before the
+        # batch lands so the log's entries are not mapped twice; an entry not handed (a side
+        # behind the graph after a restart) is mapped here
+        self._handed: dict[int, list[Mutation] | None] = {}
 
     @classmethod
     def at(cls, data_dir: Path, mappers: dict[str, Mapper], **options: Any) -> ChangeProjection:
         return cls(Outbox(data_dir / OUTBOX_FILE), mappers, **options)
+
+    def hand(self, mapped: Sequence[tuple[int, MutationBatch | None]]) -> None:
+        """The projector's mapped entries (seq, batch or None when it parked the entry)."""
+        for seq, batch in mapped:
+            self._handed[seq] = None if batch is None else relevant(batch.mutations)
 
     def catch_up(self, log_: EventLog, store: GraphStore, upto: int) -> None:
         position = self.outbox.checkpoint()
@@ -64,25 +74,28 @@ class ChangeProjection:
                     self.on_change()
 
     def _project(self, entries: list[LogEntry], last: int) -> int:
-        mapped = [(entry, self._map(entry)) for entry in entries]
-        keys = sorted({k for _, m in mapped if m for k in state_keys(m.mutations)})
+        mapped = [(entry, self._mutations(entry)) for entry in entries]
+        for seq in [s for s in self._handed if s <= last]:
+            del self._handed[seq]
+        keys = sorted({k for _, m in mapped if m for k in state_keys(m)})
         with self.outbox.transaction() as db:
             state = self.outbox.state(db, keys)
             before = dict(state)
             added = 0
-            for entry, batch in mapped:
-                if batch is not None:
-                    added += self.outbox.add(db, entry.seq, detect(batch.mutations, state))
+            for entry, mutations in mapped:
+                if mutations:
+                    added += self.outbox.add(db, entry.seq, detect(mutations, state))
             self.outbox.set_state(db, {k: v for k, v in state.items() if before.get(k) != v})
             self.outbox.set_checkpoint(db, last)
         return added
 
-    def _map(self, entry: LogEntry) -> MutationBatch | None:
-        mapper = self.mappers.get(entry.source)
-        if mapper is None:
+    def _mutations(self, entry: LogEntry) -> list[Mutation] | None:
+        if entry.source not in self.mappers:
             return None
+        if entry.seq in self._handed:
+            return self._handed[entry.seq]
         try:
-            return mapper(entry)
+            return relevant(self.mappers[entry.source](entry).mutations)
         except Exception:  # the projector parks it and says why
             return None
 
