@@ -31,6 +31,7 @@ from lineage_kg.api.observability import (
     RequestContextMiddleware,
     metrics_router,
     new_metrics,
+    watch_governance,
 )
 from lineage_kg.api.web import mount_web
 from lineage_kg.graph.store import GraphStore, StoreUnavailable
@@ -69,10 +70,13 @@ async def graphql_context(request: Request, principal: ReadCaller) -> Context:
         max_traversal_nodes=settings.max_traversal_nodes,
     )
     context.budget = budget
+    context.policy = request.app.state.policy  # the governance question's (LKG_POLICY_FILE)
     return context
 
 
-def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> FastAPI:
+def create_app(  # noqa: PLR0915 - the composition: one statement per part of the app
+    settings: Settings | None = None, store: GraphStore | None = None
+) -> FastAPI:
     """Build the app. A given `store` is used as is (tests); else one is opened from settings."""
     settings = settings or Settings()
 
@@ -117,6 +121,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
 
     app = FastAPI(title="lineage-kg", lifespan=lifespan)
     app.state.metrics = new_metrics(lambda: getattr(app.state, "projector", None))
+    watch_governance(app.state, settings)  # the policy (an error in it stops the start), gauge
     app.add_exception_handler(AuthProblem, auth_problem_response)
 
     # path, not prefix: the route's own path is the template the metrics label requests with

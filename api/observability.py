@@ -9,12 +9,19 @@
 - Metrics: each app has its own `CollectorRegistry` (tests build many apps in one process).
   Label values come from closed sets (route templates, status codes, top-level GraphQL fields),
   so no client can grow the number of series. Projector figures are read at scrape time.
+- Governance: `lkg_governance_violations{rule,severity}`, the policy's violations counted by
+  rule (queries/governance). An evaluation walks the production chains, so it is not made on
+  every scrape: it is kept and made again when the graph moved (the projector's position) and
+  `LKG_GOVERNANCE_METRICS_SECONDS` have passed, or when it is ten times that old (rules that
+  depend on the time, a check failing for N days, change without the graph moving).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -41,6 +48,8 @@ if TYPE_CHECKING:
     from strawberry.types import ExecutionResult
 
     from lineage_kg.ingest.projector import Projector
+    from lineage_kg.queries.governance import Policy
+    from lineage_kg.settings import Settings
 
 log = logging.getLogger("lkg.observability")
 access_log = logging.getLogger("lkg.access")
@@ -230,6 +239,116 @@ class ProjectorCollector(Collector):
                 "lkg_projector_batches", "Batches this process's projector applied to the graph"
             ),
         )
+
+
+@dataclass(frozen=True)
+class GovernanceInputs:
+    """What an evaluation of the policy reads: the running service's store and side table."""
+
+    store: Any  # GraphStore
+    projector: Projector
+    policy: Policy
+    decisions: Any = None  # DecisionTable | None
+    max_nodes: int = 100_000
+
+
+class GovernanceCollector(Collector):
+    """`lkg_governance_violations{rule,severity}` (module docstring: when it is evaluated).
+    A scrape runs in the thread pool (`metrics_endpoint`), so the evaluation is off the loop."""
+
+    STALE_FACTOR = 10
+
+    def __init__(
+        self,
+        inputs_of: Callable[[], GovernanceInputs | None],
+        min_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.inputs_of, self.min_seconds, self.clock = inputs_of, min_seconds, clock
+        self._lock = threading.Lock()  # one evaluation at a time; scrapes meanwhile wait
+        self._counts: dict[tuple[str, str], int] | None = None
+        self._position: int | None = None
+        self._at = -math.inf
+        self.evaluations = 0
+
+    def describe(self) -> Iterator[Metric]:
+        yield self._family()
+
+    def collect(self) -> Iterator[Metric]:
+        inputs = self.inputs_of()
+        if inputs is None:  # before the app's startup
+            return
+        with self._lock:
+            counts = self._refresh(inputs)
+        if counts is None:
+            return
+        family = self._family()
+        for (rule, severity), count in sorted(counts.items()):
+            family.add_metric([rule, severity], count)
+        yield family
+
+    def _refresh(self, inputs: GovernanceInputs) -> dict[tuple[str, str], int] | None:
+        from lineage_kg.queries.governance import evaluate_all  # the queries only when scraped
+
+        now = self.clock()
+        try:
+            position = inputs.projector.status().projected_seq
+        except Exception:  # the store or log is down: the last counts stand
+            log.warning("projector status unavailable for the governance gauge", exc_info=True)
+            return self._counts
+        age = now - self._at
+        moved = position != self._position
+        if self._counts is not None and (
+            age < self.min_seconds or (not moved and age < self.STALE_FACTOR * self.min_seconds)
+        ):
+            return self._counts
+        try:
+            found = evaluate_all(
+                inputs.store, inputs.policy, decisions=inputs.decisions, max_nodes=inputs.max_nodes
+            )
+        except Exception:
+            log.warning("governance evaluation failed for /metrics", exc_info=True)
+            return self._counts
+        counts = {(c.rule, c.severity.value): 0 for c in inputs.policy.enabled}
+        for violation in found.violations:
+            counts[violation.rule, violation.severity.value] += 1
+        self._counts, self._position, self._at = counts, position, now
+        self.evaluations += 1
+        return counts
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            "lkg_governance_violations",
+            "Violations of the governance policy, by rule and severity (queries/governance)",
+            labels=["rule", "severity"],
+        )
+
+
+def watch_governance(state: Any, settings: Settings) -> GovernanceCollector:
+    """Read the policy (`LKG_POLICY_FILE`; a `PolicyError` names the mistake) into
+    `state.policy` — GraphQL's `governance` asks it too — and register the governance gauge on
+    `state.metrics`, reading the app's store, projector and decisions once it has started."""
+    from lineage_kg.queries.governance import load_policy
+
+    state.policy = load_policy(settings.policy_file)
+
+    def inputs() -> GovernanceInputs | None:
+        projector = getattr(state, "projector", None)
+        if projector is None:
+            return None
+        settings = getattr(state, "settings", None)
+        return GovernanceInputs(
+            state.store,
+            projector,
+            state.policy,
+            getattr(state, "decisions", None),
+            settings.max_traversal_nodes if settings is not None else 100_000,
+        )
+
+    collector = GovernanceCollector(inputs, settings.governance_metrics_seconds)
+    state.metrics.registry.register(collector)
+    return collector
 
 
 def _metrics(request: Request) -> Metrics | None:

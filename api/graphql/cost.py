@@ -22,6 +22,7 @@ TRAVERSAL_COST = {
     "decisionLineage": 1_000,
     "rootCause": 1_000,
     "accountability": 1_000,
+    "governance": 1_000,  # every rule's reads and walks (queries/governance)
     "auditTrail": 100,
     "search": 100,
 }

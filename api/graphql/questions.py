@@ -1,5 +1,6 @@
-"""GraphQL for the auditor's and the owner's questions: decision lineage, root-cause suspects and
-the accountability map. Resolvers only call `queries/` off the event loop and reshape."""
+"""GraphQL for the auditor's and the owner's questions: decision lineage, root-cause suspects,
+the accountability map and the governance policies' violations. Resolvers only call `queries/`
+off the event loop and reshape."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from strawberry.types import Info
 from lineage_kg.api.graphql.offload import run_blocking
 from lineage_kg.api.graphql.types import Node, NodeRef, PageInfo, to_node
 from lineage_kg.graph.errors import InvalidArgument
+from lineage_kg.graph.model import NodeKey
 from lineage_kg.graph.resolve import resolve as resolve_name
 from lineage_kg.graph.sides.decisions import DecisionRow, DecisionTable
 from lineage_kg.queries.accountability import (
@@ -28,6 +30,8 @@ from lineage_kg.queries.decisions import (
     list_decisions,
     resolve,
 )
+from lineage_kg.queries.governance import DEFAULT_POLICY, Policy, Violation, evaluate_all, page
+from lineage_kg.queries.governance.evaluate import encode_cursor
 from lineage_kg.queries.suspects import suspects
 
 
@@ -261,6 +265,90 @@ class DecisionCount:
     count: int
 
 
+@strawberry.type(description="A node named by its id: its kind and short name read from the id.")
+class NodeLabel:
+    id: strawberry.ID
+    kind: str
+    display: str
+
+
+def _label(node_id: str) -> NodeLabel:
+    key = NodeKey.from_id(node_id)
+    return NodeLabel(id=strawberry.ID(node_id), kind=key.kind.value, display=key.display)
+
+
+@strawberry.type(description="One governance rule broken by one subject, with its evidence.")
+class ViolationType:
+    rule: str
+    severity: str = strawberry.field(description="error, warning or info, as the policy says")
+    subject: NodeLabel
+    related: NodeLabel | None = strawberry.field(
+        description="what makes it a violation: the failing version or check, the owner who "
+        "left, the decision point a canary or shadow is deployed to"
+    )
+    path: list[NodeLabel] = strawberry.field(
+        description="from the production end (a decision point) to the subject and beyond"
+    )
+    evidence: list[str] = strawberry.field(description="event ids: GET /api/v1/events/{id}")
+    since: str | None = strawberry.field(description="when the violation began, from the graph")
+    detail: str
+    cursor: str
+
+
+def _violation(v: Violation, cursor: str) -> ViolationType:
+    return ViolationType(
+        rule=v.rule,
+        severity=v.severity.value,
+        subject=_label(v.subject),
+        related=_label(v.related) if v.related else None,
+        path=[_label(p) for p in v.path],
+        evidence=list(v.evidence),
+        since=v.since,
+        detail=v.detail,
+        cursor=cursor,
+    )
+
+
+@strawberry.type
+class GovernanceReport:
+    violations: list[ViolationType]
+    page_info: PageInfo
+    total: int = strawberry.field(description="violations at or above the severity asked")
+    evaluated_at: str = strawberry.field(description="the time judged: asOf, or now")
+    policy: str = strawberry.field(description="the policy file, or 'default policy'")
+    rules: list[str] = strawberry.field(description="the rules the policy runs")
+    truncated: bool = strawberry.field(description="a walk stopped at the node bound")
+
+
+def _policy(info: Info) -> Policy:
+    """The service's policy (LKG_POLICY_FILE, read at start by api/app.py), else the default."""
+    policy: Policy | None = getattr(info.context, "policy", None)
+    return policy or DEFAULT_POLICY
+
+
+def _governance(
+    info: Info, as_of: str | None, severity: str | None, first: int, after: str | None
+) -> GovernanceReport:
+    policy = _policy(info)
+    found = evaluate_all(
+        info.context.store,
+        policy,
+        as_of,
+        decisions=info.context.decisions,
+        max_nodes=info.context.max_traversal_nodes,
+    )
+    got = page(found.violations, severity=severity, first=first, after=after)
+    return GovernanceReport(
+        violations=[_violation(v, encode_cursor(v)) for v in got.items],
+        page_info=PageInfo(has_next_page=got.has_next_page, end_cursor=got.end_cursor),
+        total=got.total,
+        evaluated_at=found.at,
+        policy=policy.source,
+        rules=list(found.rules),
+        truncated=found.truncated,
+    )
+
+
 def _decisions_table(info: Info) -> DecisionTable:
     table: DecisionTable | None = info.context.decisions
     if table is None:
@@ -393,3 +481,20 @@ class Questions:
             )
         )
         return _accountability(answer)
+
+    @strawberry.field(
+        description="The governance policy's violations over the graph as it is, or asOf a "
+        "time: most severe first, then by rule and subject; `severity` keeps those at or above "
+        "it (error > warning > info). Keyset-paged."
+    )
+    async def governance(
+        self,
+        info: Info,
+        as_of: str | None = None,
+        severity: str | None = None,
+        first: int = 100,
+        after: str | None = None,
+    ) -> GovernanceReport:
+        # the arguments are checked before the evaluation: a bad page costs no walk
+        page([], severity=severity, first=first, after=after)
+        return await run_blocking(_governance, info, as_of, severity, first, after)
