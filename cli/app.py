@@ -108,6 +108,11 @@ COMMANDS: dict[str, Entry] = {
         "What a proposed change would break: impacted assets, production decision points and "
         "KPIs\nat risk, model versions touched, owners to notify; exit 1 if the policy fails it.",
     ),
+    "check": Entry(
+        "governance",
+        "commands",
+        "Evaluate the governance policy over the graph; exit 1 if any violation is an error.",
+    ),
     "ingest-decisions": Entry(
         "decisions",
         "commands",

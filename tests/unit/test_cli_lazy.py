@@ -103,6 +103,7 @@ def eager_app() -> typer.Typer:
         check_change,
         decisions,
         generate,
+        governance,
         keys,
         questions,
         service,
@@ -113,7 +114,7 @@ def eager_app() -> typer.Typer:
     eager = typer.Typer(
         cls=LkgGroup, help="lineage-kg: lineage and metadata knowledge graph.", no_args_is_help=True
     )
-    for module in (service, admin, bench, questions, check_change, decisions, generate):
+    for module in (service, admin, bench, questions, check_change, governance, decisions, generate):
         eager.add_typer(module.commands)
     if not sync_app.registered_groups:
         for source in SYNC_SOURCES:
