@@ -348,6 +348,7 @@ def watch_governance(state: Any, settings: Settings) -> GovernanceCollector:
 
     collector = GovernanceCollector(inputs, settings.governance_metrics_seconds)
     state.metrics.registry.register(collector)
+    state.governance_gauge = collector
     return collector
 
 
