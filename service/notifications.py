@@ -18,7 +18,8 @@ after the restart, with the same key: the receiver drops it (exactly-once across
 cannot be had from the sender alone). Failures are retried at the outbox's own next-attempt
 time, backing off exponentially (LKG_NOTIFY_BACKOFF_SECONDS doubling up to
 LKG_NOTIFY_MAX_BACKOFF_SECONDS), until LKG_NOTIFY_MAX_ATTEMPTS, then the row is `failed`; a
-4xx other than 408/425/429 fails it at once (the receiver refuses the message itself).
+4xx other than 408/425/429 fails it at once (the receiver refuses the message itself). While
+the store is unavailable (who to tell cannot be read) a row waits without spending attempts.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from lineage_kg.graph.sides.outbox import Outbox, OutboxRow
+from lineage_kg.graph.store import StoreUnavailable
 from lineage_kg.settings import Settings
 
 if TYPE_CHECKING:
@@ -188,6 +190,12 @@ class Notifier:
             if row.audience is None:
                 row.audience = self.audience(row.subject, row.starts)
                 self.outbox.set_audience(row.change_id, row.audience)
+        except StoreUnavailable as exc:
+            # our store is down, not the receiver: wait for it without spending an attempt
+            later = self.clock() + self.settings.notify_backoff_seconds
+            self.outbox.postpone(row.change_id, f"store unavailable: {exc}", later)
+            return
+        try:
             for target in self.targets:
                 if target.name not in row.sent_to:
                     self._post(target, row)

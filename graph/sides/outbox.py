@@ -310,6 +310,15 @@ class Outbox:
                     (error, next_attempt_at, change_id),
                 )
 
+    def postpone(self, change_id: str, error: str, next_attempt_at: float) -> None:
+        """Not tried: something of ours was down (the store); no attempt counted."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE changes SET last_error = ?, next_attempt_at = ? "
+                "WHERE change_id = ? AND status = 'pending'",
+                (error, next_attempt_at, change_id),
+            )
+
     # ---- the command's side ----------------------------------------------------------------
     def rows(self, status: str | None = None, limit: int = 1000) -> list[OutboxRow]:
         where, params = ("WHERE status = ?", [status]) if status else ("", [])
