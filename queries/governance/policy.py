@@ -117,8 +117,9 @@ def parse_policy(data: Any, source: str = "policy") -> Policy:
 
 
 def load_policy(path: str | Path | None) -> Policy:
-    """The policy in the YAML file at `path`; the default policy when `path` is None."""
-    if path is None:
+    """The policy in the YAML file at `path`; the default policy when `path` is None or empty
+    (`LKG_POLICY_FILE=` unsets it)."""
+    if path is None or not str(path).strip():
         return DEFAULT_POLICY
     file = Path(path)
     try:

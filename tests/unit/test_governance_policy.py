@@ -50,7 +50,7 @@ def test_a_full_policy_file_is_read(tmp_path: Path) -> None:
 def test_the_default_policy_runs_every_rule_at_its_default() -> None:
     assert [r.rule for r in DEFAULT_POLICY.enabled] == list(RULES)
     assert all(r.severity is RULES[r.rule].severity for r in DEFAULT_POLICY.rules)
-    assert load_policy(None) is DEFAULT_POLICY
+    assert load_policy(None) is load_policy("") is DEFAULT_POLICY
 
 
 @pytest.mark.parametrize(
