@@ -131,3 +131,25 @@ def test_the_gauge_counts_the_violations_once_per_graph(
     evaluations = collector.evaluations
     assert _gauge(client) == gauge
     assert collector.evaluations == evaluations  # the graph has not moved: no new evaluation
+
+
+def test_lkg_check_over_url_reads_the_same_report(
+    client: TestClient, store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lkg check --url`'s query, asked of this service: every page, the local report's form."""
+    from lineage_kg.cli import governance
+    from lineage_kg.cli.remote import Remote
+
+    def ask(self: Remote, query: str, **variables: Any) -> dict[str, Any]:
+        reply = client.post("/graphql", json={"query": query, "variables": variables}).json()
+        assert "errors" not in reply, reply
+        return reply["data"]
+
+    monkeypatch.setattr(Remote, "ask", ask)
+    monkeypatch.setattr(governance, "PAGE", 2)  # several pages
+    report = governance.remote_report("http://service", AS_OF)
+    want = evaluate(store, None, AS_OF)
+    assert len(want) > 2
+    assert [(v["rule"], v["subject"]["id"], [p["id"] for p in v["path"]]) for v in
+            report["violations"]] == [(v.rule, v.subject, list(v.path)) for v in want]  # fmt: skip
+    assert report["evaluated_at"] == "2026-03-10T00:00:00.000000Z"
