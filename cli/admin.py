@@ -33,12 +33,15 @@ from lineage_kg.cli.common import console
 from lineage_kg.graph.timefmt import now
 from lineage_kg.ingest import chain, logcheck
 from lineage_kg.ingest.decisions.projection import DECISIONS_FILE
+from lineage_kg.ingest.notifications.projection import OUTBOX_FILE
 from lineage_kg.runtime import LOG_FILE, Runtime, open_log_at
 from lineage_kg.settings import Settings
 
 LOG, DECISIONS, KEYS = LOG_FILE, DECISIONS_FILE, KEYS_FILE
 # copied in this order: the log last, so it is at least as new as every table that follows it
-FILES = (KEYS, DECISIONS, LOG)
+# (the outbox too: its delivery marks are not derivable from the log, a restore without them
+# would notify again)
+FILES = (KEYS, DECISIONS, OUTBOX_FILE, LOG)
 MANIFEST = "backup.json"
 commands = typer.Typer()
 
