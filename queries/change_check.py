@@ -7,7 +7,9 @@ changed columns together — a 50-column change is one multi-start walk, not 50 
 changed dataset (it stands for itself and its columns, as in impact; `_walks` says why apart).
 Each reached item is explained by one path, exact before possible, then the shortest, and so
 by the change that path starts from. The answer equals the changes' impacts one by one,
-merged so (tests/contract/test_change_check.py).
+merged so (tests/contract/test_change_check.py), but for the dataset versions and runs that
+impact keeps only as steps of an explaining path (`training_data`): one path per item is
+chosen, so such a step of another change's path may be left out.
 
 From what the walk reaches:
 - the decision points at risk: a reached model version deployed there (DEPLOYED_TO, not
