@@ -51,6 +51,7 @@ class ChangeProjection:
         # batch lands so the log's entries are not mapped twice; an entry not handed (a side
         # behind the graph after a restart) is mapped here
         self._handed: dict[int, list[Mutation] | None] = {}
+        self._position = outbox.checkpoint()  # as last read or written
 
     @classmethod
     def at(cls, data_dir: Path, mappers: dict[str, Mapper], **options: Any) -> ChangeProjection:
@@ -59,24 +60,27 @@ class ChangeProjection:
     def hand(self, mapped: Sequence[tuple[int, MutationBatch | None]]) -> None:
         """The projector's mapped entries (seq, batch or None when it parked the entry)."""
         for seq, batch in mapped:
-            self._handed[seq] = None if batch is None else relevant(batch.mutations)
+            # not what it already holds: a replay of the log into the graph (the embedded
+            # store's start) hands it every entry again
+            if seq > self._position:
+                self._handed[seq] = None if batch is None else relevant(batch.mutations)
 
     def catch_up(self, log_: EventLog, store: GraphStore, upto: int) -> None:
-        position = self.outbox.checkpoint()
+        position = self._position = self.outbox.checkpoint()
         while position < upto:
             entries = log_.read(position, self.read_batch, upto=upto)
             last = entries[-1].seq if entries else upto
             added = self._project(entries, last)
-            position = last
+            position = self._position = last
             if added:
                 self.changes_added += added
                 if self.on_change is not None:
                     self.on_change()
+        self._forget(position)
 
     def _project(self, entries: list[LogEntry], last: int) -> int:
         mapped = [(entry, self._mutations(entry)) for entry in entries]
-        for seq in [s for s in self._handed if s <= last]:
-            del self._handed[seq]
+        self._forget(last)
         keys = sorted({k for _, m in mapped if m for k in state_keys(m)})
         with self.outbox.transaction() as db:
             state = self.outbox.state(db, keys)
@@ -88,6 +92,10 @@ class ChangeProjection:
             self.outbox.set_state(db, {k: v for k, v in state.items() if before.get(k) != v})
             self.outbox.set_checkpoint(db, last)
         return added
+
+    def _forget(self, upto: int) -> None:
+        for seq in [s for s in self._handed if s <= upto]:
+            del self._handed[seq]
 
     def _mutations(self, entry: LogEntry) -> list[Mutation] | None:
         if entry.source not in self.mappers:

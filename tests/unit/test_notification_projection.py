@@ -71,3 +71,24 @@ def test_relevant_keeps_what_detection_reads() -> None:
         assert len(kept) < len(mutations)  # it does leave things out
         assert detect(kept, state_kept) == detect(mutations, state_all)
     assert state_kept == state_all
+
+
+def test_a_replay_of_the_log_into_the_graph_keeps_nothing_handed(tmp_path: Path) -> None:
+    """The embedded store's start hands every entry again; the outbox, already past them, keeps
+    none of them (else the whole log's mutations would stay in memory)."""
+    log = logged(tmp_path)
+    mappers = default_mappers()
+    first = ChangeProjection.at(tmp_path, mappers)
+    first.catch_up(log, None, log.last_seq())  # type: ignore[arg-type]
+    first.close()
+    again = ChangeProjection.at(tmp_path, mappers)  # a restart
+    entries = log.read(0, 100)
+    for entry in entries:
+        again.hand([(entry.seq, mappers[entry.source](entry))])
+        again.catch_up(log, None, entry.seq)  # type: ignore[arg-type]
+    assert again._handed == {}
+    assert len(again.outbox.rows()) == 3  # and nothing new
+    again.hand([(log.last_seq() + 1, MutationBatch())])  # past it: kept until caught up
+    assert list(again._handed) == [log.last_seq() + 1]
+    again.close()
+    log.close()
