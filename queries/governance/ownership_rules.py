@@ -19,11 +19,8 @@ from lineage_kg.graph.timefmt import canonical_time
 from lineage_kg.queries.assets import Ownership, events, ownerships
 from lineage_kg.queries.governance.model import Context, Severity, Violation, later
 from lineage_kg.queries.governance.production import (
-    assets_of_ids,
     deployment_start,
-    hop_origin,
     nodes_of_kind,
-    path_ids,
     production,
     upstream_chain,
 )
@@ -140,9 +137,9 @@ def unowned_on_production_chain(
     ctx: Context, severity: Severity, depth: int, kinds: Collection[NodeKind]
 ) -> list[Violation]:
     """Assets of `kinds` on a production decision point's chain with no accountable owner: the
-    KPIs the decision point drives, and everything upstream of the versions serving it (within
-    `depth` hops; a reached column, version or feature stands for its asset). Each asset once,
-    with the shortest path found: a driven KPI's first, else the walk's."""
+    KPIs the decision point drives, and every asset upstream of the versions serving it within
+    `depth` hops. Each asset once, with the shortest path found: a driven KPI's first, else the
+    walk's."""
     prod = production(ctx)
     if not prod.serving:
         return []
@@ -159,18 +156,16 @@ def unowned_on_production_chain(
         for edge in store.neighbors(prod.points, Direction.OUT, [E.DRIVES], ctx.as_of):
             kpi, point = edge.key.dst.id, edge.key.src.id
             chains.setdefault(kpi, ([point, kpi], serving_at[point], [edge]))
-    walk = upstream_chain(ctx, depth)
-    asset_of = assets_of_ids(store, walk.reached, ctx.as_of)
-    for reached in sorted(walk.reached.values(), key=lambda r: (r.distance, r.node_id)):
-        asset = asset_of.get(reached.node_id)
-        if asset is None or asset in chains or NodeKey.from_id(asset).kind not in kinds:
+    chain = upstream_chain(ctx, depth)
+    # the walk reaches a part's asset one hop after the part (HAS_COLUMN, HAS_VERSION and
+    # HAS_FEATURE are walked): the assets reached are the subjects, each by its own path
+    for node_id in sorted(chain.distance, key=lambda n: (chain.distance[n], n)):
+        if node_id in chains or chain.keys[node_id].kind not in kinds:
             continue
-        version = hop_origin(reached.path, reached.node_id)
-        deployment = prod.first(version)
-        path = [deployment.key.dst.id, *path_ids(version, reached.path)]
-        if path[-1] != asset:
-            path.append(asset)
-        chains[asset] = (path, deployment, [deployment, *(h.edge for h in reached.path)])
+        edges = chain.edges_to(node_id)
+        deployment = prod.first(edges[0].key.dst.id)
+        path = [deployment.key.dst.id, *chain.path_to(node_id)]
+        chains[node_id] = (path, deployment, [deployment, *edges])
     held = ownerships(store, list(chains), ctx.as_of)
     nodes = {n.id: n for n in store.get_nodes(sorted(chains))}
     found = []

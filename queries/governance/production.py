@@ -1,7 +1,9 @@
 """The production side of the graph, read once per evaluation and shared by the rules: the
 decision points, the deployments open at the evaluation time, the model versions serving (not
-shadow) and the upstream chain of those versions (one bounded breadth-first walk from all of
-them at once, queries/traversal.py).
+shadow) and the upstream chain of those versions: one bounded breadth-first walk from all of
+them at once, each node once, one store read per level. (Not queries/traversal.py's `traverse`:
+its second pass, for certainty, and its paths per walk state doubled the work of a walk that
+needs neither.)
 
 A deployment is open at `at` when its declared window (`valid_from` <= at < `valid_until`, else
 the edge's life in the graph) holds it: queries/deployments.py `serves_at`, the same test the
@@ -10,17 +12,14 @@ decision questions use. Shadow deployments see traffic but decide nothing: they 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import StoredEdge, StoredNode
-from lineage_kg.graph.store import GraphStore
-from lineage_kg.queries.assets import ASSET_KINDS, PART_OF, UPSTREAM_STEPS
 from lineage_kg.queries.deployments import SHADOW, declared_time, serves_at
 from lineage_kg.queries.governance.model import Context
-from lineage_kg.queries.traversal import Hop, Step, Traversal, traverse
 
 K, E = NodeKind, EdgeKind
 
@@ -29,8 +28,13 @@ SCAN_LIMIT = 10_000_000
 
 # Upstream of a serving version: every flow edge backwards (training runs, the versions they
 # read, the runs that wrote those, features, feature services, metrics), a column's dataset,
-# and a version's dataset or model, so dataset-level lineage goes on from a version read.
-CHAIN_STEPS: list[Step] = [*UPSTREAM_STEPS, Step(E.HAS_VERSION, Direction.IN, None)]
+# and a version's dataset or model, so dataset-level lineage goes on from a version read (the
+# steps of queries/assets.py UPSTREAM_STEPS, and HAS_VERSION).
+CHAIN_EDGES: tuple[EdgeKind, ...] = (
+    *(kind for kind in EdgeKind if kind.is_flow),
+    E.HAS_COLUMN,
+    E.HAS_VERSION,
+)
 
 
 def nodes_of_kind(ctx: Context, kind: NodeKind) -> list[StoredNode]:
@@ -90,53 +94,63 @@ def production(ctx: Context) -> Production:
     return found
 
 
-def upstream_chain(ctx: Context, depth: int) -> Traversal:
-    """Everything upstream of the serving versions within `depth` hops, each node once, with one
-    shortest path from a serving version (read once per evaluation and depth)."""
+@dataclass(slots=True)
+class Chain:
+    """What one breadth-first walk upstream reached: each node once, with the edge it was first
+    reached by (BFS: one shortest path back to a start), its key and its distance."""
+
+    starts: tuple[str, ...]
+    parent: dict[str, StoredEdge] = field(default_factory=dict)  # its dst: the node walked from
+    keys: dict[str, NodeKey] = field(default_factory=dict)
+    distance: dict[str, int] = field(default_factory=dict)
+    truncated: bool = False
+
+    def edges_to(self, node_id: str) -> list[StoredEdge]:
+        """The edges from a start to `node_id`, in walking order."""
+        found = []
+        while (edge := self.parent.get(node_id)) is not None:
+            found.append(edge)
+            node_id = edge.key.dst.id
+        return found[::-1]
+
+    def path_to(self, node_id: str) -> list[str]:
+        """Node ids from a start to `node_id`."""
+        edges = self.edges_to(node_id)
+        return [edges[0].key.dst.id, *(e.key.src.id for e in edges)] if edges else [node_id]
+
+
+def upstream_chain(ctx: Context, depth: int) -> Chain:
+    """Everything upstream of the serving versions within `depth` hops (`CHAIN_EDGES` walked
+    backwards), breadth-first from all of them at once, each node once, one read per level, at
+    most `ctx.max_nodes` nodes (read once per evaluation and depth)."""
     key = ("chain", depth)
-    if key not in ctx.cache:
-        walk = traverse(
-            ctx.store,
-            production(ctx).versions,
-            CHAIN_STEPS,
-            max_depth=depth,
-            as_of=ctx.as_of,
-            max_nodes=ctx.max_nodes,
-        )
-        ctx.truncated = ctx.truncated or walk.truncated
-        ctx.cache[key] = walk
-    found: Traversal = ctx.cache[key]
-    return found
-
-
-def path_ids(start: str, hops: Iterable[Hop]) -> list[str]:
-    return [start, *(hop.to for hop in hops)]
-
-
-def hop_origin(hops: Sequence[Hop], fallback: str) -> str:
-    """The node a walk's path starts from."""
-    if not hops:
-        return fallback
-    first = hops[0]
-    return first.edge.key.src.id if first.direction is Direction.OUT else first.edge.key.dst.id
-
-
-def assets_of_ids(store: GraphStore, ids: Iterable[str], as_of: str | None) -> dict[str, str]:
-    """node id -> the asset it is or belongs to (queries/assets.py's model), from the ids alone
-    (a node's kind is in its id): one edge read per direction, no node read."""
-    found: dict[str, str] = {}
-    parts: dict[Direction, list[str]] = {}
-    for node_id in dict.fromkeys(ids):
-        kind = NodeKey.from_id(node_id).kind
-        if kind in ASSET_KINDS:
-            found[node_id] = node_id
-        elif (link := PART_OF.get(kind)) is not None:
-            parts.setdefault(link[1], []).append(node_id)
-    for direction, part_ids in sorted(parts.items()):
-        kinds = {kind for kind, way in PART_OF.values() if way is direction}
-        # sorted by edge id: a part with two assets (rare) gets the first, on every store
-        for edge in store.neighbors(part_ids, direction, kinds, as_of):
-            src, dst = edge.key.src.id, edge.key.dst.id
-            part, asset = (dst, src) if direction is Direction.IN else (src, dst)
-            found.setdefault(part, asset)
-    return found
+    if key in ctx.cache:
+        found: Chain = ctx.cache[key]
+        return found
+    starts = tuple(production(ctx).versions)
+    chain = Chain(starts)
+    seen = set(starts)
+    frontier = list(starts)
+    for level in range(1, depth + 1):
+        if not frontier or chain.truncated:
+            break
+        order = {node: i for i, node in enumerate(frontier)}
+        edges = ctx.store.neighbors(frontier, Direction.IN, CHAIN_EDGES, ctx.as_of)
+        # the same order on every store: by the node walked from (frontier order), then edge id
+        edges.sort(key=lambda e: (order[e.key.dst.id], e.key.id))
+        frontier = []
+        for edge in edges:
+            far = edge.key.src
+            if far.id in seen:
+                continue
+            if len(seen) - len(starts) >= ctx.max_nodes:
+                chain.truncated = True
+                break
+            seen.add(far.id)
+            chain.parent[far.id] = edge
+            chain.keys[far.id] = far
+            chain.distance[far.id] = level
+            frontier.append(far.id)
+    ctx.truncated = ctx.truncated or chain.truncated
+    ctx.cache[key] = chain
+    return chain
