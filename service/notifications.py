@@ -186,27 +186,35 @@ class Notifier:
         return len(rows)
 
     def _deliver(self, row: OutboxRow) -> None:
+        worked_out: dict[str, Any] | None = None  # who to tell, until stored with a mark
         try:
             if row.audience is None:
-                row.audience = self.audience(row.subject, row.starts)
-                self.outbox.set_audience(row.change_id, row.audience)
+                row.audience = worked_out = self.audience(row.subject, row.starts)
         except StoreUnavailable as exc:
             # our store is down, not the receiver: wait for it without spending an attempt
             later = self.clock() + self.settings.notify_backoff_seconds
             self.outbox.postpone(row.change_id, f"store unavailable: {exc}", later)
             return
+        left = [t for t in self.targets if t.name not in row.sent_to]
+        if not left:  # every target took it already (targets configured anew)
+            self.outbox.mark_delivered(row.change_id, worked_out)
+            return
         try:
-            for target in self.targets:
-                if target.name not in row.sent_to:
-                    self._post(target, row)
-                    self.outbox.mark_sent(row.change_id, target.name)
-                    row.sent_to.append(target.name)
-                    self.sent += 1
+            for target in left:
+                self._post(target, row)
+                last = target is left[-1]
+                self.outbox.mark_sent(
+                    row.change_id, target.name, audience=worked_out, delivered=last
+                )
+                worked_out = None
+                row.sent_to.append(target.name)
+                self.sent += 1
         except Refused as exc:
             self.failures += 1
-            self.outbox.mark_attempt_failed(row.change_id, str(exc), next_attempt_at=None)
+            self.outbox.mark_attempt_failed(
+                row.change_id, str(exc), next_attempt_at=None, audience=worked_out
+            )
             log.error("notification %s refused for good: %s", row.change_id, exc)  # noqa: TRY400
-            return
         except Exception as exc:
             self.failures += 1
             attempts = row.attempts + 1
@@ -214,10 +222,10 @@ class Notifier:
             later = None
             if attempts < self.settings.notify_max_attempts:
                 later = self.clock() + self.backoff(attempts)
-            self.outbox.mark_attempt_failed(row.change_id, error, next_attempt_at=later)
+            self.outbox.mark_attempt_failed(
+                row.change_id, error, next_attempt_at=later, audience=worked_out
+            )
             log.warning("notification %s attempt %d failed: %s", row.change_id, attempts, error)
-            return
-        self.outbox.mark_delivered(row.change_id)
 
     def backoff(self, attempts: int) -> float:
         """Seconds before attempt `attempts + 1`: doubling from the first, capped."""

@@ -269,34 +269,59 @@ class Outbox:
                 by_id[change_id].sent_to.append(target)
         return rows
 
-    def set_audience(self, change_id: str, audience: dict[str, Any]) -> None:
-        with self.transaction() as db:
-            db.execute(
-                "UPDATE changes SET audience = ? WHERE change_id = ?",
-                (json.dumps(audience, sort_keys=True), change_id),
-            )
-
-    def mark_sent(self, change_id: str, target: str) -> None:
-        """`target` answered 2xx for this change: it is never sent there again."""
+    def mark_sent(
+        self,
+        change_id: str,
+        target: str,
+        *,
+        audience: dict[str, Any] | None = None,
+        delivered: bool = False,
+    ) -> None:
+        """`target` answered 2xx for this change: it is never sent there again. In the same
+        commit: who was told (`audience`, when first worked out) and, after the last target,
+        the row delivered — one fsync per target and change."""
         with self.transaction() as db:
             db.execute(
                 "INSERT OR IGNORE INTO sent (change_id, target, sent_at) VALUES (?, ?, ?)",
                 (change_id, target, now()),
             )
+            self._audience(db, change_id, audience)
+            if delivered:
+                self._delivered(db, change_id)
 
-    def mark_delivered(self, change_id: str) -> None:
+    def mark_delivered(self, change_id: str, audience: dict[str, Any] | None = None) -> None:
+        """Every target has it (none left to send to)."""
         with self.transaction() as db:
+            self._audience(db, change_id, audience)
+            self._delivered(db, change_id)
+
+    @staticmethod
+    def _audience(db: sqlite3.Connection, change_id: str, audience: dict[str, Any] | None) -> None:
+        if audience is not None:
             db.execute(
-                "UPDATE changes SET status = 'delivered', delivered_at = ?, attempts = attempts "
-                "+ 1, last_error = NULL WHERE change_id = ? AND status = 'pending'",
-                (now(), change_id),
+                "UPDATE changes SET audience = ? WHERE change_id = ?",
+                (json.dumps(audience, sort_keys=True), change_id),
             )
 
+    @staticmethod
+    def _delivered(db: sqlite3.Connection, change_id: str) -> None:
+        db.execute(
+            "UPDATE changes SET status = 'delivered', delivered_at = ?, attempts = attempts + 1, "
+            "last_error = NULL WHERE change_id = ? AND status = 'pending'",
+            (now(), change_id),
+        )
+
     def mark_attempt_failed(
-        self, change_id: str, error: str, *, next_attempt_at: float | None
+        self,
+        change_id: str,
+        error: str,
+        *,
+        next_attempt_at: float | None,
+        audience: dict[str, Any] | None = None,
     ) -> None:
         """One attempt failed: tried again at `next_attempt_at`, or never (None: failed)."""
         with self.transaction() as db:
+            self._audience(db, change_id, audience)
             if next_attempt_at is None:
                 db.execute(
                     "UPDATE changes SET status = 'failed', attempts = attempts + 1, "
