@@ -250,6 +250,11 @@ class Notifier:
 
     # ---- in the background ----------------------------------------------------------------
     def start(self) -> None:
+        if any(not t.slack for t in self.targets) and not self.secret:
+            log.warning(
+                "LKG_WEBHOOK_URLS set without LKG_WEBHOOK_SECRET: the bodies are signed with an "
+                "empty key, which proves nothing to the receiver"
+            )
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="lkg-notifier", daemon=True)
         self._thread.start()
