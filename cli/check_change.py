@@ -13,8 +13,9 @@ Output (stdout): `--format markdown` (a pull-request comment), `json`, or `githu
 Actions `::error`/`::warning` annotations on the changed model's file, then the Markdown
 summary). Exit codes: 0 passed (warnings allowed), 1 the policy failed the change (or the store
 is unavailable), 2 bad input (naming the option), 3 a proposed schema's dataset is not in the
-graph (a changed column or dataset that is not is a warning, `unresolved_change`). A running service (`--url`) is not asked:
-its GraphQL impact answer carries no deployment modes or windows, which the gate needs.
+graph (a changed column or dataset that is not is a warning, `unresolved_change`). A running
+service (`--url`) is not asked: its GraphQL impact answer carries no deployment modes or
+windows, which the gate needs.
 """
 
 from __future__ import annotations
