@@ -398,12 +398,24 @@ def check_change_command(  # noqa: PLR0917 - one parameter per CLI option
         str | None, typer.Option(help="ISO-8601: judge deployments at this time (default now)")
     ] = None,
     max_nodes: Annotated[int, typer.Option(help="the walk's bound", min=1)] = 100_000,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url", envvar="LKG_URL", help="not supported: the check runs on the local store"
+        ),
+    ] = None,
 ) -> None:
     """What a proposed change would break: impacted assets, production decision points and KPIs
     at risk, model versions touched, owners to notify; exit 1 if the policy fails it."""
     from lineage_kg.cli.questions import answering, workspace
     from lineage_kg.queries.change_policy import evaluate
 
+    if url:  # a gate must not pass by asking an empty local store instead
+        raise _bad(
+            "check-change runs on the local store only (LKG_DATA_DIR / LKG_STORE): the "
+            "service's impact answer has no deployment modes or windows; unset LKG_URL",
+            "--url",
+        )
     if (base_manifest is None) != (manifest is None):
         raise _bad("give both --base-manifest and --manifest", "--manifest")
     given = list(change or [])

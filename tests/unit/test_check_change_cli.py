@@ -83,6 +83,15 @@ def test_nothing_to_check_is_bad_input() -> None:
     assert done.exit_code == 2
 
 
+def test_a_service_url_is_refused_not_ignored(on_value_chain: EmbeddedStore) -> None:
+    """With LKG_URL set (as for the question commands) the gate must not quietly ask the local
+    store instead."""
+    done = CliRunner().invoke(
+        app, ["check-change", "--change", f"{INCOME}=drop"], env={"LKG_URL": "http://x:1"}
+    )
+    assert done.exit_code == 2 and "local store only" in " ".join(done.output.split())
+
+
 def test_github_escaping() -> None:
     assert _escape("50%\nnext") == "50%25%0Anext"
     assert _escape("a:b,c", prop=True) == "a%3Ab%2Cc"
