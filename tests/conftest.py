@@ -90,7 +90,7 @@ class _EarlyNeo4j:
     def _start(self) -> None:
         from tools.neo4j_server import LocalNeo4j
 
-        server = LocalNeo4j()
+        server = LocalNeo4j(settings=SHARED_NEO4J_SETTINGS)
         try:
             server.start()  # bounded by LKG_NEO4J_START_TIMEOUT
         except BaseException as exc:
@@ -109,6 +109,20 @@ class _EarlyNeo4j:
         if self._thread is not None and not self._thread.is_alive() and self._server is not None:
             self._server.stop()
 
+
+# The session's server is shared by tests that replace its whole graph, often many times a test
+# (property tests). Two of Neo4j's plan-cache rules then make it plan the same statements again
+# and again, and the chunked walk costs 1-2.5 s to plan on this machine: a cached plan is dropped
+# as stale once the statistics moved past the divergence threshold (10 s after it was made), and
+# each size bucket of a list parameter (the walk's frontier and marks) gets a plan of its own.
+# Measured on the accountability property test: 10 slow walk reads of 40 examples with Neo4j's
+# defaults, 2 with these (the first plans), 64 s -> 49 s for the test. Plans are still made per
+# statement on first use, and the plan tests (tests/integration/test_neo4j_plans.py) empty the
+# cache first. Benchmarks start their own servers with the defaults.
+SHARED_NEO4J_SETTINGS = {
+    "dbms.cypher.min_replan_interval": "1h",
+    "internal.cypher.use_parameter_size": "false",
+}
 
 _EARLY = _EarlyNeo4j()
 

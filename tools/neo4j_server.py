@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -112,6 +112,8 @@ class LocalNeo4j:
         password: str = "lineage-kg-test",
         jvm_options: Sequence[str] = JVM_OPTIONS,
         pagecache_mb: int = 128,
+        *,
+        settings: Mapping[str, str] | None = None,
     ) -> None:
         if len(password) < 8:  # Neo4j's dbms.security.auth_minimum_password_length
             raise ValueError("Neo4j requires a password of at least 8 characters")
@@ -120,6 +122,8 @@ class LocalNeo4j:
         self.password = password
         self.jvm_options = tuple(jvm_options)
         self.pagecache_mb = pagecache_mb
+        # Neo4j's own settings (`dbms.…`), as neo4j.conf would have them
+        self.settings = dict(settings or {})
         self.version = ""
         self.ready_seconds = 0.0  # process start -> launcher printed READY
         self.startup_seconds = 0.0  # process start -> the Python driver verified connectivity
@@ -177,6 +181,7 @@ class LocalNeo4j:
                 *("--home", str(self.data_dir), "--port", str(self.port)),
                 *("--stop-on-stdin-eof", "true"),
                 *("--pagecache-mb", str(self.pagecache_mb)),
+                *(arg for name, value in self.settings.items() for arg in (f"--{name}", value)),
             ],
             # The password goes by environment, not argv, so `ps` does not show it.
             env={**os.environ, "NEO4J_LAUNCHER_PASSWORD": self.password},

@@ -1,6 +1,7 @@
 package org.lineagekg;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -19,7 +20,8 @@ import org.neo4j.io.ByteUnit;
  * Runs an embedded Neo4j Community server that only speaks Bolt on 127.0.0.1, with auth on.
  *
  * <p>Usage: {@code java -jar neo4j-launcher.jar --home DIR --port N [--password PW]
- * [--stop-on-stdin-eof true] [--pagecache-mb 128]}.
+ * [--stop-on-stdin-eof true] [--pagecache-mb 128] [--some.neo4j.setting value]...}: an option
+ * with a dot in its name is one of Neo4j's own settings, passed through as written.
  * The password may instead come from {@code NEO4J_LAUNCHER_PASSWORD} (keeps it out of {@code ps}).
  * Prints {@code NEO4J_READY bolt://127.0.0.1:N version=X} once Bolt serves the password,
  * and shuts the DBMS down cleanly on SIGTERM, exiting 0.
@@ -44,6 +46,7 @@ public final class Neo4jLauncher {
                 .setConfig(GraphDatabaseSettings.logical_log_rotation_threshold, ByteUnit.mebiBytes(16))
                 // Netty's default 5 s quiet period, paid twice, makes every shutdown take ~10 s.
                 .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, 0)
+                .loadPropertiesFromFile(neo4jSettings(home, opts))
                 .build();
         String version;
         try {
@@ -108,6 +111,18 @@ public final class Neo4jLauncher {
             opts.put(args[i].substring(2), args[++i]);
         }
         return opts;
+    }
+
+    /** The dotted options as a neo4j.conf of their own, so Neo4j parses and checks them. */
+    private static Path neo4jSettings(Path home, Map<String, String> opts) throws IOException {
+        StringBuilder conf = new StringBuilder();
+        opts.forEach((name, value) -> {
+            if (name.contains(".")) {
+                conf.append(name).append('=').append(value).append('\n');
+            }
+        });
+        Files.createDirectories(home);
+        return Files.writeString(home.resolve("launcher-settings.conf"), conf.toString());
     }
 
     private static String require(Map<String, String> opts, String name, String env) {
