@@ -15,7 +15,11 @@ pytestmark = pytest.mark.neo4j
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LocalNeo4j]:
-    with LocalNeo4j(password="test-password-1") as srv:
+    # one of Neo4j's own settings, passed through by the launcher (the tests' shared server uses
+    # this way to keep its plans: tests/conftest.py)
+    with LocalNeo4j(
+        password="test-password-1", settings={"dbms.cypher.min_replan_interval": "7m"}
+    ) as srv:
         yield srv
 
 
@@ -28,6 +32,14 @@ def test_starts_and_answers_with_auth(server: LocalNeo4j) -> None:
         assert records[0]["one"] == 1
         records, _, _ = driver.execute_query("CALL dbms.components() YIELD versions")
         assert records[0]["versions"][0] == server.version
+
+
+def test_neo4j_settings_pass_through(server: LocalNeo4j) -> None:
+    with server.driver() as driver:
+        records, _, _ = driver.execute_query(
+            "CALL dbms.listConfig('dbms.cypher.min_replan_interval') YIELD value"
+        )
+    assert [r["value"] for r in records] == ["7m"]  # Neo4j's default is 10s
 
 
 @pytest.mark.parametrize("password", ["wrong-password", "neo4j"])
