@@ -118,8 +118,10 @@ def decision_lineage(
     as_of: str | datetime | None = None,
     max_nodes: int = 100_000,
     decisions: DecisionTable | None = None,
+    features: bool = True,
 ) -> DecisionTrace:
     """The trace of `decision`: a decision id, a Decision node id or a ModelVersion node id.
+    `features=False` leaves out the features' chain (governance reads their sources itself).
 
     With `decisions` (the side table), a decision found there starts the trace: its row is the
     head (time: its timestamp, evidence: its batch event) and the model version(s) that made it
@@ -165,8 +167,10 @@ def decision_lineage(
             f"decision must name a Decision or a ModelVersion, not a {start.key.kind}"
         )
     data, sources, data_cut = _data_chain(store, versions, depth, when, max_nodes)
-    features, feature_cut = _feature_chain(store, versions, depth, when, max_nodes)
-    trace = DecisionTrace(start, head, versions, data, features, sources, data_cut or feature_cut)
+    found, feature_cut = (
+        _feature_chain(store, versions, depth, when, max_nodes) if features else ([], False)
+    )
+    trace = DecisionTrace(start, head, versions, data, found, sources, data_cut or feature_cut)
     return _with_owners(store, trace, when)
 
 
