@@ -2,27 +2,30 @@
 
 `serving_trained_on_failed_quality` reads each serving version's training data through the
 decision trace (queries/decision_trace.py `decision_lineage` from the version: its training runs,
-the exact dataset versions they read, the runs that wrote those, … and its features' sources),
-so the rule judges the very data the auditor's question shows.
+the exact dataset versions they read, the runs that wrote those, …) and its features' source
+datasets, so the rule judges the very data the auditor's question shows.
 """
 
 from __future__ import annotations
 
-from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from dataclasses import dataclass
+
+from lineage_kg.graph.model import Certainty, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import StoredEdge, StoredNode
 from lineage_kg.graph.timefmt import canonical_time
 from lineage_kg.queries.assets import events, quality_failed, versions_of
-from lineage_kg.queries.decision_trace import DecisionTrace, TraceStep, decision_lineage
+from lineage_kg.queries.decision_trace import DecisionTrace, decision_lineage
 from lineage_kg.queries.governance.model import Context, Severity, Violation, days_between, later
 from lineage_kg.queries.governance.production import deployment_start, production
+from lineage_kg.queries.traversal import Step, traverse
 
 K, E = NodeKind, EdgeKind
 FAILING = "fail"
 
 
 def _trace_path(trace: DecisionTrace, node_id: str) -> list[str]:
-    """Node ids from the trace's model version down to `node_id`, along the steps' `via`."""
+    """Node ids from the trace's model version to `node_id`, along the steps' `via`."""
     steps = {s.node.id: s for s in trace.steps}
     path: list[str] = []
     at: str | None = node_id
@@ -75,6 +78,61 @@ def serving_trained_on_failed_quality(
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """A node of a version's training data, with its path from the version and its evidence."""
+
+    node: StoredNode
+    distance: int
+    path: tuple[str, ...]  # from the version to the node
+    evidence: tuple[str, ...]
+    owners: tuple[str, ...] | None = None  # the trace's (data chain only)
+
+
+# The feature side of a version's data: its features and feature services (FEEDS), their views
+# (SERVES_FEATURES, HAS_FEATURE) and the datasets sourcing those (SOURCES). The trace's feature
+# chain walks the features' column lineage too, but a column never leads to a dataset the rule
+# judges (a dataset is reached from a view alone): its DATASET steps are exactly these.
+_FEATURE_SOURCES = [
+    Step(
+        E.FEEDS,
+        Direction.IN,
+        Certainty.EXACT,
+        accepts=lambda e: e.key.src.kind in (K.FEATURE, K.FEATURE_SERVICE),
+    ),
+    Step(E.SERVES_FEATURES, Direction.IN, Certainty.EXACT),
+    Step(E.HAS_FEATURE, Direction.IN, Certainty.EXACT),
+    Step(E.SOURCES, Direction.IN, Certainty.POSSIBLE),
+]
+
+
+def _training_data(ctx: Context, version: str, depth: int) -> tuple[list[_Seen], list[str]]:
+    """The version's training data, closest first: the data chain of its decision trace (the
+    runs, the exact versions read, their writers, …) and its features' source datasets; and the
+    trace's sources (where the known chain ends)."""
+    store = ctx.store
+    trace = decision_lineage(
+        store, version, depth=depth, as_of=ctx.as_of, max_nodes=ctx.max_nodes, features=False
+    )
+    walk = traverse(
+        store, [version], _FEATURE_SOURCES, max_depth=depth, as_of=ctx.as_of,
+        max_nodes=ctx.max_nodes,
+    )  # fmt: skip
+    ctx.truncated = ctx.truncated or trace.truncated or walk.truncated
+    seen = [
+        _Seen(s.node, s.distance, tuple(_trace_path(trace, s.node.id)), s.evidence, s.owners)
+        for s in trace.data
+    ]
+    reached = [r for r in walk.reached.values() if r.node_id.startswith('["Dataset",')]
+    nodes = {n.id: n for n in store.get_nodes(sorted(r.node_id for r in reached))}
+    for r in reached:
+        node = nodes[r.node_id]
+        path = (version, *(hop.to for hop in r.path))
+        seen.append(_Seen(node, r.distance, path, events(node, r.path[-1].edge)))
+    seen.sort(key=lambda x: (x.distance, x.node.id))
+    return seen, trace.sources
+
+
 def _trained_on(
     ctx: Context,
     severity: Severity,
@@ -88,21 +146,19 @@ def _trained_on(
     deployment = production(ctx).first(version)
     began = deployment_start(deployment)
     point = deployment.key.dst.id
-    trace = decision_lineage(store, version, depth=depth, as_of=ctx.as_of, max_nodes=ctx.max_nodes)
-    ctx.truncated = ctx.truncated or trace.truncated
-    data = [*trace.data, *trace.features]
+    data, sources = _training_data(ctx, version, depth)
     whole = [s.node.id for s in data if s.node.key.kind is K.DATASET]
     latest = versions_of(store, whole, ctx.as_of)
     found: list[Violation] = []
 
     def add(
-        step: TraceStep,
+        at: _Seen,
         culprit: StoredNode,
         detail: str,
         *more: StoredNode | StoredEdge,
         since: str | None = None,
     ) -> None:
-        path = [point, *_trace_path(trace, step.node.id)]
+        path = [point, *at.path]
         if path[-1] != culprit.id:
             path.append(culprit.id)
         found.append(
@@ -111,7 +167,7 @@ def _trained_on(
                 severity,
                 version,
                 tuple(path),
-                tuple(sorted({*events(deployment, culprit, *more), *step.evidence})),
+                tuple(sorted({*events(deployment, culprit, *more), *at.evidence})),
                 later(began, since or culprit.first_seen),
                 f"{NodeKey.from_id(version).display} serves "
                 f"{NodeKey.from_id(point).display} and was trained on {detail}",
@@ -119,17 +175,17 @@ def _trained_on(
             )
         )
 
-    datasets: dict[str, TraceStep] = {}  # dataset id -> the closest step naming it
-    for step in sorted(data, key=lambda s: (s.distance, s.node.id)):
-        node = step.node
+    datasets: dict[str, _Seen] = {}  # dataset id -> the closest step naming it
+    for at in data:
+        node = at.node
         if (ds := _dataset_of(node)) is not None:
-            datasets.setdefault(ds, step)
+            datasets.setdefault(ds, at)
         if node.key.kind is K.DATASET_VERSION or node.key.kind is K.DATASET:
             judged = latest[node.id][-1] if node.id in latest else node
             if failed := quality_failed(judged):
                 passed = judged.props.get("quality_passed", 0)
                 what = f"{judged.key.display}: {failed} quality check(s) failed, {passed} passed"
-                add(step, judged, what)
+                add(at, judged, what)
     if checks and datasets:
         checked = store.neighbors(sorted(datasets), Direction.IN, [E.CHECKS], ctx.as_of)
         nodes = {n.id: n for n in store.get_nodes(sorted({e.key.src.id for e in checked}))}
@@ -141,11 +197,11 @@ def _trained_on(
             what = f"{edge.key.dst.display}, whose check {name} fails"
             add(datasets[edge.key.dst.id], check, what, edge, since=check_since(check))
     if unowned_sources:
-        steps = {s.node.id: s for s in data}
-        for source in trace.sources:
-            step = steps.get(source)
-            if step is not None and not step.owners:
-                add(step, step.node, f"{step.node.key.display}, a source nobody owns")
+        by_id = {at.node.id: at for at in data if at.owners is not None}
+        for source in sources:
+            at = by_id.get(source)
+            if at is not None and not at.owners:
+                add(at, at.node, f"{at.node.key.display}, a source nobody owns")
     return found
 
 

@@ -252,3 +252,22 @@ def test_shadow_that_made_decisions_appears_and_clears(world: World, tmp_path: P
     )
     world.deploy("2", "2026-03-03T00:00:00Z", mode="shadow", valid_until="2026-03-08T00:00:00Z")
     assert found(world, "shadow_made_decisions", decisions=table) == []
+
+
+def test_feature_sources_are_the_traces_feature_datasets(
+    store: GraphStore, value_chain: Any
+) -> None:
+    """The quality rule reads a version's feature sources with a walk of its own: the datasets
+    it finds are exactly the DATASET steps of the decision trace's feature chain."""
+    from lineage_kg.queries.decision_trace import StepKind, decision_lineage
+    from lineage_kg.queries.governance.model import Context
+    from lineage_kg.queries.governance.quality_rules import _training_data
+
+    version = value_chain.mv4.id
+    trace = decision_lineage(store, version)
+    want = {s.node.id for s in trace.features if s.kind is StepKind.DATASET}
+    assert want == {value_chain.mart.id}  # the feature view's source
+    seen, sources = _training_data(Context(store, None, AS_OF), version, 10)
+    data = {s.node.id for s in trace.data}
+    assert {s.node.id for s in seen} - data == want
+    assert sources == trace.sources
