@@ -255,7 +255,7 @@ def walk_payloads(store: Neo4jStore, keys: list[str], rounds: int) -> dict[str, 
     size: dict[str, list[int]] = {name: [] for name in texts}
     for r in range(rounds + 1):  # the first round warms up
         for key in keys:
-            chunk = {"frontier": [[key, WHOLE]], "seen": [f"{key}|{WHOLE}"], "levels": 5}
+            chunk = neo4j_store.walk_chunk([[key, WHOLE]], [f"{key}|{WHOLE}"], 5)
             order = list(texts.items())
             for name, text in order[r % 3 :] + order[: r % 3]:
                 began = time.perf_counter()

@@ -250,11 +250,15 @@ def _each_way_found(found: Iterable[Any]) -> list[tuple[StoredEdge, Direction]]:
 # round trips. `seen` holds "key|state" strings: Neo4j caches `IN` over a list of strings (a list
 # of [node, state] pairs was compared element by element: 8,074 checks against 8,074 pairs took
 # 7.7 s, the strings 0.28 s). The answer is one row: a row per edge cost a driver message each.
+# The frontier and the marks come inside one map, `$chunk` (`walk_chunk`): Neo4j plans a
+# statement again for each size bucket of a list parameter it sees (1, 10, 100, ... entries), and
+# this plan costs 1-2.5 s; a list inside a map shows no size. Measured on a replaced graph, 40
+# walks: 8 reads slowed by a new plan with the lists as parameters, 3 with the map.
 REACH_CHUNK = 5
 _REACH_START: LiteralString = (
-    "UNWIND $frontier AS f MATCH (s:Node {key: f[0]}) USING INDEX s:Node(key) "
+    "UNWIND $chunk.frontier AS f MATCH (s:Node {key: f[0]}) USING INDEX s:Node(key) "
     "WITH collect([s, f[1]]) AS frontier "
-    "WITH frontier, $seen AS seen, [] AS nodes, [] AS edges, [] AS pending "
+    "WITH frontier, $chunk.seen AS seen, [] AS nodes, [] AS edges, [] AS pending "
 )
 _REACH_LEVEL: LiteralString = (
     "CALL (frontier, seen) {{ "
@@ -276,7 +280,7 @@ _REACH_END: LiteralString = (
     + _EDGE_VIEW
     + ", out]) AS found } "
     "RETURN nodes, found, [p IN pending | [p[0].key, p[1]]] AS pending, "
-    "seen[size($seen)..] AS marks"
+    "seen[size($chunk.seen)..] AS marks"
 )
 
 
@@ -313,6 +317,12 @@ def _reach_query(out: frozenset[EdgeKind], in_: frozenset[EdgeKind]) -> LiteralS
     return cast(LiteralString, _REACH_START + levels + _REACH_END)
 
 
+def walk_chunk(frontier: list[list[str]], seen: list[str], levels: int) -> dict[str, Any]:
+    """The parameters of one chunk of `reach_statement`'s walk, beside the ones it returned:
+    the frontier's [key, state] pairs, the "key|state" marks already walked, the levels to read."""
+    return {"chunk": {"frontier": frontier, "seen": seen}, "levels": levels}
+
+
 def _move(then: str, test: EdgeTest | None) -> dict[str, Any]:
     test = test or EdgeTest()
     src, dst = (
@@ -330,7 +340,7 @@ def reach_statement(
     limit: int,
 ) -> tuple[LiteralString, dict[str, Any]]:
     """`Neo4jStore.reach`'s statement and the parameters every chunk of one walk shares (each
-    chunk adds `frontier`, `seen` and `levels`; the plan tests PROFILE it)."""
+    chunk adds `walk_chunk`'s; the plan tests PROFILE it)."""
     out = frozenset(EdgeKind(kind) for (_, way, kind) in moves if way is Direction.OUT)
     in_ = frozenset(EdgeKind(kind) for (_, way, kind) in moves if way is Direction.IN)
     keyed = {
@@ -780,7 +790,7 @@ class Neo4jStore(GraphStore):
         left = max_depth
         while left > 0 and frontier:
             levels = min(REACH_CHUNK, left)
-            row = self._read(query, **params, frontier=frontier, seen=seen, levels=levels)[0]
+            row = self._read(query, **params, **walk_chunk(frontier, seen, levels))[0]
             seen += row["marks"]
             if len(seen) > params["cap"]:
                 return None

@@ -20,7 +20,7 @@ import pytest
 from lineage_kg.api.graphql.traversal_budget import RequestBudgetSpent, TraversalBudget, budgeted
 from lineage_kg.graph.model import COLUMN_LINEAGE, TRANSFORMATION_TYPES, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
-from lineage_kg.graph.neo4j_store import REACH_CHUNK, Neo4jStore, reach_statement
+from lineage_kg.graph.neo4j_store import REACH_CHUNK, Neo4jStore, reach_statement, walk_chunk
 from lineage_kg.graph.records import StoredEdge
 from lineage_kg.graph.store import EdgeTest, GraphStore, Moves, Neighborhood
 from lineage_kg.queries.impact import IMPACT_STEPS, impact
@@ -323,7 +323,7 @@ def profiled_hits(store: Neo4jStore, start: str, depth: int) -> int:
     with store._driver.session(database=store.database) as session:
         while left > 0 and frontier:
             levels = min(REACH_CHUNK, left)
-            chunk = {**params, "frontier": frontier, "seen": seen, "levels": levels}
+            chunk = {**params, **walk_chunk(frontier, seen, levels)}
             result = session.run("PROFILE " + query, chunk)  # type: ignore[arg-type]
             row = result.single(strict=True)
             summary = result.consume()
@@ -381,7 +381,7 @@ def test_impact_makes_a_constant_number_of_round_trips(
     assert counts[3, True] <= 6
     # one walk statement whatever the depth: Neo4j compiles it once (unrolled per depth, a plan
     # took seconds to compile for every new depth)
-    assert len({q for q in walks if "$frontier" in q}) == 1
+    assert len({q for q in walks if "$chunk" in q}) == 1
     # the walk reads REACH_CHUNK levels a round trip: depth 3 in one, depth 20 in four
     assert counts[20, True] - counts[3, True] == math.ceil(20 / REACH_CHUNK) - 1
     assert counts[20, False] > counts[20, True]  # the level-by-level walk: one per level
@@ -413,7 +413,7 @@ def test_the_walk_statement_seeks_its_starts_and_scans_nothing(neo4j_store: Neo4
     query, params = reach_statement(
         [start], moves(IMPACT_STEPS, WHOLE), start_state=WHOLE, as_of=None, limit=100_000
     )
-    chunk = {**params, "frontier": [[start, WHOLE]], "seen": [f"{start}|{WHOLE}"], "levels": 5}
+    chunk = {**params, **walk_chunk([[start, WHOLE]], [f"{start}|{WHOLE}"], 5)}
     with neo4j_store._driver.session(database=neo4j_store.database) as session:
         plan = session.run("EXPLAIN " + query, chunk).consume().plan  # type: ignore[arg-type]
     assert plan is not None
