@@ -13,12 +13,13 @@ pytestmark = [pytest.mark.neo4j, pytest.mark.timeout(900)]
 
 
 def test_ingest_benchmark(tmp_path: Path) -> None:
-    args = ("--nodes", str(NODES), "--naive-events", "10", "--share-neo4j")
+    # the naive baseline's few events show it works (9 s for 10 of them: 1 statement per record)
+    args = ("--nodes", str(NODES), "--naive-events", "3", "--share-neo4j")
     r = bench("ingest_throughput", tmp_path, *args)
     kg = r["lineage_kg"]
     assert kg["events"] == r["events"] > 100
     assert kg["parked"] == 0 and r["projector_only"]["parked"] == 0
     assert 0.8 * NODES <= kg["nodes"] <= 1.2 * NODES
-    assert r["naive"]["events"] == 10 and r["naive"]["statements"] > 10 * 100
+    assert r["naive"]["events"] == 3 and r["naive"]["statements"] > 3 * 100
     assert r["limit"]["records"] > kg["nodes"]
     assert r["ratio_vs_naive"] > 0 and r["ratio_vs_limit"] > 0
