@@ -196,8 +196,8 @@ class Runtime:
 
     # ---- the embedded store's snapshot -------------------------------------------------------
     def _snapshots_on(self) -> bool:
-        # the demo graph is applied outside the log: a snapshot holding it would not match it
-        return self.settings.snapshot and not self.settings.demo
+        # the demo too: it is appended to the log like any data, so a snapshot holds it as such
+        return self.settings.snapshot
 
     def _embedded_from_snapshot(self) -> GraphStore:
         """The embedded store from a snapshot that matches the log, else empty (to be rebuilt

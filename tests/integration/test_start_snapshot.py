@@ -368,12 +368,28 @@ def test_a_write_that_dies_half_way_leaves_the_previous_snapshot(
         assert dump(runtime) == full
 
 
-def test_no_snapshot_without_the_setting_or_with_the_demo(template: Path, tmp_path: Path) -> None:
+def test_no_snapshot_without_the_setting(template: Path, tmp_path: Path) -> None:
     copy_entries(template, tmp_path, 0, 20)
-    for changes in ({"snapshot": False}, {"demo": True}):
-        with start(tmp_path, snapshot_every=1, **changes) as runtime:
-            assert runtime.snapshot_keeper() is None
-        assert not snapshot_path(settings(tmp_path)).exists()
+    with start(tmp_path, snapshot_every=1, snapshot=False) as runtime:
+        assert runtime.snapshot_keeper() is None
+    assert not snapshot_path(settings(tmp_path)).exists()
+
+
+def test_the_demo_is_snapshotted_like_any_data(tmp_path: Path) -> None:
+    """The demo goes through the log (`Runtime.log` appends it under LKG_DEMO), so a start from
+    its snapshot ends where a full rebuild of that log ends, and appends nothing twice."""
+    data, oracle = tmp_path / "demo", tmp_path / "full"
+    with start(data, snapshot_every=1, demo=True) as runtime:
+        logged = runtime.store.checkpoint()
+        assert logged > 0 and runtime.snapshot_keeper() is not None
+    assert snapshot_file.read_header(snapshot_path(settings(data))).seq == logged
+    with start(data, demo=True) as runtime:
+        assert runtime.snapshot_seq == logged, runtime.snapshot_refused
+        assert runtime.projector.events_projected == 0  # nothing after the snapshot
+        restarted = dump(runtime)
+    copy_entries(data / LOG_FILE, oracle, 0, logged)
+    with start(oracle, snapshot=False) as runtime:
+        assert dump(runtime) == restarted
 
 
 def test_a_neo4j_store_never_snapshots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
