@@ -36,28 +36,30 @@ def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"code": status, "message": message}, status_code=status)
 
 
-async def _answer(request: Request, ask: Callable[[GraphStore], Any]) -> JSONResponse:
+async def _answer(
+    request: Request, ask: Callable[[GraphStore], Any], listed: str | None = None
+) -> JSONResponse:
+    """Every route's one shape: `ask` reads its parameters and the store off the event loop; a
+    parameter refused (InvalidArgument), a name ingest would refuse (ValueError), an unknown
+    node and an unavailable store each answer Marquez's error body. A `Page` is a listing under
+    the key `listed`."""
     store: GraphStore = request.app.state.store
     try:
         found = await run_in_threadpool(ask, store)
     except NotFound as exc:
         return error(404, str(exc))
-    except (InvalidArgument, ValueError) as exc:  # a name ingest would refuse is a bad argument
+    except (InvalidArgument, ValueError) as exc:
         return error(400, str(exc))
     except StoreUnavailable as exc:
         return error(503, f"the store does not answer now, retry: {exc}")
     if isinstance(found, Page):
-        return _page(request, found)
+        headers = {TRUNCATED: "true"} if found.truncated else None
+        body = {listed or "items": found.items, "totalCount": found.total}
+        return JSONResponse(body, headers=headers)
     if isinstance(found, Graph):
         headers = {TRUNCATED: "true"} if found.truncated else None
         return JSONResponse(found.json(), headers=headers)
     return JSONResponse(found)
-
-
-def _page(request: Request, page: Page) -> JSONResponse:
-    key = request.state.marquez_list
-    headers = {TRUNCATED: "true"} if page.truncated else None
-    return JSONResponse({key: page.items, "totalCount": page.total}, headers=headers)
 
 
 def _int(request: Request, name: str, default: int) -> int:
@@ -84,12 +86,7 @@ def _paging(request: Request) -> tuple[int, int]:
 @router.get("/namespaces")
 async def list_namespaces(request: Request) -> JSONResponse:
     """Marquez `getNamespaces`: every namespace a dataset or a job is in."""
-    try:
-        limit, offset = _paging(request)
-    except InvalidArgument as exc:
-        return error(400, str(exc))
-    request.state.marquez_list = "namespaces"
-    return await _answer(request, lambda s: marquez.namespaces(s, limit, offset))
+    return await _answer(request, lambda s: marquez.namespaces(s, *_paging(request)), "namespaces")
 
 
 def _segments(request: Request) -> list[str]:
@@ -107,33 +104,29 @@ async def under_namespace(request: Request, path: str) -> JSONResponse:
     `getDatasetVersion`, `getJobs`, `getJob`, `getRuns`: `{ns}`,
     `{ns}/datasets[/{name}[/versions[/{version}]]]`, `{ns}/jobs[/{name}[/runs]]`."""
     parts = _segments(request)
-    try:
-        limit, offset = _paging(request)
-    except InvalidArgument as exc:
-        return error(400, str(exc))
+
+    def paging() -> tuple[int, int]:  # read inside `ask`, where a refusal answers 400
+        return _paging(request)
+
     match parts:
         case [ns]:
             return await _answer(request, lambda s: marquez.namespace(s, ns))
         case [ns, "datasets"]:
-            request.state.marquez_list = "datasets"
-            return await _answer(request, lambda s: marquez.datasets(s, ns, limit, offset))
+            return await _answer(request, lambda s: marquez.datasets(s, ns, *paging()), "datasets")
         case [ns, "datasets", name]:
             return await _answer(request, lambda s: marquez.dataset(s, ns, name))
         case [ns, "datasets", name, "versions"]:
-            request.state.marquez_list = "versions"
             return await _answer(
-                request, lambda s: marquez.dataset_versions(s, ns, name, limit, offset)
+                request, lambda s: marquez.dataset_versions(s, ns, name, *paging()), "versions"
             )
         case [ns, "datasets", name, "versions", version]:
             return await _answer(request, lambda s: marquez.dataset_version(s, ns, name, version))
         case [ns, "jobs"]:
-            request.state.marquez_list = "jobs"
-            return await _answer(request, lambda s: marquez.jobs(s, ns, limit, offset))
+            return await _answer(request, lambda s: marquez.jobs(s, ns, *paging()), "jobs")
         case [ns, "jobs", name]:
             return await _answer(request, lambda s: marquez.job(s, ns, name))
         case [ns, "jobs", name, "runs"]:
-            request.state.marquez_list = "runs"
-            return await _answer(request, lambda s: marquez.runs(s, ns, name, limit, offset))
+            return await _answer(request, lambda s: marquez.runs(s, ns, name, *paging()), "runs")
     return error(404, f"not part of the Marquez API served here: {request.url.path}")
 
 
@@ -141,22 +134,13 @@ async def under_namespace(request: Request, path: str) -> JSONResponse:
 async def list_all_jobs(request: Request) -> JSONResponse:
     """Marquez `GET /jobs`: the jobs of every namespace (its `lastRunStates` filter is not
     applied: docs/marquez.md)."""
-    try:
-        limit, offset = _paging(request)
-    except InvalidArgument as exc:
-        return error(400, str(exc))
-    request.state.marquez_list = "jobs"
-    return await _answer(request, lambda s: marquez.all_jobs(s, limit, offset))
+    return await _answer(request, lambda s: marquez.all_jobs(s, *_paging(request)), "jobs")
 
 
 @router.get("/tags")
 async def list_tags(request: Request) -> JSONResponse:
     """Marquez `getTags`: the tags on datasets and jobs."""
-    try:
-        limit, offset = _paging(request)
-    except InvalidArgument as exc:
-        return error(400, str(exc))
-    return await _answer(request, lambda s: marquez.tags(s, limit, offset))
+    return await _answer(request, lambda s: marquez.tags(s, *_paging(request)))
 
 
 @router.get("/jobs/runs/{run_id}")
@@ -179,27 +163,22 @@ def _max_nodes(request: Request) -> int:
 @router.get("/lineage")
 async def get_lineage(request: Request) -> JSONResponse:
     """Marquez `getLineage`: `?nodeId=dataset:NS:NAME|job:NS:NAME&depth=N` (default 20)."""
-    try:
-        node_id, depth = _node_args(request)
-    except InvalidArgument as exc:
-        return error(400, str(exc))
     most = _max_nodes(request)
-    return await _answer(request, lambda s: marquez.lineage(s, node_id, depth, most))
+    return await _answer(request, lambda s: marquez.lineage(s, *_node_args(request), most))
 
 
 @router.get("/column-lineage")
 async def get_column_lineage(request: Request) -> JSONResponse:
     """Marquez `getColumnLineage`: `?nodeId=datasetField:NS:NAME:FIELD|dataset:…|job:…`,
     `depth` (default 20), `withDownstream` (default false)."""
-    try:
+    most = _max_nodes(request)
+
+    def ask(s: GraphStore) -> Graph:
         node_id, depth = _node_args(request)
         downstream = _bool(request, "withDownstream")
-    except InvalidArgument as exc:
-        return error(400, str(exc))
-    most = _max_nodes(request)
-    return await _answer(
-        request, lambda s: marquez.column_lineage(s, node_id, depth, downstream, most)
-    )
+        return marquez.column_lineage(s, node_id, depth, downstream, most)
+
+    return await _answer(request, ask)
 
 
 @router.get("/search")
@@ -207,10 +186,6 @@ async def search(request: Request) -> JSONResponse:
     """Marquez `search`: `?q=` (`%`, `_` wildcards), `filter` DATASET|JOB, `sort`
     NAME|UPDATE_AT, `limit` (default 10), `namespace`, `before`/`after` YYYY-MM-DD."""
     q = request.query_params
-    try:
-        limit = _int(request, "limit", marquez.SEARCH_DEFAULT_LIMIT)
-    except InvalidArgument as exc:
-        return error(400, str(exc))
     return await _answer(
         request,
         lambda s: marquez.search(
@@ -218,7 +193,7 @@ async def search(request: Request) -> JSONResponse:
             q.get("q") or "",
             filter=q.get("filter") or None,
             sort=q.get("sort") or "NAME",
-            limit=limit,
+            limit=_int(request, "limit", marquez.SEARCH_DEFAULT_LIMIT),
             namespace=q.get("namespace") or None,
             before=q.get("before") or None,
             after=q.get("after") or None,

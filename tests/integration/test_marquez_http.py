@@ -299,6 +299,12 @@ def test_paging_covers_the_list_once(client: TestClient) -> None:
         (f"/api/v1/namespaces/{NS}/datasets?limit=1001", 400, "limit"),
         (f"/api/v1/namespaces/{NS}/datasets?offset=-1", 400, "offset"),
         (f"/api/v1/namespaces/{NS}/datasets?limit=x", 400, "limit"),
+        # every listing reads its paging the same way
+        ("/api/v1/namespaces?limit=x", 400, "limit"),
+        ("/api/v1/jobs?offset=x", 400, "offset"),
+        ("/api/v1/tags?limit=x", 400, "limit"),
+        (f"/api/v1/namespaces/{NS}/jobs/j/runs?offset=-2", 400, "offset"),
+        ("/api/v1/search?q=a&limit=x", 400, "limit"),
         ("/api/v1/lineage", 400, "nodeId"),
         ("/api/v1/lineage?nodeId=table:a:b", 400, "nodeId"),
         (f"/api/v1/lineage?nodeId=dataset:{NS}:public.menus&depth=-1", 400, "depth"),
