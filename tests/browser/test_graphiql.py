@@ -33,25 +33,34 @@ def cut_the_network(page: Page, service: ServiceProcess) -> list[str]:
     return aborted
 
 
+def run_in_graphiql(page: Page, query: str, answered: str = "nodeCount") -> str:
+    """Type `query` into the loaded IDE, run it, and return the response pane's text once it
+    holds `answered` (a field the answer must have)."""
+    page.wait_for_selector(".graphiql-container .graphiql-query-editor .CodeMirror", timeout=30_000)
+    editor = "document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror"
+    page.evaluate(f"(q) => {editor}.setValue(q)", query)
+    page.click(".graphiql-execute-button")
+    page.wait_for_function(
+        """(answered) => {
+          const cm = document.querySelector('.graphiql-response .CodeMirror');
+          return cm && cm.CodeMirror.getValue().includes(answered);
+        }""",
+        arg=answered,
+        timeout=30_000,
+    )
+    return str(
+        page.evaluate(
+            "() => document.querySelector('.graphiql-response .CodeMirror').CodeMirror.getValue()"
+        )
+    )
+
+
 def test_graphiql_runs_a_query_offline(
     demo: ServiceProcess, page: Page, screenshot: Callable
 ) -> None:
     aborted = cut_the_network(page, demo)
     page.goto(demo.url + "/graphql")
-    page.wait_for_selector(".graphiql-container .graphiql-query-editor .CodeMirror", timeout=30_000)
-    editor = "document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror"
-    page.evaluate(f"(q) => {editor}.setValue(q)", QUERY)
-    page.click(".graphiql-execute-button")
-    page.wait_for_function(
-        """() => {
-          const cm = document.querySelector('.graphiql-response .CodeMirror');
-          return cm && cm.CodeMirror.getValue().includes('nodeCount');
-        }""",
-        timeout=30_000,
-    )
-    shown = page.evaluate(
-        "() => document.querySelector('.graphiql-response .CodeMirror').CodeMirror.getValue()"
-    )
+    shown = run_in_graphiql(page, QUERY)
     assert json.loads(shown) == {"data": demo.graphql(QUERY)}
     assert aborted == [], f"GraphiQL reached outside the service: {aborted}"
     screenshot("graphiql-offline")
@@ -81,20 +90,7 @@ def test_graphiql_with_auth_required_uses_the_pages_key(
     page.goto(service.url + "/healthz")  # the service's origin, for its storage
     page.evaluate("(k) => sessionStorage.setItem('lkg.apiKey', k)", key)
     page.goto(service.url + "/graphql")
-    page.wait_for_selector(".graphiql-container .graphiql-query-editor .CodeMirror", timeout=30_000)
-    editor = "document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror"
-    page.evaluate(f"(q) => {editor}.setValue(q)", QUERY)
-    page.click(".graphiql-execute-button")
-    page.wait_for_function(
-        """() => {
-          const cm = document.querySelector('.graphiql-response .CodeMirror');
-          return cm && cm.CodeMirror.getValue().includes('nodeCount');
-        }""",
-        timeout=30_000,
-    )
-    shown = page.evaluate(
-        "() => document.querySelector('.graphiql-response .CodeMirror').CodeMirror.getValue()"
-    )
+    shown = run_in_graphiql(page, QUERY)
     want = httpx.post(
         f"{service.url}/graphql",
         json={"query": QUERY},
