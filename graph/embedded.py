@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,10 +29,20 @@ from lineage_kg.graph.model import KEY_FIELDS, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction, EdgeKey
 from lineage_kg.graph.packed import Packed, Shapes
 from lineage_kg.graph.records import EdgeId, Record, StoredEdge, StoredNode
-from lineage_kg.graph.store import GraphStats, GraphStore, IncidentSpec, UnitOfWork
+from lineage_kg.graph.store import (
+    EdgeTest,
+    GraphStats,
+    GraphStore,
+    IncidentSpec,
+    UnitOfWork,
+    Walked,
+    WalkPass,
+    WalkStep,
+)
 
 KINDS: tuple[EdgeKind, ...] = tuple(EdgeKind)
 KIND_NO: dict[str, int] = {k.value: i for i, k in enumerate(KINDS)}
+NODE_KIND_NO: dict[str, int] = {k.value: i for i, k in enumerate(NodeKind)}
 OUT, IN = 0, 1  # the way, in an adjacency index: kind * 2 + way
 _WAY = {Direction.OUT: OUT, Direction.IN: IN}
 NO_SLOT = -1  # in the edge lists: a deleted edge
@@ -47,6 +57,7 @@ class _Graph:
         self.names: list[str | None] = []
         self.shapes = Shapes()  # of the packed records below
         self.nrec: list[Packed | None] = []
+        self.nkind: list[int] = []  # the node's kind number (NODE_KIND_NO), -1 until a walk asks
         # StoredNode/StoredEdge of the slots read lately: immutable, dropped when written,
         # bounded (emptied when full) so that walks over a large graph do not keep one per edge
         self.ncache: dict[int, StoredNode] = {}
@@ -70,9 +81,19 @@ class _Graph:
             n = self.ids[node_id] = len(self.names)
             self.names.append(node_id)
             self.nrec.append(None)
+            self.nkind.append(-1)
             self.kmask[OUT].append(0)
             self.kmask[IN].append(0)
         return n
+
+    def kind_no(self, n: int) -> int:
+        """The node's kind number, read off its id (`["Kind",…]`) once."""
+        k = self.nkind[n]
+        if k < 0:
+            name = self.names[n]
+            assert name is not None
+            k = self.nkind[n] = NODE_KIND_NO[name[2 : name.index('"', 2)]]
+        return k
 
     def key_of(self, n: int) -> NodeKey:
         return NodeKey.from_id(self.names[n])  # type: ignore[arg-type]  # parsed ids are cached
@@ -439,6 +460,23 @@ class EmbeddedStore(GraphStore):
         edges.sort(key=_edge_id)
         return edges
 
+    def walk(
+        self,
+        start_ids: Sequence[str],
+        steps: Sequence[WalkStep],
+        *,
+        start_state: str,
+        covers: Mapping[str, frozenset[str]],
+        max_depth: int,
+        as_of: str | None,
+        max_nodes: int,
+        edges: bool,
+    ) -> Walked:
+        with self._lock:
+            return _Walk(self._g, steps, start_state, covers, as_of).run(
+                start_ids, max_depth=max_depth, max_nodes=max_nodes, edges=edges
+            )
+
     def search(
         self, text: str, kinds: Iterable[NodeKind] | None = None, limit: int = 20
     ) -> list[StoredNode]:
@@ -542,6 +580,7 @@ class EmbeddedStore(GraphStore):
         g = store._g
         g.names, g.nrec, g.shapes = state.names, state.nodes, Shapes(state.shapes)
         g.ids = {name: n for n, name in enumerate(g.names) if name is not None}
+        g.nkind = [-1] * len(g.names)
         g.kmask = (array("q", bytes(8 * len(g.names))), array("q", bytes(8 * len(g.names))))
         g.esrc, g.ekind, g.edst = (
             _ints("q", state.edge_src),
@@ -557,6 +596,214 @@ class EmbeddedStore(GraphStore):
         store._aliases, store._links, store._links_to = state.aliases, state.links, state.links_to
         store._checkpoint = state.checkpoint
         return store
+
+
+# a compiled step: (exact, then state number or -1, only-from state mask or -1, test)
+# test: None, (src kind mask or -1, dst kind mask or -1, unset prop or None), or a callable
+_Test = tuple[int, int, str | None] | Callable[[StoredEdge], bool] | None
+_Compiled = tuple[bool, int, int, _Test]
+
+
+def _kinds_mask(kinds: frozenset[NodeKind] | None) -> int:
+    return -1 if kinds is None else sum(1 << NODE_KIND_NO[k.value] for k in kinds)
+
+
+class _Walk:
+    """`EmbeddedStore.walk` on slots: states as bit numbers, a blocked-state mask per node and
+    pass, visits as parallel int lists; node ids and `StoredEdge`s made only for the answer.
+    Mirrors queries/traversal.py's level loop step for step (its order decides which state
+    reaches a node first, and so which a covering state blocks)."""
+
+    def __init__(
+        self,
+        g: _Graph,
+        steps: Sequence[WalkStep],
+        start_state: str,
+        covers: Mapping[str, frozenset[str]],
+        as_of: str | None,
+    ) -> None:
+        self.g, self.as_of = g, as_of
+        names = [start_state]
+        for step in steps:
+            names += [*(step.only_from or ()), *([step.then] if step.then is not None else [])]
+        for state, covered in covers.items():
+            names += [state, *covered]
+        self.states = list(dict.fromkeys(names))
+        no = {state: i for i, state in enumerate(self.states)}
+        self.start = no[start_state]
+        self.cover = [
+            sum(1 << no[c] for c in covers.get(state, ()) if c in no) for state in self.states
+        ]
+        # (way, kind) -> the steps along it, in the policy's order; ways grouped by direction
+        # in the order the policy first names each (as traverse reads them)
+        by_way: dict[tuple[int, int], list[_Compiled]] = {}
+        only: dict[tuple[int, int], int] = {}
+        for step in steps:
+            at = (_WAY[step.direction], KIND_NO[step.kind.value])
+            mask = -1 if step.only_from is None else sum(1 << no[s] for s in step.only_from)
+            then = -1 if step.then is None else no[step.then]
+            by_way.setdefault(at, []).append((step.exact, then, mask, self._test(step.accepts)))
+            only[at] = -1 if mask == -1 or only.get(at, 0) == -1 else only.get(at, 0) | mask
+        directions = list(dict.fromkeys(way for way, _ in by_way))
+        self.ways = [(w, k) for d in directions for (w, k) in by_way if w == d]
+        self.by_way, self.only = by_way, only
+        self.led_on: set[int] = set()
+        self.visited = 0
+
+    @staticmethod
+    def _test(accepts: Callable[[StoredEdge], bool] | None) -> _Test:
+        if accepts is None:
+            return None
+        if isinstance(accepts, EdgeTest):
+            return (_kinds_mask(accepts.src), _kinds_mask(accepts.dst), accepts.unset)
+        return accepts
+
+    def _passes(self, e: int, test: _Test) -> bool:
+        if test is None:
+            return True
+        g = self.g
+        if type(test) is tuple:
+            src, dst, unset = test
+            if src != -1 and not src >> g.kind_no(g.esrc[e]) & 1:
+                return False
+            if dst != -1 and not dst >> g.kind_no(g.edst[e]) & 1:
+                return False
+            return unset is None or not g.shapes.get(g.erec[e], unset)  # type: ignore[arg-type]
+        return bool(test(g.stored_edge(e)))  # type: ignore[operator]
+
+    def run(
+        self, start_ids: Sequence[str], *, max_depth: int, max_nodes: int, edges: bool
+    ) -> Walked:
+        g, cover, s0 = self.g, self.cover, self.start
+        starts = [n for i in dict.fromkeys(start_ids) if (n := g.ids.get(i)) is not None]
+        # per pass: visits as parallel lists (node, state, level, parent, edge, way), and the
+        # states blocked at each node (reached in them, or in one covering them)
+        passes: list[_Visits] = []
+        for _ in range(2):
+            k = len(starts)
+            blocked = dict.fromkeys(starts, 1 << s0 | cover[s0])
+            passes.append((list(starts), [s0] * k, [0] * k, [-1] * k, [-1] * k, [-1] * k, blocked))
+        frontiers = [list(range(len(starts))), list(range(len(starts)))]
+        cap = max_nodes + len(starts)
+        truncated = False
+        for depth in range(1, max_depth + 1):
+            level = self._read_level(passes, frontiers)
+            if level is None:
+                break
+            frontiers = [[], []]
+            if not self._follow_level(passes, frontiers, level, depth, cap):
+                truncated = True
+                break
+        names, states = g.names, self.states
+        found = [
+            WalkPass(
+                [names[n] for n in vnode],  # type: ignore[misc]
+                [states[s] for s in vstate],
+                vlevel,
+                vparent,
+                vedge,
+                [None if w < 0 else _WAYS[w] for w in vway],
+            )
+            for vnode, vstate, vlevel, vparent, vedge, vway, _ in passes
+        ]
+        made = {e: g.stored_edge(e) for p in passes for e in p[4] if e >= 0} if edges else {}
+        led_on = {names[n] for n in self.led_on}
+        return Walked(found[0], found[1], made, led_on, truncated, self.visited)  # type: ignore[arg-type]
+
+    def _read_level(self, passes: list[_Visits], frontiers: list[list[int]]) -> _Level | None:
+        """The level's reads: each frontier node (in frontier order, exact pass first) with its
+        edges of the kinds some step follows from a state the frontier holds, by edge id (ties,
+        a loop read both ways: the reading order); and each pass's frontier visits by node.
+        None: the frontier is empty."""
+        g = self.g
+        order: dict[int, None] = {}
+        present = 0
+        ins: list[dict[int, list[int]]] = []
+        for p, frontier in enumerate(frontiers):
+            vnode, vstate = passes[p][0], passes[p][1]
+            at: dict[int, list[int]] = {}
+            for v in frontier:
+                n = vnode[v]
+                order[n] = None
+                present |= 1 << vstate[v]
+                at.setdefault(n, []).append(v)
+            ins.append(at)
+        if not order:
+            return None
+        adj, eto, efirst, as_of = g.adj, g.eto, g.efirst, self.as_of
+        tables = [
+            (w, adj[k * 2 + w])
+            for w, k in self.ways
+            if (m := self.only[(w, k)]) == -1 or m & present
+        ]
+        reads: list[tuple[int, list[tuple[int, int]]]] = []
+        for n in order:
+            hops = [
+                (e, w)
+                for w, table in tables
+                for e in table.get(n, ())
+                if ((eto[e] is None) if as_of is None else _valid(efirst[e], eto[e], as_of))
+            ]
+            if hops:
+                self.visited += len(hops)
+                if len(hops) > 1:
+                    hops.sort(key=lambda h: g.edge_id(h[0]))
+                reads.append((n, hops))
+        return reads, ins
+
+    def _follow_level(
+        self,
+        passes: list[_Visits],
+        frontiers: list[list[int]],
+        level: _Level,
+        depth: int,
+        cap: int,
+    ) -> bool:
+        """Follow the level's edges in order, both passes; False: stopped at `cap` nodes (before
+        the edge that would find one more, as traverse stops)."""
+        g, cover, led_on = self.g, self.cover, self.led_on
+        esrc, edst, ekind, by_way = g.esrc, g.edst, g.ekind, self.by_way
+        every_blocked = passes[1][6]
+        reads, ins = level
+        for origin, hops in reads:
+            froms = (ins[0].get(origin), ins[1].get(origin))
+            for e, w in hops:
+                if len(every_blocked) >= cap:
+                    return False
+                to = edst[e] if w == OUT else esrc[e]
+                followed = by_way[(w, ekind[e])]
+                for p in (0, 1):
+                    if not (from_ := froms[p]):
+                        continue
+                    vnode, vstate, vlevel, vparent, vedge, vway, blocked = passes[p]
+                    for v in from_:
+                        state = vstate[v]
+                        for exact, then_no, mask, test in followed:
+                            if (p == 0 and not exact) or (mask != -1 and not mask >> state & 1):
+                                continue
+                            if not self._passes(e, test):
+                                continue
+                            led_on.add(origin)
+                            then = state if then_no == -1 else then_no
+                            b = blocked.get(to, 0)
+                            if b >> then & 1:
+                                continue
+                            blocked[to] = b | 1 << then | cover[then]
+                            frontiers[p].append(len(vnode))
+                            vnode.append(to)
+                            vstate.append(then)
+                            vlevel.append(depth)
+                            vparent.append(v)
+                            vedge.append(e)
+                            vway.append(w)
+        return True
+
+
+# one pass's visits: node, state, level, parent visit, edge, way (lists), blocked states by node
+_Visits = tuple[list[int], list[int], list[int], list[int], list[int], list[int], dict[int, int]]
+# a level's reads (frontier node, its (edge, way) in order) and each pass's frontier by node
+_Level = tuple[list[tuple[int, list[tuple[int, int]]]], list[dict[int, list[int]]]]
+_WAYS = (Direction.OUT, Direction.IN)
 
 
 @dataclass(slots=True)

@@ -9,7 +9,7 @@ drift between stores, and replaying a batch writes nothing at all.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -109,6 +109,49 @@ class Neighborhood:
                 for kind in of_kinds:
                     found.extend((edge, way) for edge in at.get(kind, ()))
         return found
+
+
+@dataclass(frozen=True, slots=True)
+class WalkStep:
+    """One step of a walk the store runs itself (`GraphStore.walk`): follow `kind` edges in
+    `direction`, from the states `only_from` (None: any), the edges `accepts` takes (None: every
+    one; an `EdgeTest` the store runs on its own ids, any other callable gets the `StoredEdge`),
+    to the far node in state `then` (None: the state it came in). `exact`: the exact pass
+    follows it too (a step that is not merely possible)."""
+
+    kind: EdgeKind
+    direction: Direction
+    exact: bool
+    then: str | None = None
+    only_from: frozenset[str] | None = None
+    accepts: Callable[[StoredEdge], bool] | None = None
+
+
+@dataclass(slots=True)
+class WalkPass:
+    """One pass's visits of (node, state), in the order reached, as parallel lists: the node,
+    the state, the level (hops from the start), the visit it was reached from (-1: a start),
+    the edge it was reached by (a key into `Walked.edges`; -1: a start) and the way walked."""
+
+    node: list[str] = field(default_factory=list)
+    state: list[str] = field(default_factory=list)
+    level: list[int] = field(default_factory=list)
+    parent: list[int] = field(default_factory=list)
+    edge: list[int] = field(default_factory=list)
+    way: list[Direction | None] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Walked:
+    """`GraphStore.walk`'s answer: the exact pass (exact steps only) and the pass over every
+    step, what the walk read and followed, and — when asked for — the edges of every visit."""
+
+    exact: WalkPass
+    every: WalkPass
+    edges: dict[int, StoredEdge]  # by the visits' edge keys; empty unless `edges=True`
+    led_on: set[str]  # nodes some step was followed from
+    truncated: bool
+    visited_edges: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,6 +474,28 @@ class GraphStore(ABC):
         edge of the moves' kinds leaving them, each way (valid now, or at `as_of`, as
         `neighbors` reads). None when more than `limit` nodes would be covered, or when the store
         has no faster way than one read per level (the walk then reads level by level)."""
+        return None
+
+    def walk(
+        self,
+        start_ids: Sequence[str],
+        steps: Sequence[WalkStep],
+        *,
+        start_state: str,
+        covers: Mapping[str, frozenset[str]],
+        max_depth: int,
+        as_of: str | None,
+        max_nodes: int,
+        edges: bool,
+    ) -> Walked | None:
+        """The whole walk of queries/traversal.py's `traverse`, run by the store itself: two
+        breadth-first passes over (node, state) in lockstep (the exact one follows only exact
+        steps), each level's edges taken by the frontier node they leave (in frontier order)
+        then by edge id, each (node, state) visited once per pass — a state blocked where the
+        node was reached in it or in a state covering it (`covers`) — stopping before the edge
+        that would find a node past `max_nodes` beyond the starts. The same visits, in the same
+        order, as `traverse` makes; with `edges`, the edge of every visit as a `StoredEdge`.
+        None when the store has no faster way than its reads (the caller then walks them)."""
         return None
 
     @abstractmethod

@@ -17,13 +17,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
 
-from lineage_kg.graph.errors import InvalidArgument
 from lineage_kg.graph.model import Certainty, EdgeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import EdgeId, StoredEdge
 from lineage_kg.graph.store import GraphStore
-from lineage_kg.queries.arguments import check_depth
-from lineage_kg.queries.traversal import PLAIN, Reached, State, Step, Traversal, moves
+from lineage_kg.queries.traversal import (
+    PLAIN,
+    Reached,
+    State,
+    Step,
+    Traversal,
+    checked_start,
+    moves,
+    store_walk,
+)
 
 _FIRST = itemgetter(0)
 _OUT = Direction.OUT
@@ -82,10 +89,20 @@ def closeness(
     covers: Mapping[State, frozenset[State]] | None = None,
 ) -> Traversal:
     """`traverse(store, start, steps, …)` with every `Reached.path` empty (and `led_on` empty)."""
-    check_depth(max_depth)
-    if max_nodes < 1:
-        raise InvalidArgument("max_nodes must be positive")
-    start = tuple(dict.fromkeys(start))
+    start = checked_start(start, max_depth, max_nodes)
+    walked = store_walk(
+        store,
+        start,
+        steps,
+        max_depth=max_depth,
+        as_of=as_of,
+        max_nodes=max_nodes,
+        start_state=start_state,
+        covers=covers,
+        paths=False,
+    )
+    if walked is not None:
+        return walked
     covers = covers or {}
     by_way: dict[tuple[Direction, EdgeKind], list[Step]] = {}
     for step in steps:

@@ -29,7 +29,7 @@ from lineage_kg.graph.errors import InvalidArgument, NotFound
 from lineage_kg.graph.model import Certainty, EdgeKind, NodeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import StoredEdge, StoredNode
-from lineage_kg.graph.store import EdgeTest, GraphStore, Moves
+from lineage_kg.graph.store import EdgeTest, GraphStore, Moves, Walked, WalkPass, WalkStep
 from lineage_kg.queries.arguments import check_depth
 
 State = str
@@ -133,10 +133,20 @@ def traverse(
     certainty-keeping) steps only, one over all steps. A node is exact if the first reaches it
     (its path there is exact), else possible with the second's shortest path.
     """
-    check_depth(max_depth)
-    if max_nodes < 1:
-        raise InvalidArgument("max_nodes must be positive")
-    start = tuple(dict.fromkeys(start))
+    start = checked_start(start, max_depth, max_nodes)
+    walked = store_walk(
+        store,
+        start,
+        steps,
+        max_depth=max_depth,
+        as_of=as_of,
+        max_nodes=max_nodes,
+        start_state=start_state,
+        covers=covers,
+        paths=True,
+    )
+    if walked is not None:
+        return walked
     by_way: dict[tuple[Direction, EdgeKind], list[Step]] = {}
     for step in steps:
         by_way.setdefault((step.direction, step.kind), []).append(step)
@@ -195,6 +205,112 @@ def traverse(
             path = every.best(node_id) or ()
             result.reached[node_id] = Reached(node_id, len(path), Certainty.POSSIBLE, path)
     return result
+
+
+def checked_start(start: Iterable[str], max_depth: int, max_nodes: int) -> tuple[str, ...]:
+    """A walk's arguments checked, its starts without repeats (in the order given)."""
+    check_depth(max_depth)
+    if max_nodes < 1:
+        raise InvalidArgument("max_nodes must be positive")
+    return tuple(dict.fromkeys(start))
+
+
+def store_walk(
+    store: GraphStore,
+    start: tuple[str, ...],
+    steps: Sequence[Step],
+    *,
+    max_depth: int,
+    as_of: str | None,
+    max_nodes: int,
+    start_state: State,
+    covers: Mapping[State, frozenset[State]] | None,
+    paths: bool,
+) -> Traversal | None:
+    """The walk run by the store itself (`GraphStore.walk`: the embedded store walks its integer
+    adjacency, building edges only for the visits' paths), as `traverse` answers it — with the
+    explaining paths and `led_on` when `paths`, else distances and certainty alone. None when
+    the store cannot, or when `store` is a view of one (the request budget charges each level
+    it reads: it walks level by level)."""
+    if not isinstance(store, GraphStore):
+        return None
+    walked = store.walk(
+        start,
+        [
+            WalkStep(
+                s.kind,
+                s.direction,
+                s.certainty is not Certainty.POSSIBLE,
+                s.then,
+                s.only_from,
+                s.accepts,
+            )
+            for s in steps
+        ],
+        start_state=start_state,
+        covers=covers or {},
+        max_depth=max_depth,
+        as_of=as_of,
+        max_nodes=max_nodes,
+        edges=paths,
+    )
+    return None if walked is None else _answer(start, walked, paths)
+
+
+def _answer(start: tuple[str, ...], walked: Walked, paths: bool) -> Traversal:
+    """`traverse`'s answer from the visits: a node's distance and path are those of its first
+    visit at the least level (traverse's `best`), exact if the exact pass visited it."""
+    result = Traversal(start, truncated=walked.truncated, visited_edges=walked.visited_edges)
+    exact, every = _best(walked.exact), _best(walked.every)
+    exact_path = _Paths(walked.exact, walked) if paths else None
+    every_path = _Paths(walked.every, walked) if paths else None
+    starting = set(start)
+    levels = walked.every.level
+    for node_id, v in every.items():
+        if node_id in starting:
+            continue
+        if (x := exact.get(node_id)) is not None:
+            path = exact_path.of(x) if exact_path is not None else ()
+            result.reached[node_id] = Reached(node_id, walked.exact.level[x], Certainty.EXACT, path)
+        else:
+            path = every_path.of(v) if every_path is not None else ()
+            result.reached[node_id] = Reached(node_id, levels[v], Certainty.POSSIBLE, path)
+    if paths:
+        result.led_on = walked.led_on
+    return result
+
+
+def _best(visits: WalkPass) -> dict[str, int]:
+    """node id -> its first visit at the least level, nodes in the order first visited."""
+    best: dict[str, int] = {}
+    level = visits.level
+    for v, node in enumerate(visits.node):
+        b = best.get(node)
+        if b is None or level[v] < level[b]:
+            best[node] = v
+    return best
+
+
+class _Paths:
+    """The path to a visit: its parent's, then the edge it was reached by (memoised)."""
+
+    def __init__(self, visits: WalkPass, walked: Walked) -> None:
+        self._v, self._edges = visits, walked.edges
+        self._made: dict[int, tuple[Hop, ...]] = {}
+
+    def of(self, v: int) -> tuple[Hop, ...]:
+        chain = []
+        parent, made = self._v.parent, self._made
+        while v >= 0 and v not in made:
+            chain.append(v)
+            v = parent[v]
+        path = made.get(v, ()) if v >= 0 else ()
+        edge, way, edges = self._v.edge, self._v.way, self._edges
+        for u in reversed(chain):
+            if edge[u] >= 0:
+                path = (*path, Hop(edges[edge[u]], way[u]))  # type: ignore[arg-type]
+            made[u] = path
+        return path
 
 
 def moves(steps: Sequence[Step], start_state: State = PLAIN) -> Moves:
