@@ -1,5 +1,5 @@
-"""unowned_on_production_chain against an independent oracle, over generated estates on both
-stores.
+"""unowned_on_production_chain and check_failing_too_long against independent oracles, over
+generated estates on both stores.
 
 An estate: datasets d0..d4, each either a source or produced by a job reading some earlier ones;
 a training run reading some of them trains credit-risk@1, which serves loan-approval; each
@@ -29,6 +29,7 @@ from tests.contract.governance_world import (
     POINT,
     TRAIN_RUN,
     World,
+    build,
     dataset,
     ms,
     mv,
@@ -38,6 +39,7 @@ POLICY = parse_policy(
     {"version": 1, "rules": [{"rule": "unowned_on_production_chain", "depth": 25}]}
 )
 NAMES = [f"d{i}" for i in range(5)]
+MODEL = {"model": "credit-risk", "version": "1"}
 OWNERSHIP = ["none", "ann@x.com", "bob@x.com"]  # bob has left
 
 
@@ -110,5 +112,49 @@ def test_unowned_chain_matches_the_oracle(store: GraphStore) -> None:
             assert all(linked(store, a, b) for a, b in zip(v.path, v.path[1:], strict=False))
             left = estate["owners"][NodeKey.from_id(v.subject).parts[1]] == "bob@x.com"
             assert ("have left" in v.detail) is left
+
+    check()
+
+
+@st.composite
+def check_histories(draw: st.DrawFn) -> tuple[list[tuple[int, str]], float]:
+    """A check's results on credit-risk@1: (day of March, status), days distinct, any order of
+    arrival; and the policy's limit in days."""
+    days = draw(st.lists(st.integers(1, 9), min_size=1, max_size=6, unique=True))
+    results = [(d, draw(st.sampled_from(["pass", "warn", "fail"]))) for d in days]
+    return results, draw(st.sampled_from([0.5, 2.0, 4.5]))
+
+
+def failing_since(results: list[tuple[int, str]]) -> int | None:
+    """The oracle, from the whole history: None unless the latest result fails; else the day of
+    the last result that did not fail, or the first result's when none."""
+    ordered = sorted(results)
+    if ordered[-1][1] != "fail":
+        return None
+    ok = [day for day, status in ordered if status != "fail"]
+    return ok[-1] if ok else ordered[0][0]
+
+
+def test_check_failing_too_long_matches_the_history(store: GraphStore) -> None:
+    examples = 30 if isinstance(store, EmbeddedStore) else 4
+
+    @settings(max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(check_histories())
+    def check(history: tuple[list[tuple[int, str]], float]) -> None:
+        results, days = history
+        store.clear()
+        world = build(store)
+        for day, status in results:  # in the drawn order: arrival order must not matter
+            world.check(MODEL, "auc", status, f"2026-03-0{day}T00:00:00Z")
+        policy = parse_policy(
+            {"version": 1, "rules": [{"rule": "check_failing_too_long", "days": days}]}
+        )
+        found = evaluate(store, policy, AS_OF)  # AS_OF is March 10th
+        since = failing_since(results)
+        if since is None or 10 - since <= days:
+            assert found == []
+        else:
+            (v,) = found
+            assert v.since == f"2026-03-0{since}T00:00:00.000000Z"
 
     check()
