@@ -42,6 +42,7 @@ from lineage_kg.graph.store import (
 
 KINDS: tuple[EdgeKind, ...] = tuple(EdgeKind)
 KIND_NO: dict[str, int] = {k.value: i for i, k in enumerate(KINDS)}
+KIND_VALUES: tuple[str, ...] = tuple(k.value for k in KINDS)
 NODE_KIND_NO: dict[str, int] = {k.value: i for i, k in enumerate(NodeKind)}
 OUT, IN = 0, 1  # the way, in an adjacency index: kind * 2 + way
 _WAY = {Direction.OUT: OUT, Direction.IN: IN}
@@ -644,11 +645,33 @@ class _Walk:
             then = -1 if step.then is None else no[step.then]
             by_way.setdefault(at, []).append((step.exact, then, mask, self._test(step.accepts)))
             only[at] = -1 if mask == -1 or only.get(at, 0) == -1 else only.get(at, 0) | mask
-        directions = list(dict.fromkeys(way for way, _ in by_way))
-        self.ways = [(w, k) for d in directions for (w, k) in by_way if w == d]
+        # the ways in the order the policy first names each direction (as traverse reads them)
+        self.directions = list(dict.fromkeys(way for way, _ in by_way))
         self.by_way, self.only = by_way, only
+        # per (way, kind) and pass: the states its steps name for the far node, and whether one
+        # keeps the origin's: when all those are blocked there, the edge can find nothing
+        self.ends: dict[tuple[int, int], tuple[tuple[int, bool], tuple[int, bool]]] = {}
+        for at, compiled in by_way.items():
+            ends = []
+            for exact_pass in (True, False):
+                mine = [c for c in compiled if c[0] or not exact_pass]
+                fixed = sum({1 << c[1] for c in mine if c[1] != -1})
+                ends.append((fixed, any(c[1] == -1 for c in mine)))
+            self.ends[at] = (ends[0], ends[1])
         self.led_on: set[int] = set()
         self.visited = 0
+        self.sort_key = self._sort_key()
+
+    def _sort_key(self) -> Callable[[tuple[int, int]], tuple[str, str, str, str]]:
+        """A hop's edge id (src id, kind, dst id, disc): the order traverse takes edges in."""
+        g = self.g
+        names, esrc, edst, ekind, edisc = g.names, g.esrc, g.edst, g.ekind, g.edisc
+
+        def key(hop: tuple[int, int]) -> tuple[str, str, str, str]:
+            e = hop[0]
+            return (names[esrc[e]], KIND_VALUES[ekind[e]], names[edst[e]], edisc[e])  # type: ignore[return-value]
+
+        return key
 
     @staticmethod
     def _test(accepts: Callable[[StoredEdge], bool] | None) -> _Test:
@@ -675,6 +698,7 @@ class _Walk:
         self, start_ids: Sequence[str], *, max_depth: int, max_nodes: int, edges: bool
     ) -> Walked:
         g, cover, s0 = self.g, self.cover, self.start
+        self.paths = edges  # led_on is part of the answer: every origin a step follows from
         starts = [n for i in dict.fromkeys(start_ids) if (n := g.ids.get(i)) is not None]
         # per pass: visits as parallel lists (node, state, level, parent, edge, way), and the
         # states blocked at each node (reached in them, or in one covering them)
@@ -687,7 +711,7 @@ class _Walk:
         cap = max_nodes + len(starts)
         truncated = False
         for depth in range(1, max_depth + 1):
-            level = self._read_level(passes, frontiers)
+            level = self._read_level(passes, frontiers, cap)
             if level is None:
                 break
             frontiers = [[], []]
@@ -710,46 +734,84 @@ class _Walk:
         led_on = {names[n] for n in self.led_on}
         return Walked(found[0], found[1], made, led_on, truncated, self.visited)  # type: ignore[arg-type]
 
-    def _read_level(self, passes: list[_Visits], frontiers: list[list[int]]) -> _Level | None:
+    def _read_level(
+        self, passes: list[_Visits], frontiers: list[list[int]], cap: int
+    ) -> _Level | None:
         """The level's reads: each frontier node (in frontier order, exact pass first) with its
         edges of the kinds some step follows from a state the frontier holds, by edge id (ties,
-        a loop read both ways: the reading order); and each pass's frontier visits by node.
-        None: the frontier is empty."""
+        a loop read both ways: the reading order); each pass's frontier visits by node, and the
+        states they hold there. None: the frontier is empty."""
         g = self.g
         order: dict[int, None] = {}
         present = 0
         ins: list[dict[int, list[int]]] = []
+        held: list[dict[int, int]] = []
         for p, frontier in enumerate(frontiers):
             vnode, vstate = passes[p][0], passes[p][1]
             at: dict[int, list[int]] = {}
+            states: dict[int, int] = {}
             for v in frontier:
                 n = vnode[v]
                 order[n] = None
                 present |= 1 << vstate[v]
                 at.setdefault(n, []).append(v)
+                states[n] = states.get(n, 0) | 1 << vstate[v]
             ins.append(at)
+            held.append(states)
         if not order:
             return None
-        adj, eto, efirst, as_of = g.adj, g.eto, g.efirst, self.as_of
-        tables = [
-            (w, adj[k * 2 + w])
-            for w, k in self.ways
-            if (m := self.only[(w, k)]) == -1 or m & present
-        ]
-        reads: list[tuple[int, list[tuple[int, int]]]] = []
+        adj, eto, efirst, as_of, kmask = g.adj, g.eto, g.efirst, self.as_of, g.kmask
+        # per direction (in reading order): the kinds some step follows from a state held
+        wanted = {w: 0 for w in self.directions}
+        for (w, k), m in self.only.items():
+            if m == -1 or m & present:
+                wanted[w] |= 1 << k
+        ways = [(w, m, kmask[w]) for w, m in wanted.items() if m]
+        now = as_of is None
+        raw: list[tuple[int, list[tuple[int, int]]]] = []
         for n in order:
-            hops = [
-                (e, w)
-                for w, table in tables
-                for e in table.get(n, ())
-                if ((eto[e] is None) if as_of is None else _valid(efirst[e], eto[e], as_of))
-            ]
+            hops = []
+            for w, m, masks in ways:
+                if here := masks[n] & m:
+                    for k in _bits(here):
+                        for e in adj[k * 2 + w][n]:
+                            end = eto[e]
+                            if end is None if now else _valid(efirst[e], end, as_of):
+                                hops.append((e, w))
             if hops:
                 self.visited += len(hops)
-                if len(hops) > 1:
-                    hops.sort(key=lambda h: g.edge_id(h[0]))
+                raw.append((n, hops))
+        # Without paths to explain, an edge into a node where every state it could bring is
+        # already blocked can do nothing (blocking only grows): dropped before sorting, unless
+        # this level could reach `cap` (where traverse stops counts, even at such an edge).
+        prune = not self.paths and len(passes[1][6]) + self.visited < cap
+        key = self.sort_key
+        reads: list[tuple[int, list[tuple[int, int]]]] = []
+        for n, hops in raw:
+            if prune:
+                hops = self._live(passes, held, n, hops)  # noqa: PLW2901
+            if len(hops) > 1:
+                hops.sort(key=key)
+            if hops:
                 reads.append((n, hops))
-        return reads, ins
+        return reads, ins, held
+
+    def _live(
+        self, passes: list[_Visits], held: list[dict[int, int]], n: int, hops: list[tuple[int, int]]
+    ) -> list[tuple[int, int]]:
+        """The hops from `n` that may still reach a node in a new state, in either pass."""
+        esrc, edst, ekind, ends = self.g.esrc, self.g.edst, self.g.ekind, self.ends
+        b0, b1 = passes[0][6], passes[1][6]
+        h0, h1 = held[0].get(n, 0), held[1].get(n, 0)
+        live = []
+        for e, w in hops:
+            to = edst[e] if w == OUT else esrc[e]
+            (f0, k0), (f1, k1) = ends[(w, ekind[e])]
+            if (h1 and ((b := b1.get(to)) is None or b & f1 != f1 or (k1 and b & h1 != h1))) or (
+                h0 and ((b := b0.get(to)) is None or b & f0 != f0 or (k0 and b & h0 != h0))
+            ):
+                live.append((e, w))
+        return live
 
     def _follow_level(
         self,
@@ -762,26 +824,33 @@ class _Walk:
         """Follow the level's edges in order, both passes; False: stopped at `cap` nodes (before
         the edge that would find one more, as traverse stops)."""
         g, cover, led_on = self.g, self.cover, self.led_on
-        esrc, edst, ekind, by_way = g.esrc, g.edst, g.ekind, self.by_way
+        esrc, edst, ekind, by_way, ends = g.esrc, g.edst, g.ekind, self.by_way, self.ends
         every_blocked = passes[1][6]
-        reads, ins = level
+        reads, ins, held = level
         for origin, hops in reads:
             froms = (ins[0].get(origin), ins[1].get(origin))
+            holds = (held[0].get(origin, 0), held[1].get(origin, 0))
             for e, w in hops:
                 if len(every_blocked) >= cap:
                     return False
                 to = edst[e] if w == OUT else esrc[e]
-                followed = by_way[(w, ekind[e])]
+                at = (w, ekind[e])
+                followed = by_way[at]
                 for p in (0, 1):
                     if not (from_ := froms[p]):
                         continue
                     vnode, vstate, vlevel, vparent, vedge, vway, blocked = passes[p]
+                    b = blocked.get(to)
+                    if b is not None and (not self.paths or origin in led_on):
+                        fixed, keeps = ends[at][p]  # nothing left to find along here: skip
+                        if b & fixed == fixed and (not keeps or b & holds[p] == holds[p]):
+                            continue
                     for v in from_:
                         state = vstate[v]
                         for exact, then_no, mask, test in followed:
                             if (p == 0 and not exact) or (mask != -1 and not mask >> state & 1):
                                 continue
-                            if not self._passes(e, test):
+                            if test is not None and not self._passes(e, test):
                                 continue
                             led_on.add(origin)
                             then = state if then_no == -1 else then_no
@@ -801,8 +870,11 @@ class _Walk:
 
 # one pass's visits: node, state, level, parent visit, edge, way (lists), blocked states by node
 _Visits = tuple[list[int], list[int], list[int], list[int], list[int], list[int], dict[int, int]]
-# a level's reads (frontier node, its (edge, way) in order) and each pass's frontier by node
-_Level = tuple[list[tuple[int, list[tuple[int, int]]]], list[dict[int, list[int]]]]
+# a level's reads (frontier node, its (edge, way) in order), each pass's frontier by node, and
+# the states each pass's frontier holds at a node (a bit each)
+_Level = tuple[
+    list[tuple[int, list[tuple[int, int]]]], list[dict[int, list[int]]], list[dict[int, int]]
+]
 _WAYS = (Direction.OUT, Direction.IN)
 
 
