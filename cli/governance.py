@@ -131,7 +131,10 @@ def _table(report: dict[str, Any]) -> None:
         )
     console.print(table)
     if report["truncated"]:
-        err.print("[yellow]a walk stopped at its node bound: violations may be missing[/yellow]")
+        err.print(
+            "[yellow]a walk stopped at its node bound, or a decision trace at its depth: "
+            "violations beyond it may be missing[/yellow]"
+        )
 
 
 @commands.command("check")

@@ -317,7 +317,10 @@ class GovernanceReport:
     evaluated_at: str = strawberry.field(description="the time judged: asOf, or now")
     policy: str = strawberry.field(description="the policy file, or 'default policy'")
     rules: list[str] = strawberry.field(description="the rules the policy runs")
-    truncated: bool = strawberry.field(description="a walk stopped at the node bound")
+    truncated: bool = strawberry.field(
+        description="a walk stopped at its node bound, or a decision trace at its depth: "
+        "violations beyond it may be missing"
+    )
 
 
 def _policy(info: Info) -> Policy:

@@ -28,7 +28,9 @@ class Evaluation:
     violations: list[Violation]  # most severe first, then by rule, subject, related
     at: str  # the time judged: as_of, or the time of the evaluation
     rules: tuple[str, ...]  # the rules evaluated
-    truncated: bool  # a walk stopped at max_nodes: violations beyond it may be missing
+    # a walk stopped at max_nodes, or a decision trace at its depth: violations beyond may be
+    # missing
+    truncated: bool
 
 
 def evaluate_all(

@@ -73,7 +73,7 @@ class Context:
     decisions: DecisionTable | None = None
     max_nodes: int = 100_000
     cache: dict[Any, Any] = field(default_factory=dict)
-    truncated: bool = False  # a walk stopped at max_nodes: some violations may be missing
+    truncated: bool = False  # a walk stopped at max_nodes, a trace at its depth (evaluate.py)
 
 
 def later(*times: str | None) -> str | None:
