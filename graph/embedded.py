@@ -706,7 +706,8 @@ class _Walk:
         for _ in range(2):
             k = len(starts)
             blocked = dict.fromkeys(starts, 1 << s0 | cover[s0])
-            passes.append((list(starts), [s0] * k, [0] * k, [-1] * k, [-1] * k, [-1] * k, blocked))
+            j = k if edges else 0  # parent pointers: only paths need them
+            passes.append((list(starts), [s0] * k, [0] * k, [-1] * j, [-1] * j, [-1] * j, blocked))
         frontiers = [list(range(len(starts))), list(range(len(starts)))]
         cap = max_nodes + len(starts)
         truncated = False
@@ -823,7 +824,7 @@ class _Walk:
     ) -> bool:
         """Follow the level's edges in order, both passes; False: stopped at `cap` nodes (before
         the edge that would find one more, as traverse stops)."""
-        g, cover, led_on = self.g, self.cover, self.led_on
+        g, cover, led_on, paths = self.g, self.cover, self.led_on, self.paths
         esrc, edst, ekind, by_way, ends = g.esrc, g.edst, g.ekind, self.by_way, self.ends
         every_blocked = passes[1][6]
         reads, ins, held = level
@@ -841,7 +842,7 @@ class _Walk:
                         continue
                     vnode, vstate, vlevel, vparent, vedge, vway, blocked = passes[p]
                     b = blocked.get(to)
-                    if b is not None and (not self.paths or origin in led_on):
+                    if b is not None and (not paths or origin in led_on):
                         fixed, keeps = ends[at][p]  # nothing left to find along here: skip
                         if b & fixed == fixed and (not keeps or b & holds[p] == holds[p]):
                             continue
@@ -850,21 +851,25 @@ class _Walk:
                         for exact, then_no, mask, test in followed:
                             if (p == 0 and not exact) or (mask != -1 and not mask >> state & 1):
                                 continue
+                            then = state if then_no == -1 else then_no
+                            b = blocked.get(to, 0)
+                            known = b >> then & 1
+                            if known and (not paths or origin in led_on):
+                                continue  # nothing new here (the test, pure, need not run)
                             if test is not None and not self._passes(e, test):
                                 continue
                             led_on.add(origin)
-                            then = state if then_no == -1 else then_no
-                            b = blocked.get(to, 0)
-                            if b >> then & 1:
+                            if known:
                                 continue
                             blocked[to] = b | 1 << then | cover[then]
                             frontiers[p].append(len(vnode))
                             vnode.append(to)
                             vstate.append(then)
                             vlevel.append(depth)
-                            vparent.append(v)
-                            vedge.append(e)
-                            vway.append(w)
+                            if paths:  # parent pointers: only paths need them
+                                vparent.append(v)
+                                vedge.append(e)
+                                vway.append(w)
         return True
 
 

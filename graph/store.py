@@ -131,7 +131,8 @@ class WalkStep:
 class WalkPass:
     """One pass's visits of (node, state), in the order reached, as parallel lists: the node,
     the state, the level (hops from the start), the visit it was reached from (-1: a start),
-    the edge it was reached by (a key into `Walked.edges`; -1: a start) and the way walked."""
+    the edge it was reached by (a key into `Walked.edges`; -1: a start) and the way walked —
+    these three empty unless the walk was asked for its edges (paths)."""
 
     node: list[str] = field(default_factory=list)
     state: list[str] = field(default_factory=list)

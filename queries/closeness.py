@@ -3,7 +3,10 @@
 Questions that ask only "which nodes, how far, exact or possible" about a walk from many starts
 (the accountability map walks from every asset a team owns and from their columns and versions:
 thousands of starts) pay for the paths `traverse` keeps — a tuple per (node, state) reached, a
-`Hop` and a sort key per edge read — and never look at them. `closeness` walks the same two
+`Hop` and a sort key per edge read — and never look at them. On a store that walks itself
+(`GraphStore.walk`: the embedded store, over its integer adjacency) both questions take the
+store's walk through traversal.py's `store_walk`, this one without asking for edges. Elsewhere
+(Neo4j) `closeness` walks the same two
 passes level by level, reading the store exactly as `traverse` does (`GraphStore.reach` ahead on
 Neo4j, else one `neighbors_each_way` per level), following the edges in the same order (by the
 frontier node they leave, then by edge id): the order decides which walk state reaches a node
@@ -29,7 +32,9 @@ from lineage_kg.queries.traversal import (
     Traversal,
     checked_start,
     moves,
+    states_of,
     store_walk,
+    ways_to_read,
 )
 
 _FIRST = itemgetter(0)
@@ -128,7 +133,7 @@ def closeness(
         ids = list(dict.fromkeys(node for node, _ in frontier))
         if not ids:
             break
-        ways = _ways(by_way, {state for _, state in frontier})
+        ways = ways_to_read(by_way, {state for _, state in frontier})
         read = (
             store.neighbors_each_way(ids, ways, as_of)
             if ahead is None
@@ -176,7 +181,7 @@ def _level(
             leaving[origin] = [hop]
         else:
             hops.append(hop)
-    in_exact, in_every = _states_of(exact.frontier), _states_of(every.frontier)
+    in_exact, in_every = states_of(exact.frontier), states_of(every.frontier)
     exact.frontier, every.frontier = [], []
     reached = every.level
     for origin in ids:
@@ -224,20 +229,3 @@ def _follow(
                 walk.level[to] = depth
             blocked = walk.blocked[to] = blocked.union((then,), walk.covers.get(then, ()))
             walk.frontier.append((to, then))
-
-
-def _ways(
-    by_way: Mapping[tuple[Direction, EdgeKind], list[Step]], states: set[State]
-) -> dict[Direction, list[EdgeKind]]:
-    ways: dict[Direction, list[EdgeKind]] = {}
-    for (direction, kind), steps in by_way.items():
-        if any(s.only_from is None or not s.only_from.isdisjoint(states) for s in steps):
-            ways.setdefault(direction, []).append(kind)
-    return ways
-
-
-def _states_of(frontier: list[tuple[str, State]]) -> dict[str, list[State]]:
-    states: dict[str, list[State]] = {}
-    for node, state in frontier:
-        states.setdefault(node, []).append(state)
-    return states

@@ -164,7 +164,7 @@ def traverse(
         ids = list(dict.fromkeys(node for node, _ in [*exact.frontier, *every.frontier]))
         if not ids:
             break
-        ways = _ways(by_way, {state for _, state in [*exact.frontier, *every.frontier]})
+        ways = ways_to_read(by_way, {state for _, state in [*exact.frontier, *every.frontier]})
         read = (
             store.neighbors_each_way(ids, ways, as_of)
             if ahead is None
@@ -175,7 +175,7 @@ def traverse(
         # deterministic: by the node we came from (frontier order), then edge id
         order = {node: i for i, node in enumerate(ids)}
         found.sort(key=lambda h: (order[_origin(h)], h.edge.key.id))
-        in_exact, in_every = _states_of(exact.frontier), _states_of(every.frontier)
+        in_exact, in_every = states_of(exact.frontier), states_of(every.frontier)
         exact.frontier, every.frontier = [], []
         for hop in found:
             origin, followed = _origin(hop), by_way[(hop.direction, hop.edge.key.kind)]
@@ -332,7 +332,7 @@ def moves(steps: Sequence[Step], start_state: State = PLAIN) -> Moves:
     return {k: frozenset(v) for k, v in found.items()}
 
 
-def _ways(
+def ways_to_read(
     by_way: Mapping[tuple[Direction, EdgeKind], list[Step]], states: set[State]
 ) -> dict[Direction, list[EdgeKind]]:
     """The edge kinds worth reading this level: those a step follows from a state the frontier
@@ -344,7 +344,7 @@ def _ways(
     return ways
 
 
-def _states_of(frontier: list[Visit]) -> dict[str, list[State]]:
+def states_of(frontier: list[Visit]) -> dict[str, list[State]]:
     states: dict[str, list[State]] = {}
     for node, state in frontier:
         states.setdefault(node, []).append(state)
