@@ -603,6 +603,7 @@ class EmbeddedStore(GraphStore):
 # test: None, (src kind mask or -1, dst kind mask or -1, unset prop or None), or a callable
 _Test = tuple[int, int, str | None] | Callable[[StoredEdge], bool] | None
 _Compiled = tuple[bool, int, int, _Test]
+_Step = tuple[int, int, _Test]  # a compiled step without its exact flag
 
 
 def _kinds_mask(kinds: frozenset[NodeKind] | None) -> int:
@@ -658,6 +659,15 @@ class _Walk:
                 fixed = sum({1 << c[1] for c in mine if c[1] != -1})
                 ends.append((fixed, any(c[1] == -1 for c in mine)))
             self.ends[at] = (ends[0], ends[1])
+        # the same by adjacency index (kind * 2 + way), per pass (exact steps, every step)
+        slots = 2 * len(KINDS)
+        self.steps_at: list[tuple[list[_Step], list[_Step]]] = [([], [])] * slots
+        self.ends_at: list[tuple[tuple[int, bool], tuple[int, bool]]] = [((0, False),) * 2] * slots
+        for (w, k), compiled in by_way.items():
+            every = [(then, mask, test) for _, then, mask, test in compiled]
+            exact = [(then, mask, test) for ok, then, mask, test in compiled if ok]
+            self.steps_at[k * 2 + w] = (exact, every)
+            self.ends_at[k * 2 + w] = self.ends[(w, k)]
         self.led_on: set[int] = set()
         self.visited = 0
         self.sort_key = self._sort_key()
@@ -768,8 +778,11 @@ class _Walk:
             if m == -1 or m & present:
                 wanted[w] |= 1 << k
         ways = [(w, m, kmask[w]) for w, m in wanted.items() if m]
+        if not self.paths and len(g.ids) < cap:  # no stop possible: dropped as they are read
+            return self._read_live(order, ways, passes, held), ins, held
         now = as_of is None
         raw: list[tuple[int, list[tuple[int, int]]]] = []
+        read = 0
         for n in order:
             hops = []
             for w, m, masks in ways:
@@ -780,12 +793,14 @@ class _Walk:
                             if end is None if now else _valid(efirst[e], end, as_of):
                                 hops.append((e, w))
             if hops:
-                self.visited += len(hops)
+                read += len(hops)
                 raw.append((n, hops))
+        self.visited += read
         # Without paths to explain, an edge into a node where every state it could bring is
         # already blocked can do nothing (blocking only grows): dropped before sorting, unless
-        # this level could reach `cap` (where traverse stops counts, even at such an edge).
-        prune = not self.paths and len(passes[1][6]) + self.visited < cap
+        # this level could reach `cap` (where traverse stops counts, even at such an edge): each
+        # edge finds one node at most, and no walk finds more than the graph holds.
+        prune = not self.paths and min(len(passes[1][6]) + read, len(g.ids)) < cap
         key = self.sort_key
         reads: list[tuple[int, list[tuple[int, int]]]] = []
         for n, hops in raw:
@@ -797,17 +812,64 @@ class _Walk:
                 reads.append((n, hops))
         return reads, ins, held
 
+    def _read_live(
+        self,
+        order: Iterable[int],
+        ways: list[tuple[int, int, array[int]]],
+        passes: list[_Visits],
+        held: list[dict[int, int]],
+    ) -> list[tuple[int, list[tuple[int, int]]]]:
+        """`_read_level`'s reads with `_live` applied as each edge is read (one pass, no list of
+        the dead ones): for a walk without paths that cannot reach its `cap`."""
+        g, as_of, ends = self.g, self.as_of, self.ends_at
+        adj, eto, efirst, esrc, edst = g.adj, g.eto, g.efirst, g.esrc, g.edst
+        b0, b1 = passes[0][6], passes[1][6]
+        held0, held1 = held
+        now = as_of is None
+        key = self.sort_key
+        reads: list[tuple[int, list[tuple[int, int]]]] = []
+        read = 0
+        for n in order:
+            hops = []
+            h0, h1 = held0.get(n, 0), held1.get(n, 0)
+            for w, m, masks in ways:
+                if not (here := masks[n] & m):
+                    continue
+                far = edst if w == OUT else esrc
+                for k in _bits(here):
+                    (f0, k0), (f1, k1) = ends[k * 2 + w]
+                    for e in adj[k * 2 + w][n]:
+                        end = eto[e]
+                        if not (end is None if now else _valid(efirst[e], end, as_of)):
+                            continue
+                        read += 1
+                        to = far[e]
+                        if (
+                            h1
+                            and ((b := b1.get(to)) is None or b & f1 != f1 or (k1 and b & h1 != h1))
+                        ) or (
+                            h0
+                            and ((b := b0.get(to)) is None or b & f0 != f0 or (k0 and b & h0 != h0))
+                        ):
+                            hops.append((e, w))
+            if hops:
+                if len(hops) > 1:
+                    hops.sort(key=key)
+                reads.append((n, hops))
+        self.visited += read
+        return reads
+
     def _live(
         self, passes: list[_Visits], held: list[dict[int, int]], n: int, hops: list[tuple[int, int]]
     ) -> list[tuple[int, int]]:
         """The hops from `n` that may still reach a node in a new state, in either pass."""
-        esrc, edst, ekind, ends = self.g.esrc, self.g.edst, self.g.ekind, self.ends
+        esrc, edst, ekind, ends = self.g.esrc, self.g.edst, self.g.ekind, self.ends_at
         b0, b1 = passes[0][6], passes[1][6]
         h0, h1 = held[0].get(n, 0), held[1].get(n, 0)
         live = []
         for e, w in hops:
             to = edst[e] if w == OUT else esrc[e]
-            (f0, k0), (f1, k1) = ends[(w, ekind[e])]
+            (f0, k0), (f1, k1) = ends[ekind[e] * 2 + w]
             if (h1 and ((b := b1.get(to)) is None or b & f1 != f1 or (k1 and b & h1 != h1))) or (
                 h0 and ((b := b0.get(to)) is None or b & f0 != f0 or (k0 and b & h0 != h0))
             ):
@@ -825,7 +887,7 @@ class _Walk:
         """Follow the level's edges in order, both passes; False: stopped at `cap` nodes (before
         the edge that would find one more, as traverse stops)."""
         g, cover, led_on, paths = self.g, self.cover, self.led_on, self.paths
-        esrc, edst, ekind, by_way, ends = g.esrc, g.edst, g.ekind, self.by_way, self.ends
+        esrc, edst, ekind, steps_at, ends = g.esrc, g.edst, g.ekind, self.steps_at, self.ends_at
         every_blocked = passes[1][6]
         reads, ins, held = level
         for origin, hops in reads:
@@ -835,8 +897,8 @@ class _Walk:
                 if len(every_blocked) >= cap:
                     return False
                 to = edst[e] if w == OUT else esrc[e]
-                at = (w, ekind[e])
-                followed = by_way[at]
+                at = ekind[e] * 2 + w
+                followed = steps_at[at]
                 for p in (0, 1):
                     if not (from_ := froms[p]):
                         continue
@@ -848,8 +910,8 @@ class _Walk:
                             continue
                     for v in from_:
                         state = vstate[v]
-                        for exact, then_no, mask, test in followed:
-                            if (p == 0 and not exact) or (mask != -1 and not mask >> state & 1):
+                        for then_no, mask, test in followed[p]:
+                            if mask != -1 and not mask >> state & 1:
                                 continue
                             then = state if then_no == -1 else then_no
                             b = blocked.get(to, 0)
