@@ -179,6 +179,10 @@ IMPACT = """query($ref: NodeRef!) { impact(ref: $ref, first: 500) {
 } }"""
 
 
+GOVERNANCE = """{ governance(first: 1000) { violations {
+  rule severity path { kind display } evidence since } } }"""
+
+
 def test_one_connected_graph_from_every_source(world: World, service: ServiceProcess) -> None:
     # -- everything in, through the real paths ------------------------------------------------
     assert emit_pipeline(service.url) == 4
@@ -283,6 +287,15 @@ def test_one_connected_graph_from_every_source(world: World, service: ServicePro
         assert ("ModelVersion", version) in paths
     assert ("DecisionPoint", "loan-approval") in paths
     assert ("KPI", "approval-rate") in paths
+
+    # -- issue 20 §2: the policies over the same graph (docs/governance.md) --------------------
+    found = service.graphql(GOVERNANCE)["governance"]["violations"]
+    drift = [v for v in found if v["rule"] == "check_failing_too_long"]
+    assert [(v["severity"], [p["display"] for p in v["path"]], v["since"]) for v in drift] == [
+        ("error", ["loan-approval", "mlflow/credit-risk@2", "mlflow/credit-risk@2/psi_drift"],
+         "2026-11-22T18:00:00.000000Z")  # failing since after its last passing result
+    ]  # fmt: skip
+    assert all(v["evidence"] for v in found)  # each says which events it stands on
 
     # -- nothing is lost: the unknown decision point is parked, by name ---------------------
     parked = decision_counts(service)
