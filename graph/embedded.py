@@ -461,6 +461,29 @@ class EmbeddedStore(GraphStore):
         edges.sort(key=_edge_id)
         return edges
 
+    def neighbor_ends(
+        self,
+        ids: Sequence[str],
+        direction: Direction,
+        kinds: Iterable[EdgeKind] | None = None,
+        as_of: str | None = None,
+    ) -> list[tuple[str, str]]:
+        wanted = ALL_KINDS if kinds is None else _mask(kinds)
+        way = _WAY[direction]
+        with self._lock:
+            g = self._g
+            adj, masks, ids_of, eto, efirst = g.adj, g.kmask[way], g.ids, g.eto, g.efirst
+            found: list[int] = []
+            for node_id in dict.fromkeys(ids):
+                n = ids_of.get(node_id)
+                if n is not None and (present := masks[n] & wanted):
+                    for k in _bits(present):
+                        found.extend(adj[k * 2 + way][n])
+            found = [e for e in found if _valid(efirst[e], eto[e], as_of)]
+            found.sort(key=g.edge_id)
+            names, esrc, edst = g.names, g.esrc, g.edst
+            return [(names[esrc[e]], names[edst[e]]) for e in found]  # type: ignore[misc]
+
     def walk(
         self,
         start_ids: Sequence[str],

@@ -434,6 +434,17 @@ class GraphStore(ABC):
         edge id so that both stores answer in the same order.
         """
 
+    def neighbor_ends(
+        self,
+        ids: Sequence[str],
+        direction: Direction,
+        kinds: Iterable[EdgeKind] | None = None,
+        as_of: str | None = None,
+    ) -> list[tuple[str, str]]:
+        """`neighbors`' edges as their ends alone, (source id, target id), in the same order: for
+        a question that needs only which node each edge links (a store may skip building edges)."""
+        return [(e.key.src.id, e.key.dst.id) for e in self.neighbors(ids, direction, kinds, as_of)]
+
     def neighbors_each_way(
         self,
         ids: Sequence[str],

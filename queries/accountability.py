@@ -236,11 +236,24 @@ def _assets_of(store: GraphStore, ids: Iterable[str], as_of: str | None) -> dict
     for direction, part_ids in sorted(parts.items()):
         kinds = {kind for kind, way in PART_OF.values() if way is direction}
         # sorted by edge id: a part with two assets (rare) gets the first, on every store
-        for edge in store.neighbors(part_ids, direction, kinds, as_of):
-            src, dst = edge.key.src.id, edge.key.dst.id
+        for src, dst in _ends(store, part_ids, direction, kinds, as_of):
             part, asset = (dst, src) if direction is Direction.IN else (src, dst)
             found.setdefault(part, asset)
     return found
+
+
+def _ends(
+    store: GraphStore,
+    ids: list[str],
+    direction: Direction,
+    kinds: set[EdgeKind],
+    as_of: str | None,
+) -> list[tuple[str, str]]:
+    """The ends of `neighbors`' edges: on a store, without building the edges; through a view
+    of one (the request budget, which charges `neighbors`), from `neighbors` itself."""
+    if isinstance(store, GraphStore):
+        return store.neighbor_ends(ids, direction, kinds, as_of)
+    return [(e.key.src.id, e.key.dst.id) for e in store.neighbors(ids, direction, kinds, as_of)]
 
 
 def _closest(
