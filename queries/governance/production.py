@@ -1,9 +1,10 @@
 """The production side of the graph, read once per evaluation and shared by the rules: the
 decision points, the deployments open at the evaluation time, the model versions serving (not
 shadow) and the upstream chain of those versions: one bounded breadth-first walk from all of
-them at once, each node once, one store read per level. (Not queries/traversal.py's `traverse`:
-its second pass, for certainty, and its paths per walk state doubled the work of a walk that
-needs neither.)
+them at once, each node once, one store read per level (on Neo4j the whole walk is read ahead in
+one statement, `GraphStore.reach`, as queries/traversal.py does). Not traversal.py's `traverse`
+itself: its second pass, for certainty, and its paths per walk state doubled the work of a walk
+that needs neither.
 
 A deployment is open at `at` when its declared window (`valid_from` <= at < `valid_until`, else
 the edge's life in the graph) holds it: queries/deployments.py `serves_at`, the same test the
@@ -20,6 +21,7 @@ from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import StoredEdge, StoredNode
 from lineage_kg.queries.deployments import SHADOW, declared_time, serves_at
 from lineage_kg.queries.governance.model import Context
+from lineage_kg.queries.traversal import PLAIN, Step, moves
 
 K, E = NodeKind, EdgeKind
 
@@ -35,6 +37,7 @@ CHAIN_EDGES: tuple[EdgeKind, ...] = (
     E.HAS_COLUMN,
     E.HAS_VERSION,
 )
+_CHAIN_MOVES = moves([Step(kind, Direction.IN, None) for kind in CHAIN_EDGES])
 
 
 def nodes_of_kind(ctx: Context, kind: NodeKind) -> list[StoredNode]:
@@ -131,11 +134,24 @@ def upstream_chain(ctx: Context, depth: int) -> Chain:
     chain = Chain(starts)
     seen = set(starts)
     frontier = list(starts)
+    # a store that can (Neo4j) reads the whole walk ahead in one statement; else one read a level
+    ahead = ctx.store.reach(
+        starts,
+        _CHAIN_MOVES,
+        start_state=PLAIN,
+        max_depth=depth,
+        as_of=ctx.as_of,
+        limit=ctx.max_nodes + len(starts),
+    )
     for level in range(1, depth + 1):
         if not frontier or chain.truncated:
             break
         order = {node: i for i, node in enumerate(frontier)}
-        edges = ctx.store.neighbors(frontier, Direction.IN, CHAIN_EDGES, ctx.as_of)
+        edges = (
+            ctx.store.neighbors(frontier, Direction.IN, CHAIN_EDGES, ctx.as_of)
+            if ahead is None
+            else [e for e, _ in ahead.neighbors_each_way(frontier, {Direction.IN: CHAIN_EDGES})]
+        )
         # the same order on every store: by the node walked from (frontier order), then edge id
         edges.sort(key=lambda e: (order[e.key.dst.id], e.key.id))
         frontier = []
