@@ -20,6 +20,7 @@ from lineage_kg.queries.assets import Ownership, events, ownerships
 from lineage_kg.queries.governance.model import Context, Severity, Violation, later
 from lineage_kg.queries.governance.production import (
     deployment_start,
+    edges_to,
     nodes_of_kind,
     production,
     upstream_chain,
@@ -150,8 +151,8 @@ def unowned_on_production_chain(
             seen = serving_at.get(edge.key.dst.id)
             if seen is None or edge.key.id < seen.key.id:
                 serving_at[edge.key.dst.id] = edge
-    # subject -> (path, the deployment it goes through, the edges of the path)
-    chains: dict[str, tuple[list[str], StoredEdge, list[StoredEdge]]] = {}
+    # subject -> (path, the deployment it goes through, the edges of the path if known)
+    chains: dict[str, tuple[list[str], StoredEdge, list[StoredEdge] | None]] = {}
     if K.KPI in kinds:
         for edge in store.neighbors(prod.points, Direction.OUT, [E.DRIVES], ctx.as_of):
             kpi, point = edge.key.dst.id, edge.key.src.id
@@ -159,19 +160,19 @@ def unowned_on_production_chain(
     chain = upstream_chain(ctx, depth)
     # the walk reaches a part's asset one hop after the part (HAS_COLUMN, HAS_VERSION and
     # HAS_FEATURE are walked): the assets reached are the subjects, each by its own path
-    for node_id in sorted(chain.distance, key=lambda n: (chain.distance[n], n)):
-        if node_id in chains or chain.keys[node_id].kind not in kinds:
-            continue
-        edges = chain.edges_to(node_id)
-        deployment = prod.first(edges[0].key.dst.id)
-        path = [deployment.key.dst.id, *chain.path_to(node_id)]
-        chains[node_id] = (path, deployment, [deployment, *edges])
+    for node_id in chain.of_kinds(kinds):
+        if node_id not in chains:
+            path = chain.path_to(node_id)
+            deployment = prod.first(path[0])
+            chains[node_id] = ([deployment.key.dst.id, *path], deployment, None)
     held = ownerships(store, list(chains), ctx.as_of)
-    nodes = {n.id: n for n in store.get_nodes(sorted(chains))}
+    gaps = {a: g for a in chains if (g := ownership_gap(held.get(a, []))) is not None}
+    nodes = {n.id: n for n in store.get_nodes(sorted(gaps))}
+    walked = edges_to(ctx, chain, [a for a in gaps if chains[a][2] is None])
     found = []
-    for asset, (path, deployment, edges) in chains.items():
-        gap = ownership_gap(held.get(asset, []))
-        if gap is None or asset not in nodes:
+    for asset, gap in gaps.items():
+        path, deployment, edges = chains[asset]
+        if asset not in nodes:
             continue
         node = nodes[asset]
         point = NodeKey.from_id(deployment.key.dst.id).display
@@ -183,7 +184,7 @@ def unowned_on_production_chain(
                 path,
                 gap,
                 since=later(deployment_start(deployment), node.first_seen),
-                more=edges,
+                more=[deployment, *(edges if edges is not None else walked[asset])],
                 where=f" (on the chain of decision point {point})",
             )
         )
