@@ -633,21 +633,16 @@ def _kinds_mask(kinds: frozenset[NodeKind] | None) -> int:
     return -1 if kinds is None else sum(1 << NODE_KIND_NO[k.value] for k in kinds)
 
 
-class _Walk:
-    """`EmbeddedStore.walk` on slots: states as bit numbers, a blocked-state mask per node and
-    pass, visits as parallel int lists; node ids and `StoredEdge`s made only for the answer.
-    Mirrors queries/traversal.py's level loop step for step (its order decides which state
-    reaches a node first, and so which a covering state blocks)."""
+class _Policy:
+    """A walk's steps compiled for `_Walk` (states as bit numbers, steps by adjacency index):
+    the same for every walk of a question, so made once per step table (`_policy`)."""
 
     def __init__(
         self,
-        g: _Graph,
         steps: Sequence[WalkStep],
         start_state: str,
         covers: Mapping[str, frozenset[str]],
-        as_of: str | None,
     ) -> None:
-        self.g, self.as_of = g, as_of
         names = [start_state]
         for step in steps:
             names += [*(step.only_from or ()), *([step.then] if step.then is not None else [])]
@@ -667,7 +662,7 @@ class _Walk:
             at = (_WAY[step.direction], KIND_NO[step.kind.value])
             mask = -1 if step.only_from is None else sum(1 << no[s] for s in step.only_from)
             then = -1 if step.then is None else no[step.then]
-            by_way.setdefault(at, []).append((step.exact, then, mask, self._test(step.accepts)))
+            by_way.setdefault(at, []).append((step.exact, then, mask, _Walk._test(step.accepts)))
             only[at] = -1 if mask == -1 or only.get(at, 0) == -1 else only.get(at, 0) | mask
         # the ways in the order the policy first names each direction (as traverse reads them)
         self.directions = list(dict.fromkeys(way for way, _ in by_way))
@@ -691,6 +686,48 @@ class _Walk:
             exact = [(then, mask, test) for ok, then, mask, test in compiled if ok]
             self.steps_at[k * 2 + w] = (exact, every)
             self.ends_at[k * 2 + w] = self.ends[(w, k)]
+
+
+@lru_cache(maxsize=64)
+def _policy(
+    steps: tuple[WalkStep, ...],
+    start_state: str,
+    covers: tuple[tuple[str, frozenset[str]], ...],
+) -> _Policy:
+    return _Policy(steps, start_state, dict(covers))
+
+
+_POLICY = (
+    "states",
+    "start",
+    "cover",
+    "directions",
+    "by_way",
+    "only",
+    "ends",
+    "steps_at",
+    "ends_at",
+)
+
+
+class _Walk:
+    """`EmbeddedStore.walk` on slots: states as bit numbers, a blocked-state mask per node and
+    pass, visits as parallel int lists; node ids and `StoredEdge`s made only for the answer.
+    Mirrors queries/traversal.py's level loop step for step (its order decides which state
+    reaches a node first, and so which a covering state blocks)."""
+
+    def __init__(
+        self,
+        g: _Graph,
+        steps: Sequence[WalkStep],
+        start_state: str,
+        covers: Mapping[str, frozenset[str]],
+        as_of: str | None,
+    ) -> None:
+        self.g, self.as_of = g, as_of
+        policy = _policy(tuple(steps), start_state, tuple(sorted(covers.items())))
+        for name in _POLICY:  # shared by every walk of the policy: read, never changed
+            setattr(self, name, getattr(policy, name))
         self.led_on: set[int] = set()
         self.visited = 0
         self.sort_key = self._sort_key()
