@@ -732,13 +732,13 @@ class _Walk:
         self.visited = 0
         self.sort_key = self._sort_key()
 
-    def _sort_key(self) -> Callable[[tuple[int, int]], tuple[str, str, str, str]]:
+    def _sort_key(self) -> Callable[[int], tuple[str, str, str, str]]:
         """A hop's edge id (src id, kind, dst id, disc): the order traverse takes edges in."""
         g = self.g
         names, esrc, edst, ekind, edisc = g.names, g.esrc, g.edst, g.ekind, g.edisc
 
-        def key(hop: tuple[int, int]) -> tuple[str, str, str, str]:
-            e = hop[0]
+        def key(hop: int) -> tuple[str, str, str, str]:
+            e = hop >> 1
             return (names[esrc[e]], KIND_VALUES[ekind[e]], names[edst[e]], edisc[e])  # type: ignore[return-value]
 
         return key
@@ -815,19 +815,24 @@ class _Walk:
         g = self.g
         order: dict[int, None] = {}
         present = 0
-        ins: list[dict[int, list[int]]] = []
+        ins: list[tuple[dict[int, int], dict[int, list[int]]]] = []
         held: list[dict[int, int]] = []
         for p, frontier in enumerate(frontiers):
             vnode, vstate = passes[p][0], passes[p][1]
-            at: dict[int, list[int]] = {}
+            # a node's first visit, and its others (rare): no list per node for the collector
+            first: dict[int, int] = {}
+            more: dict[int, list[int]] = {}
             states: dict[int, int] = {}
             for v in frontier:
                 n = vnode[v]
                 order[n] = None
                 present |= 1 << vstate[v]
-                at.setdefault(n, []).append(v)
+                if n in first:
+                    more.setdefault(n, []).append(v)
+                else:
+                    first[n] = v
                 states[n] = states.get(n, 0) | 1 << vstate[v]
-            ins.append(at)
+            ins.append((first, more))
             held.append(states)
         if not order:
             return None
@@ -841,7 +846,7 @@ class _Walk:
         if not self.paths and len(g.ids) < cap:  # no stop possible: dropped as they are read
             return self._read_live(order, ways, passes, held), ins, held
         now = as_of is None
-        raw: list[tuple[int, list[tuple[int, int]]]] = []
+        raw: list[tuple[int, list[int]]] = []
         read = 0
         for n in order:
             hops = []
@@ -851,7 +856,7 @@ class _Walk:
                         for e in adj[k * 2 + w][n]:
                             end = eto[e]
                             if end is None if now else _valid(efirst[e], end, as_of):
-                                hops.append((e, w))
+                                hops.append(e << 1 | w)
             if hops:
                 read += len(hops)
                 raw.append((n, hops))
@@ -862,14 +867,14 @@ class _Walk:
         # edge finds one node at most, and no walk finds more than the graph holds.
         prune = not self.paths and min(len(passes[1][6]) + read, len(g.ids)) < cap
         key = self.sort_key
-        reads: list[tuple[int, list[tuple[int, int]]]] = []
+        reads: list[int] = []
         for n, hops in raw:
             if prune:
                 hops = self._live(passes, held, n, hops)  # noqa: PLW2901
             if len(hops) > 1:
                 hops.sort(key=key)
             if hops:
-                reads.append((n, hops))
+                reads += (n, len(hops), *hops)
         return reads, ins, held
 
     def _read_live(
@@ -878,7 +883,7 @@ class _Walk:
         ways: list[tuple[int, int, array[int]]],
         passes: list[_Visits],
         held: list[dict[int, int]],
-    ) -> list[tuple[int, list[tuple[int, int]]]]:
+    ) -> list[int]:
         """`_read_level`'s reads with `_live` applied as each edge is read (one pass, no list of
         the dead ones): for a walk without paths that cannot reach its `cap`."""
         g, as_of, ends = self.g, self.as_of, self.ends_at
@@ -887,7 +892,7 @@ class _Walk:
         held0, held1 = held
         now = as_of is None
         key = self.sort_key
-        reads: list[tuple[int, list[tuple[int, int]]]] = []
+        reads: list[int] = []
         read = 0
         for n in order:
             hops = []
@@ -911,29 +916,30 @@ class _Walk:
                             h0
                             and ((b := b0.get(to)) is None or b & f0 != f0 or (k0 and b & h0 != h0))
                         ):
-                            hops.append((e, w))
+                            hops.append(e << 1 | w)
             if hops:
                 if len(hops) > 1:
                     hops.sort(key=key)
-                reads.append((n, hops))
+                reads += (n, len(hops), *hops)
         self.visited += read
         return reads
 
     def _live(
-        self, passes: list[_Visits], held: list[dict[int, int]], n: int, hops: list[tuple[int, int]]
-    ) -> list[tuple[int, int]]:
+        self, passes: list[_Visits], held: list[dict[int, int]], n: int, hops: list[int]
+    ) -> list[int]:
         """The hops from `n` that may still reach a node in a new state, in either pass."""
         esrc, edst, ekind, ends = self.g.esrc, self.g.edst, self.g.ekind, self.ends_at
         b0, b1 = passes[0][6], passes[1][6]
         h0, h1 = held[0].get(n, 0), held[1].get(n, 0)
         live = []
-        for e, w in hops:
+        for hop in hops:
+            e, w = hop >> 1, hop & 1
             to = edst[e] if w == OUT else esrc[e]
             (f0, k0), (f1, k1) = ends[ekind[e] * 2 + w]
             if (h1 and ((b := b1.get(to)) is None or b & f1 != f1 or (k1 and b & h1 != h1))) or (
                 h0 and ((b := b0.get(to)) is None or b & f0 != f0 or (k0 and b & h0 != h0))
             ):
-                live.append((e, w))
+                live.append(hop)
         return live
 
     def _follow_level(
@@ -950,10 +956,15 @@ class _Walk:
         esrc, edst, ekind, steps_at, ends = g.esrc, g.edst, g.ekind, self.steps_at, self.ends_at
         every_blocked = passes[1][6]
         reads, ins, held = level
-        for origin, hops in reads:
-            froms = (ins[0].get(origin), ins[1].get(origin))
+        i, size = 0, len(reads)
+        while i < size:
+            origin, count = reads[i], reads[i + 1]
+            hops = reads[i + 2 : i + 2 + count]
+            i += 2 + count
+            froms = (_visits_at(ins[0], origin), _visits_at(ins[1], origin))
             holds = (held[0].get(origin, 0), held[1].get(origin, 0))
-            for e, w in hops:
+            for hop in hops:
+                e, w = hop >> 1, hop & 1
                 if len(every_blocked) >= cap:
                     return False
                 to = edst[e] if w == OUT else esrc[e]
@@ -997,11 +1008,23 @@ class _Walk:
 
 # one pass's visits: node, state, level, parent visit, edge, way (lists), blocked states by node
 _Visits = tuple[list[int], list[int], list[int], list[int], list[int], list[int], dict[int, int]]
-# a level's reads (frontier node, its (edge, way) in order), each pass's frontier by node, and
+# a level's reads, flat: frontier node, how many hops, its hops in order (edge << 1 | way) — ints
+# rather than tuples and lists, so that a large walk's hundreds of thousands of hops give the
+# collector nothing to track; each pass's frontier visits by node (the first, the others); and
 # the states each pass's frontier holds at a node (a bit each)
-_Level = tuple[
-    list[tuple[int, list[tuple[int, int]]]], list[dict[int, list[int]]], list[dict[int, int]]
-]
+_Level = tuple[list[int], list[tuple[dict[int, int], dict[int, list[int]]]], list[dict[int, int]]]
+
+
+def _visits_at(ins: tuple[dict[int, int], dict[int, list[int]]], n: int) -> list[int] | None:
+    """A pass's frontier visits of node `n`, in frontier order (None: none)."""
+    first, more = ins
+    v = first.get(n)
+    if v is None:
+        return None
+    others = more.get(n)
+    return [v] if others is None else [v, *others]
+
+
 _WAYS = (Direction.OUT, Direction.IN)
 
 
