@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -25,6 +25,7 @@ from openlineage.client.transport.http import (
 )
 
 from lineage_kg.graph.neo4j_store import Neo4jStore
+from tests.conftest import ServiceProcess
 from tools.neo4j_server import LocalNeo4j
 
 NS = "postgres://warehouse:5432"
@@ -135,6 +136,16 @@ def _as_dict(event: RunEvent) -> dict:
     return json.loads(Serde.to_json(event))
 
 
+@pytest.fixture(scope="module")
+def refusing_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """One service for every refusal below: a refused body leaves nothing behind (each case checks
+    the log is still empty), so the cases need no service of their own."""
+    env = {"NEO4J_URI": "", "LKG_MAX_BODY_BYTES": "4096"}
+    service = ServiceProcess(tmp_path_factory.mktemp("refusals") / "data", env)
+    yield service.start()
+    service.stop()
+
+
 @pytest.mark.parametrize(
     ("body", "headers", "status", "needle"),
     [
@@ -150,9 +161,9 @@ def _as_dict(event: RunEvent) -> dict:
     ],
 )  # fmt: skip
 def test_bad_input_gets_a_4xx_naming_the_problem(
-    service_factory: Callable, body: bytes, headers: dict, status: int, needle: str
+    refusing_service: ServiceProcess, body: bytes, headers: dict, status: int, needle: str
 ) -> None:
-    service = service_factory(LKG_MAX_BODY_BYTES="4096").start()
+    service = refusing_service
     response = httpx.post(
         f"{service.url}/api/v1/lineage",
         content=body,
