@@ -155,7 +155,7 @@ class _Graph:
     # ---- edges ------------------------------------------------------------------------------
     def edge_id(self, e: int) -> EdgeId:
         src, dst = self.names[self.esrc[e]], self.names[self.edst[e]]
-        return (src, KINDS[self.ekind[e]].value, dst, self.edisc[e])  # type: ignore[return-value]
+        return (src, KIND_VALUES[self.ekind[e]], dst, self.edisc[e])  # type: ignore[return-value]
 
     def stored_edge(self, e: int) -> StoredEdge:
         found = self.ecache.get(e)
