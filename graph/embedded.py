@@ -955,6 +955,7 @@ class _Walk:
         g, cover, led_on, paths = self.g, self.cover, self.led_on, self.paths
         esrc, edst, ekind, steps_at, ends = g.esrc, g.edst, g.ekind, self.steps_at, self.ends_at
         every_blocked = passes[1][6]
+        blockeds = (passes[0][6], every_blocked)
         reads, ins, held = level
         i, size = 0, len(reads)
         while i < size:
@@ -973,12 +974,13 @@ class _Walk:
                 for p in (0, 1):
                     if not (from_ := froms[p]):
                         continue
-                    vnode, vstate, vlevel, vparent, vedge, vway, blocked = passes[p]
+                    blocked = blockeds[p]
                     b = blocked.get(to)
                     if b is not None and (not paths or origin in led_on):
                         fixed, keeps = ends[at][p]  # nothing left to find along here: skip
                         if b & fixed == fixed and (not keeps or b & holds[p] == holds[p]):
                             continue
+                    vnode, vstate, vlevel, vparent, vedge, vway, _ = passes[p]
                     for v in from_:
                         state = vstate[v]
                         for then_no, mask, test in followed[p]:
@@ -1015,14 +1017,14 @@ _Visits = tuple[list[int], list[int], list[int], list[int], list[int], list[int]
 _Level = tuple[list[int], list[tuple[dict[int, int], dict[int, list[int]]]], list[dict[int, int]]]
 
 
-def _visits_at(ins: tuple[dict[int, int], dict[int, list[int]]], n: int) -> list[int] | None:
+def _visits_at(ins: tuple[dict[int, int], dict[int, list[int]]], n: int) -> tuple[int, ...] | None:
     """A pass's frontier visits of node `n`, in frontier order (None: none)."""
     first, more = ins
     v = first.get(n)
     if v is None:
         return None
-    others = more.get(n)
-    return [v] if others is None else [v, *others]
+    others = more.get(n) if more else None
+    return (v,) if others is None else (v, *others)
 
 
 _WAYS = (Direction.OUT, Direction.IN)
