@@ -122,3 +122,14 @@ export const ACCOUNTABILITY = `query Owner($ownerId: String!) {
     gaps { kind asset { ${NODE} } related { ${NODE} } detail evidence }
   }
 }`;
+
+export const GOVERNANCE = `query Governance($asOf: String, $severity: String, $first: Int!, $after: String) {
+  governance(asOf: $asOf, severity: $severity, first: $first, after: $after) {
+    violations {
+      rule severity subject { id kind display } related { id kind display }
+      path { id kind display } evidence since detail cursor
+    }
+    pageInfo { hasNextPage endCursor }
+    total evaluatedAt policy rules truncated
+  }
+}`;

@@ -49,6 +49,9 @@ export const link = {
   decision: (decisionId) => `#/decision/${encodeURIComponent(decisionId)}`,
   owner: (ownerId) => `#/owner/${encodeURIComponent(ownerId)}`,
   search: (text) => `#/search/${encodeURIComponent(text)}`,
+  // the governance view's arguments, the unset ones left out
+  governance: (args = {}) =>
+    `#/governance/${encodeURIComponent(new URLSearchParams(Object.entries(args).filter(([, v]) => v !== null && v !== undefined && v !== "")).toString())}`,
 };
 
 export const nodeLink = (node) =>

@@ -1,9 +1,10 @@
-// The page: a hash router over five views, all fed by the public GraphQL API.
+// The page: a hash router over six views, all fed by the public GraphQL API.
 import "./style.css";
 import { apiKey } from "./api.js";
 import { errorBox, fill, h } from "./dom.js";
 import { showAccountability } from "./views/accountability.js";
 import { showDecisionTrace } from "./views/decision.js";
+import { showGovernance } from "./views/governance.js";
 import { showHome } from "./views/home.js";
 import { showImpact } from "./views/impact.js";
 import { showNode } from "./views/node.js";
@@ -19,6 +20,7 @@ const ROUTES = {
   impact: showImpact,
   decision: showDecisionTrace,
   owner: showAccountability,
+  governance: showGovernance,
 };
 
 let generation = 0;
