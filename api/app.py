@@ -36,6 +36,7 @@ from lineage_kg.api.observability import (
 from lineage_kg.api.web import mount_web
 from lineage_kg.graph.store import GraphStore, StoreUnavailable
 from lineage_kg.queries.audience import audience
+from lineage_kg.queries.governance.trail import observe
 from lineage_kg.runtime import Runtime
 from lineage_kg.settings import Settings
 
@@ -71,6 +72,7 @@ async def graphql_context(request: Request, principal: ReadCaller) -> Context:
     )
     context.budget = budget
     context.policy = request.app.state.policy  # the governance question's (LKG_POLICY_FILE)
+    context.governance = getattr(request.app.state, "governance", None)  # the audit trail's
     return context
 
 
@@ -110,7 +112,15 @@ def create_app(  # noqa: PLR0915 - the composition: one statement per part of th
             )
         # the projector, and the delivery of changes to their owners (issue 20: who to tell
         # from queries/audience.py; service/notifications.py)
-        app.state.notifier = runtime.start_background(audience)
+        # and the watch of the policy's violations, into the audit trail (governance_watch.py)
+        app.state.governance = runtime.governance
+        app.state.notifier = runtime.start_background(
+            audience,
+            lambda store, decisions: observe(
+                store, app.state.policy, decisions=decisions,
+                max_nodes=settings.max_traversal_nodes,
+            ),
+        )  # fmt: skip
         try:
             yield
         finally:

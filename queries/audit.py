@@ -1,10 +1,12 @@
 """Audit trail: the chronological history of one node, each entry linking the event behind it.
 
 Runs that read or wrote it, its versions, schema changes, quality results, ownership, aliases,
-deployments and lifecycle, oldest first. The entries are derived from each event's mutations when
-the projector applies it (graph/sides/history.py) and kept beside the event log; this module only
-validates the question, checks the node exists and pages the answer. The raw event of an entry
-is at GET /api/v1/events/{event_id}.
+deployments and lifecycle, oldest first; with the governance log, the policy's violations seen to
+start and end on it (GOVERNANCE entries, graph/sides/governance_log.py, pointing at the
+violation's evidence events) in the same order. The entries are derived from each event's
+mutations when the projector applies it (graph/sides/history.py) and kept beside the event
+log; this module only validates the question, checks the node exists and pages the answer.
+The raw event of an entry is at GET /api/v1/events/{event_id}.
 """
 
 from __future__ import annotations
@@ -19,7 +21,15 @@ from lineage_kg.graph.sides.history import EntryType, HistoryEntry, decode_curso
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.queries.arguments import time_arg
 
-__all__ = ["MAX_FIRST", "AuditPage", "EntryType", "HistoryEntry", "HistorySource", "audit_trail"]
+__all__ = [
+    "MAX_FIRST",
+    "AuditPage",
+    "EntryType",
+    "GovernanceSource",
+    "HistoryEntry",
+    "HistorySource",
+    "audit_trail",
+]
 
 MAX_FIRST = 500
 
@@ -38,6 +48,24 @@ class HistorySource(Protocol):
         after: str | None = None,
         also: Sequence[str] = (),
     ) -> list[HistoryEntry]: ...
+
+
+class GovernanceSource(Protocol):
+    """The violations' starts and ends (graph/sides/governance_log.py `GovernanceLog`)."""
+
+    def history(
+        self,
+        node_ids: Sequence[str],
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> list[HistoryEntry]: ...
+
+
+def _order(entry: HistoryEntry) -> tuple[str, int, str]:
+    return entry.event_time, entry.seq, entry.entry_type.value  # the cursor's order
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +96,10 @@ def audit_trail(
     types: Collection[EntryType | str] | None = None,
     first: int = 50,
     after: str | None = None,
+    governance: GovernanceSource | None = None,
 ) -> AuditPage:
-    """One page of a node's history, oldest first; `since` and `until` are inclusive."""
+    """One page of a node's history, oldest first; `since` and `until` are inclusive. With
+    `governance`, its entries for the node are merged in date order."""
     if isinstance(first, bool) or not isinstance(first, int) or not 1 <= first <= MAX_FIRST:
         raise InvalidArgument(f"first must be between 1 and {MAX_FIRST}, got {first!r}")
     since, until = time_arg("since", since), time_arg("until", until)
@@ -85,15 +115,15 @@ def audit_trail(
     if node is None:
         raise NotFound(f"no node with id {node_id}")
     # what was recorded under the dataset's other names before they were joined is its history
+    also = store.merged_names(node_id)
     found = history.history(
-        node_id,
-        since=since,
-        until=until,
-        types=wanted,
-        limit=first + 1,
-        after=after,
-        also=store.merged_names(node_id),
+        node_id, since=since, until=until, types=wanted, limit=first + 1, after=after, also=also
     )
+    if governance is not None and (wanted is None or EntryType.GOVERNANCE in wanted):
+        found += governance.history(
+            [node_id, *also], since=since, until=until, limit=first + 1, after=after
+        )
+        found.sort(key=_order)
     entries = found[:first]
     more = len(found) > first
     return AuditPage(node, entries, entries[-1].cursor if more else None)

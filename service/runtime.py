@@ -27,8 +27,10 @@ from typing import TYPE_CHECKING, Self, cast
 from lineage_kg.settings import Settings
 
 if TYPE_CHECKING:
+    from lineage_kg.governance_watch import GovernanceWatch
     from lineage_kg.graph.embedded import EmbeddedStore
     from lineage_kg.graph.sides.decisions import DecisionTable
+    from lineage_kg.graph.sides.governance_log import GovernanceLog, Observation
     from lineage_kg.graph.sides.outbox import Outbox
     from lineage_kg.graph.store import GraphStore
     from lineage_kg.ingest.eventlog import EventLog
@@ -43,6 +45,8 @@ log = logging.getLogger(__name__)
 LOG_FILE = "events.sqlite3"
 # the embedded store's start-up snapshot, beside the log (service/snapshots.py)
 SNAPSHOT_FILE = "embedded.snapshot"
+# the violations' starts and ends (graph/sides/governance_log.py), beside the log
+GOVERNANCE_FILE = "governance.sqlite3"
 
 
 def log_path(settings: Settings) -> Path:
@@ -84,6 +88,7 @@ class Runtime:
         self._keeper: SnapshotKeeper | None = None
         self._froze = False  # gc.freeze() after the embedded graph was built
         self.notifier: Notifier | None = None  # started by `start_notifications`
+        self.governance_watch: GovernanceWatch | None = None  # by `start_governance_watch`
 
     @classmethod
     def open(
@@ -174,10 +179,41 @@ class Runtime:
         self.notifier.start()
         return self.notifier
 
-    def start_background(self, audience: StoreAudience) -> Notifier | None:
-        """The service's threads: the projector, then the notifications' delivery (if a
-        webhook is configured, else None)."""
+    @cached_property
+    def governance(self) -> GovernanceLog:
+        """The governance log: when each policy violation was seen to start and end."""
+        from lineage_kg.graph.sides.governance_log import GovernanceLog
+
+        return GovernanceLog(self.settings.data_dir / GOVERNANCE_FILE)
+
+    def start_governance_watch(
+        self, observe: Callable[[GraphStore, DecisionTable | None], Observation]
+    ) -> GovernanceWatch:
+        """Record the policy's violations as they start and end (service/governance_watch.py),
+        evaluated by `observe` (the caller's: queries/governance/trail.py) on a thread of its
+        own whenever the graph moved. Stopped by `close`."""
+        from lineage_kg.governance_watch import GovernanceWatch
+
+        store, decisions, projector = self.store, self.decisions, self.projector
+        self.governance_watch = GovernanceWatch(
+            self.governance,
+            lambda: projector.status().projected_seq,
+            lambda: observe(store, decisions),
+            max(self.settings.governance_metrics_seconds, 0.1),  # 0: every look, not a spin
+        )
+        self.governance_watch.start()
+        return self.governance_watch
+
+    def start_background(
+        self,
+        audience: StoreAudience,
+        observe: Callable[[GraphStore, DecisionTable | None], Observation] | None = None,
+    ) -> Notifier | None:
+        """The service's threads: the projector, the governance watch (given `observe`), then
+        the notifications' delivery (if a webhook is configured, else None)."""
         self.projector.start()
+        if observe is not None:
+            self.start_governance_watch(observe)
         return self.start_notifications(audience)
 
     @cached_property
@@ -280,6 +316,10 @@ class Runtime:
                 self.projector.stop()
             if self.notifier is not None:
                 self.notifier.stop()
+            if self.governance_watch is not None:
+                self.governance_watch.stop()
+            if "governance" in self.__dict__:
+                self.governance.close()
             if self._keeper is not None:  # the store is quiet now: a last snapshot if due
                 self._keeper.close()
             for projection in self.__dict__.get("side", []):

@@ -48,7 +48,7 @@ from lineage_kg.graph.store import GraphStore, StoreUnavailable
 from lineage_kg.ingest.eventlog import LogUnavailable
 from lineage_kg.ingest.projector import Projector
 from lineage_kg.queries.arguments import time_arg
-from lineage_kg.queries.audit import audit_trail
+from lineage_kg.queries.audit import GovernanceSource, audit_trail
 from lineage_kg.queries.impact import ImpactItem as ImpactAnswerItem
 from lineage_kg.queries.impact import impact
 
@@ -67,6 +67,7 @@ class Context(BaseContext):
         self.store = store
         self.projector = projector
         self.history = projector.log  # the event log keeps each node's history
+        self.governance: GovernanceSource | None = None  # violations' starts and ends
         self.decisions = decisions  # the decisions side table (ingest/decisions)
         self.principal = principal  # who is asking (api/auth.py); anonymous when auth is off
         self.max_traversal_nodes = max_traversal_nodes  # LKG_MAX_TRAVERSAL_NODES
@@ -81,6 +82,9 @@ class AuditEntry:
     source: str
     other_node_id: strawberry.ID | None
     edge_kind: str | None
+    evidence: list[str] = strawberry.field(
+        description="GOVERNANCE entries: the violation's evidence events (else empty)"
+    )
     cursor: str
 
 
@@ -277,7 +281,8 @@ class Query(Questions):
 
     @strawberry.field(
         description="The dated history of a node, oldest first: runs, versions, schema, quality, "
-        "ownership, aliases, deployments — each entry with the event that caused it."
+        "ownership, aliases, deployments, policy violations started and ended — each entry with "
+        "the event that caused it."
     )
     async def audit_trail(
         self,
@@ -301,6 +306,7 @@ class Query(Questions):
                 types=types,
                 first=first,
                 after=after,
+                governance=info.context.governance,
             )
         )
         return AuditTrail(
@@ -314,6 +320,7 @@ class Query(Questions):
                     source=e.source,
                     other_node_id=strawberry.ID(e.other_node_id) if e.other_node_id else None,
                     edge_kind=e.edge_kind,
+                    evidence=list(e.evidence),
                     cursor=e.cursor,
                 )
                 for e in page.entries

@@ -46,6 +46,7 @@ class EntryType(StrEnum):
     DEPLOYMENT = "DEPLOYMENT"  # DEPLOYED_TO
     LIFECYCLE = "LIFECYCLE"  # lifecycle_state prop, RENAMED_TO
     MONITORING = "MONITORING"  # CHECKS, and a check's result props
+    GOVERNANCE = "GOVERNANCE"  # a policy violation seen to start or end (sides/governance_log)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ class HistoryEntry:
     summary: str
     other_node_id: str | None = None  # the one other node involved, if exactly one
     edge_kind: str | None = None  # the one edge kind involved, if exactly one
+    evidence: tuple[str, ...] = ()  # GOVERNANCE: the violation's evidence events
 
     @property
     def cursor(self) -> str:

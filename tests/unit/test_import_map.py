@@ -62,6 +62,8 @@ OPENERS: dict[str, set[str]] = {
     "DecisionTable": {"lineage_kg.ingest.decisions.projection"},
     "ChangeProjection": {"lineage_kg.ingest.sources"},
     "Outbox": {"lineage_kg.ingest.notifications.projection"},
+    "GovernanceLog": {RUNTIME},
+    "GovernanceWatch": {RUNTIME},
 }
 
 
@@ -234,6 +236,7 @@ def test_each_data_file_is_named_once() -> None:
         "decisions.sqlite3": ["ingest.decisions.projection"],
         "outbox.sqlite3": ["ingest.notifications.projection"],
         "keys.sqlite3": ["api.auth"],
+        "governance.sqlite3": [RUNTIME],
     }
     named = {
         file: sorted(
