@@ -34,14 +34,14 @@ from lineage_kg.graph.timefmt import now
 from lineage_kg.ingest import chain, logcheck
 from lineage_kg.ingest.decisions.projection import DECISIONS_FILE
 from lineage_kg.ingest.notifications.projection import OUTBOX_FILE
-from lineage_kg.runtime import LOG_FILE, Runtime, open_log_at
+from lineage_kg.runtime import GOVERNANCE_FILE, LOG_FILE, Runtime, open_log_at
 from lineage_kg.settings import Settings
 
 LOG, DECISIONS, KEYS = LOG_FILE, DECISIONS_FILE, KEYS_FILE
 # copied in this order: the log last, so it is at least as new as every table that follows it
 # (the outbox too: its delivery marks are not derivable from the log, a restore without them
-# would notify again)
-FILES = (KEYS, DECISIONS, OUTBOX_FILE, LOG)
+# would notify again; the governance log too: when a violation was seen is not in the log)
+FILES = (KEYS, DECISIONS, OUTBOX_FILE, GOVERNANCE_FILE, LOG)
 MANIFEST = "backup.json"
 commands = typer.Typer()
 

@@ -147,8 +147,9 @@ def test_backup_while_the_service_takes_events_then_restore(
     manifest = json.loads((tmp_path / "backup" / "backup.json").read_text())
     # a snapshot: at least what was acknowledged before the copy started, in one piece
     assert 50 <= manifest["entries"] <= len(acknowledged)
-    # the service made these three
-    assert manifest["files"] == ["decisions.sqlite3", "outbox.sqlite3", "events.sqlite3"]
+    # the service made these four
+    made = ["decisions.sqlite3", "outbox.sqlite3", "governance.sqlite3", "events.sqlite3"]
+    assert manifest["files"] == made
     with closing(sqlite3.connect(service.data_dir / "events.sqlite3")) as live:
         (head,) = live.execute(
             "SELECT entry_hash FROM events WHERE seq = ?", (manifest["head_seq"],)
