@@ -13,7 +13,9 @@
   rule (queries/governance). An evaluation walks the production chains, so it is not made on
   every scrape: it is kept and made again when the graph moved (the projector's position) and
   `LKG_GOVERNANCE_METRICS_SECONDS` have passed, or when it is ten times that old (rules that
-  depend on the time, a check failing for N days, change without the graph moving).
+  depend on the time, a check failing for N days, change without the graph moving). Once the
+  service's governance watch (service/governance_watch.py) has evaluated, the gauge counts its
+  latest evaluation instead of making its own: the same policy, evaluated once.
 """
 
 from __future__ import annotations
@@ -250,6 +252,7 @@ class GovernanceInputs:
     policy: Policy
     decisions: Any = None  # DecisionTable | None
     max_nodes: int = 100_000
+    watched: Any = None  # the governance watch's latest Observation, if it has evaluated
 
 
 class GovernanceCollector(Collector):
@@ -290,6 +293,13 @@ class GovernanceCollector(Collector):
     def _refresh(self, inputs: GovernanceInputs) -> dict[tuple[str, str], int] | None:
         from lineage_kg.queries.governance import evaluate_all  # the queries only when scraped
 
+        if inputs.watched is not None:  # the watch evaluated the same policy: count that
+            counts = {(c.rule, c.severity.value): 0 for c in inputs.policy.enabled}
+            for sighting in inputs.watched.sightings:
+                key = (sighting.rule, sighting.severity)
+                counts[key] = counts.get(key, 0) + 1
+            self._counts = counts
+            return counts
         now = self.clock()
         try:
             position = inputs.projector.status().projected_seq
@@ -338,12 +348,14 @@ def watch_governance(state: Any, settings: Settings) -> GovernanceCollector:
         if projector is None:
             return None
         settings = getattr(state, "settings", None)
+        watch = getattr(getattr(state, "runtime", None), "governance_watch", None)
         return GovernanceInputs(
             state.store,
             projector,
             state.policy,
             getattr(state, "decisions", None),
             settings.max_traversal_nodes if settings is not None else 100_000,
+            watch.latest if watch is not None else None,
         )
 
     collector = GovernanceCollector(inputs, settings.governance_metrics_seconds)

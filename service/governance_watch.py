@@ -46,6 +46,7 @@ class GovernanceWatch:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.evaluations = 0
+        self.latest: Observation | None = None  # the last evaluation recorded (the gauge's)
 
     def check(self, *, force: bool = False) -> bool:
         """One look: evaluate and record if the graph moved (or the last one is stale).
@@ -58,7 +59,7 @@ class GovernanceWatch:
         opened, closed = self.governance.record(
             found.sightings, position=position, at=found.at, close=found.complete
         )
-        self._seen, self._at = position, self.clock()
+        self._seen, self._at, self.latest = position, self.clock(), found
         self.evaluations += 1
         if opened or closed:
             log.info("governance at seq %d: %d violation(s) started, %d ended", position,

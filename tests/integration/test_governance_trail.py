@@ -146,3 +146,8 @@ def test_graphql_audit_trail_shows_the_start(store: GraphStore, tmp_path: Path) 
         assert entry["type"] == "GOVERNANCE" and entry["evidence"] == [added.event_id]
         assert entry["summary"].startswith(f"violation started: {RULE} (error)")
         assert entry["eventId"] == added.event_id
+        # the gauge counts the watch's evaluation instead of making its own
+        gauge = client.app.state.governance_gauge  # type: ignore[attr-defined]
+        metrics = client.get("/metrics").text
+        assert f'lkg_governance_violations{{rule="{RULE}",severity="error"}} 1.0' in metrics
+        assert gauge.evaluations == 0
