@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from lineage_kg.graph.sides.decisions import DecisionTable
     from lineage_kg.graph.store import GraphStore
     from lineage_kg.ingest.eventlog import EventLog
+    from lineage_kg.queries.audit import GovernanceSource
 
 commands = typer.Typer()
 export_app = typer.Typer(
@@ -109,6 +110,7 @@ class Workspace:
     store: GraphStore
     log: EventLog
     decisions: DecisionTable | None
+    governance: GovernanceSource | None = None  # violations' starts and ends (a service's)
 
 
 @contextmanager
@@ -157,7 +159,7 @@ def workspace() -> Iterator[Workspace]:
                 f"or ask a running service with --url URL (or {URL_ENV})[/yellow]",
                 soft_wrap=True,
             )
-        yield Workspace(runtime.store, runtime.log, runtime.decisions)
+        yield Workspace(runtime.store, runtime.log, runtime.decisions, runtime.governance)
 
 
 # ---- naming a node ----------------------------------------------------------------------------
@@ -647,7 +649,8 @@ def _local_audit(
 
     with workspace() as ws:
         node_id = _node(ws.store, **naming)
-        window = {"since": since, "until": until, "types": types, "first": first}
+        window = {"since": since, "until": until, "types": types, "first": first,
+                  "governance": ws.governance}  # what a service saw of its policy  # fmt: skip
         page = audit_trail(ws.log, ws.store, node_id, after=after, **window)
         entries = list(page.entries)
         with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:

@@ -7,9 +7,10 @@ violation without a new event), it evaluates the policy off the event loop — t
 handed in (the API gives queries/governance/trail.py `observe`; the service room does not
 import the read side) — and records the result in the governance log
 (graph/sides/governance_log.py), which opens a transition for a new violation and closes the
-ones gone. The position is read before the evaluation, so a transition is never dated at a
-position the evaluation had not seen. A restart evaluates again and finds the same open rows:
-nothing is doubled.
+ones gone. A transition is dated at the position read after the evaluation: the event that
+started (ended) the violation is at or before it. The one read before decides whether the graph
+moved, so a graph that moved during an evaluation is evaluated again at the next look. A
+restart evaluates again and finds the same open rows: nothing is doubled.
 """
 
 from __future__ import annotations
@@ -56,13 +57,14 @@ class GovernanceWatch:
         if not force and position == self._seen and not stale:
             return False
         found = self.observe()
+        seen = self.position()  # what the evaluation saw is at or before this
         opened, closed = self.governance.record(
-            found.sightings, position=position, at=found.at, close=found.complete
+            found.sightings, position=seen, at=found.at, close=found.complete
         )
         self._seen, self._at, self.latest = position, self.clock(), found
         self.evaluations += 1
         if opened or closed:
-            log.info("governance at seq %d: %d violation(s) started, %d ended", position,
+            log.info("governance at seq %d: %d violation(s) started, %d ended", seen,
                      opened, closed)  # fmt: skip
         return True
 

@@ -194,10 +194,10 @@ class Runtime:
         own whenever the graph moved. Stopped by `close`."""
         from lineage_kg.governance_watch import GovernanceWatch
 
-        store, decisions, projector = self.store, self.decisions, self.projector
+        store, decisions = self.store, self.decisions
         self.governance_watch = GovernanceWatch(
             self.governance,
-            lambda: projector.status().projected_seq,
+            store.checkpoint,  # written with the graph: the projector's own figure lags it
             lambda: observe(store, decisions),
             max(self.settings.governance_metrics_seconds, 0.1),  # 0: every look, not a spin
         )

@@ -6,6 +6,7 @@ owner record ends it; a restart evaluates again and doubles nothing."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,8 +14,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from lineage_kg.api.app import create_app
+from lineage_kg.cli.app import app
 from lineage_kg.graph.model import NodeKey, NodeKind
 from lineage_kg.graph.sides.governance_log import Transition
 from lineage_kg.graph.store import GraphStore
@@ -122,6 +125,13 @@ def test_a_restart_doubles_nothing(store: GraphStore, tmp_path: Path) -> None:
         assert watch is not None
         wait_for(lambda: watch.evaluations >= 1, "an evaluation after the second restart")
         assert rows(third) == ended  # still one row, ended once
+    # `lkg audit` beside the data dir reads what the service recorded
+    env = {"LKG_DATA_DIR": str(tmp_path), "NEO4J_URI": ""}
+    args = ["audit", "--kind", "DecisionPoint", "--name", "loan-approval", "--type", "GOVERNANCE"]
+    result = CliRunner().invoke(app, [*args, "--json"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    entries = json.loads(result.stdout)["entries"]
+    assert [e["summary"].split(":")[0] for e in entries] == ["violation started", "violation ended"]
 
 
 AUDIT = """
