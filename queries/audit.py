@@ -68,6 +68,22 @@ def _order(entry: HistoryEntry) -> tuple[str, int, str]:
     return entry.event_time, entry.seq, entry.entry_type.value  # the cursor's order
 
 
+def _whole_ties(
+    entries: list[HistoryEntry],
+    tie: tuple[str, int, str],
+    governance: GovernanceSource,
+    ids: list[str],
+) -> list[HistoryEntry]:
+    """A page that does not end inside a group of GOVERNANCE entries sharing one cursor position
+    (one node's violations seen at the same time and checkpoint): the page ends before the
+    group, or, when the group starts the page, is the whole group (a page longer than `first`)."""
+    cut = next(i for i, e in enumerate(entries) if _order(e) == tie)
+    if cut > 0:
+        return entries[:cut]
+    group = governance.history(ids, since=tie[0], until=tie[0], limit=MAX_FIRST)
+    return [e for e in group if _order(e) == tie]
+
+
 @dataclass(frozen=True, slots=True)
 class AuditPage:
     node: StoredNode
@@ -126,4 +142,8 @@ def audit_trail(
         found.sort(key=_order)
     entries = found[:first]
     more = len(found) > first
+    tie = _order(found[first]) if more else None
+    if tie is not None and tie[2] == EntryType.GOVERNANCE.value and _order(entries[-1]) == tie:
+        assert governance is not None  # only its entries are GOVERNANCE
+        entries = _whole_ties(entries, tie, governance, [node_id, *also])
     return AuditPage(node, entries, entries[-1].cursor if more else None)

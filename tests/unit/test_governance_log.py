@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lineage_kg.graph.sides.governance_log import GovernanceLog, Sighting
-from lineage_kg.graph.sides.history import EntryType
+from lineage_kg.graph.sides.history import EntryType, HistoryEntry
+from lineage_kg.queries.audit import audit_trail
 
 KEYS = [("r1", "a", None), ("r1", "a", "x"), ("r2", "a", None), ("r1", "b", None)]
 # one evaluation: which violations it found, and whether it was complete
@@ -88,4 +89,43 @@ def test_entries_page_in_the_trails_order(tmp_path: Path) -> None:
     assert log.history(["a"], since=at(4)) == entries[2:]
     assert log.history(["a"], until=at(3)) == entries[:2]
     assert log.history(["b"]) == []
+    log.close()
+
+
+class NoHistory:
+    def history(self, node_id: str, **_: object) -> list[HistoryEntry]:
+        return []
+
+
+class OneNode:
+    def get_node(self, node_id: str) -> object:
+        return node_id
+
+    def merged_names(self, node_id: str) -> list[str]:
+        return []
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rounds=st.lists(st.sets(st.sampled_from(range(3))), min_size=1, max_size=6),
+    first=st.integers(1, 4),
+)
+def test_pages_of_the_trail_skip_and_repeat_nothing(
+    tmp_path_factory: object, rounds: list[set[int]], first: int
+) -> None:
+    """Violations of one node seen at the same look share a cursor position: following the
+    pages gives every entry once, in order (a page never ends inside such a group)."""
+    path = tmp_path_factory.mktemp("gov") / "governance.sqlite3"  # type: ignore[attr-defined]
+    log = GovernanceLog(path)
+    for position, found in enumerate(rounds, start=1):  # KEYS 0..2 are all on node "a"
+        log.record([sighting(i) for i in found], position=position, at=at(position))
+    every = log.history(["a"], limit=1000)
+    got, after = [], None
+    for _ in range(len(every) + 1):
+        page = audit_trail(NoHistory(), OneNode(), "a", first=first, after=after,  # type: ignore[arg-type]
+                           governance=log)  # fmt: skip
+        got += page.entries
+        if (after := page.next_cursor) is None:
+            break
+    assert got == every
     log.close()
