@@ -20,7 +20,15 @@ from typing import Any, cast
 from lineage_kg.graph.errors import LineageError
 from lineage_kg.graph.model import EdgeKind
 from lineage_kg.graph.mutations import Direction
-from lineage_kg.graph.store import GraphStore, Moves, Neighborhood, StoredEdge, StoredNode
+from lineage_kg.graph.store import (
+    GraphStore,
+    Moves,
+    Neighborhood,
+    StoredEdge,
+    StoredNode,
+    Walked,
+    WalkStep,
+)
 
 
 class RequestBudgetSpent(LineageError):
@@ -137,8 +145,56 @@ class _BudgetedStore:
             return None
         return cast(Neighborhood, _ChargedNeighborhood(ahead, self._budget))
 
+    def walk(
+        self,
+        start_ids: Sequence[str],
+        steps: Sequence[WalkStep],
+        *,
+        start_state: str,
+        covers: Mapping[str, frozenset[str]],
+        max_depth: int,
+        as_of: str | None,
+        max_nodes: int,
+        edges: bool,
+    ) -> Walked | None:
+        """The store's own walk, charged what the level-by-level walk would have been charged at
+        most (`expanded`). A walk that would cost more than the budget has left is answered None:
+        the caller then walks level by level, charged step by step, and is refused at the very
+        step past the budget, as before."""
+        self._budget.charge(0)  # a stopped request walks no more
+        walked = self._store.walk(
+            start_ids,
+            steps,
+            start_state=start_state,
+            covers=covers,
+            max_depth=max_depth,
+            as_of=as_of,
+            max_nodes=max_nodes,
+            edges=edges,
+        )
+        if walked is None:
+            return None
+        cost = expanded(start_ids, walked, max_depth)
+        if cost > self._budget.left():
+            return None
+        self._budget.charge(cost)
+        return walked
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
+
+
+def expanded(start_ids: Sequence[str], walked: Walked, max_depth: int) -> int:
+    """The node ids a level-by-level walk reads to make these visits: its starts (known to the
+    store or not), then at each level below `max_depth` the distinct nodes either pass reached
+    there (the next read's frontier). Never less than that walk charges; more only when a walk
+    stopped at its node bound, by the level it was filling when it stopped."""
+    levels: dict[int, set[str]] = {0: set(start_ids)}
+    for visits in (walked.exact, walked.every):
+        for node, level in zip(visits.node, visits.level, strict=True):
+            if level < max_depth:
+                levels.setdefault(level, set()).add(node)
+    return sum(len(nodes) for nodes in levels.values())
 
 
 def budgeted(store: GraphStore, budget: TraversalBudget) -> GraphStore:

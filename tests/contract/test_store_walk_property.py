@@ -3,7 +3,7 @@
 many starts, under the questions' step policies and any generated one (states, covers, tests in
 code and as `EdgeTest`s), now and at an earlier time, the same nodes, distances, certainty,
 explaining paths, `led_on`, truncation and edge count, in the same order. The level loop runs
-through a plain view of the store, which has no `walk` (as the request budget's view)."""
+through a view of the store whose `walk` answers None."""
 
 from __future__ import annotations
 
@@ -24,10 +24,14 @@ LATER = Provenance("test", "e2", "2026-02-01T00:00:00Z")
 
 
 class LevelByLevel:
-    """The store without its own walk: `traverse` reads it level by level."""
+    """The store without its own walk: `traverse` reads it level by level (its `walk` answers
+    None, as a store that cannot walk by itself does, also under the request budget's view)."""
 
     def __init__(self, inner: GraphStore) -> None:
         self._inner = inner
+
+    def walk(self, *args: Any, **kwargs: Any) -> None:
+        return None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
