@@ -102,11 +102,22 @@ def receiver() -> Iterator[Receiver]:
     r.stop()
 
 
+@pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def store_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The service's store: the embedded one, or the session's Neo4j, emptied."""
+    if request.param == "embedded":
+        return {}
+    server = request.getfixturevalue("neo4j_server")
+    request.getfixturevalue("neo4j_store")  # a cleared database
+    return {"NEO4J_URI": server.uri, "NEO4J_USER": server.user, "NEO4J_PASSWORD": server.password}
+
+
 @pytest.mark.timeout(240)
 def test_kill_9_during_a_load_loses_and_repeats_no_notification(
-    service_factory: Callable, receiver: Receiver
+    service_factory: Callable, receiver: Receiver, store_env: dict[str, str]
 ) -> None:
     service = service_factory(
+        **store_env,
         LKG_WEBHOOK_URLS=receiver.url("/hook"),
         LKG_WEBHOOK_SECRET=SECRET,
         LKG_NOTIFY_BACKOFF_SECONDS="0.1",
