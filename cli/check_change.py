@@ -13,9 +13,9 @@ Output (stdout): `--format markdown` (a pull-request comment), `json`, or `githu
 Actions `::error`/`::warning` annotations on the changed model's file, then the Markdown
 summary). Exit codes: 0 passed (warnings allowed), 1 the policy failed the change (or the store
 is unavailable), 2 bad input (naming the option), 3 a proposed schema's dataset is not in the
-graph (a changed column or dataset that is not is a warning, `unresolved_change`). A running
-service (`--url`) is not asked: its GraphQL impact answer carries no deployment modes or
-windows, which the gate needs.
+graph (a changed column or dataset that is not is a warning, `unresolved_change`). With `--url`
+a running service judges them on its graph (GraphQL `checkChange`) and the same report is
+printed; `--proposed-schema` needs the local store's columns and is refused there.
 """
 
 from __future__ import annotations
@@ -31,9 +31,8 @@ from lineage_kg.cli.common import err
 
 if TYPE_CHECKING:
     from lineage_kg.graph.store import GraphStore
-    from lineage_kg.queries.change_check import Change, Impacted
-    from lineage_kg.queries.change_policy import CheckChangePolicy, GateResult
-    from lineage_kg.queries.traversal import Hop
+    from lineage_kg.queries.change_check import Change
+    from lineage_kg.queries.change_policy import CheckChangePolicy
 
 commands = typer.Typer()
 
@@ -160,94 +159,6 @@ def read_policy(path: Path | None) -> CheckChangePolicy:
 # ---- rendering ----------------------------------------------------------------------------------
 
 
-def path_text(start: str, path: tuple[Hop, ...]) -> str:
-    """`a#x -FEEDS-> b#y -DEPLOYED_TO-> point`."""
-    from lineage_kg.graph.mutations import Direction
-
-    parts = [start]
-    for hop in path:
-        far = hop.edge.key.dst if hop.direction is Direction.OUT else hop.edge.key.src
-        arrow = (
-            f"-{hop.edge.key.kind.value}->"
-            if hop.direction is Direction.OUT
-            else (f"<-{hop.edge.key.kind.value}-")
-        )
-        parts.append(f"{arrow} {far.display}")
-    return " ".join(parts)
-
-
-def _start(hop_path: tuple[Hop, ...]) -> str:
-    from lineage_kg.graph.mutations import Direction
-
-    first = hop_path[0]
-    return (first.edge.key.src if first.direction is Direction.OUT else first.edge.key.dst).display
-
-
-def to_json(result: GateResult) -> dict[str, Any]:
-    r = result.report
-    name = {c: n.key.display for c, n in r.changes}
-
-    def change(c: Change) -> dict[str, Any]:
-        return {"ref": name.get(c, c.ref), "kind": c.kind, "detail": c.detail, "file": c.file}
-
-    def item(i: Impacted) -> dict[str, Any]:
-        return {
-            "id": i.node.id,
-            "kind": i.node.key.kind.value,
-            "display": i.node.key.display,
-            "certainty": i.certainty.value,
-            "distance": i.distance,
-            "change": name[i.change],
-            "path": path_text(_start(i.path), i.path),
-        }
-
-    return {
-        "passed": not result.failed,
-        "exit_code": result.exit_code,
-        "at": r.at,
-        "changes": [change(c) for c, _ in r.changes],
-        "unresolved": [{**change(c), "why": why} for c, why in r.unresolved],
-        "decision_points": [
-            {
-                "decision_point": d.decision_point.key.display,
-                "model_version": d.model_version.key.display,
-                "mode": d.mode,
-                "certainty": d.certainty.value,
-                "change": name[d.change],
-                "path": path_text(_start(d.path), d.path),
-            }
-            for d in r.decisions
-        ],
-        "waived": [
-            {
-                "decision_point": d.decision_point.key.display,
-                "change": name[d.change],
-                "approved_by": a.approved_by,
-                "reason": a.reason,
-            }
-            for d, a in result.waived
-        ],
-        "kpis": [item(k) for k in r.kpis],
-        "model_versions": [{**item(m.item), "via": m.via} for m in r.models],
-        "owners": [
-            {"owner": o.owner_id, "left": o.left, "exact": o.exact, "assets": list(o.assets)}
-            for o in r.owners
-        ],
-        "findings": [
-            {
-                "level": v.level,
-                "finding": v.finding.value,
-                "subject": v.subject,
-                "message": v.message,
-            }
-            for v in result.verdicts
-        ],
-        "notes": result.notes,
-        "impacted": [item(i) for i in r.items],
-        "truncated": r.truncated,
-    }
-
-
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -326,14 +237,57 @@ def _escape(text: str, prop: bool = False) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
 
-def to_github(result: GateResult, doc: dict[str, Any]) -> str:
+def to_github(doc: dict[str, Any]) -> str:
+    """GitHub Actions annotations of the report's findings (on the changed model's file where
+    the change names one), then its Markdown."""
     lines = []
-    for v in result.verdicts:
-        props = ["title=" + _escape(f"lkg check-change: {v.finding.value}", True)]
-        if v.change is not None and v.change.file:
-            props.insert(0, "file=" + _escape(v.change.file, True))
-        lines.append(f"::{v.level} {','.join(props)}::{_escape(v.message)}")
+    for f in doc["findings"]:
+        props = ["title=" + _escape(f"lkg check-change: {f['finding']}", True)]
+        if f.get("file"):
+            props.insert(0, "file=" + _escape(f["file"], True))
+        lines.append(f"::{f['level']} {','.join(props)}::{_escape(f['message'])}")
     return "\n".join([*lines, to_markdown(doc)])
+
+
+def remote_check(
+    url: str,
+    changes: list[Change],
+    policy: Path | None,
+    *,
+    depth: int,
+    as_of: str | None,
+    at: str | None,
+) -> dict[str, Any]:
+    """The check run by a service on its graph (GraphQL `checkChange`): the changes as REF=KIND,
+    the policy file's check_change section as read here."""
+    from lineage_kg.cli.questions import remote
+
+    section = None
+    if policy is not None:
+        read_policy(policy)  # refused here, with the file named, rather than by the service
+        import yaml
+
+        section = (yaml.safe_load(policy.read_text(encoding="utf-8")) or {}).get("check_change")
+    query = """
+query ($changes: [String!]!, $policy: JSON, $depth: Int!, $asOf: String, $at: String) {
+  checkChange(changes: $changes, policy: $policy, depth: $depth, asOf: $asOf, at: $at) {
+    report
+  }
+}"""
+    answer = remote(url).ask(
+        query,
+        changes=[f"{c.ref}={c.kind}" for c in changes],
+        policy=section,
+        depth=depth,
+        asOf=as_of,
+        at=at,
+    )
+    doc: dict[str, Any] = answer["checkChange"]["report"]
+    # the changed files (for annotations) are known here, not to the service
+    files = {f"{c.ref}={c.kind}": c.file for c in changes}
+    for finding in doc["findings"]:
+        finding["file"] = files.get(finding.get("change") or "", "")
+    return doc
 
 
 # ---- the command ------------------------------------------------------------------------------
@@ -401,7 +355,9 @@ def check_change_command(  # noqa: PLR0917 - one parameter per CLI option
     url: Annotated[
         str | None,
         typer.Option(
-            "--url", envvar="LKG_URL", help="not supported: the check runs on the local store"
+            "--url",
+            envvar="LKG_URL",
+            help="a running service's graph (GraphQL checkChange; key in LKG_API_KEY)",
         ),
     ] = None,
 ) -> None:
@@ -410,11 +366,13 @@ def check_change_command(  # noqa: PLR0917 - one parameter per CLI option
     from lineage_kg.cli.questions import answering, workspace
     from lineage_kg.queries.change_policy import evaluate
 
-    if url:  # a gate must not pass by asking an empty local store instead
+    if url and max_nodes != 100_000:
+        raise _bad("a service walks within its own cap (LKG_MAX_TRAVERSAL_NODES)", "--max-nodes")
+    if url and proposed_schema is not None:
         raise _bad(
-            "check-change runs on the local store only (LKG_DATA_DIR / LKG_STORE): the "
-            "service's impact answer has no deployment modes or windows; unset LKG_URL",
-            "--url",
+            "--proposed-schema is diffed against the local store's columns; with --url give "
+            "the changes as --change/--changes or two manifests",
+            "--proposed-schema",
         )
     if (base_manifest is None) != (manifest is None):
         raise _bad("give both --base-manifest and --manifest", "--manifest")
@@ -430,19 +388,32 @@ def check_change_command(  # noqa: PLR0917 - one parameter per CLI option
         from_manifests, skipped = manifest_changes(base_manifest, manifest, namespace, profiles_dir)
         for line in skipped:
             err.print(f"[yellow]skipped {line}[/yellow]", soft_wrap=True)
-    schemas = event_schemas(proposed_schema) if proposed_schema is not None else []
-    with answering(), workspace() as ws:
-        found = [*from_manifests, *listed, *gather(ws.store, [], schemas, proposed_schema, as_of)]
+    if url:  # the service's graph, judged by the service with this policy
+        found = [*from_manifests, *listed]
         if not found:
             err.print("no changes: nothing to check")
-        result = evaluate(
-            ws.store, found, gate, depth=depth, as_of=as_of, at=at, max_nodes=max_nodes
-        )
-    doc = to_json(result)
+        with answering():
+            doc = remote_check(url, found, policy, depth=depth, as_of=as_of, at=at)
+    else:
+        from lineage_kg.queries.change_report import to_json
+
+        schemas = event_schemas(proposed_schema) if proposed_schema is not None else []
+        with answering(), workspace() as ws:
+            found = [
+                *from_manifests,
+                *listed,
+                *gather(ws.store, [], schemas, proposed_schema, as_of),
+            ]
+            if not found:
+                err.print("no changes: nothing to check")
+            result = evaluate(
+                ws.store, found, gate, depth=depth, as_of=as_of, at=at, max_nodes=max_nodes
+            )
+        doc = to_json(result)
     if output_format is OutputFormat.JSON:
         typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     elif output_format is OutputFormat.GITHUB:
-        typer.echo(to_github(result, doc))
+        typer.echo(to_github(doc))
     else:
         typer.echo(to_markdown(doc))
-    raise typer.Exit(result.exit_code)
+    raise typer.Exit(int(doc["exit_code"]))

@@ -23,6 +23,7 @@ TRAVERSAL_COST = {
     "rootCause": 1_000,
     "accountability": 1_000,
     "governance": 1_000,  # every rule's reads and walks (queries/governance)
+    "checkChange": 1_000,  # one walk from every change (queries/change_check)
     "auditTrail": 100,
     "search": 100,
 }

@@ -22,6 +22,10 @@ from lineage_kg.queries.accountability import (
     RelatedAsset,
     accountability,
 )
+from lineage_kg.queries.change_check import parse_change
+from lineage_kg.queries.change_policy import evaluate as judge_changes
+from lineage_kg.queries.change_policy import load_policy
+from lineage_kg.queries.change_report import to_json as change_report
 from lineage_kg.queries.decision_trace import TraceStep, decision_lineage
 from lineage_kg.queries.decisions import (
     Selection,
@@ -359,6 +363,48 @@ def _decisions_table(info: Info) -> DecisionTable:
     return table
 
 
+# a gate's changes per request: a dbt change touching every column of a few hundred models
+MAX_CHANGES = 5_000
+
+
+@strawberry.type(
+    description="`lkg check-change`'s verdict on proposed changes, from this service's graph."
+)
+class ChangeCheck:
+    passed: bool
+    exit_code: int = strawberry.field(description="0 passed (warnings allowed), 1 failed")
+    report: JSON = strawberry.field(
+        description="the check's report, as `lkg check-change --format json` prints it: changes, "
+        "decision points and KPIs at risk, model versions touched, owners, findings"
+    )
+
+
+def _check_change(
+    info: Info,
+    changes: list[str],
+    *,
+    policy: JSON | None,
+    depth: int,
+    as_of: str | None,
+    at: str | None,
+) -> ChangeCheck:
+    if len(changes) > MAX_CHANGES:
+        raise InvalidArgument(f"changes: at most {MAX_CHANGES:,} in one request")
+    parsed = [parse_change(text) for text in changes]
+    gate = load_policy({"check_change": policy} if policy is not None else None, "policy")
+    result = judge_changes(
+        info.context.store,
+        parsed,
+        gate,
+        depth=depth,
+        as_of=as_of,
+        at=at,
+        max_nodes=info.context.max_traversal_nodes,
+    )
+    doc = change_report(result)
+    return ChangeCheck(passed=doc["passed"], exit_code=doc["exit_code"], report=doc)
+
+
 @strawberry.type
 class Questions:
     @strawberry.field(description="One logged decision by id (milliseconds), or null.")
@@ -501,3 +547,23 @@ class Questions:
         # the arguments are checked before the evaluation: a bad page costs no walk
         page([], severity=severity, first=first, after=after)
         return await run_blocking(_governance, info, as_of, severity, first, after)
+
+    @strawberry.field(
+        description="What proposed changes would break, judged as `lkg check-change` judges "
+        "them: each change `REF=KIND` (kinds drop, semantics, rename:NEW, type:NEW), `policy` "
+        "the check_change section of a policy file (absent: fail on an exact impact on a "
+        "production decision point), deployments judged `at` a time (default now)."
+    )
+    async def check_change(  # noqa: PLR0917 - one parameter per GraphQL argument
+        self,
+        info: Info,
+        changes: list[str],
+        policy: JSON | None = None,
+        depth: int = 10,
+        as_of: str | None = None,
+        at: str | None = None,
+    ) -> ChangeCheck:
+        ask = partial(
+            _check_change, changes=changes, policy=policy, depth=depth, as_of=as_of, at=at
+        )
+        return await run_blocking(ask, info)

@@ -136,6 +136,38 @@ def test_exports_are_the_same_locally_and_remotely(
     assert len(written[0]) > 200
 
 
+@pytest.mark.parametrize("form", ["json", "github", "markdown"])
+def test_check_change_judges_the_same_locally_and_by_the_service(
+    served: tuple[ServiceProcess, str], form: str, tmp_path: Path
+) -> None:
+    """`lkg check-change --url` has the service judge the changes on its graph (GraphQL
+    `checkChange`): the same report, byte for byte, and the same exit code as the local check of
+    the same log, with a policy file and a change naming nothing."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("check_change:\n  warn_on: [exact_kpi, unresolved_change]\n")
+    args = [
+        "check-change", "--format", form, "--policy", str(policy), "--at", "2026-06-01T00:00:00Z",
+        "--change", "postgres://warehouse:5432/shop.public.orders#amount=type:DECIMAL(12,2)",
+        "--change", "postgres://nowhere:1/x.y#z=drop",
+    ]  # fmt: skip
+    code, local = lkg(served, args, remote=False)
+    assert code == 1, local  # the column reaches loan-approval, served by a champion
+    assert (code, local) == lkg(served, args, remote=True)
+    if form == "json":
+        doc = json.loads(local)
+        assert doc["decision_points"] and doc["kpis"]
+        assert {f["finding"] for f in doc["findings"]} == {
+            "exact_production_decision", "exact_kpi", "unresolved_change",
+        }  # fmt: skip
+    # approved: both pass
+    policy.write_text(
+        "check_change:\n  approvals:\n"
+        "    - {change: '*', decision_point: loan-approval, approved_by: jane}\n"
+    )
+    assert lkg(served, args, remote=False)[0] == 0
+    assert lkg(served, args, remote=True)[0] == 0
+
+
 def test_readme_graphql_examples_have_their_evidence(served: tuple[ServiceProcess, str]) -> None:
     service, key = served
     answer = gql(service, key, readme_block("auditor-trace", "graphql"))

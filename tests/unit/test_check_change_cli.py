@@ -83,13 +83,22 @@ def test_nothing_to_check_is_bad_input() -> None:
     assert done.exit_code == 2
 
 
-def test_a_service_url_is_refused_not_ignored(on_value_chain: EmbeddedStore) -> None:
-    """With LKG_URL set (as for the question commands) the gate must not quietly ask the local
-    store instead."""
+def test_a_proposed_schema_needs_the_local_store(tmp_path: Path) -> None:
+    """A proposed schema is diffed against the local graph's columns: with LKG_URL set (as for
+    the question commands) it is refused, not quietly diffed against an empty local store."""
+    event = tmp_path / "event.json"
+    event.write_text("{}", encoding="utf-8")
     done = CliRunner().invoke(
-        app, ["check-change", "--change", f"{INCOME}=drop"], env={"LKG_URL": "http://x:1"}
+        app, ["check-change", "--proposed-schema", str(event)], env={"LKG_URL": "http://x:1"}
     )
-    assert done.exit_code == 2 and "local store only" in " ".join(done.output.split())
+    assert done.exit_code == 2 and "local store" in " ".join(done.output.split())
+
+
+def test_an_unreachable_service_fails_the_gate(tmp_path: Path) -> None:
+    done = CliRunner().invoke(
+        app, ["check-change", "--change", f"{INCOME}=drop"], env={"LKG_URL": "http://127.0.0.1:9"}
+    )
+    assert done.exit_code == 1 and "cannot reach" in " ".join(done.output.split())
 
 
 def test_github_escaping() -> None:
