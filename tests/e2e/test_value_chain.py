@@ -297,6 +297,20 @@ def test_one_connected_graph_from_every_source(world: World, service: ServicePro
     ]  # fmt: skip
     assert all(v["evidence"] for v in found)  # each says which events it stands on
 
+    # -- issue 20 §1: the same column change as a pre-merge gate, judged by the service -------
+    gate = subprocess.run(
+        [str(LKG), "check-change", "--format", "json", "--at", "2026-11-23T00:00:00Z",
+         "--change", f"{WAREHOUSE}/{RAW_ORDERS}#amount=type:DECIMAL(12,2)"],
+        env={**os.environ, "LKG_URL": service.url}, capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert gate.returncode == 1, gate.stdout + gate.stderr  # production is at risk: failed
+    report = json.loads(gate.stdout)
+    assert [(d["decision_point"], d["model_version"], d["mode"]) for d in report["decision_points"]
+            ] == [("loan-approval", "mlflow/credit-risk@2", "champion")]  # fmt: skip
+    assert {"revenue", "approval-rate"} <= {k["display"] for k in report["kpis"]}
+    assert {"team:ml-risk", "alice.smith@corp.com"} <= {o["owner"] for o in report["owners"]}
+
     # -- nothing is lost: the unknown decision point is parked, by name ---------------------
     parked = decision_counts(service)
     assert (parked["stored"], parked["parked"]) == (DECISIONS, 1)
