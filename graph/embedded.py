@@ -730,6 +730,7 @@ class _Walk:
             setattr(self, name, getattr(policy, name))
         self.led_on: set[int] = set()
         self.visited = 0
+        self.wanted: dict[int, list[tuple[int, int]]] = {}
         self.sort_key = self._sort_key()
 
     def _sort_key(self) -> Callable[[int], tuple[str, str, str, str]]:
@@ -750,19 +751,6 @@ class _Walk:
         if isinstance(accepts, EdgeTest):
             return (_kinds_mask(accepts.src), _kinds_mask(accepts.dst), accepts.unset)
         return accepts
-
-    def _passes(self, e: int, test: _Test) -> bool:
-        if test is None:
-            return True
-        g = self.g
-        if type(test) is tuple:
-            src, dst, unset = test
-            if src != -1 and not src >> g.kind_no(g.esrc[e]) & 1:
-                return False
-            if dst != -1 and not dst >> g.kind_no(g.edst[e]) & 1:
-                return False
-            return unset is None or not g.shapes.get(g.erec[e], unset)  # type: ignore[arg-type]
-        return bool(test(g.stored_edge(e)))  # type: ignore[operator]
 
     def run(
         self, start_ids: Sequence[str], *, max_depth: int, max_nodes: int, edges: bool
@@ -813,39 +801,17 @@ class _Walk:
         a loop read both ways: the reading order); each pass's frontier visits by node, and the
         states they hold there. None: the frontier is empty."""
         g = self.g
-        order: dict[int, None] = {}
-        present = 0
-        ins: list[tuple[dict[int, int], dict[int, list[int]]]] = []
-        held: list[dict[int, int]] = []
-        for p, frontier in enumerate(frontiers):
-            vnode, vstate = passes[p][0], passes[p][1]
-            # a node's first visit, and its others (rare): no list per node for the collector
-            first: dict[int, int] = {}
-            more: dict[int, list[int]] = {}
-            states: dict[int, int] = {}
-            for v in frontier:
-                n = vnode[v]
-                order[n] = None
-                present |= 1 << vstate[v]
-                if n in first:
-                    more.setdefault(n, []).append(v)
-                else:
-                    first[n] = v
-                states[n] = states.get(n, 0) | 1 << vstate[v]
-            ins.append((first, more))
-            held.append(states)
+        ins, held, present = _by_node(passes, frontiers)
+        order = {**ins[0][0], **ins[1][0]}  # the frontier's nodes: exact pass first
         if not order:
             return None
         adj, eto, efirst, as_of, kmask = g.adj, g.eto, g.efirst, self.as_of, g.kmask
-        # per direction (in reading order): the kinds some step follows from a state held
-        wanted = {w: 0 for w in self.directions}
-        for (w, k), m in self.only.items():
-            if m == -1 or m & present:
-                wanted[w] |= 1 << k
-        ways = [(w, m, kmask[w]) for w, m in wanted.items() if m]
+        ways = [(w, m, kmask[w]) for w, m in self._wanted(present)]
         if not self.paths and len(g.ids) < cap:  # no stop possible: dropped as they are read
             return self._read_live(order, ways, passes, held), ins, held
         now = as_of is None
+        key = self.sort_key
+        reads: list[int] = []
         raw: list[tuple[int, list[int]]] = []
         read = 0
         for n in order:
@@ -857,17 +823,21 @@ class _Walk:
                             end = eto[e]
                             if end is None if now else _valid(efirst[e], end, as_of):
                                 hops.append(e << 1 | w)
-            if hops:
-                read += len(hops)
+            if not hops:
+                continue
+            read += len(hops)
+            if self.paths:  # nothing is dropped: in order at once
+                if len(hops) > 1:
+                    hops.sort(key=key)
+                reads += (n, len(hops), *hops)
+            else:
                 raw.append((n, hops))
         self.visited += read
         # Without paths to explain, an edge into a node where every state it could bring is
         # already blocked can do nothing (blocking only grows): dropped before sorting, unless
         # this level could reach `cap` (where traverse stops counts, even at such an edge): each
         # edge finds one node at most, and no walk finds more than the graph holds.
-        prune = not self.paths and min(len(passes[1][6]) + read, len(g.ids)) < cap
-        key = self.sort_key
-        reads: list[int] = []
+        prune = min(len(passes[1][6]) + read, len(g.ids)) < cap
         for n, hops in raw:
             if prune:
                 hops = self._live(passes, held, n, hops)  # noqa: PLW2901
@@ -876,6 +846,18 @@ class _Walk:
             if hops:
                 reads += (n, len(hops), *hops)
         return reads, ins, held
+
+    def _wanted(self, present: int) -> list[tuple[int, int]]:
+        """Per direction (in reading order), the kinds (a bit each) some step follows from a
+        state in `present`; the same few masks recur: kept per walk."""
+        found = self.wanted.get(present)
+        if found is None:
+            wanted = dict.fromkeys(self.directions, 0)
+            for (w, k), m in self.only.items():
+                if m == -1 or m & present:
+                    wanted[w] |= 1 << k
+            found = self.wanted[present] = [(w, m) for w, m in wanted.items() if m]
+        return found
 
     def _read_live(
         self,
@@ -942,7 +924,7 @@ class _Walk:
                 live.append(hop)
         return live
 
-    def _follow_level(
+    def _follow_level(  # noqa: PLR0915
         self,
         passes: list[_Visits],
         frontiers: list[list[int]],
@@ -954,22 +936,33 @@ class _Walk:
         the edge that would find one more, as traverse stops)."""
         g, cover, led_on, paths = self.g, self.cover, self.led_on, self.paths
         esrc, edst, ekind, steps_at, ends = g.esrc, g.edst, g.ekind, self.steps_at, self.ends_at
+        nkind, kind_no, rget, erec = g.nkind, g.kind_no, g.shapes.get, g.erec
         every_blocked = passes[1][6]
         blockeds = (passes[0][6], every_blocked)
         reads, ins, held = level
+        (first0, more0), (first1, more1) = ins
+        held0, held1 = held
+        # each hop finds one node at most: with room for all of them, no stop is possible
+        check = len(every_blocked) + len(reads) >= cap
         i, size = 0, len(reads)
         while i < size:
             origin, count = reads[i], reads[i + 1]
             hops = reads[i + 2 : i + 2 + count]
             i += 2 + count
-            froms = (_visits_at(ins[0], origin), _visits_at(ins[1], origin))
-            holds = (held[0].get(origin, 0), held[1].get(origin, 0))
+            v0, v1 = first0.get(origin), first1.get(origin)
+            froms = (
+                None if v0 is None else (v0, *more0[origin]) if origin in more0 else (v0,),
+                None if v1 is None else (v1, *more1[origin]) if origin in more1 else (v1,),
+            )
+            holds = (held0.get(origin, 0), held1.get(origin, 0))
             for hop in hops:
-                e, w = hop >> 1, hop & 1
-                if len(every_blocked) >= cap:
+                e = hop >> 1
+                if check and len(every_blocked) >= cap:
                     return False
-                to = edst[e] if w == OUT else esrc[e]
-                at = ekind[e] * 2 + w
+                if hop & 1:
+                    to, at = esrc[e], ekind[e] * 2 + 1
+                else:
+                    to, at = edst[e], ekind[e] * 2
                 followed = steps_at[at]
                 for p in (0, 1):
                     if not (from_ := froms[p]):
@@ -991,8 +984,21 @@ class _Walk:
                             known = b >> then & 1
                             if known and (not paths or origin in led_on):
                                 continue  # nothing new here (the test, pure, need not run)
-                            if test is not None and not self._passes(e, test):
-                                continue
+                            if test is not None:  # `_passes`, inline: the walk's hottest test
+                                if type(test) is tuple:
+                                    src, dst, unset = test
+                                    if src != -1:
+                                        k = nkind[esrc[e]]
+                                        if not src >> (k if k >= 0 else kind_no(esrc[e])) & 1:
+                                            continue
+                                    if dst != -1:
+                                        k = nkind[edst[e]]
+                                        if not dst >> (k if k >= 0 else kind_no(edst[e])) & 1:
+                                            continue
+                                    if unset is not None and rget(erec[e], unset):  # type: ignore[arg-type]
+                                        continue
+                                elif not test(g.stored_edge(e)):  # type: ignore[operator]
+                                    continue
                             led_on.add(origin)
                             if known:
                                 continue
@@ -1004,7 +1010,7 @@ class _Walk:
                             if paths:  # parent pointers: only paths need them
                                 vparent.append(v)
                                 vedge.append(e)
-                                vway.append(w)
+                                vway.append(hop & 1)
         return True
 
 
@@ -1017,14 +1023,33 @@ _Visits = tuple[list[int], list[int], list[int], list[int], list[int], list[int]
 _Level = tuple[list[int], list[tuple[dict[int, int], dict[int, list[int]]]], list[dict[int, int]]]
 
 
-def _visits_at(ins: tuple[dict[int, int], dict[int, list[int]]], n: int) -> tuple[int, ...] | None:
-    """A pass's frontier visits of node `n`, in frontier order (None: none)."""
-    first, more = ins
-    v = first.get(n)
-    if v is None:
-        return None
-    others = more.get(n) if more else None
-    return (v,) if others is None else (v, *others)
+def _by_node(
+    passes: list[_Visits], frontiers: list[list[int]]
+) -> tuple[list[tuple[dict[int, int], dict[int, list[int]]]], list[dict[int, int]], int]:
+    """Each pass's frontier visits by node (its first visit, and its others: rare, so no list
+    per node for the collector), the states each pass holds at a node (a bit each), and all the
+    states present."""
+    present = 0
+    ins: list[tuple[dict[int, int], dict[int, list[int]]]] = []
+    held: list[dict[int, int]] = []
+    for p, frontier in enumerate(frontiers):
+        vnode, vstate = passes[p][0], passes[p][1]
+        first: dict[int, int] = {}
+        more: dict[int, list[int]] = {}
+        states: dict[int, int] = {}
+        for v in frontier:
+            n = vnode[v]
+            bit = 1 << vstate[v]
+            present |= bit
+            if n in first:
+                more.setdefault(n, []).append(v)
+                states[n] |= bit
+            else:
+                first[n] = v
+                states[n] = bit
+        ins.append((first, more))
+        held.append(states)
+    return ins, held, present
 
 
 _WAYS = (Direction.OUT, Direction.IN)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from lineage_kg.graph.model import Certainty, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
@@ -101,10 +102,13 @@ def _owners_by(
 ) -> dict[str, list[str]]:
     """`owners_of` from the OWNS edges read: one read more, their owners' ALIAS_OF edges."""
     canonical = canonical_owners(store, (e.key.src.id for e in owns), as_of)
+    # an owner's name (its id's one part: `team:ml-risk`) parsed once per owner, not per edge
+    name = {o: NodeKey.from_id(c).parts[0] for o, c in canonical.items()}
     owners: dict[str, set[str]] = {}
     for edge in owns:
-        owners.setdefault(edge.key.dst.id, set()).add(canonical[edge.key.src.id])
-    return {k: sorted(NodeKey.from_id(o).parts[0] for o in v) for k, v in owners.items()}
+        key = edge.key
+        owners.setdefault(key.dst.id, set()).add(name[key.src.id])
+    return {k: sorted(v) for k, v in owners.items()}
 
 
 _HISTORY = (NodeKind.DATASET_VERSION, NodeKind.RUN)
@@ -119,14 +123,30 @@ def training_data(walk: Traversal, depth: int) -> list[Reached]:
     kept: list[Reached] = []
     held: list[Reached] = []
     for r in walk.reached.values():
-        kind = NodeKey.from_id(r.node_id).kind
-        via_version = kind in _HISTORY and any(
-            h.edge.key.kind is EdgeKind.HAS_VERSION for h in r.path
-        )
+        kind = _kind(r.node_id)
+        if kind not in _HISTORY:
+            kept.append(r)
+            continue
+        via_version = any(h.edge.key.kind is EdgeKind.HAS_VERSION for h in r.path)
         trained = kind is NodeKind.RUN and (r.node_id in walk.led_on or r.distance >= depth)
         (held if via_version and not trained else kept).append(r)
+    if not held:  # the nodes on the kept paths are asked only of what is held
+        return kept
     on_paths = {h.to for r in kept for h in r.path}
     return [*kept, *(r for r in held if r.node_id in on_paths)]
+
+
+@lru_cache(maxsize=1 << 17)
+def _kind(node_id: str) -> NodeKind:
+    return NodeKey.from_id(node_id).kind
+
+
+@lru_cache(maxsize=1 << 17)
+def _order(node_id: str) -> tuple[str, str, str]:
+    """An item's place after its distance — kind, display name, id — worked out once per id
+    (a node's key is its id's: immutable)."""
+    key = NodeKey.from_id(node_id)
+    return (key.kind.value, key.display, node_id)
 
 
 def impact(
@@ -169,11 +189,17 @@ def impact(
         )
         for r in reached
     ]
-    items.sort(key=lambda i: (i.distance, i.node.key.kind.value, i.node.key.display, i.node.id))
+    # by (distance, kind, display name, id): the nested tuple compares as the flat one would
+    items.sort(key=lambda i: (i.distance, _order(i.node.id)))
     answer = ImpactAnswer(start, items, walk.truncated)
-    answer.by_kind = dict(sorted(Counter(i.node.key.kind.value for i in items).items()))
-    answer.by_certainty = dict(sorted(Counter(i.certainty.value for i in items).items()))
+    orders = [_order(i.node.id) for i in items]
+    answer.by_kind = dict(sorted(Counter(o[0] for o in orders).items()))
+    certainties = Counter(i.certainty for i in items)
+    answer.by_certainty = dict(sorted((c.value, n) for c, n in certainties.items()))
     answer.by_owner = dict(sorted(Counter(o for i in items for o in i.owners).items()))
-    answer.kpis = sorted(i.node.key.display for i in items if i.node.key.kind is NodeKind.KPI)
+    answer.kpis = sorted(o[1] for o in orders if o[0] == _KPI)
     answer.unowned = sum(1 for i in items if not i.owners)
     return answer
+
+
+_KPI = NodeKind.KPI.value
