@@ -697,6 +697,31 @@ def _policy(
     return _Policy(steps, start_state, dict(covers))
 
 
+def _policy_of(
+    steps: Sequence[WalkStep], start_state: str, covers: Mapping[str, frozenset[str]]
+) -> _Policy:
+    """`_policy`, found first by the identity of a tuple of steps (traversal.py hands a step
+    table over as the same tuple each time; hashing its steps per walk costs more than a small
+    walk's first level)."""
+    shared = tuple(sorted(covers.items()))
+    if type(steps) is not tuple:
+        return _policy(tuple(steps), start_state, shared)
+    key = (id(steps), start_state, shared)
+    hit = _BY_IDENTITY.get(key)
+    if hit is not None and hit[0] is steps:
+        return hit[1]
+    policy = _policy(steps, start_state, shared)
+    if len(_BY_IDENTITY) >= 64:
+        _BY_IDENTITY.clear()
+    _BY_IDENTITY[key] = (steps, policy)
+    return policy
+
+
+_BY_IDENTITY: dict[
+    tuple[int, str, tuple[tuple[str, frozenset[str]], ...]], tuple[Sequence[WalkStep], _Policy]
+] = {}
+
+
 _POLICY = (
     "states",
     "start",
@@ -725,7 +750,7 @@ class _Walk:
         as_of: str | None,
     ) -> None:
         self.g, self.as_of = g, as_of
-        policy = _policy(tuple(steps), start_state, tuple(sorted(covers.items())))
+        policy = _policy_of(steps, start_state, covers)
         for name in _POLICY:  # shared by every walk of the policy: read, never changed
             setattr(self, name, getattr(policy, name))
         self.led_on: set[int] = set()
@@ -777,20 +802,25 @@ class _Walk:
             if not self._follow_level(passes, frontiers, level, depth, cap):
                 truncated = True
                 break
-        names, states = g.names, self.states
+        name, state = g.names.__getitem__, self.states.__getitem__
+        way = _WAYS_OR_NONE.__getitem__  # -1 (a start): None
         found = [
             WalkPass(
-                [names[n] for n in vnode],  # type: ignore[misc]
-                [states[s] for s in vstate],
+                list(map(name, vnode)),  # type: ignore[arg-type]
+                list(map(state, vstate)),
                 vlevel,
                 vparent,
                 vedge,
-                [None if w < 0 else _WAYS[w] for w in vway],
+                list(map(way, vway)),
             )
             for vnode, vstate, vlevel, vparent, vedge, vway, _ in passes
         ]
-        made = {e: g.stored_edge(e) for p in passes for e in p[4] if e >= 0} if edges else {}
-        led_on = {names[n] for n in self.led_on}
+        made: dict[int, StoredEdge] = {}
+        if edges:  # each edge once: the two passes mostly reach a node by the same one
+            slots = {*passes[0][4], *passes[1][4]}
+            slots.discard(-1)
+            made = dict(zip(slots, map(g.stored_edge, slots), strict=True))
+        led_on = set(map(name, self.led_on))
         return Walked(found[0], found[1], made, led_on, truncated, self.visited)  # type: ignore[arg-type]
 
     def _read_level(
@@ -955,6 +985,9 @@ class _Walk:
                 None if v1 is None else (v1, *more1[origin]) if origin in more1 else (v1,),
             )
             holds = (held0.get(origin, 0), held1.get(origin, 0))
+            # with paths, `led_on` must learn every origin a step is followed from: until it
+            # has this one, an edge into a blocked node is still tested
+            settled = not paths or origin in led_on
             for hop in hops:
                 e = hop >> 1
                 if check and len(every_blocked) >= cap:
@@ -969,7 +1002,9 @@ class _Walk:
                         continue
                     blocked = blockeds[p]
                     b = blocked.get(to)
-                    if b is not None and (not paths or origin in led_on):
+                    if b is None:
+                        b = 0
+                    elif settled:
                         fixed, keeps = ends[at][p]  # nothing left to find along here: skip
                         if b & fixed == fixed and (not keeps or b & holds[p] == holds[p]):
                             continue
@@ -980,9 +1015,8 @@ class _Walk:
                             if mask != -1 and not mask >> state & 1:
                                 continue
                             then = state if then_no == -1 else then_no
-                            b = blocked.get(to, 0)
-                            known = b >> then & 1
-                            if known and (not paths or origin in led_on):
+                            known = b >> then & 1  # b: the node's blocked states, kept current
+                            if known and settled:
                                 continue  # nothing new here (the test, pure, need not run)
                             if test is not None:  # `_passes`, inline: the walk's hottest test
                                 if type(test) is tuple:
@@ -999,10 +1033,12 @@ class _Walk:
                                         continue
                                 elif not test(g.stored_edge(e)):  # type: ignore[operator]
                                     continue
-                            led_on.add(origin)
+                            if not settled:
+                                led_on.add(origin)
+                                settled = True
                             if known:
                                 continue
-                            blocked[to] = b | 1 << then | cover[then]
+                            b = blocked[to] = b | 1 << then | cover[then]
                             frontiers[p].append(len(vnode))
                             vnode.append(to)
                             vstate.append(then)
@@ -1052,7 +1088,7 @@ def _by_node(
     return ins, held, present
 
 
-_WAYS = (Direction.OUT, Direction.IN)
+_WAYS_OR_NONE = (Direction.OUT, Direction.IN, None)  # by way number; -1: None
 
 
 @dataclass(slots=True)

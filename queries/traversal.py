@@ -22,6 +22,7 @@ one store round trip.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -74,6 +75,35 @@ class Reached:
     distance: int
     certainty: Certainty
     path: tuple[Hop, ...]  # from the start to this node
+
+
+# Frozen dataclasses set their fields through `object.__setattr__`, one call each: half the cost
+# of building the hundreds of hops and reached nodes of an answer. These make the same frozen
+# objects through the slots' own setters (as the dataclass's: tests/unit/test_fast_records.py).
+_new = object.__new__
+_hop_edge, _hop_direction = Hop.edge.__set__, Hop.direction.__set__  # type: ignore[attr-defined]
+_r_node, _r_distance = Reached.node_id.__set__, Reached.distance.__set__  # type: ignore[attr-defined]
+_r_certainty, _r_path = Reached.certainty.__set__, Reached.path.__set__  # type: ignore[attr-defined]
+
+
+def make_hop(edge: StoredEdge, direction: Direction) -> Hop:
+    """`Hop(edge, direction)`, faster."""
+    hop = _new(Hop)
+    _hop_edge(hop, edge)
+    _hop_direction(hop, direction)
+    return hop  # type: ignore[no-any-return]
+
+
+def make_reached(
+    node_id: str, distance: int, certainty: Certainty, path: tuple[Hop, ...]
+) -> Reached:
+    """`Reached(node_id, distance, certainty, path)`, faster."""
+    r = _new(Reached)
+    _r_node(r, node_id)
+    _r_distance(r, distance)
+    _r_certainty(r, certainty)
+    _r_path(r, path)
+    return r  # type: ignore[no-any-return]
 
 
 @dataclass(slots=True)
@@ -238,17 +268,7 @@ def store_walk(
         return None
     walked = store.walk(
         start,
-        [
-            WalkStep(
-                s.kind,
-                s.direction,
-                s.certainty is not Certainty.POSSIBLE,
-                s.then,
-                s.only_from,
-                s.accepts,
-            )
-            for s in steps
-        ],
+        _walk_steps(steps),
         start_state=start_state,
         covers=covers or {},
         max_depth=max_depth,
@@ -259,6 +279,29 @@ def store_walk(
     return None if walked is None else _answer(start, walked, paths)
 
 
+def _walk_steps(steps: Sequence[Step]) -> tuple[WalkStep, ...]:
+    """The policy as `GraphStore.walk` takes it, made once per step table and handed over as
+    the same tuple each time (the embedded store keeps what it compiles from it by identity):
+    hashing a table's steps on every walk cost more than a small walk's first level. Found by
+    the table's identity, checked step by step (a list changed since is made again)."""
+    hit = _WALK_STEPS.get(id(steps))
+    same = hit is not None and hit[0] is steps and len(hit[1]) == len(steps)
+    if same and all(map(operator.is_, hit[1], steps)):  # type: ignore[index]
+        return hit[2]  # type: ignore[index]
+    made = tuple(
+        WalkStep(s.kind, s.direction, s.certainty is not _POSSIBLE, s.then, s.only_from, s.accepts)
+        for s in steps
+    )
+    if len(_WALK_STEPS) >= 64:
+        _WALK_STEPS.clear()
+    _WALK_STEPS[id(steps)] = (steps, tuple(steps), made)
+    return made
+
+
+_EXACT, _POSSIBLE = Certainty.EXACT, Certainty.POSSIBLE
+_WALK_STEPS: dict[int, tuple[Sequence[Step], tuple[Step, ...], tuple[WalkStep, ...]]] = {}
+
+
 def _answer(start: tuple[str, ...], walked: Walked, paths: bool) -> Traversal:
     """`traverse`'s answer from the visits: a node's distance and path are those of its first
     visit at the least level (traverse's `best`), exact if the exact pass visited it."""
@@ -267,16 +310,16 @@ def _answer(start: tuple[str, ...], walked: Walked, paths: bool) -> Traversal:
     exact_path = _Paths(walked.exact, walked) if paths else None
     every_path = _Paths(walked.every, walked) if paths else None
     starting = set(start)
-    levels = walked.every.level
+    levels, xlevels = walked.every.level, walked.exact.level
     for node_id, v in every.items():
         if node_id in starting:
             continue
         if (x := exact.get(node_id)) is not None:
             path = exact_path.of(x) if exact_path is not None else ()
-            result.reached[node_id] = Reached(node_id, walked.exact.level[x], Certainty.EXACT, path)
+            result.reached[node_id] = make_reached(node_id, xlevels[x], _EXACT, path)
         else:
             path = every_path.of(v) if every_path is not None else ()
-            result.reached[node_id] = Reached(node_id, levels[v], Certainty.POSSIBLE, path)
+            result.reached[node_id] = make_reached(node_id, levels[v], _POSSIBLE, path)
     if paths:
         result.led_on = walked.led_on
     return result
@@ -284,8 +327,12 @@ def _answer(start: tuple[str, ...], walked: Walked, paths: bool) -> Traversal:
 
 def _best(visits: WalkPass) -> dict[str, int]:
     """node id -> its first visit at the least level, nodes in the order first visited."""
+    level, nodes = visits.level, visits.node
+    if all(map(operator.le, level, level[1:])):  # a BFS's visits, by level: the first is best
+        last_first = dict(zip(reversed(nodes), range(len(nodes) - 1, -1, -1), strict=True))
+        order = dict.fromkeys(nodes)
+        return dict(zip(order, map(last_first.__getitem__, order), strict=True))
     best: dict[str, int] = {}
-    level = visits.level
     for v, node in enumerate(visits.node):
         b = best.get(node)
         if b is None or level[v] < level[b]:
@@ -310,7 +357,7 @@ class _Paths:
         edge, way, edges = self._v.edge, self._v.way, self._edges
         for u in reversed(chain):
             if edge[u] >= 0:
-                path = (*path, Hop(edges[edge[u]], way[u]))  # type: ignore[arg-type]
+                path = (*path, make_hop(edges[edge[u]], way[u]))  # type: ignore[arg-type]
             made[u] = path
         return path
 
