@@ -40,7 +40,7 @@ from lineage_kg.queries.assets import (
     versions_of,
 )
 from lineage_kg.queries.closeness import closeness
-from lineage_kg.queries.impact import IMPACT_STEPS, canonical_owners
+from lineage_kg.queries.impact import IMPACT_STEPS, canonical_owners, node_kind
 from lineage_kg.queries.impact_steps import COVERS, WHOLE
 from lineage_kg.queries.traversal import Traversal
 
@@ -228,7 +228,7 @@ def _assets_of(store: GraphStore, ids: Iterable[str], as_of: str | None) -> dict
     found: dict[str, str] = {}
     parts: dict[Direction, list[str]] = {}
     for node_id in dict.fromkeys(ids):
-        kind = NodeKey.from_id(node_id).kind
+        kind = node_kind(node_id)
         if kind in ASSET_KINDS:
             found[node_id] = node_id
         elif (link := PART_OF.get(kind)) is not None:

@@ -147,7 +147,7 @@ def training_data(walk: Traversal, depth: int) -> list[Reached]:
     kept: list[Reached] = []
     held: list[Reached] = []
     for r in walk.reached.values():
-        kind = _kind(r.node_id)
+        kind = node_kind(r.node_id)
         if kind not in _HISTORY:
             kept.append(r)
             continue
@@ -164,7 +164,8 @@ def training_data(walk: Traversal, depth: int) -> list[Reached]:
 
 
 @lru_cache(maxsize=1 << 17)
-def _kind(node_id: str) -> NodeKind:
+def node_kind(node_id: str) -> NodeKind:
+    """The kind of node an id names (parsed once per id: keys are immutable)."""
     return NodeKey.from_id(node_id).kind
 
 
@@ -202,24 +203,27 @@ def impact(
     reached = [
         r for r in training_data(walk, depth) if (not exact_only or r.certainty is Certainty.EXACT)
     ]
+    # (kind, display name, id) of each, from its id: by kind, then in the answer's order
+    order = {r.node_id: _order(r.node_id) for r in reached}
+    if kinds is not None:
+        wanted = {k.value for k in kinds}
+        reached = [r for r in reached if order[r.node_id][0] in wanted]
+    # by (distance, kind, display name, id): the nested tuple compares as the flat one would
+    reached.sort(key=lambda r: (r.distance, order[r.node_id]))
     ids = [r.node_id for r in reached]
     # the nodes and their OWNS edges in one read (one round trip on Neo4j)
     found, owns = store.nodes_and_neighbors(ids, ids, _OWNS_IN, as_of)
-    nodes = {n.id: n for n in found}
-    if kinds is not None:
-        reached = [r for r in reached if nodes[r.node_id].key.kind in kinds]
-    kept = {r.node_id for r in reached}
-    owners = _owners_by(store, [e for e, _ in owns if e.key.dst.id in kept], as_of)
+    nodes = dict(zip(ids, found, strict=True))  # all there: the walk just reached them
+    owners = _owners_by(store, [e for e, _ in owns], as_of)
+    no_one: tuple[str, ...] = ()
     items = [
-        _item(nodes[r.node_id], r.distance, r.certainty, r.path, tuple(owners.get(r.node_id, ())))
-        for r in reached
+        _item(nodes[i], r.distance, r.certainty, r.path, tuple(owners.get(i, no_one)))
+        for i, r in zip(ids, reached, strict=True)
     ]
-    # by (distance, kind, display name, id): the nested tuple compares as the flat one would
-    items.sort(key=lambda i: (i.distance, _order(i.node.id)))
     answer = ImpactAnswer(start, items, walk.truncated)
-    orders = [_order(i.node.id) for i in items]
+    orders = [order[i] for i in ids]
     answer.by_kind = dict(sorted(Counter(o[0] for o in orders).items()))
-    certainties = Counter(i.certainty for i in items)
+    certainties = Counter(r.certainty for r in reached)
     answer.by_certainty = dict(sorted((c.value, n) for c, n in certainties.items()))
     answer.by_owner = dict(sorted(Counter(o for i in items for o in i.owners).items()))
     answer.kpis = sorted(o[1] for o in orders if o[0] == _KPI)
