@@ -74,6 +74,16 @@ class _Graph:
         # per way, per node slot: a bit per kind the node has edges of that way (1 << kind),
         # so a frontier step looks up only the tables that hold something for the node
         self.kmask: tuple[array[int], array[int]] = (array("q"), array("q"))
+        # a walk's blocked states per node slot, one list per pass: 0 between walks (a walk
+        # holds the store's lock, and zeroes what it set); indexed, not hashed, per edge
+        self.blocks: tuple[list[int], list[int]] = ([], [])
+
+    def walk_blocks(self) -> tuple[list[int], list[int]]:
+        """The blocked-state lists, as long as the graph (0 for every node)."""
+        for b in self.blocks:
+            if len(b) < len(self.names):
+                b.extend([0] * (len(self.names) - len(b)))
+        return self.blocks
 
     # ---- nodes ------------------------------------------------------------------------------
     def node_slot(self, node_id: str) -> int:
@@ -795,22 +805,22 @@ class _Walk:
         # per pass: visits as parallel lists (node, state, level, parent, edge, way), and the
         # states blocked at each node (reached in them, or in one covering them)
         passes: list[_Visits] = []
-        for _ in range(2):
+        blocks = g.walk_blocks()
+        for blocked in blocks:
             k = len(starts)
-            blocked = dict.fromkeys(starts, 1 << s0 | cover[s0])
             j = k if edges else 0  # parent pointers: only paths need them
             passes.append((list(starts), [s0] * k, [0] * k, [-1] * j, [-1] * j, [-1] * j, blocked))
-        frontiers = [list(range(len(starts))), list(range(len(starts)))]
-        cap = max_nodes + len(starts)
+        self.count = len(starts)  # nodes the pass over every step holds (traverse's states)
         truncated = False
-        for depth in range(1, max_depth + 1):
-            level = self._read_level(passes, frontiers, cap)
-            if level is None:
-                break
-            frontiers = [[], []]
-            if not self._follow_level(passes, frontiers, level, depth, cap):
-                truncated = True
-                break
+        try:
+            for blocked in blocks:
+                for n in starts:
+                    blocked[n] = 1 << s0 | cover[s0]
+            truncated = self._levels(passes, max_depth, max_nodes + len(starts))
+        finally:  # every node blocked was visited: zeroed for the next walk
+            for blocked, visits in zip(blocks, passes, strict=True):
+                for n in visits[0]:
+                    blocked[n] = 0
         name, state = g.names.__getitem__, self.states.__getitem__
         way = _WAYS_OR_NONE.__getitem__  # -1 (a start): None
         found = [
@@ -831,6 +841,18 @@ class _Walk:
             made = dict(zip(slots, map(g.stored_edge, slots), strict=True))
         led_on = set(map(name, self.led_on))
         return Walked(found[0], found[1], made, led_on, truncated, self.visited)  # type: ignore[arg-type]
+
+    def _levels(self, passes: list[_Visits], max_depth: int, cap: int) -> bool:
+        """Level by level until the frontier runs out or `max_depth`; True: stopped at `cap`."""
+        frontiers = [list(range(len(passes[0][0]))), list(range(len(passes[1][0])))]
+        for depth in range(1, max_depth + 1):
+            level = self._read_level(passes, frontiers, cap)
+            if level is None:
+                return False
+            frontiers = [[], []]
+            if not self._follow_level(passes, frontiers, level, depth, cap):
+                return True
+        return False
 
     def _read_level(
         self, passes: list[_Visits], frontiers: list[list[int]], cap: int
@@ -876,7 +898,7 @@ class _Walk:
         # already blocked can do nothing (blocking only grows): dropped before sorting, unless
         # this level could reach `cap` (where traverse stops counts, even at such an edge): each
         # edge finds one node at most, and no walk finds more than the graph holds.
-        prune = min(len(passes[1][6]) + read, len(g.ids)) < cap
+        prune = min(self.count + read, len(g.ids)) < cap
         for n, hops in raw:
             if prune:
                 hops = self._live(passes, held, n, hops)  # noqa: PLW2901
@@ -931,12 +953,8 @@ class _Walk:
                         read += 1
                         to = far[e]
                         if (
-                            h1
-                            and ((b := b1.get(to)) is None or b & f1 != f1 or (k1 and b & h1 != h1))
-                        ) or (
-                            h0
-                            and ((b := b0.get(to)) is None or b & f0 != f0 or (k0 and b & h0 != h0))
-                        ):
+                            h1 and (not (b := b1[to]) or b & f1 != f1 or (k1 and b & h1 != h1))
+                        ) or (h0 and (not (b := b0[to]) or b & f0 != f0 or (k0 and b & h0 != h0))):
                             hops.append(e << 1 | w)
             if hops:
                 if len(hops) > 1:
@@ -957,8 +975,8 @@ class _Walk:
             e, w = hop >> 1, hop & 1
             to = edst[e] if w == OUT else esrc[e]
             (f0, k0), (f1, k1) = ends[ekind[e] * 2 + w]
-            if (h1 and ((b := b1.get(to)) is None or b & f1 != f1 or (k1 and b & h1 != h1))) or (
-                h0 and ((b := b0.get(to)) is None or b & f0 != f0 or (k0 and b & h0 != h0))
+            if (h1 and (not (b := b1[to]) or b & f1 != f1 or (k1 and b & h1 != h1))) or (
+                h0 and (not (b := b0[to]) or b & f0 != f0 or (k0 and b & h0 != h0))
             ):
                 live.append(hop)
         return live
@@ -976,18 +994,18 @@ class _Walk:
         g, cover, led_on, paths = self.g, self.cover, self.led_on, self.paths
         esrc, edst, ekind, steps_at, ends = g.esrc, g.edst, g.ekind, self.steps_at, self.ends_at
         nkind, kind_no, rget, erec = g.nkind, g.kind_no, g.shapes.get, g.erec
-        every_blocked = passes[1][6]
-        blockeds = (passes[0][6], every_blocked)
+        blockeds = (passes[0][6], passes[1][6])
+        count = self.count  # nodes the pass over every step holds
         reads, ins, held = level
         (first0, more0), (first1, more1) = ins
         held0, held1 = held
         # each hop finds one node at most: with room for all of them, no stop is possible
-        check = len(every_blocked) + len(reads) >= cap
+        check = count + len(reads) >= cap
         i, size = 0, len(reads)
         while i < size:
-            origin, count = reads[i], reads[i + 1]
-            hops = reads[i + 2 : i + 2 + count]
-            i += 2 + count
+            origin, many = reads[i], reads[i + 1]
+            hops = reads[i + 2 : i + 2 + many]
+            i += 2 + many
             v0, v1 = first0.get(origin), first1.get(origin)
             froms = (
                 None if v0 is None else (v0, *more0[origin]) if origin in more0 else (v0,),
@@ -999,7 +1017,8 @@ class _Walk:
             settled = not paths or origin in led_on
             for hop in hops:
                 e = hop >> 1
-                if check and len(every_blocked) >= cap:
+                if check and count >= cap:
+                    self.count = count
                     return False
                 if hop & 1:
                     to, at = esrc[e], ekind[e] * 2 + 1
@@ -1010,10 +1029,8 @@ class _Walk:
                     if not (from_ := froms[p]):
                         continue
                     blocked = blockeds[p]
-                    b = blocked.get(to)
-                    if b is None:
-                        b = 0
-                    elif settled:
+                    b = blocked[to]
+                    if b and settled:
                         fixed, keeps = ends[at][p]  # nothing left to find along here: skip
                         if b & fixed == fixed and (not keeps or b & holds[p] == holds[p]):
                             continue
@@ -1047,6 +1064,8 @@ class _Walk:
                                 settled = True
                             if known:
                                 continue
+                            if p and not b:
+                                count += 1
                             b = blocked[to] = b | 1 << then | cover[then]
                             frontiers[p].append(len(vnode))
                             vnode.append(to)
@@ -1056,11 +1075,13 @@ class _Walk:
                                 vparent.append(v)
                                 vedge.append(e)
                                 vway.append(hop & 1)
+        self.count = count
         return True
 
 
 # one pass's visits: node, state, level, parent visit, edge, way (lists), blocked states by node
-_Visits = tuple[list[int], list[int], list[int], list[int], list[int], list[int], dict[int, int]]
+# slot (the graph's `blocks`)
+_Visits = tuple[list[int], list[int], list[int], list[int], list[int], list[int], list[int]]
 # a level's reads, flat: frontier node, how many hops, its hops in order (edge << 1 | way) — ints
 # rather than tuples and lists, so that a large walk's hundreds of thousands of hops give the
 # collector nothing to track; each pass's frontier visits by node (the first, the others); and
