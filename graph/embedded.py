@@ -642,8 +642,9 @@ class EmbeddedStore(GraphStore):
 
 
 # a compiled step: (exact, then state number or -1, only-from state mask or -1, test)
-# test: None, (src kind mask or -1, dst kind mask or -1, unset prop or None), or a callable
-_Test = tuple[int, int, str | None] | Callable[[StoredEdge], bool] | None
+# test: None, (src kind mask or -1, dst kind mask or -1, unset prop or None), or a callable;
+# with the kinds settled (`_Policy.steps_between`): None, the unset prop's name, or a callable
+_Test = tuple[int, int, str | None] | str | Callable[[StoredEdge], bool] | None
 _Compiled = tuple[bool, int, int, _Test]
 _Step = tuple[int, int, _Test]  # a compiled step without its exact flag
 
@@ -705,6 +706,35 @@ class _Policy:
             exact = [(then, mask, test) for ok, then, mask, test in compiled if ok]
             self.steps_at[k * 2 + w] = (exact, every)
             self.ends_at[k * 2 + w] = self.ends[(w, k)]
+        # the steps by adjacency index and the kinds of the edge's ends (`_kinds_key`), their
+        # kind tests settled: made as walks meet them, shared by every walk of the policy
+        self.by_kinds: dict[int, tuple[list[_Step], list[_Step]]] = {}
+
+    def steps_between(
+        self, at: int, src_kind: int, dst_kind: int
+    ) -> tuple[list[_Step], list[_Step]]:
+        """`steps_at[at]` for an edge from a node of kind `src_kind` to one of `dst_kind`: the
+        steps whose `EdgeTest` kinds reject it left out, the tests left the property one (its
+        name) or code."""
+        found = []
+        for steps in self.steps_at[at]:
+            kept: list[_Step] = []
+            for then, mask, test in steps:
+                if type(test) is tuple:
+                    src, dst, unset = test
+                    if (src != -1 and not src >> src_kind & 1) or (
+                        dst != -1 and not dst >> dst_kind & 1
+                    ):
+                        continue
+                    test = unset  # noqa: PLW2901
+                kept.append((then, mask, test))
+            found.append(kept)
+        made = self.by_kinds[_kinds_key(at, src_kind, dst_kind)] = (found[0], found[1])
+        return made
+
+
+def _kinds_key(at: int, src_kind: int, dst_kind: int) -> int:
+    return at << 12 | src_kind << 6 | dst_kind
 
 
 @lru_cache(maxsize=64)
@@ -751,6 +781,8 @@ _POLICY = (
     "ends",
     "steps_at",
     "ends_at",
+    "by_kinds",
+    "steps_between",
 )
 
 
@@ -992,7 +1024,7 @@ class _Walk:
         """Follow the level's edges in order, both passes; False: stopped at `cap` nodes (before
         the edge that would find one more, as traverse stops)."""
         g, cover, led_on, paths = self.g, self.cover, self.led_on, self.paths
-        esrc, edst, ekind, steps_at, ends = g.esrc, g.edst, g.ekind, self.steps_at, self.ends_at
+        esrc, edst, ekind, ends, by_kinds = g.esrc, g.edst, g.ekind, self.ends_at, self.by_kinds
         nkind, kind_no, rget, erec = g.nkind, g.kind_no, g.shapes.get, g.erec
         blockeds = (passes[0][6], passes[1][6])
         count = self.count  # nodes the pass over every step holds
@@ -1015,6 +1047,9 @@ class _Walk:
             # with paths, `led_on` must learn every origin a step is followed from: until it
             # has this one, an edge into a blocked node is still tested
             settled = not paths or origin in led_on
+            here = nkind[origin]
+            if here < 0:
+                here = kind_no(origin)
             for hop in hops:
                 e = hop >> 1
                 if check and count >= cap:
@@ -1022,9 +1057,18 @@ class _Walk:
                     return False
                 if hop & 1:
                     to, at = esrc[e], ekind[e] * 2 + 1
+                    if (far := nkind[to]) < 0:
+                        far = kind_no(to)
+                    kinds = at << 12 | far << 6 | here  # `_kinds_key`: (src, dst) kinds
                 else:
                     to, at = edst[e], ekind[e] * 2
-                followed = steps_at[at]
+                    if (far := nkind[to]) < 0:
+                        far = kind_no(to)
+                    kinds = at << 12 | here << 6 | far
+                followed = by_kinds.get(kinds)
+                if followed is None:
+                    followed = (far, here) if hop & 1 else (here, far)
+                    followed = self.steps_between(at, *followed)
                 for p in (0, 1):
                     if not (from_ := froms[p]):
                         continue
@@ -1044,18 +1088,9 @@ class _Walk:
                             known = b >> then & 1  # b: the node's blocked states, kept current
                             if known and settled:
                                 continue  # nothing new here (the test, pure, need not run)
-                            if test is not None:  # `_passes`, inline: the walk's hottest test
-                                if type(test) is tuple:
-                                    src, dst, unset = test
-                                    if src != -1:
-                                        k = nkind[esrc[e]]
-                                        if not src >> (k if k >= 0 else kind_no(esrc[e])) & 1:
-                                            continue
-                                    if dst != -1:
-                                        k = nkind[edst[e]]
-                                        if not dst >> (k if k >= 0 else kind_no(edst[e])) & 1:
-                                            continue
-                                    if unset is not None and rget(erec[e], unset):  # type: ignore[arg-type]
+                            if test is not None:  # kinds settled: a property, or code
+                                if type(test) is str:
+                                    if rget(erec[e], test):  # type: ignore[arg-type]
                                         continue
                                 elif not test(g.stored_edge(e)):  # type: ignore[operator]
                                     continue
