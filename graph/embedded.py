@@ -709,6 +709,7 @@ class _Policy:
         # the steps by adjacency index and the kinds of the edge's ends (`_kinds_key`), their
         # kind tests settled: made as walks meet them, shared by every walk of the policy
         self.by_kinds: dict[int, tuple[list[_Step], list[_Step]]] = {}
+        self.wanted: dict[int, list[tuple[int, int]]] = {}  # by the states present (`_wanted`)
 
     def steps_between(
         self, at: int, src_kind: int, dst_kind: int
@@ -783,6 +784,7 @@ _POLICY = (
     "ends_at",
     "by_kinds",
     "steps_between",
+    "wanted",
 )
 
 
@@ -806,7 +808,6 @@ class _Walk:
             setattr(self, name, getattr(policy, name))
         self.led_on: set[int] = set()
         self.visited = 0
-        self.wanted: dict[int, list[tuple[int, int]]] = {}
         self.sort_key = self._sort_key()
 
     def _sort_key(self) -> Callable[[int], tuple[str, str, str, str]]:
@@ -942,7 +943,7 @@ class _Walk:
 
     def _wanted(self, present: int) -> list[tuple[int, int]]:
         """Per direction (in reading order), the kinds (a bit each) some step follows from a
-        state in `present`; the same few masks recur: kept per walk."""
+        state in `present`; the same few masks recur: kept with the policy, for all its walks."""
         found = self.wanted.get(present)
         if found is None:
             wanted = dict.fromkeys(self.directions, 0)
