@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
+from operator import attrgetter
 
 from lineage_kg.graph.model import Certainty, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
@@ -136,6 +137,7 @@ def _owners_by(
 
 
 _HISTORY = (NodeKind.DATASET_VERSION, NodeKind.RUN)
+_EDGE_KIND = attrgetter("edge.key.kind")  # of a hop
 
 
 def training_data(walk: Traversal, depth: int) -> list[Reached]:
@@ -151,14 +153,18 @@ def training_data(walk: Traversal, depth: int) -> list[Reached]:
         if kind not in _HISTORY:
             kept.append(r)
             continue
-        via_version = any(h.edge.key.kind is EdgeKind.HAS_VERSION for h in r.path)
         trained = kind is NodeKind.RUN and (r.node_id in walk.led_on or r.distance >= depth)
-        (held if via_version and not trained else kept).append(r)
-    if not held:  # the nodes on the kept paths are asked only of what is held
+        via_version = not trained and EdgeKind.HAS_VERSION in map(_EDGE_KIND, r.path)
+        (held if via_version else kept).append(r)
+    # a node inside a path leads on (the path's next step was followed from it): what is held
+    # and led nowhere is on no path, and the paths need not be read for it
+    held = [r for r in held if r.node_id in walk.led_on]
+    if not held:
         return kept
-    # paths share their hops (a path is its parent's and one hop more): each distinct hop asked
-    # once, found by identity at C speed
-    hops = list(chain.from_iterable(r.path for r in kept))
+    # inside the kept paths (a path's last hop reaches the kept node itself); paths share their
+    # hops (a path is its parent's and one hop more): each distinct hop asked once, found by
+    # identity at C speed
+    hops = list(chain.from_iterable(r.path[:-1] for r in kept))
     on_paths = {h.to for h in dict(zip(map(id, hops), hops, strict=True)).values()}
     return [*kept, *(r for r in held if r.node_id in on_paths)]
 

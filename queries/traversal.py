@@ -348,8 +348,15 @@ class _Paths:
         self._made: dict[int, tuple[Hop, ...]] = {}
 
     def of(self, v: int) -> tuple[Hop, ...]:
-        chain = []
         parent, made = self._v.parent, self._made
+        # most often the parent's path is made already (visits are asked in the order reached)
+        if (u := parent[v]) >= 0 and (base := made.get(u)) is not None:
+            hop = _new(Hop)
+            _hop_edge(hop, self._edges[self._v.edge[v]])
+            _hop_direction(hop, self._v.way[v])
+            path = made[v] = (*base, hop)
+            return path
+        chain = []
         while v >= 0 and v not in made:
             chain.append(v)
             v = parent[v]
