@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 
 from lineage_kg.graph.model import Certainty, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
@@ -219,21 +219,20 @@ def impact(
     ids = [r.node_id for r in reached]
     # the nodes and their OWNS edges in one read (one round trip on Neo4j)
     found, owns = store.nodes_and_neighbors(ids, ids, _OWNS_IN, as_of)
-    nodes = dict(zip(ids, found, strict=True))  # all there: the walk just reached them
-    owners = _owners_by(store, [e for e, _ in owns], as_of)
+    owners = _owners_by(store, [e for e, _ in owns], as_of)  # of the nodes with any
     no_one: tuple[str, ...] = ()
     items = [
-        _item(nodes[i], r.distance, r.certainty, r.path, tuple(owners.get(i, no_one)))
-        for i, r in zip(ids, reached, strict=True)
+        _item(node, r.distance, r.certainty, r.path, tuple(owners.get(i, no_one)))
+        for i, r, node in zip(ids, reached, found, strict=True)  # all there: just reached
     ]
     answer = ImpactAnswer(start, items, walk.truncated)
     orders = [order[i] for i in ids]
-    answer.by_kind = dict(sorted(Counter(o[0] for o in orders).items()))
-    certainties = Counter(r.certainty for r in reached)
+    answer.by_kind = dict(sorted(Counter(map(itemgetter(0), orders)).items()))
+    certainties = Counter(map(attrgetter("certainty"), reached))
     answer.by_certainty = dict(sorted((c.value, n) for c, n in certainties.items()))
-    answer.by_owner = dict(sorted(Counter(o for i in items for o in i.owners).items()))
+    answer.by_owner = dict(sorted(Counter(chain.from_iterable(owners.values())).items()))
     answer.kpis = sorted(o[1] for o in orders if o[0] == _KPI)
-    answer.unowned = sum(1 for i in items if not i.owners)
+    answer.unowned = len(items) - len(owners)
     return answer
 
 
