@@ -14,22 +14,14 @@ log -> the embedded store (`rebuild_embedded`) and/or Neo4j (the projector).
 
 from __future__ import annotations
 
-import argparse
-import os
-import statistics
-import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import RESULTS, copy_log, neo4j_for, save, scratch_dir, settings_for
-from benchmarks.query_latency import build_log
-from benchmarks.synthetic.write import generate
+from benchmarks.harness import built, estate, sizes_command, timed_rounds
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.queries.change_check import Change, check_changes
 from lineage_kg.queries.change_policy import CheckChangePolicy, evaluate
 from lineage_kg.queries.impact import impact
-from lineage_kg.runtime import Runtime
 
 CHANGED = 50
 # queries/impact.py `training_data` keeps a dataset version or run that trained nothing only
@@ -75,60 +67,27 @@ CONTENDERS: dict[str, Callable[[GraphStore, list[str]], dict[str, tuple[str, int
 
 
 def contest(store: GraphStore, columns: list[str], rounds: int) -> dict[str, Any]:
-    expected = naive(store, columns)
-    for ask in CONTENDERS.values():
-        assert ask(store, columns) == expected  # warm-up, and the same answer
-    took: dict[str, list[float]] = {name: [] for name in CONTENDERS}
-    load_before = os.getloadavg()
-    for _ in range(rounds):
-        for name, ask in CONTENDERS.items():
-            began = time.perf_counter()
-            answer = ask(store, columns)
-            took[name].append(time.perf_counter() - began)
-            assert answer == expected, f"{name}: a different answer"
+    out, expected = timed_rounds(
+        {name: lambda ask=ask: ask(store, columns) for name, ask in CONTENDERS.items()}, rounds
+    )
     report = check_changes(store, [Change(c, "drop") for c in columns])
-    return {
-        name: {
-            "median_s": round(statistics.median(s), 3),
-            "min_s": round(min(s), 3),
-            "max_s": round(max(s), 3),
-        }
-        for name, s in took.items()
-    } | {
+    return out | {
         "impacted": len(expected),
         "exact": sum(1 for c, _ in expected.values() if c == "exact"),
         "decision_points_at_risk": len(report.decisions),
         "owners": len(report.owners),
-        "load_average": [load_before, os.getloadavg()],
     }
 
 
 def one_size(nodes: int, seed: int, rounds: int, stores: list[str]) -> dict[str, Any]:
-    with scratch_dir(f"cc{nodes}") as work:
-        files = work / "files"
-        manifest = generate(files, nodes, seed)
-        columns = manifest["samples"]["impact_raw_columns"][:CHANGED]
-        logged = settings_for(work / "log")
-        with Runtime.open(logged) as runtime:
-            build_log(files, runtime.log)
+    with estate(nodes, seed, "cc") as generated:
+        columns = generated.manifest["samples"]["impact_raw_columns"][:CHANGED]
         result: dict[str, Any] = {"changed_columns": len(columns)}
-        if "embedded" in stores:
-            on_embedded = settings_for(work / "embedded")
-            copy_log(logged, on_embedded)
-            with Runtime.open(on_embedded) as runtime:
-                runtime.rebuild_embedded()
-                result["nodes"] = runtime.store.stats().node_count
-                result["embedded"] = contest(runtime.store, columns, rounds)
-                _say(nodes, "embedded", result["embedded"])
-        if "neo4j" in stores:
-            with neo4j_for(nodes) as server:
-                on_neo4j = settings_for(work / "neo4j", server)
-                copy_log(logged, on_neo4j)
-                with Runtime.open(on_neo4j) as runtime:
-                    status = runtime.catch_up()
-                    assert status.parked == 0, f"{status.parked} events parked"
-                    result["neo4j"] = contest(runtime.store, columns, rounds)
-                    _say(nodes, "neo4j", result["neo4j"])
+        for store in stores:
+            with built(generated, store) as on:
+                result |= on.figures
+                result[store] = contest(on.runtime.store, columns, rounds)
+                _say(nodes, store, result[store])
     return result
 
 
@@ -140,20 +99,5 @@ def _say(nodes: int, store: str, out: dict[str, Any]) -> None:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--nodes", type=int, nargs="+", default=[10_000])
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--stores", nargs="+", choices=["embedded", "neo4j"], default=["embedded"])
-    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
-    args = parser.parse_args()
-    sizes = {str(n): one_size(n, args.seed, args.rounds, args.stores) for n in args.nodes}
-    tag = "_".join(map(str, args.nodes)) + "_" + "_".join(args.stores)
-    print("saved", save("check_change", {"sizes": sizes}, tag=tag, out=args.out))
-
-
 if __name__ == "__main__":
-    main()
+    sizes_command("check_change", __doc__, one_size, stores=["embedded"])

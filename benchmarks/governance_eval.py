@@ -14,22 +14,16 @@ per contender first (Neo4j's plan cache, the JIT of a JVM just started).
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import RESULTS, copy_log, neo4j_for, save, scratch_dir, settings_for
-from benchmarks.query_latency import build_log
-from benchmarks.synthetic.write import generate
+from benchmarks.harness import built, estate, sizes_command, timed_rounds
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.graph.timefmt import now
 from lineage_kg.queries.governance import DEFAULT_POLICY, Violation, evaluate
 from lineage_kg.queries.governance.policy import Policy
-from lineage_kg.runtime import Runtime
 
 
 def _all(store: GraphStore, decisions: Any) -> list[Violation]:
@@ -37,14 +31,14 @@ def _all(store: GraphStore, decisions: Any) -> list[Violation]:
 
 
 def _each(
-    store: GraphStore, decisions: Any, took: dict[str, float] | None = None
+    store: GraphStore, decisions: Any, took: dict[str, list[float]] | None = None
 ) -> list[Violation]:
     found: list[Violation] = []
     for config in DEFAULT_POLICY.enabled:
         began = time.perf_counter()
         found += evaluate(store, Policy((config,)), decisions=decisions)
         if took is not None:
-            took[config.rule] = took.get(config.rule, 0.0) + time.perf_counter() - began
+            took.setdefault(config.rule, []).append(time.perf_counter() - began)
     return sorted(found, key=lambda v: v.sort_key)
 
 
@@ -70,61 +64,30 @@ def same_feature_sources(store: GraphStore) -> int:
 
 def contest(store: GraphStore, decisions: Any, rounds: int) -> dict[str, Any]:
     checked = same_feature_sources(store)
-    expected = _all(store, decisions)
-    _each(store, decisions)  # warm-up of the other contender
-    load_before = os.getloadavg()
-    took: dict[str, list[float]] = {"all_at_once": [], "rule_by_rule": []}
-    per_rule: dict[str, float] = {}
-    for _ in range(rounds):
-        began = time.perf_counter()
-        assert _all(store, decisions) == expected, "all_at_once: a different answer"
-        took["all_at_once"].append(time.perf_counter() - began)
-        began = time.perf_counter()
-        assert _each(store, decisions, per_rule) == expected, "rule_by_rule: a different answer"
-        took["rule_by_rule"].append(time.perf_counter() - began)
-    out: dict[str, Any] = {
-        name: {
-            "median_s": round(statistics.median(s), 3),
-            "min_s": round(min(s), 3),
-            "max_s": round(max(s), 3),
-        }
-        for name, s in took.items()
-    }
+    per_rule: dict[str, list[float]] = {}
+    out, expected = timed_rounds(
+        {
+            "all_at_once": lambda: _all(store, decisions),
+            "rule_by_rule": lambda: _each(store, decisions, per_rule),
+        },
+        rounds,
+    )
+    rule_means = {r: round(statistics.fmean(t[-rounds:]), 3) for r, t in per_rule.items()}
     return out | {
-        "per_rule_mean_s": {r: round(t / rounds, 3) for r, t in per_rule.items()},
+        "per_rule_mean_s": rule_means,  # of the rounds: the warm-up's call came first
         "violations": dict(Counter(v.rule for v in expected)),
         "serving_versions_checked": checked,
-        "load_average": [load_before, os.getloadavg()],
     }
 
 
 def one_size(nodes: int, seed: int, rounds: int, stores: list[str]) -> dict[str, Any]:
-    with scratch_dir(f"gov{nodes}") as work:
-        files = work / "files"
-        generate(files, nodes, seed)
-        logged = settings_for(work / "log")
-        with Runtime.open(logged) as runtime:
-            build_log(files, runtime.log)
-        result: dict[str, Any] = {}
-        if "embedded" in stores:
-            on_embedded = settings_for(work / "embedded")
-            copy_log(logged, on_embedded)
-            with Runtime.open(on_embedded) as runtime:
-                runtime.rebuild_embedded()
-                result["nodes"] = runtime.store.stats().node_count
-                result["embedded"] = contest(runtime.store, runtime.decisions, rounds)
-                _say(nodes, "embedded", result["embedded"])
-        if "neo4j" in stores:
-            with neo4j_for(nodes) as server:
-                on_neo4j = settings_for(work / "neo4j", server)
-                copy_log(logged, on_neo4j)
-                with Runtime.open(on_neo4j) as runtime:
-                    began = time.perf_counter()
-                    status = runtime.catch_up()
-                    assert status.parked == 0, f"{status.parked} events parked"
-                    result["neo4j_projection_s"] = round(time.perf_counter() - began, 1)
-                    result["neo4j"] = contest(runtime.store, runtime.decisions, rounds)
-                    _say(nodes, "neo4j", result["neo4j"])
+    result: dict[str, Any] = {}
+    with estate(nodes, seed, "gov") as generated:
+        for store in stores:
+            with built(generated, store) as on:
+                result |= on.figures
+                result[store] = contest(on.runtime.store, on.runtime.decisions, rounds)
+                _say(nodes, store, result[store])
     return result
 
 
@@ -139,22 +102,5 @@ def _say(nodes: int, store: str, out: dict[str, Any]) -> None:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--nodes", type=int, nargs="+", default=[10_000])
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument(
-        "--stores", nargs="+", choices=["embedded", "neo4j"], default=["embedded", "neo4j"]
-    )
-    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
-    args = parser.parse_args()
-    sizes = {str(n): one_size(n, args.seed, args.rounds, args.stores) for n in args.nodes}
-    tag = "_".join(map(str, args.nodes)) + "_" + "_".join(args.stores)
-    print("saved", save("governance_eval", {"sizes": sizes}, tag=tag, out=args.out))
-
-
 if __name__ == "__main__":
-    main()
+    sizes_command("governance_eval", __doc__, one_size)

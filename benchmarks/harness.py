@@ -1,10 +1,15 @@
-"""What every benchmark shares: a Neo4j sized for the graph, `lkg serve` as a real subprocess,
-percentiles, peak memory, and one JSON file of results per run (docs/benchmarks.md is written
-from those files by `benchmarks.report`)."""
+"""What every benchmark shares: a generated estate built into each store, a Neo4j sized for the
+graph, `lkg serve` as a real subprocess, contenders timed in interleaved rounds with their answers
+checked the same, percentiles, peak memory, code as it was at a commit (the baselines), and one
+JSON file of results per run (docs/benchmarks.md is written from those files by
+`benchmarks.report`)."""
 
 from __future__ import annotations
 
+import argparse
 import atexit
+import dataclasses
+import functools
 import json
 import os
 import platform
@@ -17,14 +22,17 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from contextlib import ExitStack, closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Self
 
 import httpx
 
+from benchmarks.synthetic.write import generate
 from lineage_kg.runtime import Runtime, log_path
 from lineage_kg.settings import Settings
 from tools.neo4j_server import LocalNeo4j
@@ -260,3 +268,226 @@ def save(name: str, result: dict[str, Any], tag: str = "", out: Path = RESULTS) 
     path = out / (f"{name}_{tag}.json" if tag else f"{name}.json")
     path.write_text(json.dumps(result, indent=2, sort_keys=False) + "\n")
     return path
+
+
+# ---- an estate, built into each store --------------------------------------------------------
+
+STORES = ("embedded", "neo4j")
+
+
+@dataclasses.dataclass(frozen=True)
+class Estate:
+    """`lkg generate`'s files of one size, appended once to an event log that each store is then
+    built from (`built`)."""
+
+    nodes: int  # the size asked of the generator
+    manifest: dict[str, Any]  # its samples name the questions' starts
+    work: Path
+    log: Settings  # the data dir holding the event log
+
+
+@contextmanager
+def estate(nodes: int, seed: int, prefix: str) -> Iterator[Estate]:
+    """A scratch dir with the generated files and their event log (the intake and the syncs
+    append them, as the service does), removed afterwards."""
+    from benchmarks.query_latency import build_log  # lazily: it imports this module
+
+    with scratch_dir(f"{prefix}{nodes}") as work:
+        files = work / "files"
+        manifest = generate(files, nodes, seed)
+        logged = settings_for(work / "log")
+        with Runtime.open(logged) as runtime:
+            build_log(files, runtime.log)
+        yield Estate(nodes, manifest, work, logged)
+
+
+@dataclasses.dataclass(frozen=True)
+class Built:
+    runtime: Runtime
+    figures: dict[str, Any]  # the store's node count and its projection's seconds
+
+
+@contextmanager
+def built(estate: Estate, store: str, **changes: Any) -> Iterator[Built]:
+    """`estate`'s log copied into a data dir of its own and projected into `store` by the
+    service's code: the embedded store by `rebuild_embedded` (the graph frozen out of the
+    collector, as the service keeps it), Neo4j (a server for this phase, `neo4j_for`) by the
+    projector; no event may be parked. `changes`: other settings (`settings_for`). Figures:
+    `nodes` (the store's count) and `<store>_projection_s`."""
+    if store not in STORES:
+        raise ValueError(f"store must be one of {STORES}, not {store!r}")
+    with ExitStack() as stack:
+        server = stack.enter_context(neo4j_for(estate.nodes)) if store == "neo4j" else None
+        settings = settings_for(estate.work / store, server, **changes)
+        copy_log(estate.log, settings)
+        runtime = stack.enter_context(Runtime.open(settings))
+        began = time.perf_counter()
+        status = runtime.catch_up() if server is not None else runtime.rebuild_embedded()
+        took = time.perf_counter() - began
+        assert status is not None  # None only for a store not embedded, which catch_up builds
+        if status.parked:
+            raise RuntimeError(f"{store}: {status.parked} events parked")
+        figures = {
+            "nodes": runtime.store.stats().node_count,
+            f"{store}_projection_s": round(took, 1),
+        }
+        yield Built(runtime, figures)
+
+
+def sizes_command(
+    name: str,
+    doc: str | None,
+    one_size: Callable[[int, int, int, list[str]], dict[str, Any]],
+    *,
+    stores: Sequence[str] = STORES,
+) -> None:
+    """The command line of a benchmark run per estate size and store: `one_size(nodes, seed,
+    rounds, stores)` for each of `--nodes`, the results saved as `<name>_<sizes>_<stores>.json`
+    (`--out`). `stores`: those run unless `--stores` names others."""
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--nodes", type=int, nargs="+", default=[10_000])
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--stores", nargs="+", choices=STORES, default=list(stores))
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
+    args = parser.parse_args()
+    sizes = {str(n): one_size(n, args.seed, args.rounds, args.stores) for n in args.nodes}
+    tag = "_".join(map(str, args.nodes)) + "_" + "_".join(args.stores)
+    print("saved", save(name, {"sizes": sizes}, tag=tag, out=args.out))
+
+
+# ---- contenders against each other, the same answers -----------------------------------------
+
+
+def timed_rounds(
+    contenders: Mapping[str, Callable[[], Any]],
+    rounds: int,
+    *,
+    same: Callable[[Any], Any] = lambda answer: answer,
+    cpu: bool = False,
+) -> tuple[dict[str, Any], Any]:
+    """`contenders` timed against each other: each called once to warm up (Neo4j's plan cache,
+    the JIT of a JVM just started), then once a round, in turn — interleaved, so a change in the
+    machine's load falls on all of them alike. Every answer, as `same` puts it, is checked equal
+    to the first contender's warm-up answer (`check_same`) before its time counts.
+
+    Returns the figures — per contender the wall seconds' median (the p50), p95 (nearest rank),
+    min, max and every run (`cpu`: the process's CPU seconds too, the wall time on a loaded
+    machine being mostly waiting), and the load average before and after the rounds — and the
+    first contender's answer."""
+    if rounds < 1:
+        raise ValueError("rounds must be at least 1")
+    names = list(contenders)
+    answer = contenders[names[0]]()
+    expected = same(answer)
+    for name in names[1:]:
+        check_same(name, same(contenders[name]()), expected)
+    wall: dict[str, list[float]] = {name: [] for name in names}
+    spent: dict[str, list[float]] = {name: [] for name in names}
+    load_before = os.getloadavg()
+    for _ in range(rounds):
+        for name in names:
+            began, began_cpu = time.perf_counter(), time.process_time()
+            got = contenders[name]()
+            wall[name].append(time.perf_counter() - began)
+            spent[name].append(time.process_time() - began_cpu)
+            check_same(name, same(got), expected)
+    figures: dict[str, Any] = {
+        name: seconds(wall[name]) | ({"cpu": seconds(spent[name])} if cpu else {}) for name in names
+    }
+    return figures | {"load_average": [load_before, os.getloadavg()]}, answer
+
+
+def seconds(runs: list[float]) -> dict[str, Any]:
+    """Timed runs in seconds: the median (the p50), p95 (nearest rank), min, max, and the runs."""
+    return {
+        "median_s": round(statistics.median(runs), 3),
+        "p95_s": round(percentiles(runs)["p95_ms"] / 1000, 3),
+        "min_s": round(min(runs), 3),
+        "max_s": round(max(runs), 3),
+        "runs_s": [round(x, 3) for x in runs],
+    }
+
+
+def check_same(name: str, got: Any, expected: Any) -> None:
+    """Raise AssertionError naming where `name`'s answer first differs from `expected` (raised,
+    not asserted: it holds under `python -O` too)."""
+    where = first_difference(got, expected)
+    if where is not None:
+        raise AssertionError(f"{name}: a different answer, first at {where}")
+
+
+def first_difference(got: Any, expected: Any, at: str = "answer") -> str | None:
+    """Where `got` first differs from `expected`, as a path into them (`answer[3].node: …`),
+    None when they are equal: mappings key by key (sorted), sequences item by item, dataclasses
+    field by field, sets by what one holds and the other lacks."""
+    if got == expected:
+        return None
+    if isinstance(got, Mapping) and isinstance(expected, Mapping):
+        for key in sorted(got.keys() | expected.keys(), key=repr):
+            if key not in expected:
+                return f"{at}[{key!r}]: not expected (got {_short(got[key])})"
+            if key not in got:
+                return f"{at}[{key!r}]: missing (expected {_short(expected[key])})"
+            if (found := first_difference(got[key], expected[key], f"{at}[{key!r}]")) is not None:
+                return found
+    elif isinstance(got, list | tuple) and isinstance(expected, list | tuple):
+        for i, (a, b) in enumerate(zip(got, expected, strict=False)):
+            if (found := first_difference(a, b, f"{at}[{i}]")) is not None:
+                return found
+        if len(got) != len(expected):
+            return f"{at}: {len(got)} items, expected {len(expected)}"
+    elif isinstance(got, AbstractSet) and isinstance(expected, AbstractSet):
+        extra, missing = sorted(got - expected, key=repr), sorted(expected - got, key=repr)
+        return (
+            f"{at}: {len(extra)} not expected {_short(extra[:3])}, "
+            f"{len(missing)} missing {_short(missing[:3])}"
+        )
+    elif _is_record(got) and _is_record(expected):
+        for field in dataclasses.fields(expected):
+            mine = getattr(got, field.name, "<no such field>")
+            theirs = getattr(expected, field.name)
+            if (found := first_difference(mine, theirs, f"{at}.{field.name}")) is not None:
+                return found
+    # the parts agree, the wholes do not (e.g. a list and a tuple, two types): say so whole
+    return f"{at}: {_short(got)} != {_short(expected)}"
+
+
+def _is_record(x: Any) -> bool:
+    return dataclasses.is_dataclass(x) and not isinstance(x, type)
+
+
+def _short(x: Any, width: int = 160) -> str:
+    text = repr(x)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+# ---- the baselines: code as it was -----------------------------------------------------------
+
+
+@functools.cache
+def module_at(commit: str, path: str) -> ModuleType:
+    """The module at `path` (from the repository's root) as it was at `commit`, read with
+    `git show` and loaded beside today's code (its imports are today's modules): a baseline
+    kept by git instead of as a copy. Needs a checkout holding `commit` (not a shallow clone)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        source = subprocess.run(
+            ["git", "-C", str(root), "show", f"{commit}:{path}"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        why = getattr(exc, "stderr", None) or exc
+        raise RuntimeError(
+            f"{path} at {commit} could not be read from git ({str(why).strip()}): the baseline "
+            "needs a git checkout holding that commit (a shallow clone: git fetch --unshallow)"
+        ) from exc
+    module = ModuleType(f"benchmarks._at_{commit[:12]}_{Path(path).stem}")
+    module.__file__ = f"{commit}:{path}"
+    sys.modules[module.__name__] = module  # dataclasses look their module up
+    exec(compile(source, f"{path}@{commit}", "exec"), module.__dict__)
+    return module

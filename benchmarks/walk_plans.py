@@ -1,7 +1,8 @@
 """What a Neo4j walk costs the first time a depth is asked (plan compiled) and after (plan cached):
 the walk in fixed chunks of `REACH_CHUNK` levels (graph/neo4j_store.py, one statement text for
-every depth) against the statement unrolled to the whole depth (how it walked before, kept here
-as the contender: one statement text, and one plan to compile, per depth).
+every depth) against the statement unrolled to the whole depth (how it walked before: one
+statement text, and one plan to compile, per depth) — `Neo4jStore.reach` as it was at UNROLLED,
+read from git (`benchmarks.harness.module_at`) and run on today's store.
 
     python -m benchmarks.walk_plans --nodes 10000 --depths 2 5 10 20 --starts 30
 
@@ -13,123 +14,40 @@ same nodes from every start, or the run says how many differ.
 from __future__ import annotations
 
 import argparse
-import json
+import functools
 import random
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, LiteralString, cast
+from typing import Any
 
-from benchmarks.harness import RESULTS, neo4j_for, percentiles, save, scratch_dir
+from benchmarks.harness import RESULTS, built, estate, module_at, percentiles, save
 from benchmarks.query_latency import workload
-from benchmarks.synthetic.load import load_sources
-from benchmarks.synthetic.write import generate
-from lineage_kg.graph.model import EdgeKind
-from lineage_kg.graph.mutations import Direction
-from lineage_kg.graph.neo4j_store import (
-    _PASSES,
-    _VALID_NOW_OR_AS_OF,
-    Neo4jStore,
-    _typed,
-    reach_statement,
-)
-from lineage_kg.graph.records import StoredEdge
-from lineage_kg.graph.store import Moves, Neighborhood
-from lineage_kg.ingest.intake import accept_many
+from lineage_kg.graph.neo4j_store import Neo4jStore
+from lineage_kg.graph.store import Neighborhood
 from lineage_kg.queries.impact import IMPACT_STEPS
 from lineage_kg.queries.impact_steps import WHOLE
 from lineage_kg.queries.traversal import moves, start_nodes
-from lineage_kg.runtime import Runtime
-from lineage_kg.settings import Settings
 
-# The walk as one statement unrolled to its depth (graph/neo4j_store.py before the chunks).
-_START = (
-    "UNWIND $ids AS id MATCH (s:Node {key: id}) USING INDEX s:Node(key) "
-    "WITH collect(DISTINCT s) AS starts "
-    "WITH [s IN starts | [s, $start]] AS frontier, "
-    "[s IN starts | elementId(s) + '|' + $start] AS seen, starts AS nodes, [] AS edges "
-)
-_LEVEL = (
-    "CALL (frontier, seen) {{ "
-    "UNWIND frontier AS f WITH f[0] AS a, f[1] AS st CALL (a, st) {{ {moves} }} "
-    "WITH collect([r, out]) AS read, collect([b, nexts]) AS hops "
-    "CALL (hops, seen) {{ "
-    "UNWIND hops AS h UNWIND h[1] AS t WITH DISTINCT h[0] AS b, t "
-    "WITH b, t, elementId(b) + '|' + t AS mark WHERE NOT mark IN seen "
-    "RETURN collect([b, t]) AS next, collect(mark) AS marks, collect(b) AS found }} "
-    "RETURN read, next, marks, found }} "
-    "WITH CASE WHEN size(seen) > $cap THEN [] ELSE next END AS frontier, seen + marks AS seen, "
-    "nodes + found AS nodes, edges + read AS edges "
-)
-_LAST = (
-    "CALL (frontier) {{ "
-    "UNWIND frontier AS f WITH f[0] AS a, f[1] AS st CALL (a, st) {{ {moves} }} "
-    "RETURN collect([r, out]) AS read }} "
-    "WITH nodes, edges + read AS edges "
-    "CALL (nodes) {{ UNWIND nodes AS n RETURN collect(DISTINCT n) AS covers }} "
-    "WITH covers AS nodes, edges "
-    "CALL (nodes, edges) {{ "
-    "RETURN size(nodes) AS covered, "
-    "CASE WHEN size(nodes) <= $limit THEN [n IN nodes | n.key] END AS keys, null AS r, "
-    "null AS out UNION ALL "
-    "UNWIND CASE WHEN size(nodes) <= $limit THEN edges ELSE [] END AS e "
-    "WITH DISTINCT e[0] AS r, e[1] AS out RETURN null AS covered, null AS keys, r, out }} "
-    "RETURN covered, keys, startNode(r).key AS src, type(r) AS kind, endNode(r).key AS dst, "
-    "properties(r) AS p, out"
-)
-
-
-def unrolled(depth: int, policy: Moves) -> LiteralString:
-    out = frozenset(EdgeKind(k) for (_, way, k) in policy if way is Direction.OUT)
-    in_ = frozenset(EdgeKind(k) for (_, way, k) in policy if way is Direction.IN)
-    parts = []
-    for arrow, kinds, way, is_out in (
-        ("-[r{}]->", out, "out", "true"),
-        ("<-[r{}]-", in_, "in", "false"),
-    ):
-        if kinds:
-            of = f"$moves[st + '|{way}|' + type(r)]"
-            parts.append(
-                f"MATCH (a){arrow.format(_typed(kinds))}(b) WHERE {_VALID_NOW_OR_AS_OF}"
-                f"AND {of} IS NOT NULL WITH r, b, [m IN {of} WHERE {_PASSES} | m.then] AS nexts "
-                f"WHERE size(nexts) > 0 RETURN r, b, {is_out} AS out, nexts"
-            )
-    walk = " UNION ALL ".join(parts)
-    text = _START + _LEVEL.format(moves=walk) * (depth - 1) + _LAST.format(moves=walk)
-    return cast(LiteralString, text)
+# The parent of 022372a ("Neo4j walk in fixed chunks of REACH_CHUNK (5) levels per statement"):
+# the last store whose `reach` ran the walk as one statement unrolled to the depth asked.
+UNROLLED = "78662caa70a86bd4074702e206061bcf804f0d08"
 
 
 def contenders(store: Neo4jStore, depth: int) -> dict[str, Callable[[list[str]], set[str]]]:
     policy = moves(IMPACT_STEPS, WHOLE)
+    # the old class's method on today's store: it reads through `_read` alone, as it did then
+    unrolled = module_at(UNROLLED, "graph/neo4j_store.py").Neo4jStore.reach
 
-    def chunked(ids: list[str]) -> set[str]:
-        got = store.reach(
-            ids, policy, start_state=WHOLE, max_depth=depth, as_of=None, limit=100_000
-        )
-        assert got is not None
-        return set(got.covered)
+    def asking(reach: Callable[..., Neighborhood | None]) -> Callable[[list[str]], set[str]]:
+        def ask(ids: list[str]) -> set[str]:
+            got = reach(ids, policy, start_state=WHOLE, max_depth=depth, as_of=None, limit=100_000)
+            assert got is not None
+            return set(got.covered)
 
-    statement = unrolled(depth, policy)
+        return ask
 
-    def whole_depth(ids: list[str]) -> set[str]:
-        _, shared = reach_statement(ids, policy, start_state=WHOLE, as_of=None, limit=100_000)
-        rows = store._read(statement, **shared, ids=ids, start=WHOLE, limit=100_000)
-        head = next(r for r in rows if r["covered"] is not None)
-        found = {  # the edges as `reach` built them then: same work on the client
-            ((r["src"], r["kind"], r["dst"], r["p"]["disc"]), r["out"]): r["p"]
-            for r in rows
-            if r["p"] is not None
-        }
-        got = Neighborhood.of(
-            [*ids, *head["keys"]],
-            (
-                (StoredEdge.from_record(e, p), Direction.OUT if out else Direction.IN)
-                for (e, out), p in found.items()
-            ),
-        )
-        return set(got.covered)
-
-    return {"chunked": chunked, "unrolled": whole_depth}
+    return {"chunked": asking(store.reach), "unrolled": asking(functools.partial(unrolled, store))}
 
 
 def measure(store: Neo4jStore, starts: list[list[str]], depths: list[int]) -> dict[str, Any]:
@@ -164,30 +82,15 @@ def measure(store: Neo4jStore, starts: list[list[str]], depths: list[int]) -> di
 
 
 def one_size(nodes: int, seed: int, starts: int, depths: list[int]) -> dict[str, Any]:
-    with scratch_dir(f"plans{nodes}") as work, neo4j_for(nodes) as server:
-        files = work / "files"
-        manifest = generate(files, nodes, seed)
-        data = work / "data"
-        data.mkdir()
-        settings = Settings(
-            data_dir=data,
-            auth="off",
-            snapshot=False,
-            neo4j_uri=server.uri,
-            neo4j_password=server.password,
-            neo4j_query_timeout=600,
-        )
-        with Runtime.open(settings) as runtime:
-            with (files / "events.ndjson").open() as f:
-                accept_many(runtime.log, enumerate(json.loads(line) for line in f))
-            load_sources(files, runtime.log)
-            status = runtime.catch_up()
-            assert status.parked == 0, f"{status.parked} events parked"
-            store = runtime.store
-            assert isinstance(store, Neo4jStore)
-            load = workload(manifest["samples"], starts, random.Random(seed))
-            ids = [start_nodes(store, k, None)[1] for k in load["impact_raw_column"]]
-            return measure(store, ids, depths) | {"nodes": store.stats().node_count}
+    with (
+        estate(nodes, seed, "plans") as generated,
+        built(generated, "neo4j", neo4j_query_timeout=600) as on,
+    ):
+        store = on.runtime.store
+        assert isinstance(store, Neo4jStore)
+        load = workload(generated.manifest["samples"], starts, random.Random(seed))
+        ids = [start_nodes(store, k, None)[1] for k in load["impact_raw_column"]]
+        return measure(store, ids, depths) | {"nodes": store.stats().node_count}
 
 
 def main() -> None:

@@ -1,0 +1,145 @@
+"""What the benchmarks share (benchmarks/harness.py): the same-answers check names where two
+answers first differ, the interleaved rounds call every contender as said and refuse a different
+answer, and a baseline is read from git as it was. No timing is asserted."""
+
+from __future__ import annotations
+
+import ast
+import copy
+import inspect
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from benchmarks.harness import check_same, first_difference, module_at, timed_rounds
+
+ROOT = Path(__file__).resolve().parents[2]
+
+leaves = st.one_of(st.integers(-5, 5), st.text("ab", max_size=2), st.none())
+answers = st.recursive(
+    leaves,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.lists(inner, max_size=4).map(tuple),
+        st.dictionaries(st.text("xyz", min_size=1, max_size=2), inner, max_size=4),
+    ),
+    max_leaves=20,
+)
+
+
+def leaf_paths(x: Any, at: str = "answer") -> list[tuple[str, list[Any]]]:
+    """Every leaf of `x` (a value, or an empty list, tuple or dict) as (its path, written as the
+    harness writes it; the keys to it)."""
+    if isinstance(x, dict):
+        items: Any = ((f"[{k!r}]", k, v) for k, v in x.items())
+    elif isinstance(x, list | tuple):
+        items = ((f"[{i}]", i, v) for i, v in enumerate(x))
+    else:
+        return [(at, [])]
+    found = []
+    for step, key, value in items:
+        found += [(p, [key, *keys]) for p, keys in leaf_paths(value, at + step)]
+    return found or [(at, [])]  # an empty one is a leaf too
+
+
+def changed(x: Any, keys: list[Any]) -> Any:
+    """`x` with the leaf at `keys` replaced by a value no leaf has."""
+    if not keys:
+        return ["changed"]
+    y = list(x) if isinstance(x, tuple) else copy.copy(x)
+    y[keys[0]] = changed(x[keys[0]], keys[1:])
+    return tuple(y) if isinstance(x, tuple) else y
+
+
+@given(answers)
+def test_the_same_answer_has_no_difference(answer: Any) -> None:
+    assert first_difference(answer, copy.deepcopy(answer)) is None
+    check_same("contender", answer, copy.deepcopy(answer))
+
+
+@given(answers, st.data())
+def test_a_changed_leaf_is_named_where_it_is(answer: Any, data: st.DataObject) -> None:
+    path, keys = data.draw(st.sampled_from(leaf_paths(answer)))
+    where = first_difference(changed(answer, keys), answer)
+    assert where is not None and where.startswith(path + ":"), (where, path)
+    with pytest.raises(AssertionError, match=r"^contender: a different answer, first at "):
+        check_same("contender", changed(answer, keys), answer)
+
+
+@dataclass(frozen=True)
+class Item:
+    node: str
+    distance: int
+
+
+def test_records_sets_and_lengths_are_told_apart() -> None:
+    got = {"items": [Item("a", 1), Item("b", 3)], "owners": {"x", "y"}}
+    want = {"items": [Item("a", 1), Item("b", 2)], "owners": {"x", "y"}}
+    assert first_difference(got, want) == "answer['items'][1].distance: 3 != 2"
+    assert first_difference({"o": {"x", "z"}}, {"o": {"x", "y"}}) == (
+        "answer['o']: 1 not expected ['z'], 1 missing ['y']"
+    )
+    assert first_difference([1, 2, 3], [1, 2]) == "answer: 3 items, expected 2"
+    assert first_difference({"k": 1}, {}) == "answer['k']: not expected (got 1)"
+    assert first_difference({}, {"k": 1}) == "answer['k']: missing (expected 1)"
+    assert first_difference([1], (1,)) == "answer: [1] != (1,)"
+
+
+def test_rounds_are_interleaved_and_checked() -> None:
+    calls: list[str] = []
+
+    def contender(name: str, answer: Any) -> Any:
+        return lambda: calls.append(name) or answer
+
+    figures, answer = timed_rounds(
+        {"a": contender("a", [1]), "b": contender("b", [1]), "c": contender("c", [1])},
+        rounds=3,
+        same=tuple,
+        cpu=True,
+    )
+    assert calls == ["a", "b", "c"] * 4  # one warm-up each, then three rounds in turn
+    assert answer == [1]
+    for name in "abc":
+        assert len(figures[name]["runs_s"]) == 3 and len(figures[name]["cpu"]["runs_s"]) == 3
+        assert figures[name]["min_s"] <= figures[name]["median_s"] <= figures[name]["max_s"]
+    assert len(figures["load_average"]) == 2
+
+
+def test_a_different_answer_stops_the_rounds_naming_its_contender() -> None:
+    answers = iter([[1], [2]])  # b answers alike at its warm-up, not in round 1
+    with pytest.raises(AssertionError, match=r"^b: a different answer, first at answer\[0\]: 2"):
+        timed_rounds({"a": lambda: [1], "b": lambda: next(answers)}, rounds=2)
+    with pytest.raises(AssertionError, match=r"^b: a different answer"):
+        timed_rounds({"a": lambda: 1, "b": lambda: 2}, rounds=1)
+
+
+def test_a_baseline_is_the_file_as_git_holds_it() -> None:
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "log", "-1", "--format=%H", "--", "benchmarks/harness.py"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    if not commit:
+        pytest.skip("benchmarks/harness.py has no commit in this checkout")
+    shown = subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"{commit}:benchmarks/harness.py"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    loaded = module_at(commit, "benchmarks/harness.py")
+    assert loaded.__name__ == f"benchmarks._at_{commit[:12]}_harness"
+    defined = [n.name for n in ast.parse(shown).body if isinstance(n, ast.FunctionDef)]
+    assert "percentiles" in defined
+    for name in defined:  # each function is the one git holds, not today's module's
+        code = inspect.unwrap(getattr(loaded, name)).__code__
+        assert code.co_filename == f"benchmarks/harness.py@{commit}", name
+    assert module_at(commit, "benchmarks/harness.py") is loaded  # read once
+    with pytest.raises(RuntimeError, match=r"no/such\.py at \w+ could not be read from git"):
+        module_at(commit, "no/such.py")
