@@ -154,8 +154,9 @@ def accountability(
         key=lambda o: (o.node.key.display, o.node.id, o.via, o.ownership_type),
     )
     mine = set(nodes)
-    parts = store.neighbors(sorted(mine), Direction.OUT, WALK_PARTS, when)
-    starts = [*sorted(mine), *(e.key.dst.id for e in parts)]
+    # the parts' ids alone (tens of thousands for a large team: no edge built for them)
+    parts = _ends(store, sorted(mine), Direction.OUT, set(WALK_PARTS), when)
+    starts = [*sorted(mine), *(dst for _, dst in parts)]
 
     # one walk each way from all of them at once; only distance and certainty are kept (the
     # impact walk's paths, a tuple per node reached, went unread): queries/closeness.py
