@@ -34,11 +34,12 @@ $(SOURCES)/.done: tests/sources/requirements.txt
 serve: $(VENV)/.base
 	$(BIN)/lkg serve --demo
 
-## Lint, build the Neo4j launcher (Maven, cached), then every test — on both stores.
+## Lint, build the Neo4j and Kafka launchers (Maven, cached), then every test — on both stores.
 test: $(VENV)/.test $(SOURCES)/.done $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m tools.neo4j_server build
+	$(BIN)/python -m tools.kafka_server build
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 ## The inner loop: unit and contract tests on the embedded store only (no Neo4j, no browser).
@@ -62,4 +63,4 @@ neo4j: $(VENV)/.base
 	$(BIN)/lkg neo4j
 
 clean:
-	rm -rf $(VENV) $(SOURCES) neo4j-launcher/target .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SOURCES) neo4j-launcher/target kafka-launcher/target .pytest_cache .ruff_cache

@@ -1,0 +1,426 @@
+"""A real Apache Kafka 4 broker for tests and local runs, with no Docker and no Kafka download.
+
+`kafka-launcher/` holds a tiny Maven project whose jar runs one Kafka node in KRaft combined mode
+(broker and controller in one process) on 127.0.0.1. Maven fetches Kafka from Maven Central once;
+after that a start costs the JVM and the node's boot. The first start formats the storage with a
+generated cluster id in the same JVM; a restart (clean or after SIGKILL) reuses directory, ports
+and cluster id, so whatever the broker acknowledged is still there.
+
+    with LocalKafka() as kafka:
+        producer = confluent_kafka.Producer({"bootstrap.servers": kafka.bootstrap_servers})
+
+`python -m tools.kafka_server build` builds the launcher (cached); `… start` runs a broker in the
+foreground until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import base64
+import collections
+import fcntl
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
+
+KAFKA_DIR = Path(__file__).resolve().parent.parent / "kafka-launcher"
+LAUNCHER_JAR = KAFKA_DIR / "target" / "kafka-launcher.jar"
+_LIB_DIR = KAFKA_DIR / "target" / "lib"
+
+# A small heap keeps CI light (Kafka's own script starts with 1 GiB); the serial collector saves
+# the GC threads a 2-core machine has no room for. Exiting on OOM beats a half-alive broker.
+JVM_OPTIONS = (
+    "-Xms128m",
+    "-Xmx384m",
+    "-XX:+UseSerialGC",
+    "-XX:+ExitOnOutOfMemoryError",
+    "-Djava.awt.headless=true",
+)
+
+NODE_ID = 1
+
+# One node: every internal topic has one replica and, to keep a start light, one partition (a
+# consumer group works the same on one). Thread pools sized for a 2-core machine; the log
+# cleaner's dedupe buffer would otherwise take 128 MiB of the heap.
+BASE_SETTINGS: Mapping[str, str] = {
+    "process.roles": "broker,controller",
+    "node.id": str(NODE_ID),
+    "controller.listener.names": "CONTROLLER",
+    "inter.broker.listener.name": "PLAINTEXT",
+    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    "num.partitions": "1",
+    "default.replication.factor": "1",
+    "min.insync.replicas": "1",
+    "offsets.topic.replication.factor": "1",
+    "offsets.topic.num.partitions": "1",
+    "transaction.state.log.replication.factor": "1",
+    "transaction.state.log.min.isr": "1",
+    "transaction.state.log.num.partitions": "1",
+    "share.coordinator.state.topic.replication.factor": "1",
+    "share.coordinator.state.topic.min.isr": "1",
+    "share.coordinator.state.topic.num.partitions": "1",
+    "group.initial.rebalance.delay.ms": "0",
+    "auto.create.topics.enable": "false",
+    "num.network.threads": "2",
+    "num.io.threads": "2",
+    "background.threads": "2",
+    "num.recovery.threads.per.data.dir": "1",
+    "log.cleaner.threads": "1",
+    "log.cleaner.dedupe.buffer.size": str(16 * 1024 * 1024),
+}
+
+_FORMATTED = "KAFKA_FORMATTED "
+_log = logging.getLogger(__name__)
+# Brokers of this process still running at exit: stopped then, even if a test forgot to.
+_RUNNING: weakref.WeakSet[LocalKafka] = weakref.WeakSet()
+
+
+def build_launcher(force: bool = False) -> Path:
+    """Build the launcher jar and its runtime classpath (target/lib) unless they are up to date.
+
+    Returns the runnable jar. Up to date means: the jar is newer than pom.xml and every source,
+    and the classpath is there; then no Maven runs at all (offline, instant).
+    """
+    sources = [KAFKA_DIR / "pom.xml", *(KAFKA_DIR / "src").rglob("*")]
+    newest_source = max(p.stat().st_mtime for p in sources if p.is_file())
+    LAUNCHER_JAR.parent.mkdir(parents=True, exist_ok=True)
+    # A lock so parallel test workers don't run Maven on the same target/ at once.
+    with (LAUNCHER_JAR.parent / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not force and _is_fresh(newest_source):
+            return LAUNCHER_JAR
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise RuntimeError("Maven (mvn) is not on PATH; it is needed once to fetch Kafka")
+        result = subprocess.run(
+            [mvn, "-B", "-q", "-f", str(KAFKA_DIR / "pom.xml"), "package"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
+            raise RuntimeError(f"building the Kafka launcher failed:\n{tail}")
+        # Maven leaves an unchanged jar untouched; stamp it so the freshness check holds.
+        LAUNCHER_JAR.touch()
+        return LAUNCHER_JAR
+
+
+def _is_fresh(newest_source: float) -> bool:
+    return (
+        LAUNCHER_JAR.is_file()
+        and LAUNCHER_JAR.stat().st_mtime >= newest_source
+        and any(_LIB_DIR.glob("kafka_2.13-*.jar"))
+    )
+
+
+def _free_port() -> int:
+    # The OS picks a free port; another process could take it before Kafka binds, which start()
+    # then reports as a failed start rather than hanging.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def new_cluster_id() -> str:
+    """A cluster id as Kafka writes them: 16 random bytes, URL-safe base64 without padding. Not
+    starting with '-', which the storage tool's argument parser would take for an option."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
+def start_timeout() -> float:
+    """How long a start may take before it is given up (`LKG_KAFKA_START_TIMEOUT`, seconds); the
+    bound is there so a start that cannot succeed still ends, with the broker's log tail."""
+    return float(os.environ.get("LKG_KAFKA_START_TIMEOUT", "300"))
+
+
+class LocalKafka:
+    """One Kafka node (broker + controller) on 127.0.0.1, PLAINTEXT, no auth.
+
+    Without `data_dir` it uses a temporary directory, removed by `stop()`; without ports it picks
+    free ones. Directory, ports and cluster id are kept across `restart()` and `kill()` + `start()`.
+    `settings` are Kafka's own (`log.retention.ms`, …), over `BASE_SETTINGS`.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path | None = None,
+        port: int | None = None,
+        controller_port: int | None = None,
+        jvm_options: Sequence[str] = JVM_OPTIONS,
+        *,
+        settings: Mapping[str, str] | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.port = port
+        self.controller_port = controller_port
+        self.jvm_options = tuple(jvm_options)
+        self.settings = dict(settings or {})
+        self.cluster_id = ""  # generated at the first start, or read back from a formatted dir
+        self.version = ""
+        self.startup_seconds = 0.0  # process start -> a client saw this node as a broker
+        self.exit_code: int | None = None  # of the last stopped process
+        self._owns_dir = False
+        self._proc: subprocess.Popen[str] | None = None
+        self._output: collections.deque[str] = collections.deque(maxlen=400)
+        self._reader: threading.Thread | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def log_dir(self) -> Path:
+        assert self.data_dir is not None
+        return self.data_dir / "kafka-logs"
+
+    def client_config(self, **config: Any) -> dict[str, Any]:
+        """Configuration for a confluent-kafka client of this broker, plus `config`."""
+        return {"bootstrap.servers": self.bootstrap_servers, **config}
+
+    def admin(self, **config: Any) -> AdminClient:
+        return AdminClient(self.client_config(logger=_log, **config))
+
+    def start(self, timeout: float | None = None) -> None:
+        """Start the node and wait until a client sees it as a broker, at most `timeout` seconds
+        (default `LKG_KAFKA_START_TIMEOUT`)."""
+        if timeout is None:
+            timeout = start_timeout()
+        if self.running:
+            raise RuntimeError(f"Kafka is already running at {self.bootstrap_servers}")
+        jar = build_launcher()
+        if self.data_dir is None:
+            self.data_dir = Path(tempfile.mkdtemp(prefix="lineage-kg-kafka-"))
+            self._owns_dir = True
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or _free_port()
+        self.controller_port = self.controller_port or _free_port()
+        self.cluster_id = self._formatted_cluster_id() or self.cluster_id or new_cluster_id()
+        config = self._write_config()
+        java = shutil.which("java", path=_java_path())
+        if java is None:
+            raise RuntimeError("java (17+) is not on PATH or in JAVA_HOME")
+
+        self._output.clear()
+        started = time.monotonic()
+        self._proc = subprocess.Popen(
+            [
+                java,
+                *self.jvm_options,
+                "-jar",
+                str(jar),
+                *("--config", str(config), "--cluster-id", self.cluster_id),
+                *("--stop-on-stdin-eof", "true"),
+            ],
+            # stdin stays open as a lifeline: if this Python process dies, the JVM sees EOF and
+            # shuts down instead of lingering on the ports.
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
+        _RUNNING.add(self)
+        self._reader = threading.Thread(
+            target=self._read_output, args=(self._proc,), name="kafka-output", daemon=True
+        )
+        self._reader.start()
+        try:
+            self._wait_broker(started + timeout)
+            self.startup_seconds = time.monotonic() - started
+        except Exception as exc:
+            self._terminate(timeout=10)
+            raise RuntimeError(f"Kafka did not start: {exc}\n{self._diagnostics()}") from exc
+
+    def stop(self, timeout: float = 30) -> None:
+        """Stop the node (SIGTERM, then SIGKILL after `timeout`); drop a temp data dir."""
+        self._terminate(timeout)
+        if self._owns_dir and self.data_dir is not None:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            self.data_dir = None
+            self._owns_dir = False
+
+    def restart(self, timeout: float | None = None) -> None:
+        """Stop cleanly and start again on the same ports and data directory."""
+        self._terminate(timeout=30)
+        self.start(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL, no clean shutdown: for crash tests. Data dir, ports and cluster id are kept."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+        self._terminate(timeout=10)
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()  # __exit__ won't run: drop the temp dir here
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _write_config(self) -> Path:
+        settings = {
+            **BASE_SETTINGS,
+            "listeners": (
+                f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}"
+            ),
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.quorum.voters": f"{NODE_ID}@127.0.0.1:{self.controller_port}",
+            "log.dirs": str(self.log_dir),
+            **self.settings,
+        }
+        assert self.data_dir is not None
+        path = self.data_dir / "server.properties"
+        path.write_text("".join(f"{name}={value}\n" for name, value in settings.items()))
+        return path
+
+    def _formatted_cluster_id(self) -> str:
+        meta = self.log_dir / "meta.properties"
+        if not meta.is_file():
+            return ""
+        for line in meta.read_text().splitlines():
+            name, _, value = line.partition("=")
+            if name.strip() == "cluster.id":
+                return value.strip()
+        return ""
+
+    def _read_output(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            self._output.append(line.rstrip("\n"))
+            if line.startswith(_FORMATTED):
+                self.version = line.strip().rpartition("version=")[2]
+
+    def _wait_broker(self, deadline: float) -> None:
+        """Until the node answers a metadata request listing itself as a broker: then it has
+        joined its own quorum, is unfenced, and takes topics and records."""
+        while True:
+            self._check_alive()
+            if self._port_open():
+                try:
+                    metadata = self.admin().list_topics(timeout=max(1.0, min(5.0, _left(deadline))))
+                except KafkaException:
+                    pass
+                else:
+                    if NODE_ID in metadata.brokers:
+                        return
+            if _left(deadline) <= 0:
+                raise TimeoutError(f"no broker at {self.bootstrap_servers} before the timeout")
+            time.sleep(0.2)
+
+    def _check_alive(self) -> None:
+        assert self._proc is not None
+        if self._proc.poll() is not None:
+            raise RuntimeError(f"launcher exited with status {self._proc.returncode}")
+
+    def _port_open(self) -> bool:
+        # A plain connect first, so the client is not asked (and does not log) while the port is
+        # still closed.
+        try:
+            with socket.create_connection(("127.0.0.1", self.port or 0), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def _terminate(self, timeout: float) -> None:
+        proc, self._proc = self._proc, None
+        _RUNNING.discard(self)
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)  # Kafka's shutdown hook stops the node cleanly
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if proc.stdin is not None:
+            proc.stdin.close()
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+        self.exit_code = proc.returncode
+
+    def _diagnostics(self) -> str:
+        return "\n".join(["--- Kafka launcher output (tail) ---", *list(self._output)[-80:]])
+
+
+def _left(deadline: float) -> float:
+    return deadline - time.monotonic()
+
+
+def _java_path() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    path = os.environ.get("PATH", os.defpath)
+    return f"{java_home}/bin{os.pathsep}{path}" if java_home else path
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    for server in list(_RUNNING):
+        server.stop(timeout=10)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tools.kafka_server")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("build", help="fetch Kafka from Maven Central and build (cached)")
+    start = commands.add_parser("start", help="run a broker in the foreground until Ctrl-C")
+    start.add_argument("--port", type=int, default=9092)
+    start.add_argument("--controller-port", type=int, default=9093)
+    start.add_argument("--data-dir", type=Path, help="kept between runs (default: a temp dir)")
+    args = parser.parse_args(argv)
+
+    began = time.monotonic()
+    if args.command == "build":
+        # fetch and build once, visibly, before the tests use it
+        print(f"Kafka launcher ready: {build_launcher()} ({time.monotonic() - began:.1f}s)")
+        return
+    server = LocalKafka(args.data_dir, args.port, args.controller_port)
+    with server:
+        print(
+            f"Kafka {server.version} at {server.bootstrap_servers} "
+            f"(cluster {server.cluster_id}, data {server.data_dir}, "
+            f"up in {server.startup_seconds:.1f}s); Ctrl-C stops it",
+            flush=True,
+        )
+        try:
+            while server.running:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
