@@ -257,3 +257,15 @@ def test_kill_9_keeps_every_acknowledged_record(kafka: LocalKafka) -> None:
     read = read_all(kafka, topic)
     assert_exactly_the_acknowledged(read, acked)
     assert_in_order_per_key(read)
+
+
+def test_a_start_that_cannot_succeed_fails_with_the_brokers_reason() -> None:
+    server = LocalKafka(settings={"num.io.threads": "not-a-number"})
+    with pytest.raises(RuntimeError, match="Kafka did not start") as failed:
+        server.start()
+    assert "num.io.threads" in str(failed.value)  # the broker's own words, from its log tail
+    assert not server.running
+    data_dir = server.data_dir
+    server.stop()
+    assert data_dir is not None
+    assert not data_dir.exists()
