@@ -978,16 +978,20 @@ class _Walk:
                     continue
                 far = edst if w == OUT else esrc
                 for k in _bits(here):
+                    # per pass: the states an edge of this way could bring (those its steps
+                    # name, and the origin's if one keeps it); live if one is not blocked there
                     (f0, k0), (f1, k1) = ends[k * 2 + w]
-                    for e in adj[k * 2 + w][n]:
-                        end = eto[e]
-                        if not (end is None if now else _valid(efirst[e], end, as_of)):
+                    need0 = (f0 | h0 if k0 else f0) if h0 else 0
+                    need1 = (f1 | h1 if k1 else f1) if h1 else 0
+                    edges = adj[k * 2 + w][n]
+                    if not now:
+                        edges = [e for e in edges if _valid(efirst[e], eto[e], as_of)]
+                    for e in edges:
+                        if now and eto[e] is not None:
                             continue
                         read += 1
                         to = far[e]
-                        if (
-                            h1 and (not (b := b1[to]) or b & f1 != f1 or (k1 and b & h1 != h1))
-                        ) or (h0 and (not (b := b0[to]) or b & f0 != f0 or (k0 and b & h0 != h0))):
+                        if b1[to] & need1 != need1 or b0[to] & need0 != need0:
                             hops.append(e << 1 | w)
             if hops:
                 if len(hops) > 1:
