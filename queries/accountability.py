@@ -227,20 +227,29 @@ def _assets_of(store: GraphStore, ids: Iterable[str], as_of: str | None) -> dict
     """node id -> the asset it is or belongs to, as queries/assets.py `assets_of` answers, from
     the ids alone (a node's kind is in its id): no node is read, one edge read per direction."""
     found: dict[str, str] = {}
-    parts: dict[Direction, list[str]] = {}
-    for node_id in dict.fromkeys(ids):
-        kind = node_kind(node_id)
-        if kind in ASSET_KINDS:
+    parts: dict[Direction, list[str]] = {Direction.IN: [], Direction.OUT: []}
+    unique = list(dict.fromkeys(ids))
+    for node_id, role in zip(unique, map(_ROLE.get, map(node_kind, unique)), strict=True):
+        if role is _ASSET:
             found[node_id] = node_id
-        elif (link := PART_OF.get(kind)) is not None:
-            parts.setdefault(link[1], []).append(node_id)
+        elif role is not None:
+            parts[role].append(node_id)
     for direction, part_ids in sorted(parts.items()):
+        if not part_ids:
+            continue
         kinds = {kind for kind, way in PART_OF.values() if way is direction}
         # sorted by edge id: a part with two assets (rare) gets the first, on every store
         for src, dst in _ends(store, part_ids, direction, kinds, as_of):
             part, asset = (dst, src) if direction is Direction.IN else (src, dst)
             found.setdefault(part, asset)
     return found
+
+
+# a node kind's role for `_assets_of`: an asset, or a part found along the way it is read
+_ASSET = "asset"
+_ROLE: dict[NodeKind, str | Direction] = {kind: _ASSET for kind in ASSET_KINDS} | {
+    kind: way for kind, (_, way) in PART_OF.items()
+}
 
 
 def _ends(
