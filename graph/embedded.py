@@ -838,7 +838,7 @@ class _Walk:
     ) -> Walked:
         g, cover, s0 = self.g, self.cover, self.start
         self.paths = edges  # led_on is part of the answer: every origin a step follows from
-        starts = [n for i in dict.fromkeys(start_ids) if (n := g.ids.get(i)) is not None]
+        starts = list(filter(_NOT_NONE, map(g.ids.get, dict.fromkeys(start_ids))))
         # per pass: visits as parallel lists (node, state, level, parent, edge, way), and the
         # states blocked at each node (reached in them, or in one covering them)
         passes: list[_Visits] = []

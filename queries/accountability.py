@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from operator import attrgetter
 
 from lineage_kg.graph.errors import InvalidArgument
 from lineage_kg.graph.model import Certainty, EdgeKind, NodeKey, NodeKind
@@ -218,9 +219,13 @@ def accountability(
 
 def _reach(walk: Traversal) -> dict[str, tuple[int, Certainty]]:
     """node id -> (distance, certainty) of everything the walk holds, its starts at 0."""
-    found = dict.fromkeys(walk.start, (0, Certainty.EXACT))
-    found.update((r.node_id, (r.distance, r.certainty)) for r in walk.reached.values())
+    found = dict.fromkeys(walk.start, _START)
+    found.update(zip(walk.reached, map(_DISTANCE_CERTAINTY, walk.reached.values()), strict=True))
     return found
+
+
+_START = (0, Certainty.EXACT)  # a start's: `_closest` knows it by identity
+_DISTANCE_CERTAINTY = attrgetter("distance", "certainty")
 
 
 def _assets_of(store: GraphStore, ids: Iterable[str], as_of: str | None) -> dict[str, str]:
@@ -272,9 +277,14 @@ def _closest(
     """asset id -> its least distance and best certainty over itself and its reached parts (by
     asset id), as queries/assets.py `reached_assets` answers."""
     best: dict[str, AssetReach] = {}
-    for node_id, (distance, certainty) in reach.items():
+    zero = AssetReach(0, Certainty.EXACT)
+    for node_id, got in reach.items():
         if (asset := asset_of.get(node_id)) is None:
             continue
+        if got is _START:  # a start (thousands of them): nothing is closer or surer
+            best[asset] = zero
+            continue
+        distance, certainty = got
         seen = best.get(asset)
         if seen is None:
             best[asset] = AssetReach(distance, certainty)
