@@ -1079,8 +1079,8 @@ class _Walk:
                     followed = (far, here) if hop & 1 else (here, far)
                     followed = self.steps_between(at, *followed)
                 for p in (0, 1):
-                    if not (from_ := froms[p]):
-                        continue
+                    if not (from_ := froms[p]) or not (steps := followed[p]):
+                        continue  # not at the origin, or no step of this pass takes the edge
                     blocked = blockeds[p]
                     b = blocked[to]
                     if b and settled:
@@ -1090,7 +1090,7 @@ class _Walk:
                     vnode, vstate, vlevel, vparent, vedge, vway, _ = passes[p]
                     for v in from_:
                         state = vstate[v]
-                        for then_no, mask, test in followed[p]:
+                        for then_no, mask, test in steps:
                             if mask != -1 and not mask >> state & 1:
                                 continue
                             then = state if then_no == -1 else then_no
