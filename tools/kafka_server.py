@@ -26,6 +26,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -217,7 +218,8 @@ class LocalKafka:
             self._owns_dir = True
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = self.port or _free_port()
-        self.controller_port = self.controller_port or _free_port()
+        while not self.controller_port or self.controller_port == self.port:
+            self.controller_port = _free_port()
         self.cluster_id = self._formatted_cluster_id() or self.cluster_id or new_cluster_id()
         config = self._write_config()
         java = shutil.which("java", path=_java_path())
@@ -408,6 +410,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"Kafka launcher ready: {build_launcher()} ({time.monotonic() - began:.1f}s)")
         return
     server = LocalKafka(args.data_dir, args.port, args.controller_port)
+    # SIGTERM (a service manager, `kill`) stops the broker as Ctrl-C does: through `with`.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with server:
         print(
             f"Kafka {server.version} at {server.bootstrap_servers} "
