@@ -78,27 +78,34 @@ def idempotent_producer(kafka: LocalKafka) -> Producer:
     return Producer(kafka.client_config(**{"enable.idempotence": True, "acks": "all"}, logger=_log))
 
 
+class Deliveries:
+    """The broker's answers to one producer's sends: acknowledged records and failures."""
+
+    def __init__(self) -> None:
+        self.acks: list[Record] = []
+        self.failures: list[str] = []
+
+    def __call__(self, err: KafkaError | None, msg: Message) -> None:
+        if err is not None:
+            self.failures.append(str(err))
+        else:
+            record = Record(msg.partition(), msg.offset(), _text(msg.key()), _text(msg.value()))
+            self.acks.append(record)
+
+
 def produce(producer: Producer, topic: str, records: Iterable[tuple[str, str]]) -> list[Record]:
     """Send, flush, and return the broker's acknowledgements; any failed delivery fails."""
-    acks: list[Record] = []
-    failures: list[str] = []
-
-    def delivered(err: KafkaError | None, msg: Message) -> None:
-        if err is not None:
-            failures.append(str(err))
-        else:
-            acks.append(Record(msg.partition(), msg.offset(), _text(msg.key()), _text(msg.value())))
-
+    deliveries = Deliveries()
     sent = 0
     for key, value in records:
-        producer.produce(topic, key=key, value=value, on_delivery=delivered)
+        producer.produce(topic, key=key, value=value, on_delivery=deliveries)
         producer.poll(0)
         sent += 1
     left = producer.flush(WAIT)
     assert left == 0, f"{left} records still unacknowledged"
-    assert failures == []
-    assert len(acks) == sent
-    return acks
+    assert deliveries.failures == []
+    assert len(deliveries.acks) == sent
+    return deliveries.acks
 
 
 def read_all(kafka: LocalKafka, topic: str) -> list[Record]:
@@ -246,16 +253,29 @@ def test_restart_keeps_records_and_the_groups_offsets(kafka: LocalKafka) -> None
 def test_kill_9_keeps_every_acknowledged_record(kafka: LocalKafka) -> None:
     topic = create_topic(kafka, partitions=3)
     producer = idempotent_producer(kafka)
-    acked = produce(producer, topic, keyed_values(keys=10, per_key=20, tag="a"))
+    acked_first = produce(producer, topic, keyed_values(keys=10, per_key=20, tag="a"))
 
-    kafka.kill()
+    # More records, and the broker killed while they go out: some acknowledged before the kill,
+    # some in flight, the rest sent while it is down. Whichever way that race goes, the producer
+    # retries what was not acknowledged once the broker is back.
+    deliveries = Deliveries()
+    sending = keyed_values(keys=10, per_key=150, tag="b")
+    for n, (key, value) in enumerate(sending):
+        producer.produce(topic, key=key, value=value, on_delivery=deliveries)
+        producer.poll(0)
+        if n == len(sending) // 3:
+            producer.flush(WAIT)  # a third acknowledged for sure, then the kill in mid-stream
+        if n == len(sending) // 2:
+            kafka.kill()
     assert kafka.exit_code == -signal.SIGKILL
     kafka.start()
+    assert producer.flush(WAIT) == 0
+    assert deliveries.failures == []
+    assert len(deliveries.acks) == len(sending)
 
-    # the same producer goes on after the crash (its idempotence state survives reconnecting)
-    acked += produce(producer, topic, keyed_values(keys=10, per_key=5, tag="b"))
+    # each record once (no retry written twice), each where its ack said, in order per key
     read = read_all(kafka, topic)
-    assert_exactly_the_acknowledged(read, acked)
+    assert_exactly_the_acknowledged(read, acked_first + deliveries.acks)
     assert_in_order_per_key(read)
 
 
