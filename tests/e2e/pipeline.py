@@ -9,6 +9,7 @@ job's owner spelled the way its producer spells it ("ASmith@Corp.com").
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
@@ -30,9 +31,15 @@ SPEND_FIELDS = ("customer_id", "total_spend", "order_count", "event_timestamp")
 PRODUCER = "https://github.com/lineage-kg/tests/e2e"
 
 
-def _schema(fields: tuple[str, ...]) -> schema_dataset.SchemaDatasetFacet:
+def _schema(
+    fields: tuple[str, ...], types: dict[str, str] | None = None
+) -> schema_dataset.SchemaDatasetFacet:
+    typed = types or {}
     return schema_dataset.SchemaDatasetFacet(
-        fields=[schema_dataset.SchemaDatasetFacetFields(name=f, type="varchar") for f in fields]
+        fields=[
+            schema_dataset.SchemaDatasetFacetFields(name=f, type=typed.get(f, "varchar"))
+            for f in fields
+        ]
     )
 
 
@@ -62,7 +69,9 @@ def _run(
     ]
 
 
-def pipeline_events() -> list[RunEvent]:
+def pipeline_events(retype: tuple[str, str] | None = None) -> list[RunEvent]:
+    """The pipeline's two runs; with `retype` (column, type), only a run of the feature job now,
+    whose output gives that column of the training table another type."""
     owner = ownership_job.OwnershipJobFacet(
         owners=[ownership_job.Owner(name="ASmith@Corp.com", type="technical")]
     )
@@ -86,7 +95,7 @@ def pipeline_events() -> list[RunEvent]:
         WAREHOUSE,
         CUSTOMER_SPEND,
         facets={
-            "schema": _schema(SPEND_FIELDS),
+            "schema": _schema(SPEND_FIELDS, dict([retype]) if retype else None),
             "version": version,
             "columnLineage": _lineage(
                 ORDERS,
@@ -100,6 +109,13 @@ def pipeline_events() -> list[RunEvent]:
         },
     )
     run_ids = uuid.uuid5(uuid.NAMESPACE_URL, "load"), uuid.uuid5(uuid.NAMESPACE_URL, "features")
+    if retype:
+        later = str(uuid.uuid5(uuid.NAMESPACE_URL, f"features-{retype}"))
+        # after the syncs, which stamp what they read with the time they ran: a change is news
+        # only if it is newer than what the graph holds (an older event arriving late is not)
+        now = datetime.now(UTC)
+        times = ((now - timedelta(minutes=1)).isoformat(), now.isoformat())
+        return _run(features, later, times, [orders_in], spend)
     return [
         *_run(
             load,
@@ -118,9 +134,9 @@ def pipeline_events() -> list[RunEvent]:
     ]
 
 
-def emit_pipeline(url: str) -> int:
+def emit_pipeline(url: str, retype: tuple[str, str] | None = None) -> int:
     client = OpenLineageClient(transport=HttpTransport(HttpConfig(url=url)))
-    events = pipeline_events()
+    events = pipeline_events(retype)
     for event in events:
         client.emit(event)  # raises on anything but 2xx
     return len(events)

@@ -38,6 +38,7 @@ from tests.e2e.pipeline import (
     emit_pipeline,
 )
 from tests.sources.real_sources import mlflow_server, run_source_python, source_tool
+from tests.webhook_receiver import Receiver, verify
 
 HERE = Path(__file__).resolve().parent
 DECISIONS = 10_000
@@ -45,6 +46,7 @@ BATCH = 2_500
 # the tuned training run names the feature table by MLflow's content digest (seed_mlflow_world.py,
 # which runs in the sources' venv and cannot be imported here)
 CONTENT_DIGEST = "8f2b1c9d"
+SECRET = "value-chain-webhook-secret"
 
 
 @dataclass(frozen=True)
@@ -79,14 +81,29 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         yield World(target, repo, server.url, json.loads(seeded.stdout.strip().splitlines()[-1]))
 
 
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """The owners' webhooks: a generic JSON one and a Slack-compatible one."""
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
 @pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
-def service(request: pytest.FixtureRequest, service_factory: Callable) -> ServiceProcess:
+def service(
+    request: pytest.FixtureRequest, service_factory: Callable, receiver: Receiver
+) -> ServiceProcess:
+    hooks = {
+        "LKG_WEBHOOK_URLS": receiver.url("/hook"),
+        "LKG_WEBHOOK_SECRET": SECRET,
+        "LKG_SLACK_WEBHOOK_URL": receiver.url("/slack"),
+    }
     if request.param == "embedded":
-        return service_factory().start()
+        return service_factory(**hooks).start()
     server = request.getfixturevalue("neo4j_server")
     request.getfixturevalue("neo4j_store")  # a cleared database
     return service_factory(
-        NEO4J_URI=server.uri, NEO4J_USER=server.user, NEO4J_PASSWORD=server.password
+        NEO4J_URI=server.uri, NEO4J_USER=server.user, NEO4J_PASSWORD=server.password, **hooks
     ).start()
 
 
@@ -157,6 +174,26 @@ def wait_for(check: Callable[[], bool], timeout: float = 60) -> None:
         time.sleep(0.2)
 
 
+def wait_for_deliveries(service: ServiceProcess, receiver: Receiver, last: str) -> dict[str, Any]:
+    """Once a change of kind `last` is in the outbox, every change of it delivered to both
+    webhooks, each exactly once (nothing crashed, so nothing may repeat), signed; the generic
+    bodies by change id."""
+
+    def outbox() -> dict[str, Any]:
+        return json.loads(lkg(service, "notifications", "list", "--json").stdout)
+
+    # the outbox follows the log on its own checkpoint: first the last change in, then all out
+    wait_for(lambda: any(c["kind"] == last for c in outbox()["changes"]), timeout=60)
+    wait_for(lambda: set(outbox()["counts"]) == {"delivered"}, timeout=120)
+    ids = {row["change_id"] for row in outbox()["changes"]}
+    wait_for(lambda: len(receiver.ok("/slack")) >= len(ids))
+    assert sorted(receiver.keys("/hook")) == sorted(ids)  # every change, once
+    assert sorted(receiver.keys("/slack")) == sorted(ids)
+    assert all(verify(SECRET.encode(), got) for got in receiver.ok("/hook"))
+    assert all(got.json["text"] for got in receiver.ok("/slack"))
+    return {got.json["change_id"]: got.json for got in receiver.ok("/hook")}
+
+
 def column(name: str, field: str) -> dict[str, str]:
     return {"kind": "Column", "namespace": WAREHOUSE, "name": name, "field": field}
 
@@ -183,7 +220,9 @@ GOVERNANCE = """{ governance(first: 1000) { violations {
   rule severity path { kind display } evidence since } } }"""
 
 
-def test_one_connected_graph_from_every_source(world: World, service: ServiceProcess) -> None:
+def test_one_connected_graph_from_every_source(
+    world: World, service: ServiceProcess, receiver: Receiver
+) -> None:
     # -- everything in, through the real paths ------------------------------------------------
     assert emit_pipeline(service.url) == 4
     service.wait_projected()
@@ -317,3 +356,49 @@ def test_one_connected_graph_from_every_source(world: World, service: ServicePro
     (item,) = parked["items"]
     assert item["decisionId"] == "loan-bad"
     assert "decision_point" in item["reason"]
+
+    # -- issue 20 §3: the owners told, once per change, of what the world's events changed ------
+    # a later run of the feature job retypes the training table's total_spend: the ML team that
+    # owns the table, the decision point's and KPIs' owners downstream of it are told
+    assert emit_pipeline(service.url, retype=("total_spend", "decimal(12,2)")) == 2
+    service.wait_projected()
+    told = wait_for_deliveries(service, receiver, last="schema_change")
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for change in told.values():
+        by_kind.setdefault(change["kind"], []).append(change)
+    # the world's own changes: the champion alias set by the registry sync, two deployments
+    # starting (the deployments catalog), the drift check turning failing (monitoring)
+    (alias,) = by_kind["alias_moved"]
+    assert [alias["detail"][k] for k in ("model", "alias", "from", "to")] == [
+        "mlflow/credit-risk", "champion", None, "2",
+    ]  # fmt: skip
+    assert sorted(d["detail"]["version"] for d in by_kind["deployment_started"]) == [
+        "mlflow/credit-risk@1", "mlflow/credit-risk@2",
+    ]  # fmt: skip
+    (drift,) = by_kind["check_failing"]
+    assert drift["detail"]["check"] == "psi_drift"
+    (schema,) = by_kind["schema_change"]
+    # from the type last seen (the OpenLineage writer's, or a sync's read of the table since)
+    retyped = schema["detail"]["retyped"]
+    assert (list(retyped), retyped["total_spend"]["to"], schema["detail"]["dropped"]) == (
+        ["total_spend"], "decimal(12,2)", [],
+    )  # fmt: skip
+    assert retyped["total_spend"]["from"] not in (None, "decimal(12,2)")
+    audience = schema["audience"]
+    # the table's owner, and by the exact chain feature → service → model → decision point → KPIs
+    # the decision point's and the KPIs' owners
+    assert {"team:ml-risk", "bob.jones@corp.com", "team:finance"} <= set(audience["owners"])
+    assert audience["decision_points"] == ["loan-approval"]
+    assert {"approval-rate", "revenue-per-approved-loan"} <= set(audience["kpis"])
+    exact = {(a["kind"], a["name"]) for a in audience["exact"]}
+    assert ("Feature", "risk/customer_spend:total_spend") in exact
+    # who is told is worked out when the change first goes out, from the graph then
+    # (docs/operations.md): the alias was set by the registry sync before the deployments were
+    # synced, so whether the decision point's people hear of it depends on when it was sent;
+    # the model's owners always do. A deployment (the decision point is where it starts) and
+    # the drift, synced after the deployments, reach the KPIs the decision point drives
+    assert "team:ml-risk" in alias["audience"]["owners"], alias
+    for change in (*by_kind["deployment_started"], drift):
+        told_of = change["audience"]
+        assert {"bob.jones@corp.com", "team:finance"} <= set(told_of["owners"]), change
+        assert {"approval-rate", "revenue-per-approved-loan"} <= set(told_of["kpis"]), change
