@@ -1,0 +1,24 @@
+"""The check-change benchmark at 10k nodes on the embedded store: every contender timed, their
+answers equal (the run refuses a different one). No timing is asserted (see
+tests/benchmarks/smoke.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.benchmarks.smoke import NODES, bench
+
+pytestmark = [pytest.mark.timeout(900)]
+
+
+def test_check_change_benchmark(tmp_path: Path) -> None:
+    r = bench("check_change", tmp_path, "--nodes", str(NODES), "--rounds", "1")
+    (size,) = r["sizes"].values()
+    assert 0.8 * NODES <= size["nodes"] <= 1.2 * NODES
+    assert size["changed_columns"] == 50
+    run = size["embedded"]
+    assert 0 < run["exact"] <= run["impacted"] and run["decision_points_at_risk"] > 0
+    for contender in ("one_impact_per_column", "check_changes", "gate"):
+        assert len(run[contender]["runs_s"]) == 1, contender
