@@ -56,7 +56,9 @@ def open_guard(settings: Settings) -> Guard:
         return Guard(mode, None, None)
     log.info("auth is required: API keys from %s", keys_path(settings.data_dir))
     keys = KeyStore(keys_path(settings.data_dir))
-    return Guard(mode, keys, settings.rate_limit, settings.auth_secret_checks)
+    return Guard(
+        mode, keys, settings.rate_limit, settings.auth_secret_checks, settings.auth_secret_queue
+    )
 
 
 async def graphql_context(request: Request, principal: ReadCaller) -> Context:

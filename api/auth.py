@@ -64,7 +64,8 @@ class AuthConfigError(Exception):
 
 
 class AuthProblem(Exception):
-    """A request refused for who is asking: answered as 401, 403 or 429 with the right header."""
+    """A request refused for who is asking: answered as 401, 403 or 429 with the right header
+    (503 when too many secret checks are already waiting to say who it is)."""
 
     def __init__(self, status: int, message: str, headers: dict[str, str]) -> None:
         super().__init__(message)
@@ -333,7 +334,9 @@ class Guard:
     Secret checks (scrypt: ~16 MiB and tens of ms of a core each) run on a pool of
     `secret_checks` threads of their own: a flood of wrong secrets waits there as queued
     callables, holding neither the request thread pool (keys already verified and everything
-    else go on) nor more than `secret_checks` x 16 MiB."""
+    else go on) nor more than `secret_checks` x 16 MiB. At most `secret_queue` wait: past that a
+    token to check is refused at once (503, Retry-After), so a flood holds no more than that many
+    requests open, whatever its size."""
 
     def __init__(
         self,
@@ -341,6 +344,7 @@ class Guard:
         keys: KeyStore | None,
         rate_limit: str | None,
         secret_checks: int = 1,
+        secret_queue: int = 256,
     ) -> None:
         self.mode = mode
         self.keys = keys
@@ -350,6 +354,7 @@ class Guard:
             secret_checks, thread_name_prefix="lkg-secret-check", initializer=_lower_priority
         )
         self.checks_waiting = 0  # submitted and not finished: queued or running (tests read it)
+        self.secret_queue = secret_queue
 
     def close(self) -> None:
         self._checks.shutdown(wait=False, cancel_futures=True)
@@ -369,6 +374,13 @@ class Guard:
         assert self.keys is not None
         found = await run_in_threadpool(self.keys.lookup, token.strip())
         if isinstance(found, SecretCheck):
+            if self.checks_waiting >= self.secret_queue:
+                raise AuthProblem(
+                    503,
+                    f"too many API key checks waiting ({self.secret_queue}, "
+                    "LKG_AUTH_SECRET_QUEUE): retry shortly",
+                    {"Retry-After": "1"},
+                )
             self.checks_waiting += 1  # on the event loop: no lock needed
             try:
                 future = self._checks.submit(self.keys.settle, found)

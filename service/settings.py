@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     auth_secret_checks: int = Field(
         1, ge=1, le=64, description="scrypt checks of presented secrets at once (~16 MiB each)"
     )
+    # a flood's waiting checks are requests held open: past this many, refuse at once (503)
+    auth_secret_queue: int = Field(
+        256, ge=1, le=100_000, description="secret checks waiting at most; then 503 at once"
+    )
     max_bulk_events: int = Field(10_000, ge=1, description="events in one bulk request")
     max_traversal_nodes: int = Field(
         100_000, ge=1, description="nodes one traversal may reach before it stops (truncated)"

@@ -131,3 +131,33 @@ def test_every_refused_id_costs_one_check_as_a_wrong_secret_does(
     assert client.get(READ, headers=bearer(valid)).status_code == 404
     assert client.get(READ, headers=bearer(valid)).status_code == 404
     assert kdf.calls - before == 1  # checked once, then remembered
+
+
+def test_past_the_queue_a_token_to_check_is_refused_at_once(
+    tmp_path: Path, kdf: CountingKdf, keys: tuple[str, str]
+) -> None:
+    """A flood bigger than LKG_AUTH_SECRET_QUEUE holds only that many requests open: the next
+    token to check gets 503 with Retry-After without being hashed; a verified key still goes."""
+    valid, _ = keys
+    queue = 4
+    settings = {"auth": "required", "rate_limit": "off", "auth_secret_checks": 1}
+    with app_client(tmp_path, **settings, auth_secret_queue=queue) as client:
+        assert client.get(READ, headers=bearer(valid)).status_code == 404  # verified, remembered
+        guard = client.app.state.guard  # type: ignore[attr-defined]
+        wrong = valid[:-4] + "AAAA"
+        kdf.gate.clear()
+        with ThreadPoolExecutor(queue) as pool:
+            held = [pool.submit(client.get, READ, headers=bearer(wrong)) for _ in range(queue)]
+            wait_for(lambda: guard.checks_waiting == queue, f"{queue} checks waiting")
+            calls = kdf.calls
+            refused = client.get(READ, headers=bearer(wrong))
+            assert refused.status_code == 503, refused.text
+            assert refused.headers["retry-after"] == "1"
+            assert "LKG_AUTH_SECRET_QUEUE" in refused.json()["error"]
+            assert kdf.calls == calls  # refused before any hashing
+            assert client.get(READ, headers=bearer(valid)).status_code == 404
+            kdf.gate.set()
+            assert [answer.result(HANG).status_code for answer in held] == [401] * queue
+        assert guard.checks_waiting == 0
+        # the queue drained: a token to check is checked again
+        assert client.get(READ, headers=bearer(wrong)).status_code == 401
