@@ -468,11 +468,12 @@ def _short(x: Any, width: int = 160) -> str:
 
 
 @functools.cache
-def module_at(commit: str, path: str) -> ModuleType:
-    """The module at `path` (from the repository's root) as it was at `commit`, read with
-    `git show` and loaded beside today's code (its imports are today's modules): a baseline
-    kept by git instead of as a copy. Needs a checkout holding `commit` (not a shallow clone)."""
-    root = Path(__file__).resolve().parent.parent
+def module_at(commit: str, path: str, root: Path | None = None) -> ModuleType:
+    """The module at `path` (from the root of the repository `root`, this one by default) as it
+    was at `commit`, read with `git show` and loaded beside today's code (its imports are
+    today's modules): a benchmark's baseline kept by git instead of as a copy. Needs a checkout
+    holding `commit` (not a shallow clone), so no test's reference may come from here."""
+    root = root or Path(__file__).resolve().parent.parent
     try:
         source = subprocess.run(
             ["git", "-C", str(root), "show", f"{commit}:{path}"],
