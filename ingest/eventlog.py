@@ -99,6 +99,9 @@ class NewEvent:
     namespaces: tuple[str, ...] = ()
     # the body's canonical JSON when the caller already spelled it (intake checks with it)
     text: str | None = field(default=None, compare=False, repr=False)
+    # when it was received, if not now: a copy of the Kafka log takes the broker's time, so
+    # every copy of one topic hashes the same chain (ingest/kafka_log.py)
+    received_at: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def event_id(self) -> str:
@@ -203,7 +206,8 @@ class EventLog:
                     continue
                 # the seq AUTOINCREMENT would assign, given explicitly: the hash covers it
                 seq += 1
-                fields = (seq, event_id, event.source, event.kind, event.event_time, received, body)
+                at = event.received_at or received
+                fields = (seq, event_id, event.source, event.kind, event.event_time, at, body)
                 digest = chain.entry_hash(prev_hash, fields)
                 db.execute(
                     "INSERT INTO events (seq, event_id, source, kind, event_time, received_at, "

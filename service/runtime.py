@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from lineage_kg.graph.sides.outbox import Outbox
     from lineage_kg.graph.store import GraphStore
     from lineage_kg.ingest.eventlog import EventLog
+    from lineage_kg.ingest.kafka_log import TopicFollower
     from lineage_kg.ingest.projector import Projector, ProjectorStatus
     from lineage_kg.ingest.sources import SideProjection
     from lineage_kg.notifications import Notifier, StoreAudience
@@ -88,6 +89,7 @@ class Runtime:
         self._keeper: SnapshotKeeper | None = None
         self._froze = False  # gc.freeze() after the embedded graph was built
         self.notifier: Notifier | None = None  # started by `start_notifications`
+        self.follower: TopicFollower | None = None  # by `start_follower` (LKG_LOG=kafka://…)
         self.governance_watch: GovernanceWatch | None = None  # by `start_governance_watch`
 
     @classmethod
@@ -109,6 +111,14 @@ class Runtime:
         from lineage_kg.ingest.eventlog import EventLog
 
         opened = EventLog(log_path(self.settings))
+        if self.settings.log:  # the topic first, this copy after (docs/decisions/0004)
+            from lineage_kg.ingest.kafka_log import KafkaLog, KafkaLogConfig
+
+            config = KafkaLogConfig.parse(self.settings.log)
+            # every other call is the local copy's: the projector and the side tables read it
+            opened = cast(
+                "EventLog", KafkaLog(opened, config, ack_timeout=self.settings.kafka_ack_timeout)
+            )
         if self.settings.demo:  # data like any other: appended once, a duplicate after a restart
             from lineage_kg.ingest.demo import load_demo
 
@@ -211,10 +221,30 @@ class Runtime:
     ) -> Notifier | None:
         """The service's threads: the projector, the governance watch (given `observe`), then
         the notifications' delivery (if a webhook is configured, else None)."""
+        self.start_follower()
         self.projector.start()
         if observe is not None:
             self.start_governance_watch(observe)
         return self.start_notifications(audience)
+
+    def start_follower(self) -> TopicFollower | None:
+        """With the log on a Kafka topic: the thread copying it into the local log (the
+        projector woken after each copy); else None."""
+        if not self.settings.log:
+            return None
+        from lineage_kg.ingest.intake import to_new_event
+        from lineage_kg.ingest.kafka_log import KafkaLogConfig, TopicFollower, replica_group
+
+        local = getattr(self.log, "local", self.log)
+        self.follower = TopicFollower(
+            local,
+            KafkaLogConfig.parse(self.settings.log),
+            replica_group(self.settings.data_dir),
+            to_new_event,
+            on_copied=self.projector.wake,
+        )
+        self.follower.start()
+        return self.follower
 
     @cached_property
     def projector(self) -> Projector:
@@ -312,6 +342,8 @@ class Runtime:
             if self._froze:
                 gc.unfreeze()
                 self._froze = False
+            if self.follower is not None:
+                self.follower.stop()
             if "projector" in self.__dict__:
                 self.projector.stop()
             if self.notifier is not None:

@@ -119,6 +119,17 @@ class Settings(BaseSettings):
         "and only when the graph moved",
     )
 
+    # the event log on a Kafka topic (ingest/kafka_log.py, docs/decisions/0004-kafka-as-the-log.md)
+    log: str | None = Field(
+        None,
+        pattern=r"^kafka://[^/]+/[^/]+$",
+        description="kafka://host:port[,host:port]/topic: the topic is the log of record, the "
+        "data dir keeps a local copy; unset: the local SQLite log alone",
+    )
+    kafka_ack_timeout: float = Field(
+        30.0, gt=0, le=600, description="seconds an append waits for the broker's ack (then 503)"
+    )
+
     # notifications of changes with downstream impact (service/notifications.py, issue 20)
     webhook_urls: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="generic JSON webhooks (comma-separated or JSON list)"
