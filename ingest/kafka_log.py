@@ -115,7 +115,9 @@ def ensure_topic(config: KafkaLogConfig, timeout: float) -> None:
 
 class KafkaLog:
     """The log intake appends through: the topic first, then (bounded) the local copy. Every
-    other call is the local copy's."""
+    other call is the local copy's. `copy_timeout`: how long an append waits for the follower
+    to copy what it wrote — 0 where no follower runs in the process (a command), which
+    `TopicFollower.start` callers raise (the service: reads right after a 201 see it)."""
 
     def __init__(
         self,
@@ -123,7 +125,7 @@ class KafkaLog:
         config: KafkaLogConfig,
         *,
         ack_timeout: float = 30.0,
-        copy_timeout: float = 10.0,
+        copy_timeout: float = 0.0,
         producer_settings: dict[str, Any] | None = None,
     ) -> None:
         from confluent_kafka import Producer

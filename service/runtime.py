@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# with the log on Kafka, how long an append waits for this process's copy of what it wrote
+COPY_TIMEOUT = 10.0
 # the durable event log, in the settings' data dir: the one place its file name is written
 LOG_FILE = "events.sqlite3"
 # the embedded store's start-up snapshot, beside the log (service/snapshots.py)
@@ -244,6 +246,8 @@ class Runtime:
             on_copied=self.projector.wake,
         )
         self.follower.start()
+        if hasattr(self.log, "copy_timeout"):  # a 201 waits for this copy (bounded)
+            self.log.copy_timeout = COPY_TIMEOUT
         return self.follower
 
     @cached_property
