@@ -271,7 +271,7 @@ class TopicFollower:
         )
         while not self._stop.is_set():  # the topic first: a replica may start before the broker
             try:
-                ensure_topic(self.config, 10.0)
+                ensure_topic(self.config, 5.0)
                 break
             except LogUnavailable as exc:
                 log.warning("kafka log: %s; trying again", exc)
@@ -279,7 +279,12 @@ class TopicFollower:
         consumer.subscribe([self.config.topic])
         try:
             while not self._stop.is_set():
-                messages = consumer.consume(self.batch, timeout=0.5)
+                # wait for one record, then take what has come with it: `consume` alone waits
+                # its whole timeout for a full batch, which a 201 waiting for its copy would feel
+                first = consumer.poll(0.5)
+                if first is None:
+                    continue
+                messages = [first, *consumer.consume(self.batch - 1, timeout=0)]
                 found = [m for m in messages if m.error() is None]
                 for m in messages:
                     if m.error() is not None:

@@ -1,6 +1,6 @@
-"""The check-change benchmark at 10k nodes on the embedded store: every contender timed, their
-answers equal (the run refuses a different one). No timing is asserted (see
-tests/benchmarks/smoke.py)."""
+"""The check-change benchmark at 2,000 nodes on the embedded store (enough to keep it working; its
+figures are measured at 10k and 100k in docs/benchmarks.md): every contender timed, their answers
+equal (the run refuses a different one). No timing is asserted (see tests/benchmarks/smoke.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.benchmarks.smoke import NODES, bench
+from tests.benchmarks.smoke import bench
+
+NODES = 2_000
 
 pytestmark = [pytest.mark.timeout(900)]
 

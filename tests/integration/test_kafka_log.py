@@ -86,12 +86,14 @@ def head(service: ServiceProcess) -> tuple[int, str]:
     return count, digest
 
 
-def test_two_replicas_on_one_topic_build_the_same_graph_and_log(
+def test_replicas_on_one_topic_build_the_same_graph_and_log_and_a_killed_one_loses_nothing(
     tmp_path: Path, kafka: LocalKafka
 ) -> None:
+    # one scenario, two replicas started once (each start costs seconds on a loaded machine)
     url = topic_url(kafka)
     a, b = (replica(tmp_path, n, url).start() for n in ("a", "b"))
     try:
+        # -- fed over HTTP to either, and straight to the topic by openlineage-python ----------
         post(a, chain_events("a", 30))
         post(b, chain_events("b", 30))
         transport = KafkaTransport(
@@ -99,9 +101,8 @@ def test_two_replicas_on_one_topic_build_the_same_graph_and_log(
         )
         for event in chain_events("k", 20):
             transport.emit(event)
-        expected = {
-            f"{NS}/{p}job{i}" for p, n in (("a", 30), ("b", 30), ("k", 20)) for i in range(n)
-        }
+        sent = (("a", 30), ("b", 30), ("k", 20))
+        expected = {f"{NS}/{p}job{i}" for p, n in sent for i in range(n)}
         for service in (a, b):
             wait_for(lambda s=service: jobs(s) >= expected, 120, f"every job on {service.url}")
             assert service.wait_projected()["lag"] == 0
@@ -110,24 +111,17 @@ def test_two_replicas_on_one_topic_build_the_same_graph_and_log(
         assert head(a)[0] == 80
         # a duplicate posted again to the other replica is recognised, not stored twice
         post(b, chain_events("a", 1))
-        assert httpx.get(f"{b.url}/healthz", timeout=10).status_code == 200
         assert head(b)[0] == 80
-    finally:
-        a.stop()
-        b.stop()
 
-
-def test_a_replica_killed_after_its_201s_loses_nothing(tmp_path: Path, kafka: LocalKafka) -> None:
-    url = topic_url(kafka)
-    a, b = (replica(tmp_path, n, url).start() for n in ("a", "b"))
-    try:
+        # -- a replica killed -9 right after its 201s ------------------------------------------
         post(a, chain_events("x", 40))  # every one answered 201 by a
         a.kill()
-        expected = {f"{NS}/xjob{i}" for i in range(40)}
+        expected |= {f"{NS}/xjob{i}" for i in range(40)}
         wait_for(lambda: jobs(b) >= expected, 120, "the other replica has every acknowledged event")
         a.start()
         wait_for(lambda: jobs(a) >= expected, 120, "the killed replica, restarted, has them too")
-        assert head(a) == head(b) and head(a)[0] == 40  # each once
+        assert jobs(a) == jobs(b) == expected
+        assert head(a) == head(b) and head(a)[0] == 120  # each once, in the same order
     finally:
         a.stop()
         b.stop()
