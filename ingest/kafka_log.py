@@ -60,40 +60,44 @@ class KafkaLogConfig:
 
 
 def to_record(event: NewEvent) -> tuple[str, bytes]:
-    """(key, value) of one event on the topic: the entry as the local log stores it."""
+    """(key, value) of one event on the topic: the entry as the local log stores it — a line of
+    JSON (source, kind, time, salt, namespaces), then the body's canonical text as it is (not
+    escaped into a string: a record is no bigger than the body and a line)."""
     text = event.text if event.text is not None else canonical_json(event.body)
-    value = {
+    head = {
         "source": event.source,
         "kind": event.kind,
         "event_time": event.event_time,
         "salt": event.salt,
         "namespaces": list(event.namespaces),
-        "body": text,
     }
-    return event.event_id, json.dumps(value, separators=(",", ":")).encode()
+    line = json.dumps(head, separators=(",", ":"))  # no raw newline: JSON escapes it
+    return event.event_id, f"{line}\n{text}".encode()
 
 
 def from_record(value: bytes) -> NewEvent:
     """The event a record of `to_record` holds (its id the same: the same text is hashed)."""
-    d = json.loads(value)
-    text = d["body"]
+    line, _, body = value.decode().partition("\n")
+    d = json.loads(line)
     return NewEvent(
         d["source"],
         d["kind"],
         d["event_time"],
-        json.loads(text),
+        json.loads(body),
         salt=d.get("salt", ""),
         namespaces=tuple(d.get("namespaces", ())),
-        text=text,
+        text=body,
     )
 
 
 BareParser = Callable[[Any], NewEvent]  # HTTP intake's check of one OpenLineage event
 
 
-def ensure_topic(config: KafkaLogConfig, timeout: float) -> None:
+def ensure_topic(config: KafkaLogConfig, timeout: float, record_bytes: int = 1 << 20) -> None:
     """Create the topic if the cluster lacks it: one partition (one order, one chain for every
-    copy), records kept for ever (the topic is the log of record). Raises LogUnavailable."""
+    copy), records kept for ever (the topic is the log of record), records up to `record_bytes`
+    (a broker's default is 1 MB; a decision batch or a large event is more). Raises
+    LogUnavailable."""
     from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -101,7 +105,8 @@ def ensure_topic(config: KafkaLogConfig, timeout: float) -> None:
     try:
         if config.topic in admin.list_topics(timeout=timeout).topics:
             return
-        wanted = NewTopic(config.topic, 1, -1, config={"retention.ms": "-1"})
+        settings = {"retention.ms": "-1", "max.message.bytes": str(record_bytes)}
+        wanted = NewTopic(config.topic, 1, -1, config=settings)
         (future,) = admin.create_topics([wanted], request_timeout=timeout).values()
         future.result(timeout)
     except KafkaException as exc:
@@ -126,12 +131,15 @@ class KafkaLog:
         *,
         ack_timeout: float = 30.0,
         copy_timeout: float = 0.0,
+        record_bytes: int = 1 << 20,
         producer_settings: dict[str, Any] | None = None,
     ) -> None:
-        from confluent_kafka import Producer
+        from confluent_kafka import KafkaException, Producer
 
+        self._refused = (BufferError, KafkaException)  # what `produce` raises at once
         self.local, self.config = local, config
         self.ack_timeout, self.copy_timeout = ack_timeout, copy_timeout
+        self.record_bytes = record_bytes
         self._producer = Producer(
             {
                 "bootstrap.servers": config.bootstrap,
@@ -139,6 +147,7 @@ class KafkaLog:
                 "acks": "all",
                 "linger.ms": 2,
                 "message.timeout.ms": int(ack_timeout * 1000),
+                "message.max.bytes": record_bytes,
                 **(producer_settings or {}),
             }
         )
@@ -150,7 +159,7 @@ class KafkaLog:
 
     def append(self, events: Sequence[NewEvent]) -> list[Appended]:
         if not self._topic_ready:
-            ensure_topic(self.config, self.ack_timeout)
+            ensure_topic(self.config, self.ack_timeout, self.record_bytes)
             self._topic_ready = True
         known = {e.event_id: self.local.get(e.event_id) for e in events}
         new = [e for e in events if known[e.event_id] is None]
@@ -163,13 +172,19 @@ class KafkaLog:
         with self._lock:
             for event in new:
                 key, value = to_record(event)
-                self._producer.produce(
-                    self.config.topic,
-                    key=key.encode(),
-                    value=value,
-                    headers={HEADER: FORMAT},
-                    on_delivery=delivered,
-                )
+                try:
+                    self._producer.produce(
+                        self.config.topic,
+                        key=key.encode(),
+                        value=value,
+                        headers={HEADER: FORMAT},
+                        on_delivery=delivered,
+                    )
+                except self._refused as exc:  # too big, or the queue is full
+                    self._producer.flush(self.ack_timeout)  # what went before: sent or failed
+                    raise LogUnavailable(
+                        f"the Kafka log did not take an event of {len(value)} bytes: {exc}"
+                    ) from exc
             left = self._producer.flush(self.ack_timeout)
         if failures or left:
             why = failures[0] if failures else f"{left} events not acknowledged in time"
@@ -228,9 +243,11 @@ class TopicFollower:
         *,
         on_copied: Callable[[], None] = lambda: None,
         batch: int = 500,
+        record_bytes: int = 1 << 20,
     ) -> None:
         self.local, self.config, self.group = local, config, group
         self.parse_bare, self.on_copied, self.batch = parse_bare, on_copied, batch
+        self.record_bytes = record_bytes  # for the topic, if this follower makes it
         self.counts = FollowerCounts()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lkg-topic-follower", daemon=True)
@@ -271,7 +288,7 @@ class TopicFollower:
         )
         while not self._stop.is_set():  # the topic first: a replica may start before the broker
             try:
-                ensure_topic(self.config, 5.0)
+                ensure_topic(self.config, 5.0, self.record_bytes)
                 break
             except LogUnavailable as exc:
                 log.warning("kafka log: %s; trying again", exc)

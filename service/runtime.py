@@ -70,6 +70,12 @@ def open_log_at(path: Path) -> EventLog:
     return EventLog(path)
 
 
+def record_bytes(settings: Settings) -> int:
+    """With the log on Kafka, the largest record: what intake may accept in one event (a
+    decision batch included), with room for its line of metadata."""
+    return 2 * settings.max_body_bytes
+
+
 class Runtime:
     """The service's parts, opened from one `Settings`; close it (or use `with`) when done."""
 
@@ -118,9 +124,13 @@ class Runtime:
 
             config = KafkaLogConfig.parse(self.settings.log)
             # every other call is the local copy's: the projector and the side tables read it
-            opened = cast(
-                "EventLog", KafkaLog(opened, config, ack_timeout=self.settings.kafka_ack_timeout)
+            kafka = KafkaLog(
+                opened,
+                config,
+                ack_timeout=self.settings.kafka_ack_timeout,
+                record_bytes=record_bytes(self.settings),
             )
+            opened = cast("EventLog", kafka)
         if self.settings.demo:  # data like any other: appended once, a duplicate after a restart
             from lineage_kg.ingest.demo import load_demo
 
@@ -244,6 +254,7 @@ class Runtime:
             replica_group(self.settings.data_dir),
             to_new_event,
             on_copied=self.projector.wake,
+            record_bytes=record_bytes(self.settings),
         )
         self.follower.start()
         if hasattr(self.log, "copy_timeout"):  # a 201 waits for this copy (bounded)

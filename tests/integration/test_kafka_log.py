@@ -9,6 +9,7 @@ same local log, in the same order (the same chain head). A replica killed -9 rig
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -30,6 +31,8 @@ pytestmark = [pytest.mark.kafka, pytest.mark.timeout(600)]
 
 PRODUCER = "https://github.com/lineage-kg/tests/kafka"
 NS = "kafka-test"
+SCHEMA = "https://example.com/blob.json#/$defs/Blob"
+BIG = 3 * 1024 * 1024  # bytes of one facet: 3x a broker's default record size
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +115,15 @@ def test_replicas_on_one_topic_build_the_same_graph_and_log_and_a_killed_one_los
         # a duplicate posted again to the other replica is recognised, not stored twice
         post(b, chain_events("a", 1))
         assert head(b)[0] == 80
+        # an event over a broker's default record size (1 MB) is taken as over HTTP alone
+        big = json.loads(event_json(chain_events("big", 1)[0]))
+        blob = {"_producer": PRODUCER, "_schemaURL": SCHEMA, "x": "y" * BIG}
+        big["run"]["facets"] = {"blob": blob}
+        answer = httpx.post(f"{a.url}/api/v1/lineage", json=big, timeout=60)
+        assert answer.status_code == 201, answer.text
+        expected.add(f"{NS}/bigjob0")
+        for service in (a, b):
+            wait_for(lambda s=service: jobs(s) >= expected, 120, f"the big event on {service.url}")
 
         # -- a replica killed -9 right after its 201s ------------------------------------------
         post(a, chain_events("x", 40))  # every one answered 201 by a
@@ -121,7 +133,7 @@ def test_replicas_on_one_topic_build_the_same_graph_and_log_and_a_killed_one_los
         a.start()
         wait_for(lambda: jobs(a) >= expected, 120, "the killed replica, restarted, has them too")
         assert jobs(a) == jobs(b) == expected
-        assert head(a) == head(b) and head(a)[0] == 120  # each once, in the same order
+        assert head(a) == head(b) and head(a)[0] == 121  # each once, in the same order
     finally:
         a.stop()
         b.stop()
