@@ -28,16 +28,21 @@ import json
 import os
 import pickle
 import random
-import subprocess
-import sys
 import time
-import types
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmarks.harness import RESULTS, copy_log, percentiles, save, scratch_dir, settings_for
+from benchmarks.harness import (
+    RESULTS,
+    copy_log,
+    module_at,
+    percentiles,
+    save,
+    scratch_dir,
+    settings_for,
+)
 from benchmarks.query_latency import build_log, impact_shape, project, rss_mb
 from benchmarks.synthetic.write import generate
 from lineage_kg.graph.embedded import EmbeddedStore
@@ -56,20 +61,10 @@ UP = (EdgeKind.HAS_COLUMN,)  # walked backwards: a column reaches its dataset
 
 def networkx_store_class() -> type[GraphStore] | None:
     """The store as it was at BASELINE_COMMIT, loaded from git (None outside a checkout)."""
-    root = Path(__file__).resolve().parent.parent
     try:
-        source = subprocess.run(
-            ["git", "-C", str(root), "show", f"{BASELINE_COMMIT}:graph/embedded.py"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
+        return module_at(BASELINE_COMMIT, "graph/embedded.py").EmbeddedStore  # type: ignore[no-any-return]
+    except RuntimeError:
         return None
-    module = types.ModuleType("embedded_networkx")
-    sys.modules[module.__name__] = module  # dataclasses look their module up
-    exec(compile(source, f"{BASELINE_COMMIT}:graph/embedded.py", "exec"), module.__dict__)
-    return module.EmbeddedStore  # type: ignore[no-any-return]
 
 
 class Csr:

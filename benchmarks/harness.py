@@ -35,6 +35,7 @@ import httpx
 from benchmarks.synthetic.write import generate
 from lineage_kg.runtime import Runtime, log_path
 from lineage_kg.settings import Settings
+from tools.jvm_launcher import free_port
 from tools.neo4j_server import LocalNeo4j
 
 RESULTS = Path(__file__).parent / "results"
@@ -138,7 +139,7 @@ class Service:
 
     def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
         self.data_dir, self.env = data_dir, env
-        self.port = _free_port()
+        self.port = free_port()
         self.proc: subprocess.Popen[str] | None = None
         self.output: list[str] = []
 
@@ -194,14 +195,6 @@ class Service:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

@@ -26,16 +26,21 @@ import copy
 import json
 import random
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from benchmarks.harness import RESULTS, neo4j_for, percentiles, save, scratch_dir, settings_for
+from benchmarks.harness import (
+    RESULTS,
+    module_at,
+    neo4j_for,
+    percentiles,
+    save,
+    scratch_dir,
+    settings_for,
+)
 from benchmarks.query_latency import workload
 from benchmarks.synthetic.load import load_sources
 from benchmarks.synthetic.write import generate
@@ -179,22 +184,6 @@ def measure(
     return out
 
 
-def previous(module: str, path: str, commit: str) -> ModuleType:
-    """A module as it was at `commit` (git show), loaded beside the current one: the contender
-    for a change to its own reads, kept as it was instead of copied here."""
-    source = subprocess.run(
-        ["git", "show", f"{commit}:{path}"],
-        cwd=Path(__file__).parent.parent,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    found = ModuleType(f"benchmarks._previous_{module}")
-    sys.modules[found.__name__] = found  # dataclasses look their module up
-    exec(compile(source, f"{path}@{commit}", "exec"), found.__dict__)
-    return found
-
-
 def run(
     runtime: Runtime, manifest: dict[str, Any], starts: int, rounds: int, before: str
 ) -> dict[str, Any]:
@@ -209,8 +198,8 @@ def run(
     # levels), kept as it was at `before` (git), beside the code now
     code = {
         "previous": (
-            previous("impact", "queries/impact.py", before).impact,
-            previous("decision_trace", "queries/decision_trace.py", before).decision_lineage,
+            module_at(before, "queries/impact.py").impact,
+            module_at(before, "queries/decision_trace.py").decision_lineage,
         ),
         "folded": (impact, decision_lineage),
     }

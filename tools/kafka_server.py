@@ -19,7 +19,6 @@ import argparse
 import atexit
 import base64
 import collections
-import fcntl
 import logging
 import os
 import shutil
@@ -40,9 +39,10 @@ from typing import Any, Self
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
+from tools import jvm_launcher
+
 KAFKA_DIR = Path(__file__).resolve().parent.parent / "kafka-launcher"
 LAUNCHER_JAR = KAFKA_DIR / "target" / "kafka-launcher.jar"
-_LIB_DIR = KAFKA_DIR / "target" / "lib"
 
 # A small heap keeps CI light (Kafka's own script starts with 1 GiB); the serial collector saves
 # the GC threads a 2-core machine has no room for. Exiting on OOM beats a half-alive broker.
@@ -93,50 +93,9 @@ _RUNNING: weakref.WeakSet[LocalKafka] = weakref.WeakSet()
 
 
 def build_launcher(force: bool = False) -> Path:
-    """Build the launcher jar and its runtime classpath (target/lib) unless they are up to date.
-
-    Returns the runnable jar. Up to date means: the jar is newer than pom.xml and every source,
-    and the classpath is there; then no Maven runs at all (offline, instant).
-    """
-    sources = [KAFKA_DIR / "pom.xml", *(KAFKA_DIR / "src").rglob("*")]
-    newest_source = max(p.stat().st_mtime for p in sources if p.is_file())
-    LAUNCHER_JAR.parent.mkdir(parents=True, exist_ok=True)
-    # A lock so parallel test workers don't run Maven on the same target/ at once.
-    with (LAUNCHER_JAR.parent / ".build.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not force and _is_fresh(newest_source):
-            return LAUNCHER_JAR
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise RuntimeError("Maven (mvn) is not on PATH; it is needed once to fetch Kafka")
-        result = subprocess.run(
-            [mvn, "-B", "-q", "-f", str(KAFKA_DIR / "pom.xml"), "package"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
-            raise RuntimeError(f"building the Kafka launcher failed:\n{tail}")
-        # Maven leaves an unchanged jar untouched; stamp it so the freshness check holds.
-        LAUNCHER_JAR.touch()
-        return LAUNCHER_JAR
-
-
-def _is_fresh(newest_source: float) -> bool:
-    return (
-        LAUNCHER_JAR.is_file()
-        and LAUNCHER_JAR.stat().st_mtime >= newest_source
-        and any(_LIB_DIR.glob("kafka_2.13-*.jar"))
-    )
-
-
-def _free_port() -> int:
-    # The OS picks a free port; another process could take it before Kafka binds, which start()
-    # then reports as a failed start rather than hanging.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """Build the launcher jar and its runtime classpath (target/lib) unless they are up to date;
+    returns the runnable jar."""
+    return jvm_launcher.build_launcher(KAFKA_DIR, LAUNCHER_JAR, "kafka_2.13-*.jar", "Kafka", force)
 
 
 def new_cluster_id() -> str:
@@ -217,12 +176,12 @@ class LocalKafka:
             self.data_dir = Path(tempfile.mkdtemp(prefix="lineage-kg-kafka-"))
             self._owns_dir = True
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.port = self.port or _free_port()
+        self.port = self.port or jvm_launcher.free_port()
         while not self.controller_port or self.controller_port == self.port:
-            self.controller_port = _free_port()
+            self.controller_port = jvm_launcher.free_port()
         self.cluster_id = self._formatted_cluster_id() or self.cluster_id or new_cluster_id()
         config = self._write_config()
-        java = shutil.which("java", path=_java_path())
+        java = shutil.which("java", path=jvm_launcher.java_path())
         if java is None:
             raise RuntimeError("java (17+) is not on PATH or in JAVA_HOME")
 
@@ -359,20 +318,8 @@ class LocalKafka:
     def _terminate(self, timeout: float) -> None:
         proc, self._proc = self._proc, None
         _RUNNING.discard(self)
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)  # Kafka's shutdown hook stops the node cleanly
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        if proc.stdin is not None:
-            proc.stdin.close()
-        if self._reader is not None:
-            self._reader.join(timeout=5)
-        self.exit_code = proc.returncode
+        if proc is not None:
+            self.exit_code = jvm_launcher.terminate(proc, self._reader, timeout)
 
     def _diagnostics(self) -> str:
         return "\n".join(["--- Kafka launcher output (tail) ---", *list(self._output)[-80:]])
@@ -380,12 +327,6 @@ class LocalKafka:
 
 def _left(deadline: float) -> float:
     return deadline - time.monotonic()
-
-
-def _java_path() -> str:
-    java_home = os.environ.get("JAVA_HOME")
-    path = os.environ.get("PATH", os.defpath)
-    return f"{java_home}/bin{os.pathsep}{path}" if java_home else path
 
 
 @atexit.register

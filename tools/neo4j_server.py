@@ -12,11 +12,8 @@ costs only the JVM and the database boot (a few seconds).
 from __future__ import annotations
 
 import collections
-import fcntl
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -28,9 +25,10 @@ from typing import Any, Self
 
 import neo4j
 
+from tools import jvm_launcher
+
 NEO4J_DIR = Path(__file__).resolve().parent.parent / "neo4j-launcher"
 LAUNCHER_JAR = NEO4J_DIR / "target" / "neo4j-launcher.jar"
-_LIB_DIR = NEO4J_DIR / "target" / "lib"
 
 # Heap for tests; the page cache (128 MiB, set in the launcher) lives outside it. The netty flag
 # matches what Neo4j's own start script passes on Java 17; the module --add-opens are in the jar's
@@ -46,49 +44,11 @@ _READY = "NEO4J_READY "
 
 
 def build_launcher(force: bool = False) -> Path:
-    """Build the launcher jar and its runtime classpath (target/lib) unless they are up to date.
-
-    Returns the runnable jar. Up to date means: the jar is newer than pom.xml and every source.
-    """
-    sources = [NEO4J_DIR / "pom.xml", *(NEO4J_DIR / "src").rglob("*")]
-    newest_source = max(p.stat().st_mtime for p in sources if p.is_file())
-    LAUNCHER_JAR.parent.mkdir(parents=True, exist_ok=True)
-    # A lock so parallel test workers don't run Maven on the same target/ at once.
-    with (LAUNCHER_JAR.parent / ".build.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not force and _is_fresh(newest_source):
-            return LAUNCHER_JAR
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise RuntimeError("Maven (mvn) is not on PATH; it is needed once to fetch Neo4j")
-        result = subprocess.run(
-            [mvn, "-B", "-q", "-f", str(NEO4J_DIR / "pom.xml"), "package"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
-            raise RuntimeError(f"building the Neo4j launcher failed:\n{tail}")
-        # Maven leaves an unchanged jar untouched; stamp it so the freshness check holds.
-        LAUNCHER_JAR.touch()
-        return LAUNCHER_JAR
-
-
-def _is_fresh(newest_source: float) -> bool:
-    return (
-        LAUNCHER_JAR.is_file()
-        and LAUNCHER_JAR.stat().st_mtime >= newest_source
-        and any(_LIB_DIR.glob("neo4j-kernel-*.jar"))
+    """Build the launcher jar and its runtime classpath (target/lib) unless they are up to date;
+    returns the runnable jar."""
+    return jvm_launcher.build_launcher(
+        NEO4J_DIR, LAUNCHER_JAR, "neo4j-kernel-*.jar", "Neo4j", force
     )
-
-
-def _free_port() -> int:
-    # The OS picks a free port; another process could take it before Neo4j binds, which start()
-    # then reports as a failed start rather than hanging.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_timeout() -> float:
@@ -163,8 +123,8 @@ class LocalNeo4j:
             self.data_dir = Path(tempfile.mkdtemp(prefix="lineage-kg-neo4j-"))
             self._owns_dir = True
         if self.port is None:
-            self.port = _free_port()
-        java = shutil.which("java", path=_java_path())
+            self.port = jvm_launcher.free_port()
+        java = shutil.which("java", path=jvm_launcher.java_path())
         if java is None:
             raise RuntimeError("java (17+) is not on PATH or in JAVA_HOME")
 
@@ -275,20 +235,8 @@ class LocalNeo4j:
 
     def _terminate(self, timeout: float) -> None:
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)  # the launcher's shutdown hook stops Neo4j cleanly
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        if proc.stdin is not None:
-            proc.stdin.close()
-        if self._reader is not None:
-            self._reader.join(timeout=5)
-        self.exit_code = proc.returncode
+        if proc is not None:
+            self.exit_code = jvm_launcher.terminate(proc, self._reader, timeout)
 
     def _diagnostics(self) -> str:
         parts = ["--- launcher output (tail) ---", *list(self._output)[-60:]]
@@ -297,12 +245,6 @@ class LocalNeo4j:
             lines = debug_log.read_text(errors="replace").splitlines()
             parts += [f"--- {debug_log} (tail) ---", *lines[-30:]]
         return "\n".join(parts)
-
-
-def _java_path() -> str:
-    java_home = os.environ.get("JAVA_HOME")
-    path = os.environ.get("PATH", os.defpath)
-    return f"{java_home}/bin{os.pathsep}{path}" if java_home else path
 
 
 if __name__ == "__main__":
