@@ -253,6 +253,18 @@ class EventLog:
         rows = self._query(f"SELECT {_ENTRY} WHERE event_id = ?", (event_id,))
         return _entry(rows[0]) if rows else None
 
+    def seqs(self, event_ids: Collection[str]) -> dict[str, int]:
+        """The seq of each of these events the log holds (absent: not in the log), read without
+        their bodies."""
+        found: dict[str, int] = {}
+        wanted = list(event_ids)
+        for begin in range(0, len(wanted), 500):  # well under SQLite's bound on parameters
+            chunk = wanted[begin : begin + 500]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT event_id, seq FROM events WHERE event_id IN ({marks})"
+            found.update((str(i), int(seq)) for i, seq in self._query(sql, chunk))
+        return found
+
     def last_seq(self) -> int:
         return int(self._query("SELECT coalesce(max(seq), 0) FROM events")[0][0])
 

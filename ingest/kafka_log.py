@@ -161,8 +161,16 @@ class KafkaLog:
         if not self._topic_ready:
             ensure_topic(self.config, self.ack_timeout, self.record_bytes)
             self._topic_ready = True
-        known = {e.event_id: self.local.get(e.event_id) for e in events}
-        new = [e for e in events if known[e.event_id] is None]
+        # each body's canonical text once: the id hashes it and the record carries it
+        events = [
+            e if e.text is not None else replace(e, text=canonical_json(e.body)) for e in events
+        ]
+        ids = [e.event_id for e in events]
+        known = self.local.seqs(ids)
+        new: dict[str, NewEvent] = {}  # in the batch's order, each once
+        for event_id, event in zip(ids, events, strict=True):
+            if event_id not in known:
+                new.setdefault(event_id, event)
         failures: list[str] = []
 
         def delivered(err: Any, _msg: Any) -> None:
@@ -170,12 +178,12 @@ class KafkaLog:
                 failures.append(str(err))
 
         with self._lock:
-            for event in new:
-                key, value = to_record(event)
+            for event_id, event in new.items():
+                _, value = to_record(event)
                 try:
                     self._producer.produce(
                         self.config.topic,
-                        key=key.encode(),
+                        key=event_id.encode(),
                         value=value,
                         headers={HEADER: FORMAT},
                         on_delivery=delivered,
@@ -189,23 +197,21 @@ class KafkaLog:
         if failures or left:
             why = failures[0] if failures else f"{left} events not acknowledged in time"
             raise LogUnavailable(f"the Kafka log did not take the events: {why}")
-        copied = self._wait_for_copy([e.event_id for e in new])
-        return [
-            Appended(e.event_id, entry.seq, True)
-            if (entry := known[e.event_id]) is not None
-            else Appended(e.event_id, copied.get(e.event_id, 0), False)
-            for e in events
-        ]
+        copied = self._wait_for_copy(list(new))
+        # as the local log answers: an event it held, or met before in this batch, is a duplicate
+        appended, seen = [], set(known)
+        for event_id in ids:
+            seq = known.get(event_id, copied.get(event_id, 0))
+            appended.append(Appended(event_id, seq, event_id in seen))
+            seen.add(event_id)
+        return appended
 
     def _wait_for_copy(self, ids: list[str]) -> dict[str, int]:
         """The local seq of each id, waiting at most `copy_timeout` for the follower; an id not
         copied by then maps to nothing (the broker holds it: it is durable all the same)."""
-        seqs: dict[str, int] = {}
         deadline = time.monotonic() + self.copy_timeout
         while True:
-            for event_id in ids:
-                if event_id not in seqs and (entry := self.local.get(event_id)) is not None:
-                    seqs[event_id] = entry.seq
+            seqs = self.local.seqs(ids)  # one read per look
             if len(seqs) == len(ids) or time.monotonic() > deadline:
                 return seqs
             time.sleep(0.01)

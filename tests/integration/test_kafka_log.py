@@ -115,6 +115,19 @@ def test_replicas_on_one_topic_build_the_same_graph_and_log_and_a_killed_one_los
         # a duplicate posted again to the other replica is recognised, not stored twice
         post(b, chain_events("a", 1))
         assert head(b)[0] == 80
+        # a bulk counts as the local log counts: an event sent twice in it is new once, then a
+        # duplicate; sent again later, a duplicate
+        fresh = event_json(chain_events("r", 1)[0])
+        for lines, counts in (([fresh, fresh], (1, 1)), ([fresh], (0, 1))):
+            answer = httpx.post(
+                f"{b.url}/api/v1/lineage/bulk",
+                content=b"\n".join(lines),
+                headers={"content-type": "application/x-ndjson"},
+                timeout=60,
+            )
+            assert answer.status_code == 200, answer.text
+            assert (answer.json()["accepted"], answer.json()["duplicates"]) == counts, answer.text
+        expected.add(f"{NS}/rjob0")
         # an event over a broker's default record size (1 MB) is taken as over HTTP alone
         big = json.loads(event_json(chain_events("big", 1)[0]))
         blob = {"_producer": PRODUCER, "_schemaURL": SCHEMA, "x": "y" * BIG}
@@ -133,7 +146,7 @@ def test_replicas_on_one_topic_build_the_same_graph_and_log_and_a_killed_one_los
         a.start()
         wait_for(lambda: jobs(a) >= expected, 120, "the killed replica, restarted, has them too")
         assert jobs(a) == jobs(b) == expected
-        assert head(a) == head(b) and head(a)[0] == 121  # each once, in the same order
+        assert head(a) == head(b) and head(a)[0] == 122  # each once, in the same order
     finally:
         a.stop()
         b.stop()

@@ -3,6 +3,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from lineage_kg.ingest.eventlog import EventLog, NewEvent, event_id_of
 
 
@@ -47,3 +50,19 @@ def test_parked_events_are_kept_and_listed(tmp_path: Path) -> None:
     log.park(1, "KeyError: 'job'")
     assert log.parked() == [(1, "KeyError: 'job'")]
     assert log.count() == 1
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(held=st.sets(st.integers(0, 1200), max_size=60), asked=st.lists(st.integers(0, 1200)))
+def test_seqs_answers_as_get_does(tmp_path: Path, held: set[int], asked: list[int]) -> None:
+    """`seqs` (one read per 500 ids, no bodies) against `get` id by id, the oracle."""
+    log = EventLog(tmp_path / f"seqs-{len(list(tmp_path.iterdir()))}.sqlite3")
+    try:
+        log.append([event(n) for n in sorted(held)])
+        # 600 ids the log never held first, so that what it holds is asked past one chunk
+        ids = [event(n).event_id for n in range(2000, 2600)]
+        ids += [event(n).event_id for n in [*asked, *sorted(held)]]
+        expected = {i: entry.seq for i in ids if (entry := log.get(i)) is not None}
+        assert log.seqs(ids) == expected
+    finally:
+        log.close()
