@@ -298,6 +298,7 @@ class _EmbeddedUnitOfWork(UnitOfWork):
         aliases: dict[str, set[str]],
         links: dict[str, str],
         links_to: dict[str, set[str]],
+        committed_checkpoint: int = 0,
     ) -> None:
         self._g = graph
         self._aliases = aliases
@@ -306,9 +307,13 @@ class _EmbeddedUnitOfWork(UnitOfWork):
         self._deleted: list[str] = []
         self._new_links: dict[str, str] = {}
         self.checkpoint: int | None = None
+        self._committed_checkpoint = committed_checkpoint
 
     def set_checkpoint(self, seq: int) -> None:
         self.checkpoint = seq
+
+    def claim_checkpoint(self) -> int:
+        return self._committed_checkpoint  # the store's lock is held for the whole unit
 
     def load_nodes(self, ids: Sequence[str]) -> dict[str, Record]:
         g = self._g
@@ -429,7 +434,9 @@ class EmbeddedStore(GraphStore):
     @contextmanager
     def _unit_of_work(self) -> Iterator[UnitOfWork]:
         with self._lock:
-            uow = _EmbeddedUnitOfWork(self._g, self._aliases, self._links, self._links_to)
+            uow = _EmbeddedUnitOfWork(
+                self._g, self._aliases, self._links, self._links_to, self._checkpoint
+            )
             yield uow
             uow.commit()
             if uow.checkpoint is not None:

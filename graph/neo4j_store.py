@@ -66,6 +66,9 @@ SCHEMA: tuple[LiteralString, ...] = (
     # apart from the graph (no :Node label), looked up by name and, rarely, by canonical
     "CREATE CONSTRAINT lkg_alias_key IF NOT EXISTS FOR (a:LkgAlias) REQUIRE a.key IS UNIQUE",
     "CREATE INDEX lkg_alias_canonical IF NOT EXISTS FOR (a:LkgAlias) ON (a.canonical)",
+    # one checkpoint node: two projectors' first writes must not each MERGE one of their own
+    "CREATE CONSTRAINT lkg_checkpoint_name IF NOT EXISTS FOR (c:LkgCheckpoint) "
+    "REQUIRE c.name IS UNIQUE",
 )
 
 # Records the loads found are updated in place; new ones are created outright, labels in the
@@ -418,6 +421,12 @@ _LOAD_AROUND: LiteralString = (
 
 _SET_CHECKPOINT: LiteralString = "MERGE (c:LkgCheckpoint {name: 'projector'}) SET c.seq = $seq"
 _GET_CHECKPOINT: LiteralString = "MATCH (c:LkgCheckpoint {name: 'projector'}) RETURN c.seq AS seq"
+# the fence: setting a property takes the node's write lock until the transaction ends; read
+# after that (a statement of its own), the value is the last committed one (Neo4j's manual,
+# "Concurrent data access": lost updates are avoided by taking the lock before reading)
+_LOCK_CHECKPOINT: LiteralString = (
+    "MERGE (c:LkgCheckpoint {name: 'projector'}) ON CREATE SET c.seq = 0 SET c.locked = true"
+)
 
 
 class _Neo4jUnitOfWork(UnitOfWork):
@@ -498,6 +507,10 @@ class _Neo4jUnitOfWork(UnitOfWork):
 
     def set_checkpoint(self, seq: int) -> None:
         self._tx.run(_SET_CHECKPOINT, seq=seq).consume()
+
+    def claim_checkpoint(self) -> int:
+        self._tx.run(_LOCK_CHECKPOINT).consume()
+        return int(self._tx.run(_GET_CHECKPOINT).single(strict=True)["seq"])
 
     def write(
         self,

@@ -245,9 +245,24 @@ class UnitOfWork(ABC):
     def set_checkpoint(self, seq: int) -> None:
         """Record, in the same transaction, that the event log is applied up to `seq`."""
 
+    @abstractmethod
+    def claim_checkpoint(self) -> int:
+        """Lock the checkpoint until this transaction ends and return it as last committed: a
+        second writer's claim waits for this one (the fence of `GraphStore.commit(after=…)`)."""
+
 
 class StoreUnavailable(RuntimeError):
     """The store cannot be reached now; the caller may retry later."""
+
+
+class CheckpointMoved(RuntimeError):
+    """Another writer moved the store's checkpoint since this one read it: this writer is no
+    longer the graph's projector (a standby took over, or two were started); nothing was
+    written. It must read the checkpoint again before writing anything more."""
+
+    def __init__(self, expected: int, found: int) -> None:
+        super().__init__(f"the store's checkpoint is at {found}, this writer expected {expected}")
+        self.expected, self.found = expected, found
 
 
 class GraphStore(ABC):
@@ -259,9 +274,14 @@ class GraphStore(ABC):
         self,
         batch: MutationBatch | Iterable[Mutation],
         checkpoint: int | None = None,
+        *,
+        after: int | None = None,
     ) -> ApplyResult:
-        """Apply a batch in one transaction; with `checkpoint`, record that log position too."""
+        """Apply a batch in one transaction; with `checkpoint`, record that log position too.
+        With `after`: only if the store's checkpoint is still `after` (else `CheckpointMoved`,
+        nothing written) — the fence that keeps two projectors from applying a batch twice."""
         with self._unit_of_work() as uow:
+            self._fence(uow, after)
             prepared = self._prepare(uow, batch, None)
             self._write(uow, prepared, checkpoint)
         return prepared.result
@@ -283,11 +303,21 @@ class GraphStore(ABC):
         with self._unit_of_work() as uow:
             return self._prepare(uow, batch, pending)
 
-    def commit(self, prepared: Prepared, checkpoint: int | None = None) -> ApplyResult:
-        """The second half of `apply`: write a prepared batch in one transaction."""
+    def commit(
+        self, prepared: Prepared, checkpoint: int | None = None, *, after: int | None = None
+    ) -> ApplyResult:
+        """The second half of `apply`: write a prepared batch in one transaction (fenced by
+        `after` as there)."""
         with self._unit_of_work() as uow:
+            self._fence(uow, after)
             self._write(uow, prepared, checkpoint)
         return prepared.result
+
+    @staticmethod
+    def _fence(uow: UnitOfWork, after: int | None) -> None:
+        # first in the transaction: a writer that lost the race writes nothing at all
+        if after is not None and (found := uow.claim_checkpoint()) != after:
+            raise CheckpointMoved(after, found)
 
     @property
     def write_count(self) -> int:

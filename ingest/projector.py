@@ -28,7 +28,7 @@ from tenacity import (
 
 from lineage_kg.graph.confine import allowed_names
 from lineage_kg.graph.mutations import MutationBatch
-from lineage_kg.graph.store import GraphStore, Prepared, StoreUnavailable
+from lineage_kg.graph.store import CheckpointMoved, GraphStore, Prepared, StoreUnavailable
 from lineage_kg.ingest.eventlog import EventLog, LogEntry, LogUnavailable
 from lineage_kg.ingest.history_stage import HistoryStage, Mapped
 
@@ -156,12 +156,12 @@ class Projector:
                 self._refused(entries, exc)
                 return len(entries)
         if not self.pipeline:
-            if (refused := self._commit(prepared, last)) is not None:
+            if (refused := self._commit(prepared, last, self._position)) is not None:
                 self._refused(entries, refused)
             else:
                 self._landed(entries, parked)
             return len(entries)
-        done = self._writer.submit(self._commit, prepared, last)
+        done = self._writer.submit(self._commit, prepared, last, self._position)
         self._inflight = _InFlight(entries, prepared, parked, done)
         return len(entries)
 
@@ -185,12 +185,14 @@ class Projector:
                 hand(mapped_all)
         return batch, len(self._parked_now)
 
-    def _commit(self, prepared: Prepared, last: int) -> Exception | None:
-        """Write a prepared batch (on the writer thread). A refusal is returned, not raised: the
-        projector's own thread applies that batch one by one (it owns the log's connection)."""
+    def _commit(self, prepared: Prepared, last: int, after: int) -> Exception | None:
+        """Write a prepared batch (on the writer thread), fenced: only onto the checkpoint this
+        projector left (`after`), so a projector that lost its place to another writes nothing
+        twice. A refusal is returned, not raised: the projector's own thread applies that batch
+        one by one (it owns the log's connection)."""
         try:
-            self.store.commit(prepared, checkpoint=last)
-        except StoreUnavailable:
+            self.store.commit(prepared, checkpoint=last, after=after)
+        except (StoreUnavailable, CheckpointMoved):
             raise
         except Exception as exc:
             return exc
@@ -259,16 +261,19 @@ class Projector:
         self.log.park(entry.seq, error)
 
     def _apply_singly(self, entries: list[LogEntry]) -> None:
+        at = self._position
+        assert at is not None  # read at the first step
         for entry in entries:
             mapped = self._map(entry)
             try:
-                self.store.apply(mapped or MutationBatch(), checkpoint=entry.seq)
-            except StoreUnavailable:
+                self.store.apply(mapped or MutationBatch(), checkpoint=entry.seq, after=at)
+            except (StoreUnavailable, CheckpointMoved):
                 raise
             except Exception as exc:
                 self._parked_now.add(entry.seq)
                 self.log.park(entry.seq, f"{type(exc).__name__}: {exc}")
-                self.store.apply(MutationBatch(), checkpoint=entry.seq)
+                self.store.apply(MutationBatch(), checkpoint=entry.seq, after=at)
+            at = entry.seq
 
     # ---- until caught up ----------------------------------------------------------------
     def catch_up(self, timeout: float | None = None, *, audit: bool = True) -> ProjectorStatus:

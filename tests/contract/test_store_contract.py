@@ -5,9 +5,13 @@ The `store` fixture runs each test once on the embedded store and once on a real
 
 from __future__ import annotations
 
+import threading
+
+import pytest
+
 from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
-from lineage_kg.graph.store import GraphStore
+from lineage_kg.graph.store import CheckpointMoved, GraphStore
 
 ORDERS = NodeKey.of(NodeKind.DATASET, namespace="postgres://db:5432", name="shop.public.orders")
 DAILY = NodeKey.of(NodeKind.DATASET, namespace="postgres://db:5432", name="shop.public.daily")
@@ -229,6 +233,57 @@ def test_checkpoint_is_written_with_the_batch(store: GraphStore) -> None:
     assert (result.nodes_written, store.checkpoint()) == (0, 9)
     store.clear()
     assert store.checkpoint() == 0
+
+
+def test_a_fenced_write_lands_only_on_the_checkpoint_it_expects(store: GraphStore) -> None:
+    """`after=`: the fence between two projectors. A writer that read an older checkpoint
+    writes nothing, and learns where the store stands."""
+    store.apply(MutationBatch(), checkpoint=5, after=0)
+    with pytest.raises(CheckpointMoved) as moved:
+        store.apply(pipeline_batch(), checkpoint=9, after=3)
+    assert (moved.value.expected, moved.value.found) == (3, 5)
+    assert store.checkpoint() == 5 and store.stats().node_count == 0  # nothing written
+    prepared = store.prepare(pipeline_batch())
+    with pytest.raises(CheckpointMoved):
+        store.commit(prepared, checkpoint=9, after=4)
+    assert store.stats().node_count == 0
+    store.commit(prepared, checkpoint=9, after=5)
+    assert store.checkpoint() == 9 and store.stats().node_count > 0
+    store.clear()
+
+
+def _race_job(seq: int) -> NodeKey:
+    return NodeKey.of(NodeKind.JOB, namespace="race", name=f"writer-{seq}")
+
+
+def test_of_two_racing_fenced_writers_exactly_one_lands(store: GraphStore) -> None:
+    """Both read checkpoint 0 and write at once; the store's lock lets one through and the
+    other sees the checkpoint it moved (on Neo4j: two transactions on two sessions)."""
+    store.apply(MutationBatch(), checkpoint=0)
+    start = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def write(seq: int) -> None:
+        batch = MutationBatch()
+        batch.node(_race_job(seq), prov(f"writer-{seq}", "2024-05-01T10:00:00Z"))
+        start.wait(timeout=30)
+        try:
+            outcomes.append(store.apply(batch, checkpoint=seq, after=0))
+        except CheckpointMoved as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=write, args=(seq,)) for seq in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    refused = [o for o in outcomes if isinstance(o, CheckpointMoved)]
+    assert len(outcomes) == 2 and len(refused) == 1
+    winner = store.checkpoint()
+    assert winner in (1, 2) and refused[0].found == winner
+    assert store.stats().node_count == 1  # only the winner's job
+    assert store.get_node(_race_job(winner).id) is not None
+    store.clear()
 
 
 def test_retirement_scoped_by_discriminator_and_far_end(store: GraphStore) -> None:
