@@ -1,4 +1,4 @@
-"""The production store: Neo4j 5 over Bolt.
+"""The production store: Neo4j 5 over Bolt, one server (`bolt://`) or routed (`neo4j://`).
 
 Every node has the label `Node` (unique `key`, the `NodeKey.id`) plus its kind's label; every
 relationship has its kind's type and a `disc` property. Records are written whole with
@@ -8,6 +8,11 @@ Cypher text is never built from user input: the only statements assembled at all
 per-kind loads, writes and counts below and the typed neighbour reads, built from the
 vocabulary's enums (`EdgeKind(...)` refuses anything else).
 Everything a user can influence travels as a parameter.
+
+Routing (docs/neo4j-cluster.md): reads run in READ-access sessions, which a cluster sends to its
+followers and read replicas; writes in WRITE-access ones, sent to the leader. Every session the
+store opens shares one bookmark manager, so a read made after this process's write is answered
+by a server that has applied that write (read-your-writes across threads and servers).
 """
 
 from __future__ import annotations
@@ -21,12 +26,16 @@ from contextlib import contextmanager, suppress
 from functools import lru_cache
 from typing import Any, LiteralString, cast
 
-from neo4j import Driver, GraphDatabase, Query, Session, Transaction
+from neo4j import READ_ACCESS, WRITE_ACCESS, Driver, GraphDatabase, Query, Session, Transaction
+from neo4j.api import BookmarkManager
 from neo4j.exceptions import (
     AuthError,
     BrokenRecordError,
     DriverError,
+    ForbiddenOnReadOnlyDatabase,
+    IncompleteCommit,
     Neo4jError,
+    NotALeader,
     ServiceUnavailable,
     SessionError,
     SessionExpired,
@@ -550,16 +559,43 @@ def _timed_out(exc: Neo4jError) -> bool:
 # is set: Unauthorized, then AuthenticationRateLimit once a few tries failed).
 _UNAVAILABLE_CODES = ("Neo.ClientError.Security.", "Neo.ClientError.Database.DatabaseNotFound")
 
+# What a cluster answers while its leader changes: a write that reached a former leader
+# (NotALeader; ForbiddenOnReadOnlyDatabase from a server that became a follower), or a server the
+# routing table named that is gone (SessionExpired on a routed driver, ServiceUnavailable on a
+# direct one, and the Routing/Read/WriteServiceUnavailable kinds when no router answers). The
+# driver then drops that server from its routing table, so a new session asks the cluster again.
+# Named by class and by code: the driver files both under TransientError though their codes say
+# ClientError, and the rule should not hang on how a driver version classes them.
+_LEADER_SWITCH_CODES = (
+    "Neo.ClientError.Cluster.NotALeader",
+    "Neo.ClientError.General.ForbiddenOnReadOnlyDatabase",
+)
+
+
+def is_rerouted(exc: BaseException) -> bool:
+    """Whether another try, on a fresh session, may reach a server that answers: the connection
+    broke or the cluster moved (see `_LEADER_SWITCH_CODES`). Not a timeout (it would take as long
+    again), refused credentials or a statement's fault; not IncompleteCommit either (a write that
+    may have landed: the caller's fence decides what to do)."""
+    if isinstance(exc, IncompleteCommit):
+        return False
+    if isinstance(
+        exc, SessionExpired | ServiceUnavailable | NotALeader | ForbiddenOnReadOnlyDatabase
+    ):
+        return True
+    return isinstance(exc, Neo4jError) and (exc.code or "") in _LEADER_SWITCH_CODES
+
 
 def is_unavailable(exc: BaseException) -> bool:
     """Whether a driver error means "Neo4j cannot answer now" (retry later) rather than a fault
     of the statement or its data (a bug, or a batch to refuse). One rule for reads and writes.
 
-    Unavailable: no connection or a broken one, transient server states, a database still
-    starting or missing, credentials refused, a transaction stopped by its timeout.
+    Unavailable: no connection or a broken one, a cluster switching leaders (`is_rerouted`),
+    transient server states, a database still starting or missing, credentials refused, a
+    transaction stopped by its timeout.
     Not: syntax, type, constraint and other client errors of the statement; DatabaseError (an
     error executing this statement, which a retry would repeat)."""
-    if isinstance(
+    if is_rerouted(exc) or isinstance(
         exc, ServiceUnavailable | SessionExpired | SessionError | BrokenRecordError | TransientError
     ):
         return True
@@ -585,12 +621,17 @@ class Neo4jStore(GraphStore):
         write_timeout: float | None = 300.0,
         first_contact_timeout: float | None = None,
         defer_first_contact: bool = False,
+        bookmark_manager: BookmarkManager | None = None,
     ) -> None:
-        """`first_contact_timeout`: how long opening may try to reach Neo4j (one connection
+        """`uri`: `bolt://` (one server) or `neo4j://` (routed: a cluster, Aura, or one server
+        that names itself the whole routing table), `+s`/`+ssc` for TLS.
+        `first_contact_timeout`: how long opening may try to reach Neo4j (one connection
         attempt, then the schema's retries) before StoreUnavailable; None: the driver's own
         bounds (connection_timeout, 30 s of retries). `defer_first_contact`: if Neo4j does not
         answer at open, open anyway (a warning) and make that first contact, the schema
-        included, on the first read or write that reaches it (the service starts without it)."""
+        included, on the first read or write that reaches it (the service starts without it).
+        `bookmark_manager`: the causal chain every session of the store joins (default: one of
+        its own); pass one to share read-your-writes with other stores of the process."""
         self.uri, self.database, self._query_timeout = uri, database, query_timeout
         # a projector batch may write tens of thousands of rows: bounded, but not like a read
         self._write_timeout = write_timeout
@@ -611,6 +652,9 @@ class Neo4jStore(GraphStore):
             notifications_min_severity="OFF",
             **bounded,
         )
+        # one per store, shared by all its sessions: each transaction starts from the bookmarks
+        # of every one committed before it here (thread-safe; a kept session asks it at each run)
+        self._bookmarks = bookmark_manager or GraphDatabase.bookmark_manager()
         self._local = threading.local()
         self._sessions: set[Session] = set()  # every thread's, closed with the store
         self._sessions_lock = threading.Lock()
@@ -657,7 +701,9 @@ class Neo4jStore(GraphStore):
     def _ensure_schema(self) -> None:
         try:
             for statement in SCHEMA:
-                self._driver.execute_query(statement, database_=self.database)
+                self._driver.execute_query(
+                    statement, database_=self.database, bookmark_manager_=self._bookmarks
+                )
         except (DriverError, Neo4jError) as exc:
             if is_unavailable(exc):
                 raise self._unreached(exc) from exc
@@ -667,14 +713,20 @@ class Neo4jStore(GraphStore):
         # one line: the driver's connection errors span several, and a command prints this
         return StoreUnavailable(f"Neo4j at {self.uri}: {' '.join(str(exc).split())}")
 
+    def _open_session(self, access: str) -> Session:
+        return self._driver.session(
+            database=self.database, default_access_mode=access, bookmark_manager=self._bookmarks
+        )
+
     def _session(self) -> Session:
         """This thread's read session. Opening one per read cost ~2 ms of a ~5 ms round trip
         (measured: `RETURN 1` 4.8 ms with a new session, 2.7 ms on a kept one), and an impact
         answer makes a dozen reads. Sessions are not thread-safe, hence one per thread; an idle
-        one holds no connection (auto-commit results give theirs back to the pool)."""
+        one holds no connection (auto-commit results give theirs back to the pool). Keeping it
+        costs no freshness: a session takes the bookmark manager's bookmarks at each run."""
         session: Session | None = getattr(self._local, "session", None)
         if session is None:
-            session = self._driver.session(database=self.database)
+            session = self._open_session(READ_ACCESS)
             self._local.session = session
             with self._sessions_lock:
                 self._sessions.add(session)
@@ -694,20 +746,27 @@ class Neo4jStore(GraphStore):
         # server-side timeout so a stuck read ends as an error instead of holding a thread
         self._ensure_contact()
         bounded = Query(query, timeout=self._query_timeout)
-        try:
-            return list(self._session().run(bounded, params))
-        except BaseException as exc:
-            self._drop_session()  # whatever failed, the next read starts from a fresh session
-            if is_unavailable(exc):
-                raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
-            raise
+        for retry in (False, True):
+            try:
+                return list(self._session().run(bounded, params))
+            except BaseException as exc:
+                self._drop_session()  # whatever failed, the next read starts from a fresh session
+                # a broken connection or a moved cluster: once more, on a fresh session (the
+                # driver dropped the server that failed from its pool and routing table)
+                if not retry and is_rerouted(exc):
+                    log.info("Neo4j read failed (%s); trying once more", exc)
+                    continue
+                if is_unavailable(exc):
+                    raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
+                raise
+        raise AssertionError("unreachable")  # the second pass returns or raises
 
     @contextmanager
     def _unit_of_work(self) -> Iterator[UnitOfWork]:
         self._ensure_contact()
         try:
             with (
-                self._driver.session(database=self.database) as session,
+                self._open_session(WRITE_ACCESS) as session,
                 session.begin_transaction(timeout=self._write_timeout) as tx,
             ):
                 yield _Neo4jUnitOfWork(tx)
@@ -871,7 +930,7 @@ class Neo4jStore(GraphStore):
         return f"neo4j {self.server_version()} at {self.uri} (database {self.database})"
 
     def clear(self) -> None:
-        with self._driver.session(database=self.database) as session:
+        with self._open_session(WRITE_ACCESS) as session:
             # batched so that clearing a large graph never needs one huge transaction
             session.run(
                 "MATCH (n:Node) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
