@@ -207,6 +207,12 @@ class ProjectorCollector(Collector):
         batches.add_metric([], projector.batches_applied)
         yield projected
         yield batches
+        writing = GaugeMetricFamily(
+            "lkg_projector_writing",
+            "1 while this process writes the graph, 0 while it follows another's (LKG_PROJECTOR)",
+        )
+        writing.add_metric([], 1.0 if projector.writing else 0.0)
+        yield writing
         try:
             status = projector.status()
         except Exception:  # the store or log is down: the counters still go out

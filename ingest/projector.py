@@ -16,8 +16,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 from tenacity import (
     Retrying,
@@ -39,6 +40,24 @@ Mapper = Callable[[LogEntry], MutationBatch]
 
 class _Side(Protocol):
     def catch_up(self, log: EventLog, store: GraphStore, upto: int) -> None: ...
+
+
+class _Lease(Protocol):  # ingest/projector_lease.py
+    def held(self) -> bool: ...
+
+
+class _ReadOnly:
+    """The graph as a following process's side tables see it: read, never written — the edges
+    they add (decisions' DECIDED) are the writing projector's to write, from its own tables."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+    def apply(self, *_: object, **__: object) -> None:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +100,17 @@ class Projector:
         max_backoff: float = 10.0,
         side: Sequence[_Side] = (),
         pipeline: bool = True,
+        writes: bool = True,
+        lease: _Lease | None = None,
     ) -> None:
+        """`writes=False`: never write the graph, follow it (another process writes a shared
+        Neo4j: LKG_PROJECTOR=off). `lease`: write only while it is held, follow otherwise
+        (LKG_PROJECTOR=group). Following keeps this process's side tables and audit trail as
+        far as both the graph and this copy of the log reach."""
         self.log, self.store, self.mappers = log_, store, mappers
+        self.writes, self.lease = writes, lease
+        self._writing = False  # whether the last step wrote (or would have): see `writing`
+        self._reading_store = cast("GraphStore", _ReadOnly(store))
         # tables beside the graph (ingest/sources.py SideProjection), each on its own checkpoint
         self.side = list(side)
         self.batch_size, self.poll_seconds, self.max_backoff = batch_size, poll_seconds, max_backoff
@@ -110,6 +138,53 @@ class Projector:
         self.history = HistoryStage(log_, mappers)
 
     # ---- one step -----------------------------------------------------------------------
+    @property
+    def writing(self) -> bool:
+        """Whether this process is the graph's writer now (its notifier sends only then)."""
+        return self._writing
+
+    def step(self) -> int:
+        """One step of whichever role this process has now: write the next batch, or follow
+        the graph another process writes. How many log entries it moved past."""
+        if not self.writes or (self.lease is not None and not self.lease.held()):
+            return self._follow()
+        if not self._writing:
+            self._take_over()
+        try:
+            return self.run_once()
+        except CheckpointMoved as exc:
+            self._stand_down(exc)
+            return 0
+
+    def _take_over(self) -> None:
+        """Becoming the writer: start from the graph's checkpoint as it is now, and let the
+        side tables write again what the graph may lack (a writer killed between its decisions
+        table and the DECIDED edges left them out)."""
+        log.info("projector: writing the graph from seq %d", self.store.checkpoint())
+        self._writing, self._position, self._inflight = True, None, None
+        for side in self.side:
+            if (reassert := getattr(side, "reassert", None)) is not None:
+                reassert()
+
+    def _stand_down(self, why: CheckpointMoved | None = None) -> None:
+        """No longer the writer (the lease went, or another writer moved the checkpoint: then
+        the batch in flight wrote nothing). What comes next is read from the graph again."""
+        if self._writing:
+            log.warning("projector: no longer writing the graph (%s)", why or "lease lost")
+        with suppress(CheckpointMoved):  # fenced: it wrote nothing
+            self._land()
+        self._writing, self._position, self._inflight = False, None, None
+
+    def _follow(self) -> int:
+        if self._writing or self._inflight is not None:
+            self._stand_down()
+        upto = min(self.store.checkpoint(), self.log.last_seq())
+        before = self._sides_at
+        if before is None or upto > before:
+            self._side_catch_up(upto, self._reading_store)
+        self.history.fill(upto)
+        return 0 if before is None else max(0, upto - before)
+
     def run_once(self) -> int:
         """Take the next batch of the log; return how many log entries it covered.
 
@@ -238,9 +313,9 @@ class Projector:
         self.seconds["side"] += time.perf_counter() - began
         return self.store.write_count == writes
 
-    def _side_catch_up(self, upto: int) -> None:
+    def _side_catch_up(self, upto: int, store: GraphStore | None = None) -> None:
         for side in self.side:
-            side.catch_up(self.log, self.store, upto)
+            side.catch_up(self.log, store or self.store, upto)
         self._sides_at = upto
 
     def _map(self, entry: LogEntry) -> MutationBatch | None:
@@ -285,7 +360,9 @@ class Projector:
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 raise TimeoutError(f"projector at {self._position}, log at {target}")
-            done = self._retrying(remaining)(self.run_once)
+            done = self._retrying(remaining)(self.step)
+            if not self._writing:  # following another writer: as far as it got, no waiting
+                break
             if done == 0 or (self._position or 0) >= target:
                 break
         self._retrying(None if deadline is None else max(0.0, deadline - time.monotonic()))(
@@ -298,6 +375,7 @@ class Projector:
     def history_caught_up(self, timeout: float | None = None) -> None:
         """Wait until the audit trail holds every event the graph does."""
         upto = self._position if self._position is not None else self.store.checkpoint()
+        upto = min(upto, self.log.last_seq())  # a follower's copy may be behind the graph
         if not self.history.wait(upto, timeout):
             if self.history.error is not None:
                 raise LogUnavailable(f"audit trail behind the graph: {self.history.error}")
@@ -325,8 +403,10 @@ class Projector:
         position = self._position if self._position is not None else self.store.checkpoint()
         if (sides := self._sides_at) is not None:
             position = min(position, sides)
+        last = self.log.last_seq()
+        # a follower's copy of the log may be behind the graph another process writes
         return ProjectorStatus(
-            self.log.last_seq(), position, len(self.log.parked()), self.history.position
+            last, min(position, last), len(self.log.parked()), self.history.position
         )
 
     # ---- in the background --------------------------------------------------------------
@@ -341,7 +421,7 @@ class Projector:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                done = self._retrying(None)(self.run_once)
+                done = self._retrying(None)(self.step)
             except StoreUnavailable:
                 continue  # stopping while the store is down
             except Exception:

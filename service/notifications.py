@@ -163,8 +163,12 @@ class Notifier:
         *,
         client: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
+        active: Callable[[], bool] = lambda: True,
     ) -> None:
+        """`active`: whether this process sends now (only the graph's writer does, when several
+        processes keep the same outbox: docs/scale.md)."""
         self.outbox, self.audience, self.settings = outbox, audience, settings
+        self.active = active
         self.targets = targets_of(settings)
         self.secret = settings.webhook_secret.get_secret_value().encode()
         self.client = client or httpx.Client(timeout=settings.webhook_timeout)
@@ -178,6 +182,8 @@ class Notifier:
     # ---- one pass -----------------------------------------------------------------------
     def run_once(self, limit: int = 50) -> int:
         """Try every due row once; how many were tried."""
+        if not self.active():
+            return 0
         rows = self.outbox.due(self.clock(), limit)
         for row in rows:
             if self._stop.is_set():

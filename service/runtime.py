@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from lineage_kg.ingest.eventlog import EventLog
     from lineage_kg.ingest.kafka_log import TopicFollower
     from lineage_kg.ingest.projector import Projector, ProjectorStatus
+    from lineage_kg.ingest.projector_lease import KafkaLease
     from lineage_kg.ingest.sources import SideProjection
     from lineage_kg.notifications import Notifier, StoreAudience
     from lineage_kg.snapshots import SnapshotKeeper
@@ -191,11 +192,13 @@ class Runtime:
         projection = projection_of(self.side)
         if projection is None or not targets_of(self.settings):
             return None
-        store = self.store
+        store, projector = self.store, self.projector
         self.notifier = Notifier(
             projection.outbox,
             lambda subject, starts: audience(store, subject, starts),
             self.settings,
+            # told once: by the graph's writer alone (every replica keeps the outbox)
+            active=lambda: projector.writing,
         )
         projection.on_change = self.notifier.wake
         self.notifier.start()
@@ -234,6 +237,8 @@ class Runtime:
         """The service's threads: the projector, the governance watch (given `observe`), then
         the notifications' delivery (if a webhook is configured, else None)."""
         self.start_follower()
+        if self.lease is not None:
+            self.lease.start()
         self.projector.start()
         if observe is not None:
             self.start_governance_watch(observe)
@@ -273,6 +278,23 @@ class Runtime:
             default_mappers(),
             batch_size=self.settings.projector_batch_size,
             side=self.side,
+            writes=self.settings.projector != "off",
+            lease=self.lease,
+        )
+
+    @cached_property
+    def lease(self) -> KafkaLease | None:
+        """With LKG_PROJECTOR=group: the projector lease this process competes for (started by
+        `start_background`; until then not held, so a command follows, never writes)."""
+        if self.settings.projector != "group" or not self.settings.log:
+            return None
+        from lineage_kg.ingest.kafka_log import KafkaLogConfig
+        from lineage_kg.ingest.projector_lease import KafkaLease
+
+        return KafkaLease(
+            KafkaLogConfig.parse(self.settings.log),
+            self.settings.projector_group,
+            session_seconds=self.settings.projector_session_seconds,
         )
 
     # ---- the embedded store's snapshot -------------------------------------------------------
@@ -361,6 +383,8 @@ class Runtime:
                 self.follower.stop()
             if "projector" in self.__dict__:
                 self.projector.stop()
+            if self.__dict__.get("lease") is not None:
+                self.lease.stop()  # leaving the group hands the lease over at once
             if self.notifier is not None:
                 self.notifier.stop()
             if self.governance_watch is not None:

@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from limits import parse
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -129,6 +136,24 @@ class Settings(BaseSettings):
     kafka_ack_timeout: float = Field(
         30.0, gt=0, le=600, description="seconds an append waits for the broker's ack (then 503)"
     )
+    # who writes the graph (ingest/projector.py, ingest/projector_lease.py, docs/scale.md)
+    projector: Literal["on", "off", "group"] = Field(
+        "on",
+        description="on: this process writes the graph; off: it never does, it follows a shared "
+        "Neo4j another writes (an API replica); group: it writes while it holds the projector "
+        "lease of LKG_PROJECTOR_GROUP, and follows otherwise (needs LKG_LOG=kafka://…)",
+    )
+    projector_group: str = Field(
+        "lkg-projector",
+        min_length=1,
+        description="the Kafka consumer group of one graph's projector candidates",
+    )
+    projector_session_seconds: float = Field(
+        6.0,
+        ge=6,  # the broker's group.min.session.timeout.ms by default
+        le=300,
+        description="a lease holder not heard from for this long is replaced by a standby",
+    )
 
     # notifications of changes with downstream impact (service/notifications.py, issue 20)
     webhook_urls: Annotated[list[str], NoDecode] = Field(
@@ -140,6 +165,19 @@ class Settings(BaseSettings):
     notify_max_attempts: int = Field(12, ge=1, description="then the change is failed")
     notify_backoff_seconds: float = Field(2.0, gt=0, description="first retry after this")
     notify_max_backoff_seconds: float = Field(600.0, gt=0, description="retries at most apart")
+
+    @model_validator(mode="after")
+    def _projector_needs(self) -> Settings:
+        if self.projector != "on" and not self.neo4j_uri:
+            raise ValueError(
+                f"LKG_PROJECTOR={self.projector} follows a graph another process writes: it "
+                "needs a shared Neo4j (NEO4J_URI); the embedded store is each process's own"
+            )
+        if self.projector == "group" and not self.log:
+            raise ValueError(
+                "LKG_PROJECTOR=group holds its lease on the Kafka log: set LKG_LOG=kafka://…"
+            )
+        return self
 
     @property
     def request_node_budget(self) -> int:
@@ -201,8 +239,11 @@ def settings_error_line(exc: ValidationError) -> str:
     to 65535`. Secrets' values are not repeated."""
     parts = []
     for error in exc.errors(include_url=False):
-        name = env_name(str(error["loc"][0])) if error["loc"] else "settings"
-        value = "***" if "PASSWORD" in name else repr(error.get("input"))
         message = str(error["msg"]).removeprefix("Value error, ")
+        if not error["loc"]:  # a rule across settings: its message names them; the input is
+            parts.append(message)  # every setting given, secrets included: never repeated
+            continue
+        name = env_name(str(error["loc"][0]))
+        value = "***" if "PASSWORD" in name else repr(error.get("input"))
         parts.append(f"{name}={value}: {message}")
     return "invalid setting: " + "; ".join(parts)

@@ -139,6 +139,11 @@ class DecisionProjection:
             position = entries[-1].seq
         self._retry(known, upto, began)
 
+    def reassert(self) -> None:
+        """Write every DECIDED edge again at the next catch-up (this process has just become
+        the graph's writer: the one before may have died between its table and its edges)."""
+        self._restored = False
+
     def _project(self, entry: LogEntry, known: _Known) -> list[dict[str, Any]]:
         """Store (or park) the entry's decisions; the ones stored."""
         try:

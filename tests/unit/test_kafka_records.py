@@ -9,10 +9,11 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from lineage_kg.ingest.eventlog import NewEvent
 from lineage_kg.ingest.kafka_log import KafkaLogConfig, from_record, to_record
-from lineage_kg.settings import Settings
+from lineage_kg.settings import Settings, settings_error_line
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -61,3 +62,25 @@ def test_a_bad_log_url_is_refused_naming_the_setting(url: str) -> None:
         KafkaLogConfig.parse(url)
     with pytest.raises(ValueError, match="log"):
         Settings(log=url)
+
+
+@pytest.mark.parametrize(
+    ("given", "why"),
+    [
+        ({"projector": "off"}, "NEO4J_URI"),  # the embedded store is each process's own
+        ({"projector": "group", "log": "kafka://a:1/t"}, "NEO4J_URI"),
+        ({"projector": "group", "neo4j_uri": "bolt://a:7687"}, "LKG_LOG"),
+        ({"projector": "sometimes", "neo4j_uri": "bolt://a:7687"}, "LKG_PROJECTOR="),
+    ],
+)
+def test_a_projector_role_without_what_it_needs_is_refused(given: dict[str, str], why: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(**given, neo4j_password="s3cret")
+    line = settings_error_line(refused.value)
+    assert why in line and "s3cret" not in line
+
+
+def test_the_projector_roles_that_have_what_they_need() -> None:
+    shared = {"neo4j_uri": "bolt://a:7687", "log": "kafka://a:1/t"}
+    assert Settings(projector="off", **shared).projector == "off"
+    assert Settings(projector="group", **shared).projector_group == "lkg-projector"
