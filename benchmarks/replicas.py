@@ -38,6 +38,7 @@ import json
 import os
 import resource
 import sqlite3
+import subprocess
 import threading
 import time
 import uuid
@@ -261,6 +262,14 @@ def drive(
         "polls": sum(map(len, poller.samples.values())),
         "parked": max(poller.parked.values()),
         "cpu_s": cpu,
+        # (seconds since the first request, logSeq, projectedSeq), at most ~60 per replica
+        "timeline": {
+            f"service{i}": [
+                [round(t - began, 2), log_seq, projected]
+                for t, log_seq, projected in samples[:: max(1, len(samples) // 60)]
+            ]
+            for i, samples in enumerate(poller.samples.values())
+        },
     }
 
 
@@ -327,6 +336,18 @@ def run_case(
         return {"replicas": len(specs), "projection": projection, **figures}
 
 
+def code_state() -> dict[str, Any]:
+    """The commit measured, and the service's files that differed from it (a shared tree)."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+        return done.stdout.strip()
+
+    changed = git("status", "--porcelain", "--", "graph", "ingest", "queries", "api", "service")
+    return {"commit": git("rev-parse", "HEAD"), "uncommitted": changed.splitlines()}
+
+
 # ---- the command ----------------------------------------------------------------------------
 def table(cases: dict[str, dict[str, Any]]) -> str:
     columns = (
@@ -357,6 +378,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--poll", type=float, default=0.05, help="seconds between status polls")
     parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
     parser.add_argument(
+        "--warmup",
+        type=int,
+        default=200,
+        help="events through the first case before the measured ones, not reported (Neo4j's "
+        "JIT and caches warm for every case alike)",
+    )
+    parser.add_argument(
         "--store", choices=("neo4j", "embedded"), default="neo4j", help="embedded: no Neo4j"
     )
     parser.add_argument(
@@ -365,7 +393,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.events, args.clients, args.store = min(args.events, 60), 2, "embedded"
+        args.events, args.clients, args.store, args.warmup = min(args.events, 60), 2, "embedded", 0
 
     load = make_load(args.events, args.bulk)
     print(f"{load.events} events, {len(load.requests)} requests, {args.clients} clients")
@@ -380,10 +408,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         "bulk": args.bulk,
         "store": args.store,
         "projector_setting": projector_setting(),
+        **code_state(),
         "cases": {},
     }
     needs_kafka = any(c != "single" for c in args.cases)
     with LocalKafka() if needs_kafka else nullcontext() as kafka:
+        if args.warmup:
+            warm_load = make_load(args.warmup, args.bulk)
+            warm = run_case(args.cases[0], warm_load, args, kafka, server_for)
+            print("warm-up", args.cases[0], warm["end_to_end_s"], "s", flush=True)
         for case in args.cases:
             result["cases"][case] = run_case(case, load, args, kafka, server_for)
             print(case, result["cases"][case], flush=True)
