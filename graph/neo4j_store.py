@@ -721,7 +721,8 @@ class Neo4jStore(GraphStore):
     def _session(self) -> Session:
         """This thread's read session. Opening one per read cost ~2 ms of a ~5 ms round trip
         (measured: `RETURN 1` 4.8 ms with a new session, 2.7 ms on a kept one), and an impact
-        answer makes a dozen reads. Sessions are not thread-safe, hence one per thread; an idle
+        answer makes a dozen reads; with driver 5.28 the gap is ~0.04 ms of ~0.45 (2026-12-05,
+        docs/neo4j-cluster.md). Sessions are not thread-safe, hence one per thread; an idle
         one holds no connection (auto-commit results give theirs back to the pool). Keeping it
         costs no freshness: a session takes the bookmark manager's bookmarks at each run."""
         session: Session | None = getattr(self._local, "session", None)
