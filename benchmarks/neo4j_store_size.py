@@ -14,6 +14,8 @@ size follows retention (`db.tx_log.rotation.retention_policy`), not the graph.
 from __future__ import annotations
 
 import argparse
+import json
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,19 @@ def sizes(root: Path) -> dict[str, int]:
     return found
 
 
+SAMPLE = 3000  # nodes and edges whose property values are sized
+
+
+def _mean_payload(rows: Any) -> float:
+    sizes_ = [len(json.dumps(row["p"], default=str)) for row in rows]
+    return statistics.fmean(sizes_) if sizes_ else 0.0
+
+
+def _share(n: int, node_payload: float, r: int, edge_payload: float) -> float:
+    """The nodes' share of the property bytes."""
+    return n * node_payload / (n * node_payload + r * edge_payload)
+
+
 def measure(nodes: int, seed: int) -> dict[str, Any]:
     with estate(nodes, seed, "store-size") as e, scratch_dir("store-size-neo4j") as home:
         server = LocalNeo4j(
@@ -71,11 +86,22 @@ def measure(nodes: int, seed: int) -> dict[str, Any]:
             with server.driver() as driver, driver.session() as session:
                 n = session.run("MATCH (n) RETURN count(n) AS c").single()["c"]
                 r = session.run("MATCH ()-[r]->() RETURN count(r) AS c").single()["c"]
-                p = session.run(
-                    "CALL { MATCH (n) RETURN sum(size(keys(n))) AS p "
-                    "UNION ALL MATCH ()-[r]->() RETURN sum(size(keys(r))) AS p } "
-                    "RETURN sum(p) AS p"
+                node_props = session.run("MATCH (n) RETURN sum(size(keys(n))) AS p").single()["p"]
+                edge_props = session.run(
+                    "MATCH ()-[r]->() RETURN sum(size(keys(r))) AS p"
                 ).single()["p"]
+                # the values' size, from a random sample of each (Cypher has no byte size)
+                node_payload = _mean_payload(
+                    session.run(
+                        "MATCH (n) WHERE rand() < $q RETURN properties(n) AS p", q=SAMPLE / n
+                    )
+                )
+                edge_payload = _mean_payload(
+                    session.run(
+                        "MATCH ()-[r]->() WHERE rand() < $q RETURN properties(r) AS p",
+                        q=SAMPLE / max(r, 1),
+                    )
+                )
         # stopped cleanly: a checkpoint, so the store files hold everything
         data = home / "data"
         store = sizes(data / "databases" / "neo4j")
@@ -85,7 +111,10 @@ def measure(nodes: int, seed: int) -> dict[str, Any]:
         return {
             "nodes": n,
             "edges": r,
-            "properties": p,
+            "node_properties": node_props,
+            "edge_properties": edge_props,
+            "node_payload_bytes": round(node_payload),  # JSON of a node's properties, mean
+            "edge_payload_bytes": round(edge_payload),
             "projection_s": round(took, 1),
             "store_bytes": store,
             "store_total_bytes": total,
@@ -94,6 +123,12 @@ def measure(nodes: int, seed: int) -> dict[str, Any]:
             "node_record_bytes": round(store.get("nodes", 0) / n),
             "relationship_bytes_per_edge": round(store.get("relationships", 0) / max(r, 1)),
             "property_bytes_per_entity": round(props / (n + r)),
+            # the property stores split by the sampled payloads: what a node's and an edge's
+            # properties take (an estimate: the stores do not say whose record is whose)
+            "property_bytes_per_node": round(props * _share(n, node_payload, r, edge_payload) / n),
+            "property_bytes_per_edge": round(
+                props * (1 - _share(n, node_payload, r, edge_payload)) / max(r, 1)
+            ),
             "index_bytes_per_node": round(store.get("indexes", 0) / n),
         }
 
