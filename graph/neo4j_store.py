@@ -31,6 +31,7 @@ from neo4j.api import BookmarkManager
 from neo4j.exceptions import (
     AuthError,
     BrokenRecordError,
+    DatabaseUnavailable,
     DriverError,
     ForbiddenOnReadOnlyDatabase,
     IncompleteCommit,
@@ -561,29 +562,36 @@ _UNAVAILABLE_CODES = ("Neo.ClientError.Security.", "Neo.ClientError.Database.Dat
 
 # What a cluster answers while its leader changes: a write that reached a former leader
 # (NotALeader; ForbiddenOnReadOnlyDatabase from a server that became a follower), or a server the
-# routing table named that is gone (SessionExpired on a routed driver, ServiceUnavailable on a
-# direct one, and the Routing/Read/WriteServiceUnavailable kinds when no router answers). The
-# driver then drops that server from its routing table, so a new session asks the cluster again.
-# Named by class and by code: the driver files both under TransientError though their codes say
-# ClientError, and the rule should not hang on how a driver version classes them.
-_LEADER_SWITCH_CODES = (
+# routing table named that is gone or has no copy of the database to serve now (SessionExpired
+# on a routed driver, ServiceUnavailable on a direct one, the Routing/Read/WriteServiceUnavailable
+# kinds when no router answers, DatabaseUnavailable). The driver then drops that server from its
+# routing table (`_bolt5.py`: FAILURE handling), so a new session asks the cluster again.
+# Named by class and by code: the driver files the first two under TransientError though their
+# codes say ClientError, and the rule should not hang on how a driver version classes them.
+_REROUTED_CODES = (
     "Neo.ClientError.Cluster.NotALeader",
     "Neo.ClientError.General.ForbiddenOnReadOnlyDatabase",
+    "Neo.TransientError.General.DatabaseUnavailable",
 )
 
 
 def is_rerouted(exc: BaseException) -> bool:
     """Whether another try, on a fresh session, may reach a server that answers: the connection
-    broke or the cluster moved (see `_LEADER_SWITCH_CODES`). Not a timeout (it would take as long
+    broke or the cluster moved (see `_REROUTED_CODES`). Not a timeout (it would take as long
     again), refused credentials or a statement's fault; not IncompleteCommit either (a write that
     may have landed: the caller's fence decides what to do)."""
     if isinstance(exc, IncompleteCommit):
         return False
     if isinstance(
-        exc, SessionExpired | ServiceUnavailable | NotALeader | ForbiddenOnReadOnlyDatabase
+        exc,
+        SessionExpired
+        | ServiceUnavailable
+        | NotALeader
+        | ForbiddenOnReadOnlyDatabase
+        | DatabaseUnavailable,
     ):
         return True
-    return isinstance(exc, Neo4jError) and (exc.code or "") in _LEADER_SWITCH_CODES
+    return isinstance(exc, Neo4jError) and (exc.code or "") in _REROUTED_CODES
 
 
 def is_unavailable(exc: BaseException) -> bool:

@@ -50,10 +50,11 @@ CASES: list[tuple[str, BaseException, bool, bool]] = [
     ("WriteServiceUnavailable", WriteServiceUnavailable("no leader"), True, True),
     # the commit's answer was lost: the write may have landed, so no blind second try here
     ("IncompleteCommit", IncompleteCommit("lost during commit"), False, True),
+    # a server with no copy to serve now (stopping, catching up): the driver drops it too
     (
         "DatabaseUnavailable",
         server_error("Neo.TransientError.General.DatabaseUnavailable"),
-        False,
+        True,
         True,
     ),
     (
