@@ -555,10 +555,16 @@ def _timed_out(exc: Neo4jError) -> bool:
     return "TransactionTimedOut" in code or code.endswith(".LockClientStopped")
 
 
-# Server states that say nothing about the statement: the database is not there (yet), or the
+# Server states that say nothing about the statement: the database is not there (yet), the
 # server refuses these credentials for now (a restarted server answers Bolt before its password
-# is set: Unauthorized, then AuthenticationRateLimit once a few tries failed).
-_UNAVAILABLE_CODES = ("Neo.ClientError.Security.", "Neo.ClientError.Database.DatabaseNotFound")
+# is set: Unauthorized, then AuthenticationRateLimit once a few tries failed), or the transaction
+# was stopped from outside (an operator's TERMINATE TRANSACTION or killed connection: measured,
+# a read whose connection was killed mid-statement gets Terminated, on bolt:// and neo4j://).
+_UNAVAILABLE_CODES = (
+    "Neo.ClientError.Security.",
+    "Neo.ClientError.Database.DatabaseNotFound",
+    "Neo.ClientError.Transaction.Terminated",
+)
 
 # What a cluster answers while its leader changes: a write that reached a former leader
 # (NotALeader; ForbiddenOnReadOnlyDatabase from a server that became a follower), or a server the

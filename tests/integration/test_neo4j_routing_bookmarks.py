@@ -202,3 +202,41 @@ def test_other_failures_are_not_tried_again(
     with pytest.raises(raised):
         store.get_node(JOB.id)
     assert len(opened) == 1
+
+
+# counts 300 million numbers: far longer than the kill takes to find it (if the kill missed,
+# the store's 30 s query timeout ends it, and the test fails on the message)
+_SLOW_READ = "UNWIND range(1, 300000000) AS x WITH x WHERE x < 0 RETURN count(*) AS n"
+
+
+def _kill_the_slow_read(uri: str, auth: tuple[str, str], done: threading.Event) -> None:
+    """As an operator would: find the connection running the slow read and kill it."""
+    with GraphDatabase.driver(uri, auth=auth) as admin:
+        while not done.wait(0.05):
+            rows = admin.execute_query(
+                "SHOW TRANSACTIONS YIELD connectionId, currentQuery "
+                "WHERE currentQuery STARTS WITH 'UNWIND range(1, 300000000)' RETURN connectionId"
+            ).records
+            for row in rows:
+                admin.execute_query("CALL dbms.killConnection($id)", id=row["connectionId"])
+            if rows:
+                return
+
+
+def test_a_read_killed_from_outside_is_unavailable_not_a_fault(open_routed, neo4j_server) -> None:  # type: ignore[no-untyped-def]
+    """A real fault: the server stops the read's transaction (Terminated), which says nothing
+    about the statement: unavailable (a 503), not the driver's error (a 500)."""
+    store = open_routed()
+    done = threading.Event()
+    killer = threading.Thread(
+        target=_kill_the_slow_read,
+        args=(neo4j_server.uri, (neo4j_server.user, neo4j_server.password), done),
+    )
+    killer.start()
+    try:
+        with pytest.raises(StoreUnavailable, match="Terminated"):
+            store._read(_SLOW_READ)
+    finally:
+        done.set()
+        killer.join(timeout=30)
+    assert store.get_node(JOB.id) is None  # and the next read works

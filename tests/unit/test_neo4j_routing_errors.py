@@ -67,6 +67,8 @@ CASES: list[tuple[str, BaseException, bool, bool]] = [
     ("DatabaseNotFound", server_error("Neo.ClientError.Database.DatabaseNotFound"), False, True),
     ("Deadlock", server_error("Neo.TransientError.Transaction.DeadlockDetected"), False, True),
     ("SessionError", SessionError("session closed"), False, True),
+    # stopped from outside (an operator, a killed connection): not the statement's fault
+    ("Terminated", server_error("Neo.ClientError.Transaction.Terminated"), False, True),
     # a write sent down the read path: our bug, whatever server answers
     ("AccessMode", server_error("Neo.ClientError.Statement.AccessMode"), False, False),
     ("SyntaxError", server_error("Neo.ClientError.Statement.SyntaxError"), False, False),
