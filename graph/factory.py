@@ -1,4 +1,7 @@
-"""Open the store the settings ask for: Neo4j when a URI is given, else the embedded one."""
+"""Open the store the settings ask for: Neo4j when a URI is given, else the embedded one.
+
+The URI goes to the driver as given: `bolt://` for one server, `neo4j://` to route across a
+cluster (or Aura, `neo4j+s://`), `+s`/`+ssc` for TLS (docs/neo4j-cluster.md)."""
 
 from __future__ import annotations
 
