@@ -447,6 +447,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         "bulk": args.bulk,
         "store": args.store,
         "projector_setting": projector_setting(),
+        # (the harness's machine() reads the load when the results are saved, at the end)
+        "load_average_before": [round(x, 1) for x in os.getloadavg()],
         **code_state(),
         "cases": {},
     }
