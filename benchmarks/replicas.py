@@ -463,7 +463,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(case, result["cases"][case], flush=True)
     result["load_average_at_end"] = os.getloadavg()
     print(table(result["cases"]))
-    tag = f"{args.events}_{args.store}" + ("_smoke" if args.smoke else "")
+    tag = f"{args.events}_{args.store}"
+    tag += f"_c{args.clients}" if args.clients != 4 and not args.smoke else ""
+    tag += f"_bulk{args.bulk}" if args.bulk > 1 else ""
+    tag += "_smoke" if args.smoke else ""
     print("saved", save("replicas", result, tag=tag, out=args.out))
 
 
