@@ -255,6 +255,7 @@ class TopicFollower:
         self.parse_bare, self.on_copied, self.batch = parse_bare, on_copied, batch
         self.record_bytes = record_bytes  # for the topic, if this follower makes it
         self.counts = FollowerCounts()
+        self.fault: str | None = None  # why the copy stopped (records gone from the topic)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lkg-topic-follower", daemon=True)
 
@@ -280,6 +281,33 @@ class TopicFollower:
             log.warning("kafka log: record at offset %s skipped: %s", message.offset(), exc)
             return None
 
+    def _gap(self, consumer: Any, found: list[Any], expected: dict[int, int]) -> str | None:
+        """Why these records cannot be copied, if records before them that this copy never read
+        are gone from the topic (deleted, or aged out by a retention someone set): skipping
+        them would leave a copy that silently lacks events. Offsets may skip without loss
+        (a transaction's markers), so a jump counts only when the topic no longer holds what
+        was skipped: its low watermark is past what this copy read."""
+        from confluent_kafka import TopicPartition
+
+        for message in found:
+            partition, offset = message.partition(), message.offset()
+            if partition not in expected:  # this run's first record: where the copy left off
+                (committed,) = consumer.committed([TopicPartition(self.config.topic, partition)])
+                expected[partition] = max(committed.offset, 0)
+            if offset > expected[partition]:
+                low, _ = consumer.get_watermark_offsets(
+                    TopicPartition(self.config.topic, partition), timeout=10
+                )
+                if low > expected[partition]:
+                    return (
+                        f"topic {self.config.topic!r} partition {partition} no longer holds "
+                        f"offsets {expected[partition]}..{low - 1}, which this copy never read "
+                        f"(its records start at {low}): the copy stops rather than skip them; "
+                        "rebuild it from a full source (docs/scale.md)"
+                    )
+            expected[partition] = offset + 1
+        return None
+
     def _run(self) -> None:
         from confluent_kafka import Consumer
 
@@ -300,6 +328,7 @@ class TopicFollower:
                 log.warning("kafka log: %s; trying again", exc)
                 self._stop.wait(2.0)
         consumer.subscribe([self.config.topic])
+        expected: dict[int, int] = {}  # partition -> the offset this copy reads next
         try:
             while not self._stop.is_set():
                 # wait for one record, then take what has come with it: `consume` alone waits
@@ -314,6 +343,11 @@ class TopicFollower:
                         log.warning("kafka log: %s", m.error())
                 if not found:
                     continue
+                if (gap := self._gap(consumer, found, expected)) is not None:
+                    self.fault = gap
+                    self.local.fault = gap  # the copy stops here; /readyz says why
+                    log.error("kafka log: %s", gap)
+                    return
                 events = [e for m in found if (e := self._event(m)) is not None]
                 while not self._stop.is_set():
                     try:

@@ -174,3 +174,55 @@ def event_json(event: RunEvent) -> bytes:
     from openlineage.client.serde import Serde
 
     return Serde.to_json(event).encode()
+
+
+def test_a_copy_stops_rather_than_skip_records_gone_from_the_topic(
+    tmp_path: Path, kafka: LocalKafka
+) -> None:
+    """Records deleted from the topic before a copy read them (an admin's delete, a retention
+    someone set): the follower refuses to go past the gap — the local log keeps what it had,
+    the fault names the offsets — instead of starting again wherever the topic now begins."""
+    from confluent_kafka import Producer, TopicPartition
+
+    from lineage_kg.ingest.eventlog import EventLog, NewEvent
+    from lineage_kg.ingest.intake import to_new_event
+    from lineage_kg.ingest.kafka_log import TopicFollower, ensure_topic, to_record
+
+    config = KafkaLogConfig.parse(topic_url(kafka))
+    ensure_topic(config, 30)
+    producer = Producer(kafka.client_config(**{"enable.idempotence": True, "acks": "all"}))
+
+    def produce(first: int, count: int) -> None:
+        for i in range(first, first + count):
+            event = NewEvent("openlineage", "RunEvent", "2026-11-01T00:00:00Z", {"n": i})
+            key, value = to_record(event)
+            producer.produce(config.topic, key=key, value=value, headers=[("lkg-record", b"1")])
+        assert producer.flush(30) == 0
+
+    def follow(log: EventLog, group: str) -> TopicFollower:
+        follower = TopicFollower(log, config, group, to_new_event)
+        follower.start()
+        return follower
+
+    def delete_before(offset: int) -> None:
+        wanted = [TopicPartition(config.topic, 0, offset)]
+        admin = kafka.admin()  # kept while its futures are waited on: they need it alive
+        for future in admin.delete_records(wanted, operation_timeout=30).values():
+            future.result(30)
+
+    produce(0, 3)
+    read_then_cut = EventLog(tmp_path / "a.sqlite3")
+    follower = follow(read_then_cut, "copy-a")
+    wait_for(lambda: read_then_cut.last_seq() == 3, 60, "the first three copied")
+    follower.stop()
+    produce(3, 4)  # offsets 3..6; 3 and 4 then deleted before this copy reads them
+    delete_before(5)
+    never_read = EventLog(tmp_path / "b.sqlite3")  # a new copy: the topic now starts at 5
+    for log, group, gone in ((read_then_cut, "copy-a", "3..4"), (never_read, "copy-b", "0..4")):
+        follower = follow(log, group)
+        wait_for(lambda f=follower: f.fault is not None, 60, f"{group} refuses the gap")
+        follower.stop()
+        assert f"offsets {gone}" in (follower.fault or "")
+        assert log.fault == follower.fault  # /readyz answers 503 with it
+        assert log.last_seq() == (3 if log is read_then_cut else 0)  # nothing skipped to
+        log.close()
