@@ -427,6 +427,7 @@ class EmbeddedStore(GraphStore):
         # writers and readers take turns: a batch is committed whole before anyone reads it
         self._lock = threading.RLock()
         self._checkpoint = 0
+        self._marks: dict[str, int] = {}  # `GraphStore.mark`: not in snapshots (one process)
         self._aliases: dict[str, set[str]] = {}  # a Dataset's other name -> the nodes it names
         self._links: dict[str, str] = {}  # the alias table (graph/merge.py): alias id -> canonical
         self._links_to: dict[str, set[str]] = {}  # and back: canonical id -> alias ids
@@ -444,6 +445,12 @@ class EmbeddedStore(GraphStore):
 
     def checkpoint(self) -> int:
         return self._checkpoint
+
+    def mark(self, name: str) -> int:
+        return self._marks.get(name, 0)
+
+    def set_mark(self, name: str, seq: int) -> None:
+        self._marks[name] = seq
 
     def get_nodes(self, ids: Sequence[str]) -> list[StoredNode]:
         with self._lock:
@@ -598,6 +605,7 @@ class EmbeddedStore(GraphStore):
             self._links.clear()
             self._links_to.clear()
             self._checkpoint = 0
+            self._marks.clear()
 
     # ---- the whole state, for a snapshot (service/runtime.py, graph/snapshot.py) ------------
     def export_state(self) -> EmbeddedState:

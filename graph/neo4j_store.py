@@ -434,6 +434,9 @@ _LOAD_AROUND: LiteralString = (
 
 _SET_CHECKPOINT: LiteralString = "MERGE (c:LkgCheckpoint {name: 'projector'}) SET c.seq = $seq"
 _GET_CHECKPOINT: LiteralString = "MATCH (c:LkgCheckpoint {name: 'projector'}) RETURN c.seq AS seq"
+# `GraphStore.mark`: beside the checkpoint (one node per name, cleared with it)
+_SET_MARK: LiteralString = "MERGE (c:LkgCheckpoint {name: $name}) SET c.seq = $seq"
+_GET_MARK: LiteralString = "MATCH (c:LkgCheckpoint {name: $name}) RETURN c.seq AS seq"
 # the fence: setting a property takes the node's write lock until the transaction ends; read
 # after that (a statement of its own), the value is the last committed one (Neo4j's manual,
 # "Concurrent data access": lost updates are avoided by taking the lock before reading)
@@ -799,6 +802,19 @@ class Neo4jStore(GraphStore):
     def checkpoint(self) -> int:
         rows = self._read(_GET_CHECKPOINT)
         return int(rows[0]["seq"]) if rows else 0
+
+    def mark(self, name: str) -> int:
+        rows = self._read(_GET_MARK, name=f"mark:{name}")
+        return int(rows[0]["seq"]) if rows else 0
+
+    def set_mark(self, name: str, seq: int) -> None:
+        try:
+            with self._open_session(WRITE_ACCESS) as session:
+                session.run(_SET_MARK, name=f"mark:{name}", seq=seq).consume()
+        except (DriverError, Neo4jError) as exc:
+            if is_unavailable(exc):
+                raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
+            raise
 
     # ---- reads --------------------------------------------------------------------------
     def get_nodes(self, ids: Sequence[str]) -> list[StoredNode]:

@@ -441,6 +441,15 @@ class GraphStore(ABC):
     def checkpoint(self) -> int:
         """The event-log position this store has applied up to (0: nothing yet)."""
 
+    @abstractmethod
+    def mark(self, name: str) -> int:
+        """A log position the processes sharing this store agree on, by name (0: never set):
+        e.g. how far the graph's writer has settled its notifications (service/notifications.py).
+        Cleared with the graph."""
+
+    @abstractmethod
+    def set_mark(self, name: str, seq: int) -> None: ...
+
     # ---- reads --------------------------------------------------------------------------
     @abstractmethod
     def get_nodes(self, ids: Sequence[str]) -> list[StoredNode]:

@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
@@ -154,6 +154,16 @@ class Refused(Exception):
     """A target refused the message itself (4xx): no retry will help."""
 
 
+# the shared mark: every change at or before it is settled by the sending process
+SETTLED = "notifications-settled"
+
+
+class Shared(Protocol):  # the shared graph store's marks (graph/store.py GraphStore.mark)
+    def mark(self, name: str) -> int: ...
+
+    def set_mark(self, name: str, seq: int) -> None: ...
+
+
 class Notifier:
     def __init__(
         self,
@@ -164,11 +174,15 @@ class Notifier:
         client: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
         active: Callable[[], bool] = lambda: True,
+        shared: Shared | None = None,
     ) -> None:
         """`active`: whether this process sends now (only the graph's writer does, when several
-        processes keep the same outbox: docs/scale.md)."""
+        processes keep outboxes of the same log: docs/scale.md). `shared`: where the sender
+        says how far it has settled (the shared graph's `mark`), so that a process which takes
+        over sending starts from there instead of sending every change it ever detected."""
         self.outbox, self.audience, self.settings = outbox, audience, settings
-        self.active = active
+        self.active, self.shared = active, shared
+        self._published: int | None = None
         self.targets = targets_of(settings)
         self.secret = settings.webhook_secret.get_secret_value().encode()
         self.client = client or httpx.Client(timeout=settings.webhook_timeout)
@@ -181,14 +195,20 @@ class Notifier:
 
     # ---- one pass -----------------------------------------------------------------------
     def run_once(self, limit: int = 50) -> int:
-        """Try every due row once; how many were tried."""
+        """Try every due row once; how many were tried. A process that does not send settles
+        what the sender says it has settled."""
         if not self.active():
+            if self.shared is not None:
+                self.outbox.settle_upto(self.shared.mark(SETTLED))
             return 0
         rows = self.outbox.due(self.clock(), limit)
         for row in rows:
             if self._stop.is_set():
                 break
             self._deliver(row)
+        if self.shared is not None and (settled := self.outbox.settled_upto()) != self._published:
+            self.shared.set_mark(SETTLED, settled)
+            self._published = settled
         return len(rows)
 
     def _deliver(self, row: OutboxRow) -> None:

@@ -197,8 +197,10 @@ class Runtime:
             projection.outbox,
             lambda subject, starts: audience(store, subject, starts),
             self.settings,
-            # told once: by the graph's writer alone (every replica keeps the outbox)
+            # told once: by the graph's writer alone (every replica keeps the outbox); where
+            # several processes share the graph, how far it settled is kept in the graph
             active=lambda: projector.writing,
+            shared=store if self.settings.projector != "on" else None,
         )
         projection.on_change = self.notifier.wake
         self.notifier.start()

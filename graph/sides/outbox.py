@@ -289,6 +289,25 @@ class Outbox:
             if delivered:
                 self._delivered(db, change_id)
 
+    def settled_upto(self) -> int:
+        """The log position up to which every change is settled (delivered, or failed for good):
+        what a new sender need not send again."""
+        rows = self._query("SELECT min(seq) FROM changes WHERE status = 'pending'")
+        if rows[0][0] is not None:
+            return int(rows[0][0]) - 1
+        return self.checkpoint()
+
+    def settle_upto(self, seq: int) -> int:
+        """Mark the pending changes at or before `seq` delivered without sending them: another
+        process, the one that sends, settled them (service/notifications.py). How many."""
+        with self.transaction() as db:
+            return db.execute(
+                "UPDATE changes SET status = 'delivered', delivered_at = ?, "
+                "last_error = 'settled by the sending process' "
+                "WHERE status = 'pending' AND seq <= ?",
+                (now(), seq),
+            ).rowcount
+
     def mark_delivered(self, change_id: str, audience: dict[str, Any] | None = None) -> None:
         """Every target has it (none left to send to)."""
         with self.transaction() as db:

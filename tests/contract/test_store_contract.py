@@ -252,6 +252,24 @@ def test_a_fenced_write_lands_only_on_the_checkpoint_it_expects(store: GraphStor
     store.clear()
 
 
+def test_marks_are_shared_by_name_apart_from_the_checkpoint_and_cleared_with_it(
+    store: GraphStore,
+) -> None:
+    assert store.mark("notifications-settled") == 0
+    store.set_mark("notifications-settled", 7)
+    store.set_mark("notifications-settled", 9)
+    store.set_mark("other", 3)
+    store.apply(MutationBatch(), checkpoint=5)
+    assert (store.mark("notifications-settled"), store.mark("other"), store.checkpoint()) == (
+        9,
+        3,
+        5,
+    )
+    store.apply(MutationBatch(), checkpoint=6, after=5)  # the fence reads the checkpoint only
+    store.clear()
+    assert (store.mark("notifications-settled"), store.checkpoint()) == (0, 0)
+
+
 def _race_job(seq: int) -> NodeKey:
     return NodeKey.of(NodeKind.JOB, namespace="race", name=f"writer-{seq}")
 

@@ -136,3 +136,61 @@ def test_a_target_that_took_the_change_is_not_sent_it_again(tmp_path: Path) -> N
     assert hook.headers["x-lkg-signature"] == expected
     assert hook.headers["idempotency-key"] == row.change_id
     assert "x-lkg-signature" not in next(r for r in sent if r.url.host == "slack.test").headers
+
+
+def test_a_process_taking_over_sending_sends_only_what_the_last_sender_had_not_settled(
+    tmp_path: Path,
+) -> None:
+    """Two processes keep outboxes of the same log (API replicas, a standby projector); only
+    the graph's writer sends, and says in the shared graph how far it has settled. The one
+    that takes over sends what the first had not settled — not everything it ever detected."""
+    from lineage_kg.graph.embedded import EmbeddedStore
+
+    shared = EmbeddedStore()  # stands for the shared Neo4j: only its marks are used
+    changes = [
+        Change(
+            ChangeKind.RUN_FAILED,
+            f"run{i}",
+            ("job",),
+            {"run": f"r{i}", "job": "j", "state": "FAIL"},
+            f"e{i}",
+            "t",
+        )
+        for i in range(1, 7)
+    ]
+    outboxes = []
+    for name in ("a", "b"):
+        outbox = Outbox(tmp_path / f"{name}.sqlite3")
+        with outbox.transaction() as db:
+            for seq, change in enumerate(changes, start=1):
+                outbox.add(db, seq, [change])
+            outbox.set_checkpoint(db, len(changes))
+        outboxes.append(outbox)
+    sending = ["a"]
+    fails = {"r4"}  # the receiver refuses this one for now: the first sender stays behind it
+
+    def answer(request: httpx.Request) -> int:
+        return 503 if any(f'"{r}"' in request.content.decode() for r in fails) else 200
+
+    processes = {}
+    for name, outbox in zip("ab", outboxes, strict=True):
+        n, _, sent = notifier(outbox, answer)
+        n.active, n.shared = (lambda name=name: name in sending), shared
+        processes[name] = (n, sent)
+    for n, _ in processes.values():
+        n.run_once()
+    for n, _ in processes.values():
+        n.run_once()  # b settles what a published
+    first_sent = {r.headers["Idempotency-Key"] for r in processes["a"][1]}
+    assert processes["b"][1] == []  # b never sent while a did
+    settled_by_a = {c.change_id for c in changes[:3]}
+    assert settled_by_a < first_sent
+    b_pending = {r.change_id for r in outboxes[1].rows() if r.status == "pending"}
+    assert b_pending == {c.change_id for c in changes[3:]}  # r4 on: a had not settled them
+
+    sending[:] = ["b"]  # a dies; b takes over, and the receiver is back
+    fails.clear()
+    processes["b"][0].run_once()
+    resent = {r.headers["Idempotency-Key"] for r in processes["b"][1]}
+    assert resent == {c.change_id for c in changes[3:]}
+    assert shared.mark("notifications-settled") == len(changes)
