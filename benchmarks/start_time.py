@@ -153,7 +153,9 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return (a["nodes"], a["edges"], a["checkpoint"]) == (b["nodes"], b["edges"], b["checkpoint"])
 
 
-def run(nodes: int, work: Path, tail: float) -> dict[str, Any]:
+def run(nodes: int, work: Path, tail: float, keep: bool = False) -> dict[str, Any]:
+    """`tail` 0: no snapshot-behind-the-head start (it costs a second full replay, ~an hour at
+    1M on this machine). `keep`: the head's data dir (log and snapshot) stays, for later runs."""
     template = _estate(nodes, work)
     last = _last(template)
     run_dir = Path(tempfile.mkdtemp(prefix=f"start-{nodes}-", dir=work))
@@ -162,6 +164,19 @@ def run(nodes: int, work: Path, tail: float) -> dict[str, Any]:
         _copy_log(template, head, 0, last)
         full = _start(head, write=True)  # no snapshot yet: the baseline; then it writes one
         at_head = _start(head)
+        assert at_head["refused"] is None, f"snapshot: {at_head['refused']}"
+        assert _same(at_head, full), "snapshot: not the graph the full replay built"
+        assert at_head["snapshot_seq"] == last
+        common = {
+            "nodes": sum(full["nodes"].values()),
+            "edges": sum(full["edges"].values()),
+            "log_entries": last,
+            "full": full,
+            "snapshot": at_head,
+            "loadavg_after": os.getloadavg(),
+        }
+        if tail <= 0:
+            return common | {"tail_entries": 0, "snapshot_tail": None, "kept": str(head)}
         cut = max(1, round(last * (1 - tail)))
         behind = run_dir / "behind"
         _copy_log(template, behind, 0, cut)
@@ -184,7 +199,8 @@ def run(nodes: int, work: Path, tail: float) -> dict[str, Any]:
             "loadavg_after": os.getloadavg(),
         }
     finally:
-        shutil.rmtree(run_dir, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _row(label: str, r: dict[str, Any]) -> str:
@@ -203,6 +219,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--writer", type=str, default="", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
+    parser.add_argument("--keep", action="store_true", help="keep the head's data dir and snapshot")
     args = parser.parse_args()
     if args.child is not None:
         _child(args.child, args.write, args.writer)
@@ -212,7 +229,7 @@ def main() -> None:
     results = []
     for nodes in args.nodes:
         load = os.getloadavg()
-        r = run(nodes, work, args.tail)
+        r = run(nodes, work, args.tail, args.keep)
         r["loadavg_before"] = load
         results.append(r)
         full, snap = r["full"], r["snapshot"]
@@ -224,8 +241,11 @@ def main() -> None:
             + _row("full replay (no snapshot: the baseline)", full)
             + "\n"
             + _row("snapshot at the head", snap)
-            + "\n"
-            + _row(f"snapshot + tail of {r['tail_entries']:,} entries", r["snapshot_tail"])
+            + (
+                "\n" + _row(f"snapshot + tail of {r['tail_entries']:,} entries", r["snapshot_tail"])
+                if r["snapshot_tail"]
+                else ""
+            )
             + f"\nsnapshot write {full['write_s']:.2f} s (of which the copy under the store's "
             f"lock {full['copy_s']:.2f} s), {full['snapshot_mb']:,.1f} MiB on "
             f"disk; speed-up at the head {full['ready_s'] / snap['ready_s']:.1f}x",
