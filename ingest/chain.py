@@ -4,10 +4,14 @@ chain breaks (`lkg verify`).
 
 entry_hash = SHA-256 of (prev_hash, seq, event_id, source, kind, event_time, received_at, body),
 the fields length-prefixed so that no two different entries hash the same bytes; the first
-entry's prev_hash is GENESIS. What a chain cannot show on its own: the whole chain rewritten from
-some entry on, or the newest entries cut off together with the log's sequence counter. Against
-those, keep the head (seq and hash, printed by `lkg verify`, written into each backup's manifest)
-somewhere else and compare.
+entry's prev_hash is GENESIS. An entry a restricted key sent also hashes the namespaces the key
+was confined to (kept in the `confined` table, marked `chained`): removing or widening them —
+which would let the projection write outside them — breaks the chain there too. Entries
+confined before that was so (`chained` 0) are verified as they were hashed, without them.
+
+What a chain cannot show on its own: the whole chain rewritten from some entry on, or the newest
+entries cut off together with the log's sequence counter. Against those, keep the head (seq and
+hash, printed by `lkg verify`, written into each backup's manifest) somewhere else and compare.
 """
 
 from __future__ import annotations
@@ -28,10 +32,19 @@ HASHED = "seq, event_id, source, kind, event_time, received_at, body"
 Fields = tuple[int, str, str, str, str, str, str]
 
 
-def entry_hash(prev_hash: str, fields: Fields) -> str:
+# the columns `verify` reads: HASHED, the links, and the chained namespaces (NULL: none hashed)
+_CHECKED = (
+    "SELECT events.seq, event_id, source, kind, event_time, received_at, body, prev_hash, "
+    "entry_hash, CASE WHEN confined.chained = 1 THEN confined.namespaces END "
+    "FROM events LEFT JOIN confined ON confined.seq = events.seq"
+)
+
+
+def entry_hash(prev_hash: str, fields: Fields, namespaces: str | None = None) -> str:
     """The hash of one entry; its body is the canonical JSON text exactly as stored. The text
-    hashed is the fields' lengths (in characters), a newline, then the fields themselves."""
-    parts = (prev_hash, *map(str, fields))
+    hashed is the fields' lengths (in characters), a newline, then the fields themselves, and
+    last the confined namespaces' JSON text when the entry has them chained."""
+    parts = (prev_hash, *map(str, fields), *(() if namespaces is None else (namespaces,)))
     text = ",".join(map(str, map(len, parts))) + "\n" + "".join(parts)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -49,6 +62,13 @@ def head(db: sqlite3.Connection) -> tuple[int, str]:
 
 def chained(db: sqlite3.Connection) -> bool:
     return any(row[1] == "entry_hash" for row in db.execute("PRAGMA table_info(events)"))
+
+
+def ensure_confined_chained(db: sqlite3.Connection) -> None:
+    """Add the `chained` mark to a `confined` table from before it: its rows stay 0 (their
+    entries were hashed without the namespaces, and are verified so)."""
+    if not any(row[1] == "chained" for row in db.execute("PRAGMA table_info(confined)")):
+        db.execute("ALTER TABLE confined ADD COLUMN chained INTEGER NOT NULL DEFAULT 0")
 
 
 def ensure_chain(db: sqlite3.Connection) -> None:
@@ -110,10 +130,7 @@ def verify(
 def _walk(
     db: sqlite3.Connection, progress: Callable[[int], None], after: tuple[int, str]
 ) -> ChainReport:
-    cursor = db.execute(
-        f"SELECT {HASHED}, prev_hash, entry_hash FROM events WHERE seq > ? ORDER BY seq",
-        (after[0],),
-    )
+    cursor = db.execute(f"{_CHECKED} WHERE events.seq > ? ORDER BY events.seq", (after[0],))
     checked, (last_seq, last_hash) = 0, after
     while rows := cursor.fetchmany(READ_BATCH):
         for row in rows:
@@ -136,13 +153,11 @@ def anchor_problem(db: sqlite3.Connection, seq: int, digest: str) -> Break | Non
     it is missing: a cheap stand-in for walking entries 1..seq again. It catches that entry
     edited, the chain rewritten through it, and any entry before it deleted (a count); an
     entry before it edited in place is found only by the full walk (`lkg verify`)."""
-    row = db.execute(
-        f"SELECT {HASHED}, prev_hash, entry_hash FROM events WHERE seq = ?", (seq,)
-    ).fetchone()
+    row = db.execute(f"{_CHECKED} WHERE events.seq = ?", (seq,)).fetchone()
     if row is None:
         return Break(seq, "", "the last verified entry is gone: entries were cut off or deleted")
     event_id, stored = str(row[1]), row[8]
-    if stored != digest or entry_hash(str(row[7]), row[:7]) != digest:
+    if stored != digest or entry_hash(str(row[7]), row[:7], row[9]) != digest:
         problem = (
             f"entry seq {seq} is no longer the one verified at the last start (hash "
             f"{_short(digest)}): it was changed, or the chain was rewritten through it"
@@ -172,11 +187,12 @@ def _problem(row: tuple[object, ...], last_seq: int, last_hash: str) -> str | No
             f"prev_hash {_short(prev_hash)} is not the hash of {before} ({_short(last_hash)}): "
             "that entry was changed, or this one was put in its place"
         )
-    computed = entry_hash(str(prev_hash), row[:7])  # type: ignore[arg-type]
+    computed = entry_hash(str(prev_hash), row[:7], row[9])  # type: ignore[arg-type]
     if computed != stored:
         return (
             f"content does not match entry_hash (stored {_short(stored)}, computed "
-            f"{_short(computed)}): its event_id, source, kind, times or body were changed"
+            f"{_short(computed)}): its event_id, source, kind, times, body or the namespaces "
+            "its key was confined to were changed"
         )
     return None
 

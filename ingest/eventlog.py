@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS parked (
 );
 CREATE TABLE IF NOT EXISTS confined (
     seq        INTEGER PRIMARY KEY REFERENCES events(seq),
-    namespaces TEXT NOT NULL  -- JSON list: the namespaces the accepting key was confined to
+    namespaces TEXT NOT NULL,  -- JSON list: the namespaces the accepting key was confined to
+    chained    INTEGER NOT NULL DEFAULT 0  -- 1: the entry's hash covers them (ingest/chain.py)
 );
 CREATE TABLE IF NOT EXISTS node_history (
     node_id       TEXT NOT NULL,
@@ -159,6 +160,7 @@ class EventLog:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            chain.ensure_confined_chained(self._db)
             unchained = not chain.chained(self._db)
         except sqlite3.Error as exc:
             raise LogUnavailable(f"event log {path}: {exc}") from exc
@@ -208,16 +210,19 @@ class EventLog:
                 seq += 1
                 at = event.received_at or received
                 fields = (seq, event_id, event.source, event.kind, event.event_time, at, body)
-                digest = chain.entry_hash(prev_hash, fields)
+                # a restricted key's namespaces are hashed with the entry: widening them later
+                # (the projection writes only inside them) breaks the chain
+                confined = json.dumps(sorted(set(event.namespaces))) if event.namespaces else None
+                digest = chain.entry_hash(prev_hash, fields, confined)
                 db.execute(
                     "INSERT INTO events (seq, event_id, source, kind, event_time, received_at, "
                     "body, prev_hash, entry_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (*fields, prev_hash, digest),
                 )
-                if event.namespaces:
+                if confined is not None:
                     db.execute(
-                        "INSERT INTO confined (seq, namespaces) VALUES (?, ?)",
-                        (seq, json.dumps(sorted(set(event.namespaces)))),
+                        "INSERT INTO confined (seq, namespaces, chained) VALUES (?, ?, 1)",
+                        (seq, confined),
                     )
                 prev_hash = digest
                 results.append(Appended(event_id, seq, False))

@@ -4,6 +4,7 @@ the right entry."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import sqlite3
 from pathlib import Path
@@ -150,3 +151,53 @@ def test_progress_is_reported_per_batch(tmp_path: Path, monkeypatch: pytest.Monk
     with sqlite3.connect(tmp_path / "events.sqlite3") as db:
         assert chain.verify(db, seen.append).intact
     assert seen == [2, 2, 1]
+
+
+def confined_log(path: Path) -> None:
+    log = EventLog(path)
+    log.append([event(1)])
+    restricted = NewEvent("openlineage", "RunEvent", "2026-01-01T00:00:02.000000Z", {"n": 2})
+    log.append([dataclasses.replace(restricted, namespaces=("team-a", "team-b"))])
+    log.append([event(3)])
+    log.close()
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        'UPDATE confined SET namespaces = \'["team-a","team-b","finance"]\'',  # widened
+        "DELETE FROM confined",  # unrestricted: the projection would write anywhere
+        "UPDATE confined SET chained = 0",  # passed off as from before the chain held them
+    ],
+)
+def test_a_restricted_keys_namespaces_are_in_the_chain(tmp_path: Path, tamper: str) -> None:
+    path = tmp_path / "events.sqlite3"
+    confined_log(path)
+    assert check(path).intact
+    with sqlite3.connect(path) as db:
+        db.execute(tamper)
+    report = check(path)
+    assert report.broken is not None and report.broken.seq == 2, report
+    assert "confined" in report.broken.problem
+
+
+def test_namespaces_confined_before_the_chain_held_them_still_verify(tmp_path: Path) -> None:
+    """A log written before: its confined rows (chained 0) were hashed without the namespaces;
+    opened now, it verifies as it was written, and new restricted entries are chained."""
+    path = tmp_path / "events.sqlite3"
+    log = EventLog(path)
+    log.append([event(1), event(2)])
+    log.close()
+    with sqlite3.connect(path) as db:  # as an older service left it: no `chained` column
+        db.execute("ALTER TABLE confined DROP COLUMN chained")
+        db.execute("INSERT INTO confined (seq, namespaces) VALUES (2, '[\"team-a\"]')")
+    log = EventLog(path)  # opening adds the column, the old row marked not chained
+    assert check(path).intact
+    (entry,) = [e for e in log.read(0, 10) if e.seq == 2]
+    assert entry.namespaces == ("team-a",)  # still confined when projected
+    restricted = NewEvent("openlineage", "RunEvent", "2026-01-01T00:00:03.000000Z", {"n": 3})
+    log.append([dataclasses.replace(restricted, namespaces=("team-a",))])
+    log.close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE confined SET namespaces = '[]'")  # both rows emptied
+    assert check(path).broken is not None and check(path).broken.seq == 3  # the new one holds
