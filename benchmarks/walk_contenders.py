@@ -9,6 +9,14 @@ in the same run, on the same estate and starts (issue 19, target 1):
   no certainty, no paths, no owners).
 
     python -m benchmarks.walk_contenders --nodes 10000 --starts 50 --rounds 3
+    python -m benchmarks.walk_contenders --nodes 10000 100000 --embedded --trace --accountability
+
+`--embedded`: the same log rebuilt into the embedded store (as `lkg serve` builds it), and two
+more impact contenders interleaved with the others: its direct `impact()` (answers checked equal
+to Neo4j's) and a numpy CSR BFS of the same edges confined to impact's node set
+(benchmarks/embedded_walk.py's, checked equal). `--trace`: decision traces of the generator's
+root-cause decisions on each store, interleaved, answers checked equal. `--accountability`: the
+largest team's map on each store, `--rounds` times, answers checked equal.
 
 Every start is asked of each contender in each round, the contenders interleaved; the two
 lineage-kg walks must give the same answers (nodes, distances, certainty, paths), and the
@@ -18,16 +26,31 @@ statement the walk's node set, or the run says how many differ.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import random
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from neo4j import Query
 
-from benchmarks.harness import RESULTS, neo4j_for, percentiles, save, scratch_dir
+from benchmarks.embedded_walk import DEPTH as CSR_DEPTH
+from benchmarks.embedded_walk import Csr
+from benchmarks.harness import (
+    RESULTS,
+    copy_log,
+    neo4j_for,
+    percentiles,
+    save,
+    scratch_dir,
+    settings_for,
+)
+from benchmarks.neo4j_reads import trace_answer
 from benchmarks.query_latency import workload
 from benchmarks.synthetic.load import load_sources
 from benchmarks.synthetic.write import generate
@@ -35,6 +58,8 @@ from lineage_kg.graph.model import COLUMN_LINEAGE, EdgeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.ingest.intake import accept_many
+from lineage_kg.queries.accountability import accountability
+from lineage_kg.queries.decision_trace import decision_lineage
 from lineage_kg.queries.impact import IMPACT_STEPS, impact, walk_downstream
 from lineage_kg.queries.impact_steps import WHOLE
 from lineage_kg.queries.traversal import moves, start_nodes
@@ -102,61 +127,247 @@ def walked(store: GraphStore, key: str, depth: int) -> tuple[set[str], int, int]
     return set(walk.reached), len(expanded), len(ahead.covered)
 
 
-def one_size(nodes: int, seed: int, starts: int, rounds: int, depth: int) -> dict[str, Any]:
-    with scratch_dir(f"walk{nodes}") as work, neo4j_for(nodes) as server:
-        files = work / "files"
-        manifest = generate(files, nodes, seed)
-        data = work / "data"
-        data.mkdir()
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """What one size runs: the stores and questions, and where its estate comes from."""
+
+    neo4j: bool = True
+    embedded: bool = False
+    trace: bool = False
+    accountable: bool = False
+    estate: Path | None = None  # start_time's `--work W` layout W/<nodes>: files/, data/
+    snapshot_dir: Path | None = None  # a data dir whose snapshot starts the embedded store
+    load_limit: float | None = None  # seconds: the Neo4j load stopped there, its rate recorded
+    accountability_rounds: int | None = None  # default: the impact rounds
+
+
+def source_log(work: Path, nodes: int, seed: int, opts: Options) -> tuple[Settings, dict[str, Any]]:
+    """The estate's log (generated and taken in here, or the one in `opts.estate`) and manifest."""
+    if opts.estate is not None:
+        manifest = json.loads((opts.estate / "files" / "manifest.json").read_text())
+        return settings_for(opts.estate / "data"), manifest
+    files = work / "files"
+    manifest = generate(files, nodes, seed)
+    logged = settings_for(work / "log")
+    with Runtime.open(logged) as runtime:
+        with (files / "events.ndjson").open() as f:
+            accept_many(runtime.log, enumerate(json.loads(line) for line in f))
+        load_sources(files, runtime.log)
+    return logged, manifest
+
+
+class _Stop(Exception):
+    pass
+
+
+def project_bounded(runtime: Runtime, limit: float | None) -> dict[str, Any]:
+    """The log into Neo4j, timed; stopped after `limit` seconds (between batches) with how far
+    it got, progress sampled every ~30 s."""
+    began = time.perf_counter()
+    samples: list[list[float]] = []
+
+    def progress(done: int, total: int) -> None:
+        took = time.perf_counter() - began
+        if not samples or took - samples[-1][0] >= 30:
+            samples.append([round(took, 1), done, total])
+            print(f"  neo4j load {took:.0f} s: {done:,} of {total:,} entries", flush=True)
+        if limit is not None and took > limit:
+            samples.append([round(took, 1), done, total])
+            raise _Stop
+
+    finished = True
+    try:
+        status = runtime.catch_up(progress)
+        assert status.parked == 0, f"{status.parked} events parked"
+    except _Stop:
+        finished = False
+    took = time.perf_counter() - began
+    done, total = (samples[-1][1], samples[-1][2]) if samples else (0, 0)
+    if finished:
+        done = total = runtime.log.last_seq()
+    return {
+        "finished": finished,
+        "seconds": round(took, 1),
+        "entries_done": done,
+        "entries_total": total,
+        "entries_per_s": round(done / took, 2) if took else None,
+        "progress": samples,
+    }
+
+
+def open_embedded(stack: ExitStack, work: Path, source: Settings, opts: Options) -> Runtime:
+    """The embedded store: from `opts.snapshot_dir`'s snapshot (nothing replayed: checked), or
+    the whole log replayed, as `lkg serve` builds it."""
+    if opts.snapshot_dir is not None:
+        from lineage_kg import snapshots
+        from lineage_kg.runtime import snapshot_path
+
         settings = Settings(
-            data_dir=data,
-            auth="off",
-            snapshot=False,
-            neo4j_uri=server.uri,
-            neo4j_password=server.password,
+            data_dir=opts.snapshot_dir, snapshot_every=10**9, snapshot_after_seconds=10.0**9
         )
-        with Runtime.open(settings) as runtime:
-            with (files / "events.ndjson").open() as f:
-                accept_many(runtime.log, enumerate(json.loads(line) for line in f))
-            load_sources(files, runtime.log)
-            began = time.perf_counter()
-            status = runtime.catch_up()
-            assert status.parked == 0, f"{status.parked} events parked"
-            print(f"{nodes}: projected in {time.perf_counter() - began:.0f} s", flush=True)
-            store = runtime.store
-            load = workload(manifest["samples"], starts, random.Random(seed))
-            keys = load["impact_raw_column"] + load["impact_lattice_column"]
-            query = qpp(depth)
-            quiet = server.driver(notifications_min_severity="OFF")  # RENAMED_TO may be absent
-            with quiet as driver, driver.session() as session:
+        # the writer stamped by benchmarks.start_time's run: the working tree (graph/, ingest/)
+        # may have been edited since by other work, which would (rightly) refuse it otherwise
+        writer = snapshots.read_header(snapshot_path(settings)).writer
+        snapshots.writer_version = lambda: writer  # type: ignore[assignment]
+    else:
+        settings = settings_for(work / "embedded")
+        copy_log(source, settings)
+    local = stack.enter_context(Runtime.open(settings))
+    local.rebuild_embedded()
+    if opts.snapshot_dir is not None:
+        assert local.snapshot_refused is None, local.snapshot_refused
+        assert local.projector.events_projected == 0, "the snapshot did not stand at the head"
+    return local
+
+
+def one_size(
+    nodes: int, seed: int, starts: int, rounds: int, *, depth: int, opts: Options
+) -> dict[str, Any]:
+    with scratch_dir(f"walk{nodes}") as work, ExitStack() as stack:
+        source, manifest = source_log(work, nodes, seed, opts)
+        load = workload(manifest["samples"], starts, random.Random(seed))
+        keys = load["impact_raw_column"] + load["impact_lattice_column"]
+        extra: dict[str, Any] = {"load_average_before": os.getloadavg(), "starts": len(keys)}
+        stores: dict[str, GraphStore] = {}
+        decisions: dict[str, Any] = {}
+        contenders: dict[str, Callable[[str], Any]] = {}
+        if opts.neo4j:
+            server = stack.enter_context(neo4j_for(nodes))
+            on_neo4j = settings_for(work / "neo4j", server)
+            copy_log(source, on_neo4j)
+            runtime = stack.enter_context(Runtime.open(on_neo4j))
+            extra["neo4j_load"] = project_bounded(runtime, opts.load_limit)
+            extra["neo4j_projection_s"] = extra["neo4j_load"]["seconds"]
+            print(f"{nodes}: Neo4j load {extra['neo4j_load']}", flush=True)
+            if extra["neo4j_load"]["finished"]:
+                store = stores["neo4j"] = runtime.store
+                decisions["neo4j"] = runtime.decisions
+                query = qpp(depth)
+                quiet = server.driver(notifications_min_severity="OFF")  # RENAMED_TO may be absent
+                session = stack.enter_context(stack.enter_context(quiet).session())
 
                 def statement(key: str) -> set[str]:
                     rows = session.run(query, key=key, forward=_FORWARD).single()
                     return set(rows["keys"]) - {key} if rows else set()
 
-                contenders: dict[str, Callable[[str], Any]] = {
+                contenders |= {
                     "read_ahead": lambda k: impact(store, k, depth=depth),
                     "level_by_level": lambda k: impact(LevelByLevel(store), k, depth=depth),
                     "one_qpp_statement": statement,
                 }
-                return measure(store, keys, contenders, rounds, depth) | {
-                    "nodes": store.stats().node_count,
-                    "starts": len(keys),
-                }
+        if opts.embedded or opts.trace or opts.accountable:
+            began = time.perf_counter()
+            local = open_embedded(stack, work, source, opts)
+            extra["embedded_start_s"] = round(time.perf_counter() - began, 1)
+            extra["embedded_from_snapshot"] = opts.snapshot_dir is not None
+            print(f"{nodes}: embedded ready in {extra['embedded_start_s']:.0f} s", flush=True)
+            stores["embedded"] = local.store
+            decisions["embedded"] = local.decisions
+            if opts.embedded:
+                contenders |= embedded_contenders(local.store, keys, depth)
+        result: dict[str, Any] = {}
+        if contenders:
+            result = measure(stores.get("neo4j"), keys, contenders, rounds, depth)
+        result["nodes"] = next(iter(stores.values())).stats().node_count if stores else None
+        if opts.trace and stores:
+            chosen = manifest["samples"]["root_cause_decisions"][: max(1, starts // 2)]
+            result["decision_trace"] = traces(
+                {
+                    name: lambda d, s=s, t=decisions[name]: decision_lineage(s, d, decisions=t)
+                    for name, s in stores.items()
+                },
+                chosen,
+                rounds,
+            )
+        if opts.accountable and stores:
+            owner = manifest["samples"]["accountability_owner"]
+            result["accountability"] = accountabilities(
+                stores, owner, opts.accountability_rounds or rounds
+            )
+        extra["load_average_after"] = os.getloadavg()
+        return result | extra
+
+
+def embedded_contenders(
+    emb: GraphStore, keys: list[str], depth: int
+) -> dict[str, Callable[[str], Any]]:
+    """Direct `impact()` on the embedded store, and the numpy CSR BFS of the same edges confined
+    to its node set for each start."""
+    assert depth == CSR_DEPTH, f"the CSR contender walks {CSR_DEPTH} levels"
+    csr = Csr(emb)
+    masks = {}
+    for k in keys:
+        ids = {i.node.id for i in impact(emb, k, depth=depth).items}
+        mask = np.zeros(len(csr.names), dtype=bool)
+        mask[[csr.ids[n] for n in ids if n in csr.ids]] = True
+        masks[k] = mask
+    return {
+        "embedded_direct": lambda k: impact(emb, k, depth=depth),
+        "csr_numpy_same_set": lambda k: csr.bfs_numpy(k, masks[k]),
+    }
+
+
+def traces(
+    contenders: dict[str, Callable[[str], Any]], decisions: list[str], rounds: int
+) -> dict[str, Any]:
+    """Decision traces asked of each store in turn, interleaved; answers checked equal."""
+    for d in decisions[:10]:  # warm up
+        for ask in contenders.values():
+            ask(d)
+    took: dict[str, list[float]] = {name: [] for name in contenders}
+    differ = 0
+    for r in range(rounds):
+        for d in decisions:
+            order = list(contenders.items())
+            order = order[r % len(order) :] + order[: r % len(order)]
+            got = {}
+            for name, ask in order:
+                began = time.perf_counter()
+                got[name] = trace_answer(ask(d))
+                took[name].append(time.perf_counter() - began)
+            differ += len({json.dumps(g, sort_keys=True, default=str) for g in got.values()}) > 1
+    out: dict[str, Any] = {name: percentiles(t) for name, t in took.items()}
+    out |= {"differ": differ, "answers": len(decisions) * rounds}
+    for name in contenders:
+        print(f"  trace {name}: p50 {out[name]['p50_ms']:.1f} ms, p95 {out[name]['p95_ms']:.1f} ms")
+    print(f"  traces differing: {differ} of {out['answers']}", flush=True)
+    return out
+
+
+def accountabilities(stores: dict[str, GraphStore], owner: str, rounds: int) -> dict[str, Any]:
+    """The largest team's map on each store, `rounds` times each, interleaved; equal answers."""
+    expected = None
+    took: dict[str, list[float]] = {name: [] for name in stores}
+    for _ in range(rounds):
+        for name, store in stores.items():
+            began = time.perf_counter()
+            got = dataclasses.astuple(accountability(store, owner))
+            took[name].append(time.perf_counter() - began)
+            expected = expected if expected is not None else got
+            assert got == expected, f"accountability on {name}: a different answer"
+            print(f"  accountability {name}: {took[name][-1]:.2f} s", flush=True)
+    return {
+        name: {"median_s": sorted(t)[len(t) // 2], "runs_s": [round(x, 3) for x in t]}
+        for name, t in took.items()
+    }
 
 
 def measure(
-    store: GraphStore,
+    neo4j: GraphStore | None,
     keys: list[str],
     contenders: dict[str, Callable[[str], Any]],
     rounds: int,
     depth: int,
 ) -> dict[str, Any]:
+    """Each start asked of every contender, interleaved, `rounds` times. The reference answer is
+    Neo4j's read-ahead walk when there, else the embedded store's: every other lineage-kg walk
+    must equal it, the statement and the CSR BFS its node set."""
     for key in keys[:20]:  # warm up: plan caches, the JIT of a JVM just started
         for ask in contenders.values():
             ask(key)
     took: dict[str, list[float]] = {name: [] for name in contenders}
-    differ = {"level_by_level": 0, "one_qpp_statement": 0}
+    ref = "read_ahead" if "read_ahead" in contenders else "embedded_direct"
+    differ = {name: 0 for name in contenders if name != ref}
     sizes: list[int] = []
     ratios: list[float] = []  # nodes read ahead per node the walk expands
     for r in range(rounds):
@@ -168,22 +379,30 @@ def measure(
                 began = time.perf_counter()
                 got[name] = ask(key)
                 took[name].append(time.perf_counter() - began)
-            differ["level_by_level"] += answer(got["read_ahead"]) != answer(got["level_by_level"])
-            if r == 0:
-                reached, expanded, covered = walked(store, key, depth)
+            for name in ("level_by_level", "embedded_direct"):
+                if name in differ:
+                    differ[name] += answer(got[ref]) != answer(got[name])
+            if "csr_numpy_same_set" in got:
+                nodes = {i.node.id for i in got[ref].items}
+                differ["csr_numpy_same_set"] += got["csr_numpy_same_set"] != nodes
+            if r == 0 and neo4j is not None:
+                reached, expanded, covered = walked(neo4j, key, depth)
                 differ["one_qpp_statement"] += got["one_qpp_statement"] != reached
                 sizes.append(len(reached))
                 ratios.append(covered / expanded)
+            elif r == 0:
+                sizes.append(len(got[ref].items))
     out: dict[str, Any] = {name: percentiles(t) for name, t in took.items()}
     out["differ"] = differ
     out["walk_nodes_median"] = sorted(sizes)[len(sizes) // 2]
     out["walk_nodes_max"] = max(sizes)
-    ratios.sort()
-    out["read_ahead_cover_ratio"] = {"median": ratios[len(ratios) // 2], "max": ratios[-1]}
+    if ratios:
+        ratios.sort()
+        out["read_ahead_cover_ratio"] = {"median": ratios[len(ratios) // 2], "max": ratios[-1]}
     for name in contenders:
-        print(f"  {name}: p50 {out[name]['p50_ms']:.1f} ms, p95 {out[name]['p95_ms']:.1f} ms")
+        print(f"  {name}: p50 {out[name]['p50_ms']:.2f} ms, p95 {out[name]['p95_ms']:.2f} ms")
     print(f"  answers differing: {differ}; walk nodes median {out['walk_nodes_median']}")
-    print(f"  read-ahead nodes per node expanded: {out['read_ahead_cover_ratio']}")
+    print(f"  read-ahead nodes per node expanded: {out.get('read_ahead_cover_ratio')}")
     return out
 
 
@@ -197,11 +416,38 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--depth", type=int, default=10)
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
+    parser.add_argument("--embedded", action="store_true", help="embedded impact and numpy CSR")
+    parser.add_argument("--trace", action="store_true", help="decision traces on both stores")
+    parser.add_argument("--accountability", action="store_true", help="largest team, both stores")
+    parser.add_argument("--no-neo4j", action="store_true", help="the embedded store alone")
+    parser.add_argument(
+        "--estate", type=Path, help="an estate already taken in: DIR/files, DIR/data (one size)"
+    )
+    parser.add_argument(
+        "--snapshot-dir", type=Path, help="start the embedded store from this data dir's snapshot"
+    )
+    parser.add_argument(
+        "--load-limit", type=float, help="seconds: stop the Neo4j load there, record its rate"
+    )
+    parser.add_argument("--accountability-rounds", type=int, help="default: --rounds")
     args = parser.parse_args()
+    opts = Options(
+        accountability_rounds=args.accountability_rounds,
+        neo4j=not args.no_neo4j,
+        embedded=args.embedded,
+        trace=args.trace,
+        accountable=args.accountability,
+        estate=args.estate,
+        snapshot_dir=args.snapshot_dir,
+        load_limit=args.load_limit,
+    )
     sizes = {
-        str(n): one_size(n, args.seed, args.starts, args.rounds, args.depth) for n in args.nodes
+        str(n): one_size(n, args.seed, args.starts, args.rounds, depth=args.depth, opts=opts)
+        for n in args.nodes
     }
     tag = "_".join(map(str, args.nodes))
+    if args.embedded or args.trace or args.accountability:
+        tag += "_embedded" if args.no_neo4j else "_both_stores"
     print("saved", save("walk_contenders", {"sizes": sizes}, tag=tag, out=args.out))
 
 
