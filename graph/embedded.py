@@ -489,6 +489,35 @@ class EmbeddedStore(GraphStore):
         edges.sort(key=_edge_id)
         return edges
 
+    def neighbor_page(
+        self,
+        node_id: str,
+        direction: Direction,
+        kinds: Iterable[EdgeKind] | None = None,
+        as_of: str | None = None,
+        *,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[list[StoredEdge], int]:
+        # the edges ordered by their ids (tuples of names), and only the page's built
+        wanted = ALL_KINDS if kinds is None else _mask(kinds)
+        way = _WAY[direction]
+        with self._lock:
+            g = self._g
+            n = g.ids.get(node_id)
+            if n is None:
+                return [], 0
+            found: list[int] = []
+            present = g.kmask[way][n] & wanted
+            for k in _bits(present):
+                found.extend(g.adj[k * 2 + way][n])
+            if as_of is None:
+                found = [e for e in found if g.eto[e] is None]
+            else:
+                found = [e for e in found if _valid(g.efirst[e], g.eto[e], as_of)]
+            ordered = sorted(found, key=g.edge_id)
+            return [g.stored_edge(e) for e in ordered[offset : offset + limit]], len(ordered)
+
     def neighbor_ends(
         self,
         ids: Sequence[str],

@@ -215,6 +215,30 @@ def _neighbors_query(direction: Direction, kinds: frozenset[EdgeKind] | None) ->
 
 
 @lru_cache(maxsize=256)
+def _edge_ids_query(direction: Direction, kinds: frozenset[EdgeKind] | None) -> LiteralString:
+    """`_neighbors_query`'s edges as their ids alone: a page is chosen from these, and only its
+    records are read (`_PAGE_EDGES`)."""
+    types = "" if kinds is None else _typed(kinds)
+    if direction is Direction.OUT:
+        match, ends = f"(a)-[r{types}]->(b)", "a.key, b.key"
+    else:
+        match, ends = f"(a)<-[r{types}]-(b)", "b.key, a.key"
+    return cast(
+        LiteralString,
+        f"{_SEEK}CALL (a) {{ MATCH {match} WHERE {_VALID_NOW_OR_AS_OF}RETURN r, b }} "
+        f"RETURN collect([{ends}, type(r), r.disc]) AS found",
+    )
+
+
+# a page's edges by id, both ends found first and the pair checked from its sparse end
+_PAGE_EDGES: LiteralString = (
+    "UNWIND $rows AS row MATCH (a:Node {key: row.src}) MATCH (b:Node {key: row.dst}) "
+    "CALL (a, b, row) { MATCH (a)-[r]->(b) WHERE type(r) = row.kind AND r.disc = row.disc "
+    "RETURN r } RETURN collect([a.key, b.key, type(r), " + _EDGE_VIEW + "]) AS found"
+)
+
+
+@lru_cache(maxsize=256)
 def _each_way_query(out: frozenset[EdgeKind], in_: frozenset[EdgeKind]) -> LiteralString:
     """Both ways in one round trip: a traversal level costs one read, not one per direction."""
     branches = [
@@ -840,6 +864,32 @@ class Neo4jStore(GraphStore):
         edges = [StoredEdge.from_record(eid, p) for eid, p in found.items()]
         edges.sort(key=lambda e: e.key.id)
         return edges
+
+    def neighbor_page(
+        self,
+        node_id: str,
+        direction: Direction,
+        kinds: Iterable[EdgeKind] | None = None,
+        as_of: str | None = None,
+        *,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[list[StoredEdge], int]:
+        # two reads: every edge's id (no records), then the page's records; ordered here, in
+        # Python's order of the ids, as the embedded store and `neighbors` order them
+        wanted = frozenset(EdgeKind(k) for k in kinds) if kinds is not None else None
+        if wanted is not None and not wanted:
+            return [], 0
+        (row,) = self._read(_edge_ids_query(direction, wanted), ids=[node_id], as_of=as_of)
+        ids = sorted({(src, kind, dst, disc) for src, dst, kind, disc in row["found"]})
+        page = ids[offset : offset + limit]
+        if not page:
+            return [], len(ids)
+        rows = [{"src": s, "kind": k, "dst": d, "disc": c} for s, k, d, c in page]
+        (found,) = self._read(_PAGE_EDGES, rows=rows)
+        records = {(src, kind, dst, p["disc"]): p for src, dst, kind, p in found["found"]}
+        edges = [StoredEdge.from_record(eid, records[eid]) for eid in page if eid in records]
+        return edges, len(ids)
 
     def neighbors_each_way(
         self,

@@ -473,6 +473,23 @@ class GraphStore(ABC):
         edge id so that both stores answer in the same order.
         """
 
+    def neighbor_page(
+        self,
+        node_id: str,
+        direction: Direction,
+        kinds: Iterable[EdgeKind] | None = None,
+        as_of: str | None = None,
+        *,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[list[StoredEdge], int]:
+        """`neighbors([node_id], …)[offset:offset + limit]` and how many there are in all: a
+        page of a node's edges. A store may order the edges by id without building them all
+        (a dataset with 100,000 versions, a team owning 100,000 assets: one page of 50 should
+        not read 100,000 records)."""
+        edges = self.neighbors([node_id], direction, kinds, as_of)
+        return edges[offset : offset + limit], len(edges)
+
     def neighbor_ends(
         self,
         ids: Sequence[str],

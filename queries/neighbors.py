@@ -1,8 +1,9 @@
 """A node's direct neighbours, one page at a time: the edges entering it, leaving it, or both
 (optionally of some kinds), each with the node at its other end.
 
-One store read of the node's incident edges (the stores answer them sorted by edge id), then
-only the page's nodes are read: a page costs `first` node reads whatever the node's degree.
+Per direction, the store's page of the node's edges (`GraphStore.neighbor_page`: ordered by
+edge id, only the page's records built), then only the page's nodes: a page of a node with
+100,000 edges builds `first` edges and reads `first` nodes, not 100,000.
 Order: the edges leaving the node (OUT) before those entering it (IN), each by edge id, so both
 stores give the same pages. A page is named by its offset in that order (`after`: the offset
 of the last item seen); a graph written between two pages may shift them, as with impact.
@@ -70,12 +71,15 @@ def neighbors(
     if offset < 0:
         raise InvalidArgument("after: not a cursor of this answer")
     wanted = sorted(set(kinds)) if kinds is not None else None
-    edges = [
-        (edge, direction)
-        for direction in _DIRECTIONS[way]
-        for edge in store.neighbors([node_id], direction, wanted, as_of)
-    ]
-    page = edges[offset : offset + first]
+    page: list[tuple[StoredEdge, Direction]] = []
+    total, start = 0, offset  # `start`: the page's offset within the current direction
+    for direction in _DIRECTIONS[way]:
+        edges, count = store.neighbor_page(
+            node_id, direction, wanted, as_of, offset=start, limit=first - len(page)
+        )
+        page += [(edge, direction) for edge in edges]
+        total += count
+        start = max(0, start - count)
     others = [_other_end(edge, direction) for edge, direction in page]
     nodes = {n.id: n for n in store.get_nodes(sorted(set(others)))}
     items = [
@@ -83,7 +87,7 @@ def neighbors(
         for (edge, direction), other in zip(page, others, strict=True)
         if other in nodes  # an edge to a node deleted since: nothing to show
     ]
-    return NeighborPage(items, offset, len(edges))
+    return NeighborPage(items, offset, total)
 
 
 def _other_end(edge: StoredEdge, direction: Direction) -> str:

@@ -16,7 +16,7 @@ from lineage_kg.api.app import create_app
 from lineage_kg.graph.errors import InvalidArgument
 from lineage_kg.graph.model import EdgeKind as E
 from lineage_kg.graph.model import NodeKey, NodeKind
-from lineage_kg.graph.mutations import MutationBatch, Provenance
+from lineage_kg.graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
 from lineage_kg.graph.records import StoredEdge
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.queries.neighbors import MAX_FIRST, Way, neighbors
@@ -91,6 +91,49 @@ def test_every_node_each_way_every_page_size(store: GraphStore, chain: Any) -> N
                     assert paged(store, node_id, way, kinds, first) == want, (node_id, way, kinds)
                 some_paged |= len(want) > 3
     assert some_paged  # the chain has nodes with more neighbours than one small page
+
+
+def test_a_dense_nodes_pages_across_kinds_retirements_and_the_turn_from_out_to_in(
+    store: GraphStore,
+) -> None:
+    """A table with 90 columns, 60 readers (some reads retired) and 35 writers: every page
+    size, each way, as the oracle orders it; a page is built from the store's page of edges
+    (`neighbor_page`), not from all of them."""
+    hub = NodeKey.of(NodeKind.DATASET, namespace="dense", name="hub")
+    p = Provenance("test", "e1", "2026-01-01T00:00:00Z")
+    later = Provenance("test", "e2", "2026-02-01T00:00:00Z")
+    b = MutationBatch()
+    for i in range(90):
+        b.edge(hub, E.HAS_COLUMN, NodeKey.of(NodeKind.COLUMN, namespace="dense", name="hub",
+                                             field=f"c{i:02d}"), p)  # fmt: skip
+    for i in range(60):
+        b.edge(hub, E.INPUT_TO, NodeKey.of(NodeKind.JOB, namespace="dense", name=f"r{i}"), p)
+    for i in range(35):
+        b.edge(NodeKey.of(NodeKind.JOB, namespace="dense", name=f"w{i}"), E.PRODUCES, hub, p)
+    store.apply(b)
+    retire = MutationBatch()
+    for i in range(0, 60, 4):  # every fourth read ends
+        job = NodeKey.of(NodeKind.JOB, namespace="dense", name=f"r{i}")
+        retire.add(EdgeRetire(job, E.INPUT_TO, Direction.IN, frozenset(), later))
+    store.apply(retire)
+    edges = current_edges(store)
+    for way in Way:
+        for kinds in (None, [E.INPUT_TO, E.PRODUCES]):
+            want = oracle(edges, hub.id, way, kinds)
+            assert len(want) >= 35
+            for first in (1, 7, 50, MAX_FIRST):
+                assert paged(store, hub.id, way, kinds, first) == want, (way, kinds, first)
+    # the store's page against its own full answer, at a time before the retirements too
+    for direction in Direction:
+        for as_of in (None, "2026-01-15T00:00:00Z"):
+            full = store.neighbors([hub.id], direction, None, as_of)
+            for offset, limit in ((0, 1), (5, 13), (80, 50), (len(full) - 1, 5), (len(full), 3)):
+                page, total = store.neighbor_page(
+                    hub.id, direction, None, as_of, offset=offset, limit=limit
+                )
+                assert total == len(full)
+                assert [e.key.id for e in page] == [e.key.id for e in full[offset : offset + limit]]
+                assert page == full[offset : offset + limit]  # whole records, not only ids
 
 
 def test_page_size_is_bounded(store: GraphStore, chain: Any) -> None:
