@@ -81,6 +81,18 @@ SCHEMA: tuple[LiteralString, ...] = (
     "REQUIRE c.name IS UNIQUE",
 )
 
+# What a schema statement answers when another process ran the same one at the same moment
+# (measured: three `lkg serve` on an empty database, one exited with the first code)
+_SCHEMA_DONE_ELSEWHERE = frozenset(
+    {
+        "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists",
+        "Neo.ClientError.Schema.IndexAlreadyExists",
+        "Neo.ClientError.Schema.ConstraintAlreadyExists",
+        "Neo.ClientError.Schema.IndexNotFound",  # two DROP INDEX … IF EXISTS at once
+        "Neo.ClientError.Schema.IndexDropFailed",
+    }
+)
+
 # Records the loads found are updated in place; new ones are created outright, labels in the
 # pattern. Measured on 20,000 nodes: MERGE then `SET n:Kind` took 6.8 s, CREATE 2.2 s (most of it
 # sending the rows). The unique constraint on :Node(key) still refuses a duplicate.
@@ -745,9 +757,17 @@ class Neo4jStore(GraphStore):
     def _ensure_schema(self) -> None:
         try:
             for statement in SCHEMA:
-                self._driver.execute_query(
-                    statement, database_=self.database, bookmark_manager_=self._bookmarks
-                )
+                try:
+                    self._driver.execute_query(
+                        statement, database_=self.database, bookmark_manager_=self._bookmarks
+                    )
+                except Neo4jError as exc:
+                    # `IF [NOT] EXISTS` is not safe against another process doing the same at
+                    # once (replicas starting together on an empty database): what it refuses
+                    # for that reason is done, by the other
+                    if (exc.code or "") not in _SCHEMA_DONE_ELSEWHERE:
+                        raise
+                    log.info("schema statement already done by another process: %s", exc.code)
         except (DriverError, Neo4jError) as exc:
             if is_unavailable(exc):
                 raise self._unreached(exc) from exc
