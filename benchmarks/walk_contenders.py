@@ -139,6 +139,7 @@ class Options:
     snapshot_dir: Path | None = None  # a data dir whose snapshot starts the embedded store
     load_limit: float | None = None  # seconds: the Neo4j load stopped there, its rate recorded
     accountability_rounds: int | None = None  # default: the impact rounds
+    profile: Path | None = None  # cProfile of Neo4j's impact, trace, accountability (pstats)
 
 
 def source_log(work: Path, nodes: int, seed: int, opts: Options) -> tuple[Settings, dict[str, Any]]:
@@ -284,8 +285,39 @@ def one_size(
             result["accountability"] = accountabilities(
                 stores, owner, opts.accountability_rounds or rounds
             )
+        if opts.profile is not None and "neo4j" in stores:
+            profiled(
+                stores["neo4j"], decisions["neo4j"], manifest, keys, depth=depth, out=opts.profile
+            )
         extra["load_average_after"] = os.getloadavg()
         return result | extra
+
+
+def profiled(
+    store: GraphStore,
+    table: Any,
+    manifest: dict[str, Any],
+    keys: list[str],
+    *,
+    depth: int,
+    out: Path,
+) -> None:
+    """cProfile (wall clock) of each Neo4j question over the run's starts, one file each:
+    OUT.impact, OUT.trace (half the starts' decisions), OUT.accountability (one map)."""
+    import cProfile
+
+    decisions = manifest["samples"]["root_cause_decisions"][: max(1, len(keys) // 2)]
+    owner = manifest["samples"]["accountability_owner"]
+    asks: dict[str, Callable[[], Any]] = {
+        "impact": lambda: [impact(store, k, depth=depth) for k in keys],
+        "trace": lambda: [decision_lineage(store, d, decisions=table) for d in decisions],
+        "accountability": lambda: accountability(store, owner),
+    }
+    for name, ask in asks.items():
+        prof = cProfile.Profile()
+        prof.runcall(ask)
+        prof.dump_stats(f"{out}.{name}")
+        print(f"  profile of {name} written to {out}.{name}", flush=True)
 
 
 def embedded_contenders(
@@ -338,16 +370,25 @@ def accountabilities(stores: dict[str, GraphStore], owner: str, rounds: int) -> 
     """The largest team's map on each store, `rounds` times each, interleaved; equal answers."""
     expected = None
     took: dict[str, list[float]] = {name: [] for name in stores}
+    cpu: dict[str, list[float]] = {name: [] for name in stores}  # this process's, all threads
     for _ in range(rounds):
         for name, store in stores.items():
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             got = dataclasses.astuple(accountability(store, owner))
             took[name].append(time.perf_counter() - began)
+            cpu[name].append(time.process_time() - began_cpu)
             expected = expected if expected is not None else got
             assert got == expected, f"accountability on {name}: a different answer"
-            print(f"  accountability {name}: {took[name][-1]:.2f} s", flush=True)
+            print(
+                f"  accountability {name}: {took[name][-1]:.2f} s (cpu {cpu[name][-1]:.2f} s)",
+                flush=True,
+            )
     return {
-        name: {"median_s": sorted(t)[len(t) // 2], "runs_s": [round(x, 3) for x in t]}
+        name: {
+            "median_s": sorted(t)[len(t) // 2],
+            "runs_s": [round(x, 3) for x in t],
+            "cpu_runs_s": [round(x, 3) for x in cpu[name]],
+        }
         for name, t in took.items()
     }
 
@@ -430,9 +471,11 @@ def main() -> None:
         "--load-limit", type=float, help="seconds: stop the Neo4j load there, record its rate"
     )
     parser.add_argument("--accountability-rounds", type=int, help="default: --rounds")
+    parser.add_argument("--profile", type=Path, help="cProfile Neo4j's questions into FILE.*")
     args = parser.parse_args()
     opts = Options(
         accountability_rounds=args.accountability_rounds,
+        profile=args.profile,
         neo4j=not args.no_neo4j,
         embedded=args.embedded,
         trace=args.trace,
