@@ -250,6 +250,11 @@ def rebuild(
     from lineage_kg.graph.store import StoreUnavailable
 
     settings = Settings()
+    if settings.projector != "on":  # it clears and writes the graph other processes write
+        raise _fail(
+            f"LKG_PROJECTOR={settings.projector}: this process does not write the shared graph; "
+            "run lkg rebuild with LKG_PROJECTOR=on, every projector candidate stopped"
+        )
     path = settings.data_dir / LOG
     if not path.is_file():
         raise _fail(f"no event log at {path}")
@@ -271,7 +276,7 @@ def _rebuild(settings: Settings, batch: int) -> None:
         projector = runtime.projector
         with _progress() as progress:
             task = progress.add_task("re-projecting", total=log.last_seq())
-            while done := projector.run_once():
+            while done := projector.step():
                 progress.advance(task, done)
         status = projector.status()
         stats = store.stats()

@@ -350,7 +350,7 @@ class Runtime:
         projector = self.projector
         begin, target = self.store.checkpoint(), self.log.last_seq()
         progress(0, max(target - begin, 1))
-        while projector.run_once():
+        while projector.step():  # as its role allows: written, or followed
             progress(projector.status().projected_seq - begin, max(target - begin, 1))
         return projector.status()
 

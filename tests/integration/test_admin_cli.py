@@ -249,3 +249,22 @@ def test_rebuild_refuses_a_broken_log(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "chain broken at seq 3" in result.output
     assert "not rebuilding from a broken log" in result.output
+
+
+def test_rebuild_refuses_where_this_process_does_not_write_the_shared_graph(
+    tmp_path: Path,
+) -> None:
+    """An API replica (LKG_PROJECTOR=off) or a projector candidate must not clear and rewrite the
+    graph the writer writes; nothing is touched (no store is even opened: the URI is dead)."""
+    path = ingested(tmp_path)
+    for role in ("off", "group"):
+        result = lkg(
+            tmp_path,
+            "rebuild",
+            LKG_PROJECTOR=role,
+            NEO4J_URI="bolt://127.0.0.1:9",
+            LKG_LOG="kafka://127.0.0.1:9/t",
+        )
+        assert result.exit_code == 1, result.output
+        assert f"LKG_PROJECTOR={role}" in result.output and "lkg rebuild" in result.output
+    assert path.is_file()
