@@ -21,6 +21,7 @@ from lineage_kg.api.auth import (
     decide_mode,
     keys_path,
 )
+from lineage_kg.api.consistency import NotYet, not_yet_response
 from lineage_kg.api.graphql.router import BodyLimit, BoundedGraphQLRouter
 from lineage_kg.api.graphql.schema import Context, schema
 from lineage_kg.api.graphql.traversal_budget import TraversalBudget, budgeted
@@ -135,6 +136,7 @@ def create_app(  # noqa: PLR0915 - the composition: one statement per part of th
     app.state.metrics = new_metrics(lambda: getattr(app.state, "projector", None))
     watch_governance(app.state, settings)  # the policy (an error in it stops the start), gauge
     app.add_exception_handler(AuthProblem, auth_problem_response)
+    app.add_exception_handler(NotYet, not_yet_response)  # LKG-Min-Seq (api/consistency.py)
 
     # path, not prefix: the route's own path is the template the metrics label requests with
     app.include_router(

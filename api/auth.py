@@ -446,6 +446,10 @@ def require(scope: Scope) -> Callable[[Request], Awaitable[Principal]]:
         guard.count(principal)
         check_scope(principal, scope)
         request.state.principal = principal
+        if scope is Scope.READ:  # a read may ask for a graph holding its writes (LKG-Min-Seq)
+            from lineage_kg.api.consistency import read_after
+
+            await read_after(request)
         return principal
 
     dependency.__name__ = f"require_{scope.value}"

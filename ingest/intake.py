@@ -123,6 +123,9 @@ class IntakeSummary:
     accepted: int = 0
     duplicates: int = 0
     rejected: list[Rejected] = field(default_factory=list)
+    # the highest log position among the events stored (a duplicate: where it was stored before):
+    # a read that waits for it sees them all (api/consistency.py, the LKG-Seq header)
+    seq: int = 0
 
     def add(self, appended: list[Appended]) -> None:
         for a in appended:
@@ -130,6 +133,7 @@ class IntakeSummary:
                 self.duplicates += 1
             else:
                 self.accepted += 1
+            self.seq = max(self.seq, a.seq)
 
 
 def accept_many(

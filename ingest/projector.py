@@ -409,6 +409,14 @@ class Projector:
             last, min(position, last), len(self.log.parked()), self.history.position
         )
 
+    def holds(self, seq: int) -> tuple[bool, ProjectorStatus]:
+        """Whether the graph and the side tables this process reads hold the log up to `seq`
+        (and the status that says so). Positions are the same on every copy of a Kafka log, so
+        a position one replica gave can be asked of another (api/consistency.py)."""
+        status = self.status()
+        history = status.history_seq if status.history_seq is not None else seq
+        return status.projected_seq >= seq and history >= seq, status
+
     # ---- in the background --------------------------------------------------------------
     def start(self) -> None:
         self._stop.clear()

@@ -136,6 +136,13 @@ class Settings(BaseSettings):
     kafka_ack_timeout: float = Field(
         30.0, gt=0, le=600, description="seconds an append waits for the broker's ack (then 503)"
     )
+    read_wait_seconds: float = Field(
+        10.0,
+        ge=0,
+        le=60,
+        description="a read sending LKG-Min-Seq waits at most this long for the graph to hold "
+        "that log position, then 503",
+    )
     # who writes the graph (ingest/projector.py, ingest/projector_lease.py, docs/scale.md)
     projector: Literal["on", "off", "group"] = Field(
         "on",

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from lineage_kg.api.auth import AuthProblem, IngestCaller, Principal, Scope, require
+from lineage_kg.api.consistency import SEQ_HEADER
 from lineage_kg.api.http.body import BadBody, parse_json, read_body
 from lineage_kg.api.http.body import problem as _problem
 from lineage_kg.api.observability import count_accepted, count_rejected
@@ -50,7 +51,8 @@ async def post_lineage(request: Request, principal: IngestCaller) -> Response:
         )
     count_accepted(request, OPENLINEAGE, summary.accepted, summary.duplicates)
     request.app.state.projector.wake()
-    return Response(status_code=201)
+    # where it is in the log: a read sending it back as LKG-Min-Seq sees it (api/consistency.py)
+    return Response(status_code=201, headers={SEQ_HEADER: str(summary.seq)})
 
 
 def _checked_accept(
@@ -126,7 +128,7 @@ async def post_lineage_bulk(request: Request, principal: IngestCaller) -> JSONRe
     }
     if summary.rejected and not summary.accepted + summary.duplicates:
         return JSONResponse({"error": "no event stored: every one was rejected", **answer}, 422)
-    return JSONResponse(answer)
+    return JSONResponse({**answer, "seq": summary.seq}, headers={SEQ_HEADER: str(summary.seq)})
 
 
 @router.get("/api/v1/events/{event_id}", dependencies=[Depends(require(Scope.READ))])

@@ -238,6 +238,21 @@ def test_replicas_and_a_standby_projector_lose_nothing_when_killed_mid_load(
         assert len({head(s) for s in every}) == 1  # one topic, one order, one chain
         seen = [json.dumps(answers(s), sort_keys=True) for s in every]
         assert len(set(seen)) == 1, seen[0][:500]
+        # read your writes across replicas: the position one replica gave, waited for on another
+        posted = httpx.post(
+            f"{apis[0].url}/api/v1/lineage",
+            content=Serde.to_json(event(9, 0)),
+            headers={"content-type": "application/json"},
+            timeout=60,
+        )
+        assert posted.status_code == 201, posted.text
+        found = httpx.post(
+            f"{apis[1].url}/graphql",
+            json={"query": '{ search(text: "c9-job0", kinds: ["Job"]) { display } }'},
+            headers={"LKG-Min-Seq": posted.headers["LKG-Seq"]},
+            timeout=60,
+        )
+        assert found.json()["data"]["search"] == [{"display": f"{NS}/c9-job0"}], found.text
         trail = json.loads(seen[0])["auditTrail"]["entries"]
         assert len(trail) >= EVENTS // HUB_EVERY // 2  # the hub's history, derived by each
         _phase("answers compared")
