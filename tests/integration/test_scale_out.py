@@ -241,18 +241,18 @@ def test_replicas_and_a_standby_projector_lose_nothing_when_killed_mid_load(
         # read your writes across replicas: the position one replica gave, waited for on another
         posted = httpx.post(
             f"{apis[0].url}/api/v1/lineage",
-            content=Serde.to_json(event(9, 0)),
+            content=Serde.to_json(event(0, EVENTS)),  # a job no client sent
             headers={"content-type": "application/json"},
             timeout=60,
         )
         assert posted.status_code == 201, posted.text
         found = httpx.post(
             f"{apis[1].url}/graphql",
-            json={"query": '{ search(text: "c9-job0", kinds: ["Job"]) { display } }'},
+            json={"query": f'{{ search(text: "c0-job{EVENTS}", kinds: ["Job"]) {{ display }} }}'},
             headers={"LKG-Min-Seq": posted.headers["LKG-Seq"]},
             timeout=60,
         )
-        assert found.json()["data"]["search"] == [{"display": f"{NS}/c9-job0"}], found.text
+        assert found.json()["data"]["search"] == [{"display": f"{NS}/c0-job{EVENTS}"}], found.text
         trail = json.loads(seen[0])["auditTrail"]["entries"]
         assert len(trail) >= EVENTS // HUB_EVERY // 2  # the hub's history, derived by each
         _phase("answers compared")
