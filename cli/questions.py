@@ -28,7 +28,7 @@ import typer
 from lineage_kg.cli import render as show
 from lineage_kg.cli.common import BAD_INPUT, FAILURE, NOT_FOUND, err
 from lineage_kg.cli.export import ExportFormat, render
-from lineage_kg.cli.remote import KEY_ENV, URL_ENV, Remote, RemoteFailure, UrlOpt
+from lineage_kg.cli.remote import KEY_ENV, MIN_SEQ_ENV, URL_ENV, Remote, RemoteFailure, UrlOpt
 from lineage_kg.graph.errors import InvalidArgument, NotFound
 from lineage_kg.graph.model import KEY_FIELDS, NodeKey, NodeKind
 from lineage_kg.graph.sides.history import EntryType
@@ -91,7 +91,7 @@ MAX_NODES = 100_000  # the local walk's default cap; a service walks within its 
 def remote(url: str) -> Remote:
     import os
 
-    return Remote(url, os.environ.get(KEY_ENV) or None)
+    return Remote(url, os.environ.get(KEY_ENV) or None, os.environ.get(MIN_SEQ_ENV) or None)
 
 
 def _local_only(url: str | None, max_nodes: int) -> None:

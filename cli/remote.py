@@ -26,6 +26,9 @@ from lineage_kg.graph.identity import keys_named
 from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
 
 URL_ENV, KEY_ENV = "LKG_URL", "LKG_API_KEY"
+# answer only from a graph holding this log position (the LKG-Seq an ingest answered): read
+# your writes against a service of several replicas (docs/scale.md)
+MIN_SEQ_ENV = "LKG_MIN_SEQ"
 TIMEOUT = 120.0  # seconds for one request: a deep walk on a large estate takes a while
 PAGE = 500  # impact items and audit entries per request
 NODE = "fragment N on Node { id kind display key props sources firstSeen lastSeen }"
@@ -51,6 +54,7 @@ class RemoteFailure(Exception):
 class Remote:
     url: str  # the service's base URL, e.g. http://lineage.internal:8000
     api_key: str | None = None
+    min_seq: str | None = None  # sent as LKG-Min-Seq (the service checks it)
 
     # ---- one GraphQL request ------------------------------------------------------------------
 
@@ -59,6 +63,8 @@ class Remote:
         import httpx
 
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        if self.min_seq:
+            headers["LKG-Min-Seq"] = self.min_seq
         endpoint = self.url.rstrip("/") + "/graphql"
         try:
             response = httpx.post(

@@ -98,3 +98,29 @@ def test_a_position_not_reached_in_time_is_503_naming_where_the_graph_is(
     # intake is never held by it: it writes, it does not read the graph
     posted = client.post("/api/v1/lineage", json=event("e"), headers={"LKG-Min-Seq": "1000"})
     assert posted.status_code == 201
+
+
+@pytest.mark.parametrize("client", [0.3], indirect=True)
+def test_the_cli_asking_a_service_sends_the_position_it_is_given(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lkg impact … --url` with LKG_MIN_SEQ: the header goes with every question."""
+    from lineage_kg.cli.questions import remote as remote_of
+    from lineage_kg.cli.remote import RemoteFailure
+
+    seq = client.post("/api/v1/lineage", json=event("f")).headers["LKG-Seq"]
+
+    def post(url: str, **options: Any) -> Any:  # the CLI's requests, to this app
+        options.pop("timeout", None)  # the test client has none
+        return client.post(url, **options)
+
+    monkeypatch.setattr("httpx.post", post)
+    for wanted, answered in ((seq, True), ("1000", False)):
+        monkeypatch.setenv("LKG_MIN_SEQ", wanted)
+        remote = remote_of("http://testserver")
+        assert remote.min_seq == wanted
+        if answered:
+            assert remote.ask(QUERY)["search"] == [{"display": f"{NS}/read-after-job-f"}]
+        else:
+            with pytest.raises(RemoteFailure, match="LKG-Min-Seq"):
+                remote.ask(QUERY)
