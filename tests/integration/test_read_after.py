@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from lineage_kg.api.app import create_app
 from lineage_kg.settings import Settings
+from tests.webhook_receiver import wait_for
 
 NS = "read-after"
 QUERY = '{ search(text: "read-after-job", kinds: ["Job"], limit: 50) { display } }'
@@ -109,6 +110,9 @@ def test_the_cli_asking_a_service_sends_the_position_it_is_given(
     from lineage_kg.cli.remote import RemoteFailure
 
     seq = client.post("/api/v1/lineage", json=event("f")).headers["LKG-Seq"]
+    # held here before asking, so the answer below never depends on this fixture's short wait
+    projector = client.app.state.projector  # type: ignore[attr-defined]
+    wait_for(lambda: projector.holds(int(seq))[0], 60, "the event projected")
 
     def post(url: str, **options: Any) -> Any:  # the CLI's requests, to this app
         options.pop("timeout", None)  # the test client has none
