@@ -458,6 +458,33 @@ class EmbeddedStore(GraphStore):
             slots = [g.ids.get(i) for i in ids]
             return [g.stored_node(n) for n in slots if n is not None and g.nrec[n] is not None]
 
+    def _incident(
+        self,
+        ids: Iterable[str],
+        direction: Direction,
+        kinds: Iterable[EdgeKind] | None,
+        as_of: str | None,
+    ) -> list[int]:
+        """The slots of the edges `neighbors` answers (unordered); the caller holds the lock."""
+        wanted = ALL_KINDS if kinds is None else _mask(kinds)
+        way = _WAY[direction]
+        g = self._g
+        adj, masks, ids_of = g.adj, g.kmask[way], g.ids
+        found: list[int] = []
+        for node_id in dict.fromkeys(ids):
+            n = ids_of.get(node_id)
+            if n is None:
+                continue
+            present = masks[n] & wanted
+            if present:
+                for k in _bits(present):
+                    found.extend(adj[k * 2 + way][n])
+        if as_of is None:
+            eto = g.eto
+            return [e for e in found if eto[e] is None]
+        efirst, eto = g.efirst, g.eto
+        return [e for e in found if _valid(efirst[e], eto[e], as_of)]
+
     def neighbors(
         self,
         ids: Sequence[str],
@@ -465,27 +492,9 @@ class EmbeddedStore(GraphStore):
         kinds: Iterable[EdgeKind] | None = None,
         as_of: str | None = None,
     ) -> list[StoredEdge]:
-        wanted = ALL_KINDS if kinds is None else _mask(kinds)
-        way = _WAY[direction]
         with self._lock:
             g = self._g
-            adj, masks, ids_of = g.adj, g.kmask[way], g.ids
-            found: list[int] = []
-            for node_id in dict.fromkeys(ids):
-                n = ids_of.get(node_id)
-                if n is None:
-                    continue
-                present = masks[n] & wanted
-                if present:
-                    for k in _bits(present):
-                        found.extend(adj[k * 2 + way][n])
-            if as_of is None:
-                eto = g.eto
-                found = [e for e in found if eto[e] is None]
-            else:
-                efirst, eto = g.efirst, g.eto
-                found = [e for e in found if _valid(efirst[e], eto[e], as_of)]
-            edges = [g.stored_edge(e) for e in found]
+            edges = [g.stored_edge(e) for e in self._incident(ids, direction, kinds, as_of)]
         edges.sort(key=_edge_id)
         return edges
 
@@ -500,21 +509,9 @@ class EmbeddedStore(GraphStore):
         limit: int = 50,
     ) -> tuple[list[StoredEdge], int]:
         # the edges ordered by their ids (tuples of names), and only the page's built
-        wanted = ALL_KINDS if kinds is None else _mask(kinds)
-        way = _WAY[direction]
         with self._lock:
             g = self._g
-            n = g.ids.get(node_id)
-            if n is None:
-                return [], 0
-            found: list[int] = []
-            present = g.kmask[way][n] & wanted
-            for k in _bits(present):
-                found.extend(g.adj[k * 2 + way][n])
-            if as_of is None:
-                found = [e for e in found if g.eto[e] is None]
-            else:
-                found = [e for e in found if _valid(g.efirst[e], g.eto[e], as_of)]
+            found = self._incident((node_id,), direction, kinds, as_of)
             ordered = sorted(found, key=g.edge_id)
             return [g.stored_edge(e) for e in ordered[offset : offset + limit]], len(ordered)
 

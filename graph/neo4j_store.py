@@ -211,8 +211,10 @@ _GET_NODES: LiteralString = (
 _SEEK: LiteralString = "UNWIND $ids AS id MATCH (a:Node {key: id}) USING INDEX a:Node(key) "
 
 
-@lru_cache(maxsize=256)
-def _neighbors_query(direction: Direction, kinds: frozenset[EdgeKind] | None) -> LiteralString:
+def _incident_query(
+    direction: Direction, kinds: frozenset[EdgeKind] | None, returned: str
+) -> LiteralString:
+    """Each id's current (or as-of) edges one way, collected as [src, dst, type, `returned`]."""
     types = "" if kinds is None else _typed(kinds)
     # no label test on the far end: it costs a node fetch per row and every node has it
     if direction is Direction.OUT:
@@ -222,24 +224,20 @@ def _neighbors_query(direction: Direction, kinds: frozenset[EdgeKind] | None) ->
     return cast(
         LiteralString,
         f"{_SEEK}CALL (a) {{ MATCH {match} WHERE {_VALID_NOW_OR_AS_OF}RETURN r, b }} "
-        f"RETURN collect([{ends}, type(r), {_EDGE_VIEW}]) AS found",
+        f"RETURN collect([{ends}, type(r), {returned}]) AS found",
     )
+
+
+@lru_cache(maxsize=256)
+def _neighbors_query(direction: Direction, kinds: frozenset[EdgeKind] | None) -> LiteralString:
+    return _incident_query(direction, kinds, _EDGE_VIEW)
 
 
 @lru_cache(maxsize=256)
 def _edge_ids_query(direction: Direction, kinds: frozenset[EdgeKind] | None) -> LiteralString:
     """`_neighbors_query`'s edges as their ids alone: a page is chosen from these, and only its
     records are read (`_PAGE_EDGES`)."""
-    types = "" if kinds is None else _typed(kinds)
-    if direction is Direction.OUT:
-        match, ends = f"(a)-[r{types}]->(b)", "a.key, b.key"
-    else:
-        match, ends = f"(a)<-[r{types}]-(b)", "b.key, a.key"
-    return cast(
-        LiteralString,
-        f"{_SEEK}CALL (a) {{ MATCH {match} WHERE {_VALID_NOW_OR_AS_OF}RETURN r, b }} "
-        f"RETURN collect([{ends}, type(r), r.disc]) AS found",
-    )
+    return _incident_query(direction, kinds, "r.disc")
 
 
 # a page's edges by id, both ends found first and the pair checked from its sparse end
