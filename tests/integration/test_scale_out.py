@@ -40,7 +40,9 @@ from tools.kafka_server import LocalKafka
 
 pytestmark = [pytest.mark.kafka, pytest.mark.neo4j, pytest.mark.timeout(900)]
 
-EVENTS = 10_000
+# 10,000 in the runs recorded for issue 21 (116-174 s under load); 4,000 keeps the same kills
+# mid-load (at a quarter acknowledged) for less of CI's time
+EVENTS = 4_000
 HTTP_CLIENTS = 3
 BULK = 50  # events per HTTP request
 PRODUCER = "https://github.com/lineage-kg/tests/scale-out"
