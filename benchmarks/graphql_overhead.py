@@ -4,7 +4,7 @@ and over real HTTP (`lkg serve` on loopback), same starts, interleaved, every re
 against the direct answer.
 
     python -m benchmarks.graphql_overhead --nodes 10000 --starts 40 --rounds 3
-        [--questions impact ...] [--no-http] [--profile FILE]
+        [--questions impact ...] [--no-http] [--profile FILE] [--compare-with DIR]
 
 A generated estate goes into an event log; the in-process app rebuilds its embedded store from
 it as `lkg serve` does, and the direct calls use that app's own store and decisions table (the
@@ -14,13 +14,16 @@ distances, certainty, the summary), the decision trace, the audit trail (its tin
 the fixed cost of a request), and the accountability map of the largest team. The ratio is HTTP
 (or in-process) p50 over direct p50; the issue's target (19, target 2) is HTTP <= 1.3x direct for
 impact. `--profile FILE` writes a cProfile of the schema's execution of the impact requests on
-this thread, as the router runs them (pstats), instead of timing.
+this thread, as the router runs them (pstats), instead of timing. `--compare-with DIR` adds a
+contender, `http_other`: a second `lkg serve` running the lineage_kg package found in DIR (e.g.
+`mkdir -p /tmp/base/lineage_kg && git archive HEAD | tar -x -C /tmp/base/lineage_kg`, then
+`--compare-with /tmp/base`) on its own copy of the data, asked the same starts interleaved: a
+before/after of the service under the same load.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import cProfile
 import json
 import random
@@ -33,7 +36,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import anyio.to_thread
 import httpx
 from fastapi.testclient import TestClient
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -43,6 +45,7 @@ from benchmarks.harness import RESULTS, Service, percentiles, save, scratch_dir
 from benchmarks.synthetic.load import load_sources
 from benchmarks.synthetic.write import generate
 from lineage_kg.api.app import create_app
+from lineage_kg.api.graphql.router import BoundedGraphQLRouter, run_apart
 from lineage_kg.api.graphql.schema import Context, schema
 from lineage_kg.api.graphql.traversal_budget import TraversalBudget, budgeted
 from lineage_kg.graph.model import NodeKey, NodeKind
@@ -172,7 +175,8 @@ def audit_got(d: dict[str, Any]) -> Any:
     return [(e["eventId"], e["type"], e["cursor"]) for e in d["auditTrail"]["entries"]]
 
 
-CONTENDERS = ("direct", "in_process", "in_process_ordinary", "http")
+ROUTER = BoundedGraphQLRouter(schema, deadline_seconds=60)  # its JSON encoder, for --profile
+CONTENDERS = ("direct", "in_process", "in_process_ordinary", "http", "http_other")
 
 
 @dataclass(frozen=True)
@@ -257,7 +261,11 @@ def ordinary(call: Callable[[], Any]) -> Any:
 
 
 def run(
-    qs: list[Question], local: TestClient, http: httpx.Client | None, rounds: int
+    qs: list[Question],
+    local: TestClient,
+    http: httpx.Client | None,
+    rounds: int,
+    other: httpx.Client | None = None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for q in qs:
@@ -267,7 +275,9 @@ def run(
             for start in q.starts:
                 answers: dict[str, Any] = {}
                 for name in CONTENDERS:
-                    if name == "http" and http is None:
+                    if (name == "http" and http is None) or (
+                        name == "http_other" and other is None
+                    ):
                         continue
                     began = time.perf_counter()
                     if name == "direct":
@@ -276,8 +286,10 @@ def run(
                         answers[name] = ask(local, q, start)
                     elif name == "in_process_ordinary":
                         answers[name] = ordinary(partial(ask, local, q, start))
-                    else:
+                    elif name == "http":
                         answers[name] = ask(http, q, start)  # type: ignore[arg-type]
+                    else:
+                        answers[name] = ask(other, q, start)  # type: ignore[arg-type]
                     took[name].append(time.perf_counter() - began)
                 if r == 0:
                     want = q.expected(answers["direct"])
@@ -293,6 +305,10 @@ def run(
             if k in result:
                 result[f"{k}_over_direct_p50"] = result[k]["p50_ms"] / result["direct"]["p50_ms"]
                 result[f"{k}_over_direct_mean"] = result[k]["mean_ms"] / result["direct"]["mean_ms"]
+        if "http_other" in result:
+            result["http_over_http_other_p50"] = (
+                result["http"]["p50_ms"] / result["http_other"]["p50_ms"]
+            )
         if q.name.startswith("impact"):
             result["answer_items_median"] = sorted(sizes)[len(sizes) // 2]
         out[q.name] = result
@@ -309,6 +325,8 @@ def _line(r: dict[str, Any]) -> str:
         for k in (f"{c}_over_direct_p50" for c in CONTENDERS[1:])
         if k in r
     ]
+    if "http_over_http_other_p50" in r:
+        ratios.append(f"http/http_other p50 {r['http_over_http_other_p50']:.2f}x")
     return "; ".join(parts + ratios)
 
 
@@ -324,14 +342,10 @@ def execute(app: Any, q: Question, start: str) -> Any:
         max_traversal_nodes=settings.max_traversal_nodes,
     )
 
-    async def main() -> Any:
-        # as the router runs a request: a loop of its own, one blocking thread (router.py)
-        anyio.to_thread.current_default_thread_limiter().total_tokens = 1
-        return await schema.execute(q.query, {"id": start}, context_value=context)
-
-    result = asyncio.run(main())
+    # as the router runs a request: on this thread's loop, with one blocking thread (router.py)
+    result = run_apart(schema.execute(q.query, {"id": start}, context_value=context))
     assert not result.errors, result.errors
-    return json.dumps({"data": result.data})
+    return ROUTER.encode_json({"data": result.data})
 
 
 def profile(q: Question, app: Any, path: Path, rounds: int) -> None:
@@ -360,6 +374,12 @@ def main() -> None:
     parser.add_argument("--questions", nargs="+", help="only these (default: all)")
     parser.add_argument("--no-http", action="store_true", help="skip the lkg serve contender")
     parser.add_argument("--profile", type=Path, help="cProfile the in-process impact requests")
+    parser.add_argument(
+        "--compare-with",
+        type=Path,
+        metavar="DIR",
+        help="also ask a second lkg serve running the lineage_kg package in DIR (http_other)",
+    )
     parser.add_argument("--tag", default="", help="added to the results file's name")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
     args = parser.parse_args()
@@ -380,13 +400,20 @@ def main() -> None:
         if args.profile:
             profile(qs[0], local.app, args.profile, args.rounds)  # type: ignore[attr-defined]
             return
-        http = None
+        http = other = None
+        env = {"NEO4J_URI": "", "LKG_SNAPSHOT": "false"}
         if not args.no_http:
-            env = {"NEO4J_URI": "", "LKG_SNAPSHOT": "false"}
             service = stack.enter_context(Service(work / "data_http", env))
             http = stack.enter_context(httpx.Client(base_url=service.url, timeout=600))
+        if args.compare_with:
+            shutil.copytree(data, work / "data_other")
+            env_other = {**env, "PYTHONPATH": str(args.compare_with.resolve())}
+            service = stack.enter_context(Service(work / "data_other", env_other))
+            other = stack.enter_context(httpx.Client(base_url=service.url, timeout=600))
         result: dict[str, Any] = {"nodes_target": args.nodes, "starts": args.starts}
-        result["questions"] = run(qs, local, http, args.rounds)
+        if args.compare_with:
+            result["http_other"] = str(args.compare_with)
+        result["questions"] = run(qs, local, http, args.rounds, other)
     tag = f"{args.nodes}" + (f"_{args.tag}" if args.tag else "")
     print("saved", save("graphql_overhead", result, tag=tag, out=args.out))
 

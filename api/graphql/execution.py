@@ -6,7 +6,10 @@ protocol on each of them — resolve info, resolver, awaitable checks, type disp
 field execution most of an impact request's time (issue 19: an impact page of 1,000 items is
 ~6,000 fields). Here, the first time a value of some type is completed for a selection, a small
 completer is compiled for that (type, selection): it reads each selected attribute and coerces
-it as the spec says, recursively, and is reused for every item of a list.
+it as the spec says, recursively, and is reused for every item of a list — and by every later
+request of the same document, unless a directive makes its selections depend on variables
+(`plan_for`). An object that recurs within one reply (a path step) is completed once
+(`shared_in_reply`).
 
 A completer exists only where every selected field is a plain attribute (Strawberry's default
 resolver, no arguments, no extensions); anything else (a resolver such as `made_by`, @defer,
@@ -19,10 +22,13 @@ attributes are read without side effects, so reading them twice changes nothing.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 from graphql import (
+    DirectiveNode,
     GraphQLAbstractType,
     GraphQLBoolean,
     GraphQLID,
@@ -31,6 +37,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLSchema,
     GraphQLString,
     is_abstract_type,
     is_leaf_type,
@@ -38,6 +45,8 @@ from graphql import (
     is_non_null_type,
     is_object_type,
 )
+from graphql.execution.collect_fields import collect_subfields
+from graphql.language import Node, OperationDefinitionNode
 from graphql.pyutils import Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
@@ -65,11 +74,9 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # (type, id(field details)) -> completer, or None: not plain. The field details list is
-        # kept with it so its id is not reused while this request runs (as graphql-core does).
-        self._completers: dict[tuple[Any, int], tuple[Any, Completer | None]] = {}
         manager = self.middleware_manager
         self._fast = manager is None or not manager.middlewares
+        self._plan: _Plan | None = None  # found at the first completion
 
     def complete_value(  # noqa: PLR0917 (graphql-core's signature)
         self,
@@ -81,7 +88,8 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         if self._fast and not isinstance(result, Exception):
-            completer = self._completer(return_type, field_details_list)
+            plan = self._plan or self._find_plan()
+            completer = plan.completer(return_type, field_details_list)
             if completer is not None:
                 try:
                     return completer(result)
@@ -91,25 +99,111 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return_type, field_details_list, info, path, result, position_context
         )
 
-    # ---- compiling ---------------------------------------------------------------------------
-    def _completer(self, return_type: GraphQLOutputType, details: Any) -> Completer | None:
-        key = (return_type, id(details))
-        found = self._completers.get(key, _MISSING)
-        if found is not _MISSING:
-            return found[1]  # type: ignore[index]
-        self._completers[key] = (details, None)  # a type reaching itself is not plain
-        completer = self._compile(return_type, details)
-        self._completers[key] = (details, completer)
-        return completer
+    def _find_plan(self) -> _Plan:
+        self._plan = plan_for(
+            self.schema, self.fragments, self.variable_values, self.operation, self.hide_suggestions
+        )
+        return self._plan
 
+
+# ---- plans: the completers of one operation ------------------------------------------------------
+MAX_PLANS = 256  # operations whose completers are kept (the parser's cache keeps 256 documents)
+_plans: OrderedDict[tuple[int, int], _Plan] = OrderedDict()
+_plans_lock = threading.Lock()
+
+
+def plan_for(
+    schema: GraphQLSchema,
+    fragments: dict[str, Any],
+    variables: dict[str, Any],
+    operation: OperationDefinitionNode,
+    hide_suggestions: bool = False,
+) -> _Plan:
+    """The completers of `operation`, kept across requests when they cannot depend on variables.
+
+    A client asks the same few documents again and again, and the parser's cache
+    (schema.py: ParserCache) hands each request the same document: the same field nodes. Which
+    subfields a selection has depends on the document alone unless a directive (@skip, @include,
+    @defer) reads a variable; such a document gets a plan of its own per request, as before.
+    Compiling was a quarter of a small request's execution (issue 19).
+    """
+    key = (id(schema), id(operation))
+    with _plans_lock:
+        plan = _plans.get(key)
+        if plan is not None and plan.operation is operation and plan.schema is schema:
+            _plans.move_to_end(key)
+            return plan
+    plan = _Plan(schema, fragments, variables, operation, hide_suggestions)
+    if not _has_directives([operation, *(getattr(f, "definition", f) for f in fragments.values())]):
+        with _plans_lock:
+            _plans[key] = plan  # the plan keeps the schema and the document: the ids stay theirs
+            while len(_plans) > MAX_PLANS:
+                _plans.popitem(last=False)
+    return plan
+
+
+def _has_directives(roots: list[Any]) -> bool:
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, DirectiveNode):
+            return True
+        if isinstance(node, Node):
+            stack.extend(getattr(node, key, None) for key in node.keys if key != "loc")
+        elif isinstance(node, list | tuple):
+            stack.extend(node)
+    return False
+
+
+class _Plan:
+    """One operation's completers, keyed by (type, selection): compiled once, used by every
+    request that runs the operation. Compiling holds the plan's lock (other threads wait for a
+    finished completer rather than see one half-built); reading needs none."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, Any],
+        variables: dict[str, Any],
+        operation: OperationDefinitionNode,
+        hide_suggestions: bool,
+    ) -> None:
+        self.schema, self.operation = schema, operation
+        self._fragments, self._variables = fragments, variables
+        self._hide_suggestions = hide_suggestions
+        # (type, ids of the selection's field nodes) -> completer, or None: not plain
+        self._done: dict[tuple[Any, tuple[int, ...]], Completer | None] = {}
+        self._open: set[tuple[Any, tuple[int, ...]]] = set()  # being compiled (by this thread)
+        self._lock = threading.RLock()
+
+    def completer(self, return_type: GraphQLOutputType, details: Any) -> Completer | None:
+        key = (return_type, tuple([id(d.node) for d in details]))
+        found = self._done.get(key, _MISSING)
+        if found is not _MISSING:
+            return found  # type: ignore[return-value]
+        with self._lock:
+            found = self._done.get(key, _MISSING)
+            if found is not _MISSING:
+                return found  # type: ignore[return-value]
+            if key in self._open:
+                return None  # a type reaching itself is not plain
+            self._open.add(key)
+            try:
+                completer = self._compile(return_type, details)
+            finally:
+                self._open.discard(key)
+            self._done[key] = completer
+            return completer
+
+    # ---- compiling ---------------------------------------------------------------------------
     def _compile(self, return_type: GraphQLOutputType, details: Any) -> Completer | None:
         if is_non_null_type(return_type):
             assert isinstance(return_type, GraphQLNonNull)
-            inner = self._completer(return_type.of_type, details)
+            inner = self.completer(return_type.of_type, details)
             return None if inner is None else _non_null(inner)
         if is_list_type(return_type):
             assert isinstance(return_type, GraphQLList)
-            inner = self._completer(return_type.of_type, details)
+            inner = self.completer(return_type.of_type, details)
             return None if inner is None else _list_of(inner)
         if is_leaf_type(return_type):
             coerce = return_type.coerce_output_value  # type: ignore[union-attr]
@@ -124,7 +218,15 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
         check = _strawberry_check(object_type)
         if check is False:
             return None
-        grouped, new_defer_usages, _ = self.collect_subfields(object_type, details)
+        grouped, new_defer_usages = collect_subfields(
+            self.schema,
+            self._fragments,
+            self._variables,
+            self.operation,
+            object_type,
+            details,
+            self._hide_suggestions,
+        )[:2]
         if new_defer_usages:
             return None
         fields: list[tuple[str, str | None, Completer]] = []
@@ -136,7 +238,7 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
             attribute = _plain_attribute(object_type, name)
             if attribute is None:
                 return None
-            completer = self._completer(object_type.fields[name].type, field_details)
+            completer = self.completer(object_type.fields[name].type, field_details)
             if completer is None:
                 return None
             fields.append((response_key, attribute, completer))
@@ -154,7 +256,7 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
             completer = by_class.get(cls)
             if completer is None:
                 runtime = self._runtime_type(abstract, value)
-                found = self._completer(runtime, details)
+                found = self.completer(runtime, details)
                 if found is None:
                     raise _Slow
                 completer = by_class[cls] = found
@@ -243,14 +345,38 @@ def _strawberry_check(object_type: GraphQLObjectType) -> Callable[[Any], bool] |
 def _object_of(
     check: Callable[[Any], bool] | None, fields: list[tuple[str, str | None, Completer]]
 ) -> Completer:
-    def complete(value: Any) -> Any:
-        if value is None or value is Undefined:
-            return None
-        if check is not None and not check(value):
-            raise _Slow
+    def build(value: Any) -> dict[str, Any]:
         return {
             key: completer(getattr(value, attribute) if attribute else value)
             for key, attribute, completer in fields
         }
 
+    def complete(value: Any) -> Any:
+        if value is None or value is Undefined:
+            return None
+        if check is not None and not check(value):
+            raise _Slow
+        if type(value) in _SHARED:
+            memo = getattr(value, _MEMO, None)
+            if memo is not None and memo[0] is complete:
+                return memo[1]
+            done = build(value)
+            setattr(value, _MEMO, (complete, done))
+            return done
+        return build(value)
+
     return complete
+
+
+# ---- objects that recur within one reply ---------------------------------------------------------
+_SHARED: set[type] = set()
+_MEMO = "_lkg_completed"  # (the completer, what it made of the object)
+
+
+def shared_in_reply(cls: type) -> type:
+    """Mark a plain-data type whose objects recur within one reply (a path step lies on the paths
+    of every item beyond it: ~5 times per step in an impact page): each object is completed once
+    per selection, and the map it makes reused wherever the object recurs. Its objects must take
+    an attribute (no __slots__ without it) and must not change while a reply is made."""
+    _SHARED.add(cls)
+    return cls

@@ -42,6 +42,7 @@ from lineage_kg.api.graphql.types import (
 from lineage_kg.graph.errors import InvalidArgument, LineageError, NotFound
 from lineage_kg.graph.model import NodeKind
 from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.records import StoredEdge
 from lineage_kg.graph.resolve import resolve, search_named
 from lineage_kg.graph.sides.decisions import DecisionTable
 from lineage_kg.graph.store import GraphStore, StoreUnavailable
@@ -125,24 +126,42 @@ class ImpactItemData:
     resolver (completed in one pass: api/graphql/execution.py); the path is built only when a
     client selects it (~10 steps per item, most clients ask for a page of nodes)."""
 
-    __slots__ = ("_displays", "_hops", "_path", "certainty", "distance", "node", "owners")
+    __slots__ = ("_hops", "_page", "_path", "certainty", "distance", "node", "owners")
 
-    def __init__(self, item: ImpactAnswerItem, displays: dict[str, str]) -> None:
+    def __init__(self, item: ImpactAnswerItem, page: PathSteps) -> None:
         self.node = to_node(item.node)
         self.distance = item.distance
         self.certainty = item.certainty.value
         self.owners = list(item.owners)
         self._hops = item.path
-        self._displays = displays
+        self._page = page
         self._path: list[PathStep] | None = None
 
     @property
     def path(self) -> list[PathStep]:
         if self._path is None:
-            self._path = [
-                to_step(h.edge, h.direction is Direction.OUT, self._displays) for h in self._hops
-            ]
+            self._path = [self._page.step(h.edge, h.direction is Direction.OUT) for h in self._hops]
         return self._path
+
+
+class PathSteps:
+    """The steps of one page's paths, each built once: an item's shortest path is the path of
+    the item before it plus one edge, so a page of ~90 items has ~500 steps over ~90 edges; the
+    same step object recurs, and is completed once (PathStep is shared_in_reply). The walk's
+    edge objects are the page's own while it is answered: their ids name them."""
+
+    __slots__ = ("_displays", "_steps")
+
+    def __init__(self) -> None:
+        self._displays: dict[str, str] = {}  # one label per node across the page's paths
+        self._steps: dict[tuple[int, bool], PathStep] = {}
+
+    def step(self, edge: StoredEdge, walked_out: bool) -> PathStep:
+        key = (id(edge), walked_out)
+        found = self._steps.get(key)
+        if found is None:
+            found = self._steps[key] = to_step(edge, walked_out, self._displays)
+        return found
 
 
 @strawberry.type
@@ -253,11 +272,11 @@ class Query(Questions):
             )
         )
         lo, hi = page_bounds(first, after, len(answer.items))
-        displays: dict[str, str] = {}  # one label per node across the page's paths
+        steps = PathSteps()  # the answer keeps its edges alive while the page is answered
         edges = [
             ImpactEdge(
                 cursor=encode_cursor(i),
-                node=cast(ImpactItem, ImpactItemData(item, displays)),
+                node=cast(ImpactItem, ImpactItemData(item, steps)),
             )
             for i, item in enumerate(answer.items[lo:hi], start=lo)
         ]

@@ -13,6 +13,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from lineage_kg.api.graphql.execution import shared_in_reply
 from lineage_kg.api.graphql.offload import run_blocking
 from lineage_kg.graph.errors import InvalidArgument
 from lineage_kg.graph.model import KEY_FIELDS, EdgeKind, NodeKey, NodeKind
@@ -227,6 +228,7 @@ class NodeRef:
         return NodeKey.of(kind, **values)
 
 
+@shared_in_reply  # one step lies on many paths of a reply: completed once (execution.py)
 @strawberry.type(description="One edge of an explaining path, in the direction it was walked.")
 class PathStep:
     kind: str

@@ -2,7 +2,10 @@
 ordinary execution answers — data, and errors with their messages, paths and locations — for
 generated plain data, the broken kinds included (a null where the schema says non-null, a value
 that does not coerce, an object of no type of the schema), through lists, interfaces, aliases,
-fragments, __typename and @skip/@include."""
+fragments, __typename and @skip/@include; and that a document's completers, kept across requests
+when it has no directives (the parser's cache hands every request the same document), still
+answer each request's own data, while a document whose selections depend on variables is
+compiled per request."""
 
 from __future__ import annotations
 
@@ -16,8 +19,9 @@ import strawberry
 from graphql.execution.executor import Executor
 from hypothesis import given
 from hypothesis import strategies as st
+from strawberry.extensions import ParserCache
 
-from lineage_kg.api.graphql.execution import PlainDataExecutionContext
+from lineage_kg.api.graphql.execution import PlainDataExecutionContext, _Plan
 
 
 @strawberry.interface
@@ -58,15 +62,20 @@ class Query:
         return self.rows
 
 
-def _schema(fast: bool) -> strawberry.Schema:
+def _schema(fast: bool, cached: bool = False) -> strawberry.Schema:
+    # cached: every request gets the same parsed document, as in the service (schema.py)
+    extensions = [lambda: ParserCache(maxsize=16)] if cached else []
     if fast:
         return strawberry.Schema(
-            query=Query, types=[Box, Bag], execution_context_class=PlainDataExecutionContext
+            query=Query,
+            types=[Box, Bag],
+            execution_context_class=PlainDataExecutionContext,
+            extensions=extensions,
         )
-    return strawberry.Schema(query=Query, types=[Box, Bag])
+    return strawberry.Schema(query=Query, types=[Box, Bag], extensions=extensions)
 
 
-FAST, ORDINARY = _schema(True), _schema(False)
+FAST, ORDINARY, FAST_CACHED = _schema(True), _schema(False), _schema(True, cached=True)
 
 DOCUMENT = """
 query($withCount: Boolean!, $skipTags: Boolean!) {
@@ -85,14 +94,30 @@ query($withCount: Boolean!, $skipTags: Boolean!) {
 }
 fragment bag on Bag { owner who: owner }
 """
+PLAIN_DOCUMENT = """
+{
+  table {
+    __typename name n: count
+    things { __typename id ... on Box { size tags } ...bag }
+    again: things { id }
+    best { __typename id ... on Box { size } }
+  }
+}
+fragment bag on Bag { owner who: owner }
+"""
 
 
-def _run(schema: strawberry.Schema, rows: list[Any], variables: dict[str, Any]) -> Any:
+def _run(
+    schema: strawberry.Schema,
+    rows: list[Any],
+    variables: dict[str, Any],
+    document: str = DOCUMENT,
+) -> Any:
     # on a thread of its own: in a worker that ran the browser tests, the main thread already
     # has a running event loop (a session-wide sync_playwright), and asyncio.run refuses it
     with ThreadPoolExecutor(1) as pool:
         result = pool.submit(
-            asyncio.run, schema.execute(DOCUMENT, variables, root_value=Query(rows=rows))
+            asyncio.run, schema.execute(document, variables, root_value=Query(rows=rows))
         ).result()
     errors = sorted(
         (e.message, tuple(e.path or ()), tuple((x.line, x.column) for x in e.locations or ()))
@@ -163,3 +188,45 @@ def test_sound_data_takes_the_fast_road_and_answers_the_same(
     }
     assert slow == [], "sound plain data should need no field-by-field completion"
     assert (data, errors) == _run(ORDINARY, table, variables)
+
+
+@given(rows, st.booleans(), st.booleans())
+def test_completers_kept_across_requests_answer_each_requests_data(
+    table: list[Any], with_count: bool, skip_tags: bool
+) -> None:
+    # the same parsed documents again and again, with other data and other variables
+    variables = {"withCount": with_count, "skipTags": skip_tags}
+    assert _run(FAST_CACHED, table, {}, PLAIN_DOCUMENT) == _run(ORDINARY, table, {}, PLAIN_DOCUMENT)
+    assert _run(FAST_CACHED, table, variables) == _run(ORDINARY, table, variables)
+
+
+def test_a_document_is_compiled_once_unless_variables_shape_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    compiled: list[str] = []
+    compile_ = _Plan._compile
+
+    def counted(self: Any, return_type: Any, details: Any) -> Any:
+        compiled.append(str(return_type))
+        return compile_(self, return_type, details)
+
+    monkeypatch.setattr(_Plan, "_compile", counted)
+    table = [Row(name="r", count=2, things=[Box(id="b", size=1, tags=["t"])])]
+    document = PLAIN_DOCUMENT + "# a text of this test's own: a document not parsed before\n"
+    _run(FAST_CACHED, table, {}, document)
+    assert compiled, "the first request compiles its completers"
+    compiled.clear()
+    other = [
+        Row(name="s", count=3, things=[Bag(id="g", owner="o")], best=Box(id="x", size=1, tags=[]))
+    ]
+    assert _run(FAST_CACHED, other, {}, document) == _run(ORDINARY, other, {}, document)
+    assert "Row" not in compiled, "a second request of the same document reuses the completers"
+    # @include/@skip read variables: each request compiles its own, and gets its own fields
+    answers = []
+    for with_count in (True, False):
+        compiled.clear()
+        variables = {"withCount": with_count, "skipTags": not with_count}
+        answers.append(_run(FAST_CACHED, table, variables))
+        assert "Row" in compiled
+        assert answers[-1] == _run(ORDINARY, table, variables)
+    assert "n" in answers[0][0]["table"][0] and "n" not in answers[1][0]["table"][0]
