@@ -8,7 +8,8 @@ Layout, chosen for the walks (queries/traversal.py asks one frontier at a time):
 - a node is an int (its slot): `_ids` maps its string id to it, `_names` back;
 - an edge is an int (its slot) with parallel lists for its ends, kind (a small int) and disc;
 - `_adj[kind * 2 + way]` maps a node slot to the slots of its edges of that kind, that way
-  (0 out, 1 in), kept at commit: a frontier step reads only the kinds it follows;
+  (0 out, 1 in), kept at commit: a frontier step reads only the kinds it follows (a snapshot
+  keeps these tables as arrays, and a load takes them over: `EmbeddedState`);
 - records are packed (graph/packed.py), `StoredNode`/`StoredEdge` built only for what is returned,
   from keys parsed once per node and edge.
 Slots of deleted nodes and edges (a re-homing: rare) stay empty; they are not reused.
@@ -16,15 +17,16 @@ Slots of deleted nodes and edges (a re-homing: rare) stay empty; they are not re
 
 from __future__ import annotations
 
+import gc
 import threading
 from array import array
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache, partial
-from itertools import chain
+from itertools import accumulate, chain
 from operator import is_not, itemgetter
 
 from lineage_kg.graph.model import KEY_FIELDS, EdgeKind, NodeKey, NodeKind
@@ -74,7 +76,9 @@ class _Graph:
         self.erec: list[Packed | None] = []
         self.efirst: list[str] = []  # first_seen and valid_to, for the validity filter
         self.eto: list[str | None] = []
-        self.adj: list[dict[int, list[int]]] = [{} for _ in range(2 * len(KINDS))]
+        # the slots in a list, or a tuple (what a snapshot's load makes: a third less memory for
+        # the millions of short ones) until one changes
+        self.adj: list[dict[int, list[int] | tuple[int, ...]]] = [{} for _ in range(2 * len(KINDS))]
         # per way, per node slot: a bit per kind the node has edges of that way (1 << kind),
         # so a frontier step looks up only the tables that hold something for the node
         self.kmask: tuple[array[int], array[int]] = (array("q"), array("q"))
@@ -154,7 +158,10 @@ class _Graph:
                     continue
                 far = far_of[e]
                 if far != n:
-                    other[far].remove(e)
+                    held = other[far]
+                    if type(held) is not list:  # a tuple from a snapshot
+                        held = other[far] = list(held)
+                    held.remove(e)
                     if not other[far]:
                         del other[far]
                         self.kmask[far_way][far] &= ~(1 << (index >> 1))
@@ -240,8 +247,14 @@ class _Graph:
 
     def link(self, e: int, s: int, k: int, d: int) -> None:
         """Put edge `e` into the adjacency of both its ends."""
-        self.adj[k * 2 + OUT].setdefault(s, []).append(e)
-        self.adj[k * 2 + IN].setdefault(d, []).append(e)
+        for table, n in ((self.adj[k * 2 + OUT], s), (self.adj[k * 2 + IN], d)):
+            held = table.get(n)
+            if held is None:
+                table[n] = [e]
+            elif type(held) is list:
+                held.append(e)
+            else:  # a tuple, as a snapshot's load left it: a list from its first change
+                table[n] = [*held, e]
         bit = 1 << k
         self.kmask[OUT][s] |= bit
         self.kmask[IN][d] |= bit
@@ -639,8 +652,7 @@ class EmbeddedStore(GraphStore):
         copied under the lock so it is one committed state and shares nothing the store changes
         later: it can be written out while the projector goes on. Cheap to copy and to pickle:
         flat lists of packed records (tuples of builtins), their shapes' keys once, the edge
-        ends and kinds as the bytes of int arrays; the
-        adjacency is not exported but rebuilt by `from_state`. Packed records are immutable and
+        ends, kinds and adjacency as the bytes of int arrays. Packed records are immutable and
         their values never changed in place (graph/records.py replaces them), so the lists are
         copied, not the records."""
         with self._lock:
@@ -658,29 +670,25 @@ class EmbeddedStore(GraphStore):
                 links=dict(self._links),
                 links_to={canonical: set(ids) for canonical, ids in self._links_to.items()},
                 checkpoint=self._checkpoint,
+                adjacency=_export_adjacency(g.adj),
+                kind_masks=(g.kmask[OUT].tobytes(), g.kmask[IN].tobytes()),
             )
 
     @classmethod
     def from_state(cls, state: EmbeddedState) -> EmbeddedStore:
-        """A store holding `state` (from `export_state`), taking it over without copying; the
-        adjacency is rebuilt from the edge lists."""
+        """A store holding `state` (from `export_state`), taking it over: its lists become the
+        store's (not copied), its arrays are read into the columns and adjacency and dropped."""
         store = cls()
         g = store._g
-        g.names, g.nrec, g.shapes = state.names, state.nodes, Shapes(state.shapes)
-        g.ids = {name: n for n, name in enumerate(g.names) if name is not None}
-        g.nkind = [-1] * len(g.names)
-        g.kmask = (array("q", bytes(8 * len(g.names))), array("q", bytes(8 * len(g.names))))
-        g.esrc, g.ekind, g.edst = (
-            _ints("q", state.edge_src),
-            _ints("b", state.edge_kind),
-            _ints("q", state.edge_dst),
-        )
-        g.edisc, g.erec = state.edge_disc, state.edges
-        first = [shape.at["first_seen"] for shape in g.shapes.all]
-        to = [shape.at.get("valid_to") for shape in g.shapes.all]
-        g.efirst = ["" if r is None else r[first[r[0]]] for r in g.erec]
-        g.eto = [None if r is None or (i := to[r[0]]) is None else r[i] for r in g.erec]
-        _link_all(g)
+        with _no_cyclic_gc():
+            g.names, g.nrec, g.shapes = state.names, state.nodes, Shapes(state.shapes)
+            g.nkind = [-1] * len(g.names)
+            g.edisc, g.erec = state.edge_disc, state.edges
+            _take_over(g, state)
+            first = [shape.at["first_seen"] for shape in g.shapes.all]
+            to = [shape.at.get("valid_to") for shape in g.shapes.all]
+            g.efirst = ["" if r is None else r[first[r[0]]] for r in g.erec]
+            g.eto = [None if r is None or (i := to[r[0]]) is None else r[i] for r in g.erec]
         store._aliases, store._links, store._links_to = state.aliases, state.links, state.links_to
         store._checkpoint = state.checkpoint
         return store
@@ -1209,7 +1217,10 @@ _WAYS_OR_NONE = (Direction.OUT, Direction.IN, None)  # by way number; -1: None
 @dataclass(slots=True)
 class EmbeddedState:
     """Everything an `EmbeddedStore` holds; `export_state` / `from_state`. Node and edge slots
-    are list positions (None / -1: deleted); records are packed (graph/packed.py)."""
+    are list positions (None / -1: deleted); records are packed (graph/packed.py). The
+    adjacency is taken as it is (rebuilding it edge by edge was half of a 1M start): per table
+    (`kind * 2 + way`), the node slots holding edges, how many each, and the edge slots one list
+    after the other, in the table's order — machine int64 arrays (array "q") as bytes."""
 
     names: list[str | None]
     nodes: list[Packed | None]
@@ -1223,24 +1234,70 @@ class EmbeddedState:
     links: dict[str, str]
     links_to: dict[str, set[str]]
     checkpoint: int
+    adjacency: list[tuple[bytes, bytes, bytes]]  # per table: node slots, counts, edge slots
+    kind_masks: tuple[bytes, bytes]  # `_Graph.kmask` (array "q"), out and in
 
 
-def _ints(typecode: str, raw: bytes) -> list[int]:
+def _array(typecode: str, raw: bytes) -> array[int]:
     items = array(typecode)
     items.frombytes(raw)
-    return items.tolist()
+    return items
 
 
-def _link_all(g: _Graph) -> None:
-    """`_Graph.link` for every edge at once (a snapshot's load: millions of them): grouped in
-    default dicts, then each table's kind bit set once per node rather than once per edge."""
-    tables = [defaultdict(list) for _ in g.adj]
-    for e, (s, k, d) in enumerate(zip(g.esrc, g.ekind, g.edst, strict=True)):
-        if k != NO_SLOT:
-            tables[k * 2 + OUT][s].append(e)
-            tables[k * 2 + IN][d].append(e)
-    g.adj = [dict(table) for table in tables]
-    for index, table in enumerate(g.adj):
-        masks, bit = g.kmask[index & 1], 1 << (index >> 1)
-        for n in table:
-            masks[n] |= bit
+def _export_adjacency(
+    adj: list[dict[int, list[int] | tuple[int, ...]]],
+) -> list[tuple[bytes, bytes, bytes]]:
+    return [
+        (
+            array("q", table).tobytes(),
+            array("q", map(len, table.values())).tobytes(),
+            array("q", chain.from_iterable(table.values())).tobytes(),
+        )
+        for table in adj
+    ]
+
+
+def _take_over(g: _Graph, state: EmbeddedState) -> None:
+    """The edge columns and adjacency from `state`, built at C speed (no loop per edge in
+    Python); each array is dropped from `state` once read (the start's peak). The adjacency's
+    slots are tuples (`_Graph.adj`) until written. One int object per
+    node slot and per edge slot, shared by every list and dict that holds it (lists made from
+    arrays would otherwise hold a fresh int per item: at 1M about 200 MiB more)."""
+    nodes = list(range(len(g.names)))
+    edges = list(range(len(state.edge_disc)))
+    g.ids = dict(zip(g.names, nodes, strict=True))
+    g.ids.pop(None, None)  # type: ignore[call-overload]  # deleted slots
+    node_of, edge_of = nodes.__getitem__, edges.__getitem__
+    g.ekind = _array("b", state.edge_kind).tolist()
+    g.esrc = list(map(node_of, _array("q", state.edge_src)))
+    g.edst = list(map(node_of, _array("q", state.edge_dst)))
+    gone = state.edge_kind.find(b"\xff")  # deleted edges (kind -1): their ends are -1 too
+    while gone >= 0:
+        g.esrc[gone] = g.edst[gone] = NO_SLOT
+        gone = state.edge_kind.find(b"\xff", gone + 1)
+    state.edge_src = state.edge_dst = state.edge_kind = b""
+    g.adj = []
+    tables, state.adjacency = state.adjacency, []
+    tables.reverse()
+    while tables:
+        node_slots, counts, edge_slots = tables.pop()
+        slots = tuple(map(edge_of, _array("q", edge_slots)))
+        ends = list(accumulate(_array("q", counts)))
+        held = map(slots.__getitem__, map(slice, chain((0,), ends), ends))  # tuples
+        g.adj.append(dict(zip(map(node_of, _array("q", node_slots)), held, strict=True)))
+        del node_slots, counts, edge_slots, slots, ends, held
+    g.kmask = (_array("q", state.kind_masks[0]), _array("q", state.kind_masks[1]))
+    state.kind_masks = (b"", b"")
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Millions of new containers, none of them garbage: the cyclic collector would otherwise
+    walk the growing heap again and again while a state is taken over."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

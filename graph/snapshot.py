@@ -1,6 +1,7 @@
 """The snapshot file: a store's state written whole, read back only when it is intact.
 
-Layout (format 1):
+Layout (format 2; format 1, before the adjacency was kept in the state, is refused by name and
+the store rebuilt from the log):
 
     LKG-SNAPSHOT\\n                       magic
     {"format": 1, "seq": ..., ...}\\n      header: one line of JSON (`SnapshotHeader`)
@@ -36,7 +37,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-FORMAT = 1
+FORMAT = 2
 MAGIC = b"LKG-SNAPSHOT\n"
 END = b"LKG-END\n"
 _TRAILER = 8 + 32 + len(END)

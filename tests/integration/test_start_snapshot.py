@@ -321,7 +321,7 @@ def test_a_header_naming_another_hash_is_not_used(
         (lambda raw: raw[: len(raw) // 2], "truncated"),
         (lambda raw: raw[:-1], "truncated"),
         (lambda raw: _flip(raw, len(raw) // 2), "checksum mismatch"),
-        (lambda raw: raw.replace(b'"format": 1', b'"format": 0', 1), "format 0"),
+        (lambda raw: raw.replace(b'"format": 2', b'"format": 1', 1), "format 1"),
         (lambda raw: raw.replace(b"lineage-kg ", b"lineage-kg 9", 1), "written by"),
         (lambda raw: b"not a snapshot at all", "not a lineage-kg snapshot"),
         (lambda raw: b"", "not a lineage-kg snapshot"),
