@@ -22,6 +22,7 @@ attributes are read without side effects, so reading them twice changes nothing.
 
 from __future__ import annotations
 
+import keyword
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -298,6 +299,7 @@ def _non_null(inner: Completer) -> Completer:
             raise _Slow  # graphql-core names the field and nulls the parent
         return done
 
+    _mark_as_is(complete, getattr(inner, "as_is", None))
     return complete
 
 
@@ -323,7 +325,15 @@ def _leaf(coerce: Callable[[Any], Any], as_is: type | None) -> Completer:
             raise _Slow
         return done
 
+    _mark_as_is(complete, as_is)
     return complete
+
+
+def _mark_as_is(completer: Completer, as_is: type | None) -> None:
+    """Note on a leaf's completer the Python type it returns unchanged (_AS_IS): an object's
+    completer tests it inline and calls the leaf's completer only for any other value."""
+    if as_is is not None:
+        completer.as_is = as_is  # type: ignore[attr-defined]
 
 
 def _constant(text: str) -> Completer:
@@ -345,11 +355,7 @@ def _strawberry_check(object_type: GraphQLObjectType) -> Callable[[Any], bool] |
 def _object_of(
     check: Callable[[Any], bool] | None, fields: list[tuple[str, str | None, Completer]]
 ) -> Completer:
-    def build(value: Any) -> dict[str, Any]:
-        return {
-            key: completer(getattr(value, attribute) if attribute else value)
-            for key, attribute, completer in fields
-        }
+    build = _builder(fields)
 
     def complete(value: Any) -> Any:
         if value is None or value is Undefined:
@@ -366,6 +372,38 @@ def _object_of(
         return build(value)
 
     return complete
+
+
+def _builder(fields: list[tuple[str, str | None, Completer]]) -> Callable[[Any], dict[str, Any]]:
+    """The map of an object's selected fields, as one generated function (as dataclasses and
+    attrs generate theirs): each attribute read in place, a leaf of a built-in scalar whose value
+    already has the type it is sent as taken without a call. The same reads and completions in
+    the same order as calling each field's completer: a full impact page completes ~3,400
+    leaves, and a call apiece was most of the completion's time."""
+    env: dict[str, Any] = {}
+    lines = ["def build(value):"]
+    parts = []
+    for i, (key, attribute, completer) in enumerate(fields):
+        env[f"c{i}"] = completer
+        if attribute is None:  # __typename
+            parts.append(f"{key!r}: c{i}(value)")
+            continue
+        plain = attribute.isidentifier() and not keyword.iskeyword(attribute)
+        read = f"value.{attribute}" if plain else f"getattr(value, {attribute!r})"
+        lines.append(f"    v{i} = {read}")
+        as_is = getattr(completer, "as_is", None)
+        if as_is is int:
+            within = f"{_INT_MIN} <= v{i} <= {_INT_MAX}"
+            lines.append(f"    if type(v{i}) is not int or not {within}: v{i} = c{i}(v{i})")
+        elif as_is is not None:
+            env[f"t{i}"] = as_is
+            lines.append(f"    if type(v{i}) is not t{i}: v{i} = c{i}(v{i})")
+        else:
+            lines.append(f"    v{i} = c{i}(v{i})")
+        parts.append(f"{key!r}: v{i}")
+    lines.append("    return {" + ", ".join(parts) + "}")
+    exec("\n".join(lines), env)  # names from the schema; any odd one is read by getattr
+    return env["build"]
 
 
 # ---- objects that recur within one reply ---------------------------------------------------------
