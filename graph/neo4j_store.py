@@ -43,6 +43,7 @@ from neo4j.exceptions import (
     TransientError,
 )
 
+from lineage_kg.graph.ends_walk import EndsAhead, tested_props, walk_ends, walk_moves, walkable
 from lineage_kg.graph.model import EdgeKind, NodeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import EdgeId, Record, StoredEdge, StoredNode
@@ -55,9 +56,13 @@ from lineage_kg.graph.store import (
     Neighborhood,
     StoreUnavailable,
     UnitOfWork,
+    Walked,
+    WalkStep,
 )
 
 log = logging.getLogger(__name__)
+
+_OUT, _IN = Direction.OUT, Direction.IN
 
 CHUNK = 5_000  # rows per UNWIND statement: large enough to amortise, small enough for the heap
 
@@ -324,11 +329,14 @@ _REACH_LEVEL: LiteralString = (
     "AS frontier, CASE WHEN $levels = {level} THEN next ELSE pending END AS pending, "
     "seen + marks AS seen, nodes + [f IN frontier | f[0].key] AS nodes, edges + read AS edges "
 )
+# Each edge as its id and either its record or (`$chunk.tested`, a list: `Neo4jStore.walk`) the
+# values of the properties the walk's tests read alone — no record to serialise, unpack and
+# build. One statement for both: its plan is compiled once (seconds on a loaded machine).
 _REACH_END: LiteralString = (
     "CALL (edges) { UNWIND edges AS e WITH DISTINCT e[0] AS r, e[1] AS out "
-    "RETURN collect([startNode(r).key, type(r), endNode(r).key, "
-    + _EDGE_VIEW
-    + ", out]) AS found } "
+    "RETURN collect([startNode(r).key, type(r), endNode(r).key, r.disc, out, "
+    "CASE WHEN $chunk.tested IS NULL THEN " + _EDGE_VIEW + " "
+    "ELSE [t IN $chunk.tested | r[t]] END]) AS found } "
     "RETURN nodes, found, [p IN pending | [p[0].key, p[1]]] AS pending, "
     "seen[size($chunk.seen)..] AS marks"
 )
@@ -367,10 +375,14 @@ def _reach_query(out: frozenset[EdgeKind], in_: frozenset[EdgeKind]) -> LiteralS
     return cast(LiteralString, _REACH_START + levels + _REACH_END)
 
 
-def walk_chunk(frontier: list[list[str]], seen: list[str], levels: int) -> dict[str, Any]:
+def walk_chunk(
+    frontier: list[list[str]], seen: list[str], levels: int, tested: Sequence[str] | None = None
+) -> dict[str, Any]:
     """The parameters of one chunk of `reach_statement`'s walk, beside the ones it returned:
-    the frontier's [key, state] pairs, the "key|state" marks already walked, the levels to read."""
-    return {"chunk": {"frontier": frontier, "seen": seen}, "levels": levels}
+    the frontier's [key, state] pairs, the "key|state" marks already walked, the levels to read,
+    and what comes with each edge: its record (`tested` None), or these properties' values."""
+    chosen = None if tested is None else list(tested)
+    return {"chunk": {"frontier": frontier, "seen": seen, "tested": chosen}, "levels": levels}
 
 
 def _move(then: str, test: EdgeTest | None) -> dict[str, Any]:
@@ -909,6 +921,22 @@ class Neo4jStore(GraphStore):
         edges = [StoredEdge.from_record(eid, records[eid]) for eid in page if eid in records]
         return edges, len(ids)
 
+    def neighbor_ends(
+        self,
+        ids: Sequence[str],
+        direction: Direction,
+        kinds: Iterable[EdgeKind] | None = None,
+        as_of: str | None = None,
+    ) -> list[tuple[str, str]]:
+        # the edges' ids alone (`neighbor_page`'s first read): no record sent or built
+        wanted = frozenset(EdgeKind(k) for k in kinds) if kinds is not None else None
+        if (wanted is not None and not wanted) or not ids:
+            return []
+        query = _edge_ids_query(direction, wanted)
+        (row,) = self._read(query, ids=list(dict.fromkeys(ids)), as_of=as_of)
+        found = sorted({(src, kind, dst, disc) for src, dst, kind, disc in row["found"]})
+        return [(src, dst) for src, _, dst, _ in found]
+
     def neighbors_each_way(
         self,
         ids: Sequence[str],
@@ -953,6 +981,34 @@ class Neo4jStore(GraphStore):
     ) -> Neighborhood | None:
         if not start_ids or not moves:
             return Neighborhood.of(start_ids, ())  # nothing to follow from them
+        read = self._reach_rows(
+            start_ids, moves, start_state=start_state, max_depth=max_depth, as_of=as_of,
+            limit=limit, tested=None,
+        )  # fmt: skip
+        if read is None:
+            return None
+        covered, rows = read
+        found: dict[tuple[EdgeId, Direction], Record] = {}
+        for src, kind, dst, disc, out, p in rows:
+            found[(src, kind, dst, disc), _OUT if out else _IN] = p
+        return Neighborhood.of(
+            covered, ((StoredEdge.from_record(e, p), w) for (e, w), p in found.items())
+        )
+
+    def _reach_rows(
+        self,
+        start_ids: Sequence[str],
+        moves: Moves,
+        *,
+        start_state: str,
+        max_depth: int,
+        as_of: str | None,
+        limit: int,
+        tested: Sequence[str] | None,
+    ) -> tuple[list[str], list[Any]] | None:
+        """The read-ahead walk's statement, chunk after chunk: the nodes covered and the edge
+        rows found — records, or (`tested` given) ids with those properties' values. None past
+        `limit` nodes (see `reach`)."""
         query, params = reach_statement(
             start_ids, moves, start_state=start_state, as_of=as_of, limit=limit
         )
@@ -960,23 +1016,61 @@ class Neo4jStore(GraphStore):
         frontier = [[key, start_state] for key in starts]
         seen = [f"{key}|{start_state}" for key in starts]
         covered = dict.fromkeys(starts)  # a start the store lacks has no edges: covered too
-        found: dict[tuple[EdgeId, Direction], Record] = {}
+        rows: list[Any] = []
         left = max_depth
         while left > 0 and frontier:
             levels = min(REACH_CHUNK, left)
-            row = self._read(query, **params, **walk_chunk(frontier, seen, levels))[0]
+            chunk = walk_chunk(frontier, seen, levels, tested)
+            row = self._read(query, **params, **chunk)[0]
             seen += row["marks"]
             if len(seen) > params["cap"]:
                 return None
             covered.update(dict.fromkeys(row["nodes"]))
-            for src, kind, dst, p, out in row["found"]:
-                found[(src, kind, dst, p["disc"]), Direction.OUT if out else Direction.IN] = p
+            rows += row["found"]
             frontier, left = row["pending"], left - levels
         if len(covered) > limit:
             return None
-        return Neighborhood.of(
-            covered, ((StoredEdge.from_record(e, p), w) for (e, w), p in found.items())
-        )
+        return list(covered), rows
+
+    def walk(
+        self,
+        start_ids: Sequence[str],
+        steps: Sequence[WalkStep],
+        *,
+        start_state: str,
+        covers: Mapping[str, frozenset[str]],
+        max_depth: int,
+        as_of: str | None,
+        max_nodes: int,
+        edges: bool,
+    ) -> Walked | None:
+        # Without paths only (queries/closeness.py): the read-ahead statement answers each edge
+        # as its id and the values its tests read, and the walk runs on those (graph/ends_walk.py)
+        # — no record is sent, unpacked or built. The walk with paths (`traverse`) builds its
+        # hops from records: it reads through `reach`. A test in code needs the edge: likewise.
+        if edges or not walkable(steps):
+            return None
+        starts = list(dict.fromkeys(start_ids))
+        moves = walk_moves(steps, start_state)
+        tested = tested_props(steps)
+        covered: list[str] = starts
+        found: list[tuple[EdgeId, Direction, tuple[Any, ...]]] = []
+        if starts and moves:
+            read = self._reach_rows(
+                starts, moves, start_state=start_state, max_depth=max_depth, as_of=as_of,
+                limit=max_nodes + len(starts), tested=tested,
+            )  # fmt: skip
+            if read is None:
+                return None  # past the limit: the caller walks level by level
+            covered, rows = read
+            found = [
+                ((src, kind, dst, disc), _OUT if out else _IN, tuple(values))
+                for src, kind, dst, disc, out, values in rows
+            ]
+        return walk_ends(
+            EndsAhead(covered, found), starts, steps, start_state=start_state, covers=covers,
+            max_depth=max_depth, max_nodes=max_nodes, tested=tested,
+        )  # fmt: skip
 
     def search(
         self, text: str, kinds: Iterable[NodeKind] | None = None, limit: int = 20

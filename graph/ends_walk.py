@@ -1,0 +1,274 @@
+"""`GraphStore.walk` without paths, over a whole walk's edges read ahead as their ids alone.
+
+A store that reads a walk ahead in one statement (Neo4j: `Neo4jStore.walk`) can hand back each
+edge as its id (src id, kind, dst id, disc), the way it was walked, and the values of the few
+properties the policy's `EdgeTest`s look at — no record, no `StoredEdge`. The walk's questions
+that want distances and certainty alone (queries/closeness.py: the accountability map's two
+walks from thousands of starts) are then answered here, in Python, with the visits `traverse`
+makes, in its order: `closeness`'s level loop (each level's edges by the frontier node they
+leave, in frontier order, then by edge id; each step from each state the node is in; a state
+blocked where the node was reached in it or in a state covering it), on tuples. A step whose
+test is code (not an `EdgeTest`) needs the edge itself: the store does not walk that policy
+here. tests/contract/test_closeness_property.py holds the answers to `traverse` on both stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from lineage_kg.graph.model import RESERVED_PROPS, EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.records import EdgeId
+from lineage_kg.graph.store import EdgeTest, Moves, Walked, WalkPass, WalkStep
+
+_OUT, _IN = Direction.OUT, Direction.IN
+
+# an edge read ahead: its id and the values of the tested properties (in `tested_props` order)
+EndsHop = tuple[EdgeId, tuple[Any, ...]]
+# a step's test on an edge read ahead (None: every edge)
+EndsTest = Callable[[EdgeId, tuple[Any, ...]], bool] | None
+
+
+def walkable(steps: Sequence[WalkStep]) -> bool:
+    """Whether every test of the policy is an `EdgeTest` (run on ids and tested values)."""
+    return all(s.accepts is None or isinstance(s.accepts, EdgeTest) for s in steps)
+
+
+def tested_props(steps: Sequence[WalkStep]) -> tuple[str, ...]:
+    """The edge properties the policy's tests read (those a record shows: a reserved one is
+    never in `StoredEdge.props`, so a test of it always passes)."""
+    names = {
+        s.accepts.unset
+        for s in steps
+        if isinstance(s.accepts, EdgeTest) and s.accepts.unset is not None
+    }
+    return tuple(sorted(names - RESERVED_PROPS))
+
+
+def walk_moves(steps: Sequence[WalkStep], start_state: str) -> Moves:
+    """queries/traversal.py `moves`, for the steps as `GraphStore.walk` takes them."""
+    states = {start_state}
+    for step in steps:
+        states.update(step.only_from or ())
+        if step.then is not None:
+            states.add(step.then)
+    found: dict[tuple[str, Direction, EdgeKind], set[tuple[str, EdgeTest | None]]] = {}
+    for step in steps:
+        test = step.accepts if isinstance(step.accepts, EdgeTest) else None
+        for state in states if step.only_from is None else step.only_from:
+            then = state if step.then is None else step.then
+            found.setdefault((state, step.direction, step.kind), set()).add((then, test))
+    return {k: frozenset(v) for k, v in found.items()}
+
+
+class EndsAhead:
+    """The edges read ahead, as ids: for every node in `covered`, each edge leaving it each way
+    that the walk may follow (graph/store.py `Neighborhood`, without records)."""
+
+    __slots__ = ("covered", "edges")
+
+    def __init__(
+        self, covered: Iterable[str], found: Iterable[tuple[EdgeId, Direction, tuple[Any, ...]]]
+    ) -> None:
+        self.covered = frozenset(covered)
+        index: dict[tuple[str, Direction], dict[str, dict[EdgeId, EndsHop]]] = {}
+        for eid, way, values in found:
+            origin = eid[0] if way is _OUT else eid[2]
+            index.setdefault((origin, way), {}).setdefault(eid[1], {})[eid] = (eid, values)
+        self.edges: dict[tuple[str, Direction], dict[str, list[EndsHop]]] = {
+            at: {kind: [e[k] for k in sorted(e)] for kind, e in by_kind.items()}
+            for at, by_kind in index.items()
+        }
+
+
+class _Pass:
+    """One BFS over (node, state), as queries/closeness.py's, recording its visits."""
+
+    __slots__ = ("blocked", "covers", "frontier", "level", "visits")
+
+    def __init__(
+        self, start: Sequence[str], state: str, covers: Mapping[str, frozenset[str]]
+    ) -> None:
+        self.blocked: dict[str, frozenset[str]] = dict.fromkeys(
+            start, frozenset({state, *covers.get(state, ())})
+        )
+        self.level: dict[str, int] = dict.fromkeys(start, 0)
+        self.frontier: list[tuple[str, str]] = [(s, state) for s in start]
+        self.covers = covers
+        self.visits = WalkPass(node=list(start), state=[state] * len(start), level=[0] * len(start))
+
+
+class _Ways:
+    """The steps one pass follows along one (direction, kind), as (only_from, then, test), and
+    the states they can reach the far node in (closeness.py's `_Ways`)."""
+
+    __slots__ = ("fixed", "keeps", "steps")
+
+    def __init__(self, steps: Sequence[tuple[frozenset[str] | None, str | None, EndsTest]]) -> None:
+        self.steps = tuple(steps)
+        self.fixed = frozenset(then for _, then, _ in steps if then is not None)
+        self.keeps = any(then is None for _, then, _ in steps)
+
+    def done(self, blocked: frozenset[str] | None, states: Sequence[str]) -> bool:
+        return (
+            blocked is not None
+            and self.fixed <= blocked
+            and (not self.keeps or blocked.issuperset(states))
+        )
+
+
+def walk_ends(
+    ahead: EndsAhead,
+    start: Sequence[str],
+    steps: Sequence[WalkStep],
+    *,
+    start_state: str,
+    covers: Mapping[str, frozenset[str]],
+    max_depth: int,
+    max_nodes: int,
+    tested: Sequence[str],
+) -> Walked:
+    """The two passes over `ahead` (`walkable` steps only), as `GraphStore.walk` answers with
+    `edges=False`: the visits, truncation and the edges read, as closeness.py counts them."""
+    start = list(dict.fromkeys(start))
+    kinds: dict[str, NodeKind] = {}
+
+    def kind_of(node_id: str) -> NodeKind:
+        if (k := kinds.get(node_id)) is None:
+            k = kinds[node_id] = NodeKey.from_id(node_id).kind
+        return k
+
+    by_way: dict[tuple[Direction, str], list[WalkStep]] = {}
+    for step in steps:
+        by_way.setdefault((step.direction, EdgeKind(step.kind).value), []).append(step)
+    followed = {
+        way: (
+            _Ways([_plain(s, tested, kind_of) for s in ss if s.exact]),
+            _Ways([_plain(s, tested, kind_of) for s in ss]),
+        )
+        for way, ss in by_way.items()
+    }
+    exact, every = _Pass(start, start_state, covers), _Pass(start, start_state, covers)
+    cap = max_nodes + len(start)  # traverse's `len(every.states) - len(start) >= max_nodes`
+    visited, truncated = 0, False
+    edges = ahead.edges
+    for depth in range(1, max_depth + 1):
+        ids = list(dict.fromkeys(node for node, _ in [*exact.frontier, *every.frontier]))
+        if not ids:
+            break
+        if outside := [i for i in ids if i not in ahead.covered]:
+            raise LookupError(f"not read ahead: {outside[:3]} ({len(outside)} nodes)")
+        frontier_states = {state for _, state in [*exact.frontier, *every.frontier]}
+        ways = {
+            (direction, kind)
+            for (direction, kind), ss in by_way.items()
+            if any(s.only_from is None or not s.only_from.isdisjoint(frontier_states) for s in ss)
+        }
+        out_kinds = [k for d, k in ways if d is _OUT]
+        in_kinds = [k for d, k in ways if d is _IN]
+        in_exact, in_every = _states_of(exact.frontier), _states_of(every.frontier)
+        exact.frontier, every.frontier = [], []
+        reached = every.level
+        for origin in ids:
+            # out then in, each by edge id: a self-loop's two readings stay in that order
+            hops: list[tuple[EdgeId, Direction, tuple[Any, ...]]] = []
+            for way, of_kinds in ((_OUT, out_kinds), (_IN, in_kinds)):
+                if of_kinds and (at := edges.get((origin, way))) is not None:
+                    for kind in of_kinds:
+                        for eid, values in at.get(kind, ()):
+                            hops.append((eid, way, values))
+            if not hops:
+                continue
+            visited += len(hops)
+            if truncated:
+                continue  # the rest of the level is read, not followed (closeness counts it)
+            if len(hops) > 1:
+                hops.sort(key=_first)
+            from_exact, from_every = in_exact.get(origin), in_every.get(origin)
+            for eid, way, values in hops:
+                if len(reached) >= cap:
+                    truncated = True
+                    break
+                to = eid[2] if way is _OUT else eid[0]
+                on_exact, on_every = followed[(way, eid[1])]
+                if from_exact and not on_exact.done(exact.blocked.get(to), from_exact):
+                    _follow(exact, to, (eid, values), from_exact, on_exact.steps, depth=depth)
+                if from_every and not on_every.done(every.blocked.get(to), from_every):
+                    _follow(every, to, (eid, values), from_every, on_every.steps, depth=depth)
+        if truncated:
+            break
+    return Walked(
+        exact=exact.visits,
+        every=every.visits,
+        edges={},
+        led_on=set(),
+        truncated=truncated,
+        visited_edges=visited,
+    )
+
+
+def _first(hop: tuple[EdgeId, Direction, tuple[Any, ...]]) -> EdgeId:
+    return hop[0]
+
+
+def _states_of(frontier: list[tuple[str, str]]) -> dict[str, list[str]]:
+    states: dict[str, list[str]] = {}
+    for node, state in frontier:
+        states.setdefault(node, []).append(state)
+    return states
+
+
+def _plain(
+    step: WalkStep, tested: Sequence[str], kind_of: Callable[[str], NodeKind]
+) -> tuple[frozenset[str] | None, str | None, EndsTest]:
+    """A step as (only_from, then, its test on an id and the tested values)."""
+    test = step.accepts
+    if test is None:
+        return step.only_from, step.then, None
+    if not isinstance(test, EdgeTest):
+        raise TypeError("a step's test in code needs the edge: not walkable on ids")
+    src, dst = test.src, test.dst
+    at = tested.index(test.unset) if test.unset in tested else None
+
+    def passes(eid: EdgeId, values: tuple[Any, ...]) -> bool:
+        return (
+            (src is None or kind_of(eid[0]) in src)
+            and (dst is None or kind_of(eid[2]) in dst)
+            and (at is None or not values[at])
+        )
+
+    return step.only_from, step.then, passes
+
+
+def _follow(
+    walk: _Pass,
+    to: str,
+    hop: EndsHop,
+    states: Sequence[str],
+    steps: Sequence[tuple[frozenset[str] | None, str | None, EndsTest]],
+    *,
+    depth: int,
+) -> None:
+    """closeness.py's `_follow`: each step from each state the origin is in (state, then step);
+    the far node is reached in each state not yet blocked there, and that visit recorded."""
+    blocked = walk.blocked.get(to)
+    visits = walk.visits
+    eid, values = hop
+    for state in states:
+        for only_from, step_then, test in steps:
+            if only_from is not None and state not in only_from:
+                continue
+            then = state if step_then is None else step_then
+            if blocked is not None and then in blocked:
+                continue
+            if test is not None and not test(eid, values):
+                continue
+            if blocked is None:
+                blocked = frozenset()
+                walk.level[to] = depth
+            blocked = walk.blocked[to] = blocked.union((then,), walk.covers.get(then, ()))
+            walk.frontier.append((to, then))
+            visits.node.append(to)
+            visits.state.append(then)
+            visits.level.append(depth)
