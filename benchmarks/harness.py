@@ -42,15 +42,16 @@ RESULTS = Path(__file__).parent / "results"
 LKG = Path(sys.executable).with_name("lkg")
 
 
-def _sized_neo4j(nodes: int) -> LocalNeo4j:
+def _sized_neo4j(nodes: int, **options: Any) -> LocalNeo4j:
     """A Neo4j with heap and page cache to match the graph: the tests' 512 MiB heap and 128 MiB
     page cache hold a 10k-node graph, not a million (~1 KiB of store files per node with its
-    edges, measured)."""
+    edges, measured). `options`: more of LocalNeo4j's (`tools.neo4j_server.apoc_options()`)."""
     heap_mb = 1024 if nodes <= 20_000 else 4096
     pagecache_mb = max(256, min(8192, nodes // 1000 * 4))
     return LocalNeo4j(
         jvm_options=(f"-Xms{heap_mb}m", f"-Xmx{heap_mb}m", "-XX:+ExitOnOutOfMemoryError"),
         pagecache_mb=pagecache_mb,
+        **options,
     )
 
 
@@ -107,10 +108,11 @@ def share_neo4j_between_phases() -> None:
 
 
 @contextmanager
-def neo4j_for(nodes: int) -> Iterator[LocalNeo4j]:
-    """A server for one phase: a fresh one, or the shared one emptied (data and schema)."""
-    if not _Sharing.enabled:
-        with _sized_neo4j(nodes) as server:
+def neo4j_for(nodes: int, **options: Any) -> Iterator[LocalNeo4j]:
+    """A server for one phase: a fresh one, or the shared one emptied (data and schema).
+    `options` (LocalNeo4j's, e.g. APOC's): always a fresh server of its own."""
+    if not _Sharing.enabled or options:
+        with _sized_neo4j(nodes, **options) as server:
             yield server
         return
     server = _Sharing.servers.get(nodes)

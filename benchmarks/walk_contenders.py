@@ -16,7 +16,12 @@ more impact contenders interleaved with the others: its direct `impact()` (answe
 to Neo4j's) and a numpy CSR BFS of the same edges confined to impact's node set
 (benchmarks/embedded_walk.py's, checked equal). `--trace`: decision traces of the generator's
 root-cause decisions on each store, interleaved, answers checked equal. `--accountability`: the
-largest team's map on each store, `--rounds` times, answers checked equal.
+largest team's map on each store, `--rounds` times, answers checked equal. `--apoc`: one more
+impact contender on Neo4j, APOC Core's `apoc.path.subgraphNodes` over the same relationship types
+and directions (the server started with APOC: tools/neo4j_server.py `apoc_options`, fetched once
+from Maven Central); it cannot test edge properties or the node an edge leaves from (current
+edges only, PRODUCES without authoritative column lineage, HAS_VERSION from a Dataset only), so
+the run counts the starts where its node set differs from the walk's.
 
 Every start is asked of each contender in each round, the contenders interleaved; the two
 lineage-kg walks must give the same answers (nodes, distances, certainty, paths), and the
@@ -65,6 +70,7 @@ from lineage_kg.queries.impact_steps import WHOLE
 from lineage_kg.queries.traversal import moves, start_nodes
 from lineage_kg.runtime import Runtime
 from lineage_kg.settings import Settings
+from tools.neo4j_server import apoc_options
 
 # From a column, in these estates: column lineage forwards, a column into its table, a table's
 # readers and versions (a model's versions are not its data), training, serving — but not into a
@@ -76,6 +82,27 @@ _FORWARD = sorted(
     - {EdgeKind.HAS_COLUMN.value}
 )
 _KINDS = "|".join([*_FORWARD, EdgeKind.HAS_COLUMN.value])
+
+
+# APOC's relationship filter: the same types and directions as the statement's, no conditions
+_APOC_FILTER = "|".join([*(f"{k}>" for k in _FORWARD), f"<{EdgeKind.HAS_COLUMN.value}"])
+
+
+def apoc_subgraph(session: Any, depth: int) -> Callable[[str], set[str]]:
+    """`apoc.path.subgraphNodes` from the start (breadth-first, each node once) to `depth`: the
+    node set, less the start."""
+    query = Query(
+        "MATCH (s:Node {key: $key}) "
+        "CALL apoc.path.subgraphNodes(s, {relationshipFilter: $filter, maxLevel: $depth}) "
+        "YIELD node RETURN collect(node.key) AS keys",
+        timeout=60,
+    )
+
+    def subgraph(key: str) -> set[str]:
+        rows = session.run(query, key=key, filter=_APOC_FILTER, depth=depth).single()
+        return set(rows["keys"]) - {key} if rows else set()
+
+    return subgraph
 
 
 def qpp(depth: int) -> Query:
@@ -140,6 +167,7 @@ class Options:
     load_limit: float | None = None  # seconds: the Neo4j load stopped there, its rate recorded
     accountability_rounds: int | None = None  # default: the impact rounds
     profile: Path | None = None  # cProfile of Neo4j's impact, trace, accountability (pstats)
+    apoc: bool = False  # APOC's subgraphNodes as one more Neo4j contender
 
 
 def source_log(work: Path, nodes: int, seed: int, opts: Options) -> tuple[Settings, dict[str, Any]]:
@@ -233,7 +261,7 @@ def one_size(
         decisions: dict[str, Any] = {}
         contenders: dict[str, Callable[[str], Any]] = {}
         if opts.neo4j:
-            server = stack.enter_context(neo4j_for(nodes))
+            server = stack.enter_context(neo4j_for(nodes, **(apoc_options() if opts.apoc else {})))
             on_neo4j = settings_for(work / "neo4j", server)
             copy_log(source, on_neo4j)
             runtime = stack.enter_context(Runtime.open(on_neo4j))
@@ -256,6 +284,8 @@ def one_size(
                     "level_by_level": lambda k: impact(LevelByLevel(store), k, depth=depth),
                     "one_qpp_statement": statement,
                 }
+                if opts.apoc:
+                    contenders["apoc_subgraph_nodes"] = apoc_subgraph(session, depth)
         if opts.embedded or opts.trace or opts.accountable:
             began = time.perf_counter()
             local = open_embedded(stack, work, source, opts)
@@ -411,6 +441,8 @@ def measure(
     differ = {name: 0 for name in contenders if name != ref}
     sizes: list[int] = []
     ratios: list[float] = []  # nodes read ahead per node the walk expands
+    apoc_extra: list[int] = []  # per start: nodes APOC reached that the walk did not
+    apoc_missing: list[int] = []  # and the walk's nodes APOC did not reach
     for r in range(rounds):
         for key in keys:
             got = {}
@@ -429,6 +461,10 @@ def measure(
             if r == 0 and neo4j is not None:
                 reached, expanded, covered = walked(neo4j, key, depth)
                 differ["one_qpp_statement"] += got["one_qpp_statement"] != reached
+                if "apoc_subgraph_nodes" in got:
+                    differ["apoc_subgraph_nodes"] += got["apoc_subgraph_nodes"] != reached
+                    apoc_extra.append(len(got["apoc_subgraph_nodes"] - reached))
+                    apoc_missing.append(len(reached - got["apoc_subgraph_nodes"]))
                 sizes.append(len(reached))
                 ratios.append(covered / expanded)
             elif r == 0:
@@ -437,6 +473,9 @@ def measure(
     out["differ"] = differ
     out["walk_nodes_median"] = sorted(sizes)[len(sizes) // 2]
     out["walk_nodes_max"] = max(sizes)
+    if apoc_extra:
+        out["apoc_nodes_not_walked"] = {"total": sum(apoc_extra), "max": max(apoc_extra)}
+        out["apoc_walk_nodes_missed"] = {"total": sum(apoc_missing), "max": max(apoc_missing)}
     if ratios:
         ratios.sort()
         out["read_ahead_cover_ratio"] = {"median": ratios[len(ratios) // 2], "max": ratios[-1]}
@@ -472,10 +511,12 @@ def main() -> None:
     )
     parser.add_argument("--accountability-rounds", type=int, help="default: --rounds")
     parser.add_argument("--profile", type=Path, help="cProfile Neo4j's questions into FILE.*")
+    parser.add_argument("--apoc", action="store_true", help="APOC subgraphNodes (Neo4j + APOC)")
     args = parser.parse_args()
     opts = Options(
         accountability_rounds=args.accountability_rounds,
         profile=args.profile,
+        apoc=args.apoc,
         neo4j=not args.no_neo4j,
         embedded=args.embedded,
         trace=args.trace,

@@ -12,6 +12,7 @@ costs only the JVM and the database boot (a few seconds).
 from __future__ import annotations
 
 import collections
+import fcntl
 import os
 import shutil
 import subprocess
@@ -41,6 +42,8 @@ JVM_OPTIONS = (
 )
 
 _READY = "NEO4J_READY "
+# the launcher jar's manifest Add-Opens (neo4j-launcher/pom.xml), for a start with `-cp`
+ADD_OPENS = ("java.base/java.nio", "java.base/java.io", "java.base/sun.nio.ch")
 
 
 def build_launcher(force: bool = False) -> Path:
@@ -49,6 +52,44 @@ def build_launcher(force: bool = False) -> Path:
     return jvm_launcher.build_launcher(
         NEO4J_DIR, LAUNCHER_JAR, "neo4j-kernel-*.jar", "Neo4j", force
     )
+
+
+APOC_POM = NEO4J_DIR / "apoc" / "pom.xml"
+APOC_PLUGINS = NEO4J_DIR / "target" / "apoc-plugins"
+
+
+def apoc_options() -> dict[str, Any]:
+    """Opt-in APOC Core, as `LocalNeo4j(**apoc_options())`: its jars fetched once from Maven
+    Central into target/apoc-plugins (neo4j-launcher/apoc/pom.xml; nothing else builds it, so the
+    default launcher, its build and the tests are unchanged), put on the JVM's classpath (APOC's
+    kernel extension, which makes its procedures' injected components, is found there only) and
+    named as the plugins directory (where Neo4j looks for procedures)."""
+    (NEO4J_DIR / "target").mkdir(exist_ok=True)
+    with (NEO4J_DIR / "target" / ".apoc.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stamp = APOC_PLUGINS / ".fetched"  # the jars keep the repository's dates
+        if not stamp.is_file() or stamp.stat().st_mtime < APOC_POM.stat().st_mtime:
+            mvn = shutil.which("mvn")
+            if mvn is None:
+                raise RuntimeError("Maven (mvn) is not on PATH; it is needed once to fetch APOC")
+            shutil.rmtree(APOC_PLUGINS, ignore_errors=True)
+            done = subprocess.run(
+                [mvn, "-B", "-q", "-f", str(APOC_POM), "package"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                tail = "\n".join((done.stdout + done.stderr).splitlines()[-40:])
+                raise RuntimeError(f"fetching APOC failed:\n{tail}")
+            stamp.touch()
+    return {
+        "settings": {
+            "server.directories.plugins": str(APOC_PLUGINS),
+            "dbms.security.procedures.unrestricted": "apoc.*",
+        },
+        "classpath": (APOC_PLUGINS / "*",),
+    }
 
 
 def start_timeout() -> float:
@@ -74,6 +115,7 @@ class LocalNeo4j:
         pagecache_mb: int = 128,
         *,
         settings: Mapping[str, str] | None = None,
+        classpath: Sequence[Path] = (),
     ) -> None:
         if len(password) < 8:  # Neo4j's dbms.security.auth_minimum_password_length
             raise ValueError("Neo4j requires a password of at least 8 characters")
@@ -84,6 +126,8 @@ class LocalNeo4j:
         self.pagecache_mb = pagecache_mb
         # Neo4j's own settings (`dbms.…`), as neo4j.conf would have them
         self.settings = dict(settings or {})
+        # more of the JVM's classpath (`apoc_options`); empty: `java -jar`, as always
+        self.classpath = tuple(classpath)
         self.version = ""
         self.ready_seconds = 0.0  # process start -> launcher printed READY
         self.startup_seconds = 0.0  # process start -> the Python driver verified connectivity
@@ -136,8 +180,7 @@ class LocalNeo4j:
             [
                 java,
                 *self.jvm_options,
-                "-jar",
-                str(jar),
+                *self._main(jar),
                 *("--home", str(self.data_dir), "--port", str(self.port)),
                 *("--stop-on-stdin-eof", "true"),
                 *("--pagecache-mb", str(self.pagecache_mb)),
@@ -165,6 +208,15 @@ class LocalNeo4j:
         except Exception as exc:
             self._terminate(timeout=10)
             raise RuntimeError(f"Neo4j did not start: {exc}\n{self._diagnostics()}") from exc
+
+    def _main(self, jar: Path) -> list[str]:
+        """`-jar` the launcher; with more classpath, `-cp` with its Class-Path and Add-Opens
+        (which only an executable jar's manifest gives) spelled out."""
+        if not self.classpath:
+            return ["-jar", str(jar)]
+        opens = [f"--add-opens={m}=ALL-UNNAMED" for m in ADD_OPENS]
+        path = os.pathsep.join([str(jar), str(jar.parent / "lib" / "*"), *map(str, self.classpath)])
+        return [*opens, "-cp", path, "org.lineagekg.Neo4jLauncher"]
 
     def stop(self, timeout: float = 30) -> None:
         """Stop the server (SIGTERM, then SIGKILL after `timeout`); drop a temp data dir."""
