@@ -76,8 +76,8 @@ class _Graph:
         self.erec: list[Packed | None] = []
         self.efirst: list[str] = []  # first_seen and valid_to, for the validity filter
         self.eto: list[str | None] = []
-        # the slots in a list, or a tuple (what a snapshot's load makes: a third less memory for
-        # the millions of short ones) until one changes
+        # the slots in a list, or in a tuple (what a snapshot's load makes: less memory for the
+        # millions of one- and two-edge entries) until they change
         self.adj: list[dict[int, list[int] | tuple[int, ...]]] = [{} for _ in range(2 * len(KINDS))]
         # per way, per node slot: a bit per kind the node has edges of that way (1 << kind),
         # so a frontier step looks up only the tables that hold something for the node
@@ -1260,9 +1260,9 @@ def _export_adjacency(
 def _take_over(g: _Graph, state: EmbeddedState) -> None:
     """The edge columns and adjacency from `state`, built at C speed (no loop per edge in
     Python); each array is dropped from `state` once read (the start's peak). The adjacency's
-    slots are tuples (`_Graph.adj`) until written. One int object per
-    node slot and per edge slot, shared by every list and dict that holds it (lists made from
-    arrays would otherwise hold a fresh int per item: at 1M about 200 MiB more)."""
+    slots are tuples (`_Graph.adj`) until written. One int object per node slot and per edge
+    slot, shared by every list, dict and tuple that holds it (made from arrays, they would hold
+    a fresh int per item: at 1M about 200 MiB more)."""
     nodes = list(range(len(g.names)))
     edges = list(range(len(state.edge_disc)))
     g.ids = dict(zip(g.names, nodes, strict=True))

@@ -23,7 +23,7 @@ SHARED_CHARS = 64  # strings up to this long are interned (ids, times, names), l
 STAMPS = "_stamps"  # the merge's per-prop stamps (graph/records.py): long, and repeated
 # A node's remembered retirements (graph/validity.py): JSON of ~500 characters on most columns
 # at 1M (the largest values the store holds), each different, read only by the merge: kept
-# deflated (raw, a small window: a third of the text's bytes with its header) and inflated in
+# deflated (raw, a small window: about half the bytes, header included) and inflated in
 # `unpack` / `get`, the only ways to a record's values.
 RETIRED = "_retired"
 _DEFLATE_OVER = 128  # characters: shorter texts are kept as they are
