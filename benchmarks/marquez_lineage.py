@@ -27,7 +27,10 @@ Contenders, each start asked of each in each round, interleaved (the order rotat
   their inputs and outputs (as LineageService builds its graph);
 - `lkg_lineage`: lineage-kg's answer to the same request (queries/marquez.py `lineage`: the same
   definition, from every job touching the dataset at hop 0), direct, on the embedded store;
-- `lkg_impact`: lineage-kg's `impact()` of the dataset (depth 10), direct, on the embedded store.
+- `lkg_impact`: lineage-kg's `impact()` of the dataset (depth 10), direct, on the embedded store;
+- with `--neo4j`, `cypher_lineage`: the graph `lkg_lineage` answers, as one Cypher statement (a
+  quantified path pattern over INPUT_TO / PRODUCES either way) on the same log projected into
+  Neo4j: what a user of Neo4j would write by hand; it must give `lkg_lineage`'s node set.
 
 What is compared (checked before any time counts, every round):
 - `marquez_sql` against lineage-kg's lineage from the job Marquez resolved the dataset to
@@ -63,10 +66,14 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
+
+import neo4j
+from neo4j import Query
 
 from benchmarks.harness import RESULTS, built, estate, percentiles, save
 from benchmarks.marquez_sql import (
@@ -341,7 +348,30 @@ def dataset_starts(manifest: dict[str, Any], starts: int, seed: int) -> list[Nod
     return list(dict.fromkeys(dataset_key(k.parts[0], k.parts[1]) for k in keys))[:starts]
 
 
-def one_size(nodes: int, seed: int, starts: int, rounds: int, depth: int) -> dict[str, Any]:
+def cypher_lineage(session: Any, depth: int) -> Callable[[NodeKey], Answer]:
+    """Marquez's graph as lineage-kg defines it from a dataset, in one Cypher statement: current
+    INPUT_TO / PRODUCES edges either way, the store being bipartite there (Dataset -> Job ->
+    Dataset), so jobs within `depth` job hops lie within 2 * depth + 1 edges and their datasets
+    within one more; the planner walks it breadth-first, each node once (a pruning expand)."""
+    query = Query(
+        "MATCH (s:Node {key: $key}) "  # type: ignore[arg-type]
+        "MATCH (s) ((a)-[r:INPUT_TO|PRODUCES]-(b) WHERE r.valid_to IS NULL)"
+        f"{{0,{2 * int(depth) + 2}}} (n) RETURN collect(DISTINCT n.key) AS keys",
+        timeout=300,
+    )
+
+    def ask(dataset: NodeKey) -> Answer:
+        row = session.run(query, key=dataset.id).single()
+        keys = [NodeKey.from_id(k) for k in (row["keys"] if row else [dataset.id])]
+        ids = (job_node_id(k) if k.kind is NodeKind.JOB else dataset_node_id(k) for k in keys)
+        return Answer(frozenset(ids))
+
+    return ask
+
+
+def one_size(
+    nodes: int, seed: int, starts: int, rounds: int, depth: int, *, with_neo4j: bool = False
+) -> dict[str, Any]:
     require_psycopg()
     out: dict[str, Any] = {"load_average_before": os.getloadavg()}
     with (
@@ -349,7 +379,19 @@ def one_size(nodes: int, seed: int, starts: int, rounds: int, depth: int) -> dic
         built(est, "embedded") as b,
         LocalPostgres() as pg,
         pg.connect() as conn,
+        ExitStack() as stack,
     ):
+        more: dict[str, Callable[[NodeKey], Answer]] = {}
+        if with_neo4j:  # the same log projected into Neo4j by the service's code
+            on_neo4j = stack.enter_context(built(est, "neo4j"))
+            out |= on_neo4j.figures
+            conf = on_neo4j.runtime.settings
+            auth = (conf.neo4j_user, conf.neo4j_password.get_secret_value())
+            quiet = neo4j.GraphDatabase.driver(
+                conf.neo4j_uri, auth=auth, notifications_min_severity="OFF"
+            )
+            session = stack.enter_context(stack.enter_context(quiet).session())
+            more["cypher_lineage"] = cypher_lineage(session, depth)
         store = b.runtime.store
         out |= b.figures | {"postgres": pg.version}
         graph = JobGraph.of(store)
@@ -358,20 +400,27 @@ def one_size(nodes: int, seed: int, starts: int, rounds: int, depth: int) -> dic
         out["marquez_load_s"] = round(time.perf_counter() - began, 2)
         marquez = Marquez(conn, graph, depth)
         keys = dataset_starts(est.manifest, starts, seed)
-        out |= measure(store, marquez, keys, rounds, depth)
+        out |= measure(store, marquez, keys, rounds, depth, more=more)
     out["load_average_after"] = os.getloadavg()
     return out
 
 
 def measure(
-    store: GraphStore, marquez: Marquez, keys: list[NodeKey], rounds: int, depth: int
+    store: GraphStore,
+    marquez: Marquez,
+    keys: list[NodeKey],
+    rounds: int,
+    depth: int,
+    *,
+    more: dict[str, Callable[[NodeKey], Answer]],
 ) -> dict[str, Any]:
     """Each start asked of each contender in each round, interleaved; answers checked (see the
-    module's docstring) on every round."""
+    module's docstring) on every round. `more`: contenders that must give `lkg_lineage`'s set."""
     contenders: dict[str, Callable[[NodeKey], Answer]] = {
         "marquez_sql": marquez,
         "lkg_lineage": lambda k: lkg_lineage(store, dataset_node_id(k), depth),
         "lkg_impact": lambda k: impact_nodes(store, k, IMPACT_DEPTH),
+        **more,
     }
     for key in keys[:10]:  # warm up: PostgreSQL's plans and caches, psycopg's prepared statements
         for ask in contenders.values():
@@ -390,6 +439,9 @@ def measure(
                 took[name].append(time.perf_counter() - began)
             sizes.append(compare(store, key, got, depth) if r == 0 else {})
             equal_to_lkg += got["marquez_sql"].nodes == got["lkg_lineage"].nodes
+            for name in more:
+                if got[name].nodes != got["lkg_lineage"].nodes:
+                    raise AssertionError(f"{name}: a different graph from {key.id}")
     firsts = [s for s in sizes if s]
     result: dict[str, Any] = {name: percentiles(t) for name, t in took.items()}
     result |= {
@@ -454,9 +506,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--depth", type=int, default=MARQUEZ_DEPTH, help="lineage depth (jobs)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
+    parser.add_argument(
+        "--neo4j", action="store_true", help="and the same graph as one Cypher statement (Neo4j)"
+    )
     args = parser.parse_args()
     sizes = {
-        str(n): one_size(n, args.seed, args.starts, args.rounds, args.depth) for n in args.nodes
+        str(n): one_size(n, args.seed, args.starts, args.rounds, args.depth, with_neo4j=args.neo4j)
+        for n in args.nodes
     }
     tag = "_".join(map(str, args.nodes))
     print("saved", save("marquez_lineage", {"sizes": sizes}, tag=tag, out=args.out))
