@@ -1,10 +1,11 @@
 """Where a resolver's blocking call (the store, the log, the side tables) runs.
 
-The router (api/graphql/router.py) runs each request on an event loop of its own, in a worker
-thread, and lets that loop one blocking thread at a time: the request's calls run one after
-another whatever happens. There, a call runs on the request's own thread: handing it to yet
-another thread would add a thread start and two switches per call (issue 19: a few tenths of a
-millisecond at the median, milliseconds at p95 on a loaded machine) and change nothing else.
+The router (api/graphql/router.py) runs each request in a worker thread, on that thread's own
+event loop (one request at a time), and lets that loop one blocking thread at a time: the
+request's calls run one after another whatever happens. There, a call runs on the request's
+own thread: handing it to yet another thread would add a thread start and two switches per
+call (issue 19: a few tenths of a millisecond at the median, milliseconds at p95 on a loaded
+machine) and change nothing else.
 On any other loop — a schema executed directly, as some tests do — it runs off the loop, in the
 thread pool, as before.
 """

@@ -6,7 +6,8 @@
   each a GraphQL error naming the problem. It must be a UTF-8 JSON object (or a GET's query
   string) whose variables nest at most MAX_VARIABLE_DEPTH levels (400 naming the problem, never
   a 500).
-- Parsing, validation and every resolver run in a worker thread, on an event loop of their own:
+- Parsing, validation and every resolver run in a worker thread, on the event loop that thread
+  keeps for the requests it runs, one at a time (anyio's pool bounds the threads, so the loops):
   the service's loop only hands the request over and waits, so /healthz and other requests are
   answered while a heavy query runs. The store calls of one request run one at a time.
 - A request past LKG_GRAPHQL_DEADLINE_SECONDS answers a DEADLINE_EXCEEDED error at once; its
