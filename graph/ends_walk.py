@@ -25,9 +25,9 @@ from lineage_kg.graph.store import EdgeTest, Moves, Walked, WalkPass, WalkStep
 _OUT, _IN = Direction.OUT, Direction.IN
 
 # an edge read ahead: its id and the values of the tested properties (in `tested_props` order)
-EndsHop = tuple[EdgeId, tuple[Any, ...]]
+EndsHop = tuple[EdgeId, Sequence[Any]]
 # a step's test on an edge read ahead (None: every edge)
-EndsTest = Callable[[EdgeId, tuple[Any, ...]], bool] | None
+EndsTest = Callable[[EdgeId, Sequence[Any]], bool] | None
 
 
 def walkable(steps: Sequence[WalkStep]) -> bool:
@@ -64,22 +64,24 @@ def walk_moves(steps: Sequence[WalkStep], start_state: str) -> Moves:
 
 class EndsAhead:
     """The edges read ahead, as ids: for every node in `covered`, each edge leaving it each way
-    that the walk may follow (graph/store.py `Neighborhood`, without records)."""
+    that the walk may follow (graph/store.py `Neighborhood`, without records), from the store's
+    rows (src id, kind, dst id, disc, walked out?, tested values), each (edge, way) once. Not
+    sorted here: the walk sorts each node's edges of a level by id (as closeness.py does)."""
 
     __slots__ = ("covered", "edges")
 
-    def __init__(
-        self, covered: Iterable[str], found: Iterable[tuple[EdgeId, Direction, tuple[Any, ...]]]
-    ) -> None:
+    def __init__(self, covered: Iterable[str], rows: Iterable[Sequence[Any]]) -> None:
         self.covered = frozenset(covered)
-        index: dict[tuple[str, Direction], dict[str, dict[EdgeId, EndsHop]]] = {}
-        for eid, way, values in found:
-            origin = eid[0] if way is _OUT else eid[2]
-            index.setdefault((origin, way), {}).setdefault(eid[1], {})[eid] = (eid, values)
-        self.edges: dict[tuple[str, Direction], dict[str, list[EndsHop]]] = {
-            at: {kind: [e[k] for k in sorted(e)] for kind, e in by_kind.items()}
-            for at, by_kind in index.items()
-        }
+        # by edge id: a node walked in another state in a later chunk reads its edges again
+        index: dict[tuple[str, Direction], dict[str, dict[EdgeId, Sequence[Any]]]] = {}
+        for src, kind, dst, disc, out, values in rows:
+            at = (src, _OUT) if out else (dst, _IN)
+            if (by_kind := index.get(at)) is None:
+                by_kind = index[at] = {}
+            if (hops := by_kind.get(kind)) is None:
+                hops = by_kind[kind] = {}
+            hops[src, kind, dst, disc] = values
+        self.edges = index
 
 
 class _Pass:
@@ -172,12 +174,12 @@ def walk_ends(
         reached = every.level
         for origin in ids:
             # out then in, each by edge id: a self-loop's two readings stay in that order
-            hops: list[tuple[EdgeId, Direction, tuple[Any, ...]]] = []
+            hops: list[tuple[EdgeId, Direction, Sequence[Any]]] = []
             for way, of_kinds in ((_OUT, out_kinds), (_IN, in_kinds)):
                 if of_kinds and (at := edges.get((origin, way))) is not None:
                     for kind in of_kinds:
-                        for eid, values in at.get(kind, ()):
-                            hops.append((eid, way, values))
+                        if (of_kind := at.get(kind)) is not None:
+                            hops.extend([(eid, way, values) for eid, values in of_kind.items()])
             if not hops:
                 continue
             visited += len(hops)
@@ -208,7 +210,7 @@ def walk_ends(
     )
 
 
-def _first(hop: tuple[EdgeId, Direction, tuple[Any, ...]]) -> EdgeId:
+def _first(hop: tuple[EdgeId, Direction, Sequence[Any]]) -> EdgeId:
     return hop[0]
 
 
@@ -231,7 +233,7 @@ def _plain(
     src, dst = test.src, test.dst
     at = tested.index(test.unset) if test.unset in tested else None
 
-    def passes(eid: EdgeId, values: tuple[Any, ...]) -> bool:
+    def passes(eid: EdgeId, values: Sequence[Any]) -> bool:
         return (
             (src is None or kind_of(eid[0]) in src)
             and (dst is None or kind_of(eid[2]) in dst)

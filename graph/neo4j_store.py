@@ -1054,7 +1054,7 @@ class Neo4jStore(GraphStore):
         moves = walk_moves(steps, start_state)
         tested = tested_props(steps)
         covered: list[str] = starts
-        found: list[tuple[EdgeId, Direction, tuple[Any, ...]]] = []
+        rows: list[Any] = []
         if starts and moves:
             read = self._reach_rows(
                 starts, moves, start_state=start_state, max_depth=max_depth, as_of=as_of,
@@ -1063,12 +1063,8 @@ class Neo4jStore(GraphStore):
             if read is None:
                 return None  # past the limit: the caller walks level by level
             covered, rows = read
-            found = [
-                ((src, kind, dst, disc), _OUT if out else _IN, tuple(values))
-                for src, kind, dst, disc, out, values in rows
-            ]
         return walk_ends(
-            EndsAhead(covered, found), starts, steps, start_state=start_state, covers=covers,
+            EndsAhead(covered, rows), starts, steps, start_state=start_state, covers=covers,
             max_depth=max_depth, max_nodes=max_nodes, tested=tested,
         )  # fmt: skip
 
