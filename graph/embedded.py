@@ -158,11 +158,10 @@ class _Graph:
                     continue
                 far = far_of[e]
                 if far != n:
-                    held = other[far]
-                    if type(held) is not list:  # a tuple from a snapshot
-                        held = other[far] = list(held)
-                    held.remove(e)
-                    if not other[far]:
+                    # a new list, not changed in place: a state being exported may hold the
+                    # old one (`export_state` copies the tables, not their lists)
+                    kept = other[far] = [x for x in other[far] if x != e]
+                    if not kept:
                         del other[far]
                         self.kmask[far_way][far] &= ~(1 << (index >> 1))
                 self.remove_edge(e)
@@ -654,10 +653,14 @@ class EmbeddedStore(GraphStore):
         flat lists of packed records (tuples of builtins), their shapes' keys once, the edge
         ends, kinds and adjacency as the bytes of int arrays. Packed records are immutable and
         their values never changed in place (graph/records.py replaces them), so the lists are
-        copied, not the records."""
+        copied, not the records. The adjacency's tables are copied under the lock, but not their
+        lists (millions): those are read after it, which is sound because a list is only ever
+        appended to in place (a new edge: a slot past the copied ones, left out here) and
+        replaced when an edge leaves it (`_Graph.remove_node`)."""
         with self._lock:
             g = self._g
-            return EmbeddedState(
+            tables = [table.copy() for table in g.adj]
+            state = EmbeddedState(
                 names=list(g.names),
                 nodes=list(g.nrec),
                 shapes=g.shapes.keys(),
@@ -670,9 +673,11 @@ class EmbeddedStore(GraphStore):
                 links=dict(self._links),
                 links_to={canonical: set(ids) for canonical, ids in self._links_to.items()},
                 checkpoint=self._checkpoint,
-                adjacency=_export_adjacency(g.adj),
+                adjacency=[],
                 kind_masks=(g.kmask[OUT].tobytes(), g.kmask[IN].tobytes()),
             )
+        state.adjacency = _export_adjacency(tables, len(state.edge_disc))
+        return state
 
     @classmethod
     def from_state(cls, state: EmbeddedState) -> EmbeddedStore:
@@ -1245,16 +1250,23 @@ def _array(typecode: str, raw: bytes) -> array[int]:
 
 
 def _export_adjacency(
-    adj: list[dict[int, list[int] | tuple[int, ...]]],
+    tables: list[dict[int, list[int] | tuple[int, ...]]], edges: int
 ) -> list[tuple[bytes, bytes, bytes]]:
-    return [
-        (
-            array("q", table).tobytes(),
-            array("q", map(len, table.values())).tobytes(),
-            array("q", chain.from_iterable(table.values())).tobytes(),
+    """Each table as arrays (`EmbeddedState.adjacency`), with the edge slots below `edges`
+    only: a list may have grown since its table was copied (slots only grow, in order)."""
+    out = []
+    for table in tables:
+        held = list(map(tuple, table.values()))  # each list as it is now, once
+        if held and max(map(itemgetter(-1), held)) >= edges:
+            held = [t if t[-1] < edges else tuple(e for e in t if e < edges) for t in held]
+        out.append(
+            (
+                array("q", table).tobytes(),
+                array("q", map(len, held)).tobytes(),
+                array("q", chain.from_iterable(held)).tobytes(),
+            )
         )
-        for table in adj
-    ]
+    return out
 
 
 def _take_over(g: _Graph, state: EmbeddedState) -> None:

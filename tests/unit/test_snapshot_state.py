@@ -181,3 +181,26 @@ def test_a_format_1_snapshot_is_refused_by_name(tmp_path: Path) -> None:
     snapshot.write_snapshot(path, EmbeddedStore().export_state(), header)
     with pytest.raises(SnapshotInvalid, match="format 1, this build reads format 2"):
         read_snapshot(path)
+
+
+def test_the_adjacency_read_after_the_lock_is_the_one_copied_under_it() -> None:
+    """`export_state` copies the tables under the lock and reads their lists after it; writes
+    in between (an edge appended to a copied list, a node deleted: edges leave lists) must not
+    show in what it exports."""
+    from lineage_kg.graph.embedded import KIND_NO, _export_adjacency
+
+    store = _random_store(1)
+    g = store._g
+    before = _export_adjacency(g.adj, len(g.esrc))
+    tables, edges = [t.copy() for t in g.adj], len(g.esrc)
+    cols = [c.id for c in _columns(40) if c.id in g.ids]
+    feeds_in = g.adj[KIND_NO[EdgeKind.FEEDS.value] * 2 + 1]
+    busy = max(cols, key=lambda c: len(feeds_in.get(g.ids[c], ())))  # its edges leave lists
+    with store._unit_of_work() as uow:  # new edges from and to nodes that already have some
+        late = {(c, EdgeKind.FEEDS.value, cols[0], "late"): _edge(disc="late") for c in cols}
+        uow.write({}, late)
+    with store._unit_of_work() as uow:
+        uow.delete_nodes([busy, cols[3]])
+    assert len(g.esrc) > edges
+    assert _export_adjacency(tables, edges) == before
+    assert _export_adjacency(g.adj, len(g.esrc)) != before

@@ -48,7 +48,7 @@ masks = (array("q", bytes(8 * n)), array("q", bytes(8 * n)))
 for index, table in enumerate(tables):
     for node in table:
         masks[index & 1][node] |= 1 << (index >> 1)
-state.adjacency = _export_adjacency([dict(t) for t in tables])
+state.adjacency = _export_adjacency([dict(t) for t in tables], len(state.edge_disc))
 state.kind_masks = (masks[0].tobytes(), masks[1].tobytes())
 old, new = Shapes(state.shapes), Shapes(state.shapes)
 state.nodes = [None if r is None else new.pack(old.unpack(r)) for r in state.nodes]
