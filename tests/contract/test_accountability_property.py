@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from benchmarks.accountability_before import accountability_before
@@ -20,6 +20,7 @@ from lineage_kg.graph.mutations import MutationBatch, Provenance
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.queries.accountability import accountability
 from tests.contract.test_closeness_property import POOL, Edge, graphs
+from tests.examples import store_examples
 
 E = EdgeKind
 EARLY = Provenance("test", "e-early", "2026-01-01T00:00:00Z")
@@ -75,24 +76,21 @@ def load(store: GraphStore, estate: tuple[list[Edge], list[bool], dict[str, Any]
     store.apply(batch)
 
 
-@settings(
-    max_examples=100,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(
-    estates(),
-    st.sampled_from(["team:t0", "team:t1", "p0", "p1", "alias0"]),
-    st.integers(1, 6),
-    st.sampled_from([None, "2026-02-15T00:00:00Z"]),
-)
-def test_the_same_map_as_before(
-    store: GraphStore, estate: Any, owner: str, depth: int, as_of: str | None
-) -> None:
-    load(store, estate)
-    got = accountability(store, owner, depth=depth, as_of=as_of)
-    expected = accountability_before(store, owner, depth=depth, as_of=as_of)
-    assert dataclasses.astuple(got) == dataclasses.astuple(expected)
+def test_the_same_map_as_before(store: GraphStore) -> None:
+    @store_examples(store, 100)
+    @given(
+        estates(),
+        st.sampled_from(["team:t0", "team:t1", "p0", "p1", "alias0"]),
+        st.integers(1, 6),
+        st.sampled_from([None, "2026-02-15T00:00:00Z"]),
+    )
+    def check(estate: Any, owner: str, depth: int, as_of: str | None) -> None:
+        load(store, estate)
+        got = accountability(store, owner, depth=depth, as_of=as_of)
+        expected = accountability_before(store, owner, depth=depth, as_of=as_of)
+        assert dataclasses.astuple(got) == dataclasses.astuple(expected)
+
+    check()
 
 
 def test_the_estates_hold_what_the_map_is_about(store: GraphStore) -> None:

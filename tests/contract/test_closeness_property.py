@@ -24,6 +24,7 @@ from lineage_kg.queries.impact import DIRECT_STEPS, IMPACT_STEPS
 from lineage_kg.queries.impact_steps import COVERS, WHOLE
 from lineage_kg.queries.traversal import PLAIN, Step, Traversal, traverse
 from tests.contract.test_traversal import dags, reference
+from tests.examples import store_examples
 
 P = Provenance("test", "e1", "2026-01-01T00:00:00Z")
 E = EdgeKind
@@ -124,57 +125,52 @@ def shape(walk: Traversal) -> tuple[Any, ...]:
     return walk.start, reached, walk.truncated, walk.visited_edges
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(
-    graphs(),
-    st.lists(st.sampled_from(NODES), min_size=1, max_size=8),  # repeats too
-    st.sampled_from(sorted(POLICIES)),
-    st.fixed_dictionaries(
-        {
-            "max_depth": st.integers(1, 6),
-            "max_nodes": st.sampled_from([1, 2, 3, 5, 10_000]),  # small: stopped part way
-        }
-    ),
-)
-def test_closeness_is_traverse_without_paths(
-    store: GraphStore, edges: list[Edge], starts: list[NodeKey], policy: str, bounds: Any
-) -> None:
-    load(store, edges)
-    steps, state, covers = POLICIES[policy]
-    ids = [s.id for s in starts]
-    args: dict[str, Any] = {**bounds, "start_state": state, "covers": covers}
-    walked = traverse(store, ids, steps, **args)
-    close = closeness(store, ids, steps, **args)
-    assert shape(close) == shape(walked)
-    assert all(r.path == () for r in close.reached.values())
+def test_closeness_is_traverse_without_paths(store: GraphStore) -> None:
+    @store_examples(store, 60)
+    @given(
+        graphs(),
+        st.lists(st.sampled_from(NODES), min_size=1, max_size=8),  # repeats too
+        st.sampled_from(sorted(POLICIES)),
+        st.fixed_dictionaries(
+            {
+                "max_depth": st.integers(1, 6),
+                "max_nodes": st.sampled_from([1, 2, 3, 5, 10_000]),  # small: stopped part way
+            }
+        ),
+    )
+    def check(edges: list[Edge], starts: list[NodeKey], policy: str, bounds: Any) -> None:
+        load(store, edges)
+        steps, state, covers = POLICIES[policy]
+        ids = [s.id for s in starts]
+        args: dict[str, Any] = {**bounds, "start_state": state, "covers": covers}
+        walked = traverse(store, ids, steps, **args)
+        close = closeness(store, ids, steps, **args)
+        assert shape(close) == shape(walked)
+        assert all(r.path == () for r in close.reached.values())
+
+    check()
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(
-    graphs(),
-    st.lists(st.sampled_from(NODES), min_size=1, max_size=8),
-    policies(),
-    st.tuples(st.integers(1, 6), st.sampled_from([2, 5, 10_000])),  # depth, max_nodes
-)
-def test_closeness_is_traverse_for_any_policy(
-    store: GraphStore, edges: list[Edge], starts: list[NodeKey], policy: Any, bounds: Any
-) -> None:
-    load(store, edges)
-    steps, state, covers = policy
-    ids = [s.id for s in starts]
-    depth, cap = bounds
-    args: dict[str, Any] = {
-        "max_depth": depth, "max_nodes": cap, "start_state": state, "covers": covers
-    }  # fmt: skip
-    assert shape(closeness(store, ids, steps, **args)) == shape(traverse(store, ids, steps, **args))
+def test_closeness_is_traverse_for_any_policy(store: GraphStore) -> None:
+    @store_examples(store, 60)
+    @given(
+        graphs(),
+        st.lists(st.sampled_from(NODES), min_size=1, max_size=8),
+        policies(),
+        st.tuples(st.integers(1, 6), st.sampled_from([2, 5, 10_000])),  # depth, max_nodes
+    )
+    def check(edges: list[Edge], starts: list[NodeKey], policy: Any, bounds: Any) -> None:
+        load(store, edges)
+        steps, state, covers = policy
+        ids = [s.id for s in starts]
+        depth, cap = bounds
+        args: dict[str, Any] = {
+            "max_depth": depth, "max_nodes": cap, "start_state": state, "covers": covers
+        }  # fmt: skip
+        walked = traverse(store, ids, steps, **args)
+        assert shape(closeness(store, ids, steps, **args)) == shape(walked)
+
+    check()
 
 
 @settings(

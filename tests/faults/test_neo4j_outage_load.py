@@ -16,8 +16,8 @@ from lineage_kg.graph.neo4j_store import Neo4jStore
 from tests.faults.load import LoadResult, logged_ids, run_event, run_load
 from tools.neo4j_server import LocalNeo4j
 
-EVENTS = 2_000  # Neo4j projects ~100 events/s here: sized to catch up within the CI budget
-KILL_AFTER = 400
+EVENTS = 1_000  # the graph catches up on all of them after the restart: sized for CI's time
+KILL_AFTER = 200
 
 
 @pytest.mark.neo4j

@@ -1,0 +1,19 @@
+"""Hypothesis settings for a property test that runs on both stores.
+
+Neo4j answers every example over Bolt (a clear, a load, the walk's round trips), so a property
+checked against an oracle gets half the examples there: the same generators, and the embedded
+store's full count keeps the oracle's reach (CI's 30 minutes, issue 19's "CI time does not grow").
+Use it on an inner test: `@given` cannot read which store a fixture gave.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, settings
+
+from lineage_kg.graph.embedded import EmbeddedStore
+from lineage_kg.graph.store import GraphStore
+
+
+def store_examples(store: GraphStore, examples: int) -> settings:
+    count = examples if isinstance(store, EmbeddedStore) else max(10, examples // 2)
+    return settings(max_examples=count, deadline=None, suppress_health_check=[HealthCheck.too_slow])
