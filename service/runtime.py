@@ -310,16 +310,29 @@ class Runtime:
         from lineage_kg.graph.factory import embedded_from_state, open_store
         from lineage_kg.snapshots import load_checked
 
-        loaded, self.snapshot_refused = load_checked(snapshot_path(self.settings), self.log)
-        if loaded is None:
-            return open_store(None)
-        self.snapshot_seq = loaded.header.seq
+        # The collector stays off from the read until the loaded graph is frozen: re-enabled
+        # with millions of young objects, its next collections walked them all, twice (2 x 1.4 s
+        # of a 1M start, profiled). Frozen here and again by `rebuild_embedded`, undone at close.
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            loaded, self.snapshot_refused = load_checked(snapshot_path(self.settings), self.log)
+            if loaded is None:
+                return open_store(None)
+            self.snapshot_seq = loaded.header.seq
+            store = embedded_from_state(loaded.state)
+            del loaded
+            gc.freeze()
+            self._froze = True
+        finally:
+            if was:
+                gc.enable()
         log.info(
             "embedded store loaded from its snapshot at seq %d (log at seq %d)",
-            loaded.header.seq,
+            self.snapshot_seq,
             self.log.last_seq(),
         )
-        return embedded_from_state(loaded.state)
+        return store
 
     def snapshot_keeper(self) -> SnapshotKeeper | None:
         """What keeps the embedded store's snapshot (None for Neo4j, a store handed in, or when
