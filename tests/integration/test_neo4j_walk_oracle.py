@@ -169,7 +169,9 @@ def held(ahead: Neighborhood) -> set[tuple[tuple[str, str, str, str], Direction]
     }
 
 
-@pytest.mark.parametrize("seed", range(12))
+# 8 graphs x 6 random policies: each new policy is a statement Neo4j plans anew (seconds each
+# on a loaded machine), so the count is CI's time; 12 graphs in the runs before 2026-12-05
+@pytest.mark.parametrize("seed", range(8))
 def test_reach_matches_reference_bfs_on_random_graphs(neo4j_store: Neo4jStore, seed: int) -> None:
     rng = random.Random(seed)
     n = rng.randint(8, 30)
