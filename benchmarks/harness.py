@@ -126,7 +126,7 @@ def neo4j_for(nodes: int, **options: Any) -> Iterator[LocalNeo4j]:
 
 def _empty(server: LocalNeo4j) -> None:
     with server.driver() as driver, driver.session() as session:
-        session.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
+        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
         # schema names come from the server itself; DROP takes no parameter for a name
         for kind in ("CONSTRAINT", "INDEX"):
             rows = session.run(f"SHOW {kind}ES" if kind == "INDEX" else "SHOW CONSTRAINTS")
