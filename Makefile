@@ -6,6 +6,8 @@ BIN    := $(VENV)/bin
 SOURCES := .venv-sources
 # the browser tests drive Debian's Chromium; Playwright must not download one of its own
 CHROMIUM := /usr/bin/chromium
+# the Marquez peer's benchmark smoke starts a throwaway PostgreSQL (benchmarks/marquez_lineage.py)
+PG_INITDB := /usr/lib/postgresql/15/bin/initdb
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 # the full run's pytest workers: each takes whole test files (its fixtures built once), in the order
@@ -35,7 +37,7 @@ serve: $(VENV)/.base
 	$(BIN)/lkg serve --demo
 
 ## Lint, build the Neo4j and Kafka launchers (Maven, cached), then every test — on both stores.
-test: $(VENV)/.test $(SOURCES)/.done $(CHROMIUM)
+test: $(VENV)/.test $(SOURCES)/.done $(CHROMIUM) $(PG_INITDB)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m tools.neo4j_server build
@@ -50,6 +52,10 @@ test-fast: $(VENV)/.test
 $(CHROMIUM):
 	apt-get install -y --no-install-recommends chromium || \
 	  (apt-get update && apt-get install -y --no-install-recommends chromium)
+
+$(PG_INITDB):
+	apt-get install -y --no-install-recommends postgresql-15 || \
+	  (apt-get update && apt-get install -y --no-install-recommends postgresql-15)
 
 ## Rebuild the web page into api/static (committed) after editing web/src: needs Node and npm.
 web:
