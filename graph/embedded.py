@@ -935,19 +935,23 @@ class _Walk:
 
     def _levels(self, passes: list[_Visits], max_depth: int, cap: int) -> bool:
         """Level by level until the frontier runs out or `max_depth`; True: stopped at `cap`."""
-        frontiers = [list(range(len(passes[0][0]))), list(range(len(passes[1][0])))]
+        (vnode0, _, vlevel0, *_), (vnode1, _, vlevel1, *_) = passes
+        frontiers = [range(len(vnode0)), range(len(vnode1))]
         for depth in range(1, max_depth + 1):
             level = self._read_level(passes, frontiers, cap)
             if level is None:
                 return False
-            frontiers = [[], []]
-            if not self._follow_level(passes, frontiers, level, depth, cap):
+            went_on = self._follow_level(passes, level, cap)
+            # a level's visits are appended together, after the last one's: the next frontier,
+            # their level set at once
+            frontiers = [range(len(vlevel0), len(vnode0)), range(len(vlevel1), len(vnode1))]
+            vlevel0 += [depth] * len(frontiers[0])
+            vlevel1 += [depth] * len(frontiers[1])
+            if not went_on:
                 return True
         return False
 
-    def _read_level(
-        self, passes: list[_Visits], frontiers: list[list[int]], cap: int
-    ) -> _Level | None:
+    def _read_level(self, passes: list[_Visits], frontiers: list[range], cap: int) -> _Level | None:
         """The level's reads: each frontier node (in frontier order, exact pass first) with its
         edges of the kinds some step follows from a state the frontier holds, by edge id (ties,
         a loop read both ways: the reading order); each pass's frontier visits by node, and the
@@ -959,7 +963,9 @@ class _Walk:
             return None
         adj, eto, efirst, as_of, kmask = g.adj, g.eto, g.efirst, self.as_of, g.kmask
         ways = [(w, m, kmask[w]) for w, m in self._wanted(present)]
-        if not self.paths and len(g.ids) < cap:  # no stop possible: dropped as they are read
+        if self.paths:  # nothing is dropped: each node's edges read as the walk follows them
+            return self._read_lazily(order, ways), ins, held
+        if len(g.ids) < cap:  # no stop possible: dropped as they are read
             return self._read_live(order, ways, passes, held), ins, held
         now = as_of is None
         key = self.sort_key
@@ -975,14 +981,8 @@ class _Walk:
                             end = eto[e]
                             if end is None if now else _valid(efirst[e], end, as_of):
                                 hops.append(e << 1 | w)
-            if not hops:
-                continue
-            read += len(hops)
-            if self.paths:  # nothing is dropped: in order at once
-                if len(hops) > 1:
-                    hops.sort(key=key)
-                reads += (n, len(hops), *hops)
-            else:
+            if hops:
+                read += len(hops)
                 raw.append((n, hops))
         self.visited += read
         # Without paths to explain, an edge into a node where every state it could bring is
@@ -998,6 +998,30 @@ class _Walk:
             if hops:
                 reads += (n, len(hops), *hops)
         return reads, ins, held
+
+    def _read_lazily(
+        self, order: Iterable[int], ways: list[tuple[int, int, array[int]]]
+    ) -> Iterator[tuple[int, list[int]]]:
+        """`_read_level`'s reads for a walk with paths (none dropped): each frontier node's edges
+        read, in order, only as the walk comes to follow them (no flat list of the whole level:
+        reading depends on nothing following changes). Counted into `visited` as read."""
+        g, as_of, key = self.g, self.as_of, self.sort_key
+        adj, eto, efirst = g.adj, g.eto, g.efirst
+        now = as_of is None
+        for n in order:
+            hops = []
+            for w, m, masks in ways:
+                if here := masks[n] & m:
+                    for k in _bits(here):
+                        for e in adj[k * 2 + w][n]:
+                            end = eto[e]
+                            if end is None if now else _valid(efirst[e], end, as_of):
+                                hops.append(e << 1 | w)
+            if hops:
+                self.visited += len(hops)
+                if len(hops) > 1:
+                    hops.sort(key=key)
+                yield n, hops
 
     def _wanted(self, present: int) -> list[tuple[int, int]]:
         """Per direction (in reading order), the kinds (a bit each) some step follows from a
@@ -1079,9 +1103,7 @@ class _Walk:
     def _follow_level(  # noqa: PLR0915
         self,
         passes: list[_Visits],
-        frontiers: list[list[int]],
         level: _Level,
-        depth: int,
         cap: int,
     ) -> bool:
         """Follow the level's edges in order, both passes; False: stopped at `cap` nodes (before
@@ -1094,17 +1116,27 @@ class _Walk:
         reads, ins, held = level
         (first0, more0), (first1, more1) = ins
         held0, held1 = held
-        # each hop finds one node at most: with room for all of them, no stop is possible
-        check = count + len(reads) >= cap
-        i, size = 0, len(reads)
-        while i < size:
-            origin, many = reads[i], reads[i + 1]
-            hops = reads[i + 2 : i + 2 + many]
-            i += 2 + many
+        vstate0, vstate1 = passes[0][1], passes[1][1]
+        if type(reads) is list:
+            # each hop finds one node at most: with room for all of them, no stop is possible
+            check = count + len(reads) >= cap
+            by_origin: Iterable[tuple[int, list[int]]] = _unflatten(reads)
+        else:  # read as followed (`_read_lazily`): its size is not known ahead
+            check, by_origin = True, reads
+        for origin, hops in by_origin:
             v0, v1 = first0.get(origin), first1.get(origin)
+            # each pass's visits at the origin with their states (a tuple each: none, mostly one)
             froms = (
-                None if v0 is None else (v0, *more0[origin]) if origin in more0 else (v0,),
-                None if v1 is None else (v1, *more1[origin]) if origin in more1 else (v1,),
+                None
+                if v0 is None
+                else tuple((v, vstate0[v]) for v in (v0, *more0[origin]))
+                if origin in more0
+                else ((v0, vstate0[v0]),),
+                None
+                if v1 is None
+                else tuple((v, vstate1[v]) for v in (v1, *more1[origin]))
+                if origin in more1
+                else ((v1, vstate1[v1]),),
             )
             holds = (held0.get(origin, 0), held1.get(origin, 0))
             # with paths, `led_on` must learn every origin a step is followed from: until it
@@ -1117,6 +1149,8 @@ class _Walk:
                 e = hop >> 1
                 if check and count >= cap:
                     self.count = count
+                    for _ in by_origin:  # the level's reads are counted, as traverse does
+                        pass
                     return False
                 if hop & 1:
                     to, at = esrc[e], ekind[e] * 2 + 1
@@ -1141,9 +1175,7 @@ class _Walk:
                         fixed, keeps = ends[at][p]  # nothing left to find along here: skip
                         if b & fixed == fixed and (not keeps or b & holds[p] == holds[p]):
                             continue
-                    vnode, vstate, vlevel, vparent, vedge, vway, _ = passes[p]
-                    for v in from_:
-                        state = vstate[v]
+                    for v, state in from_:
                         for then_no, mask, test in steps:
                             if mask != -1 and not mask >> state & 1:
                                 continue
@@ -1165,16 +1197,24 @@ class _Walk:
                             if p and not b:
                                 count += 1
                             b = blocked[to] = b | 1 << then | cover[then]
-                            frontiers[p].append(len(vnode))
-                            vnode.append(to)
+                            vnode, vstate, _, vparent, vedge, vway, _ = passes[p]
+                            vnode.append(to)  # its level: set with the level's (`_levels`)
                             vstate.append(then)
-                            vlevel.append(depth)
                             if paths:  # parent pointers: only paths need them
                                 vparent.append(v)
                                 vedge.append(e)
                                 vway.append(hop & 1)
         self.count = count
         return True
+
+
+def _unflatten(reads: list[int]) -> Iterator[tuple[int, list[int]]]:
+    """A level's flat reads (`_Level`) as (frontier node, its hops in order)."""
+    i, size = 0, len(reads)
+    while i < size:
+        many = reads[i + 1]
+        yield reads[i], reads[i + 2 : i + 2 + many]
+        i += 2 + many
 
 
 # one pass's visits: node, state, level, parent visit, edge, way (lists), blocked states by node
@@ -1184,11 +1224,15 @@ _Visits = tuple[list[int], list[int], list[int], list[int], list[int], list[int]
 # rather than tuples and lists, so that a large walk's hundreds of thousands of hops give the
 # collector nothing to track; each pass's frontier visits by node (the first, the others); and
 # the states each pass's frontier holds at a node (a bit each)
-_Level = tuple[list[int], list[tuple[dict[int, int], dict[int, list[int]]]], list[dict[int, int]]]
+_Level = tuple[
+    list[int] | Iterator[tuple[int, list[int]]],
+    list[tuple[dict[int, int], dict[int, list[int]]]],
+    list[dict[int, int]],
+]
 
 
 def _by_node(
-    passes: list[_Visits], frontiers: list[list[int]]
+    passes: list[_Visits], frontiers: list[range]
 ) -> tuple[list[tuple[dict[int, int], dict[int, list[int]]]], list[dict[int, int]], int]:
     """Each pass's frontier visits by node (its first visit, and its others: rare, so no list
     per node for the collector), the states each pass holds at a node (a bit each), and all the
