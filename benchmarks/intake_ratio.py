@@ -306,9 +306,10 @@ def one_round(bodies: list[bytes], skip: list[str]) -> dict[str, Any]:
         out["http_bulk_100"] = intake_http(bodies, BULK)
     if "service" not in skip:
         out["service_embedded"] = service_shape(bodies)
-    out["projector_embedded"], writes = projector_embedded(bodies)
-    out["limit_embedded"] = limit_embedded(writes, n)
-    if "neo4j" not in skip:
+    if "projector" not in skip:
+        out["projector_embedded"], writes = projector_embedded(bodies)
+        out["limit_embedded"] = limit_embedded(writes, n)
+    if "neo4j" not in skip and "projector" not in skip:
         graph_nodes = sum(len(w[2]) for w in writes)
         out["projector_neo4j"] = projector_neo4j(bodies, graph_nodes)
         out["limit_neo4j"] = limit_neo4j(writes, n, graph_nodes)
@@ -340,7 +341,13 @@ def main() -> None:
     parser.add_argument("--generated", type=int, default=0, help="use `lkg generate` events")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rounds", type=int, default=1, help="ratios: the median of the rounds")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["http", "neo4j", "service"])
+    parser.add_argument(
+        "--skip",
+        nargs="*",
+        default=[],
+        choices=["http", "neo4j", "service", "projector"],
+        help="leave contenders out (projector: both projector phases, Neo4j's too)",
+    )
     parser.add_argument("--share-neo4j", action="store_true")
     parser.add_argument("--tag", default="")
     args = parser.parse_args()

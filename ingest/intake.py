@@ -90,13 +90,35 @@ def _fit(obj: Any, depth: int = 0) -> bool:
 def _stored_text(obj: Any) -> str | None:
     """The canonical JSON the log will store, when it shows at C speed that `_unstorable` has
     nothing to say: serialisable (a marked value is not), UTF-8 (a lone surrogate is not), and
-    fewer brackets than MAX_DEPTH (so no value nests deeper). None: ask the slower checks."""
+    nested no deeper than MAX_DEPTH (`_nesting_within`). None: ask the slower checks."""
     try:
         text = canonical_json(obj)
         text.encode()
     except (TypeError, ValueError, RecursionError):  # UnicodeEncodeError: a ValueError
         return None
-    return text if text.count("{") + text.count("[") <= MAX_DEPTH else None
+    if text.count("{") + text.count("[") <= MAX_DEPTH or _nesting_within(text, MAX_DEPTH):
+        return text
+    return None
+
+
+# what canonical JSON holds outside its strings besides brackets: separators, numbers, literals
+_NOT_BRACKETS = {ord(c): None for c in ",:0123456789+-.eEtruefalsnNIiy"}
+
+
+def _nesting_within(text: str, limit: int) -> bool:
+    """True when no bracket of the canonical JSON `text` opens more than `limit` deep: then no
+    value sits deeper than `limit`, all `_unstorable` counts. Exact where counting brackets is
+    not (a wide event can hold more than MAX_DEPTH of them), and at C speed: strings cut out,
+    then each `replace` pass removes the innermost pairs, one level a pass."""
+    if "\\" in text:  # escaped backslashes out first: each backslash-quote left is an escaped quote
+        text = text.replace("\\\\", "").replace('\\"', "")
+    brackets = "".join(text.split('"')[::2]).translate(_NOT_BRACKETS)
+    brackets = brackets.replace("{", "[").replace("}", "]")
+    for _ in range(limit):
+        if not brackets:
+            return True
+        brackets = brackets.replace("[]", "")
+    return not brackets
 
 
 def to_new_event(obj: Any) -> NewEvent:

@@ -16,6 +16,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 MAX_INT_DIGITS = sys.get_int_max_str_digits() or 4300
 
 
@@ -58,8 +60,43 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def loads(text: str | bytes) -> Any:
     """`json.loads`, marking unfit values with `Unfit` (see the module). Raises what `json.loads`
     raises for text that is not JSON (JSONDecodeError, UnicodeDecodeError, RecursionError)."""
+    fast = _plain(text)
+    if fast is not _ASK_JSON:
+        return fast
     hooks: dict[str, Any] = {"parse_constant": _constant, "parse_float": _float}
     return json.loads(text, parse_int=_int, object_pairs_hook=_object, **hooks)
+
+
+_ASK_JSON = object()
+_ZEROS = bytes.maketrans(b"123456789", b"0" * 9)
+_LONG_INT = b"0" * 19  # orjson reads an integer past 64 bits as a float; `json` as an int
+
+
+def _plain(text: str | bytes) -> Any:
+    """The value when orjson reads `text` and nothing in it needs `loads`' hooks (one C parse,
+    not a Python call per object and number); else `_ASK_JSON`. It needs none when orjson
+    accepts it (no NaN or Infinity, no float overflowing, valid UTF-8 without lone surrogates,
+    not nested past orjson's limit: it refuses all of these), no run of 19 digits stands in it
+    (an integer orjson would turn into a float), and no key is given twice (orjson keeps the
+    last silently): the value has as many strings, keys included, as the text has."""
+    try:
+        raw = text.encode() if isinstance(text, str) else text
+        if type(raw) is not bytes or _LONG_INT in raw.translate(_ZEROS):
+            return _ASK_JSON
+        value = orjson.loads(raw)
+        # orjson writes less deep than it reads: past its limit, `json` decides
+        again = orjson.dumps(value)
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError, UnicodeEncodeError):
+        return _ASK_JSON
+    return value if _quotes(raw) == _quotes(again) else _ASK_JSON
+
+
+def _quotes(text: bytes) -> int:
+    """The quotes that open or close a string in valid JSON `text` (two per string)."""
+    if b"\\" in text:  # escaped backslashes out first: each backslash-quote left is escaped
+        text = text.replace(b"\\\\", b"")
+        return text.count(b'"') - text.count(b'\\"')
+    return text.count(b'"')
 
 
 def first_unfit(value: Any, root: str = "$") -> tuple[str, str] | None:

@@ -8,6 +8,7 @@ not cost the rest of its event; the mapping skips a facet it cannot read.
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 import uuid
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from typing import Any
+from urllib.parse import urlparse
 
 import attrs
 import cattrs
@@ -181,6 +183,8 @@ def validate_event(event: Any) -> EventKind:
     errors = _semantic_errors(event, kind)
     if errors:
         raise InvalidEvent(errors)  # before structuring: the models' own validators lose paths
+    if _fits_models(event, kind):
+        return kind  # what structuring would accept, without building the client's objects
     try:
         _converter().structure(event, _MODELS[kind])
     except Exception as exc:  # cattrs raises exception groups; transform_error reads them all
@@ -191,6 +195,72 @@ def validate_event(event: Any) -> EventKind:
             ]
         ) from None
     return kind
+
+
+# ---- the same verdict without the client's objects ----------------------------------------------
+# Structuring builds an attrs object per run, job and dataset and runs their validators: most of
+# validation's time. `_fits_models` answers True only where structuring is sure to succeed (the
+# envelope's fields of exactly the types the hooks accept, the validators' own checks run). Any
+# doubt answers False and structuring decides, so it alone words every refusal.
+# tests/fuzz/test_validate_fast.py holds the two to the same verdicts.
+_EVENT_TYPES = frozenset(t.value for t in base.EventType)
+# where `dateutil.parser.isoparse` (the eventTime validator) succeeds once the date is a real
+# one, which `_semantic_errors` saw `datetime.fromisoformat` confirm: hours, minutes, seconds
+# and offsets in range, a `T` (the validator wants one)
+_PLAIN_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?",
+    re.ASCII,
+)
+_SIDES = (("inputs", "inputFacets"), ("outputs", "outputFacets"))
+
+
+def _facets_fit(item: dict[str, Any], key: str = "facets") -> bool:
+    return (facets := item.get(key)) is None or type(facets) is dict
+
+
+def _named_fits(item: Any, *facet_keys: str) -> bool:
+    """A job or dataset: an object with string namespace and name, facets an object or null."""
+    return (
+        type(item) is dict
+        and type(item.get("namespace")) is str
+        and type(item.get("name")) is str
+        and all(_facets_fit(item, key) for key in facet_keys)
+    )
+
+
+def _fits_models(event: dict[str, Any], kind: EventKind) -> bool:
+    """True only when structuring `event` as `kind` succeeds; called after `_semantic_errors`
+    found nothing (a real date in eventTime, a UUID in a string runId)."""
+    event_time = event.get("eventTime")
+    if type(event_time) is not str or not _PLAIN_TIME.fullmatch(event_time):
+        return False
+    if "producer" in event:
+        if type(producer := event["producer"]) is not str:
+            return False
+        try:
+            urlparse(producer)  # the producer validator
+        except ValueError:
+            return False
+    if kind is EventKind.DATASET:
+        return _named_fits(event.get("dataset"), "facets")
+    if not _named_fits(event.get("job"), "facets"):
+        return False
+    for side, own_facets in _SIDES:
+        items = event.get(side)
+        if items is not None and (
+            type(items) is not list
+            or not all(_named_fits(item, "facets", own_facets) for item in items)
+        ):
+            return False
+    if kind is EventKind.JOB:
+        return True
+    run, event_type = event.get("run"), event.get("eventType")
+    return (
+        type(run) is dict
+        and type(run.get("runId")) is str
+        and _facets_fit(run)
+        and (event_type is None or (type(event_type) is str and event_type in _EVENT_TYPES))
+    )
 
 
 def _field_error(line: str) -> FieldError:

@@ -75,3 +75,34 @@ def test_the_stored_text_shortcut_never_passes_a_deep_value(depth: int, as_dict:
     value = _nested(depth, 1, as_dict)
     if _stored_text(value) is not None:
         assert _unstorable(value) is None
+
+
+wide_values = st.recursive(
+    st.one_of(texts, st.sampled_from(['"', "\\", '\\"', "[", "]{", '"}"', "\\\\"]), st.integers()),
+    lambda inner: st.one_of(
+        st.lists(inner, min_size=1, max_size=6), st.dictionaries(texts, inner, min_size=1)
+    ),
+    max_leaves=200,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(wide_values, st.integers(0, MAX_DEPTH))
+def test_a_wide_value_within_the_depth_gets_its_text(value: Any, depth: int) -> None:
+    """More brackets than MAX_DEPTH do not cost the slow checks when the nesting is within it:
+    the depth is measured on the text (strings full of brackets, quotes and escapes skipped)."""
+    value = _nested(depth, [value, "]]]", {"[": "{{"}], as_dict=False)
+    nesting = _depth(value)
+    if _unstorable(value) is None and nesting <= MAX_DEPTH:
+        assert _stored_text(value) == canonical_json(value)
+    elif _stored_text(value) is not None:
+        assert _unstorable(value) is None
+
+
+def _depth(value: Any) -> int:
+    """How many brackets open around the innermost point of `value` (a scalar: 0)."""
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
