@@ -18,7 +18,9 @@ it again (~9 min at 100k on a loaded machine). With it, the Neo4j contest adds `
 today's `accountability()` through a plain forwarding view of the store, which walks and reads
 as the code did before the store answered the walk and the parts' ends itself (the walk's reads
 ahead, a record per edge; the parts' edges through `neighbors`) — the before of that work,
-interleaved with it in one run. `--contenders` picks which run.
+interleaved with it in one run. `ids` (Neo4j, with `--keep`): `accountability()` with the
+one-state walk (upstream's) on edge ids rather than as sets of nodes, the before of session 22.
+`--contenders` picks which run.
 """
 
 from __future__ import annotations
@@ -62,9 +64,24 @@ class Forwarded:
         return getattr(self._inner, name)
 
 
+def on_edge_ids(store: GraphStore, owner: str) -> AccountabilityMap:
+    """Today's `accountability()` with Neo4j's one-state walk (upstream's) on edge ids as
+    before session 22, not as sets of nodes: the set walk switched off on the instance."""
+    store._walk_sets = _no_sets  # type: ignore[attr-defined]  # shadows the method
+    try:
+        return accountability(store, owner)
+    finally:
+        del store._walk_sets  # type: ignore[attr-defined]
+
+
+def _no_sets(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
 CONTENDERS: dict[str, Callable[[GraphStore, str], AccountabilityMap]] = {
     "before": accountability_before,
     "forwarded": lambda store, owner: accountability(Forwarded(store), owner),  # type: ignore[arg-type]
+    "ids": on_edge_ids,
     "after": accountability,
 }
 DEFAULT_CONTENDERS = ("before", "after")

@@ -274,3 +274,44 @@ def _follow(
             visits.node.append(to)
             visits.state.append(then)
             visits.level.append(depth)
+
+
+def one_state(steps: Sequence[WalkStep], start_state: str) -> list[WalkStep] | None:
+    """The steps a walk in `start_state` can take, if none of them leads to another state
+    (else None). Such a walk is two plain BFSes over the same nodes (the exact pass, the pass
+    over every step): a node is reached once per pass, at its least level, whatever order a
+    level's edges are followed in — a store may walk each level as a set (`Neo4jStore.walk`).
+    Only truncation depends on the order: a store walking sets gives up at the cap."""
+    taken = [s for s in steps if s.only_from is None or start_state in s.only_from]
+    if any(s.then is not None and s.then != start_state for s in taken):
+        return None
+    return taken
+
+
+def walked_by_levels(
+    start: Sequence[str],
+    state: str,
+    every: Sequence[Sequence[str]],
+    exact: Sequence[Sequence[str]],
+    visited: int,
+) -> Walked:
+    """`Walked` of a one-state walk from the nodes each pass first reached at each level
+    (level 1 first), each level's in id order: the visits' order within a level is not
+    `traverse`'s (no answer without paths depends on it: closeness.py)."""
+
+    def visits(levels: Sequence[Sequence[str]]) -> WalkPass:
+        nodes = list(start)
+        depths = [0] * len(nodes)
+        for depth, found in enumerate(levels, 1):
+            nodes += sorted(found)
+            depths += [depth] * len(found)
+        return WalkPass(node=nodes, state=[state] * len(nodes), level=depths)
+
+    return Walked(
+        exact=visits(exact),
+        every=visits(every),
+        edges={},
+        led_on=set(),
+        truncated=False,
+        visited_edges=visited,
+    )

@@ -1,8 +1,10 @@
 """`closeness` (queries/closeness.py) is `traverse` without the paths: on generated graphs of
 every lineage kind, from many starts at once (as the accountability map walks), under the three
-step policies the questions use, both stores give the nodes, distances, certainty, order,
-truncation and edge count `traverse` gives. And a multi-start walk is the union of single-start
-ones, each node at its closest: checked against a networkx BFS that knows nothing of either."""
+step policies the questions use, both stores give the nodes, distances, certainty, truncation
+and edge count `traverse` gives (not its order of the nodes: Neo4j walks a one-state policy as
+sets of nodes per level, graph/ends_walk.py `one_state`). And a multi-start walk is the union
+of single-start ones, each node at its closest: checked against a networkx BFS that knows
+nothing of either."""
 
 from __future__ import annotations
 
@@ -121,7 +123,9 @@ def load(store: GraphStore, edges: Sequence[Edge], nodes: Sequence[NodeKey] = ()
 
 
 def shape(walk: Traversal) -> tuple[Any, ...]:
-    reached = [(r.node_id, r.distance, r.certainty) for r in walk.reached.values()]
+    """What `closeness` answers as `traverse` does: the nodes (in no particular order), their
+    distances and certainty, truncation, the edges read."""
+    reached = sorted((r.node_id, r.distance, r.certainty) for r in walk.reached.values())
     return walk.start, reached, walk.truncated, walk.visited_edges
 
 

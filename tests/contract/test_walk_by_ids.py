@@ -10,18 +10,24 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lineage_kg.graph.model import NodeKey
+from lineage_kg.graph.model import Certainty, NodeKey
+from lineage_kg.graph.model import EdgeKind as E
+from lineage_kg.graph.model import NodeKind as K
+from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.store import EdgeTest, GraphStore
+from lineage_kg.queries.assets import UPSTREAM_STEPS
 from lineage_kg.queries.closeness import closeness
 from lineage_kg.queries.impact import DIRECT_STEPS
 from lineage_kg.queries.impact_steps import WHOLE
-from lineage_kg.queries.traversal import _walk_steps, traverse
+from lineage_kg.queries.traversal import Step, _walk_steps, traverse
 from tests.contract.test_closeness_property import (
     NODES,
     POLICIES,
+    POOL,
     Edge,
     graphs,
     load,
@@ -108,3 +114,57 @@ def test_a_test_in_code_is_left_to_the_level_loop_on_neo4j(store: GraphStore) ->
         as_of=None, max_nodes=10, edges=False,
     )  # fmt: skip
     assert (walked is None) is (store.name == "neo4j")
+
+
+def test_a_one_state_walk_is_walked_as_sets(
+    store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Upstream's policy keeps one state: Neo4j walks it as sets of nodes per level (the walk on
+    edge ids is not asked), and answers as `traverse` does. From column c1: its dataset and
+    the column feeding it at 1; then the job producing the dataset and the other column's
+    dataset at 2, which the job's input also is, at 3 (the nearer one counts)."""
+    d1, d2 = POOL[K.DATASET][:2]
+    c1, c2 = POOL[K.COLUMN][:2]
+    job = POOL[K.JOB][0]
+    load(
+        store,
+        [
+            (d1, E.HAS_COLUMN, c1, {}),
+            (d2, E.HAS_COLUMN, c2, {}),
+            (c2, E.FEEDS, c1, {}),
+            (job, E.PRODUCES, d1, {}),
+            (d2, E.INPUT_TO, job, {}),
+        ],
+    )
+    if store.name == "neo4j":
+        monkeypatch.setattr(store, "_walk_ids", _refused)
+    args: dict[str, Any] = {"max_depth": 4, "max_nodes": 100}
+    close = closeness(store, [c1.id], UPSTREAM_STEPS, **args)
+    assert shape(close) == shape(traverse(store, [c1.id], UPSTREAM_STEPS, **args))
+    assert {r.node_id: r.distance for r in close.reached.values()} == {
+        d1.id: 1,
+        c2.id: 1,
+        job.id: 2,
+        d2.id: 2,
+    }
+    assert close.reached[c2.id].certainty is Certainty.EXACT
+
+
+def _refused(*args: Any, **kwargs: Any) -> None:
+    raise AssertionError("a one-state walk went to the walk on edge ids")
+
+
+def test_past_the_cap_the_sets_give_way_to_the_walk_on_edges(
+    store: GraphStore,
+) -> None:
+    """Where `traverse` stops part way (which nodes it keeps depends on its order), the walk
+    as sets gives up and the walk on edges answers: the same nodes as `traverse`."""
+    d = POOL[K.DATASET][0]
+    columns = POOL[K.COLUMN][:4]
+    load(store, [(d, E.HAS_COLUMN, c, {}) for c in columns])
+    steps = [Step(E.HAS_COLUMN, Direction.OUT, Certainty.EXACT)]
+    args: dict[str, Any] = {"max_depth": 2, "max_nodes": 2}
+    close = closeness(store, [d.id], steps, **args)
+    walked = traverse(store, [d.id], steps, **args)
+    assert close.truncated and shape(close) == shape(walked)
+    assert list(close.reached) == list(walked.reached)
