@@ -50,42 +50,18 @@ from benchmarks.harness import (
     share_neo4j_between_phases,
 )
 from benchmarks.ingest_throughput import Captured, CapturingStore, limit
+from benchmarks.openlineage_corpus import valid_events as corpus_events  # replicas.py too
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.ingest.eventlog import EventLog
-from lineage_kg.ingest.intake import accept_many, ndjson_items, to_new_event
-from lineage_kg.ingest.openlineage.validate import InvalidEvent
+from lineage_kg.ingest.intake import accept_many, ndjson_items
 from lineage_kg.ingest.projector import Projector
 from lineage_kg.runtime import Runtime
 
-CORPUS = Path(
-    os.environ.get(
-        "LKG_OPENLINEAGE_CORPUS",
-        Path(__file__).resolve().parents[2] / "shared" / "corpus" / "openlineage",
-    )
-)
 BATCH = 500  # events per projector batch (LKG_PROJECTOR_BATCH_SIZE's default)
 BULK = 100  # events per bulk request / per raw commit in the batched baseline
 
 
 # ---- the bodies ---------------------------------------------------------------------------------
-def corpus_events() -> list[dict[str, Any]]:
-    """Every event of the corpus our intake accepts as it is (matchers and templates are not)."""
-    found = []
-    for path in sorted(CORPUS.glob("*/*.json")):
-        try:
-            doc = json.loads(path.read_text())
-        except ValueError:
-            continue
-        for event in doc if isinstance(doc, list) else [doc]:
-            try:
-                to_new_event(event)
-            except (InvalidEvent, TypeError, KeyError, AttributeError):
-                continue
-            found.append(event)
-    assert found, f"no valid event in the corpus at {CORPUS}"
-    return found
-
-
 def _renamed(event: dict[str, Any], copy_no: int) -> dict[str, Any]:
     """The event as another run of another job over other datasets would send it."""
     event = copy.deepcopy(event)

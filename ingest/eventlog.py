@@ -142,6 +142,18 @@ def _entry(row: Sequence[Any]) -> LogEntry:
     return LogEntry(*row[:6], json.loads(row[6]), namespaces)
 
 
+def _stored_seqs(db: sqlite3.Connection, event_ids: Sequence[str]) -> dict[str, int]:
+    """The seq of each of these events the log holds, in a statement per 500 ids."""
+    found: dict[str, int] = {}
+    wanted = list(dict.fromkeys(event_ids))
+    for begin in range(0, len(wanted), 500):  # well under SQLite's bound on parameters
+        chunk = wanted[begin : begin + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT event_id, seq FROM events WHERE event_id IN ({marks})"
+        found.update((str(i), int(seq)) for i, seq in db.execute(sql, chunk))
+    return found
+
+
 class EventLog:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -200,11 +212,14 @@ class EventLog:
         ids = [_event_id(e.source, text, e.salt) for e, text in zip(events, texts, strict=True)]
         with self._transaction() as db:
             seq, prev_hash = chain.head(db)
+            # one look for the lot (an ignored INSERT would still use up a sequence number);
+            # an event twice in this batch is a duplicate of its first copy
+            stored = _stored_seqs(db, ids)
+            rows: list[tuple[Any, ...]] = []
+            confined_rows: list[tuple[int, str]] = []
             for event, body, event_id in zip(events, texts, ids, strict=True):
-                # look first: an ignored INSERT would still use up a sequence number
-                found = db.execute("SELECT seq FROM events WHERE event_id = ?", (event_id,))
-                if (row := found.fetchone()) is not None:
-                    results.append(Appended(event_id, int(row[0]), True))
+                if (found := stored.get(event_id)) is not None:
+                    results.append(Appended(event_id, found, True))
                     continue
                 # the seq AUTOINCREMENT would assign, given explicitly: the hash covers it
                 seq += 1
@@ -214,18 +229,22 @@ class EventLog:
                 # (the projection writes only inside them) breaks the chain
                 confined = json.dumps(sorted(set(event.namespaces))) if event.namespaces else None
                 digest = chain.entry_hash(prev_hash, fields, confined)
-                db.execute(
-                    "INSERT INTO events (seq, event_id, source, kind, event_time, received_at, "
-                    "body, prev_hash, entry_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*fields, prev_hash, digest),
-                )
+                rows.append((*fields, prev_hash, digest))
                 if confined is not None:
-                    db.execute(
-                        "INSERT INTO confined (seq, namespaces, chained) VALUES (?, ?, 1)",
-                        (seq, confined),
-                    )
+                    confined_rows.append((seq, confined))
                 prev_hash = digest
+                stored[event_id] = seq
                 results.append(Appended(event_id, seq, False))
+            db.executemany(
+                "INSERT INTO events (seq, event_id, source, kind, event_time, received_at, "
+                "body, prev_hash, entry_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            if confined_rows:
+                db.executemany(
+                    "INSERT INTO confined (seq, namespaces, chained) VALUES (?, ?, 1)",
+                    confined_rows,
+                )
         return results
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import orjson
+
 from lineage_kg.graph.canonical import canonical_json
 from lineage_kg.graph.timefmt import canonical_time
 from lineage_kg.ingest import strict_json
@@ -91,34 +93,75 @@ def _stored_text(obj: Any) -> str | None:
     """The canonical JSON the log will store, when it shows at C speed that `_unstorable` has
     nothing to say: serialisable (a marked value is not), UTF-8 (a lone surrogate is not), and
     nested no deeper than MAX_DEPTH (`_nesting_within`). None: ask the slower checks."""
+    raw = _sorted_text(obj)
+    if raw is None:
+        try:
+            raw = canonical_json(obj).encode()
+        except (TypeError, ValueError, RecursionError):  # UnicodeEncodeError: a ValueError
+            return None
+    return raw.decode() if _nesting_within(raw, MAX_DEPTH) else None
+
+
+# orjson's own types go to the error (then `json` decides): dataclasses (a marked value is one),
+# datetimes, subclasses of str, int, dict and list (`json` may spell those otherwise)
+_SORTED = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+_NUMBER_END = (b",", b"]", b"}", b"")
+
+
+def _sorted_text(obj: Any) -> bytes | None:
+    """`canonical_json(obj)` written by orjson (a tenth of `json`'s time), or None where the two
+    may differ. For JSON's types they spell strings, integers and key order alike; floats differ
+    only where `json` (repr) writes an exponent and orjson does not (`1e-05`: `0.00001`) or
+    writes it without its leading zero (`2.5e-07`: `2.5e-7`), so text holding either form is
+    left to `json`. orjson refuses what `json` would refuse or mark otherwise here: lone
+    surrogates, integers past 64 bits, nesting past 254. Values no JSON parser gives (a
+    `uuid.UUID`, a plain `Enum`) orjson writes and `json` refuses: intake never holds one."""
     try:
-        text = canonical_json(obj)
-        text.encode()
-    except (TypeError, ValueError, RecursionError):  # UnicodeEncodeError: a ValueError
+        raw = orjson.dumps(obj, option=_SORTED)
+    except orjson.JSONEncodeError:
         return None
-    if text.count("{") + text.count("[") <= MAX_DEPTH or _nesting_within(text, MAX_DEPTH):
-        return text
-    return None
+    if b"0.0000" in raw:
+        return None
+    at = raw.find(b"e-")
+    while at > 0:  # a float with a one-digit negative exponent: digit, e-, digit, its end
+        digits = raw[at - 1 : at].isdigit() and raw[at + 2 : at + 3].isdigit()
+        if digits and raw[at + 3 : at + 4] in _NUMBER_END:
+            return None
+        at = raw.find(b"e-", at + 2)
+    return raw
 
 
-# what canonical JSON holds outside its strings besides brackets: separators, numbers, literals
-_NOT_BRACKETS = {ord(c): None for c in ",:0123456789+-.eEtruefalsnNIiy"}
+# every byte but a quote or a bracket (what `_nesting_within` keeps)
+_NOT_MARKS = bytes(c for c in range(256) if c not in b'"[]{}')
+_SQUARE = bytes.maketrans(b"{}", b"[]")
 
 
-def _nesting_within(text: str, limit: int) -> bool:
+def _nesting_within(text: bytes, limit: int) -> bool:
     """True when no bracket of the canonical JSON `text` opens more than `limit` deep: then no
     value sits deeper than `limit`, all `_unstorable` counts. Exact where counting brackets is
-    not (a wide event can hold more than MAX_DEPTH of them), and at C speed: strings cut out,
-    then each `replace` pass removes the innermost pairs, one level a pass."""
-    if "\\" in text:  # escaped backslashes out first: each backslash-quote left is an escaped quote
-        text = text.replace("\\\\", "").replace('\\"', "")
-    brackets = "".join(text.split('"')[::2]).translate(_NOT_BRACKETS)
-    brackets = brackets.replace("{", "[").replace("}", "]")
+    not (a wide event can hold more than MAX_DEPTH of them), and at C speed: escapes out, then
+    only quotes and brackets kept; two quotes side by side go too (an empty string, or the end
+    of one string and the start of the next with no bracket between: merged, the brackets
+    outside strings stay as they were); the strings left are cut out, then each `replace`
+    pass removes the innermost pairs, one level a pass."""
+    if b"\\" in text:  # escaped backslashes out first: each backslash-quote left is escaped
+        text = text.replace(b"\\\\", b"").replace(b'\\"', b"")
+    marks = text.translate(None, _NOT_MARKS).replace(b'""', b"")
+    if b'"' in marks:
+        marks = b"".join(marks.split(b'"')[::2])
+    if len(marks) <= 2 * limit:  # balanced: at most `limit` pairs, so at most `limit` deep
+        return True
+    marks = marks.translate(_SQUARE)
     for _ in range(limit):
-        if not brackets:
+        if not marks:
             return True
-        brackets = brackets.replace("[]", "")
-    return not brackets
+        marks = marks.replace(b"[]", b"")
+    return not marks
 
 
 def to_new_event(obj: Any) -> NewEvent:

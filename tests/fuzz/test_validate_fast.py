@@ -7,32 +7,17 @@ of structuring alone, and `_fits_models` never says yes where structuring says n
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import cattrs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from benchmarks.openlineage_corpus import all_events
 from lineage_kg.ingest.openlineage import validate as v
 from tests.fuzz.test_intake_fuzz import json_values, paths
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "openlineage"
-
-
-def _corpus() -> list[dict[str, Any]]:
-    found = []
-    for path in sorted(CORPUS.glob("*/*.json")):
-        try:
-            doc = json.loads(path.read_text())
-        except ValueError:
-            continue
-        found += [e for e in (doc if isinstance(doc, list) else [doc]) if isinstance(e, dict)]
-    return found
-
-
-EVENTS = _corpus()
+EVENTS = all_events()
 TIMES = ["2020-02-22T22:42:42.000Z", "2020-02-22T22:42:42", "2020-02-22 22:42:42Z",
          "2020-02-22t22:42:42Z", "2020-02-30T00:00:00Z", "2020-02-22T24:00:00Z",
          "2020-02-22T23:59:60Z", "2020-02-22T22:42:42.1234567891+05:30", "2020-02-22T22:42+01:00",
