@@ -68,27 +68,28 @@ def loads(text: str | bytes) -> Any:
 
 
 _ASK_JSON = object()
-_ZEROS = bytes.maketrans(b"123456789", b"0" * 9)
-_LONG_INT = b"0" * 19  # orjson reads an integer past 64 bits as a float; `json` as an int
 
 
 def _plain(text: str | bytes) -> Any:
     """The value when orjson reads `text` and nothing in it needs `loads`' hooks (one C parse,
     not a Python call per object and number); else `_ASK_JSON`. It needs none when orjson
     accepts it (no NaN or Infinity, no float overflowing, valid UTF-8 without lone surrogates,
-    not nested past orjson's limit: it refuses all of these), no run of 19 digits stands in it
-    (an integer orjson would turn into a float), and no key is given twice (orjson keeps the
-    last silently): the value has as many strings, keys included, as the text has."""
+    not nested past orjson's limit: it refuses all of these), no integer past 64 bits stands in
+    it (orjson reads one as a float of at least 2^63, which it writes back with `e+`: any `e+`
+    in that text, a string's or a float's, asks `json`), and no key is given twice (orjson
+    keeps the last silently): the value has as many strings, keys included, as the text has."""
     try:
         raw = text.encode() if isinstance(text, str) else text
-        if type(raw) is not bytes or _LONG_INT in raw.translate(_ZEROS):
+        if type(raw) is not bytes:
             return _ASK_JSON
         value = orjson.loads(raw)
         # orjson writes less deep than it reads: past its limit, `json` decides
         again = orjson.dumps(value)
     except (orjson.JSONDecodeError, orjson.JSONEncodeError, UnicodeEncodeError):
         return _ASK_JSON
-    return value if _quotes(raw) == _quotes(again) else _ASK_JSON
+    if b"e+" in again or _quotes(raw) != _quotes(again):
+        return _ASK_JSON
+    return value
 
 
 def _quotes(text: bytes) -> int:
