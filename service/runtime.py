@@ -308,25 +308,21 @@ class Runtime:
         """The embedded store from a snapshot that matches the log, else empty (to be rebuilt
         from the whole log); a snapshot that does not match is named in a warning."""
         from lineage_kg.graph.factory import embedded_from_state, open_store
+        from lineage_kg.graph.gc_pause import no_cyclic_gc
         from lineage_kg.snapshots import load_checked
 
         # The collector stays off from the read until the loaded graph is frozen: re-enabled
         # with millions of young objects, its next collections walked them all, twice (2 x 1.4 s
         # of a 1M start, profiled). Frozen here and again by `rebuild_embedded`, undone at close.
-        was = gc.isenabled()
-        gc.disable()
-        try:
+        with no_cyclic_gc():
             loaded, self.snapshot_refused = load_checked(snapshot_path(self.settings), self.log)
             if loaded is None:
                 return open_store(None)
             self.snapshot_seq = loaded.header.seq
             store = embedded_from_state(loaded.state)
             del loaded
-            gc.freeze()
+            gc.freeze()  # inside: the point is that no collection walks them before
             self._froze = True
-        finally:
-            if was:
-                gc.enable()
         log.info(
             "embedded store loaded from its snapshot at seq %d (log at seq %d)",
             self.snapshot_seq,

@@ -26,7 +26,6 @@ graph under heavy intake does not spend its time writing snapshots.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
 import threading
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lineage_kg import graph, ingest
+from lineage_kg.graph.gc_pause import no_cyclic_gc
 from lineage_kg.graph.snapshot import (
     FORMAT,
     SnapshotHeader,
@@ -181,13 +181,8 @@ class SnapshotKeeper:
 
     def take_state(self) -> EmbeddedState:
         """The store's state, copied under its lock (what readers and the projector wait for)."""
-        was = gc.isenabled()
-        gc.disable()  # the copy makes a container per node and edge, none of them garbage
-        try:
+        with no_cyclic_gc():  # the copy makes a container per node and edge, none of them garbage
             return self.store.export_state()
-        finally:
-            if was:
-                gc.enable()
 
     def write_now(self) -> SnapshotHeader | None:
         """Take the store's state and write it (the caller's thread). None if nothing new."""
