@@ -31,6 +31,7 @@ from types import ModuleType
 from typing import Any, Self
 
 import httpx
+import neo4j
 
 from benchmarks.synthetic.write import generate
 from lineage_kg.runtime import Runtime, log_path
@@ -39,6 +40,8 @@ from tools.jvm_launcher import free_port
 from tools.neo4j_server import LocalNeo4j
 
 RESULTS = Path(__file__).parent / "results"
+# a server already running (the test session's, for the CI smokes): "<bolt uri> <user> <password>"
+EXTERNAL_NEO4J = "LKG_BENCH_NEO4J"
 LKG = Path(sys.executable).with_name("lkg")
 
 
@@ -55,7 +58,27 @@ def _sized_neo4j(nodes: int, **options: Any) -> LocalNeo4j:
     )
 
 
-def settings_for(data_dir: Path, server: LocalNeo4j | None = None, **changes: Any) -> Settings:
+@dataclasses.dataclass(frozen=True)
+class ExternalNeo4j:
+    """A server someone else runs: phases use it emptied, and never stop it."""
+
+    uri: str
+    user: str
+    password: str
+
+    def driver(self, **config: Any) -> neo4j.Driver:
+        return neo4j.GraphDatabase.driver(self.uri, auth=(self.user, self.password), **config)
+
+
+Neo4jServer = LocalNeo4j | ExternalNeo4j
+
+
+def _external_neo4j() -> ExternalNeo4j | None:
+    given = os.environ.get(EXTERNAL_NEO4J, "").split(" ")
+    return ExternalNeo4j(*given) if len(given) == 3 else None
+
+
+def settings_for(data_dir: Path, server: Neo4jServer | None = None, **changes: Any) -> Settings:
     """What a benchmark's `Runtime` opens the service's parts from (the composition root, as the
     service does): its data dir, the server's store (the embedded one without a server), and no
     start-up snapshot, so that a rebuild measured is the whole log replayed."""
@@ -80,7 +103,7 @@ def copy_log(source: Settings, target: Settings) -> None:
         src.backup(dst)
 
 
-def make_schema(server: LocalNeo4j) -> None:
+def make_schema(server: Neo4jServer) -> None:
     """The store's constraints and indexes on a server, made as the service makes them (the
     Runtime opening its store), for the baselines that then write with a driver of their own."""
     with scratch_dir("schema") as data, Runtime.open(settings_for(data, server)) as runtime:
@@ -108,9 +131,15 @@ def share_neo4j_between_phases() -> None:
 
 
 @contextmanager
-def neo4j_for(nodes: int, **options: Any) -> Iterator[LocalNeo4j]:
-    """A server for one phase: a fresh one, or the shared one emptied (data and schema).
-    `options` (LocalNeo4j's, e.g. APOC's): always a fresh server of its own."""
+def neo4j_for(nodes: int, **options: Any) -> Iterator[Neo4jServer]:
+    """A server for one phase: a fresh one, or the shared one emptied (data and schema): the
+    process's own, or the one `LKG_BENCH_NEO4J` names (a smoke run beside the tests, which saves a
+    JVM start and its warm-up on a loaded machine). `options` (LocalNeo4j's, e.g. APOC's): always
+    a fresh server of its own."""
+    if not options and (external := _external_neo4j()) is not None:
+        _empty(external)
+        yield external
+        return
     if not _Sharing.enabled or options:
         with _sized_neo4j(nodes, **options) as server:
             yield server
@@ -124,7 +153,7 @@ def neo4j_for(nodes: int, **options: Any) -> Iterator[LocalNeo4j]:
     yield server
 
 
-def _empty(server: LocalNeo4j) -> None:
+def _empty(server: Neo4jServer) -> None:
     with server.driver() as driver, driver.session() as session:
         session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
         # schema names come from the server itself; DROP takes no parameter for a name

@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.benchmarks.smoke import NODES, bench
+from tests.benchmarks.smoke import NODES, Server, bench, on_session_neo4j
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.timeout(900)]
 
 
-def test_ingest_benchmark(tmp_path: Path) -> None:
+def test_ingest_benchmark(tmp_path: Path, neo4j_server: Server) -> None:
     # the naive baseline's few events show it works (9 s for 10 of them: 1 statement per record)
     args = ("--nodes", str(NODES), "--naive-events", "3", "--share-neo4j")
-    r = bench("ingest_throughput", tmp_path, *args)
+    with on_session_neo4j(neo4j_server) as env:
+        r = bench("ingest_throughput", tmp_path, *args, env=env)
     kg = r["lineage_kg"]
     assert kg["events"] == r["events"] > 100
     assert kg["parked"] == 0 and r["projector_only"]["parked"] == 0

@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.benchmarks.smoke import NODES, bench
+from tests.benchmarks.smoke import NODES, Server, bench, on_session_neo4j
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.timeout(900)]
 
 
-def test_query_benchmark(tmp_path: Path) -> None:
+def test_query_benchmark(tmp_path: Path, neo4j_server: Server) -> None:
     # the lattice's starts always time out: 2 s each rather than 10 (no timing is asserted)
     args = ("--nodes", str(NODES), "--starts", "20", "--team-runs", "1", "--naive-timeout", "2")
-    r = bench("query_latency", tmp_path, *args)
+    with on_session_neo4j(neo4j_server) as env:
+        r = bench("query_latency", tmp_path, *args, env=env)
     (size,) = r["sizes"].values()
     assert 0.8 * NODES <= size["nodes"] <= 1.2 * NODES
     assert size["embedded_rebuild_s"] > 0 and size["embedded_bytes_per_node"] > 0
