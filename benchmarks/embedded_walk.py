@@ -1,7 +1,7 @@
 """The embedded store's impact walk against a plain BFS over an integer adjacency (issue 19,
 target 2: direct `impact()` at most 3x a plain CSR BFS of the same edges).
 
-    python -m benchmarks.embedded_walk --nodes 10000 100000 --starts 50 --rounds 3
+    python -m benchmarks.embedded_walk --nodes 10000 100000 --starts 50 --rounds 3 [--before REV]
 
 Per size: `lkg generate`'s files -> the event log -> the projector into the embedded store, and
 into the networkx store it replaced (its source read from git at BASELINE_COMMIT, when the
@@ -16,6 +16,9 @@ checkout has it); each in a forked child, for its RSS growth alone, which hands 
   lists, confined to the nodes impact returned (so it returns exactly the same node set:
   checked), and the same with numpy (level by level, vectorised); and unconfined, the whole
   reachable set without impact's rules (how much larger it is, is reported too).
+With `--before REV`, graph/embedded.py as it was at commit REV (harness.module_at: today's
+queries, that commit's store) is loaded from the same `export_state` and asked each question too,
+interleaved with the others (answers checked equal): before and after in one run, one process.
 The machine's load average before and after goes into the results.
 """
 
@@ -29,6 +32,7 @@ import os
 import pickle
 import random
 import time
+from operator import truediv
 from pathlib import Path
 from typing import Any
 
@@ -210,11 +214,18 @@ def _impact(store: GraphStore, start: str) -> Any:
 
 
 def load_stores(
-    work: Path, logged: Settings, nodes: int, result: dict[str, Any]
+    work: Path,
+    logged: Settings,
+    nodes: int,
+    result: dict[str, Any],
+    *,
+    before: str | None = None,
+    networkx: bool = True,
 ) -> dict[str, GraphStore]:
-    """Each store loaded from the log in a child, then here from the child's export_state."""
+    """Each store loaded from the log in a child, then here from the child's export_state; with
+    `before`, that commit's embedded store too, from the same state."""
     stores: dict[str, GraphStore] = {}
-    classes = {"integer": EmbeddedStore, "networkx": networkx_store_class()}
+    classes = {"integer": EmbeddedStore, "networkx": networkx_store_class() if networkx else None}
     for name, cls in classes.items():
         if cls is None:
             continue
@@ -233,10 +244,23 @@ def load_stores(
             f"+{result[f'{name}_rss_from_state_mb']:.0f} MiB",
             flush=True,
         )
+    if before is not None:
+        cls = module_at(before, "graph/embedded.py").EmbeddedStore
+        stores["integer_before"] = cls.from_state(
+            pickle.loads((work / "integer.pickle").read_bytes())
+        )
     return stores
 
 
-def one_size(nodes: int, seed: int, starts: int, rounds: int) -> dict[str, Any]:
+def one_size(
+    nodes: int,
+    seed: int,
+    starts: int,
+    rounds: int,
+    *,
+    before: str | None = None,
+    networkx: bool = True,
+) -> dict[str, Any]:
     with scratch_dir(f"walk{nodes}") as work:
         files = work / "files"
         manifest = generate(files, nodes, seed)
@@ -244,7 +268,8 @@ def one_size(nodes: int, seed: int, starts: int, rounds: int) -> dict[str, Any]:
         with Runtime.open(logged) as runtime:
             build_log(files, runtime.log)
         result: dict[str, Any] = {"nodes_target": nodes, "load_average_before": os.getloadavg()}
-        stores = load_stores(work, logged, nodes, result)
+        stores = load_stores(work, logged, nodes, result, before=before, networkx=networkx)
+        result["before"] = before
         stats = stores["integer"].stats()
         result["nodes"], result["edges"] = stats.node_count, stats.edge_count
 
@@ -253,9 +278,10 @@ def one_size(nodes: int, seed: int, starts: int, rounds: int) -> dict[str, Any]:
         csr = Csr(stores["integer"])
         result["csr_edges"] = csr.edges
         answers = {s: impact_shape(impact(stores["integer"], s, depth=DEPTH)) for s in picks}
-        if "networkx" in stores:
-            for s in picks:
-                assert impact_shape(impact(stores["networkx"], s, depth=DEPTH)) == answers[s], s
+        for other in ("networkx", "integer_before"):
+            if other in stores:
+                for s in picks:
+                    assert impact_shape(impact(stores[other], s, depth=DEPTH)) == answers[s], s
         node_sets = {s: {node for node, _, _ in answers[s]} for s in picks}
         allowed = {s: {csr.ids[n] for n in node_sets[s] if n in csr.ids} for s in picks}
         masks = {}
@@ -292,12 +318,18 @@ def one_size(nodes: int, seed: int, starts: int, rounds: int) -> dict[str, Any]:
                     took[name].append(time.perf_counter() - began)
         result["latency"] = {name: percentiles(t) for name, t in took.items()}
         base = result["latency"]["csr_lists_same_set"]["p50_ms"]
+        vectorised = result["latency"]["csr_numpy_same_set"]["p50_ms"]
         for name, stats_ in result["latency"].items():
             print(
                 f"  {name}: p50 {stats_['p50_ms']:.2f} ms, p95 {stats_['p95_ms']:.2f} ms "
-                f"({stats_['p50_ms'] / base:.1f}x the list BFS)",
+                f"({stats_['p50_ms'] / base:.1f}x the list BFS, "
+                f"{stats_['p50_ms'] / vectorised:.2f}x the numpy BFS)",
                 flush=True,
             )
+        if "impact_integer_before" in took:  # start by start, same round: load swings cancel
+            paired = sorted(map(truediv, took["impact_integer"], took["impact_integer_before"]))
+            result["impact_after_over_before_paired_median"] = paired[len(paired) // 2]
+            print(f"  after / before, paired by start: median {paired[len(paired) // 2]:.3f}")
         result["load_average_after"] = os.getloadavg()
         return result
 
@@ -311,8 +343,24 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--before", help="a commit whose graph/embedded.py answers too, interleaved (same state)"
+    )
+    parser.add_argument(
+        "--no-networkx", action="store_true", help="leave out the networkx store it replaced"
+    )
     args = parser.parse_args()
-    sizes = {str(n): one_size(n, args.seed, args.starts, args.rounds) for n in args.nodes}
+    sizes = {
+        str(n): one_size(
+            n,
+            args.seed,
+            args.starts,
+            args.rounds,
+            before=args.before,
+            networkx=not args.no_networkx,
+        )
+        for n in args.nodes
+    }
     tag = "_".join(map(str, args.nodes))
     print("saved", save("embedded_walk", {"sizes": sizes}, tag=tag, out=args.out))
 

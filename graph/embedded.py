@@ -26,7 +26,7 @@ from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache, partial
-from itertools import accumulate, chain
+from itertools import accumulate, chain, repeat
 from operator import is_not, itemgetter
 
 from lineage_kg.graph.model import KEY_FIELDS, EdgeKind, NodeKey, NodeKind
@@ -52,7 +52,7 @@ OUT, IN = 0, 1  # the way, in an adjacency index: kind * 2 + way
 _WAY = {Direction.OUT: OUT, Direction.IN: IN}
 NO_SLOT = -1  # in the edge lists: a deleted edge
 _NOT_NONE = partial(is_not, None)
-_FIRST, _THIRD = itemgetter(0), itemgetter(2)
+_FIRST, _SECOND, _THIRD = itemgetter(0), itemgetter(1), itemgetter(2)
 CACHED = 1 << 17  # StoredNode / StoredEdge objects kept for reads, each
 
 
@@ -705,6 +705,10 @@ class EmbeddedStore(GraphStore):
 _Test = tuple[int, int, str | None] | str | Callable[[StoredEdge], bool] | None
 _Compiled = tuple[bool, int, int, _Test]
 _Step = tuple[int, int, _Test]  # a compiled step without its exact flag
+# a pass's steps along an edge (its kinds settled), by the state at its origin: (the state it
+# goes to, the blocked states it adds: that one and those it covers, test) each; None: no step
+# of the pass takes the edge, from any state
+_Plan = tuple[tuple[tuple[int, int, _Test], ...], ...] | None
 
 
 def _kinds_mask(kinds: frozenset[NodeKind] | None) -> int:
@@ -766,16 +770,22 @@ class _Policy:
             self.ends_at[k * 2 + w] = self.ends[(w, k)]
         # the steps by adjacency index and the kinds of the edge's ends (`_kinds_key`), their
         # kind tests settled: made as walks meet them, shared by every walk of the policy
-        self.by_kinds: dict[int, tuple[list[_Step], list[_Step]]] = {}
+        self.by_kinds: dict[int, tuple[_Plan, _Plan]] = {}
         self.wanted: dict[int, list[tuple[int, int]]] = {}  # by the states present (`_wanted`)
+        self._shared: dict[str, object] | None = None
 
-    def steps_between(
-        self, at: int, src_kind: int, dst_kind: int
-    ) -> tuple[list[_Step], list[_Step]]:
-        """`steps_at[at]` for an edge from a node of kind `src_kind` to one of `dst_kind`: the
-        steps whose `EdgeTest` kinds reject it left out, the tests left the property one (its
-        name) or code."""
-        found = []
+    def shared(self) -> dict[str, object]:
+        """What each `_Walk` of the policy takes over (`_POLICY`), as one dict: a walk's setup
+        is then one update, not a lookup and a set per name."""
+        if self._shared is None:
+            self._shared = {name: getattr(self, name) for name in _POLICY}
+        return self._shared
+
+    def steps_between(self, at: int, src_kind: int, dst_kind: int) -> tuple[_Plan, _Plan]:
+        """`steps_at[at]` for an edge from a node of kind `src_kind` to one of `dst_kind`, as a
+        plan per pass (`_Plan`): the steps whose `EdgeTest` kinds reject it left out, the tests
+        left the property one (its name) or code, each state's steps with its state to go to."""
+        found: list[_Plan] = []
         for steps in self.steps_at[at]:
             kept: list[_Step] = []
             for then, mask, test in steps:
@@ -787,7 +797,18 @@ class _Policy:
                         continue
                     test = unset  # noqa: PLW2901
                 kept.append((then, mask, test))
-            found.append(kept)
+            if not kept:
+                found.append(None)
+                continue
+            plan = []
+            for state in range(len(self.states)):
+                ahead = []
+                for then, mask, test in kept:
+                    if mask == -1 or mask >> state & 1:
+                        to = state if then == -1 else then
+                        ahead.append((to, 1 << to | self.cover[to], test))
+                plan.append(tuple(ahead))
+            found.append(tuple(plan))
         made = self.by_kinds[_kinds_key(at, src_kind, dst_kind)] = (found[0], found[1])
         return made
 
@@ -862,8 +883,8 @@ class _Walk:
     ) -> None:
         self.g, self.as_of = g, as_of
         policy = _policy_of(steps, start_state, covers)
-        for name in _POLICY:  # shared by every walk of the policy: read, never changed
-            setattr(self, name, getattr(policy, name))
+        # shared by every walk of the policy: read, never changed (added to, for its caches)
+        self.__dict__.update(policy.shared())
         self.led_on: set[int] = set()
         self.visited = 0
         self.sort_key = self._sort_key()
@@ -929,7 +950,10 @@ class _Walk:
         if edges:  # each edge once: the two passes mostly reach a node by the same one
             slots = {*passes[0][4], *passes[1][4]}
             slots.discard(-1)
-            made = dict(zip(slots, map(g.stored_edge, slots), strict=True))
+            # those cached looked up at C speed, the others built
+            made = dict(zip(slots, map(g.ecache.get, slots), strict=True))
+            for e in [e for e, edge in made.items() if edge is None]:
+                made[e] = g.stored_edge(e)
         led_on = set(map(name, self.led_on))
         return Walked(found[0], found[1], made, led_on, truncated, self.visited)  # type: ignore[arg-type]
 
@@ -937,6 +961,7 @@ class _Walk:
         """Level by level until the frontier runs out or `max_depth`; True: stopped at `cap`."""
         (vnode0, _, vlevel0, *_), (vnode1, _, vlevel1, *_) = passes
         frontiers = [range(len(vnode0)), range(len(vnode1))]
+        self.hops_at = self._hops_at()
         for depth in range(1, max_depth + 1):
             level = self._read_level(passes, frontiers, cap)
             if level is None:
@@ -951,37 +976,59 @@ class _Walk:
                 return True
         return False
 
-    def _read_level(self, passes: list[_Visits], frontiers: list[range], cap: int) -> _Level | None:
-        """The level's reads: each frontier node (in frontier order, exact pass first) with its
-        edges of the kinds some step follows from a state the frontier holds, by edge id (ties,
-        a loop read both ways: the reading order); each pass's frontier visits by node, and the
-        states they hold there. None: the frontier is empty."""
-        g = self.g
-        ins, held, present = _by_node(passes, frontiers)
-        order = {**ins[0][0], **ins[1][0]}  # the frontier's nodes: exact pass first
-        if not order:
-            return None
-        adj, eto, efirst, as_of, kmask = g.adj, g.eto, g.efirst, self.as_of, g.kmask
-        ways = [(w, m, kmask[w]) for w, m in self._wanted(present)]
-        if self.paths:  # nothing is dropped: each node's edges read as the walk follows them
-            return self._read_lazily(order, ways), ins, held
-        if len(g.ids) < cap:  # no stop possible: dropped as they are read
-            return self._read_live(order, ways, passes, held), ins, held
-        now = as_of is None
-        key = self.sort_key
-        reads: list[int] = []
-        raw: list[tuple[int, list[int]]] = []
-        read = 0
-        for n in order:
+    def _hops_at(self) -> Callable[[int, list[tuple[int, int, array[int]]]], list[int]]:
+        """A node's hops (edge << 1 | way) of the ways and kinds asked for (`_read_level`'s
+        `ways`), those valid at `as_of` (live ones without it), unsorted: the one gathering of a
+        node's edges every walk uses (made once per walk: the graph's lists bound)."""
+        g, as_of = self.g, self.as_of
+        adj, eto, efirst = g.adj, g.eto, g.efirst
+
+        def now(n: int, ways: list[tuple[int, int, array[int]]]) -> list[int]:
             hops = []
             for w, m, masks in ways:
                 if here := masks[n] & m:
                     for k in _bits(here):
                         for e in adj[k * 2 + w][n]:
-                            end = eto[e]
-                            if end is None if now else _valid(efirst[e], end, as_of):
+                            if eto[e] is None:
                                 hops.append(e << 1 | w)
-            if hops:
+            return hops
+
+        def then(n: int, ways: list[tuple[int, int, array[int]]]) -> list[int]:
+            hops = []
+            for w, m, masks in ways:
+                if here := masks[n] & m:
+                    for k in _bits(here):
+                        for e in adj[k * 2 + w][n]:
+                            if _valid(efirst[e], eto[e], as_of):
+                                hops.append(e << 1 | w)
+            return hops
+
+        return now if as_of is None else then
+
+    def _read_level(self, passes: list[_Visits], frontiers: list[range], cap: int) -> _Level | None:
+        """The level's reads: each frontier node (in frontier order, exact pass first) with its
+        edges of the kinds some step follows from a state the frontier holds, by edge id (ties,
+        a loop read both ways: the reading order); each pass's frontier visits by node, and the
+        states they hold there. None: the frontier is empty. With paths, nothing is dropped and
+        the reads are left to `_follow_level`, each node's as it comes to follow them (the
+        frontier's nodes and the ways to read: no flat list of the whole level)."""
+        g = self.g
+        ins, held, present = _by_node(passes, frontiers)
+        order = {**ins[0][0], **ins[1][0]}  # the frontier's nodes: exact pass first
+        if not order:
+            return None
+        kmask = g.kmask
+        ways = [(w, m, kmask[w]) for w, m in self._wanted(present)]
+        if self.paths:
+            return (order, ways), ins, held
+        if len(g.ids) < cap:  # no stop possible: dropped as they are read
+            return self._read_live(order, ways, passes, held), ins, held
+        key, hops_at = self.sort_key, self.hops_at
+        reads: list[int] = []
+        raw: list[tuple[int, list[int]]] = []
+        read = 0
+        for n in order:
+            if hops := hops_at(n, ways):
                 read += len(hops)
                 raw.append((n, hops))
         self.visited += read
@@ -998,30 +1045,6 @@ class _Walk:
             if hops:
                 reads += (n, len(hops), *hops)
         return reads, ins, held
-
-    def _read_lazily(
-        self, order: Iterable[int], ways: list[tuple[int, int, array[int]]]
-    ) -> Iterator[tuple[int, list[int]]]:
-        """`_read_level`'s reads for a walk with paths (none dropped): each frontier node's edges
-        read, in order, only as the walk comes to follow them (no flat list of the whole level:
-        reading depends on nothing following changes). Counted into `visited` as read."""
-        g, as_of, key = self.g, self.as_of, self.sort_key
-        adj, eto, efirst = g.adj, g.eto, g.efirst
-        now = as_of is None
-        for n in order:
-            hops = []
-            for w, m, masks in ways:
-                if here := masks[n] & m:
-                    for k in _bits(here):
-                        for e in adj[k * 2 + w][n]:
-                            end = eto[e]
-                            if end is None if now else _valid(efirst[e], end, as_of):
-                                hops.append(e << 1 | w)
-            if hops:
-                self.visited += len(hops)
-                if len(hops) > 1:
-                    hops.sort(key=key)
-                yield n, hops
 
     def _wanted(self, present: int) -> list[tuple[int, int]]:
         """Per direction (in reading order), the kinds (a bit each) some step follows from a
@@ -1108,7 +1131,7 @@ class _Walk:
     ) -> bool:
         """Follow the level's edges in order, both passes; False: stopped at `cap` nodes (before
         the edge that would find one more, as traverse stops)."""
-        g, cover, led_on, paths = self.g, self.cover, self.led_on, self.paths
+        g, led_on, paths = self.g, self.led_on, self.paths
         esrc, edst, ekind, ends, by_kinds = g.esrc, g.edst, g.ekind, self.ends_at, self.by_kinds
         nkind, kind_no, rget, erec = g.nkind, g.kind_no, g.shapes.get, g.erec
         blockeds = (passes[0][6], passes[1][6])
@@ -1117,15 +1140,27 @@ class _Walk:
         (first0, more0), (first1, more1) = ins
         held0, held1 = held
         vstate0, vstate1 = passes[0][1], passes[1][1]
-        if type(reads) is list:
-            # each hop finds one node at most: with room for all of them, no stop is possible
-            check = count + len(reads) >= cap
-            by_origin: Iterable[tuple[int, list[int]]] = _unflatten(reads)
-        else:  # read as followed (`_read_lazily`): its size is not known ahead
-            check, by_origin = True, reads
+        lazy = type(reads) is tuple
+        if lazy:  # each node's hops read as the walk comes to them: how many is not known ahead
+            order, ways = reads
+            by_origin: Iterator[tuple[int, list[int]]] = zip(
+                order, map(self.hops_at, order, repeat(ways)), strict=True
+            )
+            key, visited = self.sort_key, 0
+            # each hop finds one node at most, and no walk finds more than the graph holds
+            check = len(g.ids) >= cap
+        else:  # with room for all of them, no stop is possible
+            check = count + len(reads) >= cap  # type: ignore[arg-type]
+            by_origin = _unflatten(reads)  # type: ignore[arg-type]
         for origin, hops in by_origin:
-            v0, v1 = first0.get(origin), first1.get(origin)
+            if lazy:
+                if not hops:
+                    continue
+                visited += len(hops)
+                if len(hops) > 1:
+                    hops.sort(key=key)
             # each pass's visits at the origin with their states (a tuple each: none, mostly one)
+            v0, v1 = first0.get(origin), first1.get(origin)
             froms = (
                 None
                 if v0 is None
@@ -1149,8 +1184,8 @@ class _Walk:
                 e = hop >> 1
                 if check and count >= cap:
                     self.count = count
-                    for _ in by_origin:  # the level's reads are counted, as traverse does
-                        pass
+                    if lazy:  # the level's reads are counted, as traverse does
+                        self.visited += visited + sum(map(len, map(_SECOND, by_origin)))
                     return False
                 if hop & 1:
                     to, at = esrc[e], ekind[e] * 2 + 1
@@ -1162,12 +1197,14 @@ class _Walk:
                     if (far := nkind[to]) < 0:
                         far = kind_no(to)
                     kinds = at << 12 | here << 6 | far
-                followed = by_kinds.get(kinds)
-                if followed is None:
-                    followed = (far, here) if hop & 1 else (here, far)
-                    followed = self.steps_between(at, *followed)
+                plans = by_kinds.get(kinds)
+                if plans is None:
+                    if hop & 1:
+                        plans = self.steps_between(at, far, here)
+                    else:
+                        plans = self.steps_between(at, here, far)
                 for p in (0, 1):
-                    if not (from_ := froms[p]) or not (steps := followed[p]):
+                    if not (from_ := froms[p]) or not (plan := plans[p]):
                         continue  # not at the origin, or no step of this pass takes the edge
                     blocked = blockeds[p]
                     b = blocked[to]
@@ -1176,10 +1213,7 @@ class _Walk:
                         if b & fixed == fixed and (not keeps or b & holds[p] == holds[p]):
                             continue
                     for v, state in from_:
-                        for then_no, mask, test in steps:
-                            if mask != -1 and not mask >> state & 1:
-                                continue
-                            then = state if then_no == -1 else then_no
+                        for then, add, test in plan[state]:
                             known = b >> then & 1  # b: the node's blocked states, kept current
                             if known and settled:
                                 continue  # nothing new here (the test, pure, need not run)
@@ -1196,7 +1230,7 @@ class _Walk:
                                 continue
                             if p and not b:
                                 count += 1
-                            b = blocked[to] = b | 1 << then | cover[then]
+                            b = blocked[to] = b | add  # the state, and those it covers
                             vnode, vstate, _, vparent, vedge, vway, _ = passes[p]
                             vnode.append(to)  # its level: set with the level's (`_levels`)
                             vstate.append(then)
@@ -1205,6 +1239,8 @@ class _Walk:
                                 vedge.append(e)
                                 vway.append(hop & 1)
         self.count = count
+        if lazy:
+            self.visited += visited
         return True
 
 
@@ -1222,10 +1258,11 @@ def _unflatten(reads: list[int]) -> Iterator[tuple[int, list[int]]]:
 _Visits = tuple[list[int], list[int], list[int], list[int], list[int], list[int], list[int]]
 # a level's reads, flat: frontier node, how many hops, its hops in order (edge << 1 | way) — ints
 # rather than tuples and lists, so that a large walk's hundreds of thousands of hops give the
-# collector nothing to track; each pass's frontier visits by node (the first, the others); and
-# the states each pass's frontier holds at a node (a bit each)
+# collector nothing to track; or, with paths, the frontier's nodes and the ways to read (each
+# node's hops read as it is followed); each pass's frontier visits by node, with their states;
+# and the states each pass's frontier holds at a node (a bit each)
 _Level = tuple[
-    list[int] | Iterator[tuple[int, list[int]]],
+    list[int] | tuple[dict[int, int], list[tuple[int, int, "array[int]"]]],
     list[tuple[dict[int, int], dict[int, list[int]]]],
     list[dict[int, int]],
 ]
