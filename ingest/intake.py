@@ -144,14 +144,19 @@ _SQUARE = bytes.maketrans(b"{}", b"[]")
 def _nesting_within(text: bytes, limit: int) -> bool:
     """True when no bracket of the canonical JSON `text` opens more than `limit` deep: then no
     value sits deeper than `limit`, all `_unstorable` counts. Exact where counting brackets is
-    not (a wide event can hold more than MAX_DEPTH of them), and at C speed: escapes out, then
-    only quotes and brackets kept; two quotes side by side go too (an empty string, or the end
-    of one string and the start of the next with no bracket between: merged, the brackets
-    outside strings stay as they were); the strings left are cut out, then each `replace`
-    pass removes the innermost pairs, one level a pass."""
+    not (a wide event can hold more than MAX_DEPTH of them), and at C speed. Only quotes and
+    brackets are kept: no more openers than `limit`, the strings' included, is enough. Else,
+    the escapes out first, two quotes side by side go (an empty string, or the end of one
+    string and the start of the next with no bracket between: merged, the brackets outside
+    strings stay as they were), the strings left are cut out, and each `replace` pass removes
+    the innermost pairs, one level a pass."""
+    marks = text.translate(None, _NOT_MARKS)
+    if marks.count(b"[") + marks.count(b"{") <= limit:  # openers, the strings' too: the bound
+        return True
     if b"\\" in text:  # escaped backslashes out first: each backslash-quote left is escaped
         text = text.replace(b"\\\\", b"").replace(b'\\"', b"")
-    marks = text.translate(None, _NOT_MARKS).replace(b'""', b"")
+        marks = text.translate(None, _NOT_MARKS)
+    marks = marks.replace(b'""', b"")
     if b'"' in marks:
         marks = b"".join(marks.split(b'"')[::2])
     if len(marks) <= 2 * limit:  # balanced: at most `limit` pairs, so at most `limit` deep
