@@ -8,6 +8,7 @@ level loop)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from lineage_kg.graph.model import Certainty, NodeKey
 from lineage_kg.graph.model import EdgeKind as E
 from lineage_kg.graph.model import NodeKind as K
 from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.neo4j_store import Neo4jStore, sets_statement
 from lineage_kg.graph.store import EdgeTest, GraphStore
 from lineage_kg.queries.assets import UPSTREAM_STEPS
 from lineage_kg.queries.closeness import closeness
@@ -168,3 +170,34 @@ def test_past_the_cap_the_sets_give_way_to_the_walk_on_edges(
     walked = traverse(store, [d.id], steps, **args)
     assert close.truncated and shape(close) == shape(walked)
     assert list(close.reached) == list(walked.reached)
+
+
+@pytest.mark.neo4j
+def test_the_sets_statement_seeks_its_starts_and_scans_nothing(neo4j_store: Neo4jStore) -> None:
+    """The one-state walk's statement starts from the index and expands: no scan of a label or
+    a relationship type, whatever the estate's size."""
+    load(neo4j_store, [(POOL[K.DATASET][0], E.HAS_COLUMN, POOL[K.COLUMN][0], {})])
+    start = POOL[K.COLUMN][0].id
+    steps = list(_walk_steps(UPSTREAM_STEPS))
+    query, params = sets_statement(steps, as_of=None, cap=100)
+    chunk = {"frontier": [[start, True, True]], "seen": [f"e|{start}", f"x|{start}"], "reached": 1}
+    with neo4j_store._driver.session(database=neo4j_store.database) as session:
+        plan = (
+            session.run("EXPLAIN " + query, {**params, "chunk": chunk, "levels": 5}).consume().plan
+        )  # type: ignore[arg-type]
+    assert plan is not None
+    found = list(_operators(plan))
+    assert "NodeUniqueIndexSeek" in found
+    scans = {
+        "AllNodesScan",
+        "NodeByLabelScan",
+        "RelationshipTypeScan",
+        "DirectedRelationshipTypeScan",
+    }
+    assert not scans & set(found), found
+
+
+def _operators(plan: Mapping[str, Any]) -> Iterator[str]:
+    yield plan["operatorType"].split("@")[0]
+    for child in plan.get("children", []):
+        yield from _operators(child)
