@@ -422,11 +422,15 @@ def job_json(store: GraphStore, nodes: Sequence[StoredNode]) -> list[dict[str, A
     ids = [n.id for n in nodes]
     io = _io(store, ids)
     runs = runs_of(store, ids) if ids else {}
+    # newest first, as Marquez lists; every job's runs in one batched read (was two a job)
+    newest = {i: list(reversed(runs.get(i, [])))[:10] for i in ids}
+    every = [r for latest in newest.values() for r in latest]
+    as_json = dict(zip((r.id for r in every), run_json(store, every), strict=True))
     found = []
     for node in nodes:
         ns, name = node.key.parts
         inputs, outputs = io[node.id]
-        latest = list(reversed(runs.get(node.id, [])))[:10]  # newest first, as Marquez lists
+        latest = [as_json[r.id] for r in newest[node.id]]
         processing = (_text(node, "processing_type") or "").upper()
         found.append(
             {
@@ -443,8 +447,8 @@ def job_json(store: GraphStore, nodes: Sequence[StoredNode]) -> list[dict[str, A
                 "outputs": _dataset_ids(outputs),
                 "location": _text(node, "source_code_url"),
                 "description": _text(node, "description"),
-                "latestRun": run_json(store, latest[:1])[0] if latest else None,
-                "latestRuns": run_json(store, latest),
+                "latestRun": latest[0] if latest else None,
+                "latestRuns": latest,
                 "facets": {},
                 "currentVersion": None,
                 "labels": [],

@@ -262,3 +262,38 @@ def test_lists_and_search_are_the_oracles(
     found = marquez.search(store, q, limit=marquez.MAX_LIMIT)
     assert sorted(r["name"] for r in found["results"]) == expected
     assert found["totalCount"] == len(expected)
+
+
+def test_each_jobs_latest_runs_are_its_own_newest_ten(store: GraphStore) -> None:
+    # jobs with 1 to 12 runs: each job's JSON lists its own newest ten, newest first (the runs of
+    # every job are read in one batch, so a run must not leak into another job's list)
+    store.clear()
+    started: dict[str, list[str]] = {}  # job -> its run ids, oldest first
+    n = 0
+    for j, count in enumerate([12, 1, 10, 11, 3]):
+        job = f"j{j}"
+        started[job] = []
+        for r in range(count):
+            run_id = f"00000000-0000-4000-8000-{n:012d}"
+            n += 1
+            for kind, minute in (("START", 0), ("COMPLETE", 1)):
+                event = {
+                    "eventType": kind,
+                    "eventTime": f"2026-01-05T{r:02d}:{j * 2 + minute:02d}:00Z",
+                    "run": {"runId": run_id},
+                    "job": {"namespace": JOB_NS, "name": job},
+                    "inputs": [{"namespace": NS, "name": f"s.in{j}"}],
+                    "outputs": [],
+                    "producer": "https://example.com/test",
+                    "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json",
+                }
+                store.apply(map_event(event, f"ev-{n}-{kind}"))
+            started[job].append(run_id)
+    nodes = [marquez.find_job(store, JOB_NS, job) for job in sorted(started)]
+    for job, got in zip(sorted(started), marquez.job_json(store, nodes), strict=True):
+        want = list(reversed(started[job]))[:10]
+        assert [r["id"] for r in got["latestRuns"]] == want, job
+        assert got["latestRun"]["id"] == want[0], job
+        assert [r["id"] for r in got["latestRuns"]] == [
+            r["id"] for r in marquez.runs(store, JOB_NS, job, limit=10).items
+        ], job
