@@ -252,6 +252,50 @@ def load_stores(
     return stores
 
 
+def _race(
+    stores: dict[str, GraphStore],
+    csr: Csr,
+    allowed: dict[str, set[int]],
+    masks: dict[str, np.ndarray],
+    *,
+    picks: list[str],
+    rounds: int,
+) -> dict[str, list[float]]:
+    """Each contender's times (seconds), asked the same starts interleaved for `rounds`."""
+    # per start: the new store with its caches emptied, then at once again (warm: what the
+    # same question asked twice costs), then the networkx store, then the plain BFS; with
+    # `before`, that commit's store the same way (cold, then warm), the two pairs in turns
+    # (one first in even rounds, the other in odd ones): the warm run follows its own cold
+    # one, whose reads left the same store's memory in the CPU's caches
+    pairs = [("integer", "")]
+    if "integer_before" in stores:
+        pairs.append(("integer_before", "_before"))
+    contenders: dict[str, Any] = {}
+    for name, tag in pairs:
+        cold = functools.partial(_cold, stores[name])
+        contenders[f"impact_integer_cold_caches{tag}"] = cold
+        contenders[f"impact_{name}"] = functools.partial(_impact, stores[name])
+    if "networkx" in stores:
+        contenders["impact_networkx"] = functools.partial(_impact, stores["networkx"])
+    contenders["csr_lists_same_set"] = lambda s: csr.bfs(s, allowed[s])
+    contenders["csr_numpy_same_set"] = lambda s: csr.bfs_numpy(s, masks[s])
+    contenders["csr_lists_unconfined"] = csr.bfs
+    took: dict[str, list[float]] = {name: [] for name in contenders}
+    for ask in contenders.values():  # warm: caches, allocator
+        for s in picks[:10]:
+            ask(s)
+    names = list(contenders)
+    turned = names[2:4] + names[:2] + names[4:] if len(pairs) > 1 else names
+    for r in range(rounds):  # interleaved start by start: load swings hit every contender
+        for s in picks:
+            for name in turned if r % 2 else names:
+                ask = contenders[name]
+                began = time.perf_counter()
+                ask(s)
+                took[name].append(time.perf_counter() - began)
+    return took
+
+
 def one_size(
     nodes: int,
     seed: int,
@@ -296,26 +340,7 @@ def one_size(
         result["unconfined_over_impact_nodes_median"] = sorted(unconfined)[len(unconfined) // 2]
         result["impact_nodes_median"] = sorted(len(v) for v in node_sets.values())[len(picks) // 2]
 
-        # per start: the new store with its caches emptied, then at once again (warm: what the
-        # same question asked twice costs), then the networkx store, then the plain BFS
-        contenders: dict[str, Any] = {
-            "impact_integer_cold_caches": functools.partial(_cold, stores["integer"])
-        }
-        for name, store in stores.items():
-            contenders[f"impact_{name}"] = functools.partial(_impact, store)
-        contenders["csr_lists_same_set"] = lambda s: csr.bfs(s, allowed[s])
-        contenders["csr_numpy_same_set"] = lambda s: csr.bfs_numpy(s, masks[s])
-        contenders["csr_lists_unconfined"] = csr.bfs
-        took: dict[str, list[float]] = {name: [] for name in contenders}
-        for ask in contenders.values():  # warm: caches, allocator
-            for s in picks[:10]:
-                ask(s)
-        for _ in range(rounds):  # interleaved start by start: load swings hit every contender
-            for s in picks:
-                for name, ask in contenders.items():
-                    began = time.perf_counter()
-                    ask(s)
-                    took[name].append(time.perf_counter() - began)
+        took = _race(stores, csr, allowed, masks, picks=picks, rounds=rounds)
         result["latency"] = {name: percentiles(t) for name, t in took.items()}
         base = result["latency"]["csr_lists_same_set"]["p50_ms"]
         vectorised = result["latency"]["csr_numpy_same_set"]["p50_ms"]
