@@ -253,19 +253,6 @@ def _edge_ids_query(direction: Direction, kinds: frozenset[EdgeKind] | None) -> 
     return _incident_query(direction, kinds, "r.disc")
 
 
-@lru_cache(maxsize=256)
-def _ends_query(direction: Direction, kinds: frozenset[EdgeKind] | None) -> LiteralString:
-    """`_edge_ids_query` for `neighbor_ends`: the near end as the id asked (the same string: a
-    unique index seek), so only the far end's key is read per edge, not both."""
-    types = "" if kinds is None else _typed(kinds)
-    arrow = f"-[r{types}]->" if direction is Direction.OUT else f"<-[r{types}]-"
-    return cast(
-        LiteralString,
-        f"{_SEEK}CALL (a) {{ MATCH (a){arrow}(b) WHERE {_VALID_NOW_OR_AS_OF}RETURN r, b }} "
-        "RETURN collect([id, b.key, type(r), r.disc]) AS found",
-    )
-
-
 # a page's edges by id, both ends found first and the pair checked from its sparse end
 _PAGE_EDGES: LiteralString = (
     "UNWIND $rows AS row MATCH (a:Node {key: row.src}) MATCH (b:Node {key: row.dst}) "
@@ -1022,17 +1009,13 @@ class Neo4jStore(GraphStore):
         kinds: Iterable[EdgeKind] | None = None,
         as_of: str | None = None,
     ) -> list[tuple[str, str]]:
-        # the edges' ids alone: no record sent or built
+        # the edges' ids alone (`neighbor_page`'s first read): no record sent or built
         wanted = frozenset(EdgeKind(k) for k in kinds) if kinds is not None else None
         if (wanted is not None and not wanted) or not ids:
             return []
-        (row,) = self._read(
-            _ends_query(direction, wanted), ids=list(dict.fromkeys(ids)), as_of=as_of
-        )
-        if direction is Direction.OUT:
-            found = sorted({(near, kind, far, disc) for near, far, kind, disc in row["found"]})
-        else:
-            found = sorted({(far, kind, near, disc) for near, far, kind, disc in row["found"]})
+        query = _edge_ids_query(direction, wanted)
+        (row,) = self._read(query, ids=list(dict.fromkeys(ids)), as_of=as_of)
+        found = sorted({(src, kind, dst, disc) for src, dst, kind, disc in row["found"]})
         return [(src, dst) for src, _, dst, _ in found]
 
     def neighbors_each_way(
