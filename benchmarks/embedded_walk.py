@@ -64,11 +64,16 @@ UP = (EdgeKind.HAS_COLUMN,)  # walked backwards: a column reaches its dataset
 
 
 def networkx_store_class() -> type[GraphStore] | None:
-    """The store as it was at BASELINE_COMMIT, loaded from git (None outside a checkout)."""
+    """The store as it was at BASELINE_COMMIT, loaded from git; None outside a checkout, or
+    when it no longer fits `GraphStore` (abstract methods added since: it cannot be made)."""
     try:
-        return module_at(BASELINE_COMMIT, "graph/embedded.py").EmbeddedStore  # type: ignore[no-any-return]
+        old: type[GraphStore] = module_at(BASELINE_COMMIT, "graph/embedded.py").EmbeddedStore
     except RuntimeError:
         return None
+    if missing := sorted(getattr(old, "__abstractmethods__", ())):
+        print(f"networkx store ({BASELINE_COMMIT}) left out: it lacks {', '.join(missing)}")
+        return None
+    return old
 
 
 class Csr:
