@@ -153,7 +153,7 @@ def _nesting_within(text: bytes, limit: int) -> bool:
     marks = text.translate(None, _NOT_MARKS)
     if marks.count(b"[") + marks.count(b"{") <= limit:  # openers, the strings' too: the bound
         return True
-    if b"\\" in text:  # escaped backslashes out first: each backslash-quote left is escaped
+    if b"\\" in text and b'\\"' in text:  # a backslash before a quote: the escapes out
         text = text.replace(b"\\\\", b"").replace(b'\\"', b"")
         marks = text.translate(None, _NOT_MARKS)
     marks = marks.replace(b'""', b"")

@@ -94,10 +94,10 @@ def _plain(text: str | bytes) -> Any:
 
 def _quotes(text: bytes) -> int:
     """The quotes that open or close a string in valid JSON `text` (two per string)."""
-    if b"\\" in text:  # escaped backslashes out first: each backslash-quote left is escaped
-        text = text.replace(b"\\\\", b"")
+    if b"\\" in text and b'\\"' in text:  # an escaped quote, or an escaped \ ending a string
+        text = text.replace(b"\\\\", b"")  # each backslash-quote left is an escaped quote
         return text.count(b'"') - text.count(b'\\"')
-    return text.count(b'"')
+    return text.count(b'"')  # no backslash before any quote: every quote is a string's
 
 
 def first_unfit(value: Any, root: str = "$") -> tuple[str, str] | None:
