@@ -17,7 +17,6 @@ Slots of deleted nodes and edges (a re-homing: rare) stay empty; they are not re
 
 from __future__ import annotations
 
-import gc
 import threading
 from array import array
 from collections import Counter
@@ -29,6 +28,7 @@ from functools import lru_cache, partial
 from itertools import accumulate, chain, repeat
 from operator import is_not, itemgetter
 
+from lineage_kg.graph.gc_pause import no_cyclic_gc
 from lineage_kg.graph.model import KEY_FIELDS, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction, EdgeKey
 from lineage_kg.graph.packed import Packed, Shapes
@@ -685,7 +685,7 @@ class EmbeddedStore(GraphStore):
         store's (not copied), its arrays are read into the columns and adjacency and dropped."""
         store = cls()
         g = store._g
-        with _no_cyclic_gc():
+        with no_cyclic_gc():
             g.names, g.nrec, g.shapes = state.names, state.nodes, Shapes(state.shapes)
             g.nkind = [-1] * len(g.names)
             g.edisc, g.erec = state.edge_disc, state.edges
@@ -1381,16 +1381,3 @@ def _take_over(g: _Graph, state: EmbeddedState) -> None:
         del node_slots, counts, edge_slots, slots, ends, held
     g.kmask = (_array("q", state.kind_masks[0]), _array("q", state.kind_masks[1]))
     state.kind_masks = (b"", b"")
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Millions of new containers, none of them garbage: the cyclic collector would otherwise
-    walk the growing heap again and again while a state is taken over."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()

@@ -23,7 +23,6 @@ chain is what catches that.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import io
 import json
@@ -31,11 +30,11 @@ import os
 import pickle
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from lineage_kg.graph.gc_pause import no_cyclic_gc
 
 FORMAT = 2
 MAGIC = b"LKG-SNAPSHOT\n"
@@ -150,26 +149,13 @@ def read_snapshot(path: Path) -> tuple[SnapshotHeader, Any]:
             raise SnapshotInvalid("checksum mismatch: the file was altered or damaged")
         file.seek(start)
         try:
-            with _no_cyclic_gc():
+            with no_cyclic_gc():
                 state = _Restricted(io.BufferedReader(_Bounded(file, payload))).load()
         except SnapshotInvalid:
             raise
         except Exception as exc:  # a sound checksum over a payload this build cannot read
             raise SnapshotInvalid(f"payload unreadable: {type(exc).__name__}: {exc}") from exc
     return header, state
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Millions of new containers, none of them garbage: without this the cyclic collector runs
-    again and again over a growing heap (measured: 2-4x the unpickling time at 10k nodes)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _header(file: IO[bytes]) -> tuple[SnapshotHeader, bytes]:
