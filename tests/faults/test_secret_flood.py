@@ -148,7 +148,13 @@ def test_past_the_queue_a_token_to_check_is_refused_at_once(
         kdf.gate.clear()
         with ThreadPoolExecutor(queue) as pool:
             held = [pool.submit(client.get, READ, headers=bearer(wrong)) for _ in range(queue)]
-            wait_for(lambda: guard.checks_waiting == queue, f"{queue} checks waiting")
+            # all queued, and the one check allowed at once inside the KDF at its gate: a
+            # request is counted as queued before its check begins hashing, so the count alone
+            # could be read while the first hash was still to come (seen once at load 13)
+            wait_for(
+                lambda: guard.checks_waiting == queue and kdf.inside == 1,
+                f"{queue} checks waiting, one of them hashing",
+            )
             calls = kdf.calls
             refused = client.get(READ, headers=bearer(wrong))
             assert refused.status_code == 503, refused.text
