@@ -66,12 +66,14 @@ def test_restart_keeps_data_port_and_dir(server: LocalNeo4j) -> None:
         assert [r["value"] for r in records] == [42]
 
 
-def test_stop_removes_its_temp_dir() -> None:
-    srv = LocalNeo4j()
-    srv.start()
-    data_dir = srv.data_dir
+def test_stop_removes_its_temp_dir(server: LocalNeo4j) -> None:
+    # last in this file: it stops the module's server (a JVM start of its own cost 20-35 s in
+    # CI); the fixture's own stop after it finds nothing left to do
+    data_dir = server.data_dir
     assert data_dir is not None and data_dir.is_dir()
-    srv.stop()
-    assert srv.exit_code == 0
-    assert not srv.running
+    server.stop()
+    assert server.exit_code == 0
+    assert not server.running
     assert not data_dir.exists()
+    server.stop()  # a second stop is harmless
+    assert server.data_dir is None
