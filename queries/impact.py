@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 
 from lineage_kg.graph.model import Certainty, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
@@ -23,7 +23,17 @@ from lineage_kg.graph.records import StoredEdge, StoredNode
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.queries.arguments import time_arg
 from lineage_kg.queries.impact_steps import COVERS, WHOLE, impact_steps
-from lineage_kg.queries.traversal import Hop, Reached, Step, Traversal, start_nodes, traverse
+from lineage_kg.queries.traversal import (
+    Hop,
+    Reached,
+    ReachedVisits,
+    Step,
+    Traversal,
+    Visits,
+    start_nodes,
+    traverse,
+    walk_visits,
+)
 
 # Downstream: every flow edge forwards, except run-level writes (a run's output versions are
 # history, not impact); a column's change reaches the dataset that holds it; column lineage is
@@ -44,6 +54,29 @@ def walk_downstream(
     """The impact walk from `start_ids` (all starting as whole nodes)."""
     steps = IMPACT_STEPS if include_indirect else DIRECT_STEPS
     return traverse(
+        store,
+        start_ids,
+        steps,
+        max_depth=depth,
+        as_of=as_of,
+        max_nodes=max_nodes,
+        start_state=WHOLE,
+        covers=COVERS,
+    )
+
+
+def _visits_downstream(
+    store: GraphStore,
+    start_ids: list[str],
+    *,
+    depth: int,
+    as_of: str | None,
+    max_nodes: int,
+    include_indirect: bool,
+) -> Visits:
+    """`walk_downstream` with its paths not made yet (`walk_visits`)."""
+    steps = IMPACT_STEPS if include_indirect else DIRECT_STEPS
+    return walk_visits(
         store,
         start_ids,
         steps,
@@ -136,8 +169,7 @@ def _owners_by(
     return {k: sorted(v) for k, v in owners.items()}
 
 
-_HISTORY = (NodeKind.DATASET_VERSION, NodeKind.RUN)
-_EDGE_KIND = attrgetter("edge.key.kind")  # of a hop
+_RUN, _VERSION = NodeKind.RUN, NodeKind.DATASET_VERSION
 
 
 def training_data(walk: Traversal, depth: int) -> list[Reached]:
@@ -146,27 +178,37 @@ def training_data(walk: Traversal, depth: int) -> list[Reached]:
     depth bound stopped the walk there), a version if a kept item's path passes through it.
     Every run that ever read a version of a table is history, not impact; a training run is
     impact (issue 16: table → version → training run → model version → decision point)."""
-    kept: list[Reached] = []
-    held: list[Reached] = []
-    for r in walk.reached.values():
-        kind = node_kind(r.node_id)
-        if kind not in _HISTORY:
-            kept.append(r)
+    reached = list(walk.reached.values())
+    return [reached[i] for i in training_rows(ReachedVisits(walk), depth)]
+
+
+def training_rows(visits: Visits, depth: int) -> list[int]:
+    """`training_data` of `visits`: the rows kept (indices into its lists), in their order —
+    read from the refs, so that no path is made for what is left out."""
+    nodes, led_on = visits.node, visits.led_on
+    kinds = list(map(node_kind, nodes))
+    if _RUN not in kinds and _VERSION not in kinds:
+        return list(range(len(nodes)))
+    distance, ref = visits.distance, visits.ref
+    held = []
+    for i, kind in enumerate(kinds):
+        if kind is not _RUN and kind is not _VERSION:
             continue
-        trained = kind is NodeKind.RUN and (r.node_id in walk.led_on or r.distance >= depth)
-        via_version = not trained and EdgeKind.HAS_VERSION in map(_EDGE_KIND, r.path)
-        (held if via_version else kept).append(r)
+        if kind is _RUN and (nodes[i] in led_on or distance[i] >= depth):
+            continue  # trained
+        if visits.passes(ref[i], EdgeKind.HAS_VERSION):
+            held.append(i)
+    if not held:
+        return list(range(len(nodes)))
     # a node inside a path leads on (the path's next step was followed from it): what is held
     # and led nowhere is on no path, and the paths need not be read for it
-    held = [r for r in held if r.node_id in walk.led_on]
+    left_out = set(held)
+    kept = [i for i in range(len(nodes)) if i not in left_out]
+    held = [i for i in held if nodes[i] in led_on]
     if not held:
         return kept
-    # inside the kept paths (a path's last hop reaches the kept node itself); paths share their
-    # hops (a path is its parent's and one hop more): each distinct hop asked once, found by
-    # identity at C speed
-    hops = list(chain.from_iterable(r.path[:-1] for r in kept))
-    on_paths = {h.to for h in dict(zip(map(id, hops), hops, strict=True)).values()}
-    return [*kept, *(r for r in held if r.node_id in on_paths)]
+    on_paths = visits.inside(map(ref.__getitem__, kept))
+    return [*kept, *(i for i in held if nodes[i] in on_paths)]
 
 
 @lru_cache(maxsize=1 << 17)
@@ -198,7 +240,7 @@ def impact(
     FEEDS edges whose transformations are all INDIRECT, and the dataset-wide list)."""
     as_of = time_arg("as_of", as_of)
     start, start_ids = start_nodes(store, node_id, as_of)
-    walk = walk_downstream(
+    walk = _visits_downstream(
         store,
         start_ids,
         depth=depth,
@@ -206,29 +248,32 @@ def impact(
         max_nodes=max_nodes,
         include_indirect=include_indirect,
     )
-    reached = [
-        r for r in training_data(walk, depth) if (not exact_only or r.certainty is Certainty.EXACT)
-    ]
+    # rows of the walk's lists: a path is made only for the items answered
+    nodes, distance, certainty = walk.node, walk.distance, walk.certainty
+    rows = training_rows(walk, depth)
+    if exact_only:
+        rows = [i for i in rows if certainty[i] is Certainty.EXACT]
     # (kind, display name, id) of each, from its id: by kind, then in the answer's order
-    order = {r.node_id: _order(r.node_id) for r in reached}
+    order = {nodes[i]: _order(nodes[i]) for i in rows}
     if kinds is not None:
         wanted = {k.value for k in kinds}
-        reached = [r for r in reached if order[r.node_id][0] in wanted]
+        rows = [i for i in rows if order[nodes[i]][0] in wanted]
     # by (distance, kind, display name, id): the nested tuple compares as the flat one would
-    reached.sort(key=lambda r: (r.distance, order[r.node_id]))
-    ids = [r.node_id for r in reached]
+    rows.sort(key=lambda i: (distance[i], order[nodes[i]]))
+    ids = [nodes[i] for i in rows]
     # the nodes and their OWNS edges in one read (one round trip on Neo4j)
     found, owns = store.nodes_and_neighbors(ids, ids, _OWNS_IN, as_of)
     owners = _owners_by(store, [e for e, _ in owns], as_of)  # of the nodes with any
     no_one: tuple[str, ...] = ()
+    path, ref = walk.path, walk.ref
     items = [
-        _item(node, r.distance, r.certainty, r.path, tuple(owners.get(i, no_one)))
-        for i, r, node in zip(ids, reached, found, strict=True)  # all there: just reached
+        _item(node, distance[r], certainty[r], path(ref[r]), tuple(owners.get(i, no_one)))
+        for i, r, node in zip(ids, rows, found, strict=True)  # all there: just reached
     ]
     answer = ImpactAnswer(start, items, walk.truncated)
     orders = [order[i] for i in ids]
     answer.by_kind = dict(sorted(Counter(map(itemgetter(0), orders)).items()))
-    certainties = Counter(map(attrgetter("certainty"), reached))
+    certainties = Counter(map(certainty.__getitem__, rows))
     answer.by_certainty = dict(sorted((c.value, n) for c, n in certainties.items()))
     answer.by_owner = dict(sorted(Counter(chain.from_iterable(owners.values())).items()))
     answer.kpis = sorted(o[1] for o in orders if o[0] == _KPI)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 
 from lineage_kg.graph.errors import InvalidArgument, NotFound
 from lineage_kg.graph.model import Certainty, EdgeKind, NodeKind
@@ -146,6 +147,48 @@ class _Pass:
         return min(found, key=len) if found else None
 
 
+def walk_visits(
+    store: GraphStore,
+    start: Iterable[str],
+    steps: Sequence[Step],
+    *,
+    max_depth: int = 10,
+    as_of: str | None = None,
+    max_nodes: int = 100_000,
+    start_state: State = PLAIN,
+    covers: Mapping[State, frozenset[State]] | None = None,
+) -> Visits:
+    """`traverse`'s walk with its paths not made yet: for a caller that keeps only some of the
+    nodes reached (impact's training data, `kinds`, `exact_only`) and builds `Hop` paths only
+    for those (`Visits.path`). On a store that walks itself, the answer is read from the
+    walk's parent pointers; otherwise it is `traverse`'s."""
+    start = checked_start(start, max_depth, max_nodes)
+    walked = _store_walked(
+        store,
+        start,
+        steps,
+        max_depth=max_depth,
+        as_of=as_of,
+        max_nodes=max_nodes,
+        start_state=start_state,
+        covers=covers,
+        paths=True,
+    )
+    if walked is not None:
+        return _WalkedVisits(start, walked)
+    walk = _by_levels(
+        store,
+        start,
+        steps,
+        max_depth=max_depth,
+        as_of=as_of,
+        max_nodes=max_nodes,
+        start_state=start_state,
+        covers=covers,
+    )
+    return ReachedVisits(walk)
+
+
 def traverse(
     store: GraphStore,
     start: Iterable[str],
@@ -177,6 +220,30 @@ def traverse(
     )
     if walked is not None:
         return walked
+    return _by_levels(
+        store,
+        start,
+        steps,
+        max_depth=max_depth,
+        as_of=as_of,
+        max_nodes=max_nodes,
+        start_state=start_state,
+        covers=covers,
+    )
+
+
+def _by_levels(
+    store: GraphStore,
+    start: tuple[str, ...],
+    steps: Sequence[Step],
+    *,
+    max_depth: int,
+    as_of: str | None,
+    max_nodes: int,
+    start_state: State,
+    covers: Mapping[State, frozenset[State]] | None,
+) -> Traversal:
+    """`traverse` walked here, one store read per level (or from the store's read-ahead)."""
     by_way: dict[tuple[Direction, EdgeKind], list[Step]] = {}
     for step in steps:
         by_way.setdefault((step.direction, step.kind), []).append(step)
@@ -261,12 +328,39 @@ def store_walk(
     adjacency, building edges only for the visits' paths), as `traverse` answers it — with the
     explaining paths and `led_on` when `paths`, else distances and certainty alone. None when
     the store cannot, or when `store` is a view of one whose class has no `walk`."""
+    walked = _store_walked(
+        store,
+        start,
+        steps,
+        max_depth=max_depth,
+        as_of=as_of,
+        max_nodes=max_nodes,
+        start_state=start_state,
+        covers=covers,
+        paths=paths,
+    )
+    return None if walked is None else _answer(start, walked, paths)
+
+
+def _store_walked(
+    store: GraphStore,
+    start: tuple[str, ...],
+    steps: Sequence[Step],
+    *,
+    max_depth: int,
+    as_of: str | None,
+    max_nodes: int,
+    start_state: State,
+    covers: Mapping[State, frozenset[State]] | None,
+    paths: bool,
+) -> Walked | None:
+    """`GraphStore.walk`'s answer, or None (see `store_walk`)."""
     # a view of a store walks by it only if its class says how (the request budget charges the
     # walk: api/graphql/traversal_budget.py); a view forwarding every call, as tests' read
     # counters do, walks level by level so that its reads are seen
     if not isinstance(store, GraphStore) and getattr(type(store), "walk", None) is None:
         return None
-    walked = store.walk(
+    return store.walk(
         start,
         _walk_steps(steps),
         start_state=start_state,
@@ -276,7 +370,6 @@ def store_walk(
         max_nodes=max_nodes,
         edges=paths,
     )
-    return None if walked is None else _answer(start, walked, paths)
 
 
 def _walk_steps(steps: Sequence[Step]) -> tuple[WalkStep, ...]:
@@ -307,8 +400,8 @@ def _answer(start: tuple[str, ...], walked: Walked, paths: bool) -> Traversal:
     visit at the least level (traverse's `best`), exact if the exact pass visited it."""
     result = Traversal(start, truncated=walked.truncated, visited_edges=walked.visited_edges)
     exact, every = _best(walked.exact), _best(walked.every)
-    exact_path = _Paths(walked.exact, walked) if paths else None
-    every_path = _Paths(walked.every, walked) if paths else None
+    exact_path = _Paths(walked.exact, walked.edges) if paths else None
+    every_path = _Paths(walked.every, walked.edges) if paths else None
     starting = set(start)
     levels, xlevels = walked.every.level, walked.exact.level
     for node_id, v in every.items():
@@ -343,8 +436,8 @@ def _best(visits: WalkPass) -> dict[str, int]:
 class _Paths:
     """The path to a visit: its parent's, then the edge it was reached by (memoised)."""
 
-    def __init__(self, visits: WalkPass, walked: Walked) -> None:
-        self._v, self._edges = visits, walked.edges
+    def __init__(self, visits: WalkPass, edges: Mapping[int, StoredEdge]) -> None:
+        self._v, self._edges = visits, edges
         self._made: dict[int, tuple[Hop, ...]] = {}
 
     def of(self, v: int) -> tuple[Hop, ...]:
@@ -367,6 +460,116 @@ class _Paths:
                 path = (*path, make_hop(edges[edge[u]], way[u]))  # type: ignore[arg-type]
             made[u] = path
         return path
+
+
+class Visits:
+    """The nodes a walk reached (its starts left out), in the order `traverse` answers them, as
+    parallel lists: the node, its distance, its certainty, and a reference (`ref`) to what
+    explains it, from which `path` makes its explaining path (each time asked: memoised where
+    cheap), `passes` tells if that path walks a kind of edge, and `inside` gives the nodes
+    inside some paths."""
+
+    __slots__ = ("certainty", "distance", "led_on", "node", "ref", "truncated", "visited_edges")
+
+    node: list[str]
+    distance: list[int]
+    certainty: list[Certainty]
+    ref: list[int]
+    truncated: bool
+    visited_edges: int
+    led_on: set[str]  # nodes some step was followed from
+
+    def path(self, ref: int) -> tuple[Hop, ...]:
+        raise NotImplementedError
+
+    def passes(self, ref: int, kind: EdgeKind) -> bool:
+        """Whether the path of `ref` walks a `kind` edge."""
+        raise NotImplementedError
+
+    def inside(self, refs: Iterable[int]) -> set[str]:
+        """The nodes inside the paths of `refs`: reached by a hop of one, not its last."""
+        raise NotImplementedError
+
+
+class ReachedVisits(Visits):
+    """`Visits` of a `Traversal` (its paths made): a ref is the node's place in `reached`."""
+
+    __slots__ = ("_paths",)
+
+    def __init__(self, walk: Traversal) -> None:
+        reached = list(walk.reached.values())
+        self.node = [r.node_id for r in reached]
+        self.distance = [r.distance for r in reached]
+        self.certainty = [r.certainty for r in reached]
+        self.ref = list(range(len(reached)))
+        self._paths = [r.path for r in reached]
+        self.truncated, self.visited_edges = walk.truncated, walk.visited_edges
+        self.led_on = walk.led_on
+
+    def path(self, ref: int) -> tuple[Hop, ...]:
+        return self._paths[ref]
+
+    def passes(self, ref: int, kind: EdgeKind) -> bool:
+        return kind in map(_EDGE_KIND, self._paths[ref])
+
+    def inside(self, refs: Iterable[int]) -> set[str]:
+        # paths share their hops (a path is its parent's and one hop more): each distinct hop
+        # asked once, found by identity at C speed
+        paths = self._paths
+        hops = list(chain.from_iterable(paths[r][:-1] for r in refs))
+        return {h.to for h in dict(zip(map(id, hops), hops, strict=True)).values()}
+
+
+_EDGE_KIND = operator.attrgetter("edge.key.kind")  # of a hop
+
+
+class _WalkedVisits(Visits):
+    """`Visits` of a store's walk, read from its parent pointers: a ref is a visit of the pass
+    that explains the node — `v` of the pass over every step, `~v` of the exact pass."""
+
+    __slots__ = ("_edges", "_every", "_exact", "_paths")
+
+    def __init__(self, start: tuple[str, ...], walked: Walked) -> None:
+        every, exact = _best(walked.every), _best(walked.exact)
+        for s in start:
+            every.pop(s, None)
+        levels, xlevels = walked.every.level, walked.exact.level
+        self.node = list(every)
+        self.ref = ref = [v if (x := exact.get(n)) is None else ~x for n, v in every.items()]
+        self.distance = [levels[r] if r >= 0 else xlevels[~r] for r in ref]
+        self.certainty = [_POSSIBLE if r >= 0 else _EXACT for r in ref]
+        self.truncated, self.visited_edges = walked.truncated, walked.visited_edges
+        self.led_on = walked.led_on
+        self._every, self._exact, self._edges = walked.every, walked.exact, walked.edges
+        self._paths = (_Paths(walked.every, walked.edges), _Paths(walked.exact, walked.edges))
+
+    def path(self, ref: int) -> tuple[Hop, ...]:
+        return self._paths[1].of(~ref) if ref < 0 else self._paths[0].of(ref)
+
+    def passes(self, ref: int, kind: EdgeKind) -> bool:
+        visits, v = (self._exact, ~ref) if ref < 0 else (self._every, ref)
+        parent, edge, edges = visits.parent, visits.edge, self._edges
+        while v >= 0:
+            if (e := edge[v]) >= 0 and edges[e].key.kind is kind:
+                return True
+            v = parent[v]
+        return False
+
+    def inside(self, refs: Iterable[int]) -> set[str]:
+        found: set[str] = set()
+        refs = list(refs)
+        for visits, vs in (
+            (self._every, [r for r in refs if r >= 0]),
+            (self._exact, [~r for r in refs if r < 0]),
+        ):
+            parent, seen = visits.parent, set()
+            for v in vs:  # up from each visit's parent, to a start or a visit seen already
+                u = parent[v]
+                while u >= 0 and u not in seen and parent[u] >= 0:
+                    seen.add(u)
+                    u = parent[u]
+            found.update(map(visits.node.__getitem__, seen))
+        return found
 
 
 def moves(steps: Sequence[Step], start_state: State = PLAIN) -> Moves:
