@@ -265,10 +265,10 @@ def impact(
     found, owns = store.nodes_and_neighbors(ids, ids, _OWNS_IN, as_of)
     owners = _owners_by(store, [e for e, _ in owns], as_of)  # of the nodes with any
     no_one: tuple[str, ...] = ()
-    path, ref = walk.path, walk.ref
+    paths = walk.paths([walk.ref[r] for r in rows])
     items = [
-        _item(node, distance[r], certainty[r], path(ref[r]), tuple(owners.get(i, no_one)))
-        for i, r, node in zip(ids, rows, found, strict=True)  # all there: just reached
+        _item(node, distance[r], certainty[r], path, tuple(owners.get(i, no_one)))
+        for i, r, node, path in zip(ids, rows, found, paths, strict=True)  # all there
     ]
     answer = ImpactAnswer(start, items, walk.truncated)
     orders = [order[i] for i in ids]

@@ -440,6 +440,29 @@ class _Paths:
         self._v, self._edges = visits, edges
         self._made: dict[int, tuple[Hop, ...]] = {}
 
+    def of_each(self, vs: Iterable[int]) -> list[tuple[Hop, ...]]:
+        """`of` each visit of `vs`: those whose parent's path is made (most, when asked by
+        level) made here, without a call each."""
+        parent, made, edge, way, edges = (
+            self._v.parent,
+            self._made,
+            self._v.edge,
+            self._v.way,
+            self._edges,
+        )
+        found = []
+        for v in vs:
+            if (path := made.get(v)) is None:
+                if (u := parent[v]) >= 0 and (base := made.get(u)) is not None:
+                    hop = _new(Hop)
+                    _hop_edge(hop, edges[edge[v]])
+                    _hop_direction(hop, way[v])
+                    path = made[v] = (*base, hop)
+                else:
+                    path = self.of(v)
+            found.append(path)
+        return found
+
     def of(self, v: int) -> tuple[Hop, ...]:
         parent, made = self._v.parent, self._made
         # most often the parent's path is made already (visits are asked in the order reached)
@@ -482,6 +505,10 @@ class Visits:
     def path(self, ref: int) -> tuple[Hop, ...]:
         raise NotImplementedError
 
+    def paths(self, refs: Sequence[int]) -> list[tuple[Hop, ...]]:
+        """`path` of each of `refs` (at less cost than one call each)."""
+        return list(map(self.path, refs))
+
     def passes(self, ref: int, kind: EdgeKind) -> bool:
         """Whether the path of `ref` walks a `kind` edge."""
         raise NotImplementedError
@@ -508,6 +535,9 @@ class ReachedVisits(Visits):
 
     def path(self, ref: int) -> tuple[Hop, ...]:
         return self._paths[ref]
+
+    def paths(self, refs: Sequence[int]) -> list[tuple[Hop, ...]]:
+        return list(map(self._paths.__getitem__, refs))
 
     def passes(self, ref: int, kind: EdgeKind) -> bool:
         return kind in map(_EDGE_KIND, self._paths[ref])
@@ -545,6 +575,20 @@ class _WalkedVisits(Visits):
 
     def path(self, ref: int) -> tuple[Hop, ...]:
         return self._paths[1].of(~ref) if ref < 0 else self._paths[0].of(ref)
+
+    def paths(self, refs: Sequence[int]) -> list[tuple[Hop, ...]]:
+        every, exact = self._paths
+        if all(r >= 0 for r in refs):
+            return every.of_each(refs)
+        made: list[tuple[Hop, ...]] = [()] * len(refs)
+        for at, places in (
+            (every, [i for i, r in enumerate(refs) if r >= 0]),
+            (exact, [i for i, r in enumerate(refs) if r < 0]),
+        ):
+            paths = at.of_each([r if r >= 0 else ~r for r in map(refs.__getitem__, places)])
+            for i, path in zip(places, paths, strict=True):
+                made[i] = path
+        return made
 
     def passes(self, ref: int, kind: EdgeKind) -> bool:
         visits, v = (self._exact, ~ref) if ref < 0 else (self._every, ref)

@@ -1,10 +1,11 @@
 """`walk_visits` (a walk's answer with its paths made only when asked: impact's) is `traverse`'s
 answer, whichever way it was walked: on generated graphs, under the questions' step policies
 and any generated one, each row's node, distance, certainty and explaining path are those of
-`traverse`'s `reached`, in its order; `passes` tells whether that path walks a kind of edge;
-`inside` gives the nodes reached by a hop of the paths asked that is not their last; and
-`training_rows` keeps the rows `training_data` keeps. Checked for the store's own walk (read
-from its parent pointers) and for the level loop (a view of the store without `walk`)."""
+`traverse`'s `reached`, in its order (`paths` makes the same, many at once, in any order);
+`passes` tells whether that path walks a kind of edge; `inside` gives the nodes reached by a
+hop of the paths asked that is not their last; and `training_rows` keeps the rows
+`training_data` keeps. Checked for the store's own walk (read from its parent pointers) and
+for the level loop (a view of the store without `walk`)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,13 @@ def test_visits_are_traverses_answer(
     walk = traverse(LevelByLevel(store), ids, steps, **ask)  # type: ignore[arg-type]
     expected = reached_of(walk)
     for where in (store, LevelByLevel(store)):
+        # many at once, in any order and more than once (made from each other's paths)
+        visits = walk_visits(where, ids, steps, **ask)  # type: ignore[arg-type]
+        order = data.draw(st.permutations(range(len(expected))), label="order")
+        refs = [visits.ref[i] for i in [*order, *order]]
+        assert [[(h.edge, h.direction) for h in p] for p in visits.paths(refs)] == [
+            expected[i][3] for i in [*order, *order]
+        ]
         visits = walk_visits(where, ids, steps, **ask)  # type: ignore[arg-type]
         assert rows_of(visits) == expected
         assert (visits.truncated, visits.visited_edges) == (walk.truncated, walk.visited_edges)
