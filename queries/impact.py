@@ -110,14 +110,31 @@ def _item(
     owners: tuple[str, ...],
 ) -> ImpactItem:
     """`ImpactItem(node, distance, certainty, path, owners)`, faster."""
-    item = object.__new__(ImpactItem)
+    return _items([node], [distance], [certainty], [path], [owners])[0]
+
+
+def _items(
+    nodes: Iterable[StoredNode],
+    distances: Iterable[int],
+    certainties: Iterable[Certainty],
+    paths: Iterable[tuple[Hop, ...]],
+    owners: Iterable[tuple[str, ...]],
+) -> list[ImpactItem]:
+    """`_item` of each, in one call (an answer makes one per node answered)."""
     s_node, s_distance, s_certainty, s_path, s_owners = _item_setters
-    s_node(item, node)
-    s_distance(item, distance)
-    s_certainty(item, certainty)
-    s_path(item, path)
-    s_owners(item, owners)
-    return item
+    made = []
+    for fields in zip(nodes, distances, certainties, paths, owners, strict=True):
+        item = _new(ImpactItem)
+        s_node(item, fields[0])
+        s_distance(item, fields[1])
+        s_certainty(item, fields[2])
+        s_path(item, fields[3])
+        s_owners(item, fields[4])
+        made.append(item)
+    return made
+
+
+_new = object.__new__
 
 
 @dataclass(slots=True)
@@ -259,17 +276,23 @@ def impact(
         wanted = {k.value for k in kinds}
         rows = [i for i in rows if order[nodes[i]][0] in wanted]
     # by (distance, kind, display name, id): the nested tuple compares as the flat one would
-    rows.sort(key=lambda i: (distance[i], order[nodes[i]]))
+    # (ids differ: the rows themselves are never compared)
+    keys = map(order.__getitem__, map(nodes.__getitem__, rows))
+    keyed = sorted(zip(map(distance.__getitem__, rows), keys, rows, strict=True))
+    rows = [k[2] for k in keyed]
     ids = [nodes[i] for i in rows]
     # the nodes and their OWNS edges in one read (one round trip on Neo4j)
     found, owns = store.nodes_and_neighbors(ids, ids, _OWNS_IN, as_of)
     owners = _owners_by(store, [e for e, _ in owns], as_of)  # of the nodes with any
     no_one: tuple[str, ...] = ()
     paths = walk.paths([walk.ref[r] for r in rows])
-    items = [
-        _item(node, distance[r], certainty[r], path, tuple(owners.get(i, no_one)))
-        for i, r, node, path in zip(ids, rows, found, paths, strict=True)  # all there
-    ]
+    items = _items(  # the nodes all there: just reached
+        found,
+        map(distance.__getitem__, rows),
+        map(certainty.__getitem__, rows),
+        paths,
+        (tuple(owners.get(i, no_one)) for i in ids),
+    )
     answer = ImpactAnswer(start, items, walk.truncated)
     orders = [order[i] for i in ids]
     answer.by_kind = dict(sorted(Counter(map(itemgetter(0), orders)).items()))
