@@ -8,7 +8,6 @@ level loop)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -36,6 +35,7 @@ from tests.contract.test_closeness_property import (
     shape,
 )
 from tests.contract.test_store_walk_property import retire_some
+from tests.neo4j_plans import assert_seeks_without_scans
 
 
 class LevelByLevel:
@@ -181,23 +181,4 @@ def test_the_sets_statement_seeks_its_starts_and_scans_nothing(neo4j_store: Neo4
     steps = list(_walk_steps(UPSTREAM_STEPS))
     query, params = sets_statement(steps, as_of=None, cap=100)
     chunk = {"frontier": [[start, True, True]], "seen": [f"e|{start}", f"x|{start}"], "reached": 1}
-    with neo4j_store._driver.session(database=neo4j_store.database) as session:
-        plan = (
-            session.run("EXPLAIN " + query, {**params, "chunk": chunk, "levels": 5}).consume().plan
-        )  # type: ignore[arg-type]
-    assert plan is not None
-    found = list(_operators(plan))
-    assert "NodeUniqueIndexSeek" in found
-    scans = {
-        "AllNodesScan",
-        "NodeByLabelScan",
-        "RelationshipTypeScan",
-        "DirectedRelationshipTypeScan",
-    }
-    assert not scans & set(found), found
-
-
-def _operators(plan: Mapping[str, Any]) -> Iterator[str]:
-    yield plan["operatorType"].split("@")[0]
-    for child in plan.get("children", []):
-        yield from _operators(child)
+    assert_seeks_without_scans(neo4j_store, query, {**params, "chunk": chunk, "levels": 5})

@@ -14,7 +14,7 @@ from lineage_kg.graph.neo4j_store import (
     _nodes_and_each_way_query,
 )
 from lineage_kg.ingest.demo import demo_batch
-from tests.integration.test_neo4j_plans import SCANS, explain
+from tests.neo4j_plans import explain, seeks_without_scans
 
 pytestmark = pytest.mark.neo4j
 
@@ -29,7 +29,7 @@ def test_one_row_reads_seek_by_index(neo4j_store: Neo4jStore) -> None:
     bad = {}
     for name, query, params, seeks in checked:
         ops = explain(neo4j_store, query, **params)
-        if ops.count("NodeUniqueIndexSeek") < seeks or any(s in o for o in ops for s in SCANS):
+        if not seeks_without_scans(ops, seeks):
             bad[name] = ops
     assert bad == {}
     # nothing found: one row of empty lists, read as nothing

@@ -26,6 +26,7 @@ from lineage_kg.graph.store import EdgeTest, GraphStore, Moves, Neighborhood
 from lineage_kg.queries.impact import IMPACT_STEPS, impact
 from lineage_kg.queries.impact_steps import COVERS, WHOLE
 from lineage_kg.queries.traversal import Traversal, moves, traverse
+from tests.neo4j_plans import assert_seeks_without_scans
 
 pytestmark = pytest.mark.neo4j
 
@@ -403,12 +404,6 @@ def test_a_request_budget_is_charged_as_before(neo4j_store: Neo4jStore) -> None:
             impact(budgeted(store, TraversalBudget(spent[0] - 1)), start, depth=8)  # type: ignore[arg-type]
 
 
-def operators(plan: Mapping[str, Any]) -> Iterator[str]:
-    yield plan["operatorType"].split("@")[0]
-    for child in plan.get("children", []):
-        yield from operators(child)
-
-
 def test_the_walk_statement_seeks_its_starts_and_scans_nothing(neo4j_store: Neo4jStore) -> None:
     neo4j_store.apply(impact_graph(random.Random(1), 6))
     start = NodeKey.of(NodeKind.DATASET, namespace="ig", name="d0").id
@@ -416,15 +411,4 @@ def test_the_walk_statement_seeks_its_starts_and_scans_nothing(neo4j_store: Neo4
         [start], moves(IMPACT_STEPS, WHOLE), start_state=WHOLE, as_of=None, limit=100_000
     )
     chunk = {**params, **walk_chunk([[start, WHOLE]], [f"{start}|{WHOLE}"], 5)}
-    with neo4j_store._driver.session(database=neo4j_store.database) as session:
-        plan = session.run("EXPLAIN " + query, chunk).consume().plan  # type: ignore[arg-type]
-    assert plan is not None
-    found = list(operators(plan))
-    assert "NodeUniqueIndexSeek" in found
-    scans = {
-        "AllNodesScan",
-        "NodeByLabelScan",
-        "RelationshipTypeScan",
-        "DirectedRelationshipTypeScan",
-    }
-    assert not scans & set(found), found
+    assert_seeks_without_scans(neo4j_store, query, chunk)
