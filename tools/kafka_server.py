@@ -16,25 +16,19 @@ foreground until Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import atexit
 import base64
-import collections
 import logging
 import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
-import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
@@ -88,8 +82,6 @@ BASE_SETTINGS: Mapping[str, str] = {
 
 _FORMATTED = "KAFKA_FORMATTED "
 _log = logging.getLogger(__name__)
-# Brokers of this process still running at exit: stopped then, even if a test forgot to.
-_RUNNING: weakref.WeakSet[LocalKafka] = weakref.WeakSet()
 
 
 def build_launcher(force: bool = False) -> Path:
@@ -113,13 +105,16 @@ def start_timeout() -> float:
     return float(os.environ.get("LKG_KAFKA_START_TIMEOUT", "300"))
 
 
-class LocalKafka:
+class LocalKafka(jvm_launcher.LaunchedServer):
     """One Kafka node (broker + controller) on 127.0.0.1, PLAINTEXT, no auth.
 
     Without `data_dir` it uses a temporary directory, removed by `stop()`; without ports it picks
     free ones. Directory, ports and cluster id are kept across `restart()` and `kill()` + `start()`.
     `settings` are Kafka's own (`log.retention.ms`, …), over `BASE_SETTINGS`.
     """
+
+    name = "kafka"
+    output_lines = 400
 
     def __init__(
         self,
@@ -130,7 +125,7 @@ class LocalKafka:
         *,
         settings: Mapping[str, str] | None = None,
     ) -> None:
-        self.data_dir = data_dir
+        super().__init__(data_dir)
         self.port = port
         self.controller_port = controller_port
         self.jvm_options = tuple(jvm_options)
@@ -138,19 +133,10 @@ class LocalKafka:
         self.cluster_id = ""  # generated at the first start, or read back from a formatted dir
         self.version = ""
         self.startup_seconds = 0.0  # process start -> a client saw this node as a broker
-        self.exit_code: int | None = None  # of the last stopped process
-        self._owns_dir = False
-        self._proc: subprocess.Popen[str] | None = None
-        self._output: collections.deque[str] = collections.deque(maxlen=400)
-        self._reader: threading.Thread | None = None
 
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
 
     @property
     def log_dir(self) -> Path:
@@ -185,9 +171,8 @@ class LocalKafka:
         if java is None:
             raise RuntimeError("java (17+) is not on PATH or in JAVA_HOME")
 
-        self._output.clear()
         started = time.monotonic()
-        self._proc = subprocess.Popen(
+        self._launch(
             [
                 java,
                 *self.jvm_options,
@@ -195,61 +180,14 @@ class LocalKafka:
                 str(jar),
                 *("--config", str(config), "--cluster-id", self.cluster_id),
                 *("--stop-on-stdin-eof", "true"),
-            ],
-            # stdin stays open as a lifeline: if this Python process dies, the JVM sees EOF and
-            # shuts down instead of lingering on the ports.
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
+            ]
         )
-        _RUNNING.add(self)
-        self._reader = threading.Thread(
-            target=self._read_output, args=(self._proc,), name="kafka-output", daemon=True
-        )
-        self._reader.start()
         try:
             self._wait_broker(started + timeout)
             self.startup_seconds = time.monotonic() - started
         except Exception as exc:
             self._terminate(timeout=10)
             raise RuntimeError(f"Kafka did not start: {exc}\n{self._diagnostics()}") from exc
-
-    def stop(self, timeout: float = 30) -> None:
-        """Stop the node (SIGTERM, then SIGKILL after `timeout`); drop a temp data dir."""
-        self._terminate(timeout)
-        if self._owns_dir and self.data_dir is not None:
-            shutil.rmtree(self.data_dir, ignore_errors=True)
-            self.data_dir = None
-            self._owns_dir = False
-
-    def restart(self, timeout: float | None = None) -> None:
-        """Stop cleanly and start again on the same ports and data directory."""
-        self._terminate(timeout=30)
-        self.start(timeout)
-
-    def kill(self) -> None:
-        """SIGKILL, no clean shutdown: for crash tests. Data dir, ports and cluster id are kept."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
-        self._terminate(timeout=10)
-
-    def __enter__(self) -> Self:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()  # __exit__ won't run: drop the temp dir here
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _write_config(self) -> Path:
         settings = {
@@ -277,12 +215,9 @@ class LocalKafka:
                 return value.strip()
         return ""
 
-    def _read_output(self, proc: subprocess.Popen[str]) -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            self._output.append(line.rstrip("\n"))
-            if line.startswith(_FORMATTED):
-                self.version = line.strip().rpartition("version=")[2]
+    def _on_line(self, line: str) -> None:
+        if line.startswith(_FORMATTED):
+            self.version = line.strip().rpartition("version=")[2]
 
     def _wait_broker(self, deadline: float) -> None:
         """Until the node answers a metadata request listing itself as a broker: then it has
@@ -301,11 +236,6 @@ class LocalKafka:
                 raise TimeoutError(f"no broker at {self.bootstrap_servers} before the timeout")
             time.sleep(0.2)
 
-    def _check_alive(self) -> None:
-        assert self._proc is not None
-        if self._proc.poll() is not None:
-            raise RuntimeError(f"launcher exited with status {self._proc.returncode}")
-
     def _port_open(self) -> bool:
         # A plain connect first, so the client is not asked (and does not log) while the port is
         # still closed.
@@ -315,24 +245,12 @@ class LocalKafka:
         except OSError:
             return False
 
-    def _terminate(self, timeout: float) -> None:
-        proc, self._proc = self._proc, None
-        _RUNNING.discard(self)
-        if proc is not None:
-            self.exit_code = jvm_launcher.terminate(proc, self._reader, timeout)
-
     def _diagnostics(self) -> str:
         return "\n".join(["--- Kafka launcher output (tail) ---", *list(self._output)[-80:]])
 
 
 def _left(deadline: float) -> float:
     return deadline - time.monotonic()
-
-
-@atexit.register
-def _stop_leftovers() -> None:
-    for server in list(_RUNNING):
-        server.stop(timeout=10)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

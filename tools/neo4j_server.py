@@ -11,18 +11,15 @@ costs only the JVM and the database boot (a few seconds).
 
 from __future__ import annotations
 
-import collections
 import fcntl
 import os
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import neo4j
 
@@ -69,19 +66,8 @@ def apoc_options() -> dict[str, Any]:
         fcntl.flock(lock, fcntl.LOCK_EX)
         stamp = APOC_PLUGINS / ".fetched"  # the jars keep the repository's dates
         if not stamp.is_file() or stamp.stat().st_mtime < APOC_POM.stat().st_mtime:
-            mvn = shutil.which("mvn")
-            if mvn is None:
-                raise RuntimeError("Maven (mvn) is not on PATH; it is needed once to fetch APOC")
             shutil.rmtree(APOC_PLUGINS, ignore_errors=True)
-            done = subprocess.run(
-                [mvn, "-B", "-q", "-f", str(APOC_POM), "package"],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if done.returncode != 0:
-                tail = "\n".join((done.stdout + done.stderr).splitlines()[-40:])
-                raise RuntimeError(f"fetching APOC failed:\n{tail}")
+            jvm_launcher.run_maven(APOC_POM, "APOC", "fetching APOC failed")
             stamp.touch()
     return {
         "settings": {
@@ -97,7 +83,7 @@ def start_timeout() -> float:
     return float(os.environ.get("LKG_NEO4J_START_TIMEOUT", "600"))
 
 
-class LocalNeo4j:
+class LocalNeo4j(jvm_launcher.LaunchedServer):
     """One Neo4j server process on 127.0.0.1, user `neo4j`, the given password.
 
     Without `data_dir` it uses a temporary directory, removed by `stop()`; without `port` it picks
@@ -105,6 +91,7 @@ class LocalNeo4j:
     """
 
     user = "neo4j"
+    name = "neo4j"
 
     def __init__(
         self,
@@ -119,7 +106,7 @@ class LocalNeo4j:
     ) -> None:
         if len(password) < 8:  # Neo4j's dbms.security.auth_minimum_password_length
             raise ValueError("Neo4j requires a password of at least 8 characters")
-        self.data_dir = data_dir
+        super().__init__(data_dir)
         self.port = port
         self.password = password
         self.jvm_options = tuple(jvm_options)
@@ -131,11 +118,6 @@ class LocalNeo4j:
         self.version = ""
         self.ready_seconds = 0.0  # process start -> launcher printed READY
         self.startup_seconds = 0.0  # process start -> the Python driver verified connectivity
-        self.exit_code: int | None = None  # of the last stopped process
-        self._owns_dir = False
-        self._proc: subprocess.Popen[str] | None = None
-        self._output: collections.deque[str] = collections.deque(maxlen=200)
-        self._reader: threading.Thread | None = None
         self._ready = threading.Event()
 
     @property
@@ -145,10 +127,6 @@ class LocalNeo4j:
     @property
     def auth(self) -> tuple[str, str]:
         return (self.user, self.password)
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
 
     def driver(self, **config: Any) -> neo4j.Driver:
         """A new driver for this server; the caller closes it."""
@@ -172,11 +150,10 @@ class LocalNeo4j:
         if java is None:
             raise RuntimeError("java (17+) is not on PATH or in JAVA_HOME")
 
-        self._output.clear()
         self._ready.clear()
         started = time.monotonic()
         deadline = started + timeout
-        self._proc = subprocess.Popen(
+        self._launch(
             [
                 java,
                 *self.jvm_options,
@@ -188,18 +165,7 @@ class LocalNeo4j:
             ],
             # The password goes by environment, not argv, so `ps` does not show it.
             env={**os.environ, "NEO4J_LAUNCHER_PASSWORD": self.password},
-            # stdin stays open as a lifeline: if this Python process dies, the JVM sees EOF and
-            # shuts down instead of lingering on the port.
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
         )
-        self._reader = threading.Thread(
-            target=self._read_output, args=(self._proc,), name="neo4j-output", daemon=True
-        )
-        self._reader.start()
         try:
             self._wait_ready(deadline)
             self.ready_seconds = time.monotonic() - started
@@ -218,54 +184,15 @@ class LocalNeo4j:
         path = os.pathsep.join([str(jar), str(jar.parent / "lib" / "*"), *map(str, self.classpath)])
         return [*opens, "-cp", path, "org.lineagekg.Neo4jLauncher"]
 
-    def stop(self, timeout: float = 30) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after `timeout`); drop a temp data dir."""
-        self._terminate(timeout)
-        if self._owns_dir and self.data_dir is not None:
-            shutil.rmtree(self.data_dir, ignore_errors=True)
-            self.data_dir = None
-            self._owns_dir = False
-
-    def restart(self, timeout: float | None = None) -> None:
-        """Stop and start again on the same port and data directory."""
-        self._terminate(timeout=30)
-        self.start(timeout)
-
-    def kill(self) -> None:
-        """SIGKILL, no clean shutdown: for crash tests. Data dir and port are kept."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
-        self._terminate(timeout=10)
-
-    def __enter__(self) -> Self:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()  # __exit__ won't run: drop the temp dir here
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _read_output(self, proc: subprocess.Popen[str]) -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            self._output.append(line.rstrip("\n"))
-            if line.startswith(_READY):
-                self.version = line.strip().rpartition("version=")[2]
-                self._ready.set()
+    def _on_line(self, line: str) -> None:
+        if line.startswith(_READY):
+            self.version = line.strip().rpartition("version=")[2]
+            self._ready.set()
 
     def _wait_ready(self, deadline: float) -> None:
         assert self._proc is not None
         while not self._ready.wait(0.05):
-            if self._proc.poll() is not None:
-                raise RuntimeError(f"launcher exited with status {self._proc.returncode}")
+            self._check_alive()
             if time.monotonic() > deadline:
                 raise TimeoutError("no NEO4J_READY line before the timeout")
 
@@ -284,11 +211,6 @@ class LocalNeo4j:
                 time.sleep(0.1)
             else:
                 return
-
-    def _terminate(self, timeout: float) -> None:
-        proc, self._proc = self._proc, None
-        if proc is not None:
-            self.exit_code = jvm_launcher.terminate(proc, self._reader, timeout)
 
     def _diagnostics(self) -> str:
         parts = ["--- launcher output (tail) ---", *list(self._output)[-60:]]
