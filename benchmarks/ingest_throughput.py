@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from collections import defaultdict
 from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, LiteralString, cast
 
@@ -50,6 +51,7 @@ from lineage_kg.graph.neo4j_store import (
     _WRITE_NODES,
     _chunks,
 )
+from lineage_kg.graph.record_cache import RecordCache, through_cache
 from lineage_kg.graph.records import EdgeId, Record
 from lineage_kg.graph.store import UnitOfWork
 from lineage_kg.ingest.intake import accept_many
@@ -282,6 +284,78 @@ def limit(writes: list[Captured], events: int, nodes: int) -> dict[str, Any]:
     }
 
 
+# ---- the record cache, before and after (graph/record_cache.py) ---------------------------------
+class CachedEmbeddedStore(EmbeddedStore):
+    """The embedded store reading through the record cache as Neo4j does (the service does not
+    attach one to it: this measures whether it would help)."""
+
+    record_cache: RecordCache | None = None
+
+    def _unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
+        return through_cache(self.record_cache, super()._unit_of_work())
+
+
+def _projector_alone(bodies: list[bytes], server: Any, cache: bool, store: Any = None) -> Any:
+    from benchmarks.intake_ratio import _logged, _project
+
+    load = os.getloadavg()[0]
+    with (
+        scratch_dir("cache-ab") as data,
+        Runtime.open(settings_for(data, server, projector_batch_size=BATCH), store=store) as rt,
+    ):
+        _logged(rt.log, bodies)
+        projector = rt.projector
+        if not cache:
+            projector.records = None
+            rt.store.record_cache = None  # type: ignore[attr-defined]
+        assert (projector.records is not None) == cache
+        result = _project(projector)
+        if projector.records is not None:
+            result["cache"] = {
+                "hits": projector.records.hits,
+                "misses": projector.records.misses,
+                "held": len(projector.records),
+            }
+    return {**result, "load_1min": round(load, 2)}
+
+
+def cache_ab(bodies: list[bytes], nodes: int, rounds: int, neo4j: bool = True) -> dict[str, Any]:
+    """The projector alone without and with the record cache, interleaved (the order flips each
+    round), next to the UNWIND-only limit of its records, on one Neo4j emptied between phases;
+    and on the embedded store (no limit there)."""
+    from benchmarks.intake_ratio import projector_embedded
+
+    share_neo4j_between_phases()
+    _, writes = projector_embedded(bodies)
+    out: dict[str, Any] = {"events": len(bodies), "rounds": []}
+    for r in range(rounds):
+        one: dict[str, Any] = {}
+        order = [False, True] if r % 2 == 0 else [True, False]
+        for cache in order:
+            store = CachedEmbeddedStore() if cache else None  # None: the runtime's own
+            key = f"embedded_{'on' if cache else 'off'}"
+            one[key] = _projector_alone(bodies, None, cache, store)
+        if neo4j:
+            load = os.getloadavg()[0]
+            one["limit"] = {**limit(writes, len(bodies), nodes), "load_1min": round(load, 2)}
+            for cache in order:
+                with neo4j_for(nodes) as server:
+                    key = f"neo4j_{'on' if cache else 'off'}"
+                    one[key] = _projector_alone(bodies, server, cache)
+            for key in ("neo4j_off", "neo4j_on"):
+                one[f"ratio_{key}"] = round(
+                    one[key]["events_per_s"] / one["limit"]["events_per_s"], 3
+                )
+        for key in ("embedded", "neo4j"):
+            if f"{key}_on" in one:
+                one[f"speedup_{key}"] = round(
+                    one[f"{key}_on"]["events_per_s"] / one[f"{key}_off"]["events_per_s"], 3
+                )
+        print({k: v for k, v in one.items() if k.startswith(("ratio", "speedup"))}, flush=True)
+        out["rounds"].append(one)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -303,7 +377,35 @@ def main() -> None:
         help="one Neo4j for every phase, emptied between them (CI smoke; not for measurements)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
+    parser.add_argument(
+        "--cache-ab",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="only the projector without and with the record cache, interleaved, ROUNDS rounds, "
+        "beside the limit, on one Neo4j emptied between phases (and on the embedded store)",
+    )
+    parser.add_argument(
+        "--corpus",
+        type=int,
+        default=0,
+        metavar="COPIES",
+        help="with --cache-ab: the OpenLineage corpus copied COPIES times (benchmarks/"
+        "intake_ratio.py's bodies) instead of the generated estate",
+    )
+    parser.add_argument("--embedded-only", action="store_true", help="with --cache-ab: no Neo4j")
     args = parser.parse_args()
+    if args.cache_ab:
+        from benchmarks.intake_ratio import corpus_bodies, generated_bodies
+
+        bodies = (
+            corpus_bodies(args.corpus) if args.corpus else generated_bodies(args.nodes, args.seed)
+        )
+        print(f"{len(bodies)} events", flush=True)
+        ab = cache_ab(bodies, args.nodes, args.cache_ab, neo4j=not args.embedded_only)
+        tag = f"cache_ab_{'corpus' + str(args.corpus) if args.corpus else args.nodes}"
+        print("saved", save("ingest_throughput", ab, tag=tag, out=args.out))
+        return
     if args.share_neo4j:
         share_neo4j_between_phases()
 

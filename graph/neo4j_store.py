@@ -22,7 +22,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from functools import lru_cache
 from typing import Any, LiteralString, cast
 
@@ -54,6 +54,7 @@ from lineage_kg.graph.ends_walk import (
 )
 from lineage_kg.graph.model import EdgeKind, NodeKind
 from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.record_cache import RecordCache, through_cache
 from lineage_kg.graph.records import EdgeId, Record, StoredEdge, StoredNode
 from lineage_kg.graph.store import (
     EdgeTest,
@@ -754,6 +755,9 @@ def is_unavailable(exc: BaseException) -> bool:
 
 class Neo4jStore(GraphStore):
     name = "neo4j"
+    # the graph's writer's cache of what it committed (graph/record_cache.py; its projector
+    # attaches it): the loads of a batch read only what it lacks
+    record_cache: RecordCache | None = None
 
     def __init__(
         self,
@@ -917,8 +921,11 @@ class Neo4jStore(GraphStore):
                 raise
         raise AssertionError("unreachable")  # the second pass returns or raises
 
+    def _unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
+        return through_cache(self.record_cache, self._transaction())
+
     @contextmanager
-    def _unit_of_work(self) -> Iterator[UnitOfWork]:
+    def _transaction(self) -> Iterator[UnitOfWork]:
         self._ensure_contact()
         try:
             with (
@@ -1266,15 +1273,19 @@ class Neo4jStore(GraphStore):
         return f"neo4j {self.server_version()} at {self.uri} (database {self.database})"
 
     def clear(self) -> None:
-        with self._open_session(WRITE_ACCESS) as session:
-            # batched so that clearing a large graph never needs one huge transaction
-            session.run(
-                "MATCH (n:Node) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
-            ).consume()
-            session.run("MATCH (c:LkgCheckpoint) DELETE c").consume()
-            session.run(
-                "MATCH (a:LkgAlias) CALL (a) { DELETE a } IN TRANSACTIONS OF 10000 ROWS"
-            ).consume()
+        try:
+            with self._open_session(WRITE_ACCESS) as session:
+                # batched so that clearing a large graph never needs one huge transaction
+                session.run(
+                    "MATCH (n:Node) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+                ).consume()
+                session.run("MATCH (c:LkgCheckpoint) DELETE c").consume()
+                session.run(
+                    "MATCH (a:LkgAlias) CALL (a) { DELETE a } IN TRANSACTIONS OF 10000 ROWS"
+                ).consume()
+        finally:  # after: a read made while it deleted is not kept either
+            if self.record_cache is not None:
+                self.record_cache.clear()
 
     def close(self) -> None:
         with self._sessions_lock:

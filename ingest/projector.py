@@ -29,6 +29,7 @@ from tenacity import (
 
 from lineage_kg.graph.confine import allowed_names
 from lineage_kg.graph.mutations import MutationBatch
+from lineage_kg.graph.record_cache import RecordCache, attach
 from lineage_kg.graph.store import CheckpointMoved, GraphStore, Prepared, StoreUnavailable
 from lineage_kg.ingest.eventlog import EventLog, LogEntry, LogUnavailable
 from lineage_kg.ingest.history_stage import HistoryStage, Mapped
@@ -102,13 +103,21 @@ class Projector:
         pipeline: bool = True,
         writes: bool = True,
         lease: _Lease | None = None,
+        cache_records: int = 100_000,
     ) -> None:
         """`writes=False`: never write the graph, follow it (another process writes a shared
         Neo4j: LKG_PROJECTOR=off). `lease`: write only while it is held, follow otherwise
         (LKG_PROJECTOR=group). Following keeps this process's side tables and audit trail as
-        far as both the graph and this copy of the log reach."""
+        far as both the graph and this copy of the log reach. `cache_records`: how many records
+        the store may keep of what this process wrote (graph/record_cache.py; 0: none)."""
         self.log, self.store, self.mappers = log_, store, mappers
         self.writes, self.lease = writes, lease
+        # What it wrote, read back from memory: only where it is the graph's one writer by
+        # configuration. With a lease, a standby that took over may write (its side tables,
+        # without moving the checkpoint) before this one's next lease check.
+        self.records: RecordCache | None = None
+        if writes and lease is None and cache_records > 0:
+            self.records = attach(store, cache_records)
         self._writing = False  # whether the last step wrote (or would have): see `writing`
         self._reading_store = cast("GraphStore", _ReadOnly(store))
         # tables beside the graph (ingest/sources.py SideProjection), each on its own checkpoint
@@ -161,6 +170,7 @@ class Projector:
         side tables write again what the graph may lack (a writer killed between its decisions
         table and the DECIDED edges left them out)."""
         log.info("projector: writing the graph from seq %d", self.store.checkpoint())
+        self._forget()  # another writer may have written since this one last did
         self._writing, self._position, self._inflight = True, None, None
         for side in self.side:
             if (reassert := getattr(side, "reassert", None)) is not None:
@@ -173,7 +183,13 @@ class Projector:
             log.warning("projector: no longer writing the graph (%s)", why or "lease lost")
         with suppress(CheckpointMoved):  # fenced: it wrote nothing
             self._land()
+        self._forget()
         self._writing, self._position, self._inflight = False, None, None
+
+    def _forget(self) -> None:
+        """Drop the records cached of this process's writes: another writer may change them."""
+        if self.records is not None:
+            self.records.clear()
 
     def _follow(self) -> int:
         if self._writing or self._inflight is not None:

@@ -203,6 +203,7 @@ def neo4j_store_session(neo4j_server: Neo4jInfo) -> Iterator[Neo4jStore]:
 
 @pytest.fixture
 def neo4j_store(neo4j_store_session: Neo4jStore) -> Neo4jStore:
+    neo4j_store_session.record_cache = None  # a projector of an earlier test attached one
     neo4j_store_session.clear()
     return neo4j_store_session
 
