@@ -37,6 +37,7 @@ COMPOSE = ROOT / "docker" / "compose.yaml"
 EVENTS = ROOT / "tests" / "fixtures" / "dbt_shop_events.ndjson"
 KEY_LINE = re.compile(r"^LKG_API_KEY=(lkg_[0-9a-f]+_[A-Za-z0-9_-]+)$", re.M)
 PATIENCE = 180.0  # a bound on waiting for a condition on a loaded machine, not a measurement
+STARTED = "Application startup complete."  # uvicorn's, logged before it serves
 
 
 # ---- reading the two files --------------------------------------------------------------------
@@ -152,6 +153,7 @@ class Container:
         self.url = f"http://127.0.0.1:{self.port}"
         self.output: list[str] = []
         self.proc: subprocess.Popen[str] | None = None
+        self._reader: threading.Thread | None = None
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         """A one-off command in the container (`docker compose run --rm lineage-kg …`)."""
@@ -169,17 +171,27 @@ class Container:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        threading.Thread(target=self._drain, args=(self.proc,), daemon=True).start()
+        self._reader = threading.Thread(target=self._drain, args=(self.proc,), daemon=True)
+        self._reader.start()
         deadline = time.monotonic() + PATIENCE
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 pytest.fail("the container's command exited:\n" + "".join(self.output))
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return self
+                    break
             except httpx.TransportError:
                 time.sleep(0.1)
-        pytest.fail("no answer on /healthz:\n" + "".join(self.output))
+        else:
+            pytest.fail("no answer on /healthz:\n" + "".join(self.output))
+        # answering proves the startup line was written, after anything the entrypoint printed
+        # (one pipe, in order); the reader thread may not have read that far yet: wait until it
+        # has, so what the test reads of the output is whole up to there
+        while not any(STARTED in line for line in self.output):
+            if time.monotonic() > deadline:
+                pytest.fail(f"no {STARTED!r} in the output:\n" + "".join(self.output))
+            time.sleep(0.05)
+        return self
 
     def _drain(self, proc: subprocess.Popen[str]) -> None:
         assert proc.stdout is not None
@@ -194,7 +206,12 @@ class Container:
                 self.proc.wait(PATIENCE)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-        return self.proc.wait()
+        code = self.proc.wait()
+        # the process is gone, but its last lines may still be in the pipe: read to the end
+        if self._reader is not None:
+            self._reader.join(PATIENCE)
+            assert not self._reader.is_alive(), "the output never ended"
+        return code
 
     def keys_printed(self) -> list[str]:
         return KEY_LINE.findall("".join(self.output))
