@@ -116,7 +116,9 @@ def post_events(url: str, stop: threading.Event, acknowledged: list[str]) -> Non
             "producer": "https://example.com/backup-test",
             "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
         }
-        response = httpx.post(f"{url}/api/v1/lineage", json=event, timeout=10)
+        # a bound on a hang: a post that timed out would be stored but not acknowledged, and
+        # the backup could then hold more entries than were acknowledged
+        response = httpx.post(f"{url}/api/v1/lineage", json=event, timeout=120)
         assert response.status_code == 201, response.text
         acknowledged.append(event_id_of("openlineage", event))
 
@@ -130,6 +132,7 @@ def test_backup_while_the_service_takes_events_then_restore(
     writer.start()
     try:
         while len(acknowledged) < 50:
+            assert writer.is_alive(), "the writer stopped before 50 events"
             writer.join(0.05)
         env = {"PATH": str(LKG.parent), "LKG_DATA_DIR": str(service.data_dir), "COLUMNS": "300"}
         backup = subprocess.run(
@@ -141,7 +144,8 @@ def test_backup_while_the_service_takes_events_then_restore(
         )
     finally:
         stop.set()
-        writer.join(30)
+        writer.join(150)
+    assert not writer.is_alive(), "the writer's last post never ended"
     assert backup.returncode == 0, backup.stdout + backup.stderr
     assert "chain intact" in backup.stdout
     manifest = json.loads((tmp_path / "backup" / "backup.json").read_text())

@@ -52,7 +52,7 @@ def loaded_after(*args: str) -> set[str]:
         check=True,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # a hang, not a measurement
     )
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
 

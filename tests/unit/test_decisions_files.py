@@ -80,7 +80,7 @@ def test_cli_appends_batches_and_lists_rejected_rows(tmp_path: Path) -> None:
     env = {**os.environ, "LKG_DATA_DIR": str(data), "NEO4J_URI": "", "COLUMNS": "200"}
     done = subprocess.run(
         [str(LKG), "ingest-decisions", str(path), "--batch", "2"],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
+        env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"{path}:3 decision_point: Field required" in done.stdout
