@@ -30,10 +30,10 @@ from lineage_kg.queries.traversal import (
     State,
     Step,
     Traversal,
-    checked_start,
-    moves,
+    read_ahead,
     states_of,
     store_walk,
+    walk_spec,
     ways_to_read,
 )
 
@@ -94,9 +94,7 @@ def closeness(
     covers: Mapping[State, frozenset[State]] | None = None,
 ) -> Traversal:
     """`traverse(store, start, steps, …)` with every `Reached.path` empty (and `led_on` empty)."""
-    start = checked_start(start, max_depth, max_nodes)
-    walked = store_walk(
-        store,
+    spec = walk_spec(
         start,
         steps,
         max_depth=max_depth,
@@ -104,11 +102,11 @@ def closeness(
         max_nodes=max_nodes,
         start_state=start_state,
         covers=covers,
-        paths=False,
     )
+    walked = store_walk(store, spec, paths=False)
     if walked is not None:
         return walked
-    covers = covers or {}
+    start, covers = spec.start, spec.covers
     by_way: dict[tuple[Direction, EdgeKind], list[Step]] = {}
     for step in steps:
         by_way.setdefault((step.direction, step.kind), []).append(step)
@@ -119,14 +117,7 @@ def closeness(
     }
     exact, every = _Pass(start, start_state, covers), _Pass(start, start_state, covers)
     result = Traversal(start)
-    ahead = store.reach(
-        start,
-        moves(steps, start_state),
-        start_state=start_state,
-        max_depth=max_depth,
-        as_of=as_of,
-        limit=max_nodes + len(start),
-    )
+    ahead = read_ahead(store, spec)
     cap = max_nodes + len(start)  # traverse's `len(every.states) - len(start) >= max_nodes`
     for depth in range(1, max_depth + 1):
         frontier = [*exact.frontier, *every.frontier]

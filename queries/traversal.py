@@ -31,7 +31,15 @@ from lineage_kg.graph.errors import InvalidArgument, NotFound
 from lineage_kg.graph.model import Certainty, EdgeKind, NodeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import StoredEdge, StoredNode
-from lineage_kg.graph.store import EdgeTest, GraphStore, Moves, Walked, WalkPass, WalkStep
+from lineage_kg.graph.store import (
+    EdgeTest,
+    GraphStore,
+    Moves,
+    Neighborhood,
+    Walked,
+    WalkPass,
+    WalkStep,
+)
 from lineage_kg.queries.arguments import check_depth
 
 State = str
@@ -147,6 +155,38 @@ class _Pass:
         return min(found, key=len) if found else None
 
 
+@dataclass(frozen=True, slots=True)
+class WalkSpec:
+    """One walk's question, its arguments checked once (`walk_spec`) and handed on whole to the
+    store's walk or the level loop (`traverse`, `walk_visits`, closeness.py's `closeness`)."""
+
+    start: tuple[str, ...]  # without repeats, in the order given
+    steps: Sequence[Step]
+    max_depth: int
+    as_of: str | None
+    max_nodes: int
+    start_state: State
+    covers: Mapping[State, frozenset[State]]
+
+
+def walk_spec(
+    start: Iterable[str],
+    steps: Sequence[Step],
+    *,
+    max_depth: int = 10,
+    as_of: str | None = None,
+    max_nodes: int = 100_000,
+    start_state: State = PLAIN,
+    covers: Mapping[State, frozenset[State]] | None = None,
+) -> WalkSpec:
+    """A walk's arguments checked, its starts without repeats (in the order given)."""
+    check_depth(max_depth)
+    if max_nodes < 1:
+        raise InvalidArgument("max_nodes must be positive")
+    start = tuple(dict.fromkeys(start))
+    return WalkSpec(start, steps, max_depth, as_of, max_nodes, start_state, covers or {})
+
+
 def walk_visits(
     store: GraphStore,
     start: Iterable[str],
@@ -162,9 +202,7 @@ def walk_visits(
     nodes reached (impact's training data, `kinds`, `exact_only`) and builds `Hop` paths only
     for those (`Visits.path`). On a store that walks itself, the answer is read from the
     walk's parent pointers; otherwise it is `traverse`'s."""
-    start = checked_start(start, max_depth, max_nodes)
-    walked = _store_walked(
-        store,
+    spec = walk_spec(
         start,
         steps,
         max_depth=max_depth,
@@ -172,21 +210,11 @@ def walk_visits(
         max_nodes=max_nodes,
         start_state=start_state,
         covers=covers,
-        paths=True,
     )
+    walked = _store_walked(store, spec, paths=True)
     if walked is not None:
-        return _WalkedVisits(start, walked)
-    walk = _by_levels(
-        store,
-        start,
-        steps,
-        max_depth=max_depth,
-        as_of=as_of,
-        max_nodes=max_nodes,
-        start_state=start_state,
-        covers=covers,
-    )
-    return ReachedVisits(walk)
+        return _WalkedVisits(spec.start, walked)
+    return ReachedVisits(_by_levels(store, spec))
 
 
 def traverse(
@@ -206,22 +234,7 @@ def traverse(
     certainty-keeping) steps only, one over all steps. A node is exact if the first reaches it
     (its path there is exact), else possible with the second's shortest path.
     """
-    start = checked_start(start, max_depth, max_nodes)
-    walked = store_walk(
-        store,
-        start,
-        steps,
-        max_depth=max_depth,
-        as_of=as_of,
-        max_nodes=max_nodes,
-        start_state=start_state,
-        covers=covers,
-        paths=True,
-    )
-    if walked is not None:
-        return walked
-    return _by_levels(
-        store,
+    spec = walk_spec(
         start,
         steps,
         max_depth=max_depth,
@@ -230,34 +243,23 @@ def traverse(
         start_state=start_state,
         covers=covers,
     )
+    walked = store_walk(store, spec, paths=True)
+    return walked if walked is not None else _by_levels(store, spec)
 
 
-def _by_levels(
-    store: GraphStore,
-    start: tuple[str, ...],
-    steps: Sequence[Step],
-    *,
-    max_depth: int,
-    as_of: str | None,
-    max_nodes: int,
-    start_state: State,
-    covers: Mapping[State, frozenset[State]] | None,
-) -> Traversal:
+def _by_levels(store: GraphStore, spec: WalkSpec) -> Traversal:
     """`traverse` walked here, one store read per level (or from the store's read-ahead)."""
+    start, steps, max_nodes, as_of = spec.start, spec.steps, spec.max_nodes, spec.as_of
     by_way: dict[tuple[Direction, EdgeKind], list[Step]] = {}
     for step in steps:
         by_way.setdefault((step.direction, step.kind), []).append(step)
-    exact, every = _Pass(start, start_state, covers or {}), _Pass(start, start_state, covers or {})
-    result = Traversal(start)
-    ahead = store.reach(
-        start,
-        moves(steps, start_state),
-        start_state=start_state,
-        max_depth=max_depth,
-        as_of=as_of,
-        limit=max_nodes + len(start),
+    exact, every = (
+        _Pass(start, spec.start_state, spec.covers),
+        _Pass(start, spec.start_state, spec.covers),
     )
-    for _depth in range(max_depth):
+    result = Traversal(start)
+    ahead = read_ahead(store, spec)
+    for _depth in range(spec.max_depth):
         ids = list(dict.fromkeys(node for node, _ in [*exact.frontier, *every.frontier]))
         if not ids:
             break
@@ -304,56 +306,28 @@ def _by_levels(
     return result
 
 
-def checked_start(start: Iterable[str], max_depth: int, max_nodes: int) -> tuple[str, ...]:
-    """A walk's arguments checked, its starts without repeats (in the order given)."""
-    check_depth(max_depth)
-    if max_nodes < 1:
-        raise InvalidArgument("max_nodes must be positive")
-    return tuple(dict.fromkeys(start))
+def read_ahead(store: GraphStore, spec: WalkSpec) -> Neighborhood | None:
+    """The store's read of the whole walk's neighbourhood ahead (`GraphStore.reach`), if any."""
+    return store.reach(
+        spec.start,
+        moves(spec.steps, spec.start_state),
+        start_state=spec.start_state,
+        max_depth=spec.max_depth,
+        as_of=spec.as_of,
+        limit=spec.max_nodes + len(spec.start),
+    )
 
 
-def store_walk(
-    store: GraphStore,
-    start: tuple[str, ...],
-    steps: Sequence[Step],
-    *,
-    max_depth: int,
-    as_of: str | None,
-    max_nodes: int,
-    start_state: State,
-    covers: Mapping[State, frozenset[State]] | None,
-    paths: bool,
-) -> Traversal | None:
+def store_walk(store: GraphStore, spec: WalkSpec, *, paths: bool) -> Traversal | None:
     """The walk run by the store itself (`GraphStore.walk`: the embedded store walks its integer
     adjacency, building edges only for the visits' paths), as `traverse` answers it — with the
     explaining paths and `led_on` when `paths`, else distances and certainty alone. None when
     the store cannot, or when `store` is a view of one whose class has no `walk`."""
-    walked = _store_walked(
-        store,
-        start,
-        steps,
-        max_depth=max_depth,
-        as_of=as_of,
-        max_nodes=max_nodes,
-        start_state=start_state,
-        covers=covers,
-        paths=paths,
-    )
-    return None if walked is None else _answer(start, walked, paths)
+    walked = _store_walked(store, spec, paths=paths)
+    return None if walked is None else _answer(spec.start, walked, paths)
 
 
-def _store_walked(
-    store: GraphStore,
-    start: tuple[str, ...],
-    steps: Sequence[Step],
-    *,
-    max_depth: int,
-    as_of: str | None,
-    max_nodes: int,
-    start_state: State,
-    covers: Mapping[State, frozenset[State]] | None,
-    paths: bool,
-) -> Walked | None:
+def _store_walked(store: GraphStore, spec: WalkSpec, *, paths: bool) -> Walked | None:
     """`GraphStore.walk`'s answer, or None (see `store_walk`)."""
     # a view of a store walks by it only if its class says how (the request budget charges the
     # walk: api/graphql/traversal_budget.py); a view forwarding every call, as tests' read
@@ -361,13 +335,13 @@ def _store_walked(
     if not isinstance(store, GraphStore) and getattr(type(store), "walk", None) is None:
         return None
     return store.walk(
-        start,
-        _walk_steps(steps),
-        start_state=start_state,
-        covers=covers or {},
-        max_depth=max_depth,
-        as_of=as_of,
-        max_nodes=max_nodes,
+        spec.start,
+        _walk_steps(spec.steps),
+        start_state=spec.start_state,
+        covers=spec.covers,
+        max_depth=spec.max_depth,
+        as_of=spec.as_of,
+        max_nodes=spec.max_nodes,
         edges=paths,
     )
 
