@@ -772,6 +772,9 @@ class _Policy:
         # kind tests settled: made as walks meet them, shared by every walk of the policy
         self.by_kinds: dict[int, tuple[_Plan, _Plan]] = {}
         self.wanted: dict[int, list[tuple[int, int]]] = {}  # by the states present (`_wanted`)
+        # `fast_plan`'s, by their key (`_Fast`); for walks of at most 15 states (four bits each)
+        self.fast: dict[int, _Fast] = {}
+        self.fast_ok = len(self.states) <= 15
         self._shared: dict[str, object] | None = None
 
     def shared(self) -> dict[str, object]:
@@ -812,9 +815,40 @@ class _Policy:
         made = self.by_kinds[_kinds_key(at, src_kind, dst_kind)] = (found[0], found[1])
         return made
 
+    def fast_plan(self, key: int) -> _Fast:
+        """What an edge does from an origin holding at most one visit in each pass (its key:
+        the edge's `_kinds_key` and the origin's state in each pass): per pass, its steps from that
+        state (`_Plan`'s entry; None: none, or no visit there), and the far node's blocked states
+        that leave the edge nothing to find (the states its steps name, and the origin's if one
+        keeps it: `_follow_level`'s skip)."""
+        kinds, code = key >> 8, key & 255
+        at = kinds >> 12
+        plans = self.by_kinds.get(kinds)
+        if plans is None:
+            plans = self.steps_between(at, kinds >> 6 & 63, kinds & 63)
+        made: list[tuple[tuple[int, int, _Test], ...] | int | None] = []
+        for p in (0, 1):
+            state, plan = (code >> 4 * p & 15) - 1, plans[p]
+            fixed, keeps = self.ends_at[at][p]
+            steps = plan[state] if state >= 0 and plan is not None else ()
+            made += [steps or None, fixed | (1 << state if keeps and state >= 0 else 0)]
+        found = self.fast[key] = tuple(made)  # type: ignore[assignment]
+        return found  # type: ignore[return-value]
+
 
 def _kinds_key(at: int, src_kind: int, dst_kind: int) -> int:
     return at << 12 | src_kind << 6 | dst_kind
+
+
+# `_Policy.fast_plan`'s key: `_kinds_key(at, src, dst) << 8 | code`, code: the origin's state + 1
+# in each pass (four bits each, exact pass low; 0: no visit). `_follow_paths` makes it per edge
+# from two per-origin parts (`out_part`, `in_part`) and the edge's kind and far node's kind.
+_Fast = tuple[
+    tuple[tuple[int, int, "_Test"], ...] | None,
+    int,
+    tuple[tuple[int, int, "_Test"], ...] | None,
+    int,
+]
 
 
 @lru_cache(maxsize=64)
@@ -864,6 +898,9 @@ _POLICY = (
     "by_kinds",
     "steps_between",
     "wanted",
+    "fast",
+    "fast_ok",
+    "fast_plan",
 )
 
 
@@ -961,6 +998,8 @@ class _Walk:
         """Level by level until the frontier runs out or `max_depth`; True: stopped at `cap`."""
         (vnode0, _, vlevel0, *_), (vnode1, _, vlevel1, *_) = passes
         frontiers = [range(len(vnode0)), range(len(vnode1))]
+        if self.paths and self.fast_ok and self.as_of is None:
+            return self._walk_paths(passes, max_depth, cap)
         self.hops_at = self._hops_at()
         for depth in range(1, max_depth + 1):
             level = self._read_level(passes, frontiers, cap)
@@ -1243,6 +1282,184 @@ class _Walk:
             self.visited += visited
         return True
 
+    def _walk_paths(  # noqa: PLR0915
+        self, passes: list[_Visits], max_depth: int, cap: int
+    ) -> bool:
+        """`_levels` for a walk with paths at the present time (impact's, the decision trace's):
+        its hot loop, in one frame. An origin holding at most one visit in each pass (nearly
+        every one) takes each edge's steps and skip test from one lookup (`_Policy.fast_plan`),
+        the two passes written out, the visits' columns appended by bound methods; an origin
+        holding more is followed by `_follow_level`. The same reads in the same order, so the
+        same visits; True: stopped at `cap`."""
+        g, led_on, fast, fast_plan = self.g, self.led_on, self.fast, self.fast_plan
+        esrc, edst, ekind, nkind, kind_no = g.esrc, g.edst, g.ekind, g.nkind, g.kind_no
+        adj, eto, kmask, rget, erec, stored_edge = (
+            g.adj,
+            g.eto,
+            g.kmask,
+            g.shapes.get,
+            g.erec,
+            g.stored_edge,
+        )
+        (vnode0, vstate0, vlevel0, vparent0, vedge0, vway0, b0) = passes[0]
+        (vnode1, vstate1, vlevel1, vparent1, vedge1, vway1, b1) = passes[1]
+        an0, as0, ap0, ae0, aw0 = (
+            vnode0.append,
+            vstate0.append,
+            vparent0.append,
+            vedge0.append,
+            vway0.append,
+        )
+        an1, as1, ap1, ae1, aw1 = (
+            vnode1.append,
+            vstate1.append,
+            vparent1.append,
+            vedge1.append,
+            vway1.append,
+        )
+        hops_at = self.hops_at = self._hops_at()
+        key, wanted = self.sort_key, self._wanted
+        count, visited = self.count, 0
+        check = len(g.ids) >= cap  # each hop finds one node at most
+        lo0 = lo1 = 0
+        stopped = False
+        ins: list[tuple[dict[int, int], dict[int, list[int]]]] = []
+        held: list[dict[int, int]] = []
+        for depth in range(1, max_depth + 1):
+            hi0, hi1 = len(vnode0), len(vnode1)
+            # each pass's frontier visits by node, at C speed unless a node holds several
+            first0 = dict(zip(vnode0[lo0:hi0], range(lo0, hi0), strict=True))
+            first1 = dict(zip(vnode1[lo1:hi1], range(lo1, hi1), strict=True))
+            several: AbstractSet[int] = _NONE
+            if len(first0) < hi0 - lo0 or len(first1) < hi1 - lo1:
+                ins, held, present = _by_node(passes, [range(lo0, hi0), range(lo1, hi1)])
+                (first0, more0), (first1, more1) = ins
+                several = more0.keys() | more1.keys()
+            else:
+                present = 0
+                for state in {*vstate0[lo0:hi0], *vstate1[lo1:hi1]}:
+                    present |= 1 << state
+            order = first0 | first1  # the frontier's nodes: exact pass first
+            if not order:
+                break
+            ways = [(w, m, kmask[w]) for w, m in wanted(present)]
+            origins = iter(order)
+            for origin in origins:
+                if several and origin in several:  # the general loop, for this origin
+                    self.count, self.visited = count, self.visited + visited
+                    visited = 0
+                    one = (({origin: origin}, ways), ins, held)
+                    stopped = not self._follow_level(passes, one, cap)
+                    count = self.count
+                    if stopped:
+                        break
+                    continue
+                hops = []  # `_hops_at`'s, inline
+                for w, m, masks in ways:
+                    if here := masks[origin] & m:
+                        for k in _bits(here):
+                            for e in adj[k * 2 + w][origin]:
+                                if eto[e] is None:
+                                    hops.append(e << 1 | w)
+                if not hops:
+                    continue
+                visited += len(hops)
+                if len(hops) > 1:
+                    hops.sort(key=key)
+                v0, v1 = first0.get(origin), first1.get(origin)
+                code = (0 if v0 is None else vstate0[v0] + 1) | (
+                    0 if v1 is None else vstate1[v1] + 1 << 4
+                )
+                # `led_on` must learn every origin a step is followed from: until it has this
+                # one, an edge into a blocked node is still tested
+                settled = origin in led_on
+                here = nkind[origin]
+                if here < 0:
+                    here = kind_no(origin)
+                # `fast_plan`'s key (`_Fast`) less the edge's kind and far node's kind, per way
+                out_part, in_part = here << 14 | code, 1 << 20 | here << 8 | code
+                for hop in hops:
+                    if check and count >= cap:
+                        stopped = True
+                        break
+                    e = hop >> 1
+                    if hop & 1:
+                        to = esrc[e]
+                        if (far := nkind[to]) < 0:
+                            far = kind_no(to)
+                        at = ekind[e] << 21 | far << 14 | in_part
+                    else:
+                        to = edst[e]
+                        if (far := nkind[to]) < 0:
+                            far = kind_no(to)
+                        at = ekind[e] << 21 | far << 8 | out_part
+                    plan = fast.get(at)
+                    if plan is None:
+                        plan = fast_plan(at)
+                    steps0, need0, steps1, need1 = plan
+                    if steps0 is not None:  # the exact pass
+                        b = b0[to]
+                        if not (b and settled and b & need0 == need0):
+                            for then, add, test in steps0:
+                                known = b >> then & 1  # b: the node's blocked states, current
+                                if known and settled:
+                                    continue  # nothing new here (the test, pure, need not run)
+                                if test is not None:  # kinds settled: a property, or code
+                                    if type(test) is str:
+                                        if rget(erec[e], test):  # type: ignore[arg-type]
+                                            continue
+                                    elif not test(stored_edge(e)):  # type: ignore[operator]
+                                        continue
+                                if not settled:
+                                    led_on.add(origin)
+                                    settled = True
+                                if known:
+                                    continue
+                                b = b0[to] = b | add  # the state, and those it covers
+                                an0(to)  # its level: set with the level's, below
+                                as0(then)
+                                ap0(v0)
+                                ae0(e)
+                                aw0(hop & 1)
+                    if steps1 is not None:  # the pass over every step: the same
+                        b = b1[to]
+                        if not (b and settled and b & need1 == need1):
+                            for then, add, test in steps1:
+                                known = b >> then & 1
+                                if known and settled:
+                                    continue
+                                if test is not None:
+                                    if type(test) is str:
+                                        if rget(erec[e], test):  # type: ignore[arg-type]
+                                            continue
+                                    elif not test(stored_edge(e)):  # type: ignore[operator]
+                                        continue
+                                if not settled:
+                                    led_on.add(origin)
+                                    settled = True
+                                if known:
+                                    continue
+                                if not b:
+                                    count += 1
+                                b = b1[to] = b | add
+                                an1(to)
+                                as1(then)
+                                ap1(v1)
+                                ae1(e)
+                                aw1(hop & 1)
+                if stopped:
+                    break
+            # a level's visits are appended together, after the last one's: their level set
+            vlevel0 += [depth] * (len(vnode0) - hi0)
+            vlevel1 += [depth] * (len(vnode1) - hi1)
+            lo0, lo1 = hi0, hi1
+            if stopped:  # the level's reads are counted, as traverse does
+                visited += sum(map(len, map(hops_at, origins, repeat(ways))))
+                break
+        self.count = count
+        self.visited += visited
+        return stopped
+
 
 def _unflatten(reads: list[int]) -> Iterator[tuple[int, list[int]]]:
     """A level's flat reads (`_Level`) as (frontier node, its hops in order)."""
@@ -1297,7 +1514,8 @@ def _by_node(
     return ins, held, present
 
 
-_WAYS_OR_NONE = (Direction.OUT, Direction.IN, None)  # by way number; -1: None
+_WAYS_OR_NONE = (Direction.OUT, Direction.IN, None)
+_NONE: frozenset[int] = frozenset()  # by way number; -1: None
 
 
 @dataclass(slots=True)
