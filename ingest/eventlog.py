@@ -23,6 +23,7 @@ from typing import Any
 
 from lineage_kg.graph.canonical import canonical_json
 from lineage_kg.graph.sides.history import EntryType, HistoryEntry, decode_cursor
+from lineage_kg.graph.sqlite_tx import immediate
 from lineage_kg.graph.timefmt import now
 from lineage_kg.ingest import chain, logcheck
 
@@ -191,13 +192,8 @@ class EventLog:
             if self.fault is not None:  # writing more into a damaged file can only lose more
                 raise LogUnavailable(self.fault)
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
+                with immediate(self._db) as db:
+                    yield db
             except sqlite3.Error as exc:
                 raise self._failed(exc) from exc
 
@@ -369,14 +365,8 @@ class EventLog:
                     # no fsync at commit: rows and position commit together, and WAL loses only
                     # a suffix, so what a crash takes is derived again from the position on
                     self._history_db.execute("PRAGMA synchronous=NORMAL")
-                db = self._history_db
-                db.execute("BEGIN IMMEDIATE")
-                try:
+                with immediate(self._history_db) as db:
                     yield db
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
             except sqlite3.Error as exc:
                 raise self._failed(exc) from exc
 

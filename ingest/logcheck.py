@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
+from lineage_kg.graph.sqlite_tx import immediate
 from lineage_kg.graph.timefmt import now
 from lineage_kg.ingest import chain
 
@@ -145,13 +146,8 @@ def _check(
             "restore a backup (`lkg restore`)"
         )
     if not chain.chained(db):  # a log from before the chain: add it first, as opening it does
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(db):
             chain.ensure_chain(db)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
     after = (0, chain.GENESIS)
     if verified is not None and verified.seq > 0:
         if (broken := chain.anchor_problem(db, verified.seq, verified.hash)) is not None:

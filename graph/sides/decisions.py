@@ -22,6 +22,7 @@ from typing import Any
 
 from lineage_kg.graph.canonical import canonical_json
 from lineage_kg.graph.model import NodeKey, NodeKind
+from lineage_kg.graph.sqlite_tx import immediate
 from lineage_kg.graph.timefmt import now
 
 _SCHEMA = """
@@ -179,14 +180,8 @@ class DecisionTable:
     # ---- writes (the projection's) ----------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._lock, immediate(self._db) as db:
+            yield db
 
     def checkpoint(self) -> int:
         row = self._read("SELECT value FROM decision_meta WHERE key = 'checkpoint'")

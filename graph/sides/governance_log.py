@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lineage_kg.graph.sides.history import EntryType, HistoryEntry, decode_cursor
+from lineage_kg.graph.sqlite_tx import immediate
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS transitions (
@@ -126,34 +127,27 @@ class GovernanceLog:
         time `at`) with the open rows: open what is new, close what is gone — unless `close` is
         false (an incomplete evaluation: what it missed may still hold). (opened, closed)."""
         current = {s.key: s for s in seen}
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                open_keys = {
-                    (r, s, rel): row_id
-                    for row_id, r, s, rel in db.execute(
-                        "SELECT id, rule, subject, related FROM transitions WHERE ended_at IS NULL"
-                    )
-                }
-                new = [s for key, s in current.items() if key not in open_keys]
-                gone = [r for key, r in open_keys.items() if close and key not in current]
-                db.executemany(
-                    f"INSERT INTO transitions ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,NULL,NULL)",
-                    [
-                        (s.rule, s.severity, s.subject, s.related or "", s.since or at,
-                         position, json.dumps(list(s.evidence)), s.detail)
-                        for s in sorted(new, key=lambda s: s.key)
-                    ],
-                )  # fmt: skip
-                db.executemany(
-                    "UPDATE transitions SET ended_at = ?, end_seq = ? WHERE id = ?",
-                    [(at, position, row_id) for row_id in gone],
+        with self._lock, immediate(self._db) as db:
+            open_keys = {
+                (r, s, rel): row_id
+                for row_id, r, s, rel in db.execute(
+                    "SELECT id, rule, subject, related FROM transitions WHERE ended_at IS NULL"
                 )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+            }
+            new = [s for key, s in current.items() if key not in open_keys]
+            gone = [r for key, r in open_keys.items() if close and key not in current]
+            db.executemany(
+                f"INSERT INTO transitions ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,NULL,NULL)",
+                [
+                    (s.rule, s.severity, s.subject, s.related or "", s.since or at,
+                     position, json.dumps(list(s.evidence)), s.detail)
+                    for s in sorted(new, key=lambda s: s.key)
+                ],
+            )  # fmt: skip
+            db.executemany(
+                "UPDATE transitions SET ended_at = ?, end_seq = ? WHERE id = ?",
+                [(at, position, row_id) for row_id in gone],
+            )
         return len(new), len(gone)
 
     def transitions(self, subjects: Sequence[str] | None = None) -> list[Transition]:
