@@ -9,8 +9,8 @@ checkout has it); each in a forked child, for its RSS growth alone, which hands 
 `export_state` back (pickled: size and read-back time reported). Then, interleaved for
 `--rounds` rounds over the same raw-column starts (the query benchmark's):
 - direct `impact(store, column, depth=10)` on each store (answers checked equal); on the new
-  one also with its StoredNode/StoredEdge caches emptied before each walk (the rounds repeat
-  the same starts, so the caches are otherwise warm);
+  one also with its StoredNode/StoredEdge caches and its nodes' sorted hops emptied before
+  each walk (the rounds repeat the same starts, so these are otherwise warm);
 - a plain CSR BFS over the edges impact reads — every flow kind it follows forward, and a
   column up to its dataset — built once from `iter_edges` (current edges only): plain Python
   lists, confined to the nodes impact returned (so it returns exactly the same node set:
@@ -208,9 +208,12 @@ def _from_state_in_child(cls: type[GraphStore], state_file: Path) -> float:
 
 
 def _cold(store: EmbeddedStore, start: str) -> Any:
-    """impact with the store's StoredNode/StoredEdge caches emptied first."""
+    """impact with the store's StoredNode/StoredEdge caches and its nodes' sorted hops (a
+    store of before these) emptied first."""
     store._g.ncache.clear()
     store._g.ecache.clear()
+    if (hops := getattr(store._g, "hops", None)) is not None:
+        hops.clear()
     return impact(store, start, depth=DEPTH)
 
 

@@ -53,7 +53,9 @@ _WAY = {Direction.OUT: OUT, Direction.IN: IN}
 NO_SLOT = -1  # in the edge lists: a deleted edge
 _NOT_NONE = partial(is_not, None)
 _FIRST, _SECOND, _THIRD = itemgetter(0), itemgetter(1), itemgetter(2)
-CACHED = 1 << 17  # StoredNode / StoredEdge objects kept for reads, each
+CACHED = 1 << 17  # StoredNode / StoredEdge objects (and nodes' sorted hops) kept for reads, each
+KIND_BITS = 23  # a mask of edge kinds fits: a node's sorted hops are keyed by two (`_Graph.hops`)
+assert len(KINDS) <= KIND_BITS
 
 
 class _Graph:
@@ -69,6 +71,10 @@ class _Graph:
         # bounded (emptied when full) so that walks over a large graph do not keep one per edge
         self.ncache: dict[int, StoredNode] = {}
         self.ecache: dict[int, StoredEdge] = {}
+        # a node's live hops of some kinds each way, in walk order (`_Walk._walk_paths`), by
+        # `node << 46 | kinds out | kinds in << 23` (`KIND_BITS`): gathered and sorted once, kept
+        # until a commit (emptied by each: an edge added, retired or removed), bounded
+        self.hops: dict[int, list[int]] = {}
         self.esrc: list[int] = []
         self.edst: list[int] = []
         self.ekind: list[int] = []
@@ -397,6 +403,8 @@ class _EmbeddedUnitOfWork(UnitOfWork):
 
     def commit(self) -> None:
         g = self._g
+        if g.hops:  # sorted hops (`_Graph.hops`) of nodes whose edges may change below
+            g.hops.clear()
         for node_id in self._deleted:
             n = g.ids.get(node_id)
             if n is not None:
@@ -1293,13 +1301,14 @@ class _Walk:
         same visits; True: stopped at `cap`."""
         g, led_on, fast, fast_plan = self.g, self.led_on, self.fast, self.fast_plan
         esrc, edst, ekind, nkind, kind_no = g.esrc, g.edst, g.ekind, g.nkind, g.kind_no
-        adj, eto, kmask, rget, erec, stored_edge = (
+        adj, eto, kmask, rget, erec, stored_edge, sorted_hops = (
             g.adj,
             g.eto,
             g.kmask,
             g.shapes.get,
             g.erec,
             g.stored_edge,
+            g.hops,
         )
         (vnode0, vstate0, vlevel0, vparent0, vedge0, vway0, b0) = passes[0]
         (vnode1, vstate1, vlevel1, vparent1, vedge1, vway1, b1) = passes[1]
@@ -1343,6 +1352,9 @@ class _Walk:
             if not order:
                 break
             ways = [(w, m, kmask[w]) for w, m in wanted(present)]
+            sig = 0  # the kinds read, each way: with the node, the key of its hops (`hops`)
+            for w, m, _ in ways:
+                sig |= m << KIND_BITS * w
             origins = iter(order)
             for origin in origins:
                 if several and origin in several:  # the general loop, for this origin
@@ -1354,18 +1366,23 @@ class _Walk:
                     if stopped:
                         break
                     continue
-                hops = []  # `_hops_at`'s, inline
-                for w, m, masks in ways:
-                    if here := masks[origin] & m:
-                        for k in _bits(here):
-                            for e in adj[k * 2 + w][origin]:
-                                if eto[e] is None:
-                                    hops.append(e << 1 | w)
+                hops = sorted_hops.get(hkey := origin << 2 * KIND_BITS | sig)
+                if hops is None:  # `_hops_at`'s, inline, sorted and kept
+                    hops = []
+                    for w, m, masks in ways:
+                        if here := masks[origin] & m:
+                            for k in _bits(here):
+                                for e in adj[k * 2 + w][origin]:
+                                    if eto[e] is None:
+                                        hops.append(e << 1 | w)
+                    if len(hops) > 1:
+                        hops.sort(key=key)
+                    if len(sorted_hops) >= CACHED:
+                        sorted_hops.clear()
+                    sorted_hops[hkey] = hops
                 if not hops:
                     continue
                 visited += len(hops)
-                if len(hops) > 1:
-                    hops.sort(key=key)
                 v0, v1 = first0.get(origin), first1.get(origin)
                 code = (0 if v0 is None else vstate0[v0] + 1) | (
                     0 if v1 is None else vstate1[v1] + 1 << 4

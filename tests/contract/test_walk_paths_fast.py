@@ -5,7 +5,9 @@ reached at the same level) is followed by the general loop, the others by one lo
 On dense graphs over a few columns and datasets, under generated policies whose steps name
 states without covers (so that a node is reached in several at once), from several starts, with
 small caps (a stop inside either loop): the same nodes, distances, certainty, paths, `led_on`,
-truncation and edge count, in the same order. One hand-made graph shows the hand-over happens."""
+truncation and edge count, in the same order. One hand-made graph shows the hand-over happens.
+And the hops it keeps between walks (`_Graph.hops`) follow every commit: edges added, retired,
+a node re-homed."""
 
 from __future__ import annotations
 
@@ -17,15 +19,30 @@ from hypothesis import strategies as st
 from lineage_kg.graph.embedded import EmbeddedStore
 from lineage_kg.graph.model import Certainty, EdgeKind
 from lineage_kg.graph.model import NodeKind as K
-from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.mutations import (
+    DatasetLink,
+    Direction,
+    EdgeRetire,
+    MutationBatch,
+    Provenance,
+)
 from lineage_kg.graph.store import EdgeTest
 from lineage_kg.queries.traversal import Step, _walk_steps, traverse
-from tests.contract.test_closeness_property import POOL, Edge, load
+from tests.contract.test_closeness_property import (
+    NODES,
+    POLICIES,
+    POOL,
+    WALKED,
+    Edge,
+    P,
+    graphs,
+    load,
+)
 from tests.contract.test_store_walk_property import LevelByLevel, everything
 
 E = EdgeKind
 STATES = ["a", "b", "c"]
-NODES = [*POOL[K.COLUMN], *POOL[K.DATASET]]
+FEW = [*POOL[K.COLUMN], *POOL[K.DATASET]]
 WAYS = [
     (POOL[K.COLUMN], E.FEEDS, POOL[K.COLUMN]),
     (POOL[K.COLUMN], E.FEEDS, POOL[K.DATASET]),
@@ -85,7 +102,7 @@ def both(store: EmbeddedStore, ids: list[str], policy: Any, depth: int, cap: int
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     dense(),
-    st.lists(st.sampled_from(NODES), min_size=1, max_size=4),
+    st.lists(st.sampled_from(FEW), min_size=1, max_size=4),
     split_policies(),
     st.integers(1, 6),
     st.sampled_from([1, 2, 3, 5, 10_000]),
@@ -130,3 +147,48 @@ def test_an_origin_in_two_states_is_handed_over() -> None:
     assert level_one == [(c1.id, "a"), (c1.id, "b")]
     for cap in (1, 2, 3, 100):
         both(store, [c0.id], (steps, "s", {}), 4, cap)
+
+
+LATER = Provenance("test", "e2", "2026-02-01T00:00:00Z")
+
+
+@st.composite
+def changes(draw: st.DrawFn) -> list[Any]:
+    """Edges added, edges retired (no longer live), or a dataset re-homed (its node removed)."""
+    what = draw(st.sampled_from(["add", "retire", "link"]))
+    if what == "add":
+        batch = MutationBatch()
+        for src, kind, dst, props in draw(graphs()):
+            batch.edge(src, kind, dst, P, **props)
+        return [batch]
+    if what == "retire":
+        anchor = draw(st.sampled_from(NODES))
+        kinds = draw(st.lists(st.sampled_from(WALKED), min_size=1, max_size=3))
+        return [EdgeRetire(anchor, kind, Direction.OUT, frozenset(), LATER) for kind in kinds]
+    alias, canonical = draw(st.lists(st.sampled_from(POOL[K.DATASET]), min_size=2, max_size=2,
+                                     unique=True))  # fmt: skip
+    return [DatasetLink(alias, canonical, LATER)]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    graphs(),
+    st.lists(changes(), min_size=1, max_size=4),
+    st.lists(st.sampled_from(NODES), min_size=1, max_size=4),
+    st.one_of(st.sampled_from(sorted(POLICIES)), split_policies()),
+)
+def test_the_kept_hops_follow_each_commit(
+    edges: list[Edge], later: list[list[Any]], starts: list[Any], policy: Any
+) -> None:
+    """The hops kept between walks (`_Graph.hops`) are never those of an older graph: after
+    each change, walked again, the store's walk is the level loop's (which reads the store's
+    edges afresh)."""
+    store = EmbeddedStore()
+    load(store, edges)
+    policy = POLICIES[policy] if isinstance(policy, str) else policy
+    ids = [s.id for s in starts]
+    for change in later:
+        both(store, ids, policy, 6, 10_000)  # keeps the hops of the nodes it crossed
+        for mutation in change:
+            store.apply(mutation if isinstance(mutation, MutationBatch) else [mutation])
+    both(store, ids, policy, 6, 10_000)
