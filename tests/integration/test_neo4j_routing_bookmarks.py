@@ -204,9 +204,12 @@ def test_other_failures_are_not_tried_again(
     assert len(opened) == 1
 
 
-# counts 300 million numbers: far longer than the kill takes to find it (if the kill missed,
-# the store's 30 s query timeout ends it, and the test fails on the message)
-_SLOW_READ = "UNWIND range(1, 300000000) AS x WITH x WHERE x < 0 RETURN count(*) AS n"
+# counts a million million numbers: it does not end by itself, so only the kill ends it,
+# however slow the killer is on a loaded machine (300 million took 17.9 s at load 8: a killer
+# slower than that, or than the store's 30 s query timeout, failed the test). If the kill
+# missed, the store's query timeout (_HANG here) ends it, and the test fails on the message
+_SLOW_READ = "UNWIND range(1, 1000000000000) AS x WITH x WHERE x < 0 RETURN count(*) AS n"
+_HANG = 240.0  # seconds: a bound on a hang, not a speed requirement
 
 
 def _kill_the_slow_read(uri: str, auth: tuple[str, str], done: threading.Event) -> None:
@@ -215,7 +218,8 @@ def _kill_the_slow_read(uri: str, auth: tuple[str, str], done: threading.Event) 
         while not done.wait(0.05):
             rows = admin.execute_query(
                 "SHOW TRANSACTIONS YIELD connectionId, currentQuery "
-                "WHERE currentQuery STARTS WITH 'UNWIND range(1, 300000000)' RETURN connectionId"
+                "WHERE currentQuery STARTS WITH 'UNWIND range(1, 1000000000000)' "
+                "RETURN connectionId"
             ).records
             for row in rows:
                 admin.execute_query("CALL dbms.killConnection($id)", id=row["connectionId"])
@@ -226,7 +230,7 @@ def _kill_the_slow_read(uri: str, auth: tuple[str, str], done: threading.Event) 
 def test_a_read_killed_from_outside_is_unavailable_not_a_fault(open_routed, neo4j_server) -> None:  # type: ignore[no-untyped-def]
     """A real fault: the server stops the read's transaction (Terminated), which says nothing
     about the statement: unavailable (a 503), not the driver's error (a 500)."""
-    store = open_routed()
+    store = open_routed(query_timeout=_HANG)
     done = threading.Event()
     killer = threading.Thread(
         target=_kill_the_slow_read,
@@ -238,5 +242,5 @@ def test_a_read_killed_from_outside_is_unavailable_not_a_fault(open_routed, neo4
             store._read(_SLOW_READ)
     finally:
         done.set()
-        killer.join(timeout=30)
+        killer.join(timeout=_HANG)
     assert store.get_node(JOB.id) is None  # and the next read works
