@@ -32,7 +32,7 @@ from lineage_kg.settings import Settings
 
 POINT = NodeKey.of(NodeKind.DECISION_POINT, name="loan-approval")
 RULE = "decision_point_without_owner"
-TIMEOUT = 10.0
+TIMEOUT = 120.0  # a bound on a hang: the projector and the watch run on Neo4j too, loaded
 
 
 def wait_for(condition: Callable[[], Any], what: str) -> Any:

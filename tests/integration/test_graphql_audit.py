@@ -43,7 +43,7 @@ def post_runs(client: TestClient) -> None:
     for day in ("2026-01-05T06", "2026-01-06T06"):
         for event in pipeline_events(str(uuid.uuid4()), when=f"{day}:00"):
             assert client.post("/api/v1/lineage", json=_as_dict(event)).status_code == 201
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 120  # a bound on a hang (Neo4j's first writes, loaded)
     while gql(client, "{ ingestStatus { lag } }")["data"]["ingestStatus"]["lag"]:
         assert time.monotonic() < deadline, "projector did not catch up"
         time.sleep(0.05)
