@@ -20,6 +20,9 @@ from tests.conftest import ServiceProcess
 CHROMIUM = Path("/usr/bin/chromium")
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 VIEWPORT = {"width": 1400, "height": 1000}
+# every wait and action of a page (Playwright's default: 30 s): a bound on a hang, not a speed
+# check; each wait returns once its condition holds, however loaded the machine
+WAIT_MS = 120_000
 
 
 def _install_chromium() -> None:
@@ -61,6 +64,7 @@ def expected_console() -> list[str]:
 def page(browser: Browser, expected_console: list[str]) -> Iterator[Page]:
     """A fresh tab; any uncaught script error or unexpected console error fails the test."""
     context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))

@@ -70,8 +70,7 @@ def rerendered(page: Page, action: Callable[[], None]) -> None:
     page.eval_on_selector("[data-testid=gov-summary]", "(el) => { el.dataset.stale = '1'; }")
     action()
     page.wait_for_selector(
-        "body[data-view=governance][data-ready=true] [data-testid=gov-summary]:not([data-stale])",
-        timeout=20_000,
+        "body[data-view=governance][data-ready=true] [data-testid=gov-summary]:not([data-stale])"
     )
     wait_view(page, "governance")
 

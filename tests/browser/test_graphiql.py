@@ -36,7 +36,7 @@ def cut_the_network(page: Page, service: ServiceProcess) -> list[str]:
 def run_in_graphiql(page: Page, query: str, answered: str = "nodeCount") -> str:
     """Type `query` into the loaded IDE, run it, and return the response pane's text once it
     holds `answered` (a field the answer must have)."""
-    page.wait_for_selector(".graphiql-container .graphiql-query-editor .CodeMirror", timeout=30_000)
+    page.wait_for_selector(".graphiql-container .graphiql-query-editor .CodeMirror")
     editor = "document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror"
     page.evaluate(f"(q) => {editor}.setValue(q)", query)
     page.click(".graphiql-execute-button")
@@ -46,7 +46,6 @@ def run_in_graphiql(page: Page, query: str, answered: str = "nodeCount") -> str:
           return cm && cm.CodeMirror.getValue().includes(answered);
         }""",
         arg=answered,
-        timeout=30_000,
     )
     return str(
         page.evaluate(

@@ -189,7 +189,7 @@ def test_a_wide_fan_out_labels_apart_and_neighbours_paged(
     service = service_factory().start()
     response = httpx.post(f"{service.url}/api/v1/lineage", json=fan_out_event(60), timeout=30)
     assert response.status_code < 300, response.text
-    assert service.wait_projected(timeout=60)["lag"] == 0
+    assert service.wait_projected()["lag"] == 0
     start = json.dumps(["Dataset", "postgres://db:5432", "shop.public.orders_raw"])
     start = start.replace(", ", ",")
     page.goto(f"{service.url}/#/impact/{quote(start, safe='')}")

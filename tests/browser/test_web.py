@@ -25,7 +25,7 @@ IMPACT = """query($ref: NodeRef!) { impact(ref: $ref, first: 1000) {
 
 
 def wait_view(page: Page, view: str) -> None:
-    page.wait_for_selector(f"body[data-view={view}][data-ready=true]", timeout=20_000)
+    page.wait_for_selector(f"body[data-view={view}][data-ready=true]")  # the page's bound
     errors = page.locator("[data-testid=error]")
     assert errors.count() == 0, errors.all_inner_texts()
 
