@@ -87,7 +87,7 @@ def run_load(
     events: list[dict[str, Any]],
     clients: int = 4,
     on_progress: Callable[[LoadResult], None] | None = None,
-    retry_for: float = 120,
+    retry_for: float = 300,
 ) -> LoadResult:
     """Send `events` from `clients` threads, each alternating a bulk post and single posts;
     a request that gets no answer is sent again (for up to `retry_for` seconds)."""

@@ -32,7 +32,7 @@ def file_size_limit(limit: int) -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)  # two service starts: a bound on a hang (38 s at load 8-20, ci32)
 def test_full_disk_gets_503_and_every_2xx_is_durable(service_factory: Callable) -> None:
     service = service_factory()
     with file_size_limit(LIMIT):

@@ -49,7 +49,8 @@ def table_status(service: ServiceProcess) -> dict[str, Any]:
 DEMO = 1  # the demo's own logged decision, loan-42 (ingest/demo.py)
 
 
-def wait_for(service: ServiceProcess, stored: int, parked: int, timeout: float = 60) -> None:
+def wait_for(service: ServiceProcess, stored: int, parked: int, timeout: float = 240) -> None:
+    """Until the decisions table holds these counts; the timeout only bounds a hang."""
     deadline = time.monotonic() + timeout
     status = table_status(service)
     while (status["stored"], status["parked"]) != (stored, parked):
