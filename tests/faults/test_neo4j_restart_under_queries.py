@@ -121,8 +121,10 @@ def test_queries_fail_cleanly_while_neo4j_restarts_and_recover(
                 assert error["message"] != "internal error", (error, "".join(service.output[-80:]))
                 assert error["path"] == ["impact"], error
                 assert error["extensions"]["code"] == "STORE_UNAVAILABLE", error
-        # recovered: a new question gets the whole answer it got before the restart
-        assert service.graphql(IMPACT, ref=REF)["impact"]["summary"]["total"] == expected
+        # recovered: a new question gets the whole answer it got before the restart (asked as
+        # the baseline was: with a 5-s query timeout, one ask on a loaded machine may still
+        # answer STORE_UNAVAILABLE, as it should; any other error fails at once)
+        assert _baseline(service.url) == expected
         print(
             f"neo4j restart under queries: {len(answers)} queries, {len(failed)} failed cleanly, "
             "5xx=0, internal errors=0"
