@@ -35,7 +35,10 @@ import dataclasses
 import json
 import os
 import random
+import subprocess
+import sys
 import time
+import types
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -48,6 +51,7 @@ from benchmarks.embedded_walk import DEPTH as CSR_DEPTH
 from benchmarks.embedded_walk import Csr
 from benchmarks.harness import (
     RESULTS,
+    _sized_neo4j,
     copy_log,
     neo4j_for,
     percentiles,
@@ -119,6 +123,36 @@ def qpp(depth: int) -> Query:
     )
 
 
+class Before:
+    """The store as impact read it before its walk on edge ids (e.g. at 6be1d4c): no walk of
+    its own with paths — the level loop over the record read-ahead, `reach`."""
+
+    def __init__(self, inner: GraphStore) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def walk(self, *args: Any, edges: bool, **kwargs: Any) -> Any:
+        return None if edges else self._inner.walk(*args, edges=edges, **kwargs)
+
+
+def impact_at(rev: str) -> Callable[..., Any]:
+    """`impact` as queries/impact.py stood at `rev` (git), over today's other modules: with the
+    store seen through `Before`, impact's reads at that revision, interleaved with today's in
+    one process."""
+    root = Path(__file__).resolve().parents[1]
+    source = subprocess.run(
+        ["git", "show", f"{rev}:queries/impact.py"],
+        cwd=root, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    name = f"impact_at_{rev}"
+    module = types.ModuleType(name)
+    sys.modules[name] = module  # dataclasses look their module up
+    exec(compile(source, f"{rev}:queries/impact.py", "exec"), module.__dict__)
+    return module.impact  # type: ignore[no-any-return]
+
+
 class LevelByLevel:
     """The store with its read-ahead off: the walk reads one level per round trip."""
 
@@ -168,10 +202,16 @@ class Options:
     accountability_rounds: int | None = None  # default: the impact rounds
     profile: Path | None = None  # cProfile of Neo4j's impact, trace, accountability (pstats)
     apoc: bool = False  # APOC's subgraphNodes as one more Neo4j contender
+    keep: Path | None = None  # accountability_walk's kept estate: DIR/<nodes>, Neo4j projected
+    before: str | None = None  # a git revision: its impact as one more Neo4j contender
 
 
 def source_log(work: Path, nodes: int, seed: int, opts: Options) -> tuple[Settings, dict[str, Any]]:
     """The estate's log (generated and taken in here, or the one in `opts.estate`) and manifest."""
+    if opts.keep is not None:
+        kept = opts.keep / str(nodes)
+        manifest = json.loads((kept / "files" / "manifest.json").read_text())
+        return settings_for(kept / "log"), manifest
     if opts.estate is not None:
         manifest = json.loads((opts.estate / "files" / "manifest.json").read_text())
         return settings_for(opts.estate / "data"), manifest
@@ -249,6 +289,48 @@ def open_embedded(stack: ExitStack, work: Path, source: Settings, opts: Options)
     return local
 
 
+def open_neo4j(
+    stack: ExitStack, nodes: int, work: Path, source: Settings, opts: Options
+) -> tuple[Any, Settings]:
+    """A Neo4j server and the settings to project the log into it: a fresh one, or with
+    `opts.keep` the kept one (its data dir projected by an earlier run: only the rest of the
+    log is taken in)."""
+    with_apoc = apoc_options() if opts.apoc else {}
+    if opts.keep is None:
+        server = stack.enter_context(neo4j_for(nodes, **with_apoc))
+        on_neo4j = settings_for(work / "neo4j", server)
+        copy_log(source, on_neo4j)
+        return server, on_neo4j
+    kept = _sized_neo4j(nodes, **with_apoc)
+    kept.data_dir = opts.keep / str(nodes) / "neo4j-db"
+    server = stack.enter_context(kept)
+    # a cold server on kept files: its first walks are slow (benchmarks/accountability_walk.py)
+    return server, settings_for(opts.keep / str(nodes) / "neo4j", server, neo4j_query_timeout=600)
+
+
+def neo4j_contenders(
+    store: GraphStore, session: Any, depth: int, opts: Options
+) -> dict[str, Callable[[str], Any]]:
+    """Impact on Neo4j (today's, level by level, `--before`'s), the QPP statement, APOC's."""
+    query = qpp(depth)
+
+    def statement(key: str) -> set[str]:
+        rows = session.run(query, key=key, forward=_FORWARD).single()
+        return set(rows["keys"]) - {key} if rows else set()
+
+    contenders: dict[str, Callable[[str], Any]] = {
+        "read_ahead": lambda k: impact(store, k, depth=depth),
+        "level_by_level": lambda k: impact(LevelByLevel(store), k, depth=depth),
+        "one_qpp_statement": statement,
+    }
+    if opts.apoc:
+        contenders["apoc_subgraph_nodes"] = apoc_subgraph(session, depth)
+    if opts.before is not None:
+        then = impact_at(opts.before)
+        contenders["before"] = lambda k: then(Before(store), k, depth=depth)
+    return contenders
+
+
 def one_size(
     nodes: int, seed: int, starts: int, rounds: int, *, depth: int, opts: Options
 ) -> dict[str, Any]:
@@ -261,9 +343,7 @@ def one_size(
         decisions: dict[str, Any] = {}
         contenders: dict[str, Callable[[str], Any]] = {}
         if opts.neo4j:
-            server = stack.enter_context(neo4j_for(nodes, **(apoc_options() if opts.apoc else {})))
-            on_neo4j = settings_for(work / "neo4j", server)
-            copy_log(source, on_neo4j)
+            server, on_neo4j = open_neo4j(stack, nodes, work, source, opts)
             runtime = stack.enter_context(Runtime.open(on_neo4j))
             extra["neo4j_load"] = project_bounded(runtime, opts.load_limit)
             extra["neo4j_projection_s"] = extra["neo4j_load"]["seconds"]
@@ -271,21 +351,9 @@ def one_size(
             if extra["neo4j_load"]["finished"]:
                 store = stores["neo4j"] = runtime.store
                 decisions["neo4j"] = runtime.decisions
-                query = qpp(depth)
                 quiet = server.driver(notifications_min_severity="OFF")  # RENAMED_TO may be absent
                 session = stack.enter_context(stack.enter_context(quiet).session())
-
-                def statement(key: str) -> set[str]:
-                    rows = session.run(query, key=key, forward=_FORWARD).single()
-                    return set(rows["keys"]) - {key} if rows else set()
-
-                contenders |= {
-                    "read_ahead": lambda k: impact(store, k, depth=depth),
-                    "level_by_level": lambda k: impact(LevelByLevel(store), k, depth=depth),
-                    "one_qpp_statement": statement,
-                }
-                if opts.apoc:
-                    contenders["apoc_subgraph_nodes"] = apoc_subgraph(session, depth)
+                contenders |= neo4j_contenders(store, session, depth, opts)
         if opts.embedded or opts.trace or opts.accountable:
             began = time.perf_counter()
             local = open_embedded(stack, work, source, opts)
@@ -452,7 +520,7 @@ def measure(
                 began = time.perf_counter()
                 got[name] = ask(key)
                 took[name].append(time.perf_counter() - began)
-            for name in ("level_by_level", "embedded_direct"):
+            for name in ("before", "level_by_level", "embedded_direct"):
                 if name in differ:
                     differ[name] += answer(got[ref]) != answer(got[name])
             if "csr_numpy_same_set" in got:
@@ -512,6 +580,14 @@ def main() -> None:
     parser.add_argument("--accountability-rounds", type=int, help="default: --rounds")
     parser.add_argument("--profile", type=Path, help="cProfile Neo4j's questions into FILE.*")
     parser.add_argument("--apoc", action="store_true", help="APOC subgraphNodes (Neo4j + APOC)")
+    parser.add_argument(
+        "--before", help="a git revision: its queries/impact.py as a contender (`before`)"
+    )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="benchmarks.accountability_walk's kept estate (DIR/<nodes>, its Neo4j projected)",
+    )
     args = parser.parse_args()
     opts = Options(
         accountability_rounds=args.accountability_rounds,
@@ -524,6 +600,8 @@ def main() -> None:
         estate=args.estate,
         snapshot_dir=args.snapshot_dir,
         load_limit=args.load_limit,
+        keep=args.keep,
+        before=args.before,
     )
     sizes = {
         str(n): one_size(n, args.seed, args.starts, args.rounds, depth=args.depth, opts=opts)

@@ -85,12 +85,17 @@ class EndsAhead:
 
 
 class _Pass:
-    """One BFS over (node, state), as queries/closeness.py's, recording its visits."""
+    """One BFS over (node, state), as queries/closeness.py's, recording its visits — and with
+    `paths`, each visit's parent visit, edge and way (`at`: the visit of each (node, state))."""
 
-    __slots__ = ("blocked", "covers", "frontier", "level", "visits")
+    __slots__ = ("at", "blocked", "covers", "frontier", "level", "visits")
 
     def __init__(
-        self, start: Sequence[str], state: str, covers: Mapping[str, frozenset[str]]
+        self,
+        start: Sequence[str],
+        state: str,
+        covers: Mapping[str, frozenset[str]],
+        paths: bool = False,
     ) -> None:
         self.blocked: dict[str, frozenset[str]] = dict.fromkeys(
             start, frozenset({state, *covers.get(state, ())})
@@ -98,7 +103,13 @@ class _Pass:
         self.level: dict[str, int] = dict.fromkeys(start, 0)
         self.frontier: list[tuple[str, str]] = [(s, state) for s in start]
         self.covers = covers
-        self.visits = WalkPass(node=list(start), state=[state] * len(start), level=[0] * len(start))
+        k = len(start)
+        self.visits = WalkPass(node=list(start), state=[state] * k, level=[0] * k)
+        self.at: dict[tuple[str, str], int] | None = None
+        if paths:
+            self.visits.parent, self.visits.edge = [-1] * k, [-1] * k
+            self.visits.way = [None] * k
+            self.at = {(s, state): i for i, s in enumerate(start)}
 
 
 class _Ways:
@@ -120,7 +131,7 @@ class _Ways:
         )
 
 
-def walk_ends(
+def walk_ends(  # noqa: PLR0915
     ahead: EndsAhead,
     start: Sequence[str],
     steps: Sequence[WalkStep],
@@ -130,9 +141,14 @@ def walk_ends(
     max_depth: int,
     max_nodes: int,
     tested: Sequence[str],
+    edge_ids: dict[EdgeId, int] | None = None,
 ) -> Walked:
     """The two passes over `ahead` (`walkable` steps only), as `GraphStore.walk` answers with
-    `edges=False`: the visits, truncation and the edges read, as closeness.py counts them."""
+    `edges=False`: the visits, truncation and the edges read, as closeness.py counts them.
+    With `edge_ids` (filled here: each visit's edge id -> its key in the visits' `edge`), the
+    visits' parents, edges and ways too, and `led_on` as traverse learns it; `Walked.edges` is
+    left for the caller to fill with the records of those edges (`Neo4jStore.walk`)."""
+    paths = edge_ids is not None
     start = list(dict.fromkeys(start))
     kinds: dict[str, NodeKind] = {}
 
@@ -151,7 +167,9 @@ def walk_ends(
         )
         for way, ss in by_way.items()
     }
-    exact, every = _Pass(start, start_state, covers), _Pass(start, start_state, covers)
+    exact = _Pass(start, start_state, covers, paths)
+    every = _Pass(start, start_state, covers, paths)
+    led_on: set[str] = set()
     cap = max_nodes + len(start)  # traverse's `len(every.states) - len(start) >= max_nodes`
     visited, truncated = 0, False
     edges = ahead.edges
@@ -194,20 +212,62 @@ def walk_ends(
                     break
                 to = eid[2] if way is _OUT else eid[0]
                 on_exact, on_every = followed[(way, eid[1])]
+                if (
+                    paths
+                    and origin not in led_on
+                    and _leads(((from_exact, on_exact), (from_every, on_every)), eid, values)
+                ):
+                    led_on.add(origin)
+                hop = (eid, values)
                 if from_exact and not on_exact.done(exact.blocked.get(to), from_exact):
-                    _follow(exact, to, (eid, values), from_exact, on_exact.steps, depth=depth)
+                    _follow(
+                        exact,
+                        to,
+                        hop,
+                        from_exact,
+                        on_exact.steps,
+                        depth=depth,
+                        origin=origin,
+                        way=way,
+                        edge_ids=edge_ids,
+                    )
                 if from_every and not on_every.done(every.blocked.get(to), from_every):
-                    _follow(every, to, (eid, values), from_every, on_every.steps, depth=depth)
+                    _follow(
+                        every,
+                        to,
+                        hop,
+                        from_every,
+                        on_every.steps,
+                        depth=depth,
+                        origin=origin,
+                        way=way,
+                        edge_ids=edge_ids,
+                    )
         if truncated:
             break
     return Walked(
         exact=exact.visits,
         every=every.visits,
         edges={},
-        led_on=set(),
+        led_on=led_on,
         truncated=truncated,
         visited_edges=visited,
     )
+
+
+def _leads(
+    passes: Iterable[tuple[Sequence[str] | None, _Ways]], eid: EdgeId, values: Sequence[Any]
+) -> bool:
+    """Whether some step of either pass (the origin's states there, the pass's ways) is
+    followed along this edge — traverse's `led_on`, learnt whether or not the far node is new."""
+    for states, ways in passes:
+        for state in states or ():
+            for only_from, _, test in ways.steps:
+                if only_from is not None and state not in only_from:
+                    continue
+                if test is None or test(eid, values):
+                    return True
+    return False
 
 
 def _first(hop: tuple[EdgeId, Direction, Sequence[Any]]) -> EdgeId:
@@ -251,9 +311,13 @@ def _follow(
     steps: Sequence[tuple[frozenset[str] | None, str | None, EndsTest]],
     *,
     depth: int,
+    origin: str,
+    way: Direction,
+    edge_ids: dict[EdgeId, int] | None,
 ) -> None:
     """closeness.py's `_follow`: each step from each state the origin is in (state, then step);
-    the far node is reached in each state not yet blocked there, and that visit recorded."""
+    the far node is reached in each state not yet blocked there, and that visit recorded (with
+    `edge_ids`, its parent visit, edge and way too)."""
     blocked = walk.blocked.get(to)
     visits = walk.visits
     eid, values = hop
@@ -271,6 +335,13 @@ def _follow(
                 walk.level[to] = depth
             blocked = walk.blocked[to] = blocked.union((then,), walk.covers.get(then, ()))
             walk.frontier.append((to, then))
+            if edge_ids is not None:
+                at = walk.at
+                assert at is not None
+                at[to, then] = len(visits.node)
+                visits.parent.append(at[origin, state])
+                visits.edge.append(edge_ids.setdefault(eid, len(edge_ids)))
+                visits.way.append(way)
             visits.node.append(to)
             visits.state.append(then)
             visits.level.append(depth)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager, contextmanager, suppress
 from functools import lru_cache
@@ -72,6 +72,7 @@ from lineage_kg.graph.store import (
 log = logging.getLogger(__name__)
 
 _OUT, _IN = Direction.OUT, Direction.IN
+_ALIAS_OF = EdgeKind.ALIAS_OF
 
 CHUNK = 5_000  # rows per UNWIND statement: large enough to amortise, small enough for the heap
 
@@ -292,6 +293,60 @@ def _nodes_and_each_way_query(out: frozenset[EdgeKind], in_: frozenset[EdgeKind]
         f"RETURN collect([n.key, {_NODE_VIEW}]) AS nodes }} "
         f"CALL () {{ {_each_way_query(out, in_)} }} RETURN nodes, found",
     )
+
+
+# `Neo4jStore.nodes_and_owners`: the nodes, the OWNS edges into others and their owners'
+# ALIAS_OF edges (ids alone: the answer needs who, not the records), and the records of the
+# edges `$rows` names (the last walk's paths, `_PathEdges`), one round trip.
+_NODES_AND_OWNERS: LiteralString = (
+    "CALL () { UNWIND $rows AS row MATCH (a:Node {key: row.src}) MATCH (b:Node {key: row.dst}) "
+    "CALL (a, b, row) { MATCH (a)-[r]->(b) WHERE type(r) = row.kind AND r.disc = row.disc "
+    "RETURN r } RETURN collect([a.key, b.key, type(r), " + _EDGE_VIEW + "]) AS edges } "
+    "CALL () { UNWIND $node_ids AS nid MATCH (n:Node {key: nid}) "
+    f"RETURN collect([n.key, {_NODE_VIEW}]) AS nodes }} "
+    f"CALL () {{ {_SEEK}CALL (a) {{ MATCH (a)<-[r:{EdgeKind.OWNS.value}]-(b) "
+    f"WHERE {_VALID_NOW_OR_AS_OF}RETURN b }} "
+    "RETURN collect([b.key, a.key]) AS owns, collect(DISTINCT b) AS owners } "
+    "CALL (owners) { UNWIND owners AS o "
+    f"CALL (o) {{ MATCH (o)-[r:{EdgeKind.ALIAS_OF.value}]->(c) WHERE {_VALID_NOW_OR_AS_OF}"
+    "RETURN r, c } RETURN collect([o.key, c.key, r.disc]) AS aliases } "
+    "RETURN nodes, owns, aliases, edges"
+)
+
+
+def _edge_rows_of(ids: Iterable[EdgeId]) -> list[dict[str, str]]:
+    """Edge ids as `_PAGE_EDGES`' `$rows`."""
+    return [{"src": s, "kind": k, "dst": d, "disc": c} for s, k, d, c in ids]
+
+
+def _records_of(found: Iterable[Any]) -> dict[EdgeId, Record]:
+    """`_PAGE_EDGES`' answer by edge id."""
+    return {(src, kind, dst, p["disc"]): p for src, dst, kind, p in found}
+
+
+class _PathEdges(dict[int, StoredEdge]):
+    """A walk's visits' edges by key (`Walked.edges`), their records read when first looked up —
+    or before, by impact's read of the answer's nodes (`Neo4jStore.nodes_and_owners`, on the
+    same thread: no round trip of their own)."""
+
+    def __init__(self, pending: dict[EdgeId, int], read: Callable[[list[EdgeId]], Any]) -> None:
+        super().__init__()
+        self.pending = pending  # edge id -> its key, records not read yet
+        self._read = read
+
+    def fill(self, records: Mapping[EdgeId, Record]) -> None:
+        pending, self.pending = self.pending, {}
+        for eid, no in pending.items():
+            if (record := records.get(eid)) is not None:
+                self[no] = StoredEdge.from_record(eid, record)
+
+    def __missing__(self, key: int) -> StoredEdge:
+        if self.pending:
+            self.fill(self._read(list(self.pending)))
+            if key in self:
+                return self[key]
+        # edges are retired, not deleted: only a merge re-homing a node removes one
+        raise LookupError("an edge of the walk is gone since it was read (a merge): ask again")
 
 
 def _each_way_found(found: Iterable[Any]) -> list[tuple[StoredEdge, Direction]]:
@@ -1057,6 +1112,33 @@ class Neo4jStore(GraphStore):
         nodes = [StoredNode.from_record(found[i]) for i in node_ids if i in found]
         return nodes, _each_way_found(row["found"])
 
+    def nodes_and_owners(
+        self, node_ids: Sequence[str], ids: Sequence[str], as_of: str | None = None
+    ) -> tuple[list[StoredNode], list[tuple[str, str]], list[tuple[str, str]]]:
+        # the records of the last walk's path edges come along, if not read yet (impact asks
+        # for the paths of the items it answers next)
+        paths: _PathEdges | None = getattr(self._local, "path_edges", None)
+        self._local.path_edges = None
+        if paths is not None and not paths.pending:
+            paths = None
+        if not ids and not node_ids and paths is None:
+            return [], [], []
+        (row,) = self._read(
+            _NODES_AND_OWNERS,
+            node_ids=list(dict.fromkeys(node_ids)),
+            ids=list(dict.fromkeys(ids)),
+            rows=_edge_rows_of(paths.pending) if paths is not None else [],
+            as_of=as_of,
+        )
+        if paths is not None:
+            paths.fill(_records_of(row["edges"]))
+        found = dict(row["nodes"])
+        nodes = [StoredNode.from_record(found[i]) for i in node_ids if i in found]
+        owns = [(src, dst) for src, dst in row["owns"]]
+        alias_of = _ALIAS_OF.value
+        aliases = sorted({(src, alias_of, dst, disc) for src, dst, disc in row["aliases"]})
+        return nodes, owns, [(src, dst) for src, _, dst, _ in aliases]
+
     def reach(
         self,
         start_ids: Sequence[str],
@@ -1132,13 +1214,19 @@ class Neo4jStore(GraphStore):
         max_nodes: int,
         edges: bool,
     ) -> Walked | None:
-        # Without paths only (queries/closeness.py): the read-ahead statement answers each edge
-        # as its id and the values its tests read, and the walk runs on those (graph/ends_walk.py)
-        # — no record is sent, unpacked or built. The walk with paths (`traverse`) builds its
-        # hops from records: it reads through `reach`. A test in code needs the edge: likewise.
-        if edges or not walkable(steps):
+        # The read-ahead statement answers each edge as its id and the values its tests read,
+        # and the walk runs on those (graph/ends_walk.py) — no record is sent, unpacked or built
+        # for the edges only read. With paths (`traverse`, impact), the records of the visits'
+        # edges alone are read after the walk (one round trip; ~one edge per node reached, of
+        # the several the walk reads). A test in code needs the edge: `reach` then.
+        if not walkable(steps):
             return None
         starts = list(dict.fromkeys(start_ids))
+        if edges:
+            return self._walk_paths(
+                starts, steps, start_state=start_state, covers=covers, max_depth=max_depth,
+                as_of=as_of, max_nodes=max_nodes,
+            )  # fmt: skip
         if starts and (plain := one_state(steps, start_state)) is not None:
             walked = self._walk_sets(
                 starts, plain, state=start_state, max_depth=max_depth, as_of=as_of,
@@ -1188,6 +1276,32 @@ class Neo4jStore(GraphStore):
             frontier, left = row["pending"], left - levels
         return walked_by_levels(starts, state, every, exact, visited)
 
+    def _walk_paths(
+        self,
+        starts: list[str],
+        steps: Sequence[WalkStep],
+        *,
+        start_state: str,
+        covers: Mapping[str, frozenset[str]],
+        max_depth: int,
+        as_of: str | None,
+        max_nodes: int,
+    ) -> Walked | None:
+        """`_walk_ids` with parent pointers, then the visits' edges' records by id."""
+        edge_ids: dict[EdgeId, int] = {}
+        walked = self._on_ids(
+            starts, steps, start_state=start_state, covers=covers, max_depth=max_depth,
+            as_of=as_of, max_nodes=max_nodes, edge_ids=edge_ids,
+        )  # fmt: skip
+        if walked is None or not edge_ids:
+            return walked
+        walked.edges = self._local.path_edges = _PathEdges(edge_ids, self._edge_records)
+        return walked
+
+    def _edge_records(self, ids: list[EdgeId]) -> dict[EdgeId, Record]:
+        (found,) = self._read(_PAGE_EDGES, rows=_edge_rows_of(ids))
+        return _records_of(found["found"])
+
     def _walk_ids(
         self,
         starts: list[str],
@@ -1202,6 +1316,24 @@ class Neo4jStore(GraphStore):
         """The walk on edge ids: the read-ahead's edges as ids, walked in Python in `traverse`'s
         order (graph/ends_walk.py). A policy with several states: which state reaches a node
         first decides what the states it covers may skip."""
+        return self._on_ids(
+            starts, steps, start_state=start_state, covers=covers, max_depth=max_depth,
+            as_of=as_of, max_nodes=max_nodes, edge_ids=None,
+        )  # fmt: skip
+
+    def _on_ids(
+        self,
+        starts: list[str],
+        steps: Sequence[WalkStep],
+        *,
+        start_state: str,
+        covers: Mapping[str, frozenset[str]],
+        max_depth: int,
+        as_of: str | None,
+        max_nodes: int,
+        edge_ids: dict[EdgeId, int] | None,
+    ) -> Walked | None:
+        """`_walk_ids`, and with `edge_ids` the visits' parents and edges too (`_walk_paths`)."""
         moves = walk_moves(steps, start_state)
         tested = tested_props(steps)
         covered: list[str] = starts
@@ -1216,7 +1348,7 @@ class Neo4jStore(GraphStore):
             covered, rows = read
         return walk_ends(
             EndsAhead(covered, rows), starts, steps, start_state=start_state, covers=covers,
-            max_depth=max_depth, max_nodes=max_nodes, tested=tested,
+            max_depth=max_depth, max_nodes=max_nodes, tested=tested, edge_ids=edge_ids,
         )  # fmt: skip
 
     def search(

@@ -17,6 +17,7 @@ from functools import lru_cache
 from itertools import chain
 from operator import itemgetter
 
+from lineage_kg.graph.errors import InvalidArgument, NotFound
 from lineage_kg.graph.model import Certainty, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import StoredEdge, StoredNode
@@ -168,22 +169,32 @@ def owners_of(store: GraphStore, ids: list[str], as_of: str | None = None) -> di
     return _owners_by(store, store.neighbors(ids, Direction.IN, [EdgeKind.OWNS], as_of), as_of)
 
 
-# what `owners_of` reads first, for a store to read with the nodes (`nodes_and_neighbors`)
-_OWNS_IN = {Direction.IN: [EdgeKind.OWNS]}
-
-
 def _owners_by(
     store: GraphStore, owns: list[StoredEdge], as_of: str | None
 ) -> dict[str, list[str]]:
     """`owners_of` from the OWNS edges read: one read more, their owners' ALIAS_OF edges."""
     canonical = canonical_owners(store, (e.key.src.id for e in owns), as_of)
+    return _owner_names([(e.key.src.id, e.key.dst.id) for e in owns], canonical)
+
+
+def _owner_names(owns: list[tuple[str, str]], canonical: dict[str, str]) -> dict[str, list[str]]:
+    """Each node's owners' names, from the OWNS edges as (owner id, node id), an owner that is
+    an alias (`canonical`: owner id -> the owner's id it is an alias of) counted as that one."""
     # an owner's name (its id's one part: `team:ml-risk`) parsed once per owner, not per edge
     name = {o: NodeKey.from_id(c).parts[0] for o, c in canonical.items()}
     owners: dict[str, set[str]] = {}
-    for edge in owns:
-        key = edge.key
-        owners.setdefault(key.dst.id, set()).add(name[key.src.id])
+    for src, dst in owns:
+        owners.setdefault(dst, set()).add(name[src])
     return {k: sorted(v) for k, v in owners.items()}
+
+
+def _canonical(owns: list[tuple[str, str]], aliases: list[tuple[str, str]]) -> dict[str, str]:
+    """`canonical_owners` of the owners of `owns`, from their ALIAS_OF edges as read (by edge
+    id: the first wins)."""
+    found = {src: src for src, _ in owns}
+    for src, dst in reversed(aliases):
+        found[src] = dst
+    return found
 
 
 _RUN, _VERSION = NodeKind.RUN, NodeKind.DATASET_VERSION
@@ -234,6 +245,14 @@ def node_kind(node_id: str) -> NodeKind:
     return NodeKey.from_id(node_id).kind
 
 
+def _kind_or_none(node_id: str) -> NodeKind | None:
+    """The kind of node an id names, or None if it names none (then no node has it)."""
+    try:
+        return node_kind(node_id)
+    except ValueError:
+        return None
+
+
 @lru_cache(maxsize=1 << 17)
 def _order(node_id: str) -> tuple[str, str, str]:
     """An item's place after its distance — kind, display name, id — worked out once per id
@@ -256,15 +275,27 @@ def impact(
     """`include_indirect` False leaves out indirect column lineage (filters, joins, groupings:
     FEEDS edges whose transformations are all INDIRECT, and the dataset-wide list)."""
     as_of = time_arg("as_of", as_of)
-    start, start_ids = start_nodes(store, node_id, as_of)
-    walk = _visits_downstream(
-        store,
-        start_ids,
-        depth=depth,
-        as_of=as_of,
-        max_nodes=max_nodes,
-        include_indirect=include_indirect,
-    )
+    # A dataset walks from its columns too: read first. Any other start walks from itself
+    # alone, and its node is read after the walk with the answer's (one round trip less on
+    # Neo4j); asked for a node that is not there, the walk finds nothing and NotFound follows.
+    start: StoredNode | None = None
+    if _kind_or_none(node_id) in (NodeKind.DATASET, None):
+        start, start_ids = start_nodes(store, node_id, as_of)
+    else:
+        start_ids = [node_id]
+    try:
+        walk = _visits_downstream(
+            store,
+            start_ids,
+            depth=depth,
+            as_of=as_of,
+            max_nodes=max_nodes,
+            include_indirect=include_indirect,
+        )
+    except InvalidArgument:
+        if start is None:  # a bad argument and no such node: NotFound first, as ever
+            start_nodes(store, node_id, as_of)
+        raise
     # rows of the walk's lists: a path is made only for the items answered
     nodes, distance, certainty = walk.node, walk.distance, walk.certainty
     rows = training_rows(walk, depth)
@@ -281,9 +312,15 @@ def impact(
     keyed = sorted(zip(map(distance.__getitem__, rows), keys, rows, strict=True))
     rows = [k[2] for k in keyed]
     ids = [nodes[i] for i in rows]
-    # the nodes and their OWNS edges in one read (one round trip on Neo4j)
-    found, owns = store.nodes_and_neighbors(ids, ids, _OWNS_IN, as_of)
-    owners = _owners_by(store, [e for e, _ in owns], as_of)  # of the nodes with any
+    # the nodes (the start's too, unless read), their OWNS edges and their owners' aliases in
+    # one read (one round trip on Neo4j)
+    asked = ids if start is not None else [*ids, node_id]
+    found, owns, aliases = store.nodes_and_owners(asked, ids, as_of)
+    if start is None:
+        if not found or found[-1].id != node_id:
+            raise NotFound(f"no node with id {node_id}")
+        start = found.pop()
+    owners = _owner_names(owns, _canonical(owns, aliases))  # of the nodes with any
     no_one: tuple[str, ...] = ()
     paths = walk.paths([walk.ref[r] for r in rows])
     items = _items(  # the nodes all there: just reached

@@ -122,6 +122,15 @@ class _BudgetedStore:
         self._budget.charge(len(ids))  # the neighbour half, as `neighbors_each_way` is charged
         return self._store.nodes_and_neighbors(node_ids, ids, kinds, as_of)
 
+    def nodes_and_owners(
+        self, node_ids: Sequence[str], ids: Sequence[str], as_of: str | None = None
+    ) -> tuple[list[StoredNode], list[tuple[str, str]], list[tuple[str, str]]]:
+        # charged as the two reads it stands for: the nodes' OWNS, then their owners' ALIAS_OF
+        self._budget.charge(len(ids))
+        found = self._store.nodes_and_owners(node_ids, ids, as_of)
+        self._budget.charge(len({owner for owner, _ in found[1]}))
+        return found
+
     def reach(
         self,
         start_ids: Sequence[str],
