@@ -1052,6 +1052,36 @@ class _Walk:
 
         return now if as_of is None else then
 
+    def _sorted_hops(
+        self, n: int, ways: list[tuple[int, int, array[int]]]
+    ) -> list[tuple[int, int, int, int]]:
+        """`n`'s live hops of `ways` in walk order (by edge id), each as (edge, way, far node,
+        `_Policy.fast_plan`'s key less the origin's states): what `_walk_paths` keeps per node
+        (`_Graph.hops`)."""
+        g = self.g
+        adj, eto, esrc, edst, ekind, nkind = g.adj, g.eto, g.esrc, g.edst, g.ekind, g.nkind
+        hops = []
+        for w, m, masks in ways:
+            if here := masks[n] & m:
+                for k in _bits(here):
+                    for e in adj[k * 2 + w][n]:
+                        if eto[e] is None:
+                            hops.append(e << 1 | w)
+        if len(hops) > 1:
+            hops.sort(key=self.sort_key)
+        if (at := nkind[n]) < 0:
+            at = g.kind_no(n)
+        found = []
+        for hop in hops:
+            e, w = hop >> 1, hop & 1
+            to = esrc[e] if w else edst[e]
+            if (far := nkind[to]) < 0:
+                far = g.kind_no(to)
+            # `_kinds_key(kind * 2 + way, src kind, dst kind) << 8`
+            src, dst = (far, at) if w else (at, far)
+            found.append((e, w, to, ((ekind[e] * 2 + w) << 12 | src << 6 | dst) << 8))
+        return found
+
     def _read_level(self, passes: list[_Visits], frontiers: list[range], cap: int) -> _Level | None:
         """The level's reads: each frontier node (in frontier order, exact pass first) with its
         edges of the kinds some step follows from a state the frontier holds, by edge id (ties,
@@ -1300,10 +1330,7 @@ class _Walk:
         holding more is followed by `_follow_level`. The same reads in the same order, so the
         same visits; True: stopped at `cap`."""
         g, led_on, fast, fast_plan = self.g, self.led_on, self.fast, self.fast_plan
-        esrc, edst, ekind, nkind, kind_no = g.esrc, g.edst, g.ekind, g.nkind, g.kind_no
-        adj, eto, kmask, rget, erec, stored_edge, sorted_hops = (
-            g.adj,
-            g.eto,
+        kmask, rget, erec, stored_edge, sorted_hops = (
             g.kmask,
             g.shapes.get,
             g.erec,
@@ -1327,7 +1354,7 @@ class _Walk:
             vway1.append,
         )
         hops_at = self.hops_at = self._hops_at()
-        key, wanted = self.sort_key, self._wanted
+        wanted = self._wanted
         count, visited = self.count, 0
         check = len(g.ids) >= cap  # each hop finds one node at most
         lo0 = lo1 = 0
@@ -1367,16 +1394,8 @@ class _Walk:
                         break
                     continue
                 hops = sorted_hops.get(hkey := origin << 2 * KIND_BITS | sig)
-                if hops is None:  # `_hops_at`'s, inline, sorted and kept
-                    hops = []
-                    for w, m, masks in ways:
-                        if here := masks[origin] & m:
-                            for k in _bits(here):
-                                for e in adj[k * 2 + w][origin]:
-                                    if eto[e] is None:
-                                        hops.append(e << 1 | w)
-                    if len(hops) > 1:
-                        hops.sort(key=key)
+                if hops is None:  # `_hops_at`'s, inline, sorted and kept with their far ends
+                    hops = self._sorted_hops(origin, ways)
                     if len(sorted_hops) >= CACHED:
                         sorted_hops.clear()
                     sorted_hops[hkey] = hops
@@ -1390,26 +1409,11 @@ class _Walk:
                 # `led_on` must learn every origin a step is followed from: until it has this
                 # one, an edge into a blocked node is still tested
                 settled = origin in led_on
-                here = nkind[origin]
-                if here < 0:
-                    here = kind_no(origin)
-                # `fast_plan`'s key (`_Fast`) less the edge's kind and far node's kind, per way
-                out_part, in_part = here << 14 | code, 1 << 20 | here << 8 | code
-                for hop in hops:
+                for e, way, to, kinds in hops:
                     if check and count >= cap:
                         stopped = True
                         break
-                    e = hop >> 1
-                    if hop & 1:
-                        to = esrc[e]
-                        if (far := nkind[to]) < 0:
-                            far = kind_no(to)
-                        at = ekind[e] << 21 | far << 14 | in_part
-                    else:
-                        to = edst[e]
-                        if (far := nkind[to]) < 0:
-                            far = kind_no(to)
-                        at = ekind[e] << 21 | far << 8 | out_part
+                    at = kinds | code  # `fast_plan`'s key
                     plan = fast.get(at)
                     if plan is None:
                         plan = fast_plan(at)
@@ -1437,7 +1441,7 @@ class _Walk:
                                 as0(then)
                                 ap0(v0)
                                 ae0(e)
-                                aw0(hop & 1)
+                                aw0(way)
                     if steps1 is not None:  # the pass over every step: the same
                         b = b1[to]
                         if not (b and settled and b & need1 == need1):
@@ -1463,7 +1467,7 @@ class _Walk:
                                 as1(then)
                                 ap1(v1)
                                 ae1(e)
-                                aw1(hop & 1)
+                                aw1(way)
                 if stopped:
                     break
             # a level's visits are appended together, after the last one's: their level set
