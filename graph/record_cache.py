@@ -69,7 +69,8 @@ class RecordCache:
         self._generation = 0  # one more at every commit installed and every clear
         self._cleared_at = 0
         self._recent: deque[tuple[int, frozenset[Any]]] = deque(maxlen=_RECENT)
-        self.hits = self.misses = self.clears = 0
+        self._keys: KeyFilter | None = None  # see `start_from_empty`
+        self.hits = self.misses = self.clears = self.surely_absent = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -81,29 +82,50 @@ class RecordCache:
     def unit(self, inner: UnitOfWork) -> CachedUnitOfWork:
         return CachedUnitOfWork(inner, self)
 
-    def clear(self) -> None:
+    def clear(self, *, keep_keys: bool = False) -> None:
+        """Forget every record; and the key filter too unless `keep_keys` (a unit of work of
+        this cache's that deleted nodes or wrote alias rows: every key it added is in it)."""
         with self._lock:
             self._entries.clear()
             self._recent.clear()
             self._generation += 1
             self._cleared_at = self._generation
             self.clears += 1
+            if not keep_keys:
+                self._keys = None
+
+    def start_from_empty(self) -> None:
+        """The store holds no node and no edge now, and every write from here goes through this
+        cache (its writer has just taken over, alone): a node or edge key it has not seen
+        written since is surely absent, answered without a read (`KeyFilter`), until `clear`."""
+        with self._lock:
+            self._keys = KeyFilter()
+
+    @property
+    def knows_every_key(self) -> bool:
+        return self._keys is not None
 
     # ---- for CachedUnitOfWork -------------------------------------------------------------
     def lookup(self, keys: Iterable[Any]) -> tuple[dict[Any, Any], list[Any]]:
         """(key -> a copy of the record, or None where the store holds nothing; keys missing)."""
         found: dict[Any, Any] = {}
         missing: list[Any] = []
+        absent = 0
         with self._lock:
-            entries = self._entries
+            entries, known = self._entries, self._keys
             for key in keys:
                 value = entries.get(key, None if key in entries else _ABSENT)
                 if value is _ABSENT:
-                    missing.append(key)
+                    if known is not None and not _is_alias(key) and not known.may_hold(key):
+                        found[key] = None  # never written since the store was empty
+                        absent += 1
+                    else:
+                        missing.append(key)
                     continue
                 entries.move_to_end(key)
                 found[key] = value
-            self.hits += len(found)
+            self.hits += len(found) - absent
+            self.surely_absent += absent
             self.misses += len(missing)
         # copies outside the lock: the stored records themselves are never changed in place
         return {k: _own(v) for k, v in found.items()}, missing
@@ -131,6 +153,9 @@ class RecordCache:
         """A committed unit of work's records (what the store now holds under these keys)."""
         stored = {k: as_stored(r) for k, r in records.items()}
         with self._lock:
+            if self._keys is not None:
+                for key in stored:
+                    self._keys.add(key)
             self._generation += 1
             self._recent.append((self._generation, frozenset(stored)))
             for key, record in stored.items():
@@ -150,6 +175,35 @@ def _alias(name: str) -> tuple[str, str]:
     return ("alias", name)
 
 
+def _is_alias(key: Any) -> bool:
+    return type(key) is tuple and len(key) == 2
+
+
+class KeyFilter:
+    """A Bloom filter of node and edge keys: `may_hold` is True for every key added (and, for
+    about 2 % of others once 4 M keys are in, falsely: those are then read). Fixed size: 4 MiB."""
+
+    BITS = 1 << 25
+    PROBES = 4
+
+    def __init__(self) -> None:
+        self._bits = bytearray(self.BITS >> 3)
+
+    def _probes(self, key: Any) -> Iterator[int]:
+        h1, h2 = hash(key), hash((key, 0x5BD1E995)) | 1
+        mask = self.BITS - 1
+        return ((h1 + i * h2) & mask for i in range(self.PROBES))
+
+    def add(self, key: Any) -> None:
+        bits = self._bits
+        for at in self._probes(key):
+            bits[at >> 3] |= 1 << (at & 7)
+
+    def may_hold(self, key: Any) -> bool:
+        bits = self._bits
+        return all(bits[at >> 3] & (1 << (at & 7)) for at in self._probes(key))
+
+
 class CachedUnitOfWork(UnitOfWork):
     """A unit of work reading through the cache; its writes go to the cache once committed (the
     store calls `committed` after its transaction commits, `RecordCache.clear` if it fails)."""
@@ -162,7 +216,9 @@ class CachedUnitOfWork(UnitOfWork):
 
     def committed(self) -> None:
         if self._resets:
-            self._cache.clear()
+            if self._written:  # the filter holds every key written, deleted ones too
+                self._cache.install(self._written)
+            self._cache.clear(keep_keys=True)
         elif self._written:
             self._cache.install(self._written)
 
@@ -184,7 +240,13 @@ class CachedUnitOfWork(UnitOfWork):
 
     def load_incident(self, specs: Sequence[IncidentSpec]) -> dict[EdgeId, Record]:
         # every edge at an anchor: the cache cannot know it has them all, so asked each time
-        # (what comes back is offered: those edges are then known)
+        # (what comes back is offered: those edges are then known), unless the anchor surely
+        # does not exist (then neither does any edge at it)
+        if self._cache.knows_every_key:
+            anchors, _ = self._cache.lookup(dict.fromkeys(a for a, _, _ in specs))
+            specs = [s for s in specs if not (s[0] in anchors and anchors[s[0]] is None)]
+            if not specs:
+                return {}
         read = self._inner.load_incident(specs)
         self._cache.offer(read, read.keys(), self._since)
         return read

@@ -169,8 +169,11 @@ class Projector:
         """Becoming the writer: start from the graph's checkpoint as it is now, and let the
         side tables write again what the graph may lack (a writer killed between its decisions
         table and the DECIDED edges left them out)."""
-        log.info("projector: writing the graph from seq %d", self.store.checkpoint())
+        at = self.store.checkpoint()
+        log.info("projector: writing the graph from seq %d", at)
         self._forget()  # another writer may have written since this one last did
+        if self.records is not None and at == 0 and self.store.stats().node_count == 0:
+            self.records.start_from_empty()  # a key it has not written is absent: not read
         self._writing, self._position, self._inflight = True, None, None
         for side in self.side:
             if (reassert := getattr(side, "reassert", None)) is not None:

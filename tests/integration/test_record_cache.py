@@ -85,6 +85,13 @@ def test_the_graph_is_the_same_with_and_without_the_cache(
     assert status.lag == 0 and status.parked == 0
     assert "one by one" not in caplog.text
     assert cache.hits > 0 and cache.misses > 0
+    # it began on an empty store: keys it never wrote were answered absent without a read, and
+    # every key the store holds is one it saw written (no false "absent")
+    assert cache.knows_every_key and cache.surely_absent > 1000
+    keys = cache._keys
+    assert keys is not None
+    assert [n.id for n in cached_store.iter_nodes() if not keys.may_hold(n.id)] == []
+    assert [e.key.id for e in cached_store.iter_edges() if not keys.may_hold(e.key.id)] == []
     assert snapshot(cached_store) == snapshot(sequential(estate, batch_size=500))
     # and every entry is what the store holds under that key
     held = {k: v for k, v in cache._entries.items()}
@@ -117,14 +124,15 @@ def test_no_cache_where_another_process_may_write(estate: EventLog) -> None:
 PROV = Provenance(source="test", event_id="e1", event_time="2026-01-01T00:00:00Z")
 LATER = Provenance(source="test", event_id="e3", event_time="2026-01-03T00:00:00Z")
 X = NodeKey(NodeKind.DATASET, ("ns", "x"))
+Y = NodeKey(NodeKind.DATASET, ("ns", "y"))
 
 
-def _behind_its_back(store: GraphStore, props: dict[str, Any]) -> None:
+def _behind_its_back(store: GraphStore, props: dict[str, Any], key: NodeKey = X) -> None:
     """Another writer's change to X, which this store's cache does not see."""
     saved, store.record_cache = store.record_cache, None  # type: ignore[attr-defined]
     try:
         other = Provenance(source="other", event_id="e2", event_time="2026-01-02T00:00:00Z")
-        store.apply([NodeUpsert(X, other, props)])
+        store.apply([NodeUpsert(key, other, props)])
     finally:
         store.record_cache = saved  # type: ignore[attr-defined]
 
@@ -161,8 +169,28 @@ def test_a_failed_transaction_clears_it(cached_store: GraphStore) -> None:
     with pytest.raises(RuntimeError, match="refused"), cached_store._unit_of_work() as uow:
         uow.load_nodes([X.id])
         raise RuntimeError("refused")
-    assert len(cache) == 0
+    assert len(cache) == 0 and not cache.knows_every_key
     assert _after(cached_store) == {"a": 1, "b": 2, "c": 3, "sources": ("other", "test")}
+
+
+def test_a_failed_transaction_forgets_which_keys_exist(cached_store: GraphStore) -> None:
+    """Started on an empty store, the cache answers "absent" for keys it never saw written; a
+    failed unit of work (which may have committed: a lost reply) ends that."""
+    cache = RecordCache()
+    cached_store.record_cache = cache  # type: ignore[attr-defined]
+    cache.start_from_empty()
+    cached_store.apply([NodeUpsert(X, PROV, {"a": 1})])
+    before = cache.surely_absent
+    with cached_store._unit_of_work() as uow:
+        assert uow.load_nodes([Y.id]) == {}
+    assert cache.surely_absent == before + 1  # not read
+    _behind_its_back(cached_store, {"b": 2}, Y)  # another writer creates Y
+    with pytest.raises(RuntimeError, match="refused"), cached_store._unit_of_work():
+        raise RuntimeError("refused")
+    assert not cache.knows_every_key
+    cached_store.apply([NodeUpsert(Y, LATER, {"c": 3})])
+    node = cached_store.get_node(Y.id)
+    assert node is not None and node.props.get("b") == 2 and node.sources == ("other", "test")
 
 
 def test_clear_clears_it(cached_store: GraphStore) -> None:
@@ -206,6 +234,7 @@ def test_the_projector_forgets_when_it_stops_or_starts_writing(
     else:  # as when the lease came back: it takes over at its next step
         projector._writing = False
     assert projector.catch_up(timeout=300).lag == 0
+    assert not cache.knows_every_key  # it took over a graph that was not empty
     nodes = cached_store.get_nodes(jobs)
     assert [n.id for n in nodes if n.props.get("b") != 2] == []
     # later events wrote some of them again: a stale record would have dropped the prop there
