@@ -75,7 +75,7 @@ def ask(python: str, url: str, calls: list[Call], key: str | None = None) -> lis
         input=json.dumps(calls),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # a hang, not a measurement
         check=False,
     )
     assert done.returncode == 0, done.stderr

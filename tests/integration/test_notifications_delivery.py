@@ -25,6 +25,7 @@ from lineage_kg.settings import Settings
 from tests.webhook_receiver import Receiver, verify, wait_for
 
 SECRET = b"s3cret-for-tests"
+HANG = 120  # seconds: a bound on a hang; each wait returns once its condition holds
 
 
 def event(
@@ -114,7 +115,7 @@ def test_each_change_reaches_each_target_once_signed_and_shaped(
         rows = outbox.rows()
         assert sorted(r.kind for r in rows) == ["run_failed", "schema_change"]
         assert runtime.start_notifications(audience) is not None
-        wait_for(lambda: delivered(outbox) == 2, 20, "both changes delivered")
+        wait_for(lambda: delivered(outbox) == 2, HANG, "both changes delivered")
         ids = sorted(r.change_id for r in rows)
         assert sorted(runtime.outbox.rows()[i].status for i in range(2)) == ["delivered"] * 2
 
@@ -165,27 +166,27 @@ def test_receiver_down_then_up_delivers_each_change_once(
         outbox = runtime.outbox
         assert outbox is not None
         runtime.start_notifications(audience)
-        wait_for(lambda: all(r.attempts >= 2 for r in outbox.rows()), 20, "retried while refused")
+        wait_for(lambda: all(r.attempts >= 2 for r in outbox.rows()), HANG, "retried while refused")
         assert "ConnectError" in (outbox.rows()[0].last_error or "")
         receiver.status = 503
         receiver.start()  # up, but unavailable
-        wait_for(lambda: len(receiver.received) >= 4, 20, "503s answered")
+        wait_for(lambda: len(receiver.received) >= 4, HANG, "503s answered")
         assert delivered(outbox) == 0
         # the generic hook is back, Slack still answers 503: the hook takes each change once,
         # and is not sent it again while Slack's delivery is retried
         receiver.by_path["/slack"] = 503
         receiver.status = 200
         ids = sorted(r.change_id for r in outbox.rows())
-        wait_for(lambda: sorted(receiver.keys("/hook")) == ids, 20, "the hook's 2xx")
+        wait_for(lambda: sorted(receiver.keys("/hook")) == ids, HANG, "the hook's 2xx")
         slack_tries = sum(1 for r in receiver.received if r.path == "/slack")
         wait_for(
             lambda: sum(1 for r in receiver.received if r.path == "/slack") >= slack_tries + 4,
-            20,
+            HANG,
             "Slack retried",
         )
         assert delivered(outbox) == 0
         del receiver.by_path["/slack"]
-        wait_for(lambda: delivered(outbox) == 2, 20, "delivered once the receiver is back")
+        wait_for(lambda: delivered(outbox) == 2, HANG, "delivered once the receiver is back")
         attempts = [r.attempts for r in outbox.rows()]
     assert sorted(receiver.keys("/hook")) == ids
     assert sorted(receiver.keys("/slack")) == ids
@@ -203,7 +204,7 @@ def test_a_refusal_fails_the_change_until_retried(
         outbox = runtime.outbox
         assert outbox is not None
         runtime.start_notifications(audience)
-        wait_for(lambda: outbox.counts().get("failed", 0) == 2, 20, "both failed")
+        wait_for(lambda: outbox.counts().get("failed", 0) == 2, HANG, "both failed")
         assert all(r.attempts == 1 for r in outbox.rows())
         receiver.status = 200
         monkeypatch.setenv("LKG_DATA_DIR", str(tmp_path))
@@ -214,6 +215,6 @@ def test_a_refusal_fails_the_change_until_retried(
         retried = cli.invoke(app, ["notifications", "retry", "--all-failed"])
         assert retried.exit_code == 0, retried.output
         assert "2 change(s) back to pending" in retried.output
-        wait_for(lambda: delivered(outbox) == 2, 20, "delivered after the retry")
+        wait_for(lambda: delivered(outbox) == 2, HANG, "delivered after the retry")
         ids = sorted(r.change_id for r in outbox.rows())
     assert sorted(receiver.keys("/hook")) == ids
