@@ -11,7 +11,10 @@ Layout, chosen for the walks (queries/traversal.py asks one frontier at a time):
   (0 out, 1 in), kept at commit: a frontier step reads only the kinds it follows (a snapshot
   keeps these tables as arrays, and a load takes them over: `EmbeddedState`);
 - records are packed (graph/packed.py), `StoredNode`/`StoredEdge` built only for what is returned,
-  from keys parsed once per node and edge.
+  from keys parsed once per node and edge;
+- a walk with paths keeps each node's live hops it read, sorted in walk order, until the next
+  commit (`_Graph.hops`): repeated questions over the same part of the graph neither gather nor
+  sort them again.
 Slots of deleted nodes and edges (a re-homing: rare) stay empty; they are not reused.
 """
 
