@@ -72,8 +72,10 @@ class MlflowServer:
 
 
 @contextmanager
-def mlflow_server(work_dir: Path, timeout: float = 120) -> Iterator[MlflowServer]:
-    """A real `mlflow server` on loopback: SQLite backend, local artifacts, a random port."""
+def mlflow_server(work_dir: Path, timeout: float = 600) -> Iterator[MlflowServer]:
+    """A real `mlflow server` on loopback: SQLite backend, local artifacts, a random port.
+    `timeout` bounds a hang only: its start (imports, migrations, a worker) took minutes on a
+    loaded machine (test_mlflow_sync's set-up: 137 s at load 8-20, ci32)."""
     work_dir.mkdir(parents=True, exist_ok=True)
     port, backend = free_port(), work_dir / "mlflow.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
