@@ -52,8 +52,8 @@ from lineage_kg.graph.ends_walk import (
     walkable,
     walked_by_levels,
 )
-from lineage_kg.graph.model import EdgeKind, NodeKind
-from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction, EdgeKey
 from lineage_kg.graph.record_cache import RecordCache, through_cache
 from lineage_kg.graph.records import EdgeId, Record, StoredEdge, StoredNode
 from lineage_kg.graph.store import (
@@ -324,29 +324,74 @@ def _records_of(found: Iterable[Any]) -> dict[EdgeId, Record]:
     return {(src, kind, dst, p["disc"]): p for src, dst, kind, p in found}
 
 
+_EDGE_SLOTS = {f: getattr(StoredEdge, f) for f in StoredEdge.__slots__}
+_LAZY_FIELDS = frozenset(StoredEdge.__slots__) - {"key"}
+_AWAITED = _EDGE_SLOTS["props"]  # a pending edge's `props` slot holds its `_PathEdges`
+
+
+class _PendingEdge(StoredEdge):
+    """A path edge whose record is not read yet: its key is the id the walk read (the kind of
+    every hop is known without a record: impact's `training_rows`), anything else read first
+    fills every pending edge of its walk in one read (`_PathEdges.load`) — and each becomes a
+    plain `StoredEdge` (same layout: the class is switched in place)."""
+
+    __slots__ = ()
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in _LAZY_FIELDS:
+            _AWAITED.__get__(self).load()
+        return object.__getattribute__(self, name)
+
+    # compared, hashed or shown, it is read first (then `StoredEdge`'s, on the same object;
+    # as a subclass it is asked first on either side of ==)
+    def __eq__(self, other: object) -> bool:
+        _AWAITED.__get__(self).load()
+        return self == other
+
+    def __hash__(self) -> int:
+        _AWAITED.__get__(self).load()
+        return hash(self)
+
+    def __repr__(self) -> str:
+        _AWAITED.__get__(self).load()
+        return repr(self)
+
+
 class _PathEdges(dict[int, StoredEdge]):
-    """A walk's visits' edges by key (`Walked.edges`), their records read when first looked up —
-    or before, by impact's read of the answer's nodes (`Neo4jStore.nodes_and_owners`, on the
+    """A walk's visits' edges by key (`Walked.edges`), pending until first used — or read
+    before, with impact's read of the answer's nodes (`Neo4jStore.nodes_and_owners`, on the
     same thread: no round trip of their own)."""
 
-    def __init__(self, pending: dict[EdgeId, int], read: Callable[[list[EdgeId]], Any]) -> None:
+    def __init__(self, ids: dict[EdgeId, int], read: Callable[[list[EdgeId]], Any]) -> None:
         super().__init__()
-        self.pending = pending  # edge id -> its key, records not read yet
+        self.pending: dict[EdgeId, StoredEdge] = {}  # edge id -> its edge, not read yet
         self._read = read
+        for eid, no in ids.items():
+            src, kind, dst, disc = eid
+            edge = _new(_PendingEdge)
+            _EDGE_SLOTS["key"].__set__(
+                edge, EdgeKey(NodeKey.from_id(src), EdgeKind(kind), NodeKey.from_id(dst), disc)
+            )
+            _AWAITED.__set__(edge, self)
+            self[no] = self.pending[eid] = edge
 
-    def fill(self, records: Mapping[EdgeId, Record]) -> None:
-        pending, self.pending = self.pending, {}
-        for eid, no in pending.items():
-            if (record := records.get(eid)) is not None:
-                self[no] = StoredEdge.from_record(eid, record)
-
-    def __missing__(self, key: int) -> StoredEdge:
+    def load(self) -> None:
         if self.pending:
             self.fill(self._read(list(self.pending)))
-            if key in self:
-                return self[key]
-        # edges are retired, not deleted: only a merge re-homing a node removes one
-        raise LookupError("an edge of the walk is gone since it was read (a merge): ask again")
+        if self.pending:  # edges are retired, not deleted: only a merge re-homing a node is
+            raise LookupError("an edge of the walk is gone since it was read (a merge): ask again")
+
+    def fill(self, records: Mapping[EdgeId, Record]) -> None:
+        for eid, record in records.items():
+            if (edge := self.pending.pop(eid, None)) is None:
+                continue
+            made = StoredEdge.from_record(eid, record)
+            for name in _LAZY_FIELDS:
+                _EDGE_SLOTS[name].__set__(edge, object.__getattribute__(made, name))
+            object.__setattr__(edge, "__class__", StoredEdge)
+
+
+_new = object.__new__
 
 
 def _each_way_found(found: Iterable[Any]) -> list[tuple[StoredEdge, Direction]]:

@@ -142,6 +142,7 @@ def _owned_estate(store: GraphStore) -> tuple[list[str], dict[str, Any]]:
         (d1, E.HAS_COLUMN, c1),
         (d2, E.HAS_COLUMN, c2),
         (c1, E.FEEDS, c2),
+        (d2, E.HAS_VERSION, POOL[K.DATASET_VERSION][0]),  # history: `training_rows` looks
         (team, E.OWNS, d1),
         (alias, E.OWNS, d2),
         (alias2, E.OWNS, d2),
@@ -233,7 +234,8 @@ def test_impact_of_a_column_is_two_reads_on_neo4j(
     neo4j_store: GraphStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The walk (one statement to depth 5), then the answer's nodes with the start, their
-    owners and the records of the paths' edges. `traverse` reads its paths' edges on its own."""
+    owners and the records of the paths' edges (whether a path walks HAS_VERSION is known
+    without them). `traverse` reads its paths' edges on its own, when first looked at."""
     _, named = _owned_estate(neo4j_store)
     expected = impact(LevelByLevel(neo4j_store), named["c1"], depth=5)  # type: ignore[arg-type]
     statements: list[str] = []
@@ -246,8 +248,16 @@ def test_impact_of_a_column_is_two_reads_on_neo4j(
     monkeypatch.setattr(neo4j_store, "_read", counted)
     assert impact(neo4j_store, named["c1"], depth=5) == expected
     assert len(statements) == 2, statements
+    walked = walk_visits(neo4j_store, [named["c1"]], IMPACT_STEPS, max_depth=5, covers=COVERS,
+                         start_state=WHOLE)  # fmt: skip
+    assert POOL[K.DATASET_VERSION][0].id in walked.node  # held out of the answer by its path
     statements.clear()
     walk = traverse(neo4j_store, [named["c1"]], IMPACT_STEPS, max_depth=5, covers=COVERS,
                     start_state=WHOLE)  # fmt: skip
     assert walk.reached and all(r.path for r in walk.reached.values())
-    assert len(statements) == 2
+    assert len(statements) == 1  # the paths' edges are not read until looked at
+    hops = [h for r in walk.reached.values() for h in r.path]
+    loop = traverse(LevelByLevel(neo4j_store), [named["c1"]], IMPACT_STEPS, max_depth=5,  # type: ignore[arg-type]
+                    covers=COVERS, start_state=WHOLE)  # fmt: skip
+    assert [h.edge for r in loop.reached.values() for h in r.path] == [h.edge for h in hops]
+    assert len(statements) == 3  # then all at once (the loop's walk is one more)
