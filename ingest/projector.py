@@ -103,7 +103,7 @@ class Projector:
         pipeline: bool = True,
         writes: bool = True,
         lease: _Lease | None = None,
-        cache_records: int = 100_000,
+        cache_records: int = 20_000,  # ~0.5-1 KB each: the last few batches' records
     ) -> None:
         """`writes=False`: never write the graph, follow it (another process writes a shared
         Neo4j: LKG_PROJECTOR=off). `lease`: write only while it is held, follow otherwise
