@@ -282,6 +282,7 @@ class Runtime:
             side=self.side,
             writes=self.settings.projector != "off",
             lease=self.lease,
+            cache_records=self.settings.record_cache,
         )
 
     @cached_property

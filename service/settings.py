@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), description="where the durable event log lives")
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="intake body limit")
     projector_batch_size: int = Field(500, ge=1, le=50_000)
+    record_cache: int = Field(
+        20_000,
+        ge=0,
+        le=1_000_000,
+        description="records the projector keeps of what it wrote to Neo4j, so that its next "
+        "batches need not read them back (graph/record_cache.py; ~0.5-1 KB each; only with "
+        "LKG_PROJECTOR=on; 0: none). Nothing but this service may write its Neo4j database",
+    )
     # the embedded store's start-up snapshot (service/snapshots.py); Neo4j never uses one
     snapshot: bool = Field(
         True,

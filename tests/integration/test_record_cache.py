@@ -282,3 +282,19 @@ def test_least_recently_used_first_out() -> None:
     cache.install({"d": {}})
     assert len(cache) == 3
     assert cache.lookup(["a", "b", "c", "d"])[1] == ["b"]
+
+
+@pytest.mark.parametrize(("setting", "kept"), [(None, 20_000), ("0", None), ("300", 300)])
+def test_lkg_record_cache_sizes_the_service_projectors_cache_or_turns_it_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str | None, kept: int | None
+) -> None:
+    from lineage_kg.runtime import Runtime
+    from lineage_kg.settings import Settings
+
+    if setting is not None:
+        monkeypatch.setenv("LKG_RECORD_CACHE", setting)
+    store = CachedEmbedded()
+    with Runtime.open(Settings(data_dir=tmp_path), store=store) as runtime:
+        records = runtime.projector.records
+        assert (records.max_records if records is not None else None) == kept
+        assert store.record_cache is records
