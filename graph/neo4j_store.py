@@ -359,8 +359,8 @@ class _PendingEdge(StoredEdge):
 
 class _PathEdges(dict[int, StoredEdge]):
     """A walk's visits' edges by key (`Walked.edges`), pending until first used — or read
-    before, with impact's read of the answer's nodes (`Neo4jStore.nodes_and_owners`, on the
-    same thread: no round trip of their own)."""
+    before, with impact's read of the answer's nodes (`Neo4jStore.nodes_and_owners`, handed
+    them as `path_edges`: no round trip of their own)."""
 
     def __init__(self, ids: dict[EdgeId, int], read: Callable[[list[EdgeId]], Any]) -> None:
         super().__init__()
@@ -1158,14 +1158,16 @@ class Neo4jStore(GraphStore):
         return nodes, _each_way_found(row["found"])
 
     def nodes_and_owners(
-        self, node_ids: Sequence[str], ids: Sequence[str], as_of: str | None = None
+        self,
+        node_ids: Sequence[str],
+        ids: Sequence[str],
+        as_of: str | None = None,
+        *,
+        path_edges: Mapping[int, StoredEdge] | None = None,
     ) -> tuple[list[StoredNode], list[tuple[str, str]], list[tuple[str, str]]]:
-        # the records of the last walk's path edges come along, if not read yet (impact asks
-        # for the paths of the items it answers next)
-        paths: _PathEdges | None = getattr(self._local, "path_edges", None)
-        self._local.path_edges = None
-        if paths is not None and not paths.pending:
-            paths = None
+        # the records of the walk's path edges come along, if not read yet (impact asks for the
+        # paths of the items it answers next)
+        paths = path_edges if isinstance(path_edges, _PathEdges) and path_edges.pending else None
         if not ids and not node_ids and paths is None:
             return [], [], []
         (row,) = self._read(
@@ -1340,7 +1342,7 @@ class Neo4jStore(GraphStore):
         )  # fmt: skip
         if walked is None or not edge_ids:
             return walked
-        walked.edges = self._local.path_edges = _PathEdges(edge_ids, self._edge_records)
+        walked.edges = _PathEdges(edge_ids, self._edge_records)
         return walked
 
     def _edge_records(self, ids: list[EdgeId]) -> dict[EdgeId, Record]:

@@ -528,11 +528,18 @@ class GraphStore(ABC):
         return self.get_nodes(node_ids), self.neighbors_each_way(ids, kinds, as_of)
 
     def nodes_and_owners(
-        self, node_ids: Sequence[str], ids: Sequence[str], as_of: str | None = None
+        self,
+        node_ids: Sequence[str],
+        ids: Sequence[str],
+        as_of: str | None = None,
+        *,
+        path_edges: Mapping[int, StoredEdge] | None = None,
     ) -> tuple[list[StoredNode], list[tuple[str, str]], list[tuple[str, str]]]:
         """`get_nodes(node_ids)`; the OWNS edges into `ids`, as (owner id, node id); and the
         ALIAS_OF edges leaving those owners, as (alias id, id it names), by edge id: what an
-        impact answer reads after its walk, in one round trip on a store that can (Neo4j)."""
+        impact answer reads after its walk, in one round trip on a store that can (Neo4j).
+        `path_edges`: a walk's `Walked.edges`, whose records a store that reads them lazily
+        (Neo4j) may fill in the same round trip."""
         kinds = {Direction.IN: [EdgeKind.OWNS]}
         nodes, owns = self.nodes_and_neighbors(node_ids, ids, kinds, as_of)
         ends = [(e.key.src.id, e.key.dst.id) for e, _ in owns]

@@ -315,7 +315,7 @@ def impact(
     # the nodes (the start's too, unless read), their OWNS edges and their owners' aliases in
     # one read (one round trip on Neo4j)
     asked = ids if start is not None else [*ids, node_id]
-    found, owns, aliases = store.nodes_and_owners(asked, ids, as_of)
+    found, owns, aliases = store.nodes_and_owners(asked, ids, as_of, path_edges=walk.path_edges)
     if start is None:
         if not found or found[-1].id != node_id:
             raise NotFound(f"no node with id {node_id}")

@@ -487,6 +487,12 @@ class Visits:
         """Whether the path of `ref` walks a `kind` edge."""
         raise NotImplementedError
 
+    @property
+    def path_edges(self) -> Mapping[int, StoredEdge] | None:
+        """The store's walk's edges (`Walked.edges`), which `GraphStore.nodes_and_owners` may
+        fill with the answer's nodes; None when the paths are made already."""
+        return None
+
     def inside(self, refs: Iterable[int]) -> set[str]:
         """The nodes inside the paths of `refs`: reached by a hop of one, not its last."""
         raise NotImplementedError
@@ -546,6 +552,10 @@ class _WalkedVisits(Visits):
         self.led_on = walked.led_on
         self._every, self._exact, self._edges = walked.every, walked.exact, walked.edges
         self._paths = (_Paths(walked.every, walked.edges), _Paths(walked.exact, walked.edges))
+
+    @property
+    def path_edges(self) -> Mapping[int, StoredEdge] | None:
+        return self._edges
 
     def path(self, ref: int) -> tuple[Hop, ...]:
         return self._paths[1].of(~ref) if ref < 0 else self._paths[0].of(ref)

@@ -123,11 +123,16 @@ class _BudgetedStore:
         return self._store.nodes_and_neighbors(node_ids, ids, kinds, as_of)
 
     def nodes_and_owners(
-        self, node_ids: Sequence[str], ids: Sequence[str], as_of: str | None = None
+        self,
+        node_ids: Sequence[str],
+        ids: Sequence[str],
+        as_of: str | None = None,
+        *,
+        path_edges: Mapping[int, StoredEdge] | None = None,
     ) -> tuple[list[StoredNode], list[tuple[str, str]], list[tuple[str, str]]]:
         # charged as the two reads it stands for: the nodes' OWNS, then their owners' ALIAS_OF
         self._budget.charge(len(ids))
-        found = self._store.nodes_and_owners(node_ids, ids, as_of)
+        found = self._store.nodes_and_owners(node_ids, ids, as_of, path_edges=path_edges)
         self._budget.charge(len({owner for owner, _ in found[1]}))
         return found
 

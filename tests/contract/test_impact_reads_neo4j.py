@@ -41,7 +41,9 @@ class LevelByLevel:
     def walk(self, *args: Any, **kwargs: Any) -> None:
         return None
 
-    def nodes_and_owners(self, node_ids: Any, ids: Any, as_of: Any = None) -> Any:
+    def nodes_and_owners(
+        self, node_ids: Any, ids: Any, as_of: Any = None, *, path_edges: Any = None
+    ) -> Any:
         return GraphStore.nodes_and_owners(self, node_ids, ids, as_of)  # type: ignore[arg-type]
 
     def __getattr__(self, name: str) -> Any:
