@@ -379,7 +379,8 @@ class _PathEdges(dict[int, StoredEdge]):
         if self.pending:
             self.fill(self._read(list(self.pending)))
         if self.pending:  # edges are retired, not deleted: only a merge re-homing a node is
-            raise LookupError("an edge of the walk is gone since it was read (a merge): ask again")
+            # a race with the writer, not the caller's mistake: "try again", never a 500
+            raise StoreUnavailable("an edge of the walk is gone since it was read: ask again")
 
     def fill(self, records: Mapping[EdgeId, Record]) -> None:
         for eid, record in records.items():
