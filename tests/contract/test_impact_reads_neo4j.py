@@ -22,37 +22,26 @@ from lineage_kg.graph.model import EdgeKind as E
 from lineage_kg.graph.model import NodeKey
 from lineage_kg.graph.model import NodeKind as K
 from lineage_kg.graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
-from lineage_kg.graph.store import EdgeTest, GraphStore
+from lineage_kg.graph.store import GraphStore
 from lineage_kg.queries.impact import IMPACT_STEPS, impact, training_rows
 from lineage_kg.queries.impact_steps import COVERS, WHOLE
 from lineage_kg.queries.traversal import _walk_steps, traverse, walk_visits
 from tests.contract.test_closeness_property import NODES, POLICIES, POOL, Edge, graphs, load
+from tests.contract.test_store_walk_property import LevelByLevel as StoreWithoutWalk
 from tests.contract.test_store_walk_property import everything, retire_some
+from tests.contract.test_walk_by_ids import _tests_are_edge_tests
 from tests.contract.test_walk_visits_property import rows_of
 
 
-class LevelByLevel:
+class LevelByLevel(StoreWithoutWalk):
     """The store without its own walk: `traverse` walks level by level (on Neo4j over the record
-    read-ahead, `reach`, as impact did before)."""
-
-    def __init__(self, inner: GraphStore) -> None:
-        self._inner = inner
-
-    def walk(self, *args: Any, **kwargs: Any) -> None:
-        return None
+    read-ahead, `reach`, as impact did before), and impact reads the nodes and their owners the
+    long way (`GraphStore.nodes_and_owners`' default: the reads it stands for)."""
 
     def nodes_and_owners(
         self, node_ids: Any, ids: Any, as_of: Any = None, *, path_edges: Any = None
     ) -> Any:
         return GraphStore.nodes_and_owners(self, node_ids, ids, as_of)  # type: ignore[arg-type]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-def _edge_tests_only(policy: Any) -> bool:
-    steps = POLICIES[policy][0] if isinstance(policy, str) else policy[0]
-    return all(s.accepts is None or isinstance(s.accepts, EdgeTest) for s in steps)
 
 
 @settings(
@@ -64,7 +53,7 @@ def _edge_tests_only(policy: Any) -> bool:
     graphs(),
     st.lists(st.sampled_from(NODES), min_size=1, max_size=8),
     # the questions' policies (a generated one is a new plan on Neo4j: seconds each)
-    st.sampled_from(sorted(POLICIES)).filter(_edge_tests_only),
+    st.sampled_from(sorted(POLICIES)).filter(_tests_are_edge_tests),
     st.tuples(  # depth, max_nodes, edges retired later, the time asked
         st.integers(1, 6),
         st.sampled_from([1, 2, 5, 10_000]),
@@ -112,7 +101,7 @@ def test_the_walk_with_paths_for_any_policy(store: GraphStore) -> None:
     @given(
         graphs(),
         st.lists(st.sampled_from(NODES), min_size=1, max_size=6),
-        policies().filter(_edge_tests_only),
+        policies().filter(_tests_are_edge_tests),
         st.tuples(st.integers(1, 5), st.sampled_from([3, 10_000])),
     )
     def check(edges: list[Edge], starts: list[NodeKey], policy: Any, bounds: Any) -> None:
