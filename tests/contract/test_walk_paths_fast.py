@@ -1,4 +1,4 @@
-"""The embedded store's walk with paths at the present time (`_Walk._walk_paths`: impact's and
+"""The embedded store's walk with paths at the present time (`SlotWalk._walk_paths`: impact's and
 the decision trace's hot loop) is `traverse`'s level loop, also where its fast path hands over:
 an origin holding several visits of one pass at one level (states that do not cover each other,
 reached at the same level) is followed by the general loop, the others by one lookup per edge.
@@ -6,7 +6,7 @@ On dense graphs over a few columns and datasets, under generated policies whose 
 states without covers (so that a node is reached in several at once), from several starts, with
 small caps (a stop inside either loop): the same nodes, distances, certainty, paths, `led_on`,
 truncation and edge count, in the same order. One hand-made graph shows the hand-over happens.
-And the hops it keeps between walks (`_Graph.hops`) follow every commit: edges added, retired,
+And the hops it keeps between walks (`SlotGraph.hops`) follow every commit: edges added, retired,
 a node re-homed."""
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ def changes(draw: st.DrawFn) -> list[Any]:
 def test_the_kept_hops_follow_each_commit(
     edges: list[Edge], later: list[list[Any]], starts: list[Any], policy: Any
 ) -> None:
-    """The hops kept between walks (`_Graph.hops`) are never those of an older graph: after
+    """The hops kept between walks (`SlotGraph.hops`) are never those of an older graph: after
     each change, walked again, the store's walk is the level loop's (which reads the store's
     edges afresh)."""
     store = EmbeddedStore()
