@@ -32,10 +32,15 @@ from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
+from rbloom import Bloom
+
 from lineage_kg.graph.records import EdgeId, Record
 from lineage_kg.graph.store import IncidentSpec, UnitOfWork
 
 _ABSENT = object()  # the store was asked and holds nothing under this key
+# the key filter: sized for 4 M keys at a 2 % false "may hold" (those keys are then read): ~4 MiB;
+# past 4 M keys it answers "may hold" more often, never "absent" wrongly
+KEY_FILTER_KEYS, KEY_FILTER_ERROR = 4_000_000, 0.02
 _RECENT = 64  # commits remembered for `offer` (a read older than that many commits is dropped)
 
 # cache keys: a node id (str), an edge id (4-tuple), an alias row ("alias", dataset id)
@@ -69,7 +74,7 @@ class RecordCache:
         self._generation = 0  # one more at every commit installed and every clear
         self._cleared_at = 0
         self._recent: deque[tuple[int, frozenset[Any]]] = deque(maxlen=_RECENT)
-        self._keys: KeyFilter | None = None  # see `start_from_empty`
+        self._keys: Bloom | None = None  # see `start_from_empty`
         self.hits = self.misses = self.clears = self.surely_absent = 0
 
     def __len__(self) -> int:
@@ -97,9 +102,10 @@ class RecordCache:
     def start_from_empty(self) -> None:
         """The store holds no node and no edge now, and every write from here goes through this
         cache (its writer has just taken over, alone): a node or edge key it has not seen
-        written since is surely absent, answered without a read (`KeyFilter`), until `clear`."""
+        written since is surely absent, answered without a read (a Bloom filter of the keys
+        written), until `clear`."""
         with self._lock:
-            self._keys = KeyFilter()
+            self._keys = Bloom(KEY_FILTER_KEYS, KEY_FILTER_ERROR)
 
     @property
     def knows_every_key(self) -> bool:
@@ -116,7 +122,7 @@ class RecordCache:
             for key in keys:
                 value = entries.get(key, None if key in entries else _ABSENT)
                 if value is _ABSENT:
-                    if known is not None and not _is_alias(key) and not known.may_hold(key):
+                    if known is not None and not _is_alias(key) and key not in known:
                         found[key] = None  # never written since the store was empty
                         absent += 1
                     else:
@@ -177,31 +183,6 @@ def _alias(name: str) -> tuple[str, str]:
 
 def _is_alias(key: Any) -> bool:
     return type(key) is tuple and len(key) == 2
-
-
-class KeyFilter:
-    """A Bloom filter of node and edge keys: `may_hold` is True for every key added (and, for
-    about 2 % of others once 4 M keys are in, falsely: those are then read). Fixed size: 4 MiB."""
-
-    BITS = 1 << 25
-    PROBES = 4
-
-    def __init__(self) -> None:
-        self._bits = bytearray(self.BITS >> 3)
-
-    def _probes(self, key: Any) -> Iterator[int]:
-        h1, h2 = hash(key), hash((key, 0x5BD1E995)) | 1
-        mask = self.BITS - 1
-        return ((h1 + i * h2) & mask for i in range(self.PROBES))
-
-    def add(self, key: Any) -> None:
-        bits = self._bits
-        for at in self._probes(key):
-            bits[at >> 3] |= 1 << (at & 7)
-
-    def may_hold(self, key: Any) -> bool:
-        bits = self._bits
-        return all(bits[at >> 3] & (1 << (at & 7)) for at in self._probes(key))
 
 
 class CachedUnitOfWork(UnitOfWork):
