@@ -36,8 +36,8 @@ from lineage_kg.queries.assets import (
 )
 from lineage_kg.queries.decisions import Resolution, resolve
 from lineage_kg.queries.deployments import serves_at
-from lineage_kg.queries.impact import canonical_owners
-from lineage_kg.queries.traversal import Step, traverse
+from lineage_kg.queries.trace_ahead import ChainReads, read_ahead
+from lineage_kg.queries.traversal import Step, Visits, walk_visits
 
 if TYPE_CHECKING:
     from lineage_kg.graph.sides.decisions import DecisionRow, DecisionTable
@@ -166,12 +166,20 @@ def decision_lineage(
         raise InvalidArgument(
             f"decision must name a Decision or a ModelVersion, not a {start.key.kind}"
         )
-    data, sources, data_cut = _data_chain(store, versions, depth, when, max_nodes)
-    found, feature_cut = (
-        _feature_chain(store, versions, depth, when, max_nodes) if features else ([], False)
-    )
-    trace = DecisionTrace(start, head, versions, data, found, sources, data_cut or feature_cut)
-    return _with_owners(store, trace, when)
+    # the data chain read ahead where the store can (a few statements, then memory)
+    reads: ChainReads = read_ahead(store, [s.node.id for s in versions], depth, when) or store
+    data, sources, data_cut = _data_chain(reads, versions, depth, when, max_nodes)
+    walked = _feature_walk(store, versions, depth, when, max_nodes) if features else None
+    # the feature chain's nodes with the asset edges of the trace's parts (one read), then the
+    # owners with the records of the feature walk's edges (one read): then the steps are built
+    trace = DecisionTrace(start, head, versions, data, [], sources, data_cut)
+    feature_nodes, asset_of = _nodes_and_assets(reads, trace, walked, when)
+    owned = {s.node.id for s in trace.steps} | feature_nodes.keys() | set(asset_of.values())
+    held = _owners(store, sorted(owned), walked, when)
+    if walked is not None:
+        trace.features, feature_cut = _feature_steps(walked, feature_nodes)
+        trace.truncated = trace.truncated or feature_cut
+    return _with_owners(trace, asset_of, held)
 
 
 def _table_decision(decisions: DecisionTable | None, ref: str) -> DecisionRow | None:
@@ -301,7 +309,7 @@ class _Link:
 
 
 def _data_chain(
-    store: GraphStore, top: list[TraceStep], depth: int, as_of: str | None, max_nodes: int
+    store: ChainReads, top: list[TraceStep], depth: int, as_of: str | None, max_nodes: int
 ) -> tuple[list[TraceStep], list[str], bool]:
     """Level by level upstream from the model versions, each node once (the first way found).
 
@@ -370,7 +378,7 @@ def _step_time(node: StoredNode) -> str:
 
 
 def _upstream_links(
-    store: GraphStore,
+    store: ChainReads,
     frontier: list[TraceStep],
     known: dict[str, StoredNode],
     fetched: dict[str, StoredNode],
@@ -426,7 +434,7 @@ class _Write:
 
 
 def _writes_of(
-    store: GraphStore, datasets: list[str], as_of: str | None, fetched: dict[str, StoredNode]
+    store: ChainReads, datasets: list[str], as_of: str | None, fetched: dict[str, StoredNode]
 ) -> dict[str, list[_Write]]:
     """dataset id -> the writes of its versions by runs that did not fail or abort. (A version's
     key holds its dataset's: one dataset per version, whichever others are asked with it.) The
@@ -530,20 +538,33 @@ def _resolve_writers(
     return links
 
 
-def _feature_chain(
+@dataclass(slots=True)
+class _FeatureWalk:
+    """The feature chain's walk, its steps not built yet (their nodes and edges not read)."""
+
+    visits: Visits | None  # None: the depth leaves no room (`cut` says whether it cut anything)
+    base: int  # the distance of the model versions
+    room: int
+    kept: list[int]  # the visits within `room`
+    cut: bool = False
+
+
+def _feature_walk(
     store: GraphStore, top: list[TraceStep], depth: int, as_of: str | None, max_nodes: int
-) -> tuple[list[TraceStep], bool]:
+) -> _FeatureWalk | None:
     """Features feeding the model versions, their views, the columns feeding them and the
     datasets sourcing the views. One more level than allowed is walked, to tell whether the
     depth bound cut anything off."""
     if not top:
-        return [], False
+        return None
     base = top[0].distance
     room = depth - base
     ids = [s.node.id for s in top]
     if room < 1:
-        return [], bool(store.neighbors(ids, Direction.IN, [E.FEEDS], as_of))
-    walk = traverse(
+        return _FeatureWalk(
+            None, base, room, [], bool(store.neighbors(ids, Direction.IN, [E.FEEDS], as_of))
+        )
+    visits = walk_visits(
         store,
         ids,
         _FEATURE_STEPS,
@@ -551,19 +572,29 @@ def _feature_chain(
         as_of=as_of,
         max_nodes=max_nodes,
     )
-    kept = [r for r in walk.reached.values() if r.distance <= room]
-    nodes = {n.id: n for n in store.get_nodes(sorted(r.node_id for r in kept))}
+    kept = [i for i, d in enumerate(visits.distance) if d <= room]
+    return _FeatureWalk(visits, base, room, kept)
+
+
+def _feature_steps(
+    walked: _FeatureWalk, nodes: dict[str, StoredNode]
+) -> tuple[list[TraceStep], bool]:
+    """The feature chain's steps from its walk and its nodes' records."""
+    visits = walked.visits
+    if visits is None:
+        return [], walked.cut
     steps = []
-    for r in kept:
-        node, last = nodes[r.node_id], r.path[-1]
-        if node.key.kind not in _FEATURE_STEP_KIND:  # e.g. a KPI feeding the model: not data
-            continue
+    paths = visits.paths([visits.ref[i] for i in walked.kept])
+    for i, path in zip(walked.kept, paths, strict=True):
+        if NodeKey.from_id(visits.node[i]).kind not in _FEATURE_STEP_KIND:
+            continue  # e.g. a KPI feeding the model: not data
+        node, last = nodes[visits.node[i]], path[-1]
         via = last.edge.key.src.id if last.direction is Direction.OUT else last.edge.key.dst.id
         steps.append(
             TraceStep(
                 _FEATURE_STEP_KIND[node.key.kind],
                 node,
-                base + r.distance,
+                walked.base + visits.distance[i],
                 via,
                 last.edge.key.kind,
                 Resolution.OBSERVED,
@@ -572,43 +603,67 @@ def _feature_chain(
             )
         )
     steps.sort(key=lambda s: (s.distance, s.node.key.display, s.node.id))
-    return steps, walk.truncated or len(kept) < len(walk.reached)
+    return steps, visits.truncated or len(walked.kept) < len(visits.node)
 
 
-def _with_owners(store: GraphStore, trace: DecisionTrace, as_of: str | None) -> DecisionTrace:
-    """Owners of each step's node and of the asset it belongs to (queries/assets.py's model: a
-    part is its asset's, an alias counts as the owner it is an alias of), in three reads at
-    most: the parts' asset edges with the nodes' own OWNS edges (one read, both ways), the OWNS
-    edges of assets not in the trace, the owners' aliases. (`assets_of` then `ownerships` took
-    five: only the owners' ids are shown, so their nodes are not read.)"""
-    nodes = [s.node for s in trace.steps]
-    ids = sorted({n.id for n in nodes})
-    asset_of = {n.id: n.id for n in nodes if n.key.kind in ASSET_KINDS}
-    part_way = {
-        n.id: PART_OF[n.key.kind][1]
-        for n in nodes
-        if n.key.kind not in ASSET_KINDS and n.key.kind in PART_OF
-    }
-    part_kinds = {way: {k for k, w in PART_OF.values() if w is way} for way in Direction}
-    ways = {
-        Direction.IN: [*part_kinds[Direction.IN], E.OWNS],
-        Direction.OUT: part_kinds[Direction.OUT],
-    }
-    read = sorted(store.neighbors_each_way(ids, ways, as_of), key=lambda f: f[0].key.id)
-    owns = [e for e, way in read if way is Direction.IN and e.key.kind is E.OWNS]
-    # sorted by edge id: a part with two assets (rare) gets the first, as `assets_of` does
-    for edge, way in read:
+# a part's edge to its asset (queries/assets.py's model), each way
+_PART_KINDS = {way: sorted({k for k, w in PART_OF.values() if w is way}) for way in Direction}
+
+
+def _nodes_and_assets(
+    reads: ChainReads, trace: DecisionTrace, walked: _FeatureWalk | None, as_of: str | None
+) -> tuple[dict[str, StoredNode], dict[str, str]]:
+    """The feature walk's nodes, and the asset of each node of the trace (an asset is its own; a
+    part's asset by its edge to it, sorted by edge id: a part with two assets (rare) gets the
+    first, as `assets_of` does): in one read, none when the data chain's read-ahead holds them."""
+    visits = walked.visits if walked is not None else None
+    kept = [visits.node[i] for i in walked.kept] if visits is not None and walked else []
+    # a node of another kind reached (a KPI feeding the model) is no step: neither read
+    feature_ids = sorted({i for i in kept if NodeKey.from_id(i).kind in _FEATURE_STEP_KIND})
+    ids = [*(s.node.id for s in trace.steps), *feature_ids]
+    asset_of, part_way = {}, {}
+    for node_id in dict.fromkeys(ids):
+        kind = NodeKey.from_id(node_id).kind
+        if kind in ASSET_KINDS:
+            asset_of[node_id] = node_id
+        elif kind in PART_OF:
+            part_way[node_id] = PART_OF[kind][1]
+    ways = {way: kinds for way, kinds in _PART_KINDS.items() if way in part_way.values()}
+    parts = sorted(part_way)
+    nodes, read = reads.nodes_and_neighbors(feature_ids, parts, ways, as_of)
+    for edge, way in sorted(read, key=lambda f: f[0].key.id):
         src, dst = edge.key.src.id, edge.key.dst.id
         part, asset = (dst, src) if way is Direction.IN else (src, dst)
-        if edge.key.kind in part_kinds[way] and part_way.get(part) is way:
+        if edge.key.kind in _PART_KINDS[way] and part_way.get(part) is way:
             asset_of.setdefault(part, asset)
-    if others := sorted(set(asset_of.values()) - set(ids)):
-        owns += store.neighbors(others, Direction.IN, [E.OWNS], as_of)
-    canonical = canonical_owners(store, (e.key.src.id for e in owns), as_of)
+    return {n.id: n for n in nodes}, asset_of
+
+
+def _owners(
+    store: GraphStore, ids: list[str], walked: _FeatureWalk | None, as_of: str | None
+) -> dict[str, set[str]]:
+    """node id -> the names of its owners, an alias counted as the owner it is an alias of: the
+    OWNS edges into `ids` (the trace's nodes and their assets) and the owners' ALIAS_OF edges, in
+    one read (`nodes_and_owners`) that also fills the feature walk's path edges where a store
+    reads them lazily (Neo4j)."""
+    visits = walked.visits if walked is not None else None
+    path_edges = visits.path_edges if visits is not None else None
+    _, owns, aliases = store.nodes_and_owners([], ids, as_of, path_edges=path_edges)
+    # sorted by edge id, the first wins: an alias of two owners resolves alike on every store
+    canonical = {owner: owner for owner, _ in owns}
+    for alias, named in reversed(aliases):
+        canonical[alias] = named
     held: dict[str, set[str]] = {}
-    for edge in owns:
-        owner = NodeKey.from_id(canonical[edge.key.src.id])
-        held.setdefault(edge.key.dst.id, set()).add(owner.parts[0])
+    for owner, node_id in owns:
+        held.setdefault(node_id, set()).add(NodeKey.from_id(canonical[owner]).parts[0])
+    return held
+
+
+def _with_owners(
+    trace: DecisionTrace, asset_of: dict[str, str], held: dict[str, set[str]]
+) -> DecisionTrace:
+    """Owners of each step's node and of the asset it belongs to (queries/assets.py's model: a
+    part is its asset's, an alias counts as the owner it is an alias of)."""
 
     def owned(step: TraceStep) -> TraceStep:
         at = {step.node.id, asset_of.get(step.node.id, step.node.id)}
