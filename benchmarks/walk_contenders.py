@@ -141,16 +141,21 @@ def impact_at(rev: str) -> Callable[..., Any]:
     """`impact` as queries/impact.py stood at `rev` (git), over today's other modules: with the
     store seen through `Before`, impact's reads at that revision, interleaved with today's in
     one process."""
+    return _at(rev, "impact").impact  # type: ignore[no-any-return]
+
+
+def _at(rev: str, module_name: str) -> types.ModuleType:
+    """queries/MODULE.py as it stood at `rev` (git), over today's other modules."""
     root = Path(__file__).resolve().parents[1]
     source = subprocess.run(
-        ["git", "show", f"{rev}:queries/impact.py"],
+        ["git", "show", f"{rev}:queries/{module_name}.py"],
         cwd=root, capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    name = f"impact_at_{rev}"
+    name = f"{module_name}_at_{rev}"
     module = types.ModuleType(name)
     sys.modules[name] = module  # dataclasses look their module up
-    exec(compile(source, f"{rev}:queries/impact.py", "exec"), module.__dict__)
-    return module.impact  # type: ignore[no-any-return]
+    exec(compile(source, f"{rev}:queries/{module_name}.py", "exec"), module.__dict__)
+    return module
 
 
 class LevelByLevel:
@@ -370,14 +375,15 @@ def one_size(
         result["nodes"] = next(iter(stores.values())).stats().node_count if stores else None
         if opts.trace and stores:
             chosen = manifest["samples"]["root_cause_decisions"][: max(1, starts // 2)]
-            result["decision_trace"] = traces(
-                {
-                    name: lambda d, s=s, t=decisions[name]: decision_lineage(s, d, decisions=t)
-                    for name, s in stores.items()
-                },
-                chosen,
-                rounds,
-            )
+            asks = {
+                name: lambda d, s=s, t=decisions[name]: decision_lineage(s, d, decisions=t)
+                for name, s in stores.items()
+            }
+            if opts.before is not None and "neo4j" in stores:  # the trace at `--before` too
+                then = _at(opts.before, "decision_trace").decision_lineage
+                s, t = stores["neo4j"], decisions["neo4j"]
+                asks["neo4j_before"] = lambda d: then(s, d, decisions=t)
+            result["decision_trace"] = traces(asks, chosen, rounds)
         if opts.accountable and stores:
             owner = manifest["samples"]["accountability_owner"]
             result["accountability"] = accountabilities(
@@ -581,7 +587,9 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="cProfile Neo4j's questions into FILE.*")
     parser.add_argument("--apoc", action="store_true", help="APOC subgraphNodes (Neo4j + APOC)")
     parser.add_argument(
-        "--before", help="a git revision: its queries/impact.py as a contender (`before`)"
+        "--before",
+        help="a git revision: its queries/impact.py as a contender (`before`); with --trace, "
+        "its queries/decision_trace.py too (`neo4j_before`)",
     )
     parser.add_argument(
         "--keep",
