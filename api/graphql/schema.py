@@ -15,7 +15,6 @@ from strawberry.extensions import (
     MaskErrors,
     MaxTokensLimiter,
     ParserCache,
-    ValidationCache,
 )
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info
@@ -39,6 +38,7 @@ from lineage_kg.api.graphql.types import (
     to_node,
     to_step,
 )
+from lineage_kg.api.graphql.validation_cache import DocumentValidationCache
 from lineage_kg.graph.errors import InvalidArgument, LineageError, NotFound
 from lineage_kg.graph.model import NodeKind
 from lineage_kg.graph.mutations import Direction
@@ -419,9 +419,10 @@ schema = _Schema(
         lambda: MaxTokensLimiter(max_token_count=2000),
         lambda: AddValidationRules(list(LIMIT_RULES)),
         # a client asks the same few documents again and again: parse and validate each once
-        # (validation alone took ~3 ms of a request; it depends on the text, never on variables)
+        # (validation alone took ~3 ms of a request; it depends on the text, never on variables);
+        # the validation found by the parsed document's identity (api/graphql/validation_cache.py)
         lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
+        DocumentValidationCache,
     ],
 )
 
