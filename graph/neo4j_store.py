@@ -420,6 +420,19 @@ def _each_way_found(found: Iterable[Any]) -> list[tuple[StoredEdge, Direction]]:
 # this plan costs 1-2.5 s; a list inside a map shows no size. Measured on a replaced graph, 40
 # walks: 8 reads slowed by a new plan with the lists as parameters, 3 with the map.
 REACH_CHUNK = 5
+# The walk with paths (impact, `traverse`: `Neo4jStore.walk(edges=True)`) in chunks of 10 levels:
+# one round trip to impact's depth (10) instead of two past level 5 — the QPP statement it is
+# measured against needs one. The 10-level plan measured (2026-12-06, 10k estate, load 5-8):
+# compiled after `db.clearQueryCaches()` 4.1-6.9 s against 2.7-4.5 s for 5 levels; on a fresh
+# server 4.9-12.2 s against 6.1-7.9 s (most of it the planner's own JIT warming up); cached, no
+# slower than 5 levels. Once per set of kinds per server; its first run here is given
+# `PLAN_TIMEOUT` (`Neo4jStore._read`) so that a cold server under load does not time it out.
+PATHS_CHUNK = 10
+# a walk statement's first run in a store: its plan may be compiled now (seconds, more on a cold
+# server under load); afterwards the store's `query_timeout` holds again
+PLAN_TIMEOUT = 120.0
+# the walk statements' texts (`_reach_query`, `_sets_query`): slow to plan, see `PLAN_TIMEOUT`
+_SLOW_TO_PLAN: set[str] = set()
 _REACH_START: LiteralString = (
     "UNWIND $chunk.frontier AS f MATCH (s:Node {key: f[0]}) USING INDEX s:Node(key) "
     "WITH collect([s, f[1]]) AS frontier "
@@ -462,9 +475,11 @@ _PASSES: LiteralString = (
 
 
 @lru_cache(maxsize=64)
-def _reach_query(out: frozenset[EdgeKind], in_: frozenset[EdgeKind]) -> LiteralString:
-    """`REACH_CHUNK` levels of the walk over these kinds (the kinds from the enum, the levels
-    ints: nothing else is put into the text). PROFILE: tests/integration/test_neo4j_walk_oracle.py
+def _reach_query(
+    out: frozenset[EdgeKind], in_: frozenset[EdgeKind], levels: int = REACH_CHUNK
+) -> LiteralString:
+    """`levels` levels of the walk over these kinds (the kinds from the enum, the levels ints:
+    nothing else is put into the text). PROFILE: tests/integration/test_neo4j_walk_oracle.py
     (a lattice of 2^40 paths reads each relationship once per walk state)."""
     moves = []
     for arrow, kinds, way, is_out in (
@@ -479,10 +494,12 @@ def _reach_query(out: frozenset[EdgeKind], in_: frozenset[EdgeKind]) -> LiteralS
                 f"WHERE size(nexts) > 0 RETURN r, b, {is_out} AS out, nexts"
             )
     walk = " UNION ALL ".join(moves)
-    levels = "".join(
-        _REACH_LEVEL.format(moves=walk, level=level) for level in range(1, REACH_CHUNK + 1)
+    unrolled = "".join(
+        _REACH_LEVEL.format(moves=walk, level=level) for level in range(1, levels + 1)
     )
-    return cast(LiteralString, _REACH_START + levels + _REACH_END)
+    query = _REACH_START + unrolled + _REACH_END
+    _SLOW_TO_PLAN.add(query)
+    return cast(LiteralString, query)
 
 
 def walk_chunk(
@@ -510,9 +527,28 @@ def reach_statement(
     start_state: str,
     as_of: str | None,
     limit: int,
+    levels: int = REACH_CHUNK,
+    keyed: _Keyed | None = None,
 ) -> tuple[LiteralString, dict[str, Any]]:
-    """`Neo4jStore.reach`'s statement and the parameters every chunk of one walk shares (each
-    chunk adds `walk_chunk`'s; the plan tests PROFILE it)."""
+    """`Neo4jStore.reach`'s statement (`levels` a chunk) and the parameters every chunk of one
+    walk shares (each chunk adds `walk_chunk`'s; the plan tests PROFILE it). `keyed`: the
+    policy's part, `_keyed_moves(moves, start_state)`, made before."""
+    out, in_, keyed_moves, states = keyed or _keyed_moves(moves, start_state)
+    params = {
+        "moves": keyed_moves,
+        "as_of": as_of,
+        # more pairs than this means more than `limit` nodes: stop walking, the answer is None
+        "cap": limit * states,
+    }
+    return _reach_query(out, in_, levels), params
+
+
+# a policy's part of the walk statement: its kinds each way, `$moves`, how many states it has
+_Keyed = tuple[frozenset[EdgeKind], frozenset[EdgeKind], dict[str, list[dict[str, Any]]], int]
+
+
+def _keyed_moves(moves: Moves, start_state: str) -> _Keyed:
+    """The kinds each way (the statement's text), `$moves` keyed "state|way|KIND", the states."""
     out = frozenset(EdgeKind(kind) for (_, way, kind) in moves if way is Direction.OUT)
     in_ = frozenset(EdgeKind(kind) for (_, way, kind) in moves if way is Direction.IN)
     keyed = {
@@ -523,13 +559,37 @@ def reach_statement(
     }
     states = {start_state, *(s for s, _, _ in moves)}
     states.update(then for thens in moves.values() for then, _ in thens)
-    params = {
-        "moves": keyed,
-        "as_of": as_of,
-        # more pairs than this means more than `limit` nodes: stop walking, the answer is None
-        "cap": limit * len(states),
-    }
-    return _reach_query(out, in_), params
+    return out, in_, keyed, len(states)
+
+
+class _Policy:
+    """What a walk on ids makes from its step table and start state: the moves, the tested
+    properties, the statement's part (`_keyed_moves`). Made once per step table that is a tuple
+    (`traverse` hands over the same one each time), found by its identity: made per walk they
+    cost ~4 ms of a ~20 ms impact answer (2026-12-06, load ~10; `$moves` sorted by repr ~3)."""
+
+    __slots__ = ("keyed", "moves", "steps", "tested")
+
+    def __init__(self, steps: Sequence[WalkStep], start_state: str) -> None:
+        self.steps = steps
+        self.moves = walk_moves(steps, start_state)
+        self.tested = tested_props(steps)
+        self.keyed = _keyed_moves(self.moves, start_state) if self.moves else None
+
+
+_POLICIES: dict[tuple[int, str], _Policy] = {}
+
+
+def _policy(steps: Sequence[WalkStep], start_state: str) -> _Policy:
+    key = (id(steps), start_state)
+    if (hit := _POLICIES.get(key)) is not None and hit.steps is steps:
+        return hit
+    made = _Policy(steps, start_state)
+    if isinstance(steps, tuple):  # immutable: the same identity is the same table
+        if len(_POLICIES) >= 64:
+            _POLICIES.clear()
+        _POLICIES[key] = made
+    return made
 
 
 # A walk in one state (graph/ends_walk.py `one_state`: upstream's, every plain walk) walked as
@@ -586,7 +646,9 @@ def _sets_query(out: frozenset[EdgeKind], in_: frozenset[EdgeKind]) -> LiteralSt
         _SETS_LEVEL.format(ways=ways, passes=_PASSES, level=level)
         for level in range(1, REACH_CHUNK + 1)
     )
-    return cast(LiteralString, _SETS_START + levels + _SETS_END)
+    query = _SETS_START + levels + _SETS_END
+    _SLOW_TO_PLAN.add(query)
+    return cast(LiteralString, query)
 
 
 def sets_statement(
@@ -859,6 +921,9 @@ class Neo4jStore(GraphStore):
     # the graph's writer's cache of what it committed (graph/record_cache.py; its projector
     # attaches it): the loads of a batch read only what it lacks
     record_cache: RecordCache | None = None
+    # levels a statement of the walk with paths (`PATHS_CHUNK`; a benchmark sets it on a store
+    # to compare chunk sizes interleaved)
+    paths_chunk: int = PATHS_CHUNK
 
     def __init__(
         self,
@@ -910,6 +975,7 @@ class Neo4jStore(GraphStore):
         self._local = threading.local()
         self._sessions: set[Session] = set()  # every thread's, closed with the store
         self._sessions_lock = threading.Lock()
+        self._planned: set[str] = set()  # the walk statements run here once (`PLAN_TIMEOUT`)
         self._contact_pending = True
         self._contact_lock = threading.Lock()
         try:
@@ -1006,10 +1072,13 @@ class Neo4jStore(GraphStore):
         # auto-commit: one pipelined round trip (a traversal makes one read per level), with a
         # server-side timeout so a stuck read ends as an error instead of holding a thread
         self._ensure_contact()
-        bounded = Query(query, timeout=self._query_timeout)
+        timeout, planning = self._query_timeout, False
+        if timeout is not None and query in _SLOW_TO_PLAN and query not in self._planned:
+            timeout, planning = max(timeout, PLAN_TIMEOUT), True
+        bounded = Query(query, timeout=timeout)
         for retry in (False, True):
             try:
-                return list(self._session().run(bounded, params))
+                rows = list(self._session().run(bounded, params))
             except BaseException as exc:
                 self._drop_session()  # whatever failed, the next read starts from a fresh session
                 # a broken connection or a moved cluster: once more, on a fresh session (the
@@ -1020,6 +1089,10 @@ class Neo4jStore(GraphStore):
                 if is_unavailable(exc):
                     raise StoreUnavailable(f"Neo4j at {self.uri}: {exc}") from exc
                 raise
+            else:
+                if planning:  # planned now: cached on the server from here on
+                    self._planned.add(query)
+                return rows
         raise AssertionError("unreachable")  # the second pass returns or raises
 
     def _unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
@@ -1223,13 +1296,16 @@ class Neo4jStore(GraphStore):
         as_of: str | None,
         limit: int,
         tested: Sequence[str] | None,
+        chunk_levels: int = REACH_CHUNK,
+        keyed: _Keyed | None = None,
     ) -> tuple[list[str], list[Any]] | None:
-        """The read-ahead walk's statement, chunk after chunk: the nodes covered and the edge
-        rows found — records, or (`tested` given) ids with those properties' values. None past
-        `limit` nodes (see `reach`)."""
+        """The read-ahead walk's statement, chunk after chunk (`chunk_levels` levels each): the
+        nodes covered and the edge rows found — records, or (`tested` given) ids with those
+        properties' values. None past `limit` nodes (see `reach`)."""
         query, params = reach_statement(
-            start_ids, moves, start_state=start_state, as_of=as_of, limit=limit
-        )
+            start_ids, moves, start_state=start_state, as_of=as_of, limit=limit,
+            levels=chunk_levels, keyed=keyed,
+        )  # fmt: skip
         starts = list(dict.fromkeys(start_ids))
         frontier = [[key, start_state] for key in starts]
         seen = [f"{key}|{start_state}" for key in starts]
@@ -1237,7 +1313,7 @@ class Neo4jStore(GraphStore):
         rows: list[Any] = []
         left = max_depth
         while left > 0 and frontier:
-            levels = min(REACH_CHUNK, left)
+            levels = min(chunk_levels, left)
             chunk = walk_chunk(frontier, seen, levels, tested)
             row = self._read(query, **params, **chunk)[0]
             seen += row["marks"]
@@ -1382,14 +1458,16 @@ class Neo4jStore(GraphStore):
         edge_ids: dict[EdgeId, int] | None,
     ) -> Walked | None:
         """`_walk_ids`, and with `edge_ids` the visits' parents and edges too (`_walk_paths`)."""
-        moves = walk_moves(steps, start_state)
-        tested = tested_props(steps)
+        policy = _policy(steps, start_state)
+        tested = policy.tested
         covered: list[str] = starts
         rows: list[Any] = []
-        if starts and moves:
+        if starts and policy.moves:
             read = self._reach_rows(
-                starts, moves, start_state=start_state, max_depth=max_depth, as_of=as_of,
+                starts, policy.moves, start_state=start_state, max_depth=max_depth, as_of=as_of,
                 limit=max_nodes + len(starts), tested=tested,
+                chunk_levels=REACH_CHUNK if edge_ids is None else self.paths_chunk,
+                keyed=policy.keyed,
             )  # fmt: skip
             if read is None:
                 return None  # past the limit: the caller walks level by level

@@ -11,6 +11,7 @@ them itself, and impact answers without the record read-ahead (`reach`)."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -252,3 +253,67 @@ def test_impact_of_a_column_is_two_reads_on_neo4j(
                     covers=COVERS, start_state=WHOLE)  # fmt: skip
     assert [h.edge for r in loop.reached.values() for h in r.path] == [h.edge for h in hops]
     assert len(statements) == 3  # then all at once (the loop's walk is one more)
+
+
+def _chain(store: GraphStore, length: int) -> list[str]:
+    """Columns feeding one another in a line: a walk from the first goes `length - 1` levels."""
+    columns = [NodeKey.of(K.COLUMN, namespace="ch", name="t", field=f"c{i}") for i in range(length)]
+    batch = MutationBatch()
+    for a, b in pairwise(columns):
+        batch.edge(a, E.FEEDS, b, P)
+    store.clear()
+    store.apply(batch)
+    return [c.id for c in columns]
+
+
+@pytest.mark.neo4j
+def test_impact_to_depth_10_is_two_reads_on_neo4j_past_level_5(
+    neo4j_store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk to impact's depth (10) is one statement even when it goes past level 5 (it was
+    two: 5 levels a statement), then the answer's nodes: two reads. Deeper, one more per ten."""
+    chain = _chain(neo4j_store, 13)
+    expected = {d: impact(LevelByLevel(neo4j_store), chain[0], depth=d) for d in (10, 12)}  # type: ignore[arg-type]
+    assert max(i.distance for i in expected[10].items) == 10  # past level 5
+    statements: list[str] = []
+    read = neo4j_store._read  # type: ignore[attr-defined]
+
+    def counted(query: str, **params: Any) -> Any:
+        statements.append(query)
+        return read(query, **params)
+
+    monkeypatch.setattr(neo4j_store, "_read", counted)
+    assert impact(neo4j_store, chain[0]) == expected[10]  # depth 10 by default
+    assert len(statements) == 2, statements
+    statements.clear()
+    assert impact(neo4j_store, chain[0], depth=12) == expected[12]
+    assert len(statements) == 3, statements
+
+
+@pytest.mark.neo4j
+def test_a_walk_statement_first_run_in_a_store_may_take_longer(
+    neo4j_store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its plan may be compiled then (seconds on a cold server, more under load): the first run
+    of a walk statement in a store is bounded by PLAN_TIMEOUT, the next ones by the store's
+    query timeout, as every other read."""
+    from lineage_kg.graph.neo4j_store import PLAN_TIMEOUT
+
+    chain = _chain(neo4j_store, 3)
+    timeouts: list[tuple[str, float | None]] = []
+    session = neo4j_store._session
+
+    class Spy:
+        def run(self, query: Any, params: Any) -> Any:
+            timeouts.append((query.text, query.timeout))
+            return session().run(query, params)
+
+    monkeypatch.setattr(neo4j_store, "_planned", set())
+    monkeypatch.setattr(neo4j_store, "_session", Spy)
+    for _ in range(2):
+        impact(neo4j_store, chain[0])
+    walks = [t for q, t in timeouts if "$chunk" in q]
+    others = {t for q, t in timeouts if "$chunk" not in q}
+    assert walks == [max(PLAN_TIMEOUT, neo4j_store._query_timeout), neo4j_store._query_timeout]
+    assert others == {neo4j_store._query_timeout}
+    assert PLAN_TIMEOUT > neo4j_store._query_timeout is not None

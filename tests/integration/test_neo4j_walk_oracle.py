@@ -20,7 +20,13 @@ import pytest
 from lineage_kg.api.graphql.traversal_budget import RequestBudgetSpent, TraversalBudget, budgeted
 from lineage_kg.graph.model import COLUMN_LINEAGE, TRANSFORMATION_TYPES, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
-from lineage_kg.graph.neo4j_store import REACH_CHUNK, Neo4jStore, reach_statement, walk_chunk
+from lineage_kg.graph.neo4j_store import (
+    PATHS_CHUNK,
+    REACH_CHUNK,
+    Neo4jStore,
+    reach_statement,
+    walk_chunk,
+)
 from lineage_kg.graph.records import StoredEdge
 from lineage_kg.graph.store import EdgeTest, GraphStore, Moves, Neighborhood
 from lineage_kg.queries.impact import IMPACT_STEPS, impact
@@ -385,8 +391,8 @@ def test_impact_makes_a_constant_number_of_round_trips(
     # one walk statement whatever the depth: Neo4j compiles it once (unrolled per depth, a plan
     # took seconds to compile for every new depth)
     assert len({q for q in walks if "$chunk" in q}) == 1
-    # the walk reads REACH_CHUNK levels a round trip: depth 3 in one, depth 20 in four
-    assert counts[20, True] - counts[3, True] == math.ceil(20 / REACH_CHUNK) - 1
+    # impact's walk (with paths) reads PATHS_CHUNK levels a round trip: depth 3 in one, 20 in two
+    assert counts[20, True] - counts[3, True] == math.ceil(20 / PATHS_CHUNK) - 1 == 1
     assert counts[20, False] > counts[20, True]  # the level-by-level walk: one per level
 
 
