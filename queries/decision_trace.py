@@ -170,12 +170,14 @@ def decision_lineage(
     reads: ChainReads = read_ahead(store, [s.node.id for s in versions], depth, when) or store
     data, sources, data_cut = _data_chain(reads, versions, depth, when, max_nodes)
     walked = _feature_walk(store, versions, depth, when, max_nodes) if features else None
-    # the feature chain's nodes with the asset edges of the trace's parts (one read), then the
-    # owners with the records of the feature walk's edges (one read): then the steps are built
+    # the asset edges of the trace's parts as their ends (one read: the data chain's are read
+    # ahead), then the feature chain's nodes with the owners and the records of the feature
+    # walk's edges (one read): then the feature steps are built
     trace = DecisionTrace(start, head, versions, data, [], sources, data_cut)
-    feature_nodes, asset_of = _nodes_and_assets(reads, trace, walked, when)
-    owned = {s.node.id for s in trace.steps} | feature_nodes.keys() | set(asset_of.values())
-    held = _owners(store, sorted(owned), walked, when)
+    feature_ids = _feature_ids(walked)
+    asset_of = _assets(reads, [*(s.node.id for s in trace.steps), *feature_ids], when)
+    owned = {s.node.id for s in trace.steps} | set(feature_ids) | set(asset_of.values())
+    feature_nodes, held = _nodes_and_owners(store, feature_ids, sorted(owned), walked, when)
     if walked is not None:
         trace.features, feature_cut = _feature_steps(walked, feature_nodes)
         trace.truncated = trace.truncated or feature_cut
@@ -610,45 +612,48 @@ def _feature_steps(
 _PART_KINDS = {way: sorted({k for k, w in PART_OF.values() if w is way}) for way in Direction}
 
 
-def _nodes_and_assets(
-    reads: ChainReads, trace: DecisionTrace, walked: _FeatureWalk | None, as_of: str | None
-) -> tuple[dict[str, StoredNode], dict[str, str]]:
-    """The feature walk's nodes, and the asset of each node of the trace (an asset is its own; a
-    part's asset by its edge to it, sorted by edge id: a part with two assets (rare) gets the
-    first, as `assets_of` does): in one read, none when the data chain's read-ahead holds them."""
-    visits = walked.visits if walked is not None else None
-    kept = [visits.node[i] for i in walked.kept] if visits is not None and walked else []
-    # a node of another kind reached (a KPI feeding the model) is no step: neither read
-    feature_ids = sorted({i for i in kept if NodeKey.from_id(i).kind in _FEATURE_STEP_KIND})
-    ids = [*(s.node.id for s in trace.steps), *feature_ids]
-    asset_of, part_way = {}, {}
+def _feature_ids(walked: _FeatureWalk | None) -> list[str]:
+    """The nodes of the feature chain's steps: those the walk kept, of a step's kind (a KPI
+    feeding the model is no step: not read)."""
+    if walked is None or walked.visits is None:
+        return []
+    kept = [walked.visits.node[i] for i in walked.kept]
+    return sorted({i for i in kept if NodeKey.from_id(i).kind in _FEATURE_STEP_KIND})
+
+
+def _assets(reads: ChainReads, ids: list[str], as_of: str | None) -> dict[str, str]:
+    """The asset of each of `ids` (queries/assets.py's model: an asset is its own; a part's is
+    the one its edge leads to, by edge id: a part with two assets (rare) gets the first, as
+    `assets_of` does), from the parts' edges' ends: one read a way (parts of the data chain, read
+    ahead: none)."""
+    asset_of: dict[str, str] = {}
+    parts: dict[Direction, list[str]] = {}
     for node_id in dict.fromkeys(ids):
         kind = NodeKey.from_id(node_id).kind
         if kind in ASSET_KINDS:
             asset_of[node_id] = node_id
         elif kind in PART_OF:
-            part_way[node_id] = PART_OF[kind][1]
-    ways = {way: kinds for way, kinds in _PART_KINDS.items() if way in part_way.values()}
-    parts = sorted(part_way)
-    nodes, read = reads.nodes_and_neighbors(feature_ids, parts, ways, as_of)
-    for edge, way in sorted(read, key=lambda f: f[0].key.id):
-        src, dst = edge.key.src.id, edge.key.dst.id
-        part, asset = (dst, src) if way is Direction.IN else (src, dst)
-        if edge.key.kind in _PART_KINDS[way] and part_way.get(part) is way:
-            asset_of.setdefault(part, asset)
-    return {n.id: n for n in nodes}, asset_of
+            parts.setdefault(PART_OF[kind][1], []).append(node_id)
+    for way, of_way in sorted(parts.items()):
+        for src, dst in reads.neighbor_ends(sorted(of_way), way, _PART_KINDS[way], as_of):
+            asset_of.setdefault(*((dst, src) if way is Direction.IN else (src, dst)))
+    return asset_of
 
 
-def _owners(
-    store: GraphStore, ids: list[str], walked: _FeatureWalk | None, as_of: str | None
-) -> dict[str, set[str]]:
-    """node id -> the names of its owners, an alias counted as the owner it is an alias of: the
-    OWNS edges into `ids` (the trace's nodes and their assets) and the owners' ALIAS_OF edges, in
-    one read (`nodes_and_owners`) that also fills the feature walk's path edges where a store
-    reads them lazily (Neo4j)."""
+def _nodes_and_owners(
+    store: GraphStore,
+    node_ids: list[str],
+    ids: list[str],
+    walked: _FeatureWalk | None,
+    as_of: str | None,
+) -> tuple[dict[str, StoredNode], dict[str, set[str]]]:
+    """The nodes of `node_ids`; and node id -> the names of its owners, an alias counted as the
+    owner it is an alias of: the OWNS edges into `ids` (the trace's nodes and their assets) and
+    the owners' ALIAS_OF edges. In one read (`nodes_and_owners`), which also fills the feature
+    walk's path edges where a store reads them lazily (Neo4j)."""
     visits = walked.visits if walked is not None else None
     path_edges = visits.path_edges if visits is not None else None
-    _, owns, aliases = store.nodes_and_owners([], ids, as_of, path_edges=path_edges)
+    nodes, owns, aliases = store.nodes_and_owners(node_ids, ids, as_of, path_edges=path_edges)
     # sorted by edge id, the first wins: an alias of two owners resolves alike on every store
     canonical = {owner: owner for owner, _ in owns}
     for alias, named in reversed(aliases):
@@ -656,7 +661,7 @@ def _owners(
     held: dict[str, set[str]] = {}
     for owner, node_id in owns:
         held.setdefault(node_id, set()).add(NodeKey.from_id(canonical[owner]).parts[0])
-    return held
+    return {n.id: n for n in nodes}, held
 
 
 def _with_owners(

@@ -88,6 +88,14 @@ class ChainReads(Protocol):
         as_of: str | None = None,
     ) -> tuple[list[StoredNode], list[tuple[StoredEdge, Direction]]]: ...
 
+    def neighbor_ends(
+        self,
+        ids: Sequence[str],
+        direction: Direction,
+        kinds: Iterable[EdgeKind] | None = None,
+        as_of: str | None = None,
+    ) -> list[tuple[str, str]]: ...
+
 
 def read_ahead(
     store: GraphStore, start: Sequence[str], depth: int, as_of: str | None
@@ -165,6 +173,18 @@ class ReadAhead:
         if wanted is None or not self._holds(ids, {direction: wanted}, as_of):
             return self._store.neighbors(ids, direction, wanted, as_of)
         return [e for e, _ in self._edges(ids, {direction: wanted})]
+
+    def neighbor_ends(
+        self,
+        ids: Sequence[str],
+        direction: Direction,
+        kinds: Iterable[EdgeKind] | None = None,
+        as_of: str | None = None,
+    ) -> list[tuple[str, str]]:
+        wanted = None if kinds is None else list(kinds)
+        if wanted is None or not self._holds(ids, {direction: wanted}, as_of):
+            return self._store.neighbor_ends(ids, direction, wanted, as_of)
+        return [(e.key.src.id, e.key.dst.id) for e, _ in self._edges(ids, {direction: wanted})]
 
     def nodes_and_neighbors(
         self,

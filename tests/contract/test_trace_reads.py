@@ -49,6 +49,17 @@ class Reads:
         self.log.append((f"{direction.value} {sorted(kinds or [])}", tuple(ids)))
         return self._inner.neighbors(ids, direction, kinds, as_of)
 
+    def neighbor_ends(
+        self,
+        ids: Sequence[str],
+        direction: Direction,
+        kinds: Iterable[EdgeKind] | None = None,
+        as_of: str | None = None,
+    ) -> list[tuple[str, str]]:
+        kinds = None if kinds is None else list(kinds)
+        self.log.append((f"ends {direction.value} {sorted(kinds or [])}", tuple(ids)))
+        return self._inner.neighbor_ends(ids, direction, kinds, as_of)
+
     def neighbors_each_way(
         self,
         ids: Sequence[str],

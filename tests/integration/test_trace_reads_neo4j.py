@@ -1,7 +1,7 @@
 """The decision trace's round trips on Neo4j (issue 19, target 1), pinned: the data chain read ahead
 (queries/trace_ahead.py: the store's walk statements, then the covered nodes in one read), the
-feature chain's walk, its nodes with the asset edges of the trace's parts in one read, and the
-owners with the walk's path edges in one read. Each trace is also the level loop's (the trace
+feature chain's walk, the asset edges of its parts in one read, and its nodes with the owners
+and the walk's path edges in one read. Each trace is also the level loop's (the trace
 with the read-ahead off), and that loop's reads are counted too: the new count must stay below
 it, and must not grow with the depth of the chain as the loop's does."""
 
@@ -82,8 +82,9 @@ def test_the_value_chains_trace_in_six_reads_and_its_walks(
     assert any(s.resolution.value == "resolved" for s in trace.data)
     assert any(s.owners for s in trace.data) and any(s.owners for s in trace.features)
     # the decision node; its DECIDED edge; the version's node; the data chain's nodes (read
-    # ahead, whose walk holds the chain, the datasets' versions and the runs' jobs); the feature
-    # nodes with the asset edges of every part; the owners with the feature walk's path edges
+    # ahead, whose walk holds the chain, the datasets' versions and the runs' jobs); the asset
+    # edges' ends of the feature chain's parts; the feature nodes with the owners and the feature
+    # walk's path edges
     assert counted.reads == 6, (counted.reads, counted.walks)
     # the walk statements: the chain's (seven hops here: two on Neo4j's five levels a statement)
     # and the feature chain's
