@@ -3,6 +3,7 @@ its records to GraphQL types; the answers themselves come from `graph/` and `que
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -52,6 +53,7 @@ from lineage_kg.queries.arguments import time_arg
 from lineage_kg.queries.audit import GovernanceSource, audit_trail
 from lineage_kg.queries.impact import ImpactItem as ImpactAnswerItem
 from lineage_kg.queries.impact import impact
+from lineage_kg.queries.traversal import Hop
 
 
 class Context(BaseContext):
@@ -119,6 +121,10 @@ class ImpactItem:
     certainty: str = strawberry.field(description="exact: column-level all the way")
     owners: list[str]
     path: list[PathStep] = strawberry.field(description="one shortest explaining path")
+    path_ids: list[int] = strawberry.field(
+        description="the same path as positions in the page's `steps` (ImpactConnection.steps): "
+        "a page's paths share most of their steps, which `path` sends again on every path"
+    )
 
 
 class ImpactItemData:
@@ -143,6 +149,10 @@ class ImpactItemData:
             self._path = [self._page.step(h.edge, h.direction is Direction.OUT) for h in self._hops]
         return self._path
 
+    @property
+    def path_ids(self) -> list[int]:
+        return self._page.positions(self._hops)
+
 
 class PathSteps:
     """The steps of one page's paths, each built once: an item's shortest path is the path of
@@ -150,11 +160,14 @@ class PathSteps:
     same step object recurs, and is completed once (PathStep is shared_in_reply). The walk's
     edge objects are the page's own while it is answered: their ids name them."""
 
-    __slots__ = ("_displays", "_steps")
+    __slots__ = ("_displays", "_paths", "_positions", "_steps", "_table")
 
-    def __init__(self) -> None:
+    def __init__(self, paths: Sequence[Sequence[Hop]]) -> None:
+        self._paths = paths  # the page's items' paths, in the page's order
         self._displays: dict[str, str] = {}  # one label per node across the page's paths
         self._steps: dict[tuple[int, bool], PathStep] = {}
+        self._table: list[PathStep] | None = None  # ImpactConnection.steps, made when asked
+        self._positions: dict[tuple[int, bool], int] = {}
 
     def step(self, edge: StoredEdge, walked_out: bool) -> PathStep:
         key = (id(edge), walked_out)
@@ -162,6 +175,28 @@ class PathSteps:
         if found is None:
             found = self._steps[key] = to_step(edge, walked_out, self._displays)
         return found
+
+    def table(self) -> list[PathStep]:
+        """Every step of the page's paths once, in the order the page's paths first take them
+        (whichever of `steps` and `pathIds` a reply completes first, the same table)."""
+        if self._table is None:
+            table: list[PathStep] = []
+            positions = self._positions
+            for hops in self._paths:
+                for hop in hops:
+                    walked_out = hop.direction is Direction.OUT
+                    key = (id(hop.edge), walked_out)
+                    if key not in positions:
+                        positions[key] = len(table)
+                        table.append(self.step(hop.edge, walked_out))
+            self._table = table
+        return self._table
+
+    def positions(self, hops: Sequence[Hop]) -> list[int]:
+        """A path of this page as positions in its table."""
+        self.table()
+        positions = self._positions
+        return [positions[id(h.edge), h.direction is Direction.OUT] for h in hops]
 
 
 @strawberry.type
@@ -187,6 +222,31 @@ class ImpactConnection:
     summary: ImpactSummary
     edges: list[ImpactEdge]
     page_info: PageInfo
+    steps: list[PathStep] = strawberry.field(
+        description="every step of this page's paths once, for `pathIds` (ImpactItem.pathIds) "
+        "to point into: a page of ~100 items has ~500 path steps over ~100 distinct edges"
+    )
+
+
+class ImpactConnectionData:
+    """An `ImpactConnection` as plain data; its `steps` made only when a client selects them."""
+
+    __slots__ = ("_page", "edges", "page_info", "start", "summary")
+
+    def __init__(
+        self,
+        start: Node,
+        summary: ImpactSummary,
+        edges: list[ImpactEdge],
+        page_info: PageInfo,
+        page: PathSteps,
+    ) -> None:
+        self.start, self.summary, self.edges, self.page_info = start, summary, edges, page_info
+        self._page = page
+
+    @property
+    def steps(self) -> list[PathStep]:
+        return self._page.table()
 
 
 def _store(info: Info[Context, None]) -> GraphStore:
@@ -272,7 +332,8 @@ class Query(Questions):
             )
         )
         lo, hi = page_bounds(first, after, len(answer.items))
-        steps = PathSteps()  # the answer keeps its edges alive while the page is answered
+        # the answer keeps its edges alive while the page is answered
+        steps = PathSteps([item.path for item in answer.items[lo:hi]])
         edges = [
             ImpactEdge(
                 cursor=encode_cursor(i),
@@ -280,7 +341,7 @@ class Query(Questions):
             )
             for i, item in enumerate(answer.items[lo:hi], start=lo)
         ]
-        return ImpactConnection(
+        connection = ImpactConnectionData(
             start=to_node(answer.start),
             summary=ImpactSummary(
                 total=len(answer.items),
@@ -296,7 +357,9 @@ class Query(Questions):
                 has_next_page=hi < len(answer.items),
                 end_cursor=edges[-1].cursor if edges else None,
             ),
+            page=steps,
         )
+        return cast(ImpactConnection, connection)
 
     @strawberry.field(
         description="The dated history of a node, oldest first: runs, versions, schema, quality, "
