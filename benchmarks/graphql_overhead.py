@@ -17,16 +17,18 @@ impact. `impact_table` is the full page with its paths as positions in one table
 steps (`pathIds`, `steps`: the SDL's addition of session 24; not asked of `http_other`, whose
 schema may not have them). `--profile FILE` writes a cProfile of the schema's execution of the
 impact requests on this thread, as the router runs them (pstats), instead of timing.
-`--compare-with DIR` adds a contender, `http_other`: a second `lkg serve` running the
-lineage_kg package found in DIR (e.g. `mkdir -p /tmp/base/lineage_kg && git archive HEAD |
-tar -x -C /tmp/base/lineage_kg`, then `--compare-with /tmp/base`) on its own copy of the data,
-asked the same starts interleaved: a before/after of the service under the same load.
+`--stdlib-client` adds `http_stdlib`: the same service asked through http.client, a leaner
+client than httpx. `--compare-with DIR` adds a contender, `http_other`: a second `lkg serve`
+running the lineage_kg package found in DIR (e.g. `mkdir -p /tmp/base/lineage_kg &&
+git archive HEAD | tar -x -C /tmp/base/lineage_kg`, then `--compare-with /tmp/base`) on its own
+copy of the data, asked the same starts interleaved: a before/after under the same load.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import http.client
 import json
 import random
 import shutil
@@ -37,8 +39,10 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+import orjson
 from fastapi.testclient import TestClient
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -207,7 +211,34 @@ def audit_got(d: dict[str, Any]) -> Any:
 
 
 ROUTER = BoundedGraphQLRouter(schema, deadline_seconds=60)  # its JSON encoder, for --profile
-CONTENDERS = ("direct", "in_process", "in_process_ordinary", "http", "http_other")
+CONTENDERS = ("direct", "in_process", "in_process_ordinary", "http", "http_stdlib", "http_other")
+
+
+class StdlibClient:
+    """The same `lkg serve` asked through Python's http.client (one kept-alive connection):
+    httpx's own work is ~0.6-0.8 ms a request here, part of every `http` figure (session 24)."""
+
+    def __init__(self, url: str) -> None:
+        parsed = urlsplit(url)
+        self.connection = http.client.HTTPConnection(parsed.hostname or "", parsed.port)
+
+    def post(self, path: str, json: Any) -> _StdlibReply:
+        body = orjson.dumps(json)
+        self.connection.request("POST", path, body, {"content-type": "application/json"})
+        reply = self.connection.getresponse()
+        return _StdlibReply(reply.status, reply.read())
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+@dataclass(frozen=True)
+class _StdlibReply:
+    status_code: int
+    content: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.content)
 
 
 @dataclass(frozen=True)
@@ -282,7 +313,7 @@ def questions(app: Any, manifest: dict[str, Any], starts: int, seed: int) -> lis
     ]
 
 
-def ask(client: httpx.Client | TestClient, q: Question, start: str) -> Any:
+def ask(client: httpx.Client | TestClient | StdlibClient, q: Question, start: str) -> Any:
     r = client.post("/graphql", json={"query": q.query, "variables": {"id": start}})
     body = r.json()
     if r.status_code != 200 or body.get("errors"):
@@ -307,6 +338,8 @@ def run(
     http: httpx.Client | None,
     rounds: int,
     other: httpx.Client | None = None,
+    *,
+    stdlib: StdlibClient | None = None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for q in qs:
@@ -316,8 +349,10 @@ def run(
             for start in q.starts:
                 answers: dict[str, Any] = {}
                 for name in CONTENDERS:
-                    if (name == "http" and http is None) or (
-                        name == "http_other" and (other is None or not q.other)
+                    if (
+                        (name == "http" and http is None)
+                        or (name == "http_stdlib" and stdlib is None)
+                        or (name == "http_other" and (other is None or not q.other))
                     ):
                         continue
                     began = time.perf_counter()
@@ -329,6 +364,8 @@ def run(
                         answers[name] = ordinary(partial(ask, local, q, start))
                     elif name == "http":
                         answers[name] = ask(http, q, start)  # type: ignore[arg-type]
+                    elif name == "http_stdlib":
+                        answers[name] = ask(stdlib, q, start)  # type: ignore[arg-type]
                     else:
                         answers[name] = ask(other, q, start)  # type: ignore[arg-type]
                     took[name].append(time.perf_counter() - began)
@@ -421,6 +458,11 @@ def main() -> None:
         metavar="DIR",
         help="also ask a second lkg serve running the lineage_kg package in DIR (http_other)",
     )
+    parser.add_argument(
+        "--stdlib-client",
+        action="store_true",
+        help="also ask the lkg serve through http.client (http_stdlib): the client's own cost",
+    )
     parser.add_argument("--tag", default="", help="added to the results file's name")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
     args = parser.parse_args()
@@ -441,11 +483,14 @@ def main() -> None:
         if args.profile:
             profile(qs[0], local.app, args.profile, args.rounds)  # type: ignore[attr-defined]
             return
-        http = other = None
+        http = other = stdlib = None
         env = {"NEO4J_URI": "", "LKG_SNAPSHOT": "false"}
         if not args.no_http:
             service = stack.enter_context(Service(work / "data_http", env))
             http = stack.enter_context(httpx.Client(base_url=service.url, timeout=600))
+            if args.stdlib_client:
+                stdlib = StdlibClient(service.url)
+                stack.callback(stdlib.close)
         if args.compare_with:
             shutil.copytree(data, work / "data_other")
             env_other = {**env, "PYTHONPATH": str(args.compare_with.resolve())}
@@ -454,7 +499,7 @@ def main() -> None:
         result: dict[str, Any] = {"nodes_target": args.nodes, "starts": args.starts}
         if args.compare_with:
             result["http_other"] = str(args.compare_with)
-        result["questions"] = run(qs, local, http, args.rounds, other)
+        result["questions"] = run(qs, local, http, args.rounds, other, stdlib=stdlib)
     tag = f"{args.nodes}" + (f"_{args.tag}" if args.tag else "")
     print("saved", save("graphql_overhead", result, tag=tag, out=args.out))
 
