@@ -13,6 +13,7 @@ It walks breadth-first, each node once per pass, within a depth bound; it never 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -178,10 +179,11 @@ def decision_lineage(
     asset_of = _assets(reads, [*(s.node.id for s in trace.steps), *feature_ids], when)
     owned = {s.node.id for s in trace.steps} | set(feature_ids) | set(asset_of.values())
     feature_nodes, held = _nodes_and_owners(store, feature_ids, sorted(owned), walked, when)
-    if walked is not None:
-        trace.features, feature_cut = _feature_steps(walked, feature_nodes)
+    owners = _owners_of(asset_of, held)
+    if walked is not None:  # built with their owners (hundreds: no copy each)
+        trace.features, feature_cut = _feature_steps(walked, feature_nodes, owners)
         trace.truncated = trace.truncated or feature_cut
-    return _with_owners(trace, asset_of, held)
+    return _with_owners(trace, owners)
 
 
 def _table_decision(decisions: DecisionTable | None, ref: str) -> DecisionRow | None:
@@ -579,9 +581,11 @@ def _feature_walk(
 
 
 def _feature_steps(
-    walked: _FeatureWalk, nodes: dict[str, StoredNode]
+    walked: _FeatureWalk,
+    nodes: dict[str, StoredNode],
+    owners: Callable[[str], tuple[str, ...]],
 ) -> tuple[list[TraceStep], bool]:
-    """The feature chain's steps from its walk and its nodes' records."""
+    """The feature chain's steps from its walk, its nodes' records and their owners."""
     visits = walked.visits
     if visits is None:
         return [], walked.cut
@@ -589,7 +593,7 @@ def _feature_steps(
     paths = visits.paths([visits.ref[i] for i in walked.kept])
     for i, path in zip(walked.kept, paths, strict=True):
         if NodeKey.from_id(visits.node[i]).kind not in _FEATURE_STEP_KIND:
-            continue  # e.g. a KPI feeding the model: not data
+            continue  # e.g. a KPI feeding the model: not data (not read)
         node, last = nodes[visits.node[i]], path[-1]
         via = last.edge.key.src.id if last.direction is Direction.OUT else last.edge.key.dst.id
         steps.append(
@@ -602,6 +606,7 @@ def _feature_steps(
                 Resolution.OBSERVED,
                 node.first_seen,
                 events(node, last.edge),
+                owners(node.id),
             )
         )
     steps.sort(key=lambda s: (s.distance, s.node.key.display, s.node.id))
@@ -658,24 +663,33 @@ def _nodes_and_owners(
     canonical = {owner: owner for owner, _ in owns}
     for alias, named in reversed(aliases):
         canonical[alias] = named
+    names = {owner: NodeKey.from_id(canonical[owner]).parts[0] for owner in canonical}
     held: dict[str, set[str]] = {}
     for owner, node_id in owns:
-        held.setdefault(node_id, set()).add(NodeKey.from_id(canonical[owner]).parts[0])
+        held.setdefault(node_id, set()).add(names[owner])
     return {n.id: n for n in nodes}, held
 
 
-def _with_owners(
-    trace: DecisionTrace, asset_of: dict[str, str], held: dict[str, set[str]]
-) -> DecisionTrace:
-    """Owners of each step's node and of the asset it belongs to (queries/assets.py's model: a
-    part is its asset's, an alias counts as the owner it is an alias of)."""
+def _owners_of(
+    asset_of: dict[str, str], held: dict[str, set[str]]
+) -> Callable[[str], tuple[str, ...]]:
+    """Owners of a node and of the asset it belongs to (queries/assets.py's model: a part is its
+    asset's, an alias counts as the owner it is an alias of), sorted."""
+
+    def owners(node_id: str) -> tuple[str, ...]:
+        at = {node_id, asset_of.get(node_id, node_id)}
+        return tuple(sorted(set().union(*(held.get(i, ()) for i in at))))
+
+    return owners
+
+
+def _with_owners(trace: DecisionTrace, owners: Callable[[str], tuple[str, ...]]) -> DecisionTrace:
+    """The head's, the model versions' and the data chain's steps with their owners."""
 
     def owned(step: TraceStep) -> TraceStep:
-        at = {step.node.id, asset_of.get(step.node.id, step.node.id)}
-        return replace(step, owners=tuple(sorted(set().union(*(held.get(i, ()) for i in at)))))
+        return replace(step, owners=owners(step.node.id))
 
     trace.decision = owned(trace.decision) if trace.decision is not None else None
     trace.model_versions = [owned(s) for s in trace.model_versions]
     trace.data = [owned(s) for s in trace.data]
-    trace.features = [owned(s) for s in trace.features]
     return trace
