@@ -20,19 +20,27 @@ from typing import Any
 
 from benchmarks import walk_contenders as wc
 from benchmarks.harness import RESULTS, save
-from lineage_kg.graph.neo4j_store import PATHS_CHUNK, Neo4jStore
+from lineage_kg.graph.ends_walk import _TABLES
+from lineage_kg.graph.neo4j_store import _POLICIES, PATHS_CHUNK, Neo4jStore
 from lineage_kg.queries.impact import impact
 
 
-def chunked(store: Neo4jStore, levels: int, depth: int) -> Callable[[str], Any]:
-    """Impact with the walk with paths in chunks of `levels` levels (the store's own after)."""
+def chunked(
+    store: Neo4jStore, levels: int, depth: int, uncached: bool = False, by_key: bool = False
+) -> Callable[[str], Any]:
+    """Impact with the walk with paths in chunks of `levels` levels (the store's own after);
+    `uncached`: the walk's policy tables made again for each answer (as before 6d045bf);
+    `by_key`: the path edges' records read by key, not by element id (as before)."""
 
     def ask(key: str) -> Any:
-        store.paths_chunk = levels
+        if uncached:
+            _POLICIES.clear()
+            _TABLES.clear()
+        store.paths_chunk, store.path_element_ids = levels, not by_key
         try:
             return impact(store, key, depth=depth)
         finally:
-            store.paths_chunk = PATHS_CHUNK
+            store.paths_chunk, store.path_element_ids = PATHS_CHUNK, True
 
     return ask
 
@@ -48,6 +56,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--depth", type=int, default=10)
     parser.add_argument("--chunks", type=int, nargs=2, default=[PATHS_CHUNK, 5])
+    parser.add_argument(
+        "--before-uncached", action="store_true", help="`before` makes its policy tables per answer"
+    )
+    parser.add_argument(
+        "--before-by-key", action="store_true", help="`before` reads path edges by key"
+    )
+    parser.add_argument("--profile", type=Path, help="cProfile Neo4j's questions into FILE.*")
     parser.add_argument("--tag", default="s24", help="the results file's name ends with it")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -60,14 +75,16 @@ def main() -> None:
         base = original(store, session, depth, dataclasses.replace(opts, before=None))
         return {
             "read_ahead": chunked(store, after, depth),
-            "before": chunked(store, before, depth),
+            "before": chunked(store, before, depth, args.before_uncached, args.before_by_key),
             "one_qpp_statement": base["one_qpp_statement"],
         }
 
     wc.neo4j_contenders = contenders  # type: ignore[assignment]
-    opts = wc.Options(keep=args.keep)
+    opts = wc.Options(keep=args.keep, profile=args.profile)
     sizes = {
-        str(n): one | {"chunks": {"read_ahead": after, "before": before}}
+        str(n): one
+        | {"chunks": {"read_ahead": after, "before": before}, "uncached": args.before_uncached}
+        | {"by_key": args.before_by_key}
         for n in args.nodes
         if (one := wc.one_size(n, args.seed, args.starts, args.rounds, depth=args.depth, opts=opts))
     }

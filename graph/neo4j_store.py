@@ -297,11 +297,15 @@ def _nodes_and_each_way_query(out: frozenset[EdgeKind], in_: frozenset[EdgeKind]
 
 # `Neo4jStore.nodes_and_owners`: the nodes, the OWNS edges into others and their owners'
 # ALIAS_OF edges (ids alone: the answer needs who, not the records), and the records of the
-# edges `$rows` names (the last walk's paths, `_PathEdges`), one round trip.
+# edges `$eids` (by element id, as the walk read them) and `$rows` (by key) name (the walk's
+# paths, `_PathEdges`), one round trip. An element id may have been reused since the walk: the
+# record says which edge it is, and an edge not answered stays pending (`_PathEdges.fill`).
 _NODES_AND_OWNERS: LiteralString = (
     "CALL () { UNWIND $rows AS row MATCH (a:Node {key: row.src}) MATCH (b:Node {key: row.dst}) "
     "CALL (a, b, row) { MATCH (a)-[r]->(b) WHERE type(r) = row.kind AND r.disc = row.disc "
-    "RETURN r } RETURN collect([a.key, b.key, type(r), " + _EDGE_VIEW + "]) AS edges } "
+    "RETURN r } RETURN collect([a.key, b.key, type(r), " + _EDGE_VIEW + "]) AS keyed } "
+    "CALL () { UNWIND $eids AS e MATCH (a)-[r]->(b) WHERE elementId(r) = e "
+    "RETURN collect([a.key, b.key, type(r), " + _EDGE_VIEW + "]) AS seeked } "
     "CALL () { UNWIND $node_ids AS nid MATCH (n:Node {key: nid}) "
     f"RETURN collect([n.key, {_NODE_VIEW}]) AS nodes }} "
     f"CALL () {{ {_SEEK}CALL (a) {{ MATCH (a)<-[r:{EdgeKind.OWNS.value}]-(b) "
@@ -310,7 +314,7 @@ _NODES_AND_OWNERS: LiteralString = (
     "CALL (owners) { UNWIND owners AS o "
     f"CALL (o) {{ MATCH (o)-[r:{EdgeKind.ALIAS_OF.value}]->(c) WHERE {_VALID_NOW_OR_AS_OF}"
     "RETURN r, c } RETURN collect([o.key, c.key, r.disc]) AS aliases } "
-    "RETURN nodes, owns, aliases, edges"
+    "RETURN nodes, owns, aliases, keyed + seeked AS edges"
 )
 
 
@@ -357,15 +361,36 @@ class _PendingEdge(StoredEdge):
         return repr(self)
 
 
+def _element_ids(ahead: EndsAhead, ids: Iterable[EdgeId]) -> Iterator[tuple[EdgeId, str]]:
+    """Each edge's element id, as the walk read it (`_REACH_END_IDS`: last of its values), from
+    whichever end it was read at."""
+    edges = ahead.edges
+    for eid in ids:
+        src, kind, dst, _ = eid
+        for at in ((src, _OUT), (dst, _IN)):
+            by_kind = edges.get(at)
+            hops = by_kind.get(kind) if by_kind is not None else None
+            if hops is not None and (values := hops.get(eid)) is not None:
+                yield eid, values[-1]
+                break
+
+
 class _PathEdges(dict[int, StoredEdge]):
     """A walk's visits' edges by key (`Walked.edges`), pending until first used — or read
     before, with impact's read of the answer's nodes (`Neo4jStore.nodes_and_owners`, handed
     them as `path_edges`: no round trip of their own)."""
 
-    def __init__(self, ids: dict[EdgeId, int], read: Callable[[list[EdgeId]], Any]) -> None:
+    def __init__(
+        self,
+        ids: dict[EdgeId, int],
+        read: Callable[[list[EdgeId]], Any],
+        elements: Mapping[EdgeId, str] | None = None,
+    ) -> None:
         super().__init__()
         self.pending: dict[EdgeId, StoredEdge] = {}  # edge id -> its edge, not read yet
         self._read = read
+        # edge id -> its element id as the walk read it (the record's read by id: a seek each)
+        self.elements = elements or {}
         for eid, no in ids.items():
             src, kind, dst, disc = eid
             edge = _new(_PendingEdge)
@@ -374,6 +399,13 @@ class _PathEdges(dict[int, StoredEdge]):
             )
             _AWAITED.__set__(edge, self)
             self[no] = self.pending[eid] = edge
+
+    def lookups(self) -> tuple[list[dict[str, str]], list[str]]:
+        """The pending edges as `_NODES_AND_OWNERS` finds them: by key (`$rows`: no element id
+        known) and by element id (`$eids`)."""
+        elements = self.elements
+        by_key = [e for e in self.pending if e not in elements]
+        return _edge_rows_of(by_key), [elements[e] for e in self.pending if e in elements]
 
     def load(self) -> None:
         if self.pending:
@@ -463,6 +495,13 @@ _REACH_END: LiteralString = (
     "RETURN nodes, found, [p IN pending | [p[0].key, p[1]]] AS pending, "
     "seen[size($chunk.seen)..] AS marks"
 )
+# The walk with paths: each edge's tested values followed by its element id, so that the
+# records of the path edges are then read by id (`_PATH_EDGES`): a relationship seek each, where
+# by (src, kind, dst, disc) it was two node seeks and an expand (measured, 10k, 119 path edges,
+# load 8: 6.5 ms on the server against 13.5, the parameters 5.7 KB against 20.5 KB).
+_REACH_END_IDS: LiteralString = _REACH_END.replace(
+    "[t IN $chunk.tested | r[t]]", "[t IN $chunk.tested | r[t]] + elementId(r)"
+)
 
 
 # A move's `EdgeTest` (graph/store.py), in Cypher: the ends' kinds by label, a property missing
@@ -476,11 +515,15 @@ _PASSES: LiteralString = (
 
 @lru_cache(maxsize=64)
 def _reach_query(
-    out: frozenset[EdgeKind], in_: frozenset[EdgeKind], levels: int = REACH_CHUNK
+    out: frozenset[EdgeKind],
+    in_: frozenset[EdgeKind],
+    levels: int = REACH_CHUNK,
+    element_ids: bool = False,
 ) -> LiteralString:
     """`levels` levels of the walk over these kinds (the kinds from the enum, the levels ints:
-    nothing else is put into the text). PROFILE: tests/integration/test_neo4j_walk_oracle.py
-    (a lattice of 2^40 paths reads each relationship once per walk state)."""
+    nothing else is put into the text); `element_ids`: each edge's tested values end with its
+    element id. PROFILE: tests/integration/test_neo4j_walk_oracle.py (a lattice of 2^40 paths
+    reads each relationship once per walk state)."""
     moves = []
     for arrow, kinds, way, is_out in (
         ("-[r{}]->", out, "out", "true"),
@@ -497,7 +540,7 @@ def _reach_query(
     unrolled = "".join(
         _REACH_LEVEL.format(moves=walk, level=level) for level in range(1, levels + 1)
     )
-    query = _REACH_START + unrolled + _REACH_END
+    query = _REACH_START + unrolled + (_REACH_END_IDS if element_ids else _REACH_END)
     _SLOW_TO_PLAN.add(query)
     return cast(LiteralString, query)
 
@@ -529,6 +572,7 @@ def reach_statement(
     limit: int,
     levels: int = REACH_CHUNK,
     keyed: _Keyed | None = None,
+    element_ids: bool = False,
 ) -> tuple[LiteralString, dict[str, Any]]:
     """`Neo4jStore.reach`'s statement (`levels` a chunk) and the parameters every chunk of one
     walk shares (each chunk adds `walk_chunk`'s; the plan tests PROFILE it). `keyed`: the
@@ -540,7 +584,7 @@ def reach_statement(
         # more pairs than this means more than `limit` nodes: stop walking, the answer is None
         "cap": limit * states,
     }
-    return _reach_query(out, in_, levels), params
+    return _reach_query(out, in_, levels, element_ids), params
 
 
 # a policy's part of the walk statement: its kinds each way, `$moves`, how many states it has
@@ -924,6 +968,9 @@ class Neo4jStore(GraphStore):
     # levels a statement of the walk with paths (`PATHS_CHUNK`; a benchmark sets it on a store
     # to compare chunk sizes interleaved)
     paths_chunk: int = PATHS_CHUNK
+    # the walk with paths reads its edges' element ids, its path edges' records then by id
+    # (`_REACH_END_IDS`); off, by key (a benchmark compares both interleaved)
+    path_element_ids: bool = True
 
     def __init__(
         self,
@@ -1244,11 +1291,13 @@ class Neo4jStore(GraphStore):
         paths = path_edges if isinstance(path_edges, _PathEdges) and path_edges.pending else None
         if not ids and not node_ids and paths is None:
             return [], [], []
+        rows, eids = paths.lookups() if paths is not None else ([], [])
         (row,) = self._read(
             _NODES_AND_OWNERS,
             node_ids=list(dict.fromkeys(node_ids)),
             ids=list(dict.fromkeys(ids)),
-            rows=_edge_rows_of(paths.pending) if paths is not None else [],
+            rows=rows,
+            eids=eids,
             as_of=as_of,
         )
         if paths is not None:
@@ -1298,13 +1347,14 @@ class Neo4jStore(GraphStore):
         tested: Sequence[str] | None,
         chunk_levels: int = REACH_CHUNK,
         keyed: _Keyed | None = None,
+        element_ids: bool = False,
     ) -> tuple[list[str], list[Any]] | None:
         """The read-ahead walk's statement, chunk after chunk (`chunk_levels` levels each): the
         nodes covered and the edge rows found — records, or (`tested` given) ids with those
         properties' values. None past `limit` nodes (see `reach`)."""
         query, params = reach_statement(
             start_ids, moves, start_state=start_state, as_of=as_of, limit=limit,
-            levels=chunk_levels, keyed=keyed,
+            levels=chunk_levels, keyed=keyed, element_ids=element_ids,
         )  # fmt: skip
         starts = list(dict.fromkeys(start_ids))
         frontier = [[key, start_state] for key in starts]
@@ -1413,13 +1463,14 @@ class Neo4jStore(GraphStore):
     ) -> Walked | None:
         """`_walk_ids` with parent pointers, then the visits' edges' records by id."""
         edge_ids: dict[EdgeId, int] = {}
+        elements: dict[EdgeId, str] | None = {} if self.path_element_ids else None
         walked = self._on_ids(
             starts, steps, start_state=start_state, covers=covers, max_depth=max_depth,
-            as_of=as_of, max_nodes=max_nodes, edge_ids=edge_ids,
+            as_of=as_of, max_nodes=max_nodes, edge_ids=edge_ids, elements=elements,
         )  # fmt: skip
         if walked is None or not edge_ids:
             return walked
-        walked.edges = _PathEdges(edge_ids, self._edge_records)
+        walked.edges = _PathEdges(edge_ids, self._edge_records, elements)
         return walked
 
     def _edge_records(self, ids: list[EdgeId]) -> dict[EdgeId, Record]:
@@ -1442,7 +1493,7 @@ class Neo4jStore(GraphStore):
         first decides what the states it covers may skip."""
         return self._on_ids(
             starts, steps, start_state=start_state, covers=covers, max_depth=max_depth,
-            as_of=as_of, max_nodes=max_nodes, edge_ids=None,
+            as_of=as_of, max_nodes=max_nodes, edge_ids=None, elements=None,
         )  # fmt: skip
 
     def _on_ids(
@@ -1456,8 +1507,10 @@ class Neo4jStore(GraphStore):
         as_of: str | None,
         max_nodes: int,
         edge_ids: dict[EdgeId, int] | None,
+        elements: dict[EdgeId, str] | None,
     ) -> Walked | None:
-        """`_walk_ids`, and with `edge_ids` the visits' parents and edges too (`_walk_paths`)."""
+        """`_walk_ids`, and with `edge_ids` the visits' parents and edges too (`_walk_paths`);
+        `elements` is filled with the element id of each visit's edge."""
         policy = _policy(steps, start_state)
         tested = policy.tested
         covered: list[str] = starts
@@ -1467,15 +1520,19 @@ class Neo4jStore(GraphStore):
                 starts, policy.moves, start_state=start_state, max_depth=max_depth, as_of=as_of,
                 limit=max_nodes + len(starts), tested=tested,
                 chunk_levels=REACH_CHUNK if edge_ids is None else self.paths_chunk,
-                keyed=policy.keyed,
+                keyed=policy.keyed, element_ids=elements is not None,
             )  # fmt: skip
             if read is None:
                 return None  # past the limit: the caller walks level by level
             covered, rows = read
-        return walk_ends(
-            EndsAhead(covered, rows), starts, steps, start_state=start_state, covers=covers,
-            max_depth=max_depth, max_nodes=max_nodes, tested=tested, edge_ids=edge_ids,
+        ahead = EndsAhead(covered, rows)
+        walked = walk_ends(
+            ahead, starts, steps, start_state=start_state, covers=covers, max_depth=max_depth,
+            max_nodes=max_nodes, tested=tested, edge_ids=edge_ids,
         )  # fmt: skip
+        if elements is not None and edge_ids:
+            elements.update(_element_ids(ahead, edge_ids))
+        return walked
 
     def search(
         self, text: str, kinds: Iterable[NodeKind] | None = None, limit: int = 20

@@ -271,20 +271,24 @@ def test_impact_to_depth_10_is_two_reads_on_neo4j_past_level_5(
     neo4j_store: GraphStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The walk to impact's depth (10) is one statement even when it goes past level 5 (it was
-    two: 5 levels a statement), then the answer's nodes: two reads. Deeper, one more per ten."""
+    two: 5 levels a statement), then the answer's nodes: two reads. Deeper, one more per ten.
+    The path edges' records come with the nodes, found by the element ids the walk read."""
     chain = _chain(neo4j_store, 13)
     expected = {d: impact(LevelByLevel(neo4j_store), chain[0], depth=d) for d in (10, 12)}  # type: ignore[arg-type]
     assert max(i.distance for i in expected[10].items) == 10  # past level 5
     statements: list[str] = []
+    sent: list[dict[str, Any]] = []
     read = neo4j_store._read  # type: ignore[attr-defined]
 
     def counted(query: str, **params: Any) -> Any:
         statements.append(query)
+        sent.append(params)
         return read(query, **params)
 
     monkeypatch.setattr(neo4j_store, "_read", counted)
     assert impact(neo4j_store, chain[0]) == expected[10]  # depth 10 by default
     assert len(statements) == 2, statements
+    assert len(sent[1]["eids"]) == 10 and sent[1]["rows"] == []  # one path edge a node
     statements.clear()
     assert impact(neo4j_store, chain[0], depth=12) == expected[12]
     assert len(statements) == 3, statements

@@ -51,3 +51,28 @@ def test_an_edge_gone_since_the_walk_is_a_try_again() -> None:
     edges = _PathEdges({FIRST: 0, SECOND: 1}, lambda ids: {FIRST: record()})
     with pytest.raises(StoreUnavailable, match="ask again"):
         _ = edges[1].props
+
+
+def test_path_edges_are_looked_up_by_element_id_where_the_walk_read_one() -> None:
+    edges = _PathEdges({FIRST: 0, SECOND: 1}, lambda ids: {}, {SECOND: "5:db:42"})
+    rows, eids = edges.lookups()
+    assert rows == [{"src": A, "kind": EdgeKind.FEEDS.value, "dst": B, "disc": ""}]
+    assert eids == ["5:db:42"]
+    edges.fill({SECOND: record()})
+    assert edges.lookups() == ([{"src": A, "kind": EdgeKind.FEEDS.value, "dst": B, "disc": ""}], [])
+
+
+def test_an_element_id_reused_by_another_edge_leaves_the_edge_pending() -> None:
+    """Element ids hold within a transaction: one read later may name another edge. The record
+    says which edge it is; the edge the walk read stays pending and is read by key."""
+    reads: list[list[EdgeId]] = []
+
+    def read(ids: list[EdgeId]) -> dict[EdgeId, Any]:
+        reads.append(ids)
+        return {i: record() for i in ids}
+
+    edges = _PathEdges({FIRST: 0}, read, {FIRST: "5:db:7"})
+    other: EdgeId = (B, EdgeKind.FEEDS.value, B, "")
+    edges.fill({other: record()})  # what the reused id names now
+    assert FIRST in edges.pending and reads == []
+    assert edges[0].first_seen == "2026-01-01T00:00:00Z" and reads == [[FIRST]]
