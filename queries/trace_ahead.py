@@ -63,8 +63,8 @@ def chain_hops(depth: int) -> int:
     read, to tell whether the depth cut the chain. Two extra hops held every generated trace at
     10k; five cost no more statements on Neo4j (three of five levels at depth 10) and leave room
     for more resolutions. Past them the loop reads the rest from the store. (Measured at 10k:
-    the depth alone, two statements and 1.7 reads more a trace; twice the depth, 0.7 statements
-    more and no read fewer.)"""
+    the depth alone, one statement fewer but 1.7 reads more a trace; twice the depth, 0.7
+    statements more and no read fewer.)"""
     return depth + 5
 
 
