@@ -33,6 +33,7 @@ class Thing:
 class Box(Thing):
     size: int
     tags: list[str]
+    sizes: list[int] = strawberry.field(default_factory=list)  # a list of a built-in scalar
 
 
 @strawberry.type
@@ -85,7 +86,7 @@ query($withCount: Boolean!, $skipTags: Boolean!) {
     n: count @include(if: $withCount)
     things {
       __typename id
-      ... on Box { size tags @skip(if: $skipTags) }
+      ... on Box { size tags @skip(if: $skipTags) sizes }
       ...bag
     }
     again: things { id }
@@ -98,7 +99,7 @@ PLAIN_DOCUMENT = """
 {
   table {
     __typename name n: count
-    things { __typename id ... on Box { size tags } ...bag }
+    things { __typename id ... on Box { size tags sizes } ...bag }
     again: things { id }
     best { __typename id ... on Box { size } }
   }
@@ -133,6 +134,7 @@ boxes = st.builds(
     id=names,
     size=counts,
     tags=st.one_of(st.lists(names, max_size=3), st.none()),
+    sizes=st.one_of(st.lists(counts, max_size=3), st.none()),  # out of Int's range, not ints
 )
 bags = st.builds(Bag, id=names, owner=names)
 things = st.lists(
@@ -166,7 +168,11 @@ def test_sound_data_takes_the_fast_road_and_answers_the_same(
 
     monkeypatch.setattr(Executor, "complete_value", counted)
     table = [
-        Row(name="r", count=2, things=[Box(id="b", size=1, tags=["t"]), Bag(id="g", owner=None)])
+        Row(
+            name="r",
+            count=2,
+            things=[Box(id="b", size=1, tags=["t"], sizes=[3, 4]), Bag(id="g", owner=None)],
+        )
     ]
     variables = {"withCount": True, "skipTags": False}
     data, errors = _run(FAST, table, variables)
@@ -178,7 +184,7 @@ def test_sound_data_takes_the_fast_road_and_answers_the_same(
                 "name": "r",
                 "n": 2,
                 "things": [
-                    {"__typename": "Box", "id": "b", "size": 1, "tags": ["t"]},
+                    {"__typename": "Box", "id": "b", "size": 1, "tags": ["t"], "sizes": [3, 4]},
                     {"__typename": "Bag", "id": "g", "owner": None, "who": None},
                 ],
                 "again": [{"id": "b"}, {"id": "g"}],
@@ -230,3 +236,25 @@ def test_a_document_is_compiled_once_unless_variables_shape_it(
         assert "Row" in compiled
         assert answers[-1] == _run(ORDINARY, table, variables)
     assert "n" in answers[0][0]["table"][0] and "n" not in answers[1][0]["table"][0]
+
+
+@pytest.mark.parametrize(
+    ("sizes", "tags"),
+    [
+        ([1, 2**40], ["a"]),  # past Int's 32 bits: an error at the item's path
+        ([1, -(2**31) - 1], ["a"]),
+        ([2**31 - 1, -(2**31)], ["a"]),  # Int's bounds: sent as they are
+        ([True, 2], ["a", 3]),  # a bool as an Int, an int as a String: coerced
+        ([1, "x"], ["a", None]),  # not an int; a null where the item is non-null
+        ([None], []),
+    ],
+)
+def test_lists_of_built_in_scalars_answer_what_graphql_core_answers(
+    sizes: list[Any], tags: list[Any]
+) -> None:
+    table = [Row(name="r", count=1, things=[Box(id="b", size=1, tags=tags, sizes=sizes)])]
+    for variables in (
+        {"withCount": True, "skipTags": False},
+        {"withCount": False, "skipTags": True},
+    ):
+        assert _run(FAST, table, variables) == _run(ORDINARY, table, variables)
