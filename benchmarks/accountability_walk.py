@@ -21,9 +21,7 @@ ahead, a record per edge; the parts' edges through `neighbors`) — the before o
 interleaved with it in one run. `ids` (Neo4j, with `--keep`): `accountability()` with the
 one-state walk (upstream's) on edge ids rather than as sets of nodes, the before of session 22.
 `unpruned` (Neo4j, with `--keep`): `accountability()` with the downstream walk reading every
-edge, those back into starts included, and the two walks one after the other: the before of
-session 24 (graph/neo4j_closeness.py; `queries.accountability._walks`). `sequential`: session
-24's walk, the two walks one after the other.
+edge, those back into starts included: the before of session 24 (graph/neo4j_closeness.py).
 `--contenders` picks which run.
 """
 
@@ -52,7 +50,6 @@ from benchmarks.harness import (
 from benchmarks.query_latency import build_log
 from benchmarks.synthetic.write import generate
 from lineage_kg.graph.store import GraphStore
-from lineage_kg.queries import accountability as accountability_module
 from lineage_kg.queries import closeness as closeness_module
 from lineage_kg.queries.accountability import AccountabilityMap, accountability
 from lineage_kg.runtime import Runtime
@@ -86,30 +83,17 @@ def _no_sets(*args: Any, **kwargs: Any) -> None:
 
 def unpruned(store: GraphStore, owner: str) -> AccountabilityMap:
     """Today's `accountability()` with Neo4j's downstream walk reading every edge, those back
-    into starts included (graph/neo4j_closeness.py off), the two walks one after the other:
-    the before of session 24."""
+    into starts included (graph/neo4j_closeness.py off): the before of session 24."""
     walker = closeness_module._walker
     closeness_module._walker = _as_is  # type: ignore[assignment]
-    accountability_module.OVERLAP_WALKS = False
     try:
         return accountability(store, owner)
     finally:
         closeness_module._walker = walker  # type: ignore[assignment]
-        accountability_module.OVERLAP_WALKS = True
 
 
 def _as_is(store: GraphStore) -> GraphStore:
     return store
-
-
-def one_after_other(store: GraphStore, owner: str) -> AccountabilityMap:
-    """Today's `accountability()` with the two walks one after the other on Neo4j (session
-    24's pruned walk kept): what overlapping them gives."""
-    accountability_module.OVERLAP_WALKS = False
-    try:
-        return accountability(store, owner)
-    finally:
-        accountability_module.OVERLAP_WALKS = True
 
 
 CONTENDERS: dict[str, Callable[[GraphStore, str], AccountabilityMap]] = {
@@ -117,7 +101,6 @@ CONTENDERS: dict[str, Callable[[GraphStore, str], AccountabilityMap]] = {
     "forwarded": lambda store, owner: accountability(Forwarded(store), owner),  # type: ignore[arg-type]
     "ids": on_edge_ids,
     "unpruned": unpruned,
-    "sequential": one_after_other,
     "after": accountability,
 }
 DEFAULT_CONTENDERS = ("before", "after")

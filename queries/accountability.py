@@ -14,12 +14,9 @@ suspects are in queries/assets.py. Here:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
-from contextvars import copy_context
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from functools import partial
 from operator import attrgetter
 
 from lineage_kg.graph.errors import InvalidArgument
@@ -164,14 +161,23 @@ def accountability(
 
     # one walk each way from all of them at once; only distance and certainty are kept (the
     # impact walk's paths, a tuple per node reached, went unread): queries/closeness.py
-    down_walk, up_walk, asset_of = _walks(
-        store, starts, depth=depth, as_of=when, max_nodes=max_nodes
+    down_walk = closeness(
+        store,
+        starts,
+        IMPACT_STEPS,
+        max_depth=depth,
+        as_of=when,
+        max_nodes=max_nodes,
+        start_state=WHOLE,
+        covers=COVERS,
+    )
+    up_walk = closeness(
+        store, starts, UPSTREAM_STEPS, max_depth=depth, as_of=when, max_nodes=max_nodes
     )
     down_reach, up_reach = _reach(down_walk), _reach(up_walk)
-    # which asset each node reached is or belongs to (the starts' known already: `_walks`);
-    # then the assets themselves, the only nodes the answer shows (a part is known by its kind)
-    starting = set(starts)
-    asset_of |= _assets_of(store, [n for n in (*down_reach, *up_reach) if n not in starting], when)
+    # which asset each node reached is or belongs to: one read for both walks; then the assets
+    # themselves, the only nodes the answer shows (a part is known by its id's kind)
+    asset_of = _assets_of(store, [*down_reach, *up_reach], when)
     down, up = _closest(down_reach, asset_of), _closest(up_reach, asset_of)
     nodes.update((n.id, n) for n in store.get_nodes(sorted((down.keys() | up.keys()) - mine)))
     # distance 0: an owned asset, or the asset of an owned part (a column owned on its own)
@@ -209,39 +215,6 @@ def accountability(
         store, nodes=nodes, mine=mine, up_ids=up_ids, down_ids=down_ids, owns_of=owns_of, when=when
     )
     return answer
-
-
-def _walks(
-    store: GraphStore, starts: list[str], *, depth: int, as_of: str | None, max_nodes: int
-) -> tuple[Traversal, Traversal, dict[str, str]]:
-    """The downstream walk, the upstream one, and the starts' assets (`_assets_of`: a node's
-    answer depends on its own edges alone, so the starts' and the rest's may be read apart;
-    the starts are ~3/4 of what the walks reach, ~78k part edges of the largest team at 100k).
-    On Neo4j, the downstream walk on one thread and the other two on another, at the same
-    time: each mostly waits on its statement (seconds from that team's ~34k starts), and the
-    server runs each on a thread of its own (the store's sessions are per thread)."""
-    down = partial(
-        closeness, store, starts, IMPACT_STEPS, max_depth=depth, as_of=as_of,
-        max_nodes=max_nodes, start_state=WHOLE, covers=COVERS,
-    )  # fmt: skip
-    up = partial(
-        closeness, store, starts, UPSTREAM_STEPS, max_depth=depth, as_of=as_of,
-        max_nodes=max_nodes,
-    )  # fmt: skip
-
-    def up_and_starts() -> tuple[Traversal, dict[str, str]]:
-        return up(), _assets_of(store, starts, as_of)
-
-    if not (OVERLAP_WALKS and isinstance(store, GraphStore) and store.name == "neo4j"):
-        return down(), *up_and_starts()
-    with ThreadPoolExecutor(1, thread_name_prefix="accountability-up") as pool:
-        # the request's context (its id in the logs) in the other thread too
-        other = pool.submit(copy_context().run, up_and_starts)
-        return down(), *other.result()
-
-
-# the two walks at once on Neo4j (`_walks`); off: one after the other (benchmarks compare)
-OVERLAP_WALKS = True
 
 
 def _reach(walk: Traversal) -> dict[str, tuple[int, Certainty]]:
