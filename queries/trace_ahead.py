@@ -102,9 +102,13 @@ def read_ahead(
     store: GraphStore, start: Sequence[str], depth: int, as_of: str | None
 ) -> ReadAhead | None:
     """The data chain's reads from `start` (the model versions) read ahead, or None: no start, a
-    store with no faster way (`reach` None: the embedded store), more than `AHEAD_LIMIT` nodes, or
-    a view of a store (a request's budget charges the level loop's reads as they are made)."""
-    if not start or not isinstance(store, GraphStore):
+    store with no faster way (`reach` None: the embedded store), more than `AHEAD_LIMIT` nodes.
+    A view of a store (a request's budget: api/graphql/traversal_budget.py) passes when it has a
+    `reach` of its own: it bounds the walk by what the budget has left, and its read-ahead charges
+    each read answered from memory as the level loop's read was charged."""
+    if not start or not (
+        isinstance(store, GraphStore) or getattr(type(store), "reach", None) is not None
+    ):
         return None
     ahead = store.reach(
         start, CHAIN_MOVES, start_state=_STATE, max_depth=chain_hops(depth), as_of=as_of,

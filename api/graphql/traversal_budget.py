@@ -81,6 +81,10 @@ class _ChargedNeighborhood:
         self._ahead = ahead
         self._budget = budget
 
+    @property
+    def covered(self) -> frozenset[str]:
+        return self._ahead.covered
+
     def neighbors_each_way(
         self, ids: Sequence[str], kinds: Mapping[Direction, Iterable[EdgeKind]]
     ) -> list[tuple[StoredEdge, Direction]]:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from lineage_kg.api.graphql.traversal_budget import RequestBudgetSpent, TraversalBudget, budgeted
 from lineage_kg.graph.model import EdgeKind as E
 from lineage_kg.graph.model import NodeKey
 from lineage_kg.graph.model import NodeKind as K
@@ -138,3 +139,36 @@ def test_the_reads_do_not_grow_with_the_depth_of_the_chain(
     # the level loop reads a round trip more per level
     assert found[10][1].reads - found[4][1].reads >= 6
     assert found[10][0].reads + found[10][0].walks < found[10][1].reads + found[10][1].walks
+
+
+def test_a_requests_budget_keeps_the_read_ahead_and_still_refuses(
+    neo4j_store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asked through a request's budget (the API's view of the store), the trace still reads
+    ahead: the same round trips as the store itself, the same answer; it is charged at least
+    what the level loop is charged, and refused where the level loop is."""
+    for batch in value_chain_batches(ValueChain()):
+        neo4j_store.apply(batch)
+    trace, counted, _, _ = _traced(neo4j_store, "d-1001", monkeypatch)
+
+    def through_budget(limit: int, ahead: bool) -> tuple[DecisionTrace, Counted, TraversalBudget]:
+        budget = TraversalBudget(limit)
+        with monkeypatch.context() as m:
+            if not ahead:
+                m.setattr(decision_trace, "read_ahead", lambda *a: None)
+            reads = Counted(neo4j_store, m)
+            return (
+                decision_lineage(budgeted(neo4j_store, budget), "d-1001", depth=10),
+                reads,
+                budget,
+            )
+
+    via, reads, spent = through_budget(100_000, ahead=True)
+    assert via == trace
+    assert (reads.reads, reads.walks) == (counted.reads, counted.walks)
+    by_loop, loop_reads, loop_spent = through_budget(100_000, ahead=False)
+    assert by_loop == trace and loop_reads.reads > reads.reads
+    assert spent.spent >= loop_spent.spent > 0
+    for ahead in (True, False):
+        with pytest.raises(RequestBudgetSpent):
+            through_budget(loop_spent.spent - 1, ahead=ahead)
