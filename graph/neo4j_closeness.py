@@ -45,6 +45,7 @@ from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.neo4j_store import (
     _PASSES,
     _REACH_START,
+    _SLOW_TO_PLAN,
     _VALID_NOW_OR_AS_OF,
     REACH_CHUNK,
     _move,
@@ -113,7 +114,9 @@ def pruned_query(out: frozenset[EdgeKind], in_: frozenset[EdgeKind]) -> LiteralS
     levels = "".join(_LEVEL.format(moves=walk, level=level) for level in range(1, REACH_CHUNK + 1))
     start = _REACH_START.replace("[] AS pending ", "[] AS pending, [] AS skipped ")
     assert start != _REACH_START, "the read-ahead's start changed: see neo4j_store._REACH_START"
-    return cast(LiteralString, start + levels + _END)
+    query = cast(LiteralString, start + levels + _END)
+    _SLOW_TO_PLAN.add(query)  # its first run in a store gets `PLAN_TIMEOUT`, as the store's walks
+    return query
 
 
 def droppable(moves: Moves, blocked: frozenset[str]) -> dict[str, list[dict[str, Any]]]:

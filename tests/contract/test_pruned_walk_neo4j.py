@@ -17,7 +17,7 @@ from lineage_kg.graph.model import EdgeKind as E
 from lineage_kg.graph.model import NodeKind as K
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.neo4j_closeness import droppable, pruned_query, pruned_walk
-from lineage_kg.graph.neo4j_store import Neo4jStore
+from lineage_kg.graph.neo4j_store import _SLOW_TO_PLAN, Neo4jStore
 from lineage_kg.graph.store import Walked
 from lineage_kg.queries.closeness import closeness
 from lineage_kg.queries.impact import IMPACT_STEPS
@@ -209,3 +209,12 @@ def test_the_pruned_statement_seeks_its_starts_and_scans_nothing(
     assert_seeks_without_scans(
         neo4j_store, pruned_query(out, in_), {**params, "cap": 1000, "chunk": chunk, "levels": 5}
     )
+
+
+def test_the_pruned_statement_gets_the_planning_timeout_on_its_first_run() -> None:
+    """Slow to plan as the store's walks (seconds; a cold server under load took 25 s for its
+    first run at 100k): it is one of the statements whose first run gets `PLAN_TIMEOUT`."""
+    moves = walk_moves(STEPS, WHOLE)
+    out = frozenset(E(kind) for (_, way, kind) in moves if way is Direction.OUT)
+    in_ = frozenset(E(kind) for (_, way, kind) in moves if way is Direction.IN)
+    assert pruned_query(out, in_) in _SLOW_TO_PLAN
