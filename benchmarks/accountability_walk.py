@@ -20,8 +20,6 @@ as the code did before the store answered the walk and the parts' ends itself (t
 ahead, a record per edge; the parts' edges through `neighbors`) — the before of that work,
 interleaved with it in one run. `ids` (Neo4j, with `--keep`): `accountability()` with the
 one-state walk (upstream's) on edge ids rather than as sets of nodes, the before of session 22.
-`unpruned` (Neo4j, with `--keep`): `accountability()` with the downstream walk reading every
-edge, those back into starts included: the before of session 24 (graph/neo4j_closeness.py).
 `--contenders` picks which run.
 """
 
@@ -50,7 +48,6 @@ from benchmarks.harness import (
 from benchmarks.query_latency import build_log
 from benchmarks.synthetic.write import generate
 from lineage_kg.graph.store import GraphStore
-from lineage_kg.queries import closeness as closeness_module
 from lineage_kg.queries.accountability import AccountabilityMap, accountability
 from lineage_kg.runtime import Runtime
 
@@ -81,26 +78,10 @@ def _no_sets(*args: Any, **kwargs: Any) -> None:
     return None
 
 
-def unpruned(store: GraphStore, owner: str) -> AccountabilityMap:
-    """Today's `accountability()` with Neo4j's downstream walk reading every edge, those back
-    into starts included (graph/neo4j_closeness.py off): the before of session 24."""
-    walker = closeness_module._walker
-    closeness_module._walker = _as_is  # type: ignore[assignment]
-    try:
-        return accountability(store, owner)
-    finally:
-        closeness_module._walker = walker  # type: ignore[assignment]
-
-
-def _as_is(store: GraphStore) -> GraphStore:
-    return store
-
-
 CONTENDERS: dict[str, Callable[[GraphStore, str], AccountabilityMap]] = {
     "before": accountability_before,
     "forwarded": lambda store, owner: accountability(Forwarded(store), owner),  # type: ignore[arg-type]
     "ids": on_edge_ids,
-    "unpruned": unpruned,
     "after": accountability,
 }
 DEFAULT_CONTENDERS = ("before", "after")

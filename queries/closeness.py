@@ -17,7 +17,6 @@ are `traverse`'s; only `Reached.path` is left empty and `led_on` unfilled. The p
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
 
@@ -104,7 +103,7 @@ def closeness(
         start_state=start_state,
         covers=covers,
     )
-    walked = store_walk(_walker(store), spec, paths=False)
+    walked = store_walk(store, spec, paths=False)
     if walked is not None:
         return walked
     start, covers = spec.start, spec.covers
@@ -145,18 +144,6 @@ def closeness(
         else:
             result.reached[node_id] = Reached(node_id, level, Certainty.POSSIBLE, ())
     return result
-
-
-def _walker(store: GraphStore) -> GraphStore:
-    """The store, or on Neo4j the store with the walk that leaves out of its read the edges no
-    step can follow into a start (graph/neo4j_closeness.py: ~80 % of the accountability map's
-    downstream rows). Neo4j's module is imported only if the store is one."""
-    neo4j = sys.modules.get("lineage_kg.graph.neo4j_store")
-    if neo4j is None or not isinstance(store, neo4j.Neo4jStore):
-        return store
-    from lineage_kg.graph.neo4j_closeness import PruningWalk
-
-    return PruningWalk(store)  # type: ignore[return-value]  # walks as the store does
 
 
 Followed = Mapping[tuple[Direction, EdgeKind], tuple[_Ways, _Ways]]
