@@ -143,6 +143,19 @@ def _entry(row: Sequence[Any]) -> LogEntry:
     return LogEntry(*row[:6], json.loads(row[6]), namespaces)
 
 
+def _range(after_seq: int, source: str | None, upto: int | None) -> tuple[str, list[Any]]:
+    """The WHERE clause (fixed text, values as parameters) of a read after `after_seq`."""
+    where = ["events.seq > ?"]
+    params: list[Any] = [after_seq]
+    if source is not None:
+        where.append("source = ?")
+        params.append(source)
+    if upto is not None:
+        where.append("events.seq <= ?")
+        params.append(upto)
+    return " AND ".join(where), params
+
+
 def _stored_seqs(db: sqlite3.Connection, event_ids: Sequence[str]) -> dict[str, int]:
     """The seq of each of these events the log holds, in a statement per 500 ids."""
     found: dict[str, int] = {}
@@ -256,18 +269,22 @@ class EventLog:
         self, after_seq: int, limit: int, *, source: str | None = None, upto: int | None = None
     ) -> list[LogEntry]:
         """Entries after `after_seq` in log order; only `source`'s, only up to `upto` if given."""
-        where, params = ["events.seq > ?"], [after_seq]
-        if source is not None:
-            where.append("source = ?")
-            params.append(source)
-        if upto is not None:
-            where.append("events.seq <= ?")
-            params.append(upto)
+        where, params = _range(after_seq, source, upto)
         rows = self._query(
-            f"SELECT {_ENTRY} WHERE {' AND '.join(where)} ORDER BY events.seq LIMIT ?",
-            [*params, limit],
+            f"SELECT {_ENTRY} WHERE {where} ORDER BY events.seq LIMIT ?", [*params, limit]
         )
         return [_entry(row) for row in rows]
+
+    def heads(
+        self, after_seq: int, limit: int, *, upto: int | None = None
+    ) -> list[tuple[int, str]]:
+        """(seq, source) of the entries `read` answers, without their bodies (nothing parsed)."""
+        where, params = _range(after_seq, None, upto)
+        rows = self._query(
+            f"SELECT seq, source FROM events WHERE {where} ORDER BY events.seq LIMIT ?",
+            [*params, limit],
+        )
+        return [(int(seq), str(source)) for seq, source in rows]
 
     def get(self, event_id: str) -> LogEntry | None:
         rows = self._query(f"SELECT {_ENTRY} WHERE event_id = ?", (event_id,))

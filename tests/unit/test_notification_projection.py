@@ -92,3 +92,33 @@ def test_a_replay_of_the_log_into_the_graph_keeps_nothing_handed(tmp_path: Path)
     assert list(again._handed) == [log.last_seq() + 1]
     again.close()
     log.close()
+
+
+def test_entries_all_handed_are_not_read_from_the_log_again(tmp_path: Path) -> None:
+    """Handed every entry, the projection reads only seqs and sources (the bodies were parsed
+    once, by the projector); one entry not handed and it reads and maps the entries itself.
+    Either way the changes are those it finds mapping everything itself."""
+    log = logged(tmp_path)
+    entries = log.read(0, 100)
+    mappers = default_mappers()
+    mapped_here = ChangeProjection.at(tmp_path / "a", mappers)
+    mapped_here.catch_up(log, None, log.last_seq())  # type: ignore[arg-type]
+    bodies_read: list[int] = []
+    read = log.read
+
+    def counted(after_seq: int, limit: int, **kw: Any) -> list[LogEntry]:
+        bodies_read.append(after_seq)
+        return read(after_seq, limit, **kw)
+
+    log.read = counted  # type: ignore[method-assign]
+    handed = ChangeProjection.at(tmp_path / "b", mappers)
+    handed.hand([(e.seq, mappers[e.source](e)) for e in entries])
+    handed.catch_up(log, None, log.last_seq())  # type: ignore[arg-type]
+    assert bodies_read == [] and rows(handed) == rows(mapped_here)
+    partly = ChangeProjection.at(tmp_path / "c", mappers)
+    partly.hand([(e.seq, mappers[e.source](e)) for e in entries[1:]])
+    partly.catch_up(log, None, log.last_seq())  # type: ignore[arg-type]
+    assert bodies_read == [0] and rows(partly) == rows(mapped_here)
+    for p in (mapped_here, handed, partly):
+        p.close()
+    log.close()
