@@ -13,13 +13,12 @@ from typing import Any
 import pytest
 
 from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
-from lineage_kg.graph.mutations import Direction, MutationBatch, Provenance
+from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.store import GraphStore, Neighborhood
-from lineage_kg.graph.timefmt import canonical_time
 from lineage_kg.queries import decision_trace
 from lineage_kg.queries.decision_trace import decision_lineage
 from lineage_kg.queries.trace_ahead import _HELD, ReadAhead, chain_hops, read_ahead
-from tests.contract.test_trace_reads import Reads
+from tests.contract.test_trace_reads import Reads, trained_on_a_digest_and_a_whole_read
 
 E = EdgeKind
 EARLIER = "2026-03-01T06:45:00Z"  # train-1 had trained credit-risk@4; no decision made yet
@@ -56,23 +55,8 @@ COVERS: dict[str, Callable[[list[str]], list[str]]] = {
 
 
 def _resolving(store: GraphStore, v: Any) -> str:
-    """credit-risk@7, trained on a digest version no run wrote (its writer resolved by time)
-    beside the raw loans read whole (resolved to a version): both resolutions in one level."""
-    digest = NodeKey.of(
-        NodeKind.DATASET_VERSION, namespace=v.mart.parts[0], name=v.mart.parts[1], version="9f2c"
-    )
-    train_2 = NodeKey.of(NodeKind.RUN, run_id="train-2")
-    mv7 = NodeKey.of(NodeKind.MODEL_VERSION, registry="mlflow", name="credit-risk", version="7")
-    b = MutationBatch()
-    p = Provenance("mlflow", "ev-train-2", "2026-03-03T09:00:00Z")
-    b.node(train_2, p, state="COMPLETE", started_at=canonical_time("2026-03-03T08:00:00Z"))
-    b.edge(v.mart, E.HAS_VERSION, digest, p)
-    b.edge(digest, E.READ_BY, train_2, p)
-    b.edge(v.raw, E.READ_BY, train_2, p)
-    b.edge(train_2, E.TRAINED, mv7, p)
-    b.edge(v.model, E.HAS_VERSION, mv7, p)
-    store.apply(b)
-    return mv7.id
+    """credit-risk@7's id, both resolutions in one level (test_trace_reads's chain)."""
+    return trained_on_a_digest_and_a_whole_read(store, v)[2].id
 
 
 def _asked(store: GraphStore, v: Any) -> list[tuple[str, str | None, int]]:

@@ -117,12 +117,12 @@ def test_owners_and_reads_of_the_value_chains_trace(store: GraphStore, value_cha
     assert any(s.owners for s in trace.data) and any(not s.owners for s in trace.data)
 
 
-def test_owners_and_reads_when_a_writer_is_resolved_by_time(
-    store: GraphStore, value_chain: Any
-) -> None:
-    """A version no run wrote (resolved to a writer by time) beside a whole-dataset read (resolved
-    to a version) in one level: both resolutions read the writes of their datasets once."""
-    v = value_chain
+def trained_on_a_digest_and_a_whole_read(
+    store: GraphStore, v: Any
+) -> tuple[NodeKey, NodeKey, NodeKey]:
+    """credit-risk@7 (returned last, after the digest and its training run), trained on a version
+    of the mart no run wrote (its writer resolved by time: an MLflow dataset digest) beside the
+    raw loans read whole (resolved to a version): both resolutions in one level."""
     digest = NodeKey.of(
         NodeKind.DATASET_VERSION, namespace=v.mart.parts[0], name=v.mart.parts[1], version="9f2c"
     )
@@ -137,6 +137,15 @@ def test_owners_and_reads_when_a_writer_is_resolved_by_time(
     b.edge(train_2, E.TRAINED, mv7, p)
     b.edge(v.model, E.HAS_VERSION, mv7, p)
     store.apply(b)
+    return digest, train_2, mv7
+
+
+def test_owners_and_reads_when_a_writer_is_resolved_by_time(
+    store: GraphStore, value_chain: Any
+) -> None:
+    """A version no run wrote (resolved to a writer by time) beside a whole-dataset read (resolved
+    to a version) in one level: both resolutions read the writes of their datasets once."""
+    digest, train_2, mv7 = trained_on_a_digest_and_a_whole_read(store, value_chain)
     trace = check(store, mv7.id)
     resolved = {(s.via, s.edge) for s in trace.data if s.resolution.value == "resolved"}
     assert (digest.id, E.WROTE) in resolved  # etl-1, the digest's writer by time
