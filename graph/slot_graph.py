@@ -282,6 +282,8 @@ def kind_bits(mask: int) -> tuple[int, ...]:
 
 
 def valid_at(first: str, valid_to: str | None, as_of: str | None) -> bool:
+    """`StoredEdge.valid_at`'s rule on an edge's columns (no record built), and current-only when
+    `as_of` is None."""
     if as_of is None:
         return valid_to is None
     return first <= as_of and (valid_to is None or as_of < valid_to)

@@ -21,6 +21,7 @@ from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import StoredEdge, StoredNode
 from lineage_kg.graph.store import EdgeTest, GraphStore, Moves, Neighborhood
+from lineage_kg.queries.traversal import answers_itself
 
 E, K = EdgeKind, NodeKind
 IN, OUT = Direction.IN, Direction.OUT
@@ -106,9 +107,7 @@ def read_ahead(
     A view of a store (a request's budget: api/graphql/traversal_budget.py) passes when it has a
     `reach` of its own: it bounds the walk by what the budget has left, and its read-ahead charges
     each read answered from memory as the level loop's read was charged."""
-    if not start or not (
-        isinstance(store, GraphStore) or getattr(type(store), "reach", None) is not None
-    ):
+    if not start or not answers_itself(store, "reach"):
         return None
     ahead = store.reach(
         start, CHAIN_MOVES, start_state=_STATE, max_depth=chain_hops(depth), as_of=as_of,

@@ -327,12 +327,17 @@ def store_walk(store: GraphStore, spec: WalkSpec, *, paths: bool) -> Traversal |
     return None if walked is None else _answer(spec.start, walked, paths)
 
 
+def answers_itself(store: GraphStore, method: str) -> bool:
+    """Whether `store` answers `method` (its walk, its read-ahead) itself: a store does; a view of
+    one only if its class says how (the request budget charges it: api/graphql/traversal_budget.py).
+    A view forwarding every call, as tests' read counters do, does not: the caller then reads level
+    by level, so that its reads are seen."""
+    return isinstance(store, GraphStore) or getattr(type(store), method, None) is not None
+
+
 def _store_walked(store: GraphStore, spec: WalkSpec, *, paths: bool) -> Walked | None:
     """`GraphStore.walk`'s answer, or None (see `store_walk`)."""
-    # a view of a store walks by it only if its class says how (the request budget charges the
-    # walk: api/graphql/traversal_budget.py); a view forwarding every call, as tests' read
-    # counters do, walks level by level so that its reads are seen
-    if not isinstance(store, GraphStore) and getattr(type(store), "walk", None) is None:
+    if not answers_itself(store, "walk"):
         return None
     return store.walk(
         spec.start,
