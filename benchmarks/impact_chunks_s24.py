@@ -21,7 +21,8 @@ from typing import Any
 from benchmarks import walk_contenders as wc
 from benchmarks.harness import RESULTS, save
 from lineage_kg.graph.ends_walk import _TABLES
-from lineage_kg.graph.neo4j_store import _POLICIES, PATHS_CHUNK, Neo4jStore
+from lineage_kg.graph.neo4j_store import Neo4jStore
+from lineage_kg.graph.neo4j_walk_statements import _POLICIES, PATHS_CHUNK
 from lineage_kg.queries.impact import impact
 
 

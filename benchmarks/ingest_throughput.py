@@ -44,12 +44,12 @@ from benchmarks.synthetic.plan import make_plan
 from lineage_kg.graph.embedded import EmbeddedStore
 from lineage_kg.graph.model import EdgeKind, NodeKind
 from lineage_kg.graph.mutations import EdgeUpsert, NodeUpsert
-from lineage_kg.graph.neo4j_store import (
+from lineage_kg.graph.neo4j_cypher import chunks
+from lineage_kg.graph.neo4j_unit_of_work import (
     _CREATE_EDGES,
     _CREATE_NODES,
     _WRITE_EDGES,
     _WRITE_NODES,
-    _chunks,
 )
 from lineage_kg.graph.record_cache import RecordCache, through_cache
 from lineage_kg.graph.records import EdgeId, Record
@@ -271,7 +271,7 @@ def limit(writes: list[Captured], events: int, nodes: int) -> dict[str, Any]:
             for statements in batches:
                 with session.begin_transaction() as tx:
                     for query, rows in statements.items():
-                        for chunk in _chunks(rows):
+                        for chunk in chunks(rows):
                             tx.run(query, rows=chunk).consume()
                     tx.commit()
             took = time.perf_counter() - began

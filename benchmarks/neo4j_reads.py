@@ -44,7 +44,7 @@ from benchmarks.harness import (
 from benchmarks.query_latency import workload
 from benchmarks.synthetic.load import load_sources
 from benchmarks.synthetic.write import generate
-from lineage_kg.graph import neo4j_store
+from lineage_kg.graph import neo4j_cypher, neo4j_walk_statements
 from lineage_kg.graph.neo4j_store import Neo4jStore
 from lineage_kg.ingest.intake import accept_many
 from lineage_kg.queries.decision_trace import decision_lineage
@@ -54,7 +54,7 @@ from lineage_kg.queries.traversal import moves
 from lineage_kg.runtime import Runtime
 from lineage_kg.settings import Settings
 
-_WHOLE = {neo4j_store._EDGE_VIEW: "properties(r)", neo4j_store._NODE_VIEW: "properties(n)"}
+_WHOLE = {neo4j_cypher.EDGE_VIEW: "properties(r)", neo4j_cypher.NODE_VIEW: "properties(n)"}
 # the one-row RETURN clauses of the node, neighbour and level reads, and their row-per-record form
 _ONE_ROW = re.compile(r"RETURN collect\(\[(.*)\]\) AS found$")
 
@@ -230,21 +230,21 @@ def run(
 # edge's record: whole, the map projection without `_stamps` (now), the key list filtered.
 _PAYLOADS = {
     "properties": "properties(r)",
-    "map_projection": neo4j_store._EDGE_VIEW,
+    "map_projection": neo4j_cypher.EDGE_VIEW,
     "keys_filtered": "[k IN keys(r) WHERE k <> '_stamps' | [k, r[k]]]",
 }
 
 
 def walk_payloads(store: Neo4jStore, keys: list[str], rounds: int) -> dict[str, Any]:
-    query, params = neo4j_store.reach_statement(
+    query, params = neo4j_walk_statements.reach_statement(
         keys[:1], moves(IMPACT_STEPS, WHOLE), start_state=WHOLE, as_of=None, limit=100_000
     )
-    texts = {name: query.replace(neo4j_store._EDGE_VIEW, p) for name, p in _PAYLOADS.items()}
+    texts = {name: query.replace(neo4j_cypher.EDGE_VIEW, p) for name, p in _PAYLOADS.items()}
     took: dict[str, list[float]] = {name: [] for name in texts}
     size: dict[str, list[int]] = {name: [] for name in texts}
     for r in range(rounds + 1):  # the first round warms up
         for key in keys:
-            chunk = neo4j_store.walk_chunk([[key, WHOLE]], [f"{key}|{WHOLE}"], 5)
+            chunk = neo4j_walk_statements.walk_chunk([[key, WHOLE]], [f"{key}|{WHOLE}"], 5)
             order = list(texts.items())
             for name, text in order[r % 3 :] + order[: r % 3]:
                 began = time.perf_counter()

@@ -5,9 +5,11 @@ relationship has its kind's type and a `disc` property. Records are written whol
 `UNWIND $rows … MERGE … SET x = row` in chunks, one transaction per batch.
 
 Cypher text is never built from user input: the only statements assembled at all are the
-per-kind loads, writes and counts below and the typed neighbour reads, built from the
-vocabulary's enums (`EdgeKind(...)` refuses anything else).
-Everything a user can influence travels as a parameter.
+per-kind counts and typed neighbour reads below, the projector's loads and writes
+(graph/neo4j_unit_of_work.py) and the walk statements (graph/neo4j_walk_statements.py), built
+from the vocabulary's enums (`EdgeKind(...)` refuses anything else) and ints.
+Everything a user can influence travels as a parameter. Shared fragments: graph/neo4j_cypher.py;
+lazily read path edges: graph/neo4j_path_edges.py; driver errors: graph/neo4j_errors.py.
 
 Routing (docs/neo4j-cluster.md): reads run in READ-access sessions, which a cluster sends to its
 followers and read replicas; writes in WRITE-access ones, sent to the leader. Every session the
@@ -19,48 +21,44 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from functools import lru_cache
 from typing import Any, LiteralString, cast
 
-from neo4j import READ_ACCESS, WRITE_ACCESS, Driver, GraphDatabase, Query, Session, Transaction
+from neo4j import READ_ACCESS, WRITE_ACCESS, Driver, GraphDatabase, Query, Session
 from neo4j.api import BookmarkManager
-from neo4j.exceptions import (
-    AuthError,
-    BrokenRecordError,
-    DatabaseUnavailable,
-    DriverError,
-    ForbiddenOnReadOnlyDatabase,
-    IncompleteCommit,
-    Neo4jError,
-    NotALeader,
-    ServiceUnavailable,
-    SessionError,
-    SessionExpired,
-    TransientError,
-)
+from neo4j.exceptions import DriverError, Neo4jError
 
-from lineage_kg.graph.ends_walk import (
-    EndsAhead,
-    one_state,
-    tested_props,
-    walk_ends,
-    walk_moves,
-    walkable,
-    walked_by_levels,
+from lineage_kg.graph.ends_walk import EndsAhead, one_state, walk_ends, walkable, walked_by_levels
+from lineage_kg.graph.model import EdgeKind, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.neo4j_cypher import EDGE_VIEW, NODE_VIEW, SEEK, VALID_NOW_OR_AS_OF, typed
+from lineage_kg.graph.neo4j_errors import is_rerouted, is_unavailable
+from lineage_kg.graph.neo4j_path_edges import PathEdges, edge_rows_of, element_ids, records_of
+from lineage_kg.graph.neo4j_unit_of_work import (
+    GET_CHECKPOINT,
+    LOAD_ALIASES,
+    LOAD_ALIASES_TO,
+    Neo4jUnitOfWork,
+    edge_rows,
 )
-from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
-from lineage_kg.graph.mutations import Direction, EdgeKey
+from lineage_kg.graph.neo4j_walk_statements import (
+    PATHS_CHUNK,
+    PLAN_TIMEOUT,
+    REACH_CHUNK,
+    SLOW_TO_PLAN,
+    Keyed,
+    reach_statement,
+    sets_statement,
+    walk_chunk,
+    walk_policy,
+)
 from lineage_kg.graph.record_cache import RecordCache, through_cache
 from lineage_kg.graph.records import EdgeId, Record, StoredEdge, StoredNode
 from lineage_kg.graph.store import (
-    EdgeTest,
     GraphStats,
     GraphStore,
-    IncidentSpec,
     Moves,
     Neighborhood,
     StoreUnavailable,
@@ -74,7 +72,6 @@ log = logging.getLogger(__name__)
 _OUT, _IN = Direction.OUT, Direction.IN
 _ALIAS_OF = EdgeKind.ALIAS_OF
 
-CHUNK = 5_000  # rows per UNWIND statement: large enough to amortise, small enough for the heap
 
 SCHEMA: tuple[LiteralString, ...] = (
     "CREATE CONSTRAINT node_key IF NOT EXISTS FOR (n:Node) REQUIRE n.key IS UNIQUE",
@@ -108,38 +105,7 @@ _SCHEMA_DONE_ELSEWHERE = frozenset(
     }
 )
 
-# Records the loads found are updated in place; new ones are created outright, labels in the
-# pattern. Measured on 20,000 nodes: MERGE then `SET n:Kind` took 6.8 s, CREATE 2.2 s (most of it
-# sending the rows). The unique constraint on :Node(key) still refuses a duplicate.
-_WRITE_NODES: dict[NodeKind, LiteralString] = {
-    kind: cast(
-        LiteralString,
-        f"UNWIND $rows AS row MERGE (n:Node {{key: row.key}}) SET n = row, n:{kind.value}",
-    )
-    for kind in NodeKind
-}
-_CREATE_NODES: dict[NodeKind, LiteralString] = {
-    kind: cast(LiteralString, f"UNWIND $rows AS row CREATE (n:Node:{kind.value}) SET n = row")
-    for kind in NodeKind
-}
-_WRITE_EDGES: dict[EdgeKind, LiteralString] = {
-    kind: cast(
-        LiteralString,
-        "UNWIND $rows AS row "
-        "MATCH (a:Node {key: row.src}) MATCH (b:Node {key: row.dst}) "
-        f"MERGE (a)-[r:{kind.value} {{disc: row.rec.disc}}]->(b) SET r = row.rec",
-    )
-    for kind in EdgeKind
-}
-_CREATE_EDGES: dict[EdgeKind, LiteralString] = {
-    kind: cast(
-        LiteralString,
-        "UNWIND $rows AS row "
-        "MATCH (a:Node {key: row.src}) MATCH (b:Node {key: row.dst}) "
-        f"CREATE (a)-[r:{kind.value}]->(b) SET r = row.rec",
-    )
-    for kind in EdgeKind
-}
+
 _COUNT_NODES = cast(
     LiteralString,
     " UNION ALL ".join(
@@ -153,84 +119,19 @@ _COUNT_EDGES = cast(
     ),
 )
 
-_LOAD_NODES: LiteralString = (
-    "UNWIND $ids AS id MATCH (n:Node {key: id}) RETURN n.key AS key, properties(n) AS p"
-)
-# Per kind, both ends found by key first, the pair checked in a subquery that imports both: so
-# it is an Expand(Into), which reads from the sparser end. Written as one MATCH, the planner
-# folded b's seek into a filter and expanded all of a's relationships of the kind, whichever
-# end it planned from: with a dataset read by 3,000 jobs, 500 rows cost 1.5M db hits instead of
-# 9,000 (PROFILE, Neo4j 5.26), and projecting a stream where one table is everyone's input or
-# output grew with the square of its readers (tests/integration/test_neo4j_dense_nodes.py).
-_LOAD_EDGES: dict[EdgeKind, LiteralString] = {
-    kind: cast(
-        LiteralString,
-        "UNWIND $rows AS row MATCH (a:Node {key: row.src}) MATCH (b:Node {key: row.dst}) "
-        f"CALL (a, b, row) {{ MATCH (a)-[r:{kind.value}]->(b) WHERE r.disc = row.disc RETURN r }} "
-        "RETURN a.key AS src, type(r) AS kind, b.key AS dst, properties(r) AS p",
-    )
-    for kind in EdgeKind
-}
-# every edge of one kind at an anchor, one way: typed, so only that kind's relationships are read
-_LOAD_OUT: dict[EdgeKind, LiteralString] = {
-    kind: cast(
-        LiteralString,
-        f"UNWIND $anchors AS anchor MATCH (a:Node {{key: anchor}})-[r:{kind.value}]->(b) "
-        "USING INDEX a:Node(key) "
-        "RETURN a.key AS src, type(r) AS kind, b.key AS dst, properties(r) AS p",
-    )
-    for kind in EdgeKind
-}
-_LOAD_IN: dict[EdgeKind, LiteralString] = {
-    kind: cast(
-        LiteralString,
-        f"UNWIND $anchors AS anchor MATCH (a:Node {{key: anchor}})<-[r:{kind.value}]-(b) "
-        "USING INDEX a:Node(key) "
-        "RETURN b.key AS src, type(r) AS kind, a.key AS dst, properties(r) AS p",
-    )
-    for kind in EdgeKind
-}
-# Without $as_of: current edges only. With it: edges known by then and not yet retired then.
-_VALID_NOW_OR_AS_OF: LiteralString = (
-    "CASE WHEN $as_of IS NULL THEN r.valid_to IS NULL "
-    "ELSE r.first_seen <= $as_of AND (r.valid_to IS NULL OR $as_of < r.valid_to) END "
-)
 
-
-def _typed(kinds: AbstractSet[EdgeKind]) -> str:
-    """`:A|B|C` — relationship types from the vocabulary's enum only, so Neo4j reads just those
-    relationship chains of a node instead of all of them (a dataset has a HAS_VERSION per run)."""
-    return ":" + "|".join(sorted(EdgeKind(k).value for k in kinds))
-
-
-# What a read returns of a record: all of it but the merge's bookkeeping, which no reader gets
-# (`StoredNode.from_record` and `StoredEdge.from_record` drop it, graph/records.py): `_stamps`,
-# the per-property stamps as a JSON string (about a fifth of a walk's answer in bytes at 10k:
-# docs/benchmarks.md), and `_retired` (a node's remembered retirements). Neo4j 5 has no map
-# exclusion without APOC: the map projection sets them to null. The merge's own loads
-# (`_Neo4jUnitOfWork`) read whole records.
-_NODE_VIEW: LiteralString = "n {.*, _stamps: null, _retired: null}"
-_EDGE_VIEW: LiteralString = "r {.*, _stamps: null}"
 # Reads answer in one row holding a list: a row per record cost the driver one Bolt message and a
 # Record each (cProfile at 10k: ~21k messages for 62 impact answers).
 _GET_NODES: LiteralString = (
-    "UNWIND $ids AS id MATCH (n:Node {key: id}) RETURN collect([n.key, "
-    + _NODE_VIEW
-    + "]) AS found"
+    "UNWIND $ids AS id MATCH (n:Node {key: id}) RETURN collect([n.key, " + NODE_VIEW + "]) AS found"
 )
-
-
-# Seek each id by the unique index, then expand from it: hinted, and the expansion in a subquery.
-# Left to itself the planner sometimes started an OWNS read from the owners' side (a team owns
-# thousands of assets): 460 ms a call instead of 5 (measured at 10k nodes, in about half the runs).
-_SEEK: LiteralString = "UNWIND $ids AS id MATCH (a:Node {key: id}) USING INDEX a:Node(key) "
 
 
 def _incident_query(
     direction: Direction, kinds: frozenset[EdgeKind] | None, returned: str
 ) -> LiteralString:
     """Each id's current (or as-of) edges one way, collected as [src, dst, type, `returned`]."""
-    types = "" if kinds is None else _typed(kinds)
+    types = "" if kinds is None else typed(kinds)
     # no label test on the far end: it costs a node fetch per row and every node has it
     if direction is Direction.OUT:
         match, ends = f"(a)-[r{types}]->(b)", "a.key, b.key"
@@ -238,14 +139,14 @@ def _incident_query(
         match, ends = f"(a)<-[r{types}]-(b)", "b.key, a.key"
     return cast(
         LiteralString,
-        f"{_SEEK}CALL (a) {{ MATCH {match} WHERE {_VALID_NOW_OR_AS_OF}RETURN r, b }} "
+        f"{SEEK}CALL (a) {{ MATCH {match} WHERE {VALID_NOW_OR_AS_OF}RETURN r, b }} "
         f"RETURN collect([{ends}, type(r), {returned}]) AS found",
     )
 
 
 @lru_cache(maxsize=256)
 def _neighbors_query(direction: Direction, kinds: frozenset[EdgeKind] | None) -> LiteralString:
-    return _incident_query(direction, kinds, _EDGE_VIEW)
+    return _incident_query(direction, kinds, EDGE_VIEW)
 
 
 @lru_cache(maxsize=256)
@@ -259,7 +160,7 @@ def _edge_ids_query(direction: Direction, kinds: frozenset[EdgeKind] | None) -> 
 _PAGE_EDGES: LiteralString = (
     "UNWIND $rows AS row MATCH (a:Node {key: row.src}) MATCH (b:Node {key: row.dst}) "
     "CALL (a, b, row) { MATCH (a)-[r]->(b) WHERE type(r) = row.kind AND r.disc = row.disc "
-    "RETURN r } RETURN collect([a.key, b.key, type(r), " + _EDGE_VIEW + "]) AS found"
+    "RETURN r } RETURN collect([a.key, b.key, type(r), " + EDGE_VIEW + "]) AS found"
 )
 
 
@@ -267,19 +168,19 @@ _PAGE_EDGES: LiteralString = (
 def _each_way_query(out: frozenset[EdgeKind], in_: frozenset[EdgeKind]) -> LiteralString:
     """Both ways in one round trip: a traversal level costs one read, not one per direction."""
     branches = [
-        f"MATCH (a)-[r{_typed(out)}]->() WHERE {_VALID_NOW_OR_AS_OF}RETURN r, true AS out"
+        f"MATCH (a)-[r{typed(out)}]->() WHERE {VALID_NOW_OR_AS_OF}RETURN r, true AS out"
         if out
         else "",
-        f"MATCH (a)<-[r{_typed(in_)}]-() WHERE {_VALID_NOW_OR_AS_OF}RETURN r, false AS out"
+        f"MATCH (a)<-[r{typed(in_)}]-() WHERE {VALID_NOW_OR_AS_OF}RETURN r, false AS out"
         if in_
         else "",
     ]
     return cast(
         LiteralString,
-        f"{_SEEK}CALL (a) {{ "
+        f"{SEEK}CALL (a) {{ "
         + " UNION ALL ".join(b for b in branches if b)
         + " } RETURN collect([startNode(r).key, type(r), endNode(r).key, "
-        + _EDGE_VIEW
+        + EDGE_VIEW
         + ", out]) AS found",
     )
 
@@ -290,7 +191,7 @@ def _nodes_and_each_way_query(out: frozenset[EdgeKind], in_: frozenset[EdgeKind]
     return cast(
         LiteralString,
         "CALL () { UNWIND $node_ids AS nid MATCH (n:Node {key: nid}) "
-        f"RETURN collect([n.key, {_NODE_VIEW}]) AS nodes }} "
+        f"RETURN collect([n.key, {NODE_VIEW}]) AS nodes }} "
         f"CALL () {{ {_each_way_query(out, in_)} }} RETURN nodes, found",
     )
 
@@ -298,133 +199,24 @@ def _nodes_and_each_way_query(out: frozenset[EdgeKind], in_: frozenset[EdgeKind]
 # `Neo4jStore.nodes_and_owners`: the nodes, the OWNS edges into others and their owners'
 # ALIAS_OF edges (ids alone: the answer needs who, not the records), and the records of the
 # edges `$eids` (by element id, as the walk read them) and `$rows` (by key) name (the walk's
-# paths, `_PathEdges`), one round trip. An element id may have been reused since the walk: the
-# record says which edge it is, and an edge not answered stays pending (`_PathEdges.fill`).
+# paths, `PathEdges`), one round trip. An element id may have been reused since the walk: the
+# record says which edge it is, and an edge not answered stays pending (`PathEdges.fill`).
 _NODES_AND_OWNERS: LiteralString = (
     "CALL () { UNWIND $rows AS row MATCH (a:Node {key: row.src}) MATCH (b:Node {key: row.dst}) "
     "CALL (a, b, row) { MATCH (a)-[r]->(b) WHERE type(r) = row.kind AND r.disc = row.disc "
-    "RETURN r } RETURN collect([a.key, b.key, type(r), " + _EDGE_VIEW + "]) AS keyed } "
+    "RETURN r } RETURN collect([a.key, b.key, type(r), " + EDGE_VIEW + "]) AS keyed } "
     "CALL () { UNWIND $eids AS e MATCH (a)-[r]->(b) WHERE elementId(r) = e "
-    "RETURN collect([a.key, b.key, type(r), " + _EDGE_VIEW + "]) AS seeked } "
+    "RETURN collect([a.key, b.key, type(r), " + EDGE_VIEW + "]) AS seeked } "
     "CALL () { UNWIND $node_ids AS nid MATCH (n:Node {key: nid}) "
-    f"RETURN collect([n.key, {_NODE_VIEW}]) AS nodes }} "
-    f"CALL () {{ {_SEEK}CALL (a) {{ MATCH (a)<-[r:{EdgeKind.OWNS.value}]-(b) "
-    f"WHERE {_VALID_NOW_OR_AS_OF}RETURN b }} "
+    f"RETURN collect([n.key, {NODE_VIEW}]) AS nodes }} "
+    f"CALL () {{ {SEEK}CALL (a) {{ MATCH (a)<-[r:{EdgeKind.OWNS.value}]-(b) "
+    f"WHERE {VALID_NOW_OR_AS_OF}RETURN b }} "
     "RETURN collect([b.key, a.key]) AS owns, collect(DISTINCT b) AS owners } "
     "CALL (owners) { UNWIND owners AS o "
-    f"CALL (o) {{ MATCH (o)-[r:{EdgeKind.ALIAS_OF.value}]->(c) WHERE {_VALID_NOW_OR_AS_OF}"
+    f"CALL (o) {{ MATCH (o)-[r:{EdgeKind.ALIAS_OF.value}]->(c) WHERE {VALID_NOW_OR_AS_OF}"
     "RETURN r, c } RETURN collect([o.key, c.key, r.disc]) AS aliases } "
     "RETURN nodes, owns, aliases, keyed + seeked AS edges"
 )
-
-
-def _edge_rows_of(ids: Iterable[EdgeId]) -> list[dict[str, str]]:
-    """Edge ids as `_PAGE_EDGES`' `$rows`."""
-    return [{"src": s, "kind": k, "dst": d, "disc": c} for s, k, d, c in ids]
-
-
-def _records_of(found: Iterable[Any]) -> dict[EdgeId, Record]:
-    """`_PAGE_EDGES`' answer by edge id."""
-    return {(src, kind, dst, p["disc"]): p for src, dst, kind, p in found}
-
-
-_EDGE_SLOTS = {f: getattr(StoredEdge, f) for f in StoredEdge.__slots__}
-_LAZY_FIELDS = frozenset(StoredEdge.__slots__) - {"key"}
-_AWAITED = _EDGE_SLOTS["props"]  # a pending edge's `props` slot holds its `_PathEdges`
-
-
-class _PendingEdge(StoredEdge):
-    """A path edge whose record is not read yet: its key is the id the walk read (the kind of
-    every hop is known without a record: impact's `training_rows`), anything else read first
-    fills every pending edge of its walk in one read (`_PathEdges.load`) — and each becomes a
-    plain `StoredEdge` (same layout: the class is switched in place)."""
-
-    __slots__ = ()
-
-    def __getattribute__(self, name: str) -> Any:
-        if name in _LAZY_FIELDS:
-            _AWAITED.__get__(self).load()
-        return object.__getattribute__(self, name)
-
-    # compared, hashed or shown, it is read first (then `StoredEdge`'s, on the same object;
-    # as a subclass it is asked first on either side of ==)
-    def __eq__(self, other: object) -> bool:
-        _AWAITED.__get__(self).load()
-        return self == other
-
-    def __hash__(self) -> int:
-        _AWAITED.__get__(self).load()
-        return hash(self)
-
-    def __repr__(self) -> str:
-        _AWAITED.__get__(self).load()
-        return repr(self)
-
-
-def _element_ids(ahead: EndsAhead, ids: Iterable[EdgeId]) -> Iterator[tuple[EdgeId, str]]:
-    """Each edge's element id, as the walk read it (`_REACH_END_IDS`: last of its values), from
-    whichever end it was read at."""
-    edges = ahead.edges
-    for eid in ids:
-        src, kind, dst, _ = eid
-        for at in ((src, _OUT), (dst, _IN)):
-            by_kind = edges.get(at)
-            hops = by_kind.get(kind) if by_kind is not None else None
-            if hops is not None and (values := hops.get(eid)) is not None:
-                yield eid, values[-1]
-                break
-
-
-class _PathEdges(dict[int, StoredEdge]):
-    """A walk's visits' edges by key (`Walked.edges`), pending until first used — or read
-    before, with impact's read of the answer's nodes (`Neo4jStore.nodes_and_owners`, handed
-    them as `path_edges`: no round trip of their own)."""
-
-    def __init__(
-        self,
-        ids: dict[EdgeId, int],
-        read: Callable[[list[EdgeId]], Any],
-        elements: Mapping[EdgeId, str] | None = None,
-    ) -> None:
-        super().__init__()
-        self.pending: dict[EdgeId, StoredEdge] = {}  # edge id -> its edge, not read yet
-        self._read = read
-        # edge id -> its element id as the walk read it (the record's read by id: a seek each)
-        self.elements = elements or {}
-        for eid, no in ids.items():
-            src, kind, dst, disc = eid
-            edge = _new(_PendingEdge)
-            _EDGE_SLOTS["key"].__set__(
-                edge, EdgeKey(NodeKey.from_id(src), EdgeKind(kind), NodeKey.from_id(dst), disc)
-            )
-            _AWAITED.__set__(edge, self)
-            self[no] = self.pending[eid] = edge
-
-    def lookups(self) -> tuple[list[dict[str, str]], list[str]]:
-        """The pending edges as `_NODES_AND_OWNERS` finds them: by key (`$rows`: no element id
-        known) and by element id (`$eids`)."""
-        elements = self.elements
-        by_key = [e for e in self.pending if e not in elements]
-        return _edge_rows_of(by_key), [elements[e] for e in self.pending if e in elements]
-
-    def load(self) -> None:
-        if self.pending:
-            self.fill(self._read(list(self.pending)))
-        if self.pending:  # edges are retired, not deleted: only a merge re-homing a node is
-            # a race with the writer, not the caller's mistake: "try again", never a 500
-            raise StoreUnavailable("an edge of the walk is gone since it was read: ask again")
-
-    def fill(self, records: Mapping[EdgeId, Record]) -> None:
-        for eid, record in records.items():
-            if (edge := self.pending.pop(eid, None)) is None:
-                continue
-            made = StoredEdge.from_record(eid, record)
-            for name in _LAZY_FIELDS:
-                _EDGE_SLOTS[name].__set__(edge, object.__getattribute__(made, name))
-            object.__setattr__(edge, "__class__", StoredEdge)
-
-
-_new = object.__new__
 
 
 def _each_way_found(found: Iterable[Any]) -> list[tuple[StoredEdge, Direction]]:
@@ -432,283 +224,6 @@ def _each_way_found(found: Iterable[Any]) -> list[tuple[StoredEdge, Direction]]:
     for src, kind, dst, p, is_out in found:
         edges[(src, kind, dst, p["disc"]), Direction.OUT if is_out else Direction.IN] = p
     return [(StoredEdge.from_record(eid, p), way) for (eid, way), p in edges.items()]
-
-
-# The walk (`Neo4jStore.reach`): a breadth-first search over (node, walk state) pairs, each pair
-# walked once, `REACH_CHUNK` levels per statement (Cypher has no loop: one CALL per level).
-# `$moves`, keyed "state|way|KIND", gives the states a move reaches; a pair follows only the
-# moves of its state, and the edges it read are kept, so each edge comes back once per pair that
-# reads it. A statement reads `$levels` frontiers and hands back the pairs the last one found
-# (`pending`: the next statement's frontier, dropped unread after the walk's last level) and the
-# marks it added to `$seen`.
-# Why chunks: unrolled to the whole depth, the statement's plan took 21 s to compile at depth 10
-# on a loaded machine (7 s at depth 2), once for every depth asked, and a first impact timed out
-# at 30 s. Now one plan per set of kinds, compiled once; a walk costs ceil(depth / REACH_CHUNK)
-# round trips. `seen` holds "key|state" strings: Neo4j caches `IN` over a list of strings (a list
-# of [node, state] pairs was compared element by element: 8,074 checks against 8,074 pairs took
-# 7.7 s, the strings 0.28 s). The answer is one row: a row per edge cost a driver message each.
-# The frontier and the marks come inside one map, `$chunk` (`walk_chunk`): Neo4j plans a
-# statement again for each size bucket of a list parameter it sees (1, 10, 100, ... entries), and
-# this plan costs 1-2.5 s; a list inside a map shows no size. Measured on a replaced graph, 40
-# walks: 8 reads slowed by a new plan with the lists as parameters, 3 with the map.
-REACH_CHUNK = 5
-# The walk with paths (impact, `traverse`: `Neo4jStore.walk(edges=True)`) in chunks of 10 levels:
-# one round trip to impact's depth (10) instead of two past level 5 — the QPP statement it is
-# measured against needs one. The 10-level plan measured (2026-12-06, 10k estate, load 5-8):
-# compiled after `db.clearQueryCaches()` 4.1-6.9 s against 2.7-4.5 s for 5 levels; on a fresh
-# server 4.9-12.2 s against 6.1-7.9 s (most of it the planner's own JIT warming up); cached, no
-# slower than 5 levels. Once per set of kinds per server; its first run here is given
-# `PLAN_TIMEOUT` (`Neo4jStore._read`) so that a cold server under load does not time it out.
-PATHS_CHUNK = 10
-# a walk statement's first run in a store: its plan may be compiled now (seconds, more on a cold
-# server under load); afterwards the store's `query_timeout` holds again
-PLAN_TIMEOUT = 120.0
-# the walk statements' texts (`_reach_query`, `_sets_query`): slow to plan, see `PLAN_TIMEOUT`
-_SLOW_TO_PLAN: set[str] = set()
-_REACH_START: LiteralString = (
-    "UNWIND $chunk.frontier AS f MATCH (s:Node {key: f[0]}) USING INDEX s:Node(key) "
-    "WITH collect([s, f[1]]) AS frontier "
-    "WITH frontier, $chunk.seen AS seen, [] AS nodes, [] AS edges, [] AS pending "
-)
-_REACH_LEVEL: LiteralString = (
-    "CALL (frontier, seen) {{ "
-    "UNWIND frontier AS f WITH f[0] AS a, f[1] AS st CALL (a, st) {{ {moves} }} "
-    "WITH collect([r, out]) AS read, collect([b, nexts]) AS hops "
-    "CALL (hops, seen) {{ "
-    "UNWIND hops AS h UNWIND h[1] AS t WITH DISTINCT h[0] AS b, t "
-    "WITH b, t, b.key + '|' + t AS mark WHERE NOT mark IN seen "
-    "RETURN collect([b, t]) AS next, collect(mark) AS marks }} "
-    "RETURN read, next, marks }} "
-    # the last level asked, or past $cap pairs (more than $limit nodes: the answer will be None)
-    "WITH CASE WHEN $levels <= {level} OR size(seen) + size(marks) > $cap THEN [] ELSE next END "
-    "AS frontier, CASE WHEN $levels = {level} THEN next ELSE pending END AS pending, "
-    "seen + marks AS seen, nodes + [f IN frontier | f[0].key] AS nodes, edges + read AS edges "
-)
-# Each edge as its id and either its record or (`$chunk.tested`, a list: `Neo4jStore.walk`) the
-# values of the properties the walk's tests read alone — no record to serialise, unpack and
-# build. One statement for both: its plan is compiled once (seconds on a loaded machine).
-_REACH_END: LiteralString = (
-    "CALL (edges) { UNWIND edges AS e WITH DISTINCT e[0] AS r, e[1] AS out "
-    "RETURN collect([startNode(r).key, type(r), endNode(r).key, r.disc, out, "
-    "CASE WHEN $chunk.tested IS NULL THEN " + _EDGE_VIEW + " "
-    "ELSE [t IN $chunk.tested | r[t]] END]) AS found } "
-    "RETURN nodes, found, [p IN pending | [p[0].key, p[1]]] AS pending, "
-    "seen[size($chunk.seen)..] AS marks"
-)
-# The walk with paths: each edge's tested values followed by its element id, so that the
-# records of the path edges are then read by id (`_PATH_EDGES`): a relationship seek each, where
-# by (src, kind, dst, disc) it was two node seeks and an expand (measured, 10k, 119 path edges,
-# load 8: 6.5 ms on the server against 13.5, the parameters 5.7 KB against 20.5 KB).
-_REACH_END_IDS: LiteralString = _REACH_END.replace(
-    "[t IN $chunk.tested | r[t]]", "[t IN $chunk.tested | r[t]] + elementId(r)"
-)
-
-
-# A move's `EdgeTest` (graph/store.py), in Cypher: the ends' kinds by label, a property missing
-# or anything but true (where Python says "false or missing", Cypher says no less).
-_PASSES: LiteralString = (
-    "(m.src IS NULL OR any(l IN labels(startNode(r)) WHERE l IN m.src)) "
-    "AND (m.dst IS NULL OR any(l IN labels(endNode(r)) WHERE l IN m.dst)) "
-    "AND (m.unset IS NULL OR NOT coalesce(r[m.unset] = true, false))"
-)
-
-
-@lru_cache(maxsize=64)
-def _reach_query(
-    out: frozenset[EdgeKind],
-    in_: frozenset[EdgeKind],
-    levels: int = REACH_CHUNK,
-    element_ids: bool = False,
-) -> LiteralString:
-    """`levels` levels of the walk over these kinds (the kinds from the enum, the levels ints:
-    nothing else is put into the text); `element_ids`: each edge's tested values end with its
-    element id. PROFILE: tests/integration/test_neo4j_walk_oracle.py (a lattice of 2^40 paths
-    reads each relationship once per walk state)."""
-    moves = []
-    for arrow, kinds, way, is_out in (
-        ("-[r{}]->", out, "out", "true"),
-        ("<-[r{}]-", in_, "in", "false"),
-    ):
-        if kinds:
-            of = f"$moves[st + '|{way}|' + type(r)]"
-            moves.append(
-                f"MATCH (a){arrow.format(_typed(kinds))}(b) WHERE {_VALID_NOW_OR_AS_OF}"
-                f"AND {of} IS NOT NULL WITH r, b, [m IN {of} WHERE {_PASSES} | m.then] AS nexts "
-                f"WHERE size(nexts) > 0 RETURN r, b, {is_out} AS out, nexts"
-            )
-    walk = " UNION ALL ".join(moves)
-    unrolled = "".join(
-        _REACH_LEVEL.format(moves=walk, level=level) for level in range(1, levels + 1)
-    )
-    query = _REACH_START + unrolled + (_REACH_END_IDS if element_ids else _REACH_END)
-    _SLOW_TO_PLAN.add(query)
-    return cast(LiteralString, query)
-
-
-def walk_chunk(
-    frontier: list[list[str]], seen: list[str], levels: int, tested: Sequence[str] | None = None
-) -> dict[str, Any]:
-    """The parameters of one chunk of `reach_statement`'s walk, beside the ones it returned:
-    the frontier's [key, state] pairs, the "key|state" marks already walked, the levels to read,
-    and what comes with each edge: its record (`tested` None), or these properties' values."""
-    chosen = None if tested is None else list(tested)
-    return {"chunk": {"frontier": frontier, "seen": seen, "tested": chosen}, "levels": levels}
-
-
-def _move(then: str, test: EdgeTest | None) -> dict[str, Any]:
-    test = test or EdgeTest()
-    src, dst = (
-        None if k is None else sorted(NodeKind(x).value for x in k) for k in (test.src, test.dst)
-    )
-    return {"then": then, "src": src, "dst": dst, "unset": test.unset}
-
-
-def reach_statement(
-    start_ids: Sequence[str],
-    moves: Moves,
-    *,
-    start_state: str,
-    as_of: str | None,
-    limit: int,
-    levels: int = REACH_CHUNK,
-    keyed: _Keyed | None = None,
-    element_ids: bool = False,
-) -> tuple[LiteralString, dict[str, Any]]:
-    """`Neo4jStore.reach`'s statement (`levels` a chunk) and the parameters every chunk of one
-    walk shares (each chunk adds `walk_chunk`'s; the plan tests PROFILE it). `keyed`: the
-    policy's part, `_keyed_moves(moves, start_state)`, made before."""
-    out, in_, keyed_moves, states = keyed or _keyed_moves(moves, start_state)
-    params = {
-        "moves": keyed_moves,
-        "as_of": as_of,
-        # more pairs than this means more than `limit` nodes: stop walking, the answer is None
-        "cap": limit * states,
-    }
-    return _reach_query(out, in_, levels, element_ids), params
-
-
-# a policy's part of the walk statement: its kinds each way, `$moves`, how many states it has
-_Keyed = tuple[frozenset[EdgeKind], frozenset[EdgeKind], dict[str, list[dict[str, Any]]], int]
-
-
-def _keyed_moves(moves: Moves, start_state: str) -> _Keyed:
-    """The kinds each way (the statement's text), `$moves` keyed "state|way|KIND", the states."""
-    out = frozenset(EdgeKind(kind) for (_, way, kind) in moves if way is Direction.OUT)
-    in_ = frozenset(EdgeKind(kind) for (_, way, kind) in moves if way is Direction.IN)
-    keyed = {
-        f"{state}|{way.value}|{EdgeKind(kind).value}": sorted(
-            (_move(then, test) for then, test in thens), key=repr
-        )
-        for (state, way, kind), thens in moves.items()
-    }
-    states = {start_state, *(s for s, _, _ in moves)}
-    states.update(then for thens in moves.values() for then, _ in thens)
-    return out, in_, keyed, len(states)
-
-
-class _Policy:
-    """What a walk on ids makes from its step table and start state: the moves, the tested
-    properties, the statement's part (`_keyed_moves`). Made once per step table that is a tuple
-    (`traverse` hands over the same one each time), found by its identity: made per walk they
-    cost ~4 ms of a ~20 ms impact answer (2026-12-06, load ~10; `$moves` sorted by repr ~3)."""
-
-    __slots__ = ("keyed", "moves", "steps", "tested")
-
-    def __init__(self, steps: Sequence[WalkStep], start_state: str) -> None:
-        self.steps = steps
-        self.moves = walk_moves(steps, start_state)
-        self.tested = tested_props(steps)
-        self.keyed = _keyed_moves(self.moves, start_state) if self.moves else None
-
-
-_POLICIES: dict[tuple[int, str], _Policy] = {}
-
-
-def _policy(steps: Sequence[WalkStep], start_state: str) -> _Policy:
-    key = (id(steps), start_state)
-    if (hit := _POLICIES.get(key)) is not None and hit.steps is steps:
-        return hit
-    made = _Policy(steps, start_state)
-    if isinstance(steps, tuple):  # immutable: the same identity is the same table
-        if len(_POLICIES) >= 64:
-            _POLICIES.clear()
-        _POLICIES[key] = made
-    return made
-
-
-# A walk in one state (graph/ends_walk.py `one_state`: upstream's, every plain walk) walked as
-# sets of nodes, both passes in one statement: each level, every frontier node's edges are read
-# once (its flags say which pass it is new to), the edges no step follows dropped, and the far
-# nodes not yet seen by a pass become that pass's next level. The answer is the keys each pass
-# reached at each level and the count of edges read — not an edge row per edge (~110k rows
-# for the largest team's upstream at 100k). `$moves`, keyed "way|KIND", holds the steps with
-# their tests and whether the exact pass follows them. Chunked as `_reach_query`, for the same
-# reason (one plan per set of kinds).
-_SETS_START: LiteralString = (
-    "UNWIND $chunk.frontier AS f MATCH (s:Node {key: f[0]}) USING INDEX s:Node(key) "
-    "WITH collect([s, f[1], f[2]]) AS frontier "
-    "WITH frontier, $chunk.seen AS seen, $chunk.reached AS reached, [] AS every, [] AS exact, "
-    "0 AS read, [] AS pending "
-)
-_SETS_LEVEL: LiteralString = (
-    "CALL (frontier, seen) {{ "
-    "UNWIND frontier AS f WITH f[0] AS a, f[1] AS fe, f[2] AS fx CALL (a) {{ {ways} }} "
-    "WITH fe, fx, b, [m IN $moves[way + type(r)] WHERE {passes} | m.exact] AS ok "
-    "WHERE size(ok) > 0 "
-    "WITH count(*) AS level_read, collect(CASE WHEN fe THEN b END) AS be, "
-    "collect(CASE WHEN fx AND true IN ok THEN b END) AS bx "
-    "CALL (be, seen) {{ UNWIND be AS b WITH DISTINCT b WITH b, b.key AS k "
-    "WHERE NOT 'e|' + k IN seen RETURN collect(b) AS ne, collect(k) AS ke }} "
-    "CALL (bx, seen) {{ UNWIND bx AS b WITH DISTINCT b WITH b, b.key AS k "
-    "WHERE NOT 'x|' + k IN seen RETURN collect(b) AS nx, collect(k) AS kx }} "
-    "CALL (ne, nx) {{ UNWIND [n IN ne | [n, true, false]] + [n IN nx | [n, false, true]] AS p "
-    "WITH p[0] AS b, collect(p[1]) AS es, collect(p[2]) AS xs "
-    "RETURN collect([b, true IN es, true IN xs]) AS next }} "
-    "RETURN level_read, ke, kx, next }} "
-    # the last level asked, or $cap nodes reached by every step (the walk is given up)
-    "WITH CASE WHEN $levels <= {level} OR reached + size(ke) >= $cap THEN [] ELSE next END "
-    "AS frontier, CASE WHEN $levels = {level} THEN next ELSE pending END AS pending, "
-    "seen + [k IN ke | 'e|' + k] + [k IN kx | 'x|' + k] AS seen, reached + size(ke) AS reached, "
-    "every + [ke] AS every, exact + [kx] AS exact, read + level_read AS read "
-)
-_SETS_END: LiteralString = (
-    "RETURN every, exact, read, [p IN pending | [p[0].key, p[1], p[2]]] AS pending"
-)
-
-
-@lru_cache(maxsize=64)
-def _sets_query(out: frozenset[EdgeKind], in_: frozenset[EdgeKind]) -> LiteralString:
-    """`REACH_CHUNK` levels of a one-state walk over these kinds (kinds from the enum, levels
-    ints: nothing else is put into the text)."""
-    ways = " UNION ALL ".join(
-        f"MATCH (a){arrow.format(_typed(kinds))}(b) WHERE {_VALID_NOW_OR_AS_OF}"
-        f"RETURN r, b, '{way}|' AS way"
-        for arrow, kinds, way in (("-[r{}]->", out, "out"), ("<-[r{}]-", in_, "in"))
-        if kinds
-    )
-    levels = "".join(
-        _SETS_LEVEL.format(ways=ways, passes=_PASSES, level=level)
-        for level in range(1, REACH_CHUNK + 1)
-    )
-    query = _SETS_START + levels + _SETS_END
-    _SLOW_TO_PLAN.add(query)
-    return cast(LiteralString, query)
-
-
-def sets_statement(
-    steps: Sequence[WalkStep], *, as_of: str | None, cap: int
-) -> tuple[LiteralString, dict[str, Any]]:
-    """The one-state walk's statement and the parameters its chunks share (`one_state` steps,
-    `EdgeTest`s only)."""
-    keyed: dict[str, list[dict[str, Any]]] = {}
-    for step in steps:
-        test = step.accepts if isinstance(step.accepts, EdgeTest) else None
-        move = _move("", test) | {"exact": step.exact}
-        keyed.setdefault(f"{step.direction.value}|{EdgeKind(step.kind).value}", []).append(move)
-    out = frozenset(EdgeKind(s.kind) for s in steps if s.direction is Direction.OUT)
-    in_ = frozenset(EdgeKind(s.kind) for s in steps if s.direction is Direction.IN)
-    moves = {k: sorted(v, key=repr) for k, v in keyed.items()}
-    return _sets_query(out, in_), {"moves": moves, "as_of": as_of, "cap": cap}
 
 
 _SEARCH: LiteralString = (
@@ -733,231 +248,9 @@ def _alias_query(names: Sequence[str]) -> str:
     return " OR ".join(f'"{q}"' for q in quoted)
 
 
-def _chunks(rows: list[Any]) -> Iterator[list[Any]]:
-    for i in range(0, len(rows), CHUNK):
-        yield rows[i : i + CHUNK]
-
-
-def _edge_rows(result: Iterable[Any]) -> dict[EdgeId, Record]:
-    return {(r["src"], r["kind"], r["dst"], r["p"]["disc"]): r["p"] for r in result}
-
-
-# A batch's nodes and the alias rows of the datasets it names, in one round trip: an ingest
-# that brings no new link pays no extra trip for knowing its names.
-_LOAD_NODES_AND_ALIASES: LiteralString = (
-    "CALL () { UNWIND $ids AS id MATCH (n:Node {key: id}) "
-    "RETURN n.key AS key, properties(n) AS p, null AS canonical "
-    "UNION ALL UNWIND $names AS name MATCH (a:LkgAlias {key: name}) "
-    "RETURN a.key AS key, null AS p, a.canonical AS canonical } "
-    "RETURN key, p, canonical"
-)
-_LOAD_ALIASES: LiteralString = (
-    "UNWIND $names AS name MATCH (a:LkgAlias {key: name}) RETURN a.key AS key, a.canonical AS c"
-)
-_LOAD_ALIASES_TO: LiteralString = (
-    "UNWIND $ids AS id MATCH (a:LkgAlias {canonical: id}) RETURN a.key AS key, a.canonical AS c"
-)
-_WRITE_ALIASES: LiteralString = (
-    "UNWIND $rows AS row MERGE (a:LkgAlias {key: row.key}) SET a.canonical = row.canonical"
-)
-_DELETE_NODES: LiteralString = "UNWIND $ids AS id MATCH (n:Node {key: id}) DETACH DELETE n"
-_LOAD_AROUND: LiteralString = (
-    "UNWIND $ids AS id MATCH (a:Node {key: id}) USING INDEX a:Node(key) "
-    "MATCH (a)-[r]-() "
-    "RETURN startNode(r).key AS src, type(r) AS kind, endNode(r).key AS dst, properties(r) AS p"
-)
-
-_SET_CHECKPOINT: LiteralString = "MERGE (c:LkgCheckpoint {name: 'projector'}) SET c.seq = $seq"
-_GET_CHECKPOINT: LiteralString = "MATCH (c:LkgCheckpoint {name: 'projector'}) RETURN c.seq AS seq"
 # `GraphStore.mark`: beside the checkpoint (one node per name, cleared with it)
 _SET_MARK: LiteralString = "MERGE (c:LkgCheckpoint {name: $name}) SET c.seq = $seq"
 _GET_MARK: LiteralString = "MATCH (c:LkgCheckpoint {name: $name}) RETURN c.seq AS seq"
-# the fence: setting a property takes the node's write lock until the transaction ends; read
-# after that (a statement of its own), the value is the last committed one (Neo4j's manual,
-# "Concurrent data access": lost updates are avoided by taking the lock before reading)
-_LOCK_CHECKPOINT: LiteralString = (
-    "MERGE (c:LkgCheckpoint {name: 'projector'}) ON CREATE SET c.seq = 0 SET c.locked = true"
-)
-
-
-class _Neo4jUnitOfWork(UnitOfWork):
-    def __init__(self, tx: Transaction) -> None:
-        self._tx = tx
-
-    def load_nodes(self, ids: Sequence[str]) -> dict[str, Record]:
-        found: dict[str, Record] = {}
-        for chunk in _chunks(list(ids)):
-            found.update({r["key"]: r["p"] for r in self._tx.run(_LOAD_NODES, ids=chunk)})
-        return found
-
-    def load_edges(self, ids: Sequence[EdgeId]) -> dict[EdgeId, Record]:
-        by_kind: dict[EdgeKind, list[dict[str, str]]] = defaultdict(list)
-        for src, kind, dst, disc in ids:
-            by_kind[EdgeKind(kind)].append({"src": src, "dst": dst, "disc": disc})
-        found: dict[EdgeId, Record] = {}
-        for kind, rows in by_kind.items():
-            for chunk in _chunks(rows):
-                found.update(_edge_rows(self._tx.run(_LOAD_EDGES[kind], rows=chunk)))
-        return found
-
-    def load_incident(self, specs: Sequence[IncidentSpec]) -> dict[EdgeId, Record]:
-        anchors: dict[tuple[EdgeKind, Direction], list[str]] = defaultdict(list)
-        for anchor, kind, direction in specs:
-            anchors[kind, direction].append(anchor)
-        found: dict[EdgeId, Record] = {}
-        for (kind, direction), ids in anchors.items():
-            query = (_LOAD_OUT if direction is Direction.OUT else _LOAD_IN)[kind]
-            for chunk in _chunks(ids):
-                found.update(_edge_rows(self._tx.run(query, anchors=chunk)))
-        return found
-
-    def load_nodes_and_aliases(
-        self, ids: Sequence[str], names: Sequence[str]
-    ) -> tuple[dict[str, Record], dict[str, str]]:
-        if not names:
-            return self.load_nodes(ids), {}
-        nodes: dict[str, Record] = {}
-        aliases: dict[str, str] = {}
-        id_chunks, name_chunks = list(_chunks(list(ids))), list(_chunks(list(names)))
-        for i in range(max(len(id_chunks), len(name_chunks))):
-            some_ids = id_chunks[i] if i < len(id_chunks) else []
-            some_names = name_chunks[i] if i < len(name_chunks) else []
-            for r in self._tx.run(_LOAD_NODES_AND_ALIASES, ids=some_ids, names=some_names):
-                if r["p"] is not None:
-                    nodes[r["key"]] = r["p"]
-                else:
-                    aliases[r["key"]] = r["canonical"]
-        return nodes, aliases
-
-    def load_aliases(self, names: Sequence[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for chunk in _chunks(list(names)):
-            found.update({r["key"]: r["c"] for r in self._tx.run(_LOAD_ALIASES, names=chunk)})
-        return found
-
-    def load_aliases_to(self, canonicals: Sequence[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for chunk in _chunks(list(canonicals)):
-            found.update({r["key"]: r["c"] for r in self._tx.run(_LOAD_ALIASES_TO, ids=chunk)})
-        return found
-
-    def load_around(self, ids: Sequence[str]) -> dict[EdgeId, Record]:
-        found: dict[EdgeId, Record] = {}
-        for chunk in _chunks(list(ids)):
-            found.update(_edge_rows(self._tx.run(_LOAD_AROUND, ids=chunk)))
-        return found
-
-    def delete_nodes(self, ids: Sequence[str]) -> None:
-        for chunk in _chunks(list(ids)):
-            self._tx.run(_DELETE_NODES, ids=chunk).consume()
-
-    def write_aliases(self, rows: Mapping[str, str]) -> None:
-        listed = [{"key": k, "canonical": c} for k, c in sorted(rows.items())]
-        for chunk in _chunks(listed):
-            self._tx.run(_WRITE_ALIASES, rows=chunk).consume()
-
-    def set_checkpoint(self, seq: int) -> None:
-        self._tx.run(_SET_CHECKPOINT, seq=seq).consume()
-
-    def claim_checkpoint(self) -> int:
-        self._tx.run(_LOCK_CHECKPOINT).consume()
-        return int(self._tx.run(_GET_CHECKPOINT).single(strict=True)["seq"])
-
-    def write(
-        self,
-        nodes: dict[str, Record],
-        edges: dict[EdgeId, Record],
-        new_nodes: AbstractSet[str] = frozenset(),
-        new_edges: AbstractSet[EdgeId] = frozenset(),
-    ) -> None:
-        by_kind: dict[tuple[NodeKind, bool], list[Record]] = defaultdict(list)
-        for key, record in nodes.items():
-            by_kind[NodeKind(record["kind"]), key in new_nodes].append(record)
-        for (kind, new), records in by_kind.items():
-            query = (_CREATE_NODES if new else _WRITE_NODES)[kind]
-            for chunk in _chunks(records):
-                self._tx.run(query, rows=chunk).consume()
-        edges_by_kind: dict[tuple[EdgeKind, bool], list[dict[str, Any]]] = defaultdict(list)
-        for eid, record in edges.items():
-            src, kind, dst, _disc = eid
-            row = {"src": src, "dst": dst, "rec": record}
-            edges_by_kind[EdgeKind(kind), eid in new_edges].append(row)
-        for (ekind, new), rows in edges_by_kind.items():
-            query = (_CREATE_EDGES if new else _WRITE_EDGES)[ekind]
-            for chunk in _chunks(rows):
-                self._tx.run(query, rows=chunk).consume()
-
-
-def _timed_out(exc: Neo4jError) -> bool:
-    """Neo.ClientError.Transaction.TransactionTimedOut(ClientConfiguration) and kin; and
-    Neo.ClientError.Transaction.LockClientStopped, which is what the same timeout raises when it
-    stops the transaction while it waits for a lock (seen in CI, once): terminated, not refused."""
-    code = exc.code or ""
-    return "TransactionTimedOut" in code or code.endswith(".LockClientStopped")
-
-
-# Server states that say nothing about the statement: the database is not there (yet), the
-# server refuses these credentials for now (a restarted server answers Bolt before its password
-# is set: Unauthorized, then AuthenticationRateLimit once a few tries failed), or the transaction
-# was stopped from outside (an operator's TERMINATE TRANSACTION or killed connection: measured,
-# a read whose connection was killed mid-statement gets Terminated, on bolt:// and neo4j://).
-_UNAVAILABLE_CODES = (
-    "Neo.ClientError.Security.",
-    "Neo.ClientError.Database.DatabaseNotFound",
-    "Neo.ClientError.Transaction.Terminated",
-)
-
-# What a cluster answers while its leader changes: a write that reached a former leader
-# (NotALeader; ForbiddenOnReadOnlyDatabase from a server that became a follower), or a server the
-# routing table named that is gone or has no copy of the database to serve now (SessionExpired
-# on a routed driver, ServiceUnavailable on a direct one, the Routing/Read/WriteServiceUnavailable
-# kinds when no router answers, DatabaseUnavailable). The driver then drops that server from its
-# routing table (`_bolt5.py`: FAILURE handling), so a new session asks the cluster again.
-# Named by class and by code: the driver files the first two under TransientError though their
-# codes say ClientError, and the rule should not hang on how a driver version classes them.
-_REROUTED_CODES = (
-    "Neo.ClientError.Cluster.NotALeader",
-    "Neo.ClientError.General.ForbiddenOnReadOnlyDatabase",
-    "Neo.TransientError.General.DatabaseUnavailable",
-)
-
-
-def is_rerouted(exc: BaseException) -> bool:
-    """Whether another try, on a fresh session, may reach a server that answers: the connection
-    broke or the cluster moved (see `_REROUTED_CODES`). Not a timeout (it would take as long
-    again), refused credentials or a statement's fault; not IncompleteCommit either (a write that
-    may have landed: the caller's fence decides what to do)."""
-    if isinstance(exc, IncompleteCommit):
-        return False
-    if isinstance(
-        exc,
-        SessionExpired
-        | ServiceUnavailable
-        | NotALeader
-        | ForbiddenOnReadOnlyDatabase
-        | DatabaseUnavailable,
-    ):
-        return True
-    return isinstance(exc, Neo4jError) and (exc.code or "") in _REROUTED_CODES
-
-
-def is_unavailable(exc: BaseException) -> bool:
-    """Whether a driver error means "Neo4j cannot answer now" (retry later) rather than a fault
-    of the statement or its data (a bug, or a batch to refuse). One rule for reads and writes.
-
-    Unavailable: no connection or a broken one, a cluster switching leaders (`is_rerouted`),
-    transient server states, a database still starting or missing, credentials refused, a
-    transaction stopped by its timeout.
-    Not: syntax, type, constraint and other client errors of the statement; DatabaseError (an
-    error executing this statement, which a retry would repeat)."""
-    if is_rerouted(exc) or isinstance(
-        exc, ServiceUnavailable | SessionExpired | SessionError | BrokenRecordError | TransientError
-    ):
-        return True
-    if isinstance(exc, Neo4jError):
-        code = exc.code or ""
-        return isinstance(exc, AuthError) or code.startswith(_UNAVAILABLE_CODES) or _timed_out(exc)
-    return False
 
 
 class Neo4jStore(GraphStore):
@@ -1120,7 +413,7 @@ class Neo4jStore(GraphStore):
         # server-side timeout so a stuck read ends as an error instead of holding a thread
         self._ensure_contact()
         timeout, planning = self._query_timeout, False
-        if timeout is not None and query in _SLOW_TO_PLAN and query not in self._planned:
+        if timeout is not None and query in SLOW_TO_PLAN and query not in self._planned:
             timeout, planning = max(timeout, PLAN_TIMEOUT), True
         bounded = Query(query, timeout=timeout)
         for retry in (False, True):
@@ -1153,7 +446,7 @@ class Neo4jStore(GraphStore):
                 self._open_session(WRITE_ACCESS) as session,
                 session.begin_transaction(timeout=self._write_timeout) as tx,
             ):
-                yield _Neo4jUnitOfWork(tx)
+                yield Neo4jUnitOfWork(tx)
                 tx.commit()
         except (DriverError, Neo4jError) as exc:
             # unavailable (a timed-out write included) says nothing about the batch: retry it,
@@ -1163,7 +456,7 @@ class Neo4jStore(GraphStore):
             raise
 
     def checkpoint(self) -> int:
-        rows = self._read(_GET_CHECKPOINT)
+        rows = self._read(GET_CHECKPOINT)
         return int(rows[0]["seq"]) if rows else 0
 
     def mark(self, name: str) -> int:
@@ -1288,7 +581,7 @@ class Neo4jStore(GraphStore):
     ) -> tuple[list[StoredNode], list[tuple[str, str]], list[tuple[str, str]]]:
         # the records of the walk's path edges come along, if not read yet (impact asks for the
         # paths of the items it answers next)
-        paths = path_edges if isinstance(path_edges, _PathEdges) and path_edges.pending else None
+        paths = path_edges if isinstance(path_edges, PathEdges) and path_edges.pending else None
         if not ids and not node_ids and paths is None:
             return [], [], []
         rows, eids = paths.lookups() if paths is not None else ([], [])
@@ -1301,7 +594,7 @@ class Neo4jStore(GraphStore):
             as_of=as_of,
         )
         if paths is not None:
-            paths.fill(_records_of(row["edges"]))
+            paths.fill(records_of(row["edges"]))
         found = dict(row["nodes"])
         nodes = [StoredNode.from_record(found[i]) for i in node_ids if i in found]
         owns = [(src, dst) for src, dst in row["owns"]]
@@ -1346,7 +639,7 @@ class Neo4jStore(GraphStore):
         limit: int,
         tested: Sequence[str] | None,
         chunk_levels: int = REACH_CHUNK,
-        keyed: _Keyed | None = None,
+        keyed: Keyed | None = None,
         element_ids: bool = False,
     ) -> tuple[list[str], list[Any]] | None:
         """The read-ahead walk's statement, chunk after chunk (`chunk_levels` levels each): the
@@ -1470,12 +763,12 @@ class Neo4jStore(GraphStore):
         )  # fmt: skip
         if walked is None or not edge_ids:
             return walked
-        walked.edges = _PathEdges(edge_ids, self._edge_records, elements)
+        walked.edges = PathEdges(edge_ids, self._edge_records, elements)
         return walked
 
     def _edge_records(self, ids: list[EdgeId]) -> dict[EdgeId, Record]:
-        (found,) = self._read(_PAGE_EDGES, rows=_edge_rows_of(ids))
-        return _records_of(found["found"])
+        (found,) = self._read(_PAGE_EDGES, rows=edge_rows_of(ids))
+        return records_of(found["found"])
 
     def _walk_ids(
         self,
@@ -1511,7 +804,7 @@ class Neo4jStore(GraphStore):
     ) -> Walked | None:
         """`_walk_ids`, and with `edge_ids` the visits' parents and edges too (`_walk_paths`);
         `elements` is filled with the element id of each visit's edge."""
-        policy = _policy(steps, start_state)
+        policy = walk_policy(steps, start_state)
         tested = policy.tested
         covered: list[str] = starts
         rows: list[Any] = []
@@ -1531,7 +824,7 @@ class Neo4jStore(GraphStore):
             max_nodes=max_nodes, tested=tested, edge_ids=edge_ids,
         )  # fmt: skip
         if elements is not None and edge_ids:
-            elements.update(_element_ids(ahead, edge_ids))
+            elements.update(element_ids(ahead, edge_ids))
         return walked
 
     def search(
@@ -1549,11 +842,11 @@ class Neo4jStore(GraphStore):
         return [StoredNode.from_record(r["p"]) for r in rows]
 
     def linked_names(self, ids: Sequence[str]) -> dict[str, str]:
-        rows = self._read(_LOAD_ALIASES, names=sorted(set(ids)))
+        rows = self._read(LOAD_ALIASES, names=sorted(set(ids)))
         return {r["key"]: r["c"] for r in rows}
 
     def names_linked_to(self, ids: Sequence[str]) -> dict[str, str]:
-        rows = self._read(_LOAD_ALIASES_TO, ids=sorted(set(ids)))
+        rows = self._read(LOAD_ALIASES_TO, ids=sorted(set(ids)))
         return {r["key"]: r["c"] for r in rows}
 
     def stats(self) -> GraphStats:
@@ -1570,7 +863,7 @@ class Neo4jStore(GraphStore):
             "MATCH (a:Node)-[r]->(b:Node) "
             "RETURN a.key AS src, type(r) AS kind, b.key AS dst, properties(r) AS p"
         )
-        edges = [StoredEdge.from_record(eid, p) for eid, p in _edge_rows(rows).items()]
+        edges = [StoredEdge.from_record(eid, p) for eid, p in edge_rows(rows).items()]
         yield from sorted(edges, key=lambda e: e.key.id)
 
     # ---- lifecycle ----------------------------------------------------------------------

@@ -301,7 +301,7 @@ def test_a_walk_statement_first_run_in_a_store_may_take_longer(
     """Its plan may be compiled then (seconds on a cold server, more under load): the first run
     of a walk statement in a store is bounded by PLAN_TIMEOUT, the next ones by the store's
     query timeout, as every other read."""
-    from lineage_kg.graph.neo4j_store import PLAN_TIMEOUT
+    from lineage_kg.graph.neo4j_walk_statements import PLAN_TIMEOUT
 
     chain = _chain(neo4j_store, 3)
     timeouts: list[tuple[str, float | None]] = []

@@ -18,7 +18,8 @@ from lineage_kg.graph.model import Certainty, NodeKey
 from lineage_kg.graph.model import EdgeKind as E
 from lineage_kg.graph.model import NodeKind as K
 from lineage_kg.graph.mutations import Direction
-from lineage_kg.graph.neo4j_store import Neo4jStore, sets_statement
+from lineage_kg.graph.neo4j_store import Neo4jStore
+from lineage_kg.graph.neo4j_walk_statements import sets_statement
 from lineage_kg.graph.store import EdgeTest, GraphStore
 from lineage_kg.queries.assets import UPSTREAM_STEPS
 from lineage_kg.queries.closeness import closeness

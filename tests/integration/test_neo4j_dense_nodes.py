@@ -16,7 +16,8 @@ import pytest
 
 from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import MutationBatch, Provenance
-from lineage_kg.graph.neo4j_store import _LOAD_EDGES, Neo4jStore
+from lineage_kg.graph.neo4j_store import Neo4jStore
+from lineage_kg.graph.neo4j_unit_of_work import _LOAD_EDGES
 from tests.conftest import Neo4jInfo
 
 pytestmark = pytest.mark.neo4j

@@ -11,16 +11,14 @@ import pytest
 
 from lineage_kg.graph.model import EdgeKind
 from lineage_kg.graph.mutations import Direction
-from lineage_kg.graph.neo4j_store import (
-    _LOAD_ALIASES,
-    _LOAD_ALIASES_TO,
+from lineage_kg.graph.neo4j_store import Neo4jStore, _each_way_query, _neighbors_query
+from lineage_kg.graph.neo4j_unit_of_work import (
     _LOAD_AROUND,
     _LOAD_IN,
     _LOAD_NODES_AND_ALIASES,
     _LOAD_OUT,
-    Neo4jStore,
-    _each_way_query,
-    _neighbors_query,
+    LOAD_ALIASES,
+    LOAD_ALIASES_TO,
 )
 from lineage_kg.ingest.demo import demo_batch
 from lineage_kg.queries.impact import IMPACT_STEPS
@@ -62,7 +60,7 @@ def test_alias_table_reads_seek_by_index(neo4j_store: Neo4jStore) -> None:
     both = {"ids": ["x"], "names": ["y"]}
     checked = [
         ("nodes and aliases", _LOAD_NODES_AND_ALIASES, both, 2),
-        ("aliases", _LOAD_ALIASES, {"names": ["y"]}, 1),
+        ("aliases", LOAD_ALIASES, {"names": ["y"]}, 1),
         ("around", _LOAD_AROUND, {"ids": ["x"]}, 1),
     ]
     bad = {}
@@ -70,7 +68,7 @@ def test_alias_table_reads_seek_by_index(neo4j_store: Neo4jStore) -> None:
         ops = explain(neo4j_store, query, **params)
         if not seeks_without_scans(ops, seeks):
             bad[name] = ops
-    ops = explain(neo4j_store, _LOAD_ALIASES_TO, ids=["x"])
+    ops = explain(neo4j_store, LOAD_ALIASES_TO, ids=["x"])
     if not seeks_without_scans(ops, seek="NodeIndexSeek"):
         bad["aliases to"] = ops
     assert bad == {}, "\n".join(f"{name}: {ops}" for name, ops in bad.items())

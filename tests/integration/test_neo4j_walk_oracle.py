@@ -20,10 +20,10 @@ import pytest
 from lineage_kg.api.graphql.traversal_budget import RequestBudgetSpent, TraversalBudget, budgeted
 from lineage_kg.graph.model import COLUMN_LINEAGE, TRANSFORMATION_TYPES, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
-from lineage_kg.graph.neo4j_store import (
+from lineage_kg.graph.neo4j_store import Neo4jStore
+from lineage_kg.graph.neo4j_walk_statements import (
     PATHS_CHUNK,
     REACH_CHUNK,
-    Neo4jStore,
     reach_statement,
     walk_chunk,
 )

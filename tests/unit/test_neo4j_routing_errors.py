@@ -23,7 +23,8 @@ from neo4j.exceptions import (
 )
 
 from lineage_kg.graph.factory import open_store
-from lineage_kg.graph.neo4j_store import Neo4jStore, is_rerouted, is_unavailable
+from lineage_kg.graph.neo4j_errors import is_rerouted, is_unavailable
+from lineage_kg.graph.neo4j_store import Neo4jStore
 
 
 def server_error(code: str) -> Neo4jError:

@@ -1,0 +1,124 @@
+"""A walk's path edges on Neo4j, read lazily: each is pending (its key known from the walk)
+until first used, then all of a walk's are read in one statement — or before, with impact's
+read of the answer's nodes (`Neo4jStore.nodes_and_owners`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from lineage_kg.graph.ends_walk import EndsAhead
+from lineage_kg.graph.model import EdgeKind, NodeKey
+from lineage_kg.graph.mutations import Direction, EdgeKey
+from lineage_kg.graph.records import EdgeId, Record, StoredEdge
+from lineage_kg.graph.store import StoreUnavailable
+
+
+def edge_rows_of(ids: Iterable[EdgeId]) -> list[dict[str, str]]:
+    """Edge ids as `_PAGE_EDGES`' `$rows`."""
+    return [{"src": s, "kind": k, "dst": d, "disc": c} for s, k, d, c in ids]
+
+
+def records_of(found: Iterable[Any]) -> dict[EdgeId, Record]:
+    """`_PAGE_EDGES`' answer by edge id."""
+    return {(src, kind, dst, p["disc"]): p for src, dst, kind, p in found}
+
+
+_EDGE_SLOTS = {f: getattr(StoredEdge, f) for f in StoredEdge.__slots__}
+_LAZY_FIELDS = frozenset(StoredEdge.__slots__) - {"key"}
+_AWAITED = _EDGE_SLOTS["props"]  # a pending edge's `props` slot holds its `PathEdges`
+
+
+class _PendingEdge(StoredEdge):
+    """A path edge whose record is not read yet: its key is the id the walk read (the kind of
+    every hop is known without a record: impact's `training_rows`), anything else read first
+    fills every pending edge of its walk in one read (`PathEdges.load`) — and each becomes a
+    plain `StoredEdge` (same layout: the class is switched in place)."""
+
+    __slots__ = ()
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in _LAZY_FIELDS:
+            _AWAITED.__get__(self).load()
+        return object.__getattribute__(self, name)
+
+    # compared, hashed or shown, it is read first (then `StoredEdge`'s, on the same object;
+    # as a subclass it is asked first on either side of ==)
+    def __eq__(self, other: object) -> bool:
+        _AWAITED.__get__(self).load()
+        return self == other
+
+    def __hash__(self) -> int:
+        _AWAITED.__get__(self).load()
+        return hash(self)
+
+    def __repr__(self) -> str:
+        _AWAITED.__get__(self).load()
+        return repr(self)
+
+
+def element_ids(ahead: EndsAhead, ids: Iterable[EdgeId]) -> Iterator[tuple[EdgeId, str]]:
+    """Each edge's element id, as the walk read it (`_REACH_END_IDS`: last of its values), from
+    whichever end it was read at."""
+    edges = ahead.edges
+    for eid in ids:
+        src, kind, dst, _ = eid
+        for at in ((src, Direction.OUT), (dst, Direction.IN)):
+            by_kind = edges.get(at)
+            hops = by_kind.get(kind) if by_kind is not None else None
+            if hops is not None and (values := hops.get(eid)) is not None:
+                yield eid, values[-1]
+                break
+
+
+class PathEdges(dict[int, StoredEdge]):
+    """A walk's visits' edges by key (`Walked.edges`), pending until first used — or read
+    before, with impact's read of the answer's nodes (`Neo4jStore.nodes_and_owners`, handed
+    them as `path_edges`: no round trip of their own)."""
+
+    def __init__(
+        self,
+        ids: dict[EdgeId, int],
+        read: Callable[[list[EdgeId]], Any],
+        elements: Mapping[EdgeId, str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.pending: dict[EdgeId, StoredEdge] = {}  # edge id -> its edge, not read yet
+        self._read = read
+        # edge id -> its element id as the walk read it (the record's read by id: a seek each)
+        self.elements = elements or {}
+        for eid, no in ids.items():
+            src, kind, dst, disc = eid
+            edge = _new(_PendingEdge)
+            _EDGE_SLOTS["key"].__set__(
+                edge, EdgeKey(NodeKey.from_id(src), EdgeKind(kind), NodeKey.from_id(dst), disc)
+            )
+            _AWAITED.__set__(edge, self)
+            self[no] = self.pending[eid] = edge
+
+    def lookups(self) -> tuple[list[dict[str, str]], list[str]]:
+        """The pending edges as `_NODES_AND_OWNERS` finds them: by key (`$rows`: no element id
+        known) and by element id (`$eids`)."""
+        elements = self.elements
+        by_key = [e for e in self.pending if e not in elements]
+        return edge_rows_of(by_key), [elements[e] for e in self.pending if e in elements]
+
+    def load(self) -> None:
+        if self.pending:
+            self.fill(self._read(list(self.pending)))
+        if self.pending:  # edges are retired, not deleted: only a merge re-homing a node is
+            # a race with the writer, not the caller's mistake: "try again", never a 500
+            raise StoreUnavailable("an edge of the walk is gone since it was read: ask again")
+
+    def fill(self, records: Mapping[EdgeId, Record]) -> None:
+        for eid, record in records.items():
+            if (edge := self.pending.pop(eid, None)) is None:
+                continue
+            made = StoredEdge.from_record(eid, record)
+            for name in _LAZY_FIELDS:
+                _EDGE_SLOTS[name].__set__(edge, object.__getattribute__(made, name))
+            object.__setattr__(edge, "__class__", StoredEdge)
+
+
+_new = object.__new__

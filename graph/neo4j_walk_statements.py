@@ -1,0 +1,292 @@
+"""The walk statements on Neo4j: the breadth-first walk over (node, state) pairs
+(`reach_statement`, `walk_chunk`) and the one-state walk as sets of nodes (`sets_statement`),
+unrolled a chunk of levels per statement, with the policy tables they are handed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any, LiteralString, cast
+
+from lineage_kg.graph.ends_walk import tested_props, walk_moves
+from lineage_kg.graph.model import EdgeKind, NodeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.neo4j_cypher import EDGE_VIEW, VALID_NOW_OR_AS_OF, typed
+from lineage_kg.graph.store import EdgeTest, Moves, WalkStep
+
+# The walk (`Neo4jStore.reach`): a breadth-first search over (node, walk state) pairs, each pair
+# walked once, `REACH_CHUNK` levels per statement (Cypher has no loop: one CALL per level).
+# `$moves`, keyed "state|way|KIND", gives the states a move reaches; a pair follows only the
+# moves of its state, and the edges it read are kept, so each edge comes back once per pair that
+# reads it. A statement reads `$levels` frontiers and hands back the pairs the last one found
+# (`pending`: the next statement's frontier, dropped unread after the walk's last level) and the
+# marks it added to `$seen`.
+# Why chunks: unrolled to the whole depth, the statement's plan took 21 s to compile at depth 10
+# on a loaded machine (7 s at depth 2), once for every depth asked, and a first impact timed out
+# at 30 s. Now one plan per set of kinds, compiled once; a walk costs ceil(depth / REACH_CHUNK)
+# round trips. `seen` holds "key|state" strings: Neo4j caches `IN` over a list of strings (a list
+# of [node, state] pairs was compared element by element: 8,074 checks against 8,074 pairs took
+# 7.7 s, the strings 0.28 s). The answer is one row: a row per edge cost a driver message each.
+# The frontier and the marks come inside one map, `$chunk` (`walk_chunk`): Neo4j plans a
+# statement again for each size bucket of a list parameter it sees (1, 10, 100, ... entries), and
+# this plan costs 1-2.5 s; a list inside a map shows no size. Measured on a replaced graph, 40
+# walks: 8 reads slowed by a new plan with the lists as parameters, 3 with the map.
+REACH_CHUNK = 5
+# The walk with paths (impact, `traverse`: `Neo4jStore.walk(edges=True)`) in chunks of 10 levels:
+# one round trip to impact's depth (10) instead of two past level 5 — the QPP statement it is
+# measured against needs one. The 10-level plan measured (2026-12-06, 10k estate, load 5-8):
+# compiled after `db.clearQueryCaches()` 4.1-6.9 s against 2.7-4.5 s for 5 levels; on a fresh
+# server 4.9-12.2 s against 6.1-7.9 s (most of it the planner's own JIT warming up); cached, no
+# slower than 5 levels. Once per set of kinds per server; its first run here is given
+# `PLAN_TIMEOUT` (`Neo4jStore._read`) so that a cold server under load does not time it out.
+PATHS_CHUNK = 10
+# a walk statement's first run in a store: its plan may be compiled now (seconds, more on a cold
+# server under load); afterwards the store's `query_timeout` holds again
+PLAN_TIMEOUT = 120.0
+# the walk statements' texts (`_reach_query`, `_sets_query`): slow to plan, see `PLAN_TIMEOUT`
+SLOW_TO_PLAN: set[str] = set()
+_REACH_START: LiteralString = (
+    "UNWIND $chunk.frontier AS f MATCH (s:Node {key: f[0]}) USING INDEX s:Node(key) "
+    "WITH collect([s, f[1]]) AS frontier "
+    "WITH frontier, $chunk.seen AS seen, [] AS nodes, [] AS edges, [] AS pending "
+)
+_REACH_LEVEL: LiteralString = (
+    "CALL (frontier, seen) {{ "
+    "UNWIND frontier AS f WITH f[0] AS a, f[1] AS st CALL (a, st) {{ {moves} }} "
+    "WITH collect([r, out]) AS read, collect([b, nexts]) AS hops "
+    "CALL (hops, seen) {{ "
+    "UNWIND hops AS h UNWIND h[1] AS t WITH DISTINCT h[0] AS b, t "
+    "WITH b, t, b.key + '|' + t AS mark WHERE NOT mark IN seen "
+    "RETURN collect([b, t]) AS next, collect(mark) AS marks }} "
+    "RETURN read, next, marks }} "
+    # the last level asked, or past $cap pairs (more than $limit nodes: the answer will be None)
+    "WITH CASE WHEN $levels <= {level} OR size(seen) + size(marks) > $cap THEN [] ELSE next END "
+    "AS frontier, CASE WHEN $levels = {level} THEN next ELSE pending END AS pending, "
+    "seen + marks AS seen, nodes + [f IN frontier | f[0].key] AS nodes, edges + read AS edges "
+)
+# Each edge as its id and either its record or (`$chunk.tested`, a list: `Neo4jStore.walk`) the
+# values of the properties the walk's tests read alone — no record to serialise, unpack and
+# build. One statement for both: its plan is compiled once (seconds on a loaded machine).
+_REACH_END: LiteralString = (
+    "CALL (edges) { UNWIND edges AS e WITH DISTINCT e[0] AS r, e[1] AS out "
+    "RETURN collect([startNode(r).key, type(r), endNode(r).key, r.disc, out, "
+    "CASE WHEN $chunk.tested IS NULL THEN " + EDGE_VIEW + " "
+    "ELSE [t IN $chunk.tested | r[t]] END]) AS found } "
+    "RETURN nodes, found, [p IN pending | [p[0].key, p[1]]] AS pending, "
+    "seen[size($chunk.seen)..] AS marks"
+)
+# The walk with paths: each edge's tested values followed by its element id, so that the
+# records of the path edges are then read by id (`_PATH_EDGES`): a relationship seek each, where
+# by (src, kind, dst, disc) it was two node seeks and an expand (measured, 10k, 119 path edges,
+# load 8: 6.5 ms on the server against 13.5, the parameters 5.7 KB against 20.5 KB).
+_REACH_END_IDS: LiteralString = _REACH_END.replace(
+    "[t IN $chunk.tested | r[t]]", "[t IN $chunk.tested | r[t]] + elementId(r)"
+)
+
+
+# A move's `EdgeTest` (graph/store.py), in Cypher: the ends' kinds by label, a property missing
+# or anything but true (where Python says "false or missing", Cypher says no less).
+_PASSES: LiteralString = (
+    "(m.src IS NULL OR any(l IN labels(startNode(r)) WHERE l IN m.src)) "
+    "AND (m.dst IS NULL OR any(l IN labels(endNode(r)) WHERE l IN m.dst)) "
+    "AND (m.unset IS NULL OR NOT coalesce(r[m.unset] = true, false))"
+)
+
+
+@lru_cache(maxsize=64)
+def _reach_query(
+    out: frozenset[EdgeKind],
+    in_: frozenset[EdgeKind],
+    levels: int = REACH_CHUNK,
+    element_ids: bool = False,
+) -> LiteralString:
+    """`levels` levels of the walk over these kinds (the kinds from the enum, the levels ints:
+    nothing else is put into the text); `element_ids`: each edge's tested values end with its
+    element id. PROFILE: tests/integration/test_neo4j_walk_oracle.py (a lattice of 2^40 paths
+    reads each relationship once per walk state)."""
+    moves = []
+    for arrow, kinds, way, is_out in (
+        ("-[r{}]->", out, "out", "true"),
+        ("<-[r{}]-", in_, "in", "false"),
+    ):
+        if kinds:
+            of = f"$moves[st + '|{way}|' + type(r)]"
+            moves.append(
+                f"MATCH (a){arrow.format(typed(kinds))}(b) WHERE {VALID_NOW_OR_AS_OF}"
+                f"AND {of} IS NOT NULL WITH r, b, [m IN {of} WHERE {_PASSES} | m.then] AS nexts "
+                f"WHERE size(nexts) > 0 RETURN r, b, {is_out} AS out, nexts"
+            )
+    walk = " UNION ALL ".join(moves)
+    unrolled = "".join(
+        _REACH_LEVEL.format(moves=walk, level=level) for level in range(1, levels + 1)
+    )
+    query = _REACH_START + unrolled + (_REACH_END_IDS if element_ids else _REACH_END)
+    SLOW_TO_PLAN.add(query)
+    return cast(LiteralString, query)
+
+
+def walk_chunk(
+    frontier: list[list[str]], seen: list[str], levels: int, tested: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """The parameters of one chunk of `reach_statement`'s walk, beside the ones it returned:
+    the frontier's [key, state] pairs, the "key|state" marks already walked, the levels to read,
+    and what comes with each edge: its record (`tested` None), or these properties' values."""
+    chosen = None if tested is None else list(tested)
+    return {"chunk": {"frontier": frontier, "seen": seen, "tested": chosen}, "levels": levels}
+
+
+def _move(then: str, test: EdgeTest | None) -> dict[str, Any]:
+    test = test or EdgeTest()
+    src, dst = (
+        None if k is None else sorted(NodeKind(x).value for x in k) for k in (test.src, test.dst)
+    )
+    return {"then": then, "src": src, "dst": dst, "unset": test.unset}
+
+
+def reach_statement(
+    start_ids: Sequence[str],
+    moves: Moves,
+    *,
+    start_state: str,
+    as_of: str | None,
+    limit: int,
+    levels: int = REACH_CHUNK,
+    keyed: Keyed | None = None,
+    element_ids: bool = False,
+) -> tuple[LiteralString, dict[str, Any]]:
+    """`Neo4jStore.reach`'s statement (`levels` a chunk) and the parameters every chunk of one
+    walk shares (each chunk adds `walk_chunk`'s; the plan tests PROFILE it). `keyed`: the
+    policy's part, `_keyed_moves(moves, start_state)`, made before."""
+    out, in_, keyed_moves, states = keyed or _keyed_moves(moves, start_state)
+    params = {
+        "moves": keyed_moves,
+        "as_of": as_of,
+        # more pairs than this means more than `limit` nodes: stop walking, the answer is None
+        "cap": limit * states,
+    }
+    return _reach_query(out, in_, levels, element_ids), params
+
+
+# a policy's part of the walk statement: its kinds each way, `$moves`, how many states it has
+Keyed = tuple[frozenset[EdgeKind], frozenset[EdgeKind], dict[str, list[dict[str, Any]]], int]
+
+
+def _keyed_moves(moves: Moves, start_state: str) -> Keyed:
+    """The kinds each way (the statement's text), `$moves` keyed "state|way|KIND", the states."""
+    out = frozenset(EdgeKind(kind) for (_, way, kind) in moves if way is Direction.OUT)
+    in_ = frozenset(EdgeKind(kind) for (_, way, kind) in moves if way is Direction.IN)
+    keyed = {
+        f"{state}|{way.value}|{EdgeKind(kind).value}": sorted(
+            (_move(then, test) for then, test in thens), key=repr
+        )
+        for (state, way, kind), thens in moves.items()
+    }
+    states = {start_state, *(s for s, _, _ in moves)}
+    states.update(then for thens in moves.values() for then, _ in thens)
+    return out, in_, keyed, len(states)
+
+
+class WalkPolicy:
+    """What a walk on ids makes from its step table and start state: the moves, the tested
+    properties, the statement's part (`_keyed_moves`). Made once per step table that is a tuple
+    (`traverse` hands over the same one each time), found by its identity: made per walk they
+    cost ~4 ms of a ~20 ms impact answer (2026-12-06, load ~10; `$moves` sorted by repr ~3)."""
+
+    __slots__ = ("keyed", "moves", "steps", "tested")
+
+    def __init__(self, steps: Sequence[WalkStep], start_state: str) -> None:
+        self.steps = steps
+        self.moves = walk_moves(steps, start_state)
+        self.tested = tested_props(steps)
+        self.keyed = _keyed_moves(self.moves, start_state) if self.moves else None
+
+
+_POLICIES: dict[tuple[int, str], WalkPolicy] = {}
+
+
+def walk_policy(steps: Sequence[WalkStep], start_state: str) -> WalkPolicy:
+    key = (id(steps), start_state)
+    if (hit := _POLICIES.get(key)) is not None and hit.steps is steps:
+        return hit
+    made = WalkPolicy(steps, start_state)
+    if isinstance(steps, tuple):  # immutable: the same identity is the same table
+        if len(_POLICIES) >= 64:
+            _POLICIES.clear()
+        _POLICIES[key] = made
+    return made
+
+
+# A walk in one state (graph/ends_walk.py `one_state`: upstream's, every plain walk) walked as
+# sets of nodes, both passes in one statement: each level, every frontier node's edges are read
+# once (its flags say which pass it is new to), the edges no step follows dropped, and the far
+# nodes not yet seen by a pass become that pass's next level. The answer is the keys each pass
+# reached at each level and the count of edges read — not an edge row per edge (~110k rows
+# for the largest team's upstream at 100k). `$moves`, keyed "way|KIND", holds the steps with
+# their tests and whether the exact pass follows them. Chunked as `_reach_query`, for the same
+# reason (one plan per set of kinds).
+_SETS_START: LiteralString = (
+    "UNWIND $chunk.frontier AS f MATCH (s:Node {key: f[0]}) USING INDEX s:Node(key) "
+    "WITH collect([s, f[1], f[2]]) AS frontier "
+    "WITH frontier, $chunk.seen AS seen, $chunk.reached AS reached, [] AS every, [] AS exact, "
+    "0 AS read, [] AS pending "
+)
+_SETS_LEVEL: LiteralString = (
+    "CALL (frontier, seen) {{ "
+    "UNWIND frontier AS f WITH f[0] AS a, f[1] AS fe, f[2] AS fx CALL (a) {{ {ways} }} "
+    "WITH fe, fx, b, [m IN $moves[way + type(r)] WHERE {passes} | m.exact] AS ok "
+    "WHERE size(ok) > 0 "
+    "WITH count(*) AS level_read, collect(CASE WHEN fe THEN b END) AS be, "
+    "collect(CASE WHEN fx AND true IN ok THEN b END) AS bx "
+    "CALL (be, seen) {{ UNWIND be AS b WITH DISTINCT b WITH b, b.key AS k "
+    "WHERE NOT 'e|' + k IN seen RETURN collect(b) AS ne, collect(k) AS ke }} "
+    "CALL (bx, seen) {{ UNWIND bx AS b WITH DISTINCT b WITH b, b.key AS k "
+    "WHERE NOT 'x|' + k IN seen RETURN collect(b) AS nx, collect(k) AS kx }} "
+    "CALL (ne, nx) {{ UNWIND [n IN ne | [n, true, false]] + [n IN nx | [n, false, true]] AS p "
+    "WITH p[0] AS b, collect(p[1]) AS es, collect(p[2]) AS xs "
+    "RETURN collect([b, true IN es, true IN xs]) AS next }} "
+    "RETURN level_read, ke, kx, next }} "
+    # the last level asked, or $cap nodes reached by every step (the walk is given up)
+    "WITH CASE WHEN $levels <= {level} OR reached + size(ke) >= $cap THEN [] ELSE next END "
+    "AS frontier, CASE WHEN $levels = {level} THEN next ELSE pending END AS pending, "
+    "seen + [k IN ke | 'e|' + k] + [k IN kx | 'x|' + k] AS seen, reached + size(ke) AS reached, "
+    "every + [ke] AS every, exact + [kx] AS exact, read + level_read AS read "
+)
+_SETS_END: LiteralString = (
+    "RETURN every, exact, read, [p IN pending | [p[0].key, p[1], p[2]]] AS pending"
+)
+
+
+@lru_cache(maxsize=64)
+def _sets_query(out: frozenset[EdgeKind], in_: frozenset[EdgeKind]) -> LiteralString:
+    """`REACH_CHUNK` levels of a one-state walk over these kinds (kinds from the enum, levels
+    ints: nothing else is put into the text)."""
+    ways = " UNION ALL ".join(
+        f"MATCH (a){arrow.format(typed(kinds))}(b) WHERE {VALID_NOW_OR_AS_OF}"
+        f"RETURN r, b, '{way}|' AS way"
+        for arrow, kinds, way in (("-[r{}]->", out, "out"), ("<-[r{}]-", in_, "in"))
+        if kinds
+    )
+    levels = "".join(
+        _SETS_LEVEL.format(ways=ways, passes=_PASSES, level=level)
+        for level in range(1, REACH_CHUNK + 1)
+    )
+    query = _SETS_START + levels + _SETS_END
+    SLOW_TO_PLAN.add(query)
+    return cast(LiteralString, query)
+
+
+def sets_statement(
+    steps: Sequence[WalkStep], *, as_of: str | None, cap: int
+) -> tuple[LiteralString, dict[str, Any]]:
+    """The one-state walk's statement and the parameters its chunks share (`one_state` steps,
+    `EdgeTest`s only)."""
+    keyed: dict[str, list[dict[str, Any]]] = {}
+    for step in steps:
+        test = step.accepts if isinstance(step.accepts, EdgeTest) else None
+        move = _move("", test) | {"exact": step.exact}
+        keyed.setdefault(f"{step.direction.value}|{EdgeKind(step.kind).value}", []).append(move)
+    out = frozenset(EdgeKind(s.kind) for s in steps if s.direction is Direction.OUT)
+    in_ = frozenset(EdgeKind(s.kind) for s in steps if s.direction is Direction.IN)
+    moves = {k: sorted(v, key=repr) for k, v in keyed.items()}
+    return _sets_query(out, in_), {"moves": moves, "as_of": as_of, "cap": cap}
