@@ -13,7 +13,7 @@ It walks breadth-first, each node once per pass, within a depth bound; it never 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -35,7 +35,7 @@ from lineage_kg.queries.assets import (
     run_ended,
     run_started,
 )
-from lineage_kg.queries.decisions import Resolution, resolve
+from lineage_kg.queries.decisions import Resolution, Unread, resolve_unread
 from lineage_kg.queries.deployments import serves_at
 from lineage_kg.queries.trace_ahead import ChainReads, read_ahead
 from lineage_kg.queries.traversal import Step, Visits, walk_visits
@@ -131,12 +131,14 @@ def decision_lineage(
     when = time_arg("as_of", as_of)
     row = _table_decision(decisions, decision)
     start = _row_node(row) if row is not None else node_ref(store, decision, K.DECISION, "decision")
+    # the model versions: found from edges alone where they can be, their records read with
+    # the data chain's read-ahead (its starts' nodes are read with it): a read or two fewer
     if row is not None:
         head = TraceStep(
             StepKind.DECISION, start, 0, None, None, Resolution.OBSERVED, row.timestamp,
             (row.event_id,),
         )  # fmt: skip
-        versions = _table_versions(store, row, start)
+        ids, unread, made = _table_versions(store, row, start)
     elif start.key.kind is K.DECISION:
         head = TraceStep(
             StepKind.DECISION,
@@ -148,27 +150,17 @@ def decision_lineage(
             decision_time(start),
             events(start),
         )
-        versions = _deciding_versions(store, start, when)
+        ids, unread, made = _deciding_versions(store, start, when)
     elif start.key.kind is K.MODEL_VERSION:
         head = None
-        versions = [
-            TraceStep(
-                StepKind.MODEL_VERSION,
-                start,
-                0,
-                None,
-                None,
-                Resolution.OBSERVED,
-                start.first_seen,
-                events(start),
-            )
-        ]
+        ids, unread, made = [start.id], [], lambda _: [_version_step(start)]
     else:
         raise InvalidArgument(
             f"decision must name a Decision or a ModelVersion, not a {start.key.kind}"
         )
     # the data chain read ahead where the store can (a few statements, then memory)
-    reads: ChainReads = read_ahead(store, [s.node.id for s in versions], depth, when) or store
+    reads: ChainReads = read_ahead(store, ids, depth, when) or store
+    versions = made({n.id: n for n in reads.get_nodes(unread)} if unread else {})
     data, sources, data_cut = _data_chain(reads, versions, depth, when, max_nodes)
     walked = _feature_walk(store, versions, depth, when, max_nodes) if features else None
     # the asset edges of the trace's parts as their ends (one read: the data chain's are read
@@ -221,22 +213,41 @@ def _row_node(row: DecisionRow) -> StoredNode:
     return StoredNode(row.key, props, ("decisions",), t, e, t, e)
 
 
-def _table_versions(store: GraphStore, row: DecisionRow, start: StoredNode) -> list[TraceStep]:
-    resolved = resolve(store, row)
-    return [
-        TraceStep(
-            StepKind.MODEL_VERSION,
-            link.node,
-            1,
-            start.id,
-            link.edge.key.kind if link.edge is not None else E.DECIDED,
-            resolved.resolution,
-            link.node.first_seen,
-            events(link.node, link.edge),
-            detail=resolved.detail,
-        )
-        for link in resolved.versions
-    ]
+# the model versions' ids, those whose records are still to read, and their steps once these
+# are read (id -> record)
+_Pending = tuple[list[str], list[str], Callable[[Mapping[str, StoredNode]], list[TraceStep]]]
+
+
+def _version_step(start: StoredNode) -> TraceStep:
+    return TraceStep(
+        StepKind.MODEL_VERSION, start, 0, None, None, Resolution.OBSERVED, start.first_seen,
+        events(start),
+    )  # fmt: skip
+
+
+def _table_versions(store: GraphStore, row: DecisionRow, start: StoredNode) -> _Pending:
+    found = resolve_unread(store, row)
+
+    def made(nodes: Mapping[str, StoredNode]) -> list[TraceStep]:
+        resolved = found.read(nodes) if isinstance(found, Unread) else found
+        return [
+            TraceStep(
+                StepKind.MODEL_VERSION,
+                link.node,
+                1,
+                start.id,
+                link.edge.key.kind if link.edge is not None else E.DECIDED,
+                resolved.resolution,
+                link.node.first_seen,
+                events(link.node, link.edge),
+                detail=resolved.detail,
+            )
+            for link in resolved.versions
+        ]
+
+    if isinstance(found, Unread):
+        return found.ids, found.ids, made
+    return sorted({link.node.id for link in found.versions}), [], made
 
 
 def decision_time(decision: StoredNode) -> str:
@@ -251,9 +262,7 @@ def decision_time(decision: StoredNode) -> str:
     return decision.first_seen
 
 
-def _deciding_versions(
-    store: GraphStore, decision: StoredNode, as_of: str | None
-) -> list[TraceStep]:
+def _deciding_versions(store: GraphStore, decision: StoredNode, as_of: str | None) -> _Pending:
     """The model version(s) behind a decision: its one DECIDED edge; if several, the version
     whose DEPLOYED_TO edge (to any decision point) was serving at the decision's time. The
     window is the edge's `valid_from` / `valid_until` props when the source declared them
@@ -261,8 +270,6 @@ def _deciding_versions(
     first saw the edge to when it was retired. Several or none serving: all the candidates,
     marked unresolved."""
     decided = store.neighbors([decision.id], Direction.IN, [E.DECIDED], as_of)
-    if not decided:
-        return []
     resolution, chosen = Resolution.OBSERVED, decided
     if len(decided) > 1:
         at = decision_time(decision)
@@ -282,21 +289,25 @@ def _deciding_versions(
         else:
             resolution = Resolution.UNRESOLVED
             chosen = [e for e in decided if e.key.src.id in serving] or decided
-    nodes = {n.id: n for n in store.get_nodes([e.key.src.id for e in chosen])}
-    steps = [
-        TraceStep(
-            StepKind.MODEL_VERSION,
-            nodes[e.key.src.id],
-            1,
-            decision.id,
-            E.DECIDED,
-            resolution,
-            nodes[e.key.src.id].first_seen,
-            events(nodes[e.key.src.id], e),
-        )
-        for e in chosen
-    ]
-    return sorted(steps, key=lambda s: (s.node.key.display, s.node.id))
+
+    def made(nodes: Mapping[str, StoredNode]) -> list[TraceStep]:
+        steps = [
+            TraceStep(
+                StepKind.MODEL_VERSION,
+                nodes[e.key.src.id],
+                1,
+                decision.id,
+                E.DECIDED,
+                resolution,
+                nodes[e.key.src.id].first_seen,
+                events(nodes[e.key.src.id], e),
+            )
+            for e in chosen
+        ]
+        return sorted(steps, key=lambda s: (s.node.key.display, s.node.id))
+
+    ids = sorted({e.key.src.id for e in chosen})
+    return ids, ids, made
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ an alias or deployment event that arrives late still counts:
   unresolved, the candidates being the versions registered by then (never today's target as
   such);
 - it names neither: the version of that model serving its decision point then
-  (`queries.deployments.serving_versions`: DEPLOYED_TO windows, shadow deployments left out);
+  (`queries.deployments.serving_deployments`: DEPLOYED_TO windows, shadow deployments left out);
 - none or several: unresolved, with the candidates.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -28,7 +29,7 @@ from lineage_kg.graph.records import StoredEdge, StoredNode
 from lineage_kg.graph.sides.decisions import DecisionRow, DecisionTable, Filter
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.queries.arguments import time_arg
-from lineage_kg.queries.deployments import declared_time, serving_versions
+from lineage_kg.queries.deployments import declared_time, serving_deployments
 
 E, K = EdgeKind, NodeKind
 MAX_PAGE = 1000
@@ -57,15 +58,44 @@ class Resolved:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class Unread:
+    """A resolution whose versions' records are not read yet: the version ids with what links
+    each. `resolve` reads them at once; the decision trace reads them with its data chain's
+    nodes (queries/trace_ahead.py), one round trip fewer or two."""
+
+    resolution: Resolution
+    links: list[tuple[str, StoredEdge | None]]
+    detail: str
+    absent: str | None = None  # the answer's detail (unresolved) when none of them is found
+
+    @property
+    def ids(self) -> list[str]:
+        return sorted({version for version, _ in self.links})
+
+    def read(self, nodes: Mapping[str, StoredNode]) -> Resolved:
+        """The resolution, given (at least) the records of `ids` that exist."""
+        links = [VersionLink(nodes[v], e) for v, e in self.links if v in nodes]
+        if not links and self.absent is not None:
+            return Resolved(Resolution.UNRESOLVED, [], self.absent)
+        links.sort(key=lambda link: (link.node.key.display, link.node.id))
+        return Resolved(self.resolution, links, self.detail)
+
+
+def _unread(edges: list[StoredEdge], end: str) -> list[tuple[str, StoredEdge | None]]:
+    return [((e.key.dst if end == "dst" else e.key.src).id, e) for e in edges]
+
+
 def _links(store: GraphStore, edges: list[StoredEdge], end: str) -> list[VersionLink]:
-    ids = sorted({(e.key.dst if end == "dst" else e.key.src).id for e in edges})
-    nodes = {n.id: n for n in store.get_nodes(ids)}
-    links = [
-        VersionLink(nodes[(e.key.dst if end == "dst" else e.key.src).id], e)
-        for e in edges
-        if (e.key.dst if end == "dst" else e.key.src).id in nodes
-    ]
-    return sorted(links, key=lambda link: (link.node.key.display, link.node.id))
+    return read_nodes(store, Unread(Resolution.OBSERVED, _unread(edges, end), "")).versions
+
+
+def read_nodes(store: GraphStore, found: Resolved | Unread) -> Resolved:
+    """`found` with its versions' records read (one read), if not read yet."""
+    if isinstance(found, Resolved):
+        return found
+    ids = found.ids
+    return found.read({n.id: n for n in store.get_nodes(ids)} if ids else {})
 
 
 def versions_registered_by(store: GraphStore, model_id: str, at: str) -> list[VersionLink]:
@@ -82,17 +112,26 @@ def versions_registered_by(store: GraphStore, model_id: str, at: str) -> list[Ve
 
 def resolve(store: GraphStore, row: DecisionRow) -> Resolved:
     """Which model version made the decision (see the module's docstring)."""
+    return read_nodes(store, resolve_unread(store, row))
+
+
+def resolve_unread(store: GraphStore, row: DecisionRow) -> Resolved | Unread:
+    """`resolve`, its versions' records left unread where it needs none of them to decide (all
+    but the versions registered by a time, which it filters on their records): the edges alone
+    are read, one read or two."""
     at, model = row.timestamp, row.model_key
     if (named := row.version_key) is not None:
-        node = store.get_node(named.id)
-        if node is None:
-            return Resolved(Resolution.UNRESOLVED, [], f"{named.display} is not in the graph")
         decided = [
             e
             for e in store.neighbors([named.id], Direction.OUT, [E.DECIDED])
             if e.key.dst == row.point_key
         ]
-        return Resolved(Resolution.OBSERVED, [VersionLink(node, next(iter(decided), None))], "")
+        return Unread(
+            Resolution.OBSERVED,
+            [(named.id, next(iter(decided), None))],
+            "",
+            absent=f"{named.display} is not in the graph",
+        )
     if row.alias is not None:
         then = [
             e
@@ -101,15 +140,13 @@ def resolve(store: GraphStore, row: DecisionRow) -> Resolved:
         ]
         what = f"alias {row.alias} of {model.display} at {at}"
         if len(then) == 1:
-            return Resolved(
+            return Unread(
                 Resolution.RESOLVED,
-                _links(store, then, "dst"),
+                _unread(then, "dst"),
                 f"{what}: {then[0].key.dst.display} (set {then[0].first_seen})",
             )
         if then:
-            return Resolved(
-                Resolution.UNRESOLVED, _links(store, then, "dst"), f"{what}: several versions"
-            )
+            return Unread(Resolution.UNRESOLVED, _unread(then, "dst"), f"{what}: several versions")
         # No assignment of the alias is known at that time (before the first one, or after it
         # was removed): it may have pointed at any version registered by then, and only those.
         # Never today's target for its own sake: that would hand an auditor the wrong training
@@ -122,27 +159,25 @@ def resolve(store: GraphStore, row: DecisionRow) -> Resolved:
             f"{len(registered)} version(s) registered by then",
         )
     # one edge per deployment mode: a version serving as champion and canary is still one
-    found = serving_versions(store, row.model, row.decision_point, at, row.registry)
-    serving = list({node.id: edge for node, edge in found}.values())
+    found = serving_deployments(store, row.model, row.decision_point, at, row.registry)
+    serving = list({e.key.src.id: e for e in found}.values())
     what = f"{model.display} serving {row.decision_point} at {at}"
     if len(serving) == 1:
         begin = declared_time(serving[0], "valid_from") or serving[0].first_seen
-        return Resolved(
+        return Unread(
             Resolution.RESOLVED,
-            _links(store, serving, "src"),
+            _unread(serving, "src"),
             f"{what}: {serving[0].key.src.display} (deployed {begin})",
         )
     if serving:
-        return Resolved(
-            Resolution.UNRESOLVED, _links(store, serving, "src"), f"{what}: several versions"
-        )
+        return Unread(Resolution.UNRESOLVED, _unread(serving, "src"), f"{what}: several versions")
     deployed = [
         e
         for e in store.neighbors([row.point_key.id], Direction.IN, [E.DEPLOYED_TO])
         if (e.key.src.fields["registry"], e.key.src.fields["name"]) == (row.registry, row.model)
     ]
-    return Resolved(
-        Resolution.UNRESOLVED, _links(store, deployed, "src"), f"{what}: no version deployed then"
+    return Unread(
+        Resolution.UNRESOLVED, _unread(deployed, "src"), f"{what}: no version deployed then"
     )
 
 

@@ -48,6 +48,20 @@ def serving_versions(
 ) -> list[tuple[StoredNode, StoredEdge]]:
     """The versions of `model` deciding at `decision_point` at time `at`, each with its
     deployment edge; by version node id, then mode (three batched reads at most)."""
+    serving = serving_deployments(store, model, decision_point, at, registry)
+    nodes = {n.id: n for n in store.get_nodes(sorted({e.key.src.id for e in serving}))}
+    return [(nodes[e.key.src.id], e) for e in serving]
+
+
+def serving_deployments(
+    store: GraphStore,
+    model: str,
+    decision_point: str,
+    at: str | datetime,
+    registry: str = "mlflow",
+) -> list[StoredEdge]:
+    """`serving_versions`' deployment edges, the versions' records not read (two reads): for a
+    caller that reads them with others (the decision trace)."""
     when = time_arg("at", at)
     if when is None:
         raise InvalidArgument("at is required")
@@ -68,5 +82,4 @@ def serving_versions(
         ),
         key=lambda e: (e.key.src.id, e.key.disc),
     )
-    nodes = {n.id: n for n in store.get_nodes(sorted({e.key.src.id for e in serving}))}
-    return [(nodes[e.key.src.id], e) for e in serving]
+    return serving
