@@ -20,7 +20,7 @@ from lineage_kg.graph.timefmt import canonical_time
 from lineage_kg.ingest import strict_json
 from lineage_kg.ingest.eventlog import Appended, EventLog, NewEvent
 from lineage_kg.ingest.openlineage.validate import SOURCE as OPENLINEAGE
-from lineage_kg.ingest.openlineage.validate import FieldError, InvalidEvent, validate_event
+from lineage_kg.ingest.openlineage.validate import FieldError, InvalidEvent, checked_event
 
 MAX_DEPTH = 100  # JSON nesting: OpenLineage events are a dozen levels deep; recursion is not
 
@@ -174,11 +174,12 @@ def to_new_event(obj: Any) -> NewEvent:
     text = _stored_text(obj)
     if text is None and not _fit(obj) and (error := _unstorable(obj)) is not None:
         raise InvalidEvent([error])
-    kind = validate_event(obj)
-    try:
-        event_time = canonical_time(obj["eventTime"])
-    except ValueError as exc:  # valid ISO-8601 whose UTC form leaves years 1-9999
-        raise InvalidEvent([FieldError("$.eventTime", str(exc))]) from None
+    kind, event_time = checked_event(obj)  # the time converted once, by the check if it could
+    if event_time is None:
+        try:
+            event_time = canonical_time(obj["eventTime"])
+        except ValueError as exc:  # valid ISO-8601 whose UTC form leaves years 1-9999
+            raise InvalidEvent([FieldError("$.eventTime", str(exc))]) from None
     return NewEvent(OPENLINEAGE, kind.value, event_time, obj, text=text)
 
 

@@ -13,6 +13,7 @@ import types
 import typing
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from functools import cache
 from typing import Any
@@ -177,14 +178,22 @@ def _blank_names(event: dict[str, Any]) -> list[FieldError]:
 
 def validate_event(event: Any) -> EventKind:
     """Raise `InvalidEvent` listing every problem found; return the event's kind if none."""
+    return checked_event(event)[0]
+
+
+def checked_event(event: Any) -> tuple[EventKind, str | None]:
+    """`validate_event`, with the eventTime in the graph's form (graph.timefmt) when the check
+    computed it (None: the caller converts it, as `to_new_event` did before)."""
     if not isinstance(event, dict):
         raise InvalidEvent([FieldError("$", "an event must be a JSON object")])
     kind = event_kind(event)
+    if (event_time := _sure(event, kind)) is not None:
+        return kind, event_time  # what the path below accepts, checked in one cheap pass
     errors = _semantic_errors(event, kind)
     if errors:
         raise InvalidEvent(errors)  # before structuring: the models' own validators lose paths
     if _fits_models(event, kind):
-        return kind  # what structuring would accept, without building the client's objects
+        return kind, None  # what structuring would accept, without building the client's objects
     try:
         _converter().structure(event, _MODELS[kind])
     except Exception as exc:  # cattrs raises exception groups; transform_error reads them all
@@ -194,7 +203,7 @@ def validate_event(event: Any) -> EventKind:
                 for line in cattrs.transform_error(exc, path="$", format_exception=_describe)
             ]
         ) from None
-    return kind
+    return kind, None
 
 
 # ---- the same verdict without the client's objects ----------------------------------------------
@@ -208,7 +217,8 @@ _EVENT_TYPES = frozenset(t.value for t in base.EventType)
 # one, which `_semantic_errors` saw `datetime.fromisoformat` confirm: hours, minutes, seconds
 # and offsets in range, a `T` (the validator wants one)
 _PLAIN_TIME = re.compile(
-    r"\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?",
+    r"\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(?P<fraction>\.\d{1,9})?"
+    r"(?P<offset>Z|[+-]([01]\d|2[0-3]):[0-5]\d)?",
     re.ASCII,
 )
 _SIDES = (("inputs", "inputFacets"), ("outputs", "outputFacets"))
@@ -261,6 +271,101 @@ def _fits_models(event: dict[str, Any], kind: EventKind) -> bool:
         and _facets_fit(run)
         and (event_type is None or (type(event_type) is str and event_type in _EVENT_TYPES))
     )
+
+
+# ---- both checks above in one pass ------------------------------------------------------------
+# `_semantic_errors` builds a path per job and dataset, parses the time (and `to_new_event` did it
+# again) and the run id; `_fits_models` walks the same fields again. `_sure` answers only where
+# both would pass (it asks for more than they do: a `dataset` beside a run event must be a proper
+# one too), with cheaper means where they are exact. tests/fuzz/test_validate_fast.py holds it to
+# them and to structuring.
+_ZERO_OFFSETS = frozenset({None, "Z", "+00:00", "-00:00"})
+# the form `uuid.UUID` reads first (it also takes braces, `urn:uuid:`, no hyphens: those ask it)
+_UUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}", re.ASCII)
+
+
+def _utc_time(text: str) -> str | None:
+    """`canonical_time(text)` for the times `_PLAIN_TIME` knows; None for any other or a date
+    that does not exist (the full path words it). With a zero offset the form is spelled
+    directly: the same digits, the fraction cut or padded to six (`fromisoformat` cuts), `Z`."""
+    match = _PLAIN_TIME.fullmatch(text)
+    if match is None:
+        return None
+    try:
+        if match["offset"] not in _ZERO_OFFSETS:
+            return canonical_time(text)
+        date.fromisoformat(text[:10])  # 2020-02-30 is not a date
+    except ValueError:
+        return None
+    fraction = (match["fraction"] or ".")[1:7]
+    return f"{text[:19]}.{fraction:0<6}Z"
+
+
+def _url_sure(value: Any) -> bool:
+    """A string `urlparse` (the producer validator) takes: it refuses only brackets that do not
+    make an IPv6 host and netlocs that are not ASCII."""
+    if type(value) is not str:
+        return False
+    if value.isascii() and "[" not in value and "]" not in value:
+        return True
+    try:
+        urlparse(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _named_sure(item: Any, own_facets: str = "facets") -> bool:
+    """A job or dataset: an object, namespace and name non-blank strings, facets (and an input's
+    or output's own facets) an object or null."""
+    if type(item) is not dict:
+        return False
+    namespace, name = item.get("namespace"), item.get("name")
+    return (
+        type(namespace) is str
+        and type(name) is str
+        and bool(namespace.strip())
+        and bool(name.strip())
+        and _facets_fit(item)
+        and _facets_fit(item, own_facets)
+    )
+
+
+def _sure(event: dict[str, Any], kind: EventKind) -> str | None:
+    """The canonical eventTime when `_semantic_errors` finds nothing and `_fits_models` says yes
+    for `event` as `kind`; None on any doubt."""
+    event_time = event.get("eventTime")
+    if type(event_time) is not str or (utc := _utc_time(event_time)) is None:
+        return None
+    if "producer" in event and not _url_sure(event["producer"]):
+        return None
+    run, job, dataset = event.get("run"), event.get("job"), event.get("dataset")
+    if run is not None and type(run) is not dict:
+        return None
+    if (job is not None and not _named_sure(job)) or (
+        dataset is not None and not _named_sure(dataset)
+    ):
+        return None
+    for side, own_facets in _SIDES:
+        items = event.get(side)
+        if items is not None and (
+            type(items) is not list or not all(_named_sure(i, own_facets) for i in items)
+        ):
+            return None
+    if kind is EventKind.DATASET:
+        return None if dataset is None else utc
+    if job is None:
+        return None
+    if kind is EventKind.JOB:
+        return utc
+    event_type = event.get("eventType")
+    if run is None or type(run_id := run.get("runId")) is not str or not _facets_fit(run):
+        return None
+    if not _UUID.fullmatch(run_id):
+        return None
+    if event_type is not None and (type(event_type) is not str or event_type not in _EVENT_TYPES):
+        return None
+    return utc
 
 
 def _field_error(line: str) -> FieldError:
