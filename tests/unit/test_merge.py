@@ -5,14 +5,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 
-from lineage_kg.graph.merge import plan, rekey, rewrite
-from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.merge import _keys, dataset_id, datasets_named, plan, rekey, rewrite
+from lineage_kg.graph.model import KEY_FIELDS, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import (
     DatasetLink,
     Direction,
     EdgeKey,
     EdgeRetire,
     EdgeUpsert,
+    NodeUpsert,
     Provenance,
 )
 
@@ -77,3 +78,36 @@ def test_rewrite_puts_columns_versions_and_keep_sets_on_the_canonical_name() -> 
     assert isinstance(out[1], EdgeUpsert) and out[1].key.src == rekey(column, {PATH.id: TABLE})
     assert out[1].key.src.parts == (*TABLE.parts, "id")
     assert out[1].key.dst.parts == (*TABLE2.parts, "id")  # not an alias: as it was
+
+
+def test_datasets_named_is_every_dataset_id_its_keys_name() -> None:
+    # datasets_named spells dataset_id out for speed: both must agree on every kind of key, in
+    # every kind of mutation (edge ends, retirement anchors, keep and only sets, links)
+    keys = [
+        NodeKey(kind, tuple(f"{kind.value}-{i}-{f}" for f in KEY_FIELDS[kind]))
+        for kind in NodeKind
+        for i in range(2)
+    ]
+    column = NodeKey(NodeKind.COLUMN, ("file", "/warehouse/t", "id"))
+    other = NodeKey(NodeKind.COLUMN, ("file", "/elsewhere/u", "id"))
+    version = NodeKey(NodeKind.DATASET_VERSION, ("file", "/other/t", "v1"))
+    mutations = [
+        *(NodeUpsert(k, PROV, {}) for k in keys[::3]),
+        EdgeUpsert(EdgeKey(other, EdgeKind.FEEDS, column), PROV, {}),
+        EdgeUpsert(EdgeKey(ds("s3", "/v"), EdgeKind.HAS_VERSION, version), PROV, {}),
+        EdgeRetire(
+            column,
+            EdgeKind.FEEDS,
+            Direction.IN,
+            frozenset(keys[1::3]),
+            PROV,
+            None,
+            frozenset(keys[2::3]),
+        ),
+        link(PATH, TABLE2),
+    ]
+    expected = {d for m in mutations for k in _keys(m) if (d := dataset_id(k)) is not None}
+    assert datasets_named(mutations) == expected
+    assert {PATH.id, TABLE2.id, ds("file", "/other/t").id, ds("file", "/elsewhere/u").id} <= (
+        expected
+    )
