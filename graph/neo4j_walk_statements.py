@@ -5,6 +5,7 @@ unrolled a chunk of levels per statement, with the policy tables they are handed
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, LiteralString, cast
@@ -17,9 +18,9 @@ from lineage_kg.graph.store import EdgeTest, Moves, WalkStep
 
 # The walk (`Neo4jStore.reach`): a breadth-first search over (node, walk state) pairs, each pair
 # walked once, `REACH_CHUNK` levels per statement (Cypher has no loop: one CALL per level).
-# `$moves`, keyed "state|way|KIND", gives the states a move reaches; a pair follows only the
-# moves of its state, and the edges it read are kept, so each edge comes back once per pair that
-# reads it. A statement reads `$levels` frontiers and hands back the pairs the last one found
+# `$moves` (by state, way, kind) gives the states a move reaches; a pair follows only the
+# moves of its state, and the edges it read are kept, so each edge comes back once per (edge,
+# way). A statement reads `$levels` frontiers and hands back the pairs the last one found
 # (`pending`: the next statement's frontier, dropped unread after the walk's last level) and the
 # marks it added to `$seen`.
 # Why chunks: unrolled to the whole depth, the statement's plan took 21 s to compile at depth 10
@@ -48,32 +49,41 @@ PLAN_TIMEOUT = 120.0
 SLOW_TO_PLAN: set[str] = set()
 _REACH_START: LiteralString = (
     "UNWIND $chunk.frontier AS f MATCH (s:Node {key: f[0]}) USING INDEX s:Node(key) "
-    "WITH collect([s, f[1]]) AS frontier "
+    "WITH collect([s, f[1], f[0]]) AS frontier "
     "WITH frontier, $chunk.seen AS seen, [] AS nodes, [] AS edges, [] AS pending "
 )
+# A frontier entry is [node, state, key], an edge read [r, out, origin key, far key, type]: each
+# key and type is read once, where the node or edge is first met (PROFILE, 100k, the largest
+# team's downstream: the keys of both ends and the type read again for the answer, and the
+# frontier's keys for `nodes`, were ~0.45M of 3.2M db hits; `type(r)` is a db hit each time).
+# `$moves[state]` is that state's moves, {way: {KIND: {then, tests}}}: no string built per edge
+# to look them up.
 _REACH_LEVEL: LiteralString = (
     "CALL (frontier, seen) {{ "
-    "UNWIND frontier AS f WITH f[0] AS a, f[1] AS st CALL (a, st) {{ {moves} }} "
-    "WITH collect([r, out]) AS read, collect([b, nexts]) AS hops "
+    "UNWIND frontier AS f WITH f[0] AS a, f[2] AS ak, $moves[f[1]] AS mv WHERE mv IS NOT NULL "
+    "CALL (a, ak, mv) {{ {moves} }} "
+    "WITH collect([r, out, ak, bk, k]) AS read, collect([b, bk, nexts]) AS hops "
     "CALL (hops, seen) {{ "
-    "UNWIND hops AS h UNWIND h[1] AS t WITH DISTINCT h[0] AS b, t "
-    "WITH b, t, b.key + '|' + t AS mark WHERE NOT mark IN seen "
-    "RETURN collect([b, t]) AS next, collect(mark) AS marks }} "
+    "UNWIND hops AS h UNWIND h[2] AS t WITH DISTINCT h[0] AS b, h[1] AS bk, t "
+    "WITH b, bk, t, bk + '|' + t AS mark WHERE NOT mark IN seen "
+    "RETURN collect([b, t, bk]) AS next, collect(mark) AS marks }} "
     "RETURN read, next, marks }} "
     # the last level asked, or past $cap pairs (more than $limit nodes: the answer will be None)
     "WITH CASE WHEN $levels <= {level} OR size(seen) + size(marks) > $cap THEN [] ELSE next END "
     "AS frontier, CASE WHEN $levels = {level} THEN next ELSE pending END AS pending, "
-    "seen + marks AS seen, nodes + [f IN frontier | f[0].key] AS nodes, edges + read AS edges "
+    "seen + marks AS seen, nodes + [f IN frontier | f[2]] AS nodes, edges + read AS edges "
 )
 # Each edge as its id and either its record or (`$chunk.tested`, a list: `Neo4jStore.walk`) the
 # values of the properties the walk's tests read alone — no record to serialise, unpack and
 # build. One statement for both: its plan is compiled once (seconds on a loaded machine).
 _REACH_END: LiteralString = (
-    "CALL (edges) { UNWIND edges AS e WITH DISTINCT e[0] AS r, e[1] AS out "
-    "RETURN collect([startNode(r).key, type(r), endNode(r).key, r.disc, out, "
+    "CALL (edges) { UNWIND edges AS e "
+    "WITH DISTINCT e[0] AS r, e[1] AS out, e[2] AS ak, e[3] AS bk, e[4] AS k "
+    "RETURN collect([CASE WHEN out THEN ak ELSE bk END, k, "
+    "CASE WHEN out THEN bk ELSE ak END, r.disc, out, "
     "CASE WHEN $chunk.tested IS NULL THEN " + EDGE_VIEW + " "
     "ELSE [t IN $chunk.tested | r[t]] END]) AS found } "
-    "RETURN nodes, found, [p IN pending | [p[0].key, p[1]]] AS pending, "
+    "RETURN nodes, found, [p IN pending | [p[2], p[1]]] AS pending, "
     "seen[size($chunk.seen)..] AS marks"
 )
 # The walk with paths: each edge's tested values followed by its element id, so that the
@@ -81,7 +91,36 @@ _REACH_END: LiteralString = (
 # by (src, kind, dst, disc) it was two node seeks and an expand (measured, 10k, 119 path edges,
 # load 8: 6.5 ms on the server against 13.5, the parameters 5.7 KB against 20.5 KB).
 _REACH_END_IDS: LiteralString = _REACH_END.replace(
-    "[t IN $chunk.tested | r[t]]", "[t IN $chunk.tested | r[t]] + elementId(r)"
+    "[t IN $chunk.tested | r[t]] END", "[t IN $chunk.tested | r[t]] + elementId(r) END"
+)
+
+# One pair's moves: the edges of the kinds walked, both ways in ONE expansion when both are
+# walked (a sparse node's relationships are one chain whatever the direction: read once, not
+# once a way — PROFILE, 100k downstream, level 1: 798k + 284k db hits the two ways, 801k one).
+# A self-loop is matched once undirected: it is read both ways then. `x.then`: the states of the
+# moves with no test; `x.tests`: the others, run on the ends' keys (a key starts with its kind:
+# `["Column",…`, graph/model.py `NodeKey.id`; no label read) and the tested property.
+_ONE_WAY: LiteralString = (
+    "MATCH (a){arrow}(b) WITH r, b, type(r) AS k WITH r, b, k, mv.{way}[k] AS x "
+    "WHERE x IS NOT NULL WITH r, b, k, x WHERE {valid}"
+    "WITH r, b, k, {out} AS out, x, b.key AS bk "
+)
+_BOTH_WAYS: LiteralString = (
+    "MATCH (a)-[r{kinds}]-(b) WITH r, b, type(r) AS k "
+    "WITH r, b, k, CASE WHEN startNode(r) = a THEN mv.out[k] END AS xo, "
+    "CASE WHEN endNode(r) = a THEN mv.in[k] END AS xi "
+    "WHERE xo IS NOT NULL OR xi IS NOT NULL "
+    "WITH r, b, k, xo, xi WHERE {valid}"
+    "UNWIND CASE WHEN xo IS NULL THEN [[false, xi]] WHEN xi IS NULL THEN [[true, xo]] "
+    "ELSE [[true, xo], [false, xi]] END AS w "
+    "WITH r, b, k, w[0] AS out, w[1] AS x, b.key AS bk "
+)
+_NEXTS: LiteralString = (
+    "WITH r, b, k, out, bk, x.then + [m IN x.tests WHERE "
+    "(m.src IS NULL OR any(p IN m.src WHERE CASE WHEN out THEN ak ELSE bk END STARTS WITH p)) "
+    "AND (m.dst IS NULL OR any(p IN m.dst WHERE CASE WHEN out THEN bk ELSE ak END STARTS WITH p)) "
+    "AND (m.unset IS NULL OR NOT coalesce(r[m.unset] = true, false)) | m.then] AS nexts "
+    "WHERE size(nexts) > 0 RETURN r, b, out, bk, k, nexts"
 )
 
 
@@ -105,21 +144,17 @@ def _reach_query(
     nothing else is put into the text); `element_ids`: each edge's tested values end with its
     element id. PROFILE: tests/integration/test_neo4j_walk_oracle.py (a lattice of 2^40 paths
     reads each relationship once per walk state)."""
-    moves = []
-    for arrow, kinds, way, is_out in (
-        ("-[r{}]->", out, "out", "true"),
-        ("<-[r{}]-", in_, "in", "false"),
-    ):
-        if kinds:
-            of = f"$moves[st + '|{way}|' + type(r)]"
-            moves.append(
-                f"MATCH (a){arrow.format(typed(kinds))}(b) WHERE {VALID_NOW_OR_AS_OF}"
-                f"AND {of} IS NOT NULL WITH r, b, [m IN {of} WHERE {_PASSES} | m.then] AS nexts "
-                f"WHERE size(nexts) > 0 RETURN r, b, {is_out} AS out, nexts"
-            )
-    walk = " UNION ALL ".join(moves)
+    valid = VALID_NOW_OR_AS_OF
+    if out and in_:
+        expand = _BOTH_WAYS.format(kinds=typed(out | in_), valid=valid)
+    else:
+        arrow, way, is_out = ("-[r{}]->", "out", "true") if out else ("<-[r{}]-", "in", "false")
+        expand = _ONE_WAY.format(
+            arrow=arrow.format(typed(out or in_)), way=way, valid=valid, out=is_out
+        )
+    moves = expand + _NEXTS
     unrolled = "".join(
-        _REACH_LEVEL.format(moves=walk, level=level) for level in range(1, levels + 1)
+        _REACH_LEVEL.format(moves=moves, level=level) for level in range(1, levels + 1)
     )
     query = _REACH_START + unrolled + (_REACH_END_IDS if element_ids else _REACH_END)
     SLOW_TO_PLAN.add(query)
@@ -169,22 +204,39 @@ def reach_statement(
 
 
 # a policy's part of the walk statement: its kinds each way, `$moves`, how many states it has
-Keyed = tuple[frozenset[EdgeKind], frozenset[EdgeKind], dict[str, list[dict[str, Any]]], int]
+Keyed = tuple[frozenset[EdgeKind], frozenset[EdgeKind], dict[str, Any], int]
 
 
 def _keyed_moves(moves: Moves, start_state: str) -> Keyed:
-    """The kinds each way (the statement's text), `$moves` keyed "state|way|KIND", the states."""
+    """The kinds each way (the statement's text), `$moves` keyed by state then way then kind
+    (`_REACH_LEVEL`), the number of states."""
     out = frozenset(EdgeKind(kind) for (_, way, kind) in moves if way is Direction.OUT)
     in_ = frozenset(EdgeKind(kind) for (_, way, kind) in moves if way is Direction.IN)
-    keyed = {
-        f"{state}|{way.value}|{EdgeKind(kind).value}": sorted(
-            (_move(then, test) for then, test in thens), key=repr
+    keyed: dict[str, dict[str, dict[str, dict[str, list[Any]]]]] = {}
+    for (state, way, kind), thens in moves.items():
+        plain = sorted({then for then, test in thens if test is None})
+        tests = sorted(
+            (_keyed_test(then, test) for then, test in thens if test is not None), key=repr
         )
-        for (state, way, kind), thens in moves.items()
-    }
+        by_kind = keyed.setdefault(state, {}).setdefault(way.value, {})
+        by_kind[EdgeKind(kind).value] = {"then": plain, "tests": tests}
     states = {start_state, *(s for s, _, _ in moves)}
     states.update(then for thens in moves.values() for then, _ in thens)
     return out, in_, keyed, len(states)
+
+
+def _keyed_test(then: str, test: EdgeTest) -> dict[str, Any]:
+    """A move's `EdgeTest` for `_NEXTS`: the kinds as the prefixes of their nodes' keys."""
+    src, dst = (
+        None if k is None else sorted(_key_prefix(NodeKind(x)) for x in k)
+        for k in (test.src, test.dst)
+    )
+    return {"then": then, "src": src, "dst": dst, "unset": test.unset}
+
+
+def _key_prefix(kind: NodeKind) -> str:
+    """How the id of every node of this kind starts (`NodeKey.id`: a JSON list, kind first)."""
+    return json.dumps([kind.value])[:-1]
 
 
 class WalkPolicy:
@@ -222,8 +274,10 @@ def walk_policy(steps: Sequence[WalkStep], start_state: str) -> WalkPolicy:
 # once (its flags say which pass it is new to), the edges no step follows dropped, and the far
 # nodes not yet seen by a pass become that pass's next level. The answer is the keys each pass
 # reached at each level and the count of edges read — not an edge row per edge (~110k rows
-# for the largest team's upstream at 100k). `$moves`, keyed "way|KIND", holds the steps with
-# their tests and whether the exact pass follows them. Chunked as `_reach_query`, for the same
+# for the largest team's upstream at 100k). `$moves`, {way: {KIND: {exact, tests}}}, holds
+# whether the exact pass follows each step, the steps with a test apart (a step without one costs
+# no test per edge: the label read of `_PASSES` was 1 db hit an edge, ~0.1M for the largest
+# team's upstream at 100k, though it has no test). Chunked as `_reach_query`, for the same
 # reason (one plan per set of kinds).
 _SETS_START: LiteralString = (
     "UNWIND $chunk.frontier AS f MATCH (s:Node {key: f[0]}) USING INDEX s:Node(key) "
@@ -234,7 +288,7 @@ _SETS_START: LiteralString = (
 _SETS_LEVEL: LiteralString = (
     "CALL (frontier, seen) {{ "
     "UNWIND frontier AS f WITH f[0] AS a, f[1] AS fe, f[2] AS fx CALL (a) {{ {ways} }} "
-    "WITH fe, fx, b, [m IN $moves[way + type(r)] WHERE {passes} | m.exact] AS ok "
+    "WITH fe, fx, b, x.exact + [m IN x.tests WHERE {passes} | m.exact] AS ok "
     "WHERE size(ok) > 0 "
     "WITH count(*) AS level_read, collect(CASE WHEN fe THEN b END) AS be, "
     "collect(CASE WHEN fx AND true IN ok THEN b END) AS bx "
@@ -263,7 +317,7 @@ def _sets_query(out: frozenset[EdgeKind], in_: frozenset[EdgeKind]) -> LiteralSt
     ints: nothing else is put into the text)."""
     ways = " UNION ALL ".join(
         f"MATCH (a){arrow.format(typed(kinds))}(b) WHERE {VALID_NOW_OR_AS_OF}"
-        f"RETURN r, b, '{way}|' AS way"
+        f"RETURN r, b, $moves.{way}[type(r)] AS x"
         for arrow, kinds, way in (("-[r{}]->", out, "out"), ("<-[r{}]-", in_, "in"))
         if kinds
     )
@@ -281,12 +335,18 @@ def sets_statement(
 ) -> tuple[LiteralString, dict[str, Any]]:
     """The one-state walk's statement and the parameters its chunks share (`one_state` steps,
     `EdgeTest`s only)."""
-    keyed: dict[str, list[dict[str, Any]]] = {}
+    keyed: dict[str, dict[str, dict[str, list[Any]]]] = {}
     for step in steps:
-        test = step.accepts if isinstance(step.accepts, EdgeTest) else None
-        move = _move("", test) | {"exact": step.exact}
-        keyed.setdefault(f"{step.direction.value}|{EdgeKind(step.kind).value}", []).append(move)
+        by_kind = keyed.setdefault(step.direction.value, {})
+        x = by_kind.setdefault(EdgeKind(step.kind).value, {"exact": [], "tests": []})
+        if isinstance(step.accepts, EdgeTest):
+            x["tests"].append(_move("", step.accepts) | {"exact": step.exact})
+        else:  # no test (`one_state` steps are `walkable`: an EdgeTest or none)
+            x["exact"].append(step.exact)
+    for by_kind in keyed.values():
+        for x in by_kind.values():
+            x["exact"].sort()
+            x["tests"].sort(key=repr)
     out = frozenset(EdgeKind(s.kind) for s in steps if s.direction is Direction.OUT)
     in_ = frozenset(EdgeKind(s.kind) for s in steps if s.direction is Direction.IN)
-    moves = {k: sorted(v, key=repr) for k, v in keyed.items()}
-    return _sets_query(out, in_), {"moves": moves, "as_of": as_of, "cap": cap}
+    return _sets_query(out, in_), {"moves": keyed, "as_of": as_of, "cap": cap}

@@ -14,13 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lineage_kg.graph.model import Certainty, NodeKey
+from lineage_kg.graph.model import KEY_FIELDS, Certainty, NodeKey
 from lineage_kg.graph.model import EdgeKind as E
 from lineage_kg.graph.model import NodeKind as K
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.neo4j_store import Neo4jStore
-from lineage_kg.graph.neo4j_walk_statements import sets_statement
-from lineage_kg.graph.store import EdgeTest, GraphStore
+from lineage_kg.graph.neo4j_walk_statements import _key_prefix, sets_statement
+from lineage_kg.graph.store import EdgeTest, GraphStore, WalkStep
 from lineage_kg.queries.assets import UPSTREAM_STEPS
 from lineage_kg.queries.closeness import closeness
 from lineage_kg.queries.impact import DIRECT_STEPS
@@ -183,3 +183,33 @@ def test_the_sets_statement_seeks_its_starts_and_scans_nothing(neo4j_store: Neo4
     query, params = sets_statement(steps, as_of=None, cap=100)
     chunk = {"frontier": [[start, True, True]], "seen": [f"e|{start}", f"x|{start}"], "reached": 1}
     assert_seeks_without_scans(neo4j_store, query, {**params, "chunk": chunk, "levels": 5})
+
+
+def test_a_self_loop_is_read_both_ways(store: GraphStore) -> None:
+    """Neo4j's walk reads a node's edges both ways in one undirected expansion, which matches a
+    self-loop once: it must still be read out and in. From c1 in state a, FEEDS out leads to b
+    and FEEDS in to c: the loop reaches c1 itself in b and in c, and c2 in b; three edges read."""
+    c1, c2 = POOL[K.COLUMN][:2]
+    load(store, [(c1, E.FEEDS, c1, {}), (c1, E.FEEDS, c2, {})])
+    only_a = frozenset({"a"})
+    steps = [
+        WalkStep(E.FEEDS, Direction.OUT, True, then="b", only_from=only_a),
+        WalkStep(E.FEEDS, Direction.IN, True, then="c", only_from=only_a),
+    ]
+    walked = store.walk(
+        [c1.id], steps, start_state="a", covers={}, max_depth=3, as_of=None, max_nodes=100,
+        edges=False,
+    )  # fmt: skip
+    assert walked is not None
+    visits = sorted(zip(walked.every.node, walked.every.state, walked.every.level, strict=True))
+    assert visits == sorted([(c1.id, "a", 0), (c1.id, "b", 1), (c1.id, "c", 1), (c2.id, "b", 1)])
+    assert walked.visited_edges == 3
+
+
+def test_a_kind_is_told_by_the_start_of_its_nodes_ids() -> None:
+    """Neo4j's walk statement tests an end's kind on its key (`_key_prefix`), not its labels:
+    each id of a kind starts with that kind's prefix and with no other's (Dataset against
+    DatasetVersion, Model against ModelVersion)."""
+    for kind in K:
+        key = NodeKey(kind, tuple("x" for _ in KEY_FIELDS[kind]))
+        assert {k for k in K if key.id.startswith(_key_prefix(k))} == {kind}
