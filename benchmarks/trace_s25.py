@@ -7,7 +7,7 @@ function of queries/ that made them, answers checked equal; optionally a cProfil
 
 The estate is one `benchmarks.walk_contenders --keep DIR` left: DIR/<nodes>/{files,neo4j,neo4j-db}
 (its Neo4j data dir projected already: only the rest of its log, if any, is taken in). Only Neo4j
-is measured (the trace's contract tests hold both stores to the same answers). `--before REV`
+is measured (the trace's contract tests hold both stores to the same answers). `--before REV...`
 loads queries/{decisions,trace_ahead,decision_trace}.py as they stood at REV, each importing the
 others at REV, over today's other modules.
 """
@@ -101,9 +101,9 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
         asks: dict[str, Callable[[str], Any]] = {
             "after": lambda d: decision_lineage(store, d, decisions=table)
         }
-        if opts.before is not None:
-            then = modules_at(opts.before)["decision_trace"].decision_lineage
-            asks["before"] = lambda d: then(store, d, decisions=table)
+        for rev in opts.before:
+            then = modules_at(rev)["decision_trace"].decision_lineage
+            asks[rev] = lambda d, then=then: then(store, d, decisions=table)
         for d in chosen[:10]:  # warm up (plans, page cache)
             for ask in asks.values():
                 ask(d)
@@ -158,7 +158,9 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, required=True)
     parser.add_argument("--decisions", type=int, default=15)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--before", help="a git revision: its trace as a second contender")
+    parser.add_argument(
+        "--before", nargs="*", default=[], help="git revisions: their traces as contenders"
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile today's: OUT.prof")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--uri", help="a server already up on the kept data dir (password: tests')")

@@ -596,28 +596,37 @@ def _feature_steps(
     nodes: dict[str, StoredNode],
     owners: Callable[[str], tuple[str, ...]],
 ) -> tuple[list[TraceStep], bool]:
-    """The feature chain's steps from its walk, its nodes' records and their owners."""
+    """The feature chain's steps from its walk, its nodes' records and their owners. (Hundreds a
+    trace: the evidence spelled out as `events` makes it, the owners an asset's sorted once.)"""
     visits = walked.visits
     if visits is None:
         return [], walked.cut
     steps = []
+    base, out, observed = walked.base, Direction.OUT, Resolution.OBSERVED
     paths = visits.paths([visits.ref[i] for i in walked.kept])
     for i, path in zip(walked.kept, paths, strict=True):
-        if NodeKey.from_id(visits.node[i]).kind not in _FEATURE_STEP_KIND:
+        node_id = visits.node[i]
+        step_kind = _FEATURE_STEP_KIND.get(NodeKey.from_id(node_id).kind)
+        if step_kind is None:
             continue  # e.g. a KPI feeding the model: not data (not read)
-        node, last = nodes[visits.node[i]], path[-1]
-        via = last.edge.key.src.id if last.direction is Direction.OUT else last.edge.key.dst.id
+        node, last = nodes[node_id], path[-1]
+        edge = last.edge
+        via = edge.key.src.id if last.direction is out else edge.key.dst.id
+        # `events(node, edge)`
+        found = {node.first_event, node.last_event, edge.first_event, edge.last_event}
+        if edge.retired_by:
+            found.add(edge.retired_by)
         steps.append(
             TraceStep(
-                _FEATURE_STEP_KIND[node.key.kind],
+                step_kind,
                 node,
-                walked.base + visits.distance[i],
+                base + visits.distance[i],
                 via,
-                last.edge.key.kind,
-                Resolution.OBSERVED,
+                edge.key.kind,
+                observed,
                 node.first_seen,
-                events(node, last.edge),
-                owners(node.id),
+                tuple(sorted(found)),
+                owners(node_id),
             )
         )
     steps.sort(key=lambda s: (s.distance, s.node.key.display, s.node.id))
@@ -685,11 +694,16 @@ def _owners_of(
     asset_of: dict[str, str], held: dict[str, set[str]]
 ) -> Callable[[str], tuple[str, ...]]:
     """Owners of a node and of the asset it belongs to (queries/assets.py's model: a part is its
-    asset's, an alias counts as the owner it is an alias of), sorted."""
+    asset's, an alias counts as the owner it is an alias of), sorted. (Most parts hold no owner
+    of their own: their asset's owners, sorted once an asset.)"""
+    of_asset: dict[str, tuple[str, ...]] = {}
 
     def owners(node_id: str) -> tuple[str, ...]:
-        at = {node_id, asset_of.get(node_id, node_id)}
-        return tuple(sorted(set().union(*(held.get(i, ()) for i in at))))
+        asset = asset_of.get(node_id, node_id)
+        own = held.get(node_id) if asset != node_id else None
+        if (sorted_ := of_asset.get(asset)) is None:
+            sorted_ = of_asset[asset] = tuple(sorted(held.get(asset, ())))
+        return tuple(sorted(own.union(sorted_))) if own else sorted_
 
     return owners
 
