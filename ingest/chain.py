@@ -40,23 +40,13 @@ _CHECKED = (
 )
 
 
-def entry_hash(
-    prev_hash: str, fields: Fields, namespaces: str | None = None, body_utf8: bytes | None = None
-) -> str:
+def entry_hash(prev_hash: str, fields: Fields, namespaces: str | None = None) -> str:
     """The hash of one entry; its body is the canonical JSON text exactly as stored. The text
     hashed is the fields' lengths (in characters), a newline, then the fields themselves, and
-    last the confined namespaces' JSON text when the entry has them chained. `body_utf8`: the
-    body already encoded (the append has it for the event id): hashed as it is, not copied
-    into one text with the rest and encoded again."""
+    last the confined namespaces' JSON text when the entry has them chained."""
     parts = (prev_hash, *map(str, fields), *(() if namespaces is None else (namespaces,)))
-    lengths = ",".join(map(str, map(len, parts))) + "\n"
-    if body_utf8 is None:
-        return hashlib.sha256((lengths + "".join(parts)).encode()).hexdigest()
-    digest = hashlib.sha256((lengths + "".join(parts[:7])).encode())  # up to the body
-    digest.update(body_utf8)
-    if namespaces is not None:
-        digest.update(namespaces.encode())
-    return digest.hexdigest()
+    text = ",".join(map(str, map(len, parts))) + "\n" + "".join(parts)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def head(db: sqlite3.Connection) -> tuple[int, str]:
