@@ -110,14 +110,19 @@ def _report(checked: Validated, appended: Appended | None) -> dict[str, Any]:
     }
 
 
+def _accept_body(log: EventLog, body: bytes) -> tuple[Validated, Appended | None]:
+    return accept(log, request_items(body))
+
+
 # decisions are not namespaced: any ingest key may write them (docs/security.md)
 @router.post("/api/v1/decisions", dependencies=[Depends(require(Scope.INGEST))])
 async def post_decisions(request: Request) -> JSONResponse:
     """Up to 10,000 decisions; the valid ones are durable (one log event) before the answer."""
     try:
-        items = request_items(await read_body(request, JSON_TYPES))
+        body = await read_body(request, JSON_TYPES)
         log: EventLog = request.app.state.event_log
-        checked, appended = await run_in_threadpool(accept, log, items)
+        # parsed on the worker with the rest: up to 10,000 decisions would hold the event loop
+        checked, appended = await run_in_threadpool(_accept_body, log, body)
     except BadBody as exc:  # the whole body is refused: counted once
         count_rejected(request, DECISIONS, exc.status)
         return _problem(exc.status, str(exc))
