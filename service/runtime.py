@@ -97,6 +97,9 @@ class Runtime:
         self.snapshot_refused: str | None = None
         self._keeper: SnapshotKeeper | None = None
         self._froze = False  # gc.freeze() after the embedded graph was built
+        # the collector's thresholds as they were: set back at close (tests open many runtimes)
+        self._gc_thresholds = gc.get_threshold()
+        gc.set_threshold(settings.gc_young_threshold, *self._gc_thresholds[1:])
         self.notifier: Notifier | None = None  # started by `start_notifications`
         self.follower: TopicFollower | None = None  # by `start_follower` (LKG_LOG=kafka://…)
         self.governance_watch: GovernanceWatch | None = None  # by `start_governance_watch`
@@ -388,6 +391,7 @@ class Runtime:
     def close(self) -> None:
         """Close what was opened, the log last. The projector's thread is stopped first."""
         try:
+            gc.set_threshold(*self._gc_thresholds)
             if self._froze:
                 gc.unfreeze()
                 self._froze = False

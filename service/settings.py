@@ -90,6 +90,16 @@ class Settings(BaseSettings):
     snapshot_check_seconds: float = Field(
         10.0, gt=0, description="how often the background writer checks whether one is due"
     )
+    # Python's default (700) collects the youngest generation every 700 new containers: intake
+    # and the questions allocate thousands a request, so the collector ran many times each
+    # (2026-12-06: 10-20 % of intake's CPU; a decision trace on Neo4j 0.85-0.91x with it paused)
+    gc_young_threshold: int = Field(
+        10_000,
+        ge=100,
+        le=1_000_000,
+        description="new container objects between two collections of the youngest generation "
+        "(Python's gc threshold 0, 700 by default), set while the service runs",
+    )
 
     # who may do what (api/auth.py, docs/security.md); unset: required when keys exist,
     # off on a loopback host without keys, and no start on other interfaces without keys
