@@ -68,7 +68,7 @@ def _scope(kind: str, direction: Direction) -> str:
 # LRU each settle parsed again the text just written (100k estate, first 500 events: 116k
 # parses). Emptied whole when full: a miss only costs a parse. Shared by threads: a dict's get
 # and set are atomic, and a value is only ever the parse of its key.
-_PARSED_MAX = 1 << 16
+_PARSED_MAX = 1 << 15  # ~900 bytes each (100k estate): ~28 MiB at most
 _parsed: dict[str, Log] = {}
 
 
