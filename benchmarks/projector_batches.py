@@ -3,6 +3,7 @@
     python -m benchmarks.projector_batches --log /work/target1-estate/10000/log --nodes 10000
     python -m benchmarks.projector_batches --log DIR --upto 1000 --plans --profile /tmp/prof
     python -m benchmarks.projector_batches --log DIR --upto 500 --warmup --rounds 2 --digest
+    python -m benchmarks.projector_batches --log DIR --warmup --rounds 4 --limit
 
 A kept estate's event log (`--log DIR`: the data dir holding `events.sqlite3`) is copied into a
 data dir of its own and projected by the service's projector (`Runtime.open`), step by step,
@@ -16,8 +17,11 @@ commit. For the load: this process's CPU, the Neo4j JVM's CPU (/proc), and with 
 hash of every node and relationship (two loads wrote the same graph iff equal). `--plans`:
 each statement's first run of 100 rows or more PROFILEd. `--profile DIR`: cProfile of the
 projector's thread (the steps) and of the writer thread (the commits) apart, and Neo4j's
-debug.log. `baseline(rev)`/`use(...)`: graph/store.py's merge helpers as they stood at a commit,
-for a "before" contender in the same process.
+debug.log. `--limit`: each round also the UNWIND limit of the same records
+(`ingest_throughput.limit`, the records captured from the same log projected into the embedded
+store) on the same server, the order flipped each round. `baseline(rev)`/`use(...)`:
+graph/store.py's merge helpers as they stood at a commit, for a "before" contender in the same
+process.
 
 The statements are wrapped, not changed: the texts are the store's own.
 """
@@ -382,6 +386,20 @@ def project(  # noqa: PLR0915 - one measured load, its wrappers beside it
     }
 
 
+def captured(log_dir: Path, batch: int) -> list[Any]:
+    """The records each projector batch writes, captured from the same log projected into the
+    embedded store (what `benchmarks.ingest_throughput.limit` then writes straight to Neo4j)."""
+    from benchmarks.ingest_throughput import CapturingStore
+
+    store = CapturingStore()
+    with scratch_dir("capture") as data:
+        settings = settings_for(data, projector_batch_size=batch)
+        copy_log(settings_for(log_dir), settings)
+        with Runtime.open(settings, store=store) as runtime:
+            runtime.catch_up()
+    return store.writes
+
+
 def _brief(result: dict[str, Any]) -> dict[str, Any]:
     steps, commits = result["steps"], result["commits"]
     return {
@@ -413,6 +431,13 @@ def main() -> None:
         "--rounds", type=int, default=1, help="loads in a row, on one server emptied between"
     )
     parser.add_argument("--warmup", action="store_true", help="a first load, not counted")
+
+    parser.add_argument(
+        "--limit",
+        action="store_true",
+        help="each round also the UNWIND limit of the same records on the same server "
+        "(benchmarks.ingest_throughput.limit), order flipped each round",
+    )
     parser.add_argument("--digest", action="store_true", help="hash the whole graph at the end")
     parser.add_argument("--plans", action="store_true", help="PROFILE each statement's first run")
     args = parser.parse_args()
@@ -433,11 +458,25 @@ def main() -> None:
 
     if args.warmup:
         print("warm-up", json.dumps(_brief(phase())), flush=True)
+    writes = captured(args.log, args.batch) if args.limit else []
     rounds: list[dict[str, Any]] = []
     for r in range(args.rounds):
-        result = phase()
-        rounds.append(result)
-        print(f"round {r + 1}", json.dumps(_brief(result)), flush=True)
+        this: dict[str, Any] = {}
+        for name in ("projector", "limit") if r % 2 == 0 else ("limit", "projector"):
+            if name == "projector":
+                this[name] = phase()
+                print(f"round {r + 1} projector", json.dumps(_brief(this[name])), flush=True)
+
+            elif args.limit:
+                from benchmarks.ingest_throughput import limit
+
+                this[name] = limit(writes, len(writes), args.nodes)
+                this[name]["load"] = os.getloadavg()
+                print(f"round {r + 1} limit", json.dumps(this[name]), flush=True)
+        if args.limit:
+            this["ratio"] = round(this["limit"]["seconds"] / this["projector"]["seconds"], 3)
+            print(f"round {r + 1} ratio limit/projector {this['ratio']}", flush=True)
+        rounds.append(this)
     for label, plan in PLANS.items():
         print(label, plan["rows_in"], *plan["plan"], sep="\n  ")
     out = {"log": str(args.log), "plans": PLANS, "rounds": rounds}
