@@ -40,6 +40,7 @@ from benchmarks.harness import (
     RESULTS,
     _sized_neo4j,
     copy_log,
+    in_turn,
     neo4j_for,
     save,
     scratch_dir,
@@ -99,8 +100,7 @@ def contest(
         ask(store, owner)  # warm-up
     load_before = os.getloadavg()
     for r in range(rounds):
-        order = list(chosen.items())
-        order = order[r % len(order) :] + order[: r % len(order)]  # interleaved, turns rotated
+        order = in_turn(chosen, r)
         for name, ask in order:
             began, began_cpu = time.perf_counter(), time.process_time()
             answer = ask(store, owner)

@@ -28,7 +28,7 @@ from contextlib import ExitStack, closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import httpx
 import neo4j
@@ -383,6 +383,16 @@ def sizes_command(
 
 
 # ---- contenders against each other, the same answers -----------------------------------------
+
+
+T = TypeVar("T")
+
+
+def in_turn(contenders: Mapping[str, T], r: int) -> list[tuple[str, T]]:
+    """The contenders in round `r`'s order: interleaved, each round starting one further on, so
+    that no contender always runs first (after another's work warmed or loaded the machine)."""
+    order = list(contenders.items())
+    return order[r % len(order) :] + order[: r % len(order)]
 
 
 def timed_rounds(

@@ -75,7 +75,7 @@ from typing import Any, Self
 import neo4j
 from neo4j import Query
 
-from benchmarks.harness import RESULTS, built, estate, percentiles, save
+from benchmarks.harness import RESULTS, built, estate, in_turn, percentiles, save
 from benchmarks.marquez_sql import (
     GET_JOB_FROM_INPUT_OR_OUTPUT,
     GET_LINEAGE,
@@ -430,8 +430,7 @@ def measure(
     sizes: list[dict[str, int]] = []
     for r in range(rounds):
         for key in keys:
-            order = list(contenders.items())
-            order = order[r % len(order) :] + order[: r % len(order)]
+            order = in_turn(contenders, r)
             got: dict[str, Answer] = {}
             for name, ask in order:
                 began = time.perf_counter()

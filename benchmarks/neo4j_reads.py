@@ -34,6 +34,7 @@ from typing import Any
 
 from benchmarks.harness import (
     RESULTS,
+    in_turn,
     module_at,
     neo4j_for,
     percentiles,
@@ -157,8 +158,7 @@ def measure(
         differ = 0
         for r in range(rounds):
             for arg in args:
-                order = list(contenders.items())
-                order = order[r % len(order) :] + order[: r % len(order)]  # interleaved
+                order = in_turn(contenders, r)
                 got = {}
                 for name, asks in order:
                     before = reads[name].reads

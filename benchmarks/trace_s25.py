@@ -29,7 +29,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import ExternalNeo4j, _sized_neo4j, percentiles, settings_for
+from benchmarks.harness import ExternalNeo4j, _sized_neo4j, in_turn, percentiles, settings_for
 from benchmarks.neo4j_reads import trace_answer
 from lineage_kg.queries.decision_trace import decision_lineage
 from lineage_kg.runtime import Runtime
@@ -114,8 +114,7 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
         differ = 0
         for r in range(opts.rounds):
             for d in chosen:
-                order = list(asks.items())
-                order = order[r % len(order) :] + order[: r % len(order)]
+                order = in_turn(asks, r)
                 got = {}
                 for name, ask in order:
                     began = time.perf_counter()

@@ -53,6 +53,7 @@ from benchmarks.harness import (
     RESULTS,
     _sized_neo4j,
     copy_log,
+    in_turn,
     neo4j_for,
     percentiles,
     save,
@@ -454,8 +455,7 @@ def traces(
     differ = 0
     for r in range(rounds):
         for d in decisions:
-            order = list(contenders.items())
-            order = order[r % len(order) :] + order[: r % len(order)]
+            order = in_turn(contenders, r)
             got = {}
             for name, ask in order:
                 began = time.perf_counter()
@@ -520,8 +520,7 @@ def measure(
     for r in range(rounds):
         for key in keys:
             got = {}
-            order = list(contenders.items())
-            order = order[r % len(order) :] + order[: r % len(order)]  # interleaved
+            order = in_turn(contenders, r)
             for name, ask in order:
                 began = time.perf_counter()
                 got[name] = ask(key)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from benchmarks.harness import check_same, first_difference, module_at, timed_rounds
+from benchmarks.harness import check_same, first_difference, in_turn, module_at, timed_rounds
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,6 +106,17 @@ def test_rounds_are_interleaved_and_checked() -> None:
         assert len(figures[name]["runs_s"]) == 3 and len(figures[name]["cpu"]["runs_s"]) == 3
         assert figures[name]["min_s"] <= figures[name]["median_s"] <= figures[name]["max_s"]
     assert len(figures["load_average"]) == 2
+
+
+@given(st.lists(st.text(), min_size=1, max_size=6, unique=True), st.integers(0, 50))
+def test_each_round_starts_one_further_on_and_keeps_everyone(names: list[str], r: int) -> None:
+    contenders = {name: i for i, name in enumerate(names)}
+    order = in_turn(contenders, r)
+    assert sorted(order) == sorted(contenders.items())
+    assert order[0] == (names[r % len(names)], r % len(names))
+    # the cyclic order is kept: each is followed by the next given, the last by the first
+    follows = {a: b for (a, _), (b, _) in zip(order, order[1:] + order[:1], strict=True)}
+    assert follows == {a: b for a, b in zip(names, names[1:] + names[:1], strict=True)}
 
 
 def test_a_different_answer_stops_the_rounds_naming_its_contender() -> None:
