@@ -622,6 +622,10 @@ class GraphStore(ABC):
     @abstractmethod
     def stats(self) -> GraphStats: ...
 
+    def is_empty(self) -> bool:
+        """Whether the graph holds no node (a store may answer it cheaper than `stats`)."""
+        return self.stats().node_count == 0
+
     @abstractmethod
     def iter_nodes(self) -> Iterator[StoredNode]:
         """Every node, sorted by id (for exports and the contract tests)."""

@@ -172,7 +172,7 @@ class Projector:
         at = self.store.checkpoint()
         log.info("projector: writing the graph from seq %d", at)
         self._forget()  # another writer may have written since this one last did
-        if self.records is not None and at == 0 and self.store.stats().node_count == 0:
+        if self.records is not None and at == 0 and self.store.is_empty():
             self.records.start_from_empty()  # a key it has not written is absent: not read
         self._writing, self._position, self._inflight = True, None, None
         for side in self.side:

@@ -43,7 +43,9 @@ def snapshot(store: GraphStore) -> tuple[list, list]:
 
 
 def test_apply_creates_nodes_edges_and_provenance(store: GraphStore) -> None:
+    assert store.is_empty() and store.stats().node_count == 0
     result = store.apply(pipeline_batch())
+    assert not store.is_empty()
     assert (result.mutations, result.nodes_written, result.edges_written) == (7, 5, 5)
 
     orders = store.get_node(ORDERS.id)
@@ -222,6 +224,7 @@ def test_clear_empties_the_store(store: GraphStore) -> None:
     store.apply(pipeline_batch())
     store.clear()
     assert store.stats().node_count == 0 and list(store.iter_edges()) == []
+    assert store.is_empty()
 
 
 def test_checkpoint_is_written_with_the_batch(store: GraphStore) -> None:
