@@ -18,7 +18,7 @@ from lineage_kg.graph.model import EdgeKind as E
 from lineage_kg.graph.model import NodeKey
 from lineage_kg.graph.model import NodeKind as K
 from lineage_kg.graph.mutations import MutationBatch, Provenance
-from lineage_kg.graph.neo4j_store import REACH_CHUNK
+from lineage_kg.graph.neo4j_walk_statements import REACH_CHUNK
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.graph.timefmt import canonical_time
 from lineage_kg.queries import decision_trace
