@@ -597,7 +597,7 @@ def _feature_steps(
     owners: Callable[[str], tuple[str, ...]],
 ) -> tuple[list[TraceStep], bool]:
     """The feature chain's steps from its walk, its nodes' records and their owners. (Hundreds a
-    trace: the evidence spelled out as `events` makes it, the owners an asset's sorted once.)"""
+    trace: the owners an asset's sorted once.)"""
     visits = walked.visits
     if visits is None:
         return [], walked.cut
@@ -612,10 +612,6 @@ def _feature_steps(
         node, last = nodes[node_id], path[-1]
         edge = last.edge
         via = edge.key.src.id if last.direction is out else edge.key.dst.id
-        # `events(node, edge)`
-        found = {node.first_event, node.last_event, edge.first_event, edge.last_event}
-        if edge.retired_by:
-            found.add(edge.retired_by)
         steps.append(
             TraceStep(
                 step_kind,
@@ -625,7 +621,7 @@ def _feature_steps(
                 edge.key.kind,
                 observed,
                 node.first_seen,
-                tuple(sorted(found)),
+                events(node, edge),
                 owners(node_id),
             )
         )
