@@ -9,8 +9,6 @@ alias unset, deployment, two deployed, none deployed then)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from lineage_kg.graph.model import EdgeKind as E
@@ -34,22 +32,6 @@ DECISIONS = [
     "sd-canary",
     "sd-undeployed",
 ]
-
-
-class Reads:
-    def __init__(self, store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.count = 0
-        inner = store._read
-
-        def read(query: str, **params: Any) -> Any:
-            self.count += 1
-            return inner(query, **params)
-
-        monkeypatch.setattr(store, "_read", read)
-
-    def take(self) -> int:
-        got, self.count = self.count, 0
-        return got
 
 
 @pytest.mark.parametrize("decision_id", DECISIONS)
@@ -125,12 +107,13 @@ def test_the_versions_records_come_with_the_read_ahead(
     row = table.get(decision_id)
     assert row is not None and isinstance(store, Neo4jStore)
     neo4j_store = store
-    reads = Reads(neo4j_store, monkeypatch)
+    reads = Counted(neo4j_store, monkeypatch)
     found = resolve_unread(neo4j_store, row)
-    assert reads.take() == _EDGE_READS[decision_id]
+    assert (reads.reads, reads.walks) == (_EDGE_READS[decision_id], 0)
+    reads = Counted(neo4j_store, monkeypatch)
     assert resolve(neo4j_store, row).versions
     # `resolve` reads the versions' records once (a deployment's were read twice before)
-    assert reads.take() == _EDGE_READS[decision_id] + isinstance(found, Unread)
+    assert (reads.reads, reads.walks) == (_EDGE_READS[decision_id] + isinstance(found, Unread), 0)
     counted = Counted(neo4j_store, monkeypatch)
     trace = decision_lineage(neo4j_store, decision_id, decisions=table)
     # the resolution's edges; the data chain's nodes with the versions' (read ahead); the

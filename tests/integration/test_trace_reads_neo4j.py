@@ -8,7 +8,6 @@ it, and must not grow with the depth of the chain as the loop's does."""
 from __future__ import annotations
 
 import math
-import threading
 from typing import Any
 
 import pytest
@@ -35,26 +34,23 @@ class Counted:
 
     def __init__(self, store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
         self.walks = self.reads = 0
-        # per thread: the trace walks its data chain on another thread beside the feature walk
-        self._walking = threading.local()
-        self._lock = threading.Lock()
+        self._walking = False
         read, reach, walk = store._read, store.reach, store.walk
 
         def counted(query: str, **params: Any) -> Any:
-            with self._lock:
-                if getattr(self._walking, "on", False):
-                    self.walks += 1
-                else:
-                    self.reads += 1
+            if self._walking:
+                self.walks += 1
+            else:
+                self.reads += 1
             return read(query, **params)
 
         def walking(inner: Any) -> Any:
             def call(*args: Any, **kwargs: Any) -> Any:
-                self._walking.on = True
+                self._walking = True
                 try:
                     return inner(*args, **kwargs)
                 finally:
-                    self._walking.on = False
+                    self._walking = False
 
             return call
 
