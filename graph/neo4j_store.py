@@ -201,7 +201,7 @@ def _nodes_and_each_way_query(out: frozenset[EdgeKind], in_: frozenset[EdgeKind]
 # edges `$eids` (by element id, as the walk read them) and `$rows` (by key) name (the walk's
 # paths, `PathEdges`), one round trip. An element id may have been reused since the walk: the
 # record says which edge it is, and an edge not answered stays pending (`PathEdges.fill`).
-_NODES_AND_OWNERS: LiteralString = (
+_PATH_EDGES_AND_NODES: LiteralString = (
     "CALL () { UNWIND $rows AS row MATCH (a:Node {key: row.src}) MATCH (b:Node {key: row.dst}) "
     "CALL (a, b, row) { MATCH (a)-[r]->(b) WHERE type(r) = row.kind AND r.disc = row.disc "
     "RETURN r } RETURN collect([a.key, b.key, type(r), " + EDGE_VIEW + "]) AS keyed } "
@@ -209,14 +209,55 @@ _NODES_AND_OWNERS: LiteralString = (
     "RETURN collect([a.key, b.key, type(r), " + EDGE_VIEW + "]) AS seeked } "
     "CALL () { UNWIND $node_ids AS nid MATCH (n:Node {key: nid}) "
     f"RETURN collect([n.key, {NODE_VIEW}]) AS nodes }} "
-    f"CALL () {{ {SEEK}CALL (a) {{ MATCH (a)<-[r:{EdgeKind.OWNS.value}]-(b) "
-    f"WHERE {VALID_NOW_OR_AS_OF}RETURN b }} "
+)
+# ... the OWNS edges into `a` (sought before it) and their owners' ALIAS_OF edges
+_OWNS_AND_ALIASES: LiteralString = (
+    f"CALL (a) {{ MATCH (a)<-[r:{EdgeKind.OWNS.value}]-(b) WHERE {VALID_NOW_OR_AS_OF}RETURN b }} "
     "RETURN collect([b.key, a.key]) AS owns, collect(DISTINCT b) AS owners } "
     "CALL (owners) { UNWIND owners AS o "
     f"CALL (o) {{ MATCH (o)-[r:{EdgeKind.ALIAS_OF.value}]->(c) WHERE {VALID_NOW_OR_AS_OF}"
     "RETURN r, c } RETURN collect([o.key, c.key, r.disc]) AS aliases } "
+)
+_NODES_AND_OWNERS: LiteralString = (
+    f"{_PATH_EDGES_AND_NODES}CALL () {{ {SEEK}{_OWNS_AND_ALIASES}"
     "RETURN nodes, owns, aliases, keyed + seeked AS edges"
 )
+
+
+@lru_cache(maxsize=64)
+def _nodes_assets_and_owners_query(
+    in_: frozenset[EdgeKind], out: frozenset[EdgeKind]
+) -> LiteralString:
+    """`_NODES_AND_OWNERS` (`Neo4jStore.nodes_assets_and_owners`) with the edges of `$in_parts`
+    (in, of `in_`) and of `$out_parts` (out, of `out`) as their ids, and the OWNS edges into the
+    far end of every one of them too: the caller keeps each part's first edge's end, and the
+    owners of those (a part with two assets, rare, costs a few rows more, not a round trip)."""
+    ends = []
+    for name, kinds, pattern, pair in (
+        ("in", in_, "(p)<-[r{}]-(b)", "b.key, p.key"),
+        ("out", out, "(p)-[r{}]->(b)", "p.key, b.key"),
+    ):
+        if not kinds:
+            ends.append(f"CALL () {{ RETURN [] AS {name}_ends }} ")
+            continue
+        ends.append(
+            f"CALL () {{ UNWIND ${name}_parts AS pid MATCH (p:Node {{key: pid}}) "
+            f"USING INDEX p:Node(key) CALL (p) {{ MATCH {pattern.format(typed(kinds))} "
+            f"WHERE {VALID_NOW_OR_AS_OF}RETURN r, b }} "
+            f"RETURN collect([{pair}, type(r), r.disc]) AS {name}_ends }} "
+        )
+    return cast(
+        LiteralString,
+        _PATH_EDGES_AND_NODES
+        + "".join(ends)
+        + (
+            "CALL (in_ends, out_ends) { "
+            "UNWIND $ids + [e IN in_ends | e[0]] + [e IN out_ends | e[1]] AS id WITH DISTINCT id "
+            "MATCH (a:Node {key: id}) USING INDEX a:Node(key) "
+        )
+        + _OWNS_AND_ALIASES
+        + "RETURN nodes, in_ends, out_ends, owns, aliases, keyed + seeked AS edges",
+    )
 
 
 def _each_way_found(found: Iterable[Any]) -> list[tuple[StoredEdge, Direction]]:
@@ -601,6 +642,55 @@ class Neo4jStore(GraphStore):
         alias_of = _ALIAS_OF.value
         aliases = sorted({(src, alias_of, dst, disc) for src, dst, disc in row["aliases"]})
         return nodes, owns, [(src, dst) for src, _, dst, _ in aliases]
+
+    def nodes_assets_and_owners(
+        self,
+        node_ids: Sequence[str],
+        ids: Sequence[str],
+        parts: Mapping[Direction, Sequence[str]],
+        part_kinds: Mapping[Direction, Iterable[EdgeKind]],
+        as_of: str | None = None,
+        *,
+        path_edges: Mapping[int, StoredEdge] | None = None,
+    ) -> tuple[list[StoredNode], dict[str, str], list[tuple[str, str]], list[tuple[str, str]]]:
+        # one round trip: the parts' edges come as ids, their far ends' owners with the rest's;
+        # each part's first edge by id is chosen here (as `neighbor_ends` orders them), and the
+        # owners of far ends not chosen (a part with two assets, rare) are left out
+        of_way = {way: list(dict.fromkeys(parts.get(way, ()))) for way in Direction}
+        if not any(of_way.values()):
+            found = self.nodes_and_owners(node_ids, ids, as_of, path_edges=path_edges)
+            return found[0], {}, found[1], found[2]
+        kinds = {way: frozenset(EdgeKind(k) for k in part_kinds.get(way, ())) for way in Direction}
+        for way in Direction:  # no kinds: no edges (and no statement branch)
+            of_way[way] = of_way[way] if kinds[way] else []
+        paths = path_edges if isinstance(path_edges, PathEdges) and path_edges.pending else None
+        rows, eids = paths.lookups() if paths is not None else ([], [])
+        (row,) = self._read(
+            _nodes_assets_and_owners_query(kinds[_IN], kinds[_OUT]),
+            node_ids=list(dict.fromkeys(node_ids)),
+            ids=list(dict.fromkeys(ids)),
+            in_parts=of_way[_IN],
+            out_parts=of_way[_OUT],
+            rows=rows,
+            eids=eids,
+            as_of=as_of,
+        )
+        if paths is not None:
+            paths.fill(records_of(row["edges"]))
+        asset_of: dict[str, str] = {}
+        for way, ends in sorted({_IN: row["in_ends"], _OUT: row["out_ends"]}.items()):
+            for src, _, dst, _ in sorted({(s, k, d, c) for s, d, k, c in ends}):
+                asset_of.setdefault(*((dst, src) if way is _IN else (src, dst)))
+        wanted = {*ids, *asset_of.values()}
+        owns = [(src, dst) for src, dst in row["owns"] if dst in wanted]
+        owners = {src for src, _ in owns}
+        alias_of = _ALIAS_OF.value
+        aliases = sorted(
+            {(src, alias_of, dst, disc) for src, dst, disc in row["aliases"] if src in owners}
+        )
+        found = dict(row["nodes"])
+        nodes = [StoredNode.from_record(found[i]) for i in node_ids if i in found]
+        return nodes, asset_of, owns, [(src, dst) for src, _, dst, _ in aliases]
 
     def reach(
         self,

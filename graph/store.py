@@ -547,6 +547,34 @@ class GraphStore(ABC):
         aliases = self.neighbor_ends(owners, Direction.OUT, [EdgeKind.ALIAS_OF], as_of)
         return nodes, ends, aliases
 
+    def nodes_assets_and_owners(
+        self,
+        node_ids: Sequence[str],
+        ids: Sequence[str],
+        parts: Mapping[Direction, Sequence[str]],
+        part_kinds: Mapping[Direction, Iterable[EdgeKind]],
+        as_of: str | None = None,
+        *,
+        path_edges: Mapping[int, StoredEdge] | None = None,
+    ) -> tuple[
+        list[StoredNode], dict[str, str], list[tuple[str, str]], list[tuple[str, str]]
+    ]:
+        """`nodes_and_owners` with each of `parts`' asset found first and its owners read too:
+        a part's asset is the far end of its first edge (by edge id) of `part_kinds[way]` walked
+        `way` (queries/assets.py's model: a column's dataset, a run's job). Answers the nodes;
+        part id -> asset id (a part with no such edge: absent); the OWNS edges into `ids` and
+        those assets; their owners' ALIAS_OF edges. The decision trace's last read, in one round
+        trip on a store that can (Neo4j)."""
+        asset_of: dict[str, str] = {}
+        for way, of_way in sorted(parts.items()):
+            if not of_way:
+                continue
+            for src, dst in self.neighbor_ends(of_way, way, part_kinds[way], as_of):
+                asset_of.setdefault(*((dst, src) if way is Direction.IN else (src, dst)))
+        owned = list(dict.fromkeys([*ids, *asset_of.values()]))
+        nodes, owns, aliases = self.nodes_and_owners(node_ids, owned, as_of, path_edges=path_edges)
+        return nodes, asset_of, owns, aliases
+
     def reach(
         self,
         start_ids: Sequence[str],

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from lineage_kg.graph.errors import InvalidArgument
@@ -37,8 +38,8 @@ from lineage_kg.queries.assets import (
 )
 from lineage_kg.queries.decisions import Resolution, Unread, resolve_unread
 from lineage_kg.queries.deployments import serves_at
-from lineage_kg.queries.trace_ahead import ChainReads, read_ahead
-from lineage_kg.queries.traversal import Step, Visits, walk_visits
+from lineage_kg.queries.trace_ahead import ChainReads, ReadAhead, read_ahead
+from lineage_kg.queries.traversal import Step, Visits, answers_itself, walk_visits
 
 if TYPE_CHECKING:
     from lineage_kg.graph.sides.decisions import DecisionRow, DecisionTable
@@ -168,9 +169,11 @@ def decision_lineage(
     # walk's edges (one read): then the feature steps are built
     trace = DecisionTrace(start, head, versions, data, [], sources, data_cut)
     feature_ids = _feature_ids(walked)
-    asset_of = _assets(reads, [*(s.node.id for s in trace.steps), *feature_ids], when)
+    asset_of, parts = _assets(reads, [*(s.node.id for s in trace.steps), *feature_ids], when)
     owned = {s.node.id for s in trace.steps} | set(feature_ids) | set(asset_of.values())
-    feature_nodes, held = _nodes_and_owners(store, feature_ids, sorted(owned), walked, when)
+    feature_nodes, held = _nodes_and_owners(
+        store, feature_ids, sorted(owned), parts=parts, asset_of=asset_of, walked=walked, as_of=when
+    )
     owners = _owners_of(asset_of, held)
     if walked is not None:  # built with their owners (hundreds: no copy each)
         trace.features, feature_cut = _feature_steps(walked, feature_nodes, owners)
@@ -642,11 +645,13 @@ def _feature_ids(walked: _FeatureWalk | None) -> list[str]:
     return sorted({i for i in kept if NodeKey.from_id(i).kind in _FEATURE_STEP_KIND})
 
 
-def _assets(reads: ChainReads, ids: list[str], as_of: str | None) -> dict[str, str]:
-    """The asset of each of `ids` (queries/assets.py's model: an asset is its own; a part's is
-    the one its edge leads to, by edge id: a part with two assets (rare) gets the first, as
-    `assets_of` does), from the parts' edges' ends: one read a way (parts of the data chain, read
-    ahead: none)."""
+def _assets(
+    reads: ChainReads, ids: list[str], as_of: str | None
+) -> tuple[dict[str, str], dict[Direction, list[str]]]:
+    """The asset of each of `ids` the read-ahead can tell (queries/assets.py's model: an asset is
+    its own; a part's is the one its edge leads to, by edge id: a part with two assets (rare) gets
+    the first, as `assets_of` does): the assets and the data chain's parts (read ahead: from
+    memory); and the other parts by way, whose assets come with the owners' read."""
     asset_of: dict[str, str] = {}
     parts: dict[Direction, list[str]] = {}
     for node_id in dict.fromkeys(ids):
@@ -655,26 +660,45 @@ def _assets(reads: ChainReads, ids: list[str], as_of: str | None) -> dict[str, s
             asset_of[node_id] = node_id
         elif kind in PART_OF:
             parts.setdefault(PART_OF[kind][1], []).append(node_id)
+    unread: dict[Direction, list[str]] = {}
     for way, of_way in sorted(parts.items()):
-        for src, dst in reads.neighbor_ends(sorted(of_way), way, _PART_KINDS[way], as_of):
-            asset_of.setdefault(*((dst, src) if way is Direction.IN else (src, dst)))
-    return asset_of
+        ahead = isinstance(reads, ReadAhead)
+        held = reads.holding(of_way, way, _PART_KINDS[way], as_of) if ahead else []
+        if held:
+            for src, dst in reads.neighbor_ends(sorted(held), way, _PART_KINDS[way], as_of):
+                asset_of.setdefault(*((dst, src) if way is Direction.IN else (src, dst)))
+        if rest := sorted(set(of_way).difference(held)):
+            unread[way] = rest
+    return asset_of, unread
 
 
 def _nodes_and_owners(
     store: GraphStore,
     node_ids: list[str],
     ids: list[str],
+    *,
+    parts: dict[Direction, list[str]],
+    asset_of: dict[str, str],
     walked: _FeatureWalk | None,
     as_of: str | None,
 ) -> tuple[dict[str, StoredNode], dict[str, set[str]]]:
-    """The nodes of `node_ids`; and node id -> the names of its owners, an alias counted as the
-    owner it is an alias of: the OWNS edges into `ids` (the trace's nodes and their assets) and
-    the owners' ALIAS_OF edges. In one read (`nodes_and_owners`), which also fills the feature
-    walk's path edges where a store reads them lazily (Neo4j)."""
+    """The nodes of `node_ids`; `parts`' assets (into `asset_of`); and node id -> the names of
+    its owners, an alias counted as the owner it is an alias of: the OWNS edges into `ids` (the
+    trace's nodes and their assets) and into `parts`' assets, and the owners' ALIAS_OF edges. In
+    one read (`nodes_assets_and_owners`), which also fills the feature walk's path edges where a
+    store reads them lazily (Neo4j). A view of a store (a request's budget) that has no such
+    read of its own makes the reads it stands for, each charged as before."""
     visits = walked.visits if walked is not None else None
     path_edges = visits.path_edges if visits is not None else None
-    nodes, owns, aliases = store.nodes_and_owners(node_ids, ids, as_of, path_edges=path_edges)
+    ask = (
+        store.nodes_assets_and_owners
+        if answers_itself(store, "nodes_assets_and_owners")
+        else partial(GraphStore.nodes_assets_and_owners, store)
+    )
+    nodes, found, owns, aliases = ask(
+        node_ids, ids, parts, _PART_KINDS, as_of, path_edges=path_edges
+    )
+    asset_of.update(found)
     # sorted by edge id, the first wins: an alias of two owners resolves alike on every store
     canonical = {owner: owner for owner, _ in owns}
     for alias, named in reversed(aliases):

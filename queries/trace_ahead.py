@@ -161,6 +161,13 @@ class ReadAhead:
             found += [(edges[k], way) for k in sorted(edges)]
         return found
 
+    def holding(
+        self, ids: Sequence[str], direction: Direction, kinds: Iterable[EdgeKind], as_of: str | None
+    ) -> list[str]:
+        """Those of `ids` whose edges of `kinds` walked `direction` are held (read from memory)."""
+        wanted = {direction: list(kinds)}
+        return [i for i in ids if self._holds((i,), wanted, as_of)]
+
     def get_nodes(self, ids: Sequence[str]) -> list[StoredNode]:
         if not all(i in self._covered for i in ids):
             return self._store.get_nodes(ids)

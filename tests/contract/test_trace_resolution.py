@@ -117,8 +117,8 @@ def test_the_versions_records_come_with_the_read_ahead(
     counted = Counted(neo4j_store, monkeypatch)
     trace = decision_lineage(neo4j_store, decision_id, decisions=table)
     # the resolution's edges; the data chain's nodes with the versions' (read ahead); the
-    # feature chain's parts' asset edges' ends (v4's: v5 and v6 have no features, and the data
-    # chain's are read ahead); the feature nodes with the owners (walk statements apart)
+    # feature nodes with the owners and the feature chain's parts' assets (v4's: v5 and v6 have
+    # no features, and the data chain's are read ahead) (walk statements apart)
     assert counted.walks >= 1
-    want = _EDGE_READS[decision_id] + 2 + bool(trace.features)
+    want = _EDGE_READS[decision_id] + 2
     assert counted.reads == want, (counted.reads, counted.walks)
