@@ -25,13 +25,14 @@ import sys
 import time
 import types
 from collections import Counter
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import ExternalNeo4j, _sized_neo4j, in_turn, percentiles, settings_for
 from benchmarks.neo4j_reads import trace_answer
+from lineage_kg.graph import neo4j_path_edges, records
 from lineage_kg.queries.decision_trace import decision_lineage
 from lineage_kg.runtime import Runtime
 
@@ -59,6 +60,41 @@ def modules_at(rev: str) -> dict[str, types.ModuleType]:
             if module is not None:
                 sys.modules[f"lineage_kg.queries.{name}"] = module
     return loaded
+
+
+def decoding_at(rev: str) -> Callable[[], AbstractContextManager[None]]:
+    """A context in which the records are decoded as at `rev`: `StoredNode.from_record`,
+    `StoredEdge.from_record` and `PathEdges.fill` from graph/{records,neo4j_path_edges}.py at
+    `rev` (executed apart; the classes stay today's), swapped in for its duration."""
+    old: dict[str, types.ModuleType] = {}
+    for name in ("records", "neo4j_path_edges"):
+        source = subprocess.run(
+            ["git", "show", f"{rev}:graph/{name}.py"],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        module = types.ModuleType(f"{name}_at_{rev}")
+        sys.modules[module.__name__] = module
+        exec(compile(source, f"{rev}:graph/{name}.py", "exec"), module.__dict__)
+        old[name] = module
+    then = old["records"]
+    swaps = [
+        (records.StoredNode, "from_record", classmethod(then.StoredNode.from_record.__func__)),
+        (records.StoredEdge, "from_record", classmethod(then.StoredEdge.from_record.__func__)),
+        (neo4j_path_edges.PathEdges, "fill", old["neo4j_path_edges"].PathEdges.fill),
+    ]
+
+    @contextmanager
+    def swapped() -> Iterator[None]:
+        today = [(owner, name, owner.__dict__[name]) for owner, name, _ in swaps]
+        try:
+            for owner, name, then in swaps:
+                setattr(owner, name, then)
+            yield
+        finally:
+            for owner, name, now in today:
+                setattr(owner, name, now)
+
+    return swapped
 
 
 class Reads:
@@ -121,6 +157,26 @@ def summary(
     }
 
 
+def contenders(opts: argparse.Namespace, store: Any, table: Any) -> dict[str, Callable[[str], Any]]:
+    """Today's trace; the trace at each `--before`; today's decoded as at each
+    `--decoding-before`."""
+    asks: dict[str, Callable[[str], Any]] = {
+        "after": lambda d: decision_lineage(store, d, decisions=table)
+    }
+    for rev in opts.before:
+        then = modules_at(rev)["decision_trace"].decision_lineage
+        asks[rev] = lambda d, then=then: then(store, d, decisions=table)
+    for rev in opts.decoding_before:
+        swapped = decoding_at(rev)
+
+        def decoded_then(d: str, swapped: Any = swapped) -> Any:
+            with swapped():
+                return decision_lineage(store, d, decisions=table)
+
+        asks[f"decoding@{rev}"] = decoded_then
+    return asks
+
+
 def run(opts: argparse.Namespace) -> dict[str, Any]:
     kept = opts.keep / str(opts.nodes)
     manifest = json.loads((kept / "files" / "manifest.json").read_text())
@@ -138,12 +194,7 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
         assert status.parked == 0, status
         store, table = runtime.store, runtime.decisions
         reads = Reads(store)
-        asks: dict[str, Callable[[str], Any]] = {
-            "after": lambda d: decision_lineage(store, d, decisions=table)
-        }
-        for rev in opts.before:
-            then = modules_at(rev)["decision_trace"].decision_lineage
-            asks[rev] = lambda d, then=then: then(store, d, decisions=table)
+        asks = contenders(opts, store, table)
         for d in chosen[:10]:  # warm up (plans, page cache)
             for ask in asks.values():
                 ask(d)
@@ -197,6 +248,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument(
         "--before", nargs="*", default=[], help="git revisions: their traces as contenders"
+    )
+    parser.add_argument(
+        "--decoding-before",
+        nargs="*",
+        default=[],
+        help="git revisions: today's trace with the records decoded as at each (graph/records.py"
+        " from_record, graph/neo4j_path_edges.py PathEdges.fill)",
     )
     parser.add_argument("--profile", action="store_true", help="cProfile today's: OUT.prof")
     parser.add_argument("--out", type=Path, required=True)

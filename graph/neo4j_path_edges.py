@@ -11,7 +11,7 @@ from typing import Any
 from lineage_kg.graph.ends_walk import EndsAhead
 from lineage_kg.graph.model import EdgeKind, NodeKey
 from lineage_kg.graph.mutations import Direction, EdgeKey
-from lineage_kg.graph.records import EdgeId, Record, StoredEdge
+from lineage_kg.graph.records import EdgeId, Record, StoredEdge, edge_fields
 from lineage_kg.graph.store import StoreUnavailable
 
 
@@ -27,6 +27,8 @@ def records_of(found: Iterable[Any]) -> dict[EdgeId, Record]:
 
 _EDGE_SLOTS = {f: getattr(StoredEdge, f) for f in StoredEdge.__slots__}
 _LAZY_FIELDS = frozenset(StoredEdge.__slots__) - {"key"}
+# the slots `edge_fields` answers, in its order (the key is the pending edge's already)
+_FILLED = tuple(_EDGE_SLOTS[f].__set__ for f in StoredEdge.__slots__ if f != "key")
 _AWAITED = _EDGE_SLOTS["props"]  # a pending edge's `props` slot holds its `PathEdges`
 
 
@@ -112,13 +114,14 @@ class PathEdges(dict[int, StoredEdge]):
             raise StoreUnavailable("an edge of the walk is gone since it was read: ask again")
 
     def fill(self, records: Mapping[EdgeId, Record]) -> None:
+        # in place: the key is the pending edge's (no second key, no edge made to copy from)
+        pending, as_stored = self.pending, StoredEdge
         for eid, record in records.items():
-            if (edge := self.pending.pop(eid, None)) is None:
+            if (edge := pending.pop(eid, None)) is None:
                 continue
-            made = StoredEdge.from_record(eid, record)
-            for name in _LAZY_FIELDS:
-                _EDGE_SLOTS[name].__set__(edge, object.__getattribute__(made, name))
-            object.__setattr__(edge, "__class__", StoredEdge)
+            for put, value in zip(_FILLED, edge_fields(record), strict=True):
+                put(edge, value)
+            object.__setattr__(edge, "__class__", as_stored)
 
 
 _new = object.__new__

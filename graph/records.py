@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from lineage_kg.graph.model import RESERVED_PROPS, EdgeKind, NodeKey
+from lineage_kg.graph.model import KEY_FIELDS, RESERVED_PROPS, EdgeKind, NodeKey
 from lineage_kg.graph.mutations import EdgeKey, EdgeRetire, Provenance
 
 Record = dict[str, Any]
@@ -149,16 +149,6 @@ def combine(base: Record, other: Record) -> Record:
     return record
 
 
-def _provenance(record: Record) -> dict[str, Any]:
-    return {
-        "sources": tuple(record["sources"]),
-        "first_seen": record["first_seen"],
-        "first_event": record["first_event"],
-        "last_seen": record["last_seen"],
-        "last_event": record["last_event"],
-    }
-
-
 @dataclass(frozen=True, slots=True)
 class StoredNode:
     key: NodeKey
@@ -171,12 +161,18 @@ class StoredNode:
 
     @classmethod
     def from_record(cls, record: Record) -> StoredNode:
+        # hundreds a read (a trace's ~500 feature nodes): the props by a difference of names
+        # (sorted: a dict's order is the props'), the rest positionally (~2x faster than a
+        # sorted filter of the items and keywords)
         key = NodeKey.from_id(record["key"])
-        skip = RESERVED_PROPS | set(key.fields)
         return cls(
-            key=key,
-            props={k: v for k, v in sorted(record.items()) if k not in skip},
-            **_provenance(record),
+            key,
+            {k: record[k] for k in sorted(record.keys() - _NOT_NODE_PROPS[key.kind])},
+            tuple(record["sources"]),
+            record["first_seen"],
+            record["first_event"],
+            record["last_seen"],
+            record["last_event"],
         )
 
     @property
@@ -200,13 +196,7 @@ class StoredEdge:
     def from_record(cls, eid: EdgeId, record: Record) -> StoredEdge:
         src, kind, dst, disc = eid
         key = EdgeKey(NodeKey.from_id(src), EdgeKind(kind), NodeKey.from_id(dst), disc)
-        return cls(
-            key=key,
-            props={k: v for k, v in sorted(record.items()) if k not in RESERVED_PROPS},
-            **_provenance(record),
-            valid_to=record.get("valid_to"),
-            retired_by=record.get("retired_by"),
-        )
+        return cls(key, *edge_fields(record))
 
     @property
     def current(self) -> bool:
@@ -215,3 +205,22 @@ class StoredEdge:
     def valid_at(self, when: str) -> bool:
         """Known by `when` and not yet retired then."""
         return self.first_seen <= when and (self.valid_to is None or when < self.valid_to)
+
+
+# what a node's props leave out, by kind: the reserved names and its key's fields
+_NOT_NODE_PROPS = {kind: RESERVED_PROPS | frozenset(names) for kind, names in KEY_FIELDS.items()}
+
+
+def edge_fields(record: Record) -> tuple[Any, ...]:
+    """A `StoredEdge`'s fields but its key, in their order, from its record (a walk's path edges
+    are filled in place from these: graph/neo4j_path_edges.py)."""
+    return (
+        {k: record[k] for k in sorted(record.keys() - RESERVED_PROPS)},
+        tuple(record["sources"]),
+        record["first_seen"],
+        record["first_event"],
+        record["last_seen"],
+        record["last_event"],
+        record.get("valid_to"),
+        record.get("retired_by"),
+    )

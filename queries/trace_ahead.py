@@ -164,9 +164,20 @@ class ReadAhead:
     def holding(
         self, ids: Sequence[str], direction: Direction, kinds: Iterable[EdgeKind], as_of: str | None
     ) -> list[str]:
-        """Those of `ids` whose edges of `kinds` walked `direction` are held (read from memory)."""
+        """Those of `ids` whose edges of `kinds` walked `direction` are held (read from memory).
+        (Hundreds of a trace's parts, most not covered: asked once a node kind.)"""
         wanted = {direction: list(kinds)}
-        return [i for i in ids if self._holds((i,), wanted, as_of)]
+        covered = self._covered
+        by_kind: dict[NodeKind, list[str]] = {}
+        for i in ids:
+            if i in covered:
+                by_kind.setdefault(NodeKey.from_id(i).kind, []).append(i)
+        return [
+            i
+            for of_kind in by_kind.values()
+            if self._holds(of_kind, wanted, as_of)
+            for i in of_kind
+        ]
 
     def get_nodes(self, ids: Sequence[str]) -> list[StoredNode]:
         if not all(i in self._covered for i in ids):
