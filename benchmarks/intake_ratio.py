@@ -53,7 +53,7 @@ from benchmarks.ingest_throughput import Captured, CapturingStore, limit
 from benchmarks.openlineage_corpus import valid_events as corpus_events  # replicas.py too
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.ingest.eventlog import EventLog
-from lineage_kg.ingest.intake import accept_many, ndjson_items
+from lineage_kg.ingest.intake import accept_lines, ndjson_lines
 from lineage_kg.ingest.projector import Projector
 from lineage_kg.runtime import Runtime
 
@@ -120,7 +120,7 @@ def intake_function(bodies: list[bytes], per_call: int) -> dict[str, float]:
         log = runtime.log
         began, cpu = time.perf_counter(), time.process_time()
         for i in range(0, len(bodies), per_call):
-            summary = accept_many(log, ndjson_items(b"\n".join(bodies[i : i + per_call])))
+            summary = accept_lines(log, ndjson_lines(b"\n".join(bodies[i : i + per_call])))
             assert not summary.rejected, summary.rejected[:1]
         took, cpu = time.perf_counter() - began, time.process_time() - cpu
         assert log.count() == len(bodies)
@@ -168,7 +168,7 @@ def intake_http(bodies: list[bytes], per_request: int) -> dict[str, float]:
 # ---- (c) the projector against the limit --------------------------------------------------------
 def _logged(log: EventLog, bodies: list[bytes]) -> EventLog:
     for i in range(0, len(bodies), BULK):
-        accept_many(log, ndjson_items(b"\n".join(bodies[i : i + BULK])))
+        accept_lines(log, ndjson_lines(b"\n".join(bodies[i : i + BULK])))
     return log
 
 
@@ -241,7 +241,7 @@ def service_shape(bodies: list[bytes], clients: int = 4) -> dict[str, Any]:
         chunks = [b"\n".join(bodies[i : i + BULK]) for i in range(0, len(bodies), BULK)]
 
         def post(chunk: bytes) -> None:
-            accept_many(log, ndjson_items(chunk))
+            accept_lines(log, ndjson_lines(chunk))
             projector.wake()
 
         began = time.perf_counter()

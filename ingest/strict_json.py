@@ -88,14 +88,16 @@ def _plain(text: str | bytes) -> Any:
     except (orjson.JSONDecodeError, orjson.JSONEncodeError, UnicodeEncodeError):
         return _ASK_JSON
     # `+` first: one memchr, where the two-byte search for `e+` stops at every `e`
-    if (b"+" in again and b"e+" in again) or _quotes(raw) != _quotes(again):
+    if (b"+" in again and b"e+" in again) or quotes(raw) != quotes(again):
         return _ASK_JSON
     return value
 
 
-def _quotes(text: bytes) -> int:
+def quotes(text: bytes) -> int:
     """The quotes that open or close a string in valid JSON `text` (two per string)."""
-    if b"\\" in text and b'\\"' in text:  # an escaped quote, or an escaped \ ending a string
+    # an escaped quote, or an escaped \ ending a string (`rfind`: its search stops at each \,
+    # `in`'s at each ", which JSON is full of)
+    if b"\\" in text and text.rfind(b'\\"') >= 0:
         text = text.replace(b"\\\\", b"")  # each backslash-quote left is an escaped quote
         return text.count(b'"') - text.count(b'\\"')
     return text.count(b'"')  # no backslash before any quote: every quote is a string's

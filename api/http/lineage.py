@@ -21,7 +21,13 @@ from lineage_kg.api.http.body import problem as _problem
 from lineage_kg.api.observability import count_accepted, count_rejected
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.ingest.eventlog import EventLog, LogUnavailable
-from lineage_kg.ingest.intake import OPENLINEAGE, IntakeSummary, accept_many, ndjson_items
+from lineage_kg.ingest.intake import (
+    OPENLINEAGE,
+    IntakeSummary,
+    Line,
+    accept_lines,
+    ndjson_lines,
+)
 from lineage_kg.ingest.openlineage.reach import first_foreign, store_linked, store_run_jobs
 from lineage_kg.ingest.openlineage.validate import FieldError
 
@@ -58,28 +64,28 @@ async def post_lineage(request: Request, principal: IngestCaller) -> Response:
 # The body is parsed on the worker too: the strict parse takes ~45 us an event, so a bulk body
 # parsed on the event loop held every other request for tens of ms.
 def _accept_one(request: Request, principal: Principal, body: bytes) -> IntakeSummary:
-    return _checked_accept(request, principal, [(0, parse_json(body))])
+    return _checked_accept(request, principal, [(0, parse_json(body), None)])
 
 
 def _accept_bulk(request: Request, principal: Principal, body: bytes) -> IntakeSummary:
-    items: list[tuple[int, Any]]
+    lines: list[Line]
     if body.lstrip().startswith(b"["):
-        items = list(enumerate(parse_json(body)))
+        lines = [(index, event, None) for index, event in enumerate(parse_json(body))]
     else:
-        items = list(ndjson_items(body))
-    _check_count(items, request.app.state.settings.max_bulk_events)
-    return _checked_accept(request, principal, items)
+        lines = list(ndjson_lines(body))  # each event with its stored text, where it has one
+    _check_count(lines, request.app.state.settings.max_bulk_events)
+    return _checked_accept(request, principal, lines)
 
 
-def _checked_accept(
-    request: Request, principal: Principal, items: list[tuple[int, Any]]
-) -> IntakeSummary:
-    """The key's reach checked, then the events appended: one trip to the thread pool, not two
-    (a hop costs as much as validating a small event). One event outside the key's namespaces
-    refuses the whole request: nothing half-done."""
-    check_writes(principal, items, request.app.state.store)
+def _checked_accept(request: Request, principal: Principal, lines: list[Line]) -> IntakeSummary:
+    """The events validated, the key's reach checked, then the valid ones appended: one trip to
+    the thread pool, not two (a hop costs as much as validating a small event). One event
+    outside the key's namespaces refuses the whole request: nothing half-done."""
+    store: GraphStore = request.app.state.store
     log: EventLog = request.app.state.event_log
-    return accept_many(log, items, _confined(principal))
+    return accept_lines(
+        log, lines, _confined(principal), lambda items: check_writes(principal, items, store)
+    )
 
 
 def check_writes(
