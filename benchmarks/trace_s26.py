@@ -33,6 +33,7 @@ from typing import Any
 from benchmarks.harness import ExternalNeo4j, _sized_neo4j, in_turn, percentiles, settings_for
 from benchmarks.neo4j_reads import trace_answer
 from lineage_kg.graph import neo4j_path_edges, records
+from lineage_kg.graph.neo4j_store import Neo4jStore
 from lineage_kg.queries.decision_trace import decision_lineage
 from lineage_kg.runtime import Runtime
 
@@ -174,7 +175,27 @@ def contenders(opts: argparse.Namespace, store: Any, table: Any) -> dict[str, Ca
                 return decision_lineage(store, d, decisions=table)
 
         asks[f"decoding@{rev}"] = decoded_then
+    for levels in opts.reach_chunk:
+
+        def chunked(d: str, levels: int = levels) -> Any:
+            with reach_chunk(levels):
+                return decision_lineage(store, d, decisions=table)
+
+        asks[f"reach{levels}"] = chunked
     return asks
+
+
+@contextmanager
+def reach_chunk(levels: int) -> Iterator[None]:
+    """`Neo4jStore.reach` (the data chain's read-ahead) at `levels` levels a statement, not
+    `REACH_CHUNK` (a measurement: graph/neo4j_walk_statements.py is not changed)."""
+    defaults = Neo4jStore._reach_rows.__kwdefaults__
+    was = defaults["chunk_levels"]
+    defaults["chunk_levels"] = levels
+    try:
+        yield
+    finally:
+        defaults["chunk_levels"] = was
 
 
 def run(opts: argparse.Namespace) -> dict[str, Any]:
@@ -255,6 +276,13 @@ def main() -> None:
         default=[],
         help="git revisions: today's trace with the records decoded as at each (graph/records.py"
         " from_record, graph/neo4j_path_edges.py PathEdges.fill)",
+    )
+    parser.add_argument(
+        "--reach-chunk",
+        nargs="*",
+        type=int,
+        default=[],
+        help="levels a statement: today's trace with the read-ahead's walk chunked so",
     )
     parser.add_argument("--profile", action="store_true", help="cProfile today's: OUT.prof")
     parser.add_argument("--out", type=Path, required=True)
