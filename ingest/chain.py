@@ -40,13 +40,26 @@ _CHECKED = (
 )
 
 
-def entry_hash(prev_hash: str, fields: Fields, namespaces: str | None = None) -> str:
+def entry_hash(
+    prev_hash: str, fields: Fields, namespaces: str | None = None, body_utf8: bytes | None = None
+) -> str:
     """The hash of one entry; its body is the canonical JSON text exactly as stored. The text
     hashed is the fields' lengths (in characters), a newline, then the fields themselves, and
-    last the confined namespaces' JSON text when the entry has them chained."""
-    parts = (prev_hash, *map(str, fields), *(() if namespaces is None else (namespaces,)))
-    text = ",".join(map(str, map(len, parts))) + "\n" + "".join(parts)
-    return hashlib.sha256(text.encode()).hexdigest()
+    last the confined namespaces' JSON text when the entry has them chained. `body_utf8`: the
+    body's UTF-8 when the caller has it (the append encodes it once for both hashes). Fed to
+    SHA-256 in pieces, the same bytes as one joined text: no copy of the body."""
+    seq, event_id, source, kind, event_time, received_at, body = map(str, fields)
+    chained = "" if namespaces is None else f",{len(namespaces)}"
+    head = (
+        f"{len(prev_hash)},{len(seq)},{len(event_id)},{len(source)},{len(kind)},"
+        f"{len(event_time)},{len(received_at)},{len(body)}{chained}\n"
+        f"{prev_hash}{seq}{event_id}{source}{kind}{event_time}{received_at}"
+    )
+    digest = hashlib.sha256(head.encode())
+    digest.update(body.encode() if body_utf8 is None else body_utf8)
+    if namespaces is not None:
+        digest.update(namespaces.encode())
+    return digest.hexdigest()
 
 
 def head(db: sqlite3.Connection) -> tuple[int, str]:

@@ -84,8 +84,15 @@ def event_id_of(source: str, body: Any, salt: str = "") -> str:
 
 
 def _event_id(source: str, canonical_body: str, salt: str) -> str:
+    return _event_id_utf8(source, canonical_body.encode(), salt)
+
+
+def _event_id_utf8(source: str, body_utf8: bytes, salt: str) -> str:
+    """The id from the body's UTF-8: SHA-256 of `source\n[salt\n]body`, fed in two pieces."""
     salted = f"{salt}\n" if salt else ""
-    return hashlib.sha256(f"{source}\n{salted}{canonical_body}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{source}\n{salted}".encode())
+    digest.update(body_utf8)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +225,8 @@ class EventLog:
         # the text stored and the id hashing it, once per event and outside the lock: another
         # request's commit (its fsync) goes on meanwhile
         texts = [e.text if e.text is not None else canonical_json(e.body) for e in events]
-        ids = [_event_id(e.source, text, e.salt) for e, text in zip(events, texts, strict=True)]
+        utf8 = [text.encode() for text in texts]  # once, for both hashes
+        ids = [_event_id_utf8(e.source, b, e.salt) for e, b in zip(events, utf8, strict=True)]
         with self._transaction() as db:
             seq, prev_hash = chain.head(db)
             # one look for the lot (an ignored INSERT would still use up a sequence number);
@@ -226,7 +234,7 @@ class EventLog:
             stored = _stored_seqs(db, ids)
             rows: list[tuple[Any, ...]] = []
             confined_rows: list[tuple[int, str]] = []
-            for event, body, event_id in zip(events, texts, ids, strict=True):
+            for event, body, body_utf8, event_id in zip(events, texts, utf8, ids, strict=True):
                 if (found := stored.get(event_id)) is not None:
                     results.append(Appended(event_id, found, True))
                     continue
@@ -237,7 +245,7 @@ class EventLog:
                 # a restricted key's namespaces are hashed with the entry: widening them later
                 # (the projection writes only inside them) breaks the chain
                 confined = json.dumps(sorted(set(event.namespaces))) if event.namespaces else None
-                digest = chain.entry_hash(prev_hash, fields, confined)
+                digest = chain.entry_hash(prev_hash, fields, confined, body_utf8)
                 rows.append((*fields, prev_hash, digest))
                 if confined is not None:
                     confined_rows.append((seq, confined))

@@ -73,9 +73,12 @@ def test_the_hashes_are_the_format_spelled_out(
     expected = spelled_out(prev, fields, namespaces)
     assert chain.entry_hash(prev, fields, namespaces) == expected  # type: ignore[arg-type]
     source, salt, body = rest[1], rest[2], rest[-1]
+    # the append's road: the body's UTF-8 encoded once and handed to both hashes
+    assert chain.entry_hash(prev, fields, namespaces, body.encode()) == expected  # type: ignore[arg-type]
     salted = f"{salt}\n" if salt else ""
     spelled_id = hashlib.sha256(f"{source}\n{salted}{body}".encode()).hexdigest()
     assert eventlog._event_id(source, body, salt) == spelled_id
+    assert eventlog._event_id_utf8(source, body.encode(), salt) == spelled_id
 
 
 def test_appends_link_each_entry_to_the_one_before(log_path: Path) -> None:
