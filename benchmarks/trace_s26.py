@@ -160,7 +160,8 @@ def summary(
 
 def contenders(opts: argparse.Namespace, store: Any, table: Any) -> dict[str, Callable[[str], Any]]:
     """Today's trace; the trace at each `--before`; today's decoded as at each
-    `--decoding-before`."""
+    `--decoding-before`; both as at each `--before-all`; today's with the read-ahead at each
+    `--reach-chunk` levels a statement."""
     asks: dict[str, Callable[[str], Any]] = {
         "after": lambda d: decision_lineage(store, d, decisions=table)
     }
@@ -175,6 +176,14 @@ def contenders(opts: argparse.Namespace, store: Any, table: Any) -> dict[str, Ca
                 return decision_lineage(store, d, decisions=table)
 
         asks[f"decoding@{rev}"] = decoded_then
+    for rev in opts.before_all:  # the trace and the decoding as at `rev`
+        then, swapped = modules_at(rev)["decision_trace"].decision_lineage, decoding_at(rev)
+
+        def all_then(d: str, then: Any = then, swapped: Any = swapped) -> Any:
+            with swapped():
+                return then(store, d, decisions=table)
+
+        asks[f"all@{rev}"] = all_then
     for levels in opts.reach_chunk:
 
         def chunked(d: str, levels: int = levels) -> Any:
@@ -276,6 +285,12 @@ def main() -> None:
         default=[],
         help="git revisions: today's trace with the records decoded as at each (graph/records.py"
         " from_record, graph/neo4j_path_edges.py PathEdges.fill)",
+    )
+    parser.add_argument(
+        "--before-all",
+        nargs="*",
+        default=[],
+        help="git revisions: the trace (--before) and the decoding (--decoding-before) as at each",
     )
     parser.add_argument(
         "--reach-chunk",
