@@ -661,8 +661,8 @@ def _assets(
         elif kind in PART_OF:
             parts.setdefault(PART_OF[kind][1], []).append(node_id)
     unread: dict[Direction, list[str]] = {}
+    ahead = isinstance(reads, ReadAhead)
     for way, of_way in sorted(parts.items()):
-        ahead = isinstance(reads, ReadAhead)
         held = reads.holding(of_way, way, _PART_KINDS[way], as_of) if ahead else []
         if held:
             for src, dst in reads.neighbor_ends(sorted(held), way, _PART_KINDS[way], as_of):
