@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import AsyncIterable, Collection, Mapping
-from typing import Any
+from collections.abc import AsyncIterable, Callable, Collection, Mapping
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from lineage_kg.ingest import strict_json
+from lineage_kg.ingest import intake, strict_json
+
+T = TypeVar("T")
 
 
 class BadBody(ValueError):
@@ -70,8 +72,19 @@ def decode_body(
 
 def parse_json(body: bytes) -> Any:
     """One JSON document; values no event may hold are marked (ingest/strict_json.py)."""
+    return _parsed(strict_json.loads, body)
+
+
+def parse_event(body: bytes) -> tuple[Any, str | None]:
+    """One event's JSON document, as `parse_json` reads it, with the canonical text the log will
+    store where the intake's reader made it (ingest/intake.py `read_event`; None: worked out
+    when the event is validated)."""
+    return _parsed(intake.read_event, body)
+
+
+def _parsed(read: Callable[[bytes], T], body: bytes) -> T:
     try:
-        return strict_json.loads(body)
+        return read(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadBody(f"body is not valid JSON: {exc}") from exc
     except RecursionError:

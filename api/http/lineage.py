@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lineage_kg.api.auth import AuthProblem, IngestCaller, Principal, Scope, require
 from lineage_kg.api.consistency import SEQ_HEADER
-from lineage_kg.api.http.body import BadBody, parse_json, read_body
+from lineage_kg.api.http.body import BadBody, parse_event, parse_json, read_body
 from lineage_kg.api.http.body import problem as _problem
 from lineage_kg.api.observability import count_accepted, count_rejected
 from lineage_kg.graph.store import GraphStore
@@ -64,7 +64,8 @@ async def post_lineage(request: Request, principal: IngestCaller) -> Response:
 # The body is parsed on the worker too: the strict parse takes ~45 us an event, so a bulk body
 # parsed on the event loop held every other request for tens of ms.
 def _accept_one(request: Request, principal: Principal, body: bytes) -> IntakeSummary:
-    return _checked_accept(request, principal, [(0, parse_json(body), None)])
+    event, text = parse_event(body)
+    return _checked_accept(request, principal, [(0, event, text)])
 
 
 def _accept_bulk(request: Request, principal: Principal, body: bytes) -> IntakeSummary:
