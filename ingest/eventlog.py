@@ -234,6 +234,7 @@ class EventLog:
             stored = _stored_seqs(db, ids)
             rows: list[tuple[Any, ...]] = []
             confined_rows: list[tuple[int, str]] = []
+            spelled: dict[tuple[str, ...], str] = {}
             for event, body, body_utf8, event_id in zip(events, texts, utf8, ids, strict=True):
                 if (found := stored.get(event_id)) is not None:
                     results.append(Appended(event_id, found, True))
@@ -244,7 +245,10 @@ class EventLog:
                 fields = (seq, event_id, event.source, event.kind, event.event_time, at, body)
                 # a restricted key's namespaces are hashed with the entry: widening them later
                 # (the projection writes only inside them) breaks the chain
-                confined = json.dumps(sorted(set(event.namespaces))) if event.namespaces else None
+                confined = spelled.get(event.namespaces)  # spelled once per set in the batch
+                if confined is None and event.namespaces:
+                    confined = json.dumps(sorted(set(event.namespaces)))
+                    spelled[event.namespaces] = confined
                 digest = chain.entry_hash(prev_hash, fields, confined, body_utf8)
                 rows.append((*fields, prev_hash, digest))
                 if confined is not None:

@@ -12,7 +12,7 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -234,9 +234,10 @@ def _nesting_within(text: bytes, limit: int) -> bool:
     return not marks
 
 
-def to_new_event(obj: Any, text: str | None = None) -> NewEvent:
+def to_new_event(obj: Any, text: str | None = None, namespaces: tuple[str, ...] = ()) -> NewEvent:
     """Validate one OpenLineage event; raise `InvalidEvent` naming every bad field. `text`: its
-    canonical JSON where `read_event` found it storable (else it is worked out here)."""
+    canonical JSON where `read_event` found it storable (else it is worked out here);
+    `namespaces`: the restricted key's that sent it (`accept_lines`)."""
     if text is None:
         text = _stored_text(obj)
     if text is None and not _fit(obj) and (error := _unstorable(obj)) is not None:
@@ -247,7 +248,7 @@ def to_new_event(obj: Any, text: str | None = None) -> NewEvent:
             event_time = canonical_time(obj["eventTime"])
         except ValueError as exc:  # valid ISO-8601 whose UTC form leaves years 1-9999
             raise InvalidEvent([FieldError("$.eventTime", str(exc))]) from None
-    return NewEvent(OPENLINEAGE, kind.value, event_time, obj, text=text)
+    return NewEvent(OPENLINEAGE, kind.value, event_time, obj, namespaces=namespaces, text=text)
 
 
 @dataclass(slots=True)
@@ -292,14 +293,14 @@ def accept_lines(
     summary = IntakeSummary()
     valid: list[NewEvent] = []
     pairs: list[tuple[int, Any]] = []
+    confined = tuple(namespaces)  # once for the lot, each event holds the same
     for index, obj, text in lines:
         if check is not None:
             pairs.append((index, obj))
         try:
             if isinstance(obj, InvalidEvent):
                 raise obj
-            event = to_new_event(obj, text)
-            valid.append(replace(event, namespaces=tuple(namespaces)) if namespaces else event)
+            valid.append(to_new_event(obj, text, confined))
         except InvalidEvent as exc:
             summary.rejected.append(Rejected(index, exc.errors))
     if check is not None:

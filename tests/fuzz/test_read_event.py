@@ -9,6 +9,7 @@ validating and before appending, and appends nothing when the check refuses."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 
 from benchmarks.openlineage_corpus import all_events, valid_events
 from lineage_kg.graph.canonical import canonical_json
-from lineage_kg.ingest import intake, strict_json
+from lineage_kg.ingest import chain, intake, strict_json
 from lineage_kg.ingest.eventlog import EventLog, NewEvent
 from lineage_kg.ingest.intake import (
     MAX_DEPTH,
@@ -210,4 +211,30 @@ def test_the_writes_are_checked_after_validation_and_before_the_append(tmp_path:
     stored = log.get(to_new_event(VALID).event_id)
     assert stored is not None and stored.body == VALID
     assert isinstance(to_new_event(VALID), NewEvent)
+    log.close()
+
+
+def test_each_entry_keeps_its_own_namespaces_in_one_append(tmp_path: Path) -> None:
+    """The confined namespaces are spelled once per set in a batch (and the tuple once per
+    `accept_lines` call): entries of one append with different sets each keep theirs, hashed."""
+    log = EventLog(tmp_path / "log.sqlite3")
+    events = [
+        json.loads(json.dumps(VALID).replace(VALID["run"]["runId"], run_id))
+        for run_id in (
+            "0176a8c2-fe01-7439-87e6-56a1a1b4029f",
+            "0176a8c2-fe01-7439-87e6-56a1a1b4029e",
+            "0176a8c2-fe01-7439-87e6-56a1a1b4029d",
+        )
+    ]
+    sets = [("b", "a"), (), ("c",)]
+    made = [to_new_event(e, None, s) for e, s in zip(events, sets, strict=True)]
+    appended = log.append(made)
+    with sqlite3.connect(tmp_path / "log.sqlite3") as db:
+        rows = dict(db.execute("SELECT seq, namespaces FROM confined"))
+        assert chain.verify(db).intact
+    assert rows == {appended[0].seq: '["a", "b"]', appended[2].seq: '["c"]'}
+    summary = accept_lines(log, [(0, VALID, None)], ("z", "y"))
+    assert summary.accepted == 1
+    stored = log.get(to_new_event(VALID).event_id)
+    assert stored is not None and stored.namespaces == ("y", "z")
     log.close()
