@@ -169,7 +169,8 @@ def decision_lineage(
     # walk's edges (one read): then the feature steps are built
     trace = DecisionTrace(start, head, versions, data, [], sources, data_cut)
     feature_ids = _feature_ids(walked)
-    asset_of, parts = _assets(reads, [*(s.node.id for s in trace.steps), *feature_ids], when)
+    every = [*(s.node.id for s in trace.steps), *feature_ids]
+    asset_of, parts = _assets(reads, every, when, split=isinstance(store, GraphStore))
     owned = {s.node.id for s in trace.steps} | set(feature_ids) | set(asset_of.values())
     feature_nodes, held = _nodes_and_owners(
         store, feature_ids, sorted(owned), parts=parts, asset_of=asset_of, walked=walked, as_of=when
@@ -646,12 +647,14 @@ def _feature_ids(walked: _FeatureWalk | None) -> list[str]:
 
 
 def _assets(
-    reads: ChainReads, ids: list[str], as_of: str | None
+    reads: ChainReads, ids: list[str], as_of: str | None, *, split: bool
 ) -> tuple[dict[str, str], dict[Direction, list[str]]]:
     """The asset of each of `ids` the read-ahead can tell (queries/assets.py's model: an asset is
     its own; a part's is the one its edge leads to, by edge id: a part with two assets (rare) gets
     the first, as `assets_of` does): the assets and the data chain's parts (read ahead: from
-    memory); and the other parts by way, whose assets come with the owners' read."""
+    memory); and the other parts by way, whose assets come with the owners' read. Not `split`
+    (a view of a store, which charges what memory answers): a way's parts come from memory only
+    when it holds all of them, as the reads were charged before they were split."""
     asset_of: dict[str, str] = {}
     parts: dict[Direction, list[str]] = {}
     for node_id in dict.fromkeys(ids):
@@ -664,6 +667,8 @@ def _assets(
     ahead = isinstance(reads, ReadAhead)
     for way, of_way in sorted(parts.items()):
         held = reads.holding(of_way, way, _PART_KINDS[way], as_of) if ahead else []
+        if not split and len(held) < len(of_way):
+            held = []
         if held:
             for src, dst in reads.neighbor_ends(sorted(held), way, _PART_KINDS[way], as_of):
                 asset_of.setdefault(*((dst, src) if way is Direction.IN else (src, dst)))
