@@ -15,6 +15,7 @@ here. tests/contract/test_closeness_property.py holds the answers to `traverse` 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -61,6 +62,211 @@ def walk_moves(steps: Sequence[WalkStep], start_state: str) -> Moves:
             then = state if step.then is None else step.then
             found.setdefault((state, step.direction, step.kind), set()).add((then, test))
     return {k: frozenset(v) for k, v in found.items()}
+
+
+def _weaker(a: EdgeTest | None, b: EdgeTest | None) -> bool:
+    """Whether test `a` passes every edge test `b` passes (None: every edge; as the walk
+    statement runs them: kinds, then a property not true)."""
+    if a is None:
+        return True
+    if b is None:
+        return False
+    return (
+        (a.src is None or (b.src is not None and b.src <= a.src))
+        and (a.dst is None or (b.dst is not None and b.dst <= a.dst))
+        and (a.unset is None or a.unset == b.unset)
+    )
+
+
+def simulates(moves: Moves, big: str, small: str) -> bool:
+    """Whether a walk in state `big` reads every edge a walk in `small` reads, along each reaching
+    a state that again simulates the one `small` reaches (the greatest such relation over the
+    policy's states). Then whatever a pair (node, `small`) leads a read-ahead to (the nodes it
+    covers, the edges it reads from them), the pair (node, `big`) leads it to as well, at no
+    greater depth. Impact's WHOLE simulates FIELD; EVERY_COLUMN does not (it has no PRODUCES)."""
+    states = {s for s, _, _ in moves} | {t for thens in moves.values() for t, _ in thens}
+    states |= {big, small}
+    by_state: dict[str, list[tuple[tuple[Direction, EdgeKind], frozenset[Any]]]] = {}
+    for (state, way, kind), thens in moves.items():
+        by_state.setdefault(state, []).append(((way, kind), frozenset(thens)))
+    pairs = {(s, c) for s in states for c in states}
+    changed = True
+    while changed:
+        changed = False
+        for s, c in sorted(pairs):
+            if s == c:
+                continue
+            ok = all(
+                any(
+                    _weaker(test_s, test_c) and (then_s, then_c) in pairs
+                    for then_s, test_s in moves.get((s, *way), ())
+                )
+                for way, thens in by_state.get(c, ())
+                for then_c, test_c in thens
+            )
+            if not ok:
+                pairs.discard((s, c))
+                changed = True
+    return (big, small) in pairs
+
+
+class DropRule:
+    """Which rows the walk statement's first level leaves out (graph/neo4j_walk_statements.py
+    `_GONE`), made from the policy: an edge from a start, read in the start state, into a start,
+    whose every next state (those of the start state's moves whose tests pass) is blocked at a
+    start from the beginning (the start state and the states it covers). No walk follows one.
+
+    Exact only where the start state simulates each state it covers (`simulates`): the pairs
+    (start, covered state) the left-out rows no longer lead the read-ahead to read nothing
+    (start, start state) does not read. And each left-out row must be counted once in
+    `visited_edges`: a start walked again in another state reads it again (`dropped`). So the
+    start state's tests are run here too, on ids and tested values, as the statement runs them;
+    a policy testing a property the walk does not read gets no rule (`make`)."""
+
+    __slots__ = ("blocked", "param", "start_state", "tests")
+
+    def __init__(
+        self, moves: Moves, start_state: str, blocked: frozenset[str], tested: Sequence[str]
+    ) -> None:
+        self.start_state = start_state
+        self.blocked = blocked
+        self.param = {"start": start_state, "blocked": sorted(blocked), "by_origin": False}
+        self.tests: dict[tuple[Direction, str], list[tuple[str, EndsTest]]] = {}
+        for (state, way, kind), thens in moves.items():
+            if state == start_state:
+                self.tests[way, EdgeKind(kind).value] = [
+                    (then, None if test is None else _as_cypher(test, tested))
+                    for then, test in sorted(thens, key=repr)
+                ]
+
+    @classmethod
+    def make(
+        cls,
+        moves: Moves,
+        start_state: str,
+        covers: Mapping[str, frozenset[str]],
+        tested: Sequence[str],
+    ) -> DropRule | None:
+        blocked = frozenset({start_state, *covers.get(start_state, ())})
+        if not all(simulates(moves, start_state, c) for c in blocked - {start_state}):
+            return None
+        unset = {
+            test.unset
+            for (state, _, _), thens in moves.items()
+            if state == start_state
+            for _, test in thens
+            if test is not None and test.unset is not None
+        }
+        if not unset <= set(tested):
+            return None
+        return cls(moves, start_state, blocked, tested)
+
+    def leaves_out(self, eid: EdgeId, way: Direction, values: Sequence[Any]) -> bool:
+        """Whether the first level leaves this edge out when it reads it from a start in the
+        start state (both ends starts: the caller's test)."""
+        nexts = [
+            then
+            for then, test in self.tests.get((way, eid[1]), ())
+            if test is None or test(eid, values)
+        ]
+        return bool(nexts) and all(then in self.blocked for then in nexts)
+
+    def again(self, marks: Iterable[str], starts: frozenset[str]) -> list[str]:
+        """The starts the read-ahead walked again in a state they are not blocked in (from its
+        "key|state" marks): the only starts the walk may take up again past level 1."""
+        found = {}
+        for mark in marks:
+            key, _, state = mark.rpartition("|")
+            if state not in self.blocked and key in starts:
+                found[key] = None
+        return list(found)
+
+    def dropped(
+        self,
+        ahead: EndsAhead,
+        starts: frozenset[str],
+        total: int,
+        again: Iterable[str],
+        by_origin: Iterable[Sequence[Any]],
+    ) -> Dropped:
+        """What the walk adds to `visited_edges` for the rows left out: `total` of them, less
+        those the read-ahead read again from a start walked in another state (rows that are in
+        `ahead`); for the starts walked `again`, per (way, kind) as `by_origin` ([origin, out?,
+        kind, count]) counted them, less the same."""
+        overlap: dict[tuple[str, Direction], dict[str, int]] = {}
+        for (origin, way), by_kind in ahead.edges.items():
+            if origin not in starts:
+                continue
+            for kind, hops in by_kind.items():
+                n = sum(
+                    1
+                    for eid, values in hops.items()
+                    if (eid[2] if way is _OUT else eid[0]) in starts
+                    and self.leaves_out(eid, way, values)
+                )
+                if n:
+                    overlap.setdefault((origin, way), {})[kind] = n
+        late: dict[tuple[str, Direction], dict[str, int]] = {}
+        for origin, out, kind, n in by_origin:
+            at = (origin, _OUT if out else _IN)
+            late.setdefault(at, {})[kind] = n - overlap.get(at, {}).get(kind, 0)
+        first = total - sum(n for by_kind in overlap.values() for n in by_kind.values())
+        return Dropped(first=first, late=late, again=frozenset(again), starts=starts)
+
+
+def _as_cypher(test: EdgeTest, tested: Sequence[str]) -> EndsTest:
+    """A move's test on an id and the tested values, as the walk statement runs it (`_NEXTS`):
+    the ends' kinds, and the property anything but true (Cypher's `= true`, not Python's truth)."""
+    src, dst = test.src, test.dst
+    at = None if test.unset is None else tested.index(test.unset)
+
+    def passes(eid: EdgeId, values: Sequence[Any]) -> bool:
+        return (
+            (src is None or _kind_of(eid[0]) in src)
+            and (dst is None or _kind_of(eid[2]) in dst)
+            and (at is None or values[at] is not True)
+        )
+
+    return passes
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """The rows a read-ahead left out at its first level, as the walk counts them (`walk_ends`):
+    `first` at level 1 (every left-out row is from a start, along a way level 1 reads); `late`,
+    per (start, way) and kind, for the starts the read-ahead walked `again` — any other start
+    taken up past level 1 was not counted, and the walk gives way."""
+
+    first: int
+    late: Mapping[tuple[str, Direction], Mapping[str, int]]
+    again: frozenset[str]
+    starts: frozenset[str]
+
+    def at(self, depth: int, ids: Sequence[str], out_kinds: list[str], in_kinds: list[str]) -> int:
+        """The left-out rows a level reads from its frontier `ids` along these kinds."""
+        if depth == 1:
+            return self.first
+        if self.starts.isdisjoint(ids):
+            return 0
+        taken_up = self.starts.intersection(ids)
+        if not self.again.issuperset(taken_up):
+            raise GiveWay  # not counted per origin
+        n = 0
+        for origin in taken_up:
+            for way, kinds in ((_OUT, out_kinds), (_IN, in_kinds)):
+                if (by_kind := self.late.get((origin, way))) is not None:
+                    n += sum(by_kind.get(kind, 0) for kind in kinds)
+        return n
+
+    @staticmethod
+    def done(dropped: Dropped | None, at_cap: bool) -> None:
+        """At the cap the walk stops before some hop, which may be one left out."""
+        if dropped is not None and at_cap:
+            raise GiveWay
+
+
+class GiveWay(Exception):
+    """A walk given rows left out (`Dropped`) cannot answer as the walk on every row would."""
 
 
 class EndsAhead:
@@ -143,12 +349,16 @@ def walk_ends(
     max_nodes: int,
     tested: Sequence[str],
     edge_ids: dict[EdgeId, int] | None = None,
+    dropped: Dropped | None = None,
 ) -> Walked:
     """The two passes over `ahead` (`walkable` steps only), as `GraphStore.walk` answers with
     `edges=False`: the visits, truncation and the edges read, as closeness.py counts them.
     With `edge_ids` (filled here: each visit's edge id -> its key in the visits' `edge`), the
     visits' parents, edges and ways too, and `led_on` as traverse learns it; `Walked.edges` is
-    left for the caller to fill with the records of those edges (`Neo4jStore.walk`)."""
+    left for the caller to fill with the records of those edges (`Neo4jStore.walk`).
+    `dropped`: rows the read-ahead left out (`DropRule`), counted as read. `GiveWay` (walk again
+    on all the rows) where they could change the answer: at the cap (the walk stops before some
+    hop, which may be one left out), or at a start taken up again that was not counted."""
     paths = edge_ids is not None
     start = list(dict.fromkeys(start))
     by_way, followed = _tables(steps, tested)
@@ -175,6 +385,7 @@ def walk_ends(
         in_exact, in_every = _states_of(exact.frontier), _states_of(every.frontier)
         exact.frontier, every.frontier = [], []
         reached = every.level
+        visited += 0 if dropped is None else dropped.at(depth, ids, out_kinds, in_kinds)
         for origin in ids:
             # out then in, each by edge id: a self-loop's two readings stay in that order
             hops: list[tuple[EdgeId, Direction, Sequence[Any]]] = []
@@ -230,6 +441,7 @@ def walk_ends(
                     )
         if truncated:
             break
+    Dropped.done(dropped, truncated or len(every.level) >= cap)
     return Walked(
         exact=exact.visits,
         every=every.visits,

@@ -30,7 +30,15 @@ from neo4j import READ_ACCESS, WRITE_ACCESS, Driver, GraphDatabase, Query, Sessi
 from neo4j.api import BookmarkManager
 from neo4j.exceptions import DriverError, Neo4jError
 
-from lineage_kg.graph.ends_walk import EndsAhead, one_state, walk_ends, walkable, walked_by_levels
+from lineage_kg.graph.ends_walk import (
+    DropRule,
+    EndsAhead,
+    GiveWay,
+    one_state,
+    walk_ends,
+    walkable,
+    walked_by_levels,
+)
 from lineage_kg.graph.model import EdgeKind, NodeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.neo4j_cypher import EDGE_VIEW, NODE_VIEW, SEEK, VALID_NOW_OR_AS_OF, typed
@@ -49,6 +57,8 @@ from lineage_kg.graph.neo4j_walk_statements import (
     REACH_CHUNK,
     SLOW_TO_PLAN,
     Keyed,
+    LeftOut,
+    left_out,
     reach_statement,
     sets_statement,
     walk_chunk,
@@ -710,7 +720,7 @@ class Neo4jStore(GraphStore):
         )  # fmt: skip
         if read is None:
             return None
-        covered, rows = read
+        covered, rows, _ = read
         found: dict[tuple[EdgeId, Direction], Record] = {}
         for src, kind, dst, disc, out, p in rows:
             found[(src, kind, dst, disc), _OUT if out else _IN] = p
@@ -731,10 +741,12 @@ class Neo4jStore(GraphStore):
         chunk_levels: int = REACH_CHUNK,
         keyed: Keyed | None = None,
         element_ids: bool = False,
-    ) -> tuple[list[str], list[Any]] | None:
+        drop: DropRule | None = None,
+    ) -> tuple[list[str], list[Any], LeftOut | None] | None:
         """The read-ahead walk's statement, chunk after chunk (`chunk_levels` levels each): the
         nodes covered and the edge rows found — records, or (`tested` given) ids with those
-        properties' values. None past `limit` nodes (see `reach`)."""
+        properties' values — and with `drop`, what its first level left out. None past `limit`
+        nodes (see `reach`)."""
         query, params = reach_statement(
             start_ids, moves, start_state=start_state, as_of=as_of, limit=limit,
             levels=chunk_levels, keyed=keyed, element_ids=element_ids,
@@ -745,10 +757,13 @@ class Neo4jStore(GraphStore):
         covered = dict.fromkeys(starts)  # a start the store lacks has no edges: covered too
         rows: list[Any] = []
         left = max_depth
+        total = None  # rows the first level left out
         while left > 0 and frontier:
             levels = min(chunk_levels, left)
-            chunk = walk_chunk(frontier, seen, levels, tested)
+            first = drop.param if drop is not None and total is None else None
+            chunk = walk_chunk(frontier, seen, levels, tested, first)
             row = self._read(query, **params, **chunk)[0]
+            total = row["dropped"][0] if total is None else total
             seen += row["marks"]
             if len(seen) > params["cap"]:
                 return None
@@ -757,7 +772,19 @@ class Neo4jStore(GraphStore):
             frontier, left = row["pending"], left - levels
         if len(covered) > limit:
             return None
-        return list(covered), rows
+        if drop is None or not total:
+            return list(covered), rows, None
+        kept = left_out(
+            self._read, (query, params), drop, starts=starts, seen=seen, total=total, limit=limit,
+            tested=tested,
+        )  # fmt: skip
+        if kept is None:  # give way: the read-ahead again, leaving nothing out
+            return self._reach_rows(
+                start_ids, moves, start_state=start_state, max_depth=max_depth, as_of=as_of,
+                limit=limit, tested=tested, chunk_levels=chunk_levels, keyed=keyed,
+                element_ids=element_ids,
+            )  # fmt: skip
+        return list(covered), rows, kept
 
     def walk(
         self,
@@ -891,28 +918,43 @@ class Neo4jStore(GraphStore):
         max_nodes: int,
         edge_ids: dict[EdgeId, int] | None,
         elements: dict[EdgeId, str] | None,
+        leave_out: bool = True,
     ) -> Walked | None:
         """`_walk_ids`, and with `edge_ids` the visits' parents and edges too (`_walk_paths`);
-        `elements` is filled with the element id of each visit's edge."""
+        `elements` is filled with the element id of each visit's edge. Without paths, the
+        read-ahead may leave rows out of its first level (`DropRule`: counted, never followed)."""
         policy = walk_policy(steps, start_state)
         tested = policy.tested
+        drop = policy.drop_rule(covers) if edge_ids is None and leave_out else None
         covered: list[str] = starts
         rows: list[Any] = []
+        kept: LeftOut | None = None
         if starts and policy.moves:
             read = self._reach_rows(
                 starts, policy.moves, start_state=start_state, max_depth=max_depth, as_of=as_of,
                 limit=max_nodes + len(starts), tested=tested,
                 chunk_levels=REACH_CHUNK if edge_ids is None else self.paths_chunk,
-                keyed=policy.keyed, element_ids=elements is not None,
+                keyed=policy.keyed, element_ids=elements is not None, drop=drop,
             )  # fmt: skip
             if read is None:
                 return None  # past the limit: the caller walks level by level
-            covered, rows = read
+            covered, rows, kept = read
         ahead = EndsAhead(covered, rows)
-        walked = walk_ends(
-            ahead, starts, steps, start_state=start_state, covers=covers, max_depth=max_depth,
-            max_nodes=max_nodes, tested=tested, edge_ids=edge_ids,
-        )  # fmt: skip
+        dropped = None
+        if drop is not None and kept is not None:
+            dropped = drop.dropped(ahead, frozenset(starts), *kept)
+        try:
+            walked = walk_ends(
+                ahead, starts, steps, start_state=start_state, covers=covers,
+                max_depth=max_depth, max_nodes=max_nodes, tested=tested, edge_ids=edge_ids,
+                dropped=dropped,
+            )  # fmt: skip
+        except GiveWay:  # again, every row read
+            return self._on_ids(
+                starts, steps, start_state=start_state, covers=covers, max_depth=max_depth,
+                as_of=as_of, max_nodes=max_nodes, edge_ids=edge_ids, elements=elements,
+                leave_out=False,
+            )  # fmt: skip
         if elements is not None and edge_ids:
             elements.update(element_ids(ahead, edge_ids))
         return walked
