@@ -140,6 +140,27 @@ class _BudgetedStore:
         self._budget.charge(len({owner for owner, _ in found[1]}))
         return found
 
+    def nodes_assets_and_owners(
+        self,
+        node_ids: Sequence[str],
+        ids: Sequence[str],
+        parts: Mapping[Direction, Sequence[str]],
+        part_kinds: Mapping[Direction, Iterable[EdgeKind]],
+        as_of: str | None = None,
+        *,
+        path_edges: Mapping[int, StoredEdge] | None = None,
+    ) -> tuple[list[StoredNode], dict[str, str], list[tuple[str, str]], list[tuple[str, str]]]:
+        # charged as the reads it stands for (`GraphStore.nodes_assets_and_owners`): the parts'
+        # ends uncharged, as `neighbor_ends` is; the OWNS into `ids` and the assets found; then
+        # their owners' ALIAS_OF
+        self._budget.charge(len(set(ids)))
+        nodes, asset_of, owns, aliases = self._store.nodes_assets_and_owners(
+            node_ids, ids, parts, part_kinds, as_of, path_edges=path_edges
+        )
+        self._budget.charge(len(set(asset_of.values()).difference(ids)))
+        self._budget.charge(len({owner for owner, _ in owns}))
+        return nodes, asset_of, owns, aliases
+
     def reach(
         self,
         start_ids: Sequence[str],
