@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from lineage_kg.api.graphql.traversal_budget import RequestBudgetSpent, TraversalBudget, budgeted
 from lineage_kg.graph.model import EdgeKind as E
 from lineage_kg.graph.model import NodeKey
 from lineage_kg.graph.model import NodeKind as K
@@ -139,3 +140,33 @@ def test_no_parts_is_nodes_and_owners(store: GraphStore) -> None:
     found = store.nodes_and_owners(node_ids, ids)
     assert (nodes, sorted(owns), aliases) == (found[0], sorted(found[1]), found[2])
     assert owns
+
+
+def test_a_requests_budget_charges_the_reads_it_stands_for(store: GraphStore) -> None:
+    """Through a request's budget (the API's view) the read answers as the store does and is
+    charged what `GraphStore`'s reads through that view are charged (`neighbor_ends`, then
+    `nodes_and_owners`): no cheaper for being one round trip; refused when that is over."""
+    named = _estate(store)
+    ids = [named["c1"].id, named["r1"].id]
+    parts = {IN: [named[n].id for n in ("c0", "c1", "f0")], OUT: [named["r0"].id]}
+    args = ([named["f0"].id], ids, parts, PART_KINDS)
+    spent = {}
+    for how in ("view", "reads"):
+        budget = TraversalBudget(1_000)
+        view = budgeted(store, budget)
+        if how == "view":
+            got = view.nodes_assets_and_owners(*args)
+        else:
+            got = GraphStore.nodes_assets_and_owners(view, *args)
+        assert (got[0], got[1], sorted(got[2]), got[3]) == _sorted(
+            store.nodes_assets_and_owners(*args)
+        )
+        spent[how] = budget.spent
+    # the ids, the assets found that are not among them (c0's, f0's view, r0's job), the owners
+    assert spent["view"] == spent["reads"] > len(ids) + 3
+    with pytest.raises(RequestBudgetSpent):
+        budgeted(store, TraversalBudget(spent["view"] - 1)).nodes_assets_and_owners(*args)
+
+
+def _sorted(found: Any) -> tuple[Any, ...]:
+    return found[0], found[1], sorted(found[2]), found[3]
