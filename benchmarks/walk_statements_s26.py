@@ -64,6 +64,41 @@ def floor_query() -> LiteralString:
     )
 
 
+def floor_one(way: str) -> LiteralString:
+    """One direction of `floor_query` alone."""
+    query = floor_query()
+    down, up = query.split(" CALL () ")
+    part = down if way == "down" else "CALL () " + up.rsplit(" RETURN", 1)[0]
+    return cast(LiteralString, part + f" RETURN {way}")
+
+
+def reads_of(store: Neo4jStore, ask: Callable[[], Any]) -> list[dict[str, Any]]:
+    """Each read one answer sends: what it is (the statement's start), its time, its rows."""
+    seen: list[dict[str, Any]] = []
+    read = store._read
+
+    def timed(query: Any, **params: Any) -> list[Any]:
+        began = time.perf_counter()
+        rows = read(query, **params)
+        chunk = params.get("chunk") or {}
+        seen.append(
+            {
+                "read": " ".join(str(query).split()[:6])[:70],
+                "s": round(time.perf_counter() - began, 3),
+                "frontier": len(chunk.get("frontier") or ()),
+                "found": len(rows[0].get("found") or ()) if rows and "found" in rows[0] else None,
+            }
+        )
+        return rows
+
+    store._read = timed  # type: ignore[method-assign]
+    try:
+        ask()
+    finally:
+        del store._read
+    return seen
+
+
 def starts_of(store: GraphStore, owner: str) -> list[str]:
     """The map's walk starts: the owner's assets and their parts (queries/accountability.py)."""
     o = node_ref(store, owner, NodeKind.OWNER, "owner")
@@ -82,10 +117,21 @@ def contest(store: Any, owner: str, rounds: int, names: Any = ()) -> dict[str, A
         (row,) = store._read(query, starts=starts)  # type: ignore[attr-defined]
         sizes.update(down=len(row["down"]), up=len(row["up"]))
 
+    def floor_way(way: str) -> Callable[[GraphStore, str], None]:
+        one = floor_one(way)
+
+        def ask(store: GraphStore, owner: str) -> None:
+            (row,) = store._read(one, starts=starts)  # type: ignore[attr-defined]
+            sizes[way] = len(row[way])
+
+        return ask
+
     contenders: dict[str, Callable[[GraphStore, str], Any]] = {
         "every_row": every_row,
         "left_out": accountability,
         "floor": floor,
+        "floor_down": floor_way("down"),
+        "floor_up": floor_way("up"),
     }
     expected = dataclasses.astuple(accountability(store, owner))
     for ask in contenders.values():
@@ -99,12 +145,19 @@ def contest(store: Any, owner: str, rounds: int, names: Any = ()) -> dict[str, A
             answer = ask(store, owner)
             took[name].append(time.perf_counter() - began)
             cpu[name].append(time.process_time() - began_cpu)
-            if name != "floor":
+            if not name.startswith("floor"):
                 assert dataclasses.astuple(answer) == expected, f"{name}: a different answer"
             print(f"  {name}: {took[name][-1]:.2f} s (cpu {cpu[name][-1]:.2f} s)", flush=True)
         loads.append(os.getloadavg())
     first = accountability(store, owner)
+    reads = {
+        "every_row": reads_of(store, lambda: every_row(store, owner)),
+        "left_out": reads_of(store, lambda: accountability(store, owner)),
+    }
+    for name, each in reads.items():
+        print(f"  {name}'s reads: " + "; ".join(f"{r['read'][:28]} {r['s']} s" for r in each))
     return {
+        "reads": reads,
         "answer_assets": len(first.owned) + len(first.upstream) + len(first.downstream),
         "starts": len(starts),
         "floor_reached": sizes,

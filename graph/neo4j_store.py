@@ -757,13 +757,14 @@ class Neo4jStore(GraphStore):
         covered = dict.fromkeys(starts)  # a start the store lacks has no edges: covered too
         rows: list[Any] = []
         left = max_depth
-        total = None  # rows the first level left out
+        total = None  # rows the first level left out (with `drop`)
         while left > 0 and frontier:
             levels = min(chunk_levels, left)
             first = drop.param if drop is not None and total is None else None
             chunk = walk_chunk(frontier, seen, levels, tested, first)
             row = self._read(query, **params, **chunk)[0]
-            total = row["dropped"][0] if total is None else total
+            if first is not None:
+                total = row["dropped"][0]
             seen += row["marks"]
             if len(seen) > params["cap"]:
                 return None
