@@ -88,7 +88,8 @@ _REACH_LEVEL: LiteralString = (
 # only counted: in all, and per (origin, way, kind) when `by_origin` (for the starts a later
 # level walks again: `Neo4jStore._reach_rows`). At level 1 of the first chunk `seen` holds the
 # starts' marks alone, so `bk + '|' + start IN seen` is "b is a start". Measured (100k, the
-# largest team's downstream, levels 1-5): 98,776 rows -> 14,503 + a count of 84,815.
+# largest team's downstream, levels 1-5): 98,776 rows -> 14,503 + a count of 84,815, the
+# statement 2.40 -> 0.87 s (median x4, load 3.2; docs/bench-notes/target1-neo4j.md, s. 26).
 _GONE: LiteralString = (
     "$chunk.drop IS NOT NULL AND all(t IN nexts WHERE t IN $chunk.drop.blocked) "
     "AND bk + '|' + $chunk.drop.start IN seen"
