@@ -123,7 +123,7 @@ class DropRule:
     start state's tests are run here too, on ids and tested values, as the statement runs them;
     a policy testing a property the walk does not read gets no rule (`make`)."""
 
-    __slots__ = ("blocked", "param", "start_state", "tests")
+    __slots__ = ("blocked", "param", "skip", "start_state", "tests")
 
     def __init__(
         self, moves: Moves, start_state: str, blocked: frozenset[str], tested: Sequence[str]
@@ -131,6 +131,8 @@ class DropRule:
         self.start_state = start_state
         self.blocked = blocked
         self.param = {"start": start_state, "blocked": sorted(blocked), "by_origin": False}
+        # the pairs every chunk of the read-ahead need not walk (`_MARKS`)
+        self.skip = {"by": start_state, "covered": sorted(blocked - {start_state})}
         self.tests: dict[tuple[Direction, str], list[tuple[str, EndsTest]]] = {}
         for (state, way, kind), thens in moves.items():
             if state == start_state:

@@ -761,7 +761,8 @@ class Neo4jStore(GraphStore):
         while left > 0 and frontier:
             levels = min(chunk_levels, left)
             first = drop.param if drop is not None and total is None else None
-            chunk = walk_chunk(frontier, seen, levels, tested, first)
+            skip = None if drop is None else drop.skip
+            chunk = walk_chunk(frontier, seen, levels, tested, first, skip=skip)
             row = self._read(query, **params, **chunk)[0]
             if first is not None:
                 total = row["dropped"][0]

@@ -53,9 +53,13 @@ _REACH_START: LiteralString = (
     "WITH frontier, $chunk.seen AS seen, [] AS nodes, [] AS edges, [] AS pending "
 )
 # The pairs a level's hops reach that are not yet walked: the next frontier and their marks.
+# With `$chunk.skip` (a walk leaving rows out: `DropRule.skip`), not a pair in a state the start
+# state covers at a node already walked in the start state: the start state simulates it
+# (`simulates`), so that pair reads every row this one would and leads to all it would.
 _MARKS: LiteralString = (
     "UNWIND hops AS h UNWIND h[2] AS t WITH DISTINCT h[0] AS b, h[1] AS bk, t "
-    "WITH b, bk, t, bk + '|' + t AS mark WHERE NOT mark IN seen "
+    "WITH b, bk, t, bk + '|' + t AS mark WHERE NOT mark IN seen AND ($chunk.skip IS NULL "
+    "OR NOT (t IN $chunk.skip.covered AND bk + '|' + $chunk.skip.by IN seen)) "
     "RETURN collect([b, t, bk]) AS next, collect(mark) AS marks"
 )
 _REACH_NEXT: LiteralString = (
@@ -206,6 +210,8 @@ def walk_chunk(
     levels: int,
     tested: Sequence[str] | None = None,
     drop: Mapping[str, Any] | None = None,
+    *,
+    skip: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The parameters of one chunk of `reach_statement`'s walk, beside the ones it returned:
     the frontier's [key, state] pairs, the "key|state" marks already walked, the levels to read,
@@ -213,7 +219,7 @@ def walk_chunk(
     `drop` (`DropRule.param`; a walk's first chunk only, its `seen` the starts' marks alone):
     the rows its first level leaves out (`_GONE`)."""
     chosen = None if tested is None else list(tested)
-    chunk = {"frontier": frontier, "seen": seen, "tested": chosen, "drop": drop}
+    chunk = {"frontier": frontier, "seen": seen, "tested": chosen, "drop": drop, "skip": skip}
     return {"chunk": chunk, "levels": levels}
 
 

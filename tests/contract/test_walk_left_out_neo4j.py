@@ -238,3 +238,34 @@ def test_where_a_cover_reads_less_nothing_is_left_out(
     wrong = _walk(neo4j_store, ids, "covered-unlike", **args)
     assert spy.left_out == [1]
     assert wrong is not None and wrong.visited_edges == 1
+
+
+@pytest.mark.neo4j
+def test_a_pair_is_skipped_only_in_a_state_the_start_state_covers(
+    neo4j_store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read-ahead does not walk (node, FIELD) where (node, WHOLE) is walked already (WHOLE
+    simulates FIELD), and must walk (node, EVERY_COLUMN) though (node, WHOLE) is: only it reads a
+    dataset's columns. From job j and column s: j produces dataset d (WHOLE, level 1); s feeds
+    column x (FIELD, 1), which feeds d as a whole (EVERY_COLUMN, 2); d's column c is reached
+    from there alone (FIELD, 3)."""
+    j, d = POOL[K.JOB][0], POOL[K.DATASET][0]
+    s, x, c = POOL[K.COLUMN][:3]
+    load(
+        neo4j_store,
+        [
+            (j, E.PRODUCES, d, {}),
+            (s, E.FEEDS, x, {}),
+            (x, E.FEEDS, d, {}),
+            (d, E.HAS_COLUMN, c, {}),
+        ],
+    )
+    args: dict[str, Any] = {"max_depth": 5, "as_of": None, "max_nodes": 100}
+    monkeypatch.setattr(ws, "LEAVE_OUT", False)
+    every_row = _walk(neo4j_store, [j.id, s.id], "impact", **args)
+    monkeypatch.setattr(ws, "LEAVE_OUT", True)
+    left_out = _walk(neo4j_store, [j.id, s.id], "impact", **args)
+    _same(left_out, every_row)
+    assert left_out is not None
+    visits = zip(left_out.every.node, left_out.every.state, left_out.every.level, strict=True)
+    assert (c.id, FIELD, 3) in visits
