@@ -1,7 +1,8 @@
 """The decision trace on Neo4j, today's against the trace at a git revision, interleaved in one run
-on a kept estate (issue 19, target 1, session 26; benchmarks/trace_s25.py and more): p50/p95,
-reads (round trips) a trace and their wall time by the function of queries/ that made them,
-answers checked equal (every field of every step's node); optionally a cProfile of today's.
+on a kept estate (issue 19, target 1, sessions 25 and 26; it replaces trace_s25.py and keeps its
+options): p50/p95, reads (round trips) a trace and their wall time by the function of queries/
+that made them, answers checked equal (every field of every step's node); optionally a cProfile
+of today's.
 
     python -m benchmarks.trace_s26 --keep /work/target1-trace-s24 --nodes 10000 \
         --decisions 25 --rounds 3 --before HEAD --out /tmp/s26/trace_10000
