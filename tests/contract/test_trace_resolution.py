@@ -115,7 +115,7 @@ def test_the_versions_records_come_with_the_read_ahead(
     # `resolve` reads the versions' records once (a deployment's were read twice before)
     assert (reads.reads, reads.walks) == (_EDGE_READS[decision_id] + isinstance(found, Unread), 0)
     counted = Counted(neo4j_store, monkeypatch)
-    trace = decision_lineage(neo4j_store, decision_id, decisions=table)
+    decision_lineage(neo4j_store, decision_id, decisions=table)
     # the resolution's edges; the data chain's nodes with the versions' (read ahead); the
     # feature nodes with the owners and the feature chain's parts' assets (v4's: v5 and v6 have
     # no features, and the data chain's are read ahead) (walk statements apart)
