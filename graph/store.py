@@ -556,9 +556,7 @@ class GraphStore(ABC):
         as_of: str | None = None,
         *,
         path_edges: Mapping[int, StoredEdge] | None = None,
-    ) -> tuple[
-        list[StoredNode], dict[str, str], list[tuple[str, str]], list[tuple[str, str]]
-    ]:
+    ) -> tuple[list[StoredNode], dict[str, str], list[tuple[str, str]], list[tuple[str, str]]]:
         """`nodes_and_owners` with each of `parts`' asset found first and its owners read too:
         a part's asset is the far end of its first edge (by edge id) of `part_kinds[way]` walked
         `way` (queries/assets.py's model: a column's dataset, a run's job). Answers the nodes;
