@@ -322,9 +322,9 @@ def read_event(raw: bytes) -> tuple[Any, str | None]:
     """`strict_json.loads(raw)`, with the canonical text the log will store when one orjson read
     and one sorted write show at C speed both that the value is `strict_json`'s and that it is
     storable (else None: `to_new_event` works it out). `strict_json._plain`'s conditions, on
-    that write: orjson read the text and `_dump` wrote it back (nested at most MAX_DEPTH), no
-    `e+` in it (an integer past 64 bits, read as a float), as many strings as the text (no key
-    given twice). Raises what `strict_json.loads` raises."""
+    that write: orjson read the text, `_dump` wrote it back (nested at most MAX_DEPTH) and
+    `strict_json.read_alike` holds (no integer past 64 bits, no key given twice). Raises what
+    `strict_json.loads` raises."""
     if type(raw) is bytes:
         try:
             value = orjson.loads(raw)
@@ -332,18 +332,9 @@ def read_event(raw: bytes) -> tuple[Any, str | None]:
             dumped = None
         else:
             dumped = _dump(value, wrap=len(raw) >= _WRAP_FROM)
-        if dumped is not None and _read_alike(raw, dumped[0]):
+        if dumped is not None and strict_json.read_alike(raw, dumped[0]):
             return value, _text_of(*dumped)
     return strict_json.loads(raw), None
-
-
-def _read_alike(raw: bytes, written: bytes) -> bool:
-    """orjson's read of `raw`, written back, is `strict_json`'s: no `e+` (orjson reads an
-    integer past 64 bits as a float of at least 2^63) and as many strings (a key given twice is
-    one key fewer in the value, orjson keeping the last silently)."""
-    if b"+" in written and b"e+" in written:  # `+` first: one memchr
-        return False
-    return strict_json.quotes(raw) == strict_json.quotes(written)
 
 
 def ndjson_lines(body: bytes) -> Iterator[Line]:
