@@ -75,6 +75,7 @@ from lineage_kg.graph.store import (
     UnitOfWork,
     Walked,
     WalkStep,
+    keep_first_assets,
 )
 
 log = logging.getLogger(__name__)
@@ -689,8 +690,8 @@ class Neo4jStore(GraphStore):
             paths.fill(records_of(row["edges"]))
         asset_of: dict[str, str] = {}
         for way, ends in sorted({_IN: row["in_ends"], _OUT: row["out_ends"]}.items()):
-            for src, _, dst, _ in sorted({(s, k, d, c) for s, d, k, c in ends}):
-                asset_of.setdefault(*((dst, src) if way is _IN else (src, dst)))
+            by_id = sorted({(s, k, d, c) for s, d, k, c in ends})
+            keep_first_assets(asset_of, way, ((src, dst) for src, _, dst, _ in by_id))
         wanted = {*ids, *asset_of.values()}
         owns = [(src, dst) for src, dst in row["owns"] if dst in wanted]
         owners = {src for src, _ in owns}

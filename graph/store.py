@@ -565,10 +565,10 @@ class GraphStore(ABC):
         trip on a store that can (Neo4j)."""
         asset_of: dict[str, str] = {}
         for way, of_way in sorted(parts.items()):
-            if not of_way:
-                continue
-            for src, dst in self.neighbor_ends(of_way, way, part_kinds[way], as_of):
-                asset_of.setdefault(*((dst, src) if way is Direction.IN else (src, dst)))
+            if of_way:
+                keep_first_assets(
+                    asset_of, way, self.neighbor_ends(of_way, way, part_kinds[way], as_of)
+                )
         owned = list(dict.fromkeys([*ids, *asset_of.values()]))
         nodes, owns, aliases = self.nodes_and_owners(node_ids, owned, as_of, path_edges=path_edges)
         return nodes, asset_of, owns, aliases
@@ -680,6 +680,16 @@ class GraphStore(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def keep_first_assets(
+    asset_of: dict[str, str], way: Direction, ends: Iterable[tuple[str, str]]
+) -> None:
+    """Into `asset_of` (part id -> asset id), each part's asset from the (src, dst) ends of its
+    part edges walked `way`, sorted by edge id: the far end of the first (a part with two assets,
+    rare, gets the first on every store; a part already in `asset_of` keeps its own)."""
+    for src, dst in ends:
+        asset_of.setdefault(*((dst, src) if way is Direction.IN else (src, dst)))
 
 
 def _node_ids(mutations: Iterable[Mutation]) -> set[str]:

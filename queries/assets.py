@@ -27,7 +27,7 @@ from lineage_kg.graph.model import KEY_FIELDS, Certainty, EdgeKind, NodeKey, Nod
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import StoredEdge, StoredNode
 from lineage_kg.graph.resolve import resolve
-from lineage_kg.graph.store import GraphStore
+from lineage_kg.graph.store import GraphStore, keep_first_assets
 from lineage_kg.graph.timefmt import canonical_time
 from lineage_kg.queries.impact import canonical_owners
 from lineage_kg.queries.traversal import Traversal, flow_steps
@@ -121,11 +121,8 @@ def assets_of(
             parts.setdefault(link[1], []).append(node.id)
     for direction, ids in sorted(parts.items()):
         kinds = {kind for kind, way in PART_OF.values() if way is direction}
-        # sorted by edge id: a part with two assets (rare) gets the first, on every store
-        for edge in store.neighbors(ids, direction, kinds, as_of):
-            src, dst = edge.key.src.id, edge.key.dst.id
-            part, asset = (dst, src) if direction is Direction.IN else (src, dst)
-            found.setdefault(part, asset)
+        edges = store.neighbors(ids, direction, kinds, as_of)  # sorted by edge id
+        keep_first_assets(found, direction, ((e.key.src.id, e.key.dst.id) for e in edges))
     return found
 
 

@@ -24,7 +24,7 @@ from lineage_kg.graph.errors import InvalidArgument
 from lineage_kg.graph.model import Certainty, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import StoredEdge, StoredNode
-from lineage_kg.graph.store import GraphStore
+from lineage_kg.graph.store import GraphStore, keep_first_assets
 from lineage_kg.graph.timefmt import canonical_time
 from lineage_kg.queries.arguments import MAX_DEPTH, check_depth, time_arg
 from lineage_kg.queries.assets import (
@@ -670,8 +670,8 @@ def _assets(
         if not split and len(held) < len(of_way):
             held = []
         if held:
-            for src, dst in reads.neighbor_ends(sorted(held), way, _PART_KINDS[way], as_of):
-                asset_of.setdefault(*((dst, src) if way is Direction.IN else (src, dst)))
+            ends = reads.neighbor_ends(sorted(held), way, _PART_KINDS[way], as_of)
+            keep_first_assets(asset_of, way, ends)
         if rest := sorted(set(of_way).difference(held)):
             unread[way] = rest
     return asset_of, unread
