@@ -70,14 +70,17 @@ def datasets_named(mutations: Iterable[Mutation]) -> set[str]:
     each NodeKey for the LRU took a fifth of the batch's merge)."""
     named: set[str] = set()
     seen: set[str] = set()  # the columns and versions already looked at
+    dataset, column, version = K.DATASET, K.COLUMN, K.DATASET_VERSION
     for m in mutations:
-        for key in _keys(m):
+        # `_keys`, inlined: an edge's two ends are most of the keys
+        keys = (m.key.src, m.key.dst) if type(m) is EdgeUpsert else _keys(m)
+        for key in keys:
             kind = key.kind
-            if kind is K.DATASET:
+            if kind is dataset:
                 named.add(key.id)
-            elif (kind is K.COLUMN or kind is K.DATASET_VERSION) and (kid := key.id) not in seen:
+            elif (kind is column or kind is version) and (kid := key.id) not in seen:
                 seen.add(kid)
-                named.add(NodeKey(K.DATASET, key.parts[:2]).id)
+                named.add(NodeKey(dataset, key.parts[:2]).id)
     return named
 
 

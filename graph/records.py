@@ -39,27 +39,71 @@ def _rank(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
+# `_stamps` texts as parsed, and the texts of fresh stamps (every prop of one assertion): the
+# merge of a large batch reads and writes ~70k of them, most of them again and again (a column's
+# type, description and ordinal, stamped by one event). Neither dict is ever changed in place;
+# each is emptied when full (4,096 entries, a few MiB).
+_PARSED: dict[str, dict[str, list[str]]] = {}
+_FRESH: dict[tuple[tuple[str, ...], str, str], str] = {}
+_HELD = 4096
+
+
+def _stamps_text(stamps: dict[str, list[str]]) -> str:
+    return json.dumps(stamps, sort_keys=True, separators=(",", ":"))
+
+
+def _parsed(text: str) -> dict[str, list[str]]:
+    """`json.loads(text)`, shared: read only."""
+    stamps = _PARSED.get(text)
+    if stamps is None:
+        if len(_PARSED) >= _HELD:
+            _PARSED.clear()
+        stamps = _PARSED[text] = json.loads(text)
+    return stamps
+
+
+def _fresh_text(names: tuple[str, ...], stamp: tuple[str, str]) -> str:
+    """The `_stamps` text of a record nothing stamped yet after `names` were asserted at
+    `stamp`."""
+    text = _FRESH.get((names, *stamp))
+    if text is None:
+        if len(_FRESH) >= _HELD:
+            _FRESH.clear()
+        text = _FRESH[(names, *stamp)] = _stamps_text({name: list(stamp) for name in names})
+    return text
+
+
 def _merge(record: Record, props: dict[str, Any], prov: Provenance) -> Record:
     stamp = prov.stamp
     if props:  # the stamps' JSON is read and written only when a prop may change (hot path)
-        stamps: dict[str, list[str]] = json.loads(record["_stamps"])
-        changed = False
-        for name, value in props.items():
-            seen = stamps.get(name)
-            if (
-                seen is None
-                or stamp > tuple(seen)
-                or (
-                    # one event may say two things of one node (as input and as output); the
-                    # larger value wins so that even then the arrival order does not matter
-                    stamp == tuple(seen) and _rank(value) > _rank(record[name])
-                )
-            ):
-                record[name] = value
-                stamps[name] = list(stamp)
-                changed = True
-        if changed:
-            record["_stamps"] = json.dumps(stamps, sort_keys=True, separators=(",", ":"))
+        text = record["_stamps"]
+        if text == "{}":  # nothing stamped yet: every prop is taken, all with this stamp
+            record.update(props)
+            record["_stamps"] = _fresh_text(tuple(props), stamp)
+        else:
+            stamps = _parsed(text)
+            changed: dict[str, list[str]] | None = None  # a copy, made at the first change
+            for name, value in props.items():
+                seen = stamps.get(name)
+                if (
+                    seen is None
+                    or stamp > tuple(seen)
+                    or (
+                        # one event may say two things of one node (as input and as output);
+                        # the larger value wins so that even then the arrival order does not
+                        # matter
+                        stamp == tuple(seen) and _rank(value) > _rank(record[name])
+                    )
+                ):
+                    record[name] = value
+                    if changed is None:
+                        changed = dict(stamps)
+                    changed[name] = list(stamp)
+            if changed is not None:
+                record["_stamps"] = text = _stamps_text(changed)
+                if len(_PARSED) >= _HELD:
+                    _PARSED.clear()
+                _PARSED[text] = changed  # the next merge of this record reads it back
     if prov.source not in record["sources"]:
         record["sources"] = sorted([*record["sources"], prov.source])
     record["first_seen"], record["first_event"] = min(
@@ -72,11 +116,16 @@ def _merge(record: Record, props: dict[str, Any], prov: Provenance) -> Record:
 
 
 def _covers(record: Record, prov: Provenance) -> bool:
-    """The record already knows this source and a stamp range around this assertion's."""
-    return prov.source in record["sources"] and (
-        record["first_seen"],
-        record["first_event"],
-    ) <= prov.stamp <= (record["last_seen"], record["last_event"])
+    """The record already knows this source and a stamp range around this assertion's (the
+    stamps compared field by field: every edge's two ends ask, ~180k times a large batch)."""
+    if prov.source not in record["sources"]:
+        return False
+    t, e = prov.event_time, prov.event_id
+    first = record["first_seen"]
+    if t < first or (t == first and e < record["first_event"]):
+        return False
+    last = record["last_seen"]
+    return t < last or (t == last and e <= record["last_event"])
 
 
 def merge_node(

@@ -102,7 +102,31 @@ def column_flows(
     skipped: list[Any] | None = None,
 ) -> dict[tuple[NodeKey, NodeKey], Transformations]:
     """(input column, output column | output dataset) -> merged transformations; input fields
-    that name no column (no namespace, no field) are left out, and added to `skipped`."""
+    that name no column (no namespace, no field) are left out, and added to `skipped`.
+
+    Read once per event: the output's mapping, its PRODUCES edge's authority, the inputs the
+    lineage names and the retirement of replaced FEEDS all ask for the same facet (a quarter of
+    a large event's mapping each). The answer, the fields skipped and a shape error are kept
+    in the event's alias table and given again; callers only read the flows."""
+    read = aliases.flows_read.get((output, id(lineage)))
+    if read is None or read[0] is not lineage:
+        found: list[Any] = []
+        try:
+            read = (lineage, _column_flows(output, lineage, aliases, found), found, None)
+        except Exception as exc:  # given again to every caller, as a fresh read would raise it
+            read = (lineage, None, found, exc)
+        aliases.flows_read[(output, id(lineage))] = read
+    _, flows, found, error = read
+    if skipped is not None:
+        skipped.extend(found)
+    if error is not None:
+        raise error
+    return flows
+
+
+def _column_flows(
+    output: NodeKey, lineage: dict[str, Any], aliases: AliasTable, skipped: list[Any]
+) -> dict[tuple[NodeKey, NodeKey], Transformations]:
     fields = lineage.get("fields") or {}
     if not isinstance(fields, dict):
         raise TypeError("columnLineage fields must be an object")
@@ -110,7 +134,7 @@ def column_flows(
     for out_field, spec in fields.items():
         if not out_field:
             # a column without a name: nothing to attach its inputs to
-            if skipped is not None and isinstance(spec, dict) and spec.get("inputFields"):
+            if isinstance(spec, dict) and spec.get("inputFields"):
                 skipped.append(spec)
             continue
         target = column_key(output, out_field)

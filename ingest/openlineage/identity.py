@@ -74,6 +74,10 @@ class AliasTable:
 
     def __init__(self, datasets: Iterable[dict[str, Any]]) -> None:
         self._canonical: dict[NodeKey, NodeKey] = {}
+        # (output, id(facet)) -> what reading that output's columnLineage facet gave (with the
+        # facet itself, so the id stays its own): an event's facet is read up to four times
+        # (ingest/openlineage/columns.py `column_flows`), always through this event's table
+        self.flows_read: dict[tuple[NodeKey, int], tuple[Any, ...]] = {}
         for ds in datasets:
             try:
                 canonical = canonical_dataset(ds)
