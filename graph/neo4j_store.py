@@ -51,6 +51,7 @@ from lineage_kg.graph.neo4j_unit_of_work import (
     Neo4jUnitOfWork,
     edge_rows,
 )
+from lineage_kg.graph.neo4j_walk_pair import WalkPairs
 from lineage_kg.graph.neo4j_walk_statements import (
     PATHS_CHUNK,
     PLAN_TIMEOUT,
@@ -71,6 +72,7 @@ from lineage_kg.graph.store import (
     GraphStore,
     Moves,
     Neighborhood,
+    PairedWalk,
     StoreUnavailable,
     UnitOfWork,
     Walked,
@@ -368,6 +370,7 @@ class Neo4jStore(GraphStore):
         self._sessions: set[Session] = set()  # every thread's, closed with the store
         self._sessions_lock = threading.Lock()
         self._planned: set[str] = set()  # the walk statements run here once (`PLAN_TIMEOUT`)
+        self._pairs = WalkPairs()  # `walk_pair`'s worker threads
         self._contact_pending = True
         self._contact_lock = threading.Lock()
         try:
@@ -826,6 +829,23 @@ class Neo4jStore(GraphStore):
             as_of=as_of, max_nodes=max_nodes,
         )  # fmt: skip
 
+    def walk_pair(
+        self,
+        start_ids: Sequence[str],
+        first: PairedWalk,
+        second: PairedWalk,
+        *,
+        max_depth: int,
+        as_of: str | None,
+        max_nodes: int,
+        edges: bool,
+    ) -> tuple[Walked | None, Walked | None]:
+        # at once, each `walk` on its own thread's session (graph/neo4j_walk_pair.py)
+        return self._pairs.run(
+            self.walk, start_ids, first, second, max_depth=max_depth, as_of=as_of,
+            max_nodes=max_nodes, edges=edges,
+        )  # fmt: skip
+
     def _walk_sets(
         self,
         starts: list[str],
@@ -1037,6 +1057,7 @@ class Neo4jStore(GraphStore):
                 self.record_cache.clear()
 
     def close(self) -> None:
+        self._pairs.close()  # its threads' sessions are closed below
         with self._sessions_lock:
             sessions, self._sessions = list(self._sessions), set()
         for session in sessions:

@@ -127,6 +127,16 @@ class WalkStep:
     accepts: Callable[[StoredEdge], bool] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PairedWalk:
+    """What one of `GraphStore.walk_pair`'s two walks asks besides the starts and bounds they
+    share: its steps, the state its starts are in, and which states cover which."""
+
+    steps: Sequence[WalkStep]
+    start_state: str
+    covers: Mapping[str, frozenset[str]]
+
+
 @dataclass(slots=True)
 class WalkPass:
     """One pass's visits of (node, state), in the order reached, as parallel lists: the node,
@@ -611,6 +621,29 @@ class GraphStore(ABC):
         order, as `traverse` makes; with `edges`, the edge of every visit as a `StoredEdge`.
         None when the store has no faster way than its reads (the caller then walks them)."""
         return None
+
+    def walk_pair(
+        self,
+        start_ids: Sequence[str],
+        first: PairedWalk,
+        second: PairedWalk,
+        *,
+        max_depth: int,
+        as_of: str | None,
+        max_nodes: int,
+        edges: bool,
+    ) -> tuple[Walked | None, Walked | None]:
+        """Two walks from the same starts (the accountability map's downstream and upstream
+        ones), each answered exactly as `walk` answers it alone. Here one after the other; a
+        store whose reads wait on a server may run them at once (Neo4j)."""
+
+        def one(asked: PairedWalk) -> Walked | None:
+            return self.walk(
+                start_ids, asked.steps, start_state=asked.start_state, covers=asked.covers,
+                max_depth=max_depth, as_of=as_of, max_nodes=max_nodes, edges=edges,
+            )  # fmt: skip
+
+        return one(first), one(second)
 
     @abstractmethod
     def search(

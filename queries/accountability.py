@@ -40,7 +40,7 @@ from lineage_kg.queries.assets import (
     runs_of,
     versions_of,
 )
-from lineage_kg.queries.closeness import closeness
+from lineage_kg.queries.closeness import Policy, closeness_pair
 from lineage_kg.queries.impact import IMPACT_STEPS, canonical_owners, node_kind
 from lineage_kg.queries.impact_steps import COVERS, WHOLE
 from lineage_kg.queries.traversal import Traversal
@@ -159,20 +159,17 @@ def accountability(
     parts = _ends(store, sorted(mine), Direction.OUT, set(WALK_PARTS), when)
     starts = [*sorted(mine), *(dst for _, dst in parts)]
 
-    # one walk each way from all of them at once; only distance and certainty are kept (the
-    # impact walk's paths, a tuple per node reached, went unread): queries/closeness.py
-    down_walk = closeness(
+    # one walk each way from all of them at once, the two in one store call (Neo4j walks them at
+    # the same time); only distance and certainty are kept (the impact walk's paths, a tuple per
+    # node reached, went unread): queries/closeness.py
+    down_walk, up_walk = closeness_pair(
         store,
         starts,
-        IMPACT_STEPS,
+        Policy(IMPACT_STEPS, WHOLE, COVERS),
+        Policy(UPSTREAM_STEPS),
         max_depth=depth,
         as_of=when,
         max_nodes=max_nodes,
-        start_state=WHOLE,
-        covers=COVERS,
-    )
-    up_walk = closeness(
-        store, starts, UPSTREAM_STEPS, max_depth=depth, as_of=when, max_nodes=max_nodes
     )
     down_reach, up_reach = _reach(down_walk), _reach(up_walk)
     # which asset each node reached is or belongs to: one read for both walks; then the assets

@@ -18,6 +18,7 @@ are `traverse`'s; only `Reached.path` is left empty and `led_on` unfilled. The p
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from operator import itemgetter
 
 from lineage_kg.graph.model import Certainty, EdgeKind
@@ -30,9 +31,11 @@ from lineage_kg.queries.traversal import (
     State,
     Step,
     Traversal,
+    WalkSpec,
     read_ahead,
     states_of,
     store_walk,
+    store_walk_pair,
     walk_spec,
     ways_to_read,
 )
@@ -103,10 +106,55 @@ def closeness(
         start_state=start_state,
         covers=covers,
     )
-    walked = store_walk(store, spec, paths=False)
-    if walked is not None:
-        return walked
-    start, covers = spec.start, spec.covers
+    return closeness_of(store, spec)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """One of `closeness_pair`'s two walks: its steps, its starts' state, its covers."""
+
+    steps: Sequence[Step]
+    start_state: State = PLAIN
+    covers: Mapping[State, frozenset[State]] | None = None
+
+
+def closeness_pair(
+    store: GraphStore,
+    start: Iterable[str],
+    first: Policy,
+    second: Policy,
+    *,
+    max_depth: int = 10,
+    as_of: str | None = None,
+    max_nodes: int = 100_000,
+) -> tuple[Traversal, Traversal]:
+    """`closeness` of each policy from the same starts, each exactly its answer alone: the
+    store asked for both walks in one call (`GraphStore.walk_pair`; Neo4j walks them at once)."""
+    start = tuple(start)  # read twice
+
+    def spec(policy: Policy) -> WalkSpec:
+        return walk_spec(
+            start, policy.steps, max_depth=max_depth, as_of=as_of, max_nodes=max_nodes,
+            start_state=policy.start_state, covers=policy.covers,
+        )  # fmt: skip
+
+    first_spec, second_spec = spec(first), spec(second)
+    if (pair := store_walk_pair(store, first_spec, second_spec)) is None:
+        return closeness_of(store, first_spec), closeness_of(store, second_spec)
+    # a None first is walked level by level before the second is asked again (store_walk_pair)
+    one = pair[0] or _by_levels(store, first_spec)
+    return one, pair[1] or closeness_of(store, second_spec)
+
+
+def closeness_of(store: GraphStore, spec: WalkSpec) -> Traversal:
+    """`closeness` of a walk's checked arguments."""
+    return store_walk(store, spec, paths=False) or _by_levels(store, spec)
+
+
+def _by_levels(store: GraphStore, spec: WalkSpec) -> Traversal:
+    """The walk level by level over the store's reads (a store with no walk of its own)."""
+    start, covers, steps = spec.start, spec.covers, spec.steps
+    max_depth, as_of, max_nodes = spec.max_depth, spec.as_of, spec.max_nodes
     by_way: dict[tuple[Direction, EdgeKind], list[Step]] = {}
     for step in steps:
         by_way.setdefault((step.direction, step.kind), []).append(step)
@@ -115,7 +163,7 @@ def closeness(
         way: (_Ways([s for s in ss if s.certainty is not Certainty.POSSIBLE]), _Ways(ss))
         for way, ss in by_way.items()
     }
-    exact, every = _Pass(start, start_state, covers), _Pass(start, start_state, covers)
+    exact, every = _Pass(start, spec.start_state, covers), _Pass(start, spec.start_state, covers)
     result = Traversal(start)
     ahead = read_ahead(store, spec)
     cap = max_nodes + len(start)  # traverse's `len(every.states) - len(start) >= max_nodes`

@@ -36,6 +36,7 @@ from lineage_kg.graph.store import (
     GraphStore,
     Moves,
     Neighborhood,
+    PairedWalk,
     Walked,
     WalkPass,
     WalkStep,
@@ -325,6 +326,35 @@ def store_walk(store: GraphStore, spec: WalkSpec, *, paths: bool) -> Traversal |
     the store cannot, or when `store` is a view of one whose class has no `walk`."""
     walked = _store_walked(store, spec, paths=paths)
     return None if walked is None else _answer(spec.start, walked, paths)
+
+
+def store_walk_pair(
+    store: GraphStore, first: WalkSpec, second: WalkSpec
+) -> tuple[Traversal | None, Traversal | None] | None:
+    """`store_walk` (without paths) of two walks that differ only in their policy, asked of the
+    store at once (`GraphStore.walk_pair`: Neo4j runs them at the same time). None when the
+    store (a view of one) does not walk pairs itself. Each walk None as `store_walk` answers
+    it; the caller walks a None first level by level, and then asks the store for a None second
+    on its own (a request's budget answers both None when it refuses the first:
+    api/graphql/traversal_budget.py)."""
+    if not answers_itself(store, "walk_pair"):
+        return None
+    ours = (first.start, first.max_depth, first.as_of, first.max_nodes)
+    if ours != (second.start, second.max_depth, second.as_of, second.max_nodes):
+        raise ValueError("a walk pair shares its starts and bounds")
+    one, two = store.walk_pair(
+        first.start,
+        PairedWalk(_walk_steps(first.steps), first.start_state, first.covers),
+        PairedWalk(_walk_steps(second.steps), second.start_state, second.covers),
+        max_depth=first.max_depth,
+        as_of=first.as_of,
+        max_nodes=first.max_nodes,
+        edges=False,
+    )
+    return (
+        None if one is None else _answer(first.start, one, False),
+        None if two is None else _answer(first.start, two, False),
+    )
 
 
 def answers_itself(store: GraphStore, method: str) -> bool:

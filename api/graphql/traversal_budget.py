@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any, cast
 
 from lineage_kg.graph.errors import LineageError
@@ -24,11 +25,13 @@ from lineage_kg.graph.store import (
     GraphStore,
     Moves,
     Neighborhood,
+    PairedWalk,
     StoredEdge,
     StoredNode,
     Walked,
     WalkStep,
 )
+from lineage_kg.queries.traversal import answers_itself
 
 
 class RequestBudgetSpent(LineageError):
@@ -218,6 +221,39 @@ class _BudgetedStore:
             return None
         self._budget.charge(cost)
         return walked
+
+    def walk_pair(
+        self,
+        start_ids: Sequence[str],
+        first: PairedWalk,
+        second: PairedWalk,
+        *,
+        max_depth: int,
+        as_of: str | None,
+        max_nodes: int,
+        edges: bool,
+    ) -> tuple[Walked | None, Walked | None]:
+        """The store's two walks (at once on Neo4j), charged as `walk` charges each, in turn:
+        the first, then the second against what is left. When the first is answered None (the
+        caller walks it level by level, charged step by step), so is the second, which the
+        caller then asks of `walk` after the first: exactly the charges of the two alone."""
+        self._budget.charge(0)  # a stopped request walks no more
+        # a view under this one that walks but not in pairs (tests' `LevelByLevel`): its `walk`
+        pair_of = self._store.walk_pair if answers_itself(self._store, "walk_pair") else None
+        pair = (pair_of or partial(GraphStore.walk_pair, self._store))(
+            start_ids, first, second, max_depth=max_depth, as_of=as_of, max_nodes=max_nodes,
+            edges=edges,
+        )  # fmt: skip
+        answered: list[Walked | None] = []
+        for walked in pair:
+            cost = None if walked is None else expanded(start_ids, walked, max_depth)
+            if cost is None or cost > self._budget.left():
+                break
+            self._budget.charge(cost)
+            answered.append(walked)
+        if not answered:
+            return None, None
+        return answered[0], answered[1] if len(answered) == 2 else None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)

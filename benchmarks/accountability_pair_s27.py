@@ -1,0 +1,98 @@
+"""The accountability map of the largest team on Neo4j (issue 19, target 1), session 27: the map's
+two walks in one store call (`walk_pair`, at once on two threads) and what followed, against the
+same map with the pair walked one after the other, and against `accountability()` as it stood at
+a revision (`--before REV`, read with git beside today's other modules), interleaved round by
+round in one process, every answer checked equal to the first before its time counts.
+
+    python -m benchmarks.accountability_pair_s27 --uri bolt://127.0.0.1:PORT \
+        --estate /work/target1-estate-s24/100000 --rounds 4 [--before REV] [--tag s27]
+
+On a server already holding the estate (a kept `accountability_walk --keep` directory, reopened
+by `harness._sized_neo4j` on its data directory): the owner is the estate's manifest's
+`accountability_owner`. Contenders: `now` (today's), `one_after_other` (today's, the store's
+`walk_pair` the base class's: the downstream walk, then the upstream), `before` (with --before).
+Wall and client CPU per run, the load average before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import check_same, in_turn, module_at, save
+from lineage_kg.graph.neo4j_store import Neo4jStore
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.queries.accountability import accountability
+
+
+def _one_after_other(store: Neo4jStore) -> Callable[[str], Any]:
+    def ask(owner: str) -> Any:
+        store.walk_pair = GraphStore.walk_pair.__get__(store)  # type: ignore[method-assign]
+        try:
+            return accountability(store, owner)
+        finally:
+            del store.walk_pair
+
+    return ask
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--uri", required=True)
+    parser.add_argument("--estate", type=Path, required=True)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--before", default=None)
+    parser.add_argument("--contenders", default="now,one_after_other,before")
+    parser.add_argument("--tag", default="")
+    args = parser.parse_args()
+    logging.getLogger("neo4j").setLevel(logging.ERROR)
+    manifest = json.loads((args.estate / "files" / "manifest.json").read_text())
+    owner = manifest["samples"]["accountability_owner"]
+    store = Neo4jStore(args.uri, user="neo4j", password="lineage-kg-test", query_timeout=600)
+    contenders: dict[str, Callable[[str], Any]] = {
+        "now": lambda o: accountability(store, o),
+        "one_after_other": _one_after_other(store),
+    }
+    if args.before:
+        old = module_at(args.before, "queries/accountability.py")
+        contenders["before"] = lambda o: old.accountability(store, o)
+    wanted = args.contenders.split(",")
+    contenders = {k: v for k, v in contenders.items() if k in wanted}
+    expected = None
+    for name, ask in contenders.items():  # warm-up, answers checked
+        got = ask(owner)
+        if expected is None:
+            expected = got
+        else:
+            check_same(name, got, expected)
+    wall: dict[str, list[float]] = {n: [] for n in contenders}
+    cpu: dict[str, list[float]] = {n: [] for n in contenders}
+    load = [os.getloadavg()]
+    for r in range(args.rounds):
+        for name, ask in in_turn(contenders, r):
+            began, began_cpu = time.perf_counter(), time.process_time()
+            got = ask(owner)
+            wall[name].append(round(time.perf_counter() - began, 3))
+            cpu[name].append(round(time.process_time() - began_cpu, 3))
+            check_same(name, got, expected)
+            print(r, name, wall[name][-1], "cpu", cpu[name][-1], os.getloadavg()[0], flush=True)
+    load.append(os.getloadavg())
+    store.close()
+    figures = {
+        n: {"median_s": statistics.median(wall[n]), "runs_s": wall[n], "cpu_s": cpu[n]}
+        for n in contenders
+    }
+    result = {"owner": owner, "figures": figures, "load_average": load, "before": args.before}
+    print(json.dumps(figures, indent=1), load)
+    print(save("accountability_pair_s27", result, args.tag))
+
+
+if __name__ == "__main__":
+    main()
