@@ -30,6 +30,7 @@ from neo4j import READ_ACCESS, WRITE_ACCESS, Driver, GraphDatabase, Query, Sessi
 from neo4j.api import BookmarkManager
 from neo4j.exceptions import DriverError, Neo4jError
 
+from lineage_kg.graph import neo4j_trace_evidence
 from lineage_kg.graph.ends_walk import (
     DropRule,
     EndsAhead,
@@ -705,6 +706,14 @@ class Neo4jStore(GraphStore):
         found = dict(row["nodes"])
         nodes = [StoredNode.from_record(found[i]) for i in node_ids if i in found]
         return nodes, asset_of, owns, [(src, dst) for src, _, dst, _ in aliases]
+
+    def nodes_assets_owners_and_evidence(
+        self, *args: Any, **kwargs: Any
+    ) -> neo4j_trace_evidence.Answer:
+        # the decision trace's last read, its path edges' events alone (not their records)
+        return neo4j_trace_evidence.nodes_assets_owners_and_evidence(
+            self, *args, full=_nodes_assets_and_owners_query, **kwargs
+        )
 
     def reach(
         self,

@@ -84,16 +84,28 @@ def node_ref(store: GraphStore, ref: str, kind: NodeKind, name: str) -> StoredNo
     return resolve(store, key).node
 
 
-def events(*items: StoredNode | StoredEdge | None) -> tuple[str, ...]:
+# an edge's events as a store may read them alone (first, last, the retiring event or None)
+EdgeEvents = tuple[str, str, str | None]
+
+
+def events(*items: StoredNode | StoredEdge | EdgeEvents | None) -> tuple[str, ...]:
     """Evidence: the ids of the first and last events that asserted each node or edge (and the
-    event that retired an edge), sorted."""
+    event that retired an edge), sorted. An edge may be given as its `EdgeEvents` (the decision
+    trace's path edges on Neo4j: graph/neo4j_trace_evidence.py)."""
     found: set[str] = set()
     for item in items:
         if item is None:
             continue
-        found.update((item.first_event, item.last_event))
-        if isinstance(item, StoredEdge) and item.retired_by:
-            found.add(item.retired_by)
+        if isinstance(item, tuple):
+            first, last, retired_by = item
+        elif isinstance(item, StoredEdge):
+            first, last, retired_by = item.first_event, item.last_event, item.retired_by
+        else:
+            found.update((item.first_event, item.last_event))
+            continue
+        found.update((first, last))
+        if retired_by:
+            found.add(retired_by)
     return tuple(sorted(found))
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from lineage_kg.graph.errors import InvalidArgument
 from lineage_kg.graph.model import Certainty, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
-from lineage_kg.graph.records import StoredEdge, StoredNode
+from lineage_kg.graph.records import EdgeId, StoredEdge, StoredNode
 from lineage_kg.graph.store import GraphStore, keep_first_assets
 from lineage_kg.graph.timefmt import canonical_time
 from lineage_kg.queries.arguments import MAX_DEPTH, check_depth, time_arg
@@ -31,6 +31,7 @@ from lineage_kg.queries.assets import (
     ASSET_KINDS,
     FAILED_STATES,
     PART_OF,
+    EdgeEvents,
     events,
     node_ref,
     run_ended,
@@ -172,12 +173,12 @@ def decision_lineage(
     every = [*(s.node.id for s in trace.steps), *feature_ids]
     asset_of, parts = _assets(reads, every, when, split=isinstance(store, GraphStore))
     owned = {s.node.id for s in trace.steps} | set(feature_ids) | set(asset_of.values())
-    feature_nodes, held = _nodes_and_owners(
+    feature_nodes, held, evidence = _nodes_and_owners(
         store, feature_ids, sorted(owned), parts=parts, asset_of=asset_of, walked=walked, as_of=when
     )
     owners = _owners_of(asset_of, held)
     if walked is not None:  # built with their owners (hundreds: no copy each)
-        trace.features, feature_cut = _feature_steps(walked, feature_nodes, owners)
+        trace.features, feature_cut = _feature_steps(walked, feature_nodes, owners, evidence)
         trace.truncated = trace.truncated or feature_cut
     return _with_owners(trace, owners)
 
@@ -599,8 +600,10 @@ def _feature_steps(
     walked: _FeatureWalk,
     nodes: dict[str, StoredNode],
     owners: Callable[[str], tuple[str, ...]],
+    evidence: Mapping[EdgeId, EdgeEvents],
 ) -> tuple[list[TraceStep], bool]:
-    """The feature chain's steps from its walk, its nodes' records and their owners. (Hundreds a
+    """The feature chain's steps from its walk, its nodes' records, their owners, and the events
+    of the path edges read alone (`evidence`; an edge not there is read whole). (Hundreds a
     trace: the owners an asset's sorted once.)"""
     visits = walked.visits
     if visits is None:
@@ -625,7 +628,7 @@ def _feature_steps(
                 edge.key.kind,
                 observed,
                 node.first_seen,
-                events(node, edge),
+                events(node, evidence.get(edge.key.id, edge)),
                 owners(node_id),
             )
         )
@@ -686,23 +689,30 @@ def _nodes_and_owners(
     asset_of: dict[str, str],
     walked: _FeatureWalk | None,
     as_of: str | None,
-) -> tuple[dict[str, StoredNode], dict[str, set[str]]]:
-    """The nodes of `node_ids`; `parts`' assets (into `asset_of`); and node id -> the names of
-    its owners, an alias counted as the owner it is an alias of: the OWNS edges into `ids` (the
-    trace's nodes and their assets) and into `parts`' assets, and the owners' ALIAS_OF edges. In
-    one read (`nodes_assets_and_owners`), which also fills the feature walk's path edges where a
-    store reads them lazily (Neo4j). A view of a store (a request's budget) that has no such
-    read of its own makes the reads it stands for, each charged as before."""
+) -> tuple[dict[str, StoredNode], dict[str, set[str]], Mapping[EdgeId, EdgeEvents]]:
+    """The nodes of `node_ids`; `parts`' assets (into `asset_of`); node id -> the names of its
+    owners, an alias counted as the owner it is an alias of: the OWNS edges into `ids` (the
+    trace's nodes and their assets) and into `parts`' assets, and the owners' ALIAS_OF edges;
+    and the events of the feature walk's path edges where a store reads them lazily (Neo4j: the
+    steps show those alone, not the edges' records). In one read (`nodes_assets_and_owners`, or
+    on Neo4j `nodes_assets_owners_and_evidence`). A view of a store (a request's budget) that
+    has no such read of its own makes the reads it stands for, each charged as before."""
     visits = walked.visits if walked is not None else None
     path_edges = visits.path_edges if visits is not None else None
-    ask = (
-        store.nodes_assets_and_owners
-        if answers_itself(store, "nodes_assets_and_owners")
-        else partial(GraphStore.nodes_assets_and_owners, store)
-    )
-    nodes, found, owns, aliases = ask(
-        node_ids, ids, parts, _PART_KINDS, as_of, path_edges=path_edges
-    )
+    evidence: Mapping[EdgeId, EdgeEvents] = {}
+    if getattr(type(store), "nodes_assets_owners_and_evidence", None) is not None:
+        nodes, found, owns, aliases, evidence = store.nodes_assets_owners_and_evidence(  # type: ignore[attr-defined]
+            node_ids, ids, parts, _PART_KINDS, as_of=as_of, path_edges=path_edges
+        )
+    else:
+        ask = (
+            store.nodes_assets_and_owners
+            if answers_itself(store, "nodes_assets_and_owners")
+            else partial(GraphStore.nodes_assets_and_owners, store)
+        )
+        nodes, found, owns, aliases = ask(
+            node_ids, ids, parts, _PART_KINDS, as_of, path_edges=path_edges
+        )
     asset_of.update(found)
     # sorted by edge id, the first wins: an alias of two owners resolves alike on every store
     canonical = {owner: owner for owner, _ in owns}
@@ -712,7 +722,7 @@ def _nodes_and_owners(
     held: dict[str, set[str]] = {}
     for owner, node_id in owns:
         held.setdefault(node_id, set()).add(names[owner])
-    return {n.id: n for n in nodes}, held
+    return {n.id: n for n in nodes}, held, evidence
 
 
 def _owners_of(

@@ -1,0 +1,116 @@
+"""The decision trace's last read on Neo4j with its path edges' events alone (issue 19, target 1,
+session 27): `Neo4jStore.nodes_assets_and_owners`' statement, each path edge answered as its id
+and the three values an edge's evidence is made of (`queries.assets.events`: its first and last
+events, the event that retired it), not its whole record. The trace shows no path edge, only that
+evidence: its walk's path edges stay pending (read whole, in a read of their own, if anything
+else asks them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any, LiteralString, Protocol, cast
+
+from lineage_kg.graph.model import EdgeKind
+from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.neo4j_cypher import EDGE_VIEW
+from lineage_kg.graph.neo4j_path_edges import PathEdges
+from lineage_kg.graph.records import EdgeId, StoredEdge, StoredNode
+from lineage_kg.graph.store import keep_first_assets
+
+
+class _Reads(Protocol):
+    """The store's read (`Neo4jStore._read`; not imported: it imports this module)."""
+
+    def _read(self, query: LiteralString, **params: Any) -> list[Any]: ...
+
+
+_IN, _OUT = Direction.IN, Direction.OUT
+# an edge's id part (`records_of`) and its evidence, in place of its record
+_EVIDENCE_VIEW: LiteralString = (
+    "{disc: r.disc, first_event: r.first_event, last_event: r.last_event, retired_by: r.retired_by}"
+)
+# an edge's events (`queries.assets.events` reads these of an edge): first, last, retiring (or None)
+EdgeEvents = tuple[str, str, str | None]
+Answer = tuple[
+    list[StoredNode],
+    dict[str, str],
+    list[tuple[str, str]],
+    list[tuple[str, str]],
+    dict[EdgeId, EdgeEvents],
+]
+
+
+@lru_cache(maxsize=64)
+def _evidence_query(
+    full: Callable[[frozenset[EdgeKind], frozenset[EdgeKind]], LiteralString],
+    in_: frozenset[EdgeKind],
+    out: frozenset[EdgeKind],
+) -> LiteralString:
+    """`full(in_, out)` (the statement with the path edges' records) with their evidence alone."""
+    text = full(in_, out)
+    if text.count(EDGE_VIEW) != 2:  # by key and by element id: nothing else reads an edge's record
+        raise AssertionError("the path edges' record view moved: update _evidence_query")
+    return cast(LiteralString, text.replace(EDGE_VIEW, _EVIDENCE_VIEW))
+
+
+def nodes_assets_owners_and_evidence(
+    store: _Reads,
+    node_ids: Sequence[str],
+    ids: Sequence[str],
+    parts: Mapping[Direction, Sequence[str]],
+    part_kinds: Mapping[Direction, Iterable[EdgeKind]],
+    *,
+    full: Callable[[frozenset[EdgeKind], frozenset[EdgeKind]], LiteralString],
+    as_of: str | None = None,
+    path_edges: Mapping[int, StoredEdge] | None = None,
+) -> Answer:
+    """`nodes_assets_and_owners`' answer, and the pending path edges' events by edge id (an edge
+    not answered, its element id reused since the walk, is absent: read whole if asked). The
+    path edges are not filled. One round trip; `full` builds the statement it leans."""
+    of_way = {way: list(dict.fromkeys(parts.get(way, ()))) for way in Direction}
+    kinds = {way: frozenset(EdgeKind(k) for k in part_kinds.get(way, ())) for way in Direction}
+    for way in Direction:  # no kinds: no edges (and no statement branch)
+        of_way[way] = of_way[way] if kinds[way] else []
+    paths = path_edges if isinstance(path_edges, PathEdges) and path_edges.pending else None
+    rows, eids = paths.lookups() if paths is not None else ([], [])
+    (row,) = store._read(
+        _evidence_query(full, kinds[_IN], kinds[_OUT]),
+        node_ids=list(dict.fromkeys(node_ids)),
+        ids=list(dict.fromkeys(ids)),
+        in_parts=of_way[_IN],
+        out_parts=of_way[_OUT],
+        rows=rows,
+        eids=eids,
+        as_of=as_of,
+    )
+    evidence: dict[EdgeId, EdgeEvents] = {}
+    if paths is not None:
+        pending = paths.pending
+        for src, dst, kind, p in row["edges"]:
+            if (eid := (src, kind, dst, p["disc"])) in pending:
+                evidence[eid] = (p["first_event"], p["last_event"], p["retired_by"])
+    return (*_owners_answer(row, node_ids, ids), evidence)
+
+
+def _owners_answer(
+    row: Any, node_ids: Sequence[str], ids: Sequence[str]
+) -> tuple[list[StoredNode], dict[str, str], list[tuple[str, str]], list[tuple[str, str]]]:
+    """As `Neo4jStore.nodes_assets_and_owners` reads its row: each part's first edge by id (as
+    `neighbor_ends` orders them) gives its asset; the owners of far ends not chosen (a part with
+    two assets, rare) and their aliases are left out."""
+    asset_of: dict[str, str] = {}
+    for way, ends in sorted({_IN: row["in_ends"], _OUT: row["out_ends"]}.items()):
+        by_id = sorted({(s, k, d, c) for s, d, k, c in ends})
+        keep_first_assets(asset_of, way, ((src, dst) for src, _, dst, _ in by_id))
+    wanted = {*ids, *asset_of.values()}
+    owns = [(src, dst) for src, dst in row["owns"] if dst in wanted]
+    owners = {src for src, _ in owns}
+    alias_of = EdgeKind.ALIAS_OF.value
+    aliases = sorted(
+        {(src, alias_of, dst, disc) for src, dst, disc in row["aliases"] if src in owners}
+    )
+    found = dict(row["nodes"])
+    nodes = [StoredNode.from_record(found[i]) for i in node_ids if i in found]
+    return nodes, asset_of, owns, [(src, dst) for src, _, dst, _ in aliases]
