@@ -8,14 +8,14 @@ else asks them).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, LiteralString, Protocol, cast
 
 from lineage_kg.graph.model import EdgeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.neo4j_cypher import EDGE_VIEW
-from lineage_kg.graph.neo4j_path_edges import PathEdges
+from lineage_kg.graph.neo4j_path_edges import PathEdges, edge_rows_of
 from lineage_kg.graph.records import EdgeId, StoredEdge, StoredNode
 from lineage_kg.graph.store import keep_first_assets
 
@@ -65,16 +65,18 @@ def nodes_assets_owners_and_evidence(
     full: Callable[[frozenset[EdgeKind], frozenset[EdgeKind]], LiteralString],
     as_of: str | None = None,
     path_edges: Mapping[int, StoredEdge] | None = None,
+    only: Collection[EdgeId] | None = None,
 ) -> Answer:
     """`nodes_assets_and_owners`' answer, and the pending path edges' events by edge id (an edge
     not answered, its element id reused since the walk, is absent: read whole if asked). The
-    path edges are not filled. One round trip; `full` builds the statement it leans."""
+    path edges are not filled; with `only`, only those of them are read (the edges the caller
+    shows). One round trip; `full` builds the statement it leans."""
     of_way = {way: list(dict.fromkeys(parts.get(way, ()))) for way in Direction}
     kinds = {way: frozenset(EdgeKind(k) for k in part_kinds.get(way, ())) for way in Direction}
     for way in Direction:  # no kinds: no edges (and no statement branch)
         of_way[way] = of_way[way] if kinds[way] else []
     paths = path_edges if isinstance(path_edges, PathEdges) and path_edges.pending else None
-    rows, eids = paths.lookups() if paths is not None else ([], [])
+    rows, eids = _lookups(paths, only) if paths is not None else ([], [])
     (row,) = store._read(
         _evidence_query(full, kinds[_IN], kinds[_OUT]),
         node_ids=list(dict.fromkeys(node_ids)),
@@ -92,6 +94,19 @@ def nodes_assets_owners_and_evidence(
             if (eid := (src, kind, dst, p["disc"])) in pending:
                 evidence[eid] = (p["first_event"], p["last_event"], p["retired_by"])
     return (*_owners_answer(row, node_ids, ids), evidence)
+
+
+def _lookups(
+    paths: PathEdges, only: Collection[EdgeId] | None
+) -> tuple[list[dict[str, str]], list[str]]:
+    """`paths.lookups()`, of `only`'s pending edges alone when given."""
+    if only is None:
+        return paths.lookups()
+    elements, pending = paths.elements, paths.pending
+    wanted = [e for e in dict.fromkeys(only) if e in pending]
+    return edge_rows_of([e for e in wanted if e not in elements]), [
+        elements[e] for e in wanted if e in elements
+    ]
 
 
 def _owners_answer(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from functools import partial
@@ -40,7 +40,7 @@ from lineage_kg.queries.assets import (
 from lineage_kg.queries.decisions import Resolution, Unread, resolve_unread
 from lineage_kg.queries.deployments import serves_at
 from lineage_kg.queries.trace_ahead import ChainReads, ReadAhead, read_ahead
-from lineage_kg.queries.traversal import Step, Visits, answers_itself, walk_visits
+from lineage_kg.queries.traversal import Hop, Step, Visits, answers_itself, walk_visits
 
 if TYPE_CHECKING:
     from lineage_kg.graph.sides.decisions import DecisionRow, DecisionTable
@@ -567,6 +567,7 @@ class _FeatureWalk:
     room: int
     kept: list[int]  # the visits within `room`
     cut: bool = False
+    paths: list[tuple[Hop, ...]] = field(default_factory=list)  # the explaining path of each kept
 
 
 def _feature_walk(
@@ -593,7 +594,7 @@ def _feature_walk(
         max_nodes=max_nodes,
     )
     kept = [i for i, d in enumerate(visits.distance) if d <= room]
-    return _FeatureWalk(visits, base, room, kept)
+    return _FeatureWalk(visits, base, room, kept, paths=visits.paths([visits.ref[i] for i in kept]))
 
 
 def _feature_steps(
@@ -610,8 +611,7 @@ def _feature_steps(
         return [], walked.cut
     steps = []
     base, out, observed = walked.base, Direction.OUT, Resolution.OBSERVED
-    paths = visits.paths([visits.ref[i] for i in walked.kept])
-    for i, path in zip(walked.kept, paths, strict=True):
+    for i, path in zip(walked.kept, walked.paths, strict=True):
         node_id = visits.node[i]
         step_kind = _FEATURE_STEP_KIND.get(NodeKey.from_id(node_id).kind)
         if step_kind is None:
@@ -638,6 +638,19 @@ def _feature_steps(
 
 # a part's edge to its asset (queries/assets.py's model), each way
 _PART_KINDS = {way: sorted({k for k, w in PART_OF.values() if w is way}) for way in Direction}
+
+
+def _edges_shown(walked: _FeatureWalk | None) -> list[EdgeId]:
+    """The path edges whose events the feature steps show: the last hop of each kept visit of a
+    step's kind (not those of the level walked past the depth, nor of a KPI's)."""
+    if walked is None or walked.visits is None:
+        return []
+    node = walked.visits.node
+    return [
+        path[-1].edge.key.id
+        for i, path in zip(walked.kept, walked.paths, strict=True)
+        if NodeKey.from_id(node[i]).kind in _FEATURE_STEP_KIND
+    ]
 
 
 def _feature_ids(walked: _FeatureWalk | None) -> list[str]:
@@ -702,8 +715,9 @@ def _nodes_and_owners(
     evidence: Mapping[EdgeId, EdgeEvents] = {}
     if getattr(type(store), "nodes_assets_owners_and_evidence", None) is not None:
         nodes, found, owns, aliases, evidence = store.nodes_assets_owners_and_evidence(  # type: ignore[attr-defined]
-            node_ids, ids, parts, _PART_KINDS, as_of=as_of, path_edges=path_edges
-        )
+            node_ids, ids, parts, _PART_KINDS, as_of=as_of, path_edges=path_edges,
+            only=_edges_shown(walked),
+        )  # fmt: skip
     else:
         ask = (
             store.nodes_assets_and_owners

@@ -58,3 +58,9 @@ def test_the_path_edges_events_alone(neo4j_store: Neo4jStore) -> None:
     whole = neo4j_store.nodes_assets_and_owners(node_ids, node_ids, parts, kinds, THEN)
     assert tuple(rest) == whole
     assert rest[1] and rest[2]  # assets and owners found
+    # `only`: those of the pending edges alone
+    some = sorted(pending)[::2]
+    *_, part = neo4j_store.nodes_assets_owners_and_evidence(
+        node_ids, node_ids, parts, kinds, as_of=THEN, path_edges=paths, only=[*some, *some]
+    )
+    assert part == {eid: evidence[eid] for eid in some} and 0 < len(part) < len(evidence)
