@@ -6,13 +6,16 @@ read of the answer's nodes (`Neo4jStore.nodes_and_owners`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lineage_kg.graph.ends_walk import EndsAhead
 from lineage_kg.graph.model import EdgeKind, NodeKey
 from lineage_kg.graph.mutations import Direction, EdgeKey
 from lineage_kg.graph.records import EdgeId, Record, StoredEdge, edge_fields
 from lineage_kg.graph.store import StoreUnavailable
+
+if TYPE_CHECKING:
+    from lineage_kg.graph.neo4j_walk_ahead import OwnersAhead
 
 
 def edge_rows_of(ids: Iterable[EdgeId]) -> list[dict[str, str]]:
@@ -60,9 +63,9 @@ class _PendingEdge(StoredEdge):
         return repr(self)
 
 
-def element_ids(ahead: EndsAhead, ids: Iterable[EdgeId]) -> Iterator[tuple[EdgeId, str]]:
+def element_ids(ahead: EndsAhead, ids: Iterable[EdgeId]) -> Iterator[tuple[EdgeId, Any]]:
     """Each edge's element id, as the walk read it (`_REACH_END_IDS`: last of its values), from
-    whichever end it was read at."""
+    whichever end it was read at — or its record (`_REACH_END_AHEAD`: last of its values)."""
     edges = ahead.edges
     for eid in ids:
         src, kind, dst, _ = eid
@@ -77,13 +80,16 @@ def element_ids(ahead: EndsAhead, ids: Iterable[EdgeId]) -> Iterator[tuple[EdgeI
 class PathEdges(dict[int, StoredEdge]):
     """A walk's visits' edges by key (`Walked.edges`), pending until first used — or read
     before, with impact's read of the answer's nodes (`Neo4jStore.nodes_and_owners`, handed
-    them as `path_edges`: no round trip of their own)."""
+    them as `path_edges`: no round trip of their own) — or read with the walk (`records`,
+    graph/walk_ahead.py), which then hands over what it read of the nodes it met (`ahead`)."""
 
     def __init__(
         self,
         ids: dict[EdgeId, int],
         read: Callable[[list[EdgeId]], Any],
         elements: Mapping[EdgeId, str] | None = None,
+        ahead: OwnersAhead | None = None,
+        records: Mapping[EdgeId, Record] | None = None,
     ) -> None:
         super().__init__()
         self.pending: dict[EdgeId, StoredEdge] = {}  # edge id -> its edge, not read yet
@@ -98,6 +104,9 @@ class PathEdges(dict[int, StoredEdge]):
             )
             _AWAITED.__set__(edge, self)
             self[no] = self.pending[eid] = edge
+        self.ahead = ahead
+        if records:
+            self.fill(records)
 
     def lookups(self) -> tuple[list[dict[str, str]], list[str]]:
         """The pending edges as `_NODES_AND_OWNERS` finds them: by key (`$rows`: no element id

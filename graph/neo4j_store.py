@@ -52,6 +52,7 @@ from lineage_kg.graph.neo4j_unit_of_work import (
     Neo4jUnitOfWork,
     edge_rows,
 )
+from lineage_kg.graph.neo4j_walk_ahead import OwnersAhead
 from lineage_kg.graph.neo4j_walk_pair import WalkPairs
 from lineage_kg.graph.neo4j_walk_statements import (
     PATHS_CHUNK,
@@ -80,6 +81,7 @@ from lineage_kg.graph.store import (
     WalkStep,
     keep_first_assets,
 )
+from lineage_kg.graph.walk_ahead import owners_wanted
 
 log = logging.getLogger(__name__)
 
@@ -638,6 +640,10 @@ class Neo4jStore(GraphStore):
         # the records of the walk's path edges come along, if not read yet (impact asks for the
         # paths of the items it answers next)
         paths = path_edges if isinstance(path_edges, PathEdges) and path_edges.pending else None
+        # read with the walk (graph/walk_ahead.py), if it can answer
+        ahead = path_edges.ahead if isinstance(path_edges, PathEdges) and paths is None else None
+        if ahead is not None and (done := ahead.answer(node_ids, ids, as_of)) is not None:
+            return done
         if not ids and not node_ids and paths is None:
             return [], [], []
         rows, eids = paths.lookups() if paths is not None else ([], [])
@@ -755,6 +761,7 @@ class Neo4jStore(GraphStore):
         keyed: Keyed | None = None,
         element_ids: bool = False,
         drop: DropRule | None = None,
+        ahead: OwnersAhead | None = None,
     ) -> tuple[list[str], list[Any], LeftOut | None] | None:
         """The read-ahead walk's statement, chunk after chunk (`chunk_levels` levels each): the
         nodes covered and the edge rows found — records, or (`tested` given) ids with those
@@ -762,7 +769,7 @@ class Neo4jStore(GraphStore):
         nodes (see `reach`)."""
         query, params = reach_statement(
             start_ids, moves, start_state=start_state, as_of=as_of, limit=limit,
-            levels=chunk_levels, keyed=keyed, element_ids=element_ids,
+            levels=chunk_levels, keyed=keyed, element_ids=element_ids, ahead=ahead is not None,
         )  # fmt: skip
         starts = list(dict.fromkeys(start_ids))
         frontier = [[key, start_state] for key in starts]
@@ -777,6 +784,8 @@ class Neo4jStore(GraphStore):
             skip = None if drop is None else drop.skip
             chunk = walk_chunk(frontier, seen, levels, tested, first, skip=skip)
             row = self._read(query, **params, **chunk)[0]
+            if ahead is not None:  # the nodes met, their owners (`_REACH_END_AHEAD`)
+                ahead.add((f[0] for f in frontier), row)
             if first is not None:
                 total = row["dropped"][0]
             seen += row["marks"]
@@ -903,14 +912,21 @@ class Neo4jStore(GraphStore):
         as_of: str | None,
         max_nodes: int,
     ) -> Walked | None:
-        """`_walk_ids` with parent pointers, then the visits' edges' records by id."""
+        """`_walk_ids` with parent pointers, then the visits' edges' records by id — or, when
+        impact reads its nodes' owners next (graph/walk_ahead.py), with every edge's record and
+        those of the nodes met (`OwnersAhead`), in the walk's round trip."""
         edge_ids: dict[EdgeId, int] = {}
-        elements: dict[EdgeId, str] | None = {} if self.path_element_ids else None
+        ahead = OwnersAhead(as_of) if owners_wanted() else None
+        # each visit's edge's last value: its element id, or (ahead) its record
+        elements: dict[EdgeId, Any] | None = {} if self.path_element_ids or ahead else None
         walked = self._on_ids(
             starts, steps, start_state=start_state, covers=covers, max_depth=max_depth,
-            as_of=as_of, max_nodes=max_nodes, edge_ids=edge_ids, elements=elements,
+            as_of=as_of, max_nodes=max_nodes, edge_ids=edge_ids, elements=elements, ahead=ahead,
         )  # fmt: skip
-        if walked is None or not edge_ids:
+        if walked is None or (not edge_ids and ahead is None):
+            return walked
+        if ahead is not None and elements is not None:
+            walked.edges = PathEdges(edge_ids, self._edge_records, None, ahead, elements)
             return walked
         walked.edges = PathEdges(edge_ids, self._edge_records, elements)
         return walked
@@ -949,8 +965,9 @@ class Neo4jStore(GraphStore):
         as_of: str | None,
         max_nodes: int,
         edge_ids: dict[EdgeId, int] | None,
-        elements: dict[EdgeId, str] | None,
+        elements: dict[EdgeId, Any] | None,
         leave_out: bool = True,
+        ahead: OwnersAhead | None = None,
     ) -> Walked | None:
         """`_walk_ids`, and with `edge_ids` the visits' parents and edges too (`_walk_paths`);
         `elements` is filled with the element id of each visit's edge. Without paths, the
@@ -966,7 +983,7 @@ class Neo4jStore(GraphStore):
                 starts, policy.moves, start_state=start_state, max_depth=max_depth, as_of=as_of,
                 limit=max_nodes + len(starts), tested=tested,
                 chunk_levels=REACH_CHUNK if edge_ids is None else self.paths_chunk,
-                keyed=policy.keyed, element_ids=elements is not None, drop=drop,
+                keyed=policy.keyed, element_ids=elements is not None, drop=drop, ahead=ahead,
             )  # fmt: skip
             if read is None:
                 return None  # past the limit: the caller walks level by level

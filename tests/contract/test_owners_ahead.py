@@ -1,0 +1,184 @@
+"""Impact's nodes and owners read with its walk (graph/walk_ahead.py; on Neo4j the walk
+statement answers them, graph/neo4j_walk_ahead.py): on generated estates with owners and
+aliases, `nodes_and_owners` handed the walk's path edges answers what the separate reads
+(`GraphStore.nodes_and_owners`' default) answer — for the nodes asked, not the others met; at
+another time or for a node the walk did not meet it reads, as before — and on Neo4j it answers
+without a round trip. Impact's answers are their plain reading with or without the read-ahead,
+and a request's budget is charged the same."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lineage_kg.api.graphql.traversal_budget import TraversalBudget, budgeted
+from lineage_kg.graph import walk_ahead
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction, EdgeRetire, Provenance
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.graph.walk_ahead import owners_next
+from lineage_kg.queries.impact import IMPACT_STEPS, impact
+from lineage_kg.queries.impact_steps import COVERS, WHOLE
+from lineage_kg.queries.traversal import walk_visits
+from tests.contract.test_closeness_property import NODES, Edge, graphs
+from tests.contract.test_impact_answer_property import (
+    Link,
+    as_read,
+    load,
+    owned,
+    plain_impact,
+    trained,
+)
+
+LATER = Provenance("test", "e2", "2026-02-01T00:00:00Z")
+OWNS = EdgeKind.OWNS
+TIMES = [None, "2026-01-15T00:00:00Z"]  # now, and before the retirements
+
+
+def _retire(store: GraphStore, links: list[Link], which: list[int]) -> None:
+    """Some owners' OWNS edges retired later: the two times answer differently."""
+    owners = sorted({src for src, kind, _ in links if kind is EdgeKind.OWNS}, key=str)
+    if owners:
+        out = Direction.OUT
+        store.apply(
+            [EdgeRetire(owners[i % len(owners)], OWNS, out, frozenset(), LATER) for i in which]
+        )
+
+
+def _reads(store: GraphStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements `store` sends from now on (Neo4j; none counted on the embedded store)."""
+    sent: list[str] = []
+    if store.name == "neo4j":
+        read = store._read  # type: ignore[attr-defined]
+
+        def counted(query: str, **params: Any) -> Any:
+            sent.append(query)
+            return read(query, **params)
+
+        monkeypatch.setattr(store, "_read", counted)
+    return sent
+
+
+def _same(got: Any, base: Any) -> None:
+    nodes, owns, aliases = got
+    assert nodes == base[0]
+    assert sorted(owns) == sorted(base[1])  # one pair an OWNS edge
+    assert aliases == base[2]  # by edge id
+
+
+_SETTINGS = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@_SETTINGS
+@given(
+    edges=graphs(),
+    owns=st.tuples(owned(), trained()).map(lambda both: both[0] + both[1]),
+    retired=st.lists(st.integers(0, 20), max_size=3),
+    starts=st.lists(st.sampled_from(NODES), min_size=1, max_size=3),
+    as_of=st.sampled_from(TIMES),
+)
+def test_the_owners_read_ahead_are_the_separate_reads(
+    store: GraphStore,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    edges: list[Edge],
+    owns: list[Link],
+    retired: list[int],
+    starts: list[NodeKey],
+    as_of: str | None,
+) -> None:
+    load(store, edges, owns)
+    _retire(store, owns, retired)
+    with monkeypatch.context() as patched:
+        sent = _reads(store, patched)
+        for start in starts:
+            with owners_next():
+                walk = walk_visits(store, [start.id], IMPACT_STEPS, max_depth=6, as_of=as_of,
+                                   start_state=WHOLE, covers=COVERS)  # fmt: skip
+            met = list(dict.fromkeys(walk.node))
+            # every other node met (owners of the rest, and their aliases, left out), the start
+            ids = met[1::2]
+            asked = [*ids, start.id]
+            base = GraphStore.nodes_and_owners(store, asked, ids, as_of)
+            sent.clear()
+            got = store.nodes_and_owners(asked, ids, as_of, path_edges=walk.path_edges)
+            _same(got, base)
+            if store.name == "neo4j":
+                assert sent == []  # read with the walk
+            # at the other time, or of a node not met: read as before
+            other = TIMES[1] if as_of is None else None
+            again = store.nodes_and_owners(asked, ids, other, path_edges=walk.path_edges)
+            _same(again, GraphStore.nodes_and_owners(store, asked, ids, other))
+            unmet = [n.id for n in NODES if n.id not in met][:3]
+            more = [*ids, *unmet]
+            extra = store.nodes_and_owners(more, more, as_of, path_edges=walk.path_edges)
+            _same(extra, GraphStore.nodes_and_owners(store, more, more, as_of))
+
+
+@_SETTINGS
+@given(
+    edges=graphs(),
+    owns=st.tuples(owned(), trained()).map(lambda both: both[0] + both[1]),
+    starts=st.lists(st.sampled_from(NODES), min_size=1, max_size=3),
+    options=st.fixed_dictionaries(
+        {
+            "depth": st.integers(1, 11),
+            "kinds": st.none(),
+            "exact_only": st.booleans(),
+            "include_indirect": st.booleans(),
+        }
+    ),
+)
+def test_impact_with_the_read_ahead_is_its_plain_reading(
+    store: GraphStore,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    edges: list[Edge],
+    owns: list[Link],
+    starts: list[NodeKey],
+    options: dict[str, Any],
+) -> None:
+    """On both stores (tests/contract/test_impact_answer_property.py: the embedded store alone),
+    the same answer with the read-ahead and without; on Neo4j, to depth 10, one round trip
+    (`kinds` left out: it filters the items after every read)."""
+    load(store, edges, owns)
+    with monkeypatch.context() as patched:
+        sent = _reads(store, patched)
+        for start in starts:
+            sent.clear()
+            got = impact(store, start.id, **options)
+            # the store walks impact's policy itself (direct lineage only has a test in code:
+            # level by level); a dataset's columns are read before the walk
+            walks = options["include_indirect"] and options["depth"] <= 10
+            if store.name == "neo4j" and walks and start.kind is not NodeKind.DATASET:
+                assert len(sent) == 1, sent
+            assert as_read(got) == plain_impact(store, start.id, options), start.id
+            patched.setattr(walk_ahead, "READ_AHEAD", False)
+            assert impact(store, start.id, **options) == got
+            patched.setattr(walk_ahead, "READ_AHEAD", True)
+
+
+@pytest.mark.parametrize("as_of", TIMES)
+def test_a_request_is_charged_the_same_with_the_read_ahead(
+    store: GraphStore, monkeypatch: pytest.MonkeyPatch, as_of: str | None
+) -> None:
+    """The budget view charges `nodes_and_owners` as the reads it stands for, read ahead or not
+    (api/graphql/traversal_budget.py)."""
+    from tests.contract.test_impact_reads_neo4j import _owned_estate
+
+    ids, _ = _owned_estate(store)
+    spent = {}
+    for ahead in (True, False):
+        monkeypatch.setattr(walk_ahead, "READ_AHEAD", ahead)
+        budget = TraversalBudget(1_000_000)
+        answers = [impact(budgeted(store, budget), i, as_of=as_of) for i in ids[:4]]
+        spent[ahead] = (budget.spent, answers)
+    assert spent[True] == spent[False]
+    assert spent[True][0] > 0
