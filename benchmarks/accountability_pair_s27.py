@@ -17,6 +17,7 @@ Wall and client CPU per run, the load average before and after.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -26,13 +27,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import check_same, in_turn, module_at, save
-from lineage_kg.graph.neo4j_store import Neo4jStore
+from benchmarks.harness import ExternalNeo4j, check_same, in_turn, module_at, save, settings_for
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.queries.accountability import accountability
+from lineage_kg.runtime import Runtime
 
 
-def _one_after_other(store: Neo4jStore) -> Callable[[str], Any]:
+def _one_after_other(store: GraphStore) -> Callable[[str], Any]:
     def ask(owner: str) -> Any:
         store.walk_pair = GraphStore.walk_pair.__get__(store)  # type: ignore[method-assign]
         try:
@@ -41,6 +42,11 @@ def _one_after_other(store: Neo4jStore) -> Callable[[str], Any]:
             del store.walk_pair
 
     return ask
+
+
+def _plain(answer: Any) -> Any:
+    """The answer as plain data: `--before`'s module has classes of its own."""
+    return dataclasses.asdict(answer)
 
 
 def main() -> None:
@@ -55,7 +61,11 @@ def main() -> None:
     logging.getLogger("neo4j").setLevel(logging.ERROR)
     manifest = json.loads((args.estate / "files" / "manifest.json").read_text())
     owner = manifest["samples"]["accountability_owner"]
-    store = Neo4jStore(args.uri, user="neo4j", password="lineage-kg-test", query_timeout=600)
+    # the service's store, opened as the service opens it (the estate's projected log is at
+    # the head already: nothing is replayed)
+    server = ExternalNeo4j(args.uri, "neo4j", "lineage-kg-test")
+    runtime = Runtime.open(settings_for(args.estate / "neo4j", server, neo4j_query_timeout=600))
+    store = runtime.store
     contenders: dict[str, Callable[[str], Any]] = {
         "now": lambda o: accountability(store, o),
         "one_after_other": _one_after_other(store),
@@ -67,7 +77,7 @@ def main() -> None:
     contenders = {k: v for k, v in contenders.items() if k in wanted}
     expected = None
     for name, ask in contenders.items():  # warm-up, answers checked
-        got = ask(owner)
+        got = _plain(ask(owner))
         if expected is None:
             expected = got
         else:
@@ -81,10 +91,10 @@ def main() -> None:
             got = ask(owner)
             wall[name].append(round(time.perf_counter() - began, 3))
             cpu[name].append(round(time.process_time() - began_cpu, 3))
-            check_same(name, got, expected)
+            check_same(name, _plain(got), expected)
             print(r, name, wall[name][-1], "cpu", cpu[name][-1], os.getloadavg()[0], flush=True)
     load.append(os.getloadavg())
-    store.close()
+    runtime.close()
     figures = {
         n: {"median_s": statistics.median(wall[n]), "runs_s": wall[n], "cpu_s": cpu[n]}
         for n in contenders

@@ -44,6 +44,7 @@ from lineage_kg.graph.model import EdgeKind, NodeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.neo4j_cypher import EDGE_VIEW, NODE_VIEW, SEEK, VALID_NOW_OR_AS_OF, typed
 from lineage_kg.graph.neo4j_errors import is_rerouted, is_unavailable
+from lineage_kg.graph.neo4j_parts_assets import parts_and_assets
 from lineage_kg.graph.neo4j_path_edges import PathEdges, edge_rows_of, element_ids, records_of
 from lineage_kg.graph.neo4j_unit_of_work import (
     GET_CHECKPOINT,
@@ -596,6 +597,12 @@ class Neo4jStore(GraphStore):
         (row,) = self._read(query, ids=list(dict.fromkeys(ids)), as_of=as_of)
         found = sorted({(src, kind, dst, disc) for src, dst, kind, disc in row["found"]})
         return [(src, dst) for src, _, dst, _ in found]
+
+    def parts_and_assets(
+        self, ids: Sequence[str], kinds: Iterable[EdgeKind], as_of: str | None = None
+    ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        # one statement, the parts not sought again (graph/neo4j_parts_assets.py)
+        return parts_and_assets(self._read, ids, kinds, as_of)
 
     def neighbors_each_way(
         self,

@@ -511,6 +511,18 @@ class GraphStore(ABC):
         a question that needs only which node each edge links (a store may skip building edges)."""
         return [(e.key.src.id, e.key.dst.id) for e in self.neighbors(ids, direction, kinds, as_of)]
 
+    def parts_and_assets(
+        self, ids: Sequence[str], kinds: Iterable[EdgeKind], as_of: str | None = None
+    ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """`neighbor_ends(ids, OUT, kinds)` — the parts of `ids` — and `neighbor_ends` of those
+        parts IN along the same kinds (every such edge into them, by edge id: whose parts they
+        are), in one call: a store may read both at once (Neo4j: one statement, the parts not
+        sought again by key)."""
+        kinds = list(kinds)
+        parts = self.neighbor_ends(ids, Direction.OUT, kinds, as_of)
+        into = list(dict.fromkeys(dst for _, dst in parts))
+        return parts, self.neighbor_ends(into, Direction.IN, kinds, as_of)
+
     def neighbors_each_way(
         self,
         ids: Sequence[str],

@@ -23,7 +23,7 @@ from lineage_kg.graph.errors import InvalidArgument
 from lineage_kg.graph.model import Certainty, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import StoredNode
-from lineage_kg.graph.store import GraphStore
+from lineage_kg.graph.store import GraphStore, keep_first_assets
 from lineage_kg.queries.arguments import check_depth, time_arg
 from lineage_kg.queries.assets import (
     ASSET_KINDS,
@@ -155,9 +155,10 @@ def accountability(
         key=lambda o: (o.node.key.display, o.node.id, o.via, o.ownership_type),
     )
     mine = set(nodes)
-    # the parts' ids alone (tens of thousands for a large team: no edge built for them)
-    parts = _ends(store, sorted(mine), Direction.OUT, set(WALK_PARTS), when)
-    starts = [*sorted(mine), *(dst for _, dst in parts)]
+    # the parts' ids alone (tens of thousands for a large team: no edge built for them), and on
+    # a store (not through a request's view) the assets they are parts of, in the same call
+    parts, known = _parts_of(store, sorted(mine), when)
+    starts = [*sorted(mine), *parts]
 
     # one walk each way from all of them at once, the two in one store call (Neo4j walks them at
     # the same time); only distance and certainty are kept (the impact walk's paths, a tuple per
@@ -174,7 +175,7 @@ def accountability(
     down_reach, up_reach = _reach(down_walk), _reach(up_walk)
     # which asset each node reached is or belongs to: one read for both walks; then the assets
     # themselves, the only nodes the answer shows (a part is known by its id's kind)
-    asset_of = _assets_of(store, [*down_reach, *up_reach], when)
+    asset_of = _assets_of(store, [*down_reach, *up_reach], when, known)
     down, up = _closest(down_reach, asset_of), _closest(up_reach, asset_of)
     nodes.update((n.id, n) for n in store.get_nodes(sorted((down.keys() | up.keys()) - mine)))
     # distance 0: an owned asset, or the asset of an owned part (a column owned on its own)
@@ -225,30 +226,53 @@ _START = (0, Certainty.EXACT)  # a start's: `_closest` knows it by identity
 _DISTANCE_CERTAINTY = attrgetter("distance", "certainty")
 
 
-def _assets_of(store: GraphStore, ids: Iterable[str], as_of: str | None) -> dict[str, str]:
+def _parts_of(
+    store: GraphStore, mine: list[str], as_of: str | None
+) -> tuple[list[str], dict[str, str]]:
+    """The parts of the assets `mine` (along WALK_PARTS, in edge id order), and each part's asset
+    as `_assets_of` finds it (its first part edge in, by edge id) when the store answers both in
+    one call (`GraphStore.parts_and_assets`: the kinds a part is walked to are those its asset is
+    read along). Through a view of one (a request's budget, which charges `neighbors`), the parts
+    alone: `_assets_of` then reads their assets as before."""
+    if not isinstance(store, GraphStore) or set(WALK_PARTS) != _PART_KINDS[Direction.IN]:
+        return [dst for _, dst in _ends(store, mine, Direction.OUT, set(WALK_PARTS), as_of)], {}
+    ends, into = store.parts_and_assets(mine, WALK_PARTS, as_of)
+    known: dict[str, str] = {}
+    keep_first_assets(known, Direction.IN, into)
+    return [dst for _, dst in ends], known
+
+
+def _assets_of(
+    store: GraphStore, ids: Iterable[str], as_of: str | None, known: dict[str, str]
+) -> dict[str, str]:
     """node id -> the asset it is or belongs to, as queries/assets.py `assets_of` answers, from
-    the ids alone (a node's kind is in its id): no node is read, one edge read per direction."""
+    the ids alone (a node's kind is in its id): no node is read, one edge read per direction,
+    for the parts whose asset is not `known` already (`_parts_of`: every edge of the part kinds
+    into them read)."""
     found: dict[str, str] = {}
     parts: dict[Direction, list[str]] = {Direction.IN: [], Direction.OUT: []}
     unique = list(dict.fromkeys(ids))
     for node_id, role in zip(unique, map(_ROLE.get, map(node_kind, unique)), strict=True):
         if role is _ASSET:
             found[node_id] = node_id
+        elif role is Direction.IN and (asset := known.get(node_id)) is not None:
+            found[node_id] = asset
         elif role is not None:
             parts[role].append(node_id)
     for direction, part_ids in sorted(parts.items()):
         if not part_ids:
             continue
-        kinds = {kind for kind, way in PART_OF.values() if way is direction}
         # sorted by edge id: a part with two assets (rare) gets the first, on every store
-        for src, dst in _ends(store, part_ids, direction, kinds, as_of):
-            part, asset = (dst, src) if direction is Direction.IN else (src, dst)
-            found.setdefault(part, asset)
+        ends = _ends(store, part_ids, direction, _PART_KINDS[direction], as_of)
+        keep_first_assets(found, direction, ends)
     return found
 
 
 # a node kind's role for `_assets_of`: an asset, or a part found along the way it is read
 _ASSET = "asset"
+_PART_KINDS = {
+    way: {kind for kind, w in PART_OF.values() if w is way} for way in (Direction.IN, Direction.OUT)
+}
 _ROLE: dict[NodeKind, str | Direction] = {kind: _ASSET for kind in ASSET_KINDS} | {
     kind: way for kind, (_, way) in PART_OF.items()
 }
