@@ -124,7 +124,8 @@ class WalCheckpointer:
 
     def _run(self) -> None:
         try:
-            while True:
+            # `stop` sets the flag before the event: a clear below cannot hide it from this check
+            while not self._stopping:
                 self._wake.wait()
                 self._wake.clear()
                 if self._stopping:

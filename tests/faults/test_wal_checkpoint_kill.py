@@ -60,6 +60,7 @@ def kill_mid_stream(path: Path, first: int) -> tuple[set[str], int]:
     else:
         raise AssertionError(f"the writer ended by itself: {child.wait()}")
     acknowledged.update(i for line in child.stdout for i in json.loads(line)[0])  # in the pipe
+    child.stdout.close()
     child.wait(60)
     assert child.returncode == -signal.SIGKILL
     return acknowledged, batches

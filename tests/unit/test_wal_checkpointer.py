@@ -180,6 +180,35 @@ def test_close_ends_the_thread_and_a_dropped_log_ends_it_too(tmp_path: Path) -> 
     assert not thread.is_alive()
 
 
+def test_close_during_a_checkpoint_ends_the_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`close` arriving while a round runs (here: during its first checkpoint) still ends the
+    thread: the round's clearing of the wake-ups must not swallow the stop."""
+    log = EventLog(tmp_path / "events.sqlite3", wal_soft_bytes=SOFT, wal_hard_bytes=1 << 40)
+    checkpoints = log.checkpoints
+    for n in range(20):
+        log.append(batch(n))
+    wait_for(checkpoints.caught_up, "the checkpointer never caught up")
+    closer = threading.Thread(target=log.close)
+    began = threading.Event()
+    first = checkpoints._passive
+
+    def closed_meanwhile() -> None:
+        first()
+        if began.is_set():  # the round's second checkpoint
+            return
+        closer.start()
+        began.set()
+        wait_for(checkpoints._wake.is_set, "close never asked the thread to stop")
+
+    monkeypatch.setattr(checkpoints, "_passive", closed_meanwhile)
+    checkpoints._wake.set()  # a round, as a commit past the soft bound asks; no commit after
+    assert began.wait(60), "no round began"
+    closer.join(60)
+    assert not closer.is_alive() and not checkpoints._thread.is_alive()
+
+
 def test_bounds_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="soft"):
         EventLog(tmp_path / "a.sqlite3", wal_soft_bytes=2, wal_hard_bytes=1)
