@@ -21,7 +21,9 @@ The WAL stays bounded:
 - hard: a writer faster than the thread (or a thread that never catches up) lets the file grow;
   a commit that leaves it past the hard bound checkpoints itself, TRUNCATE (every frame copied,
   the file emptied), before its caller hears back. So the file never passes the hard bound by more
-  than the transactions committed before the next commit's check.
+  than the transactions committed before the next commit's check, except while a reader on
+  another connection holds a snapshot in the WAL: no checkpoint can copy past it (SQLite's
+  "checkpoint starvation"), so the writer waits at most `_FORCE_WAIT_MS` and goes on.
 """
 
 from __future__ import annotations
@@ -30,14 +32,15 @@ import logging
 import os
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 SOFT_BYTES = 4 * 1024 * 1024  # SQLite's own default: 1,000 pages of 4 KiB
 HARD_BYTES = 64 * 1024 * 1024
-_FORCE_RETRY_SECONDS = 5.0  # another process's checkpoint holds SQLite's checkpoint lock
+# a forced checkpoint waits this long for readers to leave the WAL (the connection's own
+# timeout, 30 s, would hold every acknowledgement that long behind a long read)
+_FORCE_WAIT_MS = 1000
 
 
 def check_bounds(soft_bytes: int, hard_bytes: int) -> None:
@@ -79,6 +82,8 @@ class WalCheckpointer:
         # wake-ups asked for, and the last one a finished checkpoint began after (caught_up)
         self._asked = self._served = 0
         self.forced = 0  # writers' own, past the hard bound
+        self.gave_up = 0  # forced ones a reader held off
+        self._retry_past = 0  # after a forced checkpoint a reader blocked: the next try's size
         self._thread = threading.Thread(target=self._run, name="wal-checkpointer", daemon=True)
         self._thread.start()
 
@@ -95,32 +100,37 @@ class WalCheckpointer:
         if size > self.soft_bytes:
             self._asked += 1
             self._wake.set()
-        if size > self.hard_bytes:
-            self._force(db)
+        if size > max(self.hard_bytes, self._retry_past):
+            self._force(db, size)
 
-    def _force(self, db: sqlite3.Connection) -> None:
-        deadline = time.monotonic() + _FORCE_RETRY_SECONDS
+    def _force(self, db: sqlite3.Connection, size: int) -> None:
+        """TRUNCATE: every frame copied, the file emptied. A reader holding an old snapshot (a
+        backup, `lkg verify` in another process) pins the WAL: waited for `_FORCE_WAIT_MS`, then
+        tried again only once the file grew by a quarter of the bound, not at every commit."""
         with self._checkpointing:
-            while True:
-                try:
-                    busy, frames, copied = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-                except sqlite3.Error as exc:  # the commit before stands: report, do not fail it
-                    log.warning(
-                        "event log: WAL checkpoint past %d bytes failed: %s", self.hard_bytes, exc
-                    )
-                    return
-                if not busy:
-                    self.forced += 1
-                    return
-                if time.monotonic() > deadline:
-                    log.warning(
-                        "event log: WAL past %d bytes, checkpoint busy (%s of %s frames copied)",
-                        self.hard_bytes,
-                        copied,
-                        frames,
-                    )
-                    return
-                time.sleep(0.001)
+            (waits,) = db.execute("PRAGMA busy_timeout").fetchone()
+            db.execute(f"PRAGMA busy_timeout={_FORCE_WAIT_MS}")
+            try:
+                busy, frames, copied = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                why = f"{copied} of {frames} frames copied: a reader holds it"
+            except sqlite3.Error as exc:  # the commit before stands: report, do not fail it
+                busy, why = 1, str(exc)
+            finally:
+                db.execute(f"PRAGMA busy_timeout={int(waits)}")
+        if not busy:
+            self.forced += 1
+            self._retry_past = 0
+            return
+        self.gave_up += 1
+        self._retry_past = size + self.hard_bytes // 4
+        log.warning(
+            "event log: the WAL is %d bytes, past its bound of %d, and could not be checkpointed "
+            "(%s); next try past %d bytes",
+            size,
+            self.hard_bytes,
+            why,
+            self._retry_past,
+        )
 
     def _run(self) -> None:
         try:

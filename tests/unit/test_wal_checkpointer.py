@@ -90,6 +90,36 @@ def test_the_wal_stays_under_the_hard_bound_under_a_sustained_writer(
     log.close()
 
 
+def test_a_reader_pinning_the_wal_delays_the_bound_not_the_writer(tmp_path: Path) -> None:
+    """A read snapshot held open on another connection (a backup, `lkg verify`) keeps any
+    checkpoint from copying past it. The writer tries, gives up (a bounded wait inside SQLite),
+    and goes on acknowledging; it tries again only after the file grew by a quarter of the
+    bound; once the reader is gone, that try brings the file back under the bound."""
+    path = tmp_path / "events.sqlite3"
+    log = EventLog(path, wal_soft_bytes=SOFT, wal_hard_bytes=HARD)
+    log.checkpoints.close()  # the writers' checkpoints only
+    log.append(batch(0))
+    with closing(sqlite3.connect(path, isolation_level=None)) as reader:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM events").fetchone()  # the snapshot, held
+        n = 1
+        while wal_size(path) <= HARD + HARD // 2:
+            log.append(batch(n))
+            n += 1
+        # one try past the bound, then one per quarter of it: not one at every commit
+        assert log.checkpoints.forced == 0 and 1 <= log.checkpoints.gave_up <= 3
+        tried = log.checkpoints._retry_past
+        assert HARD < tried <= wal_size(path) + HARD // 4  # given up, with a next try set
+        reader.execute("ROLLBACK")
+    while log.checkpoints.forced == 0:  # within a quarter of the bound's growth
+        assert wal_size(path) <= tried + TRANSACTION
+        log.append(batch(n))
+        n += 1
+    assert wal_size(path) <= HARD
+    assert [e.body["n"] for e in log.read(0, 100_000)] == list(range(n * BATCH))
+    log.close()
+
+
 def test_the_thread_alone_keeps_the_wal_near_the_soft_bound(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
