@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from functools import lru_cache
 from typing import Any, LiteralString, cast
@@ -721,11 +721,27 @@ class Neo4jStore(GraphStore):
         return nodes, asset_of, owns, [(src, dst) for src, _, dst, _ in aliases]
 
     def nodes_assets_owners_and_evidence(
-        self, *args: Any, **kwargs: Any
+        self,
+        node_ids: Sequence[str],
+        ids: Sequence[str],
+        parts: Mapping[Direction, Sequence[str]],
+        part_kinds: Mapping[Direction, Iterable[EdgeKind]],
+        as_of: str | None = None,
+        *,
+        path_edges: Mapping[int, StoredEdge] | None = None,
+        only: Collection[EdgeId] | None = None,
     ) -> neo4j_trace_evidence.Answer:
         # the decision trace's last read, its path edges' events alone (not their records)
         return neo4j_trace_evidence.nodes_assets_owners_and_evidence(
-            self, *args, full=_nodes_assets_and_owners_query, **kwargs
+            self,
+            node_ids,
+            ids,
+            parts,
+            part_kinds,
+            full=_nodes_assets_and_owners_query,
+            as_of=as_of,
+            path_edges=path_edges,
+            only=only,
         )
 
     def reach(

@@ -16,7 +16,7 @@ from lineage_kg.graph.model import EdgeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.neo4j_cypher import EDGE_VIEW
 from lineage_kg.graph.neo4j_path_edges import PathEdges, edge_rows_of
-from lineage_kg.graph.records import EdgeId, StoredEdge, StoredNode
+from lineage_kg.graph.records import EdgeEvents, EdgeId, StoredEdge, StoredNode
 from lineage_kg.graph.store import keep_first_assets
 
 
@@ -31,8 +31,6 @@ _IN, _OUT = Direction.IN, Direction.OUT
 _EVIDENCE_VIEW: LiteralString = (
     "{disc: r.disc, first_event: r.first_event, last_event: r.last_event, retired_by: r.retired_by}"
 )
-# an edge's events (`queries.assets.events` reads these of an edge): first, last, retiring (or None)
-EdgeEvents = tuple[str, str, str | None]
 Answer = tuple[
     list[StoredNode],
     dict[str, str],

@@ -21,6 +21,8 @@ from lineage_kg.graph.mutations import EdgeKey, EdgeRetire, Provenance
 
 Record = dict[str, Any]
 EdgeId = tuple[str, str, str, str]  # (src id, kind, dst id, disc)
+# an edge's evidence as a store may read it alone: first and last events, the retiring one or None
+EdgeEvents = tuple[str, str, str | None]
 
 
 def _new(prov: Provenance) -> Record:

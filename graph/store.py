@@ -28,6 +28,7 @@ from lineage_kg.graph.mutations import (
     NodeUpsert,
 )
 from lineage_kg.graph.records import (
+    EdgeEvents,
     EdgeId,
     Record,
     StoredEdge,
@@ -594,6 +595,32 @@ class GraphStore(ABC):
         owned = list(dict.fromkeys([*ids, *asset_of.values()]))
         nodes, owns, aliases = self.nodes_and_owners(node_ids, owned, as_of, path_edges=path_edges)
         return nodes, asset_of, owns, aliases
+
+    def nodes_assets_owners_and_evidence(
+        self,
+        node_ids: Sequence[str],
+        ids: Sequence[str],
+        parts: Mapping[Direction, Sequence[str]],
+        part_kinds: Mapping[Direction, Iterable[EdgeKind]],
+        as_of: str | None = None,
+        *,
+        path_edges: Mapping[int, StoredEdge] | None = None,
+        only: Collection[EdgeId] | None = None,
+    ) -> tuple[
+        list[StoredNode],
+        dict[str, str],
+        list[tuple[str, str]],
+        list[tuple[str, str]],
+        dict[EdgeId, EdgeEvents],
+    ]:
+        """`nodes_assets_and_owners`, and the events of those of `path_edges` (of `only`'s
+        alone, when given) a store reads lazily, by edge id: what evidence shows of an edge,
+        without its record (Neo4j). A store holding its path edges' records answers none: the
+        caller reads the records it holds."""
+        found = self.nodes_assets_and_owners(
+            node_ids, ids, parts, part_kinds, as_of, path_edges=path_edges
+        )
+        return (*found, {})
 
     def reach(
         self,

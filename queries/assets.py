@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from lineage_kg.graph.errors import InvalidArgument
 from lineage_kg.graph.model import KEY_FIELDS, Certainty, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
-from lineage_kg.graph.records import StoredEdge, StoredNode
+from lineage_kg.graph.records import EdgeEvents, StoredEdge, StoredNode
 from lineage_kg.graph.resolve import resolve
 from lineage_kg.graph.store import GraphStore, keep_first_assets
 from lineage_kg.graph.timefmt import canonical_time
@@ -82,10 +82,6 @@ def node_ref(store: GraphStore, ref: str, kind: NodeKind, name: str) -> StoredNo
         (field_name,) = KEY_FIELDS[kind]
         key = NodeKey.of(kind, **{field_name: ref})
     return resolve(store, key).node
-
-
-# an edge's events as a store may read them alone (first, last, the retiring event or None)
-EdgeEvents = tuple[str, str, str | None]
 
 
 def events(*items: StoredNode | StoredEdge | EdgeEvents | None) -> tuple[str, ...]:

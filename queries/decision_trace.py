@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from lineage_kg.graph.errors import InvalidArgument
 from lineage_kg.graph.model import Certainty, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
-from lineage_kg.graph.records import EdgeId, StoredEdge, StoredNode
+from lineage_kg.graph.records import EdgeEvents, EdgeId, StoredEdge, StoredNode
 from lineage_kg.graph.store import GraphStore, keep_first_assets
 from lineage_kg.graph.timefmt import canonical_time
 from lineage_kg.queries.arguments import MAX_DEPTH, check_depth, time_arg
@@ -31,7 +31,6 @@ from lineage_kg.queries.assets import (
     ASSET_KINDS,
     FAILED_STATES,
     PART_OF,
-    EdgeEvents,
     events,
     node_ref,
     run_ended,
@@ -708,25 +707,18 @@ def _nodes_and_owners(
     trace's nodes and their assets) and into `parts`' assets, and the owners' ALIAS_OF edges;
     and the events of the feature walk's path edges where a store reads them lazily (Neo4j: the
     steps show those alone, not the edges' records). In one read (`nodes_assets_and_owners`, or
-    on Neo4j `nodes_assets_owners_and_evidence`). A view of a store (a request's budget) that
-    has no such read of its own makes the reads it stands for, each charged as before."""
+    `nodes_assets_owners_and_evidence`). A view of a store (a request's budget) that has no such
+    read of its own makes the reads it stands for, each charged as before."""
     visits = walked.visits if walked is not None else None
     path_edges = visits.path_edges if visits is not None else None
-    evidence: Mapping[EdgeId, EdgeEvents] = {}
-    if getattr(type(store), "nodes_assets_owners_and_evidence", None) is not None:
-        nodes, found, owns, aliases, evidence = store.nodes_assets_owners_and_evidence(  # type: ignore[attr-defined]
-            node_ids, ids, parts, _PART_KINDS, as_of=as_of, path_edges=path_edges,
-            only=_edges_shown(walked),
-        )  # fmt: skip
-    else:
-        ask = (
-            store.nodes_assets_and_owners
-            if answers_itself(store, "nodes_assets_and_owners")
-            else partial(GraphStore.nodes_assets_and_owners, store)
-        )
-        nodes, found, owns, aliases = ask(
-            node_ids, ids, parts, _PART_KINDS, as_of, path_edges=path_edges
-        )
+    ask = (
+        store.nodes_assets_owners_and_evidence
+        if answers_itself(store, "nodes_assets_owners_and_evidence")
+        else partial(GraphStore.nodes_assets_owners_and_evidence, store)
+    )
+    nodes, found, owns, aliases, evidence = ask(
+        node_ids, ids, parts, _PART_KINDS, as_of, path_edges=path_edges, only=_edges_shown(walked)
+    )
     asset_of.update(found)
     # sorted by edge id, the first wins: an alias of two owners resolves alike on every store
     canonical = {owner: owner for owner, _ in owns}

@@ -14,13 +14,14 @@ instead of working on for nobody.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import partial
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from lineage_kg.graph.errors import LineageError
 from lineage_kg.graph.model import EdgeKind
 from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.records import EdgeEvents, EdgeId
 from lineage_kg.graph.store import (
     GraphStore,
     Moves,
@@ -32,6 +33,9 @@ from lineage_kg.graph.store import (
     WalkStep,
 )
 from lineage_kg.queries.traversal import answers_itself
+
+# the decision trace's last read's answers: nodes, assets, OWNS, ALIAS_OF (and evidence)
+_Owners = TypeVar("_Owners", bound=tuple[Any, ...])
 
 
 class RequestBudgetSpent(LineageError):
@@ -153,16 +157,61 @@ class _BudgetedStore:
         *,
         path_edges: Mapping[int, StoredEdge] | None = None,
     ) -> tuple[list[StoredNode], dict[str, str], list[tuple[str, str]], list[tuple[str, str]]]:
-        # charged as the reads it stands for (`GraphStore.nodes_assets_and_owners`): the parts'
-        # ends uncharged, as `neighbor_ends` is; the OWNS into `ids` and the assets found; then
-        # their owners' ALIAS_OF
-        self._budget.charge(len(set(ids)))
-        nodes, asset_of, owns, aliases = self._store.nodes_assets_and_owners(
-            node_ids, ids, parts, part_kinds, as_of, path_edges=path_edges
+        return self._owners_read(
+            ids,
+            partial(
+                self._store.nodes_assets_and_owners,
+                node_ids,
+                ids,
+                parts,
+                part_kinds,
+                as_of,
+                path_edges=path_edges,
+            ),
         )
+
+    def nodes_assets_owners_and_evidence(
+        self,
+        node_ids: Sequence[str],
+        ids: Sequence[str],
+        parts: Mapping[Direction, Sequence[str]],
+        part_kinds: Mapping[Direction, Iterable[EdgeKind]],
+        as_of: str | None = None,
+        *,
+        path_edges: Mapping[int, StoredEdge] | None = None,
+        only: Collection[EdgeId] | None = None,
+    ) -> tuple[
+        list[StoredNode],
+        dict[str, str],
+        list[tuple[str, str]],
+        list[tuple[str, str]],
+        dict[EdgeId, EdgeEvents],
+    ]:
+        # the path edges' events uncharged, as their records are in `nodes_assets_and_owners`
+        return self._owners_read(
+            ids,
+            partial(
+                self._store.nodes_assets_owners_and_evidence,
+                node_ids,
+                ids,
+                parts,
+                part_kinds,
+                as_of,
+                path_edges=path_edges,
+                only=only,
+            ),
+        )
+
+    def _owners_read(self, ids: Sequence[str], read: Callable[[], _Owners]) -> _Owners:
+        """The decision trace's last read, charged as the reads it stands for
+        (`GraphStore.nodes_assets_and_owners`): the parts' ends uncharged, as `neighbor_ends`
+        is; the OWNS into `ids` and the assets found; then their owners' ALIAS_OF."""
+        self._budget.charge(len(set(ids)))
+        found = read()
+        _, asset_of, owns, *_ = found
         self._budget.charge(len(set(asset_of.values()).difference(ids)))
         self._budget.charge(len({owner for owner, _ in owns}))
-        return nodes, asset_of, owns, aliases
+        return found
 
     def reach(
         self,
