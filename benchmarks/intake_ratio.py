@@ -124,18 +124,8 @@ def intake_function(bodies: list[bytes], per_call: int) -> dict[str, float]:
             assert not summary.rejected, summary.rejected[:1]
         took, cpu = time.perf_counter() - began, time.process_time() - cpu
         assert log.count() == len(bodies)
-        wal = _wal_report(log)
     # the process's CPU seconds: the wall time less the waits (fsync, other processes)
-    return {**_rate(len(bodies), took), "cpu_s": round(cpu, 3), **wal}
-
-
-def _wal_report(log: EventLog) -> dict[str, Any]:
-    """The WAL's size at the end and the checkpoints run off the request path (if any)."""
-    wal = Path(f"{log.path}-wal")
-    out: dict[str, Any] = {"wal_mb": round(wal.stat().st_size / 1e6, 1) if wal.exists() else 0}
-    if (checkpoints := getattr(log, "checkpoints", None)) is not None:  # ingest/wal_checkpointer
-        out["checkpoints"] = {"passive": checkpoints.passive, "forced": checkpoints.forced}
-    return out
+    return {**_rate(len(bodies), took), "cpu_s": round(cpu, 3)}
 
 
 def intake_http(bodies: list[bytes], per_request: int) -> dict[str, float]:

@@ -15,7 +15,6 @@ import hashlib
 import json
 import sqlite3
 import threading
-import weakref
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,8 +25,7 @@ from lineage_kg.graph.canonical import canonical_json
 from lineage_kg.graph.sides.history import EntryType, HistoryEntry, decode_cursor
 from lineage_kg.graph.sqlite_tx import immediate
 from lineage_kg.graph.timefmt import now
-from lineage_kg.ingest import chain, logcheck, wal_checkpointer
-from lineage_kg.ingest.wal_checkpointer import WalCheckpointer
+from lineage_kg.ingest import chain, logcheck
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -178,15 +176,7 @@ def _stored_seqs(db: sqlite3.Connection, event_ids: Sequence[str]) -> dict[str, 
 
 
 class EventLog:
-    def __init__(
-        self,
-        path: Path,
-        *,
-        wal_soft_bytes: int = wal_checkpointer.SOFT_BYTES,
-        wal_hard_bytes: int = wal_checkpointer.HARD_BYTES,
-    ) -> None:
-        """`wal_soft_bytes`/`wal_hard_bytes`: the WAL's bounds (ingest/wal_checkpointer.py)."""
-        wal_checkpointer.check_bounds(wal_soft_bytes, wal_hard_bytes)
+    def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
@@ -202,16 +192,9 @@ class EventLog:
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            # checkpoints on their own thread, not in the COMMIT an acknowledgement waits for
-            wal_checkpointer.configure(self._db, wal_soft_bytes)
             self._db.executescript(_SCHEMA)
             chain.ensure_confined_chained(self._db)
             unchained = not chain.chained(self._db)
-            self.checkpoints = WalCheckpointer(
-                path, soft_bytes=wal_soft_bytes, hard_bytes=wal_hard_bytes, writer_lock=self._lock
-            )
-            # a log dropped without `close` (tests, tools) does not leave its thread waiting
-            weakref.finalize(self, self.checkpoints.stop)
         except sqlite3.Error as exc:
             raise LogUnavailable(f"event log {path}: {exc}") from exc
         if unchained:  # a log from before the chain: add and backfill it
@@ -233,7 +216,6 @@ class EventLog:
                     yield db
             except sqlite3.Error as exc:
                 raise self._failed(exc) from exc
-            self.checkpoints.committed(self._db)  # durable already: at most the hard bound
 
     def append(self, events: Sequence[NewEvent]) -> list[Appended]:
         """Store the events durably (one fsync for the lot); duplicates are not stored twice.
@@ -412,12 +394,10 @@ class EventLog:
                     # no fsync at commit: rows and position commit together, and WAL loses only
                     # a suffix, so what a crash takes is derived again from the position on
                     self._history_db.execute("PRAGMA synchronous=NORMAL")
-                    wal_checkpointer.configure(self._history_db, self.checkpoints.soft_bytes)
                 with immediate(self._history_db) as db:
                     yield db
             except sqlite3.Error as exc:
                 raise self._failed(exc) from exc
-            self.checkpoints.committed(self._history_db)
 
     def record_history(self, entries: Iterable[HistoryEntry], *, upto: int | None = None) -> None:
         """Store audit-trail entries in one transaction; recording them again changes nothing.
@@ -494,7 +474,6 @@ class EventLog:
         return [HistoryEntry(*row[:5], EntryType(row[5]), *row[6:]) for row in rows]
 
     def close(self) -> None:
-        self.checkpoints.close()  # the thread first: no checkpoint on a closing file
         with self._history_lock:
             if self._history_db is not None:
                 self._history_db.close()
