@@ -96,14 +96,12 @@ class PathEdges(dict[int, StoredEdge]):
         self._read = read
         # edge id -> its element id as the walk read it (the record's read by id: a seek each)
         self.elements = elements or {}
+        pending, set_key, key_of = self.pending, _EDGE_SLOTS["key"].__set__, _walked_key
         for eid, no in ids.items():
-            src, kind, dst, disc = eid
             edge = _new(_PendingEdge)
-            _EDGE_SLOTS["key"].__set__(
-                edge, EdgeKey(NodeKey.from_id(src), EdgeKind(kind), NodeKey.from_id(dst), disc)
-            )
+            set_key(edge, key_of(eid))
             _AWAITED.__set__(edge, self)
-            self[no] = self.pending[eid] = edge
+            self[no] = pending[eid] = edge
         self.ahead = ahead
         if records:
             self.fill(records)
@@ -134,3 +132,22 @@ class PathEdges(dict[int, StoredEdge]):
 
 
 _new = object.__new__
+_KEY_SLOTS = tuple(getattr(EdgeKey, f).__set__ for f in ("src", "kind", "dst", "disc", "_id"))
+_KINDS = {k.value: k for k in EdgeKind}
+
+
+def _walked_key(eid: EdgeId) -> EdgeKey:
+    """`EdgeKey` of an edge id the walk read from the store, as `EdgeKey(...)` makes it but not
+    checked again (`__post_init__`: the kinds its ends may have): the store holds only edges
+    checked when written. A big decision trace at 100k makes 826: `PathEdges` 1.7-2.0 -> 0.6-0.8
+    ms (docs/bench-notes/target1-trace.md, session 27, later)."""
+    src, kind, dst, disc = eid
+    key = _new(EdgeKey)
+    set_src, set_kind, set_dst, set_disc, set_id = _KEY_SLOTS
+    src_key, dst_key, edge_kind = NodeKey.from_id(src), NodeKey.from_id(dst), _KINDS[kind]
+    set_src(key, src_key)
+    set_kind(key, edge_kind)
+    set_dst(key, dst_key)
+    set_disc(key, disc)
+    set_id(key, (src_key.id, edge_kind.value, dst_key.id, disc))  # as `__post_init__` makes it
+    return key

@@ -617,17 +617,18 @@ def _feature_steps(
             continue  # e.g. a KPI feeding the model: not data (not read)
         node, last = nodes[node_id], path[-1]
         edge = last.edge
-        via = edge.key.src.id if last.direction is out else edge.key.dst.id
+        key = edge.key  # once: a pending path edge answers each attribute in Python
+        via = key.src.id if last.direction is out else key.dst.id
         steps.append(
             TraceStep(
                 step_kind,
                 node,
                 base + visits.distance[i],
                 via,
-                edge.key.kind,
+                key.kind,
                 observed,
                 node.first_seen,
-                events(node, evidence.get(edge.key.id, edge)),
+                events(node, evidence.get(key.id, edge)),
                 owners(node_id),
             )
         )
