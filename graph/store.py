@@ -349,8 +349,10 @@ class GraphStore(ABC):
         over_aliases = pending.aliases if pending is not None else {}
         # what the pending batch writes is read from it, not from the store (which may not
         # have it yet); its records are never mutated (merges copy), so sharing them is safe
+        given = mutations
+        touched = _Touched.of(mutations)
         mutations, linked, loaded_nodes, asked = _load_named(
-            uow, mutations, over_nodes, over_aliases, confined
+            uow, mutations, over_nodes, over_aliases, confined, own_ids=touched.node_ids
         )
         # a restricted key's event writes only inside its namespaces, on canonical names too
         if (inside := keep_confined(mutations, confined)) is not mutations:
@@ -359,14 +361,12 @@ class GraphStore(ABC):
         if moves and pending is not None:
             # the moved names' edges may be in the pending batch alone: merge once it has landed
             return Prepared({}, {}, frozenset(), frozenset(), ApplyResult(0, 0, 0), stale=True)
-        node_ids = _node_ids(mutations)
+        if mutations is not given:  # rewritten onto canonical names, or some left out: rare
+            touched = _Touched.of(mutations)
+        node_ids, edge_ids, incident = touched.node_ids, touched.edge_ids, touched.incident
         if missing := node_ids - asked:  # names the rewriting brought in: rare
             loaded_nodes.update(uow.load_nodes(sorted(missing - over_nodes.keys())))
             loaded_nodes.update((k, over_nodes[k]) for k in missing & over_nodes.keys())
-        edge_ids = {m.key.id for m in mutations if isinstance(m, EdgeUpsert)}
-        incident = {
-            (m.anchor.id, m.kind, m.direction) for m in mutations if isinstance(m, EdgeRetire)
-        }
         loaded_edges = uow.load_edges(sorted(edge_ids - over_edges.keys()))
         loaded_edges.update((k, over_edges[k]) for k in edge_ids & over_edges.keys())
         loaded_edges.update(uow.load_incident(sorted(incident)))
@@ -384,18 +384,20 @@ class GraphStore(ABC):
         # a run stays the first job's that reported it: another job's event is kept away from it
         if (kept := keep_runs_to_their_jobs(mutations, loaded_nodes)) is not mutations:
             mutations = list(kept)
-            edge_ids = {m.key.id for m in mutations if isinstance(m, EdgeUpsert)}
+            touched = _Touched.of(mutations)
+            edge_ids = touched.edge_ids
         for m in mutations:
-            if isinstance(m, NodeUpsert):
-                nodes[m.key.id] = merge_node(nodes.get(m.key.id), m.key, m.props, m.prov)
-            elif isinstance(m, EdgeUpsert):
+            if isinstance(m, EdgeUpsert):  # most of a batch
+                key, prov = m.key, m.prov
                 # an edge's ends exist from the moment something says they are connected
-                for end in (m.key.src, m.key.dst):
-                    nodes[end.id] = merge_node(nodes.get(end.id), end, {}, m.prov)
-                eid = m.key.id
-                edges[eid] = merge_edge(edges.get(eid), m.key, m.props, m.prov)
+                for end in (key.src, key.dst):
+                    nodes[end.id] = merge_node(nodes.get(end.id), end, {}, prov)
+                eid = key.id
+                edges[eid] = merge_edge(edges.get(eid), key, m.props, prov)
+            elif isinstance(m, NodeUpsert):
+                nodes[m.key.id] = merge_node(nodes.get(m.key.id), m.key, m.props, m.prov)
         # retirements after all upserts, so an edge the same batch asserts is never closed
-        retires = [m for m in mutations if isinstance(m, EdgeRetire)]
+        retires = touched.retires
         if retires:
             self._retire(retires, edges)
             remember_all(retires, nodes)
@@ -428,11 +430,17 @@ class GraphStore(ABC):
 
     @staticmethod
     def _retire(retires: list[EdgeRetire], edges: dict[EdgeId, Record]) -> None:
-        at_anchor: dict[IncidentSpec, list[EdgeId]] = {}
+        # only the anchors retired at are indexed, by the kind's string: an edge id's kind is
+        # its value, equal to the EdgeKind and hashed alike (no enum built per edge: ~180k a
+        # large batch), the edges in the order `edges` holds them as before
+        asked = {(r.anchor.id, r.kind, r.direction) for r in retires}
+        at_anchor: dict[tuple[str, str, Direction], list[EdgeId]] = {}
+        out, into = Direction.OUT, Direction.IN
         for eid in edges:
-            src, kind, dst, _ = eid
-            at_anchor.setdefault((src, EdgeKind(kind), Direction.OUT), []).append(eid)
-            at_anchor.setdefault((dst, EdgeKind(kind), Direction.IN), []).append(eid)
+            if (at := (eid[0], eid[1], out)) in asked:
+                at_anchor.setdefault(at, []).append(eid)
+            if (at := (eid[2], eid[1], into)) in asked:
+                at_anchor.setdefault(at, []).append(eid)
         for retire in retires:
             keep = {k.id for k in retire.keep}
             only = None if retire.only is None else {k.id for k in retire.only}
@@ -764,18 +772,37 @@ def keep_first_assets(
         asset_of.setdefault(*((dst, src) if way is Direction.IN else (src, dst)))
 
 
-def _node_ids(mutations: Iterable[Mutation]) -> set[str]:
-    """The nodes a batch writes: upserted ones, edge ends, retirement anchors (which remember
-    the retirement: graph/validity.py)."""
-    ids: set[str] = set()
-    for m in mutations:
-        if isinstance(m, NodeUpsert):
-            ids.add(m.key.id)
-        elif isinstance(m, EdgeUpsert):
-            ids.update((m.key.src.id, m.key.dst.id))
-        elif isinstance(m, EdgeRetire):
-            ids.add(m.anchor.id)
-    return ids
+@dataclass(slots=True)
+class _Touched:
+    """What a batch touches, read in one pass (it was four, and the node ids twice)."""
+
+    # the nodes it writes: upserted ones, edge ends, retirement anchors (which remember the
+    # retirement: graph/validity.py)
+    node_ids: set[str]
+    edge_ids: set[EdgeId]  # the edges it upserts
+    incident: set[IncidentSpec]  # where it retires edges
+    retires: list[EdgeRetire]  # in the batch's order
+
+    @classmethod
+    def of(cls, mutations: Iterable[Mutation]) -> _Touched:
+        ids: set[str] = set()
+        edge_ids: set[EdgeId] = set()
+        incident: set[IncidentSpec] = set()
+        retires: list[EdgeRetire] = []
+        add_id, add_edge = ids.add, edge_ids.add
+        for m in mutations:
+            if isinstance(m, EdgeUpsert):  # most of a batch
+                key = m.key
+                add_id(key.src.id)
+                add_id(key.dst.id)
+                add_edge(key.id)
+            elif isinstance(m, NodeUpsert):
+                add_id(m.key.id)
+            elif isinstance(m, EdgeRetire):
+                add_id(m.anchor.id)
+                incident.add((m.anchor.id, m.kind, m.direction))
+                retires.append(m)
+        return cls(ids, edge_ids, incident, retires)
 
 
 def _load_named(
@@ -784,13 +811,15 @@ def _load_named(
     over_nodes: Mapping[str, Record],
     over_aliases: Mapping[str, str],
     confined: Mapping[str, frozenset[str]],
+    *,
+    own_ids: set[str],
 ) -> tuple[list[Mutation], merge.Plan, dict[str, Record], set[str]]:
     """Load the batch's nodes together with the alias rows of the datasets it names (one round
     trip on Neo4j), and put the batch on canonical names (graph/merge.py). Returns the batch so
     rewritten, the plan, the nodes loaded (the pending batch's in place of the store's) and the
-    ids asked for."""
+    ids asked for. `own_ids`: the nodes the batch writes (`_Touched.node_ids`)."""
     named = datasets_named(mutations)
-    node_ids = _node_ids(mutations) | named  # a link's names too: do they hold nodes?
+    node_ids = own_ids | named  # a link's names too: do they hold nodes?
     loaded, held = uow.load_nodes_and_aliases(
         sorted(node_ids - over_nodes.keys()), sorted(named - over_aliases.keys())
     )
