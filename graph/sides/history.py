@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import json
 from dataclasses import dataclass
 from enum import StrEnum
@@ -136,20 +135,34 @@ MAX_ITEMS = 8
 MAX_SUMMARY = 400
 
 
-@functools.lru_cache(maxsize=1 << 16)
+# Derivation is hot (every edge of every event, ~2 s CPU per 500 large events), so nodes are
+# named by their id strings here, never hashed as `NodeKey`s (the dataclass hash builds a tuple in
+# Python on every call), and an edge kind's value is looked up, not read through the enum.
+_DISPLAYS: dict[str, str] = {}  # node id -> `key.display`: the same datasets, event after event
+_HELD = 1 << 16  # emptied when it reaches this many
+_KIND_VALUES = {kind: kind.value for kind in EdgeKind}
+_RUN, _COLUMN = NodeKind.RUN, NodeKind.COLUMN
+_OWNERS_OF_PARTS = frozenset({NodeKind.DATASET, NodeKind.MODEL})
+
+
 def _display(key: NodeKey) -> str:
-    """`key.display`, kept: the same datasets and jobs are named by event after event, and
-    display builds the key's fields each time (a fifth of the derivation)."""
-    return key.display
+    """`key.display`, kept: display builds the key's fields each time (a fifth of the
+    derivation)."""
+    shown = _DISPLAYS.get(key.id)
+    if shown is None:
+        if len(_DISPLAYS) >= _HELD:
+            _DISPLAYS.clear()
+        shown = _DISPLAYS[key.id] = key.display
+    return shown
 
 
 def _label(far: NodeKey, near: NodeKey) -> str:
     """How `near`'s entry names `far`: briefly where `near` is its dataset or model."""
-    if far.kind is NodeKind.RUN:
+    if far.kind is _RUN:
         return f"run {far.parts[0]}"
-    if near.kind in (NodeKind.DATASET, NodeKind.MODEL) and far.parts[:-1] == near.parts:
+    if near.kind in _OWNERS_OF_PARTS and far.parts[:-1] == near.parts:
         # a column by its field, a version by its version
-        return far.parts[-1] if far.kind is NodeKind.COLUMN else f"version {far.parts[-1]}"
+        return far.parts[-1] if far.kind is _COLUMN else f"version {far.parts[-1]}"
     return _display(far)
 
 
@@ -176,11 +189,11 @@ class _Entry:
     def __init__(self, prov: Provenance) -> None:
         self.prov = prov
         self.groups: dict[str, list[str]] = {}  # phrase -> items
-        self.far: dict[str, set[NodeKey]] | None = None  # phrase -> the nodes it names
+        self.far: dict[str, set[str]] | None = None  # phrase -> the ids of the nodes it names
         self.complete: set[str] | None = None  # phrases naming all there are
         self.notes: list[str] | None = None
-        self.others: set[str] = set()
-        self.kinds: set[str] = set()
+        self.others: set[str] = set()  # node ids
+        self.kinds: set[EdgeKind] = set()  # their values given by `kind_value`
 
     def add(self, phrase: str, item: str, other: NodeKey | None, kind: EdgeKind | None) -> None:
         items = self.groups.get(phrase)
@@ -189,16 +202,16 @@ class _Entry:
         elif item not in items:
             items.append(item)
         if other is not None:
+            other_id = other.id
             if self.far is None:
-                self.far = {}
-            far = self.far.get(phrase)
-            if far is None:
-                self.far[phrase] = {other}
+                self.far = {phrase: {other_id}}
+            elif (far := self.far.get(phrase)) is None:
+                self.far[phrase] = {other_id}
             else:
-                far.add(other)
-            self.others.add(other.id)
+                far.add(other_id)
+            self.others.add(other_id)
         if kind is not None:
-            self.kinds.add(kind.value)
+            self.kinds.add(kind)
 
     def note(self, text: str, other: NodeKey | None = None, kind: EdgeKind | None = None) -> None:
         if self.notes is None:
@@ -208,10 +221,15 @@ class _Entry:
         if other is not None:
             self.others.add(other.id)
         if kind is not None:
-            self.kinds.add(kind.value)
+            self.kinds.add(kind)
 
-    def far_of(self, phrase: str) -> set[NodeKey]:
+    def far_of(self, phrase: str) -> set[str]:
+        """The ids of the nodes `phrase` names."""
         return self.far.get(phrase, set()) if self.far is not None else set()
+
+    def kind_value(self) -> str | None:
+        """The one edge kind involved (its value), if exactly one."""
+        return _KIND_VALUES[next(iter(self.kinds))] if len(self.kinds) == 1 else None
 
     def mark_complete(self, phrase: str) -> None:
         if self.complete is None:
@@ -232,12 +250,12 @@ class _Entry:
 
 class _Describer:
     def __init__(self) -> None:
-        self.entries: dict[tuple[NodeKey, EntryType], _Entry] = {}
+        self.entries: dict[tuple[str, EntryType], _Entry] = {}  # by (node id, entry type)
 
     def at(self, node: NodeKey, entry_type: EntryType, prov: Provenance) -> _Entry:
         # get first: setdefault(key, _Entry(prov)) built an entry on every call (11.6 % of a
         # projection), to throw it away when the node already had one
-        key = (node, entry_type)
+        key = (node.id, entry_type)
         entry = self.entries.get(key)
         if entry is None:
             entry = self.entries[key] = _Entry(prov)
@@ -309,9 +327,9 @@ class _Describer:
                 entry.note(f"{phrase}{_label(far, m.anchor)} ended", far, m.kind)
             return
         # the store never retires what the same event asserts: "columns: a, b (no others)"
-        if m.keep and m.keep <= entry.far_of(phrase):
+        if m.keep and {k.id for k in m.keep} <= entry.far_of(phrase):
             entry.mark_complete(phrase)
-            entry.kinds.add(m.kind.value)
+            entry.kinds.add(m.kind)
         elif m.keep:
             kept = sorted(_label(k, m.anchor) for k in m.keep)
             entry.note(f"{noun} no longer listed except {_items(kept)}", None, m.kind)
@@ -334,34 +352,40 @@ def _quality(props: dict[str, Any]) -> str:
 
 def history_entries(seq: int, batch: MutationBatch) -> list[HistoryEntry]:
     """Per node the event touched, what it did to it (one entry per node and entry type)."""
-    props: dict[NodeKey, dict[str, Any]] = {}
-    provs: dict[NodeKey, Provenance] = {}
-    jobs: dict[NodeKey, dict[NodeKey, None]] = {}
-    for m in batch.mutations:
-        if isinstance(m, NodeUpsert):
-            props.setdefault(m.key, {}).update(m.props)
-            provs.setdefault(m.key, m.prov)
-        elif isinstance(m, EdgeUpsert) and m.key.kind is EdgeKind.RUN_OF:
-            jobs.setdefault(m.key.src, {})[m.key.dst] = None  # an ordered set
-
-    d = _Describer()
-    for key, node_props in props.items():
-        d.props(key, node_props, provs[key], list(jobs.get(key, {})))
+    # by node id: (its key, its first provenance, its props merged)
+    upserted: dict[str, tuple[NodeKey, Provenance, dict[str, Any]]] = {}
+    jobs: dict[str, dict[str, NodeKey]] = {}  # run id -> its jobs, by id, in first-seen order
+    edges: list[EdgeUpsert] = []
+    retires: list[EdgeRetire] = []
     for m in batch.mutations:
         if isinstance(m, EdgeUpsert):
-            d.edge(m)
-    for m in batch.mutations:
-        if isinstance(m, EdgeRetire):
-            d.retire(m)
+            edges.append(m)
+            if m.key.kind is EdgeKind.RUN_OF:
+                jobs.setdefault(m.key.src.id, {}).setdefault(m.key.dst.id, m.key.dst)
+        elif isinstance(m, NodeUpsert):
+            if (node := upserted.get(m.key.id)) is None:
+                upserted[m.key.id] = (m.key, m.prov, dict(m.props))
+            else:
+                node[2].update(m.props)
+        elif isinstance(m, EdgeRetire):
+            retires.append(m)
+
+    d = _Describer()
+    for node_id, (key, prov, node_props) in upserted.items():
+        d.props(key, node_props, prov, list(jobs.get(node_id, {}).values()))
+    for m in edges:
+        d.edge(m)
+    for m in retires:
+        d.retire(m)
     # a node upserted with nothing else to say about it: the event still mentioned it
-    described = {node for node, _ in d.entries}
-    for key, prov in provs.items():
-        if key not in described:
+    described = {node_id for node_id, _ in d.entries}
+    for node_id, (key, prov, _) in upserted.items():
+        if node_id not in described:
             d.at(key, EntryType.ASSERTED, prov).note("asserted")
 
     return [
         HistoryEntry(
-            node_id=node.id,
+            node_id=node_id,
             seq=seq,
             event_id=entry.prov.event_id,
             source=entry.prov.source,
@@ -369,7 +393,7 @@ def history_entries(seq: int, batch: MutationBatch) -> list[HistoryEntry]:
             entry_type=entry_type,
             summary=entry.summary(),
             other_node_id=next(iter(entry.others)) if len(entry.others) == 1 else None,
-            edge_kind=next(iter(entry.kinds)) if len(entry.kinds) == 1 else None,
+            edge_kind=entry.kind_value(),
         )
-        for (node, entry_type), entry in d.entries.items()
+        for (node_id, entry_type), entry in d.entries.items()
     ]
