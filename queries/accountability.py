@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from operator import attrgetter
 
 from lineage_kg.graph.errors import InvalidArgument
 from lineage_kg.graph.model import Certainty, EdgeKind, NodeKey, NodeKind
@@ -40,10 +39,10 @@ from lineage_kg.queries.assets import (
     runs_of,
     versions_of,
 )
-from lineage_kg.queries.closeness import Policy, closeness_pair
+from lineage_kg.queries.closeness import Policy, reach_pair
 from lineage_kg.queries.impact import IMPACT_STEPS, canonical_owners, node_kind
 from lineage_kg.queries.impact_steps import COVERS, WHOLE
-from lineage_kg.queries.traversal import Traversal
+from lineage_kg.queries.traversal import START_REACH
 
 K, E = NodeKind, EdgeKind
 
@@ -161,9 +160,9 @@ def accountability(
     starts = [*sorted(mine), *parts]
 
     # one walk each way from all of them at once, the two in one store call (Neo4j walks them at
-    # the same time); only distance and certainty are kept (the impact walk's paths, a tuple per
-    # node reached, went unread): queries/closeness.py
-    down_walk, up_walk = closeness_pair(
+    # the same time); only distance and certainty are kept, read from the store's visits directly
+    # (queries/closeness.py `reach_pair`: no path, no `Reached` made per node)
+    down_walk, up_walk = reach_pair(
         store,
         starts,
         Policy(IMPACT_STEPS, WHOLE, COVERS),
@@ -172,7 +171,7 @@ def accountability(
         as_of=when,
         max_nodes=max_nodes,
     )
-    down_reach, up_reach = _reach(down_walk), _reach(up_walk)
+    down_reach, up_reach = down_walk.reach, up_walk.reach
     # which asset each node reached is or belongs to: one read for both walks; then the assets
     # themselves, the only nodes the answer shows (a part is known by its id's kind)
     asset_of = _assets_of(store, [*down_reach, *up_reach], when, known)
@@ -215,15 +214,7 @@ def accountability(
     return answer
 
 
-def _reach(walk: Traversal) -> dict[str, tuple[int, Certainty]]:
-    """node id -> (distance, certainty) of everything the walk holds, its starts at 0."""
-    found = dict.fromkeys(walk.start, _START)
-    found.update(zip(walk.reached, map(_DISTANCE_CERTAINTY, walk.reached.values()), strict=True))
-    return found
-
-
-_START = (0, Certainty.EXACT)  # a start's: `_closest` knows it by identity
-_DISTANCE_CERTAINTY = attrgetter("distance", "certainty")
+_START = START_REACH  # a start's (distance, certainty): `_closest` knows it by identity
 
 
 def _parts_of(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
 from lineage_kg.graph.model import Certainty, EdgeKind
 from lineage_kg.graph.mutations import Direction
@@ -27,6 +27,7 @@ from lineage_kg.graph.records import EdgeId, StoredEdge
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.queries.traversal import (
     PLAIN,
+    START_REACH,
     Reached,
     State,
     Step,
@@ -36,7 +37,9 @@ from lineage_kg.queries.traversal import (
     states_of,
     store_walk,
     store_walk_pair,
+    store_walked_pair,
     walk_spec,
+    walked_reach,
     ways_to_read,
 )
 
@@ -144,6 +147,67 @@ def closeness_pair(
     # a None first is walked level by level before the second is asked again (store_walk_pair)
     one = pair[0] or _by_levels(store, first_spec)
     return one, pair[1] or closeness_of(store, second_spec)
+
+
+Reach = dict[str, tuple[int, Certainty]]  # node id -> (distance, certainty)
+
+
+@dataclass(slots=True)
+class Nearness:
+    """A walk's nodes, starts included, as (distance, certainty) alone: each start at
+    `START_REACH` (the same object), each node reached at its `Reached`'s."""
+
+    reach: Reach
+    truncated: bool
+
+
+def reach_pair(
+    store: GraphStore,
+    start: Iterable[str],
+    first: Policy,
+    second: Policy,
+    *,
+    max_depth: int = 10,
+    as_of: str | None = None,
+    max_nodes: int = 100_000,
+) -> tuple[Nearness, Nearness]:
+    """`closeness_pair`'s two answers as `Nearness` (`nearness_of` each), asking the store the
+    same calls in the same order; a walk the store answers itself is read from its visits
+    directly (`walked_reach`: no `Reached` made per node, ~10k-40k a walk at 100k)."""
+    start = tuple(start)
+    first_spec, second_spec = (
+        walk_spec(
+            start, p.steps, max_depth=max_depth, as_of=as_of, max_nodes=max_nodes,
+            start_state=p.start_state, covers=p.covers,
+        )
+        for p in (first, second)
+    )  # fmt: skip
+    if (pair := store_walked_pair(store, first_spec, second_spec)) is None:
+        return nearness_of(closeness_of(store, first_spec)), nearness_of(
+            closeness_of(store, second_spec)
+        )
+    one, two = pair  # a None first walked level by level before the second is asked again
+    near_one = (
+        nearness_of(_by_levels(store, first_spec))
+        if one is None
+        else Nearness(walked_reach(start, one), one.truncated)
+    )
+    near_two = (
+        nearness_of(closeness_of(store, second_spec))
+        if two is None
+        else Nearness(walked_reach(start, two), two.truncated)
+    )
+    return near_one, near_two
+
+
+def nearness_of(walk: Traversal) -> Nearness:
+    """A walk's answer as `Nearness`: its starts at `START_REACH`, then what it reached."""
+    found: Reach = dict.fromkeys(walk.start, START_REACH)
+    found.update(zip(walk.reached, map(_DISTANCE_CERTAINTY, walk.reached.values()), strict=True))
+    return Nearness(found, walk.truncated)
+
+
+_DISTANCE_CERTAINTY = attrgetter("distance", "certainty")
 
 
 def closeness_of(store: GraphStore, spec: WalkSpec) -> Traversal:

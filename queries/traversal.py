@@ -23,6 +23,7 @@ one store round trip.
 from __future__ import annotations
 
 import operator
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
@@ -337,12 +338,26 @@ def store_walk_pair(
     it; the caller walks a None first level by level, and then asks the store for a None second
     on its own (a request's budget answers both None when it refuses the first:
     api/graphql/traversal_budget.py)."""
+    if (pair := store_walked_pair(store, first, second)) is None:
+        return None
+    one, two = pair
+    return (
+        None if one is None else _answer(first.start, one, False),
+        None if two is None else _answer(first.start, two, False),
+    )
+
+
+def store_walked_pair(
+    store: GraphStore, first: WalkSpec, second: WalkSpec
+) -> tuple[Walked | None, Walked | None] | None:
+    """`store_walk_pair`'s two walks as the store answers them (`GraphStore.walk_pair`'s visits,
+    without edges), not yet made into `Traversal`s: `walked_reach` reads them directly."""
     if not answers_itself(store, "walk_pair"):
         return None
     ours = (first.start, first.max_depth, first.as_of, first.max_nodes)
     if ours != (second.start, second.max_depth, second.as_of, second.max_nodes):
         raise ValueError("a walk pair shares its starts and bounds")
-    one, two = store.walk_pair(
+    return store.walk_pair(
         first.start,
         PairedWalk(_walk_steps(first.steps), first.start_state, first.covers),
         PairedWalk(_walk_steps(second.steps), second.start_state, second.covers),
@@ -350,10 +365,6 @@ def store_walk_pair(
         as_of=first.as_of,
         max_nodes=first.max_nodes,
         edges=False,
-    )
-    return (
-        None if one is None else _answer(first.start, one, False),
-        None if two is None else _answer(first.start, two, False),
     )
 
 
@@ -425,6 +436,39 @@ def _answer(start: tuple[str, ...], walked: Walked, paths: bool) -> Traversal:
     if paths:
         result.led_on = walked.led_on
     return result
+
+
+START_REACH = (0, _EXACT)  # a start's (distance, certainty) in `walked_reach`: one object
+
+
+def walked_reach(start: Sequence[str], walked: Walked) -> dict[str, tuple[int, Certainty]]:
+    """node id -> (distance, certainty) of `_answer(start, walked, False)`'s reached nodes, and
+    every start at `START_REACH` (the same object each): what `Reached` holds besides its empty
+    path, without a `Reached` made per node (the tuples shared, one per level and certainty)."""
+    found = _least_levels(walked.every, _POSSIBLE)
+    exact = _least_levels(walked.exact, _EXACT)
+    if exact.keys() <= found.keys():
+        found.update(exact)
+    else:  # only a start can be in the exact pass alone (then `START_REACH` below)
+        found.update((node, got) for node, got in exact.items() if node in found)
+    found.update(dict.fromkeys(start, START_REACH))
+    return found
+
+
+def _least_levels(visits: WalkPass, certainty: Certainty) -> dict[str, tuple[int, Certainty]]:
+    """node id -> (the least level it was visited at: `_best`'s visit's, `certainty`), in any
+    order, for the nodes visited past level 0 (the starts' level: theirs is `START_REACH`)."""
+    level, nodes = visits.level, visits.node
+    if all(map(operator.le, level, level[1:])):  # by level: a node's first visit is its least
+        past = bisect_right(level, 0)
+        table = [(at, certainty) for at in range((level[-1] if level else 0) + 1)]
+        later = map(table.__getitem__, reversed(level[past:]))
+        return dict(zip(reversed(nodes[past:]), later, strict=True))  # the first visit last
+    least: dict[str, tuple[int, Certainty]] = {}
+    for node, at in zip(nodes, level, strict=True):
+        if at and ((seen := least.get(node)) is None or at < seen[0]):
+            least[node] = (at, certainty)
+    return least
 
 
 def _best(visits: WalkPass) -> dict[str, int]:
