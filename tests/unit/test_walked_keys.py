@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from lineage_kg.graph.ends_walk import EndsAhead
 from lineage_kg.graph.model import KEY_FIELDS, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import EdgeKey
-from lineage_kg.graph.neo4j_path_edges import PathEdges
+from lineage_kg.graph.neo4j_path_edges import PathEdges, element_ids
 from lineage_kg.graph.records import EdgeId, StoredEdge
 
 
@@ -62,3 +63,17 @@ def test_a_filled_edge_is_the_edge_read_whole() -> None:
     for no, eid in enumerate(ids):
         assert edges[no] == StoredEdge.from_record(eid, {**record, "disc": eid[3]})
         assert type(edges[no]) is StoredEdge
+
+
+def test_element_ids_are_the_last_value_the_walk_read_at_either_end() -> None:
+    """Each edge's element id (the last of its values) from whichever end the read-ahead holds it
+    at, out first; an edge held at neither end has none. Read against the rows themselves."""
+    ids = edge_ids()
+    rows: list[tuple[str, str, str, str, bool, list[Any]]] = []
+    for n, (src, kind, dst, disc) in enumerate(ids):
+        if n % 4 != 3:  # every fourth edge is not read ahead
+            rows.append((src, kind, dst, disc, n % 2 == 0, [n % 3 == 0, f"5:db:{n}"]))
+    ahead = EndsAhead({r[0] for r in rows} | {r[2] for r in rows}, rows)
+    expected = {(s, k, d, c): values[-1] for s, k, d, c, _, values in rows}
+    assert dict(element_ids(ahead, ids)) == expected
+    assert len(expected) < len(ids) and any(r[4] for r in rows) and not all(r[4] for r in rows)
