@@ -80,7 +80,6 @@ from lineage_kg.graph.store import (
     UnitOfWork,
     Walked,
     WalkStep,
-    keep_first_assets,
 )
 from lineage_kg.graph.walk_ahead import owners_wanted
 
@@ -684,13 +683,10 @@ class Neo4jStore(GraphStore):
         # one round trip: the parts' edges come as ids, their far ends' owners with the rest's;
         # each part's first edge by id is chosen here (as `neighbor_ends` orders them), and the
         # owners of far ends not chosen (a part with two assets, rare) are left out
-        of_way = {way: list(dict.fromkeys(parts.get(way, ()))) for way in Direction}
-        if not any(of_way.values()):
+        if not any(parts.get(way) for way in Direction):
             found = self.nodes_and_owners(node_ids, ids, as_of, path_edges=path_edges)
             return found[0], {}, found[1], found[2]
-        kinds = {way: frozenset(EdgeKind(k) for k in part_kinds.get(way, ())) for way in Direction}
-        for way in Direction:  # no kinds: no edges (and no statement branch)
-            of_way[way] = of_way[way] if kinds[way] else []
+        of_way, kinds = neo4j_trace_evidence.parts_by_way(parts, part_kinds)
         paths = path_edges if isinstance(path_edges, PathEdges) and path_edges.pending else None
         rows, eids = paths.lookups() if paths is not None else ([], [])
         (row,) = self._read(
@@ -705,20 +701,7 @@ class Neo4jStore(GraphStore):
         )
         if paths is not None:
             paths.fill(records_of(row["edges"]))
-        asset_of: dict[str, str] = {}
-        for way, ends in sorted({_IN: row["in_ends"], _OUT: row["out_ends"]}.items()):
-            by_id = sorted({(s, k, d, c) for s, d, k, c in ends})
-            keep_first_assets(asset_of, way, ((src, dst) for src, _, dst, _ in by_id))
-        wanted = {*ids, *asset_of.values()}
-        owns = [(src, dst) for src, dst in row["owns"] if dst in wanted]
-        owners = {src for src, _ in owns}
-        alias_of = _ALIAS_OF.value
-        aliases = sorted(
-            {(src, alias_of, dst, disc) for src, dst, disc in row["aliases"] if src in owners}
-        )
-        found = dict(row["nodes"])
-        nodes = [StoredNode.from_record(found[i]) for i in node_ids if i in found]
-        return nodes, asset_of, owns, [(src, dst) for src, _, dst, _ in aliases]
+        return neo4j_trace_evidence.owners_answer(row, dict(row["nodes"]), node_ids, ids)
 
     def nodes_assets_owners_and_evidence(
         self,

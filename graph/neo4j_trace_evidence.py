@@ -76,10 +76,7 @@ def nodes_assets_owners_and_evidence(
     not answered, its element id reused since the walk, is absent: read whole if asked). The
     path edges are not filled; with `only`, only those of them are read (the edges the caller
     shows). One round trip; `full` builds the statement it leans."""
-    of_way = {way: list(dict.fromkeys(parts.get(way, ()))) for way in Direction}
-    kinds = {way: frozenset(EdgeKind(k) for k in part_kinds.get(way, ())) for way in Direction}
-    for way in Direction:  # no kinds: no edges (and no statement branch)
-        of_way[way] = of_way[way] if kinds[way] else []
+    of_way, kinds = parts_by_way(parts, part_kinds)
     paths = path_edges if isinstance(path_edges, PathEdges) and path_edges.pending else None
     rows, eids = _lookups(paths, only) if paths is not None else ([], [])
     (row,) = store._read(
@@ -98,7 +95,8 @@ def nodes_assets_owners_and_evidence(
         for src, dst, kind, p in row["edges"]:
             if (eid := (src, kind, dst, p["disc"])) in pending:
                 evidence[eid] = (p["first_event"], p["last_event"], p["retired_by"])
-    return (*_owners_answer(row, node_ids, ids), evidence)
+    nodes = {record["key"]: record for record in row["nodes"]}
+    return (*owners_answer(row, nodes, node_ids, ids), evidence)
 
 
 def _lookups(
@@ -114,12 +112,25 @@ def _lookups(
     ]
 
 
-def _owners_answer(
-    row: Any, node_ids: Sequence[str], ids: Sequence[str]
+def parts_by_way(
+    parts: Mapping[Direction, Sequence[str]], part_kinds: Mapping[Direction, Iterable[EdgeKind]]
+) -> tuple[dict[Direction, list[str]], dict[Direction, frozenset[EdgeKind]]]:
+    """The parts each way (once each) and the part kinds each way, as the owners' statement
+    takes them: a way with no kinds has no parts (and no statement branch)."""
+    of_way = {way: list(dict.fromkeys(parts.get(way, ()))) for way in Direction}
+    kinds = {way: frozenset(EdgeKind(k) for k in part_kinds.get(way, ())) for way in Direction}
+    for way in Direction:
+        of_way[way] = of_way[way] if kinds[way] else []
+    return of_way, kinds
+
+
+def owners_answer(
+    row: Any, records: Mapping[str, Any], node_ids: Sequence[str], ids: Sequence[str]
 ) -> tuple[list[StoredNode], dict[str, str], list[tuple[str, str]], list[tuple[str, str]]]:
-    """As `Neo4jStore.nodes_assets_and_owners` reads its row: each part's first edge by id (as
-    `neighbor_ends` orders them) gives its asset; the owners of far ends not chosen (a part with
-    two assets, rare) and their aliases are left out."""
+    """`nodes_assets_and_owners`' answer from the owners' statement's row (`records`: its node
+    records by id): each part's first edge by id (as `neighbor_ends` orders them) gives its
+    asset; the owners of far ends not chosen (a part with two assets, rare) and their aliases
+    are left out."""
     asset_of: dict[str, str] = {}
     for way, ends in sorted({_IN: row["in_ends"], _OUT: row["out_ends"]}.items()):
         by_id = sorted({(s, k, d, c) for s, d, k, c in ends})
@@ -131,6 +142,5 @@ def _owners_answer(
     aliases = sorted(
         {(src, alias_of, dst, disc) for src, dst, disc in row["aliases"] if src in owners}
     )
-    found = {record["key"]: record for record in row["nodes"]}
-    nodes = [StoredNode.from_record(found[i]) for i in node_ids if i in found]
+    nodes = [StoredNode.from_record(records[i]) for i in node_ids if i in records]
     return nodes, asset_of, owns, [(src, dst) for src, _, dst, _ in aliases]
