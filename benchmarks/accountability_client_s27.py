@@ -1,0 +1,108 @@
+"""The accountability map of the largest team on Neo4j (issue 19, target 1), session 27 later:
+the client's CPU cut (the walks' reach read from the visits, the parts' edges sorted once) against
+the map as it stood at a revision (`--before REV`: queries/accountability.py and
+graph/neo4j_parts_assets.py read with git beside today's other modules, the store's
+`parts_and_assets` the old one's), interleaved round by round in one process, every answer
+checked equal to the first before its time counts.
+
+    python -m benchmarks.accountability_client_s27 --uri bolt://127.0.0.1:PORT \
+        --estate /work/target1-estate-s24/100000 --rounds 4 --before REV [--tag s27]
+
+On a server already holding the estate (a kept `accountability_walk --keep` directory, reopened
+by `harness._sized_neo4j` on its data directory): the owner is the estate's manifest's
+`accountability_owner`. Contenders: `now` (today's), `before` (at --before). Wall and client CPU per
+run, the load average before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import ExternalNeo4j, check_same, in_turn, module_at, save, settings_for
+from lineage_kg.graph.store import GraphStore
+from lineage_kg.queries.accountability import accountability
+from lineage_kg.runtime import Runtime
+
+
+def _before(store: GraphStore, rev: str) -> Callable[[str], Any]:
+    old = module_at(rev, "queries/accountability.py")
+    parts = module_at(rev, "graph/neo4j_parts_assets.py")
+    read = store._read  # type: ignore[attr-defined]
+
+    def ask(owner: str) -> Any:
+        store.parts_and_assets = (  # type: ignore[method-assign]
+            lambda ids, kinds, as_of=None: parts.parts_and_assets(read, ids, kinds, as_of)
+        )
+        try:
+            return old.accountability(store, owner)
+        finally:
+            del store.parts_and_assets
+
+    return ask
+
+
+def _plain(answer: Any) -> Any:
+    """The answer as plain data: `--before`'s module has classes of its own."""
+    return dataclasses.asdict(answer)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--uri", required=True)
+    parser.add_argument("--estate", type=Path, required=True)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--before", required=True)
+    parser.add_argument("--tag", default="")
+    args = parser.parse_args()
+    logging.getLogger("neo4j").setLevel(logging.ERROR)
+    manifest = json.loads((args.estate / "files" / "manifest.json").read_text())
+    owner = manifest["samples"]["accountability_owner"]
+    # the service's store, opened as the service opens it (the estate's projected log is at
+    # the head already: nothing is replayed)
+    server = ExternalNeo4j(args.uri, "neo4j", "lineage-kg-test")
+    runtime = Runtime.open(settings_for(args.estate / "neo4j", server, neo4j_query_timeout=600))
+    store = runtime.store
+    contenders: dict[str, Callable[[str], Any]] = {
+        "now": lambda o: accountability(store, o),
+        "before": _before(store, args.before),
+    }
+    expected = None
+    for name, ask in contenders.items():  # warm-up, answers checked
+        got = _plain(ask(owner))
+        if expected is None:
+            expected = got
+        else:
+            check_same(name, got, expected)
+    wall: dict[str, list[float]] = {n: [] for n in contenders}
+    cpu: dict[str, list[float]] = {n: [] for n in contenders}
+    load = [os.getloadavg()]
+    for r in range(args.rounds):
+        for name, ask in in_turn(contenders, r):
+            began, began_cpu = time.perf_counter(), time.process_time()
+            got = ask(owner)
+            wall[name].append(round(time.perf_counter() - began, 3))
+            cpu[name].append(round(time.process_time() - began_cpu, 3))
+            check_same(name, _plain(got), expected)
+            print(r, name, wall[name][-1], "cpu", cpu[name][-1], os.getloadavg()[0], flush=True)
+    load.append(os.getloadavg())
+    runtime.close()
+    figures = {
+        n: {"median_s": statistics.median(wall[n]), "runs_s": wall[n], "cpu_s": cpu[n]}
+        for n in contenders
+    }
+    result = {"owner": owner, "figures": figures, "load_average": load, "before": args.before}
+    print(json.dumps(figures, indent=1), load)
+    print(save("accountability_client_s27", result, args.tag))
+
+
+if __name__ == "__main__":
+    main()
