@@ -36,7 +36,6 @@ from lineage_kg.queries.traversal import (
     read_ahead,
     states_of,
     store_walk,
-    store_walk_pair,
     store_walked_pair,
     walk_spec,
     walked_reach,
@@ -114,39 +113,11 @@ def closeness(
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """One of `closeness_pair`'s two walks: its steps, its starts' state, its covers."""
+    """One of `reach_pair`'s two walks: its steps, its starts' state, its covers."""
 
     steps: Sequence[Step]
     start_state: State = PLAIN
     covers: Mapping[State, frozenset[State]] | None = None
-
-
-def closeness_pair(
-    store: GraphStore,
-    start: Iterable[str],
-    first: Policy,
-    second: Policy,
-    *,
-    max_depth: int = 10,
-    as_of: str | None = None,
-    max_nodes: int = 100_000,
-) -> tuple[Traversal, Traversal]:
-    """`closeness` of each policy from the same starts, each exactly its answer alone: the
-    store asked for both walks in one call (`GraphStore.walk_pair`; Neo4j walks them at once)."""
-    start = tuple(start)  # read twice
-
-    def spec(policy: Policy) -> WalkSpec:
-        return walk_spec(
-            start, policy.steps, max_depth=max_depth, as_of=as_of, max_nodes=max_nodes,
-            start_state=policy.start_state, covers=policy.covers,
-        )  # fmt: skip
-
-    first_spec, second_spec = spec(first), spec(second)
-    if (pair := store_walk_pair(store, first_spec, second_spec)) is None:
-        return closeness_of(store, first_spec), closeness_of(store, second_spec)
-    # a None first is walked level by level before the second is asked again (store_walk_pair)
-    one = pair[0] or _by_levels(store, first_spec)
-    return one, pair[1] or closeness_of(store, second_spec)
 
 
 Reach = dict[str, tuple[int, Certainty]]  # node id -> (distance, certainty)
@@ -171,9 +142,11 @@ def reach_pair(
     as_of: str | None = None,
     max_nodes: int = 100_000,
 ) -> tuple[Nearness, Nearness]:
-    """`closeness_pair`'s two answers as `Nearness` (`nearness_of` each), asking the store the
-    same calls in the same order; a walk the store answers itself is read from its visits
-    directly (`walked_reach`: no `Reached` made per node, ~10k-40k a walk at 100k)."""
+    """`closeness` of each policy from the same starts, each exactly its answer alone, as
+    `Nearness`: the store asked for both walks in one call (`GraphStore.walk_pair`; Neo4j walks
+    them at once), or each walked as `closeness` walks it. A walk the store answers itself is
+    read from its visits directly (`walked_reach`: no `Reached` made per node, ~10k-40k a walk
+    at 100k)."""
     start = tuple(start)
     first_spec, second_spec = (
         walk_spec(

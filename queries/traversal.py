@@ -329,29 +329,16 @@ def store_walk(store: GraphStore, spec: WalkSpec, *, paths: bool) -> Traversal |
     return None if walked is None else _answer(spec.start, walked, paths)
 
 
-def store_walk_pair(
-    store: GraphStore, first: WalkSpec, second: WalkSpec
-) -> tuple[Traversal | None, Traversal | None] | None:
-    """`store_walk` (without paths) of two walks that differ only in their policy, asked of the
-    store at once (`GraphStore.walk_pair`: Neo4j runs them at the same time). None when the
-    store (a view of one) does not walk pairs itself. Each walk None as `store_walk` answers
-    it; the caller walks a None first level by level, and then asks the store for a None second
-    on its own (a request's budget answers both None when it refuses the first:
-    api/graphql/traversal_budget.py)."""
-    if (pair := store_walked_pair(store, first, second)) is None:
-        return None
-    one, two = pair
-    return (
-        None if one is None else _answer(first.start, one, False),
-        None if two is None else _answer(first.start, two, False),
-    )
-
-
 def store_walked_pair(
     store: GraphStore, first: WalkSpec, second: WalkSpec
 ) -> tuple[Walked | None, Walked | None] | None:
-    """`store_walk_pair`'s two walks as the store answers them (`GraphStore.walk_pair`'s visits,
-    without edges), not yet made into `Traversal`s: `walked_reach` reads them directly."""
+    """`store_walk` (without paths) of two walks that differ only in their policy, asked of the
+    store at once (`GraphStore.walk_pair`: Neo4j runs them at the same time), as the store
+    answers them (its visits, not made into `Traversal`s: `walked_reach` reads them directly).
+    None when the store (a view of one) does not walk pairs itself. Each walk None as
+    `store_walk` answers it; the caller walks a None first level by level, and then asks the
+    store for a None second on its own (a request's budget answers both None when it refuses
+    the first: api/graphql/traversal_budget.py)."""
     if not answers_itself(store, "walk_pair"):
         return None
     ours = (first.start, first.max_depth, first.as_of, first.max_nodes)

@@ -16,11 +16,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lineage_kg.api.graphql.traversal_budget import RequestBudgetSpent, TraversalBudget, budgeted
+from lineage_kg.graph.embedded import EmbeddedStore
 from lineage_kg.graph.model import Certainty, NodeKey
+from lineage_kg.graph.model import EdgeKind as E
+from lineage_kg.graph.model import NodeKind as K
 from lineage_kg.graph.store import GraphStore, Walked, WalkPass
 from lineage_kg.queries.closeness import Nearness, Policy, closeness, reach_pair
 from lineage_kg.queries.traversal import START_REACH, Step, Traversal, _answer, walked_reach
-from tests.contract.test_closeness_property import NODES, POLICIES, Edge, graphs, load, policies
+from tests.contract.test_closeness_property import (
+    NODES,
+    POLICIES,
+    POOL,
+    Edge,
+    graphs,
+    load,
+    policies,
+)
 from tests.contract.test_store_walk_property import LevelByLevel
 from tests.examples import store_examples
 
@@ -129,6 +140,42 @@ def test_through_a_requests_budget_the_charges_are_the_two_walks(store: GraphSto
             assert got == _outcome(lambda: alone(by_two), by_two), limit  # noqa: B023
 
     check()
+
+
+def test_a_first_walk_refused_by_the_store_walk_is_charged_before_the_second() -> None:
+    """Worked example: the downstream walk costs 6 - 1 = 5 nodes, the upstream one 1 (its start).
+    At a budget of 2 the first's store walk is refused; walked level by level it is charged 1,
+    then refused at 1 + 2. The second must not have been charged before it (that would spend 2
+    there, the generated estates rarely show it)."""
+    d0, d1, d2 = POOL[K.DATASET]
+    j0, j1 = POOL[K.JOB]
+    store = EmbeddedStore()
+    chains = [
+        (d0, E.INPUT_TO, j0),
+        (d0, E.INPUT_TO, j1),
+        (j0, E.PRODUCES, d1),
+        (j1, E.PRODUCES, d2),
+    ]
+    load(store, [(*edge, {}) for edge in chains])
+    policy = [Policy(*POLICIES["impact"]), Policy(*POLICIES["upstream"])]
+    spent = []
+    for limit in range(8):
+        by_pair, by_two = TraversalBudget(limit), TraversalBudget(limit)
+        got = _outcome(
+            lambda: [_got(n) for n in reach_pair(budgeted(store, by_pair), [d0.id], *policy)],  # noqa: B023
+            by_pair,
+        )
+        want = _outcome(
+            lambda: [
+                _expected(closeness(budgeted(store, by_two), [d0.id], p.steps,  # noqa: B023
+                                    start_state=p.start_state, covers=p.covers))
+                for p in policy
+            ],
+            by_two,
+        )  # fmt: skip
+        assert got == want, limit
+        spent.append(got[1])
+    assert spent == [0, 1, 1, 3, 3, 5, 6, 6]
 
 
 # ---- walked_reach on visit lists ----------------------------------------------------------

@@ -1,11 +1,10 @@
 """`GraphStore.walk_pair` (two walks from the same starts in one call; Neo4j walks them at once,
-graph/neo4j_walk_pair.py) and `closeness_pair` over it (the accountability map's two walks).
+graph/neo4j_walk_pair.py), the accountability map's two walks.
 
 On both stores, on generated estates under the questions' policies and any others: each walk of
-the pair is the store's `walk` of it alone (its visits, truncation, edges read, `led_on`), and
-`closeness_pair` is two `closeness` calls. Through a request's budget (the API's view) the pair
-is charged exactly what the two walks alone are charged, and refused or answered where they are,
-at any budget (also over a store that cannot walk by itself). The worker threads: the two walks
+the pair is the store's `walk` of it alone (its visits, truncation, edges read, `led_on`). What
+the map makes of the pair (`reach_pair`), and its charges through a request's budget, are held
+to two `closeness` calls in tests/contract/test_reach_pair.py. The worker threads: the two walks
 overlap, errors come back, the bound holds, a closed runner walks in the caller."""
 
 from __future__ import annotations
@@ -18,27 +17,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lineage_kg.api.graphql.traversal_budget import RequestBudgetSpent, TraversalBudget, budgeted
-from lineage_kg.graph.embedded import EmbeddedStore
 from lineage_kg.graph.model import Certainty, NodeKey
-from lineage_kg.graph.model import EdgeKind as E
-from lineage_kg.graph.model import NodeKind as K
 from lineage_kg.graph.neo4j_store import Neo4jStore
 from lineage_kg.graph.neo4j_walk_pair import WalkPairs
 from lineage_kg.graph.store import GraphStore, PairedWalk, Walked, WalkStep
-from lineage_kg.queries.closeness import Policy, closeness, closeness_pair
+from lineage_kg.queries.closeness import Policy, reach_pair
 from lineage_kg.queries.traversal import Step
 from tests.contract.test_closeness_property import (
     NODES,
     POLICIES,
-    POOL,
     Edge,
     graphs,
     load,
     policies,
-    shape,
 )
-from tests.contract.test_store_walk_property import LevelByLevel
 from tests.examples import store_examples
 
 PolicyArgs = tuple[Sequence[Step], str, Any]
@@ -95,114 +87,7 @@ def test_each_walk_of_a_pair_is_the_walk_alone(store: GraphStore) -> None:
         ]  # fmt: skip
         assert [_visits(w) for w in pair] == [_visits(w) for w in alone]
 
-        policy = [Policy(steps, state, covers) for steps, state, covers in (first, second)]
-        got = closeness_pair(store, ids, *policy, max_depth=depth, max_nodes=cap)
-        want = [
-            closeness(store, ids, p.steps, max_depth=depth, max_nodes=cap,
-                      start_state=p.start_state, covers=p.covers)
-            for p in policy
-        ]  # fmt: skip
-        assert [shape(t) for t in got] == [shape(t) for t in want]
-
     check()
-
-
-def _outcome(run: Any, budget: TraversalBudget) -> tuple[Any, int]:
-    try:
-        answer: Any = [shape(t) for t in run()]
-    except RequestBudgetSpent:
-        answer = "refused"
-    return answer, budget.spent
-
-
-def test_a_requests_budget_charges_the_pair_as_the_two_walks(store: GraphStore) -> None:
-    """Charge equality at every budget from nothing to plenty: the answer, or the refusal, and
-    the nodes charged are those of the two walks alone, one after the other."""
-
-    @store_examples(store, 30)
-    @given(
-        graphs(),
-        st.lists(st.sampled_from(NODES), min_size=1, max_size=6),
-        ANY_POLICY,
-        ANY_POLICY,
-        # depth, max_nodes, and whether the store is seen without a walk of its own
-        st.tuples(st.integers(1, 5), st.sampled_from([2, 10_000]), st.booleans()),
-    )
-    def check(
-        edges: list[Edge],
-        starts: list[NodeKey],
-        first: PolicyArgs,
-        second: PolicyArgs,
-        bounds: tuple[int, int, bool],
-    ) -> None:
-        load(store, edges)
-        ids = [s.id for s in starts]
-        depth, cap, levels = bounds
-        inner: Any = LevelByLevel(store) if levels else store
-        policy = [Policy(steps, state, covers) for steps, state, covers in (first, second)]
-
-        def pair(budget: TraversalBudget) -> Any:
-            view = budgeted(inner, budget)
-            return closeness_pair(view, ids, *policy, max_depth=depth, max_nodes=cap)
-
-        def alone(budget: TraversalBudget, walks: list[Policy] = policy) -> Any:
-            view = budgeted(inner, budget)
-            return [
-                closeness(view, ids, p.steps, max_depth=depth, max_nodes=cap,
-                          start_state=p.start_state, covers=p.covers)
-                for p in walks
-            ]  # fmt: skip
-
-        plenty, first_only = TraversalBudget(2**62), TraversalBudget(2**62)
-        answers = _outcome(lambda: alone(plenty), plenty)[0]
-        _outcome(lambda: alone(first_only, policy[:1]), first_only)
-        both, one = plenty.spent, first_only.spent
-        assert 0 < one <= both
-        # every budget up to the two walks' charge (a few dozen nodes here): the second's walk
-        # answered before the first's (refused, walked level by level) would show as a charge
-        # made too early at some budget in between
-        for limit in [*range(min(both, 40) + 1), one, both, 2**62]:
-            by_pair, by_two = TraversalBudget(limit), TraversalBudget(limit)
-            got = _outcome(lambda: pair(by_pair), by_pair)  # noqa: B023
-            want = _outcome(lambda: alone(by_two), by_two)  # noqa: B023
-            assert got == want, limit
-            if limit >= both:
-                assert got == (answers, both)
-
-    check()
-
-
-def test_a_first_walk_refused_by_the_store_walk_is_charged_before_the_second() -> None:
-    """Worked example: the downstream walk costs 6 - 1 = 5 nodes, the upstream one 1 (its start).
-    At a budget of 2 the first's store walk is refused; walked level by level it is charged 1,
-    then refused at 1 + 2. The second must not have been charged before it (that would spend 2
-    there, the generated estates rarely show it)."""
-    d0, d1, d2 = POOL[K.DATASET]
-    j0, j1 = POOL[K.JOB]
-    store = EmbeddedStore()
-    chains = [
-        (d0, E.INPUT_TO, j0),
-        (d0, E.INPUT_TO, j1),
-        (j0, E.PRODUCES, d1),
-        (j1, E.PRODUCES, d2),
-    ]
-    load(store, [(*edge, {}) for edge in chains])
-    policy = [Policy(*POLICIES["impact"]), Policy(*POLICIES["upstream"])]
-    spent = []
-    for limit in range(8):
-        by_pair, by_two = TraversalBudget(limit), TraversalBudget(limit)
-        got = _outcome(lambda: closeness_pair(budgeted(store, by_pair), [d0.id], *policy), by_pair)  # noqa: B023
-        want = _outcome(
-            lambda: [
-                closeness(budgeted(store, by_two), [d0.id], p.steps, start_state=p.start_state,  # noqa: B023
-                          covers=p.covers)
-                for p in policy
-            ],
-            by_two,
-        )  # fmt: skip
-        assert got == want, limit
-        spent.append(got[1])
-    assert spent == [0, 1, 1, 3, 3, 5, 6, 6]
 
 
 # ---- the worker threads (no server) -------------------------------------------------------
@@ -301,6 +186,6 @@ def test_neo4j_walks_the_pair_on_two_threads(
     load(neo4j_store, [])
     up = POLICIES["upstream"]
     impact = POLICIES["impact"]
-    closeness_pair(neo4j_store, [NODES[0].id], Policy(*impact), Policy(*up))
+    reach_pair(neo4j_store, [NODES[0].id], Policy(*impact), Policy(*up))
     assert len(log) == 2
     assert log[0][1] == threading.current_thread().name != log[1][1]
