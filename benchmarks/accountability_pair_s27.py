@@ -1,8 +1,10 @@
 """The accountability map of the largest team on Neo4j (issue 19, target 1), session 27: the map's
 two walks in one store call (`walk_pair`, at once on two threads) and what followed, against the
 same map with the pair walked one after the other, and against `accountability()` as it stood at
-a revision (`--before REV`, read with git beside today's other modules), interleaved round by
-round in one process, every answer checked equal to the first before its time counts.
+a revision (`--before REV`: queries/accountability.py and, where it existed then,
+graph/neo4j_parts_assets.py read with git beside today's other modules, the store's
+`parts_and_assets` the old one's), interleaved round by round in one process, every answer
+checked equal to the first before its time counts.
 
     python -m benchmarks.accountability_pair_s27 --uri bolt://127.0.0.1:PORT \
         --estate /work/target1-estate-s24/100000 --rounds 4 [--before REV] [--tag s27]
@@ -44,6 +46,26 @@ def _one_after_other(store: GraphStore) -> Callable[[str], Any]:
     return ask
 
 
+def _before(store: GraphStore, rev: str) -> Callable[[str], Any]:
+    old = module_at(rev, "queries/accountability.py")
+    try:
+        parts = module_at(rev, "graph/neo4j_parts_assets.py")
+    except RuntimeError:  # before session 27: the old map did not ask for `parts_and_assets`
+        return lambda owner: old.accountability(store, owner)
+    read = store._read  # type: ignore[attr-defined]
+
+    def ask(owner: str) -> Any:
+        store.parts_and_assets = (  # type: ignore[method-assign]
+            lambda ids, kinds, as_of=None: parts.parts_and_assets(read, ids, kinds, as_of)
+        )
+        try:
+            return old.accountability(store, owner)
+        finally:
+            del store.parts_and_assets
+
+    return ask
+
+
 def _plain(answer: Any) -> Any:
     """The answer as plain data: `--before`'s module has classes of its own."""
     return dataclasses.asdict(answer)
@@ -71,8 +93,7 @@ def main() -> None:
         "one_after_other": _one_after_other(store),
     }
     if args.before:
-        old = module_at(args.before, "queries/accountability.py")
-        contenders["before"] = lambda o: old.accountability(store, o)
+        contenders["before"] = _before(store, args.before)
     wanted = args.contenders.split(",")
     contenders = {k: v for k, v in contenders.items() if k in wanted}
     expected = None
