@@ -23,7 +23,7 @@ import logging
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, LiteralString, cast
 
 from neo4j import READ_ACCESS, WRITE_ACCESS, Driver, GraphDatabase, Query, Session
@@ -217,15 +217,21 @@ def _nodes_and_each_way_query(out: frozenset[EdgeKind], in_: frozenset[EdgeKind]
 # edges `$eids` (by element id, as the walk read them) and `$rows` (by key) name (the walk's
 # paths, `PathEdges`), one round trip. An element id may have been reused since the walk: the
 # record says which edge it is, and an edge not answered stays pending (`PathEdges.fill`).
-_PATH_EDGES_AND_NODES: LiteralString = (
-    "CALL () { UNWIND $rows AS row MATCH (a:Node {key: row.src}) MATCH (b:Node {key: row.dst}) "
-    "CALL (a, b, row) { MATCH (a)-[r]->(b) WHERE type(r) = row.kind AND r.disc = row.disc "
-    "RETURN r } RETURN collect([a.key, b.key, type(r), " + EDGE_VIEW + "]) AS keyed } "
-    "CALL () { UNWIND $eids AS e MATCH (a)-[r]->(b) WHERE elementId(r) = e "
-    "RETURN collect([a.key, b.key, type(r), " + EDGE_VIEW + "]) AS seeked } "
-    "CALL () { UNWIND $node_ids AS nid MATCH (n:Node {key: nid}) "
-    f"RETURN collect([n.key, {NODE_VIEW}]) AS nodes }} "
-)
+def _path_edges_and_nodes(edge_view: LiteralString, node_row: LiteralString) -> LiteralString:
+    """The path edges, each as `edge_view` of `r`, and the nodes, each as `node_row` of `n`."""
+    return (
+        "CALL () { UNWIND $rows AS row MATCH (a:Node {key: row.src}) "
+        "MATCH (b:Node {key: row.dst}) CALL (a, b, row) { MATCH (a)-[r]->(b) "
+        "WHERE type(r) = row.kind AND r.disc = row.disc "
+        "RETURN r } RETURN collect([a.key, b.key, type(r), " + edge_view + "]) AS keyed } "
+        "CALL () { UNWIND $eids AS e MATCH (a)-[r]->(b) WHERE elementId(r) = e "
+        "RETURN collect([a.key, b.key, type(r), " + edge_view + "]) AS seeked } "
+        "CALL () { UNWIND $node_ids AS nid MATCH (n:Node {key: nid}) "
+        "RETURN collect(" + node_row + ") AS nodes } "
+    )
+
+
+_PATH_EDGES_AND_NODES = _path_edges_and_nodes(EDGE_VIEW, "[n.key, " + NODE_VIEW + "]")
 # ... the OWNS edges into `a` (sought before it) and their owners' ALIAS_OF edges
 _OWNS_AND_ALIASES: LiteralString = (
     f"CALL (a) {{ MATCH (a)<-[r:{EdgeKind.OWNS.value}]-(b) WHERE {VALID_NOW_OR_AS_OF}RETURN b }} "
@@ -242,12 +248,14 @@ _NODES_AND_OWNERS: LiteralString = (
 
 @lru_cache(maxsize=64)
 def _nodes_assets_and_owners_query(
-    in_: frozenset[EdgeKind], out: frozenset[EdgeKind]
+    in_: frozenset[EdgeKind], out: frozenset[EdgeKind], evidence: bool = False
 ) -> LiteralString:
     """`_NODES_AND_OWNERS` (`Neo4jStore.nodes_assets_and_owners`) with the edges of `$in_parts`
     (in, of `in_`) and of `$out_parts` (out, of `out`) as their ids, and the OWNS edges into the
     far end of every one of them too: the caller keeps each part's first edge's end, and the
-    owners of those (a part with two assets, rare, costs a few rows more, not a round trip)."""
+    owners of those (a part with two assets, rare, costs a few rows more, not a round trip).
+    With `evidence`, the path edges' evidence alone and each node's record alone
+    (graph/neo4j_trace_evidence.py, the decision trace's form)."""
     ends = []
     for name, kinds, pattern, pair in (
         ("in", in_, "(p)<-[r{}]-(b)", "b.key, p.key"),
@@ -262,9 +270,14 @@ def _nodes_assets_and_owners_query(
             f"WHERE {VALID_NOW_OR_AS_OF}RETURN r, b }} "
             f"RETURN collect([{pair}, type(r), r.disc]) AS {name}_ends }} "
         )
+    head = (
+        _path_edges_and_nodes(neo4j_trace_evidence.EVIDENCE_VIEW, NODE_VIEW)
+        if evidence
+        else _PATH_EDGES_AND_NODES
+    )
     return cast(
         LiteralString,
-        _PATH_EDGES_AND_NODES
+        head
         + "".join(ends)
         + (
             "CALL (in_ends, out_ends) { "
@@ -688,15 +701,13 @@ class Neo4jStore(GraphStore):
             return found[0], {}, found[1], found[2]
         of_way, kinds = neo4j_trace_evidence.parts_by_way(parts, part_kinds)
         paths = path_edges if isinstance(path_edges, PathEdges) and path_edges.pending else None
-        rows, eids = paths.lookups() if paths is not None else ([], [])
-        (row,) = self._read(
+        row = neo4j_trace_evidence.owners_row(
+            self,
             _nodes_assets_and_owners_query(kinds[_IN], kinds[_OUT]),
-            node_ids=list(dict.fromkeys(node_ids)),
-            ids=list(dict.fromkeys(ids)),
-            in_parts=of_way[_IN],
-            out_parts=of_way[_OUT],
-            rows=rows,
-            eids=eids,
+            node_ids=node_ids,
+            ids=ids,
+            of_way=of_way,
+            lookups=paths.lookups() if paths is not None else ([], []),
             as_of=as_of,
         )
         if paths is not None:
@@ -721,7 +732,7 @@ class Neo4jStore(GraphStore):
             ids,
             parts,
             part_kinds,
-            full=_nodes_assets_and_owners_query,
+            query=partial(_nodes_assets_and_owners_query, evidence=True),
             as_of=as_of,
             path_edges=path_edges,
             only=only,

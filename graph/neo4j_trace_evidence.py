@@ -9,12 +9,10 @@ else asks them).
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from functools import lru_cache
-from typing import Any, LiteralString, Protocol, cast
+from typing import Any, LiteralString, Protocol
 
 from lineage_kg.graph.model import EdgeKind
 from lineage_kg.graph.mutations import Direction
-from lineage_kg.graph.neo4j_cypher import EDGE_VIEW, NODE_VIEW
 from lineage_kg.graph.neo4j_path_edges import PathEdges, edge_rows_of
 from lineage_kg.graph.records import EdgeEvents, EdgeId, StoredEdge, StoredNode
 from lineage_kg.graph.store import keep_first_assets
@@ -27,14 +25,12 @@ class _Reads(Protocol):
 
 
 _IN, _OUT = Direction.IN, Direction.OUT
-# an edge's id part (`records_of`) and its evidence, in place of its record
-_EVIDENCE_VIEW: LiteralString = (
+# an edge's id part (`records_of`) and its evidence, in place of its record (the nodes come as
+# their records alone, each holding its key: ~65 bytes a node, 743 feature nodes in a big trace;
+# replayed at 100k, the 15 traces' statements: wall 23.0 -> 21.1 ms)
+EVIDENCE_VIEW: LiteralString = (
     "{disc: r.disc, first_event: r.first_event, last_event: r.last_event, retired_by: r.retired_by}"
 )
-# the nodes' records, each without its key beside it (the record holds it: ~65 bytes a node, 743
-# feature nodes in a big trace; replayed at 100k, the 15 traces' statements: wall 23.0 -> 21.1 ms)
-_NODES_KEYED: LiteralString = f"collect([n.key, {NODE_VIEW}]) AS nodes"
-_NODES_ALONE: LiteralString = f"collect({NODE_VIEW}) AS nodes"
 Answer = tuple[
     list[StoredNode],
     dict[str, str],
@@ -44,22 +40,6 @@ Answer = tuple[
 ]
 
 
-@lru_cache(maxsize=64)
-def _evidence_query(
-    full: Callable[[frozenset[EdgeKind], frozenset[EdgeKind]], LiteralString],
-    in_: frozenset[EdgeKind],
-    out: frozenset[EdgeKind],
-) -> LiteralString:
-    """`full(in_, out)` (the statement with the path edges' records) with their evidence alone."""
-    text = full(in_, out)
-    if text.count(EDGE_VIEW) != 2:  # by key and by element id: nothing else reads an edge's record
-        raise AssertionError("the path edges' record view moved: update _evidence_query")
-    if text.count(_NODES_KEYED) != 1:
-        raise AssertionError("the nodes' record view moved: update _evidence_query")
-    text = text.replace(EDGE_VIEW, _EVIDENCE_VIEW).replace(_NODES_KEYED, _NODES_ALONE)
-    return cast(LiteralString, text)
-
-
 def nodes_assets_owners_and_evidence(
     store: _Reads,
     node_ids: Sequence[str],
@@ -67,7 +47,7 @@ def nodes_assets_owners_and_evidence(
     parts: Mapping[Direction, Sequence[str]],
     part_kinds: Mapping[Direction, Iterable[EdgeKind]],
     *,
-    full: Callable[[frozenset[EdgeKind], frozenset[EdgeKind]], LiteralString],
+    query: Callable[[frozenset[EdgeKind], frozenset[EdgeKind]], LiteralString],
     as_of: str | None = None,
     path_edges: Mapping[int, StoredEdge] | None = None,
     only: Collection[EdgeId] | None = None,
@@ -75,18 +55,18 @@ def nodes_assets_owners_and_evidence(
     """`nodes_assets_and_owners`' answer, and the pending path edges' events by edge id (an edge
     not answered, its element id reused since the walk, is absent: read whole if asked). The
     path edges are not filled; with `only`, only those of them are read (the edges the caller
-    shows). One round trip; `full` builds the statement it leans."""
+    shows). One round trip; `query(in_kinds, out_kinds)` is the owners' statement in its
+    evidence form."""
     of_way, kinds = parts_by_way(parts, part_kinds)
     paths = path_edges if isinstance(path_edges, PathEdges) and path_edges.pending else None
-    rows, eids = _lookups(paths, only) if paths is not None else ([], [])
-    (row,) = store._read(
-        _evidence_query(full, kinds[_IN], kinds[_OUT]),
-        node_ids=list(dict.fromkeys(node_ids)),
-        ids=list(dict.fromkeys(ids)),
-        in_parts=of_way[_IN],
-        out_parts=of_way[_OUT],
-        rows=rows,
-        eids=eids,
+    lookups = _lookups(paths, only) if paths is not None else ([], [])
+    row = owners_row(
+        store,
+        query(kinds[_IN], kinds[_OUT]),
+        node_ids=node_ids,
+        ids=ids,
+        of_way=of_way,
+        lookups=lookups,
         as_of=as_of,
     )
     evidence: dict[EdgeId, EdgeEvents] = {}
@@ -97,6 +77,31 @@ def nodes_assets_owners_and_evidence(
                 evidence[eid] = (p["first_event"], p["last_event"], p["retired_by"])
     nodes = {record["key"]: record for record in row["nodes"]}
     return (*owners_answer(row, nodes, node_ids, ids), evidence)
+
+
+def owners_row(
+    store: _Reads,
+    query: LiteralString,
+    *,
+    node_ids: Sequence[str],
+    ids: Sequence[str],
+    of_way: Mapping[Direction, list[str]],
+    lookups: tuple[list[dict[str, str]], list[str]],
+    as_of: str | None,
+) -> Any:
+    """The owners' statement's one row (`query`: either form), its parameters named once."""
+    rows, eids = lookups
+    (row,) = store._read(
+        query,
+        node_ids=list(dict.fromkeys(node_ids)),
+        ids=list(dict.fromkeys(ids)),
+        in_parts=of_way[_IN],
+        out_parts=of_way[_OUT],
+        rows=rows,
+        eids=eids,
+        as_of=as_of,
+    )
+    return row
 
 
 def _lookups(
