@@ -27,6 +27,7 @@ from lineage_kg.queries.arguments import check_depth, time_arg
 from lineage_kg.queries.assets import (
     ASSET_KINDS,
     FAILED_STATES,
+    PART_KINDS,
     PART_OF,
     UPSTREAM_STEPS,
     WALK_PARTS,
@@ -255,22 +256,19 @@ def _assets_of(
         if not part_ids:
             continue
         # sorted by edge id: a part with two assets (rare) gets the first, on every store
-        ends = _ends(store, part_ids, direction, _PART_KINDS[direction], as_of)
+        ends = _ends(store, part_ids, direction, PART_KINDS[direction], as_of)
         keep_first_assets(found, direction, ends)
     return found
 
 
 # a node kind's role for `_assets_of`: an asset, or a part found along the way it is read
 _ASSET = "asset"
-_PART_KINDS = {
-    way: {kind for kind, w in PART_OF.values() if w is way} for way in (Direction.IN, Direction.OUT)
-}
 _ROLE: dict[NodeKind, str | Direction] = {kind: _ASSET for kind in ASSET_KINDS} | {
     kind: way for kind, (_, way) in PART_OF.items()
 }
 # the starts' parts' assets are read with the parts (`_parts_of`) when a part is walked to along
 # exactly the kinds its asset is read IN along, and every node those kinds lead to is such a part
-_PARTS_READ_IN = set(WALK_PARTS) == _PART_KINDS[Direction.IN] and all(
+_PARTS_READ_IN = set(WALK_PARTS) == set(PART_KINDS[Direction.IN]) and all(
     EDGE_SPECS[kind].targets <= {k for k, (_, w) in PART_OF.items() if w is Direction.IN}
     for kind in WALK_PARTS
 )
@@ -280,7 +278,7 @@ def _ends(
     store: GraphStore,
     ids: list[str],
     direction: Direction,
-    kinds: set[EdgeKind],
+    kinds: Iterable[EdgeKind],
     as_of: str | None,
 ) -> list[tuple[str, str]]:
     """The ends of `neighbors`' edges: on a store, without building the edges; through a view

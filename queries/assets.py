@@ -55,6 +55,10 @@ PART_OF: dict[NodeKind, tuple[EdgeKind, Direction]] = {
     K.FEATURE: (E.HAS_FEATURE, Direction.IN),
     K.RUN: (E.RUN_OF, Direction.OUT),
 }
+# the edge kinds a part is read along to its asset, each way (sorted: every store reads alike)
+PART_KINDS: dict[Direction, tuple[EdgeKind, ...]] = {
+    way: tuple(sorted({kind for kind, w in PART_OF.values() if w is way})) for way in Direction
+}
 # Parts that start a walk together with their asset: a change to a dataset is a change to its
 # columns and versions. A job's runs are left out (there is one per execution; the job's own
 # INPUT_TO/PRODUCES edges already say what it reads and writes).

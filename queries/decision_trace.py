@@ -30,6 +30,7 @@ from lineage_kg.queries.arguments import MAX_DEPTH, check_depth, time_arg
 from lineage_kg.queries.assets import (
     ASSET_KINDS,
     FAILED_STATES,
+    PART_KINDS,
     PART_OF,
     events,
     node_ref,
@@ -637,7 +638,6 @@ def _feature_steps(
 
 
 # a part's edge to its asset (queries/assets.py's model), each way
-_PART_KINDS = {way: sorted({k for k, w in PART_OF.values() if w is way}) for way in Direction}
 
 
 def _edges_shown(walked: _FeatureWalk | None) -> list[EdgeId]:
@@ -682,11 +682,11 @@ def _assets(
     unread: dict[Direction, list[str]] = {}
     ahead = isinstance(reads, ReadAhead)
     for way, of_way in sorted(parts.items()):
-        held = reads.holding(of_way, way, _PART_KINDS[way], as_of) if ahead else []
+        held = reads.holding(of_way, way, PART_KINDS[way], as_of) if ahead else []
         if not split and len(held) < len(of_way):
             held = []
         if held:
-            ends = reads.neighbor_ends(sorted(held), way, _PART_KINDS[way], as_of)
+            ends = reads.neighbor_ends(sorted(held), way, PART_KINDS[way], as_of)
             keep_first_assets(asset_of, way, ends)
         if rest := sorted(set(of_way).difference(held)):
             unread[way] = rest
@@ -718,7 +718,7 @@ def _nodes_and_owners(
         else partial(GraphStore.nodes_assets_owners_and_evidence, store)
     )
     nodes, found, owns, aliases, evidence = ask(
-        node_ids, ids, parts, _PART_KINDS, as_of, path_edges=path_edges, only=_edges_shown(walked)
+        node_ids, ids, parts, PART_KINDS, as_of, path_edges=path_edges, only=_edges_shown(walked)
     )
     asset_of.update(found)
     # sorted by edge id, the first wins: an alias of two owners resolves alike on every store

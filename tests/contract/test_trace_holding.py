@@ -12,7 +12,7 @@ import pytest
 
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.store import GraphStore
-from lineage_kg.queries.decision_trace import _PART_KINDS
+from lineage_kg.queries.assets import PART_KINDS
 from lineage_kg.queries.trace_ahead import ReadAhead
 from tests.contract.test_trace_read_ahead import COVERS, EARLIER, _held_edges
 
@@ -39,11 +39,11 @@ def test_holding_names_the_parts_memory_answers(
     view = ReadAhead(asked, _held_edges(store, covered, None), {}, None)  # type: ignore[arg-type]
     named = 0
     for way in Direction:
-        held = view.holding(every, way, _PART_KINDS[way], when)
+        held = view.holding(every, way, PART_KINDS[way], when)
         from_memory = []
         for i in every:
             before = asked.asked
-            view.neighbor_ends([i], way, _PART_KINDS[way], when)
+            view.neighbor_ends([i], way, PART_KINDS[way], when)
             if asked.asked == before:
                 from_memory.append(i)
         assert sorted(held) == from_memory

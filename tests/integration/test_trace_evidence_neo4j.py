@@ -15,7 +15,7 @@ from lineage_kg.graph.mutations import Direction, MutationBatch, Provenance
 from lineage_kg.graph.neo4j_path_edges import PathEdges
 from lineage_kg.graph.neo4j_store import Neo4jStore
 from lineage_kg.queries import decision_trace
-from lineage_kg.queries.assets import PART_OF
+from lineage_kg.queries.assets import PART_KINDS, PART_OF
 from lineage_kg.queries.traversal import walk_visits
 from tests.contract.conftest import ValueChain, value_chain_batches
 from tests.contract.test_trace_feature_steps import THEN, _owned_parts_and_a_retired_edge
@@ -43,7 +43,7 @@ def test_the_path_edges_events_alone(neo4j_store: Neo4jStore) -> None:
         if (kind := NodeKey.from_id(node_id).kind) in PART_OF:
             parts.setdefault(PART_OF[kind][1], []).append(node_id)
     assert parts
-    kinds = decision_trace._PART_KINDS
+    kinds = PART_KINDS
     *rest, evidence = neo4j_store.nodes_assets_owners_and_evidence(
         node_ids, node_ids, parts, kinds, as_of=THEN, path_edges=paths
     )
