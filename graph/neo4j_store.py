@@ -254,7 +254,7 @@ def _nodes_assets_and_owners_query(
     (in, of `in_`) and of `$out_parts` (out, of `out`) as their ids, and the OWNS edges into the
     far end of every one of them too: the caller keeps each part's first edge's end, and the
     owners of those (a part with two assets, rare, costs a few rows more, not a round trip).
-    With `evidence`, the path edges' evidence alone and each node's record alone
+    With `evidence`, the path edges' evidence alone and each node as a row of scalars
     (graph/neo4j_trace_evidence.py, the decision trace's form)."""
     ends = []
     for name, kinds, pattern, pair in (
@@ -271,7 +271,7 @@ def _nodes_assets_and_owners_query(
             f"RETURN collect([{pair}, type(r), r.disc]) AS {name}_ends }} "
         )
     head = (
-        _path_edges_and_nodes(neo4j_trace_evidence.EVIDENCE_VIEW, NODE_VIEW)
+        _path_edges_and_nodes(neo4j_trace_evidence.EVIDENCE_VIEW, neo4j_trace_evidence.NODE_ROW)
         if evidence
         else _PATH_EDGES_AND_NODES
     )

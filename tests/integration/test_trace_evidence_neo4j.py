@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from lineage_kg.graph.model import KEY_FIELDS, NodeKey, NodeKind
 from lineage_kg.graph.model import EdgeKind as E
-from lineage_kg.graph.model import NodeKey
 from lineage_kg.graph.mutations import Direction, MutationBatch, Provenance
 from lineage_kg.graph.neo4j_path_edges import PathEdges
 from lineage_kg.graph.neo4j_store import Neo4jStore
@@ -64,3 +64,26 @@ def test_the_path_edges_events_alone(neo4j_store: Neo4jStore) -> None:
         node_ids, node_ids, parts, kinds, as_of=THEN, path_edges=paths, only=[*some, *some]
     )
     assert part == {eid: evidence[eid] for eid in some} and 0 < len(part) < len(evidence)
+
+
+def test_the_nodes_rows_are_their_records(neo4j_store: Neo4jStore) -> None:
+    """The evidence form answers each node as a row of scalars (`NODE_ROW`, its props filtered on
+    the server by its kind): a node of every kind, holding as props the key fields of the other
+    kinds and values of every type, is `get_nodes`' (`StoredNode.from_record`), props in order."""
+    p = Provenance("test", "ev-kinds", "2026-05-01T00:00:00Z")
+    others = {name for fields in KEY_FIELDS.values() for name in fields}
+    b, keys = MutationBatch(), []
+    for i, kind in enumerate(NodeKind):
+        key = NodeKey(kind, tuple(f"{kind.value}-{j}" for j in range(len(KEY_FIELDS[kind]))))
+        props = {name: f"{name}-{i}" for name in sorted(others - set(KEY_FIELDS[kind]))}
+        props |= {"zeta": [1, 2], "alpha": i % 2 == 0, "mid": 1.5 * i, "count": i}
+        keys.append(b.node(key, p, **props))
+    bare = b.node(NodeKey.of(NodeKind.COLUMN, namespace="n", name="t", field="c"), p)
+    neo4j_store.apply(b)
+    ids = [k.id for k in [*keys, bare]]
+    nodes, *_ = neo4j_store.nodes_assets_owners_and_evidence(ids, ids, {}, {})
+    expected = neo4j_store.get_nodes(ids)
+    assert [(n, list(n.props.items())) for n in nodes] == [
+        (n, list(n.props.items())) for n in expected
+    ]
+    assert len(nodes) == len(ids) and nodes[-1].props == {} and all(n.props for n in nodes[:-1])
