@@ -26,8 +26,6 @@ from lineage_kg.graph.store import EdgeTest, Moves, Walked, WalkPass, WalkStep
 
 _OUT, _IN = Direction.OUT, Direction.IN
 
-# an edge read ahead: its id and the values of the tested properties (in `tested_props` order)
-EndsHop = tuple[EdgeId, Sequence[Any]]
 # a step's test on an edge read ahead (None: every edge)
 EndsTest = Callable[[EdgeId, Sequence[Any]], bool] | None
 
@@ -244,7 +242,9 @@ class Dropped:
     again: frozenset[str]
     starts: frozenset[str]
 
-    def at(self, depth: int, ids: Sequence[str], out_kinds: list[str], in_kinds: list[str]) -> int:
+    def at(
+        self, depth: int, ids: Sequence[str], out_kinds: Iterable[str], in_kinds: Iterable[str]
+    ) -> int:
         """The left-out rows a level reads from its frontier `ids` along these kinds."""
         if depth == 1:
             return self.first
@@ -297,15 +297,16 @@ class _Pass:
     """One BFS over (node, state), as queries/closeness.py's, recording its visits — and with
     `paths`, each visit's parent visit, edge and way (`at`: the visit of each (node, state))."""
 
-    __slots__ = ("at", "blocked", "covers", "frontier", "level", "visits")
+    __slots__ = ("at", "blocked", "covers", "edge_ids", "frontier", "joins", "level", "visits")
 
     def __init__(
         self,
         start: Sequence[str],
         state: str,
         covers: Mapping[str, frozenset[str]],
-        paths: bool = False,
+        edge_ids: dict[EdgeId, int] | None = None,
     ) -> None:
+        paths = edge_ids is not None
         self.blocked: dict[str, frozenset[str]] = dict.fromkeys(
             start, frozenset({state, *covers.get(state, ())})
         )
@@ -314,6 +315,9 @@ class _Pass:
         # straight from `start` (no pair list, no states per node for 34k starts)
         self.frontier: list[tuple[str, str]] = []
         self.covers = covers
+        # (states blocked at a node, a state it is reached in) -> the states blocked after
+        self.joins: dict[tuple[frozenset[str] | None, str], frozenset[str]] = {}
+        self.edge_ids = edge_ids  # with paths: each visit's edge id -> its key (shared)
         k = len(start)
         self.visits = WalkPass(node=list(start), state=[state] * k, level=[0] * k)
         self.at: dict[tuple[str, str], int] | None = None
@@ -366,8 +370,8 @@ def walk_ends(
     paths = edge_ids is not None
     start = list(dict.fromkeys(start))
     by_way, followed = _tables(steps, tested)
-    exact = _Pass(start, start_state, covers, paths)
-    every = _Pass(start, start_state, covers, paths)
+    exact = _Pass(start, start_state, covers, edge_ids)
+    every = _Pass(start, start_state, covers, edge_ids)
     led_on: set[str] = set()
     cap = max_nodes + len(start)  # traverse's `len(every.states) - len(start) >= max_nodes`
     visited, truncated = 0, False
@@ -382,22 +386,25 @@ def walk_ends(
         ids, frontier_states, in_states = _frontier(exact, every, start, start_state, depth)
         if not ids:
             break
-        if outside := [i for i in ids if i not in ahead.covered]:
+        if not ahead.covered.issuperset(ids):
+            outside = [i for i in ids if i not in ahead.covered]
             raise LookupError(f"not read ahead: {outside[:3]} ({len(outside)} nodes)")
         out_kinds, in_kinds = _kinds(by_way, frontier_states)
         exact.frontier, every.frontier = [], []
         reached = every.level
         visited += 0 if dropped is None else dropped.at(depth, ids, out_kinds, in_kinds)
-        for origin in ids:
-            if origin not in leaving:
-                continue  # no edge read from it (most starts, their rows left out)
-            # out then in, each by edge id: a self-loop's two readings stay in that order
-            hops: list[tuple[EdgeId, Direction, Sequence[Any]]] = []
+        # a node no edge was read from is passed by (most starts: their rows left out)
+        for origin in [i for i in ids if i in leaving]:
+            # out then in, each by edge id: a self-loop's two readings stay in that order. Along
+            # the kinds read from it (one or two, most nodes) the level takes, not each kind the
+            # level takes (~15 under impact's policy), each kind's ways looked up once
+            hops: list[_Hop] = []
             for way, of_kinds in ((_OUT, out_kinds), (_IN, in_kinds)):
                 if of_kinds and (at := edges.get((origin, way))) is not None:
-                    for kind in of_kinds:
-                        if (of_kind := at.get(kind)) is not None:
-                            hops.extend([(eid, way, values) for eid, values in of_kind.items()])
+                    for kind, of_kind in at.items():
+                        if kind in of_kinds:
+                            ways = followed[way, kind]
+                            hops.extend([(eid, way, vals, ways) for eid, vals in of_kind.items()])
             if not hops:
                 continue
             visited += len(hops)
@@ -410,43 +417,27 @@ def walk_ends(
                 if in_states is None
                 else (in_states[0].get(origin), in_states[1].get(origin))
             )
-            for eid, way, values in hops:
+            for eid, way, values, (on_exact, on_every) in hops:
                 if len(reached) >= cap:
                     truncated = True
                     break
                 to = eid[2] if way is _OUT else eid[0]
-                on_exact, on_every = followed[(way, eid[1])]
                 if (
                     paths
                     and origin not in led_on
                     and _leads(((from_exact, on_exact), (from_every, on_every)), eid, values)
                 ):
                     led_on.add(origin)
-                hop = (eid, values)
                 if from_exact and not on_exact.done(exact.blocked.get(to), from_exact):
                     _follow(
-                        exact,
-                        to,
-                        hop,
-                        from_exact,
-                        on_exact.steps,
-                        depth=depth,
-                        origin=origin,
-                        way=way,
-                        edge_ids=edge_ids,
-                    )
+                        exact, to, (eid, values), from_exact, on_exact.steps,
+                        depth=depth, origin=origin, way=way,
+                    )  # fmt: skip
                 if from_every and not on_every.done(every.blocked.get(to), from_every):
                     _follow(
-                        every,
-                        to,
-                        hop,
-                        from_every,
-                        on_every.steps,
-                        depth=depth,
-                        origin=origin,
-                        way=way,
-                        edge_ids=edge_ids,
-                    )
+                        every, to, (eid, values), from_every, on_every.steps,
+                        depth=depth, origin=origin, way=way,
+                    )  # fmt: skip
         if truncated:
             break
     Dropped.done(dropped, truncated or len(every.level) >= cap)
@@ -511,18 +502,25 @@ def _leads(
     return False
 
 
-def _first(hop: tuple[EdgeId, Direction, Sequence[Any]]) -> EdgeId:
+# an edge read from a frontier node: its id, way, tested values, and the passes' ways along it
+_Hop = tuple[EdgeId, Direction, Sequence[Any], tuple[_Ways, _Ways]]
+
+
+def _first(hop: _Hop) -> EdgeId:
     return hop[0]
 
 
-def _kinds(by_way: _ByWay, states: set[str]) -> tuple[list[str], list[str]]:
+def _kinds(by_way: _ByWay, states: set[str]) -> tuple[frozenset[str], frozenset[str]]:
     """The kinds a level reads out and in: those of the steps some frontier state takes."""
     ways = {
         (direction, kind)
         for (direction, kind), ss in by_way.items()
         if any(s.only_from is None or not s.only_from.isdisjoint(states) for s in ss)
     }
-    return [k for d, k in ways if d is _OUT], [k for d, k in ways if d is _IN]
+    return (
+        frozenset(k for d, k in ways if d is _OUT),
+        frozenset(k for d, k in ways if d is _IN),
+    )
 
 
 def _frontier(
@@ -573,18 +571,17 @@ def _plain(
 def _follow(
     walk: _Pass,
     to: str,
-    hop: EndsHop,
+    hop: tuple[EdgeId, Sequence[Any]],
     states: Sequence[str],
     steps: Sequence[tuple[frozenset[str] | None, str | None, EndsTest]],
     *,
     depth: int,
     origin: str,
     way: Direction,
-    edge_ids: dict[EdgeId, int] | None,
 ) -> None:
     """closeness.py's `_follow`: each step from each state the origin is in (state, then step);
     the far node is reached in each state not yet blocked there, and that visit recorded (with
-    `edge_ids`, its parent visit, edge and way too)."""
+    `paths`, its parent visit, edge and way too)."""
     blocked = walk.blocked.get(to)
     visits = walk.visits
     eid, values = hop
@@ -598,16 +595,19 @@ def _follow(
             if test is not None and not test(eid, values):
                 continue
             if blocked is None:
-                blocked = frozenset()
                 walk.level[to] = depth
-            blocked = walk.blocked[to] = blocked.union((then,), walk.covers.get(then, ()))
+            # the states blocked there after this visit: a handful of sets, made once each
+            if (after := walk.joins.get((blocked, then))) is None:
+                after = walk.joins[blocked, then] = frozenset(
+                    (*(blocked or ()), then, *walk.covers.get(then, ()))
+                )
+            blocked = walk.blocked[to] = after
             walk.frontier.append((to, then))
-            if edge_ids is not None:
-                at = walk.at
-                assert at is not None
+            if (at := walk.at) is not None:
+                assert walk.edge_ids is not None
                 at[to, then] = len(visits.node)
                 visits.parent.append(at[origin, state])
-                visits.edge.append(edge_ids.setdefault(eid, len(edge_ids)))
+                visits.edge.append(walk.edge_ids.setdefault(eid, len(walk.edge_ids)))
                 visits.way.append(way)
             visits.node.append(to)
             visits.state.append(then)
