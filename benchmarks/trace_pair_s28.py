@@ -7,13 +7,14 @@ Python), answers compared whole (`repr` of the trace: every field, props in orde
         --decisions 15 --rounds 6 --before HEAD --uri bolt://127.0.0.1:27687 --out OUT
 
 A revision's trace is queries/{decisions,trace_ahead,decision_trace}.py at it (`trace_s26`'s
-`modules_at`) with the store's trace read (`Neo4jStore.nodes_assets_owners_and_evidence`) as in
-graph/{neo4j_trace_evidence,neo4j_store}.py at it, each importing the other at it.
+`modules_at`) with the store's trace read (`Neo4jStore.nodes_assets_owners_and_evidence`) as at
+it: graph/neo4j_trace_evidence.py and the owners' statement's builder in graph/neo4j_store.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import statistics
@@ -23,42 +24,75 @@ import time
 import types
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import ExternalNeo4j, _sized_neo4j, in_turn, percentiles, settings_for
 from benchmarks.trace_s26 import modules_at
+from lineage_kg.graph import neo4j_store
 from lineage_kg.graph.neo4j_store import Neo4jStore
 from lineage_kg.queries.decision_trace import decision_lineage
 from lineage_kg.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parents[1]
-_GRAPH = ("neo4j_trace_evidence", "neo4j_store")  # in import order
 
 
 def trace_read_at(rev: str) -> Callable[..., Any]:
-    """`Neo4jStore.nodes_assets_owners_and_evidence` as at `rev`: graph/{neo4j_trace_evidence,
-    neo4j_store}.py executed apart, each importing the other at `rev` (sys.modules restored)."""
-    saved = {n: sys.modules.get(f"lineage_kg.graph.{n}") for n in _GRAPH}
-    loaded: dict[str, types.ModuleType] = {}
+    """`Neo4jStore.nodes_assets_owners_and_evidence` as at `rev`: graph/neo4j_trace_evidence.py
+    at `rev`, and the owners' statement's builder (`_nodes_assets_and_owners_query`, with the
+    statement parts it reads) taken from graph/neo4j_store.py at `rev` and executed over today's
+    module (not the whole file: other helpers change its imports)."""
     package = sys.modules["lineage_kg.graph"]  # `from lineage_kg.graph import x` reads it first
+    saved = sys.modules["lineage_kg.graph.neo4j_trace_evidence"]
+    evidence = types.ModuleType(f"neo4j_trace_evidence_at_{rev}")
+    sys.modules[evidence.__name__] = evidence
     try:
-        for name in _GRAPH:
-            source = subprocess.run(
-                ["git", "show", f"{rev}:graph/{name}.py"],
-                cwd=ROOT, capture_output=True, text=True, check=True,
-            ).stdout  # fmt: skip
-            module = types.ModuleType(f"{name}_at_{rev}")
-            sys.modules[module.__name__] = module
-            exec(compile(source, f"{rev}:graph/{name}.py", "exec"), module.__dict__)
-            loaded[name] = sys.modules[f"lineage_kg.graph.{name}"] = module
-            setattr(package, name, module)
+        exec(compile(_source(rev, "neo4j_trace_evidence"), rev, "exec"), evidence.__dict__)
     finally:
-        for name, module in saved.items():
-            if module is not None:
-                sys.modules[f"lineage_kg.graph.{name}"] = module
-                setattr(package, name, module)
-    return loaded["neo4j_store"].Neo4jStore.nodes_assets_owners_and_evidence
+        sys.modules["lineage_kg.graph.neo4j_trace_evidence"] = saved
+        package.neo4j_trace_evidence = saved  # type: ignore[attr-defined]
+    tree = ast.parse(_source(rev, "neo4j_store"))
+    picked = [
+        node
+        for node in tree.body
+        if (isinstance(node, ast.FunctionDef) and node.name in _BUILDER)
+        or (
+            isinstance(node, ast.Assign | ast.AnnAssign)
+            and {getattr(t, "id", None) for t in _targets(node)} & _BUILDER
+        )
+    ]
+    space = dict(vars(neo4j_store)) | {"neo4j_trace_evidence": evidence}
+    exec(compile(ast.Module(body=picked, type_ignores=[]), rev, "exec"), space)
+    query = partial(space["_nodes_assets_and_owners_query"], evidence=True)
+
+    def read(store: Any, *args: Any, as_of: str | None = None, **kwargs: Any) -> Any:
+        *args, as_of = args if len(args) == 5 else (*args, as_of)  # as the store's method takes it
+        return evidence.nodes_assets_owners_and_evidence(
+            store, *args, query=query, as_of=as_of, **kwargs
+        )
+
+    return read
+
+
+# the owners' statement's builder and the parts of the statement it reads
+_BUILDER = {
+    "_path_edges_and_nodes",
+    "_PATH_EDGES_AND_NODES",
+    "_OWNS_AND_ALIASES",
+    "_nodes_assets_and_owners_query",
+}
+
+
+def _targets(node: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
+    return node.targets if isinstance(node, ast.Assign) else [node.target]
+
+
+def _source(rev: str, name: str) -> str:
+    return subprocess.run(
+        ["git", "show", f"{rev}:graph/{name}.py"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
 
 
 @contextmanager

@@ -217,8 +217,11 @@ def _nodes_and_each_way_query(out: frozenset[EdgeKind], in_: frozenset[EdgeKind]
 # edges `$eids` (by element id, as the walk read them) and `$rows` (by key) name (the walk's
 # paths, `PathEdges`), one round trip. An element id may have been reused since the walk: the
 # record says which edge it is, and an edge not answered stays pending (`PathEdges.fill`).
-def _path_edges_and_nodes(edge_view: LiteralString, node_row: LiteralString) -> LiteralString:
-    """The path edges, each as `edge_view` of `r`, and the nodes, each as `node_row` of `n`."""
+def _path_edges_and_nodes(
+    edge_view: LiteralString, node_row: LiteralString, node_with: LiteralString = ""
+) -> LiteralString:
+    """The path edges, each as `edge_view` of `r`, and the nodes, each as `node_row` of `n` (or
+    of what `node_with` makes of it)."""
     return (
         "CALL () { UNWIND $rows AS row MATCH (a:Node {key: row.src}) "
         "MATCH (b:Node {key: row.dst}) CALL (a, b, row) { MATCH (a)-[r]->(b) "
@@ -227,7 +230,10 @@ def _path_edges_and_nodes(edge_view: LiteralString, node_row: LiteralString) -> 
         "CALL () { UNWIND $eids AS e MATCH (a)-[r]->(b) WHERE elementId(r) = e "
         "RETURN collect([a.key, b.key, type(r), " + edge_view + "]) AS seeked } "
         "CALL () { UNWIND $node_ids AS nid MATCH (n:Node {key: nid}) "
-        "RETURN collect(" + node_row + ") AS nodes } "
+        + node_with
+        + "RETURN collect("
+        + node_row
+        + ") AS nodes } "
     )
 
 
@@ -271,7 +277,11 @@ def _nodes_assets_and_owners_query(
             f"RETURN collect([{pair}, type(r), r.disc]) AS {name}_ends }} "
         )
     head = (
-        _path_edges_and_nodes(neo4j_trace_evidence.EVIDENCE_VIEW, neo4j_trace_evidence.NODE_ROW)
+        _path_edges_and_nodes(
+            neo4j_trace_evidence.EVIDENCE_VIEW,
+            neo4j_trace_evidence.NODE_ROW,
+            neo4j_trace_evidence.NODE_WITH,
+        )
         if evidence
         else _PATH_EDGES_AND_NODES
     )
