@@ -327,6 +327,7 @@ class EmbeddedStore(GraphStore):
         as_of: str | None,
         max_nodes: int,
         edges: bool,
+        owners_next: bool = False,  # its reads after the walk are in-process: nothing to read ahead
     ) -> Walked:
         with self._lock:
             return SlotWalk(self._g, steps, start_state, covers, as_of).run(

@@ -81,7 +81,7 @@ from lineage_kg.graph.store import (
     Walked,
     WalkStep,
 )
-from lineage_kg.graph.walk_ahead import owners_wanted
+from lineage_kg.graph.walk_ahead import reads_owners
 
 log = logging.getLogger(__name__)
 
@@ -848,6 +848,7 @@ class Neo4jStore(GraphStore):
         as_of: str | None,
         max_nodes: int,
         edges: bool,
+        owners_next: bool = False,
     ) -> Walked | None:
         # The read-ahead statement answers each edge as its id and the values its tests read,
         # and the walk runs on those (graph/ends_walk.py) — no record is sent, unpacked or built
@@ -860,7 +861,7 @@ class Neo4jStore(GraphStore):
         if edges:
             return self._walk_paths(
                 starts, steps, start_state=start_state, covers=covers, max_depth=max_depth,
-                as_of=as_of, max_nodes=max_nodes,
+                as_of=as_of, max_nodes=max_nodes, owners_next=owners_next,
             )  # fmt: skip
         if starts and (plain := one_state(steps, start_state)) is not None:
             walked = self._walk_sets(
@@ -938,12 +939,13 @@ class Neo4jStore(GraphStore):
         max_depth: int,
         as_of: str | None,
         max_nodes: int,
+        owners_next: bool,
     ) -> Walked | None:
         """`_walk_ids` with parent pointers, then the visits' edges' records by id — or, when
-        impact reads its nodes' owners next (graph/walk_ahead.py), with every edge's record and
-        those of the nodes met (`OwnersAhead`), in the walk's round trip."""
+        impact reads its nodes' owners next (`owners_next`, graph/walk_ahead.py), with every
+        edge's record and those of the nodes met (`OwnersAhead`), in the walk's round trip."""
         edge_ids: dict[EdgeId, int] = {}
-        ahead = OwnersAhead(as_of) if owners_wanted() else None
+        ahead = OwnersAhead(as_of) if reads_owners(owners_next) else None
         # each visit's edge's last value: its element id, or (ahead) its record
         elements: dict[EdgeId, Any] | None = {} if self.path_element_ids or ahead else None
         walked = self._on_ids(

@@ -1,10 +1,11 @@
 """Impact's reads after its walk, read by the walk on Neo4j (graph/walk_ahead.py): the walk
 statement (`reach_statement(ahead=True)`, `_REACH_END_AHEAD`) also answers each edge's record
-and, for the nodes each chunk met, their records, the OWNS edges into them and their owners'
-ALIAS_OF edges. `OwnersAhead` keeps them and answers `Neo4jStore.nodes_and_owners` from them
-when it is handed the walk's path edges — the same answer the separate read gives (tested on
-generated estates: tests/contract/test_owners_ahead.py) — or says it cannot (None): another
-`as_of`, or an id the walk did not meet; the store then reads as before.
+and, for the nodes each chunk met, their records (as rows of scalars, `NODE_ROW`), the OWNS
+edges into them and their owners' ALIAS_OF edges. `OwnersAhead` keeps them and answers
+`Neo4jStore.nodes_and_owners` from them when it is handed the walk's path edges — the same
+answer the separate read gives (tested on generated estates: tests/contract/
+test_owners_ahead.py) — or says it cannot (None): another `as_of`, or an id the walk did not
+meet; the store then reads as before.
 """
 
 from __future__ import annotations
@@ -12,10 +13,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from lineage_kg.graph.model import EdgeKind
-from lineage_kg.graph.records import Record, StoredNode
+from lineage_kg.graph.model import EdgeKind, NodeKey
+from lineage_kg.graph.records import StoredNode
 
 _ALIAS_OF = EdgeKind.ALIAS_OF.value
+
+
+def stored_node(row: Sequence[Any]) -> StoredNode:
+    """`StoredNode.from_record` of the node's record, from its `NODE_ROW` (its props sorted by
+    name, as `from_record` orders them)."""
+    key, sources, first_seen, first_event, last_seen, last_event, props = row
+    return StoredNode(
+        NodeKey.from_id(key),
+        dict(sorted(props)) if props else {},
+        tuple(sources),
+        first_seen,
+        first_event,
+        last_seen,
+        last_event,
+    )
 
 
 class OwnersAhead:
@@ -26,7 +42,7 @@ class OwnersAhead:
     def __init__(self, as_of: str | None) -> None:
         self.as_of = as_of
         self.met: set[str] = set()  # every key the statements looked for, there or not
-        self.records: dict[str, Record] = {}  # the nodes there
+        self.records: dict[str, Sequence[Any]] = {}  # the nodes there, as their `NODE_ROW`
         self.owners: dict[str, list[str]] = {}  # node key -> its owners' keys, an OWNS edge each
         self.aliases: dict[str, set[tuple[str, str]]] = {}  # owner key -> (named, disc) each
 
@@ -37,8 +53,8 @@ class OwnersAhead:
         for owner, node in row["owns"]:
             owned.setdefault(node, []).append(owner)
         records, owners = self.records, self.owners
-        for key, record in row["records"]:
-            if key not in records:  # a node met by two chunks: the first's read
+        for record in row["records"]:
+            if (key := record[0]) not in records:  # a node met by two chunks: the first's read
                 records[key] = record
                 owners[key] = owned.get(key, [])
         self.met.update(looked_for)
@@ -57,7 +73,7 @@ class OwnersAhead:
         if not all(i in met for i in node_ids) or not all(i in met for i in ids):
             return None
         records, owners = self.records, self.owners
-        nodes = [StoredNode.from_record(records[i]) for i in node_ids if i in records]
+        nodes = [stored_node(records[i]) for i in node_ids if i in records]
         owns = [(o, i) for i in dict.fromkeys(ids) for o in owners.get(i, ())]
         aliases = self.aliases
         named = sorted(

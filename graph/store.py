@@ -658,6 +658,7 @@ class GraphStore(ABC):
         as_of: str | None,
         max_nodes: int,
         edges: bool,
+        owners_next: bool = False,
     ) -> Walked | None:
         """The whole walk of queries/traversal.py's `traverse`, run by the store itself: two
         breadth-first passes over (node, state) in lockstep (the exact one follows only exact
@@ -666,7 +667,10 @@ class GraphStore(ABC):
         node was reached in it or in a state covering it (`covers`) — stopping before the edge
         that would find a node past `max_nodes` beyond the starts. The same visits, in the same
         order, as `traverse` makes; with `edges`, the edge of every visit as a `StoredEdge`.
-        None when the store has no faster way than its reads (the caller then walks them)."""
+        None when the store has no faster way than its reads (the caller then walks them).
+        `owners_next`: the caller reads `nodes_and_owners` of what the walk reaches next (impact);
+        a store may read them with the walk and hand them over with `Walked.edges`, given back as
+        `path_edges` (graph/walk_ahead.py), or ignore it."""
         return None
 
     def walk_pair(

@@ -22,7 +22,6 @@ from lineage_kg.graph.model import Certainty, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import StoredEdge, StoredNode
 from lineage_kg.graph.store import GraphStore
-from lineage_kg.graph.walk_ahead import owners_next
 from lineage_kg.queries.arguments import time_arg
 from lineage_kg.queries.impact_steps import COVERS, WHOLE, impact_steps
 from lineage_kg.queries.traversal import (
@@ -80,17 +79,17 @@ def _visits_downstream(
     its nodes and owners (`owners_next`: Neo4j reads them with the walk, handed over as the
     walk's `path_edges`)."""
     steps = IMPACT_STEPS if include_indirect else DIRECT_STEPS
-    with owners_next():
-        return walk_visits(
-            store,
-            start_ids,
-            steps,
-            max_depth=depth,
-            as_of=as_of,
-            max_nodes=max_nodes,
-            start_state=WHOLE,
-            covers=COVERS,
-        )
+    return walk_visits(
+        store,
+        start_ids,
+        steps,
+        max_depth=depth,
+        as_of=as_of,
+        max_nodes=max_nodes,
+        start_state=WHOLE,
+        covers=COVERS,
+        owners_next=True,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -199,11 +199,13 @@ def walk_visits(
     max_nodes: int = 100_000,
     start_state: State = PLAIN,
     covers: Mapping[State, frozenset[State]] | None = None,
+    owners_next: bool = False,
 ) -> Visits:
     """`traverse`'s walk with its paths not made yet: for a caller that keeps only some of the
     nodes reached (impact's training data, `kinds`, `exact_only`) and builds `Hop` paths only
     for those (`Visits.path`). On a store that walks itself, the answer is read from the
-    walk's parent pointers; otherwise it is `traverse`'s."""
+    walk's parent pointers; otherwise it is `traverse`'s. `owners_next`: the caller reads
+    `nodes_and_owners` of the nodes reached next (`GraphStore.walk`)."""
     spec = walk_spec(
         start,
         steps,
@@ -213,7 +215,7 @@ def walk_visits(
         start_state=start_state,
         covers=covers,
     )
-    walked = _store_walked(store, spec, paths=True)
+    walked = _store_walked(store, spec, paths=True, owners_next=owners_next)
     if walked is not None:
         return _WalkedVisits(spec.start, walked)
     return ReachedVisits(_by_levels(store, spec))
@@ -363,7 +365,9 @@ def answers_itself(store: GraphStore, method: str) -> bool:
     return isinstance(store, GraphStore) or getattr(type(store), method, None) is not None
 
 
-def _store_walked(store: GraphStore, spec: WalkSpec, *, paths: bool) -> Walked | None:
+def _store_walked(
+    store: GraphStore, spec: WalkSpec, *, paths: bool, owners_next: bool = False
+) -> Walked | None:
     """`GraphStore.walk`'s answer, or None (see `store_walk`)."""
     if not answers_itself(store, "walk"):
         return None
@@ -376,6 +380,7 @@ def _store_walked(store: GraphStore, spec: WalkSpec, *, paths: bool) -> Walked |
         as_of=spec.as_of,
         max_nodes=spec.max_nodes,
         edges=paths,
+        owners_next=owners_next,
     )
 
 

@@ -247,6 +247,7 @@ class _BudgetedStore:
         as_of: str | None,
         max_nodes: int,
         edges: bool,
+        owners_next: bool = False,
     ) -> Walked | None:
         """The store's own walk, charged what the level-by-level walk would have been charged at
         most (`expanded`). A walk that would cost more than the budget has left is answered None:
@@ -262,6 +263,7 @@ class _BudgetedStore:
             as_of=as_of,
             max_nodes=max_nodes,
             edges=edges,
+            owners_next=owners_next,
         )
         if walked is None:
             return None

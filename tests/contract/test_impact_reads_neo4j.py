@@ -272,7 +272,7 @@ def test_impact_to_depth_10_is_one_read_on_neo4j_past_level_5(
 ) -> None:
     """The walk to impact's depth (10) is one statement even when it goes past level 5 (it was
     two: 5 levels a statement), and the answer's nodes come with it: one read. Deeper, one more
-    per ten. A walk not followed by the owners' read (`owners_next`) hands its path edges to
+    per ten. A walk not followed by the owners' read (no `owners_next`) hands its path edges to
     `nodes_and_owners`, which reads them by the element ids the walk read."""
     chain = _chain(neo4j_store, 13)
     expected = {d: impact(LevelByLevel(neo4j_store), chain[0], depth=d) for d in (10, 12)}  # type: ignore[arg-type]
