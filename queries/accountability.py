@@ -43,7 +43,7 @@ from lineage_kg.queries.assets import (
 from lineage_kg.queries.closeness import Policy, reach_pair
 from lineage_kg.queries.impact import IMPACT_STEPS, canonical_owners, node_kind
 from lineage_kg.queries.impact_steps import COVERS, WHOLE
-from lineage_kg.queries.traversal import START_REACH
+from lineage_kg.queries.traversal import START_REACH, answers_itself
 
 K, E = NodeKind, EdgeKind
 
@@ -156,7 +156,7 @@ def accountability(
     )
     mine = set(nodes)
     # the parts' ids alone (tens of thousands for a large team: no edge built for them), and on
-    # a store (not through a request's view) the assets they are parts of, in the same call
+    # a store or a request's budget view the assets they are parts of, in the same call
     parts, known = _parts_of(store, sorted(mine), when)
     starts = [*sorted(mine), *parts]
 
@@ -224,9 +224,10 @@ def _parts_of(
     """The parts of the assets `mine` (along WALK_PARTS, in edge id order), and each part's asset
     as `_assets_of` finds it (its first part edge in, by edge id) when the store answers both in
     one call (`GraphStore.parts_and_assets`: the kinds a part is walked to are those its asset is
-    read along). Through a view of one (a request's budget, which charges `neighbors`), the parts
-    alone: `_assets_of` then reads their assets as before."""
-    if not isinstance(store, GraphStore) or not _PARTS_READ_IN:
+    read along); a request's budget view charges it as the two `neighbors` reads it stands for.
+    Through a view that does not answer it (tests' read counters), the parts alone: `_assets_of`
+    then reads their assets as before."""
+    if not answers_itself(store, "parts_and_assets") or not _PARTS_READ_IN:
         return [dst for _, dst in _ends(store, mine, Direction.OUT, set(WALK_PARTS), as_of)], {}
     ends, into = store.parts_and_assets(mine, WALK_PARTS, as_of)
     known: dict[str, str] = {}

@@ -123,6 +123,16 @@ class _BudgetedStore:
         self._budget.charge(len(ids))
         return self._store.neighbors_each_way(ids, kinds, as_of)
 
+    def parts_and_assets(
+        self, ids: Sequence[str], kinds: Iterable[EdgeKind], as_of: str | None = None
+    ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """Charged as the two `neighbors` reads it stands for (`GraphStore.parts_and_assets`):
+        `ids` out, then the parts found, in; the second charged once the parts are known."""
+        self._budget.charge(len(ids))
+        found = self._store.parts_and_assets(ids, kinds, as_of)
+        self._budget.charge(len({dst for _, dst in found[0]}))
+        return found
+
     def nodes_and_neighbors(
         self,
         node_ids: Sequence[str],
