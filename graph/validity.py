@@ -20,19 +20,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+from json.encoder import encode_basestring as _quote  # what json.dumps quotes with here
+from typing import Any, NamedTuple
 
+from lineage_kg.graph.model import EdgeKind
 from lineage_kg.graph.mutations import Direction, EdgeRetire
 from lineage_kg.graph.records import EdgeId, Record, merge_node
 
 RETIRED = "_retired"  # on a node record: the retirements anchored there (canonical JSON)
 
 
-@dataclass(frozen=True, slots=True)
-class Remembered:
-    """One retirement as its anchor keeps it."""
+class Remembered(NamedTuple):
+    """One retirement as its anchor keeps it. A named tuple, not a frozen dataclass: built for
+    every entry parsed and remembered (~55k a large batch), compared in C."""
 
     time: str
     event_id: str
@@ -58,9 +58,34 @@ class Remembered:
 Log = dict[str, tuple[Remembered, ...]]  # "KIND|direction" -> retirements, sorted
 
 
-@lru_cache(maxsize=256)
+def _order(r: Remembered) -> tuple[Any, ...]:
+    """`Remembered.order` flattened (its inner pairs spread out): it compares alike, with two
+    tuples fewer built per entry sorted."""
+    return (
+        r.time,
+        r.event_id,
+        r.disc is not None,
+        r.disc or "",
+        sorted(r.keep),
+        r.only is not None,
+        sorted(r.only or ()),
+    )
+
+
+_EMPTY: frozenset[str] = frozenset()
+
+# (kind, direction) -> "KIND|direction": looked up, not formatted (two a settled edge). Keyed by
+# the kind's text, which an EdgeKind equals and hashes alike.
+_SCOPES = {(str(k.value), d): f"{k.value}|{d.value}" for k in EdgeKind for d in Direction}
+
+
+_SCOPE_OUT = {k: s for (k, d), s in _SCOPES.items() if d is Direction.OUT}
+_SCOPE_IN = {k: s for (k, d), s in _SCOPES.items() if d is Direction.IN}
+
+
 def _scope(kind: str, direction: Direction) -> str:
-    return f"{kind}|{direction.value}"
+    scope = _SCOPES.get((kind, direction))
+    return scope if scope is not None else f"{kind}|{direction.value}"
 
 
 # Texts parsed, and texts `remember` wrote with the log it wrote them from: a batch remembers
@@ -98,35 +123,47 @@ def _read(text: str) -> Log:
     }
 
 
+# a keep/only set -> (its ids sorted, their JSON list): the same sets recur across anchors (the
+# empty one on half of them, one job's inputs on each column it writes). Emptied when full.
+_forms: dict[frozenset[str], tuple[tuple[str, ...], str]] = {}
+
+
+def _form(ids: frozenset[str]) -> tuple[tuple[str, ...], str]:
+    form = _forms.get(ids)
+    if form is None:
+        if len(_forms) >= _PARSED_MAX:
+            _forms.clear()
+        ordered = tuple(sorted(ids))
+        form = _forms[ids] = (ordered, f"[{','.join(map(_quote, ordered))}]")
+    return form
+
+
 def _dump(log: Log) -> str:
-    # keep/only sets stored once each, in sorted order: one canonical text for one log
-    sets = sorted(
-        {
-            tuple(sorted(s))
-            for rs in log.values()
-            for r in rs
-            for s in (r.keep, r.only)
-            if s is not None
-        }
-    )
-    index = {s: i for i, s in enumerate(sets)}
-
-    def ref(s: frozenset[str] | None) -> int | None:
-        return None if s is None else index[tuple(sorted(s))]
-
-    body = {
-        "sets": [list(s) for s in sets],
-        "log": {
-            scope: [[r.time, r.event_id, r.disc, ref(r.keep), ref(r.only)] for r in rs]
-            for scope, rs in sorted(log.items())
-        },
-    }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def remembered(node: Record | None, kind: str, direction: Direction) -> tuple[Remembered, ...]:
-    text = node.get(RETIRED) if node is not None else None
-    return _parse(text).get(_scope(kind, direction), ()) if text else ()
+    """The log's canonical text: keep/only sets stored once each, in sorted order; as
+    `json.dumps({"sets": ..., "log": ...}, sort_keys=True, separators=(",", ":"),
+    ensure_ascii=False)` writes it, written here piece by piece (strings quoted by the encoder
+    json.dumps uses): one text a remembering anchor, ~27k a large batch."""
+    held: dict[frozenset[str], tuple[tuple[str, ...], str]] = {}
+    for rs in log.values():
+        for r in rs:
+            if r.keep not in held:
+                held[r.keep] = _form(r.keep)
+            if r.only is not None and r.only not in held:
+                held[r.only] = _form(r.only)
+    forms = sorted(set(held.values()))  # by the sorted ids: one form a set
+    index = {form: str(i) for i, form in enumerate(forms)}
+    ref = {ids: index[form] for ids, form in held.items()}
+    scopes = []
+    for scope in sorted(log):
+        rows = ",".join(
+            f"[{_quote(r.time)},{_quote(r.event_id)},"
+            f"{'null' if r.disc is None else _quote(r.disc)},{ref[r.keep]},"
+            f"{'null' if r.only is None else ref[r.only]}]"
+            for r in log[scope]
+        )
+        scopes.append(f"{_quote(scope)}:[{rows}]")
+    listed = ",".join(text for _, text in forms)
+    return f'{{"log":{{{",".join(scopes)}}},"sets":[{listed}]}}'
 
 
 def remember(node: Record, retire: EdgeRetire) -> Record:
@@ -139,60 +176,32 @@ def remember_each(node: Record, retires: Iterable[EdgeRetire]) -> Record:
     parse and one text for all of them. The text is canonical (each scope's entries sorted by a
     total order, duplicates dropped), so it is the one remembering them one by one makes."""
     text = node.get(RETIRED)
-    log = dict(_parse(text)) if text else {}
-    added: dict[str, set[Remembered]] = {}
+    held: Log = _parse(text) if text else {}
+    added: dict[str, list[Remembered]] = {}
     for retire in retires:
+        prov, only = retire.prov, retire.only
         entry = Remembered(
-            retire.prov.event_time,
-            retire.prov.event_id,
+            prov.event_time,
+            prov.event_id,
             retire.disc,
-            frozenset(k.id for k in retire.keep),
-            None if retire.only is None else frozenset(k.id for k in retire.only),
+            frozenset([k.id for k in retire.keep]) if retire.keep else _EMPTY,
+            None if only is None else frozenset([k.id for k in only]),
         )
-        scope = _scope(retire.kind.value, retire.direction)
-        if entry not in log.get(scope, ()):
-            added.setdefault(scope, set()).add(entry)
+        scope = _scope(retire.kind, retire.direction)
+        if entry not in held.get(scope, ()):
+            new = added.get(scope)
+            if new is None:
+                added[scope] = [entry]
+            elif entry not in new:
+                new.append(entry)
     if not added:
         return node
+    log = dict(held)
     for scope, entries in added.items():
-        log[scope] = tuple(sorted((*log.get(scope, ()), *entries), key=lambda r: r.order))
+        log[scope] = tuple(sorted((*log.get(scope, ()), *entries), key=_order))
     text = _dump(log)
     _known(text, log)  # the edges at this anchor are settled against it next
     return {**node, RETIRED: text}
-
-
-def closing(
-    eid: EdgeId, record: Record, src: Record | None, dst: Record | None
-) -> tuple[str, str] | None:
-    """(time, event id) of the earliest remembered retirement that closes this edge, if any."""
-    src_id, kind, dst_id, disc = eid
-    last = record["last_seen"]
-    found = [
-        (r.time, r.event_id)
-        for node, direction, far in ((src, Direction.OUT, dst_id), (dst, Direction.IN, src_id))
-        for r in remembered(node, kind, direction)
-        if r.time > last and r.applies(far, disc)
-    ]
-    return min(found) if found else None
-
-
-def settle(eid: EdgeId, record: Record, src: Record | None, dst: Record | None) -> Record:
-    """The edge with `valid_to`/`retired_by` as the remembered retirements say.
-
-    A `valid_to` already on the record still counts while it is later than `last_seen` (a store
-    written before retirements were remembered)."""
-    ends = [end for end in [closing(eid, record, src, dst)] if end is not None]
-    valid_to = record.get("valid_to")
-    if valid_to is not None and valid_to > record["last_seen"]:
-        ends.append((valid_to, record.get("retired_by") or ""))
-    if not ends:
-        if "valid_to" not in record and "retired_by" not in record:
-            return record
-        return {k: v for k, v in record.items() if k not in ("valid_to", "retired_by")}
-    at, by = min(ends)
-    if record.get("valid_to") == at and record.get("retired_by") == by:
-        return record
-    return {**record, "valid_to": at, "retired_by": by}
 
 
 def remember_all(retires: list[EdgeRetire], nodes: dict[str, Record]) -> None:
@@ -202,8 +211,14 @@ def remember_all(retires: list[EdgeRetire], nodes: dict[str, Record]) -> None:
     at: dict[str, list[EdgeRetire]] = {}  # an anchor's retirements: remembered at once
     for retire in retires:
         anchor = retire.anchor.id
+        theirs = at.get(anchor)
+        if theirs is None:
+            at[anchor] = [retire]
+        else:
+            theirs.append(retire)
+            if theirs[-2].prov is retire.prov:
+                continue  # merged just now: the record covers it (merge_node returns it as is)
         nodes[anchor] = merge_node(nodes.get(anchor), retire.anchor, {}, retire.prov)
-        at.setdefault(anchor, []).append(retire)
     for anchor, theirs in at.items():
         nodes[anchor] = remember_each(nodes[anchor], theirs)
 
@@ -211,9 +226,61 @@ def remember_all(retires: list[EdgeRetire], nodes: dict[str, Record]) -> None:
 def settle_all(
     ids: Iterable[EdgeId], edges: dict[EdgeId, Record], nodes: dict[str, Record]
 ) -> None:
-    """Settle these edges (those a batch asserted) against the retirements their ends remember."""
+    """Settle these edges (those a batch asserted) against the retirements their ends remember:
+    each gets `valid_to`/`retired_by` from the earliest remembered retirement that applies to it
+    and is later than its `last_seen` (a `valid_to` already on the record still counts while it
+    is later than `last_seen`: a store written before retirements were remembered); none, and
+    it is current. An assertion at the retirement's own time is never closed by it.
+
+    ~90k edges a large batch, most at an anchor whose retirements are all of their own event's
+    time: no call per edge, each end's log looked up once per node."""
+    logs: dict[str, Log] = {}  # node id -> what it remembers ({}: nothing)
+    outs, ins = _SCOPE_OUT, _SCOPE_IN
     for eid in ids:
-        edges[eid] = settle(eid, edges[eid], nodes.get(eid[0]), nodes.get(eid[2]))
+        record = edges[eid]
+        src_id, kind, dst_id, disc = eid
+        last = record["last_seen"]
+        at: str | None = None  # the earliest end found, and its event
+        by = ""
+        log = logs.get(src_id)
+        if log is None:
+            log = logs[src_id] = _log_of(nodes.get(src_id))
+        if log:
+            for r in log.get(outs.get(kind) or _scope(kind, Direction.OUT), ()):
+                if (
+                    r.time > last
+                    and (at is None or r.time < at or (r.time == at and r.event_id < by))
+                    and r.applies(dst_id, disc)
+                ):
+                    at, by = r.time, r.event_id
+        log = logs.get(dst_id)
+        if log is None:
+            log = logs[dst_id] = _log_of(nodes.get(dst_id))
+        if log:
+            for r in log.get(ins.get(kind) or _scope(kind, Direction.IN), ()):
+                if (
+                    r.time > last
+                    and (at is None or r.time < at or (r.time == at and r.event_id < by))
+                    and r.applies(src_id, disc)
+                ):
+                    at, by = r.time, r.event_id
+        valid_to = record.get("valid_to")
+        if valid_to is not None and valid_to > last:
+            was = record.get("retired_by") or ""
+            if at is None or valid_to < at or (valid_to == at and was < by):
+                at, by = valid_to, was
+        if at is None:
+            if "valid_to" in record or "retired_by" in record:
+                edges[eid] = {
+                    k: v for k, v in record.items() if k not in ("valid_to", "retired_by")
+                }
+        elif valid_to != at or record.get("retired_by") != by:
+            edges[eid] = {**record, "valid_to": at, "retired_by": by}
+
+
+def _log_of(node: Record | None) -> Log:
+    text = node.get(RETIRED) if node is not None else None
+    return _parse(text) if text else {}
 
 
 def _renamed(log: Log, names: dict[str, str]) -> Log:
