@@ -35,7 +35,6 @@ from graphql import (
     GraphQLID,
     GraphQLInt,
     GraphQLList,
-    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
@@ -51,7 +50,7 @@ from graphql.language import Node, OperationDefinitionNode
 from graphql.pyutils import Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
-from strawberry.types.cast import get_strawberry_type_cast
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE, get_strawberry_type_cast
 
 Completer = Callable[[Any], Any]
 _MISSING = object()
@@ -198,24 +197,27 @@ class _Plan:
 
     # ---- compiling ---------------------------------------------------------------------------
     def _compile(self, return_type: GraphQLOutputType, details: Any) -> Completer | None:
-        if is_non_null_type(return_type):
-            assert isinstance(return_type, GraphQLNonNull)
-            inner = self.completer(return_type.of_type, details)
-            return None if inner is None else _non_null(inner)
+        # a non-null type is compiled with its inner type, the null check inside the inner's
+        # completer: no wrapper call per value (~2,500 a full impact page)
+        non_null = is_non_null_type(return_type)
+        if non_null:
+            return_type = return_type.of_type  # type: ignore[union-attr]
         if is_list_type(return_type):
             assert isinstance(return_type, GraphQLList)
             inner = self.completer(return_type.of_type, details)
-            return None if inner is None else _list_of(inner)
+            return None if inner is None else _list_of(inner, non_null)
         if is_leaf_type(return_type):
             coerce = return_type.coerce_output_value  # type: ignore[union-attr]
-            return _leaf(coerce, _AS_IS.get(return_type))  # type: ignore[arg-type]
+            return _leaf(coerce, _AS_IS.get(return_type), non_null)  # type: ignore[arg-type]
         if is_abstract_type(return_type):
-            return self._abstract(return_type, details)  # type: ignore[arg-type]
+            return self._abstract(return_type, details, non_null)  # type: ignore[arg-type]
         if is_object_type(return_type):
-            return self._object(return_type, details)  # type: ignore[arg-type]
+            return self._object(return_type, details, non_null)  # type: ignore[arg-type]
         return None
 
-    def _object(self, object_type: GraphQLObjectType, details: Any) -> Completer | None:
+    def _object(
+        self, object_type: GraphQLObjectType, details: Any, non_null: bool
+    ) -> Completer | None:
         check = _strawberry_check(object_type)
         if check is False:
             return None
@@ -243,30 +245,33 @@ class _Plan:
             if completer is None:
                 return None
             fields.append((response_key, attribute, completer))
-        return _object_of(check, fields)  # type: ignore[arg-type]
+        return _object_of(check, fields, non_null)  # type: ignore[arg-type]
 
-    def _abstract(self, abstract: GraphQLAbstractType, details: Any) -> Completer:
+    def _abstract(self, abstract: GraphQLAbstractType, details: Any, non_null: bool) -> Completer:
         by_class: dict[type, Completer] = {}
 
         def complete(value: Any) -> Any:
             if value is None or value is Undefined:
+                if non_null:
+                    raise _Slow
                 return None
-            if get_strawberry_type_cast(value) is not None:  # cast per object, not per class
-                raise _Slow
-            cls = type(value)
-            completer = by_class.get(cls)
+            completer = by_class.get(type(value))
             if completer is None:
                 runtime = self._runtime_type(abstract, value)
                 found = self.completer(runtime, details)
                 if found is None:
                     raise _Slow
-                completer = by_class[cls] = found
+                completer = by_class[type(value)] = found
+            if getattr(value, TYPE_CAST_ATTRIBUTE, None) is not None:  # cast per object
+                raise _Slow
             return completer(value)
 
         return complete
 
     def _runtime_type(self, abstract: GraphQLAbstractType, value: Any) -> GraphQLObjectType:
         """The object type a Strawberry object is, as Strawberry's own resolve_type finds it."""
+        if get_strawberry_type_cast(value) is not None:
+            raise _Slow
         definition = getattr(type(value), "__strawberry_definition__", None)
         if not isinstance(definition, StrawberryObjectDefinition) or definition.is_graphql_generic:
             raise _Slow
@@ -279,109 +284,117 @@ class _Plan:
 
 
 def _plain_attribute(object_type: GraphQLObjectType, name: str) -> str | None:
-    """The Python attribute a field reads, if it is a plain one (no resolver, no arguments)."""
+    """The Python attribute a field reads, if it is a plain one (no resolver, no arguments, no
+    field extensions, which is where permission classes live)."""
     field = object_type.fields.get(name)
     if field is None or field.args or not getattr(field.resolve, "_is_default", False):
         return None
     definition = (field.extensions or {}).get("strawberry-definition")
     if definition is None or definition.base_resolver is not None or definition.extensions:
         return None
-    if definition.default_resolver is not getattr:
+    if definition.permission_classes or definition.default_resolver is not getattr:
         return None
     return definition.python_name
 
 
 # ---- the completers ----------------------------------------------------------------------------
-def _non_null(inner: Completer) -> Completer:
-    def complete(value: Any) -> Any:
-        done = inner(value)
-        if done is None:
-            raise _Slow  # graphql-core names the field and nulls the parent
-        return done
-
-    _mark_as_is(complete, getattr(inner, "as_is", None))
-    return complete
+# Each takes a value of its type and returns what graphql-core would send for it, or raises
+# (_Slow, or whatever reading the value raised) where graphql-core would do anything else. A
+# non-null type's completer raises on a null itself (graphql-core names the field and nulls the
+# parent). Objects' and lists' completers are generated code: each selected attribute read in
+# place, a leaf already of the Python type its scalar sends as is taken without a call (`as_is`).
 
 
-def _list_of(inner: Completer) -> Completer:
-    def complete(value: Any) -> Any:
-        if value is None or value is Undefined:
-            return None
-        if not isinstance(value, list | tuple):
-            raise _Slow
-        return [inner(item) for item in value]
+def _list_of(inner: Completer, non_null: bool) -> Completer:
+    env: dict[str, Any] = {"c": inner, "_Slow": _Slow, "Undefined": Undefined}
+    item = _inline_leaf("x", "c", getattr(inner, "as_is", None), env)
+    null = "raise _Slow" if non_null else "return None"
+    code = f"""
+def complete(value):
+    if isinstance(value, list | tuple):
+        return [{item} for x in value]
+    if value is None or value is Undefined:
+        {null}
+    raise _Slow
+"""
+    exec(code, env)  # no text from outside: the names are this module's
+    return env["complete"]
 
-    return complete
+
+def _inline_leaf(var: str, call: str, as_is: type | None, env: dict[str, Any]) -> str:
+    """An expression completing `var` by the completer named `call`, with the test for a value
+    already of its `as_is` type inline."""
+    if as_is is int:
+        within = f"{_INT_MIN} <= {var} <= {_INT_MAX}"
+        return f"{var} if type({var}) is int and {within} else {call}({var})"
+    if as_is is not None:
+        env[f"t_{call}"] = as_is
+        return f"{var} if type({var}) is t_{call} else {call}({var})"
+    return f"{call}({var})"
 
 
-def _leaf(coerce: Callable[[Any], Any], as_is: type | None) -> Completer:
+def _leaf(coerce: Callable[[Any], Any], as_is: type | None, non_null: bool) -> Completer:
     def complete(value: Any) -> Any:
         if type(value) is as_is and (as_is is not int or _INT_MIN <= value <= _INT_MAX):
             return value  # what the built-in scalar's coercion returns for it, without the call
         if value is None or value is Undefined:
+            if non_null:
+                raise _Slow
             return None
         done = coerce(value)
         if done is None or done is Undefined:
             raise _Slow
         return done
 
-    _mark_as_is(complete, as_is)
-    return complete
-
-
-def _mark_as_is(completer: Completer, as_is: type | None) -> None:
-    """Note on a leaf's completer the Python type it returns unchanged (_AS_IS): an object's
-    completer tests it inline and calls the leaf's completer only for any other value."""
     if as_is is not None:
-        completer.as_is = as_is  # type: ignore[attr-defined]
+        complete.as_is = as_is  # type: ignore[attr-defined]
+    return complete
 
 
 def _constant(text: str) -> Completer:
     return lambda _value: text
 
 
-def _strawberry_check(object_type: GraphQLObjectType) -> Callable[[Any], bool] | bool | None:
-    """The type's is_type_of as a one-argument check; None: it has none; False: it has one of
-    the schema's own (which may read the resolve info: not for the fast road)."""
+def _strawberry_check(object_type: GraphQLObjectType) -> Callable[[Any, Any], Any] | bool | None:
+    """The type's is_type_of; None: it has none; False: it has one of the schema's own (which
+    may read the resolve info: not for the fast road). Strawberry's own ignores the info."""
     is_type_of = object_type.is_type_of
     if is_type_of is None:
         return None
     if not getattr(is_type_of, "__module__", "").startswith("strawberry."):
         return False
-    # Strawberry's own check is an isinstance that ignores the info it is given
-    return lambda value: bool(is_type_of(value, None))  # type: ignore[arg-type]
+    return is_type_of
 
 
 def _object_of(
-    check: Callable[[Any], bool] | None, fields: list[tuple[str, str | None, Completer]]
+    check: Callable[[Any, Any], Any] | None,
+    fields: list[tuple[str, str | None, Completer]],
+    non_null: bool,
 ) -> Completer:
-    build = _builder(fields)
-
-    def complete(value: Any) -> Any:
-        if value is None or value is Undefined:
-            return None
-        if check is not None and not check(value):
-            raise _Slow
-        if type(value) in _SHARED:
-            memo = getattr(value, _MEMO, None)
-            if memo is not None and memo[0] is complete:
-                return memo[1]
-            done = build(value)
-            setattr(value, _MEMO, (complete, done))
-            return done
-        return build(value)
-
-    return complete
-
-
-def _builder(fields: list[tuple[str, str | None, Completer]]) -> Callable[[Any], dict[str, Any]]:
-    """The map of an object's selected fields, as one generated function (as dataclasses and
-    attrs generate theirs): each attribute read in place, a leaf of a built-in scalar whose value
-    already has the type it is sent as taken without a call. The same reads and completions in
-    the same order as calling each field's completer: a full impact page completes ~3,400
-    leaves, and a call apiece was most of the completion's time."""
-    env: dict[str, Any] = {}
-    lines = ["def build(value):"]
+    """An object's completer as one generated function (as dataclasses and attrs generate
+    theirs): each attribute read in place, in the order graphql-core reads them; an object
+    of a `shared_in_reply` type completed once per completer and its map reused."""
+    env: dict[str, Any] = {
+        "_Slow": _Slow,
+        "Undefined": Undefined,
+        "check": check,
+        "SHARED": _SHARED,
+        "MEMO": _MEMO,
+    }
+    null = "raise _Slow" if non_null else "return None"
+    lines = [
+        "def complete(value):",
+        "    if value is None or value is Undefined:",
+        f"        {null}",
+    ]
+    if check is not None:
+        lines.append("    if not check(value, None): raise _Slow")
+    lines += [
+        "    shared = type(value) in SHARED",
+        "    if shared:",
+        "        memo = getattr(value, MEMO, None)",
+        "        if memo is not None and memo[0] is complete: return memo[1]",
+    ]
     parts = []
     for i, (key, attribute, completer) in enumerate(fields):
         env[f"c{i}"] = completer
@@ -392,18 +405,15 @@ def _builder(fields: list[tuple[str, str | None, Completer]]) -> Callable[[Any],
         read = f"value.{attribute}" if plain else f"getattr(value, {attribute!r})"
         lines.append(f"    v{i} = {read}")
         as_is = getattr(completer, "as_is", None)
-        if as_is is int:
-            within = f"{_INT_MIN} <= v{i} <= {_INT_MAX}"
-            lines.append(f"    if type(v{i}) is not int or not {within}: v{i} = c{i}(v{i})")
-        elif as_is is not None:
-            env[f"t{i}"] = as_is
-            lines.append(f"    if type(v{i}) is not t{i}: v{i} = c{i}(v{i})")
-        else:
-            lines.append(f"    v{i} = c{i}(v{i})")
+        lines.append(f"    v{i} = {_inline_leaf(f'v{i}', f'c{i}', as_is, env)}")
         parts.append(f"{key!r}: v{i}")
-    lines.append("    return {" + ", ".join(parts) + "}")
-    exec("\n".join(lines), env)  # names from the schema; any odd one is read by getattr
-    return env["build"]
+    lines += [
+        "    done = {" + ", ".join(parts) + "}",
+        "    if shared: setattr(value, MEMO, (complete, done))",
+        "    return done",
+    ]
+    exec("\n".join(lines), env)  # names from the schema; any odd one read by getattr
+    return env["complete"]
 
 
 # ---- objects that recur within one reply ---------------------------------------------------------
