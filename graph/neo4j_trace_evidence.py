@@ -39,7 +39,7 @@ NODE_ROW: LiteralString = (
     "[k IN keys(m) WHERE skip[k] IS NULL | [k, m[k]]]]"
 )
 # a node's names that are not its props, by kind (every node holds its kind: `merge_node`)
-_NOT_PROPS = {
+NOT_PROPS = {
     kind.value: dict.fromkeys(sorted(RESERVED_PROPS.union(fields)), True)
     for kind, fields in KEY_FIELDS.items()
 }
@@ -126,7 +126,7 @@ def owners_row(
         rows=rows,
         eids=eids,
         as_of=as_of,
-        not_props=_NOT_PROPS,
+        not_props=NOT_PROPS,
     )
     return row
 

@@ -11,9 +11,10 @@ from functools import lru_cache
 from typing import Any, LiteralString, NamedTuple, cast
 
 from lineage_kg.graph.ends_walk import DropRule, tested_props, walk_moves
-from lineage_kg.graph.model import KEY_FIELDS, RESERVED_PROPS, EdgeKind, NodeKind
+from lineage_kg.graph.model import EdgeKind, NodeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.neo4j_cypher import EDGE_VIEW, VALID_NOW_OR_AS_OF, typed
+from lineage_kg.graph.neo4j_trace_evidence import NODE_ROW, NOT_PROPS
 from lineage_kg.graph.store import EdgeTest, Moves, WalkStep
 
 # The walk (`Neo4jStore.reach`): a breadth-first search over (node, walk state) pairs, each pair
@@ -131,14 +132,6 @@ _REACH_END: LiteralString = (
 _REACH_END_IDS: LiteralString = _REACH_END.replace(
     "[t IN $chunk.tested | r[t]] END", "[t IN $chunk.tested | r[t]] + elementId(r) END"
 )
-# A node as `OwnersAhead` reads it (graph/neo4j_walk_ahead.py `stored_node`): its key,
-# `StoredNode`'s fields, then its props as [name, value] pairs — every name but the reserved ones
-# and its kind's key fields (`$not_props`, by kind: every node holds its kind, `merge_node`).
-NODE_ROW: LiteralString = (
-    "[n.key, n.sources, n.first_seen, n.first_event, n.last_seen, n.last_event, "
-    "[k IN keys(n) WHERE NOT k IN $not_props[n.kind] | [k, n[k]]]]"
-)
-NOT_PROPS = {kind.value: sorted(RESERVED_PROPS.union(f)) for kind, f in KEY_FIELDS.items()}
 # Or (impact: graph/walk_ahead.py) each edge's tested values followed by its record, and the
 # records of the nodes the chunk met (its frontiers' and the pairs its last level found), the
 # OWNS edges into them and their owners' ALIAS_OF edges: what `Neo4jStore.nodes_and_owners`
@@ -147,14 +140,15 @@ NOT_PROPS = {kind.value: sorted(RESERVED_PROPS.union(f)) for kind, f in KEY_FIEL
 # Python) to say. Measured as statements alone (10k, 37 starts x 2, load 8.7): p50 / mean
 # 16.4 / 29.5 ms against 21.3 / 33.6 for the walk and `nodes_and_owners` as two statements;
 # with the edges' element ids and their records read after, no better than two (22.8 / 51.0).
-# Each node comes as a list of scalars (`NODE_ROW`), not a map beside its key: no key sent twice,
+# Each node comes as a list of scalars (the decision trace's `NODE_ROW`, its props read once and
+# filtered by its kind's map of names, `$not_props`), not a map beside its key: no key sent twice,
 # no prop's name sent for `StoredNode`'s fields nor its kind's key fields (in the key), one dict
 # less to decode a node (docs/bench-notes/target1-impact-neo4j.md, session 28).
 _OWNERS_AHEAD: LiteralString = (
     "WITH nodes, found, pending, seen, dropped, nodes + [p IN pending | p[2]] AS met "
     "CALL (met) { UNWIND met AS id WITH DISTINCT id MATCH (n:Node {key: id}) "
-    "USING INDEX n:Node(key) RETURN collect(" + NODE_ROW + ") AS records, "
-    "collect(n) AS held } "
+    "USING INDEX n:Node(key) WITH n, properties(n) AS m, $not_props[n.kind] AS skip "
+    "RETURN collect(" + NODE_ROW + ") AS records, collect(n) AS held } "
     "CALL (held) { UNWIND held AS a "
     f"CALL (a) {{ MATCH (a)<-[r:{EdgeKind.OWNS.value}]-(b) WHERE {VALID_NOW_OR_AS_OF}RETURN b }} "
     "RETURN collect([b.key, a.key]) AS owns, collect(DISTINCT b) AS owners } "
