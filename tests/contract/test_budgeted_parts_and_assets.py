@@ -43,7 +43,7 @@ def _outcome(run: Any, budget: TraversalBudget) -> tuple[Any, int]:
 
 
 def test_charged_as_the_two_reads_it_stands_for(store: GraphStore) -> None:
-    @store_examples(store, 40)
+    @store_examples(store, 25)
     @given(
         graphs(),
         st.lists(st.sampled_from(NODES), max_size=8),  # repeats too
@@ -93,7 +93,7 @@ class _PartsAlone(_BudgetedStore):
 
 
 def test_the_map_through_the_view_spends_as_before(store: GraphStore) -> None:
-    @store_examples(store, 25)
+    @store_examples(store, 15)
     @given(estates(), st.sampled_from(["team:t0", "p0", "alias0"]), st.integers(1, 4))
     def check(estate: Any, owner: str, depth: int) -> None:
         load_estate(store, estate)
@@ -115,7 +115,7 @@ def test_the_map_through_the_view_spends_as_before(store: GraphStore) -> None:
         # refused below the whole charge, as before (where: the parts' assets are charged before
         # the walks now, after them before, so `spent` at the refusal may differ)
         total = plenty.spent
-        for limit in sorted({*range(min(total, 30) + 1), max(total - 1, 0), total}):
+        for limit in sorted({*range(min(total, 12) + 1), max(total - 1, 0), total}):
             mine, theirs = TraversalBudget(limit), TraversalBudget(limit)
             answer = _outcome(lambda: now(mine), mine)[0]  # noqa: B023
             assert answer == _outcome(lambda: before(theirs), theirs)[0], limit  # noqa: B023
