@@ -37,6 +37,7 @@ from lineage_kg.graph.records import (
     merge_node,
     retire_edge,
 )
+from lineage_kg.graph.records import covers as covers_assertion
 from lineage_kg.graph.run_owner import keep_runs_to_their_jobs
 from lineage_kg.graph.validity import remember_all, settle_all
 
@@ -386,16 +387,7 @@ class GraphStore(ABC):
             mutations = list(kept)
             touched = _Touched.of(mutations)
             edge_ids = touched.edge_ids
-        for m in mutations:
-            if isinstance(m, EdgeUpsert):  # most of a batch
-                key, prov = m.key, m.prov
-                # an edge's ends exist from the moment something says they are connected
-                for end in (key.src, key.dst):
-                    nodes[end.id] = merge_node(nodes.get(end.id), end, {}, prov)
-                eid = key.id
-                edges[eid] = merge_edge(edges.get(eid), key, m.props, prov)
-            elif isinstance(m, NodeUpsert):
-                nodes[m.key.id] = merge_node(nodes.get(m.key.id), m.key, m.props, m.prov)
+        _merge_upserts(mutations, nodes, edges)
         # retirements after all upserts, so an edge the same batch asserts is never closed
         retires = touched.retires
         if retires:
@@ -774,6 +766,26 @@ def keep_first_assets(
     rare, gets the first on every store; a part already in `asset_of` keeps its own)."""
     for src, dst in ends:
         asset_of.setdefault(*((dst, src) if way is Direction.IN else (src, dst)))
+
+
+def _merge_upserts(
+    mutations: Iterable[Mutation], nodes: dict[str, Record], edges: dict[EdgeId, Record]
+) -> None:
+    """Merge the batch's node and edge upserts into `nodes` and `edges`, in the batch's order."""
+    for m in mutations:
+        if isinstance(m, EdgeUpsert):  # most of a batch
+            key, prov = m.key, m.prov
+            # an edge's ends exist from the moment something says they are connected; an end
+            # that already covers the assertion is left as it is (what merge_node would return),
+            # without the call: ~445k of a large batch's 512k ends
+            for end in (key.src, key.dst):
+                held = nodes.get(end_id := end.id)
+                if held is None or not covers_assertion(held, prov):
+                    nodes[end_id] = merge_node(held, end, {}, prov)
+            eid = key.id
+            edges[eid] = merge_edge(edges.get(eid), key, m.props, prov)
+        elif isinstance(m, NodeUpsert):
+            nodes[m.key.id] = merge_node(nodes.get(m.key.id), m.key, m.props, m.prov)
 
 
 @dataclass(slots=True)

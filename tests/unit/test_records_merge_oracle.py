@@ -145,4 +145,4 @@ def test_merge_equals_the_old_merge(steps: list[tuple[Any, ...]]) -> None:
         # the cover test, over every record and this assertion
         for record in new.values():
             if record is not None:
-                assert records._covers(record, prov) == old_covers(record, prov)
+                assert records.covers(record, prov) == old_covers(record, prov)
