@@ -237,44 +237,44 @@ def _stored_nodes() -> Any:
     return stored.map(to_node)  # the service's own lazy node, its fields read as properties
 
 
-def values_of(kind: Any, depth: int = 3) -> Any:
-    """Values for a Strawberry type, mostly sound."""
+def values_of(kind: Any, depth: int = 3, rate: int = 12) -> Any:
+    """Values for a Strawberry type, mostly sound: about one leaf in `rate` broken, one
+    object or list in `2 * rate` missing."""
     if isinstance(kind, StrawberryOptional):
-        return st.one_of(st.none(), values_of(kind.of_type, depth))
+        return st.one_of(st.none(), values_of(kind.of_type, depth, rate))
     if isinstance(kind, StrawberryList):
-        items = st.lists(values_of(kind.of_type, depth), min_size=1, max_size=3 if depth else 1)
-        return _mostly(items, st.just([]), st.none(), items.map(tuple), one_in=20)
+        items = st.lists(
+            values_of(kind.of_type, depth, rate), min_size=1, max_size=3 if depth else 1
+        )
+        return _mostly(items, st.just([]), st.none(), items.map(tuple), one_in=2 * rate)
     if kind in LEAVES:
-        return LEAVES[kind]
+        return _mostly(LEAVES[kind], st.none(), st.just({"a": 1}), one_in=rate)
     if isinstance(kind, StrawberryEnumDefinition):
         return _mostly(st.sampled_from([v.value for v in kind.values]), st.just("sideways"))
     if kind is Node:
         if depth <= 0:
-            return _mostly(_stored_nodes(), st.none(), one_in=30)
-        kinds = [values_of(t, depth - 1) for t in list(NODE_TYPES.values())[:3]]
-        return _mostly(st.one_of(_stored_nodes(), *kinds), st.none(), one_in=30)
+            return _mostly(_stored_nodes(), st.none(), one_in=2 * rate)
+        kinds = [values_of(t, depth - 1, rate) for t in list(NODE_TYPES.values())[:3]]
+        return _mostly(st.one_of(_stored_nodes(), *kinds), st.none(), one_in=2 * rate)
     definition = kind.__strawberry_definition__
     fields = {
-        f.python_name: values_of(f.type, depth - 1)
+        f.python_name: values_of(f.type, depth - 1, rate)
         for f in definition.fields
         if f.base_resolver is None
     }
-    return _mostly(st.builds(kind, **fields), st.none(), one_in=30)
-
-
-STEPS = st.lists(values_of(PathStep), min_size=1, max_size=3)
+    return _mostly(st.builds(kind, **fields), st.none(), one_in=2 * rate)
 
 
 @st.composite
-def roots(draw: Any, names: list[str]) -> Query:
+def roots(draw: Any, names: list[str], rate: int) -> Query:
     values: dict[str, Any] = {}
     for name in dict.fromkeys(names):  # each root's value once
         if name == "paths":  # the same step objects on several paths, as in an impact page
-            pool = draw(STEPS)
+            pool = draw(st.lists(values_of(PathStep, rate=rate), min_size=1, max_size=3))
             path = st.lists(st.sampled_from(pool), max_size=3)
             values[name] = draw(st.one_of(st.none(), st.lists(path, max_size=3)))
         else:
-            values[name] = draw(values_of(ROOT_TYPES[name]))
+            values[name] = draw(values_of(ROOT_TYPES[name], rate=rate))
     return Query(values=values)
 
 
@@ -289,13 +289,68 @@ def _answer(schema: strawberry.Schema, document: str, root: Query, variables: An
 
 
 @settings(max_examples=300)
-@given(st.data(), documents(), st.booleans())
+@given(st.data(), documents(), st.booleans(), st.sampled_from([12, 3]))
 def test_plain_completion_answers_what_graphql_core_answers(
-    data: Any, document: tuple[str, list[str]], yes: bool
+    data: Any, document: tuple[str, list[str]], yes: bool, rate: int
 ) -> None:
+    # rate: mostly sound values (the fast road completes them whole), or often broken ones
     text, names = document
-    root = data.draw(roots(names))
+    root = data.draw(roots(names, rate))
     variables = {"yes": yes, "no": not yes}
     want = _answer(ORDINARY, text, root, variables)
     assert all(path is not None for _, path, _ in want[1]), f"not a valid document: {want[1]}"
     assert _answer(FAST, text, root, variables) == want
+
+
+def _step(n: int) -> PathStep:
+    return PathStep(
+        kind="FEEDS",
+        from_id=strawberry.ID(f"a{n}"),
+        from_display=f"a{n}",
+        to_id=strawberry.ID(f"b{n}"),
+        to_display=f"b{n}",
+        props={"n": n},
+        last_event=f"e{n}",
+    )
+
+
+STEP_A, STEP_B = _step(1), _step(2)
+VARIABLES = {"yes": True, "no": False}
+HEAD = "query($yes: Boolean!, $no: Boolean!) { __typename @include(if: $yes) @skip(if: $no) "
+CASES = {
+    # the same step objects completed for two selections: each its own map
+    "steps_twice": (
+        HEAD + "a: paths { kind fromId } b: paths { toId kind props } }",
+        {"paths": [[STEP_A, STEP_B], [STEP_A], [STEP_B, STEP_A]]},
+    ),
+    # a null where a non-null list goes ([String!]!), and where a non-null item goes
+    "null_list": (
+        HEAD + "nodes { id aliases sources } }",
+        {
+            "nodes": [
+                NODE_TYPES[NodeKind.DATASET](
+                    id=strawberry.ID("d"),
+                    kind="Dataset",
+                    display="d",
+                    key={},
+                    props={},
+                    aliases=None,  # type: ignore[arg-type]
+                    sources=["s", None],  # type: ignore[list-item]
+                    first_seen="",
+                    last_seen="",
+                    first_event="",
+                    last_event="",
+                ),
+                None,
+            ]
+        },
+    ),
+}
+
+
+def test_cases_the_generator_draws_seldom() -> None:
+    for name, (text, values) in CASES.items():
+        root = Query(values=values)
+        want = _answer(ORDINARY, text, root, VARIABLES)
+        assert all(path is not None for _, path, _ in want[1]), name
+        assert _answer(FAST, text, root, VARIABLES) == want, name
