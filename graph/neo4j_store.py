@@ -30,7 +30,7 @@ from neo4j import READ_ACCESS, WRITE_ACCESS, Driver, GraphDatabase, Query, Sessi
 from neo4j.api import BookmarkManager
 from neo4j.exceptions import DriverError, Neo4jError
 
-from lineage_kg.graph import neo4j_trace_evidence
+from lineage_kg.graph import neo4j_node_rows, neo4j_trace_evidence
 from lineage_kg.graph.ends_walk import (
     DropRule,
     EndsAhead,
@@ -279,8 +279,8 @@ def _nodes_assets_and_owners_query(
     head = (
         _path_edges_and_nodes(
             neo4j_trace_evidence.EVIDENCE_VIEW,
-            neo4j_trace_evidence.NODE_ROW,
-            neo4j_trace_evidence.NODE_WITH,
+            neo4j_node_rows.NODE_ROW,
+            neo4j_node_rows.NODE_WITH,
         )
         if evidence
         else _PATH_EDGES_AND_NODES

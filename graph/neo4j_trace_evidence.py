@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, LiteralString, Protocol
 
-from lineage_kg.graph.model import KEY_FIELDS, RESERVED_PROPS, EdgeKind, NodeKey
+from lineage_kg.graph.model import EdgeKind
 from lineage_kg.graph.mutations import Direction
+from lineage_kg.graph.neo4j_node_rows import NOT_PROPS, stored_node
 from lineage_kg.graph.neo4j_path_edges import PathEdges, edge_rows_of
 from lineage_kg.graph.records import EdgeEvents, EdgeId, StoredEdge, StoredNode
 from lineage_kg.graph.store import keep_first_assets
@@ -25,24 +26,9 @@ class _Reads(Protocol):
 
 
 _IN, _OUT = Direction.IN, Direction.OUT
-# Each path edge as its id's disc and its evidence, in its row after its ends and kind, and each
-# node as a list of scalars: its key, `StoredNode`'s fields and its own props as [name, value]
-# pairs (those `from_record` keeps: not the reserved names, nor its kind's key fields). Maps cost
-# the server its projection and the driver a dict each: the 15 traces' statements at 100k
-# replayed (load 6), server 26 -> 22 ms median, client CPU of the read 7.2 -> 4.8 ms. The node's
-# props are read once (`properties`) and its kind's names looked up in a map, not a list (the
-# nodes' read alone, replayed at load 10: server 6.8 -> 5.8 ms mean).
+# Each path edge as its id's disc and its evidence, in its row after its ends and kind; each node
+# as a row of scalars (graph/neo4j_node_rows.py).
 EVIDENCE_VIEW: LiteralString = "r.disc, r.first_event, r.last_event, r.retired_by"
-NODE_WITH: LiteralString = "WITH properties(n) AS m, $not_props[n.kind] AS skip "
-NODE_ROW: LiteralString = (
-    "[m.key, m.sources, m.first_seen, m.first_event, m.last_seen, m.last_event, "
-    "[k IN keys(m) WHERE skip[k] IS NULL | [k, m[k]]]]"
-)
-# a node's names that are not its props, by kind (every node holds its kind: `merge_node`)
-NOT_PROPS = {
-    kind.value: dict.fromkeys(sorted(RESERVED_PROPS.union(fields)), True)
-    for kind, fields in KEY_FIELDS.items()
-}
 Answer = tuple[
     list[StoredNode],
     dict[str, str],
@@ -89,20 +75,6 @@ def nodes_assets_owners_and_evidence(
                 evidence[eid] = (first, last, retired_by)
     nodes = {record[0]: record for record in row["nodes"]}
     return (*owners_answer(row, nodes, node_ids, ids, node=stored_node), evidence)
-
-
-def stored_node(record: Sequence[Any]) -> StoredNode:
-    """`StoredNode.from_record` of a node's `NODE_ROW` (its props sorted by name, as there)."""
-    key, sources, first_seen, first_event, last_seen, last_event, props = record
-    return StoredNode(
-        NodeKey.from_id(key),
-        dict(sorted(props)) if props else {},
-        tuple(sources),
-        first_seen,
-        first_event,
-        last_seen,
-        last_event,
-    )
 
 
 def owners_row(

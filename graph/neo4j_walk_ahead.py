@@ -13,26 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from lineage_kg.graph.model import EdgeKind, NodeKey
+from lineage_kg.graph.model import EdgeKind
+from lineage_kg.graph.neo4j_node_rows import stored_node
 from lineage_kg.graph.records import StoredNode
 
 _ALIAS_OF = EdgeKind.ALIAS_OF.value
-
-
-def stored_node(row: Sequence[Any]) -> StoredNode:
-    """`StoredNode.from_record` of a node's `NODE_ROW` (its props sorted by name, as there).
-    The same as graph/neo4j_trace_evidence.py's, which this module cannot import: that one
-    imports graph/neo4j_path_edges.py, which names `OwnersAhead` (an import circle)."""
-    key, sources, first_seen, first_event, last_seen, last_event, props = row
-    return StoredNode(
-        NodeKey.from_id(key),
-        dict(sorted(props)) if props else {},
-        tuple(sources),
-        first_seen,
-        first_event,
-        last_seen,
-        last_event,
-    )
 
 
 class OwnersAhead:

@@ -14,7 +14,7 @@ from lineage_kg.graph.ends_walk import DropRule, tested_props, walk_moves
 from lineage_kg.graph.model import EdgeKind, NodeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.neo4j_cypher import EDGE_VIEW, VALID_NOW_OR_AS_OF, typed
-from lineage_kg.graph.neo4j_trace_evidence import NODE_ROW, NOT_PROPS
+from lineage_kg.graph.neo4j_node_rows import NODE_ROW, NOT_PROPS
 from lineage_kg.graph.store import EdgeTest, Moves, WalkStep
 
 # The walk (`Neo4jStore.reach`): a breadth-first search over (node, walk state) pairs, each pair
