@@ -22,14 +22,11 @@ import argparse
 import dataclasses
 import json
 import logging
-import os
-import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import ExternalNeo4j, check_same, in_turn, module_at, save, settings_for
+from benchmarks.harness import ExternalNeo4j, module_at, save, settings_for, timed_rounds
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.queries.accountability import accountability
 from lineage_kg.runtime import Runtime
@@ -96,32 +93,19 @@ def main() -> None:
         contenders["before"] = _before(store, args.before)
     wanted = args.contenders.split(",")
     contenders = {k: v for k, v in contenders.items() if k in wanted}
-    expected = None
-    for name, ask in contenders.items():  # warm-up, answers checked
-        got = _plain(ask(owner))
-        if expected is None:
-            expected = got
-        else:
-            check_same(name, got, expected)
-    wall: dict[str, list[float]] = {n: [] for n in contenders}
-    cpu: dict[str, list[float]] = {n: [] for n in contenders}
-    load = [os.getloadavg()]
-    for r in range(args.rounds):
-        for name, ask in in_turn(contenders, r):
-            began, began_cpu = time.perf_counter(), time.process_time()
-            got = ask(owner)
-            wall[name].append(round(time.perf_counter() - began, 3))
-            cpu[name].append(round(time.process_time() - began_cpu, 3))
-            check_same(name, _plain(got), expected)
-            print(r, name, wall[name][-1], "cpu", cpu[name][-1], os.getloadavg()[0], flush=True)
-    load.append(os.getloadavg())
+    figures, _ = timed_rounds(
+        {n: (lambda ask=ask: ask(owner)) for n, ask in contenders.items()},
+        args.rounds,
+        same=_plain,
+        cpu=True,
+    )
     runtime.close()
-    figures = {
-        n: {"median_s": statistics.median(wall[n]), "runs_s": wall[n], "cpu_s": cpu[n]}
-        for n in contenders
+    result = {
+        "owner": owner,
+        "figures": figures,
+        "before": args.before,
     }
-    result = {"owner": owner, "figures": figures, "load_average": load, "before": args.before}
-    print(json.dumps(figures, indent=1), load)
+    print(json.dumps(figures, indent=1))
     print(save("accountability_pair_s27", result, args.tag))
 
 

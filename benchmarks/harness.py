@@ -403,9 +403,10 @@ def timed_rounds(
     cpu: bool = False,
 ) -> tuple[dict[str, Any], Any]:
     """`contenders` timed against each other: each called once to warm up (Neo4j's plan cache,
-    the JIT of a JVM just started), then once a round, in turn — interleaved, so a change in the
-    machine's load falls on all of them alike. Every answer, as `same` puts it, is checked equal
-    to the first contender's warm-up answer (`check_same`) before its time counts.
+    the JIT of a JVM just started), then once a round, in turn (`in_turn`: each round starting one
+    further on) — interleaved, so a change in the machine's load falls on all of them alike. Every
+    answer, as `same` puts it, is checked equal to the first contender's warm-up answer
+    (`check_same`) before its time counts.
 
     Returns the figures — per contender the wall seconds' median (the p50), p95 (nearest rank),
     min, max and every run (`cpu`: the process's CPU seconds too, the wall time on a loaded
@@ -421,10 +422,10 @@ def timed_rounds(
     wall: dict[str, list[float]] = {name: [] for name in names}
     spent: dict[str, list[float]] = {name: [] for name in names}
     load_before = os.getloadavg()
-    for _ in range(rounds):
-        for name in names:
+    for r in range(rounds):
+        for name, ask in in_turn(contenders, r):
             began, began_cpu = time.perf_counter(), time.process_time()
-            got = contenders[name]()
+            got = ask()
             wall[name].append(time.perf_counter() - began)
             spent[name].append(time.process_time() - began_cpu)
             check_same(name, same(got), expected)
