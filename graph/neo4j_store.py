@@ -64,6 +64,7 @@ from lineage_kg.graph.neo4j_walk_statements import (
     LeftOut,
     left_out,
     reach_statement,
+    sets_chunk,
     sets_statement,
     walk_chunk,
     walk_policy,
@@ -799,20 +800,25 @@ class Neo4jStore(GraphStore):
             levels=chunk_levels, keyed=keyed, element_ids=element_ids, ahead=ahead is not None,
         )  # fmt: skip
         starts = list(dict.fromkeys(start_ids))
-        frontier = [[key, start_state] for key in starts]
+        frontier: list[list[str]] = []  # the first chunk's is its starts (`_REACH_START`)
         seen = [f"{key}|{start_state}" for key in starts]
         covered = dict.fromkeys(starts)  # a start the store lacks has no edges: covered too
         rows: list[Any] = []
         left = max_depth
         total = None  # rows the first level left out (with `drop`)
-        while left > 0 and frontier:
+        sent: list[str] = starts  # the first chunk sends its starts as keys (`_REACH_START`)
+        while left > 0 and (frontier or sent):
             levels = min(chunk_levels, left)
             first = drop.param if drop is not None and total is None else None
             skip = None if drop is None else drop.skip
-            chunk = walk_chunk(frontier, seen, levels, tested, first, skip=skip)
+            chunk = walk_chunk(
+                [] if sent else frontier, [] if sent else seen, levels, tested, first,
+                skip=skip, starts=sent, state=start_state,
+            )  # fmt: skip
             row = self._read(query, **params, **chunk)[0]
             if ahead is not None:  # the nodes met, their owners (`_REACH_END_AHEAD`)
-                ahead.add((f[0] for f in frontier), row)
+                ahead.add(sent or (f[0] for f in frontier), row)
+            sent = []
             if first is not None:
                 total = row["dropped"][0]
             seen += row["marks"]
@@ -909,15 +915,17 @@ class Neo4jStore(GraphStore):
         if not steps:
             return walked_by_levels(starts, state, [], [], 0)
         query, params = sets_statement(steps, as_of=as_of, cap=cap)
-        frontier: list[list[Any]] = [[key, True, True] for key in starts]
+        frontier: list[list[Any]] = []  # the first chunk's is its starts (`_SETS_START`)
         seen = [f"{p}|{key}" for key in starts for p in ("e", "x")]
         every: list[list[str]] = []
         exact: list[list[str]] = []
         reached, visited, left = len(starts), 0, max_depth
-        while left > 0 and frontier:
+        sent: list[str] = starts
+        while left > 0 and (frontier or sent):
             levels = min(REACH_CHUNK, left)
-            chunk = {"frontier": frontier, "seen": seen, "reached": reached}
+            chunk = sets_chunk(frontier, [] if sent else seen, reached, sent)
             row = self._read(query, **params, chunk=chunk, levels=levels)[0]
+            sent = []
             for ke, kx in zip(row["every"][:levels], row["exact"][:levels], strict=True):
                 every.append(ke)
                 exact.append(kx)

@@ -19,7 +19,7 @@ from lineage_kg.graph.model import EdgeKind as E
 from lineage_kg.graph.model import NodeKind as K
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.neo4j_store import Neo4jStore
-from lineage_kg.graph.neo4j_walk_statements import _key_prefix, sets_statement
+from lineage_kg.graph.neo4j_walk_statements import _key_prefix, sets_chunk, sets_statement
 from lineage_kg.graph.store import EdgeTest, GraphStore, WalkStep
 from lineage_kg.queries.assets import UPSTREAM_STEPS
 from lineage_kg.queries.closeness import closeness
@@ -181,7 +181,7 @@ def test_the_sets_statement_seeks_its_starts_and_scans_nothing(neo4j_store: Neo4
     start = POOL[K.COLUMN][0].id
     steps = list(_walk_steps(UPSTREAM_STEPS))
     query, params = sets_statement(steps, as_of=None, cap=100)
-    chunk = {"frontier": [[start, True, True]], "seen": [f"e|{start}", f"x|{start}"], "reached": 1}
+    chunk = sets_chunk([], [], 1, [start])  # the start as a key, its marks made on the server
     assert_seeks_without_scans(neo4j_store, query, {**params, "chunk": chunk, "levels": 5})
 
 

@@ -416,5 +416,5 @@ def test_the_walk_statement_seeks_its_starts_and_scans_nothing(neo4j_store: Neo4
     query, params = reach_statement(
         [start], moves(IMPACT_STEPS, WHOLE), start_state=WHOLE, as_of=None, limit=100_000
     )
-    chunk = {**params, **walk_chunk([[start, WHOLE]], [f"{start}|{WHOLE}"], 5)}
+    chunk = {**params, **walk_chunk([], [], 5, starts=[start], state=WHOLE)}
     assert_seeks_without_scans(neo4j_store, query, chunk)
