@@ -31,12 +31,13 @@ from typing import Any
 
 from neo4j import Query
 
-from benchmarks.harness import ExternalNeo4j, in_turn, save, timed_rounds
+from benchmarks.harness import ExternalNeo4j, in_turn, save, settings_for, timed_rounds
 from lineage_kg.graph import neo4j_store
 from lineage_kg.graph.neo4j_store import Neo4jStore
 from lineage_kg.graph.neo4j_walk_statements import sets_chunk, walk_chunk
 from lineage_kg.graph.store import GraphStore
 from lineage_kg.queries.accountability import accountability
+from lineage_kg.runtime import Runtime
 
 
 def _old_walk_chunk(
@@ -57,11 +58,15 @@ def _old_walk_chunk(
 
 
 def _old_sets_chunk(
-    frontier: list[list[Any]], seen: list[str], reached: int, starts: Sequence[str] = ()
+    frontier: list[list[Any]],
+    seen: list[str],
+    reached: int,
+    starts: Sequence[str] = (),
+    marked: Sequence[str] = (),
 ) -> dict[str, Any]:
     """`sets_chunk` with the starts sent as before: [key, true, true] and both passes' marks."""
     entries: list[list[Any]] = [[key, True, True] for key in starts]
-    marks = [f"{p}|{key}" for key in starts for p in ("e", "x")]
+    marks = [f"{p}|{key}" for key in [*starts, *marked] for p in ("e", "x")]
     return sets_chunk(entries + frontier, marks + seen, reached)
 
 
@@ -78,10 +83,12 @@ def _sent_as_before() -> Iterator[None]:
 def _as_before(params: dict[str, Any]) -> dict[str, Any]:
     """A captured read's parameters in the old form (the same read, `starts` expanded)."""
     chunk = params.get("chunk")
-    if not isinstance(chunk, dict) or not chunk.get("starts"):
+    if not isinstance(chunk, dict) or not (chunk.get("starts") or chunk.get("marked")):
         return params
     if "reached" in chunk:  # the sets walk
-        old = _old_sets_chunk(chunk["frontier"], chunk["seen"], chunk["reached"], chunk["starts"])
+        old = _old_sets_chunk(
+            chunk["frontier"], chunk["seen"], chunk["reached"], chunk["starts"], chunk["marked"]
+        )
     else:
         old = _old_walk_chunk(
             chunk["frontier"], chunk["seen"], 1, chunk["tested"], chunk["drop"],
@@ -181,7 +188,9 @@ def main() -> None:
     manifest = json.loads((args.estate / "files" / "manifest.json").read_text())
     owner = manifest["samples"]["accountability_owner"]
     server = ExternalNeo4j(args.uri, "neo4j", "lineage-kg-test")
-    store = Neo4jStore(server.uri, user=server.user, password=server.password, query_timeout=600)
+    runtime = Runtime.open(settings_for(args.estate / "neo4j", server, neo4j_query_timeout=600))
+    store = runtime.store
+    assert isinstance(store, Neo4jStore)
     result: dict[str, Any] = {"owner": owner, "load_before": os.getloadavg()}
     if args.replay:
         result["replay"] = _replay(store, _captured(store, owner), args.replay)
@@ -189,7 +198,7 @@ def main() -> None:
         result["maps"] = _maps(store, owner, args.maps)
         print(json.dumps(result["maps"], indent=1))
     result["load_after"] = os.getloadavg()
-    store.close()
+    runtime.close()
     print("load", result["load_before"], result["load_after"])
     print(save("walk_params_s28b", result, args.tag))
 

@@ -916,14 +916,14 @@ class Neo4jStore(GraphStore):
             return walked_by_levels(starts, state, [], [], 0)
         query, params = sets_statement(steps, as_of=as_of, cap=cap)
         frontier: list[list[Any]] = []  # the first chunk's is its starts (`_SETS_START`)
-        seen = [f"{p}|{key}" for key in starts for p in ("e", "x")]
+        seen: list[str] = []  # the marks found: the starts' are made on the server
         every: list[list[str]] = []
         exact: list[list[str]] = []
         reached, visited, left = len(starts), 0, max_depth
         sent: list[str] = starts
         while left > 0 and (frontier or sent):
             levels = min(REACH_CHUNK, left)
-            chunk = sets_chunk(frontier, [] if sent else seen, reached, sent)
+            chunk = sets_chunk(frontier, seen, reached, sent, [] if sent else starts)
             row = self._read(query, **params, chunk=chunk, levels=levels)[0]
             sent = []
             for ke, kx in zip(row["every"][:levels], row["exact"][:levels], strict=True):
