@@ -81,6 +81,7 @@ _SCOPES = {(str(k.value), d): f"{k.value}|{d.value}" for k in EdgeKind for d in 
 
 _SCOPE_OUT = {k: s for (k, d), s in _SCOPES.items() if d is Direction.OUT}
 _SCOPE_IN = {k: s for (k, d), s in _SCOPES.items() if d is Direction.IN}
+_OUT, _IN = Direction.OUT, Direction.IN
 
 
 def _scope(kind: str, direction: Direction) -> str:
@@ -242,28 +243,22 @@ def settle_all(
         last = record["last_seen"]
         at: str | None = None  # the earliest end found, and its event
         by = ""
-        log = logs.get(src_id)
-        if log is None:
-            log = logs[src_id] = _log_of(nodes.get(src_id))
-        if log:
-            for r in log.get(outs.get(kind) or _scope(kind, Direction.OUT), ()):
-                if (
-                    r.time > last
-                    and (at is None or r.time < at or (r.time == at and r.event_id < by))
-                    and r.applies(dst_id, disc)
-                ):
-                    at, by = r.time, r.event_id
-        log = logs.get(dst_id)
-        if log is None:
-            log = logs[dst_id] = _log_of(nodes.get(dst_id))
-        if log:
-            for r in log.get(ins.get(kind) or _scope(kind, Direction.IN), ()):
-                if (
-                    r.time > last
-                    and (at is None or r.time < at or (r.time == at and r.event_id < by))
-                    and r.applies(src_id, disc)
-                ):
-                    at, by = r.time, r.event_id
+        # the retirements remembered at either end: out of the source, into the target
+        for end, scopes, direction, far in (
+            (src_id, outs, _OUT, dst_id),
+            (dst_id, ins, _IN, src_id),
+        ):
+            log = logs.get(end)
+            if log is None:
+                log = logs[end] = _log_of(nodes.get(end))
+            if log:
+                for r in log.get(scopes.get(kind) or _scope(kind, direction), ()):
+                    if (
+                        r.time > last
+                        and (at is None or r.time < at or (r.time == at and r.event_id < by))
+                        and r.applies(far, disc)
+                    ):
+                        at, by = r.time, r.event_id
         valid_to = record.get("valid_to")
         if valid_to is not None and valid_to > last:
             was = record.get("retired_by") or ""
