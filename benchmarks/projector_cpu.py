@@ -12,7 +12,9 @@ of the code give the same answers iff the digests are equal. To compare against 
 run the same command from a worktree of it (lineage_kg imported from that tree) and interleave.
 `--repeat N` merges and derives N times in the one process (the module caches the merge and
 the derivation keep emptied before each, so every round starts as cold as the first) and
-reports each round and the minimum: the map and the log read are paid once.
+reports each round and the minimum: the map and the log read are paid once. `--gc-ab`: each
+round merges twice, once with the cyclic collector paused (`graph/gc_pause.no_cyclic_gc`) and
+once without, the order flipped each round, the digests checked equal.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from benchmarks.harness import copy_log, scratch_dir, settings_for
+from lineage_kg.graph.gc_pause import no_cyclic_gc
 from lineage_kg.graph.mutations import MutationBatch
 from lineage_kg.graph.sides.history import history_entries
 from lineage_kg.ingest.sources import default_mappers
@@ -61,6 +64,29 @@ def _cold() -> None:
                 cache.clear()
 
 
+def _merges(
+    store: Any, batch: MutationBatch, repeat: int, gc_ab: bool, timed: Callable[..., Any]
+) -> tuple[Any, list[float], list[float]]:
+    """`repeat` merges of `batch` (with `gc_ab`, each also with the collector paused, the order
+    flipped each round): the last one's result, its times, the paused ones' times."""
+    prepares: list[float] = []
+    paused: list[float] = []
+    for r in range(repeat):  # prepare writes nothing: the store stays empty
+        for gc_off in ([False, True] if r % 2 == 0 else [True, False]) if gc_ab else [False]:
+            _cold()
+            if gc_off:
+                with no_cyclic_gc():
+                    off, took = timed("prepare", lambda: store.prepare(batch))
+                paused.append(took)
+                off_digest = digest(off, [])
+            else:
+                prepared, prepare_s = timed("prepare", lambda: store.prepare(batch))
+                prepares.append(prepare_s)
+    if paused:
+        assert off_digest == digest(prepared, []), "the merge with the GC paused differs"
+    return prepared, prepares, paused
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--log", type=Path, required=True, help="data dir with events.sqlite3")
@@ -68,6 +94,7 @@ def main() -> None:
     parser.add_argument("--profile", choices=["map", "prepare", "history"])
     parser.add_argument("--out", type=Path, default=Path("/tmp/projector_cpu.prof"))
     parser.add_argument("--repeat", type=int, default=1, help="merge and derive N times")
+    parser.add_argument("--gc-ab", action="store_true", help="each merge also with the GC paused")
     args = parser.parse_args()
     with scratch_dir("cpu") as data:  # the log read from a copy, through the composition root
         settings = settings_for(data)
@@ -94,15 +121,11 @@ def main() -> None:
     for _, one in mapped:
         batch.extend(one.mutations)
         batch.confined.update(one.confined)
-    prepares: list[float] = []
     histories: list[float] = []
     with scratch_dir("cpu-store") as empty, Runtime.open(settings_for(empty)) as runtime:
         store = runtime.store  # the embedded store of an empty log: nothing in it
         assert store.stats().node_count == 0
-        for _ in range(args.repeat):  # prepare writes nothing: the store stays empty
-            _cold()
-            prepared, prepare_s = timed("prepare", lambda: store.prepare(batch))
-            prepares.append(prepare_s)
+        prepared, prepares, paused = _merges(store, batch, args.repeat, args.gc_ab, timed)
     for _ in range(args.repeat):
         _cold()
         history, history_s = timed(
@@ -122,6 +145,7 @@ def main() -> None:
         "digest": digest(prepared, history),
         "prepare_rounds": [round(x, 3) for x in prepares],
         "history_rounds": [round(x, 3) for x in histories],
+        **({"prepare_gc_paused_rounds": [round(x, 3) for x in paused]} if paused else {}),
         "load": [round(x, 2) for x in os.getloadavg()],
     }
     print(json.dumps(result))

@@ -6,7 +6,7 @@ whole with `UNWIND $rows … MERGE … SET x = row` (or CREATE for new ones) in 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, LiteralString, cast
 
@@ -14,7 +14,7 @@ from neo4j import Transaction
 
 from lineage_kg.graph.model import EdgeKind, NodeKind
 from lineage_kg.graph.mutations import Direction
-from lineage_kg.graph.neo4j_cypher import chunks
+from lineage_kg.graph.neo4j_cypher import CHUNK
 from lineage_kg.graph.records import EdgeId, Record
 from lineage_kg.graph.store import IncidentSpec, UnitOfWork
 
@@ -89,6 +89,31 @@ _LOAD_IN: dict[EdgeKind, LiteralString] = {
     )
     for kind in EdgeKind
 }
+
+
+# by the kind's value as records and edge ids hold it: no enum built per record
+_CREATE_NODES_BY: dict[str, LiteralString] = {k.value: q for k, q in _CREATE_NODES.items()}
+_WRITE_NODES_BY: dict[str, LiteralString] = {k.value: q for k, q in _WRITE_NODES.items()}
+_CREATE_EDGES_BY: dict[str, LiteralString] = {k.value: q for k, q in _CREATE_EDGES.items()}
+_WRITE_EDGES_BY: dict[str, LiteralString] = {k.value: q for k, q in _WRITE_EDGES.items()}
+
+
+class Rows(list[Any]):
+    """A statement's rows, packed as the list they are, with a short `repr`. The driver logs
+    every RUN message at debug level with its parameters' repr built before the level is
+    checked (neo4j 5.28, `_bolt5.run`: `" ".join(map(repr, fields))`), so each chunk of up to
+    5,000 records was turned into text and thrown away, under the GIL, on every statement."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} rows>"
+
+
+def chunks(rows: list[Any]) -> Iterator[Rows]:
+    """`neo4j_cypher.chunks`, each chunk a `Rows`."""
+    for i in range(0, len(rows), CHUNK):
+        yield Rows(rows[i : i + CHUNK])
 
 
 def edge_rows(result: Iterable[Any]) -> dict[EdgeId, Record]:
@@ -222,19 +247,18 @@ class Neo4jUnitOfWork(UnitOfWork):
         new_nodes: AbstractSet[str] = frozenset(),
         new_edges: AbstractSet[EdgeId] = frozenset(),
     ) -> None:
-        by_kind: dict[tuple[NodeKind, bool], list[Record]] = defaultdict(list)
+        by_kind: dict[tuple[str, bool], list[Record]] = defaultdict(list)
         for key, record in nodes.items():
-            by_kind[NodeKind(record["kind"]), key in new_nodes].append(record)
+            by_kind[record["kind"], key in new_nodes].append(record)
         for (kind, new), records in by_kind.items():
-            query = (_CREATE_NODES if new else _WRITE_NODES)[kind]
+            query = (_CREATE_NODES_BY if new else _WRITE_NODES_BY)[kind]
             for chunk in chunks(records):
                 self._tx.run(query, rows=chunk).consume()
-        edges_by_kind: dict[tuple[EdgeKind, bool], list[dict[str, Any]]] = defaultdict(list)
+        edges_by_kind: dict[tuple[str, bool], list[dict[str, Any]]] = defaultdict(list)
         for eid, record in edges.items():
             src, kind, dst, _disc = eid
-            row = {"src": src, "dst": dst, "rec": record}
-            edges_by_kind[EdgeKind(kind), eid in new_edges].append(row)
+            edges_by_kind[kind, eid in new_edges].append({"src": src, "dst": dst, "rec": record})
         for (ekind, new), rows in edges_by_kind.items():
-            query = (_CREATE_EDGES if new else _WRITE_EDGES)[ekind]
+            query = (_CREATE_EDGES_BY if new else _WRITE_EDGES_BY)[ekind]
             for chunk in chunks(rows):
                 self._tx.run(query, rows=chunk).consume()

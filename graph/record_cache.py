@@ -30,6 +30,7 @@ from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager, contextmanager
+from itertools import islice
 from typing import Any
 
 from rbloom import Bloom
@@ -156,14 +157,17 @@ class RecordCache:
             self._evict()
 
     def install(self, records: Mapping[Any, Record]) -> None:
-        """A committed unit of work's records (what the store now holds under these keys)."""
-        stored = {k: as_stored(r) for k, r in records.items()}
+        """A committed unit of work's records (what the store now holds under these keys).
+        Only the last `max_records` are copied and put: the others would be evicted at once
+        (a large batch writes ~125k records into a cache of 20k)."""
+        keys = frozenset(records)
+        kept = islice(records.items(), max(0, len(records) - self.max_records), None)
+        stored = {k: as_stored(r) for k, r in kept}
         with self._lock:
             if self._keys is not None:
-                for key in stored:
-                    self._keys.add(key)
+                self._keys.update(keys)
             self._generation += 1
-            self._recent.append((self._generation, frozenset(stored)))
+            self._recent.append((self._generation, keys))
             for key, record in stored.items():
                 self._put(key, record)
             self._evict()

@@ -1,0 +1,154 @@
+"""graph/neo4j_unit_of_work.py's write: the statements it sends, held to the code as it stood
+before (kept here verbatim as the oracle) over generated records: the same statements in the same
+order with the same rows, chunk by chunk; each chunk a `Rows`, which the driver packs to the same
+bytes as the plain list and whose `repr` (built by the driver's debug log on every RUN, whatever
+the log level) is short whatever the rows hold."""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from neo4j._codec.packstream import Structure
+from neo4j._codec.packstream.v1 import Packer
+
+from lineage_kg.graph import neo4j_cypher, neo4j_unit_of_work
+from lineage_kg.graph.model import EdgeKind, NodeKind
+from lineage_kg.graph.neo4j_unit_of_work import (
+    _CREATE_EDGES,
+    _CREATE_NODES,
+    _WRITE_EDGES,
+    _WRITE_NODES,
+    Neo4jUnitOfWork,
+    Rows,
+)
+from lineage_kg.graph.records import EdgeId, Record
+
+
+class _Done:
+    def consume(self) -> None:
+        return None
+
+    def __iter__(self) -> Any:
+        return iter(())
+
+
+class _Recording:
+    """A transaction that keeps what each `run` was given (the rows as the list they are)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def run(self, query: str, **params: Any) -> _Done:
+        self.sent.append((query, params))
+        return _Done()
+
+
+# ---- the oracle: Neo4jUnitOfWork.write before this change (verbatim) ------------------------
+def old_write(
+    tx: Any,
+    nodes: dict[str, Record],
+    edges: dict[EdgeId, Record],
+    new_nodes: Any = frozenset(),
+    new_edges: Any = frozenset(),
+) -> None:
+    chunks = neo4j_cypher.chunks
+    by_kind: dict[tuple[NodeKind, bool], list[Record]] = defaultdict(list)
+    for key, record in nodes.items():
+        by_kind[NodeKind(record["kind"]), key in new_nodes].append(record)
+    for (kind, new), records in by_kind.items():
+        query = (_CREATE_NODES if new else _WRITE_NODES)[kind]
+        for chunk in chunks(records):
+            tx.run(query, rows=chunk).consume()
+    edges_by_kind: dict[tuple[EdgeKind, bool], list[dict[str, Any]]] = defaultdict(list)
+    for eid, record in edges.items():
+        src, kind, dst, _disc = eid
+        row = {"src": src, "dst": dst, "rec": record}
+        edges_by_kind[EdgeKind(kind), eid in new_edges].append(row)
+    for (ekind, new), rows in edges_by_kind.items():
+        query = (_CREATE_EDGES if new else _WRITE_EDGES)[ekind]
+        for chunk in chunks(rows):
+            tx.run(query, rows=chunk).consume()
+
+
+def _packed(value: Any) -> bytes:
+    out = io.BytesIO()
+    Packer(out).pack(Structure(b"\x10", "RETURN 1", {"rows": value}, {}))
+    return out.getvalue()
+
+
+_names = st.text("abcxyz/:._", min_size=1, max_size=6)
+_values = st.one_of(
+    _names,
+    st.integers(-(2**40), 2**40),
+    st.booleans(),
+    st.lists(_names, max_size=3),
+    st.floats(allow_nan=False),
+)
+
+
+@st.composite
+def _batches(draw: st.DrawFn) -> tuple[Any, ...]:
+    ids = draw(st.lists(_names, min_size=1, max_size=12, unique=True))
+    nodes: dict[str, Record] = {}
+    for node_id in ids:
+        kind = draw(st.sampled_from(list(NodeKind)))
+        props = draw(st.dictionaries(st.sampled_from(["a", "b", "_stamps"]), _values, max_size=3))
+        nodes[node_id] = {"key": node_id, "kind": kind.value, **props}
+    edges: dict[EdgeId, Record] = {}
+    for _ in range(draw(st.integers(0, 30))):
+        eid = (
+            draw(st.sampled_from(ids)),
+            draw(st.sampled_from(list(EdgeKind))).value,
+            draw(st.sampled_from(ids)),
+            draw(st.sampled_from(["", "sql", "x"])),
+        )
+        edges[eid] = {"disc": eid[3], **draw(st.dictionaries(_names, _values, max_size=3))}
+    new_nodes = {k for k in nodes if draw(st.booleans())}
+    new_edges = {k for k in edges if draw(st.booleans())}
+    # some written, some only named (a store may be told of more new keys than it writes)
+    written = dict(list(nodes.items())[: draw(st.integers(0, len(nodes)))])
+    return written, edges, new_nodes, new_edges
+
+
+@given(batch=_batches(), chunk=st.integers(1, 7))
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+def test_write_sends_what_the_old_write_sent(batch: tuple[Any, ...], chunk: int) -> None:
+    nodes, edges, new_nodes, new_edges = batch
+    with pytest.MonkeyPatch.context() as mp:  # small chunks, so that batches span several
+        mp.setattr(neo4j_cypher, "CHUNK", chunk)
+        mp.setattr(neo4j_unit_of_work, "CHUNK", chunk)
+        old, new = _Recording(), _Recording()
+        old_write(old, nodes, edges, new_nodes, new_edges)
+        Neo4jUnitOfWork(new).write(nodes, edges, new_nodes, new_edges)  # type: ignore[arg-type]
+    assert [(q, list(p["rows"])) for q, p in new.sent] == [
+        (q, list(p["rows"])) for q, p in old.sent
+    ]
+    for (_, params), (_, before) in zip(new.sent, old.sent, strict=True):
+        assert type(params["rows"]) is Rows
+        assert _packed(params["rows"]) == _packed(before["rows"])
+        assert repr(params["rows"]) == f"<{len(before['rows'])} rows>"
+
+
+def test_a_large_batch_is_sent_in_chunks_of_the_store() -> None:
+    nodes = {f"n{i}": {"key": f"n{i}", "kind": NodeKind.DATASET.value} for i in range(12_001)}
+    old, new = _Recording(), _Recording()
+    old_write(old, nodes, {}, set(nodes))
+    Neo4jUnitOfWork(new).write(nodes, {}, set(nodes))  # type: ignore[arg-type]
+    assert [len(p["rows"]) for _, p in new.sent] == [5_000, 5_000, 2_001]
+    assert [(q, list(p["rows"])) for q, p in new.sent] == [
+        (q, list(p["rows"])) for q, p in old.sent
+    ]
+
+
+def test_loads_send_rows_too() -> None:
+    tx = _Recording()
+    uow = Neo4jUnitOfWork(tx)  # type: ignore[arg-type]
+    uow.load_nodes(["a", "b"])
+    uow.load_edges([("a", EdgeKind.FEEDS.value, "b", "")])
+    uow.delete_nodes(["a"])
+    assert [type(next(iter(p.values()))) for _, p in tx.sent] == [Rows, Rows, Rows]
