@@ -93,7 +93,7 @@ TRACE = f"""query($id: String!) {{
   }}
 }}"""
 RELATED = "node { id display } distance certainty owners"
-LINK = "owner left assets"
+LINK = "owner left assets { id }"
 ACCOUNTABILITY = f"""query($id: String!) {{
   accountability(ownerId: $id) {{
     owner {{ id }} teams members owned {{ node {{ id display }} ownershipType via }}
