@@ -44,6 +44,7 @@ from lineage_kg.graph.model import EdgeKind, NodeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.neo4j_cypher import EDGE_VIEW, NODE_VIEW, SEEK, VALID_NOW_OR_AS_OF, typed
 from lineage_kg.graph.neo4j_errors import is_rerouted, is_unavailable
+from lineage_kg.graph.neo4j_params import quiet
 from lineage_kg.graph.neo4j_parts_assets import parts_and_assets
 from lineage_kg.graph.neo4j_path_edges import PathEdges, edge_rows_of, element_ids, records_of
 from lineage_kg.graph.neo4j_unit_of_work import (
@@ -498,9 +499,10 @@ class Neo4jStore(GraphStore):
         if timeout is not None and query in SLOW_TO_PLAN and query not in self._planned:
             timeout, planning = max(timeout, PLAN_TIMEOUT), True
         bounded = Query(query, timeout=timeout)
+        sent = quiet(params)  # the driver builds their repr for its debug log, at any level
         for retry in (False, True):
             try:
-                rows = list(self._session().run(bounded, params))
+                rows = list(self._session().run(bounded, sent))
             except BaseException as exc:
                 self._drop_session()  # whatever failed, the next read starts from a fresh session
                 # a broken connection or a moved cluster: once more, on a fresh session (the
