@@ -40,17 +40,22 @@ class WalkPairs:
         start_ids: Sequence[str],
         first: PairedWalk,
         second: PairedWalk,
+        *,
+        then: Callable[[PairedWalk, Walked | None], Any] | None = None,
         **bounds: Any,
-    ) -> tuple[Walked | None, Walked | None]:
+    ) -> tuple[Any, Any]:
         """`walk` (the store's) of `first`, then of `second`, from `start_ids` within `bounds`:
         the second on a worker thread while the first runs here (one after the other here when
-        no worker is free, or once closed)."""
+        no worker is free, or once closed). With `then`, each walk's answer is `then` of the
+        walk asked and its answer, called on the thread that walked it as soon as it ended (the
+        caller's reads after one walk overlap the other)."""
 
-        def one(asked: PairedWalk) -> Walked | None:
-            return walk(
+        def one(asked: PairedWalk) -> Any:
+            walked = walk(
                 start_ids, asked.steps, start_state=asked.start_state, covers=asked.covers,
                 **bounds,
             )  # fmt: skip
+            return walked if then is None else then(asked, walked)
 
         if not self._free.acquire(blocking=False):
             return one(first), one(second)

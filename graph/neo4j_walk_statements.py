@@ -52,11 +52,14 @@ SLOW_TO_PLAN: set[str] = set()
 # their marks before `$chunk.seen`, built here: a list of strings is ~4x cheaper for the driver
 # to send than as many [key, state] lists, and the marks are not sent at all (the largest
 # team's downstream at 100k: 33,898 pairs and 33,898 marks, ~49 ms of client CPU in `run()`).
+# `$chunk.marked` (a later chunk): the starts again, their marks made here, not walked; `$chunk.
+# seen` then holds the marks found since (as `_SETS_START`'s `marked`).
 _REACH_START: LiteralString = (
     "UNWIND [k IN $chunk.starts | [k, $chunk.state]] + $chunk.frontier AS f "
     "MATCH (s:Node {key: f[0]}) USING INDEX s:Node(key) "
     "WITH collect([s, f[1], f[0]]) AS frontier "
-    "WITH frontier, [k IN $chunk.starts | k + '|' + $chunk.state] + $chunk.seen AS seen, "
+    "WITH frontier, [k IN ($chunk.starts + $chunk.marked) | k + '|' + $chunk.state] + $chunk.seen "
+    "AS seen, "
     "[] AS nodes, [] AS edges, [] AS pending "
 )
 # The pairs a level's hops reach that are not yet walked: the next frontier and their marks.
@@ -129,7 +132,7 @@ _REACH_END: LiteralString = (
     "CASE WHEN $chunk.tested IS NULL THEN " + EDGE_VIEW + " "
     "ELSE [t IN $chunk.tested | r[t]] END]) AS found } "
     "RETURN nodes, found, [p IN pending | [p[2], p[1]]] AS pending, "
-    "seen[size($chunk.starts) + size($chunk.seen)..] AS marks, dropped"
+    "seen[size($chunk.starts) + size($chunk.marked) + size($chunk.seen)..] AS marks, dropped"
 )
 # The walk with paths: each edge's tested values followed by its element id, so that the
 # records of the path edges are then read by id (`_PATH_EDGES`): a relationship seek each, where
@@ -255,17 +258,20 @@ def walk_chunk(
     skip: Mapping[str, Any] | None = None,
     starts: Sequence[str] = (),
     state: str | None = None,
+    marked: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The parameters of one chunk of `reach_statement`'s walk, beside the ones it returned:
     the frontier's [key, state] pairs, the "key|state" marks already walked, the levels to read,
     and what comes with each edge: its record (`tested` None), or these properties' values.
     `drop` (`DropRule.param`; a walk's first chunk only, its `seen` the starts' marks alone):
     the rows its first level leaves out (`_GONE`). `starts` (a first chunk): keys walked in
-    `state` before `frontier`, their marks before `seen`, made on the server (`_REACH_START`)."""
+    `state` before `frontier`, their marks before `seen`, made on the server (`_REACH_START`).
+    `marked` (a later chunk): keys whose marks in `state` are made on the server before `seen`,
+    not walked (the starts again: their marks are not sent)."""
     chosen = None if tested is None else list(tested)
     chunk = {
-        "starts": list(starts), "state": state, "frontier": frontier, "seen": seen,
-        "tested": chosen, "drop": drop, "skip": skip,
+        "starts": list(starts), "marked": list(marked), "state": state, "frontier": frontier,
+        "seen": seen, "tested": chosen, "drop": drop, "skip": skip,
     }  # fmt: skip
     return {"chunk": chunk, "levels": levels}
 
@@ -429,6 +435,9 @@ class WalkPolicy:
 # Whether the walk on ids leaves rows out of its first level (`DropRule`); off: every row is sent
 # (the benchmarks' "before", the tests' reference).
 LEAVE_OUT = True
+# Whether a later chunk of `Neo4jStore._reach_rows` sends the starts as keys (`$chunk.marked`)
+# and the marks found since, or (off: the benchmarks' "before", the tests' reference) every mark.
+LATER_STARTS_AS_KEYS = True
 
 
 _POLICIES: dict[tuple[int, str], WalkPolicy] = {}

@@ -13,12 +13,16 @@ suspects are in queries/assets.py. Here:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from lineage_kg.graph.errors import InvalidArgument
+from lineage_kg.graph.gc_pause import no_cyclic_gc
 from lineage_kg.graph.model import EDGE_SPECS, Certainty, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import StoredNode
@@ -40,7 +44,7 @@ from lineage_kg.queries.assets import (
     runs_of,
     versions_of,
 )
-from lineage_kg.queries.closeness import Policy, reach_pair
+from lineage_kg.queries.closeness import Nearness, Policy, reach_pair, reach_pair_then
 from lineage_kg.queries.impact import IMPACT_STEPS, canonical_owners, node_kind
 from lineage_kg.queries.impact_steps import COVERS, WHOLE
 from lineage_kg.queries.traversal import START_REACH, answers_itself
@@ -160,28 +164,13 @@ def accountability(
     parts, known = _parts_of(store, sorted(mine), when)
     starts = [*sorted(mine), *parts]
 
-    # one walk each way from all of them at once, the two in one store call (Neo4j walks them at
-    # the same time); only distance and certainty are kept, read from the store's visits directly
-    # (queries/closeness.py `reach_pair`: no path, no `Reached` made per node)
-    down_walk, up_walk = reach_pair(
-        store,
-        starts,
-        Policy(IMPACT_STEPS, WHOLE, COVERS),
-        Policy(UPSTREAM_STEPS),
-        max_depth=depth,
-        as_of=when,
+    # the two walks, the assets they reached and those's ownerships (`_walks_and_reads`)
+    read = _walks_and_reads(
+        store, when=when, starts=starts, mine=mine, nodes=nodes, known=known, depth=depth,
         max_nodes=max_nodes,
-    )
-    down_reach, up_reach = down_walk.reach, up_walk.reach
-    # which asset each node reached is or belongs to: one read for both walks; then the assets
-    # themselves, the only nodes the answer shows (a part is known by its id's kind)
-    asset_of = _assets_of(store, [*down_reach, *up_reach], when, known)
-    down, up = _closest(down_reach, asset_of), _closest(up_reach, asset_of)
-    nodes.update((n.id, n) for n in store.get_nodes(sorted((down.keys() | up.keys()) - mine)))
-    # distance 0: an owned asset, or the asset of an owned part (a column owned on its own)
+    )  # fmt: skip
+    down, up, up_ids, owns_of = read.down, read.up, read.up_ids, read.owns_of
     down_ids = [a for a, r in down.items() if a not in mine and r.distance > 0]
-    up_ids = [a for a, r in up.items() if a not in mine and r.distance > 0]
-    owns_of = ownerships(store, [*mine, *down_ids, *up_ids], when)
 
     def related(asset: str, reach: AssetReach) -> RelatedAsset:
         holders = sorted({o.owner_id for o in owns_of.get(asset, [])})
@@ -207,15 +196,207 @@ def accountability(
         downstream=downstream,
         upstream_owners=_owner_links(up_ids, owns_of, us, nodes),
         downstream_owners=_owner_links(down_ids, owns_of, us, nodes),
-        truncated=down_walk.truncated or up_walk.truncated,
+        truncated=read.truncated,
     )
     answer.gaps = _gaps(
-        store, nodes=nodes, mine=mine, up_ids=up_ids, down_ids=down_ids, owns_of=owns_of, when=when
-    )
+        store, nodes=nodes, mine=mine, up_ids=up_ids, down_ids=down_ids, owns_of=owns_of,
+        when=when, runs=read.runs, versions=read.versions,
+    )  # fmt: skip
     return answer
 
 
+class _Read(NamedTuple):
+    """The map's two walks and the reads after them: each walk's assets and their reach, the
+    upstream ones' ids, the ownerships of ours and both walks' assets, whether a walk was cut
+    short, and the gaps' runs and versions when they were read with the upstream half."""
+
+    down: dict[str, AssetReach]
+    up: dict[str, AssetReach]
+    up_ids: list[str]
+    owns_of: dict[str, list[Ownership]]
+    truncated: bool
+    runs: dict[str, list[StoredNode]] | None
+    versions: dict[str, list[StoredNode]] | None
+
+
+def _walks_and_reads(
+    store: GraphStore,
+    *,
+    when: str | None,
+    starts: list[str],
+    mine: set[str],
+    nodes: dict[str, StoredNode],
+    known: dict[str, str],
+    depth: int,
+    max_nodes: int,
+) -> _Read:
+    """One walk each way from all the starts at once, the two in one store call (Neo4j walks them
+    at the same time); only distance and certainty are kept, read from the store's visits
+    directly (queries/closeness.py `reach_pair`: no path, no `Reached` made per node). Which
+    asset each node reached is or belongs to: read after each walk on the thread that walked it
+    (`_AssetsAfter`, when the store walks pairs so: Neo4j), and the upstream half of the reads
+    after (`_UpstreamSide`); else in one read for both walks after them. Then the assets
+    themselves (into `nodes`), the only nodes the answer shows (a part is known by its id's
+    kind), and their ownerships (distance 0: an owned asset, or the asset of an owned part)."""
+    upstream = None
+    if UPSTREAM_AFTER_ITS_WALK:
+        upstream = _UpstreamSide(store, when, mine, {a: nodes[a] for a in mine})
+    after = _AssetsAfter(store, when, known, upstream)
+    policies = Policy(IMPACT_STEPS, WHOLE, COVERS), Policy(UPSTREAM_STEPS)
+    bounds = {"max_depth": depth, "as_of": when, "max_nodes": max_nodes}
+    up_side: _Upstream | None = None
+    with _collector_paused():
+        if ASSETS_AFTER_EACH_WALK:
+            (down_walk, _), (up_walk, up_side) = reach_pair_then(
+                store, starts, *policies, then=after.read, **bounds
+            )
+        else:
+            down_walk, up_walk = reach_pair(store, starts, *policies, **bounds)
+    truncated = down_walk.truncated or up_walk.truncated
+    down_reach, up_reach = down_walk.reach, up_walk.reach
+    asset_of = after.rest([*down_reach, *up_reach])
+    down = _closest(down_reach, asset_of)
+    down_ids = [a for a, r in down.items() if a not in mine and r.distance > 0]
+    if up_side is None:  # everything after both walks, here
+        up = _closest(up_reach, asset_of)
+        nodes.update((n.id, n) for n in store.get_nodes(sorted((down.keys() | up.keys()) - mine)))
+        up_ids = [a for a, r in up.items() if a not in mine and r.distance > 0]
+        owns_of = ownerships(store, [*mine, *down_ids, *up_ids], when)
+        return _Read(down, up, up_ids, owns_of, truncated, None, None)
+    # the upstream half was read after its walk: the downstream half here
+    up = up_side.up
+    nodes.update(up_side.nodes)
+    nodes.update((n.id, n) for n in store.get_nodes(sorted(down.keys() - mine - up.keys())))
+    theirs = ownerships(store, [a for a in down_ids if a not in up_side.ours], when)
+    owns_of = up_side.owns | theirs
+    return _Read(down, up, up_side.up_ids, owns_of, truncated, up_side.runs, up_side.versions)
+
+
 _START = START_REACH  # a start's (distance, certainty): `_closest` knows it by identity
+
+# The cyclic collector paused while the two walks are read and decoded (graph/gc_pause.py: off
+# from the first paused block under way to the last, in any thread, and back after, exceptions
+# too). The walks make hundreds of thousands of short-lived lists and tuples (the rows, hops,
+# visits: bounded by `max_nodes`), none of them cyclic garbage, and each young collection passes
+# over them. Off: the collector as the process has it (the benchmarks' "before").
+PAUSE_GC = True
+
+
+def _collector_paused() -> AbstractContextManager[None]:
+    return no_cyclic_gc() if PAUSE_GC else nullcontext()
+
+
+# Whether the reached nodes' assets are read after each walk on its own thread (`_AssetsAfter`);
+# off: after both, in the caller (the benchmarks' "before", the tests' reference).
+ASSETS_AFTER_EACH_WALK = True
+# Whether (with the above) the upstream walk's reads go on after its assets on its thread
+# (`_UpstreamSide`); off: after both walks, in the caller.
+UPSTREAM_AFTER_ITS_WALK = True
+
+
+class _AssetsAfter:
+    """`_assets_of` of the nodes both walks reached, read in parts: after each walk, on the
+    thread that walked it, the nodes no earlier part claimed (`read`: the upstream walk's worker
+    usually ends first, and reads while the downstream walk is still walking), then in the caller
+    whatever is left (`rest`: nothing, unless a walk was not answered so). Each node is looked up
+    in exactly one `_assets_of` call, and a node's asset depends on its own edges alone (its
+    first part edge by edge id), so the answer is one `_assets_of` of them all. With `upstream`,
+    the upstream walk's reads go on from there (`_UpstreamSide`), once the assets of every node
+    it reached are known: its own part, and any part the other walk claimed first (waited for)."""
+
+    def __init__(
+        self,
+        store: GraphStore,
+        as_of: str | None,
+        known: dict[str, str],
+        upstream: _UpstreamSide | None = None,
+    ) -> None:
+        self._store, self._as_of, self._known = store, as_of, known
+        self._upstream = upstream
+        self._lock = threading.Lock()
+        self._claimed: set[str] = set()
+        self._found: dict[str, str] = {}
+        self._reading: list[threading.Event] = []  # each `read`'s, set once it has read
+
+    def read(self, walk: int, near: Nearness) -> _Upstream | None:
+        done = threading.Event()
+        with self._lock:
+            ids = [node_id for node_id in near.reach if node_id not in self._claimed]
+            self._claimed.update(ids)
+            earlier = list(self._reading)
+            self._reading.append(done)
+        try:
+            found = _assets_of(self._store, ids, self._as_of, self._known)
+            with self._lock:
+                self._found.update(found)
+        finally:
+            done.set()
+        if walk != _UP or self._upstream is None:
+            return None
+        for other in earlier:  # nodes of this walk another walk's read claimed first
+            other.wait()
+        with self._lock:
+            asset_of = {n: self._found[n] for n in near.reach if n in self._found}
+        return self._upstream.after(near, asset_of)
+
+    def rest(self, ids: list[str]) -> dict[str, str]:
+        with self._lock:
+            left = [node_id for node_id in dict.fromkeys(ids) if node_id not in self._claimed]
+            self._claimed.update(left)
+            found = self._found
+        if left:
+            found.update(_assets_of(self._store, left, self._as_of, self._known))
+        return found
+
+
+_UP = 1  # the upstream walk's place in the pair (the downstream walk's is 0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Upstream:
+    """The upstream half of the map's reads: its assets and their reach, the nodes read for them,
+    the ownerships of ours and theirs, and their jobs' runs and datasets' versions (the gaps')."""
+
+    up: dict[str, AssetReach]
+    up_ids: list[str]
+    nodes: dict[str, StoredNode]
+    ours: set[str]  # ours and the upstream assets: `owns` holds theirs
+    owns: dict[str, list[Ownership]]
+    runs: dict[str, list[StoredNode]]
+    versions: dict[str, list[StoredNode]]
+
+
+class _UpstreamSide:
+    """What the map reads of the upstream walk's assets (`_Upstream`), read after that walk on the
+    thread that walked it, while the downstream walk is still walking (it ends later: ~0.75 s
+    against ~1.3 s at 100k). Each read is of assets alone, and each asset's answer is its own
+    (`ownerships`, `runs_of`, `versions_of` per asset), so the map's reads of the rest after
+    both walks, merged with these, answer as its reads of them all."""
+
+    def __init__(
+        self, store: GraphStore, as_of: str | None, mine: set[str], owned: dict[str, StoredNode]
+    ) -> None:
+        self._store, self._as_of, self._mine, self._owned = store, as_of, mine, owned
+
+    def after(self, near: Nearness, asset_of: dict[str, str]) -> _Upstream:
+        store, as_of, mine = self._store, self._as_of, self._mine
+        up = _closest(near.reach, asset_of)
+        nodes = {n.id: n for n in store.get_nodes(sorted(up.keys() - mine))}
+        up_ids = [a for a, r in up.items() if a not in mine and r.distance > 0]
+        ours = mine | set(up_ids)
+        kinds = {a: (nodes.get(a) or self._owned[a]).key.kind for a in ours}
+        ours_and_upstream = sorted(ours)
+        jobs = [a for a in ours_and_upstream if kinds[a] is K.JOB]
+        datasets = [a for a in ours_and_upstream if kinds[a] is K.DATASET]
+        return _Upstream(
+            up=up,
+            up_ids=up_ids,
+            nodes=nodes,
+            ours=ours,
+            owns=ownerships(store, ours_and_upstream, as_of),
+            runs=runs_of(store, jobs, as_of),
+            versions=versions_of(store, datasets, as_of),
+        )
 
 
 def _parts_of(
@@ -343,7 +524,11 @@ def _gaps(
     down_ids: list[str],
     owns_of: dict[str, list[Ownership]],
     when: str | None,
+    runs: dict[str, list[StoredNode]] | None = None,
+    versions: dict[str, list[StoredNode]] | None = None,
 ) -> list[Gap]:
+    """The gaps; `runs` and `versions` (of our and the upstream jobs and datasets) when they were
+    read already (`_UpstreamSide`)."""
     gaps: list[Gap] = []
     chains = sorted(set(up_ids) | set(down_ids))
     for asset in chains:
@@ -361,8 +546,12 @@ def _gaps(
     # failing runs and quality: of what we own and what we depend on, not of our dependants
     ours_and_upstream = sorted(mine | set(up_ids))
     jobs = [a for a in ours_and_upstream if nodes[a].key.kind is K.JOB]
-    for job, runs in runs_of(store, jobs, when).items():
-        latest = runs[-1]
+    if runs is None:
+        runs = runs_of(store, jobs, when)
+    for job in jobs:
+        if job not in runs:
+            continue
+        latest = runs[job][-1]
         state = latest.props.get("state")
         if state in FAILED_STATES:
             detail = f"latest run {latest.key.parts[0]} is {state}"
@@ -371,7 +560,8 @@ def _gaps(
             gaps.append(Gap(GapKind.FAILING_RUN, nodes[job], latest, detail, events(latest)))
 
     datasets = [a for a in ours_and_upstream if nodes[a].key.kind is K.DATASET]
-    versions = versions_of(store, datasets, when)
+    if versions is None:
+        versions = versions_of(store, datasets, when)
     for ds in datasets:
         # the latest version speaks for the dataset; quality stated on the dataset itself only
         # counts when no version is known

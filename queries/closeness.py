@@ -17,14 +17,15 @@ are `traverse`'s; only `Reached.path` is left empty and `led_on` unfilled. The p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter, itemgetter
+from typing import TypeVar
 
 from lineage_kg.graph.model import Certainty, EdgeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import EdgeId, StoredEdge
-from lineage_kg.graph.store import GraphStore
+from lineage_kg.graph.store import GraphStore, PairedWalk, Walked
 from lineage_kg.queries.traversal import (
     PLAIN,
     START_REACH,
@@ -41,7 +42,9 @@ from lineage_kg.queries.traversal import (
     walked_reach,
     ways_to_read,
 )
+from lineage_kg.queries.traversal import _walk_steps as walk_steps
 
+T = TypeVar("T")
 _FIRST = itemgetter(0)
 _OUT = Direction.OUT
 
@@ -171,6 +174,63 @@ def reach_pair(
         else Nearness(walked_reach(start, two), two.truncated)
     )
     return near_one, near_two
+
+
+def reach_pair_then(
+    store: GraphStore,
+    start: Iterable[str],
+    first: Policy,
+    second: Policy,
+    *,
+    then: Callable[[int, Nearness], T],
+    max_depth: int = 10,
+    as_of: str | None = None,
+    max_nodes: int = 100_000,
+) -> tuple[tuple[Nearness, T | None], tuple[Nearness, T | None]]:
+    """`reach_pair`'s two answers, each with `then` of the walk's place (0 first, 1 second) and
+    its answer when the store walks the pair itself with a call after each walk
+    (`walk_pair_then`: Neo4j, the second walk on a worker thread):
+    `then` runs on the thread that walked, as soon as its walk ended, so the caller's reads after
+    one walk overlap the other walk. None beside a walk not answered so (a store without it, a
+    request's view, a walk the store gave up and `reach_pair`'s fallback walked): the caller
+    does that part after. Each `Nearness` is exactly `reach_pair`'s."""
+    start = tuple(start)
+    pair_then = getattr(store, "walk_pair_then", None) if isinstance(store, GraphStore) else None
+    if pair_then is None:
+        one, two = reach_pair(
+            store, start, first, second, max_depth=max_depth, as_of=as_of, max_nodes=max_nodes
+        )
+        return (one, None), (two, None)
+    first_spec, second_spec = (
+        walk_spec(
+            start, p.steps, max_depth=max_depth, as_of=as_of, max_nodes=max_nodes,
+            start_state=p.start_state, covers=p.covers,
+        )
+        for p in (first, second)
+    )  # fmt: skip
+
+    paired = [
+        PairedWalk(walk_steps(spec.steps), spec.start_state, spec.covers)
+        for spec in (first_spec, second_spec)
+    ]
+
+    def after(asked: PairedWalk, walked: Walked) -> tuple[Nearness, T]:
+        near = Nearness(walked_reach(start, walked), walked.truncated)
+        return near, then(0 if asked is paired[0] else 1, near)
+
+    one_then, two_then = pair_then(
+        first_spec.start,
+        *paired,
+        then=after,
+        max_depth=max_depth,
+        as_of=as_of,
+        max_nodes=max_nodes,
+    )
+    # a walk the store gave up: `reach_pair`'s fallbacks (the first level by level, the second
+    # as `closeness` walks it), in its order
+    one = (nearness_of(_by_levels(store, first_spec)), None) if one_then is None else one_then
+    two = (nearness_of(closeness_of(store, second_spec)), None) if two_then is None else two_then
+    return one, two
 
 
 def nearness_of(walk: Traversal) -> Nearness:
