@@ -238,8 +238,8 @@ def _by_path_edges(
     )
     records: dict[str, Any] = {}
     evidence: dict[EdgeId, EdgeEvents] = {}
-    in_ends: list[list[str]] = []
-    owns: list[list[str]] = []
+    in_ends: list[tuple[str, str, str, str]] = []
+    owns: list[tuple[str, str]] = []
     asked, parts = set(wanted), set(of_way[_IN])
     for src, dst, kind, disc, first, last, retired_by, record, ends, owners in row["reached"]:
         if (eid := (src, kind, dst, disc)) not in asked:
@@ -248,12 +248,14 @@ def _by_path_edges(
         if src in records:
             continue  # a node reached twice (two states): its parts and owners once
         records[src] = record
-        if src in parts:
-            in_ends += [[far, src, k, c] for far, k, c in ends]
-        owns += [[owner, src] for owner in owners]
+        if ends and src in parts:  # most hold one or none: no list made for none
+            for far, k, c in ends:
+                in_ends.append((far, src, k, c))
+        for owner in owners:
+            owns.append((owner, src))
     if not all(i in records for i in starts):
         return None
     # an id reached is also sought by key when it is a far end (a column's dataset): owned once
-    owns += [[owner, i] for owner, i in row["owns"] if i not in records]
+    owns += [(owner, i) for owner, i in row["owns"] if i not in records]
     found = {"in_ends": in_ends, "out_ends": [], "owns": owns, "aliases": row["aliases"]}
     return (*owners_answer(found, records, node_ids, ids, node=stored_node), evidence)
