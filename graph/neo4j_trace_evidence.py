@@ -59,14 +59,14 @@ def nodes_assets_owners_and_evidence(
     evidence form."""
     of_way, kinds = parts_by_way(parts, part_kinds)
     paths = path_edges if isinstance(path_edges, PathEdges) and path_edges.pending else None
-    lookups = _lookups(paths, only) if paths is not None else ([], [])
     if paths is not None and only is not None and kinds[_IN]:
         by_edge = _by_path_edges(
             store, paths, only=only, node_ids=node_ids, ids=ids, of_way=of_way,
-            in_kinds=kinds[_IN], lookups=lookups, as_of=as_of,
+            in_kinds=kinds[_IN], as_of=as_of,
         )  # fmt: skip
         if by_edge is not None:
             return by_edge
+    lookups = _lookups(paths, only) if paths is not None else ([], [])
     row = owners_row(
         store,
         query(kinds[_IN], kinds[_OUT]),
@@ -214,24 +214,22 @@ def _by_path_edges(
     ids: Sequence[str],
     of_way: Mapping[Direction, list[str]],
     in_kinds: frozenset[EdgeKind],
-    lookups: tuple[list[dict[str, str]], list[str]],
     as_of: str | None,
 ) -> Answer | None:
     """`nodes_assets_owners_and_evidence`' answer by `by_path_edges_query`, or None where it
     cannot give all of it (the caller then reads as before): a path edge without its element
     id, a node asked or a part that starts no path edge asked (`only`), a part walked out (a
     run's job), or an element id reused since the walk (its row is not the edge asked)."""
-    rows, eids = lookups
-    if rows or not eids or of_way[_OUT]:
-        return None
     pending, elements = paths.pending, paths.elements
-    wanted = [e for e in dict.fromkeys(only) if e in pending and e in elements]
+    wanted = {e: elements.get(e) for e in only if e in pending}  # the edges asked, once each
+    if not wanted or None in wanted.values() or of_way[_OUT]:
+        return None
     starts = {e[0] for e in wanted}
     if not all(i in starts for i in node_ids) or not all(i in starts for i in of_way[_IN]):
         return None
     (row,) = store._read(
         by_path_edges_query(in_kinds),
-        eids=eids,
+        eids=list(wanted.values()),
         rest=[i for i in dict.fromkeys(ids) if i not in starts],
         as_of=as_of,
         not_props=NOT_PROPS,
@@ -240,7 +238,7 @@ def _by_path_edges(
     evidence: dict[EdgeId, EdgeEvents] = {}
     in_ends: list[tuple[str, str, str, str]] = []
     owns: list[tuple[str, str]] = []
-    asked, parts = set(wanted), set(of_way[_IN])
+    asked, parts = wanted, set(of_way[_IN])
     for src, dst, kind, disc, first, last, retired_by, record, ends, owners in row["reached"]:
         if (eid := (src, kind, dst, disc)) not in asked:
             continue  # an element id reused since the walk: another edge
