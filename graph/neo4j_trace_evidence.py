@@ -225,7 +225,7 @@ def _by_path_edges(
     if not wanted or None in wanted.values() or of_way[_OUT]:
         return None
     starts = {e[0] for e in wanted}
-    if not all(i in starts for i in node_ids) or not all(i in starts for i in of_way[_IN]):
+    if not starts.issuperset(node_ids) or not starts.issuperset(of_way[_IN]):
         return None
     (row,) = store._read(
         by_path_edges_query(in_kinds),
@@ -251,7 +251,7 @@ def _by_path_edges(
                 in_ends.append((far, src, k, c))
         for owner in owners:
             owns.append((owner, src))
-    if not all(i in records for i in starts):
+    if not records.keys() >= starts:
         return None
     # an id reached is also sought by key when it is a far end (a column's dataset): owned once
     owns += [(owner, i) for owner, i in row["owns"] if i not in records]
