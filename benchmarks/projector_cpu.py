@@ -13,8 +13,9 @@ run the same command from a worktree of it (lineage_kg imported from that tree) 
 `--repeat N` merges and derives N times in the one process (the module caches the merge and
 the derivation keep emptied before each, so every round starts as cold as the first) and
 reports each round and the minimum: the map and the log read are paid once. `--gc-ab`: each
-round merges twice, once with the cyclic collector paused (`graph/gc_pause.no_cyclic_gc`) and
-once without, the order flipped each round, the digests checked equal.
+round merges twice, once with the cyclic collector paused (`graph/gc_pause.no_cyclic_gc`, as
+`GraphStore.prepare` has it since session 29) and once without (`_prepare` in a unit of work of
+the store's, as `prepare` was before), the order flipped each round, the digests checked equal.
 """
 
 from __future__ import annotations
@@ -64,11 +65,17 @@ def _cold() -> None:
                 cache.clear()
 
 
+def _collected(store: Any, batch: MutationBatch) -> Any:
+    """`store.prepare(batch)` with the collector left as it is (running)."""
+    with store._unit_of_work() as uow:
+        return store._prepare(uow, batch, None)
+
+
 def _merges(
     store: Any, batch: MutationBatch, repeat: int, gc_ab: bool, timed: Callable[..., Any]
 ) -> tuple[Any, list[float], list[float]]:
-    """`repeat` merges of `batch` (with `gc_ab`, each also with the collector paused, the order
-    flipped each round): the last one's result, its times, the paused ones' times."""
+    """`repeat` merges of `batch` (with `gc_ab`, each with the collector running and paused, the
+    order flipped each round): the last one's result, its times, the paused ones' times."""
     prepares: list[float] = []
     paused: list[float] = []
     for r in range(repeat):  # prepare writes nothing: the store stays empty
@@ -80,7 +87,9 @@ def _merges(
                 paused.append(took)
                 off_digest = digest(off, [])
             else:
-                prepared, prepare_s = timed("prepare", lambda: store.prepare(batch))
+                prepared, prepare_s = timed(
+                    "prepare", lambda: _collected(store, batch) if gc_ab else store.prepare(batch)
+                )
                 prepares.append(prepare_s)
     if paused:
         assert off_digest == digest(prepared, []), "the merge with the GC paused differs"
