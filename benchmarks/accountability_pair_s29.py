@@ -50,30 +50,35 @@ from lineage_kg.queries import closeness
 from lineage_kg.queries.accountability import accountability
 from lineage_kg.runtime import Runtime
 
-# this session's switches: (module, flag); a contender turns the named ones on, the others off
-TOGGLES: dict[str, tuple[Any, str]] = {
-    "assets": (acc_module, "ASSETS_AFTER_EACH_WALK"),
-    "upstream": (acc_module, "UPSTREAM_AFTER_ITS_WALK"),
-    "seen_keys": (neo4j_walk_statements, "LATER_STARTS_AS_KEYS"),
-    "gc": (acc_module, "PAUSE_GC"),
+# this session's switches: (module, flag, value on, value off); a contender turns the named ones on,
+# the others off (`gcmap`, the collector paused for the whole map, wins over `gc` if both)
+TOGGLES: dict[str, tuple[Any, str, Any, Any]] = {
+    "assets": (acc_module, "ASSETS_AFTER_EACH_WALK", True, False),
+    "upstream": (acc_module, "UPSTREAM_AFTER_ITS_WALK", True, False),
+    "seen_keys": (neo4j_walk_statements, "LATER_STARTS_AS_KEYS", True, False),
+    "gc": (acc_module, "PAUSE_GC", "walks", None),
+    "gcmap": (acc_module, "PAUSE_GC", "map", None),
 }
 
 
 @contextmanager
 def _switched(on: set[str]) -> Iterator[None]:
-    saved = {name: getattr(mod, flag) for name, (mod, flag) in TOGGLES.items()}
+    saved = {(mod, flag): getattr(mod, flag) for mod, flag, _, _ in TOGGLES.values()}
     try:
-        for name, (mod, flag) in TOGGLES.items():
-            setattr(mod, flag, name in on)
+        for mod, flag, _, no in TOGGLES.values():
+            setattr(mod, flag, no)
+        for name, (mod, flag, yes, _) in TOGGLES.items():
+            if name in on:
+                setattr(mod, flag, yes)
         yield
     finally:
-        for name, (mod, flag) in TOGGLES.items():
-            setattr(mod, flag, saved[name])
+        for (mod, flag), was in saved.items():
+            setattr(mod, flag, was)
 
 
 def _contender(spec: str) -> set[str]:
-    if spec == "all":
-        return set(TOGGLES)
+    if spec == "all":  # the code's defaults
+        return {n for n, (mod, flag, yes, _) in TOGGLES.items() if getattr(mod, flag) == yes}
     if spec == "none":
         return set()
     names = set(spec.split("+"))

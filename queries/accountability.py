@@ -119,6 +119,18 @@ def accountability(
     max_nodes: int = 100_000,
 ) -> AccountabilityMap:
     """What `owner_id` (an owner id such as `team:ml-risk`, or an Owner node id) answers for."""
+    with _collector_paused(_MAP):
+        return _map(store, owner_id, depth=depth, as_of=as_of, max_nodes=max_nodes)
+
+
+def _map(
+    store: GraphStore,
+    owner_id: str,
+    *,
+    depth: int,
+    as_of: str | datetime | None,
+    max_nodes: int,
+) -> AccountabilityMap:
     check_depth(depth)
     when = time_arg("as_of", as_of)
     owner = node_ref(store, owner_id, K.OWNER, "owner_id")
@@ -245,7 +257,7 @@ def _walks_and_reads(
     policies = Policy(IMPACT_STEPS, WHOLE, COVERS), Policy(UPSTREAM_STEPS)
     bounds = {"max_depth": depth, "as_of": when, "max_nodes": max_nodes}
     up_side: _Upstream | None = None
-    with _collector_paused():
+    with _collector_paused(_WALKS):
         if ASSETS_AFTER_EACH_WALK:
             (down_walk, _), (up_walk, up_side) = reach_pair_then(
                 store, starts, *policies, then=after.read, **bounds
@@ -274,16 +286,18 @@ def _walks_and_reads(
 
 _START = START_REACH  # a start's (distance, certainty): `_closest` knows it by identity
 
-# The cyclic collector paused while the two walks are read and decoded (graph/gc_pause.py: off
-# from the first paused block under way to the last, in any thread, and back after, exceptions
-# too). The walks make hundreds of thousands of short-lived lists and tuples (the rows, hops,
-# visits: bounded by `max_nodes`), none of them cyclic garbage, and each young collection passes
-# over them. Off: the collector as the process has it (the benchmarks' "before").
-PAUSE_GC = True
+# The cyclic collector paused while the two walks are read and decoded (`_WALKS`), or for the
+# whole map (`_MAP`), or not (None: the collector as the process has it, the benchmarks'
+# "before"); graph/gc_pause.py: off from the first paused block under way to the last, in any
+# thread, and back after, exceptions too. The walks make hundreds of thousands of short-lived
+# lists and tuples (the rows, hops, visits: bounded by `max_nodes`), none of them cyclic garbage,
+# and each young collection passes over the ones still alive.
+_WALKS, _MAP = "walks", "map"
+PAUSE_GC: str | None = _WALKS
 
 
-def _collector_paused() -> AbstractContextManager[None]:
-    return no_cyclic_gc() if PAUSE_GC else nullcontext()
+def _collector_paused(scope: str) -> AbstractContextManager[None]:
+    return no_cyclic_gc() if scope == PAUSE_GC else nullcontext()
 
 
 # Whether the reached nodes' assets are read after each walk on its own thread (`_AssetsAfter`);

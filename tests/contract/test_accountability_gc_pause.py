@@ -50,15 +50,15 @@ def collector_on() -> Any:
 def test_the_walks_run_with_the_collector_paused_and_it_comes_back(
     store: GraphStore, value_chain: Any, monkeypatch: pytest.MonkeyPatch, collector_on: Any
 ) -> None:
+    answers: dict[str | None, Any] = {}
     spy = _Spied(store, monkeypatch)
-    answers = {}
-    for paused in (True, False):
-        monkeypatch.setattr(acc, "PAUSE_GC", paused)
+    for scope in ("walks", "map", None):  # paused around the walks, the whole map, not
+        monkeypatch.setattr(acc, "PAUSE_GC", scope)
         spy.enabled.clear()
-        answers[paused] = [dataclasses.asdict(acc.accountability(store, o)) for o in OWNERS]
-        assert spy.enabled == [not paused] * len(OWNERS)
+        answers[scope] = [dataclasses.asdict(acc.accountability(store, o)) for o in OWNERS]
+        assert spy.enabled == [scope is None] * len(OWNERS)
         assert gc.isenabled()
-    assert answers[True] == answers[False]
+    assert answers["walks"] == answers["map"] == answers[None]
 
 
 def test_the_collector_comes_back_when_a_walk_raises(
@@ -66,9 +66,10 @@ def test_the_collector_comes_back_when_a_walk_raises(
 ) -> None:
     spy = _Spied(store, monkeypatch)
     spy.fail = True
-    monkeypatch.setattr(acc, "PAUSE_GC", True)
-    for owner in OWNERS:
-        with pytest.raises(RuntimeError, match="the walk failed"):
-            acc.accountability(store, owner)
-        assert gc.isenabled()
-    assert spy.enabled == [False] * len(OWNERS)
+    for scope in ("walks", "map"):
+        monkeypatch.setattr(acc, "PAUSE_GC", scope)
+        for owner in OWNERS:
+            with pytest.raises(RuntimeError, match="the walk failed"):
+                acc.accountability(store, owner)
+            assert gc.isenabled()
+    assert spy.enabled == [False] * 2 * len(OWNERS)
