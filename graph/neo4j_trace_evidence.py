@@ -175,33 +175,34 @@ def owners_answer(
 @lru_cache(maxsize=16)
 def by_path_edges_query(in_kinds: frozenset[EdgeKind]) -> LiteralString:
     """The owners' statement of `_by_path_edges`: `$eids` the path edges by element id (their
-    start nodes: the nodes asked), `$rest` the other ids whose owners are asked."""
+    start nodes: the nodes asked), `$rest` the other ids whose owners are asked. Its answer is
+    shaped as the statement by keys' (top-level lists, no list a node: the cyclic collector
+    counts every list the driver makes)."""
     valid = VALID_NOW_OR_AS_OF
     return cast(
         LiteralString,
-        "CALL () { UNWIND $eids AS e MATCH (n)-[q]->(c) WHERE elementId(q) = e "
+        "CALL () { UNWIND $eids AS e MATCH (n)-[r]->(c) WHERE elementId(r) = e "
+        + "RETURN collect([n.key, c.key, type(r), "
+        + EVIDENCE_VIEW
+        + "]) AS edges, collect(DISTINCT n) AS met } "
+        + "CALL (met) { UNWIND met AS n "
         + NODE_WITH
-        + ", q, c, n "
-        + f"CALL (n) {{ MATCH (n)<-[r{typed(in_kinds)}]-(x) WHERE {valid}"
-        + "RETURN collect([x.key, type(r), r.disc]) AS ends } "
-        + f"CALL (n) {{ MATCH (n)<-[r:{EdgeKind.OWNS.value}]-(w) WHERE {valid}"
-        + "RETURN collect(w) AS ws } "
-        + "RETURN collect([n.key, c.key, type(q), q.disc, q.first_event, q.last_event, "
-        + "q.retired_by, "
+        + "RETURN collect("
         + NODE_ROW
-        + ", ends, [w IN ws | w.key]]) AS reached, collect(ends) AS all_ends, "
-        + "collect(ws) AS all_ws } "
-        + "CALL (all_ends) { UNWIND all_ends AS es UNWIND es AS e "
-        + "RETURN collect(DISTINCT e[0]) AS far } "
-        + "CALL (far) { UNWIND $rest + far AS id WITH DISTINCT id "
-        + "MATCH (a:Node {key: id}) USING INDEX a:Node(key) "
+        + ") AS nodes } "
+        + "CALL (met) { UNWIND met AS p "
+        + f"CALL (p) {{ MATCH (p)<-[r{typed(in_kinds)}]-(b) WHERE {valid}RETURN r, b }} "
+        + "RETURN collect([b.key, p.key, type(r), r.disc]) AS in_ends } "
+        + "CALL (met, in_ends) { CALL (in_ends) { "
+        + "UNWIND $rest + [e IN in_ends | e[0]] AS id WITH DISTINCT id "
+        + "MATCH (a:Node {key: id}) USING INDEX a:Node(key) RETURN collect(a) AS sought } "
+        + "UNWIND met + sought AS a WITH DISTINCT a "
         + f"CALL (a) {{ MATCH (a)<-[r:{EdgeKind.OWNS.value}]-(b) WHERE {valid}RETURN b }} "
-        + "RETURN collect([b.key, a.key]) AS owns, collect(DISTINCT b) AS others } "
-        + "CALL (all_ws, others) { UNWIND all_ws + [others] AS ws UNWIND ws AS o "
-        + "WITH DISTINCT o "
+        + "RETURN collect([b.key, a.key]) AS owns, collect(DISTINCT b) AS owners } "
+        + "CALL (owners) { UNWIND owners AS o "
         + f"CALL (o) {{ MATCH (o)-[r:{EdgeKind.ALIAS_OF.value}]->(c) WHERE {valid}"
         + "RETURN r, c } RETURN collect([o.key, c.key, r.disc]) AS aliases } "
-        + "RETURN reached, owns, aliases",
+        + "RETURN edges, nodes, in_ends, owns, aliases",
     )
 
 
@@ -234,26 +235,22 @@ def _by_path_edges(
         as_of=as_of,
         not_props=NOT_PROPS,
     )
-    records: dict[str, Any] = {}
     evidence: dict[EdgeId, EdgeEvents] = {}
-    in_ends: list[tuple[str, str, str, str]] = []
-    owns: list[tuple[str, str]] = []
-    asked, parts = wanted, set(of_way[_IN])
-    for src, dst, kind, disc, first, last, retired_by, record, ends, owners in row["reached"]:
-        if (eid := (src, kind, dst, disc)) not in asked:
-            continue  # an element id reused since the walk: another edge
-        evidence[eid] = (first, last, retired_by)
-        if src in records:
-            continue  # a node reached twice (two states): its parts and owners once
-        records[src] = record
-        if ends and src in parts:  # most hold one or none: no list made for none
-            for far, k, c in ends:
-                in_ends.append((far, src, k, c))
-        for owner in owners:
-            owns.append((owner, src))
-    if not records.keys() >= starts:
+    answered: set[str] = set()
+    for src, dst, kind, disc, first, last, retired_by in row["edges"]:
+        if (eid := (src, kind, dst, disc)) in wanted:  # else its element id was reused since
+            evidence[eid] = (first, last, retired_by)
+            answered.add(src)
+    if not answered >= starts:
         return None
-    # an id reached is also sought by key when it is a far end (a column's dataset): owned once
-    owns += [(owner, i) for owner, i in row["owns"] if i not in records]
-    found = {"in_ends": in_ends, "out_ends": [], "owns": owns, "aliases": row["aliases"]}
+    # a node met by a reused element id (no node asked, or one asked anyway) is left out or
+    # answered as itself: its parts only where asked, its owners kept only for the ids asked
+    parts = set(of_way[_IN])
+    found = {
+        "in_ends": [e for e in row["in_ends"] if e[1] in parts],
+        "out_ends": [],
+        "owns": row["owns"],
+        "aliases": row["aliases"],
+    }
+    records = {record[0]: record for record in row["nodes"]}
     return (*owners_answer(found, records, node_ids, ids, node=stored_node), evidence)
