@@ -44,6 +44,7 @@ from neo4j import Query
 
 from benchmarks.harness import ExternalNeo4j, save, settings_for, timed_rounds
 from lineage_kg.graph import neo4j_store, neo4j_walk_statements
+from lineage_kg.graph.neo4j_params import quiet
 from lineage_kg.graph.neo4j_store import Neo4jStore
 from lineage_kg.queries import accountability as acc_module
 from lineage_kg.queries import closeness
@@ -134,15 +135,15 @@ class _Trace:
 
 
 def _traced_read(store: Neo4jStore, trace: _Trace) -> Callable[..., list[Any]]:
-    """The store's `_read` (one try, no retry), its pieces timed and the summary's server times
-    kept: `run()` packs and sends the parameters and waits for the server's first answer; the
-    fetch receives and unpacks the rows."""
+    """The store's `_read` (one try, no retry; the parameters `quiet`, as it sends them), its
+    pieces timed and the summary's server times kept: `run()` packs and sends the parameters and
+    waits for the server's first answer; the fetch receives and unpacks the rows."""
 
     def read(query: Any, **params: Any) -> list[Any]:
         store._ensure_contact()
         label = "/".join(trace.stack()) + "/read"
         t0, c0 = time.perf_counter(), time.thread_time()
-        result = store._session().run(Query(query, timeout=600), params)
+        result = store._session().run(Query(query, timeout=600), quiet(params))
         t1, c1 = time.perf_counter(), time.thread_time()
         rows = list(result)
         t2, c2 = time.perf_counter(), time.thread_time()
