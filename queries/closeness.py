@@ -151,13 +151,7 @@ def reach_pair(
     read from its visits directly (`walked_reach`: no `Reached` made per node, ~10k-40k a walk
     at 100k)."""
     start = tuple(start)
-    first_spec, second_spec = (
-        walk_spec(
-            start, p.steps, max_depth=max_depth, as_of=as_of, max_nodes=max_nodes,
-            start_state=p.start_state, covers=p.covers,
-        )
-        for p in (first, second)
-    )  # fmt: skip
+    first_spec, second_spec = _specs(start, (first, second), max_depth, as_of, max_nodes)
     if (pair := store_walked_pair(store, first_spec, second_spec)) is None:
         return nearness_of(closeness_of(store, first_spec)), nearness_of(
             closeness_of(store, second_spec)
@@ -201,14 +195,7 @@ def reach_pair_then(
             store, start, first, second, max_depth=max_depth, as_of=as_of, max_nodes=max_nodes
         )
         return (one, None), (two, None)
-    first_spec, second_spec = (
-        walk_spec(
-            start, p.steps, max_depth=max_depth, as_of=as_of, max_nodes=max_nodes,
-            start_state=p.start_state, covers=p.covers,
-        )
-        for p in (first, second)
-    )  # fmt: skip
-
+    first_spec, second_spec = _specs(start, (first, second), max_depth, as_of, max_nodes)
     paired = [
         PairedWalk(walk_steps(spec.steps), spec.start_state, spec.covers)
         for spec in (first_spec, second_spec)
@@ -230,6 +217,24 @@ def reach_pair_then(
     # as `closeness` walks it), in its order
     one = (nearness_of(_by_levels(store, first_spec)), None) if one_then is None else one_then
     two = (nearness_of(closeness_of(store, second_spec)), None) if two_then is None else two_then
+    return one, two
+
+
+def _specs(
+    start: tuple[str, ...],
+    policies: tuple[Policy, Policy],
+    max_depth: int,
+    as_of: str | None,
+    max_nodes: int,
+) -> tuple[WalkSpec, WalkSpec]:
+    """The two walks of a pair from the same starts, one per policy."""
+    one, two = (
+        walk_spec(
+            start, p.steps, max_depth=max_depth, as_of=as_of, max_nodes=max_nodes,
+            start_state=p.start_state, covers=p.covers,
+        )
+        for p in policies
+    )  # fmt: skip
     return one, two
 
 
