@@ -10,6 +10,7 @@ from collections.abc import Set as AbstractSet
 from typing import Any, LiteralString
 
 from lineage_kg.graph.model import EdgeKind
+from lineage_kg.graph.neo4j_params import QuietList
 
 CHUNK = 5_000  # rows per UNWIND statement: large enough to amortise, small enough for the heap
 
@@ -43,6 +44,8 @@ EDGE_VIEW: LiteralString = "r {.*, _stamps: null}"
 SEEK: LiteralString = "UNWIND $ids AS id MATCH (a:Node {key: id}) USING INDEX a:Node(key) "
 
 
-def chunks(rows: list[Any]) -> Iterator[list[Any]]:
+def chunks(rows: list[Any]) -> Iterator[QuietList]:
+    """`rows` a statement's worth at a time, each chunk a `QuietList`: packed as the list it is,
+    never turned into text for the driver's debug log (graph/neo4j_params.py)."""
     for i in range(0, len(rows), CHUNK):
-        yield rows[i : i + CHUNK]
+        yield QuietList(rows[i : i + CHUNK])

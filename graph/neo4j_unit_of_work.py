@@ -6,7 +6,7 @@ whole with `UNWIND $rows … MERGE … SET x = row` (or CREATE for new ones) in 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, LiteralString, cast
 
@@ -14,7 +14,7 @@ from neo4j import Transaction
 
 from lineage_kg.graph.model import EdgeKind, NodeKind
 from lineage_kg.graph.mutations import Direction
-from lineage_kg.graph.neo4j_cypher import CHUNK
+from lineage_kg.graph.neo4j_cypher import chunks
 from lineage_kg.graph.records import EdgeId, Record
 from lineage_kg.graph.store import IncidentSpec, UnitOfWork
 
@@ -96,24 +96,6 @@ _CREATE_NODES_BY: dict[str, LiteralString] = {k.value: q for k, q in _CREATE_NOD
 _WRITE_NODES_BY: dict[str, LiteralString] = {k.value: q for k, q in _WRITE_NODES.items()}
 _CREATE_EDGES_BY: dict[str, LiteralString] = {k.value: q for k, q in _CREATE_EDGES.items()}
 _WRITE_EDGES_BY: dict[str, LiteralString] = {k.value: q for k, q in _WRITE_EDGES.items()}
-
-
-class Rows(list[Any]):
-    """A statement's rows, packed as the list they are, with a short `repr`. The driver logs
-    every RUN message at debug level with its parameters' repr built before the level is
-    checked (neo4j 5.28, `_bolt5.run`: `" ".join(map(repr, fields))`), so each chunk of up to
-    5,000 records was turned into text and thrown away, under the GIL, on every statement."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return f"<{len(self)} rows>"
-
-
-def chunks(rows: list[Any]) -> Iterator[Rows]:
-    """`neo4j_cypher.chunks`, each chunk a `Rows`."""
-    for i in range(0, len(rows), CHUNK):
-        yield Rows(rows[i : i + CHUNK])
 
 
 def edge_rows(result: Iterable[Any]) -> dict[EdgeId, Record]:

@@ -1,8 +1,8 @@
 """graph/neo4j_unit_of_work.py's write: the statements it sends, held to the code as it stood
 before (kept here verbatim as the oracle) over generated records: the same statements in the same
-order with the same rows, chunk by chunk; each chunk a `Rows`, which the driver packs to the same
-bytes as the plain list and whose `repr` (built by the driver's debug log on every RUN, whatever
-the log level) is short whatever the rows hold."""
+order with the same rows, chunk by chunk; each chunk a `QuietList` (graph/neo4j_params.py), which
+the driver packs to the same bytes as the plain list and whose `repr` (built by the driver's debug
+log on every RUN, whatever the log level) is short whatever the rows hold."""
 
 from __future__ import annotations
 
@@ -16,15 +16,15 @@ from hypothesis import strategies as st
 from neo4j._codec.packstream import Structure
 from neo4j._codec.packstream.v1 import Packer
 
-from lineage_kg.graph import neo4j_cypher, neo4j_unit_of_work
+from lineage_kg.graph import neo4j_cypher
 from lineage_kg.graph.model import EdgeKind, NodeKind
+from lineage_kg.graph.neo4j_params import QuietList
 from lineage_kg.graph.neo4j_unit_of_work import (
     _CREATE_EDGES,
     _CREATE_NODES,
     _WRITE_EDGES,
     _WRITE_NODES,
     Neo4jUnitOfWork,
-    Rows,
 )
 from lineage_kg.graph.records import EdgeId, Record
 
@@ -121,7 +121,6 @@ def test_write_sends_what_the_old_write_sent(batch: tuple[Any, ...], chunk: int)
     nodes, edges, new_nodes, new_edges = batch
     with pytest.MonkeyPatch.context() as mp:  # small chunks, so that batches span several
         mp.setattr(neo4j_cypher, "CHUNK", chunk)
-        mp.setattr(neo4j_unit_of_work, "CHUNK", chunk)
         old, new = _Recording(), _Recording()
         old_write(old, nodes, edges, new_nodes, new_edges)
         Neo4jUnitOfWork(new).write(nodes, edges, new_nodes, new_edges)  # type: ignore[arg-type]
@@ -129,9 +128,9 @@ def test_write_sends_what_the_old_write_sent(batch: tuple[Any, ...], chunk: int)
         (q, list(p["rows"])) for q, p in old.sent
     ]
     for (_, params), (_, before) in zip(new.sent, old.sent, strict=True):
-        assert type(params["rows"]) is Rows
+        assert type(params["rows"]) is QuietList
         assert _packed(params["rows"]) == _packed(before["rows"])
-        assert repr(params["rows"]) == f"<{len(before['rows'])} rows>"
+        assert repr(params["rows"]) == f"<list of {len(before['rows'])}>"
 
 
 def test_a_large_batch_is_sent_in_chunks_of_the_store() -> None:
@@ -151,4 +150,4 @@ def test_loads_send_rows_too() -> None:
     uow.load_nodes(["a", "b"])
     uow.load_edges([("a", EdgeKind.FEEDS.value, "b", "")])
     uow.delete_nodes(["a"])
-    assert [type(next(iter(p.values()))) for _, p in tx.sent] == [Rows, Rows, Rows]
+    assert [type(next(iter(p.values()))) for _, p in tx.sent] == [QuietList] * 3
