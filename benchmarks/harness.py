@@ -92,6 +92,25 @@ def settings_for(data_dir: Path, server: Neo4jServer | None = None, **changes: A
     return Settings(data_dir=data_dir, snapshot=False, **store, **changes)
 
 
+@contextmanager
+def kept_runtime(kept: Path, uri: str | None = None) -> Iterator[Runtime]:
+    """A runtime on a kept estate's Neo4j (`accountability_walk --keep`'s DIR/<nodes>: files/,
+    log, neo4j/, neo4j-db/): the server at `uri` already holding it, else one started here on its
+    data dir (nobody else may have it open), sized by the manifest's node count. Reads may take
+    600 s: a cold server's first walk took over 30 s."""
+    manifest = json.loads((kept / "files" / "manifest.json").read_text())
+    with ExitStack() as stack:
+        server: Neo4jServer
+        if uri is not None:
+            server = ExternalNeo4j(uri, "neo4j", "lineage-kg-test")
+        else:
+            local = _sized_neo4j(manifest["target_nodes"])
+            local.data_dir = kept / "neo4j-db"
+            server = stack.enter_context(local)
+        settings = settings_for(kept / "neo4j", server, neo4j_query_timeout=600)
+        yield stack.enter_context(Runtime.open(settings))
+
+
 def copy_log(source: Settings, target: Settings) -> None:
     """The event log of `source` into `target`'s data dir (SQLite's online backup: a proper copy
     even of a log still open), for two runtimes that project one log each into their store."""

@@ -22,11 +22,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import _sized_neo4j, save, settings_for, timed_rounds
+from benchmarks.harness import kept_runtime, save, timed_rounds
 from lineage_kg.graph import neo4j_store
 from lineage_kg.queries.accountability import accountability
 from lineage_kg.queries.decision_trace import decision_lineage
-from lineage_kg.runtime import Runtime
 
 
 @contextmanager
@@ -59,28 +58,24 @@ def main() -> None:
     samples = manifest["samples"]
     owner = samples["accountability_owner"]
     decisions = samples["root_cause_decisions"][: args.traces]
-    server = _sized_neo4j(manifest["target_nodes"])
-    server.data_dir = args.estate / "neo4j-db"
     result: dict[str, Any] = {"owner": owner, "traces": len(decisions)}
-    with server:
-        settings = settings_for(args.estate / "neo4j", server, neo4j_query_timeout=600)
-        with Runtime.open(settings) as runtime:
-            store = runtime.store
-            result["accountability"], _ = timed_rounds(
-                _both(lambda: accountability(store, owner)),
-                args.rounds,
-                same=dataclasses.asdict,
-                cpu=True,
-            )
-            print("accountability", json.dumps(result["accountability"]), flush=True)
+    with kept_runtime(args.estate) as runtime:
+        store = runtime.store
+        result["accountability"], _ = timed_rounds(
+            _both(lambda: accountability(store, owner)),
+            args.rounds,
+            same=dataclasses.asdict,
+            cpu=True,
+        )
+        print("accountability", json.dumps(result["accountability"]), flush=True)
 
-            def traces() -> list[Any]:
-                return [decision_lineage(store, d, decisions=runtime.decisions) for d in decisions]
+        def traces() -> list[Any]:
+            return [decision_lineage(store, d, decisions=runtime.decisions) for d in decisions]
 
-            result["traces"], _ = timed_rounds(
-                _both(traces), args.rounds, same=lambda a: [repr(t) for t in a], cpu=True
-            )
-            print("traces", json.dumps(result["traces"]), flush=True)
+        result["traces"], _ = timed_rounds(
+            _both(traces), args.rounds, same=lambda a: [repr(t) for t in a], cpu=True
+        )
+        print("traces", json.dumps(result["traces"]), flush=True)
     print(save("read_params_s29", result, args.tag))
 
 

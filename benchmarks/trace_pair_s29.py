@@ -25,17 +25,16 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from neo4j import Query
 
-from benchmarks.harness import ExternalNeo4j, _sized_neo4j, in_turn, percentiles, settings_for
+from benchmarks.harness import in_turn, kept_runtime, percentiles
 from benchmarks.trace_pair_s28 import contenders as revision_contenders
 from lineage_kg.queries import decision_trace
 from lineage_kg.queries.decision_trace import decision_lineage
-from lineage_kg.runtime import Runtime
 
 # the trace's phases (queries/decision_trace.py's functions, looked up at call time)
 PHASES = (
@@ -275,15 +274,7 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
     kept = opts.keep / str(opts.nodes)
     manifest = json.loads((kept / "files" / "manifest.json").read_text())
     chosen = manifest["samples"]["root_cause_decisions"][: opts.decisions]
-    with ExitStack() as stack:
-        if opts.uri is not None:  # a server already up on the kept data dir
-            server: Any = ExternalNeo4j(opts.uri, "neo4j", "lineage-kg-test")
-        else:
-            server = _sized_neo4j(opts.nodes)
-            server.data_dir = kept / "neo4j-db"
-            stack.enter_context(server)
-        settings = settings_for(kept / "neo4j", server, neo4j_query_timeout=600)
-        runtime = stack.enter_context(Runtime.open(settings))
+    with kept_runtime(kept, opts.uri) as runtime:
         status = runtime.catch_up()
         assert status.parked == 0, status
         store, table = runtime.store, runtime.decisions
