@@ -42,7 +42,7 @@ from typing import Any
 
 from neo4j import Query
 
-from benchmarks.harness import ExternalNeo4j, save, settings_for, timed_rounds
+from benchmarks.harness import kept_runtime, save, timed_rounds
 from lineage_kg.graph import neo4j_store, neo4j_walk_statements
 from lineage_kg.graph.neo4j_params import quiet
 from lineage_kg.graph.neo4j_store import Neo4jStore
@@ -295,7 +295,7 @@ def _ask(store: Neo4jStore, owner: str, on: set[str]) -> Callable[[], Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--uri", required=True)
+    parser.add_argument("--uri", help="a server holding the estate; else one started on it here")
     parser.add_argument("--estate", type=Path, required=True)
     parser.add_argument("--phases", type=int, default=0)
     parser.add_argument("--switches", default="all", help="the switches on for --phases")
@@ -306,8 +306,12 @@ def main() -> None:
     logging.getLogger("neo4j").setLevel(logging.ERROR)
     manifest = json.loads((args.estate / "files" / "manifest.json").read_text())
     owner = manifest["samples"]["accountability_owner"]
-    server = ExternalNeo4j(args.uri, "neo4j", "lineage-kg-test")
-    runtime = Runtime.open(settings_for(args.estate / "neo4j", server, neo4j_query_timeout=600))
+    with kept_runtime(args.estate, args.uri) as runtime:
+        result = _run(runtime, owner, args)
+    print(save("accountability_pair_s29", result, args.tag))
+
+
+def _run(runtime: Runtime, owner: str, args: argparse.Namespace) -> dict[str, Any]:
     store = runtime.store
     assert isinstance(store, Neo4jStore)
     result: dict[str, Any] = {"owner": owner, "date": time.strftime("%Y-%m-%d %H:%M:%S UTC")}
@@ -324,8 +328,7 @@ def main() -> None:
         )
         result["figures"] = figures
         print(json.dumps(figures, indent=1))
-    runtime.close()
-    print(save("accountability_pair_s29", result, args.tag))
+    return result
 
 
 if __name__ == "__main__":
