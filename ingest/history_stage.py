@@ -28,6 +28,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from lineage_kg.graph.gc_pause import no_cyclic_gc
 from lineage_kg.graph.mutations import MutationBatch
 from lineage_kg.graph.sides.history import HistoryEntry, history_entries
 from lineage_kg.ingest.eventlog import EventLog, LogEntry
@@ -155,8 +156,12 @@ class HistoryStage:
 
     def _write(self, mapped: Mapped, upto: int) -> None:
         entries: list[HistoryEntry] = []
-        for seq, batch in mapped:
-            if batch is not None:
-                entries.extend(history_entries(seq, batch))
+        # the collector paused while deriving, as for the map (ingest/projector.py): every
+        # entry lives on in `entries`, so each collection went over them again (100k log:
+        # ~5.4 s CPU paused against 6.9-9.6 s running). Back on for the log's write.
+        with no_cyclic_gc():
+            for seq, batch in mapped:
+                if batch is not None:
+                    entries.extend(history_entries(seq, batch))
         self.log.record_history(entries, upto=upto)
         self._position = max(self.position, upto)
