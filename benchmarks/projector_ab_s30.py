@@ -78,14 +78,24 @@ def run_as_tree(tree: Path, module: str, args: list[str]) -> None:
     runpy.run_module(module, run_name="__main__", alter_sys=True)
 
 
-def _last_json(text: str) -> dict[str, Any] | None:
-    for raw in reversed(text.splitlines()):
-        if (line := raw.strip()).startswith("{"):
-            try:
-                return json.loads(line)
-            except ValueError:
-                continue
-    return None
+def _results(text: str) -> dict[str, Any]:
+    """What a run printed: its last bare JSON line's keys (projector_cpu, projector_map_s30),
+    each `LABEL {json}` line under its label and each `LABEL NUMBER` line (projector_batches'
+    "round 1 projector {...}", "round 1 ratio limit/projector 0.4")."""
+    found: dict[str, Any] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        label, _, rest = line.partition(" {")
+        try:
+            if line.startswith("{"):
+                found.update(json.loads(line))
+            elif rest:
+                found[label.strip()] = json.loads("{" + rest)
+            elif (words := line.rsplit(" ", 1))[-1].replace(".", "", 1).isdigit():
+                found[words[0]] = float(words[-1])
+        except ValueError:
+            continue
+    return found
 
 
 def _one(tree: Path, command: list[str]) -> dict[str, Any]:
@@ -111,7 +121,7 @@ def _one(tree: Path, command: list[str]) -> dict[str, Any]:
     return {
         "wall_s": round(time.perf_counter() - began, 2),
         "load": [round(load, 2), round(os.getloadavg()[0], 2)],
-        "result": _last_json(done.stdout),
+        "result": _results(done.stdout),
         "stdout_tail": done.stdout[-2000:],
     }
 
