@@ -81,8 +81,10 @@ def run_as_tree(tree: Path, module: str, args: list[str]) -> None:
 def _results(text: str) -> dict[str, Any]:
     """What a run printed: its last bare JSON line's keys (projector_cpu, projector_map_s30),
     each `LABEL {json}` line under its label and each `LABEL NUMBER` line (projector_batches'
-    "round 1 projector {...}", "round 1 ratio limit/projector 0.4")."""
+    "round 1 projector {...}", "round 1 ratio limit/projector 0.4"); a label printed again
+    (intake_ratio's phases, once a round) keeps every value, in order."""
     found: dict[str, Any] = {}
+    labelled: dict[str, list[Any]] = {}
     for raw in text.splitlines():
         line = raw.strip()
         label, _, rest = line.partition(" {")
@@ -90,11 +92,12 @@ def _results(text: str) -> dict[str, Any]:
             if line.startswith("{"):
                 found.update(json.loads(line))
             elif rest:
-                found[label.strip()] = json.loads("{" + rest)
+                labelled.setdefault(label.strip(), []).append(json.loads("{" + rest))
             elif (words := line.rsplit(" ", 1))[-1].replace(".", "", 1).isdigit():
-                found[words[0]] = float(words[-1])
+                labelled.setdefault(words[0], []).append(float(words[-1]))
         except ValueError:
             continue
+    found.update((k, v[0] if len(v) == 1 else v) for k, v in labelled.items())
     return found
 
 
@@ -146,7 +149,7 @@ def main() -> None:
         for name in order:
             run = _one(Path(trees[name]), command)
             runs[name].append(run)
-            line = {"round": r, "tree": name, "load": run["load"], **(run["result"] or {})}
+            line = {**(run["result"] or {}), "ab_round": r, "tree": name, "load": run["load"]}
             print(json.dumps(line))
             sys.stdout.flush()
     for key in args.check:
