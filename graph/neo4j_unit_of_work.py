@@ -150,13 +150,16 @@ class Neo4jUnitOfWork(UnitOfWork):
         return found
 
     def load_edges(self, ids: Sequence[EdgeId]) -> dict[EdgeId, Record]:
-        by_kind: dict[EdgeKind, list[dict[str, str]]] = defaultdict(list)
+        # grouped by the kind's string (an edge id's), which finds its EdgeKind's statement:
+        # no enum looked up per id (~250k a large batch); the same groups in the same order
+        by_kind: dict[str, list[dict[str, str]]] = defaultdict(list)
         for src, kind, dst, disc in ids:
-            by_kind[EdgeKind(kind)].append({"src": src, "dst": dst, "disc": disc})
+            by_kind[kind].append({"src": src, "dst": dst, "disc": disc})
         found: dict[EdgeId, Record] = {}
         for kind, rows in by_kind.items():
+            query = _LOAD_EDGES[cast(EdgeKind, kind)]  # a StrEnum: its string finds it
             for chunk in chunks(rows):
-                found.update(edge_rows(self._tx.run(_LOAD_EDGES[kind], rows=chunk)))
+                found.update(edge_rows(self._tx.run(query, rows=chunk)))
         return found
 
     def load_incident(self, specs: Sequence[IncidentSpec]) -> dict[EdgeId, Record]:

@@ -121,7 +121,7 @@ class RecordCache:
         with self._lock:
             entries, known = self._entries, self._keys
             for key in keys:
-                value = entries.get(key, None if key in entries else _ABSENT)
+                value = entries.get(key, _ABSENT)  # a stored None (absent in the store) is kept
                 if value is _ABSENT:
                     if known is not None and not _is_alias(key) and key not in known:
                         found[key] = None  # never written since the store was empty
@@ -135,7 +135,9 @@ class RecordCache:
             self.surely_absent += absent
             self.misses += len(missing)
         # copies outside the lock: the stored records themselves are never changed in place
-        return {k: _own(v) for k, v in found.items()}, missing
+        # `_own`, inlined: most keys of a large batch on a fresh store are None (surely absent)
+        owned = {k: v if v is None or type(v) is str else _copy(v) for k, v in found.items()}
+        return owned, missing
 
     def offer(self, values: Mapping[Any, Any], asked: Iterable[Any], since: int) -> None:
         """Read from the store in a unit of work begun at generation `since`: `values` found,
