@@ -12,10 +12,10 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, LiteralString, Protocol, cast
 
-from lineage_kg.graph.model import EdgeKind
+from lineage_kg.graph.model import EdgeKind, NodeKey
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.neo4j_cypher import VALID_NOW_OR_AS_OF, typed
-from lineage_kg.graph.neo4j_node_rows import NODE_ROW, NODE_WITH, NOT_PROPS, stored_node
+from lineage_kg.graph.neo4j_node_rows import NOT_PROPS, stored_node
 from lineage_kg.graph.neo4j_path_edges import PathEdges, edge_rows_of
 from lineage_kg.graph.records import EdgeEvents, EdgeId, StoredEdge, StoredNode
 from lineage_kg.graph.store import keep_first_assets
@@ -172,29 +172,34 @@ def owners_answer(
 # (the data chain's, the assets) are sought by key for their OWNS, as above. Measured replayed at
 # 1M (the four slowest decisions' statements, x15 alternated, load 7): server 24.0 -> 20.5 ms
 # median, wall 30.3 -> 24.8 ms.
+#
+# Its answer is columns (session 30): a list per field of the path edges, of the nodes and of the
+# part edges, and the nodes' own props as three flat lists (whose node, name, value), where it
+# was a list per edge, per node (and per node's props, and per prop) and per part edge: ~3,200
+# fewer lists for the driver to make in a 750-step trace, and the parts' first asset found without
+# a tuple and a sort per part edge. The values that may be null (an edge's `retired_by`) are taken
+# by a list comprehension over the collected records, which keeps nulls (`collect` drops them).
 @lru_cache(maxsize=16)
 def by_path_edges_query(in_kinds: frozenset[EdgeKind]) -> LiteralString:
     """The owners' statement of `_by_path_edges`: `$eids` the path edges by element id (their
     start nodes: the nodes asked), `$rest` the other ids whose owners are asked. Its answer is
-    shaped as the statement by keys' (top-level lists, no list a node: the cyclic collector
-    counts every list the driver makes)."""
+    columns (the cyclic collector counts every list the driver makes)."""
     valid = VALID_NOW_OR_AS_OF
     return cast(
         LiteralString,
         "CALL () { UNWIND $eids AS e MATCH (n)-[r]->(c) WHERE elementId(r) = e "
-        + "RETURN collect([n.key, c.key, type(r), "
-        + EVIDENCE_VIEW
-        + "]) AS edges, collect(DISTINCT n) AS met } "
-        + "CALL (met) { UNWIND met AS n "
-        + NODE_WITH
-        + "RETURN collect("
-        + NODE_ROW
-        + ") AS nodes } "
+        + "RETURN collect(n.key) AS edge_src, collect(c.key) AS edge_dst, collect(r) AS rels, "
+        + "collect(DISTINCT n) AS met } "
+        + "CALL (met) { UNWIND met AS n RETURN collect(properties(n)) AS ms } "
+        + "CALL (ms) { UNWIND range(0, size(ms) - 1) AS i "
+        + "WITH i, ms[i] AS m, $not_props[ms[i].kind] AS skip "
+        + "UNWIND [k IN keys(m) WHERE skip[k] IS NULL] AS k "
+        + "RETURN collect(i) AS prop_of, collect(k) AS prop_name, collect(m[k]) AS prop_value } "
         + "CALL (met) { UNWIND met AS p "
         + f"CALL (p) {{ MATCH (p)<-[r{typed(in_kinds)}]-(b) WHERE {valid}RETURN r, b }} "
-        + "RETURN collect([b.key, p.key, type(r), r.disc]) AS in_ends } "
-        + "CALL (met, in_ends) { CALL (in_ends) { "
-        + "UNWIND $rest + [e IN in_ends | e[0]] AS id WITH DISTINCT id "
+        + "RETURN collect(b.key) AS in_src, collect(p.key) AS in_dst, collect(r) AS in_rels } "
+        + "CALL (met, in_src) { CALL (in_src) { "
+        + "UNWIND $rest + in_src AS id WITH DISTINCT id "
         + "MATCH (a:Node {key: id}) USING INDEX a:Node(key) RETURN collect(a) AS sought } "
         + "UNWIND met + sought AS a WITH DISTINCT a "
         + f"CALL (a) {{ MATCH (a)<-[r:{EdgeKind.OWNS.value}]-(b) WHERE {valid}RETURN b }} "
@@ -202,7 +207,15 @@ def by_path_edges_query(in_kinds: frozenset[EdgeKind]) -> LiteralString:
         + "CALL (owners) { UNWIND owners AS o "
         + f"CALL (o) {{ MATCH (o)-[r:{EdgeKind.ALIAS_OF.value}]->(c) WHERE {valid}"
         + "RETURN r, c } RETURN collect([o.key, c.key, r.disc]) AS aliases } "
-        + "RETURN edges, nodes, in_ends, owns, aliases",
+        + "RETURN edge_src, edge_dst, [r IN rels | type(r)] AS edge_kind, "
+        + "[r IN rels | r.disc] AS edge_disc, [r IN rels | r.first_event] AS edge_first, "
+        + "[r IN rels | r.last_event] AS edge_last, [r IN rels | r.retired_by] AS edge_retired, "
+        + "[m IN ms | m.key] AS node_key, [m IN ms | m.sources] AS node_sources, "
+        + "[m IN ms | m.first_seen] AS node_first_seen, "
+        + "[m IN ms | m.first_event] AS node_first_event, "
+        + "[m IN ms | m.last_seen] AS node_last_seen, [m IN ms | m.last_event] AS node_last_event, "
+        + "prop_of, prop_name, prop_value, in_src, in_dst, "
+        + "[r IN in_rels | type(r)] AS in_kind, [r IN in_rels | r.disc] AS in_disc, owns, aliases",
     )
 
 
@@ -237,7 +250,10 @@ def _by_path_edges(
     )
     evidence: dict[EdgeId, EdgeEvents] = {}
     answered: set[str] = set()
-    for src, dst, kind, disc, first, last, retired_by in row["edges"]:
+    for src, dst, kind, disc, first, last, retired_by in zip(
+        row["edge_src"], row["edge_dst"], row["edge_kind"], row["edge_disc"],
+        row["edge_first"], row["edge_last"], row["edge_retired"], strict=True,
+    ):  # fmt: skip
         if (eid := (src, kind, dst, disc)) in wanted:  # else its element id was reused since
             evidence[eid] = (first, last, retired_by)
             answered.add(src)
@@ -245,12 +261,59 @@ def _by_path_edges(
         return None
     # a node met by a reused element id (no node asked, or one asked anyway) is left out or
     # answered as itself: its parts only where asked, its owners kept only for the ids asked
-    parts = set(of_way[_IN])
-    found = {
-        "in_ends": [e for e in row["in_ends"] if e[1] in parts],
-        "out_ends": [],
-        "owns": row["owns"],
-        "aliases": row["aliases"],
-    }
-    records = {record[0]: record for record in row["nodes"]}
-    return (*owners_answer(found, records, node_ids, ids, node=stored_node), evidence)
+    asset_of = _first_assets(row, set(of_way[_IN]))
+    wanted_owned = {*ids, *asset_of.values()}
+    owns = [(src, dst) for src, dst in row["owns"] if dst in wanted_owned]
+    owners = {src for src, _ in owns}
+    alias_of = EdgeKind.ALIAS_OF.value
+    aliases = sorted(
+        {(src, alias_of, dst, disc) for src, dst, disc in row["aliases"] if src in owners}
+    )
+    nodes = _nodes(row, node_ids)
+    return nodes, asset_of, owns, [(src, dst) for src, _, dst, _ in aliases], evidence
+
+
+def _first_assets(row: Any, parts: set[str]) -> dict[str, str]:
+    """Each part of `parts`' asset from the statement's part edge columns: the far end of its
+    first part edge by edge id (src, kind, dst, disc), as `owners_answer` takes it. Most parts
+    have one part edge: only those with more are compared."""
+    src_of, dst_of, kind_of, disc_of = row["in_src"], row["in_dst"], row["in_kind"], row["in_disc"]
+    first: dict[str, int] = {}  # part -> the place of its first part edge so far
+    for i, part in enumerate(dst_of):
+        if part not in parts:
+            continue
+        j = first.get(part)
+        if j is None or (src_of[i], kind_of[i], disc_of[i]) < (src_of[j], kind_of[j], disc_of[j]):
+            first[part] = i
+    return {part: src_of[i] for part, i in first.items()}
+
+
+def _nodes(row: Any, node_ids: Sequence[str]) -> list[StoredNode]:
+    """The nodes of `node_ids` the statement's node columns hold, in that order, each as
+    `stored_node` makes it from its `NODE_ROW` (its own props sorted by name)."""
+    keys = row["node_key"]
+    at = {key: i for i, key in enumerate(keys)}
+    props: dict[int, list[tuple[str, Any]]] = {}
+    for i, name, value in zip(row["prop_of"], row["prop_name"], row["prop_value"], strict=True):
+        props.setdefault(i, []).append((name, value))
+    sources, first_seen, first_event = (
+        row["node_sources"], row["node_first_seen"], row["node_first_event"]
+    )  # fmt: skip
+    last_seen, last_event, from_id = row["node_last_seen"], row["node_last_event"], NodeKey.from_id
+    nodes = []
+    for node_id in node_ids:
+        if (i := at.get(node_id)) is None:
+            continue
+        own = props.get(i)
+        nodes.append(
+            StoredNode(
+                from_id(keys[i]),
+                dict(sorted(own)) if own else {},
+                tuple(sources[i]),
+                first_seen[i],
+                first_event[i],
+                last_seen[i],
+                last_event[i],
+            )
+        )
+    return nodes
