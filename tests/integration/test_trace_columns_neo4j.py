@@ -4,9 +4,10 @@ nodes and the part edges, the nodes' props as three flat lists. Pinned here on a
 before its path edges were retired (the walk walks them: their `retired_by`, a value the
 statement takes by a list comprehension, null for the others, must stay in its place), with a
 column of two datasets (its asset: the first part edge by edge id), nodes with and without
-props: the read's answer is the embedded store's `nodes_assets_and_owners` (an independent
-implementation), each path edge's events are `iter_edges`', the statement by path edges ran
-alone, and the whole trace on Neo4j is the embedded store's."""
+props, a node and path edges seen again later (their first and last differ): the read's answer
+is the embedded store's `nodes_assets_and_owners` (an independent implementation), each path
+edge's events are `iter_edges`', the statement by path edges ran alone, and the whole trace on
+Neo4j is the embedded store's."""
 
 from __future__ import annotations
 
@@ -57,10 +58,16 @@ def _chain() -> list[MutationBatch]:
     first.edge(OWNERS[1], E.OWNS, DATASETS[1], p)
     first.edge(OWNERS[2], E.OWNS, FEATURES[0], p)
     first.edge(OWNERS[2], E.ALIAS_OF, OWNERS[1], p)
-    # the model version's FEEDS edges retired later: walked when asked before
+    # seen again (first and last seen and events differ), then the model version's FEEDS
+    # edges retired: walked when asked before
+    again = MutationBatch()
+    m = Provenance("test", "e-again", TIMES[2])
+    again.node(FEATURES[0], m, dtype="Int64", tags=["a", "b", "c"])
+    again.edge(COLUMNS[4], E.FEEDS, COLUMNS[0], m)
+    again.edge(FEATURES[0], E.SERVES_FEATURES, SERVICE, m)
     q = Provenance("test", "e-later", TIMES[3])
     later.add(EdgeRetire(MV, E.FEEDS, Direction.IN, frozenset(), q))
-    return [first, later]
+    return [first, again, later]
 
 
 @pytest.mark.parametrize("as_of", [TIMES[1], None])
