@@ -44,7 +44,7 @@ from lineage_kg.queries.assets import (
     runs_of,
     versions_of,
 )
-from lineage_kg.queries.closeness import Nearness, Policy, reach_pair, reach_pair_then
+from lineage_kg.queries.closeness import Nearness, Policy, Reach, reach_pair, reach_pair_then
 from lineage_kg.queries.impact import IMPACT_STEPS, canonical_owners, node_kind
 from lineage_kg.queries.impact_steps import COVERS, WHOLE
 from lineage_kg.queries.traversal import START_REACH, answers_itself
@@ -266,7 +266,7 @@ def _walks_and_reads(
             down_walk, up_walk = reach_pair(store, starts, *policies, **bounds)
     truncated = down_walk.truncated or up_walk.truncated
     down_reach, up_reach = down_walk.reach, up_walk.reach
-    asset_of = after.rest([*down_reach, *up_reach])
+    asset_of = after.rest(down_reach, up_reach)
     down = _closest(down_reach, asset_of)
     down_ids = [a for a, r in down.items() if a not in mine and r.distance > 0]
     if up_side is None:  # everything after both walks, here
@@ -331,12 +331,14 @@ class _AssetsAfter:
         self._claimed: set[str] = set()
         self._found: dict[str, str] = {}
         self._reading: list[threading.Event] = []  # each `read`'s, set once it has read
+        self._read: list[Reach] = []  # the walks' answers `read` claimed all of
 
     def read(self, walk: int, near: Nearness) -> _Upstream | None:
         done = threading.Event()
         with self._lock:
             ids = [node_id for node_id in near.reach if node_id not in self._claimed]
             self._claimed.update(ids)
+            self._read.append(near.reach)
             earlier = list(self._reading)
             self._reading.append(done)
         try:
@@ -356,9 +358,13 @@ class _AssetsAfter:
             asset_of = {n: self._found[n] for n in near.reach if n in self._found}
         return self._upstream.after(near, asset_of)
 
-    def rest(self, ids: list[str]) -> dict[str, str]:
+    def rest(self, *reaches: Reach) -> dict[str, str]:
+        """The assets of the nodes of `reaches` no `read` claimed: none of a walk `read` was
+        handed (not even looked at: ~85k ids at 100k, ~25 ms), then those of the others."""
         with self._lock:
-            left = [node_id for node_id in dict.fromkeys(ids) if node_id not in self._claimed]
+            unread = [r for r in reaches if not any(r is done for done in self._read)]
+            every = dict.fromkeys(node_id for reach in unread for node_id in reach)
+            left = [node_id for node_id in every if node_id not in self._claimed]
             self._claimed.update(left)
             found = self._found
         if left:
