@@ -28,8 +28,19 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import copy_log, scratch_dir, settings_for
+from lineage_kg.graph.mutations import EdgeRetire
 from lineage_kg.ingest import projector as projector_module
 from lineage_kg.runtime import Runtime
+
+
+def _canonical(m: Any) -> str:
+    """A mutation's repr with its sets sorted (a frozenset's repr follows the string hashes,
+    which differ from one process to the next)."""
+    if isinstance(m, EdgeRetire):
+        only = None if m.only is None else sorted(k.id for k in m.only)
+        keep = sorted(k.id for k in m.keep)
+        return repr((m.anchor, m.kind, m.direction, keep, m.prov, m.disc, only))
+    return repr(m)
 
 
 def _map_round(projector: Any, entries: list[Any], batch: int, digest: Any) -> float:
@@ -40,7 +51,7 @@ def _map_round(projector: Any, entries: list[Any], batch: int, digest: Any) -> f
         took += time.thread_time() - began
         if digest is not None:
             for m in mapped.mutations:
-                digest.update(repr(m).encode())
+                digest.update(_canonical(m).encode())
             digest.update(repr(sorted(mapped.confined.items())).encode())
         held = mapped  # noqa: F841 - the batch in flight stays alive while the next one maps
     return took
