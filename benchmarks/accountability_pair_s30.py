@@ -9,7 +9,9 @@ by round in one process, every answer checked equal to the first before its time
 
 Contenders: `parts` (today's map), `after` (the map not asking its walks for the part edges:
 queries/accountability.py `_PART_WAYS` None, so `_assets_of` reads them after the walk, as at
-b544989). `--phases N`: session 29's piece-by-piece timing of N maps
+b544989), `base` (queries/accountability.py as at b544989, this session's start, read with
+git beside today's other modules: `harness.module_at`).
+`--phases N`: session 29's piece-by-piece timing of N maps
 (benchmarks/accountability_pair_s29.py `_phases`) with `--switches` the contender.
 `--walk N`: the downstream walk alone and the asset read after it, the two ways interleaved N
 rounds (`walk+read`: the walk, then `_assets_of` of the nodes it reached but its starts; `walk
@@ -38,7 +40,7 @@ from typing import Any
 from neo4j import Query
 
 from benchmarks.accountability_pair_s29 import _phases
-from benchmarks.harness import check_same, kept_runtime, save, timed_rounds
+from benchmarks.harness import check_same, kept_runtime, module_at, save, timed_rounds
 from lineage_kg.graph.neo4j_params import quiet
 from lineage_kg.graph.neo4j_store import Neo4jStore
 from lineage_kg.queries import accountability as acc_module
@@ -62,7 +64,14 @@ def _as(name: str) -> Iterator[None]:
         acc_module._PART_WAYS = saved
 
 
+BASE = "b544989"
+
+
 def _ask(store: Neo4jStore, owner: str, name: str) -> Callable[[], Any]:
+    if name == "base":
+        old = module_at(BASE, "queries/accountability.py")
+        return lambda: old.accountability(store, owner)
+
     def ask() -> Any:
         with _as(name):
             return accountability(store, owner)
