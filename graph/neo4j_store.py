@@ -63,7 +63,6 @@ from lineage_kg.graph.neo4j_walk_statements import (
     SLOW_TO_PLAN,
     Keyed,
     LeftOut,
-    PartsAhead,
     left_out,
     reach_statement,
     sets_chunk,
@@ -79,7 +78,6 @@ from lineage_kg.graph.store import (
     Moves,
     Neighborhood,
     PairedWalk,
-    PartWays,
     StoreUnavailable,
     UnitOfWork,
     Walked,
@@ -339,8 +337,6 @@ _GET_MARK: LiteralString = "MATCH (c:LkgCheckpoint {name: $name}) RETURN c.seq A
 
 class Neo4jStore(GraphStore):
     name = "neo4j"
-    # `walk_pair_then` takes `parts` (queries/closeness.py `reach_pair_then` asks it so)
-    pair_walks_read_parts = True
     # the graph's writer's cache of what it committed (graph/record_cache.py; its projector
     # attaches it): the loads of a batch read only what it lacks
     record_cache: RecordCache | None = None
@@ -796,17 +792,14 @@ class Neo4jStore(GraphStore):
         element_ids: bool = False,
         drop: DropRule | None = None,
         ahead: OwnersAhead | None = None,
-        parts: tuple[PartWays, PartsAhead] | None = None,
     ) -> tuple[list[str], list[Any], LeftOut | None] | None:
         """The read-ahead walk's statement, chunk after chunk (`chunk_levels` levels each): the
         nodes covered and the edge rows found — records, or (`tested` given) ids with those
         properties' values — and with `drop`, what its first level left out. None past `limit`
-        nodes (see `reach`). With `parts`, the part edges of the nodes met, into its `PartsAhead`
-        (`_PARTS_AHEAD`)."""
+        nodes (see `reach`)."""
         query, params = reach_statement(
             start_ids, moves, start_state=start_state, as_of=as_of, limit=limit,
             levels=chunk_levels, keyed=keyed, element_ids=element_ids, ahead=ahead is not None,
-            parts=None if parts is None else parts[0],
         )  # fmt: skip
         starts = list(dict.fromkeys(start_ids))
         frontier: list[list[str]] = []  # the first chunk's is its starts (`_REACH_START`)
@@ -832,8 +825,6 @@ class Neo4jStore(GraphStore):
             row = self._read(query, **params, **chunk)[0]
             if ahead is not None:  # the nodes met, their owners (`_REACH_END_AHEAD`)
                 ahead.add(sent or (f[0] for f in frontier), row)
-            if parts is not None:
-                parts[1].add(row)
             sent = []
             if first is not None:
                 total = row["dropped"][0]
@@ -855,7 +846,7 @@ class Neo4jStore(GraphStore):
             return self._reach_rows(
                 start_ids, moves, start_state=start_state, max_depth=max_depth, as_of=as_of,
                 limit=limit, tested=tested, chunk_levels=chunk_levels, keyed=keyed,
-                element_ids=element_ids, parts=parts,  # what it read stays true: kept
+                element_ids=element_ids,
             )  # fmt: skip
         return list(covered), rows, kept
 
@@ -871,15 +862,12 @@ class Neo4jStore(GraphStore):
         max_nodes: int,
         edges: bool,
         owners_next: bool = False,
-        parts: PartWays | None = None,
     ) -> Walked | None:
         # The read-ahead statement answers each edge as its id and the values its tests read,
         # and the walk runs on those (graph/ends_walk.py) — no record is sent, unpacked or built
         # for the edges only read. With paths (`traverse`, impact), the records of the visits'
         # edges alone are read after the walk (one round trip; ~one edge per node reached, of
-        # the several the walk reads). A test in code needs the edge: `reach` then. `parts`
-        # (no paths): the walk on ids reads the part edges of the nodes it met too
-        # (`Walked.parts`); the walk as sets does not (its answer's `parts` is None).
+        # the several the walk reads). A test in code needs the edge: `reach` then.
         if not walkable(steps):
             return None
         starts = list(dict.fromkeys(start_ids))
@@ -897,7 +885,7 @@ class Neo4jStore(GraphStore):
                 return walked
         return self._walk_ids(
             starts, steps, start_state=start_state, covers=covers, max_depth=max_depth,
-            as_of=as_of, max_nodes=max_nodes, parts=parts,
+            as_of=as_of, max_nodes=max_nodes,
         )  # fmt: skip
 
     def walk_pair(
@@ -927,21 +915,19 @@ class Neo4jStore(GraphStore):
         max_depth: int,
         as_of: str | None,
         max_nodes: int,
-        parts: PartWays | None = None,
     ) -> tuple[Any, Any]:
         """`walk_pair` (no paths), each walk's answer `then` of the walk asked and its answer
         (None for a walk answered None), called on the thread that walked it as soon as it
         ended: the caller's reads after the walk the worker ends first (the accountability map's
         upstream, then its parts' assets: queries/accountability.py) run while the other one is
-        still walking. `parts`: each walk on ids reads the part edges of the nodes it met too
-        (`Walked.parts`: the map's downstream walk; its upstream walk walks as sets)."""
+        still walking."""
 
         def after(asked: PairedWalk, walked: Walked | None) -> Any:
             return None if walked is None else then(asked, walked)
 
         return self._pairs.run(
             self.walk, start_ids, first, second, then=after, max_depth=max_depth, as_of=as_of,
-            max_nodes=max_nodes, edges=False, parts=parts,
+            max_nodes=max_nodes, edges=False,
         )  # fmt: skip
 
     def _walk_sets(
@@ -1028,14 +1014,13 @@ class Neo4jStore(GraphStore):
         max_depth: int,
         as_of: str | None,
         max_nodes: int,
-        parts: PartWays | None = None,
     ) -> Walked | None:
         """The walk on edge ids: the read-ahead's edges as ids, walked in Python in `traverse`'s
         order (graph/ends_walk.py). A policy with several states: which state reaches a node
         first decides what the states it covers may skip."""
         return self._on_ids(
             starts, steps, start_state=start_state, covers=covers, max_depth=max_depth,
-            as_of=as_of, max_nodes=max_nodes, edge_ids=None, elements=None, parts=parts,
+            as_of=as_of, max_nodes=max_nodes, edge_ids=None, elements=None,
         )  # fmt: skip
 
     def _on_ids(
@@ -1052,7 +1037,6 @@ class Neo4jStore(GraphStore):
         elements: dict[EdgeId, Any] | None,
         leave_out: bool = True,
         ahead: OwnersAhead | None = None,
-        parts: PartWays | None = None,
     ) -> Walked | None:
         """`_walk_ids`, and with `edge_ids` the visits' parents and edges too (`_walk_paths`);
         `elements` is filled with the element id of each visit's edge. Without paths, the
@@ -1063,15 +1047,12 @@ class Neo4jStore(GraphStore):
         covered: list[str] = starts
         rows: list[Any] = []
         kept: LeftOut | None = None
-        # `parts` without paths only: the part edges of the nodes met, read with the walk
-        met = None if parts is None or edge_ids is not None else (parts, PartsAhead())
         if starts and policy.moves:
             read = self._reach_rows(
                 starts, policy.moves, start_state=start_state, max_depth=max_depth, as_of=as_of,
                 limit=max_nodes + len(starts), tested=tested,
                 chunk_levels=REACH_CHUNK if edge_ids is None else self.paths_chunk,
                 keyed=policy.keyed, element_ids=elements is not None, drop=drop, ahead=ahead,
-                parts=met,
             )  # fmt: skip
             if read is None:
                 return None  # past the limit: the caller walks level by level
@@ -1090,12 +1071,10 @@ class Neo4jStore(GraphStore):
             return self._on_ids(
                 starts, steps, start_state=start_state, covers=covers, max_depth=max_depth,
                 as_of=as_of, max_nodes=max_nodes, edge_ids=edge_ids, elements=elements,
-                leave_out=False, parts=parts,
+                leave_out=False,
             )  # fmt: skip
         if elements is not None and edge_ids:
             elements.update(element_ids(ahead, edge_ids))
-        if met is not None:  # no statement (no starts, no moves): nothing met, nothing looked
-            walked.parts = met[1].answer()
         return walked
 
     def search(

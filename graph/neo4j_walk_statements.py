@@ -15,7 +15,7 @@ from lineage_kg.graph.model import EdgeKind, NodeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.neo4j_cypher import EDGE_VIEW, VALID_NOW_OR_AS_OF, typed
 from lineage_kg.graph.neo4j_node_rows import NODE_ROW, NOT_PROPS
-from lineage_kg.graph.store import EdgeTest, Moves, PartsMet, PartWays, WalkStep
+from lineage_kg.graph.store import EdgeTest, Moves, WalkStep
 
 # The walk (`Neo4jStore.reach`): a breadth-first search over (node, walk state) pairs, each pair
 # walked once, `REACH_CHUNK` levels per statement (Cypher has no loop: one CALL per level).
@@ -173,98 +173,6 @@ _REACH_END_AHEAD: LiteralString = (
     .replace(" AS marks, dropped", " AS marks, dropped, records, owns, aliases")
 )
 
-# Or (the accountability map: `Neo4jStore.walk(parts=…)`) the part edges of the nodes the chunk
-# met, its starts left out (`$chunk.starts`, or a later chunk's `$chunk.marked`): each node whose
-# key starts with one of `$parts.in` / `$parts.out` (its kind's prefix, `_key_prefix`) and its
-# edges of the text's kinds that way, valid as `neighbor_ends` reads them, as [id, [[far key,
-# type, disc], …]] (a node with none: an empty list, so that it is known to have none). What the
-# map's `_assets_of` would read of the downstream walk's nodes after the walk (~7.5k parts at
-# 100k), in the walk's round trips. The starts are left out on the server: their parts' assets
-# are known before the walk (`_parts_of`), and they are most of the nodes met (33,898 of ~43k).
-_PARTS_AHEAD: LiteralString = (
-    "WITH nodes, found, pending, seen, dropped, nodes + [p IN pending | p[2]] AS met "
-    "CALL (met) { UNWIND met AS id WITH DISTINCT id "
-    "WHERE NOT id IN $chunk.starts AND NOT id IN $chunk.marked "
-    "WITH id, any(x IN $parts.in WHERE id STARTS WITH x) AS into, "
-    "any(x IN $parts.out WHERE id STARTS WITH x) AS outof WHERE into OR outof "
-    "MATCH (n:Node {key: id}) USING INDEX n:Node(key) "
-    "CALL (n, into) { WITH n, into WHERE into {into} } "
-    "CALL (n, outof) { WITH n, outof WHERE outof {outof} } "
-    "RETURN collect(CASE WHEN into THEN [id, ins] END) AS part_in, "
-    "collect(CASE WHEN outof THEN [id, outs] END) AS part_out } "
-)
-# one way's part edges of `n`, collected (one row, an empty list for none)
-_PART_WAY: LiteralString = (
-    "OPTIONAL MATCH {pattern} WHERE " + VALID_NOW_OR_AS_OF + "RETURN "
-    "collect(CASE WHEN r IS NOT NULL THEN [b.key, type(r), r.disc] END) AS {name}"
-)
-
-
-def _parts_end(in_kinds: frozenset[EdgeKind], out_kinds: frozenset[EdgeKind]) -> LiteralString:
-    """`_REACH_END` with the part edges of the nodes met (`_PARTS_AHEAD`), kinds from the enum."""
-    ways = {
-        name: _PART_WAY.format(pattern=pattern.format(typed(kinds)), name=name)
-        if kinds
-        else f"RETURN [] AS {name}"
-        for name, pattern, kinds in (
-            ("ins", "(n)<-[r{}]-(b)", in_kinds),
-            ("outs", "(n)-[r{}]->(b)", out_kinds),
-        )
-    }
-    ahead = _PARTS_AHEAD.replace("{into}", ways["ins"]).replace("{outof}", ways["outs"])
-    return cast(
-        LiteralString,
-        _REACH_END.replace(
-            " } RETURN nodes, found,", " } " + ahead + "RETURN nodes, found,", 1
-        ).replace(" AS marks, dropped", " AS marks, dropped, part_in, part_out"),
-    )
-
-
-class PartsAhead:
-    """What a walk's chunks read of the part edges of the nodes they met (`_PARTS_AHEAD`), as
-    `Walked.parts` answers it (graph/store.py `PartsMet`)."""
-
-    __slots__ = ("edges", "looked")
-
-    def __init__(self) -> None:
-        self.looked: set[str] = set()
-        # edge ids (src, kind, dst, disc) each way: a node met by two chunks is read by both
-        self.edges: dict[Direction, set[tuple[str, str, str, Any]]] = {d: set() for d in Direction}
-
-    def add(self, row: Mapping[str, Any]) -> None:
-        """One chunk's answer."""
-        looked, into, out = self.looked, self.edges[Direction.IN], self.edges[Direction.OUT]
-        for node, ends in row["part_in"]:
-            looked.add(node)
-            into.update((far, kind, node, disc) for far, kind, disc in ends)
-        for node, ends in row["part_out"]:
-            looked.add(node)
-            out.update((node, kind, far, disc) for far, kind, disc in ends)
-
-    def answer(self) -> PartsMet:
-        ends = {
-            way: [(src, dst) for src, _, dst, _ in sorted(edges)]
-            for way, edges in self.edges.items()
-        }
-        return PartsMet(frozenset(self.looked), ends)
-
-
-def part_prefixes(ways: PartWays) -> dict[str, list[str]]:
-    """`$parts`: each way's node kinds as the prefixes of their keys."""
-    return {
-        way.value: sorted(_key_prefix(k) for k in ways.get(way, (frozenset(), frozenset()))[0])
-        for way in Direction
-    }
-
-
-def part_kinds(ways: PartWays) -> tuple[frozenset[EdgeKind], frozenset[EdgeKind]]:
-    """The edge kinds read each way (in, out): the statement's text."""
-    return tuple(  # type: ignore[return-value]
-        frozenset(map(EdgeKind, ways[way][1])) if way in ways and ways[way][0] else frozenset()
-        for way in (Direction.IN, Direction.OUT)
-    )
-
-
 # One pair's moves: the edges of the kinds walked, both ways in ONE expansion when both are
 # walked (a sparse node's relationships are one chain whatever the direction: read once, not
 # once a way — PROFILE, 100k downstream, level 1: 798k + 284k db hits the two ways, 801k one).
@@ -315,14 +223,11 @@ def _reach_query(
     levels: int = REACH_CHUNK,
     element_ids: bool = False,
     ahead: bool = False,
-    *,
-    parts: tuple[frozenset[EdgeKind], frozenset[EdgeKind]] | None = None,
 ) -> LiteralString:
     """`levels` levels of the walk over these kinds (the kinds from the enum, the levels ints:
     nothing else is put into the text); `element_ids`: each edge's tested values end with its
     element id; `ahead`: by its record instead, and the nodes met, their owners and those's
-    aliases too (`_REACH_END_AHEAD`); `parts` (edge kinds in, out): the part edges of the
-    nodes met (`_PARTS_AHEAD`). PROFILE: tests/integration/test_neo4j_walk_oracle.py (a
+    aliases too (`_REACH_END_AHEAD`). PROFILE: tests/integration/test_neo4j_walk_oracle.py (a
     lattice of 2^40 paths reads each relationship once per walk state)."""
     valid = VALID_NOW_OR_AS_OF
     if out and in_:
@@ -337,10 +242,7 @@ def _reach_query(
         (_REACH_FIRST if level == 1 else _REACH_LEVEL).format(moves=moves, level=level)
         for level in range(1, levels + 1)
     )
-    if parts is not None:
-        end = _parts_end(*parts)
-    else:
-        end = _REACH_END_AHEAD if ahead else _REACH_END_IDS if element_ids else _REACH_END
+    end = _REACH_END_AHEAD if ahead else _REACH_END_IDS if element_ids else _REACH_END
     query = _REACH_START + unrolled + end
     SLOW_TO_PLAN.add(query)
     return cast(LiteralString, query)
@@ -436,12 +338,10 @@ def reach_statement(
     keyed: Keyed | None = None,
     element_ids: bool = False,
     ahead: bool = False,
-    parts: PartWays | None = None,
 ) -> tuple[LiteralString, dict[str, Any]]:
     """`Neo4jStore.reach`'s statement (`levels` a chunk) and the parameters every chunk of one
     walk shares (each chunk adds `walk_chunk`'s; the plan tests PROFILE it). `keyed`: the
-    policy's part, `_keyed_moves(moves, start_state)`, made before. `parts`: the part edges of
-    the nodes met too (`_PARTS_AHEAD`; not with `ahead` or `element_ids`)."""
+    policy's part, `_keyed_moves(moves, start_state)`, made before."""
     out, in_, keyed_moves, states = keyed or _keyed_moves(moves, start_state)
     params = {
         "moves": keyed_moves,
@@ -451,13 +351,7 @@ def reach_statement(
     }
     if ahead:  # the names of the nodes' records that are not props (`NODE_ROW`)
         params["not_props"] = NOT_PROPS
-    kinds = None
-    if parts is not None:
-        if ahead or element_ids:
-            raise ValueError("a walk reads its nodes' part edges without paths only")
-        params["parts"] = part_prefixes(parts)
-        kinds = part_kinds(parts)
-    return _reach_query(out, in_, levels, element_ids, ahead, parts=kinds), params
+    return _reach_query(out, in_, levels, element_ids, ahead), params
 
 
 # a policy's part of the walk statement: its kinds each way, `$moves`, how many states it has

@@ -166,24 +166,6 @@ class Walked:
     led_on: set[str]  # nodes some step was followed from
     truncated: bool
     visited_edges: int
-    # the part edges of the nodes it met, when the caller asked for them (`PartWays`) and the
-    # store read them in the walk's round trips (Neo4j's walk on ids); else None
-    parts: PartsMet | None = None
-
-
-# A walk's request for the part edges of the nodes it meets (the accountability map: each
-# reached node's asset): per direction, the node kinds looked up that way and the edge kinds read.
-PartWays = Mapping[Direction, tuple[frozenset[NodeKind], frozenset[EdgeKind]]]
-
-
-@dataclass(frozen=True, slots=True)
-class PartsMet:
-    """`Walked.parts`: the nodes of a `PartWays` kind the walk met, its starts left out
-    (`looked`), and per direction the (src, dst) ends of their edges of that direction's kinds,
-    valid as the walk's `as_of`, sorted by edge id: what `neighbor_ends` of them answers."""
-
-    looked: frozenset[str]
-    ends: dict[Direction, list[tuple[str, str]]]
 
 
 @dataclass(frozen=True, slots=True)

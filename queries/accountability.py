@@ -26,7 +26,7 @@ from lineage_kg.graph.gc_pause import no_cyclic_gc
 from lineage_kg.graph.model import EDGE_SPECS, Certainty, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import StoredNode
-from lineage_kg.graph.store import GraphStore, PartsMet, PartWays, keep_first_assets
+from lineage_kg.graph.store import GraphStore, keep_first_assets
 from lineage_kg.queries.arguments import check_depth, time_arg
 from lineage_kg.queries.assets import (
     ASSET_KINDS,
@@ -260,7 +260,7 @@ def _walks_and_reads(
     with _collector_paused(_WALKS):
         if ASSETS_AFTER_EACH_WALK:
             (down_walk, _), (up_walk, up_side) = reach_pair_then(
-                store, starts, *policies, then=after.read, parts=_PART_WAYS, **bounds
+                store, starts, *policies, then=after.read, **bounds
             )
         else:
             down_walk, up_walk = reach_pair(store, starts, *policies, **bounds)
@@ -342,10 +342,7 @@ class _AssetsAfter:
             earlier = list(self._reading)
             self._reading.append(done)
         try:
-            # the nodes whose part edges the walk read with it (Neo4j's downstream walk) need no
-            # read here
-            ids, found = _assets_met(ids, near.parts)
-            found |= _assets_of(self._store, ids, self._as_of, self._known)
+            found = _assets_of(self._store, ids, self._as_of, self._known)
             with self._lock:
                 self._found.update(found)
         finally:
@@ -477,34 +474,6 @@ _PARTS_READ_IN = set(WALK_PARTS) == set(PART_KINDS[Direction.IN]) and all(
     EDGE_SPECS[kind].targets <= {k for k, (_, w) in PART_OF.items() if w is Direction.IN}
     for kind in WALK_PARTS
 )
-
-
-def _assets_met(ids: list[str], met: PartsMet | None) -> tuple[list[str], dict[str, str]]:
-    """The ids `_assets_of` must still read, and the assets of the others: the parts a walk
-    looked up (`met.looked`, read with the walk as `_PART_WAYS` asks: each part kind along the
-    edge kinds `_assets_of` reads it by, at the same `as_of`), each the far end of its first part
-    edge by edge id, as `_assets_of` answers it (a part with none has none)."""
-    if met is None or not met.looked:
-        return ids, {}
-    asset_of: dict[str, str] = {}
-    for way, ends in met.ends.items():  # a looked part is the near end of its own way's ends
-        keep_first_assets(asset_of, way, ends)
-    looked, rest, found = met.looked, [], {}
-    for node_id in ids:
-        if node_id not in looked:
-            rest.append(node_id)
-        elif (asset := asset_of.get(node_id)) is not None:
-            found[node_id] = asset
-    return rest, found
-
-
-# what the map's downstream walk reads of the nodes it meets (`Walked.parts`): each part kind
-# that way its asset is read along, and the edge kinds `_assets_of` reads that way (None: not
-# asked, the benchmarks' "before")
-_PART_WAYS: PartWays | None = {
-    way: (frozenset(k for k, (_, w) in PART_OF.items() if w is way), frozenset(PART_KINDS[way]))
-    for way in Direction
-}
 
 
 def _ends(

@@ -25,7 +25,7 @@ from typing import TypeVar
 from lineage_kg.graph.model import Certainty, EdgeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import EdgeId, StoredEdge
-from lineage_kg.graph.store import GraphStore, PairedWalk, PartsMet, PartWays, Walked
+from lineage_kg.graph.store import GraphStore, PairedWalk, Walked
 from lineage_kg.queries.traversal import (
     PLAIN,
     START_REACH,
@@ -133,9 +133,6 @@ class Nearness:
 
     reach: Reach
     truncated: bool
-    # the part edges of the nodes the walk met, when asked (`reach_pair_then`'s `parts`) and the
-    # store read them with the walk (graph/store.py `Walked.parts`)
-    parts: PartsMet | None = None
 
 
 def reach_pair(
@@ -183,7 +180,6 @@ def reach_pair_then(
     max_depth: int = 10,
     as_of: str | None = None,
     max_nodes: int = 100_000,
-    parts: PartWays | None = None,
 ) -> tuple[tuple[Nearness, T | None], tuple[Nearness, T | None]]:
     """`reach_pair`'s two answers, each with `then` of the walk's place (0 first, 1 second) and
     its answer when the store walks the pair itself with a call after each walk
@@ -191,9 +187,7 @@ def reach_pair_then(
     `then` runs on the thread that walked, as soon as its walk ended, so the caller's reads after
     one walk overlap the other walk. None beside a walk not answered so (a store without it, a
     request's view, a walk the store gave up and `reach_pair`'s fallback walked): the caller
-    does that part after. Each `Nearness` is exactly `reach_pair`'s; with `parts`, a walk the
-    store read them with holds the part edges of the nodes it met (`Nearness.parts`; Neo4j's
-    walk on ids: the map's downstream walk), else None."""
+    does that part after. Each `Nearness` is exactly `reach_pair`'s."""
     start = tuple(start)
     pair_then = getattr(store, "walk_pair_then", None) if isinstance(store, GraphStore) else None
     if pair_then is None:
@@ -208,11 +202,9 @@ def reach_pair_then(
     ]
 
     def after(asked: PairedWalk, walked: Walked) -> tuple[Nearness, T]:
-        near = Nearness(walked_reach(start, walked), walked.truncated, walked.parts)
+        near = Nearness(walked_reach(start, walked), walked.truncated)
         return near, then(0 if asked is paired[0] else 1, near)
 
-    # asked only of a store that takes it (Neo4j)
-    asked = {"parts": parts} if parts and getattr(store, "pair_walks_read_parts", False) else {}
     one_then, two_then = pair_then(
         first_spec.start,
         *paired,
@@ -220,7 +212,6 @@ def reach_pair_then(
         max_depth=max_depth,
         as_of=as_of,
         max_nodes=max_nodes,
-        **asked,
     )
     # a walk the store gave up: `reach_pair`'s fallbacks (the first level by level, the second
     # as `closeness` walks it), in its order
