@@ -52,13 +52,20 @@ def parts_and_assets(
         return [], []
     (row,) = read(_statement(wanted), ids=list(dict.fromkeys(ids)), as_of=as_of)
     # by edge id, sorted once: without multi-parent parts (the usual case) the edges in are the
-    # parts' edges themselves (sorting tens of thousands of string tuples twice was ~half the
-    # client's time here)
-    parts = sorted({(s, k, d, x) for s, d, k, x in row["parts"]})
-    ends = [(src, dst) for src, _, dst, _ in parts]
+    # parts' edges themselves
+    parts = by_edge_id(row["parts"])
+    ends = [parts[edge] for edge in sorted(parts)]
     if not row["more"]:
         return ends, ends.copy()
-    more = {(s, k, d, x) for ins in row["more"] for s, d, k, x in ins}
-    several = {d for _, _, d, _ in more}
-    into = sorted(more.union(edge for edge in parts if edge[2] not in several))
-    return ends, [(src, dst) for src, _, dst, _ in into]
+    more = by_edge_id(edge for ins in row["more"] for edge in ins)
+    several = {dst for _, dst in more.values()}
+    into = {edge: e for edge, e in parts.items() if e[1] not in several} | more
+    return ends, [into[edge] for edge in sorted(into)]
+
+
+def by_edge_id(rows: Iterable[Sequence[str]]) -> dict[str, tuple[str, str]]:
+    """Each [src, dst, kind, disc] row's ends under one string that sorts as its edge id (the
+    tuple (src, kind, dst, disc)) does: the parts joined by NUL, which neither key (JSON, which
+    escapes control characters) nor kind holds, and disc, last, may. Sorting 32k such strings
+    is ~3x cheaper than sorting the tuples (long keys sharing prefixes compared part by part)."""
+    return {f"{s}\0{k}\0{d}\0{x}": (s, d) for s, d, k, x in rows}
