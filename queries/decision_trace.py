@@ -601,27 +601,6 @@ def _feature_walk(
     return _FeatureWalk(visits, base, room, kept, paths=visits.paths([visits.ref[i] for i in kept]))
 
 
-# `NodeKey.display` by the key's parts, for the kinds whose label is not the parts joined by "/"
-# (graph/model.py): a trace sorts its ~750 feature steps by it, and the property's `match` over
-# the kinds took ~2.6 us a key (an enum member looked up per case), this ~0.8.
-# tests/unit/test_trace_display.py holds it to the property for every kind.
-_DISPLAY: dict[NodeKind, str] = {
-    K.DATASET: "{0}/{1}",
-    K.JOB: "{0}/{1}",
-    K.EXPOSURE: "{0}/{1}",
-    K.COLUMN: "{0}/{1}#{2}",
-    K.DATASET_VERSION: "{0}/{1}@{2}",
-    K.MODEL_VERSION: "{0}/{1}@{2}",
-    K.FEATURE: "{0}/{1}:{2}",
-}
-
-
-def display(key: NodeKey) -> str:
-    """`key.display`, faster."""
-    template = _DISPLAY.get(key.kind)
-    return template.format(*key.parts) if template is not None else "/".join(key.parts)
-
-
 def _shown(walked: _FeatureWalk) -> list[tuple[int, StepKind, Hop, EdgeKey]]:
     """`walked.shown`, made on first use: each kept visit of a step's kind (a KPI feeding the
     model is no step), its step kind, the last hop of its path and that hop's edge key (a
@@ -648,7 +627,7 @@ def _feature_steps(
     """The feature chain's steps from its walk, its nodes' records, their owners, and the events
     of the path edges read alone (`evidence`; an edge not there is read whole). (Hundreds a
     trace: the owners an asset's sorted once; each step's evidence made here as `events` makes
-    it, and its sort key with `display`.)"""
+    it, and its sort key.)"""
     visits = walked.visits
     if visits is None:
         return [], walked.cut
@@ -672,7 +651,7 @@ def _feature_steps(
             step_kind, node, at, via, key.kind, observed, node.first_seen, evidence_ids,
             owners(node_id),
         )  # fmt: skip
-        ordered.append(((at, display(node.key), node_id), step))
+        ordered.append(((at, node.key.display, node_id), step))
     ordered.sort(key=_FIRST)
     steps = [step for _, step in ordered]
     return steps, visits.truncated or len(walked.kept) < len(visits.node)
