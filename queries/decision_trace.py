@@ -626,8 +626,7 @@ def _feature_steps(
 ) -> tuple[list[TraceStep], bool]:
     """The feature chain's steps from its walk, its nodes' records, their owners, and the events
     of the path edges read alone (`evidence`; an edge not there is read whole). (Hundreds a
-    trace: the owners an asset's sorted once; each step's evidence made here as `events` makes
-    it, and its sort key.)"""
+    trace: the owners an asset's sorted once.)"""
     visits = walked.visits
     if visits is None:
         return [], walked.cut
@@ -638,18 +637,10 @@ def _feature_steps(
         node_id = node_of[i]
         node = nodes[node_id]
         via = key.src.id if last.direction is out else key.dst.id
-        if (found := evidence.get(key.id)) is not None:
-            first, last_event, retired_by = found
-            ids = {node.first_event, node.last_event, first, last_event}
-            if retired_by:
-                ids.add(retired_by)
-            evidence_ids = tuple(sorted(ids))
-        else:
-            evidence_ids = events(node, last.edge)
         at = base + distance[i]
         step = TraceStep(
-            step_kind, node, at, via, key.kind, observed, node.first_seen, evidence_ids,
-            owners(node_id),
+            step_kind, node, at, via, key.kind, observed, node.first_seen,
+            events(node, evidence.get(key.id, last.edge)), owners(node_id),
         )  # fmt: skip
         ordered.append(((at, node.key.display, node_id), step))
     ordered.sort(key=_FIRST)
