@@ -153,6 +153,15 @@ def owners_answer(
     for way, ends in sorted({_IN: row["in_ends"], _OUT: row["out_ends"]}.items()):
         by_id = sorted({(s, k, d, c) for s, d, k, c in ends})
         keep_first_assets(asset_of, way, ((src, dst) for src, _, dst, _ in by_id))
+    nodes = [node(records[i]) for i in node_ids if i in records]
+    return nodes, asset_of, *_owners_kept(row, ids, asset_of)
+
+
+def _owners_kept(
+    row: Any, ids: Sequence[str], asset_of: Mapping[str, str]
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The OWNS of the statement's row into the ids asked and their chosen assets (an unchosen
+    far end's owners are left out), and those owners' aliases by edge id."""
     wanted = {*ids, *asset_of.values()}
     owns = [(src, dst) for src, dst in row["owns"] if dst in wanted]
     owners = {src for src, _ in owns}
@@ -160,8 +169,7 @@ def owners_answer(
     aliases = sorted(
         {(src, alias_of, dst, disc) for src, dst, disc in row["aliases"] if src in owners}
     )
-    nodes = [node(records[i]) for i in node_ids if i in records]
-    return nodes, asset_of, owns, [(src, dst) for src, _, dst, _ in aliases]
+    return owns, [(src, dst) for src, _, dst, _ in aliases]
 
 
 # The same answer with the feature nodes found by their path edge (session 29): each node the trace
@@ -265,15 +273,7 @@ def _by_path_edges(
     # a node met by a reused element id (no node asked, or one asked anyway) is left out or
     # answered as itself: its parts only where asked, its owners kept only for the ids asked
     asset_of = _first_assets(row, set(of_way[_IN]))
-    wanted_owned = {*ids, *asset_of.values()}
-    owns = [(src, dst) for src, dst in row["owns"] if dst in wanted_owned]
-    owners = {src for src, _ in owns}
-    alias_of = EdgeKind.ALIAS_OF.value
-    aliases = sorted(
-        {(src, alias_of, dst, disc) for src, dst, disc in row["aliases"] if src in owners}
-    )
-    nodes = _nodes(row, node_ids)
-    return nodes, asset_of, owns, [(src, dst) for src, _, dst, _ in aliases], evidence
+    return _nodes(row, node_ids), asset_of, *_owners_kept(row, ids, asset_of), evidence
 
 
 def _first_assets(row: Any, parts: set[str]) -> dict[str, str]:
