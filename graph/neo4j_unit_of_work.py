@@ -96,6 +96,7 @@ _CREATE_NODES_BY: dict[str, LiteralString] = {k.value: q for k, q in _CREATE_NOD
 _WRITE_NODES_BY: dict[str, LiteralString] = {k.value: q for k, q in _WRITE_NODES.items()}
 _CREATE_EDGES_BY: dict[str, LiteralString] = {k.value: q for k, q in _CREATE_EDGES.items()}
 _WRITE_EDGES_BY: dict[str, LiteralString] = {k.value: q for k, q in _WRITE_EDGES.items()}
+_LOAD_EDGES_BY: dict[str, LiteralString] = {k.value: q for k, q in _LOAD_EDGES.items()}
 
 
 def edge_rows(result: Iterable[Any]) -> dict[EdgeId, Record]:
@@ -150,14 +151,14 @@ class Neo4jUnitOfWork(UnitOfWork):
         return found
 
     def load_edges(self, ids: Sequence[EdgeId]) -> dict[EdgeId, Record]:
-        # grouped by the kind's string (an edge id's), which finds its EdgeKind's statement:
-        # no enum looked up per id (~250k a large batch); the same groups in the same order
+        # grouped by the kind's string (an edge id's), its statement found by that string as the
+        # writes find theirs: no enum looked up per id (~250k a large batch)
         by_kind: dict[str, list[dict[str, str]]] = defaultdict(list)
         for src, kind, dst, disc in ids:
             by_kind[kind].append({"src": src, "dst": dst, "disc": disc})
         found: dict[EdgeId, Record] = {}
         for kind, rows in by_kind.items():
-            query = _LOAD_EDGES[cast(EdgeKind, kind)]  # a StrEnum: its string finds it
+            query = _LOAD_EDGES_BY[kind]
             for chunk in chunks(rows):
                 found.update(edge_rows(self._tx.run(query, rows=chunk)))
         return found
