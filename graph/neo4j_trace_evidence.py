@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, LiteralString, Protocol, cast
 
-from lineage_kg.graph.model import EdgeKind, NodeKey
+from lineage_kg.graph.model import EdgeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.neo4j_cypher import VALID_NOW_OR_AS_OF, typed
 from lineage_kg.graph.neo4j_node_rows import NOT_PROPS, stored_node
@@ -292,8 +292,8 @@ def _first_assets(row: Any, parts: set[str]) -> dict[str, str]:
 
 
 def _nodes(row: Any, node_ids: Sequence[str]) -> list[StoredNode]:
-    """The nodes of `node_ids` the statement's node columns hold, in that order, each as
-    `stored_node` makes it from its `NODE_ROW` (its own props sorted by name)."""
+    """The nodes of `node_ids` the statement's node columns hold, in that order, each made by
+    `stored_node` from its fields as a `NODE_ROW`."""
     keys = row["node_key"]
     at = {key: i for i, key in enumerate(keys)}
     props: dict[int, list[tuple[str, Any]]] = {}
@@ -302,21 +302,14 @@ def _nodes(row: Any, node_ids: Sequence[str]) -> list[StoredNode]:
     sources, first_seen, first_event = (
         row["node_sources"], row["node_first_seen"], row["node_first_event"]
     )  # fmt: skip
-    last_seen, last_event, from_id = row["node_last_seen"], row["node_last_event"], NodeKey.from_id
+    last_seen, last_event = row["node_last_seen"], row["node_last_event"]
     nodes = []
     for node_id in node_ids:
-        if (i := at.get(node_id)) is None:
-            continue
-        own = props.get(i)
-        nodes.append(
-            StoredNode(
-                from_id(keys[i]),
-                dict(sorted(own)) if own else {},
-                tuple(sources[i]),
-                first_seen[i],
-                first_event[i],
-                last_seen[i],
-                last_event[i],
-            )
-        )
+        if (i := at.get(node_id)) is not None:
+            nodes.append(
+                stored_node(
+                    (keys[i], sources[i], first_seen[i], first_event[i], last_seen[i],
+                     last_event[i], props.get(i))
+                )
+            )  # fmt: skip
     return nodes
