@@ -135,9 +135,7 @@ class RecordCache:
             self.surely_absent += absent
             self.misses += len(missing)
         # copies outside the lock: the stored records themselves are never changed in place
-        # `_own`, inlined: most keys of a large batch on a fresh store are None (surely absent)
-        owned = {k: v if v is None or type(v) is str else _copy(v) for k, v in found.items()}
-        return owned, missing
+        return {k: _own(v) for k, v in found.items()}, missing
 
     def offer(self, values: Mapping[Any, Any], asked: Iterable[Any], since: int) -> None:
         """Read from the store in a unit of work begun at generation `since`: `values` found,
