@@ -45,15 +45,34 @@ EXTERNAL_NEO4J = "LKG_BENCH_NEO4J"
 LKG = Path(sys.executable).with_name("lkg")
 
 
+# More for every sized server of a benchmark process and its children (session 31, trying server
+# settings without a code change): JVM options separated by spaces, and Neo4j settings as
+# space-separated name=value pairs (`db.tx_state.memory_allocation=OFF_HEAP`).
+SIZED_JVM = "LKG_BENCH_NEO4J_JVM"
+SIZED_SETTINGS = "LKG_BENCH_NEO4J_SETTINGS"
+
+
 def _sized_neo4j(nodes: int, **options: Any) -> LocalNeo4j:
     """A Neo4j with heap and page cache to match the graph: the tests' 512 MiB heap and 128 MiB
     page cache hold a 10k-node graph, not a million (~1 KiB of store files per node with its
-    edges, measured). `options`: more of LocalNeo4j's (`tools.neo4j_server.apoc_options()`)."""
+    edges, measured). `options`: more of LocalNeo4j's (`tools.neo4j_server.apoc_options()`);
+    `LKG_BENCH_NEO4J_JVM` / `LKG_BENCH_NEO4J_SETTINGS` add JVM options and Neo4j settings."""
     heap_mb = 1024 if nodes <= 20_000 else 4096
     pagecache_mb = max(256, min(8192, nodes // 1000 * 4))
+    extra_jvm = tuple(os.environ.get(SIZED_JVM, "").split())
+    settings = dict(
+        pair.split("=", 1) for pair in os.environ.get(SIZED_SETTINGS, "").split() if "=" in pair
+    )
+    settings.update(options.pop("settings", None) or {})
     return LocalNeo4j(
-        jvm_options=(f"-Xms{heap_mb}m", f"-Xmx{heap_mb}m", "-XX:+ExitOnOutOfMemoryError"),
+        jvm_options=(
+            f"-Xms{heap_mb}m",
+            f"-Xmx{heap_mb}m",
+            "-XX:+ExitOnOutOfMemoryError",
+            *extra_jvm,
+        ),
         pagecache_mb=pagecache_mb,
+        settings=settings,
         **options,
     )
 

@@ -214,6 +214,63 @@ def _server_cpu(server: Any) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def server_threads(server: Any) -> dict[str, float]:
+    """CPU seconds of the server's threads by name (/proc's 15-character `comm`, digits and `#`
+    dropped so a pool's threads add up: `GC Thread`, `neo4j.BoltWork`, `C2 CompilerThre`): where
+    the JVM's CPU goes between Cypher (the Bolt workers), the collector, the JIT and Neo4j's own
+    background jobs (checkpoints, index population). Empty if not a local server."""
+    proc = getattr(server, "_proc", None)
+    if proc is None:
+        return {}
+    tick = os.sysconf("SC_CLK_TCK")
+    found: defaultdict[str, float] = defaultdict(float)
+    for task in Path(f"/proc/{proc.pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rpartition(")")[2].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        group = "".join(c for c in name if not c.isdigit() and c != "#").strip(" -")
+        found[group] += (int(fields[11]) + int(fields[12])) / tick
+    return dict(found)
+
+
+def _threads_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    moved = {k: round(v - before.get(k, 0.0), 2) for k, v in after.items()}
+    return dict(sorted(((k, v) for k, v in moved.items() if v >= 0.05), key=lambda kv: -kv[1]))
+
+
+_JFR: dict[str, Any] = {
+    "dir": None,
+    "n": 0,
+}  # --jfr DIR: each load's Flight Recording as DIR/loadN.jfr
+
+
+def _jfr(server: Any, action: str) -> Path | None:
+    """Start (`action` "start") or stop and dump ("stop") a Java Flight Recording of the server's
+    JVM with jcmd, the `profile` settings (method samples every 10-20 ms, allocations, GC)."""
+    proc, where = getattr(server, "_proc", None), _JFR["dir"]
+    if proc is None or where is None:
+        return None
+    jcmd = shutil.which("jcmd") or "jcmd"
+    if action == "start":
+        _JFR["n"] += 1
+        subprocess.run(
+            [jcmd, str(proc.pid), "JFR.start", "name=lkg", "settings=profile"],
+            check=True,
+            capture_output=True,
+        )
+        return None
+    path = Path(where) / f"load{_JFR['n']}.jfr"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [jcmd, str(proc.pid), "JFR.stop", "name=lkg", f"filename={path}"],
+        check=True,
+        capture_output=True,
+    )
+    return path
+
+
 def graph_digest(server: Any) -> dict[str, Any]:
     """Every node (labels, properties) and relationship (ends, type, properties) the server
     holds, hashed in key order: two loads wrote the same graph iff the digests are equal."""
@@ -301,6 +358,8 @@ def project(  # noqa: PLR0915 - one measured load, its wrappers beside it
             store.commit = commit  # type: ignore[method-assign]
             steps: list[dict[str, Any]] = []
             server_cpu = _server_cpu(server)
+            threads_before = server_threads(server)
+            _jfr(server, "start")
             process_cpu = time.process_time()
             began = time.perf_counter()
             last = runtime.log.last_seq() if upto is None else upto
@@ -349,6 +408,8 @@ def project(  # noqa: PLR0915 - one measured load, its wrappers beside it
             took = time.perf_counter() - began
             process_cpu = time.process_time() - process_cpu
             server_cpu = _server_cpu(server) - server_cpu
+            threads = _threads_delta(threads_before, server_threads(server))
+            recording = _jfr(server, "stop")
             history_s = projector.history.seconds
             stats = store.stats()
             digest = graph_digest(server) if digest_graph else None
@@ -375,6 +436,8 @@ def project(  # noqa: PLR0915 - one measured load, its wrappers beside it
         "seconds": round(took, 1),
         "process_cpu_s": round(process_cpu, 1),  # every thread of this process
         "server_cpu_s": round(server_cpu, 1),  # Neo4j's JVM (utime + stime)
+        "server_threads_s": threads,  # the same by thread name
+        "jfr": None if recording is None else str(recording),
         "history_stage_s": round(history_s, 1),
         "last_land_s": round(tail, 3),
         "node_count": stats.node_count,
@@ -406,6 +469,8 @@ def _brief(result: dict[str, Any]) -> dict[str, Any]:
         "seconds": result["seconds"],
         "process_cpu_s": result["process_cpu_s"],
         "server_cpu_s": result["server_cpu_s"],
+        "server_threads_s": dict(list(result["server_threads_s"].items())[:8]),
+        "jfr": result["jfr"],
         "commits": len(commits),
         "records": sum(c["nodes"] + c["edges"] for c in commits),
         "map_s": round(sum(s["map"] for s in steps), 1),
@@ -440,8 +505,12 @@ def main() -> None:
     )
     parser.add_argument("--digest", action="store_true", help="hash the whole graph at the end")
     parser.add_argument("--plans", action="store_true", help="PROFILE each statement's first run")
+    parser.add_argument(
+        "--jfr", type=Path, help="a Java Flight Recording of the server per load: DIR/loadN.jfr"
+    )
     args = parser.parse_args()
     _plans["on"] = args.plans
+    _JFR["dir"] = args.jfr
     if args.rounds > 1 or args.warmup:
         share_neo4j_between_phases()  # the JVM stays warm from one load to the next
 
