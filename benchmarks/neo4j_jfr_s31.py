@@ -23,30 +23,23 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-# first match wins, in this order: the write path's parts before the generic ones beneath them
+# first match wins, in this order: a commit's parts, then a statement's, then what is left
 PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("fulltext (Lucene)", ("org.apache.lucene", "fulltext", "Fulltext")),
-    (
-        "commit: tx log",
-        ("TransactionLogWriter", "PhysicalLogFile", "LogFile", "TransactionAppender"),
-    ),
-    ("commit: apply to store", ("StorageEngine.apply", "TransactionApplier", "CommandHandler")),
-    (
-        "commit: index updates",
-        ("IndexUpdates", "IndexingService", "IndexUpdater", "onlineAccessor"),
-    ),
-    ("commit: other", ("TransactionCommitProcess", "KernelTransactionImplementation.commit")),
-    ("checkpoint", ("CheckPoint", "Checkpoint")),
-    ("index seek (GBPTree)", ("GBPTree", "SeekCursor", "IndexSeek", "NodeValueIndexCursor")),
-    ("tx state", ("TxState", "txstate", "TransactionState")),
-    ("property writes", ("nodeSetProperty", "relationshipSetProperty", "setProperty")),
-    ("node/rel create", ("nodeCreate", "relationshipCreate")),
-    ("bolt: unpack params", ("PackStream", "packstream", "Unpacker", "unpack")),
-    ("bolt: other", ("org.neo4j.bolt",)),
-    ("cypher: planning", ("planner", "Planner", "frontend", "ast.", "rewriting")),
+    ("commit: tx log append", ("TransactionAppender", "TransactionLogWriter")),
+    ("commit: apply to store", ("RecordStorageEngine.apply",)),
+    ("commit: tx state to commands", ("RecordStorageEngine.createCommands", "extractCommands")),
+    ("commit: other", ("KernelTransactionImplementation.commit",)),
+    ("cypher: parse/plan", ("QueryCache.compile", "CypherPlanner", "getOrCompile", "processQuery")),
+    ("write: unique check", ("validateNoExistingNodeWithExactValues",)),
+    ("read: index seek", ("IndexSeek", "indexSeek", "NativeIndexReader", "GBPTree")),
+    ("write: props to tx state", ("setProperties", "ApplyChanges", "SetProperty", "setProperty")),
+    ("write: create", ("nodeCreate", "relationshipCreate")),
+    ("write: merge/lock", ("Merge", "acquire")),
+    ("bolt: unpack", ("PackStream", "packstream", "Unpack", "unpack", "Decoder", "decode")),
+    ("bolt: result", ("StreamingStateTransition",)),
     ("cypher: runtime", ("org.neo4j.cypher",)),
-    ("kernel: other", ("org.neo4j.kernel", "org.neo4j.internal")),
-    ("io/pagecache", ("pagecache", "PageCache", "io.pagecache")),
+    ("kernel", ("org.neo4j.kernel", "org.neo4j.internal")),
 )
 
 _FRAME = re.compile(r"^\s+(\S+?)\((.*)\)\s+line:")
@@ -67,7 +60,7 @@ def samples(recording: Path) -> Iterator[tuple[str, list[str]]]:
                 thread, frames, in_stack = "", [], False
             elif "sampledThread = " in line:
                 name = line.split("sampledThread = ", 1)[1].strip().strip('"')
-                thread = re.sub(r"[\d#-]+", "", name.split(" (")[0].split('"')[0]).strip()
+                thread = name.split(" (")[0].split('"')[0].rstrip("0123456789#- ")
             elif "stackTrace = [" in line:
                 in_stack = True
             elif in_stack and line.strip() == "]":

@@ -215,10 +215,10 @@ def _server_cpu(server: Any) -> float:
 
 
 def server_threads(server: Any) -> dict[str, float]:
-    """CPU seconds of the server's threads by name (/proc's 15-character `comm`, digits and `#`
-    dropped so a pool's threads add up: `GC Thread`, `neo4j.BoltWork`, `C2 CompilerThre`): where
-    the JVM's CPU goes between Cypher (the Bolt workers), the collector, the JIT and Neo4j's own
-    background jobs (checkpoints, index population). Empty if not a local server."""
+    """CPU seconds of the server's threads by name (/proc's 15-character `comm`, trailing digits
+    and `#` dropped so a pool's threads add up: `GC Thread`, `neo4j.BoltWork`, `C2 CompilerThre`):
+    where the JVM's CPU goes between Cypher (the Bolt workers), the collector, the JIT and Neo4j's
+    own background jobs (checkpoints, index population). Empty if not a local server."""
     proc = getattr(server, "_proc", None)
     if proc is None:
         return {}
@@ -230,7 +230,7 @@ def server_threads(server: Any) -> dict[str, float]:
             fields = (task / "stat").read_text().rpartition(")")[2].split()
         except OSError:  # the thread ended meanwhile
             continue
-        group = "".join(c for c in name if not c.isdigit() and c != "#").strip(" -")
+        group = name.rstrip("0123456789#- ")  # a pool's threads: `GC Thread#0`, `#1`
         found[group] += (int(fields[11]) + int(fields[12])) / tick
     return dict(found)
 
