@@ -801,15 +801,6 @@ class Neo4jStore(GraphStore):
             start_ids, moves, start_state=start_state, as_of=as_of, limit=limit,
             levels=chunk_levels, keyed=keyed, element_ids=element_ids, ahead=ahead is not None,
         )  # fmt: skip
-        # with `drop` (the walk on ids), the first chunk's level 1 along the start state's own
-        # moves alone (`reach_statement(first=True)`): its frontier is the starts, in that state
-        first_query = query
-        if drop is not None and neo4j_walk_statements.FIRST_LEVEL_OWN_MOVES:
-            first_query, _ = reach_statement(
-                start_ids, moves, start_state=start_state, as_of=as_of, limit=limit,
-                levels=chunk_levels, keyed=keyed, element_ids=element_ids,
-                ahead=ahead is not None, first=True,
-            )  # fmt: skip
         starts = list(dict.fromkeys(start_ids))
         frontier: list[list[str]] = []  # the first chunk's is its starts (`_REACH_START`)
         seen = [f"{key}|{start_state}" for key in starts]
@@ -831,7 +822,7 @@ class Neo4jStore(GraphStore):
                 levels, tested, first, skip=skip, starts=sent, state=start_state,
                 marked=starts if keyed_starts else (),
             )  # fmt: skip
-            row = self._read(first_query if sent else query, **params, **chunk)[0]
+            row = self._read(query, **params, **chunk)[0]
             if ahead is not None:  # the nodes met, their owners (`_REACH_END_AHEAD`)
                 ahead.add(sent or (f[0] for f in frontier), row)
             sent = []
@@ -848,8 +839,8 @@ class Neo4jStore(GraphStore):
         if drop is None or not total:
             return list(covered), rows, None
         kept = left_out(
-            self._read, (first_query, params), drop, starts=starts, seen=seen, total=total,
-            limit=limit, tested=tested,
+            self._read, (query, params), drop, starts=starts, seen=seen, total=total, limit=limit,
+            tested=tested,
         )  # fmt: skip
         if kept is None:  # give way: the read-ahead again, leaving nothing out
             return self._reach_rows(

@@ -194,21 +194,6 @@ _BOTH_WAYS: LiteralString = (
     "ELSE [[true, xo], [false, xi]] END AS w "
     "WITH r, b, k, w[0] AS out, w[1] AS x, b.key AS bk "
 )
-# The first level of a walk's first chunk (`reach_statement(first=True)`): every frontier entry is
-# a start in the start state, so the starts' edges are expanded typed and directed by that state's
-# own moves (`_FIRST_WAYS`: one expansion each way it walks) instead of `_BOTH_WAYS` over every
-# kind of the policy. A sparse node's chain is read whole either way; what is saved is the rows:
-# the largest team's downstream at 100k read 186,978 rows at level 1, ~99k of them along a way no
-# move of the start state takes (a column's FEEDS in, a dataset's HAS_COLUMN out), each through
-# `type(r)`, the two `$moves` lookups and a filter before it was dropped. The rows kept are the
-# same, each once per way (a self-loop out and in, as `_BOTH_WAYS` unwinds it).
-_FIRST_WAY: LiteralString = "MATCH (a){arrow}(b) RETURN r, b, {out} AS out"
-_FIRST_WAYS: LiteralString = (
-    "CALL (a) {{ {ways} }} WITH r, b, out, type(r) AS k "
-    "WITH r, b, k, out, CASE WHEN out THEN mv.out[k] ELSE mv.in[k] END AS x "
-    "WHERE x IS NOT NULL AND {valid}"
-    "WITH r, b, k, out, x, b.key AS bk "
-)
 _NEXTS: LiteralString = (
     "WITH r, b, k, out, bk, x.then + [m IN x.tests WHERE "
     "(m.src IS NULL OR any(p IN m.src WHERE CASE WHEN out THEN ak ELSE bk END STARTS WITH p)) "
@@ -238,16 +223,12 @@ def _reach_query(
     levels: int = REACH_CHUNK,
     element_ids: bool = False,
     ahead: bool = False,
-    *,
-    first: tuple[frozenset[EdgeKind], frozenset[EdgeKind]] | None = None,
 ) -> LiteralString:
     """`levels` levels of the walk over these kinds (the kinds from the enum, the levels ints:
     nothing else is put into the text); `element_ids`: each edge's tested values end with its
     element id; `ahead`: by its record instead, and the nodes met, their owners and those's
-    aliases too (`_REACH_END_AHEAD`); `first` (a first chunk: its level-1 frontier all starts in
-    the start state): that state's kinds out and in, level 1 expanded along them (`_FIRST_WAYS`).
-    PROFILE: tests/integration/test_neo4j_walk_oracle.py (a lattice of 2^40 paths reads each
-    relationship once per walk state)."""
+    aliases too (`_REACH_END_AHEAD`). PROFILE: tests/integration/test_neo4j_walk_oracle.py (a
+    lattice of 2^40 paths reads each relationship once per walk state)."""
     valid = VALID_NOW_OR_AS_OF
     if out and in_:
         expand = _BOTH_WAYS.format(kinds=typed(out | in_), valid=valid)
@@ -257,21 +238,8 @@ def _reach_query(
             arrow=arrow.format(typed(out or in_)), way=way, valid=valid, out=is_out
         )
     moves = expand + _NEXTS
-    first_moves = moves
-    if first is not None:
-        ways = " UNION ALL ".join(
-            _FIRST_WAY.format(arrow=arrow.format(typed(kinds)), out=is_out)
-            for arrow, kinds, is_out in (
-                ("-[r{}]->", first[0], "true"),
-                ("<-[r{}]-", first[1], "false"),
-            )
-            if kinds
-        )
-        first_moves = _FIRST_WAYS.format(ways=ways, valid=valid) + _NEXTS
     unrolled = "".join(
-        _REACH_FIRST.format(moves=first_moves, level=level)
-        if level == 1
-        else _REACH_LEVEL.format(moves=moves, level=level)
+        (_REACH_FIRST if level == 1 else _REACH_LEVEL).format(moves=moves, level=level)
         for level in range(1, levels + 1)
     )
     end = _REACH_END_AHEAD if ahead else _REACH_END_IDS if element_ids else _REACH_END
@@ -370,20 +338,11 @@ def reach_statement(
     keyed: Keyed | None = None,
     element_ids: bool = False,
     ahead: bool = False,
-    first: bool = False,
 ) -> tuple[LiteralString, dict[str, Any]]:
     """`Neo4jStore.reach`'s statement (`levels` a chunk) and the parameters every chunk of one
     walk shares (each chunk adds `walk_chunk`'s; the plan tests PROFILE it). `keyed`: the
-    policy's part, `_keyed_moves(moves, start_state)`, made before. `first`: the statement of
-    a walk's first chunk, whose level 1 reads the starts (all in `start_state`, and nothing
-    else) along the start state's own moves alone (`_FIRST_WAYS`); the same answer."""
+    policy's part, `_keyed_moves(moves, start_state)`, made before."""
     out, in_, keyed_moves, states = keyed or _keyed_moves(moves, start_state)
-    first_kinds = None
-    if first and (own := keyed_moves.get(start_state)):
-        first_kinds = (
-            frozenset(EdgeKind(k) for k in own.get(Direction.OUT.value, ())),
-            frozenset(EdgeKind(k) for k in own.get(Direction.IN.value, ())),
-        )
     params = {
         "moves": keyed_moves,
         "as_of": as_of,
@@ -392,7 +351,7 @@ def reach_statement(
     }
     if ahead:  # the names of the nodes' records that are not props (`NODE_ROW`)
         params["not_props"] = NOT_PROPS
-    return _reach_query(out, in_, levels, element_ids, ahead, first=first_kinds), params
+    return _reach_query(out, in_, levels, element_ids, ahead), params
 
 
 # a policy's part of the walk statement: its kinds each way, `$moves`, how many states it has
@@ -476,10 +435,6 @@ class WalkPolicy:
 # Whether the walk on ids leaves rows out of its first level (`DropRule`); off: every row is sent
 # (the benchmarks' "before", the tests' reference).
 LEAVE_OUT = True
-# Whether the walk on ids (with `DropRule`) sends its first chunk as `reach_statement(first=True)`:
-# level 1 along the start state's own moves alone (`_FIRST_WAYS`); off: the statement every chunk
-# sends (the benchmarks' "before", the tests' reference).
-FIRST_LEVEL_OWN_MOVES = True
 # Whether a later chunk of `Neo4jStore._reach_rows` sends the starts as keys (`$chunk.marked`)
 # and the marks found since, or (off: the benchmarks' "before", the tests' reference) every mark.
 LATER_STARTS_AS_KEYS = True
