@@ -167,6 +167,22 @@ def _neighbors_query(direction: Direction, kinds: frozenset[EdgeKind] | None) ->
     return _incident_query(direction, kinds, EDGE_VIEW)
 
 
+@lru_cache(maxsize=64)
+def _now_and_at_query(direction: Direction, kinds: frozenset[EdgeKind]) -> LiteralString:
+    """`_neighbors_query`'s edges valid now or at `$at` (`VALID_NOW_OR_AS_OF` with $as_of null,
+    then $at), each with whether it is valid now and whether at `$at`: two reads' answers in
+    one (the decision trace's deployments: queries/decision_trace.py `_PointDeployments`)."""
+    match = "(a)-[r{}]->(b)" if direction is Direction.OUT else "(a)<-[r{}]-(b)"
+    ends = "a.key, b.key" if direction is Direction.OUT else "b.key, a.key"
+    then = "r.first_seen <= $at AND (r.valid_to IS NULL OR $at < r.valid_to)"
+    return cast(
+        LiteralString,
+        f"{SEEK}CALL (a) {{ MATCH {match.format(typed(kinds))} "
+        f"WHERE r.valid_to IS NULL OR ({then}) RETURN r, b }} "
+        f"RETURN collect([{ends}, type(r), {EDGE_VIEW}, r.valid_to IS NULL, {then}]) AS found",
+    )
+
+
 @lru_cache(maxsize=256)
 def _edge_ids_query(direction: Direction, kinds: frozenset[EdgeKind] | None) -> LiteralString:
     """`_neighbors_query`'s edges as their ids alone: a page is chosen from these, and only its
@@ -580,6 +596,29 @@ class Neo4jStore(GraphStore):
         edges = [StoredEdge.from_record(eid, p) for eid, p in found.items()]
         edges.sort(key=lambda e: e.key.id)
         return edges
+
+    def neighbors_now_and_at(
+        self, ids: Sequence[str], direction: Direction, kinds: Iterable[EdgeKind], at: str
+    ) -> tuple[list[StoredEdge], list[StoredEdge]]:
+        """`neighbors(ids, direction, kinds)` and `neighbors(ids, direction, kinds, at)` in one
+        round trip (an edge valid both times is one record, built once)."""
+        wanted = frozenset(EdgeKind(k) for k in kinds)
+        if not wanted or not ids:
+            return [], []
+        query = _now_and_at_query(direction, wanted)
+        (row,) = self._read(query, ids=list(dict.fromkeys(ids)), at=at)
+        found = {(src, kind, dst, p["disc"]): (p, now, then) for src, dst, kind, p, now, then
+                 in row["found"]}  # fmt: skip
+        now_edges: list[StoredEdge] = []
+        then_edges: list[StoredEdge] = []
+        for eid in sorted(found):
+            p, now, then = found[eid]
+            edge = StoredEdge.from_record(eid, p)
+            if now:
+                now_edges.append(edge)
+            if then:
+                then_edges.append(edge)
+        return now_edges, then_edges
 
     def neighbor_page(
         self,

@@ -13,7 +13,8 @@ It walks breadth-first, each node once per pass, within a depth bound; it never 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -22,6 +23,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from lineage_kg.graph.errors import InvalidArgument
+from lineage_kg.graph.gc_pause import no_cyclic_gc
 from lineage_kg.graph.model import Certainty, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction, EdgeKey
 from lineage_kg.graph.records import EdgeEvents, EdgeId, StoredEdge, StoredNode
@@ -38,7 +40,7 @@ from lineage_kg.queries.assets import (
     run_ended,
     run_started,
 )
-from lineage_kg.queries.decisions import Resolution, Unread, resolve_unread
+from lineage_kg.queries.decisions import Resolution, Resolved, Unread, resolve_unread
 from lineage_kg.queries.deployments import serves_at
 from lineage_kg.queries.trace_ahead import ChainReads, ReadAhead, read_ahead
 from lineage_kg.queries.traversal import Hop, Step, Visits, answers_itself, walk_visits
@@ -132,16 +134,44 @@ def decision_lineage(
     are resolved at query time (queries/decisions.py); else the graph's Decision node."""
     check_depth(depth)
     when = time_arg("as_of", as_of)
+    with no_cyclic_gc() if PAUSE_GC else nullcontext():
+        return _lineage(
+            store, decision, depth, when, max_nodes=max_nodes, decisions=decisions,
+            features=features,
+        )  # fmt: skip
+
+
+# The cyclic collector paused while a trace is read and built (graph/gc_pause.py: off from the
+# first paused block under way, in any thread, to the last one's end, and back after, exceptions
+# too). A big trace keeps ~18,000 containers alive until it ends (the walk's rows, the records,
+# the steps), none of them cyclic garbage, and each young collection inside it passed over those
+# alive then, promoting them (session 30: 1-2 young collections a big trace, 3-24 ms at load 5;
+# session 31: docs/bench-notes/target1-trace.md). Off: the collector as the process has it (the
+# benchmarks' variant).
+PAUSE_GC = True
+
+
+def _lineage(
+    store: GraphStore,
+    decision: str,
+    depth: int,
+    when: str | None,
+    *,
+    max_nodes: int,
+    decisions: DecisionTable | None,
+    features: bool,
+) -> DecisionTrace:
     row = _table_decision(decisions, decision)
     start = _row_node(row) if row is not None else node_ref(store, decision, K.DECISION, "decision")
     # the model versions: found from edges alone where they can be, their records read with
     # the data chain's read-ahead (its starts' nodes are read with it): a read or two fewer
+    decided: list[str] = []  # a named version: its DECIDED edges read with the read-ahead
     if row is not None:
         head = TraceStep(
             StepKind.DECISION, start, 0, None, None, Resolution.OBSERVED, row.timestamp,
             (row.event_id,),
         )  # fmt: skip
-        ids, unread, made = _table_versions(store, row, start)
+        ids, unread, made = _table_versions(store, row, start, decided)
     elif start.key.kind is K.DECISION:
         head = TraceStep(
             StepKind.DECISION,
@@ -156,14 +186,16 @@ def decision_lineage(
         ids, unread, made = _deciding_versions(store, start, when)
     elif start.key.kind is K.MODEL_VERSION:
         head = None
-        ids, unread, made = [start.id], [], lambda _: [_version_step(start)]
+        ids, unread, made = [start.id], [], lambda _nodes, _ahead: [_version_step(start)]
     else:
         raise InvalidArgument(
             f"decision must name a Decision or a ModelVersion, not a {start.key.kind}"
         )
     # the data chain read ahead where the store can (a few statements, then memory)
-    reads: ChainReads = read_ahead(store, ids, depth, when) or store
-    versions = made({n.id: n for n in reads.get_nodes(unread)} if unread else {})
+    # (`decided` passed only when there is one: a stand-in for `read_ahead` takes four arguments)
+    ahead = read_ahead(store, ids, depth, when, *([decided] if decided else []))
+    reads: ChainReads = ahead or store
+    versions = made({n.id: n for n in reads.get_nodes(unread)} if unread else {}, ahead)
     data, sources, data_cut = _data_chain(reads, versions, depth, when, max_nodes)
     walked = _feature_walk(store, versions, depth, when, max_nodes) if features else None
     # the asset edges of the trace's parts as their ends (one read: the data chain's are read
@@ -220,8 +252,10 @@ def _row_node(row: DecisionRow) -> StoredNode:
 
 
 # the model versions' ids, those whose records are still to read, and their steps once these
-# are read (id -> record)
-_Pending = tuple[list[str], list[str], Callable[[Mapping[str, StoredNode]], list[TraceStep]]]
+# are read (id -> record; and the read-ahead, if any)
+_Pending = tuple[
+    list[str], list[str], Callable[[Mapping[str, StoredNode], "ReadAhead | None"], list[TraceStep]]
+]
 
 
 def _version_step(start: StoredNode) -> TraceStep:
@@ -231,10 +265,35 @@ def _version_step(start: StoredNode) -> TraceStep:
     )  # fmt: skip
 
 
-def _table_versions(store: GraphStore, row: DecisionRow, start: StoredNode) -> _Pending:
-    found = resolve_unread(store, row)
+def _table_versions(
+    store: GraphStore, row: DecisionRow, start: StoredNode, decided: list[str]
+) -> _Pending:
+    """The side-table decision's versions (queries/decisions.py `resolve_unread`). A decision
+    naming its version, on a store that reads ahead: `resolve_unread`'s one read, the version's
+    DECIDED edges valid now, is left to the read-ahead (its id put in `decided`), which reads
+    them with the covered nodes' records in one statement (`ReadAhead.decided`: the same edges,
+    by edge id, as `neighbors` answers); without a read-ahead they are read then. A decision
+    naming neither version nor alias: its point's deployments now and at its time (and now
+    again, none serving) in one read (`_PointDeployments`). The same resolution, one round trip
+    fewer, or two (session 31)."""
+    named = row.version_key
+    if named is None or not answers_itself(store, "reach"):
+        asked = store
+        if named is None and row.alias is None and _reads_now_and_at(store):
+            asked = _PointDeployments(store, row)  # type: ignore[assignment]
+        found: Resolved | Unread | None = resolve_unread(asked, row)
+    else:
+        found = None
+        decided.append(named.id)
 
-    def made(nodes: Mapping[str, StoredNode]) -> list[TraceStep]:
+    def made(nodes: Mapping[str, StoredNode], ahead: ReadAhead | None) -> list[TraceStep]:
+        nonlocal found
+        if found is None:  # a named version: its DECIDED edges read ahead, or now
+            assert named is not None
+            edges = ahead.decided if isinstance(ahead, ReadAhead) else None
+            if edges is None:
+                edges = store.neighbors([named.id], Direction.OUT, _DECIDED)
+            found = resolve_unread(_Decided(named.id, edges), row)  # type: ignore[arg-type]
         resolved = found.read(nodes) if isinstance(found, Unread) else found
         return [
             TraceStep(
@@ -251,9 +310,77 @@ def _table_versions(store: GraphStore, row: DecisionRow, start: StoredNode) -> _
             for link in resolved.versions
         ]
 
+    if found is None:
+        return [named.id], [named.id], made  # type: ignore[union-attr]
     if isinstance(found, Unread):
         return found.ids, found.ids, made
     return sorted({link.node.id for link in found.versions}), [], made
+
+
+_DECIDED = (E.DECIDED,)
+
+
+class _Decided:
+    """`resolve_unread`'s store for a named version whose DECIDED edges are read already: it
+    answers that one read (the version's DECIDED edges out, valid now) with them, and no other
+    (the resolution is `resolve_unread`'s own, on the same edges in the same order)."""
+
+    def __init__(self, version: str, edges: list[StoredEdge]) -> None:
+        self._version, self._edges = version, edges
+
+    def neighbors(
+        self,
+        ids: Sequence[str],
+        direction: Direction,
+        kinds: Iterable[EdgeKind] | None = None,
+        as_of: str | None = None,
+    ) -> list[StoredEdge]:
+        wanted = (list(ids), direction, None if kinds is None else list(kinds), as_of)
+        if wanted != ([self._version], Direction.OUT, [E.DECIDED], None):
+            raise AssertionError(f"resolve_unread read {wanted}, not a named version's DECIDED")
+        return self._edges
+
+
+def _reads_now_and_at(store: GraphStore) -> bool:
+    """Whether the store reads edges valid now and at a time in one round trip (Neo4j)."""
+    return getattr(type(store), "neighbors_now_and_at", None) is not None
+
+
+class _PointDeployments:
+    """`resolve_unread`'s store for a decision resolved by its point's deployments
+    (queries/deployments.py `serving_deployments`: the point's DEPLOYED_TO edges valid now and at
+    the decision's time; none serving, valid now again): those reads answered by one
+    (`neighbors_now_and_at`), made on the first of them; any other read is the store's."""
+
+    def __init__(self, store: GraphStore, row: DecisionRow) -> None:
+        self._store, self._point, self._at = store, row.point_key.id, time_arg("at", row.timestamp)
+        self._read: tuple[list[StoredEdge], list[StoredEdge]] | None = None
+
+    def neighbors(
+        self,
+        ids: Sequence[str],
+        direction: Direction,
+        kinds: Iterable[EdgeKind] | None = None,
+        as_of: str | None = None,
+    ) -> list[StoredEdge]:
+        wanted = None if kinds is None else list(kinds)
+        if (
+            list(ids) != [self._point]
+            or direction is not Direction.IN
+            or wanted != [E.DEPLOYED_TO]
+            or (as_of is not None and as_of != self._at)
+            or self._at is None
+        ):
+            return self._store.neighbors(ids, direction, wanted, as_of)
+        if self._read is None:
+            self._read = self._store.neighbors_now_and_at(  # type: ignore[attr-defined]
+                [self._point], Direction.IN, wanted, self._at
+            )
+        now, then = self._read
+        return list(now if as_of is None else then)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
 
 
 def decision_time(decision: StoredNode) -> str:
@@ -296,7 +423,7 @@ def _deciding_versions(store: GraphStore, decision: StoredNode, as_of: str | Non
             resolution = Resolution.UNRESOLVED
             chosen = [e for e in decided if e.key.src.id in serving] or decided
 
-    def made(nodes: Mapping[str, StoredNode]) -> list[TraceStep]:
+    def made(nodes: Mapping[str, StoredNode], _ahead: ReadAhead | None) -> list[TraceStep]:
         steps = [
             TraceStep(
                 StepKind.MODEL_VERSION,
