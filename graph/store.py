@@ -489,6 +489,15 @@ class GraphStore(ABC):
         edge id so that both stores answer in the same order.
         """
 
+    def neighbors_now_and_at(
+        self, ids: Sequence[str], direction: Direction, kinds: Iterable[EdgeKind], at: str
+    ) -> tuple[list[StoredEdge], list[StoredEdge]]:
+        """`neighbors(ids, direction, kinds)` and `neighbors(ids, direction, kinds, at)`: the
+        edges valid now and those valid at `at`. Two reads here; Neo4j answers both in one round
+        trip (a decision's point's deployments then and now: queries/decision_trace.py)."""
+        wanted = list(kinds)
+        return self.neighbors(ids, direction, wanted), self.neighbors(ids, direction, wanted, at)
+
     def neighbor_page(
         self,
         node_id: str,

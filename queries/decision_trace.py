@@ -279,7 +279,7 @@ def _table_versions(
     named = row.version_key
     if named is None or not answers_itself(store, "reach"):
         asked = store
-        if named is None and row.alias is None and _reads_now_and_at(store):
+        if named is None and row.alias is None and answers_itself(store, "neighbors_now_and_at"):
             asked = _PointDeployments(store, row)  # type: ignore[assignment]
         found: Resolved | Unread | None = resolve_unread(asked, row)
     else:
@@ -341,11 +341,6 @@ class _Decided:
         return self._edges
 
 
-def _reads_now_and_at(store: GraphStore) -> bool:
-    """Whether the store reads edges valid now and at a time in one round trip (Neo4j)."""
-    return getattr(type(store), "neighbors_now_and_at", None) is not None
-
-
 class _PointDeployments:
     """`resolve_unread`'s store for a decision resolved by its point's deployments
     (queries/deployments.py `serving_deployments`: the point's DEPLOYED_TO edges valid now and at
@@ -373,7 +368,7 @@ class _PointDeployments:
         ):
             return self._store.neighbors(ids, direction, wanted, as_of)
         if self._read is None:
-            self._read = self._store.neighbors_now_and_at(  # type: ignore[attr-defined]
+            self._read = self._store.neighbors_now_and_at(
                 [self._point], Direction.IN, wanted, self._at
             )
         now, then = self._read

@@ -123,6 +123,13 @@ class _BudgetedStore:
         self._budget.charge(len(ids))
         return self._store.neighbors_each_way(ids, kinds, as_of)
 
+    def neighbors_now_and_at(
+        self, ids: Sequence[str], direction: Direction, kinds: Iterable[EdgeKind], at: str
+    ) -> tuple[list[StoredEdge], list[StoredEdge]]:
+        """Charged as the two `neighbors` reads it stands for (GraphStore.neighbors_now_and_at)."""
+        self._budget.charge(2 * len(ids))
+        return self._store.neighbors_now_and_at(ids, direction, kinds, at)
+
     def parts_and_assets(
         self, ids: Sequence[str], kinds: Iterable[EdgeKind], as_of: str | None = None
     ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:

@@ -23,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from lineage_kg.api.graphql.traversal_budget import TraversalBudget, budgeted
 from lineage_kg.graph.embedded import EmbeddedStore
 from lineage_kg.graph.model import EdgeKind as E
 from lineage_kg.graph.model import NodeKey
@@ -261,6 +262,15 @@ def test_the_deployments_read_once_are_the_traces_before(
     assert (reads.reads, reads.walks) == (
         before_reads.reads - resolving.reads + 1, before_reads.walks
     )  # fmt: skip
+    # through the API's request budget too (api/graphql/traversal_budget.py): the same trace in
+    # the same reads, the one read charged as the two it stands for
+    budget = TraversalBudget(1_000_000)
+    in_api = Counted(neo4j_store, monkeypatch)
+    assert decision_lineage(budgeted(neo4j_store, budget), "d-1", depth=depth, decisions=table) == (
+        before
+    )
+    monkeypatch.undo()
+    assert (in_api.reads, in_api.walks) == (reads.reads, reads.walks)
     # the edges read together are `neighbors`' now and at the time, by edge id
     point, deployed = [row.point_key.id], [E.DEPLOYED_TO]
     both = neo4j_store.neighbors_now_and_at(point, Direction.IN, deployed, row.timestamp)
