@@ -60,6 +60,15 @@ def _sized_neo4j(nodes: int, **options: Any) -> LocalNeo4j:
     heap_mb = 1024 if nodes <= 20_000 else 4096
     pagecache_mb = max(256, min(8192, nodes // 1000 * 4))
     extra_jvm = tuple(os.environ.get(SIZED_JVM, "").split())
+    # The throughput collector, unless the caller names one: on 2 cores a warm 100k load cost
+    # the server 44.8 s of CPU with it against 57.4 s with G1 (GC threads 8.2 against 12.9 s;
+    # G1's old cycles were started by the transaction state's humongous arrays; session 31,
+    # docs/bench-notes/target4-projector.md). A loading server, not a latency-bound one.
+    collector = (
+        ()
+        if any(o.endswith("GC") and o.startswith("-XX:+Use") for o in extra_jvm)
+        else ("-XX:+UseParallelGC",)
+    )
     settings = dict(
         pair.split("=", 1) for pair in os.environ.get(SIZED_SETTINGS, "").split() if "=" in pair
     )
@@ -69,6 +78,7 @@ def _sized_neo4j(nodes: int, **options: Any) -> LocalNeo4j:
             f"-Xms{heap_mb}m",
             f"-Xmx{heap_mb}m",
             "-XX:+ExitOnOutOfMemoryError",
+            *collector,
             *extra_jvm,
         ),
         pagecache_mb=pagecache_mb,

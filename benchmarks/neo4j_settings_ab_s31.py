@@ -1,6 +1,6 @@
 """Neo4j server settings, before and after, alternated process by process (session 31, target 4).
 
-    python -m benchmarks.neo4j_settings_ab_s31 --variant base= \
+    python -m benchmarks.neo4j_settings_ab_s31 --variant g1=JVM:-XX:+UseG1GC \
         --variant pgc=JVM:-XX:+UseParallelGC --rounds 2 --tag gc \
         -- --log DIR --nodes 100000 --warmup --rounds 1 --digest
 

@@ -271,6 +271,27 @@ def _jfr(server: Any, action: str) -> Path | None:
     return path
 
 
+_DROP_LOOKUP: dict[str, str | None] = {"entity": None}  # --drop-lookup NODE|RELATIONSHIP
+
+
+def _drop_lookup(server: Any) -> None:
+    """Drop the token lookup index of one entity type (a schema proposal measured without
+    changing the store's schema: session 31). Neo4j keeps it by default; the store never makes
+    or drops it, and `_empty` keeps lookup indexes, so once dropped it stays dropped."""
+    entity = _DROP_LOOKUP["entity"]
+    if entity is None:
+        return
+    with server.driver() as driver:
+        rows = driver.execute_query(
+            "SHOW INDEXES YIELD name, type, entityType WHERE type = 'LOOKUP' "
+            "AND entityType = $entity RETURN name",
+            entity=entity,
+        ).records
+        for row in rows:
+            quoted = "`" + row["name"].replace("`", "``") + "`"
+            driver.execute_query(f"DROP INDEX {quoted}")  # type: ignore[arg-type]
+
+
 def graph_digest(server: Any) -> dict[str, Any]:
     """Every node (labels, properties) and relationship (ends, type, properties) the server
     holds, hashed in key order: two loads wrote the same graph iff the digests are equal."""
@@ -327,6 +348,7 @@ def project(  # noqa: PLR0915 - one measured load, its wrappers beside it
         with Runtime.open(settings) as runtime:
             store, projector = runtime.store, runtime.projector
             assert store.name == "neo4j"
+            _drop_lookup(server)
             original_commit = store.commit
 
             def commit(prepared: Prepared, checkpoint: int | None = None, **kw: Any) -> Any:
@@ -508,9 +530,15 @@ def main() -> None:
     parser.add_argument(
         "--jfr", type=Path, help="a Java Flight Recording of the server per load: DIR/loadN.jfr"
     )
+    parser.add_argument(
+        "--drop-lookup",
+        choices=["NODE", "RELATIONSHIP"],
+        help="drop that token lookup index before each load (measures a schema proposal)",
+    )
     args = parser.parse_args()
     _plans["on"] = args.plans
     _JFR["dir"] = args.jfr
+    _DROP_LOOKUP["entity"] = args.drop_lookup
     if args.rounds > 1 or args.warmup:
         share_neo4j_between_phases()  # the JVM stays warm from one load to the next
 
