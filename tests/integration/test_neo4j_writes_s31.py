@@ -135,8 +135,10 @@ def _stream(draw: st.DrawFn) -> list[Batch]:
         pairs = draw(st.lists(st.tuples(end, end), max_size=14 if ends else 0))
         if HUB in kinds:  # a dense node: many edges of one kind at one end
             pairs += [(HUB, e) for e in ends if e != HUB and draw(st.booleans())]
-        for src, dst in pairs:
-            kind = draw(st.sampled_from(_EDGE_KINDS)).value
+        ids = [(src, draw(st.sampled_from(_EDGE_KINDS)).value, dst) for src, dst in pairs]
+        if held_edges:  # edges held rewritten, and their ends joined again under another disc
+            ids += [e[:3] for e in draw(st.lists(st.sampled_from(sorted(held_edges)), max_size=6))]
+        for src, kind, dst in ids:
             eid = (src, kind, dst, draw(st.sampled_from(["", "sql", "x"])))
             edges[eid] = {"disc": eid[3], **draw(st.dictionaries(_EDGE_PROPS, _values, max_size=3))}
             if eid not in held_edges:
