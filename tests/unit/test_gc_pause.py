@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import random
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 
@@ -121,3 +122,85 @@ def test_many_threads_in_any_order_leave_it_as_it_was(enabled: bool) -> None:
             t.join(30)
         assert not wrong
         assert gc.isenabled() is enabled
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_blocks_that_keep_overlapping_still_let_it_collect(
+    monkeypatch: pytest.MonkeyPatch, collections: list[int]
+) -> None:
+    """Blocks of two threads that always overlap never leave the collector off for good: a block
+    ending once it has been off `MAX_OFF_S` runs a full collection, which frees a cycle made
+    meanwhile, and the stretch starts again (the clock is the module's, moved by hand)."""
+    from lineage_kg.graph import gc_pause
+
+    clock = _Clock()
+    monkeypatch.setattr(gc_pause, "_clock", clock)
+
+    class Cycle:
+        pass
+
+    with _collector(True):
+        a = _Block()
+        a.inside.wait(5)
+        cycle = Cycle()
+        cycle.me = cycle  # type: ignore[attr-defined]
+        gone = weakref.ref(cycle)
+        del cycle
+        for _ in range(3):  # blocks ending early in the stretch: no collection
+            clock.now += gc_pause.MAX_OFF_S / 4
+            with no_cyclic_gc():
+                pass
+            assert not gc.isenabled()
+        assert gone() is not None and collections == []
+        clock.now += gc_pause.MAX_OFF_S  # overdue: the next block's end collects, A still inside
+        with no_cyclic_gc():
+            pass
+        assert collections == [2] and gone() is None
+        assert not gc.isenabled()  # still off: A is inside
+        with no_cyclic_gc():  # the stretch started again at that collection
+            pass
+        assert collections == [2]
+        a.end()
+        assert a.enabled_after is True and gc.isenabled()
+
+
+def test_no_collection_when_the_process_had_it_off(
+    monkeypatch: pytest.MonkeyPatch, collections: list[int]
+) -> None:
+    """A process that turned the collector off itself is never collected behind its back."""
+    from lineage_kg.graph import gc_pause
+
+    clock = _Clock()
+    monkeypatch.setattr(gc_pause, "_clock", clock)
+    with _collector(False):
+        a = _Block()
+        a.inside.wait(5)
+        clock.now += 10 * gc_pause.MAX_OFF_S
+        with no_cyclic_gc():
+            pass
+        a.end()
+        assert collections == [] and not gc.isenabled()
+
+
+@pytest.fixture
+def collections() -> Iterator[list[int]]:
+    """Each collection's generation, while the test runs (gc.callbacks is the collector's own
+    list: appended to and taken out again)."""
+    seen: list[int] = []
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            seen.append(info["generation"])
+
+    gc.callbacks.append(callback)
+    try:
+        yield seen
+    finally:
+        gc.callbacks.remove(callback)
