@@ -192,8 +192,7 @@ def _lineage(
             f"decision must name a Decision or a ModelVersion, not a {start.key.kind}"
         )
     # the data chain read ahead where the store can (a few statements, then memory)
-    # (`decided` passed only when there is one: a stand-in for `read_ahead` takes four arguments)
-    ahead = read_ahead(store, ids, depth, when, *([decided] if decided else []))
+    ahead = read_ahead(store, ids, depth, when, decided)
     reads: ChainReads = ahead or store
     versions = made({n.id: n for n in reads.get_nodes(unread)} if unread else {}, ahead)
     data, sources, data_cut = _data_chain(reads, versions, depth, when, max_nodes)

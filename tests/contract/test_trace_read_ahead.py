@@ -7,7 +7,7 @@ edge kind it claims to hold — on Neo4j from the store's own `reach`, the one t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -37,11 +37,25 @@ def _held_edges(store: GraphStore, ids: list[str], as_of: str | None) -> Neighbo
 def _made(store: GraphStore, cover: Callable[[list[str]], list[str]]) -> Callable[..., Any]:
     """`read_ahead` replaced by one covering `cover(every node id)` plus the trace's starts."""
 
-    def ahead(inner: GraphStore, start: list[str], depth: int, as_of: str | None) -> ReadAhead:
+    def ahead(
+        inner: GraphStore,
+        start: list[str],
+        depth: int,
+        as_of: str | None,
+        decided: Sequence[str] = (),
+    ) -> ReadAhead:
         every = sorted(n.id for n in store.iter_nodes())
         ids = sorted({*cover(every), *start})
         nodes = {n.id: n for n in store.get_nodes(ids)}
-        return ReadAhead(inner, _held_edges(store, ids, as_of), nodes, as_of)
+        # a named version's DECIDED edges valid now, by edge id, as `read_ahead` reads them
+        edges = store.neighbors(list(decided), Direction.OUT, [E.DECIDED]) if decided else None
+        return ReadAhead(
+            inner,
+            _held_edges(store, ids, as_of),
+            nodes,
+            as_of,
+            decided=None if edges is None else sorted(edges, key=lambda e: e.key.id),
+        )
 
     return ahead
 
@@ -98,9 +112,15 @@ def test_a_read_ahead_holding_everything_answers_the_chain_and_the_parts(
     made = _made(store, COVERS["everything"])
     behind: list[Reads] = []
 
-    def ahead(inner: GraphStore, start: list[str], depth: int, as_of: str | None) -> ReadAhead:
+    def ahead(
+        inner: GraphStore,
+        start: list[str],
+        depth: int,
+        as_of: str | None,
+        decided: Sequence[str] = (),
+    ) -> ReadAhead:
         behind.append(Reads(inner))
-        return made(behind[-1], start, depth, as_of)  # type: ignore[no-any-return]
+        return made(behind[-1], start, depth, as_of, decided)  # type: ignore[no-any-return]
 
     monkeypatch.setattr(decision_trace, "read_ahead", ahead)
     for q in asked:
