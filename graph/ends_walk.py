@@ -369,6 +369,11 @@ def walk_ends(
     hop, which may be one left out), or at a start taken up again that was not counted."""
     paths = edge_ids is not None
     start = list(dict.fromkeys(start))
+    if dropped is None and (ways := _one_state_ways(steps, tested, start_state)) is not None:
+        return _walk_one_state(
+            ahead, start, ways, start_state, max_depth=max_depth, cap=max_nodes + len(start),
+            edge_ids=edge_ids,
+        )  # fmt: skip
     by_way, followed = _tables(steps, tested)
     exact = _Pass(start, start_state, covers, edge_ids)
     every = _Pass(start, start_state, covers, edge_ids)
@@ -444,6 +449,180 @@ def walk_ends(
     return Walked(
         exact=exact.visits,
         every=every.visits,
+        edges={},
+        led_on=led_on,
+        truncated=truncated,
+        visited_edges=visited,
+    )
+
+
+# (way, kind) -> the tests of the steps a one-state walk takes along it, in the exact pass and
+# in the pass over every step: None, no step (the pass does not follow it); else their tests, any
+# one passing follows it (an empty tuple: a step with no test, every edge passes)
+_OneWays = dict[tuple[Direction, str], tuple[tuple[EndsTest, ...] | None, ...]]
+_ONE_WAYS: dict[tuple[int, tuple[str, ...], str], tuple[Sequence[WalkStep], _OneWays | None]] = {}
+
+
+def _one_state_ways(
+    steps: Sequence[WalkStep], tested: Sequence[str], start_state: str
+) -> _OneWays | None:
+    """A walk that never leaves its start state (`one_state`: the feature walk of the decision
+    trace, a plain policy), its steps' tests by (way, kind); None for a policy of several states.
+    Made once per step table when it is a tuple, found by its identity (as `_tables`)."""
+    key = (id(steps), tuple(tested), start_state)
+    if (hit := _ONE_WAYS.get(key)) is not None and hit[0] is steps:
+        return hit[1]
+    taken = one_state(steps, start_state)
+    ways: _OneWays | None = None
+    if taken is not None:
+        found: dict[tuple[Direction, str], tuple[list[EndsTest], list[EndsTest]]] = {}
+        for step in taken:
+            _, _, test = _plain(step, tested, _kind_of)
+            exact, every = found.setdefault((step.direction, EdgeKind(step.kind).value), ([], []))
+            if step.exact:
+                exact.append(test)
+            every.append(test)
+        ways = {
+            way: tuple(_any_of(tests) if tests else None for tests in both)
+            for way, both in found.items()
+        }
+    if isinstance(steps, tuple):
+        if len(_ONE_WAYS) >= 64:
+            _ONE_WAYS.clear()
+        _ONE_WAYS[key] = (steps, ways)
+    return ways
+
+
+def _any_of(tests: Sequence[EndsTest]) -> tuple[EndsTest, ...]:
+    """Steps' tests, any one of which passing follows the edge: () when one has none."""
+    return () if any(t is None for t in tests) else tuple(tests)
+
+
+def _walk_one_state(  # noqa: PLR0915 - one level loop, each visit inline (no call a hop)
+    ahead: EndsAhead,
+    start: list[str],
+    ways: _OneWays,
+    state: str,
+    *,
+    max_depth: int,
+    cap: int,
+    edge_ids: dict[EdgeId, int] | None,
+) -> Walked:
+    """`walk_ends` of a walk in one state (`_one_state_ways`), with no rows left out. Each node is
+    then visited at most once a pass (the start state is blocked wherever a pass has been: the
+    states it covers change nothing), so a pass is a BFS: a node it has not reached, along a
+    step of its own whose test passes, from a node in its frontier. The same visits in the same
+    order (both passes, the edges' keys in `edge_ids` given in the same order: the exact pass's
+    first at each hop), the same `led_on`, truncation and edges read as the states' walk
+    (`_Pass`, `_follow`), without states per node or per visit. The decision trace's feature
+    walk: ~2,000-3,000 edges read, ~1,500 visits a big trace (session 32)."""
+    paths = edge_ids is not None
+    keys = edge_ids if edge_ids is not None else {}  # each visit's edge id -> its key
+    edges, covered = ahead.edges, ahead.covered
+    leaving = {origin for origin, _ in edges}
+    out_kinds = frozenset(k for w, k in ways if w is _OUT)
+    in_kinds = frozenset(k for w, k in ways if w is _IN)
+    k = len(start)
+    # node -> its visit in each pass (the starts': their places in `start`)
+    x_at = {s: i for i, s in enumerate(start)}
+    e_at = dict(x_at)
+    x_node, e_node = list(start), list(start)
+    x_level, e_level = [0] * k, [0] * k
+    x_parent, e_parent = [-1] * k, [-1] * k
+    x_edge, e_edge = [-1] * k, [-1] * k
+    x_way: list[Direction | None] = [None] * k
+    e_way: list[Direction | None] = [None] * k
+    x_front: list[str] = start
+    e_front: list[str] = start
+    led_on: set[str] = set()
+    visited, truncated = 0, False
+    for depth in range(1, max_depth + 1):
+        if depth == 1:  # the starts, in both passes
+            ids, in_x, in_e = start, None, None
+        else:
+            ids = list(dict.fromkeys([*x_front, *e_front]))
+            in_x, in_e = set(x_front), set(e_front)
+        if not ids:
+            break
+        if not covered.issuperset(ids):
+            outside = [i for i in ids if i not in covered]
+            raise LookupError(f"not read ahead: {outside[:3]} ({len(outside)} nodes)")
+        x_front, e_front = [], []
+        for origin in ids:
+            if origin not in leaving:
+                continue
+            hops: list[tuple[EdgeId, Direction, Sequence[Any], Any]] = []
+            for way, of_kinds in ((_OUT, out_kinds), (_IN, in_kinds)):
+                if of_kinds and (at := edges.get((origin, way))) is not None:
+                    for kind, of_kind in at.items():
+                        if kind in of_kinds:
+                            tests = ways[way, kind]
+                            hops.extend([(eid, way, vals, tests) for eid, vals in of_kind.items()])
+            if not hops:
+                continue
+            visited += len(hops)
+            if truncated:
+                continue  # the rest of the level is read, not followed (closeness counts it)
+            if len(hops) > 1:
+                hops.sort(key=_first)
+            from_x = in_x is None or origin in in_x
+            from_e = in_e is None or origin in in_e
+            for eid, way, values, (x_tests, e_tests) in hops:
+                if len(e_at) >= cap:
+                    truncated = True
+                    break
+                to = eid[2] if way is _OUT else eid[0]
+                x_goes = (
+                    from_x
+                    and x_tests is not None
+                    and (not x_tests or any(t(eid, values) for t in x_tests))
+                )
+                if (
+                    paths
+                    and origin not in led_on
+                    and (
+                        x_goes
+                        or (
+                            from_e
+                            and e_tests is not None
+                            and (not e_tests or any(t(eid, values) for t in e_tests))
+                        )
+                    )
+                ):
+                    led_on.add(origin)
+                if x_goes and to not in x_at:
+                    x_at[to] = len(x_node)
+                    if paths:
+                        x_parent.append(x_at[origin])
+                        x_edge.append(keys.setdefault(eid, len(keys)))
+                        x_way.append(way)
+                    x_node.append(to)
+                    x_level.append(depth)
+                    x_front.append(to)
+                if (
+                    from_e
+                    and e_tests is not None
+                    and to not in e_at
+                    and (not e_tests or any(t(eid, values) for t in e_tests))
+                ):
+                    e_at[to] = len(e_node)
+                    if paths:
+                        e_parent.append(e_at[origin])
+                        e_edge.append(keys.setdefault(eid, len(keys)))
+                        e_way.append(way)
+                    e_node.append(to)
+                    e_level.append(depth)
+                    e_front.append(to)
+        if truncated:
+            break
+    exact = WalkPass(node=x_node, state=[state] * len(x_node), level=x_level)
+    every = WalkPass(node=e_node, state=[state] * len(e_node), level=e_level)
+    if paths:
+        exact.parent, exact.edge, exact.way = x_parent, x_edge, x_way
+        every.parent, every.edge, every.way = e_parent, e_edge, e_way
+    return Walked(
+        exact=exact,
+        every=every,
         edges={},
         led_on=led_on,
         truncated=truncated,
