@@ -64,7 +64,6 @@ from lineage_kg.graph.neo4j_walk_statements import (
     Keyed,
     LeftOut,
     left_out,
-    met_by,
     reach_statement,
     sets_chunk,
     sets_statement,
@@ -363,8 +362,6 @@ class Neo4jStore(GraphStore):
     # the walk with paths reads its edges' element ids, its path edges' records then by id
     # (`_REACH_END_IDS`); off, by key (a benchmark compares both interleaved)
     path_element_ids: bool = True
-    # `walk_pair_then` takes `met` (queries/closeness.py `reach_pair_then` asks only such a store)
-    pair_walks_tell_met: bool = True
 
     def __init__(
         self,
@@ -834,20 +831,16 @@ class Neo4jStore(GraphStore):
         element_ids: bool = False,
         drop: DropRule | None = None,
         ahead: OwnersAhead | None = None,
-        met: Callable[[list[str]], None] | None = None,
     ) -> tuple[list[str], list[Any], LeftOut | None] | None:
         """The read-ahead walk's statement, chunk after chunk (`chunk_levels` levels each): the
         nodes covered and the edge rows found — records, or (`tested` given) ids with those
         properties' values — and with `drop`, what its first level left out. None past `limit`
-        nodes (see `reach`). `met`: called after each chunk another follows, before it is sent,
-        with the nodes that chunk met (walked or found by its last level), its starts left out
-        (`WalkPairs.run`'s `met`: the caller reads on them meanwhile)."""
+        nodes (see `reach`)."""
         query, params = reach_statement(
             start_ids, moves, start_state=start_state, as_of=as_of, limit=limit,
             levels=chunk_levels, keyed=keyed, element_ids=element_ids, ahead=ahead is not None,
         )  # fmt: skip
         starts = list(dict.fromkeys(start_ids))
-        starting = frozenset(starts) if met is not None else frozenset()
         frontier: list[list[str]] = []  # the first chunk's is its starts (`_REACH_START`)
         seen = [f"{key}|{start_state}" for key in starts]
         covered = dict.fromkeys(starts)  # a start the store lacks has no edges: covered too
@@ -880,8 +873,6 @@ class Neo4jStore(GraphStore):
             covered.update(dict.fromkeys(row["nodes"]))
             rows += row["found"]
             frontier, left = row["pending"], left - levels
-            if met is not None and left > 0 and frontier:
-                met(met_by(row, starting))
         if len(covered) > limit:
             return None
         if drop is None or not total:
@@ -910,10 +901,7 @@ class Neo4jStore(GraphStore):
         max_nodes: int,
         edges: bool,
         owners_next: bool = False,
-        met: Callable[[list[str]], None] | None = None,
     ) -> Walked | None:
-        # `met` (Neo4j's own, `walk_pair_then`'s): told the nodes the walk on ids met after each
-        # chunk but its last (`_reach_rows`); a walk as sets or with paths never calls it.
         # The read-ahead statement answers each edge as its id and the values its tests read,
         # and the walk runs on those (graph/ends_walk.py) — no record is sent, unpacked or built
         # for the edges only read. With paths (`traverse`, impact), the records of the visits'
@@ -936,7 +924,7 @@ class Neo4jStore(GraphStore):
                 return walked
         return self._walk_ids(
             starts, steps, start_state=start_state, covers=covers, max_depth=max_depth,
-            as_of=as_of, max_nodes=max_nodes, met=met,
+            as_of=as_of, max_nodes=max_nodes,
         )  # fmt: skip
 
     def walk_pair(
@@ -966,22 +954,19 @@ class Neo4jStore(GraphStore):
         max_depth: int,
         as_of: str | None,
         max_nodes: int,
-        met: Callable[[PairedWalk, list[str]], None] | None = None,
     ) -> tuple[Any, Any]:
         """`walk_pair` (no paths), each walk's answer `then` of the walk asked and its answer
         (None for a walk answered None), called on the thread that walked it as soon as it
         ended: the caller's reads after the walk the worker ends first (the accountability map's
         upstream, then its parts' assets: queries/accountability.py) run while the other one is
-        still walking. `met` (`pair_walks_tell_met`): `met` of the walk asked and the nodes a
-        walk on ids met after each of its chunks but the last, on a free worker while it goes
-        on (graph/neo4j_walk_pair.py `Told`), all ended before that walk's `then`."""
+        still walking."""
 
         def after(asked: PairedWalk, walked: Walked | None) -> Any:
             return None if walked is None else then(asked, walked)
 
         return self._pairs.run(
-            self.walk, start_ids, first, second, then=after, met=met, max_depth=max_depth,
-            as_of=as_of, max_nodes=max_nodes, edges=False,
+            self.walk, start_ids, first, second, then=after, max_depth=max_depth, as_of=as_of,
+            max_nodes=max_nodes, edges=False,
         )  # fmt: skip
 
     def _walk_sets(
@@ -1068,14 +1053,13 @@ class Neo4jStore(GraphStore):
         max_depth: int,
         as_of: str | None,
         max_nodes: int,
-        met: Callable[[list[str]], None] | None = None,
     ) -> Walked | None:
         """The walk on edge ids: the read-ahead's edges as ids, walked in Python in `traverse`'s
         order (graph/ends_walk.py). A policy with several states: which state reaches a node
         first decides what the states it covers may skip."""
         return self._on_ids(
             starts, steps, start_state=start_state, covers=covers, max_depth=max_depth,
-            as_of=as_of, max_nodes=max_nodes, edge_ids=None, elements=None, met=met,
+            as_of=as_of, max_nodes=max_nodes, edge_ids=None, elements=None,
         )  # fmt: skip
 
     def _on_ids(
@@ -1092,12 +1076,10 @@ class Neo4jStore(GraphStore):
         elements: dict[EdgeId, Any] | None,
         leave_out: bool = True,
         ahead: OwnersAhead | None = None,
-        met: Callable[[list[str]], None] | None = None,
     ) -> Walked | None:
         """`_walk_ids`, and with `edge_ids` the visits' parents and edges too (`_walk_paths`);
         `elements` is filled with the element id of each visit's edge. Without paths, the
-        read-ahead may leave rows out of its first level (`DropRule`: counted, never followed).
-        `met`: `_reach_rows`' (not asked again of a walk given way: it was told those nodes)."""
+        read-ahead may leave rows out of its first level (`DropRule`: counted, never followed)."""
         policy = walk_policy(steps, start_state)
         tested = policy.tested
         drop = policy.drop_rule(covers) if edge_ids is None and leave_out else None
@@ -1110,7 +1092,6 @@ class Neo4jStore(GraphStore):
                 limit=max_nodes + len(starts), tested=tested,
                 chunk_levels=REACH_CHUNK if edge_ids is None else self.paths_chunk,
                 keyed=policy.keyed, element_ids=elements is not None, drop=drop, ahead=ahead,
-                met=met,
             )  # fmt: skip
             if read is None:
                 return None  # past the limit: the caller walks level by level

@@ -11,11 +11,6 @@ requests. A pair asked when they are all busy walks both in the asking thread, o
 other: it never waits on another request's walk. An error of either walk is raised, after both
 have ended (no walk runs on past the call); the first walk's when both fail, as one after the
 other would have raised it.
-
-Told what a walk met (`met`, the accountability map's downstream walk after its first chunk): the
-caller's call on those nodes runs on a free worker thread while the walk goes on (in the walking
-thread, before the walk goes on, when none is free), and the walk's `then` is called only after
-it ended (its error raised there).
 """
 
 from __future__ import annotations
@@ -23,7 +18,7 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 from lineage_kg.graph.store import PairedWalk, Walked
@@ -47,30 +42,19 @@ class WalkPairs:
         second: PairedWalk,
         *,
         then: Callable[[PairedWalk, Walked | None], Any] | None = None,
-        met: Callable[[PairedWalk, list[str]], None] | None = None,
         **bounds: Any,
     ) -> tuple[Any, Any]:
         """`walk` (the store's) of `first`, then of `second`, from `start_ids` within `bounds`:
         the second on a worker thread while the first runs here (one after the other here when
         no worker is free, or once closed). With `then`, each walk's answer is `then` of the
         walk asked and its answer, called on the thread that walked it as soon as it ended (the
-        caller's reads after one walk overlap the other). With `met`, `walk` is handed a `met`
-        of its own (`Told`): `met` of the walk asked and the node ids the walk says it met,
-        called on a free worker while the walk goes on; `then` waits for those calls."""
+        caller's reads after one walk overlap the other)."""
 
         def one(asked: PairedWalk) -> Any:
-            told = None if met is None else Told(self, met, asked)
-            try:
-                walked = walk(
-                    start_ids, asked.steps, start_state=asked.start_state, covers=asked.covers,
-                    **bounds, **({} if told is None else {"met": told}),
-                )  # fmt: skip
-            except BaseException:
-                if told is not None:  # the walk's error, once its calls aside have ended
-                    told.wait(raising=False)
-                raise
-            if told is not None:
-                told.wait()
+            walked = walk(
+                start_ids, asked.steps, start_state=asked.start_state, covers=asked.covers,
+                **bounds,
+            )  # fmt: skip
             return walked if then is None else then(asked, walked)
 
         if not self._free.acquire(blocking=False):
@@ -89,28 +73,6 @@ class WalkPairs:
         finally:
             self._free.release()
 
-    def aside(self, call: Callable[[], None]) -> Future[None] | None:
-        """`call` on a free worker thread (the asking thread's context along), or None when no
-        worker is free (or once closed): the caller then calls it itself."""
-        if not self._free.acquire(blocking=False):
-            return None
-        pool = self._pool_or_none()
-        if pool is None:
-            self._free.release()
-            return None
-
-        def freeing() -> None:
-            try:
-                call()
-            finally:  # before the call's future is done: a pair asked next finds the worker
-                self._free.release()
-
-        try:
-            return pool.submit(contextvars.copy_context().run, freeing)
-        except BaseException:
-            self._free.release()
-            raise
-
     def _pool_or_none(self) -> ThreadPoolExecutor | None:
         with self._lock:
             if self._closed:
@@ -126,31 +88,3 @@ class WalkPairs:
             self._closed, pool, self._pool = True, self._pool, None
         if pool is not None:
             pool.shutdown(wait=True)
-
-
-class Told:
-    """One paired walk's `met`: each call (the ids a walk met so far) handed to `WalkPairs.aside`,
-    or made here, in the walking thread, when no worker is free (an error then is the walk's);
-    `wait` waits for them all and raises the first error of those aside."""
-
-    def __init__(
-        self, pairs: WalkPairs, met: Callable[[PairedWalk, list[str]], None], asked: PairedWalk
-    ) -> None:
-        self._pairs, self._met, self._asked = pairs, met, asked
-        self._calls: list[Future[None]] = []
-
-    def __call__(self, ids: list[str]) -> None:
-        def call() -> None:
-            self._met(self._asked, ids)
-
-        later = self._pairs.aside(call)
-        if later is None:
-            call()
-        else:
-            self._calls.append(later)
-
-    def wait(self, *, raising: bool = True) -> None:
-        wait(self._calls)
-        for later in self._calls:
-            if raising:
-                later.result()

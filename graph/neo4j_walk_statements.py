@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from collections.abc import Set as AbstractSet
 from functools import lru_cache
 from typing import Any, LiteralString, NamedTuple, cast
 
@@ -318,14 +317,6 @@ def left_out(
         )  # fmt: skip
         by_origin = read(query, **params, **chunk)[0]["dropped"][1]
     return LeftOut(total, again, by_origin)
-
-
-def met_by(row: Mapping[str, Any], starts: AbstractSet[str]) -> list[str]:
-    """The nodes one chunk's answer (`_REACH_END`) met, each once, `starts` left out: the nodes
-    its levels walked, then those its last level found (`pending`, [key, state] each)."""
-    met = dict.fromkeys(row["nodes"])
-    met.update(dict.fromkeys(p[0] for p in row["pending"]))
-    return [node_id for node_id in met if node_id not in starts]
 
 
 def _move(then: str, test: EdgeTest | None) -> dict[str, Any]:

@@ -259,9 +259,8 @@ def _walks_and_reads(
     up_side: _Upstream | None = None
     with _collector_paused(_WALKS):
         if ASSETS_AFTER_EACH_WALK:
-            early = after.met if READ_MET_EARLY else None
             (down_walk, _), (up_walk, up_side) = reach_pair_then(
-                store, starts, *policies, then=after.read, met=early, **bounds
+                store, starts, *policies, then=after.read, **bounds
             )
         else:
             down_walk, up_walk = reach_pair(store, starts, *policies, **bounds)
@@ -307,10 +306,6 @@ ASSETS_AFTER_EACH_WALK = True
 # Whether (with the above) the upstream walk's reads go on after its assets on its thread
 # (`_UpstreamSide`); off: after both walks, in the caller.
 UPSTREAM_AFTER_ITS_WALK = True
-# Whether (with ASSETS_AFTER_EACH_WALK) the assets of the nodes a walk met part way are read while
-# it goes on, when the store says which (`_AssetsAfter.met`: Neo4j's downstream walk after its
-# first chunk, while the second runs); off: all after the walk (the benchmarks' "before").
-READ_MET_EARLY = True
 
 
 class _AssetsAfter:
@@ -321,10 +316,7 @@ class _AssetsAfter:
     in exactly one `_assets_of` call, and a node's asset depends on its own edges alone (its
     first part edge by edge id), so the answer is one `_assets_of` of them all. With `upstream`,
     the upstream walk's reads go on from there (`_UpstreamSide`), once the assets of every node
-    it reached are known: its own part, and any part the other walk claimed first (waited for).
-    Told the nodes a walk met part way (`met`, on a thread of the store's while the walk goes
-    on), it reads theirs then, claimed as `read` claims (the walk's `read` later skips them); the
-    store ends those calls before the walk's `read`."""
+    it reached are known: its own part, and any part the other walk claimed first (waited for)."""
 
     def __init__(
         self,
@@ -340,21 +332,6 @@ class _AssetsAfter:
         self._found: dict[str, str] = {}
         self._reading: list[threading.Event] = []  # each `read`'s, set once it has read
         self._read: list[Reach] = []  # the walks' answers `read` claimed all of
-
-    def met(self, walk: int, ids: list[str]) -> None:
-        """The assets of the nodes `ids` no read claimed yet (a walk met them and goes on; it
-        may not reach them all: only the walks' own nodes are ever asked for theirs)."""
-        done = threading.Event()
-        with self._lock:
-            ids = [node_id for node_id in dict.fromkeys(ids) if node_id not in self._claimed]
-            self._claimed.update(ids)
-            self._reading.append(done)
-        try:
-            found = _assets_of(self._store, ids, self._as_of, self._known)
-            with self._lock:
-                self._found.update(found)
-        finally:
-            done.set()
 
     def read(self, walk: int, near: Nearness) -> _Upstream | None:
         done = threading.Event()

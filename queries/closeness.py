@@ -177,7 +177,6 @@ def reach_pair_then(
     second: Policy,
     *,
     then: Callable[[int, Nearness], T],
-    met: Callable[[int, list[str]], None] | None = None,
     max_depth: int = 10,
     as_of: str | None = None,
     max_nodes: int = 100_000,
@@ -188,12 +187,7 @@ def reach_pair_then(
     `then` runs on the thread that walked, as soon as its walk ended, so the caller's reads after
     one walk overlap the other walk. None beside a walk not answered so (a store without it, a
     request's view, a walk the store gave up and `reach_pair`'s fallback walked): the caller
-    does that part after. Each `Nearness` is exactly `reach_pair`'s.
-    `met` (a hint, for reads ahead): of the walk's place and node ids the store says the walk met
-    while it goes on, on a thread of the store's (a store that says it takes it:
-    `pair_walks_tell_met`, Neo4j's walk on ids after each chunk but its last); every such call
-    of a walk has ended before its `then`. Which nodes, and whether it is called at all, is the
-    store's to say: nodes the walk then does not reach may be among them."""
+    does that part after. Each `Nearness` is exactly `reach_pair`'s."""
     start = tuple(start)
     pair_then = getattr(store, "walk_pair_then", None) if isinstance(store, GraphStore) else None
     if pair_then is None:
@@ -211,13 +205,6 @@ def reach_pair_then(
         near = Nearness(walked_reach(start, walked), walked.truncated)
         return near, then(0 if asked is paired[0] else 1, near)
 
-    told: dict[str, Callable[[PairedWalk, list[str]], None]] = {}
-    if met is not None and getattr(store, "pair_walks_tell_met", False):
-
-        def on_met(asked: PairedWalk, ids: list[str]) -> None:
-            met(0 if asked is paired[0] else 1, ids)
-
-        told["met"] = on_met
     one_then, two_then = pair_then(
         first_spec.start,
         *paired,
@@ -225,7 +212,6 @@ def reach_pair_then(
         max_depth=max_depth,
         as_of=as_of,
         max_nodes=max_nodes,
-        **told,
     )
     # a walk the store gave up: `reach_pair`'s fallbacks (the first level by level, the second
     # as `closeness` walks it), in its order
