@@ -153,5 +153,7 @@ def _walked_key(eid: EdgeId) -> EdgeKey:
     set_kind(key, edge_kind)
     set_dst(key, dst_key)
     set_disc(key, disc)
-    set_id(key, (src_key.id, edge_kind.value, dst_key.id, disc))  # as `__post_init__` makes it
+    # as `__post_init__` makes it, from the slots `.id` and `.value` read (a Python call each:
+    # 5.4 -> 3.8 us a key, 830 keys a big decision trace; session 32)
+    set_id(key, (src_key._id, edge_kind._value_, dst_key._id, disc))
     return key
