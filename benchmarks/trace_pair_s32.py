@@ -3,7 +3,9 @@
 changes switched off, so that the real modules are compared with one switch (no copies):
 
 - `walk_as_before`: the feature walk (a policy of one state) walked by `walk_ends`' loop over
-  states (`_Pass`, `_follow`), as before session 32, not by `_walk_one_state`.
+  states (`_Pass`, `_follow`), as before session 32, not by `_walk_one_state`;
+- `as_s31`: that, and the path edges' keys made as before (`_walked_key` at 3b08540, verbatim):
+  the trace as the session began (its queries/ are unchanged but for `read_ahead`'s call).
 
     python -m benchmarks.trace_pair_s31 --keep /tmp/h88/estate --nodes 100000 --biggest 10 \
         --rounds 12 --variant walk_as_before=benchmarks.trace_pair_s32:walk_as_before \
@@ -26,7 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import kept_runtime
-from lineage_kg.graph import ends_walk, neo4j_store
+from lineage_kg.graph import ends_walk, neo4j_path_edges, neo4j_store
+from lineage_kg.graph.model import NodeKey
+from lineage_kg.graph.mutations import EdgeKey
 from lineage_kg.queries import decision_trace
 
 
@@ -38,6 +42,32 @@ def walk_as_before() -> Iterator[None]:
         yield
     finally:
         ends_walk._one_state_ways = saved
+
+
+def _walked_key_s31(eid: Any) -> EdgeKey:
+    """`neo4j_path_edges._walked_key` at 3b08540, verbatim."""
+    _new, _KEY_SLOTS, _KINDS = object.__new__, neo4j_path_edges._KEY_SLOTS, neo4j_path_edges._KINDS
+    src, kind, dst, disc = eid
+    key = _new(EdgeKey)
+    set_src, set_kind, set_dst, set_disc, set_id = _KEY_SLOTS
+    src_key, dst_key, edge_kind = NodeKey.from_id(src), NodeKey.from_id(dst), _KINDS[kind]
+    set_src(key, src_key)
+    set_kind(key, edge_kind)
+    set_dst(key, dst_key)
+    set_disc(key, disc)
+    set_id(key, (src_key.id, edge_kind.value, dst_key.id, disc))  # as `__post_init__` makes it
+    return key
+
+
+@contextmanager
+def as_s31() -> Iterator[None]:
+    saved = neo4j_path_edges._walked_key
+    neo4j_path_edges._walked_key = _walked_key_s31
+    try:
+        with walk_as_before():
+            yield
+    finally:
+        neo4j_path_edges._walked_key = saved
 
 
 def _captured(store: Any, table: Any, chosen: list[str]) -> list[tuple[Any, ...]]:
