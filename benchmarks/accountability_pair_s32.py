@@ -20,9 +20,10 @@ of the walk's kinds expanded and counted): the floor a first level shared by bot
 once instead of twice.
 `--phases N`: session 29's piece-by-piece timing (benchmarks/accountability_pair_s29.py), with the
 server process's CPU for each whole map.
-`--rounds N`: whole maps, contenders `now` (today's code) and `base` (queries/accountability.py,
-queries/closeness.py as at 3b08540 beside today's other modules: `harness.module_at`), interleaved,
-every answer checked equal (`harness.timed_rounds`), the server's CPU per map with `--server-pid`.
+`--rounds N`: whole maps, contenders `now` (today's code), `base` (queries/accountability.py as at
+3b08540 beside today's other modules: `harness.module_at`) and `sets_before` (today's map with the
+one-state walk's level as before bbb7bc3, kept here verbatim), interleaved, every answer checked
+equal (`harness.timed_rounds`), the server's CPU per map with `--server-pid`.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from neo4j import Query
 
 from benchmarks.accountability_pair_s29 import _phases, _Trace, _tracing
 from benchmarks.harness import kept_runtime, module_at, save, timed_rounds
+from lineage_kg.graph import neo4j_walk_statements
 from lineage_kg.graph.neo4j_cypher import VALID_NOW_OR_AS_OF, typed
 from lineage_kg.graph.neo4j_params import quiet
 from lineage_kg.graph.neo4j_store import Neo4jStore
@@ -61,12 +63,54 @@ def _server_cpu() -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+# `_SETS_LEVEL` before bbb7bc3 (each pass's far nodes made DISTINCT and keyed apart), verbatim:
+# the contender `sets_before`
+_SETS_LEVEL_BEFORE = (
+    "CALL (frontier, seen) {{ "
+    "UNWIND frontier AS f WITH f[0] AS a, f[1] AS fe, f[2] AS fx CALL (a) {{ {ways} }} "
+    "WITH fe, fx, b, x.exact + [m IN x.tests WHERE {passes} | m.exact] AS ok "
+    "WHERE size(ok) > 0 "
+    "WITH count(*) AS level_read, collect(CASE WHEN fe THEN b END) AS be, "
+    "collect(CASE WHEN fx AND true IN ok THEN b END) AS bx "
+    "CALL (be, seen) {{ UNWIND be AS b WITH DISTINCT b WITH b, b.key AS k "
+    "WHERE NOT 'e|' + k IN seen RETURN collect(b) AS ne, collect(k) AS ke }} "
+    "CALL (bx, seen) {{ UNWIND bx AS b WITH DISTINCT b WITH b, b.key AS k "
+    "WHERE NOT 'x|' + k IN seen RETURN collect(b) AS nx, collect(k) AS kx }} "
+    "CALL (ne, nx) {{ UNWIND [n IN ne | [n, true, false]] + [n IN nx | [n, false, true]] AS p "
+    "WITH p[0] AS b, collect(p[1]) AS es, collect(p[2]) AS xs "
+    "RETURN collect([b, true IN es, true IN xs]) AS next }} "
+    "RETURN level_read, ke, kx, next }} "
+    # the last level asked, or $cap nodes reached by every step (the walk is given up)
+    "WITH CASE WHEN $levels <= {level} OR reached + size(ke) >= $cap THEN [] ELSE next END "
+    "AS frontier, CASE WHEN $levels = {level} THEN next ELSE pending END AS pending, "
+    "seen + [k IN ke | 'e|' + k] + [k IN kx | 'x|' + k] AS seen, reached + size(ke) AS reached, "
+    "every + [ke] AS every, exact + [kx] AS exact, read + level_read AS read "
+)
+
+
+def _sets_level(text: str) -> None:
+    """The one-state walk's level as `text` from the next statement made on."""
+    neo4j_walk_statements._SETS_LEVEL = text  # type: ignore[assignment]
+    neo4j_walk_statements._sets_query.cache_clear()
+
+
 def _ask(store: Neo4jStore, owner: str, name: str) -> Callable[[], Any]:
     if name == "base":
         old = module_at(BASE, "queries/accountability.py")
         return lambda: old.accountability(store, owner)
+    if name == "sets_before":
+        now = neo4j_walk_statements._SETS_LEVEL
+
+        def before() -> Any:
+            _sets_level(_SETS_LEVEL_BEFORE)
+            try:
+                return accountability(store, owner)
+            finally:
+                _sets_level(now)
+
+        return before
     if name != "now":
-        raise SystemExit(f"unknown contender {name!r}: now, base")
+        raise SystemExit(f"unknown contender {name!r}: now, base, sets_before")
     return lambda: accountability(store, owner)
 
 
