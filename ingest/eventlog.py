@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from lineage_kg.graph.canonical import canonical_json
 from lineage_kg.graph.sides.history import EntryType, HistoryEntry, decode_cursor
 from lineage_kg.graph.sqlite_tx import immediate
@@ -145,9 +147,31 @@ _ENTRY = (
 )
 
 
+# 19 digits in a row: maybe an integer past 64 bits, which orjson reads as a float (or a float
+# with that many digits, read alike by both: left to `json` all the same, it is rare). Found by
+# mapping every digit to one byte and all else to another, then one substring search: a regex
+# took longer than `json.loads` itself on digit-rich bodies (78 against 51 us on 680 bytes).
+_DIGIT_OR_NOT = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_LONG_NUMBER = b"0" * 19
+
+
+def parse_stored(text: str) -> Any:
+    """A stored body as `json.loads` reads it, by orjson (~3x faster: `json.loads` was a tenth of
+    the projector thread's time in a 100k load) wherever orjson reads it alike: not where 19
+    digits stand in a row (an integer past 64 bits), nor where orjson refuses what `json` reads
+    (a lone surrogate's escape, a number too large for a double, NaN)."""
+    raw = text.encode("utf-8", "surrogatepass")
+    if _LONG_NUMBER not in raw.translate(_DIGIT_OR_NOT):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
+
+
 def _entry(row: Sequence[Any]) -> LogEntry:
     namespaces = tuple(json.loads(row[7])) if row[7] is not None else ()
-    return LogEntry(*row[:6], json.loads(row[6]), namespaces)
+    return LogEntry(*row[:6], parse_stored(row[6]), namespaces)
 
 
 def _range(after_seq: int, source: str | None, upto: int | None) -> tuple[str, list[Any]]:
