@@ -48,6 +48,7 @@ from lineage_kg.graph.neo4j_cypher import chunks
 from lineage_kg.graph.neo4j_unit_of_work import (
     _CREATE_EDGES,
     _CREATE_NODES,
+    _IDS,
     _WRITE_EDGES,
     _WRITE_NODES,
 )
@@ -257,7 +258,10 @@ def limit(writes: list[Captured], events: int, nodes: int) -> dict[str, Any]:
         statements: dict[LiteralString, list[Any]] = defaultdict(list)
         for key, r in node_records.items():
             kind = NodeKind(r["kind"])
-            statements[(_CREATE_NODES if key in new_nodes else _WRITE_NODES)[kind]].append(r)
+            query = (_CREATE_NODES if key in new_nodes else _WRITE_NODES)[kind]
+            # the plain write: without the element ids the store's node statements answer (its
+            # edges use them; these go by key)
+            statements[cast(LiteralString, query.removesuffix(_IDS))].append(r)
         for eid, r in edge_records.items():
             src, kind_name, dst, _ = eid
             query = (_CREATE_EDGES if eid in new_edges else _WRITE_EDGES)[EdgeKind(kind_name)]
