@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from lineage_kg.graph.model import RESERVED_PROPS, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
@@ -400,23 +400,12 @@ def walk_ends(
         visited += 0 if dropped is None else dropped.at(depth, ids, out_kinds, in_kinds)
         # a node no edge was read from is passed by (most starts: their rows left out)
         for origin in [i for i in ids if i in leaving]:
-            # out then in, each by edge id: a self-loop's two readings stay in that order. Along
-            # the kinds read from it (one or two, most nodes) the level takes, not each kind the
-            # level takes (~15 under impact's policy), each kind's ways looked up once
-            hops: list[_Hop] = []
-            for way, of_kinds in ((_OUT, out_kinds), (_IN, in_kinds)):
-                if of_kinds and (at := edges.get((origin, way))) is not None:
-                    for kind, of_kind in at.items():
-                        if kind in of_kinds:
-                            ways = followed[way, kind]
-                            hops.extend([(eid, way, vals, ways) for eid, vals in of_kind.items()])
+            hops = _hops_of(origin, edges, out_kinds, in_kinds, followed)
             if not hops:
                 continue
             visited += len(hops)
             if truncated:
                 continue  # the rest of the level is read, not followed (closeness counts it)
-            if len(hops) > 1:
-                hops.sort(key=_first)
             from_exact, from_every = (  # level 1: every origin is a start, in the start state
                 (first, first)
                 if in_states is None
@@ -551,20 +540,12 @@ def _walk_one_state(  # noqa: PLR0915 - one level loop, each visit inline (no ca
         for origin in ids:
             if origin not in leaving:
                 continue
-            hops: list[tuple[EdgeId, Direction, Sequence[Any], Any]] = []
-            for way, of_kinds in ((_OUT, out_kinds), (_IN, in_kinds)):
-                if of_kinds and (at := edges.get((origin, way))) is not None:
-                    for kind, of_kind in at.items():
-                        if kind in of_kinds:
-                            tests = ways[way, kind]
-                            hops.extend([(eid, way, vals, tests) for eid, vals in of_kind.items()])
+            hops = _hops_of(origin, edges, out_kinds, in_kinds, ways)
             if not hops:
                 continue
             visited += len(hops)
             if truncated:
                 continue  # the rest of the level is read, not followed (closeness counts it)
-            if len(hops) > 1:
-                hops.sort(key=_first)
             from_x = in_x is None or origin in in_x
             from_e = in_e is None or origin in in_e
             for eid, way, values, (x_tests, e_tests) in hops:
@@ -681,12 +662,36 @@ def _leads(
     return False
 
 
-# an edge read from a frontier node: its id, way, tested values, and the passes' ways along it
-_Hop = tuple[EdgeId, Direction, Sequence[Any], tuple[_Ways, _Ways]]
-
-
-def _first(hop: _Hop) -> EdgeId:
+def _first(hop: tuple[EdgeId, Direction, Sequence[Any], Any]) -> EdgeId:
     return hop[0]
+
+
+_Edges = dict[tuple[str, Direction], dict[str, dict[EdgeId, Sequence[Any]]]]
+_W = TypeVar("_W")
+
+
+def _hops_of(
+    origin: str,
+    edges: _Edges,
+    out_kinds: frozenset[str],
+    in_kinds: frozenset[str],
+    ways: Mapping[tuple[Direction, str], _W],
+) -> list[tuple[EdgeId, Direction, Sequence[Any], _W]]:
+    """The edges a level reads from `origin` (`EndsAhead.edges`) along its kinds, each with its
+    way, tested values and `ways`' entry for (way, kind): out then in, sorted by edge id (a
+    self-loop's two readings stay in that order). Along the kinds read from the node (one or
+    two, most nodes) the level takes, not each kind the level takes (~15 under impact's
+    policy), each kind's ways looked up once."""
+    hops: list[tuple[EdgeId, Direction, Sequence[Any], _W]] = []
+    for way, of_kinds in ((_OUT, out_kinds), (_IN, in_kinds)):
+        if of_kinds and (at := edges.get((origin, way))) is not None:
+            for kind, of_kind in at.items():
+                if kind in of_kinds:
+                    found = ways[way, kind]
+                    hops.extend([(eid, way, vals, found) for eid, vals in of_kind.items()])
+    if len(hops) > 1:
+        hops.sort(key=_first)
+    return hops
 
 
 def _kinds(by_way: _ByWay, states: set[str]) -> tuple[frozenset[str], frozenset[str]]:
