@@ -21,44 +21,16 @@ from lineage_kg.graph.neo4j_params import QuietList
 from lineage_kg.graph.neo4j_unit_of_work import (
     _CREATE_EDGES,
     _CREATE_EDGES_AT,
-    _CREATE_NODES,
     _WRITE_EDGES,
     _WRITE_EDGES_AT,
-    _WRITE_NODES,
     Neo4jUnitOfWork,
 )
 from lineage_kg.graph.records import EdgeId, Record
-from tests.unit.test_neo4j_write_rows import _batches, old_write
+
+# the recording transaction answers a node statement with an element id per row: `id:` and key
+from tests.unit.test_neo4j_write_rows import _NODE_STATEMENTS, _batches, _Recording, old_write
 
 _IDS = " RETURN collect(row.key) AS k, collect(elementId(n)) AS e"
-_NODE_STATEMENTS = {q for d in (_CREATE_NODES, _WRITE_NODES) for q in d.values()}
-
-
-class _Answer:
-    def __init__(self, row: dict[str, Any] | None) -> None:
-        self.row = row
-
-    def consume(self) -> None:
-        return None
-
-    def single(self, strict: bool = False) -> dict[str, Any] | None:
-        assert strict and self.row is not None
-        return self.row
-
-
-class _Recording:
-    """A transaction that keeps what each `run` was given and answers a node statement with an
-    element id per row: `id:` and the row's key."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any]]] = []
-
-    def run(self, query: str, **params: Any) -> _Answer:
-        self.sent.append((query, params))
-        if query in _NODE_STATEMENTS:
-            keys = [r["key"] for r in params["rows"]]
-            return _Answer({"k": keys, "e": [f"id:{k}" for k in keys]})
-        return _Answer(None)
 
 
 def _edge_sent(query: str, row: dict[str, Any]) -> tuple[str, str, str, bool, bool]:
