@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import neo4j
 import pytest
 from hypothesis import settings
 
@@ -199,6 +200,16 @@ def neo4j_store_session(neo4j_server: Neo4jInfo) -> Iterator[Neo4jStore]:
     store = Neo4jStore(neo4j_server.uri, user=neo4j_server.user, password=neo4j_server.password)
     yield store
     store.close()
+
+
+@pytest.fixture
+def neo4j_driver(neo4j_server: Neo4jInfo) -> Iterator[neo4j.Driver]:
+    """A plain driver on the session's server, for tests that read or write it with Cypher of
+    their own (the stores' statements held to an oracle written beside them)."""
+    with neo4j.GraphDatabase.driver(
+        neo4j_server.uri, auth=(neo4j_server.user, neo4j_server.password)
+    ) as driver:
+        yield driver
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from lineage_kg.graph.model import EdgeKind, NodeKind
 from lineage_kg.graph.neo4j_store import Neo4jStore
 from lineage_kg.graph.neo4j_unit_of_work import Neo4jUnitOfWork
 from lineage_kg.graph.records import EdgeId, Record
-from tests.conftest import Neo4jInfo
 
 pytestmark = pytest.mark.neo4j
 
@@ -179,14 +178,6 @@ def _new_write(tx: Any, *args: Any) -> None:
     Neo4jUnitOfWork(tx).write(*args)
 
 
-@pytest.fixture
-def driver(neo4j_server: Neo4jInfo) -> Any:
-    with neo4j.GraphDatabase.driver(
-        neo4j_server.uri, auth=(neo4j_server.user, neo4j_server.password)
-    ) as d:
-        yield d
-
-
 @given(stream=_stream(), chunk=st.sampled_from([1, 3, 5_000]))
 @settings(
     max_examples=40,
@@ -194,10 +185,10 @@ def driver(neo4j_server: Neo4jInfo) -> Any:
     deadline=None,
 )
 def test_write_leaves_the_graph_the_old_write_left(
-    neo4j_store: Neo4jStore, driver: neo4j.Driver, stream: list[Batch], chunk: int
+    neo4j_store: Neo4jStore, neo4j_driver: neo4j.Driver, stream: list[Batch], chunk: int
 ) -> None:
     with pytest.MonkeyPatch.context() as mp:  # small chunks: a kind's rows over statements
         mp.setattr(neo4j_cypher, "CHUNK", chunk)
-        before = _load(neo4j_store, driver, old_write, stream)
-        after = _load(neo4j_store, driver, _new_write, stream)
+        before = _load(neo4j_store, neo4j_driver, old_write, stream)
+        after = _load(neo4j_store, neo4j_driver, _new_write, stream)
     assert after == before

@@ -29,19 +29,10 @@ from lineage_kg.graph.neo4j_unit_of_work import (
     Neo4jUnitOfWork,
 )
 from lineage_kg.ingest.demo import demo_batch
-from tests.conftest import Neo4jInfo
 from tests.integration.test_neo4j_writes_s31 import Batch, _graph, _stream, old_write
 from tests.neo4j_plans import explain, scans_in
 
 pytestmark = pytest.mark.neo4j
-
-
-@pytest.fixture
-def driver(neo4j_server: Neo4jInfo) -> Any:
-    with neo4j.GraphDatabase.driver(
-        neo4j_server.uri, auth=(neo4j_server.user, neo4j_server.password)
-    ) as d:
-        yield d
 
 
 def test_edges_by_ids_seek_both_ends_by_id(neo4j_store: Neo4jStore) -> None:
@@ -113,7 +104,7 @@ def _new_write(tx: Any, *args: Any) -> None:
 )
 def test_rolled_back_ids_never_place_an_edge(
     neo4j_store: Neo4jStore,
-    driver: neo4j.Driver,
+    neo4j_driver: neo4j.Driver,
     stream: list[Batch],
     keeps: list[list[bool]],
     chunk: int,
@@ -121,8 +112,8 @@ def test_rolled_back_ids_never_place_an_edge(
     keeps = keeps[: len(stream)]
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(neo4j_cypher, "CHUNK", chunk)
-        before = _load_with_rollbacks(neo4j_store, driver, old_write, stream, keeps)
-        after = _load_with_rollbacks(neo4j_store, driver, _new_write, stream, keeps)
+        before = _load_with_rollbacks(neo4j_store, neo4j_driver, old_write, stream, keeps)
+        after = _load_with_rollbacks(neo4j_store, neo4j_driver, _new_write, stream, keeps)
     assert after == before
 
 
