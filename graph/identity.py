@@ -8,10 +8,12 @@ of them are turned into OpenLineage's naming (spec/Naming.md): namespace = the d
 (`scheme://authority`), name = the dataset's path within it. The rules, in order:
 
 1. Scheme aliases are folded: `postgresql`, `postgresql+psycopg2`, `psql` → `postgres`;
-   `mysql+pymysql` → `mysql`; `s3a`, `s3n` → `s3`; `gcs` → `gs`; `sqlserver` → `mssql`.
+   `mysql+pymysql` → `mysql`; `s3a`, `s3n` → `s3`; `gcs` → `gs`; `abfs` → `abfss`;
+   `sqlserver` → `mssql`.
 2. Scheme and host are lowercased, one trailing "/" dropped (graph-wide: naming.py), and the
    default port is added where the spec's namespace carries one (`postgres://db` →
-   `postgres://db:5432`). User info and passwords are dropped from a URI's authority.
+   `postgres://db:5432`). User info and passwords are dropped from a URI's authority, except
+   Azure storage's `container@account` (abfss, wasbs: the container is part of the namespace).
 3. Databases: the name is the dotted path within the server (postgres, redshift, trino,
    mssql: `database.schema.table`; mysql, hive: `database.table`), quotes around identifiers
    removed, letter case kept (quoted identifiers are case-sensitive; sources that fold case
@@ -57,6 +59,9 @@ TABLE_SCHEMES = {
     "oracle": 2,
 }
 FILE_SCHEMES = frozenset({"s3", "gs", "wasbs", "abfss", "hdfs", "dbfs", "file", "oss", "gcs"})
+# stores whose dataset name is an object key (no leading "/"), as the OpenLineage spec and its
+# Java client name them
+OBJECT_STORES = frozenset({"s3", "gs", "wasbs", "abfss", "oss"})
 
 
 def namespace_of(scheme: str, host: str | None = None, port: int | str | None = None) -> str:
@@ -146,8 +151,16 @@ def dataset_from_uri(uri: str, *, base_dir: str | None = None) -> NodeKey:
         if not segments:
             raise ValueError(f"{uri!r} names a database server, not a table")
         return table_dataset(scheme, host=host, port=port, table=".".join(segments))
+    if not parsed.netloc and scheme not in OBJECT_STORES:
+        # `dbfs:/mnt/x`, `hdfs:///x`: no authority; Spark's OpenLineage names these namespace
+        # `dbfs`, name `/mnt/x` (the path, its leading "/" kept)
+        name = "/" + path.strip("/")
+        if name == "/":
+            raise ValueError(f"{uri!r} names a file system, not a dataset")
+        return dataset_key(scheme, name)
     # object stores, HDFS and anything else path-like: the key below the authority
-    namespace = normalise_namespace(f"{scheme}://{parsed.netloc.rpartition('@')[2]}")
+    # user info dropped as normalise_namespace drops it (not an Azure container: abfss://c@acct)
+    namespace = normalise_namespace(f"{scheme}://{parsed.netloc}")
     name = path.lstrip("/").rstrip("/")
     if not name:
         raise ValueError(f"{uri!r} names a bucket or server, not a dataset")

@@ -3,7 +3,8 @@ that is safe) and owner ids. Ingest and every lookup (graph/resolve.py) call the
 
 The OpenLineage naming spec writes dataset namespaces as URIs (`postgres://host:5432`,
 `s3://bucket`, `kafka://host:9092`) or bare words (`bigquery`, `file`). Two producers naming one
-table may differ in letter case of the scheme/host or in a trailing slash; nothing else is safely
+table may differ in letter case of the scheme/host, in user info before the host (not Azure's
+`container@account`: that is the container) or in a trailing slash; nothing else is safely
 rewritable (paths, database names and dataset names can be case-sensitive), so nothing else is
 touched. Dataset names are never rewritten.
 """
@@ -23,6 +24,7 @@ SCHEME_ALIASES = {
     "s3a": "s3",
     "s3n": "s3",
     "gcs": "gs",
+    "abfs": "abfss",  # ADLS Gen2 without TLS: the same data (the Java client folds it so too)
     "sqlserver": "mssql",
     "mariadb": "mysql",
 }
@@ -36,6 +38,10 @@ DEFAULT_PORTS = {
     "hive": 10000,
     "oracle": 1521,
 }
+
+
+# schemes whose authority names `container@account`: the part before "@" is no user
+CONTAINER_SCHEMES = frozenset({"abfss", "wasb", "wasbs"})
 
 
 def canonical_scheme(scheme: str) -> str:
@@ -58,9 +64,12 @@ def normalise_namespace(namespace: str) -> str:
     default port where the spec's namespace has one, drop blanks and one trailing "/"."""
     ns = namespace.strip()
     if match := _AUTHORITY_URI.match(ns):
-        # who connects (user:password@) does not change which server holds the data
-        host = match["authority"].rpartition("@")[2].lower()
         scheme = canonical_scheme(match["scheme"])
+        # who connects (user:password@) does not change which server holds the data; but Azure
+        # storage writes its container there (`abfss://{container}@{account}.dfs.core…`, the
+        # spec's namespace): two containers of one account are two namespaces
+        authority = match["authority"]
+        host = (authority if scheme in CONTAINER_SCHEMES else authority.rpartition("@")[2]).lower()
         if host and ":" not in host.rsplit("]", 1)[-1] and scheme in DEFAULT_PORTS:
             host = f"{host}:{DEFAULT_PORTS[scheme]}"
         ns = f"{scheme}://{host}{match['rest']}"
