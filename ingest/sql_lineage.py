@@ -224,6 +224,7 @@ def sql_column_flows(
     else:
         return []
     tables = {t.qualified_name.lower() for t in meta.in_tables}
+    read = [key for t in meta.in_tables if (key := _match(t.qualified_name, inputs)) is not None]
     flows = set()
     for lineage in meta.column_lineage:
         name = _output_name(lineage.descendant.name, positions, known_columns.get(target))
@@ -234,9 +235,36 @@ def sql_column_flows(
             if source.origin is None or not _is_table(source.origin, tables):
                 continue
             if (dataset := _match(source.origin.qualified_name, inputs)) is not None:
+                dataset = _holder(dataset, source.name, read, known_columns, query)
                 in_field = _spelled(source.name, known_columns.get(dataset))
                 flows.add((column_key(dataset, in_field), out_column))
     return sorted(flows)
+
+
+def _holder(
+    parsed: NodeKey,
+    column: str,
+    read: Sequence[NodeKey],
+    known: Mapping[NodeKey, Collection[str]],
+    query: str,
+) -> NodeKey:
+    """The read table that holds `column`. For a column the SQL never qualifies (`SELECT d FROM
+    s1 JOIN s2 …`) the parser cannot tell which table it is in and names the first; when the
+    schema of that one lists its columns without it and exactly one other table read lists it,
+    that one holds it (the SQL would not run otherwise). A qualified column is the parser's."""
+    wanted = column.lower()
+    if len(read) < 2 or not (have := known.get(parsed)):
+        return parsed
+    if any(c.lower() == wanted for c in have) or _qualified(column, query):
+        return parsed
+    holders = {k for k in read if any(c.lower() == wanted for c in known.get(k) or ())}
+    return holders.pop() if len(holders) == 1 else parsed
+
+
+def _qualified(column: str, query: str) -> bool:
+    """Whether the query names `column` after a dot anywhere (`x.d`, `s2."d"`)."""
+    quoted = rf"""\.\s*[`"\[]?{re.escape(column)}[`"\]]?(?!\w)"""
+    return re.search(quoted, query, re.IGNORECASE) is not None
 
 
 def schema_fields(datasets: Iterable[tuple[Any, NodeKey | None]]) -> dict[NodeKey, list[str]]:

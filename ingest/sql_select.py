@@ -192,8 +192,14 @@ def select_list(query: str) -> SelectList | None:
             return select_list(f"{query[:begin]}{' ' * (end - begin)}{query[end:]}")
     toks = [t for t in stmt.tokens if _significant(t) and not t.match(T.Punctuation, ";")]
     selects = [i for i, t in enumerate(toks) if t.match(T.DML, "SELECT")]
-    query_at = next((i for i, t in enumerate(toks) if t.ttype is T.CTE or i in selects), 0)
-    columns = _insert_columns(toks[:query_at]) if kind == Statement.INSERT else None
+    # the INSERT's own tokens run from its keyword to its query: a CTE may come before the
+    # keyword (`WITH t AS (…) INSERT INTO out (a, b) SELECT …`) or after the column list
+    insert_at = next((i for i, t in enumerate(toks) if t.match(T.DML, "INSERT")), 0)
+    query_at = next(
+        (i for i, t in enumerate(toks) if i > insert_at and (t.ttype is T.CTE or i in selects)),
+        len(toks),
+    )
+    columns = _insert_columns(toks[insert_at:query_at]) if kind == Statement.INSERT else None
     if columns is not None and not all(columns):
         return None  # a column list of expressions
     branches = []
