@@ -93,7 +93,7 @@ def _input_column(entry: Any, aliases: AliasTable, skipped: list[Any] | None) ->
         raise TypeError("an input field must be an object")
     try:
         dataset = aliases.resolve(entry.get("namespace"), entry.get("name"))
-        return column_key(dataset, entry.get("field"))
+        return column_key(dataset, aliases.field(dataset, entry.get("field")))
     except ValueError as exc:
         # matchers and some producers leave out the namespace: never guess one
         log.info("column lineage input skipped: %s", exc)
@@ -144,7 +144,7 @@ def _column_flows(
             if isinstance(spec, dict) and spec.get("inputFields"):
                 skipped.append(spec)
             continue
-        target = column_key(output, out_field)
+        target = column_key(output, aliases.field(output, out_field))
         inputs = spec.get("inputFields") or []
         if not isinstance(inputs, list):
             raise TypeError("inputFields must be a list")

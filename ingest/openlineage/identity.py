@@ -15,7 +15,7 @@ from typing import Any
 
 from lineage_kg.graph.model import NodeKey
 from lineage_kg.graph.naming import dataset_key
-from lineage_kg.ingest.facets import facet, facets_of
+from lineage_kg.ingest.facets import facet, facets_of, schema_columns
 from lineage_kg.ingest.openlineage.builder import log
 
 _TABLE = "TABLE"
@@ -65,15 +65,31 @@ def dataset_aliases(ds: dict[str, Any], canonical: NodeKey) -> list[str]:
     return sorted({key.display for key in other_names(ds, canonical)})
 
 
+def _folded(key: NodeKey) -> tuple[str, str]:
+    namespace, name = key.parts
+    return namespace, name.lower()
+
+
 class AliasTable:
     """Every name of every dataset in one event, to its canonical node.
 
     Column lineage and renames name datasets by whichever name their producer used; resolving
     through this table puts their columns on the same node as the event's own datasets.
+
+    Letter case: a producer's column lineage may spell a table or a column otherwise than the
+    same event's datasets and schema facets do (dbt-ol on Snowflake: the schema from the catalog,
+    `AMOUNT`; the lineage from the compiled SQL, `amount`). SQL folds unquoted identifiers, so a
+    name that matches none of the event's exactly but exactly one of them but for case is that
+    one; two that differ only by case (quoted identifiers) leave the name as written.
     """
 
     def __init__(self, datasets: Iterable[dict[str, Any]]) -> None:
         self._canonical: dict[NodeKey, NodeKey] = {}
+        # the event's datasets with their canonical nodes: the case-folded tables below are made
+        # from them when a name is first missed (most events never miss one)
+        self._named: list[tuple[NodeKey, dict[str, Any]]] = []
+        self._by_case: dict[tuple[str, str], set[NodeKey]] | None = None
+        self._fields: dict[NodeKey, dict[str, set[str]]] | None = None
         # (output, id(facet)) -> what reading that output's columnLineage facet gave (with the
         # facet itself, so the id stays its own): an event's facet is read up to four times
         # (ingest/openlineage/columns.py `column_flows`), always through this event's table
@@ -84,10 +100,49 @@ class AliasTable:
                 own = dataset_key(ds.get("namespace"), ds.get("name"))
             except ValueError:
                 continue
+            self._named.append((canonical, ds))
             for key in (own, *(k for k, _ in _symlinks(ds))):
                 self._canonical.setdefault(key, canonical)
 
     def resolve(self, namespace: object, name: object) -> NodeKey:
         """The canonical node for a (namespace, name); ValueError if it is not a dataset name."""
         key = dataset_key(namespace, name)
-        return self._canonical.get(key, key)
+        found = self._canonical.get(key)
+        if found is None:
+            if self._by_case is None:
+                self._by_case = {}
+                for alias, canonical in self._canonical.items():
+                    self._by_case.setdefault(_folded(alias), set()).add(canonical)
+            folded = self._by_case.get(_folded(key), ())
+            found = next(iter(folded)) if len(folded) == 1 else key
+        return found
+
+    def field(self, dataset: NodeKey, name: Any) -> Any:
+        """`name` as the event's schema facets spell that column of `dataset` (itself if they
+        spell it so, name no such column, or spell it two ways but for case)."""
+        if self._fields is None:
+            self._fields = _schema_spellings(self._named)
+        spellings = self._fields.get(dataset)
+        if not spellings or not isinstance(name, str):
+            return name
+        found = spellings.get(name.lower())
+        if found is None or name in found or len(found) != 1:
+            return name
+        return next(iter(found))
+
+
+def _schema_spellings(
+    named: list[tuple[NodeKey, dict[str, Any]]],
+) -> dict[NodeKey, dict[str, set[str]]]:
+    """Each dataset's columns as the event's schema facets spell them, by lowercased name."""
+    found: dict[NodeKey, dict[str, set[str]]] = {}
+    for canonical, ds in named:
+        schema = facet(facets_of(ds), "schema")
+        try:
+            paths = [p for p, _ in schema_columns(schema.get("fields"))] if schema else []
+        except (TypeError, AttributeError):
+            continue  # reported when the schema facet is mapped
+        spellings = found.setdefault(canonical, {})
+        for path in paths:
+            spellings.setdefault(path.lower(), set()).add(path)
+    return found

@@ -39,7 +39,8 @@ def retire_replaced_feeds(
                 if out_field:
                     # named by the lineage, so a column of the output (as add_feed says), even
                     # when it lists no input: the retirement's anchor never hangs loose
-                    named = g.edge(output, EdgeKind.HAS_COLUMN, column_key(output, out_field))
+                    column = column_key(output, aliases.field(output, out_field))
+                    named = g.edge(output, EdgeKind.HAS_COLUMN, column)
                     keep[named.dst] = set()
             # the output's columns its schema lists and the lineage does not name: none of their
             # inputs is current any more (the facet is the whole column lineage of the output)
