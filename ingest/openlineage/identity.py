@@ -89,7 +89,9 @@ class AliasTable:
         # from them when a name is first missed (most events never miss one)
         self._named: list[tuple[NodeKey, dict[str, Any]]] = []
         self._by_case: dict[tuple[str, str], set[NodeKey]] | None = None
-        self._fields: dict[NodeKey, dict[str, set[str]]] | None = None
+        # canonical dataset -> (its schema facets' column names, lowercased name -> the one
+        # spelling of it, for names spelled one way only)
+        self._fields: dict[NodeKey, tuple[set[str], dict[str, str]]] | None = None
         # (output, id(facet)) -> what reading that output's columnLineage facet gave (with the
         # facet itself, so the id stays its own): an event's facet is read up to four times
         # (ingest/openlineage/columns.py `column_flows`), always through this event's table
@@ -122,27 +124,29 @@ class AliasTable:
         spell it so, name no such column, or spell it two ways but for case)."""
         if self._fields is None:
             self._fields = _schema_spellings(self._named)
-        spellings = self._fields.get(dataset)
-        if not spellings or not isinstance(name, str):
+        known = self._fields.get(dataset)
+        if known is None or not isinstance(name, str) or name in known[0]:
             return name
-        found = spellings.get(name.lower())
-        if found is None or name in found or len(found) != 1:
-            return name
-        return next(iter(found))
+        return known[1].get(name.lower(), name)
 
 
 def _schema_spellings(
     named: list[tuple[NodeKey, dict[str, Any]]],
-) -> dict[NodeKey, dict[str, set[str]]]:
-    """Each dataset's columns as the event's schema facets spell them, by lowercased name."""
-    found: dict[NodeKey, dict[str, set[str]]] = {}
+) -> dict[NodeKey, tuple[set[str], dict[str, str]]]:
+    """Each dataset's column names in the event's schema facets, and by lowercased name the one
+    spelling of each name the facets spell one way only."""
+    found: dict[NodeKey, tuple[set[str], dict[str, str]]] = {}
     for canonical, ds in named:
         schema = facet(facets_of(ds), "schema")
         try:
             paths = [p for p, _ in schema_columns(schema.get("fields"))] if schema else []
         except (TypeError, AttributeError):
             continue  # reported when the schema facet is mapped
-        spellings = found.setdefault(canonical, {})
-        for path in paths:
+        exact, _ = found.setdefault(canonical, (set(), {}))
+        exact.update(paths)
+    for exact, folded in found.values():
+        spellings: dict[str, set[str]] = {}
+        for path in exact:
             spellings.setdefault(path.lower(), set()).add(path)
+        folded.update((low, next(iter(s))) for low, s in spellings.items() if len(s) == 1)
     return found
