@@ -5,7 +5,8 @@ store's packed records). Merging is order-independent and idempotent, so events 
 late, twice, or be replayed from the log, and every store ends in the same state:
 
 - each property is last-writer-wins by its own stamp (event time, then event id), kept in
-  `_stamps`; an older event fills in what newer ones never said but overwrites nothing;
+  `_stamps`; an older event fills in what newer ones never said but overwrites nothing; at one
+  event time, a run's state moves forward (`_LIFECYCLE`) before the event id decides;
 - `first_*` is the minimum stamp seen, `last_*` the maximum, `sources` a sorted set;
 - an edge is current until retired (`valid_to`); a later assertion re-opens it.
 """
@@ -13,6 +14,7 @@ late, twice, or be replayed from the log, and every store ends in the same state
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +41,30 @@ def _new(prov: Provenance) -> Record:
 
 def _rank(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
+
+
+# Values that follow one another in time: at one instant, a later one wins whichever event id is
+# larger. A run's state goes START, RUNNING, then its end: dbt-ol stamps a model that failed
+# without timing START and FAIL with one now(), and by event id (a content hash) half such runs
+# read START. Only where both values have a place (and the places differ) does this decide.
+_LIFECYCLE: dict[str, dict[Any, int]] = {
+    "state": {"START": 0, "RUNNING": 1, "COMPLETE": 2, "FAIL": 2, "ABORT": 2},
+}
+
+
+def _takes(name: str, value: Any, stamp: tuple[str, str], held: Any, seen: Sequence[str]) -> bool:
+    """Whether `value` asserted at `stamp` replaces `held`, asserted at `seen`: the later time,
+    then at one time the later place in `_LIFECYCLE`, then the larger event id, then (one event
+    saying two things) the larger value — a total order, so the arrival order does not matter."""
+    if stamp[0] != seen[0]:
+        return stamp[0] > seen[0]
+    if (places := _LIFECYCLE.get(name)) is not None:
+        mine, theirs = places.get(value), places.get(held)
+        if mine is not None and theirs is not None and mine != theirs:
+            return mine > theirs
+    if stamp[1] != seen[1]:
+        return stamp[1] > seen[1]
+    return _rank(value) > _rank(held)
 
 
 # `_stamps` texts as parsed, and the texts of fresh stamps (every prop of one assertion): the
@@ -87,15 +113,11 @@ def _merge(record: Record, props: dict[str, Any], prov: Provenance) -> Record:
             changed: dict[str, list[str]] | None = None  # a copy, made at the first change
             for name, value in props.items():
                 seen = stamps.get(name)
+                # `_takes` decides ties of time; a later time (most merges) is taken at once
                 if (
                     seen is None
-                    or stamp > tuple(seen)
-                    or (
-                        # one event may say two things of one node (as input and as output);
-                        # the larger value wins so that even then the arrival order does not
-                        # matter
-                        stamp == tuple(seen) and _rank(value) > _rank(record[name])
-                    )
+                    or stamp[0] > seen[0]
+                    or (stamp[0] == seen[0] and _takes(name, value, stamp, record[name], seen))
                 ):
                     record[name] = value
                     if changed is None:
@@ -191,11 +213,7 @@ def combine(base: Record, other: Record) -> Record:
     stamps: dict[str, list[str]] = json.loads(base["_stamps"])
     for name, seen in json.loads(other["_stamps"]).items():
         mine, value = stamps.get(name), other[name]
-        if (
-            mine is None
-            or tuple(seen) > tuple(mine)
-            or (tuple(seen) == tuple(mine) and _rank(value) > _rank(record[name]))
-        ):
+        if mine is None or _takes(name, value, (seen[0], seen[1]), record[name], mine):
             record[name] = value
             stamps[name] = seen
     record["_stamps"] = json.dumps(stamps, sort_keys=True, separators=(",", ":"))

@@ -12,9 +12,10 @@ latest START's time, `ended_at` its latest end's; a parent facet makes a PARENT_
 
 Ties: the OpenLineage dbt integration (`DbtArtifactProcessor.get_timings`) stamps a model that
 failed without timing data START and FAIL with one `datetime.now()`: the same eventTime. The store
-breaks a tie of stamps by event id (a content hash), so such a run ends START or FAIL at random
-(22 of 40 such runs read START when this was found). `test_tied_times_*` hold that case: xfail
-(strict) until the tie is broken by the lifecycle (see the reason).
+broke a tie of stamps by event id (a content hash), so such a run ended START or FAIL at random
+(22 of 40 such runs read START when this was found); since session 33 the lifecycle decides at
+one instant (graph/records.py `_LIFECYCLE`), whether the events meet in one batch, in two, or in
+two records re-homed onto one name (`combine`).
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lineage_kg.graph.embedded import EmbeddedStore
-from lineage_kg.graph.model import EdgeKind, NodeKind
-from lineage_kg.graph.mutations import Direction, MutationBatch
+from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
+from lineage_kg.graph.mutations import Direction, MutationBatch, Provenance
+from lineage_kg.graph.records import combine, merge_node
 from lineage_kg.ingest.eventlog import event_id_of
 from lineage_kg.ingest.openlineage.mapping import map_event
 
@@ -37,12 +38,6 @@ Event = dict[str, Any]
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 RANK = {"START": 0, "RUNNING": 1, "COMPLETE": 2, "FAIL": 2, "ABORT": 2}
 ENDS = ("COMPLETE", "FAIL", "ABORT")
-TIE_REASON = (
-    "a run's START and its end at one eventTime (dbt-ol's failed model: get_timings gives both "
-    "one datetime.now()) are ordered by event id, a content hash, in graph/records.py `_merge` "
-    "(stamp = (time, event id)); the lifecycle order needs a place in the stamp (Provenance) or "
-    "in the event id: neither is in ingest/openlineage (reported to the lead, session 33)"
-)
 
 
 # ---- the oracle: times parsed here, not by graph/timefmt.py -------------------------------------
@@ -148,12 +143,15 @@ def run_streams(draw: st.DrawFn, ties: bool) -> list[Event]:
     return draw(st.permutations([*events, *repeats]))
 
 
-def runs_as_stored(events: list[Event]) -> dict[str, dict[str, Any]]:
+def runs_as_stored(events: list[Event], one_batch: bool = False) -> dict[str, dict[str, Any]]:
     store = EmbeddedStore()
-    for e in events:  # one batch per event, as late events arrive late
-        batch = MutationBatch()
+    batch = MutationBatch()
+    for e in events:  # one batch per event, as late events arrive late (or all in one)
         batch.extend(map_event(e, event_id_of("openlineage", e)).mutations)
-        store.apply(batch)
+        if not one_batch:
+            store.apply(batch)
+            batch = MutationBatch()
+    store.apply(batch)
     found = {}
     runs = [n for n in store.iter_nodes() if n.key.kind is NodeKind.RUN]
     for node in runs:
@@ -168,9 +166,9 @@ def runs_as_stored(events: list[Event]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def check(events: list[Event]) -> None:
+def check(events: list[Event], one_batch: bool = False) -> None:
     want = expected_runs(events)
-    got = runs_as_stored(events)
+    got = runs_as_stored(events, one_batch)
     for parent in {r["parent"] for r in want.values()} - {None} - set(want):
         # a parent run known from its children only: no state of its own
         want[parent] = {"state": None, "started_at": None, "ended_at": None, "parent": None}
@@ -206,7 +204,6 @@ def _dbt_failed_model(n: int) -> list[Event]:
     return [start, fail]
 
 
-@pytest.mark.xfail(strict=True, reason=TIE_REASON)
 @SETTINGS
 @given(run_streams(ties=True))
 @example([e for n in range(8) for e in _dbt_failed_model(n)])
@@ -214,9 +211,37 @@ def test_tied_times_follow_the_run_lifecycle(events: list[Event]) -> None:
     check(events)
 
 
-@pytest.mark.xfail(strict=True, reason=TIE_REASON)
+@SETTINGS
+@given(run_streams(ties=True))
+def test_tied_times_follow_the_run_lifecycle_in_one_batch(events: list[Event]) -> None:
+    check(events, one_batch=True)
+
+
 def test_tied_times_dbt_failed_models_read_fail() -> None:
     """Eight failed dbt models, each START and FAIL at one time: every run must read FAIL."""
     events = [e for n in range(8) for e in _dbt_failed_model(n)]
     states = {rid: r["state"] for rid, r in runs_as_stored(events).items() if r["ended_at"]}
     assert set(states.values()) == {"FAIL"}, states
+
+
+NOON = "2026-05-01T12:00:00Z"
+
+
+@given(st.permutations(["START", "RUNNING", "FAIL"]), st.permutations(range(3)))
+def test_records_combined_keep_the_lifecycle_at_one_instant(
+    states: list[str], ids: list[int]
+) -> None:
+    """Two names of one run re-homed onto one (graph/merge.py `combine`): each record holds one
+    event's state at the same instant; whichever is base, the end wins, then RUNNING."""
+    key = NodeKey.of(NodeKind.RUN, run_id="r")
+    records = [
+        merge_node(None, key, {"state": state}, Provenance("openlineage", f"{i:064x}", NOON))
+        for state, i in zip(states, ids, strict=True)
+    ]
+    first, second = records[0], records[1]
+    for a, b in ((first, second), (second, first)):
+        want = max((a["state"], b["state"]), key=RANK.__getitem__)
+        assert combine(a, b)["state"] == want
+    everything = combine(combine(records[0], records[1]), records[2])
+    assert everything["state"] == "FAIL"
+    assert combine(records[2], combine(records[1], records[0]))["state"] == "FAIL"
