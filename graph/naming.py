@@ -72,7 +72,9 @@ def normalise_namespace(namespace: str) -> str:
         host = (authority if scheme in CONTAINER_SCHEMES else authority.rpartition("@")[2]).lower()
         if host and ":" not in host.rsplit("]", 1)[-1] and scheme in DEFAULT_PORTS:
             host = f"{host}:{DEFAULT_PORTS[scheme]}"
-        ns = f"{scheme}://{host}{match['rest']}"
+        # `bigquery://` (as the spec's table writes it) is the `bigquery` Spark, Airflow and
+        # dbt-ol write: a scheme with nothing after it names the scheme's one data source
+        ns = f"{scheme}://{host}{match['rest']}" if host or match["rest"] else scheme
     elif match := _PATH_URI.match(ns):
         ns = f"{match['scheme'].lower()}:{match['rest']}"
     # "s3://bucket/" is "s3://bucket"; but "file:///" or "file:/" would lose their meaning

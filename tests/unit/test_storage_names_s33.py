@@ -181,3 +181,45 @@ def test_the_same_path_in_two_containers_is_two_datasets() -> None:
         (f"abfss://raw@{ACCOUNT}", "sales/orders"),
         (f"abfss://curated@{ACCOUNT}", "marts/from_raw"),
     }
+
+
+# ---- BigQuery: `bigquery` as Spark, Airflow and dbt-ol write it, `bigquery://` as the spec's
+# naming table (website/docs/spec/naming.md) writes it -----------------------------------------
+def test_bigquery_as_the_spec_writes_it_is_bigquery_as_producers_write_it() -> None:
+    """A Spark BigQuery connector job writes `bigquery`/`proj.sales.orders`; a producer that
+    follows the spec's table reads `bigquery://`/`proj.sales.orders`: one table, so impact from
+    the Spark job's input column reaches the reader's output."""
+    cols = {"fields": [{"name": "amount", "type": "NUMERIC"}]}
+
+    def event(n: int, source: tuple[str, str], target: tuple[str, str]) -> dict[str, Any]:
+        src = {"namespace": source[0], "name": source[1]}
+        lineage = {"fields": {"amount": {"inputFields": [{**src, "field": "amount"}]}}}
+        return {
+            "eventType": "COMPLETE",
+            "eventTime": f"2026-05-01T10:0{n}:00.000Z",
+            "run": {"runId": f"00000000-0000-4000-8000-00000000001{n}"},
+            "job": {"namespace": "etl", "name": f"job_{n}"},
+            "inputs": [{**src, "facets": {"schema": cols}}],
+            "outputs": [
+                {
+                    "namespace": target[0],
+                    "name": target[1],
+                    "facets": {"schema": cols, "columnLineage": lineage},
+                }
+            ],
+        }
+
+    spark = event(1, ("bigquery", "proj.raw.orders"), ("bigquery", "proj.sales.orders"))
+    other = event(2, ("bigquery://", "proj.sales.orders"), ("bigquery://", "proj.marts.revenue"))
+    store = EmbeddedStore()
+    for e in (spark, other):
+        batch = MutationBatch()
+        batch.extend(map_event(e, event_id_of("openlineage", e)).mutations)
+        store.apply(batch)
+    start = column_key(dataset_key("bigquery", "proj.raw.orders"), "amount")
+    columns = {
+        i.node.key.parts[1:]
+        for i in impact(store, start.id).items
+        if i.node.key.kind is NodeKind.COLUMN
+    }
+    assert columns == {("proj.sales.orders", "amount"), ("proj.marts.revenue", "amount")}
