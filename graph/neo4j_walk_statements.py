@@ -565,3 +565,123 @@ def sets_statement(
     out = frozenset(EdgeKind(s.kind) for s in steps if s.direction is Direction.OUT)
     in_ = frozenset(EdgeKind(s.kind) for s in steps if s.direction is Direction.IN)
     return _sets_query(out, in_), {"moves": keyed, "as_of": as_of, "cap": cap}
+
+
+# The first level of a pair's two walks in one statement (`first_levels`; `Neo4jStore.
+# walk_pair_then`): a walk on ids (`reach_statement`'s, `$moves` from the starts' state) and a
+# one-state walk as sets (`sets_statement`'s, `$up`) from the same starts. Each start's
+# relationships of either walk's kinds are read once, both ways (the two walks' level 1 each
+# read the same starts' chains: 0.37 and 0.325 s of server CPU apart for the largest team's
+# 33,898 starts at 100k, session 32); each relationship is a row per way either walk follows.
+# The walk on ids' rows are `_REACH_FIRST`'s (its moves' tests, `_GONE`, the marks of the pairs
+# it reaches: `_MARKS`), the sets' are `_SETS_LEVEL`'s at level 1, where every frontier node is a
+# start new to both passes: a far node is new to every pass unless a start (`bk + '|' +
+# $chunk.state IN seen`, seen holding the starts' marks alone, as `_GONE` reads it), to the exact
+# pass if also along an exact step. The answer is each walk's chunk answer with `$levels` 1
+# (`_REACH_END`'s, `_SETS_END`'s): each walk then goes on from level 2 in its own statements.
+_SHARED_LEVEL: LiteralString = (
+    "UNWIND $chunk.starts AS sk MATCH (s:Node {{key: sk}}) USING INDEX s:Node(key) "
+    "WITH collect([s, $chunk.state, sk]) AS frontier "
+    "WITH frontier, [k IN $chunk.starts | k + '|' + $chunk.state] AS seen "
+    "CALL (frontier, seen) {{ "
+    "UNWIND frontier AS f WITH f[0] AS a, f[2] AS ak, $moves[f[1]] AS mv "
+    "CALL (a, ak, mv, seen) {{ "
+    "MATCH (a)-[r{kinds}]-(b) WITH r, b, type(r) AS k, startNode(r) = a AS so, "
+    "endNode(r) = a AS si "
+    "WITH r, b, k, CASE WHEN so THEN mv.out[k] END AS xo, CASE WHEN si THEN mv.in[k] END AS xi, "
+    "CASE WHEN so THEN $up.out[k] END AS uo, CASE WHEN si THEN $up.in[k] END AS ui "
+    "WHERE xo IS NOT NULL OR xi IS NOT NULL OR uo IS NOT NULL OR ui IS NOT NULL "
+    "WITH r, b, k, xo, xi, uo, ui WHERE {valid}"
+    "UNWIND CASE WHEN xo IS NULL AND uo IS NULL THEN [[false, xi, ui]] "
+    "WHEN xi IS NULL AND ui IS NULL THEN [[true, xo, uo]] "
+    "ELSE [[true, xo, uo], [false, xi, ui]] END AS w "
+    "WITH r, b, k, w[0] AS out, w[1] AS x, w[2] AS u WHERE x IS NOT NULL OR u IS NOT NULL "
+    "WITH r, b, k, out, x, u, CASE WHEN x IS NOT NULL THEN b.key END AS bk "
+    "WITH r, b, k, out, bk, u, CASE WHEN x IS NULL THEN [] ELSE x.then + [m IN x.tests WHERE "
+    "(m.src IS NULL OR any(p IN m.src WHERE CASE WHEN out THEN ak ELSE bk END STARTS WITH p)) "
+    "AND (m.dst IS NULL OR any(p IN m.dst WHERE CASE WHEN out THEN bk ELSE ak END STARTS WITH p)) "
+    "AND (m.nsrc IS NULL OR NOT any(p IN m.nsrc WHERE "
+    "CASE WHEN out THEN ak ELSE bk END STARTS WITH p)) "
+    "AND (m.ndst IS NULL OR NOT any(p IN m.ndst WHERE "
+    "CASE WHEN out THEN bk ELSE ak END STARTS WITH p)) "
+    "AND (m.unset IS NULL OR NOT coalesce(r[m.unset] = true, false)) | m.then] END AS nexts "
+    "WITH r, b, k, out, bk, nexts, CASE WHEN u IS NULL THEN [] "
+    "ELSE u.exact + [m IN u.tests WHERE {passes} | m.exact] END AS ok "
+    "WHERE size(nexts) > 0 OR size(ok) > 0 "
+    "WITH r, b, k, out, bk, nexts, ok, size(nexts) > 0 AS down "
+    "RETURN r, b, out, bk, k, nexts, ok, down, down AND " + _GONE + " AS gone }} "
+    "WITH collect(CASE WHEN down AND NOT gone THEN [r, out, ak, bk, k] END) AS read, "
+    "collect(CASE WHEN down AND NOT gone THEN [b, bk, nexts] END) AS hops, "
+    "sum(CASE WHEN gone THEN 1 ELSE 0 END) AS gone_n, "
+    "collect(CASE WHEN gone AND $chunk.drop.by_origin THEN [ak, out, k] END) AS gone_at, "
+    "collect(CASE WHEN size(ok) > 0 THEN [b, true IN ok] END) AS up "
+    "CALL (gone_at) {{ UNWIND gone_at AS g WITH g, count(*) AS n "
+    "RETURN collect(g + n) AS by_origin }} "
+    "CALL (hops, seen) {{ " + _MARKS + " }} "
+    "CALL (up, seen) {{ UNWIND up AS h WITH h[0] AS b, true IN collect(h[1]) AS x, "
+    "count(*) AS n WITH collect([b, x]) AS hits, sum(n) AS level_read "
+    "CALL (hits, seen) {{ UNWIND hits AS h WITH h[0] AS b, h[1] AS x WITH b.key AS k, x "
+    "WITH k, x, NOT k + '|' + $chunk.state IN seen AS ne WITH k, ne, x AND ne AS nx WHERE ne "
+    "RETURN collect(k) AS ke, collect(CASE WHEN nx THEN k END) AS kx, "
+    "collect([k, ne, nx]) AS unext }} "
+    "RETURN level_read, ke, kx, unext }} "
+    "RETURN read, next, marks, [gone_n, by_origin] AS dropped, level_read, ke, kx, unext }} "
+    "CALL (read) {{ UNWIND read AS e "
+    "WITH DISTINCT e[0] AS r, e[1] AS out, e[2] AS ak, e[3] AS bk, e[4] AS k "
+    "RETURN collect([CASE WHEN out THEN ak ELSE bk END, k, "
+    "CASE WHEN out THEN bk ELSE ak END, r.disc, out, "
+    "CASE WHEN $chunk.tested IS NULL THEN " + EDGE_VIEW.replace("{", "{{").replace("}", "}}") + " "
+    "ELSE [t IN $chunk.tested | r[t]] END]) AS found }} "
+    "RETURN [f IN frontier | f[2]] AS nodes, found, [p IN next | [p[2], p[1]]] AS pending, "
+    "marks, dropped, [ke] AS every, [kx] AS exact, level_read AS read, unext AS up_pending"
+)
+
+
+@lru_cache(maxsize=64)
+def _shared_query(kinds: frozenset[EdgeKind]) -> LiteralString:
+    """`_SHARED_LEVEL` over these kinds (the union of both walks' kinds, from the enum)."""
+    query = _SHARED_LEVEL.format(kinds=typed(kinds), valid=VALID_NOW_OR_AS_OF, passes=_PASSES)
+    SLOW_TO_PLAN.add(query)
+    return cast(LiteralString, query)
+
+
+class FirstLevels(NamedTuple):
+    """`first_levels`' answer: the walk on ids' first chunk answered with `$levels` 1
+    (`_REACH_END`'s keys), and the sets walk's (`_SETS_END`'s)."""
+
+    ids: dict[str, Any]
+    sets: dict[str, Any]
+
+
+def first_levels(
+    read: Callable[..., list[Any]],
+    starts: list[str],
+    *,
+    policy: WalkPolicy,
+    drop: DropRule | None,
+    plain: Sequence[WalkStep],
+    as_of: str | None,
+) -> FirstLevels:
+    """Level 1 of a walk on ids (`policy`, leaving out `drop`'s rows) and of a one-state walk as
+    sets (`plain`) from the same `starts` (distinct, not empty; both policies with moves), in one
+    statement (`_SHARED_LEVEL`)."""
+    assert policy.keyed is not None
+    out, in_, keyed, _ = policy.keyed
+    _, sets_params = sets_statement(plain, as_of=as_of, cap=0)
+    up = sets_params["moves"]
+    kinds = out | in_ | frozenset(EdgeKind(k) for by_kind in up.values() for k in by_kind)
+    tested = None if policy.tested is None else list(policy.tested)
+    chunk = {
+        "starts": starts, "state": policy.start_state, "tested": tested,
+        "drop": None if drop is None else drop.param, "skip": None if drop is None else drop.skip,
+    }  # fmt: skip
+    (row,) = read(_shared_query(kinds), moves=keyed, up=up, as_of=as_of, chunk=chunk)
+    ids = {k: row[k] for k in ("nodes", "found", "pending", "marks", "dropped")}
+    sets = {"every": row["every"], "exact": row["exact"], "read": row["read"]}
+    return FirstLevels(ids, sets | {"pending": row["up_pending"]})
+
+
+# Whether a pair's walks (`Neo4jStore.walk_pair_then`, `walk_pair`) read their level 1 in one
+# statement (`first_levels`); off: each walk reads its own (the benchmarks' "before", the tests'
+# reference).
+SHARED_FIRST_LEVEL = True
