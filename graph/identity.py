@@ -167,6 +167,24 @@ def dataset_from_uri(uri: str, *, base_dir: str | None = None) -> NodeKey:
     return dataset_key(namespace, name)
 
 
+def dataset_from_spark_path(uri: str, *, base_dir: str | None = None) -> NodeKey:
+    """A storage location Spark reads or writes, named as Spark's OpenLineage integration names
+    it (the Java client's FilesystemDatasetUtils, the spec's `{path}` for HDFS): object stores,
+    local files and authority-less URIs as `dataset_from_uri`; any other file system with an
+    authority keeps the path's leading "/" (`hdfs://nn:8020/data/x` is `/data/x` there, where
+    `dataset_from_uri` names `data/x`). For MLflow's and Feast's Spark sources: the same data
+    Spark's events name."""
+    key = dataset_from_uri(uri, base_dir=base_dir)
+    parsed = urlsplit(uri.strip())
+    if len(parsed.scheme) < 2 or not parsed.netloc:
+        return key
+    scheme = canonical_scheme(parsed.scheme)
+    if scheme in OBJECT_STORES or scheme in TABLE_SCHEMES or scheme in ("file", "bigquery"):
+        return key
+    namespace, name = key.parts
+    return dataset_key(namespace, "/" + name)
+
+
 def _file_dataset(path: str, base_dir: str | None) -> NodeKey:
     p = PurePosixPath(path)
     if not p.is_absolute():

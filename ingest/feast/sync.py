@@ -42,7 +42,7 @@ from lineage_kg.ingest.feast.records import (
     ServiceSelection,
     SourceRef,
 )
-from lineage_kg.ingest.identity import dataset_from_uri, table_dataset
+from lineage_kg.ingest.identity import dataset_from_spark_path, dataset_from_uri, table_dataset
 from lineage_kg.ingest.source_sync import SourceRecord, SourceState, SyncReport, run_source
 from lineage_kg.ingest.sources import FEAST
 from lineage_kg.ingest.sql_lineage import parse_sql
@@ -131,7 +131,9 @@ class SourceResolver:
             case "file" if source.file_options is not None:
                 return self._file(ref, source.file_options.uri, "fileOptions.uri")
             case "spark" if source.spark_options is not None and source.spark_options.path:
-                return self._file(ref, source.spark_options.path, "sparkOptions.path")
+                return self._file(
+                    ref, source.spark_options.path, "sparkOptions.path", dataset_from_spark_path
+                )
             case "postgres" if source.custom_options is not None:
                 options = source.custom_options.decoded()
                 return self._sql_source(
@@ -162,12 +164,20 @@ class SourceResolver:
         # request and push sources carry no stored data; others are not named (yet)
         return ResolvedSource(ref)
 
-    def _file(self, ref: SourceRef, uri: str, field_name: str) -> ResolvedSource:
+    def _file(
+        self,
+        ref: SourceRef,
+        uri: str,
+        field_name: str,
+        named: Callable[..., NodeKey] = dataset_from_uri,
+    ) -> ResolvedSource:
+        """A file source; `named`: how its reader names the location (a Spark source: as
+        Spark's OpenLineage events do, dataset_from_spark_path)."""
         if not uri:
             raise SourceProblem(f"{field_name}: missing")
         base = str(self.repo.repo_dir) if self.repo.repo_dir else None
         try:
-            table = _ref(dataset_from_uri(uri, base_dir=base))
+            table = _ref(named(uri, base_dir=base))
         except ValueError as exc:
             raise SourceProblem(f"{field_name}: {exc}") from exc
         ref.datasets = [table]

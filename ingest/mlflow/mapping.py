@@ -21,7 +21,7 @@ from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction, EdgeRetire, MutationBatch, Provenance
 from lineage_kg.graph.naming import column_key, owner_id
 from lineage_kg.ingest.eventlog import LogEntry
-from lineage_kg.ingest.identity import dataset_from_uri, metastore_table
+from lineage_kg.ingest.identity import dataset_from_spark_path, dataset_from_uri, metastore_table
 from lineage_kg.ingest.mlflow.records import (
     AliasSnapshot,
     DatasetInputRecord,
@@ -211,13 +211,13 @@ def place_input(source_type: str, source: str) -> Placement:
         if spec.get("delta_table_name"):
             return Placement(metastore_table(str(spec["delta_table_name"])), version)
         if spec.get("path"):
-            return Placement(dataset_from_uri(str(spec["path"])), version)
+            return Placement(dataset_from_spark_path(str(spec["path"])), version)
         raise ValueError("delta_table source has neither delta_table_name nor path")
     if kind == "spark":
         if spec.get("table"):
             return Placement(metastore_table(str(spec["table"])))
         if spec.get("path"):
-            return Placement(dataset_from_uri(str(spec["path"])))
+            return Placement(dataset_from_spark_path(str(spec["path"])))
         return Placement(None, why="spark SQL query (names no single table)")
     if kind in ("http", "https") or "url" in spec:
         return Placement(dataset_from_uri(_text(spec, "url", kind)))

@@ -15,9 +15,10 @@ extractor for file, the generic one for the rest), written here apart from graph
 Wrong answers found: `abfss://raw@acct…` and `abfss://curated@acct…` were one namespace (the
 container was dropped as if it were a user name), so two containers' `orders` were one dataset;
 `dbfs:/mnt/x` from an MLflow source was (`dbfs://`, `mnt/x`), not Spark's (`dbfs`, `/mnt/x`);
-`abfs://` was another namespace than `abfss://`. Still wrong (xfail, strict): an HDFS URI with a
-namenode gives `data/x` where Spark writes `/data/x` (tests/unit/test_identity.py holds the old
-rule: `warehouse/t1`).
+`abfs://` was another namespace than `abfss://`; an MLflow or Feast Spark source on HDFS was
+`data/x` where Spark's events write `/data/x` (now dataset_from_spark_path). Still wrong (xfail,
+strict): any other HDFS URI with a namenode (an MLflow file source) gives `data/x`
+(tests/unit/test_identity.py pins `dataset_from_uri`'s old rule: `warehouse/t1`).
 """
 
 from __future__ import annotations
@@ -100,19 +101,28 @@ def test_an_mlflow_source_is_the_dataset_spark_names(uri: str) -> None:
     assert mlflow_node(uri) == dataset_key(*spark_names(uri)), uri
 
 
+@settings(max_examples=50)
+@given(locations(namenode=True))
+def test_an_hdfs_spark_source_with_its_namenode_is_the_dataset_spark_names(uri: str) -> None:
+    """MLflow's Spark dataset source on HDFS (and Feast's Spark source): `/data/x`, as Spark's
+    events name it (dataset_from_spark_path)."""
+    assert mlflow_node(uri) == dataset_key(*spark_names(uri)), uri
+
+
 @pytest.mark.xfail(
     strict=True,
     reason=(
         "graph/identity.py dataset_from_uri names hdfs://nn:8020/data/x `data/x`; Spark (the "
         "Java client's generic extractor) and the spec ({path}) write `/data/x`: an MLflow "
-        "model trained on HDFS data is not downstream of the Spark job writing it. "
+        "file source on HDFS (not read by Spark) is not the dataset Spark's jobs write. "
         "tests/unit/test_identity.py pins the old name (not this helper's file): reported"
     ),
 )
 @settings(max_examples=20)
 @given(locations(namenode=True))
-def test_an_hdfs_source_with_its_namenode_is_the_dataset_spark_names(uri: str) -> None:
-    assert mlflow_node(uri) == dataset_key(*spark_names(uri)), uri
+def test_an_hdfs_file_source_with_its_namenode_is_the_dataset_spark_names(uri: str) -> None:
+    placed = place_input("hdfs", json.dumps({"uri": uri})).dataset
+    assert placed == dataset_key(*spark_names(uri)), uri
 
 
 @st.composite
