@@ -76,9 +76,9 @@ def datasets_named(mutations: Iterable[Mutation]) -> set[str]:
         keys = (m.key.src, m.key.dst) if type(m) is EdgeUpsert else _keys(m)
         for key in keys:
             kind = key.kind
-            if kind is dataset:
-                named.add(key.id)
-            elif (kind is column or kind is version) and (kid := key.id) not in seen:
+            if kind is dataset:  # the ids from the keys' slots: no Python call per key
+                named.add(key._id)
+            elif (kind is column or kind is version) and (kid := key._id) not in seen:
                 seen.add(kid)
                 named.add(NodeKey(dataset, key.parts[:2]).id)
     return named
