@@ -24,7 +24,12 @@ from lineage_kg.graph.naming import version_key
 from lineage_kg.ingest.eventlog import LogEntry
 from lineage_kg.ingest.facets import facet, facets_of, schema_columns
 from lineage_kg.ingest.openlineage.builder import EventGraph, log
-from lineage_kg.ingest.openlineage.columns import add_feed, lineage_authority, lineage_inputs
+from lineage_kg.ingest.openlineage.columns import (
+    add_feed,
+    column_flows,
+    lineage_authority,
+    lineage_inputs,
+)
 from lineage_kg.ingest.openlineage.datasets import (
     dataset_version,
     map_dataset_facets,
@@ -132,6 +137,11 @@ def _map_job_or_run_event(g: EventGraph, event: dict[str, Any], kind: EventKind)
     if kind is EventKind.JOB or event_type == "COMPLETE":
         listed = [key for _, key in read]
         _retire_unlisted(g, job, EdgeKind.INPUT_TO, Direction.IN, listed, also_keep=unlisted)
+        if not listed and _lineage_whole(written, aliases):
+            # no inputs listed (dbt-ol for a model built from seeds): the outputs' column
+            # lineage names them all, so the inputs an older run's lineage named and this one's
+            # does not stop being current (only those: edges marked as derived from it)
+            g.retire(job, EdgeKind.INPUT_TO, Direction.IN, unlisted, disc="columnLineage")
         _retire_unlisted(g, job, EdgeKind.PRODUCES, Direction.OUT, [key for _, key in written])
         retire_replaced_feeds(g, written, aliases)
 
@@ -154,6 +164,25 @@ def _inputs_named_by_lineage(
         # own discriminator, as for SQL: a later observed INPUT_TO stays a separate, unmarked edge
         g.edge(dataset, EdgeKind.INPUT_TO, job, disc="columnLineage", derived="columnLineage")
     return found
+
+
+def _lineage_whole(written: Mapped, aliases: AliasTable) -> bool:
+    """Every output is identified and brings a columnLineage facet that reads cleanly, every
+    input field of it a column: together they name every dataset the job read."""
+    if not written:
+        return False
+    for ds, key in written:
+        lineage = facet(facets_of(ds), "columnLineage") if key is not None else None
+        if lineage is None or key is None:
+            return False
+        skipped: list[Any] = []
+        try:
+            column_flows(key, lineage, aliases, skipped)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return False
+        if skipped:
+            return False
+    return True
 
 
 def _map_input(
