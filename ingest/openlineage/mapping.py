@@ -133,7 +133,8 @@ def _map_job_or_run_event(g: EventGraph, event: dict[str, Any], kind: EventKind)
     written: Mapped = [(ds, _map_output(g, ds, aliases, job, run)) for ds in outputs]
     unlisted = _inputs_named_by_lineage(g, job, aliases, read, written)
     with g.isolated(f"SQL lineage of {job.display}"):
-        _derive_sql_lineage(g, event.get("job"), read, written)
+        final = kind is EventKind.JOB or event_type == "COMPLETE"
+        _derive_sql_lineage(g, event.get("job"), read, written, final=final)
     if kind is EventKind.JOB or event_type == "COMPLETE":
         listed = [key for _, key in read]
         _retire_unlisted(g, job, EdgeKind.INPUT_TO, Direction.IN, listed, also_keep=unlisted)
@@ -270,9 +271,13 @@ def _candidates(mapped: Mapped) -> list[Candidate]:
     return [(key, (str(ds.get("name")), key.parts[1])) for ds, key in mapped if key is not None]
 
 
-def _derive_sql_lineage(g: EventGraph, job: Any, read: Mapped, written: Mapped) -> None:
+def _derive_sql_lineage(
+    g: EventGraph, job: Any, read: Mapped, written: Mapped, *, final: bool = False
+) -> None:
     """Column lineage from the job's SQL, only when no output brought its own; an output that
-    brings its own supersedes what SQL gave it before."""
+    brings its own supersedes what SQL gave it before. `final` (a COMPLETE, a JobEvent): the SQL
+    is the job's as of the event, so a column it feeds keeps only the SQL-derived inputs it
+    derives now (a changed query: `SELECT x.a` became `SELECT x.b`)."""
     for ds, key in written:
         if key is not None and facet(facets_of(ds), "columnLineage") is not None:
             supersede(g, key, ds)
@@ -292,9 +297,16 @@ def _derive_sql_lineage(g: EventGraph, job: Any, read: Mapped, written: Mapped) 
         _known_columns([*read, *written]),
         schemas=schema_fields(written),
     )
+    fed: dict[NodeKey, set[NodeKey]] = {}
     for source, target in flows:
         # its own edge (disc "sql"), so an observed edge between the same columns stays unmarked
         add_feed(g, source, target, disc="sql", derived="sql")
+        fed.setdefault(target, set()).add(source)
+    if final:
+        # only columns the SQL feeds now: one it no longer feeds, or SQL not understood, says
+        # nothing a pure mapping could tell from a parse that found no flows
+        for target, sources in sorted(fed.items()):
+            g.retire(target, EdgeKind.FEEDS, Direction.IN, sources, disc="sql")
 
 
 def map_entry(entry: LogEntry) -> MutationBatch:

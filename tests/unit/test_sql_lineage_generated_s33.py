@@ -27,8 +27,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lineage_kg.graph.embedded import EmbeddedStore
 from lineage_kg.graph.model import EdgeKind
-from lineage_kg.graph.mutations import EdgeUpsert
+from lineage_kg.graph.mutations import Direction, EdgeUpsert, MutationBatch
+from lineage_kg.graph.naming import column_key, dataset_key
+from lineage_kg.ingest.eventlog import event_id_of
 from lineage_kg.ingest.openlineage.mapping import map_event
 
 PG = "postgres://db:5432"
@@ -154,3 +157,50 @@ def test_a_column_two_read_tables_hold_stays_the_parsers() -> None:
 def test_a_column_no_schema_lists_stays_the_parsers() -> None:
     # a schema is no evidence against the SQL unless another read table lists the column
     assert derived(f"INSERT INTO public.out (o1) SELECT zz {JOIN}") == {(("s1", "zz"), "o1")}
+
+
+# ---- the job's SQL changes from run to run ------------------------------------------------------
+def _run(n: int, query: str) -> dict[str, Any]:
+    """An Airflow SQL operator's COMPLETE for run `n` (minute n) with `query`."""
+    event = {
+        "eventType": "COMPLETE",
+        "eventTime": f"2026-06-01T10:0{n}:00.000Z",
+        "run": {"runId": f"00000000-0000-4000-8000-00000000000{n}"},
+        "job": {
+            "namespace": "airflow",
+            "name": "shop.load_out",
+            "facets": {"sql": {"query": query}},
+        },
+        "inputs": [
+            {"namespace": PG, "name": f"shop.public.{t}", "facets": {"schema": _schema(f)}}
+            for t, f in TABLES.items()
+        ],
+        "outputs": [{"namespace": PG, "name": "shop.public.out"}],
+    }
+    return event
+
+
+@settings(max_examples=100)
+@given(statements(), statements(), st.booleans())
+def test_a_changed_query_replaces_the_lineage_it_derived(
+    first: tuple[str, Any], second: tuple[str, Any], late: bool
+) -> None:
+    """Run 1's SQL, then run 2's (maybe arriving first): a column run 2's SQL feeds is fed by what
+    it reads now; one only run 1 fed keeps run 1's (nothing in run 2 says otherwise)."""
+    store = EmbeddedStore()
+    events = [_run(1, first[0]), _run(2, second[0])]
+    for event in reversed(events) if late else events:
+        batch = MutationBatch()
+        batch.extend(map_event(event, event_id_of("openlineage", event)).mutations)
+        store.apply(batch)
+    now = expected(second[1])
+    fed_now = {out for _, out in now}
+    want = now | {(col, out) for col, out in expected(first[1]) if out not in fed_now}
+    out = dataset_key(PG, "shop.public.out")
+    columns = [column_key(out, c).id for c in {o for _, o in want} | {"o1", "o2", "o3"}]
+    got = {
+        ((e.key.src.parts[1].rsplit(".", 1)[1], e.key.src.parts[2]), e.key.dst.parts[2])
+        for e in store.neighbors(columns, Direction.IN, [EdgeKind.FEEDS])
+        if e.key.disc == "sql"
+    }
+    assert got == want, (first[0], second[0])
