@@ -88,6 +88,7 @@ def impact_dict(answer: ImpactAnswer) -> dict[str, Any]:
         "question": "impact",
         "start": node_dict(answer.start),
         "truncated": answer.truncated,
+        "depth_reached": answer.depth_reached,
         "summary": {
             "total": len(answer.items),
             "by_kind": answer.by_kind,

@@ -146,6 +146,9 @@ class ImpactAnswer:
     start: StoredNode
     items: list[ImpactItem]
     truncated: bool
+    # some node lies at the depth asked: the walk did not look past it, so what lies beyond (if
+    # anything) is not in the answer — a dbt project's 15 layers are ~30 hops at dataset level
+    depth_reached: bool = False
     by_kind: dict[str, int] = field(default_factory=dict)
     by_certainty: dict[str, int] = field(default_factory=dict)
     by_owner: dict[str, int] = field(default_factory=dict)
@@ -333,7 +336,7 @@ def impact(
         paths,
         (tuple(owners.get(i, no_one)) for i in ids),
     )
-    answer = ImpactAnswer(start, items, walk.truncated)
+    answer = ImpactAnswer(start, items, walk.truncated, max(distance, default=0) >= depth)
     orders = [order[i] for i in ids]
     answer.by_kind = dict(sorted(Counter(map(itemgetter(0), orders)).items()))
     certainties = Counter(map(certainty.__getitem__, rows))

@@ -209,6 +209,10 @@ class ImpactEdge:
 class ImpactSummary:
     total: int
     truncated: bool = strawberry.field(description="the size cap stopped the walk")
+    depth_reached: bool = strawberry.field(
+        description="some node lies at the depth asked: the walk did not look past it (what lies "
+        "beyond, if anything, is not answered; ask again with a larger depth, at most 25)"
+    )
     by_kind: list[KindCount]
     by_certainty: list[KindCount]
     by_owner: list[KindCount]
@@ -346,6 +350,7 @@ class Query(Questions):
             summary=ImpactSummary(
                 total=len(answer.items),
                 truncated=answer.truncated,
+                depth_reached=answer.depth_reached,
                 by_kind=counts(answer.by_kind),
                 by_certainty=counts(answer.by_certainty),
                 by_owner=counts(answer.by_owner),

@@ -219,3 +219,28 @@ def test_readme_owner_example_runs(client: TestClient) -> None:
     ]
     assert all(o["via"] == "team:data-platform" for o in owner["owned"])
     assert {k["node"]["display"] for k in owner["kpis"]} == {"daily-revenue", "approval-rate"}
+
+
+DEPTH = """
+query ($ref: NodeRef!, $depth: Int!) {
+  impact(ref: $ref, depth: $depth, first: 1000) {
+    summary { total depthReached }
+    edges { node { distance } }
+  }
+}
+"""
+
+
+def test_an_answer_says_when_the_depth_bound_was_reached(client: TestClient) -> None:
+    """Whole at the default depth (the demo's deepest item is nearer): nothing at the bound;
+    asked two hops deep, its items end at two and the summary says the walk stopped there."""
+    whole = gql(client, DEPTH, ref=AMOUNT_REF, depth=10)["data"]["impact"]
+    deepest = max(e["node"]["distance"] for e in whole["edges"])
+    assert deepest < 10
+    assert whole["summary"]["depthReached"] is False
+    for depth in range(1, deepest + 1):
+        cut = gql(client, DEPTH, ref=AMOUNT_REF, depth=depth)["data"]["impact"]
+        assert max(e["node"]["distance"] for e in cut["edges"]) == depth
+        assert cut["summary"]["depthReached"] is True
+    at = gql(client, DEPTH, ref=AMOUNT_REF, depth=deepest + 1)["data"]["impact"]
+    assert at["summary"] == whole["summary"]
