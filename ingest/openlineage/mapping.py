@@ -178,10 +178,10 @@ def _lineage_whole(written: Mapped, aliases: AliasTable) -> bool:
             return False
         skipped: list[Any] = []
         try:
-            column_flows(key, lineage, aliases, skipped)
+            flows = column_flows(key, lineage, aliases, skipped)
         except (KeyError, TypeError, ValueError, AttributeError):
             return False
-        if skipped:
+        if skipped or not flows:  # `{}` says no lineage is known, not that nothing is read
             return False
     return True
 
@@ -216,7 +216,9 @@ def _map_output(
     map_dataset_facets(g, key, ds, aliases)
     # authoritative column lineage for this output, if the producer sent it (see columns.py)
     lineage = facet(facets_of(ds), "columnLineage")
-    authority = lineage_authority(key, lineage, aliases, g.prov.event_time) if lineage else {}
+    authority = (
+        lineage_authority(key, lineage, aliases, g.prov.event_time) if lineage is not None else {}
+    )
     g.edge(job, EdgeKind.PRODUCES, key, **authority)
     # a run writes a new version; without a version facet it is named after the run
     version = dataset_version(ds) or (f"run:{run.parts[0]}" if run is not None else None)
