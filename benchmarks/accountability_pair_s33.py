@@ -11,9 +11,11 @@ shared statement replayed alone against the two first levels it replaces.
 `--shared N`: one map's statements captured both ways; the shared level-1 statement, and each
 walk's first chunk as the map sends it without sharing run with `$levels` 1 (what it replaces),
 replayed alone, N rounds interleaved, server CPU around each (`--server-pid`).
-`--rounds N`: whole maps, contenders `now` (the shared level 1), `before` (the switch off: each
-walk its own level 1, the code as at 415f788), `base` (queries/accountability.py at 3b08540),
-interleaved, every answer checked equal, the server's CPU per map with `--server-pid`.
+`--rounds N`: whole maps, contenders `now` (the shared level 1, the parts' statement of session
+33), `before` (the code as at 415f788: the switch off, each walk its own level 1, and the parts'
+statement before, kept here verbatim), `unshared` (the switch off alone), `base`
+(queries/accountability.py at 3b08540), interleaved, every answer checked equal, the server's CPU
+per map with `--server-pid`.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ from neo4j import Query
 from benchmarks import accountability_pair_s29 as s29
 from benchmarks.accountability_pair_s29 import _phases, _Trace, _tracing
 from benchmarks.harness import kept_runtime, module_at, save, timed_rounds
-from lineage_kg.graph import neo4j_walk_statements
-from lineage_kg.graph.neo4j_cypher import VALID_NOW_OR_AS_OF, typed
+from lineage_kg.graph import neo4j_parts_assets, neo4j_walk_statements
+from lineage_kg.graph.model import EdgeKind
+from lineage_kg.graph.neo4j_cypher import SEEK, VALID_NOW_OR_AS_OF, typed
 from lineage_kg.graph.neo4j_params import quiet
 from lineage_kg.graph.neo4j_store import Neo4jStore
 from lineage_kg.queries.accountability import accountability
@@ -45,9 +48,9 @@ from lineage_kg.queries.accountability import accountability
 BASE = "3b08540"
 # how the shared level-1 statement (`_SHARED_LEVEL`) starts
 SHARED_PREFIX = "UNWIND $chunk.starts AS sk MATCH"
-# the session's new store methods traced too (`--phases`): `walk_pair_then` calls `_walk` and
-# `_first_levels` now (`walk` no longer, with the shared level 1)
-s29._STORE_METHODS += ("_walk", "_first_levels")
+# the session's new store method traced too (`--phases`, `--statements`): the shared level 1
+# (`Neo4jStore._first_levels`, called by `walk_pair_then` before the two walks)
+s29._STORE_METHODS += ("_first_levels",)
 SERVER_PID: int | None = None  # `--server-pid`
 
 
@@ -90,6 +93,23 @@ def _sets_level(text: str) -> None:
     neo4j_walk_statements._sets_query.cache_clear()
 
 
+def _parts_statement_before(kinds: frozenset[EdgeKind]) -> str:
+    """`neo4j_parts_assets._statement` before session 33 (every part's edges in read), verbatim."""
+    return (
+        f"{SEEK}CALL (a) {{ MATCH (a)-[r{typed(kinds)}]->(p) WHERE {VALID_NOW_OR_AS_OF}"
+        "RETURN r, p } "
+        "WITH collect([a.key, p.key, type(r), r.disc]) AS parts, collect(DISTINCT p) AS ps "
+        "CALL (ps) { UNWIND ps AS p "
+        f"CALL (p) {{ MATCH (p)<-[r{typed(kinds)}]-(b) WHERE {VALID_NOW_OR_AS_OF}"
+        "RETURN collect([b.key, p.key, type(r), r.disc]) AS ins } "
+        "WITH ins WHERE size(ins) > 1 RETURN collect(ins) AS more } "
+        "RETURN parts, more"
+    )
+
+
+_PARTS_STATEMENT_NOW = neo4j_parts_assets._statement
+
+
 def _ask(store: Neo4jStore, owner: str, name: str) -> Callable[[], Any]:
     if name == "base":
         old = module_at(BASE, "queries/accountability.py")
@@ -105,18 +125,21 @@ def _ask(store: Neo4jStore, owner: str, name: str) -> Callable[[], Any]:
                 _sets_level(now)
 
         return before
-    if name == "before":
+    if name in ("before", "unshared"):
 
         def unshared() -> Any:
             neo4j_walk_statements.SHARED_FIRST_LEVEL = False
+            if name == "before":
+                neo4j_parts_assets._statement = _parts_statement_before  # type: ignore[assignment]
             try:
                 return accountability(store, owner)
             finally:
                 neo4j_walk_statements.SHARED_FIRST_LEVEL = True
+                neo4j_parts_assets._statement = _PARTS_STATEMENT_NOW  # type: ignore[assignment]
 
         return unshared
     if name != "now":
-        raise SystemExit(f"unknown contender {name!r}: now, before, base, sets_before")
+        raise SystemExit(f"unknown contender {name!r}: now, before, unshared, base, sets_before")
     return lambda: accountability(store, owner)
 
 
