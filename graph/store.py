@@ -427,22 +427,27 @@ class GraphStore(ABC):
 
     @staticmethod
     def _retire(retires: list[EdgeRetire], edges: dict[EdgeId, Record]) -> None:
-        # only the anchors retired at are indexed, by the kind's string: an edge id's kind is
-        # its value, equal to the EdgeKind and hashed alike (no enum built per edge: ~180k a
-        # large batch), the edges in the order `edges` holds them as before
-        asked = {(r.anchor.id, r.kind, r.direction) for r in retires}
-        at_anchor: dict[tuple[str, str, Direction], list[EdgeId]] = {}
+        # only the anchors retired at are indexed, by (anchor id, the kind's string), one index a
+        # direction (a key of two strings, not three with a Direction, looked up twice an edge:
+        # 0.190 -> 0.169 s at 100k's first 500 entries, 91k edges, x10 alternated), the ids from
+        # the keys' slots. The edges in the order `edges` holds them, as before
         out, into = Direction.OUT, Direction.IN
+        asked_out = {(r.anchor._id, r.kind._value_) for r in retires if r.direction is out}
+        asked_in = {(r.anchor._id, r.kind._value_) for r in retires if r.direction is into}
+        at_out: dict[tuple[str, str], list[EdgeId]] = {}
+        at_in: dict[tuple[str, str], list[EdgeId]] = {}
         for eid in edges:
-            if (at := (eid[0], eid[1], out)) in asked:
-                at_anchor.setdefault(at, []).append(eid)
-            if (at := (eid[2], eid[1], into)) in asked:
-                at_anchor.setdefault(at, []).append(eid)
+            if asked_out and (at := (eid[0], eid[1])) in asked_out:
+                at_out.setdefault(at, []).append(eid)
+            if asked_in and (at := (eid[2], eid[1])) in asked_in:
+                at_in.setdefault(at, []).append(eid)
         for retire in retires:
-            keep = {k.id for k in retire.keep}
-            only = None if retire.only is None else {k.id for k in retire.only}
-            for eid in at_anchor.get((retire.anchor.id, retire.kind, retire.direction), ()):
-                far = eid[2] if retire.direction is Direction.OUT else eid[0]
+            keep = {k._id for k in retire.keep}
+            only = None if retire.only is None else {k._id for k in retire.only}
+            outward = retire.direction is out
+            at_anchor = at_out if outward else at_in
+            for eid in at_anchor.get((retire.anchor._id, retire.kind._value_), ()):
+                far = eid[2] if outward else eid[0]
                 if (
                     far not in keep
                     and retire.disc in (None, eid[3])

@@ -139,7 +139,8 @@ MAX_SUMMARY = 400
 # Derivation is hot (every edge of every event: ~800k edges and ~500k entries for the 100k
 # estate's 3,243 events, session 33), so:
 # - nodes are named by their id strings, entry types and edge kinds by their values (plain
-#   strings): an enum member hashed in a dict key or a set calls `Enum.__hash__` in Python;
+#   strings): a StrEnum member looked up in a dict is compared as a str subclass (no exact-str
+#   fast path: ~0.17 against ~0.10 us a lookup), and `.value` is a Python property;
 # - what names a node is worked out once per node id (`_DISPLAYS`), not per edge;
 # - an entry's items are a dict (first-seen order, one lookup to skip a repeat: a list's `in`
 #   was linear in a dataset's columns), and "exactly one other node / edge kind" is kept as the
