@@ -31,9 +31,8 @@ from typing import Any
 from benchmarks.harness import copy_log, scratch_dir, settings_for
 from lineage_kg.graph.sides import history as history_module
 from lineage_kg.ingest import history_stage as stage_module
-from lineage_kg.ingest.eventlog import EventLog
 from lineage_kg.ingest.sources import default_mappers
-from lineage_kg.runtime import Runtime
+from lineage_kg.runtime import Runtime, open_log_at
 
 
 def stored_digest(db_path: Path) -> tuple[str, int]:
@@ -74,7 +73,7 @@ def one_round(args: argparse.Namespace, mapped: list[Any], mappers: dict[str, An
     with scratch_dir("h91-hist") as data:
         settings = settings_for(data)
         copy_log(settings_for(args.log), settings)
-        log = EventLog(settings.data_dir / "events.sqlite3")
+        log = open_log_at(settings.data_dir / "events.sqlite3")
         real_record = log.record_history
 
         def record(rows: Any, *, upto: int | None = None) -> None:
