@@ -23,14 +23,21 @@ from lineage_kg.ingest.openlineage.identity import AliasTable
 
 
 def map_schema(
-    g: EventGraph, dataset: NodeKey, schema: dict[str, Any], *, complete: bool = True
+    g: EventGraph,
+    dataset: NodeKey,
+    schema: dict[str, Any],
+    *,
+    complete: bool = True,
+    columns: list[tuple[str, dict[str, Any]]] | None = None,
 ) -> None:
     """HAS_COLUMN per field (type, description, ordinal = depth-first position from 0); columns
-    the schema no longer lists stop being current, so schema history stays queryable."""
-    columns = set()
-    for ordinal, (path, entry) in enumerate(schema_columns(schema.get("fields"))):
+    the schema no longer lists stop being current, so schema history stays queryable.
+    `columns`: schema_columns of the facet's fields, if the caller read them already."""
+    listed = columns if columns is not None else schema_columns(schema.get("fields"))
+    columns_seen = set()
+    for ordinal, (path, entry) in enumerate(listed):
         column = column_key(dataset, path)
-        columns.add(column)
+        columns_seen.add(column)
         g.edge(
             dataset,
             EdgeKind.HAS_COLUMN,
@@ -40,8 +47,8 @@ def map_schema(
             ordinal=ordinal,
         )
     # only a complete schema (the writer's) retires columns; an empty list means "not known"
-    if complete and columns:
-        g.retire(dataset, EdgeKind.HAS_COLUMN, Direction.OUT, columns)
+    if complete and columns_seen:
+        g.retire(dataset, EdgeKind.HAS_COLUMN, Direction.OUT, columns_seen)
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Any
 
 from lineage_kg.graph.model import EdgeKind, NodeKey
 from lineage_kg.graph.naming import column_key
-from lineage_kg.ingest.facets import facet, facets_of, json_text, scalar, text
+from lineage_kg.ingest.facets import facet, facets_of, json_text, scalar, schema_columns, text
 from lineage_kg.ingest.openlineage.builder import EventGraph, tag_strings
 from lineage_kg.ingest.openlineage.columns import map_column_lineage, map_schema
 from lineage_kg.ingest.openlineage.identity import AliasTable, dataset_aliases, other_names
@@ -88,13 +88,23 @@ def map_dataset_facets(
         g.link(other, key)  # the store joins the names across events (graph/merge.py)
     facets = facets_of(ds)
     g.note_facets(key, facets)
+    # the schema's columns read once: for its HAS_COLUMN edges, and for the event's column
+    # lineage to spell them as it does (AliasTable.field), before the lineage is read
+    schema, columns = facet(facets, "schema"), None
+    if schema is not None:
+        try:
+            columns = schema_columns(schema.get("fields"))
+        except TypeError:
+            columns = None  # reported when the schema is mapped, below
+        else:
+            aliases.note_schema(schema, [path for path, _ in columns])
     for name, handler in DATASET_FACETS.items():
         if (found := facet(facets, name)) is not None:
             with g.isolated(f"dataset facet {name} of {key.display}"):
                 handler(g, key, found, aliases)
-    if (schema := facet(facets, "schema")) is not None:
+    if schema is not None:
         with g.isolated(f"dataset facet schema of {key.display}"):
-            map_schema(g, key, schema, complete=writer)
+            map_schema(g, key, schema, complete=writer, columns=columns)
 
 
 def dataset_version(ds: dict[str, Any]) -> str | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from lineage_kg.graph.model import NodeKey
 from lineage_kg.graph.naming import dataset_key
-from lineage_kg.ingest.facets import facet, facets_of, schema_columns
+from lineage_kg.ingest.facets import facet, facets_of, text
 from lineage_kg.ingest.openlineage.builder import log
 
 _TABLE = "TABLE"
@@ -87,11 +87,15 @@ class AliasTable:
         self._canonical: dict[NodeKey, NodeKey] = {}
         # the event's datasets with their canonical nodes: the case-folded tables below are made
         # from them when a name is first missed (most events never miss one)
-        self._named: list[tuple[NodeKey, dict[str, Any]]] = []
+        self._named: dict[NodeKey, list[dict[str, Any]]] = {}
         self._by_case: dict[tuple[str, str], set[NodeKey]] | None = None
-        # canonical dataset -> (its schema facets' column names, lowercased name -> the one
-        # spelling of it, for names spelled one way only)
-        self._fields: dict[NodeKey, tuple[set[str], dict[str, str]]] | None = None
+        # canonical dataset -> its schema facets' column names, made when first asked; and
+        # lowercased name -> the one spelling of it, made at the first name spelled otherwise
+        self._exact: dict[NodeKey, set[str]] = {}
+        self._folded: dict[NodeKey, dict[str, str]] = {}
+        # id(schema facet) -> its column paths, as the mapping read them (note_schema): read
+        # once an event, not again here
+        self._schemas: dict[int, tuple[dict[str, Any], list[str]]] = {}
         # (output, id(facet)) -> what reading that output's columnLineage facet gave (with the
         # facet itself, so the id stays its own): an event's facet is read up to four times
         # (ingest/openlineage/columns.py `column_flows`), always through this event's table
@@ -102,7 +106,7 @@ class AliasTable:
                 own = dataset_key(ds.get("namespace"), ds.get("name"))
             except ValueError:
                 continue
-            self._named.append((canonical, ds))
+            self._named.setdefault(canonical, []).append(ds)
             for key in (own, *(k for k, _ in _symlinks(ds))):
                 self._canonical.setdefault(key, canonical)
 
@@ -119,34 +123,62 @@ class AliasTable:
             found = next(iter(folded)) if len(folded) == 1 else key
         return found
 
+    def _schema_paths(self, mentions: Iterable[dict[str, Any]]) -> set[str]:
+        """A dataset's column names in the event's schema facets (nested as "parent.child", as
+        facets.schema_columns names them); a facet schema_columns cannot read gives none (it
+        is reported where the schema is mapped)."""
+        exact: set[str] = set()
+        for ds in mentions:
+            schema = facet(facets_of(ds), "schema")
+            if not isinstance(schema, dict):
+                continue
+            noted = self._schemas.get(id(schema))
+            if noted is not None and noted[0] is schema:
+                exact.update(noted[1])
+                continue
+            found: set[str] = set()
+            try:
+                _field_paths(schema.get("fields"), "", found)
+            except TypeError:
+                continue
+            exact |= found
+        return exact
+
+    def note_schema(self, schema: dict[str, Any], paths: list[str]) -> None:
+        """The column paths of one of the event's schema facets, read by the mapping."""
+        self._schemas[id(schema)] = (schema, paths)
+
     def field(self, dataset: NodeKey, name: Any) -> Any:
         """`name` as the event's schema facets spell that column of `dataset` (itself if they
         spell it so, name no such column, or spell it two ways but for case)."""
-        if self._fields is None:
-            self._fields = _schema_spellings(self._named)
-        known = self._fields.get(dataset)
-        if known is None or not isinstance(name, str) or name in known[0]:
+        exact = self._exact.get(dataset)
+        if exact is None:
+            exact = self._exact[dataset] = self._schema_paths(self._named.get(dataset, ()))
+        if not isinstance(name, str) or name in exact:
             return name
-        return known[1].get(name.lower(), name)
+        folded = self._folded.get(dataset)
+        if folded is None:  # a name spelled otherwise: rare, so folded only now
+            folded = self._folded[dataset] = _one_spelling(exact)
+        return folded.get(name.lower(), name)
 
 
-def _schema_spellings(
-    named: list[tuple[NodeKey, dict[str, Any]]],
-) -> dict[NodeKey, tuple[set[str], dict[str, str]]]:
-    """Each dataset's column names in the event's schema facets, and by lowercased name the one
-    spelling of each name the facets spell one way only."""
-    found: dict[NodeKey, tuple[set[str], dict[str, str]]] = {}
-    for canonical, ds in named:
-        schema = facet(facets_of(ds), "schema")
-        try:
-            paths = [p for p, _ in schema_columns(schema.get("fields"))] if schema else []
-        except (TypeError, AttributeError):
-            continue  # reported when the schema facet is mapped
-        exact, _ = found.setdefault(canonical, (set(), {}))
-        exact.update(paths)
-    for exact, folded in found.values():
-        spellings: dict[str, set[str]] = {}
-        for path in exact:
-            spellings.setdefault(path.lower(), set()).add(path)
-        folded.update((low, next(iter(s))) for low, s in spellings.items() if len(s) == 1)
-    return found
+def _one_spelling(exact: set[str]) -> dict[str, str]:
+    """By lowercased name, the one spelling of each name spelled one way only."""
+    spellings: dict[str, set[str]] = {}
+    for path in exact:
+        spellings.setdefault(path.lower(), set()).add(path)
+    return {low: next(iter(s)) for low, s in spellings.items() if len(s) == 1}
+
+
+def _field_paths(fields: Any, prefix: str, into: set[str]) -> None:
+    """facets.schema_columns' paths without its (path, entry) pairs: the names alone."""
+    if not isinstance(fields, list):
+        raise TypeError("schema fields must be a list")
+    for entry in fields:
+        name = text(entry.get("name")) if isinstance(entry, dict) else None
+        if name is None:
+            continue
+        path = f"{prefix}{name}"
+        into.add(path)
+        if entry.get("fields"):
+            _field_paths(entry["fields"], f"{path}.", into)
