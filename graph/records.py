@@ -163,14 +163,22 @@ def merge_node(
     An assertion that says nothing new (an edge's end, seen again within the record's first and
     last stamps) returns `existing` itself: a column touched by fifty edges of one event is
     copied once, not fifty times."""
-    if existing is not None and not props and covers(existing, prov):
-        return existing
     if existing is None:
-        record = {"key": key.id, "kind": key.kind.value, "display": key.display, **key.fields}
-        record.update(_new(prov))
-    else:
-        record = dict(existing)
-    return _merge(record, props, prov)
+        # a node first seen: `_merge` of the fresh record spelled out (its keys in the same
+        # order), without the steps that change nothing on it (34k a 500-entry batch)
+        t, e = prov.event_time, prov.event_id
+        record = {"key": key._id, "kind": key.kind._value_, "display": key.display}
+        record.update(zip(KEY_FIELDS[key.kind], key.parts, strict=True))  # `key.fields`
+        record["sources"] = [prov.source]
+        record["first_seen"], record["first_event"] = t, e
+        record["last_seen"], record["last_event"] = t, e
+        record["_stamps"] = _fresh_text(tuple(props), (t, e)) if props else "{}"
+        if props:  # after the bookkeeping, as `_merge` adds them; `_stamps` keeps its place
+            record.update(props)
+        return record
+    if not props and covers(existing, prov):
+        return existing
+    return _merge(dict(existing), props, prov)
 
 
 def merge_edge(
@@ -180,10 +188,27 @@ def merge_edge(
     an assertion that says nothing new of a current edge returns `existing` itself: most of a
     large batch's edges are asserted again and again by their own event (at 100k's first 500
     entries, up to 107k of 256k upserts assert an edge again with no props)."""
-    if existing is not None and not props and "valid_to" not in existing and covers(existing, prov):
+    if existing is None:
+        # an edge first seen: `_merge` of the fresh record spelled out (its keys in the same
+        # order), without the steps that change nothing on it (91k a 500-entry batch of the
+        # 100k estate: ~4.1 -> ~2.0 us with props, ~2.0 -> ~0.4 without); a prop never
+        # names a reserved key (EdgeUpsert checks), so `valid_to` is not among them
+        t, e = prov.event_time, prov.event_id
+        record = {
+            "disc": key.disc,
+            "sources": [prov.source],
+            "first_seen": t,
+            "first_event": e,
+            "last_seen": t,
+            "last_event": e,
+            "_stamps": _fresh_text(tuple(props), (t, e)) if props else "{}",
+        }
+        if props:
+            record.update(props)
+        return record
+    if not props and "valid_to" not in existing and covers(existing, prov):
         return existing
-    record = dict(existing) if existing is not None else {"disc": key.disc, **_new(prov)}
-    record = _merge(record, props, prov)
+    record = _merge(dict(existing), props, prov)
     valid_to = record.get("valid_to")
     if valid_to is not None and prov.event_time >= valid_to:
         # asserted again after it was retired: current again (the gap stays in the audit trail)
