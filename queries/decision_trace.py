@@ -575,10 +575,15 @@ class _Write:
     writer: StoredNode
 
 
+# a run's states before its end (OpenLineage START, RUNNING): its writes are not done
+_UNDER_WAY = frozenset({"START", "RUNNING"})
+
+
 def _writes_of(
     store: ChainReads, datasets: list[str], as_of: str | None, fetched: dict[str, StoredNode]
 ) -> dict[str, list[_Write]]:
-    """dataset id -> the writes of its versions by runs that did not fail or abort. (A version's
+    """dataset id -> the writes of its versions by runs that did not fail or abort and are not
+    still under way (started, not ended: what they write is not there yet). (A version's
     key holds its dataset's: one dataset per version, whichever others are asked with it.) The
     writers read go into `fetched`."""
     versions: dict[str, str] = {}
@@ -591,9 +596,10 @@ def _writes_of(
     writes: dict[str, list[_Write]] = {}
     for edge in wrote:
         writer = writers[edge.key.src.id]
-        if writer.props.get("state") in FAILED_STATES:
-            continue
-        at = run_ended(writer) or writer.props.get("started_at") or edge.first_seen
+        state, ended = writer.props.get("state"), run_ended(writer)
+        if state in FAILED_STATES or (ended is None and state in _UNDER_WAY):
+            continue  # a run still writing has not written yet: its data is not there to read
+        at = ended or writer.props.get("started_at") or edge.first_seen
         dataset = versions[edge.key.dst.id]
         writes.setdefault(dataset, []).append(_Write(at, edge.key.dst.id, edge, writer))
     return writes
