@@ -22,6 +22,7 @@ from lineage_kg.graph.embedded import EmbeddedStore
 from lineage_kg.graph.model import NodeKind
 from lineage_kg.graph.mutations import MutationBatch
 from lineage_kg.graph.naming import column_key, dataset_key
+from lineage_kg.graph.store import GraphStore
 from lineage_kg.ingest.eventlog import event_id_of
 from lineage_kg.ingest.openlineage.mapping import map_event
 from lineage_kg.queries.impact import impact
@@ -84,3 +85,43 @@ def test_an_empty_facet_leaves_dataset_level_lineage(events: list[dict[str, Any]
                 extra = key.parts[2] if key.kind is NodeKind.COLUMN else ""
                 got[(key.kind.value, key.parts[0], key.parts[1], extra)] = item.certainty.value
         assert got == oracle.impact(*SOURCE, field), f"from {field} after:\n{describe(events)}"
+
+
+def test_an_empty_facet_after_a_full_one_on_each_store(store: GraphStore) -> None:
+    """By hand, on both stores (Neo4j's walk reads the authority flag in Cypher): run 1 maps
+    updates.a -> t1.a, run 2 sends `{}`; from updates.a, t1 is reached, possible."""
+    src = {"namespace": SOURCE[0], "name": SOURCE[1]}
+    full = {"fields": {f: {"inputFields": [{**src, "field": f}]} for f in FIELDS}}
+    events = []
+    for r, lineage in enumerate([full, {}]):
+        schema = {"fields": [{"name": f, "type": "long"} for f in FIELDS]}
+        events.append(
+            {
+                "eventType": "COMPLETE",
+                "eventTime": f"2026-06-01T10:0{r}:00.000Z",
+                "run": {"runId": f"00000000-0000-4000-8000-00000000010{r}"},
+                "job": {"namespace": "delta", "name": "app.execute_merge_into_command.t1"},
+                "inputs": [
+                    {"namespace": SOURCE[0], "name": SOURCE[1], "facets": {"schema": schema}}
+                ],
+                "outputs": [
+                    {
+                        "namespace": TARGET[0],
+                        "name": TARGET[1],
+                        "facets": {"schema": schema, "columnLineage": lineage},
+                    }
+                ],
+            }
+        )
+    store.clear()
+    for event in events:
+        batch = MutationBatch()
+        batch.extend(map_event(event, event_id_of("openlineage", event)).mutations)
+        store.apply(batch)
+    start = column_key(dataset_key(*SOURCE), "a")
+    reached = {
+        (i.node.key.parts, i.certainty.value)
+        for i in impact(store, start.id).items
+        if i.node.key.kind in (NodeKind.DATASET, NodeKind.COLUMN)
+    }
+    assert reached == {(SOURCE, "exact"), (TARGET, "possible")}
