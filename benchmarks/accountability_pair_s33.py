@@ -13,7 +13,8 @@ walk's first chunk as the map sends it without sharing run with `$levels` 1 (wha
 replayed alone, N rounds interleaved, server CPU around each (`--server-pid`).
 `--rounds N`: whole maps, contenders `now` (the shared level 1, the parts' statement of session
 33), `before` (the code as at 415f788: the switch off, each walk its own level 1, and the parts'
-statement before, kept here verbatim), `unshared` (the switch off alone), `base`
+statement before, kept here verbatim), `unshared` (the switch off alone), `halves` (the shared
+level 1 in two statements at once, every other start each: `SPLIT_AT` 2,000), `base`
 (queries/accountability.py at 3b08540), interleaved, every answer checked equal, the server's CPU
 per map with `--server-pid`.
 """
@@ -138,8 +139,21 @@ def _ask(store: Neo4jStore, owner: str, name: str) -> Callable[[], Any]:
                 neo4j_parts_assets._statement = _PARTS_STATEMENT_NOW  # type: ignore[assignment]
 
         return unshared
+    if name == "halves":  # the shared level 1 in two statements at once from 2,000 starts
+
+        def halves() -> Any:
+            was = neo4j_walk_statements.SPLIT_AT
+            neo4j_walk_statements.SPLIT_AT = 2000
+            try:
+                return accountability(store, owner)
+            finally:
+                neo4j_walk_statements.SPLIT_AT = was
+
+        return halves
     if name != "now":
-        raise SystemExit(f"unknown contender {name!r}: now, before, unshared, base, sets_before")
+        raise SystemExit(
+            f"unknown contender {name!r}: now, halves, before, unshared, base, sets_before"
+        )
     return lambda: accountability(store, owner)
 
 

@@ -988,7 +988,10 @@ class Neo4jStore(GraphStore):
         if not plain or not policy.moves:
             return None
         drop = policy.drop_rule(first.covers)
-        return first_levels(self._read, starts, policy=policy, drop=drop, plain=plain, as_of=as_of)
+        return first_levels(
+            self._read, starts, policy=policy, drop=drop, plain=plain, as_of=as_of,
+            at_once=self._pairs.both,
+        )  # fmt: skip
 
     def walk_pair(
         self,

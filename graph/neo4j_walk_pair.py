@@ -57,16 +57,23 @@ class WalkPairs:
             )  # fmt: skip
             return walked if then is None else then(asked, walked)
 
+        return self.both(lambda: one(first), lambda: one(second))
+
+    def both(self, first: Callable[[], Any], second: Callable[[], Any]) -> tuple[Any, Any]:
+        """`first()` here and `second()` on a worker thread at once (one after the other here
+        when no worker is free, or once closed); an error of either raised after both ended,
+        the first's when both fail. The pair's walks (`run`), and the two halves of their
+        shared first level (graph/neo4j_walk_statements.py `first_levels`)."""
         if not self._free.acquire(blocking=False):
-            return one(first), one(second)
+            return first(), second()
         try:
             pool = self._pool_or_none()
             if pool is None:
-                return one(first), one(second)
+                return first(), second()
             # the asking thread's context (the request id its log lines carry) goes along
-            later = pool.submit(contextvars.copy_context().run, one, second)
+            later = pool.submit(contextvars.copy_context().run, second)
             try:
-                done = one(first)
+                done = first()
             finally:
                 wait([later])
             return done, later.result()

@@ -582,7 +582,7 @@ def sets_statement(
 _SHARED_LEVEL: LiteralString = (
     "UNWIND $chunk.starts AS sk MATCH (s:Node {{key: sk}}) USING INDEX s:Node(key) "
     "WITH collect([s, $chunk.state, sk]) AS frontier "
-    "WITH frontier, [k IN $chunk.starts | k + '|' + $chunk.state] AS seen "
+    "WITH frontier, [k IN $chunk.starts + $chunk.others | k + '|' + $chunk.state] AS seen "
     "CALL (frontier, seen) {{ "
     "UNWIND frontier AS f WITH f[0] AS a, f[2] AS ak, $moves[f[1]] AS mv "
     "CALL (a, ak, mv, seen) {{ "
@@ -661,24 +661,78 @@ def first_levels(
     drop: DropRule | None,
     plain: Sequence[WalkStep],
     as_of: str | None,
+    at_once: Callable[[Callable[[], Any], Callable[[], Any]], tuple[Any, Any]] | None = None,
 ) -> FirstLevels:
     """Level 1 of a walk on ids (`policy`, leaving out `drop`'s rows) and of a one-state walk as
     sets (`plain`) from the same `starts` (distinct, not empty; both policies with moves), in one
-    statement (`_SHARED_LEVEL`)."""
+    statement (`_SHARED_LEVEL`) — or, with `at_once` (two calls, the second on another thread:
+    the store's `WalkPairs.both`) and at least `SPLIT_AT` starts, in two at once, every other
+    start in each (each knowing the other's starts as starts), their answers merged
+    (`_merged`): level 1 is each start's own rows, and what is met from several starts is
+    counted once by the merge as by the statement."""
     assert policy.keyed is not None
     out, in_, keyed, _ = policy.keyed
     _, sets_params = sets_statement(plain, as_of=as_of, cap=0)
     up = sets_params["moves"]
     kinds = out | in_ | frozenset(EdgeKind(k) for by_kind in up.values() for k in by_kind)
+    query = _shared_query(kinds)
     tested = None if policy.tested is None else list(policy.tested)
-    chunk = {
-        "starts": starts, "state": policy.start_state, "tested": tested,
-        "drop": None if drop is None else drop.param, "skip": None if drop is None else drop.skip,
-    }  # fmt: skip
-    (row,) = read(_shared_query(kinds), moves=keyed, up=up, as_of=as_of, chunk=chunk)
-    ids = {k: row[k] for k in ("nodes", "found", "pending", "marks", "dropped")}
-    sets = {"every": row["every"], "exact": row["exact"], "read": row["read"]}
-    return FirstLevels(ids, sets | {"pending": row["up_pending"]})
+
+    def level(mine: list[str], others: list[str]) -> dict[str, Any]:
+        chunk = {
+            "starts": mine, "others": others, "state": policy.start_state, "tested": tested,
+            "drop": None if drop is None else drop.param,
+            "skip": None if drop is None else drop.skip,
+        }  # fmt: skip
+        (row,) = read(query, moves=keyed, up=up, as_of=as_of, chunk=chunk)
+        return cast(dict[str, Any], row)
+
+    if at_once is None or SPLIT_AT is None or len(starts) < SPLIT_AT:
+        return _merged([level(starts, [])])
+    one, two = starts[0::2], starts[1::2]
+    return _merged(list(at_once(lambda: level(one, two), lambda: level(two, one))))
+
+
+# The fewest starts whose level 1 is read in two statements at once (`first_levels`), or None:
+# never. Off: the halves cost more CPU than the one statement (the largest team at 100k, maps x12
+# interleaved at load 4-5: server CPU 1.98 s a map in halves from 2,000 starts against 1.855 s in
+# one, client 0.814 / 0.828 s); they are for a machine with a core to spare, where the one
+# statement runs alone before either walk goes on (docs/bench-notes/target1-neo4j.md, s. 33).
+SPLIT_AT: int | None = None
+
+
+def _merged(rows: list[dict[str, Any]]) -> FirstLevels:
+    """The walks' level 1 from `_SHARED_LEVEL`'s answers over a partition of the starts: the
+    rows read, the starts walked, the pairs found by level 1 and their marks (once: a pair may
+    be found from starts of both), the count left out; the sets' keys new to each pass (once),
+    the edges read, and the frontier (a key new to the exact pass if it is so from any)."""
+    if len(rows) == 1:
+        (row,) = rows
+        ids = {k: row[k] for k in ("nodes", "found", "pending", "marks", "dropped")}
+        sets = {"every": row["every"], "exact": row["exact"], "read": row["read"]}
+        return FirstLevels(ids, sets | {"pending": row["up_pending"]})
+    pending = {(key, state): None for row in rows for key, state in row["pending"]}
+    ids = {
+        "nodes": [n for row in rows for n in row["nodes"]],
+        "found": [f for row in rows for f in row["found"]],
+        "pending": [[key, state] for key, state in pending],
+        "marks": list(dict.fromkeys(m for row in rows for m in row["marks"])),
+        "dropped": [
+            sum(row["dropped"][0] for row in rows),
+            [o for row in rows for o in row["dropped"][1]],
+        ],
+    }
+    exact: dict[str, bool] = {}
+    for row in rows:
+        for key, _, nx in row["up_pending"]:
+            exact[key] = exact.get(key, False) or nx
+    sets = {
+        "every": [list(dict.fromkeys(k for row in rows for k in row["every"][0]))],
+        "exact": [list(dict.fromkeys(k for row in rows for k in row["exact"][0]))],
+        "read": sum(row["read"] for row in rows),
+        "pending": [[key, True, nx] for key, nx in exact.items()],
+    }
+    return FirstLevels(ids, sets)
 
 
 # Whether a pair's walks (`Neo4jStore.walk_pair_then`, `walk_pair`) read their level 1 in one

@@ -1,7 +1,8 @@
-"""Neo4j's pair of walks with their level 1 read in one statement (session 33: `Neo4jStore.
-walk_pair_then` / `walk_pair`, graph/neo4j_walk_statements.py `first_levels`, `_SHARED_LEVEL`):
-a walk on ids (several states, leaving rows out of its first level: `DropRule`) and a one-state
-walk as sets from the same starts, each then going on from level 2 in its own chunks.
+"""Neo4j's pair of walks with their level 1 read together (session 33: `Neo4jStore.
+walk_pair_then` / `walk_pair`, graph/neo4j_walk_statements.py `first_levels`, `_SHARED_LEVEL`;
+in one statement, or in two at once, every other start each, their answers merged): a walk on
+ids (several states, leaving rows out of its first level: `DropRule`) and a one-state walk as
+sets from the same starts, each then going on from level 2 in its own chunks.
 
 The oracle is each walk alone (`Neo4jStore.walk`, which reads its own level 1: the code before
 session 33, unchanged and reached only so by a pair) and the embedded store's walk (each pass's
@@ -78,6 +79,7 @@ def test_pair_with_one_first_level_answers_as_each_walk_alone(
         _STEPS,
         st.tuples(st.integers(1, 11), st.sampled_from([2, 6, 10_000])),
         st.sampled_from([None, "2026-01-15T00:00:00Z"]),
+        st.booleans(),
     )
     def check(  # noqa: PLR0917 - hypothesis hands the drawn values by position
         edges: list[Edge],
@@ -87,7 +89,10 @@ def test_pair_with_one_first_level_answers_as_each_walk_alone(
         second: list[WalkStep],
         bounds: tuple[int, int],
         as_of: str | None,
+        halves: bool,
     ) -> None:
+        # the shared level in two statements at once (every other start each) from 2 starts on
+        monkeypatch.setattr(ws, "SPLIT_AT", 2 if halves else None)
         for s in (store, embedded):
             load(s, edges)
             retire_some(s, edges, retired)
@@ -146,10 +151,13 @@ def test_pair_without_a_shared_level_walks_as_before(neo4j_store: Neo4jStore) ->
         ws.SHARED_FIRST_LEVEL = was
 
 
-def test_pair_first_level_each_way_and_a_self_loop(neo4j_store: Neo4jStore) -> None:
+def test_pair_first_level_each_way_and_a_self_loop(
+    neo4j_store: Neo4jStore, monkeypatch: Any
+) -> None:
     """Level 1's rows along both ways of the walk on ids (a start's HAS_COLUMN in, FEEDS out),
     the sets walk's in-rows, a self-loop (read both ways), rows into another start (left out),
-    and a start the store lacks: the pair as each walk alone, and as the embedded store's."""
+    a start the store lacks, a node met from starts in both halves: the pair as each walk alone,
+    and as the embedded store's, in one statement and in halves."""
     dataset, column, other, run = (
         POOL[K.DATASET][0],
         POOL[K.COLUMN][0],
@@ -163,10 +171,16 @@ def test_pair_first_level_each_way_and_a_self_loop(neo4j_store: Neo4jStore) -> N
         (run, E.WROTE, POOL[K.DATASET_VERSION][0], {}),
         (dataset, E.HAS_VERSION, POOL[K.DATASET_VERSION][0], {}),
         (POOL[K.COLUMN][2], E.FEEDS, dataset, {}),
+        # a node met from starts of both halves, by an exact step from one alone: the exact pass
+        # goes on from it (the feature at level 2, exact)
+        (POOL[K.DATASET][1], E.RENAMED_TO, dataset, {}),
+        (POOL[K.DATASET][1], E.HAS_COLUMN, POOL[K.COLUMN][3], {}),
+        (POOL[K.FEATURE][0], E.FEEDS, POOL[K.DATASET][1], {}),
     ]
     embedded = EmbeddedStore()
     for s in (neo4j_store, embedded):
         load(s, edges)
+    monkeypatch.setattr(ws, "SPLIT_AT", ws.SPLIT_AT)  # set below, restored after
     impact = POLICIES["impact"]
     version = POOL[K.DATASET_VERSION][0].id
     for ids in (
@@ -174,13 +188,15 @@ def test_pair_first_level_each_way_and_a_self_loop(neo4j_store: Neo4jStore) -> N
         [column.id, other.id],
         [dataset.id, column.id, POOL[K.KPI][0].id],
         [version, dataset.id],
+        [dataset.id, POOL[K.COLUMN][3].id],
     ):
         down = walk_spec(ids, impact[0], start_state=impact[1], covers=impact[2])
         pair = (
             PairedWalk(walk_steps(down.steps), down.start_state, down.covers),
             PairedWalk(walk_steps(POLICIES["upstream"][0]), PLAIN, {}),
         )
-        for depth in (1, 2, 6):
+        for depth, split in ((1, 2), (2, None), (2, 2), (6, 2), (6, None)):
+            ws.SPLIT_AT = split
             bounds = {"max_depth": depth, "as_of": None, "max_nodes": 100}
             alone = [
                 neo4j_store.walk(
