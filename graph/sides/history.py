@@ -151,10 +151,8 @@ MAX_SUMMARY = 400
 # dataset or model), the same nodes event after event; emptied when it reaches `_HELD`.
 _DISPLAYS: dict[str, tuple[str, tuple[str, ...] | None, str | None]] = {}
 _HELD = 1 << 16
-_KIND_VALUES = {kind: kind.value for kind in EdgeKind}
 _RUN, _COLUMN = NodeKind.RUN, NodeKind.COLUMN
 _DATASET, _MODEL = NodeKind.DATASET, NodeKind.MODEL
-_OWNERS_OF_PARTS = frozenset({NodeKind.DATASET, NodeKind.MODEL})
 _TYPES: dict[str, EntryType] = {t.value: t for t in EntryType}
 # by the edge kind's value: (entry type's value, out phrase, in phrase, how the edge is described:
 # 0 plainly, 1 RUN_OF (not on its own), 2 ALIAS, 3 OWNS, 4 HAS_COLUMN, 5 WROTE / TRAINED, 6 READ_BY)
