@@ -113,8 +113,9 @@ def test_impact_of_a_column_named_by_its_display_name(data_dir: Path) -> None:
 
 def test_impact_json_shape(data_dir: Path) -> None:
     doc = answer(data_dir, "impact", AMOUNT.display)
-    assert set(doc) == {"question", "start", "truncated", "summary", "items"}
+    assert set(doc) == {"question", "start", "truncated", "depth_reached", "summary", "items"}
     assert doc["question"] == "impact"
+    assert doc["depth_reached"] is False  # the demo's deepest item is nearer than 10 hops
     assert doc["start"]["id"] == AMOUNT.id
     assert set(doc["start"]) >= {"id", "kind", "display", "key", "props"}
     summary = doc["summary"]
