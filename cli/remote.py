@@ -157,8 +157,8 @@ query ($ref: NodeRef!, $depth: Int!, $kinds: [NodeKind!], $exactOnly: Boolean!, 
   impact(ref: $ref, depth: $depth, kinds: $kinds, exactOnly: $exactOnly, asOf: $asOf,
          first: $first, after: $after, includeIndirect: $includeIndirect) {
     start { ...N }
-    summary { total truncated kpis unowned byKind { kind count } byCertainty { kind count }
-              byOwner { kind count } }
+    summary { total truncated depthReached kpis unowned byKind { kind count }
+              byCertainty { kind count } byOwner { kind count } }
     edges { node { node { ...N } distance certainty owners path { kind fromId toId } } }
     pageInfo { hasNextPage endCursor }
   }
@@ -189,6 +189,7 @@ query ($ref: NodeRef!, $depth: Int!, $kinds: [NodeKind!], $exactOnly: Boolean!, 
             "question": "impact",
             "start": node_dict(page["start"]),
             "truncated": summary["truncated"],
+            "depth_reached": summary["depthReached"],
             "summary": {
                 "total": summary["total"],
                 "by_kind": _counts(summary["byKind"]),

@@ -25,9 +25,16 @@ def more(shown: int, total: int) -> None:
 
 def impact(doc: Doc, limit: int) -> None:
     start, summary, items = doc["start"], doc["summary"], doc["items"]
+    deep = doc.get("depth_reached", False)  # some node at the depth asked: not looked past
     console.print(
         f"[bold]Impact of {start['kind']} {start['display']}[/bold]: {len(items)} "
-        f"node(s) downstream" + (" [yellow](truncated)[/yellow]" if doc["truncated"] else ""),
+        f"node(s) downstream"
+        + (" [yellow](truncated)[/yellow]" if doc["truncated"] else "")
+        + (
+            " [yellow](depth reached: --depth to see further)[/yellow]"
+            if doc["depth_reached"]
+            else ""
+        ),
         soft_wrap=True,
     )
     table = Table("kind", "count", "certainty", "count ", "owner", "count  ", title="summary")
