@@ -30,11 +30,7 @@ def impact(doc: Doc, limit: int) -> None:
         f"[bold]Impact of {start['kind']} {start['display']}[/bold]: {len(items)} "
         f"node(s) downstream"
         + (" [yellow](truncated)[/yellow]" if doc["truncated"] else "")
-        + (
-            " [yellow](depth reached: --depth to see further)[/yellow]"
-            if doc["depth_reached"]
-            else ""
-        ),
+        + (" [yellow](depth reached: --depth to see further)[/yellow]" if deep else ""),
         soft_wrap=True,
     )
     table = Table("kind", "count", "certainty", "count ", "owner", "count  ", title="summary")
