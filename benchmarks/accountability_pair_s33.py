@@ -129,32 +129,43 @@ def _ask(store: Neo4jStore, owner: str, name: str) -> Callable[[], Any]:
     if name in ("before", "unshared"):
 
         def unshared() -> Any:
+            was = neo4j_walk_statements.SHARED_FIRST_LEVEL
             neo4j_walk_statements.SHARED_FIRST_LEVEL = False
             if name == "before":
                 neo4j_parts_assets._statement = _parts_statement_before  # type: ignore[assignment]
             try:
                 return accountability(store, owner)
             finally:
-                neo4j_walk_statements.SHARED_FIRST_LEVEL = True
+                neo4j_walk_statements.SHARED_FIRST_LEVEL = was
                 neo4j_parts_assets._statement = _PARTS_STATEMENT_NOW  # type: ignore[assignment]
 
         return unshared
     if name == "halves":  # the shared level 1 in two statements at once from 2,000 starts
 
         def halves() -> Any:
-            was = neo4j_walk_statements.SPLIT_AT
+            was = neo4j_walk_statements.SPLIT_AT, neo4j_walk_statements.SHARED_FIRST_LEVEL
             neo4j_walk_statements.SPLIT_AT = 2000
+            neo4j_walk_statements.SHARED_FIRST_LEVEL = True
             try:
                 return accountability(store, owner)
             finally:
-                neo4j_walk_statements.SPLIT_AT = was
+                neo4j_walk_statements.SPLIT_AT, neo4j_walk_statements.SHARED_FIRST_LEVEL = was
 
         return halves
     if name != "now":
         raise SystemExit(
             f"unknown contender {name!r}: now, halves, before, unshared, base, sets_before"
         )
-    return lambda: accountability(store, owner)
+
+    def shared() -> Any:  # `now`: the shared level 1, whatever the switch's default
+        was = neo4j_walk_statements.SHARED_FIRST_LEVEL
+        neo4j_walk_statements.SHARED_FIRST_LEVEL = True
+        try:
+            return accountability(store, owner)
+        finally:
+            neo4j_walk_statements.SHARED_FIRST_LEVEL = was
+
+    return shared
 
 
 Captured = tuple[str, str, Any, dict[str, Any]]  # (helper path, thread, query, params)
@@ -306,11 +317,12 @@ def _shared(store: Neo4jStore, owner: str, rounds: int) -> dict[str, Any]:
         if query.startswith(SHARED_PREFIX):
             named.append(("shared level 1 (both walks)", query, params))
             break
+    was = neo4j_walk_statements.SHARED_FIRST_LEVEL
     neo4j_walk_statements.SHARED_FIRST_LEVEL = False
     try:
         chunks = _first_chunks(_capture(store, owner))
     finally:
-        neo4j_walk_statements.SHARED_FIRST_LEVEL = True
+        neo4j_walk_statements.SHARED_FIRST_LEVEL = was
     for walk, (query, params) in sorted(chunks.items()):
         named.append((f"{walk} chunk 1, level 1 alone (before)", query, params | {"levels": 1}))
         named.append((f"{walk} chunk 1 as sent before (levels {params['levels']})", query, params))

@@ -736,6 +736,10 @@ def _merged(rows: list[dict[str, Any]]) -> FirstLevels:
 
 
 # Whether a pair's walks (`Neo4jStore.walk_pair_then`, `walk_pair`) read their level 1 in one
-# statement (`first_levels`); off: each walk reads its own (the benchmarks' "before", the tests'
-# reference).
-SHARED_FIRST_LEVEL = True
+# statement (`first_levels`); off: each walk reads its own (the tests' reference). Off: on a
+# quiet machine the shared statement runs alone before either walk, where the two first levels
+# ran on both cores at once. The largest team's map at 100k, 8 rounds interleaved, load 1.3-1.6:
+# wall 2.31 s shared against 1.81 s each its own, the same CPU (server 2.00 / 2.01 s, client
+# 0.80 / 0.75 s). Under load (both cores busy) it saved ~0.1-0.3 s of CPU a map
+# (docs/bench-notes/target1-neo4j.md, session 33).
+SHARED_FIRST_LEVEL = False
