@@ -130,9 +130,12 @@ def test_pair_with_one_first_level_answers_as_each_walk_alone(
     assert len(shared) > 20  # the shared level was read, not only the walks alone
 
 
-def test_pair_without_a_shared_level_walks_as_before(neo4j_store: Neo4jStore) -> None:
-    """No shared statement where the pair is not (ids, sets), where the switch is off, and for a
-    start list that is empty."""
+def test_pair_without_a_shared_level_walks_as_before(
+    neo4j_store: Neo4jStore, monkeypatch: Any
+) -> None:
+    """No shared statement where the pair is not (ids, sets), where the switch is off (its
+    default since 64c8615), and for a start list that is empty."""
+    monkeypatch.setattr(ws, "SHARED_FIRST_LEVEL", True)
     load(neo4j_store, [])
     impact, upstream = POLICIES["impact"], POLICIES["upstream"]
     down = walk_spec([NODES[0].id], impact[0], start_state=impact[1], covers=impact[2])
