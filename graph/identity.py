@@ -18,8 +18,12 @@ of them are turned into OpenLineage's naming (spec/Naming.md): namespace = the d
    mssql: `database.schema.table`; mysql, hive: `database.table`), quotes around identifiers
    removed, letter case kept (quoted identifiers are case-sensitive; sources that fold case
    fold it before they tell us).
-4. Object stores and file systems: namespace `scheme://bucket` (or `hdfs://host:port`), name the
-   object key without its leading "/"; local files: namespace `file`, name the absolute path.
+4. Object stores (s3, gs, wasbs, abfss, oss): namespace `scheme://bucket`, name the object key
+   without its leading "/"; file systems (HDFS, DBFS, any other scheme with a path): namespace
+   `scheme://authority` (`hdfs://host:port`), or the scheme alone without one (`dbfs:/mnt/x`),
+   name the absolute path (`/data/x`: the spec's `{path}`, the Java client's generic extractor,
+   what Spark's events write); local files: namespace `file`, name the absolute path. Web URLs
+   (http, https) keep the key form (`https://host` + `x.csv`): no spec names them.
 5. Warehouses without a host: BigQuery namespace `bigquery`, name `project.dataset.table`.
 6. Tables known only by a metastore name (Spark catalog, Delta, Unity Catalog tables as MLflow's
    `delta_table` and `spark` sources name them, with no server): namespace `metastore`, name the
@@ -62,6 +66,8 @@ FILE_SCHEMES = frozenset({"s3", "gs", "wasbs", "abfss", "hdfs", "dbfs", "file", 
 # stores whose dataset name is an object key (no leading "/"), as the OpenLineage spec and its
 # Java client name them
 OBJECT_STORES = frozenset({"s3", "gs", "wasbs", "abfss", "oss"})
+# web URLs (MLflow's http dataset source): no spec naming, the key form kept (names stored so)
+WEB_SCHEMES = frozenset({"http", "https"})
 
 
 def namespace_of(scheme: str, host: str | None = None, port: int | str | None = None) -> str:
@@ -158,28 +164,29 @@ def dataset_from_uri(uri: str, *, base_dir: str | None = None) -> NodeKey:
         if name == "/":
             raise ValueError(f"{uri!r} names a file system, not a dataset")
         return dataset_key(scheme, name)
-    # object stores, HDFS and anything else path-like: the key below the authority
     # user info dropped as normalise_namespace drops it (not an Azure container: abfss://c@acct)
     namespace = normalise_namespace(f"{scheme}://{parsed.netloc}")
-    name = path.lstrip("/").rstrip("/")
+    name = path.strip("/")
     if not name:
         raise ValueError(f"{uri!r} names a bucket or server, not a dataset")
-    return dataset_key(namespace, name)
+    if scheme in OBJECT_STORES or scheme in WEB_SCHEMES:  # the object key below the bucket
+        return dataset_key(namespace, name)
+    # HDFS and any other file system with an authority: the absolute path, as the spec
+    # (`hdfs://{namenode host}:{namenode port}` + `{path}`) and Spark's events name it
+    return dataset_key(namespace, "/" + name)
 
 
 def dataset_from_spark_path(uri: str, *, base_dir: str | None = None) -> NodeKey:
     """A storage location Spark reads or writes, named as Spark's OpenLineage integration names
-    it (the Java client's FilesystemDatasetUtils, the spec's `{path}` for HDFS): object stores,
-    local files and authority-less URIs as `dataset_from_uri`; any other file system with an
-    authority keeps the path's leading "/" (`hdfs://nn:8020/data/x` is `/data/x` there, where
-    `dataset_from_uri` names `data/x`). For MLflow's and Feast's Spark sources: the same data
-    Spark's events name."""
+    it (the Java client's FilesystemDatasetUtils): `dataset_from_uri`, whose file systems keep
+    the path's leading "/" as Spark's do (`hdfs://nn:8020/data/x` is `/data/x`), except a web
+    URL, which the Java client's generic extractor names by its path too. For MLflow's and
+    Feast's Spark sources: the same data Spark's events name."""
     key = dataset_from_uri(uri, base_dir=base_dir)
     parsed = urlsplit(uri.strip())
     if len(parsed.scheme) < 2 or not parsed.netloc:
         return key
-    scheme = canonical_scheme(parsed.scheme)
-    if scheme in OBJECT_STORES or scheme in TABLE_SCHEMES or scheme in ("file", "bigquery"):
+    if canonical_scheme(parsed.scheme) not in WEB_SCHEMES:
         return key
     namespace, name = key.parts
     return dataset_key(namespace, "/" + name)

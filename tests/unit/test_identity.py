@@ -64,7 +64,12 @@ def test_one_orders_table_whoever_names_it(who: str, key: NodeKey) -> None:
         ("s3a://lake/raw/orders/", "s3://lake", "raw/orders"),
         ("s3://Lake/raw/Orders.parquet", "s3://lake", "raw/Orders.parquet"),  # keys keep case
         ("gs://bucket/features/customers.parquet", "gs://bucket", "features/customers.parquet"),
-        ("hdfs://namenode:8020/warehouse/t1", "hdfs://namenode:8020", "warehouse/t1"),
+        # the spec's `{path}` (URI = hdfs://{namenode host}:{namenode port}{path}), as Spark's
+        # events (the Java client's generic extractor) write it: the leading "/" kept
+        ("hdfs://namenode:8020/warehouse/t1", "hdfs://namenode:8020", "/warehouse/t1"),
+        ("hdfs://namenode:8020/warehouse/t1/", "hdfs://namenode:8020", "/warehouse/t1"),
+        ("dbfs://workspace/mnt/x", "dbfs://workspace", "/mnt/x"),
+        ("https://example.com/data/x.csv", "https://example.com", "data/x.csv"),  # no spec: key
         ("/data/feast/driver_stats.parquet", "file", "/data/feast/driver_stats.parquet"),
         (
             "file:///data/x/../feast/driver_stats.parquet",

@@ -16,9 +16,9 @@ Wrong answers found: `abfss://raw@acct…` and `abfss://curated@acct…` were on
 container was dropped as if it were a user name), so two containers' `orders` were one dataset;
 `dbfs:/mnt/x` from an MLflow source was (`dbfs://`, `mnt/x`), not Spark's (`dbfs`, `/mnt/x`);
 `abfs://` was another namespace than `abfss://`; an MLflow or Feast Spark source on HDFS was
-`data/x` where Spark's events write `/data/x` (now dataset_from_spark_path). Still wrong (xfail,
-strict): any other HDFS URI with a namenode (an MLflow file source) gives `data/x`
-(tests/unit/test_identity.py pins `dataset_from_uri`'s old rule: `warehouse/t1`).
+`data/x` where Spark's events write `/data/x` (then dataset_from_spark_path); any other HDFS URI
+with a namenode (an MLflow file source, a Feast file source) gave `data/x` (session 34:
+`dataset_from_uri` names file systems by their absolute path, as the spec's `{path}` does).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -109,15 +108,6 @@ def test_an_hdfs_spark_source_with_its_namenode_is_the_dataset_spark_names(uri: 
     assert mlflow_node(uri) == dataset_key(*spark_names(uri)), uri
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "graph/identity.py dataset_from_uri names hdfs://nn:8020/data/x `data/x`; Spark (the "
-        "Java client's generic extractor) and the spec ({path}) write `/data/x`: an MLflow "
-        "file source on HDFS (not read by Spark) is not the dataset Spark's jobs write. "
-        "tests/unit/test_identity.py pins the old name (not this helper's file): reported"
-    ),
-)
 @settings(max_examples=20)
 @given(locations(namenode=True))
 def test_an_hdfs_file_source_with_its_namenode_is_the_dataset_spark_names(uri: str) -> None:
