@@ -201,19 +201,19 @@ def lineage_authority(
     """Props for the job's PRODUCES edge into `output`: its column lineage is authoritative (an
     input column it does not name does not reach `output`) when the facet reads cleanly, names
     at least one input column and identifies every input field it lists. A facet that reads
-    cleanly and names no input column (`{}`, as Spark sends for a MERGE it cannot follow) says
-    it is not, as of its time: an older run's authority would otherwise outlive the FEEDS this
-    event retires, and the output be reached by nothing. Otherwise nothing (a field without a
-    namespace; a facet that does not read, whose retirement is dropped too)."""
+    cleanly but names no input column (`{}`, as Spark sends for a MERGE it cannot follow) or
+    lists an input field it cannot place (no namespace: Spark's JDBC inputs) says it is not, as
+    of its time (`column_lineage: false`; every reader takes false as absent): the newest run's
+    facet decides, so an older run's authority never outlives it, and the output is reached
+    (possible) from the input columns the facet does not name. Nothing for a facet that does not
+    read (its retirement is dropped too: it says nothing of the lineage)."""
     skipped: list[Any] = []
     try:
         flows = column_flows(output, lineage, aliases, skipped)
     except (KeyError, TypeError, ValueError, AttributeError):
         return {}  # reported when the facet itself is mapped
-    if not flows:
+    if not flows or skipped:
         return {COLUMN_LINEAGE: False, "column_lineage_at": at}
-    if skipped:
-        return {}
     return {COLUMN_LINEAGE: True, "column_lineage_at": at}
 
 

@@ -9,13 +9,18 @@ ingest/openlineage/mapping.py): run 1 maps updates.a -> t1.a, b -> b (authoritat
 authority flag on PRODUCES stayed (an empty facet asserted nothing), so impact from updates.a
 reached nothing at all, not even t1. Generated Spark-shaped streams: 2-3 runs of a MERGE job,
 each with a full or an empty facet, in time order or any arrival order.
+
+The other stale-authority case (fixed in session 34): a newer facet that lists an input field
+without a namespace (Spark's JDBC inputs) is not authoritative either, and now says so
+(`column_lineage` false): run 1's true no longer outlives it, and from an input column the facet
+does not name the output is reached, possible (generated: tests/contract/
+test_unplaced_lineage_authority_s34.py, both stores).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -128,14 +133,6 @@ def test_an_empty_facet_after_a_full_one_on_each_store(store: GraphStore) -> Non
     assert reached == {(SOURCE, "exact"), (TARGET, "possible")}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a newer facet that names an input field without a namespace (Spark's JDBC inputs) is "
-    "not authoritative, but asserts nothing on PRODUCES, so an older run's column_lineage true "
-    "stands; asserting false there is pinned against by test_impact_semantics' "
-    "test_lineage_naming_an_unidentified_input_is_not_authoritative (the prop must be absent): "
-    "reported to the lead",
-)
 def test_a_facet_with_an_unplaced_field_after_a_full_one() -> None:
     """Run 1: out.a <- in.a, out.b <- in.b (authoritative). Run 2 (later): out.a <- in.a and
     jdbc_source1.j1 (no namespace), out.b <- in.b: not authoritative. From in.c (named by
