@@ -36,6 +36,7 @@ from lineage_kg.graph.model import EdgeKind, NodeKey
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.naming import column_key
 from lineage_kg.ingest.facets import facet, facets_of, schema_columns, text
+from lineage_kg.ingest.sql_guard import refusal, run_parser
 from lineage_kg.ingest.sql_select import POSITION, SelectList, Statement, positional_query
 from lineage_kg.ingest.sql_select import select_list as find_select_list
 
@@ -106,8 +107,11 @@ def pick_dialect(
 def parse_sql(query: str, dialect: str | None) -> Any | None:
     if _parse is None:
         return None
+    if (why := refusal(query)) is not None:  # bounds: ingest/sql_guard.py
+        log.info("SQL not parsed (%s): %s", dialect, why)
+        return None
     try:
-        return _parse([query], dialect=dialect)
+        return run_parser(_parse, query, dialect)  # on a deep stack (ingest/sql_guard.py)
     except BaseException as exc:  # the Rust parser may panic (PanicException is a BaseException)
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
@@ -217,6 +221,8 @@ def sql_column_flows(
     """(input column, output column) pairs the SQL shows between the event's own datasets.
     `schemas`: the outputs' top-level columns in order (schema_fields), for mapping by position."""
     positions: list[str | None] | None = None
+    if refusal(query) is not None:  # sqlparse too is handed only what the bounds allow
+        return []
     if (found := _by_position(query, dialect, outputs, schemas or {})) is not None:
         meta, target, positions = found
     elif (parsed := _by_name(query, dialect, outputs)) is not None:
