@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -64,9 +65,8 @@ class World:
     mlflow: dict[str, Any]
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    work = tmp_path_factory.mktemp("world")
+def dbt_and_feast(work: Path) -> tuple[Path, Path]:
+    """A real `dbt build` and a real `feast apply` (each its own process)."""
     target = dbt_world.build(work / "dbt")
     repo = work / "feast"
     shutil.copytree(HERE / "feast_repo", repo)
@@ -81,9 +81,21 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         check=False,
     )
     assert applied.returncode == 0, applied.stderr[-3000:]
-    with mlflow_server(work / "mlflow") as server:
-        seeded = run_source_python(HERE / "seed_mlflow_world.py", server.url)
-        yield World(target, repo, server.url, json.loads(seeded.stdout.strip().splitlines()[-1]))
+    return target, repo
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    work = tmp_path_factory.mktemp("world")
+    # dbt and Feast build while the MLflow server starts and is seeded: all three are other
+    # processes, mostly imports; one after the other they took 105 s of set-up (ci77)
+    with ThreadPoolExecutor(1) as pool:
+        built = pool.submit(dbt_and_feast, work)
+        with mlflow_server(work / "mlflow") as server:
+            seeded = run_source_python(HERE / "seed_mlflow_world.py", server.url)
+            target, repo = built.result()
+            mlflow = json.loads(seeded.stdout.strip().splitlines()[-1])
+            yield World(target, repo, server.url, mlflow)
 
 
 @pytest.fixture
