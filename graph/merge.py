@@ -171,6 +171,7 @@ def _rekeyed(m: Mutation, canon: Mapping[str, NodeKey]) -> Mutation:
         m.prov,
         m.disc,
         None if m.only is None else frozenset(rekey(k, canon) for k in m.only),
+        m.scoped,
     )
 
 

@@ -147,6 +147,11 @@ class EdgeRetire:
     disc: str | None = None
     # only edges to these far ends (e.g. one deployment ending), None: all but `keep`
     only: frozenset[NodeKey] | None = None
+    # True: only what this retirement's own source (`prov.source`) asserted stops being current
+    # (an OpenLineage ownership facet retires the owners OpenLineage named, never the ones dbt or
+    # the catalog assert). An edge that another source asserts too stays current while that
+    # source's assertion is not retired (graph/validity.py)
+    scoped: bool = False
 
 
 @dataclass(frozen=True, slots=True)

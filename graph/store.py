@@ -395,11 +395,14 @@ class GraphStore(ABC):
         _merge_upserts(mutations, nodes, edges)
         # retirements after all upserts, so an edge the same batch asserts is never closed
         retires = touched.retires
+        shared: set[EdgeId] = set()
         if retires:
-            self._retire(retires, edges)
+            shared = self._retire(retires, edges)
             remember_all(retires, nodes)
+            if shared:  # rare: settled below from both ends' retirements, so both are read
+                _load_ends(uow, shared, nodes, loaded_nodes, over_nodes)
         # an edge asserted late may be one a newer retirement already closed: time decides
-        settle_all(edge_ids | rehomed, edges, nodes)
+        settle_all(edge_ids | rehomed | shared, edges, nodes)
         changed_nodes = {k: r for k, r in nodes.items() if loaded_nodes.get(k) != r}
         changed_edges = {k: r for k, r in edges.items() if loaded_edges.get(k) != r}
         return Prepared(
@@ -426,11 +429,13 @@ class GraphStore(ABC):
             uow.set_checkpoint(checkpoint)
 
     @staticmethod
-    def _retire(retires: list[EdgeRetire], edges: dict[EdgeId, Record]) -> None:
+    def _retire(retires: list[EdgeRetire], edges: dict[EdgeId, Record]) -> set[EdgeId]:
         # only the anchors retired at are indexed, by (anchor id, the kind's string), one index a
         # direction (a key of two strings, not three with a Direction, looked up twice an edge:
         # 0.190 -> 0.169 s at 100k's first 500 entries, 91k edges, x10 alternated), the ids from
-        # the keys' slots. The edges in the order `edges` holds them, as before
+        # the keys' slots. The edges in the order `edges` holds them, as before. Returns the
+        # edges a scoped retirement met that another source asserts too: the caller settles
+        # them (graph/validity.py), as one retirement and the record cannot tell their end
         out, into = Direction.OUT, Direction.IN
         asked_out = {(r.anchor._id, r.kind._value_) for r in retires if r.direction is out}
         asked_in = {(r.anchor._id, r.kind._value_) for r in retires if r.direction is into}
@@ -441,11 +446,13 @@ class GraphStore(ABC):
                 at_out.setdefault(at, []).append(eid)
             if asked_in and (at := (eid[2], eid[1])) in asked_in:
                 at_in.setdefault(at, []).append(eid)
+        shared: set[EdgeId] = set()
         for retire in retires:
             keep = {k._id for k in retire.keep}
             only = None if retire.only is None else {k._id for k in retire.only}
             outward = retire.direction is out
             at_anchor = at_out if outward else at_in
+            scoped = retire.prov.source if retire.scoped else None
             for eid in at_anchor.get((retire.anchor._id, retire.kind._value_), ()):
                 far = eid[2] if outward else eid[0]
                 if (
@@ -453,7 +460,12 @@ class GraphStore(ABC):
                     and retire.disc in (None, eid[3])
                     and (only is None or far in only)
                 ):
+                    if scoped is not None and (sources := edges[eid]["sources"]) != [scoped]:
+                        if scoped in sources:
+                            shared.add(eid)
+                        continue  # another source's assertion: not this retirement's to close
                     edges[eid] = retire_edge(edges[eid], retire)
+        return shared
 
     @abstractmethod
     def _unit_of_work(self) -> AbstractContextManager[UnitOfWork]: ...
@@ -906,3 +918,20 @@ def _load_moved(
     loaded_edges.update(uow.load_edges(sorted(targets - loaded_edges.keys())))
     loaded_edges.update(around)
     return new_ids, around
+
+
+def _load_ends(
+    uow: UnitOfWork,
+    ids: set[EdgeId],
+    nodes: dict[str, Record],
+    loaded: dict[str, Record],
+    pending: dict[str, Record],
+) -> None:
+    """The ends of these edges not yet among `nodes`, read (the pending batch's first), into
+    `nodes` and `loaded` alike: read, not changed."""
+    far = {end for eid in ids for end in (eid[0], eid[2])} - nodes.keys()
+    if far:
+        got = uow.load_nodes(sorted(far - pending.keys()))
+        got.update((k, pending[k]) for k in far & pending.keys())
+        loaded.update(got)
+        nodes.update(got)

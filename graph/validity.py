@@ -14,6 +14,14 @@ set of remembered retirements only grows, so the result is the same in any arriv
 assertion at the retirement's own time (the same event) is never closed by it. A late assertion
 older than a retirement extends the edge's past (`first_seen`, what `as_of` reads see) but does
 not make it current again; an assertion newer than every retirement that applies does.
+
+A scoped retirement (`EdgeRetire.scoped`, remembered with its source) speaks only for its own
+source: each source that asserted an edge (`sources`) has its own end, the earliest retirement
+later than `last_seen` that applies to it (unscoped, or scoped to that source), and the edge ends
+at the latest of them; one source without an end, and the edge is current. With no scoped
+retirement every source's end is the same and this is the rule above. Every source is taken as
+asserting up to the edge's `last_seen` (per-source times are not kept): exact while at most one
+of an edge's sources retires it, as for OWNS (only the ownership facet retires by source).
 """
 
 from __future__ import annotations
@@ -39,13 +47,15 @@ class Remembered(NamedTuple):
     disc: str | None
     keep: frozenset[str]
     only: frozenset[str] | None
+    source: str | None = None  # a scoped retirement's source (EdgeRetire.scoped), else None
 
     @property
     def order(self) -> tuple[Any, ...]:
         """A total order, so one log has one text (sets compare by inclusion, not in order)."""
         disc = (self.disc is not None, self.disc or "")
         only = (self.only is not None, sorted(self.only or ()))
-        return (self.time, self.event_id, disc, sorted(self.keep), only)
+        source = (self.source is not None, self.source or "")
+        return (self.time, self.event_id, disc, sorted(self.keep), only, source)
 
     def applies(self, far: str, disc: str) -> bool:
         return (
@@ -69,6 +79,8 @@ def _order(r: Remembered) -> tuple[Any, ...]:
         sorted(r.keep),
         r.only is not None,
         sorted(r.only or ()),
+        r.source is not None,
+        r.source or "",
     )
 
 
@@ -115,10 +127,11 @@ def _known(text: str, log: Log) -> Log:
 def _read(text: str) -> Log:
     data = json.loads(text)
     sets: list[frozenset[str]] = [frozenset(s) for s in data["sets"]]
+    # an entry is [time, event, disc, keep, only], and a scoped one its source after them
     return {
         scope: tuple(
-            Remembered(t, e, d, sets[k], None if o is None else sets[o])
-            for t, e, d, k, o in entries
+            Remembered(t, e, d, sets[k], None if o is None else sets[o], *source)
+            for t, e, d, k, o, *source in entries
         )
         for scope, entries in data["log"].items()
     }
@@ -159,7 +172,8 @@ def _dump(log: Log) -> str:
         rows = ",".join(
             f"[{_quote(r.time)},{_quote(r.event_id)},"
             f"{'null' if r.disc is None else _quote(r.disc)},{ref[r.keep]},"
-            f"{'null' if r.only is None else ref[r.only]}]"
+            f"{'null' if r.only is None else ref[r.only]}"
+            f"{'' if r.source is None else ',' + _quote(r.source)}]"
             for r in log[scope]
         )
         scopes.append(f"{_quote(scope)}:[{rows}]")
@@ -187,6 +201,7 @@ def remember_each(node: Record, retires: Iterable[EdgeRetire]) -> Record:
             retire.disc,
             frozenset([k.id for k in retire.keep]) if retire.keep else _EMPTY,
             None if only is None else frozenset([k.id for k in only]),
+            prov.source if retire.scoped else None,
         )
         scope = _scope(retire.kind, retire.direction)
         if entry not in held.get(scope, ()):
@@ -243,6 +258,7 @@ def settle_all(
         last = record["last_seen"]
         at: str | None = None  # the earliest end found, and its event
         by = ""
+        scoped: list[Remembered] | None = None  # scoped retirements earlier than `at`: rare
         # the retirements remembered at either end: out of the source, into the target
         for end, scopes, direction, far in (
             (src_id, outs, _OUT, dst_id),
@@ -258,11 +274,21 @@ def settle_all(
                         and (at is None or r.time < at or (r.time == at and r.event_id < by))
                         and r.applies(far, disc)
                     ):
-                        at, by = r.time, r.event_id
+                        if r.source is None:
+                            at, by = r.time, r.event_id
+                        elif scoped is None:
+                            scoped = [r]
+                        else:
+                            scoped.append(r)
+        if scoped is not None:
+            at, by = _sources_end(record["sources"], at, by, scoped)
         valid_to = record.get("valid_to")
         if valid_to is not None and valid_to > last:
             was = record.get("retired_by") or ""
-            if at is None or valid_to < at or (valid_to == at and was < by):
+            # an end a scoped retirement gave is the logs' to say again (see _sources_end)
+            if (at is None or valid_to < at or (valid_to == at and was < by)) and (
+                scoped is None or all(r.event_id != was for r in scoped)
+            ):
                 at, by = valid_to, was
         if at is None:
             if "valid_to" in record or "retired_by" in record:
@@ -271,6 +297,24 @@ def settle_all(
                 }
         elif valid_to != at or record.get("retired_by") != by:
             edges[eid] = {**record, "valid_to": at, "retired_by": by}
+
+
+def _sources_end(
+    sources: list[str], at: str | None, by: str, scoped: list[Remembered]
+) -> tuple[str | None, str]:
+    """The edge's end when scoped retirements apply to it: each source's end is the earliest of
+    the unscoped one (`at`, `by`: None, none) and those scoped to it; the edge ends at the latest
+    source's end, and is current (None) while one source has none."""
+    latest: tuple[str, str] = ("", "")
+    for source in sources:
+        end = None if at is None else (at, by)
+        for r in scoped:
+            if r.source == source and (end is None or (r.time, r.event_id) < end):
+                end = (r.time, r.event_id)
+        if end is None:
+            return None, ""
+        latest = max(latest, end)
+    return latest if latest[0] else (at, by)
 
 
 def _log_of(node: Record | None) -> Log:
@@ -284,7 +328,9 @@ def _renamed(log: Log, names: dict[str, str]) -> Log:
 
     return {
         scope: tuple(
-            Remembered(r.time, r.event_id, r.disc, rename(r.keep) or frozenset(), rename(r.only))
+            Remembered(
+                r.time, r.event_id, r.disc, rename(r.keep) or frozenset(), rename(r.only), r.source
+            )
             for r in entries
         )
         for scope, entries in log.items()

@@ -130,7 +130,7 @@ def test_dataset_trail_in_time_order_with_its_events(projected) -> None:
     by = {(e.event_id, e.entry_type): e for e in entries}
     assert by[(eid(A1), T.SCHEMA)].summary == "columns: id, amount, note (no others)"
     assert by[(eid(B1), T.SCHEMA)].summary == "columns: id, amount (no others)"  # note dropped
-    assert by[(eid(A1), T.OWNERSHIP)].summary == "owners: team-data (MAINTAINER)"
+    assert by[(eid(A1), T.OWNERSHIP)].summary == "owners: team-data (MAINTAINER) (no others)"
     assert (
         by[(eid(A1), T.OWNERSHIP)].other_node_id
         == NodeKey.of(NodeKind.OWNER, owner_id="team-data").id
@@ -193,7 +193,7 @@ def test_real_dbt_dataset_trail(projected) -> None:
     assert summaries[(11, T.QUALITY)] == "quality: 2 passed, 0 failed"
     assert summaries[(11, T.READ)] == f"read by run {REVENUE_TEST_RUN}"
     assert summaries[(10, T.WROTE)] == f"written by run {REVENUE_RUN}"
-    assert summaries[(10, T.OWNERSHIP)] == "owners: analytics@example.com (owner)"
+    assert summaries[(10, T.OWNERSHIP)] == "owners: analytics@example.com (owner) (no others)"
     assert summaries[(10, T.SCHEMA)] == (
         "columns: customer_id, customer_name, total_amount, order_count (no others)"
     )
