@@ -22,7 +22,12 @@ from lineage_kg.graph.timefmt import canonical_time
 from lineage_kg.ingest import strict_json
 from lineage_kg.ingest.eventlog import Appended, EventLog, NewEvent
 from lineage_kg.ingest.openlineage.validate import SOURCE as OPENLINEAGE
-from lineage_kg.ingest.openlineage.validate import FieldError, InvalidEvent, checked_event
+from lineage_kg.ingest.openlineage.validate import (
+    FieldError,
+    InvalidEvent,
+    ahead_error,
+    checked_event,
+)
 
 MAX_DEPTH = 100  # JSON nesting: OpenLineage events are a dozen levels deep; recursion is not
 
@@ -248,6 +253,8 @@ def to_new_event(obj: Any, text: str | None = None, namespaces: tuple[str, ...] 
             event_time = canonical_time(obj["eventTime"])
         except ValueError as exc:  # valid ISO-8601 whose UTC form leaves years 1-9999
             raise InvalidEvent([FieldError("$.eventTime", str(exc))]) from None
+    if (ahead := ahead_error(event_time)) is not None:  # a time from the future pins the graph
+        raise InvalidEvent([ahead])
     return NewEvent(OPENLINEAGE, kind.value, event_time, obj, namespaces=namespaces, text=text)
 
 

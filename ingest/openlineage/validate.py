@@ -9,11 +9,12 @@ not cost the rest of its event; the mapping skips a facet it cannot read.
 from __future__ import annotations
 
 import re
+import time
 import types
 import typing
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from functools import cache
 from typing import Any
@@ -174,6 +175,29 @@ def _blank_names(event: dict[str, Any]) -> list[FieldError]:
         for field in ("namespace", "name")
         if isinstance(item.get(field), str) and not item[field].strip()
     ]
+
+
+# ---- how far ahead of the clock an event may claim to be ---------------------------------------
+# The graph keeps what the latest event says (a job's facets, a dataset's schema, its inputs): an
+# event dated 9999 would stay the latest for ever, every true event after it older and losing.
+MAX_AHEAD_SECONDS = 86_400  # a producer's clock may run ahead; a day covers any zone mistake
+_ahead = ["", 0.0]  # the latest acceptable time in the graph's form, and until when it holds
+
+
+def ahead_error(event_time: str) -> FieldError | None:
+    """The refusal of an eventTime (in the graph's form, graph.timefmt) more than
+    MAX_AHEAD_SECONDS ahead of this machine's clock, else None."""
+    now = time.time()
+    if now >= _ahead[1]:  # worked out again once a second
+        _ahead[0] = canonical_time(datetime.fromtimestamp(now + MAX_AHEAD_SECONDS, UTC))
+        _ahead[1] = now + 1
+    if event_time <= _ahead[0]:
+        return None
+    return FieldError(
+        "$.eventTime",
+        f"{event_time} is more than {MAX_AHEAD_SECONDS // 3600} hours ahead of this service's "
+        "clock: an event from the future would stay the latest and hide every later one",
+    )
 
 
 def validate_event(event: Any) -> EventKind:
