@@ -84,10 +84,51 @@ def normalise_namespace(namespace: str) -> str:
 
 
 def dataset_key(namespace: object, name: object) -> NodeKey:
-    """The Dataset node for an OpenLineage (namespace, name); ValueError if either is missing."""
+    """The Dataset node for an OpenLineage (namespace, name); ValueError if either is missing.
+    A database written into the namespace (`database_in_namespace`) is moved into the name."""
     if not isinstance(namespace, str) or not isinstance(name, str) or not namespace.strip():
         raise ValueError(f"a dataset needs a namespace and a name, got {namespace!r}, {name!r}")
-    return _dataset(normalise_namespace(namespace), name)
+    moved = database_in_namespace(namespace)
+    if moved is None:
+        return _dataset(normalise_namespace(namespace), name)
+    server, database, parts = moved
+    if database and name.count(".") + 1 < parts:
+        name = f"{database}.{name}"
+    return _dataset(server, name)
+
+
+# Servers whose spec namespace is `scheme://host:port` and whose name starts with the database,
+# and how many parts a full name has. Spark's JDBC datasets once put the database in the
+# namespace: before OpenLineage 0.22 the JDBC URL itself (`jdbc:postgresql://h:5432/db?user=…`;
+# PR #1708 cut its parameters), then until 1.1 `postgres://h:5432/db` with name `schema.table`
+# (PR #2035 moved the database into the name, as the Java client's JdbcUtils does:
+# `jdbc:postgresql://localhost:5432/db` + `table` is `postgres://localhost:5432` + `db.table`).
+DATABASE_PREFIXED = {"postgres": 3, "redshift": 3, "mysql": 2}
+
+
+@lru_cache(maxsize=4_096)
+def database_in_namespace(namespace: str) -> tuple[str, str, int] | None:
+    """(server namespace, database, parts of a full name) for a namespace naming a database as
+    a JDBC URL (`jdbc:postgresql://H:5432/db?user=u&password=p`, `jdbc:mysql://h/db`) or with
+    the database as its path (`postgres://h:5432/db`); a JDBC URL without a database gives "".
+    None for any other namespace (kept as `normalise_namespace` writes it). Only the servers of
+    DATABASE_PREFIXED: the others' JDBC URLs (`jdbc:sqlserver://h;databaseName=db`,
+    `jdbc:oracle:thin:@h:1521:sid`, `jdbc:hive2://…`) are not of this form."""
+    ns = namespace.strip()
+    jdbc = ns[:5].lower() == "jdbc:"
+    if jdbc:
+        ns = ns[5:]
+    match = _AUTHORITY_URI.match(ns)
+    if match is None or not match["authority"]:
+        return None
+    scheme = canonical_scheme(match["scheme"])
+    if (parts := DATABASE_PREFIXED.get(scheme)) is None:
+        return None
+    # connection parameters (credentials among them) are no part of a name
+    database = re.split(r"[?;#]", match["rest"], maxsplit=1)[0].strip("/")
+    if "/" in database or not (database or jdbc):
+        return None
+    return normalise_namespace(f"{scheme}://{match['authority']}"), database, parts
 
 
 # Keys are immutable, and an event names each dataset and column several times (schema, column
