@@ -17,6 +17,7 @@ from typing import Self
 
 from lineage_kg.graph import merge
 from lineage_kg.graph.confine import keep_confined, plan_confined
+from lineage_kg.graph.dropped_columns import load_dropped_feeds, settle_dropped
 from lineage_kg.graph.gc_pause import no_cyclic_gc
 from lineage_kg.graph.merge import Mutation, datasets_named
 from lineage_kg.graph.model import EdgeKind, NodeKey, NodeKind
@@ -381,6 +382,10 @@ class GraphStore(ABC):
                 src, kind, dst, _ = eid
                 if (src, kind, Direction.OUT) in incident or (dst, kind, Direction.IN) in incident:
                     loaded_edges[eid] = record
+        # the FEEDS into the columns a schema drops end with them (graph/dropped_columns.py)
+        dropped_feeds = load_dropped_feeds(
+            touched.retires, loaded_edges, over_edges, uow.load_incident
+        )
         new_ids: dict[str, str] = {}
         around: dict[EdgeId, Record] = {}
         if moves:  # rare: a link arrived after something was recorded under the other name
@@ -403,6 +408,12 @@ class GraphStore(ABC):
                 _load_ends(uow, shared, nodes, loaded_nodes, over_nodes)
         # an edge asserted late may be one a newer retirement already closed: time decides
         settle_all(edge_ids | rehomed | shared, edges, nodes)
+        settle_dropped(
+            edge_ids | rehomed | dropped_feeds,
+            edges,
+            nodes,
+            lambda ids: _read_nodes(uow, ids, loaded_nodes, over_nodes),
+        )
         changed_nodes = {k: r for k, r in nodes.items() if loaded_nodes.get(k) != r}
         changed_edges = {k: r for k, r in edges.items() if loaded_edges.get(k) != r}
         return Prepared(
@@ -826,6 +837,17 @@ def _merge_upserts(
         elif isinstance(m, NodeUpsert):
             node_id = m.key._id
             nodes[node_id] = merge_node(get_node(node_id), m.key, m.props, m.prov)
+
+
+def _read_nodes(
+    uow: UnitOfWork, ids: list[str], loaded: dict[str, Record], pending: Mapping[str, Record]
+) -> dict[str, Record]:
+    """These nodes as the store (or the pending batch) holds them, among `loaded` too: read,
+    not changed."""
+    got = {k: pending[k] for k in ids if k in pending}
+    got.update(uow.load_nodes(sorted(set(ids) - got.keys())))
+    loaded.update(got)
+    return got
 
 
 @dataclass(slots=True)

@@ -8,20 +8,20 @@ and Spark write it) naming just those, in event-time order and then in any arriv
 every source column, the datasets and columns impact reaches, with their certainty, must be the
 reference's: a job's current lineage is its newest completed run's.
 
-Wrong answer found (xfail, strict): a column a newer run dropped keeps its FEEDS edges, so impact
-from its old inputs still reports it (exact). E.g. run 1 writes out.c <- src.x, run 2 (later)
-writes only out.d <- src.y: impact from src.x answers out.c, the reference nothing. The newer
-run's schema retires out.c's HAS_COLUMN, but the FEEDS into it are retired only for columns the
-event names (ingest/openlineage/retirement.py: a pure mapping does not know out.c exists); the
-fix needs the store to retire FEEDS into a column whose HAS_COLUMN it retires, or a walk that
-skips columns no dataset holds now (graph/, queries/traversal.py: not this helper's files).
+Wrong answer found (fixed in session 34): a column a newer run dropped kept its FEEDS edges, so
+impact from its old inputs still reported it (exact). E.g. run 1 writes out.c <- src.x, run 2
+(later) writes only out.d <- src.y: impact from src.x answered out.c, the reference nothing. The
+newer run's schema retires out.c's HAS_COLUMN, but the FEEDS into it were retired only for
+columns the event names (ingest/openlineage/retirement.py: a pure mapping does not know out.c
+exists). Now the FEEDS into a column end when its dataset's schema drops it (graph/
+dropped_columns.py, in `GraphStore.apply`: both stores; tests/contract/
+test_dropped_column_feeds_s34.py by hand, as_of and on Neo4j).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -130,11 +130,6 @@ def test_fixed_outputs_match_the_reference(events: list[Event]) -> None:
     check(events)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a column a newer run dropped keeps its FEEDS: impact still reports it (see the "
-    "module's docstring; the fix is in the store or the walk, not this helper's files)",
-)
 @SETTINGS
 @given(evolving_streams(evolve=True))
 def test_a_dropped_output_column_is_not_affected(events: list[Event]) -> None:
