@@ -10,7 +10,9 @@ Retirement: a COMPLETE RunEvent, or any JobEvent (static lineage: the whole defi
 lists at least one input says "these are the job's inputs": INPUT_TO edges from datasets it does
 not list stop being current. Likewise outputs and PRODUCES. An event listing none retires
 nothing, so inputs sent only on START survive an input-less COMPLETE; and if any listed dataset
-cannot be identified the list is incomplete, so nothing is retired either.
+cannot be identified the list is incomplete, so nothing is retired either. A streaming job
+(jobType `processingType: STREAMING`: Flink) never completes: the START of each of its runs (a
+deployment) states its whole lineage instead (`_states_lineage`).
 """
 
 from __future__ import annotations
@@ -132,10 +134,10 @@ def _map_job_or_run_event(g: EventGraph, event: dict[str, Any], kind: EventKind)
     read: Mapped = [(ds, _map_input(g, ds, aliases, job, run)) for ds in inputs]
     written: Mapped = [(ds, _map_output(g, ds, aliases, job, run)) for ds in outputs]
     unlisted = _inputs_named_by_lineage(g, job, aliases, read, written)
+    final = _states_lineage(event, kind, event_type)
     with g.isolated(f"SQL lineage of {job.display}"):
-        final = kind is EventKind.JOB or event_type == "COMPLETE"
         _derive_sql_lineage(g, event.get("job"), read, written, final=final)
-    if kind is EventKind.JOB or event_type == "COMPLETE":
+    if final:
         listed = [key for _, key in read]
         _retire_unlisted(g, job, EdgeKind.INPUT_TO, Direction.IN, listed, also_keep=unlisted)
         if not listed and _lineage_whole(written, aliases):
@@ -145,6 +147,24 @@ def _map_job_or_run_event(g: EventGraph, event: dict[str, Any], kind: EventKind)
             g.retire(job, EdgeKind.INPUT_TO, Direction.IN, unlisted, disc="columnLineage")
         _retire_unlisted(g, job, EdgeKind.PRODUCES, Direction.OUT, [key for _, key in written])
         retire_replaced_feeds(g, written, aliases)
+
+
+def _states_lineage(event: dict[str, Any], kind: EventKind, event_type: str | None) -> bool:
+    """Whether the event states the job's whole lineage as of its time (what it does not list
+    is retired): a JobEvent, a COMPLETE, or the START of a streaming job's run. A streaming job
+    (Flink; jobType `processingType: STREAMING`) never sends COMPLETE while it runs, and a
+    redeployed one starts a new run with its new job graph: the START of that run lists its
+    sources and sinks, as every later event of the run does (checkpoint RUNNING events repeat
+    them: the graph of a run does not change). RUNNING is not taken as stating them: it would
+    remember two retirements on the job at every checkpoint (each minute, for as long as the
+    job runs) and say nothing the run's START did not."""
+    if kind is EventKind.JOB or event_type == "COMPLETE":
+        return True
+    if event_type != "START":
+        return False
+    found = facet(facets_of(event.get("job")), "jobType")
+    processing = found.get("processingType") if found else None
+    return isinstance(processing, str) and processing.strip().upper() == "STREAMING"
 
 
 def _inputs_named_by_lineage(
