@@ -173,7 +173,12 @@ def create_app(  # noqa: PLR0915 - the composition: one statement per part of th
             )
         return JSONResponse({"status": "ready", "store": current.name})
 
-    app.add_middleware(BodyLimit, path="/graphql", limit=settings.graphql_max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        path="/graphql",
+        limit=settings.graphql_max_body_bytes,
+        seconds=settings.body_read_seconds,
+    )
     # added last, so outermost: every response (auth refusals too) gets an id and is measured
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

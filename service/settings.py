@@ -131,6 +131,15 @@ class Settings(BaseSettings):
     graphql_deadline_seconds: float = Field(
         30.0, gt=0, description="a GraphQL request past it answers DEADLINE_EXCEEDED"
     )
+    body_read_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="a request body (intake, /graphql) must arrive whole within this long of "
+        "its first read, else 408 and the connection is closed: a client that stops sending "
+        "(a Content-Length it never fills, a chunked body without its end) held its connection "
+        "and what it had sent for ever",
+    )
 
     # governance (queries/governance): the policies `lkg check`, GraphQL `governance` and the
     # metrics evaluate; unset: every rule on, with its default parameters

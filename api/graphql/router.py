@@ -185,10 +185,13 @@ class BodyLimit:
     body, and the status of each refusal), then handed on whole and inflated. A refusal is
     answered here, GraphQL-shaped and naming LKG_GRAPHQL_MAX_BODY_BYTES when it is the size."""
 
-    def __init__(self, app: ASGIApp, *, path: str, limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, path: str, limit: int, seconds: float | None = None
+    ) -> None:
         self.app = app
         self.path = path
         self.limit = limit
+        self.seconds = seconds  # the body's whole arrival (LKG_BODY_READ_SECONDS): 408 past it
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].rstrip("/") != self.path:
@@ -196,7 +199,11 @@ class BodyLimit:
             return
         try:
             body = await read_stream(
-                _chunks(receive), Headers(scope=scope), self.limit, setting=LIMIT_SETTING
+                _chunks(receive),
+                Headers(scope=scope),
+                self.limit,
+                setting=LIMIT_SETTING,
+                seconds=self.seconds,
             )
         except BadBody as exc:
             await _refuse(send, exc)
@@ -215,7 +222,7 @@ class BodyLimit:
 
 LIMIT_SETTING = "LKG_GRAPHQL_MAX_BODY_BYTES"
 # a refusal's status -> the GraphQL error code the answer carries
-_CODES = {413: "BODY_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}
+_CODES = {408: "BODY_TIMEOUT", 413: "BODY_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}
 
 
 async def _chunks(receive: Receive) -> AsyncIterator[bytes]:

@@ -9,10 +9,12 @@ its body read by the same `read_stream` in front of it (api/graphql/router.py `B
 from __future__ import annotations
 
 import json
+import math
 import zlib
 from collections.abc import AsyncIterable, Callable, Collection, Mapping
 from typing import Any, TypeVar
 
+import anyio
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -95,10 +97,17 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 
 async def read_body(request: Request, media_types: Collection[str] | None = None) -> bytes:
-    """The request's body, inflated, within the settings' `max_body_bytes` (413 past it); 415
-    for a Content-Type outside `media_types` (when given) or an unknown Content-Encoding."""
-    limit: int = request.app.state.settings.max_body_bytes
-    return await read_stream(request.stream(), request.headers, limit, media_types=media_types)
+    """The request's body, inflated, within the settings' `max_body_bytes` (413 past it) and
+    `body_read_seconds` (408 past it); 415 for a Content-Type outside `media_types` (when given)
+    or an unknown Content-Encoding."""
+    settings = request.app.state.settings
+    return await read_stream(
+        request.stream(),
+        request.headers,
+        settings.max_body_bytes,
+        media_types=media_types,
+        seconds=settings.body_read_seconds,
+    )
 
 
 async def read_stream(
@@ -108,10 +117,12 @@ async def read_stream(
     *,
     media_types: Collection[str] | None = None,
     setting: str = "LKG_MAX_BODY_BYTES",
+    seconds: float | None = None,
 ) -> bytes:
     """A body arriving in `chunks`, inflated, within `limit` bytes (413 naming `setting` past it,
-    before reading when Content-Length says so, else as soon as it is over): the reader under
-    `read_body`, for a caller that holds the raw stream (an ASGI middleware)."""
+    before reading when Content-Length says so, else as soon as it is over) and, if given,
+    `seconds` (408 past them): the reader under `read_body`, for a caller that holds the raw
+    stream (an ASGI middleware)."""
     media = (headers.get("content-type") or "").split(";")[0].strip().lower()
     if media_types is not None and media and media not in media_types:
         raise BadBody(f"Content-Type {media!r} is not JSON or NDJSON", 415)
@@ -119,10 +130,17 @@ async def read_stream(
     if length and length.isdigit() and int(length) > limit:
         raise BadBody(f"body of {length} bytes is over the limit of {limit} ({setting})", 413)
     raw = bytearray()
-    async for chunk in chunks:
-        raw.extend(chunk)
-        if len(raw) > limit:
-            raise BadBody(f"body is over the limit of {limit} bytes ({setting})", 413)
+    with anyio.move_on_after(seconds if seconds is not None else math.inf) as waited:
+        async for chunk in chunks:
+            raw.extend(chunk)
+            if len(raw) > limit:
+                raise BadBody(f"body is over the limit of {limit} bytes ({setting})", 413)
+    if waited.cancelled_caught:  # a client that stopped sending: its connection is closed
+        raise BadBody(
+            f"the body did not arrive whole within {seconds:g} s ({len(raw)} bytes came; "
+            f"{READ_SETTING})",
+            408,
+        )
     encoding = headers.get("content-encoding")
     if (encoding or "").strip().lower() not in ("", "identity"):
         # inflating up to `limit` bytes takes tens of ms: off the event loop
@@ -130,7 +148,13 @@ async def read_stream(
     return decode_body(bytes(raw), encoding, limit, setting)
 
 
+READ_SETTING = "LKG_BODY_READ_SECONDS"
+
+
 def problem(status: int, message: str, **extra: Any) -> JSONResponse:
-    """An error answer: `{"error": message, …}`; a 503 says when to retry."""
+    """An error answer: `{"error": message, …}`; a 503 says when to retry; a 408 closes the
+    connection (the rest of its body is never read)."""
     headers = {"Retry-After": "5"} if status == 503 else None
+    if status == 408:
+        headers = {"Connection": "close"}
     return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
