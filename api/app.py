@@ -22,6 +22,7 @@ from lineage_kg.api.auth import (
     keys_path,
 )
 from lineage_kg.api.consistency import NotYet, not_yet_response
+from lineage_kg.api.cross_site import CrossSiteWrites
 from lineage_kg.api.graphql.router import BodyLimit, BoundedGraphQLRouter
 from lineage_kg.api.graphql.schema import Context, schema
 from lineage_kg.api.graphql.traversal_budget import TraversalBudget, budgeted
@@ -179,6 +180,8 @@ def create_app(  # noqa: PLR0915 - the composition: one statement per part of th
         limit=settings.graphql_max_body_bytes,
         seconds=settings.body_read_seconds,
     )
+    # before anything reads a body: a write from another site's page (api/cross_site.py)
+    app.add_middleware(CrossSiteWrites)
     # added last, so outermost: every response (auth refusals too) gets an id and is measured
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app
