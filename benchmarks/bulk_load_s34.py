@@ -30,7 +30,9 @@ def _load() -> float:
     return os.getloadavg()[0]
 
 
-def bulk(estate: Path, nodes: int, batch: int, keep: Path | None) -> dict[str, Any]:
+def bulk(
+    estate: Path, nodes: int, batch: int, keep: Path | None, digest_graph: bool
+) -> dict[str, Any]:
     digest: dict[str, Any] = {}
     with scratch_dir("bulk") as data:
         settings = settings_for(data)
@@ -42,8 +44,13 @@ def bulk(estate: Path, nodes: int, batch: int, keep: Path | None) -> dict[str, A
             home,
             batch=batch,
             heap_mb=1024 if nodes <= 20_000 else 4096,
-            pagecache_mb=max(256, min(4096, nodes // 1000 * 4)),
-            then=lambda server: digest.update(graph_digest(server)),
+            pagecache_mb=max(256, min(2048, nodes // 1000 * 4)),
+            then=(lambda server: digest.update(graph_digest(server))) if digest_graph else None,
+            progress=lambda step, took: print(
+                f"  {nodes} bulk: {step} {took:.1f} s (load {_load():.1f}, cpu "
+                f"{time.process_time() - cpu:.1f} s)",
+                flush=True,
+            ),
         )
         report["process_cpu_s"] = round(time.process_time() - cpu, 1)
         if keep is None:
@@ -63,6 +70,9 @@ def main() -> None:
     parser.add_argument("--projector", type=int, action="append", default=[])
     parser.add_argument("--batch", type=int, default=5000, help="the bulk projection's batch")
     parser.add_argument("--order", default="", help="e.g. b10000,p10000,b100000 (else bulk first)")
+    parser.add_argument(
+        "--digest-upto", type=int, default=100_000, help="hash bulk graphs up to this size"
+    )
     parser.add_argument("--keep", type=Path, help="keep the bulk data dirs under this dir")
     parser.add_argument("--out", type=Path, default=Path("/tmp/bulk_load_s34.json"))
     args = parser.parse_args()
@@ -75,7 +85,8 @@ def main() -> None:
         way, nodes = step[0], int(step[1:])
         began, load = time.perf_counter(), _load()
         if way == "b":
-            result = bulk(args.estate, nodes, args.batch, args.keep)
+            digest_graph = nodes <= args.digest_upto
+            result = bulk(args.estate, nodes, args.batch, args.keep, digest_graph)
         else:
             result = project(args.estate / str(nodes) / "log", nodes, upto=None, batch=500,
                              profile=None, digest_graph=True)  # fmt: skip
@@ -93,6 +104,8 @@ def main() -> None:
         args.out.write_text(json.dumps(results, indent=1))
     by_size: dict[int, set[str]] = {}
     for r in results:
+        if not r["digest"]:
+            continue
         by_size.setdefault(r["nodes_estate"], set()).add(json.dumps(r["digest"], sort_keys=True))
     for nodes, digests in sorted(by_size.items()):
         print(f"{nodes}: {'one graph' if len(digests) == 1 else 'DIFFERENT GRAPHS'}", flush=True)

@@ -1,6 +1,7 @@
-"""`lkg verify`, `lkg backup DEST`, `lkg restore SRC`, `lkg rebuild`: checking the event log's
-hash chain, copying the data dir while the service runs, putting a copy back, and refilling the
-configured store from the log.
+"""`lkg verify`, `lkg backup DEST`, `lkg restore SRC`, `lkg rebuild`, `lkg bulk-load HOME`:
+checking the event log's hash chain, copying the data dir while the service runs, putting a copy
+back, refilling the configured store from the log, and filling an empty Neo4j from it offline
+(cli/bulk.py).
 
 Copies go through SQLite's online backup API: a consistent snapshot of each file even while the
 service writes to it, and a restore that is a proper SQLite write, never a file copied under a
@@ -285,5 +286,34 @@ def _rebuild(settings: Settings, batch: int) -> None:
         f"rebuilt {where}: log position {status.projected_seq} of {status.log_seq}, "
         f"{status.parked} parked ({unparked} were parked before), "
         f"{sum(stats.nodes.values())} nodes, {sum(stats.edges.values())} edges",
+        soft_wrap=True,
+    )
+
+
+@commands.command("bulk-load")
+def bulk_load(
+    neo4j_home: Annotated[
+        Path, typer.Argument(help="the launcher's data dir (`lkg neo4j --data-dir`)")
+    ],
+    batch: Annotated[int, typer.Option(min=1, max=50_000, help="events per batch")] = 5000,
+    work_dir: Annotated[
+        Path | None, typer.Option(help="where the CSV files go meanwhile (default: temporary)")
+    ] = None,
+) -> None:
+    """Fill an EMPTY Neo4j database (the launcher's NEO4J_HOME, server stopped) from the event
+    log with Neo4j's offline importer; serve it then with `lkg neo4j --data-dir NEO4J_HOME`."""
+    from lineage_kg.cli.bulk import bulk_load as load
+    from tools.neo4j_import import ImportRefused
+
+    try:
+        report = load(Settings(), neo4j_home, batch=batch, work_dir=work_dir)
+    except ImportRefused as exc:
+        console.print(f"[red]refused:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    steps = ", ".join(f"{k} {v:.1f}s" for k, v in report["seconds"].items())
+    console.print(
+        f"bulk-loaded {neo4j_home}: {report['nodes']} nodes, {report['edges']} edges, "
+        f"{report['aliases']} aliases, checkpoint {report['checkpoint']} "
+        f"(log at {report['log_seq']}); {steps}",
         soft_wrap=True,
     )

@@ -76,6 +76,12 @@ COMMANDS: dict[str, Entry] = {
         "Clear the configured store and project the whole log into it again (after verifying\n"
         "the chain). Stop the service first: its projector writes the same store.",
     ),
+    "bulk-load": Entry(
+        "admin",
+        "commands",
+        "Fill an EMPTY Neo4j database (the launcher's NEO4J_HOME, server stopped) from the event\n"
+        "log with Neo4j's offline importer; serve it then with `lkg neo4j --data-dir NEO4J_HOME`.",
+    ),
     "bench": Entry(
         "bench",
         "commands",

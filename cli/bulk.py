@@ -21,19 +21,27 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
-
-import typer
-
-from lineage_kg.cli.common import console
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from lineage_kg.graph.embedded import EmbeddedStore
     from lineage_kg.graph.neo4j_bulk import Written
     from lineage_kg.settings import Settings
 
-commands = typer.Typer()
 _PASSWORD = "lineage-kg-bulk"  # the launcher sets its password at every start: a later one wins
+
+
+class _Steps(dict[str, float]):
+    """Seconds by step, told to `progress` as each is set."""
+
+    def __init__(self, progress: Callable[[str, float], Any] | None) -> None:
+        super().__init__()
+        self.progress = progress
+
+    def __setitem__(self, step: str, took: float) -> None:
+        super().__setitem__(step, took)
+        if self.progress is not None:
+            self.progress(step, took)
 
 
 def project_in_memory(settings: Settings, batch: int) -> tuple[EmbeddedStore, int]:
@@ -83,9 +91,11 @@ def bulk_load(
     heap_mb: int = 2048,
     pagecache_mb: int = 1024,
     then: Callable[[Any], Any] | None = None,
+    progress: Callable[[str, float], Any] | None = None,
 ) -> dict[str, Any]:
     """The whole path into NEO4J_HOME (see the module's doc); seconds of each step. `then`:
-    called with the server (a `LocalNeo4j`) once the database is finished, before it stops."""
+    called with the server (a `LocalNeo4j`) once the database is finished, before it stops;
+    `progress`: with each step's name and seconds as it ends."""
     from tools.neo4j_import import ImportRefused, database_exists, import_full
     from tools.neo4j_server import LocalNeo4j
 
@@ -94,7 +104,7 @@ def bulk_load(
             f"{home} already holds a Neo4j database: bulk-load fills an empty one only "
             "(the projector brings an existing graph up to date)"
         )
-    seconds: dict[str, float] = {}
+    seconds: dict[str, float] = _Steps(progress)
     began = time.perf_counter()
     store, last = project_in_memory(settings, batch)
     seconds["project"] = time.perf_counter() - began
@@ -132,32 +142,3 @@ def bulk_load(
         "fixed_up": fixed,
         "files": len(written.nodes) + len(written.relationships),
     }
-
-
-@commands.command("bulk-load")
-def bulk_load_command(
-    neo4j_home: Annotated[
-        Path, typer.Argument(help="the launcher's data dir (`lkg neo4j --data-dir`)")
-    ],
-    batch: Annotated[int, typer.Option(min=1, max=50_000, help="events per batch")] = 5000,
-    work_dir: Annotated[
-        Path | None, typer.Option(help="where the CSV files go meanwhile (default: temporary)")
-    ] = None,
-) -> None:
-    """Fill an EMPTY Neo4j database (the launcher's NEO4J_HOME, server stopped) from the event log
-    through Neo4j's offline importer; then serve it with `lkg neo4j --data-dir NEO4J_HOME`."""
-    from lineage_kg.settings import Settings
-    from tools.neo4j_import import ImportRefused
-
-    try:
-        report = bulk_load(Settings(), neo4j_home, batch=batch, work_dir=work_dir)
-    except ImportRefused as exc:
-        console.print(f"[red]refused:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(1) from None
-    steps = ", ".join(f"{k} {v:.1f}s" for k, v in report["seconds"].items())
-    console.print(
-        f"bulk-loaded {neo4j_home}: {report['nodes']} nodes, {report['edges']} edges, "
-        f"{report['aliases']} aliases, checkpoint {report['checkpoint']} "
-        f"(log at {report['log_seq']}); {steps}",
-        soft_wrap=True,
-    )
