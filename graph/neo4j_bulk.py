@@ -121,10 +121,11 @@ class _Files:
         self.open: dict[tuple[str, tuple[tuple[str, str], ...]], IO[str]] = {}
         self.paths: list[Path] = []
 
-    def write(self, group: str, head: list[str], columns: list[tuple[str, str, str]]) -> None:
-        """`head`: the fixed columns' fields (ids, label or type); `columns`: (name, type, field)
-        sorted by name."""
-        signature = tuple((name, kind) for name, kind, _ in columns)
+    def write(
+        self, group: str, head: list[str], signature: tuple[tuple[str, str], ...], fields: list[str]
+    ) -> None:
+        """`head`: the fixed columns' fields (ids, label or type); `signature`: the other
+        columns' (name, type), `fields` theirs."""
         out = self.open.get((group, signature))
         if out is None:
             path = self.directory / f"{self.prefix}-{len(self.paths):05d}.csv"
@@ -132,7 +133,8 @@ class _Files:
             out = self.open[group, signature] = path.open("w", encoding="utf-8", newline="")
             header = [*_HEADS[self.prefix], *(f"{name}:{kind}" for name, kind in signature)]
             out.write(",".join(_quoted(h) for h in header) + "\n")
-        out.write(",".join([*head, *(f for _, _, f in columns)]) + "\n")
+        head.extend(fields)
+        out.write(",".join(head) + "\n")
 
     def close(self) -> None:
         for out in self.open.values():
@@ -148,24 +150,41 @@ _HEADS = {
 }
 
 
-def _columns(record: Record, skip: str, fixups: Record) -> tuple[list[tuple[str, str, str]], bool]:
-    """A record's (name, type, field) sorted by name, leaving out nulls and `skip`; what no
-    field carries goes into `fixups`. Also whether a field holds a line break."""
-    columns: list[tuple[str, str, str]] = []
+_ORDER: dict[tuple[str, ...], list[str]] = {}  # a record's names sorted, by its names
+
+
+def _columns(
+    record: Record, skip: str, fixups: Record
+) -> tuple[tuple[tuple[str, str], ...], list[str], bool]:
+    """A record's columns sorted by name, leaving out nulls and `skip`: their (name, type) and
+    their fields; what no field carries goes into `fixups`. Also whether a field holds a line
+    break."""
+    keys = tuple(record)
+    order = _ORDER.get(keys)
+    if order is None:
+        if len(_ORDER) >= 4096:
+            _ORDER.clear()
+        order = _ORDER[keys] = sorted(keys)
+    signature: list[tuple[str, str]] = []
+    fields: list[str] = []
     multiline = False
-    for name in sorted(record):
+    for name in order:
         value = record[name]
         if value is None or name == skip:
             continue
-        typed = _field(value)
-        if typed is None:
-            fixups[name] = list(value) if type(value) is tuple else value
-            continue
-        kind, text = typed
+        if type(value) is str:  # most values: inline
+            kind, text = "string", '"' + value.replace('"', '""') + '"'
+        else:
+            typed = _field(value)
+            if typed is None:
+                fixups[name] = list(value) if type(value) is tuple else value
+                continue
+            kind, text = typed
         if kind[0] == "s" and ("\n" in text or "\r" in text):
             multiline = True
-        columns.append((name, kind, text))
-    return columns, multiline
+        signature.append((name, kind))
+        fields.append(text)
+    return tuple(signature), fields, multiline
 
 
 def embedded_records(
@@ -208,9 +227,9 @@ def write_import_files(
             key, kind = record["key"], record["kind"]
             NodeKind(kind)  # a label from the vocabulary only
             fixups: Record = {}
-            columns, multiline = _columns(record, "key", fixups)
+            signature, fields, multiline = _columns(record, "key", fixups)
             head = [_quoted(key), _quoted(f"{NODE_SPACE}{ARRAY_DELIMITER}{kind}")]
-            node_files.write(kind, head, columns)
+            node_files.write(kind, head, signature, fields)
             written.multiline |= multiline or "\n" in key or "\r" in key
             if fixups:
                 written.node_fixups[key] = fixups
@@ -219,20 +238,22 @@ def write_import_files(
             src, kind, dst, _disc = eid
             EdgeKind(kind)
             fixups = {}
-            columns, multiline = _columns(record, "", fixups)
-            edge_files.write(kind, [_quoted(src), _quoted(dst), _quoted(kind)], columns)
+            signature, fields, multiline = _columns(record, "", fixups)
+            edge_files.write(kind, [_quoted(src), _quoted(dst), _quoted(kind)], signature, fields)
             written.multiline |= multiline
             if fixups:
                 written.edge_fixups[eid] = fixups
             written.edge_count += 1
         for alias, canonical in sorted(aliases.items()):
             head = [_quoted(alias), _quoted("LkgAlias")]
-            other[0].write("", head, [("canonical", "string", _quoted(canonical))])
+            other[0].write("", head, (("canonical", "string"),), [_quoted(canonical)])
             written.multiline |= any("\n" in t or "\r" in t for t in (alias, canonical))
             written.alias_count += 1
         # the projector's fence leaves `locked` on it (graph/neo4j_unit_of_work.py)
-        cols = [("locked", "boolean", "true"), ("seq", "long", str(checkpoint))]
-        other[1].write("", [_quoted("projector"), _quoted("LkgCheckpoint")], cols)
+        head = [_quoted("projector"), _quoted("LkgCheckpoint")]
+        other[1].write(
+            "", head, (("locked", "boolean"), ("seq", "long")), ["true", str(checkpoint)]
+        )
     finally:
         for files in (node_files, edge_files, *other):
             files.close()
