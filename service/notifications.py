@@ -24,6 +24,7 @@ the store is unavailable (who to tell cannot be read) a row waits without spendi
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -104,7 +105,35 @@ def _what(row: OutboxRow) -> str:
     return row.subject
 
 
+def _escaped(value: Any) -> Any:
+    """`value` with `&`, `<` and `>` written as Slack asks (`&amp;` `&lt;` `&gt;`) in every
+    string, dict keys too: names, types and owners come from the producers' events, and Slack
+    reads `<!channel>` as a ping of the whole channel and `<https://…|text>` as a link."""
+    if isinstance(value, str):
+        return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if isinstance(value, dict):
+        return {_escaped(k): _escaped(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escaped(v) for v in value]
+    return value
+
+
 def slack_body(row: OutboxRow) -> dict[str, Any]:
+    """The Slack message of a change: every value from the graph escaped (`_escaped`)."""
+    return _slack_body(
+        dataclasses.replace(
+            row,
+            change_id=_escaped(row.change_id),
+            event_id=_escaped(row.event_id),
+            kind=_escaped(row.kind),
+            subject=_escaped(row.subject),
+            detail=_escaped(row.detail),
+            audience=_escaped(row.audience),
+        )
+    )
+
+
+def _slack_body(row: OutboxRow) -> dict[str, Any]:
     a = row.audience or {}
     owners = ", ".join(a.get("owners", [])) or "nobody (unowned)"
     text = f"{_TITLES.get(row.kind, row.kind)}: {_what(row)}. Owners to tell: {owners}."
