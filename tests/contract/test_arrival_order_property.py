@@ -173,7 +173,8 @@ def canonical(namespace: str, name: str) -> tuple[str, str]:
 def current_feeds_by_rule(events: list[Event]) -> set[tuple[tuple[str, str, str], str, str]]:
     """Per output column: the sources the newest COMPLETE naming it in its column lineage (or
     listing it in the schema beside one) listed, and any listed at or after that time; every
-    source ever listed if no such COMPLETE names it."""
+    source ever listed if no such COMPLETE names it; none that a writer's schema leaving the
+    column out came after."""
     said: dict[tuple[str, str], list[tuple[str, str, tuple[str, str, str]]]] = {}
     for _, body in events:
         at = canonical_time(body["eventTime"])
@@ -193,6 +194,19 @@ def current_feeds_by_rule(events: list[Event]) -> set[tuple[tuple[str, str, str]
     for (output, field), listed in said.items():
         since = max((t for t, kind, _ in listed if kind == "COMPLETE"), default="")
         current |= {(src, output, field) for t, _, src in listed if src and t >= since}
+    # a column a writer's schema leaves out after the FEEDS' last listing is dropped, and the
+    # FEEDS into it with it (session 34, graph/dropped_columns.py)
+    schemas: dict[str, list[tuple[str, set[str]]]] = {}
+    for _, body in events:
+        for ds in body["outputs"]:
+            if names := {f["name"] for f in ds["facets"].get("schema", {}).get("fields", [])}:
+                schemas.setdefault(ds["name"], []).append(
+                    (canonical_time(body["eventTime"]), names)
+                )
+    for src, output, field in list(current):
+        last = max(t for t, _, s in said[(output, field)] if s == src)
+        if any(at > last and field not in names for at, names in schemas.get(output, [])):
+            current.discard((src, output, field))
     return current
 
 
