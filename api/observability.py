@@ -274,7 +274,10 @@ class GovernanceCollector(Collector):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.inputs_of, self.min_seconds, self.clock = inputs_of, min_seconds, clock
-        self._lock = threading.Lock()  # one evaluation at a time; scrapes meanwhile wait
+        # one evaluation at a time; a scrape meanwhile answers the last counts at once: waiting,
+        # each held a thread of the pool every request shares (a flood of /metrics, which needs
+        # no key, held them all for as long as an evaluation took)
+        self._lock = threading.Lock()
         self._counts: dict[tuple[str, str], int] | None = None
         self._position: int | None = None
         self._at = -math.inf
@@ -287,8 +290,13 @@ class GovernanceCollector(Collector):
         inputs = self.inputs_of()
         if inputs is None:  # before the app's startup
             return
-        with self._lock:
-            counts = self._refresh(inputs)
+        if self._lock.acquire(blocking=False):
+            try:
+                counts = self._refresh(inputs)
+            finally:
+                self._lock.release()
+        else:  # being evaluated: the counts it replaces (none before the first)
+            counts = self._counts
         if counts is None:
             return
         family = self._family()
