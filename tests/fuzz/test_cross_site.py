@@ -91,7 +91,7 @@ def reference(method: str, headers: dict[str, str]) -> bool:
     return netloc != headers.get("host", "").strip().lower()
 
 
-@settings(max_examples=150, derandomize=True, deadline=None)
+@settings(max_examples=60, derandomize=True, deadline=None)
 @given(
     st.sampled_from(["GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PATCH"]),
     st.fixed_dictionaries(

@@ -112,7 +112,7 @@ audiences = st.none() | st.fixed_dictionaries(
 ).map(lambda a: a if a is None or "exact" not in a else {**a, "exact_count": len(a["exact"])})
 
 
-@settings(max_examples=50, derandomize=True, deadline=None)
+@settings(max_examples=25, derandomize=True, deadline=None)
 @given(st.sampled_from(sorted(DETAILS)).flatmap(lambda k: st.tuples(st.just(k), DETAILS[k])),
        audiences)  # fmt: skip
 def test_the_message_is_the_old_one_escaped(kind_detail: tuple[str, Any], audience: Any) -> None:
