@@ -5,8 +5,9 @@ this facet does not list stop being owners then (a retirement scoped to this sou
 edge dbt, the catalog, MLflow or Feast assert stays while they do). `owners: []` says the asset
 has no owners any more (as far as OpenLineage is concerned); an event without the facet, or
 whose list names no owner we can read (every entry without a name), says nothing and retires
-nothing. An owner still listed keeps every ownership type OpenLineage gave them (the retirement
-is by owner, not by type). docs/openlineage-facets.md.
+nothing. The retirement is by owner, not by type: an (owner, type) edge ends at the first newer
+facet that omits the owner, while a facet that lists the owner under another type leaves it;
+two facets at one time each speak. docs/openlineage-facets.md.
 """
 
 from __future__ import annotations

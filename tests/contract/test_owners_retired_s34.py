@@ -5,10 +5,11 @@ OWNS edge another source asserts (dbt's `meta.owner`, here through dbt's real ma
 even when both sources assert that very edge. An event without the facet, or whose list names
 nobody readable, retires nothing; `owners: []` retires every owner OpenLineage named.
 
-The oracle (`expected`) says it from the events alone, by event time: per asset, the newest
-OpenLineage facet that says something (ties: every facet at that time) names the current
-OpenLineage owners, and an OWNS edge OpenLineage asserted is current while its owner is one of
-them; every OWNS edge dbt asserted is current. Streams are generated (hypothesis) and applied in
+The oracle (`expected`) says it from the events alone, by event time: an OWNS edge (owner,
+type) OpenLineage asserted is current unless a facet that says something, newer than the edge's
+newest assertion, omits the owner (the retirement is by owner; two facets at one time each
+speak: one omitting the owner ends what was asserted before it); every OWNS edge dbt asserted
+is current. Streams are generated (hypothesis) and applied in
 time order and in shuffled arrival order, in batches, on both stores.
 """
 
@@ -116,11 +117,17 @@ def expected(events: list[Ev]) -> set[tuple[str, str, str]]:
         current |= {(n, asset, "technical") for e in mine if e.source == "dbt" for n, _ in e.owners}
         ol = [e for e in mine if e.source == "openlineage" and e.owners is not None]
         saying = [e for e in ol if not e.owners or any(n for n, _ in e.owners)]
-        if not saying:
-            continue
-        newest = max(e.time for e in saying)
-        owners = {n for e in saying if e.time == newest for n, _ in e.owners if n}
-        current |= {(n, asset, t or "owner") for e in ol for n, t in e.owners if n in owners}
+        last: dict[tuple[str, str], str] = {}  # (owner, type) -> its newest assertion's time
+        for e in ol:
+            for n, t in e.owners:
+                if n:
+                    at = canonical_time(e.time)
+                    last[n, t or "owner"] = max(last.get((n, t or "owner"), ""), at)
+        for (n, t), at in last.items():
+            if not any(
+                canonical_time(e.time) > at and n not in {m for m, _ in e.owners} for e in saying
+            ):
+                current.add((n, asset, t))
     return current
 
 
