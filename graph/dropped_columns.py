@@ -6,16 +6,18 @@ OUT, keep=listed)`, remembered on the dataset: graph/validity.py). Its event's c
 retires only the FEEDS into the columns it names, so before this module the FEEDS into a column
 a newer run no longer writes stayed current, and impact from their inputs still answered it.
 
-The rule: a FEEDS edge into a column also ends at the earliest HAS_COLUMN retirement its
-dataset remembers that applies to that column and is later than the edge's newest assertion
+The rule: a FEEDS edge into a column of a dataset that holds it (an edge dataset -HAS_COLUMN->
+column exists, current or not) also ends at the earliest HAS_COLUMN retirement that dataset
+remembers that applies to the column and is later than the edge's newest assertion
 (`last_seen`) — the rule `validity.settle_all` applies to the retirements at an edge's own ends,
-read here at the column's dataset. The dataset's log only grows, so the end is the same in any
-arrival order:
+read here at the column's dataset. The log only grows and an edge once stored stays, so the end
+is the same in any arrival order; each order reaches it through one of three triggers:
 
-- the retirement arrives after the FEEDS: `dropped_columns` names the columns it drops (those
-  whose HAS_COLUMN edge was current, or ended after it), the store reads the FEEDS into them and
-  `settle_dropped` ends them;
-- an older run's FEEDS arrives after it (late): settled against its dataset's log when asserted;
+- the retirement arrives after the FEEDS: `load_dropped_feeds` reads the FEEDS into every column
+  of the dataset that it applies to and `settle_dropped` ends them;
+- a FEEDS arrives after it (an older run's event, late): settled when asserted;
+- the HAS_COLUMN edge arrives last (first stored after both): the FEEDS into that column are read
+  then, if its dataset remembers a retirement that applies to it;
 - a newer event writing the column again asserts its FEEDS after the retirement: current again;
   an older one never re-opens them.
 
@@ -28,6 +30,7 @@ reading it said, and only their own newer runs retire them.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping
 
@@ -57,38 +60,54 @@ def dataset_id_of(column_id: str) -> str:
     return _DATASET + column_id[len(_COLUMN) - 1 : parts.end() - 1] + "]"
 
 
-def dropped_columns(retires: Iterable[EdgeRetire], edges: Mapping[EdgeId, Record]) -> set[str]:
-    """The columns (ids) a batch's HAS_COLUMN retirements drop whose FEEDS in may end now: a
-    HAS_COLUMN edge among `edges` (as the store held them) that a retirement applies to and that
-    was current, or ended later than it. One that ended at or before it ended with the FEEDS
-    asserted with it: a later retirement changes none of them."""
-    theirs: dict[str, list[tuple[str, frozenset[str], str | None, frozenset[str] | None]]] = {}
+def _retirements(
+    retires: Iterable[EdgeRetire],
+) -> dict[str, list[tuple[frozenset[str], str | None, frozenset[str] | None]]]:
+    """A batch's HAS_COLUMN retirements by anchor: (keep ids, disc, only ids)."""
+    theirs: dict[str, list[tuple[frozenset[str], str | None, frozenset[str] | None]]] = {}
     for r in retires:
         if r.kind is EdgeKind.HAS_COLUMN and r.direction is Direction.OUT:
             theirs.setdefault(r.anchor._id, []).append(
                 (
-                    r.prov.event_time,
                     frozenset(k._id for k in r.keep),
                     r.disc,
                     None if r.only is None else frozenset(k._id for k in r.only),
                 )
             )
+    return theirs
+
+
+def dropped_columns(
+    retires: Iterable[EdgeRetire],
+    edges: Mapping[EdgeId, Record],
+    asserted: Iterable[EdgeId] = (),
+    nodes: Mapping[str, Record] | None = None,
+) -> set[str]:
+    """The columns (ids) whose FEEDS in a batch must read and settle: those a batch's HAS_COLUMN
+    retirement applies to among their dataset's HAS_COLUMN edges (`edges`: as the store held
+    them; `asserted`: the batch's own), and those whose HAS_COLUMN edge the batch stores first
+    (asserted, not among `edges`) while their dataset already remembers a HAS_COLUMN retirement
+    that applies to them (`nodes`: the records loaded, the batch's retirements not yet in them)."""
+    theirs = _retirements(retires)
     found: set[str] = set()
-    if not theirs:
-        return found
-    for eid, record in edges.items():
-        if eid[1] != _HAS_COLUMN or (at := theirs.get(eid[0])) is None:
+    logs: dict[str, tuple[tuple[Remembered, ...], str]] = {}
+    for eid in itertools.chain(edges, asserted):
+        if eid[1] != _HAS_COLUMN or (column := eid[2]) in found:
             continue
-        column, valid_to = eid[2], record.get("valid_to")
-        for time, keep, disc, only in at:
-            if (
-                column not in keep
-                and disc in (None, eid[3])
-                and (only is None or column in only)
-                and (valid_to is None or valid_to > time)
-            ):
+        if dataset_id_of(column) != (dataset := eid[0]):
+            continue  # another dataset's edge: not the column's own
+        for keep, disc, only in theirs.get(dataset, ()):
+            if column not in keep and disc in (None, eid[3]) and (only is None or column in only):
                 found.add(column)
                 break
+        else:
+            if nodes is None or eid in edges:
+                continue
+            held = logs.get(dataset)
+            if held is None:
+                held = logs[dataset] = _schema_log(nodes.get(dataset))
+            if any(r.applies(column, eid[3]) for r in held[0]):
+                found.add(column)
     return found
 
 
@@ -96,13 +115,15 @@ def settle_dropped(
     ids: Iterable[EdgeId],
     edges: dict[EdgeId, Record],
     nodes: dict[str, Record],
-    load: Callable[[list[str]], Mapping[str, Record]],
+    load_nodes: Callable[[list[str]], Mapping[str, Record]],
+    load_edges: Callable[[list[EdgeId]], Mapping[EdgeId, Record]],
 ) -> None:
-    """End each FEEDS edge into a column among `ids` at the earliest HAS_COLUMN retirement its
-    column's dataset remembers that applies to the column and is later than the edge's
-    `last_seen`, if that is earlier than the end it has (ties by event id, as validity's).
-    `load` reads the datasets not among `nodes` (rare: a source asserting FEEDS without the
-    column's HAS_COLUMN); what it returns is put among `nodes`."""
+    """End each FEEDS edge into a column among `ids` whose dataset holds it (the HAS_COLUMN
+    edge among `edges`, or stored) at the earliest HAS_COLUMN retirement that dataset remembers
+    that applies to the column and is later than the edge's `last_seen`, if that is earlier
+    than the end it has (ties by event id, as validity's). `load_nodes` and `load_edges` read
+    what `nodes` and `edges` lack (rare: a source asserting FEEDS without the column's
+    HAS_COLUMN); what they return is put among them, read, not changed."""
     into: list[tuple[EdgeId, str]] = []
     datasets: dict[str, str] = {}  # column id -> its dataset's: a column is fed by several
     for eid in ids:
@@ -114,7 +135,12 @@ def settle_dropped(
     if not into:
         return
     if missing := sorted({ds for _, ds in into} - nodes.keys()):
-        nodes.update(load(missing))
+        nodes.update(load_nodes(missing))
+    holds: set[EdgeId] = {(ds, _HAS_COLUMN, eid[2], "") for eid, ds in into}
+    if unknown := sorted(holds - edges.keys()):
+        got = load_edges(unknown)
+        edges.update(got)
+        holds -= set(unknown) - got.keys()
     logs: dict[str, tuple[tuple[Remembered, ...], str]] = {}  # dataset -> its entries, newest
     for eid, ds in into:
         held = logs.get(ds)
@@ -125,13 +151,15 @@ def settle_dropped(
         last = record["last_seen"]
         if newest <= last:
             continue  # no retirement later than the edge's last assertion (most edges)
-        column, disc = eid[2], ""  # a column's HAS_COLUMN edge has no discriminator
+        column = eid[2]
+        if (ds, _HAS_COLUMN, column, "") not in holds:
+            continue  # a column no HAS_COLUMN edge puts in its dataset: not the rule's
         end: tuple[str, str] | None = None
         for r in entries:
             if (
                 r.time > last
                 and (end is None or (r.time, r.event_id) < end)
-                and r.applies(column, disc)
+                and r.applies(column, "")  # a column's HAS_COLUMN edge has no discriminator
             ):
                 end = (r.time, r.event_id)
         if end is None:
@@ -154,11 +182,14 @@ def load_dropped_feeds(
     loaded_edges: dict[EdgeId, Record],
     pending: Mapping[EdgeId, Record],
     load_incident: Callable[[list[tuple[str, EdgeKind, Direction]]], dict[EdgeId, Record]],
+    *,
+    asserted: Iterable[EdgeId] = (),
+    nodes: Mapping[str, Record] | None = None,
 ) -> set[EdgeId]:
-    """Read the FEEDS into the columns a batch's HAS_COLUMN retirements drop (`dropped_columns`
-    of the edges the store loaded for them) into `loaded_edges` (a pending batch's records in
-    place of the store's, as for any edge loaded), and return their ids: none, no read."""
-    columns = dropped_columns(retires, loaded_edges)
+    """Read the FEEDS into the columns `dropped_columns` names into `loaded_edges` (a pending
+    batch's records in place of the store's, as for any edge loaded), and return their ids:
+    none, no read."""
+    columns = dropped_columns(retires, loaded_edges, asserted, nodes)
     if not columns:
         return set()
     found = load_incident([(c, EdgeKind.FEEDS, Direction.IN) for c in sorted(columns)])

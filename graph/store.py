@@ -384,7 +384,12 @@ class GraphStore(ABC):
                     loaded_edges[eid] = record
         # the FEEDS into the columns a schema drops end with them (graph/dropped_columns.py)
         dropped_feeds = load_dropped_feeds(
-            touched.retires, loaded_edges, over_edges, uow.load_incident
+            touched.retires,
+            loaded_edges,
+            over_edges,
+            uow.load_incident,
+            asserted=edge_ids,
+            nodes=loaded_nodes,
         )
         new_ids: dict[str, str] = {}
         around: dict[EdgeId, Record] = {}
@@ -413,6 +418,7 @@ class GraphStore(ABC):
             edges,
             nodes,
             lambda ids: _read_nodes(uow, ids, loaded_nodes, over_nodes),
+            lambda ids: _read_edges(uow, ids, loaded_edges, over_edges),
         )
         changed_nodes = {k: r for k, r in nodes.items() if loaded_nodes.get(k) != r}
         changed_edges = {k: r for k, r in edges.items() if loaded_edges.get(k) != r}
@@ -693,7 +699,6 @@ class GraphStore(ABC):
         max_nodes: int,
         edges: bool,
         owners_next: bool = False,
-        first_level: object | None = None,
     ) -> Walked | None:
         """The whole walk of queries/traversal.py's `traverse`, run by the store itself: two
         breadth-first passes over (node, state) in lockstep (the exact one follows only exact
@@ -705,9 +710,7 @@ class GraphStore(ABC):
         None when the store has no faster way than its reads (the caller then walks them).
         `owners_next`: the caller reads `nodes_and_owners` of what the walk reaches next (impact);
         a store may read them with the walk and hand them over with `Walked.edges`, given back as
-        `path_edges` (graph/walk_ahead.py), or ignore it. `first_level`: the walk's level 1 as
-        the store itself read it before (Neo4j reads a pair's two first levels in one statement:
-        `walk_pair`), opaque to callers; a store that hands none over ignores it."""
+        `path_edges` (graph/walk_ahead.py), or ignore it."""
         return None
 
     def walk_pair(
@@ -846,6 +849,20 @@ def _read_nodes(
     not changed."""
     got = {k: pending[k] for k in ids if k in pending}
     got.update(uow.load_nodes(sorted(set(ids) - got.keys())))
+    loaded.update(got)
+    return got
+
+
+def _read_edges(
+    uow: UnitOfWork,
+    ids: list[EdgeId],
+    loaded: dict[EdgeId, Record],
+    pending: Mapping[EdgeId, Record],
+) -> dict[EdgeId, Record]:
+    """These edges as the store (or the pending batch) holds them (those it has), among
+    `loaded` too: read, not changed."""
+    got = {k: pending[k] for k in ids if k in pending}
+    got.update(uow.load_edges(sorted(set(ids) - got.keys())))
     loaded.update(got)
     return got
 
