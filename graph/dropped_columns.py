@@ -92,22 +92,31 @@ def dropped_columns(
     found: set[str] = set()
     logs: dict[str, tuple[tuple[Remembered, ...], str]] = {}
     for eid in itertools.chain(edges, asserted):
-        if eid[1] != _HAS_COLUMN or (column := eid[2]) in found:
+        if eid[1] != _HAS_COLUMN:
             continue
-        if dataset_id_of(column) != (dataset := eid[0]):
-            continue  # another dataset's edge: not the column's own
-        for keep, disc, only in theirs.get(dataset, ()):
-            if column not in keep and disc in (None, eid[3]) and (only is None or column in only):
-                found.add(column)
-                break
-        else:
-            if nodes is None or eid in edges:
-                continue
+        dataset = eid[0]
+        mine = theirs.get(dataset)
+        entries: tuple[Remembered, ...] = ()
+        if nodes is not None and eid not in edges:  # stored first by this batch
             held = logs.get(dataset)
             if held is None:
                 held = logs[dataset] = _schema_log(nodes.get(dataset))
-            if any(r.applies(column, eid[3]) for r in held[0]):
-                found.add(column)
+            entries = held[0]  # what its dataset remembered before the batch
+        if (mine is None and not entries) or (column := eid[2]) in found:
+            continue
+        if (
+            (
+                mine is not None
+                and any(
+                    column not in keep
+                    and disc in (None, eid[3])
+                    and (only is None or column in only)
+                    for keep, disc, only in mine
+                )
+            )
+            or any(r.applies(column, eid[3]) for r in entries)
+        ) and dataset_id_of(column) == dataset:  # not another dataset's edge to it
+            found.add(column)
     return found
 
 
