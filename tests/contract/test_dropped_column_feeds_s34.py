@@ -86,7 +86,7 @@ def dated_edges(store: GraphStore) -> set[tuple[Any, ...]]:
 
 def test_a_dropped_column_is_fed_by_nothing_in_any_order(store: GraphStore) -> None:
     graphs = []
-    for order in ([RUN1, RUN2], [RUN2, RUN1]):
+    for n, order in enumerate([[RUN1, RUN2], [RUN2, RUN1]]):
         load(store, order)
         # the schema of run 2 retired out.c's HAS_COLUMN, and now the FEEDS into it too
         (has_c,) = [
@@ -105,20 +105,21 @@ def test_a_dropped_column_is_fed_by_nothing_in_any_order(store: GraphStore) -> N
         assert (feed.valid_to, feed.retired_by) == (T2, event_id_of("openlineage", RUN2))
         # impact now: src.x reaches nothing of out; as of run 1, out.c exactly
         assert reached(store, X.id) == {dataset_key(*SRC).display: "exact"}
-        assert reached(store, X.id, as_of=T1_5) == {
-            dataset_key(*SRC).display: "exact",
-            C.display: "exact",
-            dataset_key(*OUT).display: "exact",
-        }
-        assert reached(store, Y.id)[D.display] == "exact"
+        if n == 0:  # the walks once (Neo4j: a few statements each); the graphs are compared
+            assert reached(store, X.id, as_of=T1_5) == {
+                dataset_key(*SRC).display: "exact",
+                C.display: "exact",
+                dataset_key(*OUT).display: "exact",
+            }
+            assert reached(store, Y.id)[D.display] == "exact"
         graphs.append(dated_edges(store))
     assert graphs[0] == graphs[1]
 
 
 def test_a_newer_run_writing_the_column_again_reopens_what_it_asserts(store: GraphStore) -> None:
     graphs = []
-    # in time order, reversed, and each run last once (the late one: 3, then 1)
-    for order in ([RUN1, RUN2, RUN3], [RUN3, RUN2, RUN1], [RUN2, RUN1, RUN3], [RUN3, RUN1, RUN2]):
+    # in time order and reversed (run 1 the late one; run 3 the late one: arrival property)
+    for order in ([RUN1, RUN2, RUN3], [RUN3, RUN2, RUN1]):
         load(store, order)
         (feed,) = feeds_into_c(store)
         assert (feed.key.src, feed.valid_to, feed.last_seen) == (X, None, T3)
@@ -138,7 +139,7 @@ def test_an_older_run_arriving_late_does_not_reopen_a_dropped_column(store: Grap
 
 
 SETTINGS = settings(
-    max_examples=6,
+    max_examples=3,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

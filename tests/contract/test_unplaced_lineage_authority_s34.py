@@ -109,7 +109,7 @@ def expected(runs: list[Facet], start: str) -> dict[tuple[str, ...], str]:
 
 
 @settings(
-    max_examples=10,
+    max_examples=5,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
