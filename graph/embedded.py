@@ -328,7 +328,6 @@ class EmbeddedStore(GraphStore):
         max_nodes: int,
         edges: bool,
         owners_next: bool = False,  # its reads after the walk are in-process: nothing to read ahead
-        first_level: object | None = None,  # it reads no level ahead: none is handed over
     ) -> Walked:
         with self._lock:
             return SlotWalk(self._g, steps, start_state, covers, as_of).run(

@@ -61,10 +61,8 @@ from lineage_kg.graph.neo4j_walk_statements import (
     PLAN_TIMEOUT,
     REACH_CHUNK,
     SLOW_TO_PLAN,
-    FirstLevels,
     Keyed,
     LeftOut,
-    first_levels,
     left_out,
     reach_statement,
     sets_chunk,
@@ -833,13 +831,11 @@ class Neo4jStore(GraphStore):
         element_ids: bool = False,
         drop: DropRule | None = None,
         ahead: OwnersAhead | None = None,
-        first: dict[str, Any] | None = None,
     ) -> tuple[list[str], list[Any], LeftOut | None] | None:
         """The read-ahead walk's statement, chunk after chunk (`chunk_levels` levels each): the
         nodes covered and the edge rows found — records, or (`tested` given) ids with those
         properties' values — and with `drop`, what its first level left out. None past `limit`
-        nodes (see `reach`). `first`: level 1 already read with these `tested` and `drop`
-        (`first_levels`, a pair's walks): the chunks go on from level 2."""
+        nodes (see `reach`)."""
         query, params = reach_statement(
             start_ids, moves, start_state=start_state, as_of=as_of, limit=limit,
             levels=chunk_levels, keyed=keyed, element_ids=element_ids, ahead=ahead is not None,
@@ -852,15 +848,6 @@ class Neo4jStore(GraphStore):
         left = max_depth
         total = None  # rows the first level left out (with `drop`)
         sent: list[str] = starts  # the first chunk sends its starts as keys (`_REACH_START`)
-        if first is not None and left > 0:  # level 1 read (`first_levels`): as its chunk's row
-            if drop is not None:
-                total = first["dropped"][0]
-            seen += first["marks"]
-            if len(seen) > params["cap"]:
-                return None
-            covered.update(dict.fromkeys(first["nodes"]))
-            rows += first["found"]
-            frontier, left, sent = first["pending"], left - 1, []
         while left > 0 and (frontier or sent):
             levels = min(chunk_levels, left)
             first = drop.param if drop is not None and total is None else None
@@ -914,10 +901,7 @@ class Neo4jStore(GraphStore):
         max_nodes: int,
         edges: bool,
         owners_next: bool = False,
-        first_level: object | None = None,
     ) -> Walked | None:
-        # `first_level`: its level 1 already read (`first_levels`: a pair's walks, `_paired`), for
-        # the walk as sets or on ids it would walk (the other way walks from scratch).
         # The read-ahead statement answers each edge as its id and the values its tests read,
         # and the walk runs on those (graph/ends_walk.py) — no record is sent, unpacked or built
         # for the edges only read. With paths (`traverse`, impact), the records of the visits'
@@ -934,63 +918,13 @@ class Neo4jStore(GraphStore):
         if starts and (plain := one_state(steps, start_state)) is not None:
             walked = self._walk_sets(
                 starts, plain, state=start_state, max_depth=max_depth, as_of=as_of,
-                max_nodes=max_nodes, first=cast("dict[str, Any] | None", first_level),
+                max_nodes=max_nodes,
             )  # fmt: skip
             if walked is not None:
                 return walked
-            first_level = None  # the sets' level 1: not the walk on ids'
         return self._walk_ids(
             starts, steps, start_state=start_state, covers=covers, max_depth=max_depth,
-            as_of=as_of, max_nodes=max_nodes, first=cast("dict[str, Any] | None", first_level),
-        )  # fmt: skip
-
-    def _paired(
-        self,
-        start_ids: Sequence[str],
-        first: PairedWalk,
-        second: PairedWalk,
-        *,
-        max_depth: int,
-        as_of: str | None,
-    ) -> Callable[..., Walked | None]:
-        """The `walk` of a pair's two walks (no paths): with their level 1 read in one statement
-        first (`first_levels`) when the first walks on ids and the second as sets (the
-        accountability map's downstream and upstream), each then going on from level 2; else
-        `walk`."""
-        given = self._first_levels(start_ids, first, second, max_depth=max_depth, as_of=as_of)
-        if given is None:
-            return self.walk
-        by_steps = {id(first.steps): given.ids, id(second.steps): given.sets}
-
-        def walk(start_ids: Sequence[str], steps: Sequence[WalkStep], **kw: Any) -> Any:
-            return self.walk(start_ids, steps, first_level=by_steps.get(id(steps)), **kw)
-
-        return walk
-
-    def _first_levels(
-        self,
-        start_ids: Sequence[str],
-        first: PairedWalk,
-        second: PairedWalk,
-        *,
-        max_depth: int,
-        as_of: str | None,
-    ) -> FirstLevels | None:
-        if not neo4j_walk_statements.SHARED_FIRST_LEVEL or first.steps is second.steps:
-            return None
-        starts = list(dict.fromkeys(start_ids))
-        if not starts or max_depth < 1 or not (walkable(first.steps) and walkable(second.steps)):
-            return None
-        if one_state(first.steps, first.start_state) is not None:
-            return None  # the first walks as sets
-        plain = one_state(second.steps, second.start_state)
-        policy = walk_policy(first.steps, first.start_state)
-        if not plain or not policy.moves:
-            return None
-        drop = policy.drop_rule(first.covers)
-        return first_levels(
-            self._read, starts, policy=policy, drop=drop, plain=plain, as_of=as_of,
-            at_once=self._pairs.both,
+            as_of=as_of, max_nodes=max_nodes,
         )  # fmt: skip
 
     def walk_pair(
@@ -1005,11 +939,8 @@ class Neo4jStore(GraphStore):
         edges: bool,
     ) -> tuple[Walked | None, Walked | None]:
         # at once, each `walk` on its own thread's session (graph/neo4j_walk_pair.py)
-        walk = self.walk
-        if not edges:
-            walk = self._paired(start_ids, first, second, max_depth=max_depth, as_of=as_of)
         return self._pairs.run(
-            walk, start_ids, first, second, max_depth=max_depth, as_of=as_of,
+            self.walk, start_ids, first, second, max_depth=max_depth, as_of=as_of,
             max_nodes=max_nodes, edges=edges,
         )  # fmt: skip
 
@@ -1033,9 +964,8 @@ class Neo4jStore(GraphStore):
         def after(asked: PairedWalk, walked: Walked | None) -> Any:
             return None if walked is None else then(asked, walked)
 
-        walk = self._paired(start_ids, first, second, max_depth=max_depth, as_of=as_of)
         return self._pairs.run(
-            walk, start_ids, first, second, then=after, max_depth=max_depth, as_of=as_of,
+            self.walk, start_ids, first, second, then=after, max_depth=max_depth, as_of=as_of,
             max_nodes=max_nodes, edges=False,
         )  # fmt: skip
 
@@ -1048,12 +978,10 @@ class Neo4jStore(GraphStore):
         max_depth: int,
         as_of: str | None,
         max_nodes: int,
-        first: dict[str, Any] | None = None,
     ) -> Walked | None:
         """A one-state walk (`one_state`) as sets of nodes per level, on the server: only the
         keys reached come back. None at `traverse`'s cap (where it would stop part way, in an
-        order only the walk on edges keeps): the caller walks on edges then. `first`: level 1
-        already read (`first_levels`, a pair's walks): the chunks go on from level 2."""
+        order only the walk on edges keeps): the caller walks on edges then."""
         cap = max_nodes + len(starts)  # traverse's `len(every.states) - len(start) >= max_nodes`
         if not steps:
             return walked_by_levels(starts, state, [], [], 0)
@@ -1064,16 +992,6 @@ class Neo4jStore(GraphStore):
         exact: list[list[str]] = []
         reached, visited, left = len(starts), 0, max_depth
         sent: list[str] = starts
-        if first is not None and left > 0:  # level 1 read (`first_levels`): as its chunk's row
-            for ke, kx in zip(first["every"], first["exact"], strict=True):
-                every.append(ke)
-                exact.append(kx)
-                reached += len(ke)
-                seen += [f"e|{k}" for k in ke] + [f"x|{k}" for k in kx]
-            if reached >= cap:
-                return None
-            visited += first["read"]
-            frontier, left, sent = first["pending"], left - 1, []
         while left > 0 and (frontier or sent):
             levels = min(REACH_CHUNK, left)
             chunk = sets_chunk(frontier, seen, reached, sent, [] if sent else starts)
@@ -1135,15 +1053,13 @@ class Neo4jStore(GraphStore):
         max_depth: int,
         as_of: str | None,
         max_nodes: int,
-        first: dict[str, Any] | None = None,
     ) -> Walked | None:
         """The walk on edge ids: the read-ahead's edges as ids, walked in Python in `traverse`'s
         order (graph/ends_walk.py). A policy with several states: which state reaches a node
-        first decides what the states it covers may skip. `first`: the read-ahead's level 1
-        already read (`first_levels`)."""
+        first decides what the states it covers may skip."""
         return self._on_ids(
             starts, steps, start_state=start_state, covers=covers, max_depth=max_depth,
-            as_of=as_of, max_nodes=max_nodes, edge_ids=None, elements=None, first=first,
+            as_of=as_of, max_nodes=max_nodes, edge_ids=None, elements=None,
         )  # fmt: skip
 
     def _on_ids(
@@ -1160,7 +1076,6 @@ class Neo4jStore(GraphStore):
         elements: dict[EdgeId, Any] | None,
         leave_out: bool = True,
         ahead: OwnersAhead | None = None,
-        first: dict[str, Any] | None = None,
     ) -> Walked | None:
         """`_walk_ids`, and with `edge_ids` the visits' parents and edges too (`_walk_paths`);
         `elements` is filled with the element id of each visit's edge. Without paths, the
@@ -1177,7 +1092,6 @@ class Neo4jStore(GraphStore):
                 limit=max_nodes + len(starts), tested=tested,
                 chunk_levels=REACH_CHUNK if edge_ids is None else self.paths_chunk,
                 keyed=policy.keyed, element_ids=elements is not None, drop=drop, ahead=ahead,
-                first=first if edge_ids is None and leave_out else None,
             )  # fmt: skip
             if read is None:
                 return None  # past the limit: the caller walks level by level

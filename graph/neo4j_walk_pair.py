@@ -62,8 +62,7 @@ class WalkPairs:
     def both(self, first: Callable[[], Any], second: Callable[[], Any]) -> tuple[Any, Any]:
         """`first()` here and `second()` on a worker thread at once (one after the other here
         when no worker is free, or once closed); an error of either raised after both ended,
-        the first's when both fail. The pair's walks (`run`), and the two halves of their
-        shared first level (graph/neo4j_walk_statements.py `first_levels`)."""
+        the first's when both fail."""
         if not self._free.acquire(blocking=False):
             return first(), second()
         try:
