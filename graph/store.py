@@ -699,7 +699,6 @@ class GraphStore(ABC):
         max_nodes: int,
         edges: bool,
         owners_next: bool = False,
-        first_level: object | None = None,
     ) -> Walked | None:
         """The whole walk of queries/traversal.py's `traverse`, run by the store itself: two
         breadth-first passes over (node, state) in lockstep (the exact one follows only exact
@@ -711,9 +710,7 @@ class GraphStore(ABC):
         None when the store has no faster way than its reads (the caller then walks them).
         `owners_next`: the caller reads `nodes_and_owners` of what the walk reaches next (impact);
         a store may read them with the walk and hand them over with `Walked.edges`, given back as
-        `path_edges` (graph/walk_ahead.py), or ignore it. `first_level`: the walk's level 1 as
-        the store itself read it before (Neo4j reads a pair's two first levels in one statement:
-        `walk_pair`), opaque to callers; a store that hands none over ignores it."""
+        `path_edges` (graph/walk_ahead.py), or ignore it."""
         return None
 
     def walk_pair(
