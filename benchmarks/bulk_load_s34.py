@@ -31,7 +31,7 @@ def _load() -> float:
 
 
 def bulk(
-    estate: Path, nodes: int, batch: int, keep: Path | None, digest_graph: bool
+    estate: Path, nodes: int, batch: int | None, keep: Path | None, digest_graph: bool
 ) -> dict[str, Any]:
     digest: dict[str, Any] = {}
     with scratch_dir("bulk") as data:
@@ -68,7 +68,7 @@ def main() -> None:
     parser.add_argument("--estate", type=Path, default=Path("/work/q31/estate"))
     parser.add_argument("--bulk", type=int, action="append", default=[], help="a size, bulk")
     parser.add_argument("--projector", type=int, action="append", default=[])
-    parser.add_argument("--batch", type=int, default=5000, help="the bulk projection's batch")
+    parser.add_argument("--batch", type=int, help="the bulk projection's batch (the projector's)")
     parser.add_argument("--order", default="", help="e.g. b10000,p10000,b100000 (else bulk first)")
     parser.add_argument(
         "--digest-upto", type=int, default=100_000, help="hash bulk graphs up to this size"

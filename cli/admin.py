@@ -295,7 +295,7 @@ def bulk_load(
     neo4j_home: Annotated[
         Path, typer.Argument(help="the launcher's data dir (`lkg neo4j --data-dir`)")
     ],
-    batch: Annotated[int, typer.Option(min=1, max=50_000, help="events per batch")] = 5000,
+    batch: Annotated[int | None, typer.Option(min=1, max=50_000, help="events per batch")] = None,
     work_dir: Annotated[
         Path | None, typer.Option(help="where the CSV files go meanwhile (default: temporary)")
     ] = None,
