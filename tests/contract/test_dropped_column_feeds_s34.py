@@ -139,7 +139,7 @@ def test_an_older_run_arriving_late_does_not_reopen_a_dropped_column(store: Grap
 
 
 SETTINGS = settings(
-    max_examples=3,
+    max_examples=2,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -109,7 +109,7 @@ def expected(runs: list[Facet], start: str) -> dict[tuple[str, ...], str]:
 
 
 @settings(
-    max_examples=5,
+    max_examples=3,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
