@@ -35,6 +35,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.concurrency import run_in_threadpool
 
+from lineage_kg.api.echo import clip
 from lineage_kg.graph.naming import normalise_namespace
 from lineage_kg.settings import Settings
 
@@ -426,9 +427,13 @@ def check_namespaces(principal: Principal, namespaces: Iterable[str]) -> None:
         assert principal.key is not None
         raise AuthProblem(
             403,
-            f"namespace {outside[0]!r} is outside this key's namespaces "
+            f"namespace {clip(outside[0])} is outside this key's namespaces "
             f"{sorted(principal.key.namespaces)}"
-            + (f" (and {len(outside) - 1} more: {outside[1:]})" if len(outside) > 1 else ""),
+            + (
+                f" (and {len(outside) - 1} more: {', '.join(clip(o) for o in outside[1:4])})"
+                if len(outside) > 1
+                else ""
+            ),
             {},
         )
 

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from lineage_kg.api.echo import clip
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _OWN = frozenset({"same-origin", "none"})  # `none`: the user's own act (typed, bookmarked)
 
@@ -42,8 +44,8 @@ def foreign_origin(method: str, headers: Headers) -> str | None:
     try:
         origin_host = urlsplit(origin.strip()).netloc
     except ValueError:
-        return f"Origin: {origin!r}"
-    return None if origin_host.lower() == host.strip().lower() else f"Origin: {origin}"
+        return f"Origin: {clip(origin)}"
+    return None if origin_host.lower() == host.strip().lower() else f"Origin: {clip(origin)}"
 
 
 class CrossSiteWrites:

@@ -26,6 +26,7 @@ from lineage_kg.api.graphql.limits import LIMIT_RULES
 from lineage_kg.api.graphql.offload import run_blocking
 from lineage_kg.api.graphql.questions import Questions
 from lineage_kg.api.graphql.types import (
+    MAX_NAME,
     NODE_TYPES,
     KindCount,
     Node,
@@ -33,6 +34,7 @@ from lineage_kg.api.graphql.types import (
     NodeRef,
     PageInfo,
     PathStep,
+    RefTooLong,
     counts,
     encode_cursor,
     page_bounds,
@@ -426,6 +428,8 @@ class Query(Questions):
     ) -> list[Node]:
         if not 1 <= limit <= 200:
             raise InvalidArgument("limit must be between 1 and 200")
+        if len(text) > MAX_NAME:  # longer than any name the intake takes: nothing to find
+            raise RefTooLong("text", len(text), MAX_NAME)
         try:
             wanted = [NodeKind(k) for k in kinds] if kinds is not None else None
         except ValueError:

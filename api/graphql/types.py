@@ -17,6 +17,7 @@ from strawberry.types.arguments import InputContext
 from strawberry.types.base import StrawberryOptional
 from strawberry.types.enum import StrawberryEnumDefinition
 
+from lineage_kg.api.echo import clip
 from lineage_kg.api.graphql.execution import shared_in_reply
 from lineage_kg.api.graphql.offload import run_blocking
 from lineage_kg.graph.errors import InvalidArgument
@@ -24,6 +25,7 @@ from lineage_kg.graph.model import KEY_FIELDS, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import StoredEdge, StoredNode
 from lineage_kg.graph.resolve import normalise
+from lineage_kg.ingest.decisions.records import Name
 from lineage_kg.queries.impact import owners_of
 from lineage_kg.queries.neighbors import MAX_FIRST as MAX_NEIGHBORS
 from lineage_kg.queries.neighbors import Way
@@ -248,6 +250,8 @@ def _ref_from_input(cls: type, value: Mapping[str, Any], context: InputContext) 
     for name, python_name, convert in kept[1]:
         if name in value:
             found = value[name]
+            if isinstance(found, str) and len(found) > (limit := _REF_LIMITS.get(name, MAX_NAME)):
+                raise RefTooLong(_argument_path(context, name), len(found), limit)
             built[python_name] = found if convert is None else context.convert(found, convert, name)
     return cls(**built)
 
@@ -263,6 +267,34 @@ def _ref_fields(cls: type, config: Any) -> tuple[tuple[str, str, Any], ...]:
         name = config.name_converter.from_field(field)
         out.append((name, field.python_name, None if as_is else kind))
     return tuple(out)
+
+
+# a ref's text fields at most as long as the intake takes a name (the decision intake's `Name`,
+# ingest/decisions/records.py): longer, no stored node has it; and the closest-name search
+# (graph/resolve.py) costs time in its length (a 900 KB name: ~1.4 s of CPU, echoed whole)
+MAX_NAME: int = next(m.max_length for m in Name.__metadata__ if hasattr(m, "max_length"))
+# an id is `kind:` and up to three identity fields (graph/model.py `NodeKey.id`)
+_REF_LIMITS = {"id": 3 * MAX_NAME + 64}
+
+
+class RefTooLong(InvalidArgument):
+    """A ref's field is longer than any name the intake takes: refused before any look-up."""
+
+    def __init__(self, path: str, length: int, limit: int) -> None:
+        super().__init__(
+            f"{path}: {length:,} characters, past the limit of {limit:,} "
+            "(no name the intake takes is longer)"
+        )
+        self.argument, self.length, self.limit = path, length, limit
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {"argument": self.argument, "limit": self.limit, "length": self.length}
+
+
+def _argument_path(context: InputContext, field: str) -> str:
+    # the input's place among the field's arguments (`ref`, `model`, `refs.0`), then the field
+    return ".".join(str(p) for p in (*context.path, field))
 
 
 _AS_IS_SCALARS = (str, strawberry.ID, int, bool)  # what the generic conversion hands on as is
@@ -336,7 +368,7 @@ def decode_cursor(cursor: str | None) -> int:
     except (ValueError, UnicodeDecodeError):
         offset = -1
     if offset < 0:
-        raise InvalidArgument(f"after: not a cursor from this API: {cursor!r}")
+        raise InvalidArgument(f"after: not a cursor from this API: {clip(cursor)}")
     return offset + 1
 
 

@@ -19,6 +19,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from lineage_kg.api.echo import clip
 from lineage_kg.ingest import intake, strict_json
 
 T = TypeVar("T")
@@ -48,7 +49,7 @@ def decode_body(
     if encoding in ("identity", ""):
         return raw
     if encoding not in ("gzip", "deflate", "x-gzip"):
-        raise BadBody(f"Content-Encoding {content_encoding!r} is not supported", 415)
+        raise BadBody(f"Content-Encoding {clip(content_encoding)} is not supported", 415)
     gzip = encoding != "deflate"
     wbits = 16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS
     body = bytearray()
@@ -125,7 +126,7 @@ async def read_stream(
     stream (an ASGI middleware)."""
     media = (headers.get("content-type") or "").split(";")[0].strip().lower()
     if media_types is not None and media and media not in media_types:
-        raise BadBody(f"Content-Type {media!r} is not JSON or NDJSON", 415)
+        raise BadBody(f"Content-Type {clip(media)} is not JSON or NDJSON", 415)
     length = headers.get("content-length")
     if length and length.isdigit() and int(length) > limit:
         raise BadBody(f"body of {length} bytes is over the limit of {limit} ({setting})", 413)

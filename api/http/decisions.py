@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from lineage_kg.api.auth import Scope, require
+from lineage_kg.api.echo import clip
 from lineage_kg.api.http.body import BadBody, read_body
 from lineage_kg.api.http.body import problem as _problem
 from lineage_kg.api.observability import count_accepted, count_rejected
@@ -209,4 +210,4 @@ async def get_decision(decision_id: str, request: Request) -> JSONResponse:
                 "eventId": parked.event_id,
             }
         )
-    return _problem(404, f"no decision with id {decision_id!r} (yet: the table may be behind)")
+    return _problem(404, f"no decision with id {clip(decision_id)} (yet: the table may be behind)")

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lineage_kg.api.auth import AuthProblem, IngestCaller, Principal, Scope, require
 from lineage_kg.api.consistency import SEQ_HEADER
+from lineage_kg.api.echo import clip
 from lineage_kg.api.http.body import BadBody, parse_event, parse_json, read_body
 from lineage_kg.api.http.body import problem as _problem
 from lineage_kg.api.observability import count_accepted, count_rejected
@@ -157,7 +158,7 @@ async def get_event(event_id: str, request: Request) -> JSONResponse:
     except LogUnavailable as exc:
         return _problem(503, f"cannot read the event now: {exc}")
     if entry is None:
-        return _problem(404, f"no event with id {event_id!r}")
+        return _problem(404, f"no event with id {clip(event_id)}")
     return JSONResponse(
         {
             "eventId": entry.event_id,

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from lineage_kg.api.auth import Scope, require
+from lineage_kg.api.echo import clip
 from lineage_kg.graph.errors import InvalidArgument, NotFound
 from lineage_kg.graph.store import GraphStore, StoreUnavailable
 from lineage_kg.queries import marquez
@@ -69,13 +70,13 @@ def _int(request: Request, name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise InvalidArgument(f"{name} must be an integer, got {value!r}") from None
+        raise InvalidArgument(f"{name} must be an integer, got {clip(value)}") from None
 
 
 def _bool(request: Request, name: str) -> bool:
     value = (request.query_params.get(name) or "false").lower()
     if value not in ("true", "false"):
-        raise InvalidArgument(f"{name} must be true or false, got {value!r}")
+        raise InvalidArgument(f"{name} must be true or false, got {clip(value)}")
     return value == "true"
 
 
