@@ -11,17 +11,16 @@ service would. A second bulk load into the same data dir is refused before anyth
 projected. The one server this test starts is the bulk-loaded one (the importer writes a
 database no running server may hold).
 
-Two JVMs of its own (the importer, then a server on what it wrote) make it slow on a loaded
-machine: at load 17 (session 34) the first try passed pytest's 300 s. Off by default, to keep CI
-inside its time: run it with `LKG_BULK_E2E=1`. The generated-record test of the files
-themselves (tests/unit/test_neo4j_bulk_csv_s34.py) runs always.
+Two JVMs of its own (the importer, then a server on what it wrote): 59 s at load 3-4, 267 s at
+load 12-16 (session 34). It runs in CI as every Neo4j test does (a bound on a hang below, not a
+speed check); the generated-record test of the files themselves is
+tests/unit/test_neo4j_bulk_csv_s34.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -44,10 +43,7 @@ from tools.neo4j_server import LocalNeo4j
 
 pytestmark = [
     pytest.mark.neo4j,
-    pytest.mark.timeout(1800),
-    pytest.mark.skipif(
-        os.environ.get("LKG_BULK_E2E") != "1", reason="two JVMs of its own: LKG_BULK_E2E=1"
-    ),
+    pytest.mark.timeout(1200),
 ]
 NODES = 300  # the generator's small estates: every source, a few hundred log entries
 
