@@ -19,10 +19,11 @@ from collections import OrderedDict
 from collections.abc import Iterator
 
 from graphql import GraphQLError, GraphQLSchema
-from graphql.language import DocumentNode
+from graphql.language import DocumentNode, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
+MANY_OPERATIONS = "Must provide operation name if query contains multiple operations."
 MAX_VALIDATIONS = 256  # documents whose validation is kept (the parser's cache keeps 256)
 
 _Key = tuple[int, int, tuple[type, ...]]
@@ -55,9 +56,20 @@ class DocumentValidationCache(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         assert context.graphql_document is not None
-        context.pre_execution_errors = validated(
+        errors = validated(
             context.schema._schema, context.graphql_document, tuple(context.validation_rules)
         )
+        # Strawberry runs the first operation when none is named (it takes the first one's
+        # name); the spec asks for an error ("GetOperation", graphql-core's own message)
+        if getattr(context, "_provided_operation_name", None) is None:
+            operations = [
+                d
+                for d in context.graphql_document.definitions
+                if isinstance(d, OperationDefinitionNode)
+            ]
+            if len(operations) > 1:
+                errors.append(GraphQLError(MANY_OPERATIONS, operations[1]))
+        context.pre_execution_errors = errors
         yield
 
 
