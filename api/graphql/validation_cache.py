@@ -14,14 +14,18 @@ key stay theirs while it is kept; the number of entries is bounded (LRU).
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 
 from graphql import GraphQLError, GraphQLSchema
 from graphql.language import DocumentNode, OperationDefinitionNode
+from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
+
+from lineage_kg.api.graphql.limits import repeated_field
 
 MANY_OPERATIONS = "Must provide operation name if query contains multiple operations."
 MAX_VALIDATIONS = 256  # documents whose validation is kept (the parser's cache keeps 256)
@@ -56,9 +60,22 @@ class DocumentValidationCache(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         assert context.graphql_document is not None
+        repeated = repeated_field(context.graphql_document)
+        if repeated is not None:  # before graphql-core's rules, which recurse per copy
+            context.pre_execution_errors = [repeated]
+            yield
+            return
         errors = validated(
             context.schema._schema, context.graphql_document, tuple(context.validation_rules)
         )
+        for i, error in enumerate(errors):
+            if isinstance(error, ValidationAbortedError) and error.message == "Validation aborted.":
+                errors[i] = GraphQLError(  # graphql-core met a RecursionError
+                    "validation stopped at Python's recursion limit "
+                    f"({sys.getrecursionlimit():,} frames): the document is too repetitive or "
+                    "too deep to check; ask less at once",
+                    extensions={"code": "BAD_USER_INPUT", "limit": sys.getrecursionlimit()},
+                )
         # Strawberry runs the first operation when none is named (it takes the first one's
         # name); the spec asks for an error ("GetOperation", graphql-core's own message)
         if getattr(context, "_provided_operation_name", None) is None:
