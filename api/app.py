@@ -26,6 +26,7 @@ from lineage_kg.api.cross_site import CrossSiteWrites
 from lineage_kg.api.graphql.router import BodyLimit, BoundedGraphQLRouter
 from lineage_kg.api.graphql.schema import Context, schema
 from lineage_kg.api.graphql.traversal_budget import TraversalBudget, budgeted
+from lineage_kg.api.host_check import HostCheck
 from lineage_kg.api.http.decisions import router as decisions_router
 from lineage_kg.api.http.lineage import router as lineage_router
 from lineage_kg.api.http.marquez import router as marquez_router
@@ -182,6 +183,8 @@ def create_app(  # noqa: PLR0915 - the composition: one statement per part of th
     )
     # before anything reads a body: a write from another site's page (api/cross_site.py)
     app.add_middleware(CrossSiteWrites)
+    # with auth off, a Host that does not name this service (DNS rebinding: api/host_check.py)
+    app.add_middleware(HostCheck, bind_host=settings.host, allowed=settings.allowed_hosts)
     # added last, so outermost: every response (auth refusals too) gets an id and is measured
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

@@ -104,6 +104,12 @@ class Settings(BaseSettings):
     # who may do what (api/auth.py, docs/security.md); unset: required when keys exist,
     # off on a loopback host without keys, and no start on other interfaces without keys
     auth: Literal["required", "off"] | None = Field(None, description="LKG_AUTH")
+    # with auth off, the Host names answered besides loopback and LKG_HOST (api/host_check.py:
+    # a page on a name re-pointed at this address, DNS rebinding, is refused)
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="extra Host names answered with auth off (comma-separated)",
+    )
     rate_limit: str | None = Field(
         "6000/minute", description="requests per key, e.g. 600/minute; empty: no limit"
     )
@@ -216,6 +222,13 @@ class Settings(BaseSettings):
     @property
     def request_node_budget(self) -> int:
         return self.max_request_nodes or 3 * self.max_traversal_nodes
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _allowed_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [h.strip() for h in value.split(",") if h.strip()]
+        return value
 
     @field_validator("webhook_urls", mode="before")
     @classmethod
