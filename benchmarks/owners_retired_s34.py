@@ -37,7 +37,6 @@ def worker(root: Path, log: Path, batch_size: int) -> None:
 
     assert Path(lineage_kg.__file__).is_relative_to(root), lineage_kg.__file__
     from benchmarks.harness import copy_log, scratch_dir, settings_for
-    from lineage_kg.graph.embedded import EmbeddedStore
     from lineage_kg.graph.mutations import MutationBatch
     from lineage_kg.ingest.sources import default_mappers
     from lineage_kg.runtime import Runtime
@@ -56,7 +55,7 @@ def worker(root: Path, log: Path, batch_size: int) -> None:
             batch.extend(one.mutations)
             batch.confined.update(one.confined)
         batches.append(batch)
-    store = EmbeddedStore()
+    store = _empty_store()
     cpu = 0.0
     for batch in batches:
         began = time.thread_time()
@@ -134,3 +133,12 @@ if __name__ == "__main__":
         worker(Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]))
     else:
         main()
+
+
+def _empty_store() -> Any:
+    """An empty embedded store, as the composition root opens one (no Neo4j, an empty log)."""
+    from benchmarks.harness import scratch_dir, settings_for
+    from lineage_kg.runtime import Runtime
+
+    with scratch_dir("empty-store") as empty, Runtime.open(settings_for(empty)) as runtime:
+        return runtime.store  # closing an embedded store releases nothing

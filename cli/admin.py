@@ -303,8 +303,12 @@ def bulk_load(
     """Fill an EMPTY Neo4j database (the launcher's NEO4J_HOME, server stopped) from the event
     log with Neo4j's offline importer; serve it then with `lkg neo4j --data-dir NEO4J_HOME`."""
     from lineage_kg.cli.bulk import bulk_load as load
-    from tools.neo4j_import import ImportRefused
 
+    try:  # a development tool: the importer runs from neo4j-launcher/'s classpath (source checkout)
+        from tools.neo4j_import import ImportRefused
+    except ModuleNotFoundError as exc:
+        console.print(f"[red]the Neo4j launcher is not installed:[/red] {exc} (run from source)")
+        raise typer.Exit(1) from exc
     try:
         report = load(Settings(), neo4j_home, batch=batch, work_dir=work_dir)
     except ImportRefused as exc:

@@ -50,13 +50,15 @@ def project_in_memory(settings: Settings, batch: int) -> tuple[EmbeddedStore, in
     from lineage_kg.graph.embedded import EmbeddedStore
     from lineage_kg.runtime import Runtime
 
-    store = EmbeddedStore()
-    changes = {"projector_batch_size": batch, "snapshot": False}
-    with Runtime.open(settings.model_copy(update=changes), store=store) as runtime:
+    # the composition root's own parts: no Neo4j URI and no snapshot is an empty embedded store
+    changes = {"projector_batch_size": batch, "snapshot": False, "neo4j_uri": None}
+    with Runtime.open(settings.model_copy(update=changes)) as runtime:
         projector = runtime.projector
         while projector.step():
             pass
         last = runtime.log.last_seq()
+        store = runtime.store  # closing an embedded store releases nothing: it outlives the runtime
+    assert isinstance(store, EmbeddedStore)
     return store, last
 
 
@@ -66,19 +68,27 @@ def write_files(store: EmbeddedStore, directory: Path) -> Written:
     return write_import_files(directory, *embedded_records(store))
 
 
-def finish(uri: str, password: str, written: Written, user: str = "neo4j") -> int:
+def finish(
+    settings: Settings, uri: str, password: str, written: Written, user: str = "neo4j"
+) -> int:
     """On the imported database, served at `uri`: the store's schema (opening it makes it), the
     values the files could not carry; checks the checkpoint. How many records were fixed up."""
-    from lineage_kg.graph.neo4j_bulk import apply_fixups
-    from lineage_kg.graph.neo4j_store import Neo4jStore
+    from pydantic import SecretStr
 
-    store = Neo4jStore(uri, user=user, password=password, write_timeout=None)
-    try:
-        fixed = apply_fixups(store._driver, written)
+    from lineage_kg.graph.neo4j_bulk import apply_fixups
+    from lineage_kg.runtime import Runtime
+
+    changes = {
+        "neo4j_uri": uri,
+        "neo4j_user": user,
+        "neo4j_password": SecretStr(password),
+        "neo4j_database": "neo4j",  # the database the importer wrote
+    }
+    with Runtime.open(settings.model_copy(update=changes)) as runtime:  # opened by the root
+        store = runtime.store
+        fixed = apply_fixups(store._driver, written)  # type: ignore[attr-defined]
         if (at := store.checkpoint()) != written.checkpoint:
             raise RuntimeError(f"imported checkpoint {at}, expected {written.checkpoint}")
-    finally:
-        store.close()
     return fixed
 
 
@@ -127,7 +137,7 @@ def bulk_load(
     try:
         seconds["start"] = time.perf_counter() - at
         at = time.perf_counter()
-        fixed = finish(server.uri, _PASSWORD, written)
+        fixed = finish(settings, server.uri, _PASSWORD, written)
         seconds["schema_fixups"] = time.perf_counter() - at
         if then is not None:
             then(server)

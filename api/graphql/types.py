@@ -25,7 +25,6 @@ from lineage_kg.graph.model import KEY_FIELDS, EdgeKind, NodeKey, NodeKind
 from lineage_kg.graph.mutations import Direction
 from lineage_kg.graph.records import StoredEdge, StoredNode
 from lineage_kg.graph.resolve import normalise
-from lineage_kg.ingest.decisions.records import Name
 from lineage_kg.queries.impact import owners_of
 from lineage_kg.queries.neighbors import MAX_FIRST as MAX_NEIGHBORS
 from lineage_kg.queries.neighbors import Way
@@ -269,10 +268,12 @@ def _ref_fields(cls: type, config: Any) -> tuple[tuple[str, str, Any], ...]:
     return tuple(out)
 
 
-# a ref's text fields at most as long as the intake takes a name (the decision intake's `Name`,
-# ingest/decisions/records.py): longer, no stored node has it; and the closest-name search
-# (graph/resolve.py) costs time in its length (a 900 KB name: ~1.4 s of CPU, echoed whole)
-MAX_NAME: int = next(m.max_length for m in Name.__metadata__ if hasattr(m, "max_length"))
+# a ref's text fields at most this long: the closest-name search (graph/resolve.py) costs time
+# in its length (a 900 KB name: ~1.4 s of CPU, echoed whole). Not the decision intake's 500
+# (`Name`, ingest/decisions/records.py): OpenLineage names a dataset by its path or table as the
+# producer writes it, with no limit but the body's, and an object key or a partitioned path runs
+# past 500 (an S3 key alone may be 1,024 bytes); 4,096 is a file system's PATH_MAX
+MAX_NAME: int = 4096
 # an id is `kind:` and up to three identity fields (graph/model.py `NodeKey.id`)
 _REF_LIMITS = {"id": 3 * MAX_NAME + 64}
 

@@ -35,9 +35,36 @@ NODE = "query($ref: NodeRef!) { node(ref: $ref) { id } }"
 IMPACT = "query($ref: NodeRef!) { impact(ref: $ref, first: 1) { summary { total } } }"
 
 
-def test_the_limit_is_the_intakes() -> None:
-    assert MAX_NAME == 500
-    assert any(getattr(m, "max_length", None) == MAX_NAME for m in Name.__metadata__)
+def test_the_limit_takes_every_name_the_intakes_take(client: TestClient) -> None:
+    """At least the decision intake's `Name` limit, and a dataset an OpenLineage event names by
+    a long partitioned path (past that limit: the OpenLineage intake has none but the body's) is
+    found by its ref (session 34: a 500 bound made such a dataset unreachable)."""
+    decided = next(m.max_length for m in Name.__metadata__ if hasattr(m, "max_length"))
+    assert MAX_NAME == 4096 >= decided
+    path = "lake/" + "/".join(f"part{i:03d}=value-{i:03d}" for i in range(60))
+    assert decided < len(path) < MAX_NAME
+    event = {
+        "eventType": "COMPLETE",
+        "eventTime": "2026-06-01T10:00:00.000Z",
+        "run": {"runId": "00000000-0000-4000-8000-000000000042"},
+        "job": {"namespace": "spark", "name": "long_paths"},
+        "inputs": [],
+        "outputs": [{"namespace": "s3://bucket", "name": path}],
+        "producer": "https://example.com/test",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+    }
+    posted = client.post("/api/v1/lineage", json=event)
+    assert posted.status_code == 201, posted.text
+    ref = {"kind": "Dataset", "namespace": "s3://bucket", "name": path}
+    response = client.post(
+        "/graphql",
+        json={"query": NODE, "variables": {"ref": ref}},
+        headers={"LKG-Min-Seq": posted.headers["LKG-Seq"]},
+    )
+    assert response.status_code == 200, (response.status_code, response.text)
+    body = response.json()
+    assert "errors" not in body, body
+    assert body["data"]["node"]["id"].endswith(path + '"]')
 
 
 @pytest.mark.parametrize("query", [NODE, IMPACT])

@@ -47,6 +47,11 @@ OPTIONAL = {
     for a, b in (
         ("lineage_kg.cli.generate", "benchmarks.synthetic.write"),
         ("lineage_kg.cli.service", "tools.neo4j_server"),
+        # `lkg bulk-load`: the importer and the launcher (cli/admin.py says so when missing;
+        # cli/bulk.py is reached only from there)
+        ("lineage_kg.cli.admin", "tools.neo4j_import"),
+        ("lineage_kg.cli.bulk", "tools.neo4j_import"),
+        ("lineage_kg.cli.bulk", "tools.neo4j_server"),
     )
 }
 # Calls that open a part of the service; only the composition root makes them (the stores'
