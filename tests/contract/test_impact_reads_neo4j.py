@@ -98,7 +98,7 @@ def test_the_walk_with_paths_for_any_policy(store: GraphStore) -> None:
     is a new plan on Neo4j."""
     from tests.contract.test_closeness_property import policies
 
-    @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(
         graphs(),
         st.lists(st.sampled_from(NODES), min_size=1, max_size=6),

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from typing import Any, LiteralString, cast
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from lineage_kg.graph.model import EdgeKind, NodeKey
+from lineage_kg.graph.model import EdgeKind as E
+from lineage_kg.graph.model import NodeKind as K
 from lineage_kg.graph.neo4j_cypher import SEEK, VALID_NOW_OR_AS_OF, typed
 from lineage_kg.graph.neo4j_parts_assets import _statement, parts_and_assets
 from lineage_kg.graph.neo4j_store import Neo4jStore
-from tests.contract.test_closeness_property import NODES, Edge, graphs, load
+from tests.contract.test_closeness_property import NODES, POOL, Edge, graphs, load
 from tests.contract.test_parts_and_assets import KIND_SETS
 from tests.contract.test_store_walk_property import retire_some
 from tests.examples import store_examples
@@ -46,7 +48,15 @@ def test_parts_statement_answers_as_before(neo4j_store: Neo4jStore) -> None:
     store = neo4j_store
     several: list[bool] = []
 
+    # one part held by two assets, always tried: the random draws met such parts in 0 to 10 of
+    # 40-60 examples (ci81: none), so the check below stands on this one
+    shared_part = [
+        (POOL[K.DATASET][0], E.HAS_COLUMN, POOL[K.COLUMN][0], {}),
+        (POOL[K.DATASET][1], E.HAS_COLUMN, POOL[K.COLUMN][0], {}),
+    ]
+
     @store_examples(store, 120)
+    @example(shared_part, [], [POOL[K.COLUMN][0]], KIND_SETS.index([E.HAS_COLUMN]), None)
     @given(
         graphs(),
         st.lists(st.integers(0, 39), max_size=6),
@@ -75,4 +85,5 @@ def test_parts_statement_answers_as_before(neo4j_store: Neo4jStore) -> None:
         assert got == parts_and_assets(read_before, ids, kinds, when)
 
     check()
-    assert sum(several) > 5  # parts of several assets were met
+    print(f"parts of several assets met in {sum(several)} of {len(several)} examples")
+    assert any(several)  # parts of several assets were met (the explicit example at least)

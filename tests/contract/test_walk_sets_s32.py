@@ -104,7 +104,7 @@ def test_walk_sets_answers_as_before_and_as_the_embedded_walk(neo4j_store: Neo4j
     store, embedded = neo4j_store, EmbeddedStore()
     answered = []
 
-    @store_examples(store, 60)
+    @store_examples(store, 80)  # Neo4j's 20: `answered` below needs them
     @given(
         graphs(),
         st.lists(st.integers(0, 39), max_size=6),

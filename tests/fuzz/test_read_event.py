@@ -105,7 +105,11 @@ def test_the_reader_is_the_old_road_on_producers_texts(text: str | bytes) -> Non
 @given(values, st.booleans(), st.sampled_from([", ", ",", " ,\n  "]))
 def test_the_reader_is_the_old_road_on_values(value: Any, ascii_only: bool, comma: str) -> None:
     """Floats of every short exponent, strings that look like them, quotes and brackets."""
-    raw = json.dumps(value, ensure_ascii=ascii_only, separators=(comma, ": ")).encode()
+    # a lone surrogate in a drawn string stays one with ensure_ascii off: its bytes as a producer
+    # would send them (ci81 drew '\ud800': the test's own encode raised)
+    raw = json.dumps(value, ensure_ascii=ascii_only, separators=(comma, ": ")).encode(
+        "utf-8", "surrogatepass"
+    )
     assert_same_roads(raw)
 
 
