@@ -438,7 +438,8 @@ def _same(got: list[HistoryEntry], expected: list[HistoryEntry]) -> None:
         assert pickle.loads(pickle.dumps(e)) == e
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# 300, not 600: 12.3 s of CI in ci81 (session 34: CI at its limit)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(batches(), st.integers(min_value=0, max_value=10**6))
 def test_derivation_equals_415f788s(batch: MutationBatch, seq: int) -> None:
     props_before = [dict(m.props) for m in batch.mutations if not isinstance(m, EdgeRetire)]
