@@ -17,40 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import lineage_kg.graph.store as store_module
-from benchmarks.harness import copy_log, scratch_dir, settings_for
+from benchmarks.harness import empty_store, log_batches
 from lineage_kg.graph import validity
 from lineage_kg.graph.mutations import MutationBatch
-from lineage_kg.ingest.sources import default_mappers
-from lineage_kg.runtime import Runtime
 
 Hooks = tuple[Callable[..., Any], Callable[..., Any]]
 LIVE: Hooks = (store_module.settle_dropped, store_module.load_dropped_feeds)
 OFF: Hooks = (lambda *a, **k: None, lambda *a, **k: set())
 
 
-def batches_of(log: Path, size: int) -> list[MutationBatch]:
-    with scratch_dir("h93ab") as data:
-        settings = settings_for(data)
-        copy_log(settings_for(log), settings)
-        with Runtime.open(settings) as runtime:
-            entries = runtime.log.read(0, 10_000_000)
-    mappers = default_mappers()
-    mapped = [mappers[e.source](e) for e in entries]
-    batches = []
-    for at in range(0, len(mapped), size):
-        batch = MutationBatch()
-        for one in mapped[at : at + size]:
-            batch.extend(one.mutations)
-            batch.confined.update(one.confined)
-        batches.append(batch)
-    return batches
-
-
 def run(batches: list[MutationBatch], hooks: Hooks) -> tuple[float, str]:
     store_module.settle_dropped, store_module.load_dropped_feeds = hooks
     validity._parsed.clear()
     validity._forms.clear()
-    store, cpu = _empty_store(), 0.0
+    store, cpu = empty_store(), 0.0
     for batch in batches:
         began = time.thread_time()
         store.apply(batch)
@@ -68,7 +48,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=25)
     parser.add_argument("--rounds", type=int, default=8)
     args = parser.parse_args()
-    batches = batches_of(args.log, args.batch)
+    batches = log_batches(args.log, args.batch)
     found: dict[str, list[float]] = {"off": [], "on": []}
     digests, loads = set(), [os.getloadavg()[0]]
     run(batches, LIVE)  # warm both
@@ -94,12 +74,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-
-def _empty_store() -> Any:
-    """An empty embedded store, as the composition root opens one (no Neo4j, an empty log)."""
-    from benchmarks.harness import scratch_dir, settings_for
-    from lineage_kg.runtime import Runtime
-
-    with scratch_dir("empty-store") as empty, Runtime.open(settings_for(empty)) as runtime:
-        return runtime.store  # closing an embedded store releases nothing

@@ -28,40 +28,25 @@ from pathlib import Path
 from typing import Any
 
 
-def worker(root: Path, log: Path, batch_size: int) -> None:
+def worker(root: Path, log: Path, batch_size: int, kind: str = "FEEDS") -> None:
+    """Apply the log's batches on the tree at `root`; the digests leave out `kind` edges' ends."""
     from benchmarks.ab_worker import _Rooms
 
     sys.meta_path.insert(0, _Rooms(root))  # type: ignore[arg-type]
     import lineage_kg
 
     assert Path(lineage_kg.__file__).is_relative_to(root), lineage_kg.__file__
-    from benchmarks.harness import copy_log, scratch_dir, settings_for
-    from lineage_kg.graph.mutations import MutationBatch
-    from lineage_kg.ingest.sources import default_mappers
-    from lineage_kg.runtime import Runtime
+    from benchmarks.harness import empty_store, log_batches
 
-    with scratch_dir("h93") as data:
-        settings = settings_for(data)
-        copy_log(settings_for(log), settings)
-        with Runtime.open(settings) as runtime:
-            entries = runtime.log.read(0, 10_000_000)
-    mappers = default_mappers()
-    mapped = [mappers[e.source](e) for e in entries]
-    batches = []
-    for at in range(0, len(mapped), batch_size):
-        batch = MutationBatch()
-        for one in mapped[at : at + batch_size]:
-            batch.extend(one.mutations)
-            batch.confined.update(one.confined)
-        batches.append(batch)
-    store = _empty_store()
+    batches = log_batches(log, batch_size)
+    store = empty_store()
     cpu = 0.0
     for batch in batches:
         began = time.thread_time()
         store.apply(batch)
         cpu += time.thread_time() - began
     whole, rest = hashlib.sha256(), hashlib.sha256()
-    closed_feeds = 0
+    closed = 0
     for node in sorted(store.iter_nodes(), key=lambda n: n.key.id):
         text = repr((node.key.id, sorted(node.props.items()))).encode()
         whole.update(text)
@@ -69,27 +54,29 @@ def worker(root: Path, log: Path, batch_size: int) -> None:
     for e in sorted(store.iter_edges(), key=lambda e: e.key.id):
         dated = (e.key.id, sorted(e.props.items()), e.first_seen, e.last_seen)
         whole.update(repr((*dated, e.valid_to, e.retired_by)).encode())
-        if e.key.kind.value == "FEEDS":
-            closed_feeds += e.valid_to is not None
+        if e.key.kind.value == kind:
+            closed += e.valid_to is not None
             rest.update(repr(dated).encode())
         else:
             rest.update(repr((*dated, e.valid_to, e.retired_by)).encode())
     print(
         json.dumps(
             {
-                "entries": len(entries),
+                "mutations": sum(len(b.mutations) for b in batches),
                 "batches": len(batches),
                 "apply_cpu": cpu,
                 "digest": whole.hexdigest()[:16],
-                "digest_but_feeds_ends": rest.hexdigest()[:16],
-                "closed_feeds": closed_feeds,
+                "digest_but_kind_ends": rest.hexdigest()[:16],
+                "closed": closed,
             }
         )
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(kind: str = "FEEDS", doc: str | None = None) -> None:
+    """Both versions' rounds, interleaved; the digests leave out `kind` edges' ends (the edges
+    the mend changes: FEEDS for the dropped columns, OWNS for the ownership retirement)."""
+    parser = argparse.ArgumentParser(description=(doc or __doc__ or "").split("\n\n")[0])
     parser.add_argument("--log", type=Path, required=True)
     parser.add_argument("--before", type=Path, required=True, help="a tree of the base commit")
     parser.add_argument("--after", type=Path, required=True, help="a tree with the mend")
@@ -104,7 +91,7 @@ def main() -> None:
             root = args.before if name == "before" else args.after
             out = subprocess.run(
                 [sys.executable, "-m", "benchmarks.dropped_columns_s34", "worker", str(root),
-                 str(args.log), str(args.batch)],
+                 str(args.log), str(args.batch), kind],
                 check=True, capture_output=True, text=True,
                 cwd=Path(__file__).parent.parent,
             ).stdout  # fmt: skip
@@ -120,24 +107,15 @@ def main() -> None:
             f"(min {min(cpus):.3f}, max {max(cpus):.3f})",
             "digests",
             sorted({g["digest"] for g in runs}),
-            sorted({g["digest_but_feeds_ends"] for g in runs}),
-            "closed FEEDS",
-            sorted({g["closed_feeds"] for g in runs}),
+            sorted({g["digest_but_kind_ends"] for g in runs}),
+            f"closed {kind}",
+            sorted({g["closed"] for g in runs}),
         )
     print(f"load (1 min) during the run: {min(load):.2f}-{max(load):.2f}")
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "worker":
-        worker(Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]))
+        worker(Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
     else:
         main()
-
-
-def _empty_store() -> Any:
-    """An empty embedded store, as the composition root opens one (no Neo4j, an empty log)."""
-    from benchmarks.harness import scratch_dir, settings_for
-    from lineage_kg.runtime import Runtime
-
-    with scratch_dir("empty-store") as empty, Runtime.open(settings_for(empty)) as runtime:
-        return runtime.store  # closing an embedded store releases nothing

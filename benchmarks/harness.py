@@ -34,6 +34,8 @@ import httpx
 import neo4j
 
 from benchmarks.synthetic.write import generate
+from lineage_kg.graph.mutations import MutationBatch
+from lineage_kg.graph.store import GraphStore
 from lineage_kg.runtime import Runtime, log_path
 from lineage_kg.settings import Settings
 from tools.jvm_launcher import free_port
@@ -283,6 +285,34 @@ def scratch_dir(prefix: str) -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def empty_store() -> GraphStore:
+    """An empty embedded store, as the composition root opens one (no Neo4j, an empty log)."""
+    with scratch_dir("empty-store") as empty, Runtime.open(settings_for(empty)) as runtime:
+        return runtime.store  # closing an embedded store releases nothing
+
+
+def log_batches(log: Path, size: int) -> list[MutationBatch]:
+    """The entries of the log in data dir `log`, mapped by the service's mappers and merged
+    `size` entries a batch, as the projector hands them to `GraphStore.apply`."""
+    from lineage_kg.ingest.sources import default_mappers
+
+    with scratch_dir("log-batches") as data:
+        settings = settings_for(data)
+        copy_log(settings_for(log), settings)
+        with Runtime.open(settings) as runtime:
+            entries = runtime.log.read(0, 10_000_000)
+    mappers = default_mappers()
+    mapped = [mappers[e.source](e) for e in entries]
+    batches = []
+    for at in range(0, len(mapped), size):
+        batch = MutationBatch()
+        for one in mapped[at : at + size]:
+            batch.extend(one.mutations)
+            batch.confined.update(one.confined)
+        batches.append(batch)
+    return batches
 
 
 def percentiles(seconds: list[float]) -> dict[str, float]:

@@ -1,15 +1,11 @@
 """`GraphStore.apply` before and after the ownership retirement (session 34, helper 94: scoped
-OWNS retirements, graph/validity.py), interleaved, one process per round and version (the
-structure of benchmarks/dropped_columns_s34.py).
+OWNS retirements, graph/validity.py), interleaved, one process per round and version:
+benchmarks/dropped_columns_s34.py with the OWNS edges' ends left out of the second digest.
 
     python -m benchmarks.owners_retired_s34 --log /work/q31/estate/10000/log \
         --before /tmp/h94/before --after /tmp/h94/after --rounds 4
 
-Each round runs a worker per version (the order flipped every round): the worker imports
-`lineage_kg` from its tree (benchmarks/ab_worker.py's rooms), reads the log, maps every entry
-(not timed: the mappers are the same code), then applies the mapped entries to an empty embedded
-store in batches of `--batch` entries, as the projector does, timing this thread's CPU over the
-applies only. It reports that CPU, the graph's digest (every node and edge record with its
+It reports each version's apply CPU, the graph's digest (every node and edge record with its
 dates), the digest with the OWNS edges' ends left out, and how many OWNS edges are closed. The
 mend changes only OWNS ends, so the second digest must be equal across versions, and the first
 equal across the rounds of one version.
@@ -17,128 +13,7 @@ equal across the rounds of one version.
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import json
-import os
-import statistics
-import subprocess
-import sys
-import time
-from pathlib import Path
-from typing import Any
-
-
-def worker(root: Path, log: Path, batch_size: int) -> None:
-    from benchmarks.ab_worker import _Rooms
-
-    sys.meta_path.insert(0, _Rooms(root))  # type: ignore[arg-type]
-    import lineage_kg
-
-    assert Path(lineage_kg.__file__).is_relative_to(root), lineage_kg.__file__
-    from benchmarks.harness import copy_log, scratch_dir, settings_for
-    from lineage_kg.graph.mutations import MutationBatch
-    from lineage_kg.ingest.sources import default_mappers
-    from lineage_kg.runtime import Runtime
-
-    with scratch_dir("h94") as data:
-        settings = settings_for(data)
-        copy_log(settings_for(log), settings)
-        with Runtime.open(settings) as runtime:
-            entries = runtime.log.read(0, 10_000_000)
-    mappers = default_mappers()
-    mapped = [mappers[e.source](e) for e in entries]
-    batches = []
-    for at in range(0, len(mapped), batch_size):
-        batch = MutationBatch()
-        for one in mapped[at : at + batch_size]:
-            batch.extend(one.mutations)
-            batch.confined.update(one.confined)
-        batches.append(batch)
-    store = _empty_store()
-    cpu = 0.0
-    for batch in batches:
-        began = time.thread_time()
-        store.apply(batch)
-        cpu += time.thread_time() - began
-    whole, rest = hashlib.sha256(), hashlib.sha256()
-    closed_owns = 0
-    for node in sorted(store.iter_nodes(), key=lambda n: n.key.id):
-        text = repr((node.key.id, sorted(node.props.items()))).encode()
-        whole.update(text)
-        rest.update(text)
-    for e in sorted(store.iter_edges(), key=lambda e: e.key.id):
-        dated = (e.key.id, sorted(e.props.items()), e.first_seen, e.last_seen)
-        whole.update(repr((*dated, e.valid_to, e.retired_by)).encode())
-        if e.key.kind.value == "OWNS":
-            closed_owns += e.valid_to is not None
-            rest.update(repr(dated).encode())
-        else:
-            rest.update(repr((*dated, e.valid_to, e.retired_by)).encode())
-    print(
-        json.dumps(
-            {
-                "entries": len(entries),
-                "batches": len(batches),
-                "apply_cpu": cpu,
-                "digest": whole.hexdigest()[:16],
-                "digest_but_owns_ends": rest.hexdigest()[:16],
-                "closed_owns": closed_owns,
-            }
-        )
-    )
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--log", type=Path, required=True)
-    parser.add_argument("--before", type=Path, required=True, help="a tree of the base commit")
-    parser.add_argument("--after", type=Path, required=True, help="a tree with the mend")
-    parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--batch", type=int, default=500)
-    args = parser.parse_args()
-    found: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
-    load = [os.getloadavg()[0]]
-    for r in range(args.rounds):
-        order = ["before", "after"] if r % 2 == 0 else ["after", "before"]
-        for name in order:
-            root = args.before if name == "before" else args.after
-            out = subprocess.run(
-                [sys.executable, "-m", "benchmarks.owners_retired_s34", "worker", str(root),
-                 str(args.log), str(args.batch)],
-                check=True, capture_output=True, text=True,
-                cwd=Path(__file__).parent.parent,
-            ).stdout  # fmt: skip
-            got = json.loads(out.strip().splitlines()[-1])
-            found[name].append(got)
-            print(name, r, got, f"load {os.getloadavg()[0]:.2f}", flush=True)
-        load.append(os.getloadavg()[0])
-    for name, runs in found.items():
-        cpus = [g["apply_cpu"] for g in runs]
-        print(
-            name,
-            f"apply CPU median {statistics.median(cpus):.3f} s",
-            f"(min {min(cpus):.3f}, max {max(cpus):.3f})",
-            "digests",
-            sorted({g["digest"] for g in runs}),
-            sorted({g["digest_but_owns_ends"] for g in runs}),
-            "closed OWNS",
-            sorted({g["closed_owns"] for g in runs}),
-        )
-    print(f"load (1 min) during the run: {min(load):.2f}-{max(load):.2f}")
-
+from benchmarks.dropped_columns_s34 import main
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "worker":
-        worker(Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]))
-    else:
-        main()
-
-
-def _empty_store() -> Any:
-    """An empty embedded store, as the composition root opens one (no Neo4j, an empty log)."""
-    from benchmarks.harness import scratch_dir, settings_for
-    from lineage_kg.runtime import Runtime
-
-    with scratch_dir("empty-store") as empty, Runtime.open(settings_for(empty)) as runtime:
-        return runtime.store  # closing an embedded store releases nothing
+    main("OWNS", __doc__)
