@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from lineage_kg.ingest.sql_guard import (
     refusal,
     subqueries,
 )
-from tests.fuzz.conftest import app_client
+from tests.fuzz.conftest import app_client, projected
 
 HANG = 120  # seconds: a bound on a hang, not a speed requirement
 
@@ -145,14 +144,7 @@ def test_a_served_event_with_a_huge_cte_chain_is_stored_and_projected(tmp_path: 
     with app_client(tmp_path) as client:
         response = client.post("/api/v1/lineage", json=event)
         assert response.status_code == 201, response.text
-        query = "{ ingestStatus { logSeq projectedSeq parked } }"
-        bound = time.monotonic() + HANG
-        while True:
-            status = client.post("/graphql", json={"query": query}).json()["data"]["ingestStatus"]
-            if status["projectedSeq"] >= status["logSeq"] or time.monotonic() > bound:
-                break
-            time.sleep(0.05)
-        assert status == {"logSeq": 1, "projectedSeq": 1, "parked": 0}
+        assert projected(client, HANG) == {"logSeq": 1, "projectedSeq": 1, "parked": 0}
         node = '{ node(ref: {kind: Dataset, namespace: "ns", name: "o"}) { display } }'
         answer = client.post("/graphql", json={"query": node}).json()
         assert answer["data"]["node"]["display"] == "ns/o", answer

@@ -10,7 +10,6 @@ request that event alone.
 from __future__ import annotations
 
 import copy
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -23,7 +22,7 @@ from hypothesis import strategies as st
 
 from lineage_kg.graph.timefmt import canonical_time
 from lineage_kg.ingest.openlineage.validate import MAX_AHEAD_SECONDS, ahead_error
-from tests.fuzz.conftest import app_client
+from tests.fuzz.conftest import app_client, projected
 from tests.fuzz.test_intake_fuzz import VALID
 
 HANG = 120  # seconds: a bound on a hang, not a speed requirement
@@ -87,13 +86,7 @@ def test_a_future_event_no_longer_hides_the_true_ones(client: TestClient) -> Non
         "/api/v1/lineage", json=event(spelled(now()), "NOW", inputs=("b",), job="pinned")
     )
     assert (pin.status_code, true.status_code) == (422, 201)
-    query = "{ ingestStatus { logSeq projectedSeq } }"
-    bound = time.monotonic() + HANG
-    while True:
-        status = client.post("/graphql", json={"query": query}).json()["data"]["ingestStatus"]
-        if status["projectedSeq"] >= status["logSeq"] or time.monotonic() > bound:
-            break
-        time.sleep(0.05)
+    projected(client, HANG)
     job = '{ node(ref: {kind: Job, namespace: "fuzz", name: "pinned"}) { props } }'
     props = client.post("/graphql", json={"query": job}).json()["data"]["node"]["props"]
     assert props["description"] == "NOW"

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +35,7 @@ from lineage_kg.ingest.eventlog import EventLog
 from lineage_kg.ingest.intake import accept_many
 from lineage_kg.runtime import LOG_FILE, Runtime
 from lineage_kg.settings import Settings
+from tests.integration.test_start_snapshot import copy_entries
 from tests.oracle.corpus import CORPUS, airflow_events, hive_events, spark_events
 from tools.neo4j_import import ImportRefused
 from tools.neo4j_server import LocalNeo4j
@@ -61,22 +60,6 @@ def _estate(data_dir: Path) -> None:
             accept_many(log, enumerate([*spark_events("file"), *hive_events(), *airflow_events()]))
     finally:
         log.close()
-
-
-def _copy_entries(log_file: Path, data_dir: Path, after: int, upto: int) -> None:
-    """Entries after..upto of `log_file`, appended as they are (hashes and all) to the log in
-    `data_dir` (tests/integration/test_start_snapshot.py's `copy_entries`)."""
-    data_dir.mkdir(exist_ok=True)
-    EventLog(data_dir / LOG_FILE).close()  # the schema
-    with closing(sqlite3.connect(data_dir / LOG_FILE, isolation_level=None)) as db:
-        db.execute("ATTACH ? AS t", (str(log_file),))
-        db.execute("BEGIN")
-        for table in ("events", "confined"):
-            db.execute(
-                f"INSERT INTO {table} SELECT * FROM t.{table} WHERE seq > ? AND seq <= ?",
-                (after, upto),
-            )
-        db.execute("COMMIT")
 
 
 def _graph(driver: neo4j.Driver) -> dict[str, Any]:
@@ -119,13 +102,14 @@ def test_bulk_load_is_the_projectors_graph(
     # the bulk path, from a copy of the log's first part (its side tables start afresh), then
     # the projector on the bulk-loaded server with the rest
     bulk_data = tmp_path / "bulk"
+    bulk_data.mkdir()
     part = last * 2 // 3
-    _copy_entries(data / LOG_FILE, bulk_data, 0, part)
+    copy_entries(data / LOG_FILE, bulk_data, 0, part)
     home = tmp_path / "home"
     found: dict[str, Any] = {}
 
     def go_on(server: LocalNeo4j) -> None:
-        _copy_entries(data / LOG_FILE, bulk_data, part, last)
+        copy_entries(data / LOG_FILE, bulk_data, part, last)
         on_server = Settings(
             data_dir=bulk_data,
             snapshot=False,
